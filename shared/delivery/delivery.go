@@ -1,0 +1,75 @@
+// Package delivery decides what becomes of a delivered event once its handler returns: acknowledge
+// it, have it redelivered (after a delay), or drop it for good. Both transports — JetStream pull
+// and HTTP push — ask Decide, so an outcome means the same whichever delivered the event.
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// RetryDelayDefault is how soon an event is redelivered after an unclassified error (a database
+// or broker outage): soon, because such errors are usually short.
+const RetryDelayDefault = time.Second
+
+// ErrPermanent marks an event that can never be handled (malformed, unknown type). Wrap it.
+var ErrPermanent = errors.New("permanent")
+
+// RetryError asks for redelivery after a delay.
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Action is what a transport does with a delivered event.
+type Action int
+
+// Actions.
+const (
+	// Ack: the event is handled (or was a duplicate); never deliver it again.
+	Ack Action = iota
+	// Redeliver: deliver the event again after Outcome.Delay.
+	Redeliver
+	// Drop: the event can never be handled; never deliver it again.
+	Drop
+)
+
+// Outcome is the decision for one delivery.
+type Outcome struct {
+	Action Action
+	Delay  time.Duration
+}
+
+// Decide maps a handler's result to an outcome: nil → Ack; ErrPermanent → Drop; *RetryError →
+// Redeliver after its delay; anything else → Redeliver after RetryDelayDefault.
+func Decide(err error) Outcome {
+	var retry *RetryError
+	switch {
+	case err == nil:
+		return Outcome{Action: Ack}
+	case errors.Is(err, ErrPermanent):
+		return Outcome{Action: Drop}
+	case errors.As(err, &retry):
+		return Outcome{Action: Redeliver, Delay: retry.After}
+	default:
+		return Outcome{Action: Redeliver, Delay: RetryDelayDefault}
+	}
+}
+
+// HTTPStatus is the status an HTTP push transport answers with: 200 for Ack, 503 for Redeliver
+// (Knative's delivery redelivers 5xx), 400 for Drop (not retried; goes to the dead-letter sink).
+func (o Outcome) HTTPStatus() int {
+	switch o.Action {
+	case Ack:
+		return http.StatusOK
+	case Drop:
+		return http.StatusBadRequest
+	default:
+		return http.StatusServiceUnavailable
+	}
+}

@@ -1,0 +1,216 @@
+// Package event defines vecron's CloudEvents — their types, attributes and data — and the
+// JetStream subjects and streams they travel on, and encodes them in binary content mode for
+// NATS messages and HTTP requests. Every type, subject and stream name lives here.
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// Event types.
+const (
+	TypeJobDue             = "io.vecron.job.due"
+	TypeExecutionStarted   = "io.vecron.execution.started"
+	TypeExecutionSucceeded = "io.vecron.execution.succeeded"
+	TypeExecutionFailed    = "io.vecron.execution.failed"
+)
+
+// Extension attribute names.
+const (
+	ExtJobKind = "jobkind"
+	ExtTrigger = "trigger"
+	ExtAttempt = "attempt"
+)
+
+// DefaultPrefix names the production subjects ("vecron.due.http") and streams ("VECRON_DUE").
+const DefaultPrefix = "vecron"
+
+// Names derives every subject and stream name from one prefix, so that a test (or a second
+// installation sharing a NATS cluster) gets a set of its own.
+type Names struct {
+	// Prefix is a lowercase token such as "vecron"; "" means DefaultPrefix.
+	Prefix string
+}
+
+func (n Names) prefix() string {
+	if n.Prefix == "" {
+		return DefaultPrefix
+	}
+	return n.Prefix
+}
+
+// DueStream is the work-queue stream of due fires.
+func (n Names) DueStream() string { return strings.ToUpper(n.prefix()) + "_DUE" }
+
+// DueSubject is the subject due fires of kind are published on.
+func (n Names) DueSubject(kind domain.JobKind) string { return n.prefix() + ".due." + string(kind) }
+
+// DueSubjects is the wildcard the due stream captures.
+func (n Names) DueSubjects() string { return n.prefix() + ".due.>" }
+
+// EventsStream is the stream of lifecycle events.
+func (n Names) EventsStream() string { return strings.ToUpper(n.prefix()) + "_EVENTS" }
+
+// EventsSubjects is the wildcard the events stream captures.
+func (n Names) EventsSubjects() string { return n.prefix() + ".events.>" }
+
+// EventSubject is the subject an event of type eventType is published on:
+// "io.vecron.execution.succeeded" → "vecron.events.execution.succeeded".
+func (n Names) EventSubject(eventType string) string {
+	return n.prefix() + ".events." + strings.TrimPrefix(eventType, "io.vecron.")
+}
+
+// DueConsumer is the durable consumer name of the executor for kind.
+func (n Names) DueConsumer(kind domain.JobKind) string { return "execute-" + string(kind) }
+
+// Source is the CloudEvents source of a function instance: "/vecron/<function>/<instance>".
+func Source(function, instance string) string { return "/vecron/" + function + "/" + instance }
+
+// Due is the data of an io.vecron.job.due event: everything an executor needs to run the fire
+// without reading the job again.
+type Due struct {
+	JobID       string           `json:"job_id"`
+	JobVersion  int64            `json:"job_version"`
+	JobName     string           `json:"job_name"`
+	Namespace   string           `json:"namespace"`
+	Kind        domain.JobKind   `json:"kind"`
+	HTTP        *domain.HTTPSpec `json:"http,omitempty"`
+	Timezone    string           `json:"timezone"`
+	Timeout     domain.Duration  `json:"timeout"`
+	ScheduledAt time.Time        `json:"scheduled_at"`
+	Trigger     domain.Trigger   `json:"trigger"`
+	// IdempotencyKey is repeated from the event id so that the data stands on its own.
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// DueFor snapshots job for the fire at scheduledAt.
+func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key string) Due {
+	return Due{
+		JobID:          job.ID,
+		JobVersion:     job.Version,
+		JobName:        job.Name,
+		Namespace:      job.Namespace,
+		Kind:           job.Kind,
+		HTTP:           job.HTTP,
+		Timezone:       job.Timezone,
+		Timeout:        job.Timeout,
+		ScheduledAt:    scheduledAt.UTC(),
+		Trigger:        trigger,
+		IdempotencyKey: key,
+	}
+}
+
+// DueMeta is what the attributes of a due event carry; the data carries the rest.
+type DueMeta struct {
+	Key         string
+	JobID       string
+	Kind        domain.JobKind
+	Trigger     domain.Trigger
+	ScheduledAt time.Time
+}
+
+// Meta returns the attributes d's event carries.
+func (d Due) Meta() DueMeta {
+	return DueMeta{Key: d.IdempotencyKey, JobID: d.JobID, Kind: d.Kind, Trigger: d.Trigger, ScheduledAt: d.ScheduledAt}
+}
+
+// NewDue builds the io.vecron.job.due event of d, sent by source.
+func NewDue(d Due, source string) (cloudevents.Event, error) {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return cloudevents.Event{}, fmt.Errorf("encode due data: %w", err)
+	}
+	return NewDueEncoded(d.Meta(), data, source), nil
+}
+
+// NewDueEncoded builds a due event whose data (a JSON Due) is already encoded, as the tick
+// holds it in its outbox.
+func NewDueEncoded(m DueMeta, data []byte, source string) cloudevents.Event {
+	ev := cloudevents.NewEvent()
+	ev.SetID(m.Key)
+	ev.SetType(TypeJobDue)
+	ev.SetSource(source)
+	ev.SetSubject(m.JobID)
+	ev.SetTime(m.ScheduledAt)
+	ev.SetExtension(ExtJobKind, string(m.Kind))
+	ev.SetExtension(ExtTrigger, string(m.Trigger))
+	ev.SetExtension(ExtAttempt, 1)
+	ev.SetDataContentType(cloudevents.ApplicationJSON)
+	ev.DataEncoded = data
+	return ev
+}
+
+// ParseDue validates a due event and returns its data. The error says what is wrong with it; such
+// an event can never succeed, so callers treat it as permanent.
+func ParseDue(ev cloudevents.Event) (Due, error) {
+	var d Due
+	if ev.Type() != TypeJobDue {
+		return d, fmt.Errorf("event %q has type %q, want %q", ev.ID(), ev.Type(), TypeJobDue)
+	}
+	if err := ev.Validate(); err != nil {
+		return d, fmt.Errorf("event %q: %w", ev.ID(), err)
+	}
+	if err := json.Unmarshal(ev.Data(), &d); err != nil {
+		return d, fmt.Errorf("event %q: decode due data: %w", ev.ID(), err)
+	}
+	switch {
+	case d.JobID == "":
+		return d, fmt.Errorf("event %q: data.job_id is empty", ev.ID())
+	case d.ScheduledAt.IsZero():
+		return d, fmt.Errorf("event %q: data.scheduled_at is empty", ev.ID())
+	case d.IdempotencyKey == "":
+		d.IdempotencyKey = ev.ID()
+	case d.IdempotencyKey != ev.ID():
+		return d, fmt.Errorf("event %q: data.idempotency_key %q differs from the event id", ev.ID(), d.IdempotencyKey)
+	}
+	if d.Kind == domain.KindHTTP && d.HTTP == nil {
+		return d, fmt.Errorf("event %q: data.http is missing for an http job", ev.ID())
+	}
+	return d, nil
+}
+
+// Attempt reads the attempt extension; 1 when absent or unreadable.
+func Attempt(ev cloudevents.Event) int {
+	v, ok := ev.Extensions()[ExtAttempt]
+	if !ok {
+		return 1
+	}
+	var n int
+	switch x := v.(type) {
+	case int32:
+		n = int(x)
+	case int:
+		n = x
+	case string:
+		n, _ = strconv.Atoi(x)
+	}
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// NewExecution builds the lifecycle event of type eventType for e.
+func NewExecution(eventType string, e *domain.Execution, kind domain.JobKind, source string) (cloudevents.Event, error) {
+	ev := cloudevents.NewEvent()
+	ev.SetID(fmt.Sprintf("%s:%d:%s", e.ID, e.Attempt, e.Status))
+	ev.SetType(eventType)
+	ev.SetSource(source)
+	ev.SetSubject(e.JobID)
+	ev.SetTime(e.ScheduledAt)
+	ev.SetExtension(ExtJobKind, string(kind))
+	ev.SetExtension(ExtTrigger, string(e.Trigger))
+	ev.SetExtension(ExtAttempt, e.Attempt)
+	if err := ev.SetData(cloudevents.ApplicationJSON, e); err != nil {
+		return ev, fmt.Errorf("encode execution data: %w", err)
+	}
+	return ev, nil
+}
