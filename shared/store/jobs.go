@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
+	timeout_ms, next_run_at, shard, version, created_at, updated_at`
+
+// scanJob reads one row selected with jobColumns.
+func scanJob(row pgx.Row) (*domain.Job, error) {
+	var (
+		j         domain.Job
+		spec      []byte
+		schedule  []byte
+		timeoutMS int64
+	)
+	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
+		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(schedule, &j.Schedule); err != nil {
+		return nil, fmt.Errorf("job %s: decode schedule: %w", j.ID, err)
+	}
+	if j.Kind == domain.KindHTTP {
+		j.HTTP = new(domain.HTTPSpec)
+		if err := json.Unmarshal(spec, j.HTTP); err != nil {
+			return nil, fmt.Errorf("job %s: decode http spec: %w", j.ID, err)
+		}
+	}
+	j.Timeout = domain.Duration(time.Duration(timeoutMS) * time.Millisecond)
+	j.NextRunAt = utcPtr(j.NextRunAt)
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.UpdatedAt = j.UpdatedAt.UTC()
+	return &j, nil
+}
+
+func specOf(j *domain.Job) ([]byte, error) {
+	switch j.Kind {
+	case domain.KindHTTP:
+		return json.Marshal(j.HTTP)
+	}
+	return nil, fmt.Errorf("job kind %q has no spec encoding", j.Kind)
+}
+
+// CreateJob inserts j (its ID, Shard and timestamps already set). It returns an error wrapping
+// domain.ErrConflict when the namespace already has a job of that name.
+func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
+	spec, err := specOf(j)
+	if err != nil {
+		return fmt.Errorf("create job: %w", err)
+	}
+	schedule, err := json.Marshal(j.Schedule)
+	if err != nil {
+		return fmt.Errorf("create job: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
+		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
+		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt)
+	return translate("create job", err)
+}
+
+// GetJob returns the job with id, or an error wrapping domain.ErrNotFound.
+func (s *Store) GetJob(ctx context.Context, id string) (*domain.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	return j, translate("get job", err)
+}
+
+// ListJobsParams selects a page of jobs in id order (ids are time-ordered, so creation order).
+type ListJobsParams struct {
+	Namespace string // "" means every namespace
+	After     string // id of the last job of the previous page; "" for the first page
+	Limit     int
+}
+
+// ListJobs returns a page of jobs.
+func (s *Store) ListJobs(ctx context.Context, p ListJobsParams) ([]*domain.Job, error) {
+	var after *string
+	if p.After != "" {
+		after = &p.After
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE ($1 = '' OR namespace = $1) AND ($2::uuid IS NULL OR id > $2::uuid)
+		ORDER BY id LIMIT $3`, p.Namespace, after, p.Limit)
+	if err != nil {
+		return nil, translate("list jobs", err)
+	}
+	defer rows.Close()
+	var jobs []*domain.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, translate("list jobs", err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, translate("list jobs", rows.Err())
+}
+
+// DeleteJob deletes the job with id and its fires not yet published; its execution history stays.
+// It returns an error wrapping domain.ErrNotFound when there is no such job.
+func (s *Store) DeleteJob(ctx context.Context, id string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, id)
+		if err != nil {
+			return translate("delete job", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("delete job: %w", domain.ErrNotFound)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
+		return translate("delete job outbox", err)
+	})
+}
+
+// SetEnabled enables or disables the job with id, sets its next run (nil when disabled or when the
+// schedule has ended) and bumps its version. It returns the updated job, or an error wrapping
+// domain.ErrNotFound.
+func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET enabled = $2, next_run_at = $3,
+		version = version + 1, updated_at = $4 WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now))
+	return j, translate("set job enabled", err)
+}

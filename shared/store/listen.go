@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ListenJobChanges calls notify whenever a job is created or edited in this store's schema, until
+// ctx ends. It holds one connection of the pool for LISTEN and returns the error that broke the
+// connection (or ctx's); the caller decides whether to listen again.
+func (s *Store) ListenJobChanges(ctx context.Context, ready func(), notify func()) error {
+	pooled, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return translate("listen for job changes", err)
+	}
+	// A LISTENing session must never go back to the pool with its subscription.
+	conn := pooled.Hijack()
+	defer conn.Close(context.WithoutCancel(ctx))
+	channel := pgx.Identifier{s.schema + ".vecron_jobs"}.Sanitize()
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return translate("listen for job changes", err)
+	}
+	if ready != nil {
+		ready()
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("wait for job changes: %w", err)
+		}
+		notify()
+	}
+}

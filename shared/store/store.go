@@ -1,0 +1,141 @@
+// Package store is vecron's PostgreSQL adapter: it owns every SQL statement, applies the embedded
+// migrations, and translates driver errors into the domain's sentinels.
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/vecron/vecron/migrations"
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// MaxConnsDefault bounds the pool when Config.MaxConns is zero.
+const MaxConnsDefault = 10
+
+// Config configures the connection pool.
+type Config struct {
+	// URL is a PostgreSQL connection string; a search_path parameter selects the schema.
+	URL string `koanf:"url" usage:"PostgreSQL connection URL (also DATABASE_URL)"`
+	// MaxConns bounds the pool.
+	MaxConns int `koanf:"max_conns" usage:"maximum connections in the pool"`
+}
+
+func (c Config) validate() error {
+	if c.URL == "" {
+		return errors.New("database.url: is required (set DATABASE_URL or VECRON_DATABASE__URL)")
+	}
+	if c.MaxConns < 0 {
+		return errors.New("database.max_conns: must not be negative")
+	}
+	return nil
+}
+
+// Store reads and writes vecron's tables.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string
+}
+
+// Open connects to PostgreSQL and checks the connection. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		// The parse error may quote the URL, password included; say only what is wrong.
+		return nil, errors.New("database.url: not a valid PostgreSQL connection string")
+	}
+	pcfg.MaxConns = int32(cmp.Or(cfg.MaxConns, MaxConnsDefault))
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
+	}
+	return s, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies pending migrations. Replicas starting at once serialize on a session advisory
+// lock keyed by the schema, so exactly one applies each migration and the others wait.
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	h := fnv.New64a()
+	h.Write([]byte("vecron-migrate:" + s.schema))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64() >> 1)))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker), goose.WithTableName("vecron_schema_migrations"))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path, "duration_ms", r.Duration.Milliseconds())
+	}
+	return nil
+}
+
+// ShardOf returns the shard of a job id.
+func ShardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % domain.ShardCount)
+}
+
+// translate maps driver errors to domain sentinels; op names the operation for the message.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, domain.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%s: %w", op, domain.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// utcPtr normalizes a nullable timestamp read from the database to UTC.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}

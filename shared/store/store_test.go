@@ -1,0 +1,399 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+func TestMigrateConcurrentlyThenAgain(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresURL(t) // an empty schema
+	migrate := func() error {
+		st, err := store.Open(context.Background(), store.Config{URL: url})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return st.Migrate(context.Background(), slog.New(slog.DiscardHandler))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() { errs <- migrate() })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, migrate(), "a second run finds nothing to do")
+
+	st, err := store.Open(t.Context(), store.Config{URL: url})
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.ListJobs(t.Context(), store.ListJobsParams{Limit: 1})
+	require.NoError(t, err)
+}
+
+func TestOpenRejectsBadConfigWithoutEchoingIt(t *testing.T) {
+	t.Parallel()
+	_, err := store.Open(t.Context(), store.Config{})
+	require.ErrorContains(t, err, "database.url")
+	_, err = store.Open(t.Context(), store.Config{URL: "postgres://u:s3cret@[::1"})
+	require.ErrorContains(t, err, "database.url")
+	require.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestJobCRUD(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{Name: "nightly", Cron: "0 0 2 * * *"})
+
+	got, err := st.GetJob(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, j.Name, got.Name)
+	require.Equal(t, j.HTTP, got.HTTP)
+	require.Equal(t, j.Schedule, got.Schedule)
+	require.Equal(t, j.Timeout, got.Timeout)
+	require.True(t, j.NextRunAt.Equal(*got.NextRunAt))
+
+	dup := *j
+	dup.ID = uuid.Must(uuid.NewV7()).String()
+	require.ErrorIs(t, st.CreateJob(ctx, &dup), domain.ErrConflict)
+
+	next := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	off, err := st.SetEnabled(ctx, j.ID, false, nil, time.Now())
+	require.NoError(t, err)
+	require.False(t, off.Enabled)
+	require.Nil(t, off.NextRunAt)
+	require.Equal(t, j.Version+1, off.Version)
+	on, err := st.SetEnabled(ctx, j.ID, true, &next, time.Now())
+	require.NoError(t, err)
+	require.True(t, on.Enabled)
+	require.True(t, next.Equal(*on.NextRunAt))
+
+	require.NoError(t, st.DeleteJob(ctx, j.ID))
+	_, err = st.GetJob(ctx, j.ID)
+	require.ErrorIs(t, err, domain.ErrNotFound)
+	require.ErrorIs(t, st.DeleteJob(ctx, j.ID), domain.ErrNotFound)
+	_, err = st.SetEnabled(ctx, j.ID, true, &next, time.Now())
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func TestListJobsPages(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	var want []string
+	for range 7 {
+		want = append(want, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	}
+	var got []string
+	after := ""
+	for {
+		page, err := st.ListJobs(t.Context(), store.ListJobsParams{After: after, Limit: 3})
+		require.NoError(t, err)
+		for _, j := range page {
+			got = append(got, j.ID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	require.Equal(t, want, got)
+}
+
+// planEvery emits one fire per claimed job at its next run and moves it an hour on.
+func planEvery(j *domain.Job) ([]store.Fire, *time.Time, error) {
+	at := *j.NextRunAt
+	next := at.Add(time.Hour)
+	return []store.Fire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{}`)}}, &next, nil
+}
+
+func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	const jobs = 60
+	for range jobs {
+		testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	}
+	testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)}) // not due
+	testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now, Disabled: true})
+
+	var (
+		mu   sync.Mutex
+		keys = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), now, 7, planEvery)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				require.Empty(t, planErrs)
+				mu.Lock()
+				for _, f := range fires {
+					keys[f.Key]++
+				}
+				mu.Unlock()
+				if claimed == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, keys, jobs)
+	for k, n := range keys {
+		require.Equal(t, 1, n, "fire %s claimed %d times", k, n)
+	}
+	stranded, err := st.StrandedFires(t.Context(), now.Add(time.Second), 1000)
+	require.NoError(t, err)
+	require.Len(t, stranded, jobs, "every claimed fire waits in the outbox until acknowledged")
+
+	next, ok, err := st.NextDue(t.Context())
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, next.Equal(now.Add(time.Hour)), "got %s", next)
+}
+
+func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	now := time.Now().UTC()
+	bad := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	good := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), now, 10, func(j *domain.Job) ([]store.Fire, *time.Time, error) {
+		if j.ID == bad.ID {
+			return nil, nil, fmt.Errorf("broken schedule")
+		}
+		return planEvery(j)
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, claimed)
+	require.Len(t, fires, 1)
+	require.Equal(t, good.ID, fires[0].JobID)
+	require.Len(t, planErrs, 1)
+	require.ErrorContains(t, planErrs[0], bad.ID)
+	got, err := st.GetJob(t.Context(), bad.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.NextRunAt)
+}
+
+func TestOutboxLifecycle(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(-time.Minute)})
+	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	fires, _, _, err := st.ClaimDue(t.Context(), now, 10, planEvery)
+	require.NoError(t, err)
+	require.Len(t, fires, 2)
+
+	stranded, err := st.StrandedFires(t.Context(), now.Add(-30*time.Second), 10)
+	require.NoError(t, err)
+	require.Len(t, stranded, 1)
+	require.Equal(t, a.ID, stranded[0].JobID)
+	require.Equal(t, domain.TriggerSchedule, stranded[0].Trigger)
+	require.JSONEq(t, `{}`, string(stranded[0].Payload))
+
+	require.NoError(t, st.DeleteFires(t.Context(), []string{stranded[0].Key}))
+	stranded, err = st.StrandedFires(t.Context(), now.Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Len(t, stranded, 1)
+	require.Equal(t, b.ID, stranded[0].JobID)
+
+	// Deleting a job drops its unpublished fires with it.
+	require.NoError(t, st.DeleteJob(t.Context(), b.ID))
+	stranded, err = st.StrandedFires(t.Context(), now.Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Empty(t, stranded)
+}
+
+func newExecution(j *domain.Job, at time.Time, worker string, started time.Time) *domain.Execution {
+	return &domain.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule,
+		ScheduledAt: at, StartedAt: &started, Status: domain.StatusRunning, Attempt: 1, WorkerID: worker,
+	}
+}
+
+func TestStartExecutionOncePerKey(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Second)
+	t0 := time.Now().UTC()
+
+	first := newExecution(j, at, "w1", t0)
+	outcome, err := st.StartExecution(ctx, first, t0.Add(-time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, store.Started, outcome)
+
+	// A second delivery while w1 is alive sees it running.
+	second := newExecution(j, at, "w2", t0)
+	outcome, err = st.StartExecution(ctx, second, t0.Add(-time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, store.Running, outcome)
+	require.Equal(t, first.ID, second.ID)
+	require.Equal(t, "w1", second.WorkerID)
+
+	// Once w1 is silent past the stale limit, w3 takes over with attempt 2 …
+	third := newExecution(j, at, "w3", t0.Add(time.Minute))
+	outcome, err = st.StartExecution(ctx, third, t0.Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, store.TakenOver, outcome)
+	require.Equal(t, first.ID, third.ID)
+	require.Equal(t, 2, third.Attempt)
+
+	// … so w1's late result and heartbeat are refused.
+	finished := t0.Add(2 * time.Minute)
+	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
+	require.ErrorIs(t, st.FinishExecution(ctx, first), domain.ErrConflict)
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, finished), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, finished))
+
+	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
+	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
+	require.NoError(t, st.FinishExecution(ctx, third))
+
+	// A delivery after the end is a duplicate.
+	fourth := newExecution(j, at, "w4", t0.Add(time.Hour))
+	outcome, err = st.StartExecution(ctx, fourth, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, store.AlreadyDone, outcome)
+	require.Equal(t, domain.StatusFailed, fourth.Status)
+
+	got, err := st.ExecutionByKey(ctx, first.IdempotencyKey)
+	require.NoError(t, err)
+	require.Equal(t, 503, got.HTTPStatus)
+	require.Equal(t, 12.5, got.DurationMS)
+	require.Equal(t, "unavailable", got.ResponseExcerpt)
+	require.Equal(t, "w3", got.WorkerID)
+	require.Equal(t, 2, got.Attempt)
+}
+
+func TestStartExecutionConcurrentDeliveriesRecordOneRow(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Second)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		started int
+	)
+	for i := range 10 {
+		wg.Go(func() {
+			now := time.Now().UTC()
+			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), now.Add(-time.Minute))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if outcome == store.Started || outcome == store.TakenOver {
+				mu.Lock()
+				started++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, started)
+}
+
+func TestListExecutionsPagesNewestFirst(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	other := testfactory.Job(t, st, testfactory.JobOpts{})
+	base := time.Now().UTC().Truncate(time.Second)
+	for i := range 5 {
+		now := time.Now().UTC()
+		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), now)
+		require.NoError(t, err)
+	}
+	now := time.Now().UTC()
+	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), now)
+	require.NoError(t, err)
+
+	var got []time.Time
+	var cursor *store.ExecutionCursor
+	for {
+		page, err := st.ListExecutions(t.Context(), j.ID, cursor, 2)
+		require.NoError(t, err)
+		for _, e := range page {
+			require.Equal(t, j.ID, e.JobID)
+			got = append(got, e.ScheduledAt)
+		}
+		if len(page) < 2 {
+			break
+		}
+		last := page[len(page)-1]
+		cursor = &store.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID}
+	}
+	require.Len(t, got, 5)
+	for i := range got {
+		require.True(t, got[i].Equal(base.Add(time.Duration(4-i)*time.Second)))
+	}
+}
+
+func TestListenJobChangesWakesOnEditsOnly(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan struct{})
+	notes := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- st.ListenJobChanges(ctx, func() { close(ready) }, func() { notes <- struct{}{} })
+	}()
+	<-ready
+
+	now := time.Now().UTC()
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	waitNote(t, notes, "create")
+
+	// The tick's own claim moves next_run_at without a version bump: no wake-up.
+	_, _, _, err := st.ClaimDue(ctx, now, 10, planEvery)
+	require.NoError(t, err)
+	// An edit after it does wake; had the claim notified, its note would arrive first.
+	_, err = st.SetEnabled(ctx, j.ID, false, nil, now)
+	require.NoError(t, err)
+	waitNote(t, notes, "disable")
+	select {
+	case <-notes:
+		t.Fatal("claim produced a notification")
+	default:
+	}
+	cancel()
+	require.Error(t, <-done)
+}
+
+func waitNote(t *testing.T, notes <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-notes:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no notification after %s", what)
+	}
+}

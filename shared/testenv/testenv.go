@@ -1,0 +1,194 @@
+// Package testenv gives tests real PostgreSQL, Redis and NATS JetStream, each test isolated in a
+// schema, key prefix and stream names of its own so tests run in parallel and twice in a row.
+//
+// A service's URL comes from DATABASE_URL, REDIS_URL or NATS_URL (`make test` starts the services
+// and sets them). Without it, a container is started through testcontainers-go when a Docker
+// engine is reachable; otherwise the test is skipped with the command to run — except under
+// CI=true, where a missing service fails the test.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// service describes how to reach one kind of server.
+type service struct {
+	env     string // variable holding its URL
+	image   string
+	port    string
+	envs    map[string]string
+	waitFor func() wait.Strategy
+	url     func(host, port string) string
+	hint    string
+}
+
+var (
+	postgresService = service{
+		env: "DATABASE_URL", image: "postgres:15-alpine", port: "5432/tcp",
+		envs: map[string]string{"POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_DB": "test"},
+		waitFor: func() wait.Strategy {
+			return wait.ForLog("database system is ready to accept connections").WithOccurrence(2)
+		},
+		url:  func(h, p string) string { return "postgres://postgres@" + h + ":" + p + "/test?sslmode=disable" },
+		hint: "run `make test`, or start PostgreSQL and set DATABASE_URL=postgres://root@127.0.0.1:5432/test?sslmode=disable",
+	}
+	redisService = service{
+		env: "REDIS_URL", image: "redis:7-alpine", port: "6379/tcp",
+		waitFor: func() wait.Strategy { return wait.ForLog("Ready to accept connections") },
+		url:     func(h, p string) string { return "redis://" + h + ":" + p + "/0" },
+		hint:    "run `make test`, or start Redis and set REDIS_URL=redis://127.0.0.1:6379/0",
+	}
+	natsService = service{
+		env: "NATS_URL", image: "nats:2.10-alpine", port: "4222/tcp",
+		waitFor: func() wait.Strategy { return wait.ForLog("Server is ready") },
+		url:     func(h, p string) string { return "nats://" + h + ":" + p },
+		hint:    "run `make test`, or start nats-server -js and set NATS_URL=nats://127.0.0.1:4222",
+	}
+)
+
+// containers caches one container per service for the whole test binary.
+var containers sync.Map // service env → func() (string, error)
+
+// serviceURL returns the URL of s, skipping or failing t when none can be had.
+func serviceURL(t testing.TB, s service) string {
+	t.Helper()
+	if u := os.Getenv(s.env); u != "" {
+		return u
+	}
+	if dockerAvailable() {
+		start, _ := containers.LoadOrStore(s.env, sync.OnceValues(func() (string, error) { return startContainer(s) }))
+		u, err := start.(func() (string, error))()
+		if err == nil {
+			return u
+		}
+		t.Logf("start %s container: %v", s.image, err)
+	}
+	msg := fmt.Sprintf("%s is not set and no Docker engine is available: %s", s.env, s.hint)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func dockerAvailable() bool {
+	if os.Getenv("DOCKER_HOST") != "" {
+		return true
+	}
+	_, err := os.Stat("/var/run/docker.sock")
+	return err == nil
+}
+
+func startContainer(s service) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image: s.image, ExposedPorts: []string{s.port}, Env: s.envs, WaitingFor: s.waitFor(),
+			Cmd: natsCmd(s),
+		},
+		Started: true,
+	})
+	if err != nil {
+		return "", err
+	}
+	host, err := c.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	port, err := c.MappedPort(ctx, s.port)
+	if err != nil {
+		return "", err
+	}
+	// The container lives as long as the test binary; testcontainers' reaper removes it after.
+	return s.url(host, port.Port()), nil
+}
+
+func natsCmd(s service) []string {
+	if s.env == natsService.env {
+		return []string{"-js"}
+	}
+	return nil
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Name returns a lowercase identifier unique to this run of t: the test's name, shortened, and
+// a random suffix. It suits schema names, stream prefixes and key prefixes.
+func Name(t testing.TB) string {
+	t.Helper()
+	base := strings.Trim(nonWord.ReplaceAllString(strings.ToLower(t.Name()), "_"), "_")
+	if len(base) > 24 {
+		base = base[len(base)-24:]
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "t_" + strings.Trim(base, "_") + "_" + hex.EncodeToString(b[:])
+}
+
+// PostgresURL creates a schema of t's own and returns a connection URL whose search_path selects
+// it. The schema is dropped when t ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := serviceURL(t, postgresService)
+	schema := Name(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", postgresService.env, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("%s must be a postgres:// URL", postgresService.env)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// RedisURL returns the Redis URL and a key prefix of t's own.
+func RedisURL(t testing.TB) (redisURL, keyPrefix string) {
+	t.Helper()
+	return serviceURL(t, redisService), Name(t) + ":"
+}
+
+// NATSURL returns the NATS URL; pair it with Prefix for stream and subject names.
+func NATSURL(t testing.TB) string {
+	t.Helper()
+	return serviceURL(t, natsService)
+}

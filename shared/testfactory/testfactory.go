@@ -1,0 +1,78 @@
+// Package testfactory builds fixtures for tests: stores on a schema of the test's own, and jobs
+// with sensible defaults that a test overrides field by field.
+package testfactory
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+// Store opens a migrated store on a fresh schema of t's own and closes it when t ends.
+func Store(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	url := testenv.PostgresURL(t)
+	st, err := store.Open(context.Background(), store.Config{URL: url})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(context.Background(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return st, url
+}
+
+// JobOpts overrides a job's defaults; zero fields keep them.
+type JobOpts struct {
+	Name      string
+	Cron      string
+	URL       string
+	NextRunAt time.Time
+	Disabled  bool
+	Timeout   time.Duration
+}
+
+// Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
+func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	next := o.NextRunAt
+	if next.IsZero() {
+		next = now.Truncate(time.Second)
+	}
+	j := &domain.Job{
+		ID: id.String(), Namespace: domain.DefaultNamespace, Name: o.Name, Kind: domain.KindHTTP,
+		HTTP:     &domain.HTTPSpec{Method: "GET", URL: o.URL},
+		Schedule: domain.Schedule{Cron: o.Cron}, Timezone: domain.DefaultTimezone, Enabled: !o.Disabled,
+		Timeout: domain.Duration(o.Timeout), NextRunAt: &next, Shard: store.ShardOf(id.String()),
+		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if j.Name == "" {
+		j.Name = "job-" + j.ID
+	}
+	if j.Schedule.Cron == "" {
+		j.Schedule.Cron = "* * * * * *"
+	}
+	if j.HTTP.URL == "" {
+		j.HTTP.URL = "http://127.0.0.1:9/"
+	}
+	if j.Timeout == 0 {
+		j.Timeout = domain.Duration(5 * time.Second)
+	}
+	if err := st.CreateJob(context.Background(), j); err != nil {
+		t.Fatalf("create job: %v", err)
+	}
+	return j
+}
