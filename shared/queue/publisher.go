@@ -1,0 +1,65 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Message is one message to publish: the subject, the de-duplication id and the encoded event.
+type Message struct {
+	Subject string
+	// MsgID becomes the Nats-Msg-Id header: JetStream stores one message per id within the
+	// stream's duplicate window.
+	MsgID string
+	Msg   *nats.Msg
+}
+
+// Publisher publishes to JetStream.
+type Publisher struct {
+	js jetstream.JetStream
+}
+
+// NewPublisher returns a publisher on js. Create js with jetstream.WithPublishAsyncMaxPending
+// sized to the largest batch you publish.
+func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js} }
+
+// PublishBatch publishes msgs without waiting between them, then waits for every acknowledgement.
+// It returns one error per message (nil when JetStream stored it, including as a duplicate).
+func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
+	errs := make([]error, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		m.Msg.Subject = m.Subject
+		f, err := p.js.PublishMsgAsync(m.Msg, jetstream.WithMsgID(m.MsgID))
+		if err != nil {
+			errs[i] = fmt.Errorf("publish %s: %w", m.MsgID, err)
+			continue
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			errs[i] = fmt.Errorf("publish %s: %w", msgs[i].MsgID, err)
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("publish %s: %w", msgs[i].MsgID, ctx.Err())
+		}
+	}
+	return errs
+}
+
+// Publish publishes one message and waits for its acknowledgement.
+func (p *Publisher) Publish(ctx context.Context, m Message) error {
+	m.Msg.Subject = m.Subject
+	if _, err := p.js.PublishMsg(ctx, m.Msg, jetstream.WithMsgID(m.MsgID)); err != nil {
+		return fmt.Errorf("publish %s: %w", m.MsgID, err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package queue
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+)
+
+// Defaults of PullerConfig.
+const (
+	ConcurrencyDefault = 32
+	AckWaitDefault     = 30 * time.Second
+)
+
+// PullerConfig configures a pull consumer.
+type PullerConfig struct {
+	// Concurrency bounds the events handled at once (and the messages fetched ahead).
+	Concurrency int `koanf:"concurrency" usage:"events handled at once"`
+	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
+	// handler keeps its message with progress signals every AckWait/3.
+	AckWait time.Duration `koanf:"ack_wait" usage:"redelivery timeout of an unacknowledged event"`
+}
+
+// Handler handles one event; its result is turned into an outcome by delivery.Decide.
+type Handler func(ctx context.Context, ev cloudevents.Event) error
+
+// Puller consumes one kind's due events from its durable pull consumer.
+type Puller struct {
+	js      jetstream.JetStream
+	names   event.Names
+	kind    domain.JobKind
+	cfg     PullerConfig
+	handler Handler
+	log     *slog.Logger
+}
+
+// DefaultPullerConfig returns the configuration zero fields fall back to.
+func DefaultPullerConfig() PullerConfig { return PullerConfig{}.withDefaults() }
+
+func (c PullerConfig) withDefaults() PullerConfig {
+	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
+	c.AckWait = cmp.Or(c.AckWait, AckWaitDefault)
+	return c
+}
+
+// NewPuller returns a puller of kind's due events that calls handler for each.
+func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, handler Handler, cfg PullerConfig, log *slog.Logger) *Puller {
+	cfg = cfg.withDefaults()
+	return &Puller{js: js, names: names, kind: kind, cfg: cfg, handler: handler, log: log}
+}
+
+// Run creates or updates the durable consumer and handles events until ctx ends. Then it stops
+// fetching, lets in-flight handlers finish (they see a context that is not cancelled, so a
+// drain bounded by the caller's grace period lets them record their outcome), returns buffered
+// events to the stream at once, and returns nil.
+func (p *Puller) Run(ctx context.Context) error {
+	consumer, err := p.js.CreateOrUpdateConsumer(ctx, p.names.DueStream(), jetstream.ConsumerConfig{
+		Durable:       p.names.DueConsumer(p.kind),
+		Description:   "vecron executor for " + string(p.kind) + " jobs",
+		FilterSubject: p.names.DueSubject(p.kind),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       p.cfg.AckWait,
+		MaxAckPending: max(1000, 4*p.cfg.Concurrency),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", p.names.DueConsumer(p.kind), err)
+	}
+	it, err := consumer.Messages(jetstream.PullMaxMessages(p.cfg.Concurrency))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", p.names.DueConsumer(p.kind), err)
+	}
+	stop := context.AfterFunc(ctx, it.Drain)
+	defer stop()
+
+	work := context.WithoutCancel(ctx)
+	sem := make(chan struct{}, p.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		msg, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return nil
+		}
+		if err != nil {
+			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
+			continue
+		}
+		if ctx.Err() != nil {
+			// Draining: give the message back for another worker now rather than after AckWait.
+			if err := msg.Nak(); err != nil {
+				p.log.Warn("return event on shutdown", "error", err)
+			}
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			p.handle(work, msg)
+		}()
+	}
+}
+
+// handle decodes, handles and settles one message.
+func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
+	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err != nil {
+		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
+	} else {
+		err = p.withProgress(ctx, msg, func() error { return p.handler(ctx, ev) })
+	}
+	outcome := delivery.Decide(err)
+	var settleErr error
+	switch outcome.Action {
+	case delivery.Ack:
+		settleErr = msg.Ack()
+	case delivery.Redeliver:
+		p.log.Warn("event will be redelivered", "event_id", ev.ID(), "delay", outcome.Delay, "error", err)
+		settleErr = msg.NakWithDelay(outcome.Delay)
+	case delivery.Drop:
+		p.log.Error("event dropped", "event_id", ev.ID(), "subject", msg.Subject(), "error", err)
+		settleErr = msg.Term()
+	}
+	if settleErr != nil {
+		p.log.Warn("settle event", "event_id", ev.ID(), "error", settleErr)
+	}
+}
+
+// withProgress runs fn, telling JetStream every AckWait/3 that the message is still being worked
+// on so a long execution is not redelivered to another worker.
+func (p *Puller) withProgress(ctx context.Context, msg jetstream.Msg, fn func() error) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(p.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					p.log.Warn("signal progress", "error", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer close(done)
+	return fn()
+}

@@ -1,0 +1,189 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ...string) {
+	t.Helper()
+	var msgs []queue.Message
+	for _, k := range keys {
+		d := event.Due{JobID: "job-" + k, Kind: domain.KindHTTP, HTTP: &domain.HTTPSpec{URL: "http://x.test"},
+			ScheduledAt: time.Now().UTC(), Trigger: domain.TriggerSchedule, IdempotencyKey: k}
+		ev, err := event.NewDue(d, "/test")
+		require.NoError(t, err)
+		msg, err := event.ToNATS(t.Context(), ev)
+		require.NoError(t, err)
+		msgs = append(msgs, queue.Message{Subject: names.DueSubject(domain.KindHTTP), MsgID: k, Msg: msg})
+	}
+	for _, err := range queue.NewPublisher(js).PublishBatch(t.Context(), msgs) {
+		require.NoError(t, err)
+	}
+}
+
+// runPuller runs a puller until the returned stop is called.
+func runPuller(t *testing.T, js jetstream.JetStream, names event.Names, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
+	t.Helper()
+	p := queue.NewPuller(js, names, domain.KindHTTP, h, cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func pending(t *testing.T, js jetstream.JetStream, names event.Names) uint64 {
+	t.Helper()
+	info, err := js.Stream(t.Context(), names.DueStream())
+	require.NoError(t, err)
+	si, err := info.Info(t.Context())
+	require.NoError(t, err)
+	return si.State.Msgs
+}
+
+func TestPullerSettlesEachOutcome(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	var (
+		mu    sync.Mutex
+		calls = map[string]int{}
+	)
+	h := func(_ context.Context, ev cloudevents.Event) error {
+		mu.Lock()
+		calls[ev.ID()]++
+		n := calls[ev.ID()]
+		mu.Unlock()
+		switch ev.ID() {
+		case "retry":
+			if n < 3 {
+				return &delivery.RetryError{After: 50 * time.Millisecond, Err: errors.New("busy")}
+			}
+		case "outage":
+			if n < 2 {
+				return errors.New("database unavailable")
+			}
+		case "bad":
+			return fmt.Errorf("%w: broken", delivery.ErrPermanent)
+		}
+		return nil
+	}
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 4}, h)
+	publishDue(t, js, names, "ok", "retry", "outage", "bad")
+	eventually(t, "every message settled", func() bool { return pending(t, js, names) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, map[string]int{"ok": 1, "retry": 3, "outage": 2, "bad": 1}, calls)
+}
+
+func TestPullerBoundsConcurrency(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	var running, peak atomic.Int32
+	h := func(context.Context, cloudevents.Event) error {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		running.Add(-1)
+		return nil
+	}
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 3}, h)
+	var keys []string
+	for i := range 30 {
+		keys = append(keys, fmt.Sprint("k", i))
+	}
+	publishDue(t, js, names, keys...)
+	eventually(t, "all handled", func() bool { return pending(t, js, names) == 0 })
+	require.LessOrEqual(t, peak.Load(), int32(3))
+	require.Greater(t, peak.Load(), int32(1), "events are handled concurrently")
+}
+
+func TestPullerShutdownFinishesInFlightAndReturnsTheRest(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	var finished atomic.Int32
+	h := func(ctx context.Context, ev cloudevents.Event) error {
+		started <- struct{}{}
+		<-release
+		require.NoError(t, ctx.Err(), "in-flight work is not cancelled by shutdown")
+		finished.Add(1)
+		return nil
+	}
+	stop := runPuller(t, js, names, queue.PullerConfig{Concurrency: 1}, h)
+	publishDue(t, js, names, "a", "b", "c")
+	<-started
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	<-stopped
+	require.EqualValues(t, 1, finished.Load(), "only the in-flight event ran")
+	require.EqualValues(t, 2, pending(t, js, names), "the others went back to the stream")
+
+	// A new worker picks the returned events up at once, not after the ack wait.
+	var rest atomic.Int32
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 2, AckWait: time.Minute}, func(context.Context, cloudevents.Event) error {
+		rest.Add(1)
+		return nil
+	})
+	eventually(t, "the returned events handled", func() bool { return rest.Load() == 2 })
+}
+
+func TestPullerKeepsLongEventsWithProgress(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	var calls atomic.Int32
+	h := func(context.Context, cloudevents.Event) error {
+		calls.Add(1)
+		time.Sleep(1500 * time.Millisecond) // three times the ack wait
+		return nil
+	}
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 2, AckWait: 500 * time.Millisecond}, h)
+	publishDue(t, js, names, "long")
+	eventually(t, "the long event acknowledged", func() bool { return pending(t, js, names) == 0 })
+	require.EqualValues(t, 1, calls.Load(), "progress signals prevented a redelivery")
+}

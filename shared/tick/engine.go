@@ -1,0 +1,322 @@
+// Package tick is the scheduler's clock: it claims due jobs from the store in batches, writes
+// their fires to the outbox in the same transaction, publishes each fire as a due CloudEvent at
+// its scheduled instant, removes it from the outbox on the broker's acknowledgement, and
+// republishes fires a crashed replica left behind.
+package tick
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
+)
+
+// Defaults of Config.
+const (
+	LookaheadDefault        = time.Second
+	BatchSizeDefault        = 1000
+	MisfireThresholdDefault = time.Minute
+	MaxFiresPerJobDefault   = 1000
+	RelayIntervalDefault    = 10 * time.Second
+	RelayAfterDefault       = 10 * time.Second
+	MaxSleepDefault         = time.Minute
+)
+
+// Config tunes the engine. Zero fields take their defaults.
+type Config struct {
+	Lookahead        time.Duration `koanf:"lookahead" usage:"how far ahead due jobs are claimed"`
+	BatchSize        int           `koanf:"batch_size" usage:"jobs claimed per transaction"`
+	MisfireThreshold time.Duration `koanf:"misfire_threshold" usage:"fires later than this collapse into one catch-up fire"`
+	RelayInterval    time.Duration `koanf:"relay_interval" usage:"how often stranded outbox rows are looked for"`
+	RelayAfter       time.Duration `koanf:"relay_after" usage:"age after which an unacknowledged fire is republished"`
+	MaxSleep         time.Duration `koanf:"max_sleep" usage:"longest sleep without looking at the jobs table"`
+	// Instance names this replica in event sources and logs.
+	Instance string `koanf:"instance" usage:"replica name used in event sources"`
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+func (c Config) withDefaults() Config {
+	c.Lookahead = cmp.Or(c.Lookahead, LookaheadDefault)
+	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
+	c.MisfireThreshold = cmp.Or(c.MisfireThreshold, MisfireThresholdDefault)
+	c.RelayInterval = cmp.Or(c.RelayInterval, RelayIntervalDefault)
+	c.RelayAfter = cmp.Or(c.RelayAfter, RelayAfterDefault)
+	c.MaxSleep = cmp.Or(c.MaxSleep, MaxSleepDefault)
+	c.Instance = cmp.Or(c.Instance, "tick")
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Lookahead < 0:
+		return errors.New("tick.lookahead: must not be negative")
+	case c.BatchSize < 0:
+		return errors.New("tick.batch_size: must not be negative")
+	case c.MisfireThreshold < 0:
+		return errors.New("tick.misfire_threshold: must not be negative")
+	}
+	return nil
+}
+
+// Store is what the engine needs of the database.
+type Store interface {
+	ClaimDue(ctx context.Context, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	DeleteFires(ctx context.Context, keys []string) error
+	StrandedFires(ctx context.Context, before time.Time, limit int) ([]store.Fire, error)
+	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
+}
+
+// Publisher publishes batches of messages and reports per-message errors.
+type Publisher interface {
+	PublishBatch(ctx context.Context, msgs []queue.Message) []error
+}
+
+// Engine runs the claim → publish loop.
+type Engine struct {
+	store Store
+	pub   Publisher
+	names event.Names
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+
+	wake      chan struct{}
+	listening chan struct{}
+	listenOne sync.Once
+}
+
+// New returns an engine. now is the clock (time.Now in production).
+func New(st Store, pub Publisher, names event.Names, now func() time.Time, log *slog.Logger, cfg Config) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		store: st, pub: pub, names: names, cfg: cfg.withDefaults(), now: now, log: log,
+		wake: make(chan struct{}, 1), listening: make(chan struct{}),
+	}, nil
+}
+
+// Listening is closed once the engine receives job-change notifications, so changes made after
+// it are picked up without waiting for a sleep to end.
+func (e *Engine) Listening() <-chan struct{} { return e.listening }
+
+// Run claims and publishes until ctx ends. Then it stops claiming, publishes the fires it has
+// already claimed as they come due (at most one lookahead away), waits for their
+// acknowledgements and returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	listenCtx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	wg.Go(func() { e.listen(listenCtx) })
+
+	batches := make(chan []store.Fire, 64)
+	wg.Go(func() { e.publishLoop(context.WithoutCancel(ctx), batches) })
+	defer close(batches)
+
+	var (
+		pending   fireHeap
+		nextClaim = e.now()
+		nextRelay = e.now()
+		timer     = time.NewTimer(0)
+	)
+	defer timer.Stop()
+	for {
+		now := e.now()
+		if !now.Before(nextClaim) {
+			nextClaim = e.claim(ctx, now, &pending)
+		}
+		if !now.Before(nextRelay) {
+			e.relay(ctx, now, batches)
+			nextRelay = now.Add(e.cfg.RelayInterval)
+		}
+		if due := pending.popDue(now); len(due) > 0 {
+			batches <- due
+		}
+
+		wakeAt := minTime(nextClaim, nextRelay)
+		if len(pending) > 0 {
+			wakeAt = minTime(wakeAt, pending[0].ScheduledAt)
+		}
+		timer.Reset(max(wakeAt.Sub(e.now()), 0))
+		select {
+		case <-ctx.Done():
+			e.drain(&pending, batches)
+			return nil
+		case <-e.wake:
+			nextClaim = e.now()
+		case <-timer.C:
+		}
+	}
+}
+
+// drain publishes the claimed fires at their instants, then returns.
+func (e *Engine) drain(pending *fireHeap, batches chan<- []store.Fire) {
+	for pending.Len() > 0 {
+		if due := pending.popDue(e.now()); len(due) > 0 {
+			batches <- due
+			continue
+		}
+		time.Sleep((*pending)[0].ScheduledAt.Sub(e.now()))
+	}
+}
+
+// claim claims one batch into pending and returns when to claim next.
+func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) time.Time {
+	horizon := now.Add(e.cfg.Lookahead)
+	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault}
+	fires, claimed, planErrs, err := e.store.ClaimDue(ctx, horizon, e.cfg.BatchSize, planner.Plan)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("claim due jobs", "error", err)
+		}
+		return now.Add(time.Second)
+	}
+	for _, perr := range planErrs {
+		e.log.Error("job cannot be scheduled; it stops firing until edited", "error", perr)
+	}
+	for _, f := range fires {
+		heap.Push(pending, f)
+	}
+	if claimed == e.cfg.BatchSize {
+		return now // more are due: claim again at once
+	}
+	next, ok, err := e.store.NextDue(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			e.log.Error("find next due job", "error", err)
+		}
+		return now.Add(time.Second)
+	case !ok:
+		return now.Add(e.cfg.MaxSleep)
+	}
+	return minTime(next.Add(-e.cfg.Lookahead), now.Add(e.cfg.MaxSleep))
+}
+
+// relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
+// and publishing them, or their publication failed.
+func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []store.Fire) {
+	fires, err := e.store.StrandedFires(ctx, now.Add(-e.cfg.RelayAfter), e.cfg.BatchSize)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("find stranded fires", "error", err)
+		}
+		return
+	}
+	if len(fires) > 0 {
+		e.log.Warn("republishing stranded fires", "count", len(fires), "oldest", fires[0].ScheduledAt)
+		batches <- fires
+	}
+}
+
+// publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose
+// publication fails stays in the outbox for the relay.
+func (e *Engine) publishLoop(ctx context.Context, batches <-chan []store.Fire) {
+	source := event.Source("tick", e.cfg.Instance)
+	for fires := range batches {
+		msgs := make([]queue.Message, 0, len(fires))
+		sent := make([]store.Fire, 0, len(fires))
+		for _, f := range fires {
+			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
+			msg, err := event.ToNATS(ctx, ev)
+			if err != nil {
+				e.log.Error("encode due event", "idempotency_key", f.Key, "error", err)
+				continue
+			}
+			msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
+			sent = append(sent, f)
+		}
+		errs := e.pub.PublishBatch(ctx, msgs)
+		acked := make([]string, 0, len(sent))
+		var failed int
+		for i, err := range errs {
+			if err != nil {
+				failed++
+				if failed == 1 {
+					e.log.Error("publish due event; the relay will retry", "idempotency_key", sent[i].Key, "error", err)
+				}
+				continue
+			}
+			acked = append(acked, sent[i].Key)
+		}
+		if failed > 1 {
+			e.log.Error("publish due events; the relay will retry", "failed", failed)
+		}
+		if len(acked) > 0 {
+			if err := e.store.DeleteFires(ctx, acked); err != nil {
+				// Harmless but noisy: the relay republishes them and JetStream drops the duplicates.
+				e.log.Error("remove published fires from outbox", "count", len(acked), "error", err)
+			}
+		}
+	}
+}
+
+// listen turns job-change notifications into wake-ups, reconnecting until ctx ends.
+func (e *Engine) listen(ctx context.Context) {
+	ready := func() {
+		e.listenOne.Do(func() { close(e.listening) })
+		e.poke() // changes made while not listening
+	}
+	for {
+		err := e.store.ListenJobChanges(ctx, ready, e.poke)
+		if ctx.Err() != nil {
+			return
+		}
+		e.log.Warn("job change notifications interrupted; listening again", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// fireHeap orders claimed fires by scheduled instant.
+type fireHeap []store.Fire
+
+func (h fireHeap) Len() int           { return len(h) }
+func (h fireHeap) Less(i, j int) bool { return h[i].ScheduledAt.Before(h[j].ScheduledAt) }
+func (h fireHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *fireHeap) Push(x any)        { *h = append(*h, x.(store.Fire)) }
+func (h *fireHeap) Pop() any {
+	old := *h
+	f := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return f
+}
+
+// popDue removes and returns the fires due at or before now.
+func (h *fireHeap) popDue(now time.Time) []store.Fire {
+	var due []store.Fire
+	for h.Len() > 0 && !(*h)[0].ScheduledAt.After(now) {
+		due = append(due, heap.Pop(h).(store.Fire))
+	}
+	return due
+}
+
+var _ Store = (*store.Store)(nil)

@@ -1,0 +1,204 @@
+package tick_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+	"github.com/vecron/vecron/shared/tick"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"))
+}
+
+// received is a due message as a consumer saw it.
+type received struct {
+	msgID   string
+	eventID string
+	jobID   string
+	at      time.Time
+}
+
+// collector consumes the due stream in the background.
+type collector struct {
+	mu   sync.Mutex
+	msgs []received
+	stop func()
+}
+
+func collect(t *testing.T, js jetstream.JetStream, names event.Names) *collector {
+	t.Helper()
+	c, err := js.CreateConsumer(t.Context(), names.DueStream(), jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	require.NoError(t, err)
+	col := &collector{}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		ev, err := event.FromNATS(context.Background(), natsMsg(m))
+		if err != nil {
+			t.Errorf("decode due event: %v", err)
+			return
+		}
+		d, err := event.ParseDue(ev)
+		if err != nil {
+			t.Errorf("parse due event: %v", err)
+			return
+		}
+		col.mu.Lock()
+		col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), jobID: d.JobID, at: d.ScheduledAt})
+		col.mu.Unlock()
+		_ = m.Ack()
+	})
+	require.NoError(t, err)
+	col.stop = cc.Stop
+	t.Cleanup(cc.Stop)
+	return col
+}
+
+func (c *collector) snapshot() []received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]received(nil), c.msgs...)
+}
+
+// waitFor polls until cond holds for the received messages, or fails after timeout.
+func (c *collector) waitFor(t *testing.T, timeout time.Duration, what string, cond func([]received) bool) []received {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := c.snapshot()
+		if cond(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; got %d messages", what, len(got))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startEngine(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, cfg tick.Config) (*tick.Engine, func()) {
+	t.Helper()
+	e, err := tick.New(st, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	stop := func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
+	return e, stop
+}
+
+func TestEnginePublishesEachFireOnceAtItsSecond(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	start := time.Now().UTC().Truncate(time.Second).Add(time.Second)
+	jobs := map[string]bool{}
+	for range 5 {
+		jobs[testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: start}).ID] = true
+	}
+	col := collect(t, js, names)
+	_, stop := startEngine(t, st, js, names, tick.Config{})
+	col.waitFor(t, 15*time.Second, "three seconds of fires", func(r []received) bool { return len(r) >= 15 })
+	stop()
+
+	got := col.snapshot()
+	seen := map[string]bool{}
+	perJob := map[string][]time.Time{}
+	for _, r := range got {
+		require.Equal(t, r.eventID, r.msgID, "Nats-Msg-Id is the idempotency key")
+		require.Equal(t, domain.ScheduledKey(r.jobID, r.at), r.eventID)
+		require.False(t, seen[r.msgID], "fire %s published twice", r.msgID)
+		seen[r.msgID] = true
+		require.True(t, jobs[r.jobID])
+		perJob[r.jobID] = append(perJob[r.jobID], r.at)
+	}
+	for id, ats := range perJob {
+		for i := 1; i < len(ats); i++ {
+			require.Equal(t, time.Second, ats[i].Sub(ats[i-1]), "job %s skipped or repeated a second", id)
+		}
+		require.True(t, ats[0].Equal(start), "job %s started at %s, want %s", id, ats[0], start)
+	}
+	stranded, err := st.StrandedFires(t.Context(), time.Now().Add(time.Hour), 1000)
+	require.NoError(t, err)
+	require.Empty(t, stranded, "every published fire leaves the outbox; nothing claimed is left behind on shutdown")
+}
+
+func TestEnginePicksUpNewJobsThroughNotifications(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	col := collect(t, js, names)
+	// With nothing scheduled and an hour-long sleep, only a notification can wake the engine.
+	e, stop := startEngine(t, st, js, names, tick.Config{MaxSleep: time.Hour, RelayInterval: time.Hour})
+	defer stop()
+	select {
+	case <-e.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("engine never listened for job changes")
+	}
+	time.Sleep(100 * time.Millisecond) // let the engine fall asleep with nothing due
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: time.Now().Add(300 * time.Millisecond), Cron: "0 0 0 1 1 *"})
+	got := col.waitFor(t, 10*time.Second, "the new job's fire", func(r []received) bool { return len(r) == 1 })
+	require.Equal(t, j.ID, got[0].jobID)
+}
+
+func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	// A replica claimed these fires a minute ago and died before publishing them.
+	past := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	var keys []string
+	for range 3 {
+		j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: past, Cron: "0 0 0 1 1 *"})
+		keys = append(keys, domain.ScheduledKey(j.ID, past))
+	}
+	planner := tick.Planner{Now: past, Horizon: past, MisfireThreshold: time.Minute, MaxFires: 10}
+	fires, _, _, err := st.ClaimDue(t.Context(), past, 10, planner.Plan)
+	require.NoError(t, err)
+	require.Len(t, fires, 3)
+
+	col := collect(t, js, names)
+	_, stop := startEngine(t, st, js, names, tick.Config{RelayAfter: time.Second, RelayInterval: 200 * time.Millisecond})
+	col.waitFor(t, 10*time.Second, "the relayed fires", func(r []received) bool { return len(r) == 3 })
+	stop()
+	// Republishing the same fires again (a second relay racing) stores nothing new.
+	for range 2 {
+		errs := queue.NewPublisher(js).PublishBatch(t.Context(), []queue.Message{relayMsg(t, names, fires[0])})
+		require.NoError(t, errs[0])
+	}
+	time.Sleep(200 * time.Millisecond)
+	got := col.snapshot()
+	require.Len(t, got, 3)
+	var gotKeys []string
+	for _, r := range got {
+		gotKeys = append(gotKeys, r.msgID)
+	}
+	require.ElementsMatch(t, keys, gotKeys)
+	stranded, err := st.StrandedFires(t.Context(), time.Now().Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Empty(t, stranded)
+}
+
+func relayMsg(t *testing.T, names event.Names, f store.Fire) queue.Message {
+	t.Helper()
+	ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, "/test")
+	msg, err := event.ToNATS(t.Context(), ev)
+	require.NoError(t, err)
+	return queue.Message{Subject: names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg}
+}
