@@ -1,0 +1,51 @@
+package executor
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/vecron/vecron/shared/delivery"
+)
+
+// maxPushBody bounds a pushed event; due events are a job snapshot of a few kilobytes.
+const maxPushBody = 1 << 20
+
+// PushHandler is the HTTP push transport: it accepts a CloudEvent as Knative Eventing delivers it
+// (binary or structured mode), hands it to handle, and answers as delivery.Decide says: 2xx when
+// settled, 503 to have it redelivered, 400 when it can never be handled.
+func PushHandler(handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST a CloudEvent", http.StatusMethodNotAllowed)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxPushBody)
+		ev, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			log.Warn("reject pushed request: not a CloudEvent", "error", err)
+			http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		// The broker may give up on the request; the execution must still be recorded.
+		err = handle(context.WithoutCancel(r.Context()), *ev)
+		outcome := delivery.Decide(err)
+		if err != nil {
+			log.Warn("pushed event not settled", "event_id", ev.ID(), "status", outcome.HTTPStatus(), "error", err)
+		}
+		if outcome.Action == delivery.Redeliver {
+			w.Header().Set("Retry-After", retryAfter(outcome))
+		}
+		w.WriteHeader(outcome.HTTPStatus())
+	})
+}
+
+// retryAfter renders the redelivery delay in whole seconds, at least 1.
+func retryAfter(o delivery.Outcome) string {
+	return strconv.Itoa(max(int(o.Delay.Seconds()), 1))
+}

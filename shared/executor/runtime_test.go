@@ -1,0 +1,180 @@
+package executor_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/httpjob"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+type fixture struct {
+	rt    *executor.Runtime
+	store *store.Store
+	js    jetstream.JetStream
+	names event.Names
+}
+
+func newFixture(t *testing.T, cfg executor.Config) *fixture {
+	t.Helper()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	runner := httpjob.New(httpjob.Config{})
+	t.Cleanup(runner.Close)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", st, runner, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), cfg)
+	require.NoError(t, err)
+	return &fixture{rt: rt, store: st, js: js, names: names}
+}
+
+func dueEvent(t *testing.T, j *domain.Job, at time.Time) cloudevents.Event {
+	t.Helper()
+	ev, err := event.NewDue(event.DueFor(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at)), "/test")
+	require.NoError(t, err)
+	return ev
+}
+
+// lifecycle returns the lifecycle events published so far.
+func lifecycle(t *testing.T, f *fixture) []cloudevents.Event {
+	t.Helper()
+	c, err := f.js.OrderedConsumer(t.Context(), f.names.EventsStream(), jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	var out []cloudevents.Event
+	for {
+		msgs, err := c.FetchNoWait(100)
+		require.NoError(t, err)
+		n := 0
+		for m := range msgs.Messages() {
+			n++
+			ev, err := event.FromNATS(t.Context(), &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+			require.NoError(t, err)
+			out = append(out, ev)
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+func TestHandleRunsOnceAndIgnoresDuplicates(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("done"))
+	}))
+	defer target.Close()
+	f := newFixture(t, executor.Config{WorkerID: "w1"})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
+	ev := dueEvent(t, j, time.Now().UTC().Truncate(time.Second))
+
+	require.NoError(t, f.rt.Handle(t.Context(), ev))
+	require.NoError(t, f.rt.Handle(t.Context(), ev), "a duplicate delivery settles quietly")
+	require.EqualValues(t, 1, hits.Load())
+
+	e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, e.Status)
+	require.Equal(t, "done", e.ResponseExcerpt)
+	require.Equal(t, "w1", e.WorkerID)
+
+	evs := lifecycle(t, f)
+	require.Len(t, evs, 1, "the republished event of the duplicate is dropped by JetStream")
+	require.Equal(t, event.TypeExecutionSucceeded, evs[0].Type())
+	require.Equal(t, j.ID, evs[0].Subject())
+}
+
+func TestHandleRecordsFailuresAndTimeouts(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		http.Error(w, "boom", http.StatusInternalServerError)
+	}))
+	defer target.Close()
+	f := newFixture(t, executor.Config{})
+	at := time.Now().UTC().Truncate(time.Second)
+
+	failing := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/fail"})
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, failing, at)), "a failed run is settled, not redelivered")
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(failing.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusFailed, e.Status)
+	require.Equal(t, 500, e.HTTPStatus)
+	require.Contains(t, e.Error, "500")
+
+	slow := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/slow", Timeout: 200 * time.Millisecond})
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, slow, at)))
+	e, err = f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(slow.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusTimedOut, e.Status)
+	require.Less(t, e.DurationMS, 5000.0)
+
+	types := map[string]int{}
+	for _, ev := range lifecycle(t, f) {
+		types[ev.Type()]++
+	}
+	require.Equal(t, map[string]int{event.TypeExecutionFailed: 2}, types)
+}
+
+func TestHandleDefersToALiveWorker(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{StaleAfter: time.Minute, HeartbeatInterval: time.Second})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Second)
+	now := time.Now().UTC()
+	other := &domain.Execution{ID: "0193b7c4-0000-7000-8000-0000000000aa", JobID: j.ID, JobVersion: 1,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
+		StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "other"}
+	_, err := f.store.StartExecution(t.Context(), other, now.Add(-time.Minute))
+	require.NoError(t, err)
+
+	err = f.rt.Handle(t.Context(), dueEvent(t, j, at))
+	require.Equal(t, delivery.Outcome{Action: delivery.Redeliver, Delay: time.Minute}, delivery.Decide(err))
+}
+
+func TestHandleRejectsEventsItCanNeverRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{})
+	at := time.Now().UTC()
+
+	wrongType := dueEvent(t, j, at)
+	wrongType.SetType("io.vecron.other")
+	sqlJob := *j
+	sqlJob.Kind, sqlJob.HTTP = domain.KindSQL, nil
+	noData := dueEvent(t, j, at)
+	noData.DataEncoded = []byte(`{}`)
+	for name, ev := range map[string]cloudevents.Event{"WrongType": wrongType, "WrongKind": dueEvent(t, &sqlJob, at), "NoData": noData} {
+		err := f.rt.Handle(context.Background(), ev)
+		require.ErrorIs(t, err, delivery.ErrPermanent, name)
+	}
+}
+
+func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
+	t.Parallel()
+	_, err := executor.New(domain.KindHTTP, "x", nil, nil, nil, event.Names{}, time.Now, slog.New(slog.DiscardHandler),
+		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
+	require.ErrorContains(t, err, "executor.heartbeat_interval")
+}

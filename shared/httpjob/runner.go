@@ -1,0 +1,142 @@
+// Package httpjob runs the HTTP request of an http job and reports the outcome: status code,
+// duration and a bounded, printable excerpt of the response body.
+package httpjob
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+)
+
+// Defaults of Config.
+const (
+	ExcerptBytesDefault = 4096
+	UserAgentDefault    = "vecron/1"
+	// drainBytes is how much of an unread body is consumed so the connection can be reused.
+	drainBytes = 64 << 10
+)
+
+// Config tunes the runner.
+type Config struct {
+	ExcerptBytes int    `koanf:"excerpt_bytes" usage:"bytes of the response body kept with an execution"`
+	UserAgent    string `koanf:"user_agent" usage:"User-Agent header of job requests"`
+	// MaxIdleConnsPerHost sizes the keep-alive pool per target host.
+	MaxIdleConnsPerHost int `koanf:"max_idle_conns_per_host" usage:"keep-alive connections kept per target host"`
+}
+
+// Runner sends job requests.
+type Runner struct {
+	client *http.Client
+	cfg    Config
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+func (c Config) withDefaults() Config {
+	c.ExcerptBytes = cmp.Or(c.ExcerptBytes, ExcerptBytesDefault)
+	c.UserAgent = cmp.Or(c.UserAgent, UserAgentDefault)
+	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, 64)
+	return c
+}
+
+// New returns a runner with its own connection pool.
+func New(cfg Config) *Runner {
+	cfg = cfg.withDefaults()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+	tr.MaxIdleConns = 4 * tr.MaxIdleConnsPerHost
+	return &Runner{client: &http.Client{Transport: tr}, cfg: cfg}
+}
+
+// Close releases idle connections.
+func (r *Runner) Close() { r.client.CloseIdleConnections() }
+
+// Run sends d's request once; ctx carries the attempt's deadline. It never returns an error: a
+// failure is a result.
+func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
+	spec := d.HTTP
+	if spec == nil {
+		return domain.RunResult{Status: domain.StatusFailed, Error: "job has no http spec"}
+	}
+	method := cmp.Or(strings.ToUpper(spec.Method), http.MethodGet)
+	var body io.Reader
+	if spec.Body != "" {
+		body = strings.NewReader(spec.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, spec.URL, body)
+	if err != nil {
+		return domain.RunResult{Status: domain.StatusFailed, Error: "build request: " + describe(err)}
+	}
+	for k, v := range spec.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Idempotency-Key", d.IdempotencyKey)
+	req.Header.Set("User-Agent", r.cfg.UserAgent)
+	req.Header.Set("X-Vecron-Job-Id", d.JobID)
+	req.Header.Set("X-Vecron-Scheduled-At", d.ScheduledAt.UTC().Format(time.RFC3339Nano))
+
+	start := time.Now()
+	resp, err := r.client.Do(req)
+	if err != nil {
+		res := domain.RunResult{Status: domain.StatusFailed, Duration: time.Since(start), Error: method + " request: " + describe(err)}
+		if errors.Is(err, context.DeadlineExceeded) {
+			res.Status = domain.StatusTimedOut
+		}
+		return res
+	}
+	excerpt, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(r.cfg.ExcerptBytes)))
+	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
+	resp.Body.Close()
+	res := domain.RunResult{
+		HTTPStatus: resp.StatusCode,
+		Excerpt:    printable(excerpt),
+		Duration:   time.Since(start),
+		Status:     domain.StatusSucceeded,
+	}
+	switch {
+	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):
+		res.Status, res.Error = domain.StatusTimedOut, "read response: "+describe(readErr)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		res.Status, res.Error = domain.StatusFailed, fmt.Sprintf("target answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	return res
+}
+
+// describe renders err without the request URL, which may carry credentials or tokens.
+func describe(err error) string {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return err.Error()
+}
+
+// printable makes b storable as text: valid UTF-8 without NUL bytes. A multi-byte rune the
+// length limit cut at the end is dropped; any other invalid byte becomes U+FFFD.
+func printable(b []byte) string {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if b[i] >= utf8.RuneSelf && !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
+}
