@@ -1,0 +1,237 @@
+// Package api serves vecron's REST API (/api/v1) and health endpoints over net/http with chi.
+// Errors are RFC 9457 problem+json documents that name the offending field.
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/server"
+	"github.com/vecron/vecron/shared/store"
+)
+
+const (
+	maxBody      = 1 << 20
+	limitDefault = 50
+	limitMax     = 500
+)
+
+// Executions is what the API reads of execution history.
+type Executions interface {
+	ListExecutions(ctx context.Context, jobID string, after *store.ExecutionCursor, limit int) ([]*domain.Execution, error)
+}
+
+// Server is the API's HTTP handler.
+type Server struct {
+	jobs       *jobs.Service
+	executions Executions
+	log        *slog.Logger
+	router     chi.Router
+}
+
+// New returns the API handler. checks run on /readyz.
+func New(js *jobs.Service, ex Executions, checks []server.Check, log *slog.Logger) *Server {
+	s := &Server{jobs: js, executions: ex, log: log}
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Method(http.MethodGet, "/healthz", server.Live())
+	r.Method(http.MethodGet, "/readyz", server.Ready(checks...))
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/jobs", s.createJob)
+		r.Get("/jobs", s.listJobs)
+		r.Get("/jobs/{id}", s.getJob)
+		r.Delete("/jobs/{id}", s.deleteJob)
+		r.Post("/jobs/{id}/enable", s.setEnabled(true))
+		r.Post("/jobs/{id}/disable", s.setEnabled(false))
+		r.Get("/jobs/{id}/executions", s.listExecutions)
+	})
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such endpoint"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problem{Status: http.StatusMethodNotAllowed, Detail: "method not allowed on this endpoint"})
+	})
+	s.router = r
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// jobRequest is a job as a client writes it.
+type jobRequest struct {
+	Name        string           `json:"name"`
+	Namespace   string           `json:"namespace"`
+	Description string           `json:"description"`
+	Kind        domain.JobKind   `json:"kind"`
+	HTTP        *domain.HTTPSpec `json:"http"`
+	Schedule    domain.Schedule  `json:"schedule"`
+	Timezone    string           `json:"timezone"`
+	Enabled     *bool            `json:"enabled"`
+	Timeout     string           `json:"timeout"`
+}
+
+// toJob converts the request. An unreadable timeout becomes an invalid one, so validation
+// reports it together with every other bad field.
+func (in jobRequest) toJob() *domain.Job {
+	j := &domain.Job{
+		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Kind: in.Kind,
+		HTTP: in.HTTP, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
+	}
+	if in.Timeout != "" {
+		d, err := time.ParseDuration(in.Timeout)
+		if err != nil {
+			d = -1
+		}
+		j.Timeout = domain.Duration(d)
+	}
+	return j
+}
+
+func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
+	var in jobRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	j := in.toJob()
+	if err := s.jobs.Create(r.Context(), j); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/jobs/"+j.ID)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// page is a list response; NextCursor is empty on the last page.
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.jobs.List(r.Context(), store.ListJobsParams{
+		Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit,
+	})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p := page[*domain.Job]{Items: list}
+	if p.Items == nil {
+		p.Items = []*domain.Job{}
+	}
+	if len(list) == limit {
+		p.NextCursor = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.jobs.Get(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
+	if err := s.jobs.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) setEnabled(enabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		j, err := s.jobs.SetEnabled(r.Context(), chi.URLParam(r, "id"), enabled)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, j)
+	}
+}
+
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if uuid.Validate(id) != nil {
+		writeError(w, r, s.log, domain.ErrNotFound)
+		return
+	}
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	cursor, err := decodeCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.executions.ListExecutions(r.Context(), id, cursor, limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p := page[*domain.Execution]{Items: list}
+	if p.Items == nil {
+		p.Items = []*domain.Execution{}
+	}
+	if len(list) == limit {
+		last := list[len(list)-1]
+		p.NextCursor = encodeCursor(store.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID})
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func parseLimit(r *http.Request) (int, error) {
+	raw := r.URL.Query().Get("limit")
+	if raw == "" {
+		return limitDefault, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > limitMax {
+		return 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "limit", Reason: "must be a whole number from 1 to " + strconv.Itoa(limitMax)}}}
+	}
+	return n, nil
+}
+
+// encodeCursor makes an opaque execution cursor: "<scheduled unix ns>_<id>", base64url.
+func encodeCursor(c store.ExecutionCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ScheduledAt.UnixNano(), 10) + "_" + c.ID))
+}
+
+func decodeCursor(s string) (*store.ExecutionCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	ns, id, ok := strings.Cut(string(raw), "_")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || uuid.Validate(id) != nil {
+		return nil, bad
+	}
+	return &store.ExecutionCursor{ScheduledAt: time.Unix(0, n).UTC(), ID: id}, nil
+}

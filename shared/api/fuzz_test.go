@@ -1,0 +1,70 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/store"
+)
+
+// FuzzJobRequest feeds arbitrary bodies through the job parser and validation: they never panic,
+// and every rejection names a field.
+func FuzzJobRequest(f *testing.F) {
+	f.Add(`{"name":"a","schedule":{"cron":"* * * * * *"},"http":{"url":"http://x.test"}}`)
+	f.Add(`{"name":"a","timeout":"1h","schedule":{"cron":"@every 90s"},"timezone":"Europe/Paris","http":{"url":"https://x.test","method":"PATCH","headers":{"A":"b"}}}`)
+	f.Add(`{"name":[1],"http":{"headers":{"Bad Name":"x\r\n"}}}`)
+	f.Add(`{"enabled":"yes"}`)
+	f.Add(`not json`)
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/jobs", strings.NewReader(body))
+		var in jobRequest
+		err := decodeBody(httptest.NewRecorder(), r, &in)
+		if err == nil {
+			_, err = jobs.Validate(jobs.WithDefaults(in.toJob()))
+		}
+		if err == nil {
+			return
+		}
+		var verr *domain.ValidationError
+		if !errors.As(err, &verr) || len(verr.Fields) == 0 {
+			t.Fatalf("rejection without a field: %v", err)
+		}
+		for _, f := range verr.Fields {
+			if f.Reason == "" {
+				t.Fatalf("field %q rejected without a reason", f.Field)
+			}
+		}
+	})
+}
+
+// FuzzCursor checks that any cursor string is either rejected by field or round-trips.
+func FuzzCursor(f *testing.F) {
+	f.Add(encodeCursor(store.ExecutionCursor{ID: "0193b7c4-0000-7000-8000-000000000001"}))
+	f.Add("")
+	f.Add("MTIzXw")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := decodeCursor(s)
+		if err != nil {
+			var verr *domain.ValidationError
+			if !errors.As(err, &verr) || verr.Fields[0].Field != "cursor" {
+				t.Fatalf("bad cursor error: %v", err)
+			}
+			return
+		}
+		if c == nil {
+			if s != "" {
+				t.Fatal("non-empty cursor decoded to nothing")
+			}
+			return
+		}
+		again, err := decodeCursor(encodeCursor(*c))
+		if err != nil || !again.ScheduledAt.Equal(c.ScheduledAt) || again.ID != c.ID {
+			t.Fatalf("cursor does not round-trip: %v", err)
+		}
+	})
+}

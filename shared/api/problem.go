@@ -1,0 +1,92 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// problem is an RFC 9457 problem details document; Errors names each offending field.
+type problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Errors []domain.FieldError `json:"errors,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // response excerpts are data, not HTML to embed
+	_ = enc.Encode(v)
+}
+
+func writeProblem(w http.ResponseWriter, p problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeError answers with the problem err stands for; unexpected errors are logged here, once,
+// and reach the client only as a generic 500.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var verr *domain.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		writeProblem(w, problem{Status: http.StatusBadRequest, Title: "Invalid input", Detail: verr.Error(), Errors: verr.Fields})
+	case errors.Is(err, domain.ErrNotFound):
+		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such resource"})
+	case errors.Is(err, domain.ErrConflict):
+		writeProblem(w, problem{Status: http.StatusConflict, Detail: "a resource with that identity already exists"})
+	default:
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeProblem(w, problem{Status: http.StatusInternalServerError, Detail: "internal error; see the server log"})
+	}
+}
+
+// decodeBody decodes a JSON body into v, rejecting unknown fields, and turns decoding errors into
+// a *domain.ValidationError that names the field.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil {
+		return nil
+	}
+	var (
+		verr    domain.ValidationError
+		typeErr *json.UnmarshalTypeError
+		synErr  *json.SyntaxError
+		maxErr  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &typeErr):
+		verr.Add(typeErr.Field, fmt.Sprintf("must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value))
+	case errors.As(err, &synErr):
+		verr.Add("body", fmt.Sprintf("is not valid JSON (at byte %d): %v", synErr.Offset, synErr))
+	case errors.As(err, &maxErr):
+		verr.Add("body", fmt.Sprintf("is larger than %d bytes", maxErr.Limit))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		verr.Add(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+	default:
+		verr.Add("body", err.Error())
+	}
+	return &verr
+}

@@ -1,0 +1,245 @@
+// Package jobs is the use case of defining jobs: it validates a job as a user wrote it, fills in
+// its defaults, identity, shard and next run, and stores it.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/schedule"
+	"github.com/vecron/vecron/shared/store"
+)
+
+// Limits on what a job may hold.
+const (
+	MaxNameLen     = 200
+	MaxBodyBytes   = 256 << 10
+	MaxHeaders     = 64
+	TimeoutDefault = 30 * time.Second
+	MaxTimeout     = 24 * time.Hour
+)
+
+// Store is what the service needs of the database.
+type Store interface {
+	CreateJob(ctx context.Context, j *domain.Job) error
+	GetJob(ctx context.Context, id string) (*domain.Job, error)
+	ListJobs(ctx context.Context, p store.ListJobsParams) ([]*domain.Job, error)
+	DeleteJob(ctx context.Context, id string) error
+	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
+}
+
+// Service defines jobs.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a service over st; now is the clock.
+func New(st Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+
+// Create validates j, fills its defaults, identity and next run, and stores it. It returns a
+// *domain.ValidationError naming every bad field, or an error wrapping domain.ErrConflict when
+// the name is taken in the namespace.
+func (s *Service) Create(ctx context.Context, j *domain.Job) error {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	sched, err := Validate(WithDefaults(j))
+	if err != nil {
+		return err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("new job id: %w", err)
+	}
+	j.ID = id.String()
+	j.Shard = store.ShardOf(j.ID)
+	j.Version = 1
+	j.CreatedAt, j.UpdatedAt = now, now
+	next := nextRun(sched, now)
+	if next == nil {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "schedule.cron", Reason: "never fires after now"}}}
+	}
+	j.NextRunAt = nil
+	if j.Enabled {
+		j.NextRunAt = next
+	}
+	if err := s.store.CreateJob(ctx, j); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Get returns the job with id, or an error wrapping domain.ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*domain.Job, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	return s.store.GetJob(ctx, id)
+}
+
+// List returns a page of jobs.
+func (s *Service) List(ctx context.Context, p store.ListJobsParams) ([]*domain.Job, error) {
+	if p.After != "" {
+		if err := uuid.Validate(p.After); err != nil {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}
+		}
+	}
+	return s.store.ListJobs(ctx, p)
+}
+
+// Delete deletes the job with id; its execution history stays.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	return s.store.DeleteJob(ctx, id)
+}
+
+// SetEnabled enables (scheduling the next fire from now) or disables the job with id.
+func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*domain.Job, error) {
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var next *time.Time
+	if enabled {
+		sched, err := schedule.Parse(j.Schedule, j.Timezone)
+		if err != nil {
+			return nil, err
+		}
+		next = nextRun(sched, now)
+	}
+	return s.store.SetEnabled(ctx, id, enabled, next, now)
+}
+
+func nextRun(sched *schedule.Schedule, now time.Time) *time.Time {
+	next, ok := sched.Next(now)
+	if !ok {
+		return nil
+	}
+	return &next
+}
+
+func checkID(id string) error {
+	if uuid.Validate(id) != nil {
+		return fmt.Errorf("job %q: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// WithDefaults fills the fields a user may leave out (namespace, kind, time zone, timeout, HTTP
+// method) in place and returns j.
+func WithDefaults(j *domain.Job) *domain.Job {
+	j.Namespace = strings.TrimSpace(j.Namespace)
+	if j.Namespace == "" {
+		j.Namespace = domain.DefaultNamespace
+	}
+	j.Name = strings.TrimSpace(j.Name)
+	if j.Kind == "" && j.HTTP != nil {
+		j.Kind = domain.KindHTTP
+	}
+	if j.Timezone == "" {
+		j.Timezone = domain.DefaultTimezone
+	}
+	if j.Timeout == 0 {
+		j.Timeout = domain.Duration(TimeoutDefault)
+	}
+	if j.HTTP != nil && j.HTTP.Method == "" {
+		j.HTTP.Method = http.MethodGet
+	}
+	if j.HTTP != nil {
+		j.HTTP.Method = strings.ToUpper(j.HTTP.Method)
+	}
+	return j
+}
+
+var methods = map[string]bool{
+	http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodHead: true, http.MethodOptions: true,
+}
+
+// Validate checks a job after defaults were applied and returns its parsed schedule, or a
+// *domain.ValidationError naming every bad field and why.
+func Validate(j *domain.Job) (*schedule.Schedule, error) {
+	var v domain.ValidationError
+	switch {
+	case j.Name == "":
+		v.Add("name", "is required")
+	case len(j.Name) > MaxNameLen:
+		v.Add("name", fmt.Sprintf("is longer than %d bytes", MaxNameLen))
+	case strings.IndexFunc(j.Name, unicode.IsControl) >= 0:
+		v.Add("name", "must not contain control characters")
+	}
+	if len(j.Namespace) > MaxNameLen || strings.IndexFunc(j.Namespace, unicode.IsControl) >= 0 {
+		v.Add("namespace", fmt.Sprintf("must be at most %d printable bytes", MaxNameLen))
+	}
+	if len(j.Description) > 4096 {
+		v.Add("description", "is longer than 4096 bytes")
+	}
+	switch j.Kind {
+	case domain.KindHTTP:
+		validateHTTP(&v, j.HTTP)
+	case "":
+		v.Add("kind", `is required ("http")`)
+	default:
+		v.Add("kind", fmt.Sprintf(`%q is not a job kind this version runs; use "http"`, j.Kind))
+	}
+	if t := time.Duration(j.Timeout); t <= 0 || t > MaxTimeout {
+		v.Add("timeout", fmt.Sprintf(`must be a duration such as "30s", from 1ms to %s`, MaxTimeout))
+	}
+	sched, err := schedule.Parse(j.Schedule, j.Timezone)
+	if verr, ok := err.(*domain.ValidationError); ok {
+		v.Fields = append(v.Fields, verr.Fields...)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return sched, nil
+}
+
+func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
+	if h == nil {
+		v.Add("http", "is required for an http job")
+		return
+	}
+	if !methods[h.Method] {
+		v.Add("http.method", fmt.Sprintf("%q is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", h.Method))
+	}
+	u, err := url.Parse(h.URL)
+	switch {
+	case h.URL == "":
+		v.Add("http.url", "is required")
+	case err != nil:
+		v.Add("http.url", "is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.Add("http.url", "must be an absolute http:// or https:// URL")
+	case u.Hostname() == "":
+		v.Add("http.url", "has no host")
+	}
+	if len(h.Headers) > MaxHeaders {
+		v.Add("http.headers", fmt.Sprintf("has more than %d headers", MaxHeaders))
+	}
+	for k, val := range h.Headers {
+		if !httpguts.ValidHeaderFieldName(k) {
+			v.Add("http.headers", fmt.Sprintf("%q is not a valid header name", k))
+		}
+		if !httpguts.ValidHeaderFieldValue(val) {
+			v.Add("http.headers."+k, "must not contain control characters such as line breaks")
+		}
+		if http.CanonicalHeaderKey(k) == "Idempotency-Key" {
+			v.Add("http.headers."+k, "is set by vecron to the fire's idempotency key")
+		}
+	}
+	if len(h.Body) > MaxBodyBytes {
+		v.Add("http.body", fmt.Sprintf("is larger than %d bytes", MaxBodyBytes))
+	}
+}

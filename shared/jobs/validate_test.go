@@ -1,0 +1,295 @@
+package jobs_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+)
+
+// validJob returns a job, as a user writes it, that passes Validate once defaults are applied.
+func validJob() *domain.Job {
+	return &domain.Job{
+		Name: "nightly-report",
+		HTTP: &domain.HTTPSpec{
+			URL:     "https://example.com/hooks/report",
+			Headers: map[string]string{"Authorization": "Bearer abc", "Content-Type": "application/json"},
+			Body:    `{"full":true}`,
+		},
+		Schedule: domain.Schedule{Cron: "0 0 2 * * *"},
+	}
+}
+
+// fieldsOf returns the fields a *domain.ValidationError names, failing the test for any other error.
+func fieldsOf(t *testing.T, err error) []string {
+	t.Helper()
+	require.Error(t, err)
+	var verr *domain.ValidationError
+	require.True(t, errors.As(err, &verr), "want *domain.ValidationError, got %T: %v", err, err)
+	fields := make([]string, 0, len(verr.Fields))
+	for _, f := range verr.Fields {
+		assert.NotEmpty(t, f.Reason, "field %s has no reason", f.Field)
+		fields = append(fields, f.Field)
+	}
+	return fields
+}
+
+func TestWithDefaults(t *testing.T) {
+	t.Parallel()
+	j := &domain.Job{
+		Namespace: "  ",
+		Name:      "  ping \t",
+		HTTP:      &domain.HTTPSpec{Method: "post", URL: "https://example.com"},
+	}
+	jobs.WithDefaults(j)
+	assert.Equal(t, domain.DefaultNamespace, j.Namespace)
+	assert.Equal(t, "ping", j.Name)
+	assert.Equal(t, domain.KindHTTP, j.Kind)
+	assert.Equal(t, domain.DefaultTimezone, j.Timezone)
+	assert.Equal(t, domain.Duration(jobs.TimeoutDefault), j.Timeout)
+	assert.Equal(t, "POST", j.HTTP.Method)
+
+	j = &domain.Job{HTTP: &domain.HTTPSpec{}, Timeout: domain.Duration(time.Minute), Timezone: "UTC", Namespace: " team "}
+	jobs.WithDefaults(j)
+	assert.Equal(t, "GET", j.HTTP.Method)
+	assert.Equal(t, domain.Duration(time.Minute), j.Timeout, "a set timeout is kept")
+	assert.Equal(t, "UTC", j.Timezone, "a set zone is kept")
+	assert.Equal(t, "team", j.Namespace)
+
+	j = &domain.Job{Kind: domain.KindSQL, HTTP: &domain.HTTPSpec{}}
+	jobs.WithDefaults(j)
+	assert.Equal(t, domain.KindSQL, j.Kind, "a set kind is kept")
+}
+
+func TestValidateAcceptsValidJob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(j *domain.Job)
+	}{
+		{name: "AsWritten", mutate: func(*domain.Job) {}},
+		{name: "NameAtLimit", mutate: func(j *domain.Job) { j.Name = strings.Repeat("n", jobs.MaxNameLen) }},
+		{name: "UnicodeName", mutate: func(j *domain.Job) { j.Name = "báo cáo hằng đêm 📈" }},
+		{name: "LowerCaseMethod", mutate: func(j *domain.Job) { j.HTTP.Method = "patch" }},
+		{name: "EveryMethod", mutate: func(j *domain.Job) { j.HTTP.Method = "OPTIONS" }},
+		{name: "PlainHTTP", mutate: func(j *domain.Job) { j.HTTP.URL = "http://10.0.0.7:8080/x?y=1" }},
+		{name: "UpperCaseScheme", mutate: func(j *domain.Job) { j.HTTP.URL = "HTTPS://example.com/" }},
+		{name: "BodyAtLimit", mutate: func(j *domain.Job) { j.HTTP.Body = strings.Repeat("b", jobs.MaxBodyBytes) }},
+		{name: "HeadersAtLimit", mutate: func(j *domain.Job) { j.HTTP.Headers = manyHeaders(jobs.MaxHeaders) }},
+		{name: "HeaderValueWithTab", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\tb"} }},
+		{name: "TokenHeaderName", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-!#$%&'*+.^_`|~1": "v"} }},
+		{name: "TimeoutMinimum", mutate: func(j *domain.Job) { j.Timeout = domain.Duration(time.Millisecond) }},
+		{name: "TimeoutMaximum", mutate: func(j *domain.Job) { j.Timeout = domain.Duration(jobs.MaxTimeout) }},
+		{name: "FiveFieldCron", mutate: func(j *domain.Job) { j.Schedule.Cron = "*/15 * * * *" }},
+		{name: "Descriptor", mutate: func(j *domain.Job) { j.Schedule.Cron = "@every 90s" }},
+		{name: "OtherZone", mutate: func(j *domain.Job) { j.Timezone = "Europe/Berlin" }},
+		{name: "DescriptionAtLimit", mutate: func(j *domain.Job) { j.Description = strings.Repeat("d", 4096) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := validJob()
+			tt.mutate(j)
+			jobs.WithDefaults(j)
+			sched, err := jobs.Validate(j)
+			require.NoError(t, err)
+			require.NotNil(t, sched)
+			assert.Equal(t, j.Timezone, sched.Location().String())
+		})
+	}
+}
+
+func TestValidateSchedule(t *testing.T) {
+	t.Parallel()
+	j := validJob()
+	jobs.WithDefaults(j)
+	sched, err := jobs.Validate(j)
+	require.NoError(t, err)
+	next, ok := sched.Next(time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC))
+	require.True(t, ok)
+	// 02:00 in Ho Chi Minh City (the default zone) is 19:00 UTC the day before.
+	assert.Equal(t, time.Date(2025, 3, 10, 19, 0, 0, 0, time.UTC), next)
+}
+
+func manyHeaders(n int) map[string]string {
+	h := make(map[string]string, n)
+	for i := range n {
+		h[fmt.Sprintf("X-H%d", i)] = "v"
+	}
+	return h
+}
+
+func TestValidateRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		mutate     func(j *domain.Job) // applied after WithDefaults
+		wantFields []string
+	}{
+		{name: "NameRequired", mutate: func(j *domain.Job) { j.Name = "" }, wantFields: []string{"name"}},
+		{name: "NameTooLong", mutate: func(j *domain.Job) { j.Name = strings.Repeat("n", jobs.MaxNameLen+1) }, wantFields: []string{"name"}},
+		{name: "NameTooLongInBytes", mutate: func(j *domain.Job) { j.Name = strings.Repeat("đ", jobs.MaxNameLen/2+1) }, wantFields: []string{"name"}},
+		{name: "NameWithNewline", mutate: func(j *domain.Job) { j.Name = "a\nb" }, wantFields: []string{"name"}},
+		{name: "NameWithTab", mutate: func(j *domain.Job) { j.Name = "a\tb" }, wantFields: []string{"name"}},
+		{name: "NameWithDEL", mutate: func(j *domain.Job) { j.Name = "a\x7fb" }, wantFields: []string{"name"}},
+		{name: "NameWithC1Control", mutate: func(j *domain.Job) { j.Name = "a\u0085b" }, wantFields: []string{"name"}},
+		{name: "NamespaceTooLong", mutate: func(j *domain.Job) { j.Namespace = strings.Repeat("s", jobs.MaxNameLen+1) }, wantFields: []string{"namespace"}},
+		{name: "NamespaceControl", mutate: func(j *domain.Job) { j.Namespace = "a\x00b" }, wantFields: []string{"namespace"}},
+		{name: "DescriptionTooLong", mutate: func(j *domain.Job) { j.Description = strings.Repeat("d", 4097) }, wantFields: []string{"description"}},
+		{name: "KindMissing", mutate: func(j *domain.Job) { j.Kind, j.HTTP = "", nil }, wantFields: []string{"kind"}},
+		{name: "KindUnknown", mutate: func(j *domain.Job) { j.Kind = "grpc" }, wantFields: []string{"kind"}},
+		{name: "KindSQLNotRunYet", mutate: func(j *domain.Job) { j.Kind = domain.KindSQL }, wantFields: []string{"kind"}},
+		{name: "HTTPMissing", mutate: func(j *domain.Job) { j.HTTP = nil }, wantFields: []string{"http"}},
+		{name: "MethodUnknown", mutate: func(j *domain.Job) { j.HTTP.Method = "FETCH" }, wantFields: []string{"http.method"}},
+		{name: "MethodTrace", mutate: func(j *domain.Job) { j.HTTP.Method = "TRACE" }, wantFields: []string{"http.method"}},
+		{name: "MethodConnect", mutate: func(j *domain.Job) { j.HTTP.Method = "CONNECT" }, wantFields: []string{"http.method"}},
+		{name: "MethodLowerCaseWithoutDefaults", mutate: func(j *domain.Job) { j.HTTP.Method = "get" }, wantFields: []string{"http.method"}},
+		{name: "MethodEmptyWithoutDefaults", mutate: func(j *domain.Job) { j.HTTP.Method = "" }, wantFields: []string{"http.method"}},
+		{name: "URLEmpty", mutate: func(j *domain.Job) { j.HTTP.URL = "" }, wantFields: []string{"http.url"}},
+		{name: "URLRelative", mutate: func(j *domain.Job) { j.HTTP.URL = "/hooks/report" }, wantFields: []string{"http.url"}},
+		{name: "URLNoScheme", mutate: func(j *domain.Job) { j.HTTP.URL = "example.com/hooks" }, wantFields: []string{"http.url"}},
+		{name: "URLFTP", mutate: func(j *domain.Job) { j.HTTP.URL = "ftp://example.com/file" }, wantFields: []string{"http.url"}},
+		{name: "URLFile", mutate: func(j *domain.Job) { j.HTTP.URL = "file:///etc/passwd" }, wantFields: []string{"http.url"}},
+		{name: "URLNoHost", mutate: func(j *domain.Job) { j.HTTP.URL = "http:///path" }, wantFields: []string{"http.url"}},
+		{name: "URLOnlyScheme", mutate: func(j *domain.Job) { j.HTTP.URL = "https://" }, wantFields: []string{"http.url"}},
+		{name: "URLOpaque", mutate: func(j *domain.Job) { j.HTTP.URL = "http:example.com" }, wantFields: []string{"http.url"}},
+		{name: "URLUnparsable", mutate: func(j *domain.Job) { j.HTTP.URL = "http://exa mple.com/" }, wantFields: []string{"http.url"}},
+		{name: "URLControlChar", mutate: func(j *domain.Job) { j.HTTP.URL = "https://example.com/\n" }, wantFields: []string{"http.url"}},
+		{name: "HeaderNameWithSpace", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"Bad Header": "v"} }, wantFields: []string{"http.headers"}},
+		{name: "HeaderNameWithColon", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X:Y": "v"} }, wantFields: []string{"http.headers"}},
+		{name: "HeaderNameEmpty", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"": "v"} }, wantFields: []string{"http.headers"}},
+		{name: "HeaderNameNonASCII", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-Tên": "v"} }, wantFields: []string{"http.headers"}},
+		{name: "HeaderNameCRLF", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A\r\nEvil": "v"} }, wantFields: []string{"http.headers"}},
+		{name: "HeaderValueCRLF", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\r\nInjected: 1"} }, wantFields: []string{"http.headers.X-A"}},
+		{name: "HeaderValueLF", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\nb"} }, wantFields: []string{"http.headers.X-A"}},
+		{name: "HeaderValueNUL", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x00b"} }, wantFields: []string{"http.headers.X-A"}},
+		{name: "IdempotencyKeyReserved", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"Idempotency-Key": "mine"} }, wantFields: []string{"http.headers.Idempotency-Key"}},
+		{name: "IdempotencyKeyReservedAnyCase", mutate: func(j *domain.Job) { j.HTTP.Headers = map[string]string{"idempotency-KEY": "mine"} }, wantFields: []string{"http.headers.idempotency-KEY"}},
+		{name: "TooManyHeaders", mutate: func(j *domain.Job) { j.HTTP.Headers = manyHeaders(jobs.MaxHeaders + 1) }, wantFields: []string{"http.headers"}},
+		{name: "BodyTooBig", mutate: func(j *domain.Job) { j.HTTP.Body = strings.Repeat("b", jobs.MaxBodyBytes+1) }, wantFields: []string{"http.body"}},
+		{name: "TimeoutZero", mutate: func(j *domain.Job) { j.Timeout = 0 }, wantFields: []string{"timeout"}},
+		{name: "TimeoutNegative", mutate: func(j *domain.Job) { j.Timeout = domain.Duration(-time.Second) }, wantFields: []string{"timeout"}},
+		{name: "TimeoutOverMax", mutate: func(j *domain.Job) { j.Timeout = domain.Duration(jobs.MaxTimeout + time.Nanosecond) }, wantFields: []string{"timeout"}},
+		{name: "CronInvalid", mutate: func(j *domain.Job) { j.Schedule.Cron = "every night" }, wantFields: []string{"schedule.cron"}},
+		{name: "CronEmpty", mutate: func(j *domain.Job) { j.Schedule.Cron = "" }, wantFields: []string{"schedule.cron"}},
+		{name: "CronEmbedsZone", mutate: func(j *domain.Job) { j.Schedule.Cron = "CRON_TZ=UTC 0 2 * * *" }, wantFields: []string{"schedule.cron"}},
+		{name: "TimezoneUnknown", mutate: func(j *domain.Job) { j.Timezone = "Mars/Olympus_Mons" }, wantFields: []string{"timezone"}},
+		{name: "TimezoneLocal", mutate: func(j *domain.Job) { j.Timezone = "Local" }, wantFields: []string{"timezone"}},
+		{
+			name: "HeaderNameAndValueBothBad",
+			mutate: func(j *domain.Job) {
+				j.HTTP.Headers = map[string]string{"Idempotency-Key": "a\nb", "Bad Name": "ok"}
+			},
+			wantFields: []string{"http.headers.Idempotency-Key", "http.headers.Idempotency-Key", "http.headers"},
+		},
+		{
+			name: "EverythingWrong",
+			mutate: func(j *domain.Job) {
+				j.Name = ""
+				j.Namespace = strings.Repeat("s", jobs.MaxNameLen+1)
+				j.Description = strings.Repeat("d", 4097)
+				j.HTTP = &domain.HTTPSpec{
+					Method:  "FETCH",
+					URL:     "ftp://example.com",
+					Headers: map[string]string{"X-A": "a\r\nb"},
+					Body:    strings.Repeat("b", jobs.MaxBodyBytes+1),
+				}
+				j.Timeout = domain.Duration(-1)
+				j.Schedule.Cron = "61 * * * *"
+				j.Timezone = "Nowhere/Land"
+			},
+			wantFields: []string{
+				"name", "namespace", "description", "http.method", "http.url", "http.headers.X-A",
+				"http.body", "timeout", "timezone", "schedule.cron",
+			},
+		},
+		{
+			name: "KindAndScheduleWrong",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = "", nil
+				j.Schedule.Cron = ""
+				j.Timeout = domain.Duration(25 * time.Hour)
+			},
+			wantFields: []string{"kind", "timeout", "schedule.cron"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := validJob()
+			jobs.WithDefaults(j)
+			tt.mutate(j)
+			sched, err := jobs.Validate(j)
+			assert.Nil(t, sched)
+			assert.ElementsMatch(t, tt.wantFields, fieldsOf(t, err))
+		})
+	}
+}
+
+func TestValidateWithoutDefaults(t *testing.T) {
+	t.Parallel()
+	// A job as written, without WithDefaults: the kind, method and timeout are missing.
+	sched, err := jobs.Validate(validJob())
+	assert.Nil(t, sched)
+	assert.ElementsMatch(t, []string{"kind", "timeout"}, fieldsOf(t, err))
+}
+
+func TestValidateErrorMessage(t *testing.T) {
+	t.Parallel()
+	j := validJob()
+	jobs.WithDefaults(j)
+	j.HTTP.URL = "ftp://example.com"
+	j.Timeout = domain.Duration(48 * time.Hour)
+	_, err := jobs.Validate(j)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "http.url: must be an absolute http:// or https:// URL")
+	assert.Contains(t, err.Error(), "timeout: must be a duration")
+	assert.Contains(t, err.Error(), jobs.MaxTimeout.String())
+}
+
+// TestValidateRejectsWhatWouldFailEveryRun holds jobs that pass a naive check but whose every run
+// would go wrong.
+func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		mutate    func(j *domain.Job)
+		wantField string
+	}{
+		{
+			// u.Host is ":8080", so the "has no host" check passes; net/http then dials
+			// ":8080", which is the local machine.
+			name:      "URLPortWithoutHost",
+			mutate:    func(j *domain.Job) { j.HTTP.URL = "http://:8080/admin" },
+			wantField: "http.url",
+		},
+		{
+			// net/http refuses every control byte but tab at run time ("invalid header field
+			// value"), so a job holding one would fail every run.
+			name:      "HeaderValueControlByte",
+			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x01b"} },
+			wantField: "http.headers.X-A",
+		},
+		{
+			name:      "HeaderValueDEL",
+			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x7fb"} },
+			wantField: "http.headers.X-A",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := jobs.WithDefaults(validJob())
+			tt.mutate(j)
+			_, err := jobs.Validate(j)
+			assert.Equal(t, []string{tt.wantField}, fieldsOf(t, err))
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Check is one dependency a readiness probe asks.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Live answers liveness probes: the process serves requests.
+func Live() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+// Ready answers readiness probes with each check's state: 200 when all pass, else 503.
+func Ready(checks ...Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		status, code := make(map[string]string, len(checks)), http.StatusOK
+		for _, c := range checks {
+			if err := c.Fn(ctx); err != nil {
+				status[c.Name], code = err.Error(), http.StatusServiceUnavailable
+				continue
+			}
+			status[c.Name] = "ok"
+		}
+		writeStatus(w, code, status)
+	})
+}
+
+// Probes returns a mux serving GET /healthz and GET /readyz.
+func Probes(checks ...Check) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", Live())
+	mux.Handle("GET /readyz", Ready(checks...))
+	return mux
+}
+
+func writeStatus(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
