@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"knative.dev/pkg/signals"
+
+	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/devenv"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/telemetry"
+)
+
+// devSettings configure `vecron dev`. The functions' own settings (VECRON_TICK__…, a --config
+// file) apply as well; the URLs here override theirs.
+type devSettings struct {
+	DataDir      string              `koanf:"data_dir" usage:"folder for the local Postgres, Redis and NATS data"`
+	Host         string              `koanf:"host" usage:"interface the API listens on"`
+	Port         int                 `koanf:"port" usage:"API port"`
+	DatabaseURL  string              `koanf:"database_url" usage:"use this PostgreSQL instead of starting one (also DATABASE_URL)"`
+	RedisURL     string              `koanf:"redis_url" usage:"use this Redis instead of starting one (also REDIS_URL)"`
+	NATSURL      string              `koanf:"nats_url" usage:"use this NATS instead of the embedded one (also NATS_URL)"`
+	PostgresPort int                 `koanf:"postgres_port" usage:"port of the local PostgreSQL"`
+	RedisPort    int                 `koanf:"redis_port" usage:"port of the local Redis"`
+	NATSPort     int                 `koanf:"nats_port" usage:"port of the embedded NATS"`
+	Log          telemetry.LogConfig `koanf:"log"`
+}
+
+func defaultDevSettings() devSettings {
+	return devSettings{
+		DataDir: ".vecron", Host: "127.0.0.1", Port: 8080,
+		PostgresPort: devenv.PostgresPortDefault, RedisPort: devenv.RedisPortDefault, NATSPort: devenv.NATSPortDefault,
+		Log: telemetry.LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+func devCommand() *cobra.Command {
+	s := defaultDevSettings()
+	var file string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run vecron locally: every function in one process, with NATS, Postgres and Redis",
+		Long: `Runs the api, tick and execute-http functions in one process, with an embedded NATS
+JetStream server, and PostgreSQL and Redis started from the installed binaries (data under
+--data-dir), unless DATABASE_URL, REDIS_URL or NATS_URL point elsewhere. Ctrl-C stops it all.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
+				Aliases: map[string]string{"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "NATS_URL": "nats_url"}}
+			if err := config.Load(&s, opts); err != nil {
+				return usageError{err}
+			}
+			return runDev(signals.NewContext(), s, opts, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&file, "config", "", "settings file (YAML or JSON)")
+	config.BindFlags(cmd.Flags(), &s)
+	return cmd
+}
+
+// infra is the infrastructure dev started, stopped in reverse order.
+type infra struct {
+	procs []*devenv.Process
+}
+
+func (in *infra) stop(log *slog.Logger) {
+	for i := len(in.procs) - 1; i >= 0; i-- {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := in.procs[i].Stop(ctx); err != nil {
+			log.Warn("stop local service", "url", in.procs[i].URL, "error", err)
+		}
+		cancel()
+	}
+}
+
+func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writer) error {
+	log, err := telemetry.NewLogger(os.Stderr, s.Log)
+	if err != nil {
+		return usageError{err}
+	}
+	dataDir, err := filepath.Abs(s.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	var in infra
+	defer in.stop(log)
+	start := func(url *string, what string, fn func() (*devenv.Process, error)) error {
+		if *url != "" {
+			log.Info("using "+what+" from the environment", "service", what)
+			return nil
+		}
+		p, err := fn()
+		if err != nil {
+			return err
+		}
+		in.procs = append(in.procs, p)
+		*url = p.URL
+		return nil
+	}
+	if err := start(&s.NATSURL, "nats", func() (*devenv.Process, error) {
+		return devenv.StartNATS(ctx, devenv.NATSConfig{DataDir: filepath.Join(dataDir, "nats"), Port: s.NATSPort}, log)
+	}); err != nil {
+		return err
+	}
+	if err := start(&s.DatabaseURL, "postgres", func() (*devenv.Process, error) {
+		return devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: filepath.Join(dataDir, "postgres"), Port: s.PostgresPort}, log)
+	}); err != nil {
+		return err
+	}
+	if err := start(&s.RedisURL, "redis", func() (*devenv.Process, error) {
+		return devenv.StartRedis(ctx, devenv.RedisConfig{DataDir: filepath.Join(dataDir, "redis"), Port: s.RedisPort}, log)
+	}); err != nil {
+		return err
+	}
+
+	// Each function reads its own settings from the same file and environment (no flags: those
+	// belong to dev), then runs against the services above.
+	fnOpts := opts
+	fnOpts.Flags, fnOpts.Aliases = nil, nil
+	as, ts, hs := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings()
+	for _, dst := range []any{&as, &ts, &hs} {
+		if err := config.Load(dst, fnOpts); err != nil {
+			return usageError{err}
+		}
+	}
+	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
+	as.Database.URL, as.RedisURL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
+	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
+	hs.Database.URL, hs.NATS, hs.Port, hs.Transport = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull
+	host, _ := os.Hostname()
+	ts.Tick.Instance, hs.Executor.WorkerID = "dev-"+host, "dev-"+host
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return apifn.Run(gctx, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s) })
+	})
+	g.Go(func() error { return tickfn.Run(gctx, ts, log.With("function", "tick")) })
+	g.Go(func() error { return httpfn.Run(gctx, hs, log.With("function", "execute-http")) })
+	err = g.Wait()
+	if ctx.Err() != nil {
+		fmt.Fprintln(out, "vecron stopped")
+	}
+	return err
+}
+
+func banner(out io.Writer, addr net.Addr, s devSettings) {
+	base := "http://" + addr.String()
+	fmt.Fprintf(out, `
+vecron is running. Ctrl-C stops it.
+
+  API         %[1]s/api/v1/jobs
+  health      %[1]s/healthz  %[1]s/readyz
+  PostgreSQL  %[2]s
+  Redis       %[3]s
+  NATS        %[4]s
+
+`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL))
+}
+
+// usageError marks a configuration mistake (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

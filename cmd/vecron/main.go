@@ -1,0 +1,23 @@
+// Command vecron is vecron's command-line tool. `vecron dev` runs the whole system locally.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "vecron",
+		Short:         "vecron, the enterprise cron: distributed, on time, effectively once",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(devCommand())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "vecron:", err)
+		os.Exit(exitCode(err))
+	}
+}

@@ -1,0 +1,342 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+// target is an HTTP endpoint that records every request it receives.
+type target struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []request
+}
+
+type request struct {
+	key         string
+	jobID       string
+	scheduledAt time.Time
+	receivedAt  time.Time
+}
+
+func newTarget(t *testing.T) *target {
+	tg := &target{}
+	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at, _ := time.Parse(time.RFC3339Nano, r.Header.Get("X-Vecron-Scheduled-At"))
+		tg.mu.Lock()
+		tg.reqs = append(tg.reqs, request{key: r.Header.Get("Idempotency-Key"), jobID: r.Header.Get("X-Vecron-Job-Id"), scheduledAt: at, receivedAt: time.Now()})
+		tg.mu.Unlock()
+		fmt.Fprintf(w, "ok %s", r.Header.Get("Idempotency-Key"))
+	}))
+	t.Cleanup(tg.Close)
+	return tg
+}
+
+func (tg *target) requests() []request {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]request(nil), tg.reqs...)
+}
+
+// stack is the functions running in process on one schema and one set of stream names.
+type stack struct {
+	apiURL string
+	// pushURL is where the execute-http push transport listens; empty in pull mode.
+	pushURL string
+	store   *store.Store
+	stops   map[string]func()
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// run starts fn in the background and returns a function that stops it and checks it exited
+// cleanly.
+func run(t *testing.T, name string, fn func(ctx context.Context) error) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err, name)
+			case <-time.After(30 * time.Second):
+				t.Errorf("%s did not stop within 30s", name)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func startStack(t *testing.T, transport string) *stack {
+	t.Helper()
+	dbURL := testenv.PostgresURL(t)
+	_, _, names := testenv.NATS(t)
+	natsCfg := queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	log := testLogger(t)
+
+	s := &stack{stops: map[string]func(){}}
+	ready := make(chan net.Addr, 1)
+	as := apifn.DefaultSettings()
+	as.Database.URL, as.Host, as.Port, as.ShutdownGrace = dbURL, "127.0.0.1", 0, 5*time.Second
+	s.stops["api"] = run(t, "api", func(ctx context.Context) error { return apifn.Run(ctx, as, log, func(a net.Addr) { ready <- a }) })
+	select {
+	case a := <-ready:
+		s.apiURL = "http://" + a.String()
+	case <-time.After(30 * time.Second):
+		t.Fatal("api did not start")
+	}
+
+	ts := tickfn.DefaultSettings()
+	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = dbURL, natsCfg, 0, "e2e"
+	s.stops["tick"] = run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, ts, log) })
+
+	hs := httpfn.DefaultSettings()
+	hs.Database.URL, hs.NATS, hs.Transport, hs.Executor.WorkerID = dbURL, natsCfg, transport, "e2e-worker"
+	hs.Port = 0
+	if transport == httpfn.TransportPush {
+		hs.Port = freePort(t)
+	}
+	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, hs, log) })
+	if transport == httpfn.TransportPush {
+		s.pushURL = fmt.Sprintf("http://127.0.0.1:%d/", hs.Port)
+		waitHTTP(t, s.pushURL+"readyz")
+	}
+
+	st, err := store.Open(t.Context(), store.Config{URL: dbURL})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	s.store = st
+	return s
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitHTTP(t *testing.T, url string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", url)
+}
+
+func postJSON(t *testing.T, url string, body any, out any) int {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if out != nil {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+	}
+	return resp.StatusCode
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+}
+
+// allExecutions reads a job's whole execution history through the API, page by page.
+func allExecutions(t *testing.T, apiURL, jobID string) []domain.Execution {
+	var all []domain.Execution
+	cursor := ""
+	for {
+		var page struct {
+			Items      []domain.Execution `json:"items"`
+			NextCursor string             `json:"next_cursor"`
+		}
+		getJSON(t, apiURL+"/api/v1/jobs/"+jobID+"/executions?limit=7&cursor="+cursor, &page)
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func TestEndToEndPullFiresEveryJobEverySecondOnce(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPull)
+	tg := newTarget(t)
+
+	const jobs = 50
+	ids := map[string]bool{}
+	for i := range jobs {
+		var j domain.Job
+		code := postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+			"name":     "e2e-" + strconv.Itoa(i),
+			"schedule": map[string]string{"cron": "* * * * * *"},
+			"http":     map[string]any{"url": tg.URL + "/hook", "method": "POST", "body": `{"n":` + strconv.Itoa(i) + `}`},
+		}, &j)
+		require.Equal(t, http.StatusCreated, code)
+		require.Equal(t, domain.DefaultTimezone, j.Timezone)
+		require.NotNil(t, j.NextRunAt)
+		ids[j.ID] = true
+	}
+	created := time.Now()
+
+	time.Sleep(5 * time.Second)
+	s.stops["tick"]()
+	stopped := time.Now()
+	// Let the executor finish what the tick published, then stop the rest.
+	waitQuiet(t, tg)
+	s.stops["execute-http"]()
+
+	reqs := tg.requests()
+	seen := map[string]bool{}
+	perJob := map[string]map[int64]bool{}
+	for _, r := range reqs {
+		require.False(t, seen[r.key], "Idempotency-Key %s seen twice", r.key)
+		seen[r.key] = true
+		require.True(t, ids[r.jobID], "request for unknown job %s", r.jobID)
+		require.Equal(t, domain.ScheduledKey(r.jobID, r.scheduledAt), r.key)
+		if perJob[r.jobID] == nil {
+			perJob[r.jobID] = map[int64]bool{}
+		}
+		perJob[r.jobID][r.scheduledAt.Unix()] = true
+	}
+	require.Len(t, perJob, jobs, "every job fired")
+	first, last := created.Unix()+1, stopped.Unix()-1
+	for id, secs := range perJob {
+		// Every second between creation and stop fired; the edges may or may not.
+		for sec := first; sec <= last; sec++ {
+			require.True(t, secs[sec], "job %s missed second %d", id, sec)
+		}
+		for sec := range secs {
+			require.True(t, sec >= first-1 && sec <= last+1, "job %s fired at %d outside [%d, %d]", id, sec, first-1, last+1)
+		}
+	}
+
+	var rows int
+	for id := range ids {
+		for _, e := range allExecutions(t, s.apiURL, id) {
+			rows++
+			require.True(t, seen[e.IdempotencyKey], "execution %s has no request at the target", e.IdempotencyKey)
+			require.Equal(t, domain.StatusSucceeded, e.Status)
+			require.Equal(t, http.StatusOK, e.HTTPStatus)
+			require.Equal(t, "ok "+e.IdempotencyKey, e.ResponseExcerpt)
+			require.Equal(t, 1, e.Attempt)
+			require.NotNil(t, e.FinishedAt)
+		}
+	}
+	require.Equal(t, len(reqs), rows, "one execution row per request")
+	t.Logf("%d jobs, %d fires recorded over %s", jobs, rows, stopped.Sub(created).Round(time.Millisecond))
+}
+
+// waitQuiet waits until the target has seen no request for a second.
+func waitQuiet(t *testing.T, tg *target) {
+	deadline := time.Now().Add(30 * time.Second)
+	n := -1
+	for time.Now().Before(deadline) {
+		got := len(tg.requests())
+		if got == n {
+			return
+		}
+		n = got
+		time.Sleep(time.Second)
+	}
+	t.Fatal("target never went quiet")
+}
+
+func TestEndToEndPushRecordsADuplicateDeliveryOnce(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPush)
+	tg := newTarget(t)
+
+	// A disabled job: only the pushed event below runs it.
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "pushed", "enabled": false, "schedule": map[string]string{"cron": "0 0 0 1 1 *"},
+		"http": map[string]any{"url": tg.URL},
+	}, &j))
+	at := time.Now().UTC().Truncate(time.Second)
+	key := domain.ScheduledKey(j.ID, at)
+	ev, err := event.NewDue(event.DueFor(&j, at, domain.TriggerSchedule, key), "/test/broker")
+	require.NoError(t, err)
+
+	executorURL := s.pushURL
+	for range 2 {
+		require.Equal(t, http.StatusOK, push(t, executorURL, ev))
+	}
+	reqs := tg.requests()
+	require.Len(t, reqs, 1, "the target saw the fire once")
+	require.Equal(t, key, reqs[0].key)
+	execs := allExecutions(t, s.apiURL, j.ID)
+	require.Len(t, execs, 1)
+	require.Equal(t, domain.StatusSucceeded, execs[0].Status)
+
+	// A malformed event is refused for good (400), not retried.
+	bad := cloudevents.NewEvent()
+	bad.SetID("x")
+	bad.SetSource("/test")
+	bad.SetType("com.example.other")
+	require.Equal(t, http.StatusBadRequest, push(t, executorURL, bad))
+}
+
+// push delivers ev in binary content mode, as a Knative broker does, and returns the status.
+func push(t *testing.T, url string, ev cloudevents.Event) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, nil)
+	require.NoError(t, err)
+	require.NoError(t, cehttp.WriteRequest(t.Context(), binding.ToMessage(&ev), req))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}

@@ -1,0 +1,80 @@
+// Package apifn wires the api function: settings, connections and the REST API. The api binary
+// and `vecron dev` both run it.
+package apifn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vecron/vecron/shared/api"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/server"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/telemetry"
+)
+
+// Settings configure the api function.
+type Settings struct {
+	Database store.Config        `koanf:"database"`
+	Log      telemetry.LogConfig `koanf:"log"`
+	// RedisURL, when set, adds Redis to the readiness probe.
+	RedisURL      string        `koanf:"redis_url" usage:"Redis URL checked by /readyz (also REDIS_URL)"`
+	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
+	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
+	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+}
+
+// DefaultSettings returns the settings used when nothing is configured.
+func DefaultSettings() Settings {
+	return Settings{
+		Database: store.Config{MaxConns: store.MaxConnsDefault},
+		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
+		Port:     8080, ShutdownGrace: server.GraceDefault,
+	}
+}
+
+// Aliases maps the well-known unprefixed environment variables to settings keys.
+func Aliases() map[string]string {
+	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis_url", "PORT": "port"}
+}
+
+// Run serves the API until ctx ends, then drains in-flight requests and returns. ready, when not
+// nil, receives the bound address.
+func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)) error {
+	st, err := store.Open(ctx, s.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx, log); err != nil {
+		return err
+	}
+	checks := []server.Check{{Name: "postgres", Fn: st.Ping}}
+	if s.RedisURL != "" {
+		opts, err := redis.ParseURL(s.RedisURL)
+		if err != nil {
+			return fmt.Errorf("redis_url: not a valid Redis URL")
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
+	h := api.New(jobs.New(st, time.Now), st, checks, log)
+	listening := func(addr net.Addr) {
+		log.Info("api listening", "addr", addr.String())
+		if ready != nil {
+			ready(addr)
+		}
+	}
+	if err := server.Serve(ctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	log.Info("api stopped")
+	return nil
+}

@@ -1,0 +1,118 @@
+// Package httpfn wires the execute-http function: settings, connections, the executor runtime
+// with the HTTP runner, and its transports. The execute-http binary and `vecron dev` both run it.
+package httpfn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/httpjob"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/server"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/telemetry"
+)
+
+// Transports.
+const (
+	// TransportPull consumes due events from the JetStream durable consumer (KEDA, VMs, dev).
+	TransportPull = "pull"
+	// TransportPush receives due events as HTTP POSTs on Port (Knative Eventing).
+	TransportPush = "push"
+)
+
+// Settings configure the execute-http function.
+type Settings struct {
+	Database  store.Config        `koanf:"database"`
+	NATS      queue.ConnConfig    `koanf:"nats"`
+	Streams   queue.StreamsConfig `koanf:"streams"`
+	Executor  executor.Config     `koanf:"executor"`
+	HTTP      httpjob.Config      `koanf:"http"`
+	Pull      queue.PullerConfig  `koanf:"pull"`
+	Log       telemetry.LogConfig `koanf:"log"`
+	Transport string              `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
+	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
+	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
+}
+
+// DefaultSettings returns the settings used when nothing is configured.
+func DefaultSettings() Settings {
+	return Settings{
+		Database:  store.Config{MaxConns: store.MaxConnsDefault},
+		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Streams:   queue.DefaultStreamsConfig(),
+		Executor:  executor.DefaultConfig(),
+		HTTP:      httpjob.DefaultConfig(),
+		Pull:      queue.DefaultPullerConfig(),
+		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
+		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
+	}
+}
+
+// Aliases maps the well-known unprefixed environment variables to settings keys.
+func Aliases() map[string]string {
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "PORT": "port"}
+}
+
+// Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
+func Run(ctx context.Context, s Settings, log *slog.Logger) error {
+	if s.Transport != TransportPull && s.Transport != TransportPush {
+		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
+	}
+	if s.Transport == TransportPush && s.Port == 0 {
+		return fmt.Errorf("port: the push transport needs a port")
+	}
+	st, err := store.Open(ctx, s.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx, log); err != nil {
+		return err
+	}
+	nc, js, err := queue.Connect(ctx, s.NATS, "vecron-execute-http", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
+		return err
+	}
+	runner := httpjob.New(s.HTTP)
+	defer runner.Close()
+	rt, err := executor.New(domain.KindHTTP, "execute-http", st, runner, queue.NewPublisher(js), s.NATS.Names(), time.Now, log, s.Executor)
+	if err != nil {
+		return err
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	if s.Transport == TransportPull {
+		puller := queue.NewPuller(js, s.NATS.Names(), domain.KindHTTP, rt.Handle, s.Pull, log)
+		g.Go(func() error { return puller.Run(ctx) })
+	}
+	if s.Port != 0 {
+		mux := server.Probes(server.Check{Name: "postgres", Fn: st.Ping}, server.Check{Name: "nats", Fn: queue.Ping(nc)})
+		if s.Transport == TransportPush {
+			mux.Handle("POST /", executor.PushHandler(rt.Handle, log))
+		}
+		g.Go(func() error {
+			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
+		})
+	}
+	log.Info("execute-http started", "transport", s.Transport, "worker_id", s.Executor.WorkerID)
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("execute-http: %w", err)
+	}
+	log.Info("execute-http stopped")
+	return nil
+}

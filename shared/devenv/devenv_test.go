@@ -1,0 +1,253 @@
+package devenv_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vecron/vecron/shared/devenv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestStartPostgres(t *testing.T) {
+	t.Parallel()
+	dir, port := dataDir(t), freePort(t)
+	cfg := devenv.PostgresConfig{DataDir: dir, Port: port, Database: "devenv_test"}
+
+	p, err := devenv.StartPostgres(t.Context(), cfg, discard())
+	skipIfNotInstalled(t, err)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	require.Equal(t, "postgres://postgres@127.0.0.1:"+strconv.Itoa(port)+"/devenv_test?sslmode=disable", p.URL)
+
+	conn, err := pgx.Connect(t.Context(), p.URL)
+	require.NoError(t, err)
+	_, err = conn.Exec(t.Context(), "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('hello')")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(t.Context()))
+
+	require.NoError(t, p.Stop(t.Context()))
+	require.NoError(t, p.Stop(t.Context()), "Stop is idempotent")
+	requireClosed(t, port)
+	requireDone(t, p)
+
+	t.Run("RestartKeepsData", func(t *testing.T) {
+		p, err := devenv.StartPostgres(t.Context(), cfg, discard())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Stop(context.Background()) })
+
+		conn, err := pgx.Connect(t.Context(), p.URL)
+		require.NoError(t, err)
+		var v string
+		require.NoError(t, conn.QueryRow(t.Context(), "SELECT v FROM kept").Scan(&v))
+		require.Equal(t, "hello", v)
+		require.NoError(t, conn.Close(t.Context()))
+
+		require.NoError(t, p.Stop(t.Context()))
+		requireClosed(t, port)
+	})
+}
+
+func TestStartPostgresDataDirInUse(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, discard())
+	skipIfNotInstalled(t, err)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+
+	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, discard())
+	require.ErrorIs(t, err, devenv.ErrDataDirInUse)
+}
+
+func TestStartPostgresUntraversableParent(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the server to the postgres user")
+	}
+	dir := t.TempDir() // 0700, owned by root
+	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: freePort(t)}, discard())
+	skipIfNotInstalled(t, err)
+	require.ErrorContains(t, err, "cannot enter "+filepath.Dir(dir)+" (mode 0700")
+}
+
+func TestStartRedis(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	p, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port}, discard())
+	skipIfNotInstalled(t, err)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	require.Equal(t, "redis://127.0.0.1:"+strconv.Itoa(port)+"/0", p.URL)
+
+	opts, err := redis.ParseURL(p.URL)
+	require.NoError(t, err)
+	rdb := redis.NewClient(opts)
+	require.NoError(t, rdb.Set(t.Context(), "k", "v", 0).Err())
+	got, err := rdb.Get(t.Context(), "k").Result()
+	require.NoError(t, err)
+	require.Equal(t, "v", got)
+	require.NoError(t, rdb.Close())
+
+	require.NoError(t, p.Stop(t.Context()))
+	require.NoError(t, p.Stop(t.Context()), "Stop is idempotent")
+	requireClosed(t, port)
+	requireDone(t, p)
+}
+
+func TestStartNATS(t *testing.T) {
+	t.Parallel()
+	dir, port := dataDir(t), freePort(t)
+	cfg := devenv.NATSConfig{DataDir: dir, Port: port}
+	p, err := devenv.StartNATS(t.Context(), cfg, discard())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	require.Equal(t, "nats://127.0.0.1:"+strconv.Itoa(port), p.URL)
+
+	withJetStream(t, p.URL, func(js jetstream.JetStream) {
+		_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "KEPT", Subjects: []string{"kept.>"}})
+		require.NoError(t, err)
+		_, err = js.Publish(t.Context(), "kept.one", []byte("hello"))
+		require.NoError(t, err)
+	})
+
+	require.NoError(t, p.Stop(t.Context()))
+	require.NoError(t, p.Stop(t.Context()), "Stop is idempotent")
+	requireClosed(t, port)
+	requireDone(t, p)
+
+	t.Run("RestartKeepsStreams", func(t *testing.T) {
+		p, err := devenv.StartNATS(t.Context(), cfg, discard())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Stop(context.Background()) })
+		withJetStream(t, p.URL, func(js jetstream.JetStream) {
+			s, err := js.Stream(t.Context(), "KEPT")
+			require.NoError(t, err)
+			require.EqualValues(t, 1, s.CachedInfo().State.Msgs)
+		})
+		require.NoError(t, p.Stop(t.Context()))
+	})
+}
+
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	tests := map[string]func(ctx context.Context, dir string, port int) (*devenv.Process, error){
+		"Postgres": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
+			return devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: dir, Port: port}, discard())
+		},
+		"Redis": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
+			return devenv.StartRedis(ctx, devenv.RedisConfig{DataDir: dir, Port: port}, discard())
+		},
+		"NATS": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
+			return devenv.StartNATS(ctx, devenv.NATSConfig{DataDir: dir, Port: port}, discard())
+		},
+	}
+	for name, start := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = l.Close() })
+			port := l.Addr().(*net.TCPAddr).Port
+
+			p, err := start(t.Context(), dataDir(t), port)
+			if p != nil {
+				_ = p.Stop(context.Background())
+			}
+			skipIfNotInstalled(t, err)
+			require.ErrorIs(t, err, devenv.ErrPortInUse)
+			require.ErrorContains(t, err, strconv.Itoa(port))
+		})
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{}, discard())
+	require.ErrorContains(t, err, "PostgresConfig.DataDir")
+	_, err = devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: "x", Port: 70000}, discard())
+	require.ErrorContains(t, err, "RedisConfig.Port")
+	_, err = devenv.StartNATS(t.Context(), devenv.NATSConfig{}, discard())
+	require.ErrorContains(t, err, "NATSConfig.DataDir")
+}
+
+// dataDir returns a fresh directory the postgres user can reach: as root, servers run as that
+// user, and t.TempDir makes directories only their owner may enter.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() == 0 {
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			require.NoError(t, os.Chmod(d, 0o755))
+		}
+	}
+	return dir
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	return port
+}
+
+// skipIfNotInstalled skips the test when a server binary is missing, or fails it under CI=true.
+func skipIfNotInstalled(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, devenv.ErrNotInstalled) {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+}
+
+func requireClosed(t *testing.T, port int) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+	if err == nil {
+		_ = conn.Close()
+	}
+	require.Error(t, err, "port %d still accepts connections after Stop", port)
+}
+
+func requireDone(t *testing.T, p *devenv.Process) {
+	t.Helper()
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Done is open after Stop")
+	}
+}
+
+func withJetStream(t *testing.T, url string, f func(js jetstream.JetStream)) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	f(js)
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,370 @@
+package devenv
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Postgres defaults.
+const (
+	PostgresPortDefault     = 15432
+	PostgresDatabaseDefault = "vecron"
+)
+
+// debianPostgresDirs is where Debian's postgresql-<version> packages put the server binaries.
+const debianPostgresDirs = "/usr/lib/postgresql/*/bin"
+
+// socketPathMax is the longest unix socket path PostgreSQL accepts (sun_path less its NUL).
+const socketPathMax = 107
+
+// PostgresConfig configures StartPostgres. Zero fields take their defaults.
+type PostgresConfig struct {
+	// DataDir holds the cluster (DataDir/data) and the server log (DataDir/postgres.log). It is
+	// created when missing, and the cluster is initialized on first start. Required.
+	DataDir string
+	// Port is the TCP port on 127.0.0.1; PostgresPortDefault when zero.
+	Port int
+	// Database is created when missing; PostgresDatabaseDefault when empty.
+	Database string
+}
+
+func (c PostgresConfig) withDefaults() PostgresConfig {
+	c.Port = cmp.Or(c.Port, PostgresPortDefault)
+	c.Database = cmp.Or(c.Database, PostgresDatabaseDefault)
+	return c
+}
+
+func (c PostgresConfig) validate() error {
+	if c.DataDir == "" {
+		return errors.New("PostgresConfig.DataDir: required")
+	}
+	return validatePort(c.Port, "PostgresConfig.Port")
+}
+
+// StartPostgres starts a PostgreSQL server as a child process and waits until it accepts
+// connections on 127.0.0.1:cfg.Port, initializing a cluster in cfg.DataDir first when there is
+// none (UTF8, locale C, trust authentication, superuser postgres) and creating cfg.Database when
+// missing. The URL of the returned Process has the form
+// postgres://postgres@127.0.0.1:15432/vecron?sslmode=disable. ctx bounds the startup only.
+//
+// As root, the server runs as the "postgres" system user (PostgreSQL refuses to run as root),
+// which must be able to enter every directory above cfg.DataDir.
+//
+// It returns an error wrapping ErrNotInstalled when the server binaries are missing,
+// ErrPortInUse when the port is taken, ErrDataDirInUse when a server from another run still uses
+// the cluster, and an error quoting the server log when the server does not come up.
+func StartPostgres(ctx context.Context, cfg PostgresConfig, log *slog.Logger) (*Process, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	p, err := startPostgres(ctx, cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	return p, nil
+}
+
+func startPostgres(ctx context.Context, cfg PostgresConfig, log *slog.Logger) (*Process, error) {
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve data dir: %w", err)
+	}
+	pgdata := filepath.Join(dataDir, "data")
+	logPath := filepath.Join(dataDir, "postgres.log")
+
+	version, err := clusterVersion(pgdata)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := findPostgres(version)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPostmasterPID(pgdata); err != nil {
+		return nil, err
+	}
+	if err := checkPort(cfg.Port, "PostgresConfig.Port"); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		if cred, err = postgresUser(); err != nil {
+			return nil, err
+		}
+		if err := checkTraversable(dataDir, cred); err != nil {
+			return nil, err
+		}
+	}
+	if version == "" {
+		if err := initCluster(ctx, bin, pgdata, cred); err != nil {
+			return nil, err
+		}
+		log.Info("postgres cluster initialized", "data_dir", pgdata)
+	}
+
+	logFile, logStart, err := openLog(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	args := []string{"-D", pgdata, "-p", strconv.Itoa(cfg.Port), "-c", "listen_addresses=127.0.0.1"}
+	if len(filepath.Join(pgdata, ".s.PGSQL."+strconv.Itoa(cfg.Port))) <= socketPathMax {
+		args = append(args, "-c", "unix_socket_directories="+pgdata)
+	} else {
+		args = append(args, "-c", "unix_socket_directories=") // TCP only: the socket path would be too long
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	cmd.Dir = pgdata
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	c, err := startChild(cmd, syscall.SIGINT) // SIGINT: fast shutdown
+	if err != nil {
+		return nil, err
+	}
+
+	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
+	adminURL := "postgres://postgres@" + hostPort + "/postgres?sslmode=disable&connect_timeout=2"
+	err = waitReady(ctx, c.done, func(ctx context.Context) error {
+		conn, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			return err
+		}
+		return conn.Close(ctx)
+	})
+	if err == nil {
+		err = createDatabase(ctx, adminURL, cfg.Database)
+	}
+	if err != nil {
+		c.abort(ctx)
+		return nil, withLogTail(err, logPath, logStart)
+	}
+
+	connURL := "postgres://postgres@" + hostPort + "/" + url.PathEscape(cfg.Database) + "?sslmode=disable"
+	log.Info("postgres ready", "url", connURL, "pid", cmd.Process.Pid, "log_file", logPath)
+	return &Process{URL: connURL, name: "postgres", log: log, done: c.done, stop: c.stop}, nil
+}
+
+// clusterVersion returns the major version of the cluster in pgdata, or "" when there is none.
+func clusterVersion(pgdata string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(pgdata, "PG_VERSION"))
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read cluster version: %w", err)
+	}
+	entries, err := os.ReadDir(pgdata)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read data dir: %w", err)
+	}
+	if len(entries) > 0 {
+		return "", fmt.Errorf("%s holds files but no PostgreSQL cluster (no PG_VERSION); remove it to start afresh", pgdata)
+	}
+	return "", nil
+}
+
+// findPostgres returns the directory holding initdb and postgres: the one of the cluster's
+// version when given and installed, else the one on PATH, else the highest version in
+// /usr/lib/postgresql.
+func findPostgres(version string) (string, error) {
+	hasServer := func(dir string) bool {
+		for _, name := range []string{"initdb", "postgres"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if version != "" {
+		if dir := filepath.Join("/usr/lib/postgresql", version, "bin"); hasServer(dir) {
+			return dir, nil
+		}
+	}
+	if path, err := exec.LookPath("initdb"); err == nil && hasServer(filepath.Dir(path)) {
+		return filepath.Dir(path), nil
+	}
+	dirs, _ := filepath.Glob(debianPostgresDirs) // the pattern is valid
+	dirs = slices.DeleteFunc(dirs, func(d string) bool { return !hasServer(d) })
+	if len(dirs) == 0 {
+		return "", fmt.Errorf("%w: postgresql server (initdb, postgres) is neither on PATH nor in %s; install it: apt-get install -y postgresql", ErrNotInstalled, debianPostgresDirs)
+	}
+	slices.SortFunc(dirs, func(a, b string) int {
+		return slices.Compare(versionNumbers(filepath.Base(filepath.Dir(a))), versionNumbers(filepath.Base(filepath.Dir(b))))
+	})
+	return dirs[len(dirs)-1], nil
+}
+
+// versionNumbers parses "9.6" into [9 6]; parts that are not numbers count as 0.
+func versionNumbers(v string) []int {
+	var n []int
+	for part := range strings.SplitSeq(v, ".") {
+		i, _ := strconv.Atoi(part)
+		n = append(n, i)
+	}
+	return n
+}
+
+// checkPostmasterPID returns an error wrapping ErrDataDirInUse when the pid file of pgdata names a
+// live postgres process. A stale pid file is left to postgres, which removes it.
+func checkPostmasterPID(pgdata string) error {
+	f, err := os.Open(filepath.Join(pgdata, "postmaster.pid"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read postmaster.pid: %w", err)
+	}
+	defer f.Close()
+	var lines []string
+	for sc := bufio.NewScanner(f); sc.Scan() && len(lines) < 4; {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if err != nil || pid <= 0 {
+		return nil
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return nil // not running
+	}
+	if comm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm")); err == nil && strings.TrimSpace(string(comm)) != "postgres" {
+		return nil // the pid was reused by another program
+	}
+	port := "?"
+	if len(lines) == 4 {
+		port = strings.TrimSpace(lines[3])
+	}
+	return fmt.Errorf("%w: %s is used by a running postgres (pid %d, port %s), probably from another `vecron dev`; stop that one, or the server: kill -INT %d",
+		ErrDataDirInUse, pgdata, pid, port, pid)
+}
+
+// postgresUser returns the credential of the "postgres" system user, which runs the server when
+// we are root.
+func postgresUser() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("find the postgres system user, needed because PostgreSQL refuses to run as root (apt-get install -y postgresql creates it): %w", err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("parse uid of postgres user: %w", err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("parse gid of postgres user: %w", err)
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("list groups of postgres user: %w", err)
+	}
+	for _, g := range gids {
+		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+			cred.Groups = append(cred.Groups, uint32(n))
+		}
+	}
+	return cred, nil
+}
+
+// checkTraversable returns an error naming the outermost directory, dir or one of its parents,
+// that the user of cred cannot enter.
+func checkTraversable(dir string, cred *syscall.Credential) error {
+	var chain []string
+	for d := dir; ; d = filepath.Dir(d) {
+		chain = append(chain, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for _, d := range slices.Backward(chain) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("check data dir access: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil // not a unix file system; let postgres report problems
+		}
+		perm := fi.Mode().Perm()
+		var can bool
+		switch {
+		case st.Uid == cred.Uid:
+			can = perm&0o100 != 0
+		case st.Gid == cred.Gid || slices.Contains(cred.Groups, st.Gid):
+			can = perm&0o010 != 0
+		default:
+			can = perm&0o001 != 0
+		}
+		if !can {
+			return fmt.Errorf("running as root, postgres runs as the postgres user (uid %d), which cannot enter %s "+
+				"(mode %04o, owner uid %d); put PostgresConfig.DataDir somewhere it can reach, or run: chmod o+x %s",
+				cred.Uid, d, perm, st.Uid, d)
+		}
+	}
+	return nil
+}
+
+// initCluster creates a cluster in pgdata, which must be missing or empty.
+func initCluster(ctx context.Context, bin, pgdata string, cred *syscall.Credential) error {
+	if err := os.Mkdir(pgdata, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create cluster dir: %w", err)
+	}
+	if cred != nil {
+		if err := os.Chown(pgdata, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fmt.Errorf("hand cluster dir to postgres user: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
+		"-D", pgdata, "-U", "postgres", "-E", "UTF8", "--locale=C", "--auth=trust")
+	cmd.Dir = pgdata
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("initdb: %w:\n%s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// createDatabase creates the database name unless it exists.
+func createDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database %q: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
