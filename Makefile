@@ -1,0 +1,48 @@
+# vecron — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+FUNCTIONS := tick execute-http api
+# Static, stripped binaries: what the container images ship.
+BUILDFLAGS := -trimpath -ldflags='-s -w'
+
+.PHONY: all build run test vet fmt-check depcheck clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/ ./cmd/vecron $(addprefix ./functions/,$(FUNCTIONS))
+
+## run: build and start vecron locally (all functions in one process, embedded NATS,
+## Postgres and Redis from DATABASE_URL/REDIS_URL or started under .vecron/).
+run: build
+	scripts/ensure-dev-tools.sh
+	exec $(BIN)/vecron dev
+
+## test: start the services the tests need, then run every test with the race detector.
+test: fmt-check vet depcheck
+	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## depcheck: a function binary links only what it uses.
+depcheck:
+	@set -e; fail=0; \
+	for fn in tick execute-http; do \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/go-chi/|/dashboard$$'; then \
+	    echo "functions/$$fn must not link chi or the dashboard"; fail=1; fi; \
+	done; \
+	for fn in $(FUNCTIONS); do \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/nats-io/nats-server|/shared/devenv$$|^github.com/testcontainers/'; then \
+	    echo "functions/$$fn must not link the embedded NATS server, devenv or test containers"; fail=1; fi; \
+	done; \
+	exit $$fail
+
+clean:
+	rm -rf $(BIN)
