@@ -95,7 +95,12 @@ func (p *Puller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
+			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 			continue
 		}
 		if ctx.Err() != nil {

@@ -1,0 +1,195 @@
+package e2e_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+// binaries builds the function binaries and the CLI once per test run.
+var binaries = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "vecron-bin-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", dir+string(filepath.Separator),
+		"./functions/tick", "./functions/execute-http", "./functions/api", "./cmd/vecron")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+// proc is a started binary whose output is kept for assertions.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func startProc(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	dir, err := binaries()
+	require.NoError(t, err)
+	p := &proc{name: name, done: make(chan error, 1)}
+	p.cmd = exec.Command(filepath.Join(dir, name), args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// stop sends sig and returns the exit code.
+func (p *proc) stop(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(sig))
+	select {
+	case <-p.done:
+	case <-time.After(45 * time.Second):
+		t.Fatalf("%s did not exit after %s", p.name, sig)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFunctionBinariesDrainOnSIGTERM runs the three function binaries as processes, stops them
+// with SIGTERM while an execution is in flight, and checks the execution still completes and
+// every process exits 0.
+func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.PostgresURL(t)
+	_, _, names := testenv.NATS(t)
+	env := []string{
+		"DATABASE_URL=" + dbURL, "NATS_URL=" + testenv.NATSURL(t), "VECRON_NATS__PREFIX=" + names.Prefix,
+		"VECRON_LOG__FORMAT=text",
+	}
+	apiPort, workerPort := freePort(t), freePort(t)
+	api := startProc(t, "api", env, fmt.Sprintf("--port=%d", apiPort), "--host=127.0.0.1")
+	tick := startProc(t, "tick", env, "--port=0")
+	worker := startProc(t, "execute-http", env, fmt.Sprintf("--port=%d", workerPort))
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	waitHTTP(t, apiURL+"/readyz")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort))
+
+	// A target that takes 2 s to answer: the execution is in flight when SIGTERM arrives.
+	arrived := make(chan struct{}, 100)
+	slow := newTargetFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		time.Sleep(2 * time.Second)
+		io.WriteString(w, "finished")
+	})
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, apiURL+"/api/v1/jobs", map[string]any{
+		"name": "slow", "schedule": map[string]string{"cron": "* * * * * *"}, "http": map[string]any{"url": slow.URL},
+	}, &j))
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job never reached the target")
+	}
+
+	// Stop the clock first, then the worker mid-request, then the API.
+	require.Equal(t, 0, tick.stop(t, syscall.SIGTERM), "tick exit code")
+	require.Equal(t, 0, worker.stop(t, syscall.SIGTERM), "execute-http exit code")
+	require.Contains(t, worker.output(), "execute-http stopped")
+
+	execs := allExecutions(t, apiURL, j.ID)
+	require.NotEmpty(t, execs)
+	for _, e := range execs {
+		require.Equal(t, domain.StatusSucceeded, e.Status, "execution %s was in flight at SIGTERM and must finish", e.IdempotencyKey)
+		require.Equal(t, "finished", e.ResponseExcerpt)
+	}
+	require.Equal(t, 0, api.stop(t, syscall.SIGTERM), "api exit code")
+	require.Contains(t, tick.output(), "tick stopped")
+}
+
+// TestVecronDevRunsEverythingAndStopsOnCtrlC runs `vecron dev` against the test services (with
+// its embedded NATS), follows the README tour with one job, and stops it with SIGINT.
+func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
+	t.Parallel()
+	_, _, names := testenv.NATS(t) // only for a unique prefix; dev embeds its own NATS server
+	redisURL, _ := testenv.RedisURL(t)
+	apiPort, natsPort := freePort(t), freePort(t)
+	dev := startProc(t, "vecron", []string{
+		"DATABASE_URL=" + testenv.PostgresURL(t), "REDIS_URL=" + redisURL, "NATS_URL=",
+		"VECRON_NATS__PREFIX=" + names.Prefix,
+	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), "--data-dir="+t.TempDir())
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	eventually(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
+	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+
+	tg := newTarget(t)
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, apiURL+"/api/v1/jobs", map[string]any{
+		"name": "tour", "schedule": map[string]string{"cron": "* * * * * *"}, "http": map[string]any{"url": tg.URL},
+	}, &j))
+	eventually(t, 20*time.Second, "two recorded executions", func() bool { return len(allExecutions(t, apiURL, j.ID)) >= 2 })
+	resp, err := http.Get(apiURL + "/readyz")
+	require.NoError(t, err)
+	var ready map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
+	resp.Body.Close()
+	require.Equal(t, map[string]string{"postgres": "ok", "redis": "ok"}, ready)
+
+	require.Equal(t, 0, dev.stop(t, os.Interrupt), "vecron dev exit code")
+	require.Contains(t, dev.output(), "vecron stopped")
+}
+
+// newTargetFunc is an HTTP target with a handler of the test's own.
+func newTargetFunc(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
