@@ -14,6 +14,9 @@ import (
 	"github.com/vecron/vecron/shared/event"
 )
 
+// PublishTimeout bounds the wait for a publish acknowledgement.
+const PublishTimeout = 10 * time.Second
+
 // MaxPendingDefault bounds asynchronous publishes awaiting acknowledgement.
 const MaxPendingDefault = 16384
 
@@ -48,7 +51,10 @@ func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to nats: %w", err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cmp.Or(cfg.MaxPending, MaxPendingDefault)))
+	// A lost acknowledgement fails its publish after the timeout instead of blocking the
+	// publisher for ever; the outbox keeps the fire for the relay.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cmp.Or(cfg.MaxPending, MaxPendingDefault)),
+		jetstream.WithPublishAsyncTimeout(PublishTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("jetstream: %w", err)

@@ -55,10 +55,23 @@ func (c PullerConfig) withDefaults() PullerConfig {
 	return c
 }
 
-// NewPuller returns a puller of kind's due events that calls handler for each.
-func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, handler Handler, cfg PullerConfig, log *slog.Logger) *Puller {
-	cfg = cfg.withDefaults()
-	return &Puller{js: js, names: names, kind: kind, cfg: cfg, handler: handler, log: log}
+func (c PullerConfig) validate() error {
+	switch {
+	case c.Concurrency < 0:
+		return errors.New("pull.concurrency: must not be negative")
+	case c.AckWait < 0 || (c.AckWait > 0 && c.AckWait < 10*time.Millisecond):
+		return errors.New("pull.ack_wait: must be at least 10ms")
+	}
+	return nil
+}
+
+// NewPuller returns a puller of kind's due events that calls handler for each, or an error naming
+// a bad setting.
+func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, handler Handler, cfg PullerConfig, log *slog.Logger) (*Puller, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Puller{js: js, names: names, kind: kind, cfg: cfg.withDefaults(), handler: handler, log: log}, nil
 }
 
 // Run creates or updates the durable consumer and handles events until ctx ends. Then it stops
@@ -90,11 +103,20 @@ func (p *Puller) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		// Take a slot before taking a message, so no message waits for a slot (and spends its
+		// ack wait) in this process.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			p.returnBuffered(it)
+			return nil
+		}
 		msg, err := it.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			return nil
 		}
 		if err != nil {
+			<-sem
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -104,18 +126,34 @@ func (p *Puller) Run(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil {
-			// Draining: give the message back for another worker now rather than after AckWait.
-			if err := msg.Nak(); err != nil {
-				p.log.Warn("return event on shutdown", "error", err)
-			}
-			continue
+			<-sem
+			p.nak(msg)
+			p.returnBuffered(it)
+			return nil
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			p.handle(work, msg)
 		}()
+	}
+}
+
+// returnBuffered gives the messages fetched but not started back to the stream at once, for
+// another worker, rather than letting them wait out their ack wait.
+func (p *Puller) returnBuffered(it jetstream.MessagesContext) {
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return
+		}
+		p.nak(msg)
+	}
+}
+
+func (p *Puller) nak(msg jetstream.Msg) {
+	if err := msg.Nak(); err != nil {
+		p.log.Warn("return event on shutdown", "error", err)
 	}
 }
 

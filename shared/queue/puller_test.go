@@ -44,7 +44,8 @@ func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ..
 // runPuller runs a puller until the returned stop is called.
 func runPuller(t *testing.T, js jetstream.JetStream, names event.Names, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
 	t.Helper()
-	p := queue.NewPuller(js, names, domain.KindHTTP, h, cfg, slog.New(slog.DiscardHandler))
+	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
