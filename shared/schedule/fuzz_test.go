@@ -2,6 +2,8 @@ package schedule_test
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,80 +11,130 @@ import (
 	"github.com/vecron/vecron/shared/schedule"
 )
 
-// FuzzParse checks that no expression or zone makes Parse panic, that a rejection is a
-// *domain.ValidationError naming only the cron or zone field, and that an accepted schedule moves
-// strictly forward, in UTC.
+// validField matches the fields a schedule's ValidationError may name.
+var validField = regexp.MustCompile(`^(schedule\.(kind|cron|every|anchor|at|start_at|end_at|dst_gap|dst_overlap|jitter|excluded_dates\[\d+\])|timezone)$`)
+
+// fuzzSpan is the span of instants the fuzz target draws from: 1900–2200.
+const fuzzSpan = 300 * 365 * 24 * 3600
+
+// fuzzInstant maps any int64 to an instant in 1900–2200, with a sub-second part.
+func fuzzInstant(v int64) time.Time {
+	secs := v % fuzzSpan
+	if secs < 0 {
+		secs = -secs
+	}
+	nsec := int64(uint64(v)>>20) % 1_000_000_000
+	return time.Unix(secs-70*365*24*3600, nsec).UTC()
+}
+
+// FuzzParse checks that no schedule makes Parse or Next panic or hang, that a rejection is a
+// *domain.ValidationError naming only schedule fields, and that an accepted schedule moves
+// strictly forward, in UTC, with Preview agreeing with Next.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []struct {
-		cron, tz string
-		start    int64
+		kind, cron, tz        string
+		every, jitter         int64
+		anchor, start, window int64
+		gap, overlap, dates   string
+		after                 int64
 	}{
-		{"*/5 * * * * *", "UTC", 1_735_689_600},
-		{"0 0 9 * * *", "Asia/Ho_Chi_Minh", 1_741_564_800},
-		{"*/15 * * * *", "", 0},
-		{"0 30 2 * * *", "America/New_York", 1_741_500_000},
-		{"0 0 12 29 2 *", "Europe/Berlin", 1_735_689_600},
-		{"0 0 0 30 2 *", "UTC", 1_735_689_600},
-		{"0 9-17/2 * * MON-FRI", "Asia/Kolkata", 1_735_689_600},
-		{"0 0 1 1,15 * ?", "Australia/Adelaide", 1_735_689_600},
-		{"@hourly", "UTC", 1_735_689_600},
-		{"@every 90s", "UTC", -1},
-		{"@every 1ms", "UTC", 1_735_689_600},
-		{"@yearly", "Pacific/Kiritimati", 4_102_444_800},
-		{"TZ=UTC 0 * * * *", "UTC", 0},
-		{"CRON_TZ=", "Local", 0},
-		{"", "Mars/Olympus_Mons", 0},
-		{"60 * * * * *", "../etc/passwd", 0},
-		{"* * * * * * *", "UTC", 0},
-		{"*/0 * * * * *", "UTC", 0},
-		{"1-0 * * * * *", "UTC", 0},
-		{"@every -1s", "UTC", 0},
+		{"", "*/5 * * * * *", "UTC", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 0 9 * * *", "Asia/Ho_Chi_Minh", 0, 0, 0, 0, 0, "", "", "", 1_741_564_800},
+		{"", "*/15 * * * *", "", 0, 0, 0, 0, 0, "", "", "", 0},
+		{"", "0 30 2 * * *", "America/New_York", 0, 0, 0, 0, 0, "skip", "both", "", 1_741_500_000},
+		{"", "0 */15 1 * * ?", "Australia/Lord_Howe", 0, 0, 0, 0, 0, "", "last", "", 1_743_861_600},
+		{"", "0 0 12 29 2 *", "Europe/Berlin", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 0 0 31 2 ?", "UTC", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 0 0 29 2 ? 2096/4", "UTC", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 0 0 ? 2 6#5", "Pacific/Chatham", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 0 0 L-30 * ?", "America/Havana", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "0 15 10 ? * 6L 2002-2005", "America/Santiago", 0, 0, 0, 0, 0, "", "", "", 1_100_000_000},
+		{"", "0 0 12 LW * ?", "UTC", 0, 0, 0, 0, 0, "", "", "2025-01-31,2025-02-28", 1_735_689_600},
+		{"", "0 9-17/2 * * MON-FRI", "Asia/Kolkata", 0, int64(time.Minute), 0, 0, 0, "", "", "", 1_735_689_600},
+		{"", "@hourly", "UTC", 0, 0, 0, 1_735_689_600, 86_400, "", "", "", 1_735_689_600},
+		{"", "@every 90s", "UTC", 0, int64(time.Second), 1_735_689_610, 0, 0, "", "", "", -1},
+		{"", "@every 1ms", "UTC", 0, 0, 0, 0, 0, "", "", "", 1_735_689_600},
+		{"fixed_rate", "", "UTC", int64(time.Hour), int64(time.Minute), 1_735_689_600, 0, 0, "", "", "2025-01-02", 1_735_689_600},
+		{"fixed_delay", "", "Asia/Ho_Chi_Minh", int64(time.Hour), 0, 0, 0, 0, "", "", "2025-09-02", 1_756_744_200},
+		{"once", "", "UTC", 0, 0, 1_735_689_600, 0, 0, "", "", "", 1_735_000_000},
+		{"weekly", "TZ=UTC 0 * * * *", "Local", -1, -1, 0, 0, 0, "x", "y", "2025-02-30", 0},
+		{"", "", "Mars/Olympus_Mons", 0, 0, 0, 0, 0, "", "", "", 0},
+		{"", "60 * * * * *", "../etc/passwd", 0, 0, 0, 0, 0, "", "", "", 0},
+		{"", "* * * * * * * *", "UTC", 0, 0, 0, 0, 0, "", "", "", 0},
+		{"", "0 0 12 ? * 1#1,2#2", "UTC", 0, 0, 0, 0, 0, "", "", "", 0},
+		{"", "1-0 * * * * *", "UTC", 0, 0, 0, 0, 0, "", "", "", 0},
 	} {
-		f.Add(seed.cron, seed.tz, seed.start)
+		f.Add(seed.kind, seed.cron, seed.tz, seed.every, seed.jitter, seed.anchor, seed.start, seed.window,
+			seed.gap, seed.overlap, seed.dates, seed.after)
 	}
-	f.Fuzz(func(t *testing.T, cron, tz string, start int64) {
-		s, err := schedule.Parse(domain.Schedule{Cron: cron}, tz)
+	f.Fuzz(func(t *testing.T, kind, cron, tz string, every, jitter, anchor, start, window int64,
+		gap, overlap, dates string, after int64) {
+		in := domain.Schedule{
+			Kind: domain.ScheduleKind(kind), Cron: cron, Every: domain.Duration(every), Jitter: domain.Duration(jitter),
+			DSTGap: gap, DSTOverlap: overlap,
+		}
+		if anchor != 0 {
+			a := fuzzInstant(anchor)
+			in.Anchor, in.At = &a, &a
+		}
+		if start != 0 {
+			s := fuzzInstant(start)
+			in.StartAt = &s
+			if window != 0 {
+				e := s.Add(time.Duration(window) * time.Second)
+				in.EndAt = &e
+			}
+		}
+		if dates != "" {
+			in.ExcludedDates = strings.Split(dates, ",")
+		}
+		s, err := schedule.Parse(in, tz)
 		if err != nil {
 			if s != nil {
-				t.Fatalf("Parse(%q, %q) returned a schedule with error %v", cron, tz, err)
+				t.Fatalf("Parse(%+v, %q) returned a schedule with error %v", in, tz, err)
 			}
 			var verr *domain.ValidationError
 			if !errors.As(err, &verr) || len(verr.Fields) == 0 {
-				t.Fatalf("Parse(%q, %q): want a *domain.ValidationError, got %T: %v", cron, tz, err, err)
+				t.Fatalf("Parse(%+v, %q): want a *domain.ValidationError, got %T: %v", in, tz, err, err)
 			}
 			for _, fe := range verr.Fields {
-				if fe.Field != "schedule.cron" && fe.Field != "timezone" {
-					t.Fatalf("Parse(%q, %q) names field %q", cron, tz, fe.Field)
-				}
-				if fe.Reason == "" {
-					t.Fatalf("Parse(%q, %q): field %q has no reason", cron, tz, fe.Field)
+				if !validField.MatchString(fe.Field) || fe.Reason == "" {
+					t.Fatalf("Parse(%+v, %q): bad field error %+v", in, tz, fe)
 				}
 			}
 			return
 		}
-		// Start somewhere in 1970–2200, with a sub-second part.
-		const span = 230 * 365 * 24 * 3600
-		secs := start % span
-		if secs < 0 {
-			secs = -secs
-		}
-		nsec := int64(uint64(start)>>20) % 1_000_000_000
-		after := time.Unix(secs, nsec).UTC()
+		s = s.WithSeed(cron)
+		from := fuzzInstant(after)
+		var fires []time.Time
+		at := from
 		for i := range 4 {
-			next, ok := s.Next(after)
+			next, ok := s.Next(at)
 			if !ok {
-				return // the schedule ended (such as February 30th)
+				break
 			}
-			if !next.After(after) {
-				t.Fatalf("step %d: Next(%s) = %s of %q in %q is not after its input", i, after, next, cron, tz)
+			if !next.After(at) {
+				t.Fatalf("step %d: Next(%s) = %s of %+v in %q is not after its input", i, at, next, in, tz)
 			}
 			if next.Location() != time.UTC {
 				t.Fatalf("step %d: Next returned zone %s, want UTC", i, next.Location())
 			}
-			if next.Nanosecond() != 0 {
-				t.Fatalf("step %d: Next(%s) = %s has a sub-second part", i, after, next)
+			fires = append(fires, next)
+			at = next
+		}
+		preview := s.Preview(from, len(fires))
+		if len(preview) != len(fires) {
+			t.Fatalf("Preview gave %d fires, Next %d", len(preview), len(fires))
+		}
+		for i, p := range preview {
+			if !p.At.Equal(fires[i]) || !p.Local.Equal(fires[i]) {
+				t.Fatalf("Preview fire %d = %s, Next %s", i, p.At, fires[i])
 			}
-			after = next
+			for _, n := range p.Notes {
+				if n.Kind == "" || n.Detail == "" {
+					t.Fatalf("Preview fire %d has an empty note %+v", i, n)
+				}
+			}
 		}
 	})
 }
