@@ -3,8 +3,11 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +48,7 @@ const (
 	TriggerEvent    Trigger = "event"
 	TriggerRetry    Trigger = "retry"
 	TriggerReplay   Trigger = "replay"
+	TriggerBackfill Trigger = "backfill"
 )
 
 // ExecutionStatus is the state of one execution.
@@ -71,12 +75,82 @@ func (s ExecutionStatus) Terminal() bool {
 	return false
 }
 
-// Schedule says when a job fires. Only cron expressions exist so far.
+// ScheduleKind says how a schedule computes its fires.
+type ScheduleKind string
+
+// Schedule kinds.
+const (
+	// ScheduleCron fires at the instants a Quartz cron expression matches in the job's zone.
+	ScheduleCron ScheduleKind = "cron"
+	// ScheduleFixedRate fires every Every from Anchor, whatever the runs take.
+	ScheduleFixedRate ScheduleKind = "fixed_rate"
+	// ScheduleFixedDelay fires Every after the previous execution finished.
+	ScheduleFixedDelay ScheduleKind = "fixed_delay"
+	// ScheduleOnce fires once, at At.
+	ScheduleOnce ScheduleKind = "once"
+)
+
+// DST policies: what a cron schedule does with a local time a clock change skips or repeats.
+const (
+	DSTGapShiftForward = "shift_forward" // fire at the first instant after the gap (default)
+	DSTGapSkip         = "skip"          // do not fire (Quartz's behaviour)
+	DSTOverlapFirst    = "first"         // fire at the first occurrence (default)
+	DSTOverlapLast     = "last"          // fire at the second occurrence
+	DSTOverlapBoth     = "both"          // fire at both
+)
+
+// Schedule says when a job fires: a tagged union on Kind, validated on write by
+// schedule.Parse. Instants are UTC on the wire; dates are in the job's zone.
 type Schedule struct {
-	// Cron is a cron expression with seconds ("*/5 * * * * *"), a 5-field Unix expression (second
-	// 0) or a descriptor such as "@hourly" or "@every 90s".
-	Cron string `json:"cron"`
+	// Kind defaults to cron when Cron is set.
+	Kind ScheduleKind `json:"kind,omitempty"`
+	// Cron is a Quartz cron expression (6 or 7 fields, seconds first), a 5-field Unix expression
+	// (second 0), or a descriptor such as "@hourly" or "@every 90s".
+	Cron string `json:"cron,omitempty"`
+	// Every is the interval of fixed_rate and fixed_delay.
+	Every Duration `json:"every,omitempty"`
+	// Anchor is an instant a fixed_rate schedule fires at; required unless StartAt is set, which
+	// then serves as the anchor. With an @every cron expression it defaults to the Unix epoch.
+	Anchor *time.Time `json:"anchor,omitempty"`
+	// At is the instant of a once schedule.
+	At *time.Time `json:"at,omitempty"`
+	// StartAt and EndAt bound the fires: none before StartAt, none after EndAt.
+	StartAt *time.Time `json:"start_at,omitempty"`
+	EndAt   *time.Time `json:"end_at,omitempty"`
+	// DSTGap is DSTGapShiftForward (default) or DSTGapSkip.
+	DSTGap string `json:"dst_gap,omitempty"`
+	// DSTOverlap is DSTOverlapFirst (default), DSTOverlapLast or DSTOverlapBoth.
+	DSTOverlap string `json:"dst_overlap,omitempty"`
+	// Jitter delays every fire by the same offset in [0, Jitter), derived from the job id, to
+	// spread jobs that share a schedule.
+	Jitter Duration `json:"jitter,omitempty"`
+	// ExcludedDates are dates (YYYY-MM-DD, in the job's zone) on which nothing fires.
+	ExcludedDates []string `json:"excluded_dates,omitempty"`
 }
+
+// Misfire policies: what the tick does with fires it could not make on time (it was down, the
+// job was paused, the system was overloaded).
+const (
+	MisfireFireOnce = "fire_once" // one catch-up fire for all that were missed (default)
+	MisfireSkip     = "skip"      // none; resume at the next future fire
+	MisfireFireAll  = "fire_all"  // every missed fire, up to MaxCatchup
+)
+
+// Concurrency policies: what a fire does while an earlier execution of the job still runs.
+const (
+	ConcurrencyAllow   = "allow"   // run alongside (default)
+	ConcurrencyForbid  = "forbid"  // record the new fire as skipped
+	ConcurrencyReplace = "replace" // cancel the running one (best effort), then run
+)
+
+// Job states, derived from the stored fields.
+const (
+	StateScheduled = "scheduled" // enabled with a next run
+	StatePaused    = "paused"    // disabled
+	StateWaiting   = "waiting"   // fixed_delay: the next run is set when the running one finishes
+	StateCompleted = "completed" // a once job that fired
+	StateEnded     = "ended"     // the schedule has no further fire (past end_at)
+)
 
 // HTTPSpec is the request an http job sends.
 type HTTPSpec struct {
@@ -98,7 +172,18 @@ type Job struct {
 	Timezone    string    `json:"timezone"`
 	Enabled     bool      `json:"enabled"`
 	// Timeout bounds one execution attempt.
-	Timeout   Duration   `json:"timeout"`
+	Timeout Duration `json:"timeout"`
+	// MisfirePolicy is one of the Misfire… constants; MaxCatchup caps fire_all.
+	MisfirePolicy string `json:"misfire_policy"`
+	MaxCatchup    int    `json:"max_catchup"`
+	// StartingDeadline, when set, records a fire that cannot start within it of its scheduled
+	// instant as skipped.
+	StartingDeadline Duration `json:"starting_deadline,omitempty"`
+	// ConcurrencyPolicy is one of the Concurrency… constants.
+	ConcurrencyPolicy string `json:"concurrency_policy"`
+	// State is derived: one of the State… constants.
+	State     string     `json:"state"`
+	PausedAt  *time.Time `json:"paused_at,omitempty"`
 	NextRunAt *time.Time `json:"next_run_at"`
 	Shard     int        `json:"shard"`
 	Version   int64      `json:"version"`
@@ -125,6 +210,22 @@ type Execution struct {
 	ResponseExcerpt string  `json:"response_excerpt,omitempty"`
 	Error           string  `json:"error,omitempty"`
 	WorkerID        string  `json:"worker_id,omitempty"`
+}
+
+// DeriveState sets j.State from its other fields.
+func (j *Job) DeriveState() {
+	switch {
+	case !j.Enabled:
+		j.State = StatePaused
+	case j.NextRunAt != nil:
+		j.State = StateScheduled
+	case j.Schedule.Kind == ScheduleFixedDelay:
+		j.State = StateWaiting
+	case j.Schedule.Kind == ScheduleOnce:
+		j.State = StateCompleted
+	default:
+		j.State = StateEnded
+	}
 }
 
 // ScheduledKey is the idempotency key of a scheduled fire: "<job id>:<scheduled unix ms>".
@@ -177,14 +278,15 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a duration string; a bare number is rejected because its unit is unclear.
+// Its error is a *json.UnmarshalTypeError, so the decoder reports which field held it.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
-		return fmt.Errorf("want a duration string such as \"30s\", got %s", s)
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Duration]()}
 	}
-	v, err := time.ParseDuration(s[1 : len(s)-1])
+	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\": %w", err)
+		return &json.UnmarshalTypeError{Value: strconv.Quote(s), Type: reflect.TypeFor[Duration]()}
 	}
 	*d = Duration(v)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -24,19 +25,42 @@ const (
 	AlreadyDone
 	// Running: another worker is running it and its heartbeat is fresh.
 	Running
+	// Busy: the execution is exclusive and another execution of the job runs; nothing was
+	// recorded. e holds the running one.
+	Busy
 )
+
+// oneRunning is the index that allows one running exclusive execution per job.
+const oneRunning = "job_executions_one_running"
 
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
 // it is, a terminal row means a duplicate delivery, and a running row whose heartbeat is older
-// than staleBefore is taken over by e's worker. On Started and TakenOver, e.ID and e.Attempt hold
-// the recorded values; on AlreadyDone and Running, e holds the existing row.
-func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleBefore time.Time) (StartOutcome, error) {
+// than staleAfter (by the database's clock, so workers' clocks may disagree) is taken over by e's
+// worker. An exclusive execution (concurrency policy forbid
+// or replace) is not recorded while another exclusive execution of the job runs (Busy). On
+// Started and TakenOver, e.ID and e.Attempt hold the recorded values; on AlreadyDone, Running
+// and Busy, e holds the existing row.
+func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleAfter time.Duration, exclusive bool) (StartOutcome, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)
+		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		domain.StatusRunning, e.Attempt, e.WorkerID)
+		domain.StatusRunning, e.Attempt, e.WorkerID, exclusive)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == oneRunning {
+		running, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
+			FROM job_executions WHERE job_id = $1 AND status = 'running' AND exclusive`, e.JobID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// It finished in between: try again.
+			return s.StartExecution(ctx, e, staleAfter, exclusive)
+		}
+		if err != nil {
+			return 0, translate("find running execution", err)
+		}
+		*e = *running
+		return Busy, nil
+	}
 	if err != nil {
 		return 0, translate("record execution", err)
 	}
@@ -45,9 +69,9 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleBe
 	}
 	// The key is taken: take it over if its worker stopped heart-beating, else report what is there.
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET attempt = attempt + 1, worker_id = $2,
-		started_at = $3, heartbeat_at = $3
-		WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < $4
-		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, staleBefore)
+		started_at = $3, heartbeat_at = now()
+		WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < now() - $4::interval
+		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, staleAfter)
 	switch err := row.Scan(&e.ID, &e.Attempt); {
 	case err == nil:
 		return TakenOver, nil
@@ -65,11 +89,39 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleBe
 	return Running, nil
 }
 
-// Heartbeat marks the attempt as alive. It returns an error wrapping domain.ErrConflict when the
-// attempt is no longer this worker's (it was taken over).
-func (s *Store) Heartbeat(ctx context.Context, id string, attempt int, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = $3
-		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt, at)
+// RecordSkipped records e as a skipped execution (e.Error says why) unless its key is already
+// recorded; it reports whether it recorded it.
+func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+		trigger, scheduled_at, finished_at, status, attempt, worker_id, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8, $9, $10)
+		ON CONFLICT (idempotency_key) DO NOTHING`,
+		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error)
+	if err != nil {
+		return false, translate("record skipped execution", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// CancelRunning marks the running exclusive execution of a job as cancelled with reason, so a
+// replacing execution may start; the worker running it notices at its next heartbeat and stops.
+// It returns the idempotency key of the cancelled execution, or "" when none was running.
+func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error) {
+	var key string
+	err := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'cancelled', finished_at = $3,
+		error = $2, cancel_requested = true
+		WHERE job_id = $1 AND status = 'running' AND exclusive RETURNING idempotency_key`, jobID, reason, at).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return key, translate("cancel running execution", err)
+}
+
+// Heartbeat marks the attempt as alive (by the database's clock). It returns an error wrapping
+// domain.ErrConflict when the attempt is no longer this worker's (cancelled or taken over).
+func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = now()
+		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt)
 	if err != nil {
 		return translate("heartbeat execution", err)
 	}
@@ -149,4 +201,14 @@ func (s *Store) ListExecutions(ctx context.Context, jobID string, after *Executi
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.Execution, error) { return scanExecution(r) })
 	return list, translate("list executions", err)
+}
+
+// RecordedKeys returns which of keys have an execution recorded.
+func (s *Store) RecordedKeys(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT idempotency_key FROM job_executions WHERE idempotency_key = ANY($1)`, keys)
+	if err != nil {
+		return nil, translate("find recorded executions", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return found, translate("find recorded executions", err)
 }

@@ -12,20 +12,27 @@ import (
 )
 
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
-	timeout_ms, next_run_at, shard, version, created_at, updated_at`
+	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
+	starting_deadline_ms, concurrency_policy, paused_at`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
 	var (
-		j         domain.Job
-		spec      []byte
-		schedule  []byte
-		timeoutMS int64
+		j          domain.Job
+		spec       []byte
+		schedule   []byte
+		timeoutMS  int64
+		deadlineMS *int64
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
-		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt); err != nil {
+		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
+		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt); err != nil {
 		return nil, err
 	}
+	if deadlineMS != nil {
+		j.StartingDeadline = domain.Duration(time.Duration(*deadlineMS) * time.Millisecond)
+	}
+	j.PausedAt = utcPtr(j.PausedAt)
 	if err := json.Unmarshal(schedule, &j.Schedule); err != nil {
 		return nil, fmt.Errorf("job %s: decode schedule: %w", j.ID, err)
 	}
@@ -39,6 +46,7 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	j.NextRunAt = utcPtr(j.NextRunAt)
 	j.CreatedAt = j.CreatedAt.UTC()
 	j.UpdatedAt = j.UpdatedAt.UTC()
+	j.DeriveState()
 	return &j, nil
 }
 
@@ -61,11 +69,18 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
+	var deadlineMS *int64
+	if j.StartingDeadline > 0 {
+		ms := time.Duration(j.StartingDeadline).Milliseconds()
+		deadlineMS = &ms
+	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
-		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
+		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
-		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt)
+		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
+		j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt)
 	return translate("create job", err)
 }
 
@@ -123,10 +138,34 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 }
 
 // SetEnabled enables or disables the job with id, sets its next run (nil when disabled or when the
-// schedule has ended) and bumps its version. It returns the updated job, or an error wrapping
-// domain.ErrNotFound.
+// schedule has ended) and bumps its version. Disabling records when the pause began (kept when
+// the job was already paused); enabling clears it. It returns the updated job, or an error
+// wrapping domain.ErrNotFound.
+//
+// Disabling also withdraws the job's fires not yet published (a fire the tick already holds may
+// still go out, at most one lookahead later).
 func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET enabled = $2, next_run_at = $3,
-		version = version + 1, updated_at = $4 WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now))
+	var j *domain.Job
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET enabled = $2, next_run_at = $3,
+			paused_at = CASE WHEN $2 THEN NULL ELSE coalesce(paused_at, $4) END,
+			version = version + 1, updated_at = $4 WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now))
+		if err != nil || enabled {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
+		return err
+	})
 	return j, translate("set job enabled", err)
+}
+
+// ScheduleAfterFinish sets the next run of a fixed_delay job whose execution just finished (nil
+// when its schedule has ended) and wakes the tick. A disabled job, or one whose next run is
+// already set, is left alone.
+func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error {
+	_, err := s.pool.Exec(ctx, `WITH u AS (
+			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND next_run_at IS NULL RETURNING 1)
+		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next)
+	return translate("schedule next run after finish", err)
 }

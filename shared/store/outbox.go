@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -17,13 +18,31 @@ type Fire struct {
 	Kind        domain.JobKind
 	Trigger     domain.Trigger
 	ScheduledAt time.Time
+	// PublishAt is when the fire is to be published: its scheduled instant, or for a backfill
+	// its turn under the rate limit.
+	PublishAt time.Time
 	// Payload is the JSON data of the due event (the job snapshot).
 	Payload []byte
 }
 
-// Plan decides, for a claimed job, the fires to emit now and the job's next run after them
-// (nil when the schedule has ended). It must be pure: it runs inside the claim transaction.
-type Plan func(j *domain.Job) (fires []Fire, next *time.Time, err error)
+// Skip is a fire that will not run, recorded as a skipped execution with its reason.
+type Skip struct {
+	Key         string
+	ScheduledAt time.Time
+	Reason      string
+}
+
+// PlanResult is what a claim does with one job: the fires to publish, the fires recorded as
+// skipped, and the job's next run (nil when there is none to compute now).
+type PlanResult struct {
+	Fires []Fire
+	Skips []Skip
+	Next  *time.Time
+}
+
+// Plan decides what a claimed job does now. It must be pure: it runs inside the claim
+// transaction.
+type Plan func(j *domain.Job) (PlanResult, error)
 
 // ClaimDue claims up to limit enabled jobs due at or before horizon, skipping rows another
 // replica holds, and in one transaction advances each job's next_run_at and writes its fires to
@@ -48,18 +67,23 @@ func (s *Store) ClaimDue(ctx context.Context, horizon time.Time, limit int, plan
 		}
 		ids := make([]string, len(jobs))
 		nexts := make([]*time.Time, len(jobs))
+		var skips skipRows
 		for i, j := range jobs {
 			ids[i] = j.ID
-			f, next, err := plan(j)
+			r, err := plan(j)
 			if err != nil {
 				planErrs = append(planErrs, fmt.Errorf("job %s: %w", j.ID, err))
 				continue // next stays nil: the job stops firing until it is edited
 			}
-			nexts[i] = next
-			fires = append(fires, f...)
+			nexts[i] = r.Next
+			fires = append(fires, r.Fires...)
+			skips.add(j, r.Skips)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE jobs j SET next_run_at = u.next
 			FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
+			return err
+		}
+		if err := skips.insert(ctx, tx); err != nil {
 			return err
 		}
 		if len(fires) == 0 {
@@ -71,13 +95,16 @@ func (s *Store) ClaimDue(ctx context.Context, horizon time.Time, limit int, plan
 		triggers := make([]string, len(fires))
 		at := make([]time.Time, len(fires))
 		payloads := make([]string, len(fires))
+		publishAt := make([]time.Time, len(fires))
 		for i, f := range fires {
+			publishAt[i] = f.ScheduledAt
+			fires[i].PublishAt = f.ScheduledAt
 			keys[i], jobIDs[i], kinds[i], triggers[i], at[i], payloads[i] = f.Key, f.JobID, string(f.Kind), string(f.Trigger), f.ScheduledAt, string(f.Payload)
 		}
 		// A key already in the outbox is already on its way; the relay owns it.
-		rows, err = tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload)
-			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[])
-			ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads)
+		rows, err = tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
+			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads, publishAt)
 		if err != nil {
 			return err
 		}
@@ -124,19 +151,108 @@ func (s *Store) DeleteFires(ctx context.Context, keys []string) error {
 	return translate("delete published fires", err)
 }
 
-// StrandedFires returns up to limit outbox rows scheduled before before, oldest first: fires a
-// crashed or stalled tick claimed but never saw acknowledged.
-func (s *Store) StrandedFires(ctx context.Context, before time.Time, limit int) ([]Fire, error) {
-	rows, err := s.pool.Query(ctx, `SELECT idempotency_key, job_id, kind, trigger, scheduled_at, payload
-		FROM outbox WHERE scheduled_at < $1 ORDER BY scheduled_at LIMIT $2`, before, limit)
+// StrandedFires returns up to limit outbox rows that were due for publication and claimed more
+// than age ago (by the database's clock), oldest first: fires a crashed or stalled tick claimed
+// but never saw acknowledged. A catch-up fire scheduled long ago but claimed just now is not one.
+func (s *Store) StrandedFires(ctx context.Context, age time.Duration, limit int) ([]Fire, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
+		WHERE created_at < now() - $1::interval AND publish_at < now() - $1::interval
+		ORDER BY publish_at LIMIT $2`, age, limit)
+	return collectFires(rows, err, "list stranded fires")
+}
+
+// DueBackfills returns up to limit backfill fires whose publication time has come.
+func (s *Store) DueBackfills(ctx context.Context, now time.Time, limit int) ([]Fire, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
+		WHERE trigger = 'backfill' AND publish_at <= $1 ORDER BY publish_at LIMIT $2`, now, limit)
+	return collectFires(rows, err, "list due backfill fires")
+}
+
+// NextBackfill returns when the next backfill fire after after is to be published, and false when
+// none waits.
+func (s *Store) NextBackfill(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	var t *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT min(publish_at) FROM outbox
+		WHERE trigger = 'backfill' AND publish_at > $1`, after).Scan(&t); err != nil {
+		return time.Time{}, false, translate("next backfill fire", err)
+	}
+	if t == nil {
+		return time.Time{}, false, nil
+	}
+	return t.UTC(), true, nil
+}
+
+// AddBackfill queues fires for publication at their PublishAt, skipping keys already queued. It
+// returns how many were queued.
+func (s *Store) AddBackfill(ctx context.Context, fires []Fire) (int, error) {
+	n := len(fires)
+	keys, jobIDs, kinds, triggers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	at, publishAt, payloads := make([]time.Time, n), make([]time.Time, n), make([]string, n)
+	for i, f := range fires {
+		keys[i], jobIDs[i], kinds[i], triggers[i] = f.Key, f.JobID, string(f.Kind), string(f.Trigger)
+		at[i], publishAt[i], payloads[i] = f.ScheduledAt, f.PublishAt, string(f.Payload)
+	}
+	// The tick sleeps until its next known instant; the notification makes it look at the queue.
+	var queued int
+	err := s.pool.QueryRow(ctx, `WITH q AS (
+			INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
+			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1)
+		SELECT count(*), pg_notify(current_schema() || '.vecron_jobs', '') FROM q`,
+		keys, jobIDs, kinds, triggers, at, payloads, publishAt).Scan(&queued, nil)
 	if err != nil {
-		return nil, translate("list stranded fires", err)
+		return 0, translate("queue backfill", err)
+	}
+	return queued, nil
+}
+
+const fireColumns = `idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at`
+
+func collectFires(rows pgx.Rows, err error, op string) ([]Fire, error) {
+	if err != nil {
+		return nil, translate(op, err)
 	}
 	fires, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fire, error) {
 		var f Fire
-		err := r.Scan(&f.Key, &f.JobID, &f.Kind, &f.Trigger, &f.ScheduledAt, &f.Payload)
-		f.ScheduledAt = f.ScheduledAt.UTC()
+		err := r.Scan(&f.Key, &f.JobID, &f.Kind, &f.Trigger, &f.ScheduledAt, &f.Payload, &f.PublishAt)
+		f.ScheduledAt, f.PublishAt = f.ScheduledAt.UTC(), f.PublishAt.UTC()
 		return f, err
 	})
-	return fires, translate("list stranded fires", err)
+	return fires, translate(op, err)
+}
+
+// skipRows collects skipped fires of a claim for one insert.
+type skipRows struct {
+	ids, jobIDs, keys, reasons []string
+	versions                   []int64
+	at                         []time.Time
+}
+
+func (r *skipRows) add(j *domain.Job, skips []Skip) {
+	for _, sk := range skips {
+		id, err := uuid.NewV7()
+		if err != nil {
+			id = uuid.New()
+		}
+		r.ids = append(r.ids, id.String())
+		r.jobIDs = append(r.jobIDs, j.ID)
+		r.keys = append(r.keys, sk.Key)
+		r.reasons = append(r.reasons, sk.Reason)
+		r.versions = append(r.versions, j.Version)
+		r.at = append(r.at, sk.ScheduledAt)
+	}
+}
+
+// insert records the skips as terminal executions; a key already recorded keeps its row.
+func (r *skipRows) insert(ctx context.Context, tx pgx.Tx) error {
+	if len(r.ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger,
+		scheduled_at, finished_at, status, attempt, error)
+		SELECT u.id, u.job_id, u.version, u.key, 'schedule', u.at, now(), 'skipped', 0, u.reason
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
+			AS u(id, job_id, version, key, at, reason)
+		ON CONFLICT (idempotency_key) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons)
+	return err
 }

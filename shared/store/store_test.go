@@ -117,10 +117,13 @@ func TestListJobsPages(t *testing.T) {
 }
 
 // planEvery emits one fire per claimed job at its next run and moves it an hour on.
-func planEvery(j *domain.Job) ([]store.Fire, *time.Time, error) {
+func planEvery(j *domain.Job) (store.PlanResult, error) {
 	at := *j.NextRunAt
 	next := at.Add(time.Hour)
-	return []store.Fire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{}`)}}, &next, nil
+	return store.PlanResult{
+		Fires: []store.Fire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{}`)}},
+		Next:  &next,
+	}, nil
 }
 
 func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
@@ -164,7 +167,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	for k, n := range keys {
 		require.Equal(t, 1, n, "fire %s claimed %d times", k, n)
 	}
-	stranded, err := st.StrandedFires(t.Context(), now.Add(time.Second), 1000)
+	stranded, err := st.StrandedFires(t.Context(), -time.Hour, 1000)
 	require.NoError(t, err)
 	require.Len(t, stranded, jobs, "every claimed fire waits in the outbox until acknowledged")
 
@@ -180,9 +183,9 @@ func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
 	now := time.Now().UTC()
 	bad := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
 	good := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), now, 10, func(j *domain.Job) ([]store.Fire, *time.Time, error) {
+	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), now, 10, func(j *domain.Job) (store.PlanResult, error) {
 		if j.ID == bad.ID {
-			return nil, nil, fmt.Errorf("broken schedule")
+			return store.PlanResult{}, fmt.Errorf("broken schedule")
 		}
 		return planEvery(j)
 	})
@@ -207,22 +210,28 @@ func TestOutboxLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, fires, 2)
 
-	stranded, err := st.StrandedFires(t.Context(), now.Add(-30*time.Second), 10)
+	// Just claimed, so not stranded — not even a's fire, scheduled a minute ago.
+	stranded, err := st.StrandedFires(t.Context(), 30*time.Second, 10)
 	require.NoError(t, err)
-	require.Len(t, stranded, 1)
-	require.Equal(t, a.ID, stranded[0].JobID)
+	require.Empty(t, stranded)
+
+	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
+	require.NoError(t, err)
+	require.Len(t, stranded, 2)
+	require.Equal(t, a.ID, stranded[0].JobID, "oldest first")
 	require.Equal(t, domain.TriggerSchedule, stranded[0].Trigger)
 	require.JSONEq(t, `{}`, string(stranded[0].Payload))
 
 	require.NoError(t, st.DeleteFires(t.Context(), []string{stranded[0].Key}))
-	stranded, err = st.StrandedFires(t.Context(), now.Add(time.Second), 10)
+	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
 	require.NoError(t, err)
 	require.Len(t, stranded, 1)
 	require.Equal(t, b.ID, stranded[0].JobID)
 
-	// Deleting a job drops its unpublished fires with it.
-	require.NoError(t, st.DeleteJob(t.Context(), b.ID))
-	stranded, err = st.StrandedFires(t.Context(), now.Add(time.Second), 10)
+	// Disabling a job withdraws its unpublished fires; so does deleting it.
+	_, err = st.SetEnabled(t.Context(), b.ID, false, nil, time.Now())
+	require.NoError(t, err)
+	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
 	require.NoError(t, err)
 	require.Empty(t, stranded)
 }
@@ -244,21 +253,23 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	t0 := time.Now().UTC()
 
 	first := newExecution(j, at, "w1", t0)
-	outcome, err := st.StartExecution(ctx, first, t0.Add(-time.Minute))
+	outcome, err := st.StartExecution(ctx, first, time.Minute, false)
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 
 	// A second delivery while w1 is alive sees it running.
 	second := newExecution(j, at, "w2", t0)
-	outcome, err = st.StartExecution(ctx, second, t0.Add(-time.Minute))
+	outcome, err = st.StartExecution(ctx, second, time.Minute, false)
 	require.NoError(t, err)
 	require.Equal(t, store.Running, outcome)
 	require.Equal(t, first.ID, second.ID)
 	require.Equal(t, "w1", second.WorkerID)
 
-	// Once w1 is silent past the stale limit, w3 takes over with attempt 2 …
+	// Once w1 is silent past the stale limit (here 10 ms, by the database's clock), w3 takes
+	// over with attempt 2 …
+	time.Sleep(20 * time.Millisecond)
 	third := newExecution(j, at, "w3", t0.Add(time.Minute))
-	outcome, err = st.StartExecution(ctx, third, t0.Add(time.Second))
+	outcome, err = st.StartExecution(ctx, third, 10*time.Millisecond, false)
 	require.NoError(t, err)
 	require.Equal(t, store.TakenOver, outcome)
 	require.Equal(t, first.ID, third.ID)
@@ -268,8 +279,8 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
 	require.ErrorIs(t, st.FinishExecution(ctx, first), domain.ErrConflict)
-	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, finished), domain.ErrConflict)
-	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, finished))
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
@@ -277,7 +288,7 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 
 	// A delivery after the end is a duplicate.
 	fourth := newExecution(j, at, "w4", t0.Add(time.Hour))
-	outcome, err = st.StartExecution(ctx, fourth, t0.Add(time.Hour))
+	outcome, err = st.StartExecution(ctx, fourth, 0, false)
 	require.NoError(t, err)
 	require.Equal(t, store.AlreadyDone, outcome)
 	require.Equal(t, domain.StatusFailed, fourth.Status)
@@ -304,7 +315,7 @@ func TestStartExecutionConcurrentDeliveriesRecordOneRow(t *testing.T) {
 	for i := range 10 {
 		wg.Go(func() {
 			now := time.Now().UTC()
-			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), now.Add(-time.Minute))
+			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), time.Minute, false)
 			if err != nil {
 				t.Error(err)
 				return
@@ -328,11 +339,11 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	for i := range 5 {
 		now := time.Now().UTC()
-		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), now)
+		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), time.Minute, false)
 		require.NoError(t, err)
 	}
 	now := time.Now().UTC()
-	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), now)
+	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), time.Minute, false)
 	require.NoError(t, err)
 
 	var got []time.Time

@@ -38,6 +38,10 @@ type JobOpts struct {
 	NextRunAt time.Time
 	Disabled  bool
 	Timeout   time.Duration
+	// Schedule replaces the cron schedule.
+	Schedule *domain.Schedule
+	// Waiting leaves next_run_at empty, as for a fixed_delay job whose execution runs.
+	Waiting bool
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -62,9 +66,16 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	if j.Name == "" {
 		j.Name = "job-" + j.ID
 	}
-	if j.Schedule.Cron == "" {
+	if o.Schedule != nil {
+		j.Schedule = *o.Schedule
+	}
+	if j.Schedule.Cron == "" && j.Schedule.Kind == "" {
 		j.Schedule.Cron = "* * * * * *"
 	}
+	if o.Waiting {
+		j.NextRunAt = nil
+	}
+	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
 	if j.HTTP.URL == "" {
 		j.HTTP.URL = "http://127.0.0.1:9/"
 	}
