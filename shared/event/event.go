@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -21,6 +22,7 @@ const (
 	TypeExecutionStarted   = "io.vecron.execution.started"
 	TypeExecutionSucceeded = "io.vecron.execution.succeeded"
 	TypeExecutionFailed    = "io.vecron.execution.failed"
+	TypeExecutionSkipped   = "io.vecron.execution.skipped"
 )
 
 // Extension attribute names.
@@ -77,16 +79,20 @@ func Source(function, instance string) string { return "/vecron/" + function + "
 // Due is the data of an io.vecron.job.due event: everything an executor needs to run the fire
 // without reading the job again.
 type Due struct {
-	JobID       string           `json:"job_id"`
-	JobVersion  int64            `json:"job_version"`
-	JobName     string           `json:"job_name"`
-	Namespace   string           `json:"namespace"`
-	Kind        domain.JobKind   `json:"kind"`
-	HTTP        *domain.HTTPSpec `json:"http,omitempty"`
-	Timezone    string           `json:"timezone"`
-	Timeout     domain.Duration  `json:"timeout"`
-	ScheduledAt time.Time        `json:"scheduled_at"`
-	Trigger     domain.Trigger   `json:"trigger"`
+	JobID      string           `json:"job_id"`
+	JobVersion int64            `json:"job_version"`
+	JobName    string           `json:"job_name"`
+	Namespace  string           `json:"namespace"`
+	Kind       domain.JobKind   `json:"kind"`
+	HTTP       *domain.HTTPSpec `json:"http,omitempty"`
+	Timezone   string           `json:"timezone"`
+	Timeout    domain.Duration  `json:"timeout"`
+	// Schedule lets a fixed_delay executor compute the next run when it finishes.
+	Schedule          domain.Schedule `json:"schedule"`
+	ConcurrencyPolicy string          `json:"concurrency_policy,omitempty"`
+	StartingDeadline  domain.Duration `json:"starting_deadline,omitempty"`
+	ScheduledAt       time.Time       `json:"scheduled_at"`
+	Trigger           domain.Trigger  `json:"trigger"`
 	// IdempotencyKey is repeated from the event id so that the data stands on its own.
 	IdempotencyKey string `json:"idempotency_key"`
 }
@@ -94,17 +100,20 @@ type Due struct {
 // DueFor snapshots job for the fire at scheduledAt.
 func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key string) Due {
 	return Due{
-		JobID:          job.ID,
-		JobVersion:     job.Version,
-		JobName:        job.Name,
-		Namespace:      job.Namespace,
-		Kind:           job.Kind,
-		HTTP:           job.HTTP,
-		Timezone:       job.Timezone,
-		Timeout:        job.Timeout,
-		ScheduledAt:    scheduledAt.UTC(),
-		Trigger:        trigger,
-		IdempotencyKey: key,
+		JobID:             job.ID,
+		JobVersion:        job.Version,
+		JobName:           job.Name,
+		Namespace:         job.Namespace,
+		Kind:              job.Kind,
+		HTTP:              job.HTTP,
+		Timezone:          job.Timezone,
+		Timeout:           job.Timeout,
+		Schedule:          job.Schedule,
+		ConcurrencyPolicy: job.ConcurrencyPolicy,
+		StartingDeadline:  job.StartingDeadline,
+		ScheduledAt:       scheduledAt.UTC(),
+		Trigger:           trigger,
+		IdempotencyKey:    key,
 	}
 }
 
@@ -162,8 +171,8 @@ func ParseDue(ev cloudevents.Event) (Due, error) {
 		return d, fmt.Errorf("event %q: decode due data: %w", ev.ID(), err)
 	}
 	switch {
-	case d.JobID == "":
-		return d, fmt.Errorf("event %q: data.job_id is empty", ev.ID())
+	case uuid.Validate(d.JobID) != nil:
+		return d, fmt.Errorf("event %q: data.job_id %q is not a job id", ev.ID(), d.JobID)
 	case d.ScheduledAt.IsZero():
 		return d, fmt.Errorf("event %q: data.scheduled_at is empty", ev.ID())
 	case d.IdempotencyKey == "":

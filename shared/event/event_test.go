@@ -169,7 +169,7 @@ func TestParseDueRejects(t *testing.T) {
 				d.JobID = ""
 				return mustDue(t, d)
 			},
-			wantErr: []string{"data.job_id is empty"},
+			wantErr: []string{"data.job_id \"\" is not a job id"},
 		},
 		{
 			name: "MissingScheduledAt",

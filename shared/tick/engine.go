@@ -63,6 +63,12 @@ func (c Config) validate() error {
 		return errors.New("tick.batch_size: must not be negative")
 	case c.MisfireThreshold < 0:
 		return errors.New("tick.misfire_threshold: must not be negative")
+	case c.RelayInterval < 0:
+		return errors.New("tick.relay_interval: must not be negative")
+	case c.RelayAfter < 0:
+		return errors.New("tick.relay_after: must not be negative")
+	case c.MaxSleep < 0:
+		return errors.New("tick.max_sleep: must not be negative")
 	}
 	return nil
 }
@@ -72,7 +78,9 @@ type Store interface {
 	ClaimDue(ctx context.Context, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
-	StrandedFires(ctx context.Context, before time.Time, limit int) ([]store.Fire, error)
+	StrandedFires(ctx context.Context, age time.Duration, limit int) ([]store.Fire, error)
+	DueBackfills(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
+	NextBackfill(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
 }
 
@@ -125,10 +133,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer close(batches)
 
 	var (
-		pending   fireHeap
-		nextClaim = e.now()
-		nextRelay = e.now()
-		timer     = time.NewTimer(0)
+		pending      fireHeap
+		nextClaim    = e.now()
+		nextRelay    = e.now()
+		nextBackfill = e.now()
+		timer        = time.NewTimer(0)
 	)
 	defer timer.Stop()
 	for {
@@ -140,11 +149,14 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.relay(ctx, now, batches)
 			nextRelay = now.Add(e.cfg.RelayInterval)
 		}
+		if !now.Before(nextBackfill) {
+			nextBackfill = e.backfill(ctx, now, batches)
+		}
 		if due := pending.popDue(now); len(due) > 0 {
 			batches <- due
 		}
 
-		wakeAt := minTime(nextClaim, nextRelay)
+		wakeAt := minTime(minTime(nextClaim, nextRelay), nextBackfill)
 		if len(pending) > 0 {
 			wakeAt = minTime(wakeAt, pending[0].ScheduledAt)
 		}
@@ -154,7 +166,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.drain(&pending, batches)
 			return nil
 		case <-e.wake:
-			nextClaim = e.now()
+			nextClaim, nextBackfill = e.now(), e.now()
 		case <-timer.C:
 		}
 	}
@@ -207,7 +219,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 // relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
 // and publishing them, or their publication failed.
 func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []store.Fire) {
-	fires, err := e.store.StrandedFires(ctx, now.Add(-e.cfg.RelayAfter), e.cfg.BatchSize)
+	fires, err := e.store.StrandedFires(ctx, e.cfg.RelayAfter, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find stranded fires", "error", err)
@@ -218,6 +230,34 @@ func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []stor
 		e.log.Warn("republishing stranded fires", "count", len(fires), "oldest", fires[0].ScheduledAt)
 		batches <- fires
 	}
+}
+
+// backfill queues the backfill fires whose turn has come and returns when the next one is due.
+func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []store.Fire) time.Time {
+	fires, err := e.store.DueBackfills(ctx, now, e.cfg.BatchSize)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("find due backfill fires", "error", err)
+		}
+		return now.Add(time.Second)
+	}
+	if len(fires) > 0 {
+		batches <- fires
+	}
+	if len(fires) == e.cfg.BatchSize {
+		return now
+	}
+	next, ok, err := e.store.NextBackfill(ctx, now)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			e.log.Error("find next backfill fire", "error", err)
+		}
+		return now.Add(time.Second)
+	case !ok:
+		return now.Add(e.cfg.MaxSleep) // a new backfill notifies the tick
+	}
+	return next
 }
 
 // publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose

@@ -3,6 +3,7 @@ package tick
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -11,54 +12,161 @@ import (
 	"github.com/vecron/vecron/shared/store"
 )
 
+// SkipRecordLimit is how many missed fires of one job a claim records one by one; the rest of a
+// longer outage is recorded as one summary row.
+const SkipRecordLimit = 100
+
 // Planner decides a claimed job's fires. It is pure: the instants come from its caller.
 type Planner struct {
 	// Now is the claim instant.
 	Now time.Time
 	// Horizon is the latest instant a fire may have to be claimed now (Now + lookahead).
 	Horizon time.Time
-	// MisfireThreshold is how late a fire may be and still fire on its own: the fires of a job
-	// older than this (the tick was down) collapse into one catch-up fire, the oldest of them.
+	// MisfireThreshold is how late a fire may be and still fire as usual; older fires are
+	// misfires, handled by the job's misfire policy.
 	MisfireThreshold time.Duration
 	// MaxFires bounds the fires of one job per claim; the rest wait for the next claim.
 	MaxFires int
 }
 
-// Plan returns j's fires scheduled at or before Horizon and the job's next run after them (nil
-// when its schedule has ended).
-func (p Planner) Plan(j *domain.Job) ([]store.Fire, *time.Time, error) {
+// Plan returns j's fires due at or before Horizon, the misfires it records as skipped, and the
+// job's next run after them: nil when the schedule has ended, or for a fixed_delay job until its
+// execution finishes.
+func (p Planner) Plan(j *domain.Job) (store.PlanResult, error) {
+	var r store.PlanResult
 	if j.NextRunAt == nil {
-		return nil, nil, errors.New("claimed job has no next run")
+		return r, errors.New("claimed job has no next run")
 	}
 	sched, err := schedule.Parse(j.Schedule, j.Timezone)
 	if err != nil {
-		return nil, nil, err
+		return r, err
 	}
-	var (
-		at    []time.Time
-		next  = *j.NextRunAt
-		ok    = true
-		limit = max(p.MaxFires, 1)
-	)
-	if cutoff := p.Now.Add(-p.MisfireThreshold); next.Before(cutoff) {
-		at = append(at, next)
-		next, ok = sched.Next(cutoff)
+	sched = sched.WithSeed(j.ID)
+	b := builder{job: j}
+	next, ok := *j.NextRunAt, true
+	cutoff := p.Now.Add(-p.MisfireThreshold)
+
+	if sched.Kind() == domain.ScheduleFixedDelay {
+		// One fire at a time: the executor sets the next run when this one finishes.
+		switch {
+		case next.After(p.Horizon):
+			r.Next = &next
+			return r, nil
+		case next.Before(cutoff) && j.MisfirePolicy == domain.MisfireSkip:
+			b.skip(next, fmt.Sprintf("missed by %s; misfire policy skip", p.Now.Sub(next).Round(time.Second)))
+			if n, ok := sched.Next(p.Now); ok {
+				r.Next = &n
+			}
+		default:
+			b.fire(next)
+		}
+		return b.result(r.Next)
 	}
-	for ok && !next.After(p.Horizon) && len(at) < limit {
-		at = append(at, next)
+
+	if next.Before(cutoff) {
+		next, ok = p.misfire(&b, sched, next, cutoff)
+	}
+	for limit := max(p.MaxFires, 1); ok && !next.After(p.Horizon) && len(b.fires) < limit; {
+		b.fire(next)
 		next, ok = sched.Next(next)
 	}
-	fires := make([]store.Fire, len(at))
-	for i, t := range at {
-		key := domain.ScheduledKey(j.ID, t)
-		payload, err := json.Marshal(event.DueFor(j, t, domain.TriggerSchedule, key))
-		if err != nil {
-			return nil, nil, err
-		}
-		fires[i] = store.Fire{Key: key, JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: t, Payload: payload}
-	}
 	if !ok {
-		return fires, nil, nil
+		return b.result(nil)
 	}
-	return fires, &next, nil
+	return b.result(&next)
+}
+
+// misfire applies j's misfire policy to the fires from first (inclusive) to cutoff (exclusive),
+// all later than the threshold allows, and returns the first fire at or after cutoff.
+func (p Planner) misfire(b *builder, sched *schedule.Schedule, first, cutoff time.Time) (time.Time, bool) {
+	j := b.job
+	var keep []time.Time
+	switch j.MisfirePolicy {
+	case domain.MisfireFireAll:
+		keep = lastFires(sched, first, cutoff, max(j.MaxCatchup, 1))
+	case domain.MisfireSkip:
+	default: // fire_once
+		keep = lastFires(sched, first, cutoff, 1)
+	}
+	end := cutoff // the skipped fires are those before the first kept one
+	if len(keep) > 0 {
+		end = keep[0]
+	}
+	reason := func(t time.Time) string {
+		late := p.Now.Sub(t).Round(time.Second)
+		switch j.MisfirePolicy {
+		case domain.MisfireFireAll:
+			return fmt.Sprintf("missed by %s; beyond max_catchup %d of misfire policy fire_all", late, j.MaxCatchup)
+		case domain.MisfireSkip:
+			return fmt.Sprintf("missed by %s; misfire policy skip", late)
+		}
+		return fmt.Sprintf("missed by %s; misfire policy fire_once ran the latest missed fire instead", late)
+	}
+	t, ok := first, true
+	for n := 0; ok && t.Before(end); n++ {
+		if n == SkipRecordLimit {
+			b.skipRange(t, end, reason(t))
+			break
+		}
+		b.skip(t, reason(t))
+		t, ok = sched.Next(t)
+	}
+	for _, t := range keep {
+		b.fire(t)
+	}
+	return sched.Next(cutoff.Add(-time.Nanosecond))
+}
+
+// lastFires returns up to k of the latest fires in [first, cutoff), oldest first. It searches
+// backwards from cutoff in doubling windows, so a long outage costs about 2k evaluations.
+func lastFires(sched *schedule.Schedule, first, cutoff time.Time, k int) []time.Time {
+	for window := time.Second; ; window *= 2 {
+		from := cutoff.Add(-window)
+		whole := !from.After(first)
+		if whole {
+			from = first.Add(-time.Nanosecond)
+		}
+		var fires []time.Time
+		for t, ok := sched.Next(from); ok && t.Before(cutoff); t, ok = sched.Next(t) {
+			fires = append(fires, t)
+		}
+		if len(fires) >= k || whole {
+			return fires[max(len(fires)-k, 0):]
+		}
+	}
+}
+
+// builder accumulates a plan's fires and skips.
+type builder struct {
+	job   *domain.Job
+	fires []time.Time
+	skips []store.Skip
+}
+
+func (b *builder) fire(t time.Time) { b.fires = append(b.fires, t) }
+
+func (b *builder) skip(t time.Time, reason string) {
+	b.skips = append(b.skips, store.Skip{Key: domain.ScheduledKey(b.job.ID, t), ScheduledAt: t, Reason: reason})
+}
+
+// skipRange records the fires from from up to to as one row; its key cannot collide with a fire's.
+func (b *builder) skipRange(from, to time.Time, reason string) {
+	b.skips = append(b.skips, store.Skip{
+		Key:         fmt.Sprintf("%s:misfire:%d", b.job.ID, from.UnixMilli()),
+		ScheduledAt: from,
+		Reason:      fmt.Sprintf("every fire from %s until %s: %s", from.Format(time.RFC3339), to.Format(time.RFC3339), reason),
+	})
+}
+
+func (b *builder) result(next *time.Time) (store.PlanResult, error) {
+	r := store.PlanResult{Skips: b.skips, Next: next, Fires: make([]store.Fire, len(b.fires))}
+	for i, t := range b.fires {
+		key := domain.ScheduledKey(b.job.ID, t)
+		payload, err := json.Marshal(event.DueFor(b.job, t, domain.TriggerSchedule, key))
+		if err != nil {
+			return store.PlanResult{}, err
+		}
+		r.Fires[i] = store.Fire{Key: key, JobID: b.job.ID, Kind: b.job.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: t, Payload: payload}
+	}
+	return r, nil
 }

@@ -22,13 +22,13 @@ func job(cron string, next time.Time) *domain.Job {
 
 func instants(t *testing.T, j *domain.Job, p Planner) ([]time.Time, *time.Time) {
 	t.Helper()
-	fires, next, err := p.Plan(j)
+	r, err := p.Plan(j)
 	require.NoError(t, err)
 	var out []time.Time
-	for _, f := range fires {
+	for _, f := range r.Fires {
 		out = append(out, f.ScheduledAt)
 	}
-	return out, next
+	return out, r.Next
 }
 
 func TestPlan(t *testing.T) {
@@ -47,8 +47,9 @@ func TestPlan(t *testing.T) {
 		{"EverySecondWithinLookahead", "* * * * * *", sec(0), time.Second, 100, []time.Time{sec(0), sec(1)}, sec(2)},
 		{"NotYetDue", "*/10 * * * * *", sec(10), time.Second, 100, nil, sec(10)},
 		{"LateWithinThresholdFiresEach", "* * * * * *", sec(-3), 0, 100, []time.Time{sec(-3), sec(-2), sec(-1), sec(0)}, sec(1)},
-		{"LatePastThresholdCollapses", "* * * * * *", sec(-3600), 0, 100,
-			append([]time.Time{sec(-3600)}, rangeSecs(sec, -59, 0)...), sec(1)},
+		// fire_once: the fires older than the threshold collapse into the latest of them (09:59:00,
+		// just past the one-minute threshold); the fires within it run as usual.
+		{"LatePastThresholdCollapses", "* * * * * *", sec(-3600), 0, 100, rangeSecs(sec, -60, 0), sec(1)},
 		{"CappedPerClaim", "* * * * * *", sec(-10), 0, 4, []time.Time{sec(-10), sec(-9), sec(-8), sec(-7)}, sec(-6)},
 		// 09:00 local is 02:00Z: a daily job's next run after today's 17:00 local is tomorrow 02:00Z.
 		{"DailyInZone", "0 0 9 * * *", time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), 0, 100,
@@ -78,10 +79,10 @@ func TestPlanFireCarriesSnapshotAndKey(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	j := job("* * * * * *", now)
-	fires, _, err := Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}.Plan(j)
+	r, err := Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}.Plan(j)
 	require.NoError(t, err)
-	require.Len(t, fires, 1)
-	f := fires[0]
+	require.Len(t, r.Fires, 1)
+	f := r.Fires[0]
 	require.Equal(t, j.ID+":1767225600000", f.Key)
 	var d event.Due
 	require.NoError(t, json.Unmarshal(f.Payload, &d))
@@ -92,11 +93,11 @@ func TestPlanRejectsBrokenJobs(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	p := Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}
-	_, _, err := p.Plan(job("not cron", now))
+	_, err := p.Plan(job("not cron", now))
 	require.ErrorContains(t, err, "schedule.cron")
 	j := job("* * * * * *", now)
 	j.NextRunAt = nil
-	_, _, err = p.Plan(j)
+	_, err = p.Plan(j)
 	require.Error(t, err)
 }
 
@@ -116,10 +117,11 @@ func TestPlanProperties(t *testing.T) {
 		threshold := time.Minute
 
 		p := Planner{Now: now, Horizon: now.Add(lookahead), MisfireThreshold: threshold, MaxFires: maxFires}
-		fires, next, err := p.Plan(job(cron, now.Add(-lag).Truncate(time.Second)))
+		r, err := p.Plan(job(cron, now.Add(-lag).Truncate(time.Second)))
 		if err != nil {
 			rt.Fatal(err)
 		}
+		fires, next := r.Fires, r.Next
 		if len(fires) > maxFires {
 			rt.Fatalf("%d fires > max %d", len(fires), maxFires)
 		}
@@ -133,6 +135,15 @@ func TestPlanProperties(t *testing.T) {
 			}
 			if i > 0 && f.ScheduledAt.Before(cutoff) {
 				rt.Fatalf("fire %d at %s is older than the misfire cutoff %s", i, f.ScheduledAt, cutoff)
+			}
+		}
+		fired := map[time.Time]bool{}
+		for _, f := range fires {
+			fired[f.ScheduledAt] = true
+		}
+		for _, sk := range r.Skips {
+			if !sk.ScheduledAt.Before(cutoff) || fired[sk.ScheduledAt] {
+				rt.Fatalf("skip %s: only misfires that did not fire are skipped", sk.ScheduledAt)
 			}
 		}
 		if next == nil {
