@@ -20,6 +20,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/store"
 )
 
@@ -54,6 +55,12 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) validate() error {
+	switch {
+	case c.DefaultTimeout < 0:
+		return errors.New("executor.default_timeout: must not be negative")
+	case c.HeartbeatInterval < 0:
+		return errors.New("executor.heartbeat_interval: must not be negative")
+	}
 	if c.HeartbeatInterval >= c.StaleAfter {
 		return fmt.Errorf("executor.heartbeat_interval (%s) must be shorter than executor.stale_after (%s)", c.HeartbeatInterval, c.StaleAfter)
 	}
@@ -62,9 +69,12 @@ func (c Config) validate() error {
 
 // Store is what the runtime needs of the database.
 type Store interface {
-	StartExecution(ctx context.Context, e *domain.Execution, staleBefore time.Time) (store.StartOutcome, error)
-	Heartbeat(ctx context.Context, id string, attempt int, at time.Time) error
+	StartExecution(ctx context.Context, e *domain.Execution, staleAfter time.Duration, exclusive bool) (store.StartOutcome, error)
+	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
+	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
+	Heartbeat(ctx context.Context, id string, attempt int) error
 	FinishExecution(ctx context.Context, e *domain.Execution) error
+	ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error
 }
 
 // Runner runs one attempt of a job of one kind; ctx carries the attempt's deadline.
@@ -111,30 +121,44 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 	if d.Kind != r.kind {
 		return fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("new execution id: %w", err)
-	}
 	now := r.now().UTC()
-	e := &domain.Execution{
-		ID: id.String(), JobID: d.JobID, JobVersion: d.JobVersion, IdempotencyKey: d.IdempotencyKey,
-		Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, StartedAt: &now, Status: domain.StatusRunning,
-		Attempt: 1, WorkerID: r.cfg.WorkerID,
+	if dl := time.Duration(d.StartingDeadline); dl > 0 && now.Sub(d.ScheduledAt) > dl {
+		return r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
+			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
 	}
-	outcome, err := r.store.StartExecution(ctx, e, now.Add(-r.cfg.StaleAfter))
+	exclusive := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace
+	e, outcome, err := r.start(ctx, d, now, exclusive)
 	if err != nil {
 		return err
+	}
+	if outcome == store.Busy && d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+		reason := fmt.Sprintf("replaced by fire %s (concurrency policy replace)", d.IdempotencyKey)
+		if _, err := r.store.CancelRunning(ctx, d.JobID, reason, now); err != nil {
+			return err
+		}
+		e, outcome, err = r.start(ctx, d, now, exclusive)
+		if err != nil {
+			return err
+		}
 	}
 	log := r.log.With("job_id", d.JobID, "execution_id", e.ID, "idempotency_key", d.IdempotencyKey)
 	switch outcome {
 	case store.AlreadyDone:
-		// A duplicate delivery. Publish the lifecycle event again in case the first delivery died
-		// between recording and publishing; JetStream drops it if it was already stored.
+		// A duplicate delivery. Finish what the first delivery may not have: the next run of a
+		// fixed_delay job and the lifecycle event (JetStream drops it if it was stored).
 		log.Debug("duplicate delivery ignored", "status", e.Status)
+		if err := r.afterFinish(ctx, d, e); err != nil {
+			return err
+		}
 		return r.publishOutcome(ctx, e)
 	case store.Running:
 		// Another worker runs it and is alive; come back when its heartbeat would be stale.
 		return &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
+	case store.Busy:
+		if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+			return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
+		}
+		return r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
 	case store.TakenOver:
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
@@ -146,23 +170,88 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 	e.DurationMS = float64(res.Duration.Microseconds()) / 1000
 	if err := r.finish(ctx, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			log.Warn("execution was taken over while running; result discarded", "attempt", e.Attempt)
+			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
 			return nil
 		}
 		return err
 	}
 	log.Info("execution finished", "status", e.Status, "http_status", e.HTTPStatus, "duration_ms", e.DurationMS, "attempt", e.Attempt)
+	if err := r.afterFinish(ctx, d, e); err != nil {
+		return err
+	}
 	return r.publishOutcome(ctx, e)
 }
 
-// run runs the attempt under its timeout, heart-beating so no other worker takes it over.
+// newExecution is the running execution d's delivery would record.
+func (r *Runtime) newExecution(d event.Due, now time.Time) (*domain.Execution, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("new execution id: %w", err)
+	}
+	return &domain.Execution{
+		ID: id.String(), JobID: d.JobID, JobVersion: d.JobVersion, IdempotencyKey: d.IdempotencyKey,
+		Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, StartedAt: &now, Status: domain.StatusRunning,
+		Attempt: 1, WorkerID: r.cfg.WorkerID,
+	}, nil
+}
+
+func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, exclusive bool) (*domain.Execution, store.StartOutcome, error) {
+	e, err := r.newExecution(d, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	outcome, err := r.store.StartExecution(ctx, e, r.cfg.StaleAfter, exclusive)
+	return e, outcome, err
+}
+
+// skip records d's fire as skipped for reason.
+func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) error {
+	now := r.now().UTC()
+	e, err := r.newExecution(d, now)
+	if err != nil {
+		return err
+	}
+	e.StartedAt, e.FinishedAt, e.Status, e.Error = nil, &now, domain.StatusSkipped, reason
+	recorded, err := r.store.RecordSkipped(ctx, e)
+	if err != nil {
+		return err
+	}
+	if !recorded {
+		return nil // the fire was recorded already: a duplicate delivery
+	}
+	r.log.Info("execution skipped", "job_id", d.JobID, "idempotency_key", d.IdempotencyKey, "reason", reason)
+	if err := r.afterFinish(ctx, d, e); err != nil {
+		return err
+	}
+	return r.publishOutcome(ctx, e)
+}
+
+// afterFinish sets the next run of a fixed_delay job: its delay counts from the end of e.
+func (r *Runtime) afterFinish(ctx context.Context, d event.Due, e *domain.Execution) error {
+	if d.Schedule.Kind != domain.ScheduleFixedDelay || d.Trigger != domain.TriggerSchedule || e.FinishedAt == nil {
+		return nil
+	}
+	sched, err := schedule.Parse(d.Schedule, d.Timezone)
+	if err != nil {
+		return fmt.Errorf("%w: job %s: %w", delivery.ErrPermanent, d.JobID, err)
+	}
+	var next *time.Time
+	if t, ok := sched.WithSeed(d.JobID).Next(*e.FinishedAt); ok {
+		next = &t
+	}
+	return r.store.ScheduleAfterFinish(context.WithoutCancel(ctx), d.JobID, next)
+}
+
+// run runs the attempt under its timeout, heart-beating so no other worker takes it over. When
+// a heartbeat finds the attempt no longer this worker's (replaced or taken over), it stops it.
 func (r *Runtime) run(ctx context.Context, d event.Due, e *domain.Execution) domain.RunResult {
 	timeout := cmp.Or(time.Duration(d.Timeout), r.cfg.DefaultTimeout)
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	runCtx, stop := context.WithCancel(runCtx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer cancel()
+	defer stop()
 	wg.Go(func() {
 		t := time.NewTicker(r.cfg.HeartbeatInterval)
 		defer t.Stop()
@@ -171,7 +260,12 @@ func (r *Runtime) run(ctx context.Context, d event.Due, e *domain.Execution) dom
 			case <-runCtx.Done():
 				return
 			case <-t.C:
-				if err := r.store.Heartbeat(runCtx, e.ID, e.Attempt, r.now().UTC()); err != nil && runCtx.Err() == nil {
+				err := r.store.Heartbeat(runCtx, e.ID, e.Attempt)
+				switch {
+				case errors.Is(err, domain.ErrConflict):
+					stop()
+					return
+				case err != nil && runCtx.Err() == nil:
 					r.log.Warn("record heartbeat", "execution_id", e.ID, "error", err)
 				}
 			}
@@ -180,26 +274,35 @@ func (r *Runtime) run(ctx context.Context, d event.Due, e *domain.Execution) dom
 	return r.runner.Run(runCtx, d)
 }
 
-// finish records the terminal state, retrying briefly: giving up would leave the row running
-// until another worker takes it over and runs the job a second time.
+// finishPatience bounds how long finish keeps trying to record an outcome.
+const finishPatience = 10 * time.Minute
+
+// finish records the terminal state, retrying through a database outage: giving up would have
+// the fire redelivered, found running, taken over and sent to the target a second time. While it
+// retries, the transport keeps the event (pull mode signals progress).
 func (r *Runtime) finish(ctx context.Context, e *domain.Execution) error {
 	ctx = context.WithoutCancel(ctx)
-	var err error
-	for i, wait := 0, 100*time.Millisecond; i < 6; i, wait = i+1, wait*2 {
-		if err = r.store.FinishExecution(ctx, e); err == nil || errors.Is(err, domain.ErrConflict) {
+	deadline := time.Now().Add(finishPatience)
+	wait := 100 * time.Millisecond
+	for {
+		err := r.store.FinishExecution(ctx, e)
+		if err == nil || errors.Is(err, domain.ErrConflict) || time.Now().After(deadline) {
 			return err
 		}
-		r.log.Warn("record execution outcome; retrying", "execution_id", e.ID, "error", err)
+		r.log.Warn("record execution outcome; retrying", "execution_id", e.ID, "retry_in", wait, "error", err)
 		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
 	}
-	return err
 }
 
 // publishOutcome publishes e's terminal lifecycle event.
 func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error {
 	typ := event.TypeExecutionFailed
-	if e.Status == domain.StatusSucceeded {
+	switch e.Status {
+	case domain.StatusSucceeded:
 		typ = event.TypeExecutionSucceeded
+	case domain.StatusSkipped:
+		typ = event.TypeExecutionSkipped
 	}
 	ev, err := event.NewExecution(typ, e, r.kind, event.Source(r.function, r.cfg.WorkerID))
 	if err != nil {

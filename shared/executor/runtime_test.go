@@ -147,7 +147,7 @@ func TestHandleDefersToALiveWorker(t *testing.T) {
 	other := &domain.Execution{ID: "0193b7c4-0000-7000-8000-0000000000aa", JobID: j.ID, JobVersion: 1,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
 		StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "other"}
-	_, err := f.store.StartExecution(t.Context(), other, now.Add(-time.Minute))
+	_, err := f.store.StartExecution(t.Context(), other, time.Minute, false)
 	require.NoError(t, err)
 
 	err = f.rt.Handle(t.Context(), dueEvent(t, j, at))
@@ -177,4 +177,123 @@ func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
 	_, err := executor.New(domain.KindHTTP, "x", nil, nil, nil, event.Names{}, time.Now, slog.New(slog.DiscardHandler),
 		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
 	require.ErrorContains(t, err, "executor.heartbeat_interval")
+}
+
+func policyJob(t *testing.T, f *fixture, url, policy string, deadline time.Duration) *domain.Job {
+	t.Helper()
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: url})
+	j.ConcurrencyPolicy, j.StartingDeadline = policy, domain.Duration(deadline)
+	return j
+}
+
+// blockingTarget answers once release is closed, and reports each arrival.
+func blockingTarget(t *testing.T) (srv *httptest.Server, arrived chan string, release chan struct{}) {
+	arrived, release = make(chan string, 10), make(chan struct{})
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.Header.Get("Idempotency-Key")
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, arrived, release
+}
+
+func TestConcurrencyForbidSkipsWhileRunning(t *testing.T) {
+	t.Parallel()
+	srv, arrived, release := blockingTarget(t)
+	f := newFixture(t, executor.Config{})
+	j := policyJob(t, f, srv.URL, domain.ConcurrencyForbid, 0)
+	at := time.Now().UTC().Truncate(time.Second)
+
+	done := make(chan error, 1)
+	go func() { done <- f.rt.Handle(context.Background(), dueEvent(t, j, at)) }()
+	<-arrived
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at.Add(time.Second))))
+	close(release)
+	require.NoError(t, <-done)
+
+	second, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at.Add(time.Second)))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, second.Status)
+	require.Contains(t, second.Error, "concurrency policy forbid")
+	first, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, first.Status)
+
+	// Once the first finished, the next fire runs.
+	go func() { <-arrived }()
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at.Add(2*time.Second))))
+	third, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at.Add(2*time.Second)))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, third.Status)
+}
+
+func TestConcurrencyReplaceCancelsTheRunningOne(t *testing.T) {
+	t.Parallel()
+	srv, arrived, release := blockingTarget(t)
+	defer close(release)
+	// Heartbeats every 50 ms, so the replaced worker notices quickly.
+	f := newFixture(t, executor.Config{HeartbeatInterval: 50 * time.Millisecond, StaleAfter: time.Minute})
+	j := policyJob(t, f, srv.URL, domain.ConcurrencyReplace, 0)
+	at := time.Now().UTC().Truncate(time.Second)
+
+	done := make(chan error, 1)
+	go func() { done <- f.rt.Handle(context.Background(), dueEvent(t, j, at)) }()
+	<-arrived
+	second := make(chan error, 1)
+	go func() { second <- f.rt.Handle(context.Background(), dueEvent(t, j, at.Add(time.Second))) }()
+	require.Equal(t, domain.ScheduledKey(j.ID, at.Add(time.Second)), <-arrived, "the replacing fire runs at once")
+	require.NoError(t, <-done, "the replaced worker stops and settles")
+
+	first, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusCancelled, first.Status)
+	require.Contains(t, first.Error, "replaced by fire")
+	release <- struct{}{}
+	require.NoError(t, <-second)
+	got, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at.Add(time.Second)))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, got.Status)
+}
+
+func TestStartingDeadlineSkipsLateFires(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	f := newFixture(t, executor.Config{})
+	j := policyJob(t, f, srv.URL, domain.ConcurrencyAllow, 5*time.Second)
+	late := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, late)))
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, late))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, e.Status)
+	require.Contains(t, e.Error, "starting deadline")
+	require.Zero(t, hits.Load())
+	evs := lifecycle(t, f)
+	require.Len(t, evs, 1)
+	require.Equal(t, event.TypeExecutionSkipped, evs[0].Type())
+}
+
+func TestFixedDelaySchedulesTheNextRunWhenFinished(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(300 * time.Millisecond) }))
+	defer srv.Close()
+	f := newFixture(t, executor.Config{})
+	every := 10 * time.Second
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL, Waiting: true,
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(every)}})
+	at := time.Now().UTC()
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)))
+
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	got, err := f.store.GetJob(t.Context(), j.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.NextRunAt)
+	require.WithinDuration(t, e.FinishedAt.Add(every), *got.NextRunAt, time.Millisecond,
+		"the delay counts from the end of the run, not its start")
+	require.Equal(t, domain.StateScheduled, got.State)
 }

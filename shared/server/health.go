@@ -20,7 +20,8 @@ func Live() http.Handler {
 	})
 }
 
-// Ready answers readiness probes with each check's state: 200 when all pass, else 503.
+// Ready answers readiness probes with each check's state: 200 when all pass, else 503. A failed
+// check shows only "unavailable": driver errors can name hosts, users and databases.
 func Ready(checks ...Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -28,7 +29,7 @@ func Ready(checks ...Check) http.Handler {
 		status, code := make(map[string]string, len(checks)), http.StatusOK
 		for _, c := range checks {
 			if err := c.Fn(ctx); err != nil {
-				status[c.Name], code = err.Error(), http.StatusServiceUnavailable
+				status[c.Name], code = "unavailable", http.StatusServiceUnavailable
 				continue
 			}
 			status[c.Name] = "ok"

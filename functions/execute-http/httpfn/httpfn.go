@@ -97,7 +97,10 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Transport == TransportPull {
-		puller := queue.NewPuller(js, s.NATS.Names(), domain.KindHTTP, rt.Handle, s.Pull, log)
+		puller, err := queue.NewPuller(js, s.NATS.Names(), domain.KindHTTP, rt.Handle, s.Pull, log)
+		if err != nil {
+			return err
+		}
 		g.Go(func() error { return puller.Run(ctx) })
 	}
 	if s.Port != 0 {
