@@ -27,22 +27,25 @@ const (
 	limitMax     = 500
 )
 
-// Executions is what the API reads of execution history.
-type Executions interface {
+// Store is what the API reads and writes beside the jobs service: execution history and
+// backfill queueing.
+type Store interface {
 	ListExecutions(ctx context.Context, jobID string, after *store.ExecutionCursor, limit int) ([]*domain.Execution, error)
+	jobs.BackfillStore
 }
 
 // Server is the API's HTTP handler.
 type Server struct {
-	jobs       *jobs.Service
-	executions Executions
-	log        *slog.Logger
-	router     chi.Router
+	jobs   *jobs.Service
+	store  Store
+	now    func() time.Time
+	log    *slog.Logger
+	router chi.Router
 }
 
-// New returns the API handler. checks run on /readyz.
-func New(js *jobs.Service, ex Executions, checks []server.Check, log *slog.Logger) *Server {
-	s := &Server{jobs: js, executions: ex, log: log}
+// New returns the API handler. checks run on /readyz; now is the clock.
+func New(js *jobs.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
+	s := &Server{jobs: js, store: st, now: now, log: log}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Method(http.MethodGet, "/healthz", server.Live())
@@ -55,6 +58,8 @@ func New(js *jobs.Service, ex Executions, checks []server.Check, log *slog.Logge
 		r.Post("/jobs/{id}/enable", s.setEnabled(true))
 		r.Post("/jobs/{id}/disable", s.setEnabled(false))
 		r.Get("/jobs/{id}/executions", s.listExecutions)
+		r.Post("/jobs/{id}/backfill", s.backfill)
+		r.Post("/schedules/preview", s.preview)
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such endpoint"})
@@ -78,24 +83,22 @@ type jobRequest struct {
 	Schedule    domain.Schedule  `json:"schedule"`
 	Timezone    string           `json:"timezone"`
 	Enabled     *bool            `json:"enabled"`
-	Timeout     string           `json:"timeout"`
+	Timeout     domain.Duration  `json:"timeout"`
+
+	MisfirePolicy     string          `json:"misfire_policy"`
+	MaxCatchup        int             `json:"max_catchup"`
+	StartingDeadline  domain.Duration `json:"starting_deadline"`
+	ConcurrencyPolicy string          `json:"concurrency_policy"`
 }
 
-// toJob converts the request. An unreadable timeout becomes an invalid one, so validation
-// reports it together with every other bad field.
+// toJob converts the request.
 func (in jobRequest) toJob() *domain.Job {
-	j := &domain.Job{
+	return &domain.Job{
 		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Kind: in.Kind,
 		HTTP: in.HTTP, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
+		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
+		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy,
 	}
-	if in.Timeout != "" {
-		d, err := time.ParseDuration(in.Timeout)
-		if err != nil {
-			d = -1
-		}
-		j.Timeout = domain.Duration(d)
-	}
-	return j
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
@@ -186,7 +189,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	list, err := s.executions.ListExecutions(r.Context(), id, cursor, limit)
+	list, err := s.store.ListExecutions(r.Context(), id, cursor, limit)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

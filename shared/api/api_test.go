@@ -29,7 +29,7 @@ type client struct {
 func newClient(t *testing.T) *client {
 	t.Helper()
 	st, _ := testfactory.Store(t)
-	h := api.New(jobs.New(st, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, slog.New(slog.DiscardHandler))
+	h := api.New(jobs.New(st, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &client{t: t, srv: srv, st: st}

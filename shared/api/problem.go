@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -77,6 +78,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		maxErr  *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[domain.Duration]():
+		verr.Add(typeErr.Field, fmt.Sprintf(`must be a duration string such as "30s", not %s`, typeErr.Value))
 	case errors.As(err, &typeErr):
 		verr.Add(typeErr.Field, fmt.Sprintf("must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value))
 	case errors.As(err, &synErr):

@@ -26,6 +26,9 @@ const (
 	MaxHeaders     = 64
 	TimeoutDefault = 30 * time.Second
 	MaxTimeout     = 24 * time.Hour
+	// MaxCatchupDefault caps the catch-up fires of misfire policy fire_all.
+	MaxCatchupDefault = 10
+	MaxCatchupLimit   = 1000
 )
 
 // Store is what the service needs of the database.
@@ -63,9 +66,16 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 	j.Shard = store.ShardOf(j.ID)
 	j.Version = 1
 	j.CreatedAt, j.UpdatedAt = now, now
-	next := nextRun(sched, now)
+	next := nextRun(sched.WithSeed(j.ID), now)
 	if next == nil {
-		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "schedule.cron", Reason: "never fires after now"}}}
+		field := "schedule.cron"
+		switch {
+		case j.Schedule.EndAt != nil && j.Schedule.EndAt.Before(now):
+			field = "schedule.end_at"
+		case sched.Kind() == domain.ScheduleOnce:
+			field = "schedule.at"
+		}
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Reason: "never fires after now"}}}
 	}
 	j.NextRunAt = nil
 	if j.Enabled {
@@ -103,11 +113,16 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return s.store.DeleteJob(ctx, id)
 }
 
-// SetEnabled enables (scheduling the next fire from now) or disables the job with id.
+// SetEnabled disables the job with id, or enables it. A job resumed after a pause resumes at the
+// first fire the pause missed, so the tick applies its misfire policy to what was missed.
+// Enabling an enabled job or disabling a disabled one changes nothing.
 func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*domain.Job, error) {
 	j, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if j.Enabled == enabled {
+		return j, nil
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var next *time.Time
@@ -116,7 +131,11 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 		if err != nil {
 			return nil, err
 		}
-		next = nextRun(sched, now)
+		from := now
+		if j.PausedAt != nil && j.PausedAt.Before(now) {
+			from = *j.PausedAt
+		}
+		next = nextRun(sched.WithSeed(j.ID), from)
 	}
 	return s.store.SetEnabled(ctx, id, enabled, next, now)
 }
@@ -159,6 +178,15 @@ func WithDefaults(j *domain.Job) *domain.Job {
 	if j.HTTP != nil {
 		j.HTTP.Method = strings.ToUpper(j.HTTP.Method)
 	}
+	if j.MisfirePolicy == "" {
+		j.MisfirePolicy = domain.MisfireFireOnce
+	}
+	if j.MaxCatchup == 0 {
+		j.MaxCatchup = MaxCatchupDefault
+	}
+	if j.ConcurrencyPolicy == "" {
+		j.ConcurrencyPolicy = domain.ConcurrencyAllow
+	}
 	return j
 }
 
@@ -195,6 +223,22 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	}
 	if t := time.Duration(j.Timeout); t <= 0 || t > MaxTimeout {
 		v.Add("timeout", fmt.Sprintf(`must be a duration such as "30s", from 1ms to %s`, MaxTimeout))
+	}
+	switch j.MisfirePolicy {
+	case domain.MisfireFireOnce, domain.MisfireSkip, domain.MisfireFireAll:
+	default:
+		v.Add("misfire_policy", fmt.Sprintf("%q is not one of fire_once, skip, fire_all", j.MisfirePolicy))
+	}
+	if j.MaxCatchup < 1 || j.MaxCatchup > MaxCatchupLimit {
+		v.Add("max_catchup", fmt.Sprintf("must be from 1 to %d", MaxCatchupLimit))
+	}
+	if d := time.Duration(j.StartingDeadline); d < 0 || (d > 0 && d < time.Second) {
+		v.Add("starting_deadline", "must be at least 1s when set")
+	}
+	switch j.ConcurrencyPolicy {
+	case domain.ConcurrencyAllow, domain.ConcurrencyForbid, domain.ConcurrencyReplace:
+	default:
+		v.Add("concurrency_policy", fmt.Sprintf("%q is not one of allow, forbid, replace", j.ConcurrencyPolicy))
 	}
 	sched, err := schedule.Parse(j.Schedule, j.Timezone)
 	if verr, ok := err.(*domain.ValidationError); ok {

@@ -235,10 +235,10 @@ func TestValidateRejects(t *testing.T) {
 
 func TestValidateWithoutDefaults(t *testing.T) {
 	t.Parallel()
-	// A job as written, without WithDefaults: the kind, method and timeout are missing.
+	// A job as written, without WithDefaults: the kind, timeout and policies are missing.
 	sched, err := jobs.Validate(validJob())
 	assert.Nil(t, sched)
-	assert.ElementsMatch(t, []string{"kind", "timeout"}, fieldsOf(t, err))
+	assert.ElementsMatch(t, []string{"kind", "timeout", "misfire_policy", "max_catchup", "concurrency_policy"}, fieldsOf(t, err))
 }
 
 func TestValidateErrorMessage(t *testing.T) {

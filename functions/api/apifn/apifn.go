@@ -65,7 +65,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)
 		defer rdb.Close()
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
-	h := api.New(jobs.New(st, time.Now), st, checks, log)
+	h := api.New(jobs.New(st, time.Now), st, checks, time.Now, log)
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {
