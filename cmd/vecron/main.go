@@ -16,6 +16,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(devCommand())
+	root.AddCommand(scheduleCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vecron:", err)
 		os.Exit(exitCode(err))
