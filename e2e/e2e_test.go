@@ -28,6 +28,7 @@ import (
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/tick"
 )
 
 // target is an HTTP endpoint that records every request it receives.
@@ -65,7 +66,9 @@ func (tg *target) requests() []request {
 
 // stack is the functions running in process on one schema and one set of stream names.
 type stack struct {
-	apiURL string
+	// startTick starts (again) a tick on the stack's database and streams.
+	startTick func() (stop func())
+	apiURL    string
 	// pushURL is where the execute-http push transport listens; empty in pull mode.
 	pushURL string
 	store   *store.Store
@@ -107,6 +110,12 @@ func run(t *testing.T, name string, fn func(ctx context.Context) error) func() {
 
 func startStack(t *testing.T, transport string) *stack {
 	t.Helper()
+	return startStackWith(t, transport, tickfn.DefaultSettings().Tick)
+}
+
+// startStackWith starts the stack with a tick of the given configuration.
+func startStackWith(t *testing.T, transport string, tickCfg tick.Config) *stack {
+	t.Helper()
 	dbURL := testenv.PostgresURL(t)
 	_, _, names := testenv.NATS(t)
 	natsCfg := queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
@@ -125,8 +134,12 @@ func startStack(t *testing.T, transport string) *stack {
 	}
 
 	ts := tickfn.DefaultSettings()
+	ts.Tick = tickCfg
 	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = dbURL, natsCfg, 0, "e2e"
-	s.stops["tick"] = run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, ts, log) })
+	s.startTick = func() func() {
+		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, ts, log) })
+	}
+	s.stops["tick"] = s.startTick()
 
 	hs := httpfn.DefaultSettings()
 	hs.Database.URL, hs.NATS, hs.Transport, hs.Executor.WorkerID = dbURL, natsCfg, transport, "e2e-worker"

@@ -1,0 +1,168 @@
+package e2e_test
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// TestMisfirePoliciesAfterTickOutage stops the tick for five periods of a 2-second schedule,
+// restarts it, and checks per misfire policy what fired late and what was recorded as skipped:
+// every scheduled instant of the run has exactly one execution row.
+func TestMisfirePoliciesAfterTickOutage(t *testing.T) {
+	t.Parallel()
+	cfg := tickfn.DefaultSettings().Tick
+	cfg.MisfireThreshold = 500 * time.Millisecond // anything later is a misfire
+	s := startStackWith(t, httpfn.TransportPull, cfg)
+	tg := newTarget(t)
+
+	jobs := map[string]string{} // policy → job id
+	for _, p := range []struct {
+		policy     string
+		maxCatchup int
+	}{{domain.MisfireFireOnce, 0}, {domain.MisfireSkip, 0}, {domain.MisfireFireAll, 3}} {
+		var j domain.Job
+		body := map[string]any{
+			"name": "misfire-" + p.policy, "schedule": map[string]string{"cron": "*/2 * * * * *"},
+			"http": map[string]any{"url": tg.URL}, "misfire_policy": p.policy,
+		}
+		if p.maxCatchup > 0 {
+			body["max_catchup"] = p.maxCatchup
+		}
+		require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", body, &j))
+		jobs[p.policy] = j.ID
+	}
+	time.Sleep(3 * time.Second)
+	s.stops["tick"]()
+	down := time.Now()
+	time.Sleep(10 * time.Second) // five periods
+	// Restart just after a scheduled instant: it is on time, the one before it is 2 s late, so
+	// "started more than a second late" tells the misfires apart.
+	now := time.Now()
+	time.Sleep(now.Truncate(2 * time.Second).Add(2*time.Second + 100*time.Millisecond).Sub(now))
+	up := time.Now()
+	stop := s.startTick()
+	time.Sleep(3 * time.Second)
+	stop()
+	waitQuiet(t, tg)
+
+	for policy, id := range jobs {
+		execs := allExecutions(t, s.apiURL, id)
+		sort.Slice(execs, func(i, k int) bool { return execs[i].ScheduledAt.Before(execs[k].ScheduledAt) })
+		// A fire the outage touched was either skipped or started more than a second late.
+		var late, skipped []time.Time
+		for i, e := range execs {
+			if i > 0 {
+				require.Equal(t, 2*time.Second, e.ScheduledAt.Sub(execs[i-1].ScheduledAt),
+					"%s: every instant has exactly one row (%s after %s)", policy, e.ScheduledAt, execs[i-1].ScheduledAt)
+			}
+			switch {
+			case e.Status == domain.StatusSkipped:
+				require.Contains(t, e.Error, "misfire policy "+policy)
+				require.True(t, e.ScheduledAt.After(down) && e.ScheduledAt.Before(up), "%s: skipped %s outside the outage", policy, e.ScheduledAt)
+				skipped = append(skipped, e.ScheduledAt)
+			case e.Status == domain.StatusSucceeded && e.StartedAt.Sub(e.ScheduledAt) > time.Second:
+				late = append(late, e.ScheduledAt)
+			default:
+				require.Equal(t, domain.StatusSucceeded, e.Status, "%s: fire %s", policy, e.ScheduledAt)
+			}
+		}
+		for _, l := range late {
+			for _, sk := range skipped {
+				require.True(t, l.After(sk), "%s: the late fires are the latest missed ones", policy)
+			}
+		}
+		switch policy {
+		case domain.MisfireFireOnce:
+			require.Len(t, late, 1, "fire_once runs one missed fire")
+			require.GreaterOrEqual(t, len(skipped), 3)
+		case domain.MisfireSkip:
+			require.Empty(t, late)
+			require.GreaterOrEqual(t, len(skipped), 4)
+		case domain.MisfireFireAll:
+			require.Len(t, late, 3, "fire_all runs max_catchup missed fires")
+			require.GreaterOrEqual(t, len(skipped), 1)
+		}
+		t.Logf("%s: %d fired late, %d skipped", policy, len(late), len(skipped))
+	}
+}
+
+// TestConcurrencyForbidWithTheRealTick runs an every-second job whose target takes 2.5 s: with
+// policy forbid, fires that come while one runs are recorded as skipped and never overlap.
+func TestConcurrencyForbidWithTheRealTick(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPull)
+	slow := newTargetFunc(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(2500 * time.Millisecond) })
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "forbid", "schedule": map[string]string{"cron": "* * * * * *"},
+		"http": map[string]any{"url": slow.URL}, "concurrency_policy": "forbid",
+	}, &j))
+	time.Sleep(6 * time.Second)
+	s.stops["tick"]()
+	time.Sleep(3 * time.Second) // let the last run finish
+	s.stops["execute-http"]()
+
+	execs := allExecutions(t, s.apiURL, j.ID)
+	sort.Slice(execs, func(i, k int) bool { return execs[i].ScheduledAt.Before(execs[k].ScheduledAt) })
+	var ran, skipped int
+	var lastEnd time.Time
+	for _, e := range execs {
+		switch e.Status {
+		case domain.StatusSucceeded:
+			ran++
+			require.False(t, e.StartedAt.Before(lastEnd), "runs overlap: %s started before %s", e.StartedAt, lastEnd)
+			lastEnd = *e.FinishedAt
+		case domain.StatusSkipped:
+			skipped++
+			require.True(t, strings.Contains(e.Error, "concurrency policy forbid"), e.Error)
+		default:
+			t.Fatalf("fire %s is %s", e.ScheduledAt, e.Status)
+		}
+	}
+	require.GreaterOrEqual(t, ran, 2)
+	require.GreaterOrEqual(t, skipped, 2*ran-2, "about two of every three fires find one running")
+	t.Logf("forbid: %d ran, %d skipped", ran, skipped)
+}
+
+// TestBackfillRunsPastFiresThroughTheTick queues a backfill and checks the tick publishes it at
+// the requested rate and each fire runs once, with trigger backfill.
+func TestBackfillRunsPastFiresThroughTheTick(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPull)
+	tg := newTarget(t)
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "hourly", "schedule": map[string]string{"cron": "0 0 * * * ?"}, "http": map[string]any{"url": tg.URL},
+	}, &j))
+	to := time.Now().UTC().Truncate(time.Hour)
+	var res struct {
+		Queued int `json:"queued"`
+	}
+	require.Equal(t, http.StatusAccepted, postJSON(t, s.apiURL+"/api/v1/jobs/"+j.ID+"/backfill", map[string]any{
+		"from": to.Add(-3 * time.Hour), "to": to, "rate": 5,
+	}, &res))
+	require.Equal(t, 4, res.Queued)
+	eventually(t, 20*time.Second, "four backfilled executions", func() bool { return len(allExecutions(t, s.apiURL, j.ID)) == 4 })
+	waitQuiet(t, tg)
+	execs := allExecutions(t, s.apiURL, j.ID)
+	require.Len(t, execs, 4)
+	var starts []time.Time
+	for _, e := range execs {
+		require.Equal(t, domain.TriggerBackfill, e.Trigger)
+		require.Equal(t, domain.StatusSucceeded, e.Status)
+		require.Zero(t, e.ScheduledAt.Minute())
+		starts = append(starts, *e.StartedAt)
+	}
+	sort.Slice(starts, func(i, k int) bool { return starts[i].Before(starts[k]) })
+	require.GreaterOrEqual(t, starts[3].Sub(starts[0]), 500*time.Millisecond, "published at 5 per second, not at once")
+	require.Len(t, tg.requests(), 4)
+}
