@@ -33,7 +33,7 @@ const (
 type Config struct {
 	Lookahead        time.Duration `koanf:"lookahead" usage:"how far ahead due jobs are claimed"`
 	BatchSize        int           `koanf:"batch_size" usage:"jobs claimed per transaction"`
-	MisfireThreshold time.Duration `koanf:"misfire_threshold" usage:"fires later than this collapse into one catch-up fire"`
+	MisfireThreshold time.Duration `koanf:"misfire_threshold" usage:"a fire later than this is a misfire, handled by the job's misfire_policy"`
 	RelayInterval    time.Duration `koanf:"relay_interval" usage:"how often stranded outbox rows are looked for"`
 	RelayAfter       time.Duration `koanf:"relay_after" usage:"age after which an unacknowledged fire is republished"`
 	MaxSleep         time.Duration `koanf:"max_sleep" usage:"longest sleep without looking at the jobs table"`

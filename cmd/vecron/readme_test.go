@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/config"
+)
+
+// TestReadmeConfigurationTablesMatchTheCode keeps the README's settings tables honest: each is
+// rendered from the function's settings struct and must appear in the README verbatim.
+func TestReadmeConfigurationTablesMatchTheCode(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	apiS, tickS, httpS := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings()
+	for _, fn := range []struct {
+		name     string
+		settings any
+		aliases  map[string]string
+	}{
+		{"api", &apiS, apifn.Aliases()},
+		{"tick", &tickS, tickfn.Aliases()},
+		{"execute-http", &httpS, httpfn.Aliases()},
+	} {
+		table := settingsTable(fn.name, config.Describe(fn.settings, config.Options{Prefix: config.EnvPrefix, Aliases: fn.aliases}))
+		require.True(t, strings.Contains(string(readme), table), "README section for %s is stale; replace it with:\n%s", fn.name, table)
+	}
+}
+
+func settingsTable(name string, settings []config.Setting) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### %s\n\n| key | environment | flag | default | meaning |\n|---|---|---|---|---|\n", name)
+	for _, s := range settings {
+		def := ""
+		if s.Default != "" {
+			def = "`" + s.Default + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s | %s |\n", s.Key, strings.Join(s.Env, "`, `"), s.Flag, def, s.Usage)
+	}
+	return b.String()
+}
