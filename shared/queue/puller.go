@@ -169,7 +169,10 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
 	var settleErr error
 	switch outcome.Action {
 	case delivery.Ack:
-		settleErr = msg.Ack()
+		// Wait for the server to confirm: an ack lost on shutdown would redeliver settled work.
+		ackCtx, cancel := context.WithTimeout(ctx, p.cfg.AckWait)
+		settleErr = msg.DoubleAck(ackCtx)
+		cancel()
 	case delivery.Redeliver:
 		p.log.Warn("event will be redelivered", "event_id", ev.ID(), "delay", outcome.Delay, "error", err)
 		settleErr = msg.NakWithDelay(outcome.Delay)
