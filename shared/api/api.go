@@ -31,8 +31,14 @@ const (
 // backfill queueing.
 type Store interface {
 	ListExecutions(ctx context.Context, jobID string, after *store.ExecutionCursor, limit int) ([]*domain.Execution, error)
+	Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error)
+	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
+	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	jobs.BackfillStore
+	jobs.DeadLetterStore
 }
+
+var _ Store = (*store.Store)(nil)
 
 // Server is the API's HTTP handler.
 type Server struct {
@@ -60,6 +66,10 @@ func New(js *jobs.Service, st Store, checks []server.Check, now func() time.Time
 		r.Get("/jobs/{id}/executions", s.listExecutions)
 		r.Post("/jobs/{id}/backfill", s.backfill)
 		r.Post("/schedules/preview", s.preview)
+		r.Get("/executions/{id}", s.getExecution)
+		r.Get("/dead-letters", s.listDeadLetters)
+		r.Post("/dead-letters/{id}/replay", s.replayDeadLetter)
+		r.Post("/dead-letters/{id}/discard", s.discardDeadLetter)
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such endpoint"})
@@ -85,10 +95,11 @@ type jobRequest struct {
 	Enabled     *bool            `json:"enabled"`
 	Timeout     domain.Duration  `json:"timeout"`
 
-	MisfirePolicy     string          `json:"misfire_policy"`
-	MaxCatchup        int             `json:"max_catchup"`
-	StartingDeadline  domain.Duration `json:"starting_deadline"`
-	ConcurrencyPolicy string          `json:"concurrency_policy"`
+	MisfirePolicy     string             `json:"misfire_policy"`
+	MaxCatchup        int                `json:"max_catchup"`
+	StartingDeadline  domain.Duration    `json:"starting_deadline"`
+	ConcurrencyPolicy string             `json:"concurrency_policy"`
+	Retry             domain.RetryPolicy `json:"retry"`
 }
 
 // toJob converts the request.
@@ -97,7 +108,7 @@ func (in jobRequest) toJob() *domain.Job {
 		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Kind: in.Kind,
 		HTTP: in.HTTP, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
-		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy,
+		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
 	}
 }
 

@@ -181,6 +181,8 @@ type Job struct {
 	StartingDeadline Duration `json:"starting_deadline,omitempty"`
 	// ConcurrencyPolicy is one of the Concurrency… constants.
 	ConcurrencyPolicy string `json:"concurrency_policy"`
+	// Retry says how often and how soon a failed attempt is tried again.
+	Retry RetryPolicy `json:"retry"`
 	// State is derived: one of the State… constants.
 	State     string     `json:"state"`
 	PausedAt  *time.Time `json:"paused_at,omitempty"`
@@ -210,6 +212,58 @@ type Execution struct {
 	ResponseExcerpt string  `json:"response_excerpt,omitempty"`
 	Error           string  `json:"error,omitempty"`
 	WorkerID        string  `json:"worker_id,omitempty"`
+	// NextAttemptAt is when a queued execution's next attempt is due (after a failed attempt).
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// DeadLetter is set on a dead-lettered execution: what became of it since.
+	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
+	// Attempts lists every attempt, oldest first; only a single execution's view fills it.
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one try of an execution.
+type Attempt struct {
+	Attempt    int             `json:"attempt"`
+	StartedAt  *time.Time      `json:"started_at,omitempty"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Status     ExecutionStatus `json:"status"`
+	HTTPStatus int             `json:"http_status,omitempty"`
+	DurationMS float64         `json:"duration_ms"`
+	Error      string          `json:"error,omitempty"`
+	WorkerID   string          `json:"worker_id,omitempty"`
+}
+
+// Dead-letter states.
+const (
+	DeadLetterPending   = "pending"
+	DeadLetterReplayed  = "replayed"
+	DeadLetterDiscarded = "discarded"
+)
+
+// DeadLetter is what a person did with a dead-lettered execution.
+type DeadLetter struct {
+	// State is one of the DeadLetter… constants.
+	State string `json:"state"`
+	// ReplayKey is the idempotency key of the replaying execution, once replayed.
+	ReplayKey  string     `json:"replay_key,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+}
+
+// RetryPolicy says how a failed attempt is retried. The delay before attempt n+1 is drawn
+// uniformly from (0, Backoff[n-1]] ("full jitter"), the last step repeating once the list ends,
+// so replicas retrying the same outage do not retry in step.
+type RetryPolicy struct {
+	// MaxAttempts counts the first attempt: 1 never retries.
+	MaxAttempts int        `json:"max_attempts"`
+	Backoff     []Duration `json:"backoff"`
+}
+
+// Retry policy defaults.
+const MaxAttemptsDefault = 10
+
+// BackoffDefault is the default backoff ladder: 5 s, 15 s, 1 min, 5 min, then 30 min.
+func BackoffDefault() []Duration {
+	return []Duration{Duration(5 * time.Second), Duration(15 * time.Second), Duration(time.Minute),
+		Duration(5 * time.Minute), Duration(30 * time.Minute)}
 }
 
 // DeriveState sets j.State from its other fields.
@@ -301,4 +355,8 @@ type RunResult struct {
 	// Error says why the attempt failed; it never holds a secret or a full URL.
 	Error    string
 	Duration time.Duration
+	// Permanent marks a failure retrying cannot fix (a 404, an invalid URL, a bad certificate).
+	Permanent bool
+	// RetryAfter is the target's own hint (an HTTP Retry-After) of when to try again; 0 if none.
+	RetryAfter time.Duration
 }

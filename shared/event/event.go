@@ -23,6 +23,8 @@ const (
 	TypeExecutionSucceeded = "io.vecron.execution.succeeded"
 	TypeExecutionFailed    = "io.vecron.execution.failed"
 	TypeExecutionSkipped   = "io.vecron.execution.skipped"
+	// TypeExecutionDeadLettered: every attempt failed; the execution waits for a person.
+	TypeExecutionDeadLettered = "io.vecron.execution.dead_lettered"
 )
 
 // Extension attribute names.
@@ -70,6 +72,15 @@ func (n Names) EventSubject(eventType string) string {
 	return n.prefix() + ".events." + strings.TrimPrefix(eventType, "io.vecron.")
 }
 
+// DLQStream is the stream of dead-lettered executions, kept for people and other systems.
+func (n Names) DLQStream() string { return strings.ToUpper(n.prefix()) + "_DLQ" }
+
+// DLQSubject is the subject a dead-lettered execution of a kind job is published on.
+func (n Names) DLQSubject(kind domain.JobKind) string { return n.prefix() + ".dlq." + string(kind) }
+
+// DLQSubjects is the wildcard the dead-letter stream captures.
+func (n Names) DLQSubjects() string { return n.prefix() + ".dlq.>" }
+
 // DueConsumer is the durable consumer name of the executor for kind.
 func (n Names) DueConsumer(kind domain.JobKind) string { return "execute-" + string(kind) }
 
@@ -91,8 +102,10 @@ type Due struct {
 	Schedule          domain.Schedule `json:"schedule"`
 	ConcurrencyPolicy string          `json:"concurrency_policy,omitempty"`
 	StartingDeadline  domain.Duration `json:"starting_deadline,omitempty"`
-	ScheduledAt       time.Time       `json:"scheduled_at"`
-	Trigger           domain.Trigger  `json:"trigger"`
+	// Retry is the job's retry policy; a zero policy means the defaults.
+	Retry       domain.RetryPolicy `json:"retry"`
+	ScheduledAt time.Time          `json:"scheduled_at"`
+	Trigger     domain.Trigger     `json:"trigger"`
 	// IdempotencyKey is repeated from the event id so that the data stands on its own.
 	IdempotencyKey string `json:"idempotency_key"`
 }
@@ -111,6 +124,7 @@ func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key 
 		Schedule:          job.Schedule,
 		ConcurrencyPolicy: job.ConcurrencyPolicy,
 		StartingDeadline:  job.StartingDeadline,
+		Retry:             job.Retry,
 		ScheduledAt:       scheduledAt.UTC(),
 		Trigger:           trigger,
 		IdempotencyKey:    key,

@@ -1,7 +1,9 @@
 // Package executor is the runtime every executor function shares: for each due event it records
-// the execution exactly once by idempotency key, runs the job through a kind-specific Runner under
-// a timeout while heart-beating, records the terminal state and publishes the lifecycle event.
-// The transport that delivered the event (JetStream pull or HTTP push) acknowledges it after.
+// the execution exactly once by idempotency key, asks the target's circuit breaker, runs the job
+// through a kind-specific Runner under a timeout while heart-beating, and records the attempt. A
+// failed attempt is retried with backoff by redelivery until the job's attempts run out, then the
+// execution is dead-lettered. The transport that delivered the event (JetStream pull or HTTP
+// push) acknowledges it after the outcome is recorded.
 package executor
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -69,22 +72,46 @@ func (c Config) validate() error {
 
 // Store is what the runtime needs of the database.
 type Store interface {
-	StartExecution(ctx context.Context, e *domain.Execution, staleAfter time.Duration, exclusive bool) (store.StartOutcome, error)
+	StartExecution(ctx context.Context, e *domain.Execution, p store.StartParams) (store.StartOutcome, error)
 	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
 	Heartbeat(ctx context.Context, id string, attempt int) error
-	FinishExecution(ctx context.Context, e *domain.Execution) error
+	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error
 }
+
+var _ Store = (*store.Store)(nil)
 
 // Runner runs one attempt of a job of one kind; ctx carries the attempt's deadline.
 type Runner interface {
 	Run(ctx context.Context, d event.Due) domain.RunResult
+	// Target names what d's attempt calls, for its circuit breaker ("host:port"); "" when the
+	// attempt calls nothing a breaker should guard.
+	Target(d event.Due) string
 }
 
 // Publisher publishes one message and waits for the broker's acknowledgement.
 type Publisher interface {
 	Publish(ctx context.Context, m queue.Message) error
+}
+
+// Breaker guards targets that keep failing: see package breaker.
+type Breaker interface {
+	// Allow returns a non-nil error when target's breaker is open; otherwise the caller reports
+	// the outcome through done exactly once.
+	Allow(ctx context.Context, target string) (done func(ok bool), err error)
+}
+
+// Deps are the runtime's collaborators.
+type Deps struct {
+	Store     Store
+	Runner    Runner
+	Publisher Publisher
+	// Breaker may be nil: no circuit breaking.
+	Breaker Breaker
+	Names   event.Names
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Runtime handles due events of one job kind.
@@ -94,26 +121,41 @@ type Runtime struct {
 	store    Store
 	runner   Runner
 	pub      Publisher
+	breaker  Breaker
 	names    event.Names
 	now      func() time.Time
 	log      *slog.Logger
 	cfg      Config
+	jitter   func(n int64) int64
 }
 
 // New returns a runtime for kind's due events; function names the executor in event sources.
-func New(kind domain.JobKind, function string, st Store, runner Runner, pub Publisher, names event.Names, now func() time.Time, log *slog.Logger, cfg Config) (*Runtime, error) {
+func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Runtime{kind: kind, function: function, store: st, runner: runner, pub: pub, names: names, now: now, log: log, cfg: cfg}, nil
+	return &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
+		breaker: deps.Breaker, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}, nil
 }
 
 // Handle runs the fire a due event announces, at most once per idempotency key. It returns nil
 // when the event is settled (run and recorded, or a duplicate), an error wrapping
 // delivery.ErrPermanent when the event can never be handled, and another error when it should be
-// delivered again (see delivery.Decide).
+// delivered again (see delivery.Decide) — a *delivery.RetryError after a failed attempt, with
+// the backoff as its delay. It is for transports that can delay a redelivery (JetStream pull):
+// a retry delivered before its backoff has passed is put off again.
 func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
+	return r.handle(ctx, ev, false)
+}
+
+// HandlePushed is Handle for transports whose broker times redeliveries by its own policy
+// (Knative): a redelivered retry runs whenever it arrives.
+func (r *Runtime) HandlePushed(ctx context.Context, ev cloudevents.Event) error {
+	return r.handle(ctx, ev, true)
+}
+
+func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool) error {
 	d, err := event.ParseDue(ev)
 	if err != nil {
 		return fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
@@ -121,13 +163,20 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 	if d.Kind != r.kind {
 		return fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
 	}
+	d.Retry = withRetryDefaults(d.Retry)
 	now := r.now().UTC()
-	if dl := time.Duration(d.StartingDeadline); dl > 0 && now.Sub(d.ScheduledAt) > dl {
+	// Only a scheduled fire can be too late: a replay or backfill runs a past instant on purpose.
+	if dl := time.Duration(d.StartingDeadline); dl > 0 && d.Trigger == domain.TriggerSchedule && now.Sub(d.ScheduledAt) > dl {
 		return r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
 			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
 	}
-	exclusive := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace
-	e, outcome, err := r.start(ctx, d, now, exclusive)
+	params := store.StartParams{
+		StaleAfter:    r.cfg.StaleAfter,
+		Exclusive:     d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace,
+		MaxAttempts:   d.Retry.MaxAttempts,
+		IgnoreBackoff: pushed,
+	}
+	e, outcome, err := r.start(ctx, d, now, params)
 	if err != nil {
 		return err
 	}
@@ -136,7 +185,7 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 		if _, err := r.store.CancelRunning(ctx, d.JobID, reason, now); err != nil {
 			return err
 		}
-		e, outcome, err = r.start(ctx, d, now, exclusive)
+		e, outcome, err = r.start(ctx, d, now, params)
 		if err != nil {
 			return err
 		}
@@ -147,6 +196,9 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 		// A duplicate delivery. Finish what the first delivery may not have: the next run of a
 		// fixed_delay job and the lifecycle event (JetStream drops it if it was stored).
 		log.Debug("duplicate delivery ignored", "status", e.Status)
+		if e.Status == domain.StatusDeadLettered {
+			return r.deadLettered(ctx, d, e)
+		}
 		if err := r.afterFinish(ctx, d, e); err != nil {
 			return err
 		}
@@ -154,6 +206,15 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 	case store.Running:
 		// Another worker runs it and is alive; come back when its heartbeat would be stale.
 		return &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
+	case store.NotYet:
+		wait := time.Second
+		if e.NextAttemptAt != nil {
+			wait = max(e.NextAttemptAt.Sub(now), time.Millisecond)
+		}
+		return &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
+	case store.GaveUp:
+		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
+		return r.deadLettered(ctx, d, e)
 	case store.Busy:
 		if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
 			return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
@@ -163,19 +224,113 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
 
-	res := r.run(ctx, d, e)
+	res := r.attempt(ctx, d, e)
+	a := &domain.Attempt{
+		Attempt: e.Attempt, StartedAt: e.StartedAt, Status: res.Status, HTTPStatus: res.HTTPStatus,
+		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
+	}
 	finished := r.now().UTC()
-	e.FinishedAt = &finished
-	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error = res.Status, res.HTTPStatus, res.Excerpt, res.Error
-	e.DurationMS = float64(res.Duration.Microseconds()) / 1000
-	if err := r.finish(ctx, e); err != nil {
+	a.FinishedAt = finished
+	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
+	var retryIn time.Duration
+	switch {
+	case res.Status == domain.StatusSucceeded || res.Permanent:
+		e.FinishedAt = &finished
+	case e.Attempt >= d.Retry.MaxAttempts:
+		e.FinishedAt, e.Status = &finished, domain.StatusDeadLettered
+		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempt, res.Error)
+	default:
+		retryIn = max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))
+		next := finished.Add(retryIn)
+		e.Status, e.NextAttemptAt = domain.StatusQueued, &next
+	}
+	if err := r.finish(ctx, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
 			return nil
 		}
 		return err
 	}
+	switch e.Status {
+	case domain.StatusQueued:
+		log.Info("attempt failed; will retry", "status", a.Status, "http_status", a.HTTPStatus, "attempt", e.Attempt,
+			"retry_in", retryIn.Round(time.Millisecond), "error", a.Error)
+		return &delivery.RetryError{After: retryIn, Err: fmt.Errorf("attempt %d of %s failed: %s", e.Attempt, d.IdempotencyKey, a.Error)}
+	case domain.StatusDeadLettered:
+		log.Warn("execution dead-lettered", "attempt", e.Attempt, "error", a.Error)
+		return r.deadLettered(ctx, d, e)
+	}
 	log.Info("execution finished", "status", e.Status, "http_status", e.HTTPStatus, "duration_ms", e.DurationMS, "attempt", e.Attempt)
+	if err := r.afterFinish(ctx, d, e); err != nil {
+		return err
+	}
+	return r.publishOutcome(ctx, e)
+}
+
+// maxRetryAfter bounds how long a target's Retry-After may put a retry off.
+const maxRetryAfter = time.Hour
+
+func withRetryDefaults(p domain.RetryPolicy) domain.RetryPolicy {
+	p.MaxAttempts = cmp.Or(p.MaxAttempts, domain.MaxAttemptsDefault)
+	if len(p.Backoff) == 0 {
+		p.Backoff = domain.BackoffDefault()
+	}
+	return p
+}
+
+// minBackoff keeps full jitter from retrying at once.
+const minBackoff = 10 * time.Millisecond
+
+// Backoff returns how long to wait after failed attempt n (1-based) under p: uniformly drawn
+// from [10ms, step] by rnd (rand.Int64N), where step is p.Backoff[n-1], or its last entry once
+// the list is exhausted. Spreading retries over the whole step ("full jitter") keeps workers that
+// failed together in an outage from all retrying at the same instant.
+func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration {
+	if len(p.Backoff) == 0 {
+		p.Backoff = domain.BackoffDefault()
+	}
+	step := time.Duration(p.Backoff[min(max(n, 1), len(p.Backoff))-1])
+	if step <= minBackoff {
+		return max(step, minBackoff)
+	}
+	return minBackoff + time.Duration(rnd(int64(step-minBackoff)+1))
+}
+
+// attempt runs one attempt behind the target's circuit breaker.
+func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution) domain.RunResult {
+	target := r.runner.Target(d)
+	if r.breaker == nil || target == "" {
+		return r.run(ctx, d, e)
+	}
+	done, err := r.breaker.Allow(ctx, target)
+	if err != nil {
+		res := domain.RunResult{Status: domain.StatusFailed, Error: "not sent: " + err.Error()}
+		var open interface{ Wait() time.Duration }
+		if errors.As(err, &open) {
+			res.RetryAfter = open.Wait()
+		}
+		return res
+	}
+	res := r.run(ctx, d, e)
+	// A permanent failure (a 404) shows the target is up; it is the job that is wrong.
+	done(res.Status == domain.StatusSucceeded || res.Permanent)
+	return res
+}
+
+// deadLettered publishes a dead-lettered execution to the dead-letter stream and as a lifecycle
+// event. Both carry its idempotency key as message id, so a repeat is stored once.
+func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execution) error {
+	ev, err := event.NewExecution(event.TypeExecutionDeadLettered, e, r.kind, event.Source(r.function, r.cfg.WorkerID))
+	if err != nil {
+		return err
+	}
+	msg, err := event.ToNATS(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if err := r.pub.Publish(ctx, queue.Message{Subject: r.names.DLQSubject(d.Kind), MsgID: ev.ID(), Msg: msg}); err != nil {
+		return err
+	}
 	if err := r.afterFinish(ctx, d, e); err != nil {
 		return err
 	}
@@ -195,12 +350,12 @@ func (r *Runtime) newExecution(d event.Due, now time.Time) (*domain.Execution, e
 	}, nil
 }
 
-func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, exclusive bool) (*domain.Execution, store.StartOutcome, error) {
+func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store.StartParams) (*domain.Execution, store.StartOutcome, error) {
 	e, err := r.newExecution(d, now)
 	if err != nil {
 		return nil, 0, err
 	}
-	outcome, err := r.store.StartExecution(ctx, e, r.cfg.StaleAfter, exclusive)
+	outcome, err := r.store.StartExecution(ctx, e, p)
 	return e, outcome, err
 }
 
@@ -280,12 +435,12 @@ const finishPatience = 10 * time.Minute
 // finish records the terminal state, retrying through a database outage: giving up would have
 // the fire redelivered, found running, taken over and sent to the target a second time. While it
 // retries, the transport keeps the event (pull mode signals progress).
-func (r *Runtime) finish(ctx context.Context, e *domain.Execution) error {
+func (r *Runtime) finish(ctx context.Context, e *domain.Execution, a *domain.Attempt) error {
 	ctx = context.WithoutCancel(ctx)
 	deadline := time.Now().Add(finishPatience)
 	wait := 100 * time.Millisecond
 	for {
-		err := r.store.FinishExecution(ctx, e)
+		err := r.store.FinishExecution(ctx, e, a)
 		if err == nil || errors.Is(err, domain.ErrConflict) || time.Now().After(deadline) {
 			return err
 		}
@@ -303,6 +458,8 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 		typ = event.TypeExecutionSucceeded
 	case domain.StatusSkipped:
 		typ = event.TypeExecutionSkipped
+	case domain.StatusDeadLettered:
+		typ = event.TypeExecutionDeadLettered
 	}
 	ev, err := event.NewExecution(typ, e, r.kind, event.Source(r.function, r.cfg.WorkerID))
 	if err != nil {

@@ -38,7 +38,9 @@ func newFixture(t *testing.T, cfg executor.Config) *fixture {
 	_, js, names := testenv.NATS(t)
 	runner := httpjob.New(httpjob.Config{})
 	t.Cleanup(runner.Close)
-	rt, err := executor.New(domain.KindHTTP, "execute-http", st, runner, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), cfg)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
+		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: slog.New(slog.DiscardHandler),
+	}, cfg)
 	require.NoError(t, err)
 	return &fixture{rt: rt, store: st, js: js, names: names}
 }
@@ -115,27 +117,32 @@ func TestHandleRecordsFailuresAndTimeouts(t *testing.T) {
 	defer target.Close()
 	f := newFixture(t, executor.Config{})
 	at := time.Now().UTC().Truncate(time.Second)
+	once := &domain.RetryPolicy{MaxAttempts: 1}
 
-	failing := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/fail"})
-	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, failing, at)), "a failed run is settled, not redelivered")
+	failing := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/fail", Retry: once})
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, failing, at)), "a failed last attempt is settled, not redelivered")
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(failing.ID, at))
 	require.NoError(t, err)
-	require.Equal(t, domain.StatusFailed, e.Status)
+	require.Equal(t, domain.StatusDeadLettered, e.Status)
 	require.Equal(t, 500, e.HTTPStatus)
-	require.Contains(t, e.Error, "500")
+	require.Equal(t, "gave up after 1 attempts: target answered 500 Internal Server Error", e.Error)
 
-	slow := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/slow", Timeout: 200 * time.Millisecond})
+	slow := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/slow", Timeout: 200 * time.Millisecond, Retry: once})
 	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, slow, at)))
 	e, err = f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(slow.ID, at))
 	require.NoError(t, err)
-	require.Equal(t, domain.StatusTimedOut, e.Status)
+	require.Equal(t, domain.StatusDeadLettered, e.Status)
 	require.Less(t, e.DurationMS, 5000.0)
+	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	require.Equal(t, domain.StatusTimedOut, attempts[0].Status, "the attempt itself timed out")
 
 	types := map[string]int{}
 	for _, ev := range lifecycle(t, f) {
 		types[ev.Type()]++
 	}
-	require.Equal(t, map[string]int{event.TypeExecutionFailed: 2}, types)
+	require.Equal(t, map[string]int{event.TypeExecutionDeadLettered: 2}, types)
 }
 
 func TestHandleDefersToALiveWorker(t *testing.T) {
@@ -147,7 +154,7 @@ func TestHandleDefersToALiveWorker(t *testing.T) {
 	other := &domain.Execution{ID: "0193b7c4-0000-7000-8000-0000000000aa", JobID: j.ID, JobVersion: 1,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
 		StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "other"}
-	_, err := f.store.StartExecution(t.Context(), other, time.Minute, false)
+	_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 	require.NoError(t, err)
 
 	err = f.rt.Handle(t.Context(), dueEvent(t, j, at))
@@ -174,7 +181,7 @@ func TestHandleRejectsEventsItCanNeverRun(t *testing.T) {
 
 func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
 	t.Parallel()
-	_, err := executor.New(domain.KindHTTP, "x", nil, nil, nil, event.Names{}, time.Now, slog.New(slog.DiscardHandler),
+	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Now: time.Now, Log: slog.New(slog.DiscardHandler)},
 		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
 	require.ErrorContains(t, err, "executor.heartbeat_interval")
 }

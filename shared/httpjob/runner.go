@@ -5,12 +5,15 @@ package httpjob
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,7 +71,7 @@ func (r *Runner) Close() { r.client.CloseIdleConnections() }
 func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	spec := d.HTTP
 	if spec == nil {
-		return domain.RunResult{Status: domain.StatusFailed, Error: "job has no http spec"}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no http spec"}
 	}
 	method := cmp.Or(strings.ToUpper(spec.Method), http.MethodGet)
 	var body io.Reader
@@ -77,7 +80,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	req, err := http.NewRequestWithContext(ctx, method, spec.URL, body)
 	if err != nil {
-		return domain.RunResult{Status: domain.StatusFailed, Error: "build request: " + describe(err)}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "build request: " + describe(err)}
 	}
 	for k, v := range spec.Headers {
 		req.Header.Set(k, v)
@@ -91,8 +94,11 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	resp, err := r.client.Do(req)
 	if err != nil {
 		res := domain.RunResult{Status: domain.StatusFailed, Duration: time.Since(start), Error: method + " request: " + describe(err)}
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
 			res.Status = domain.StatusTimedOut
+		case permanentTransportError(err):
+			res.Permanent = true
 		}
 		return res
 	}
@@ -110,8 +116,72 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		res.Status, res.Error = domain.StatusTimedOut, "read response: "+describe(readErr)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		res.Status, res.Error = domain.StatusFailed, fmt.Sprintf("target answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		res.Permanent = PermanentStatus(resp.StatusCode)
+		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return res
+}
+
+// Target names the host d's request goes to, as "host:port", for its circuit breaker; "" when
+// the URL does not parse (the attempt then fails on its own).
+func (r *Runner) Target(d event.Due) string {
+	if d.HTTP == nil {
+		return ""
+	}
+	u, err := url.Parse(d.HTTP.URL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// PermanentStatus reports whether an answer with HTTP status code will not change on a retry:
+// a 4xx says the request is wrong, except 408 (the target timed out) and 429 (it is busy).
+func PermanentStatus(code int) bool {
+	return code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests
+}
+
+// permanentTransportError reports whether a request failed in a way a retry cannot fix: the URL
+// is unusable or the target's certificate does not verify.
+func permanentTransportError(err error) bool {
+	var (
+		hostErr   x509.HostnameError
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+		recordErr tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &hostErr), errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &verifyErr):
+		return true
+	case errors.As(err, &recordErr):
+		return true // an http:// server behind an https:// URL
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "no Host in request URL") ||
+		strings.Contains(msg, "invalid URL")
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date. It returns 0 when absent or
+// unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // describe renders err without the request URL, which may carry credentials or tokens.

@@ -29,6 +29,11 @@ const (
 	// MaxCatchupDefault caps the catch-up fires of misfire policy fire_all.
 	MaxCatchupDefault = 10
 	MaxCatchupLimit   = 1000
+	// MaxAttemptsLimit and the backoff bounds keep a failing fire from lingering for weeks.
+	MaxAttemptsLimit = 100
+	MaxBackoffSteps  = 20
+	MinBackoff       = 100 * time.Millisecond
+	MaxBackoff       = 24 * time.Hour
 )
 
 // Store is what the service needs of the database.
@@ -187,6 +192,12 @@ func WithDefaults(j *domain.Job) *domain.Job {
 	if j.ConcurrencyPolicy == "" {
 		j.ConcurrencyPolicy = domain.ConcurrencyAllow
 	}
+	if j.Retry.MaxAttempts == 0 {
+		j.Retry.MaxAttempts = domain.MaxAttemptsDefault
+	}
+	if j.Retry.Backoff == nil {
+		j.Retry.Backoff = domain.BackoffDefault()
+	}
 	return j
 }
 
@@ -240,6 +251,7 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	default:
 		v.Add("concurrency_policy", fmt.Sprintf("%q is not one of allow, forbid, replace", j.ConcurrencyPolicy))
 	}
+	validateRetry(&v, j.Retry)
 	sched, err := schedule.Parse(j.Schedule, j.Timezone)
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = append(v.Fields, verr.Fields...)
@@ -248,6 +260,23 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 		return nil, err
 	}
 	return sched, nil
+}
+
+func validateRetry(v *domain.ValidationError, r domain.RetryPolicy) {
+	if r.MaxAttempts < 1 || r.MaxAttempts > MaxAttemptsLimit {
+		v.Add("retry.max_attempts", fmt.Sprintf("must be from 1 (no retries) to %d", MaxAttemptsLimit))
+	}
+	switch {
+	case r.MaxAttempts > 1 && len(r.Backoff) == 0:
+		v.Add("retry.backoff", `must list at least one delay, such as ["5s", "1m"]`)
+	case len(r.Backoff) > MaxBackoffSteps:
+		v.Add("retry.backoff", fmt.Sprintf("lists more than %d delays; the last one repeats, so it need not", MaxBackoffSteps))
+	}
+	for i, d := range r.Backoff {
+		if d := time.Duration(d); d < MinBackoff || d > MaxBackoff {
+			v.Add(fmt.Sprintf("retry.backoff[%d]", i), fmt.Sprintf("must be from %s to %s", MinBackoff, MaxBackoff))
+		}
+	}
 }
 
 func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {

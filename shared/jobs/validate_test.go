@@ -238,7 +238,7 @@ func TestValidateWithoutDefaults(t *testing.T) {
 	// A job as written, without WithDefaults: the kind, timeout and policies are missing.
 	sched, err := jobs.Validate(validJob())
 	assert.Nil(t, sched)
-	assert.ElementsMatch(t, []string{"kind", "timeout", "misfire_policy", "max_catchup", "concurrency_policy"}, fieldsOf(t, err))
+	assert.ElementsMatch(t, []string{"kind", "timeout", "misfire_policy", "max_catchup", "concurrency_policy", "retry.max_attempts"}, fieldsOf(t, err))
 }
 
 func TestValidateErrorMessage(t *testing.T) {

@@ -60,6 +60,15 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names event.Name
 		MaxAge:      cmp.Or(cfg.EventsMaxAge, EventsMaxAgeDefault),
 		Duplicates:  dedup,
 		Replicas:    replicas,
+	}, {
+		// Kept until deleted: the database says what became of each; this is their feed.
+		Name:        names.DLQStream(),
+		Description: "vecron dead-lettered executions: every attempt failed",
+		Subjects:    []string{names.DLQSubjects()},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  dedup,
+		Replicas:    replicas,
 	}}
 	for _, sc := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
@@ -72,7 +81,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names event.Name
 // DeleteStreams removes vecron's streams; tests use it to clean up after themselves.
 func DeleteStreams(ctx context.Context, js jetstream.JetStream, names event.Names) error {
 	var errs []error
-	for _, name := range []string{names.DueStream(), names.EventsStream()} {
+	for _, name := range []string{names.DueStream(), names.EventsStream(), names.DLQStream()} {
 		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			errs = append(errs, fmt.Errorf("delete stream %s: %w", name, err))
 		}

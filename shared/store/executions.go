@@ -21,45 +21,55 @@ const (
 	Started StartOutcome = iota
 	// TakenOver: a running row with a stale heartbeat was taken over; the attempt was incremented.
 	TakenOver
+	// Resumed: a queued execution (a failed attempt waiting for its retry) runs its next attempt.
+	Resumed
 	// AlreadyDone: a terminal row exists; the delivery is a duplicate.
 	AlreadyDone
 	// Running: another worker is running it and its heartbeat is fresh.
 	Running
+	// NotYet: the execution waits for a retry not due yet; e.NextAttemptAt says when.
+	NotYet
 	// Busy: the execution is exclusive and another execution of the job runs; nothing was
 	// recorded. e holds the running one.
 	Busy
+	// GaveUp: the worker of the last allowed attempt went silent; the execution is now dead-lettered.
+	GaveUp
 )
 
 // oneRunning is the index that allows one running exclusive execution per job.
 const oneRunning = "job_executions_one_running"
 
+// StartParams tunes StartExecution.
+type StartParams struct {
+	// StaleAfter is how long without a heartbeat (by the database's clock, so workers' clocks may
+	// disagree) before a running attempt is taken over.
+	StaleAfter time.Duration
+	// Exclusive marks an execution of a forbid or replace job.
+	Exclusive bool
+	// MaxAttempts is the job's attempt limit: a silent worker's last attempt is not taken over
+	// but dead-lettered.
+	MaxAttempts int
+	// IgnoreBackoff starts a queued execution's next attempt even before it is due: the
+	// transport (a broker's delivery policy) decides the timing.
+	IgnoreBackoff bool
+}
+
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
-// it is, a terminal row means a duplicate delivery, and a running row whose heartbeat is older
-// than staleAfter (by the database's clock, so workers' clocks may disagree) is taken over by e's
-// worker. An exclusive execution (concurrency policy forbid
-// or replace) is not recorded while another exclusive execution of the job runs (Busy). On
-// Started and TakenOver, e.ID and e.Attempt hold the recorded values; on AlreadyDone, Running
-// and Busy, e holds the existing row.
-func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleAfter time.Duration, exclusive bool) (StartOutcome, error) {
+// it is: a terminal row means a duplicate delivery; a queued row whose retry is due runs its next
+// attempt; a running row whose heartbeat is stale is taken over by e's worker (its silent attempt
+// recorded as failed), or dead-lettered when it was the last allowed attempt. An exclusive
+// execution is not started while another exclusive execution of the job runs (Busy). On Started,
+// TakenOver and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e holds the
+// existing row.
+func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		domain.StatusRunning, e.Attempt, e.WorkerID, exclusive)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.ConstraintName == oneRunning {
-		running, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
-			FROM job_executions WHERE job_id = $1 AND status = 'running' AND exclusive`, e.JobID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			// It finished in between: try again.
-			return s.StartExecution(ctx, e, staleAfter, exclusive)
-		}
-		if err != nil {
-			return 0, translate("find running execution", err)
-		}
-		*e = *running
-		return Busy, nil
+		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive)
+	if isOneRunning(err) {
+		return s.busy(ctx, e, p)
 	}
 	if err != nil {
 		return 0, translate("record execution", err)
@@ -67,12 +77,52 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleAf
 	if tag.RowsAffected() == 1 {
 		return Started, nil
 	}
-	// The key is taken: take it over if its worker stopped heart-beating, else report what is there.
-	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET attempt = attempt + 1, worker_id = $2,
-		started_at = $3, heartbeat_at = now()
-		WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < now() - $4::interval
-		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, staleAfter)
+
+	// The key is taken. A queued execution whose retry is due runs its next attempt here.
+	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
+		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4
+		WHERE idempotency_key = $1 AND status = 'queued' AND ($5 OR next_attempt_at <= now())
+		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff)
 	switch err := row.Scan(&e.ID, &e.Attempt); {
+	case err == nil:
+		return Resumed, nil
+	case isOneRunning(err):
+		return s.busy(ctx, e, p)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, translate("resume execution", err)
+	}
+
+	// A running attempt whose worker stopped heart-beating is taken over, unless it was the last.
+	var status domain.ExecutionStatus
+	row = s.pool.QueryRow(ctx, `WITH old AS (
+			SELECT id, attempt, started_at, worker_id, attempt >= $5 AS last FROM job_executions
+			WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < now() - $4::interval
+			FOR UPDATE),
+		lost AS (
+			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
+			SELECT id, attempt, started_at, now(), 'failed',
+				'worker ' || coalesce(worker_id, '') || ' went silent (no heartbeat) during this attempt', worker_id
+			FROM old ON CONFLICT DO NOTHING)
+		UPDATE job_executions j SET
+			attempt = CASE WHEN old.last THEN j.attempt ELSE j.attempt + 1 END,
+			status = CASE WHEN old.last THEN 'dead_lettered' ELSE 'running' END,
+			worker_id = CASE WHEN old.last THEN j.worker_id ELSE $2 END,
+			started_at = CASE WHEN old.last THEN j.started_at ELSE $3 END,
+			finished_at = CASE WHEN old.last THEN now() END,
+			error = CASE WHEN old.last THEN 'gave up after ' || j.attempt || ' attempts: the worker of the last one went silent' ELSE j.error END,
+			dead_letter_state = CASE WHEN old.last THEN 'pending' END,
+			heartbeat_at = now()
+		FROM old WHERE j.id = old.id
+		RETURNING j.id, j.attempt, j.status`,
+		e.IdempotencyKey, e.WorkerID, e.StartedAt, p.StaleAfter, max(p.MaxAttempts, 1))
+	switch err := row.Scan(&e.ID, &e.Attempt, &status); {
+	case err == nil && status == domain.StatusDeadLettered:
+		existing, err := s.ExecutionByKey(ctx, e.IdempotencyKey)
+		if err != nil {
+			return 0, err
+		}
+		*e = *existing
+		return GaveUp, nil
 	case err == nil:
 		return TakenOver, nil
 	case !errors.Is(err, pgx.ErrNoRows):
@@ -83,10 +133,33 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, staleAf
 		return 0, err
 	}
 	*e = *existing
-	if e.Status.Terminal() {
+	switch {
+	case e.Status.Terminal():
 		return AlreadyDone, nil
+	case e.Status == domain.StatusQueued:
+		return NotYet, nil
 	}
 	return Running, nil
+}
+
+func isOneRunning(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.ConstraintName == oneRunning
+}
+
+// busy reports the running exclusive execution of e's job in e.
+func (s *Store) busy(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
+	running, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
+		FROM job_executions WHERE job_id = $1 AND status = 'running' AND exclusive`, e.JobID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// It finished in between: try again.
+		return s.StartExecution(ctx, e, p)
+	}
+	if err != nil {
+		return 0, translate("find running execution", err)
+	}
+	*e = *running
+	return Busy, nil
 }
 
 // RecordSkipped records e as a skipped execution (e.Error says why) unless its key is already
@@ -131,17 +204,29 @@ func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
 	return nil
 }
 
-// FinishExecution records the terminal state of e's attempt. It returns an error wrapping
-// domain.ErrConflict when the attempt is no longer running (another worker took it over).
-func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution) error {
+// FinishExecution records how e's attempt a ended: e holds the execution's new state — terminal,
+// or queued with NextAttemptAt for a retry — and a the attempt itself, kept in its history. It
+// returns an error wrapping domain.ErrConflict when the attempt is no longer this worker's
+// (cancelled or taken over).
+func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error {
 	var httpStatus *int
 	if e.HTTPStatus != 0 {
 		httpStatus = &e.HTTPStatus
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET status = $3, finished_at = $4,
-		http_status = $5, duration_ms = $6, response_excerpt = $7, error = $8
-		WHERE id = $1 AND attempt = $2 AND status = 'running'`,
-		e.ID, e.Attempt, e.Status, e.FinishedAt, httpStatus, e.DurationMS, e.ResponseExcerpt, e.Error)
+	var attemptHTTP *int
+	if a.HTTPStatus != 0 {
+		attemptHTTP = &a.HTTPStatus
+	}
+	tag, err := s.pool.Exec(ctx, `WITH upd AS (
+			UPDATE job_executions SET status = $3, finished_at = $4, http_status = $5, duration_ms = $6,
+				response_excerpt = $7, error = $8, next_attempt_at = $9,
+				dead_letter_state = CASE WHEN $3 = 'dead_lettered' THEN 'pending' END
+			WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING id)
+		INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status,
+			http_status, duration_ms, error, worker_id)
+		SELECT id, $2, $10, $11, $12, $13, $14, $15, $16 FROM upd`,
+		e.ID, e.Attempt, e.Status, e.FinishedAt, httpStatus, e.DurationMS, e.ResponseExcerpt, e.Error, e.NextAttemptAt,
+		a.StartedAt, a.FinishedAt, a.Status, attemptHTTP, a.DurationMS, a.Error, a.WorkerID)
 	if err != nil {
 		return translate("finish execution", err)
 	}
@@ -151,17 +236,44 @@ func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution) error 
 	return nil
 }
 
+// Attempts returns the recorded attempts of an execution, oldest first.
+func (s *Store) Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error) {
+	rows, err := s.pool.Query(ctx, `SELECT attempt, started_at, finished_at, status,
+		coalesce(http_status, 0), duration_ms, coalesce(error, ''), coalesce(worker_id, '')
+		FROM job_execution_attempts WHERE execution_id = $1 ORDER BY attempt`, executionID)
+	if err != nil {
+		return nil, translate("list attempts", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Attempt, error) {
+		var a domain.Attempt
+		err := r.Scan(&a.Attempt, &a.StartedAt, &a.FinishedAt, &a.Status, &a.HTTPStatus, &a.DurationMS, &a.Error, &a.WorkerID)
+		a.StartedAt, a.FinishedAt = utcPtr(a.StartedAt), a.FinishedAt.UTC()
+		return a, err
+	})
+	return list, translate("list attempts", err)
+}
+
 const executionColumns = `id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 	started_at, finished_at, status, attempt, coalesce(http_status, 0), coalesce(duration_ms, 0),
-	coalesce(response_excerpt, ''), coalesce(error, ''), coalesce(worker_id, '')`
+	coalesce(response_excerpt, ''), coalesce(error, ''), coalesce(worker_id, ''), next_attempt_at,
+	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at`
 
 func scanExecution(row pgx.Row) (*domain.Execution, error) {
-	var e domain.Execution
+	var (
+		e         domain.Execution
+		dlState   *string
+		replayKey string
+		resolved  *time.Time
+	)
 	if err := row.Scan(&e.ID, &e.JobID, &e.JobVersion, &e.IdempotencyKey, &e.Trigger, &e.ScheduledAt,
 		&e.StartedAt, &e.FinishedAt, &e.Status, &e.Attempt, &e.HTTPStatus, &e.DurationMS,
-		&e.ResponseExcerpt, &e.Error, &e.WorkerID); err != nil {
+		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved); err != nil {
 		return nil, err
 	}
+	if dlState != nil {
+		e.DeadLetter = &domain.DeadLetter{State: *dlState, ReplayKey: replayKey, ResolvedAt: utcPtr(resolved)}
+	}
+	e.NextAttemptAt = utcPtr(e.NextAttemptAt)
 	e.ScheduledAt = e.ScheduledAt.UTC()
 	e.StartedAt = utcPtr(e.StartedAt)
 	e.FinishedAt = utcPtr(e.FinishedAt)

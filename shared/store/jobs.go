@@ -13,7 +13,7 @@ import (
 
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
-	starting_deadline_ms, concurrency_policy, paused_at`
+	starting_deadline_ms, concurrency_policy, paused_at, retry`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -23,11 +23,15 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		schedule   []byte
 		timeoutMS  int64
 		deadlineMS *int64
+		retry      []byte
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
-		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt); err != nil {
+		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal(retry, &j.Retry); err != nil {
+		return nil, fmt.Errorf("job %s: decode retry policy: %w", j.ID, err)
 	}
 	if deadlineMS != nil {
 		j.StartingDeadline = domain.Duration(time.Duration(*deadlineMS) * time.Millisecond)
@@ -69,6 +73,10 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
+	retry, err := json.Marshal(j.Retry)
+	if err != nil {
+		return fmt.Errorf("create job: %w", err)
+	}
 	var deadlineMS *int64
 	if j.StartingDeadline > 0 {
 		ms := time.Duration(j.StartingDeadline).Milliseconds()
@@ -76,11 +84,11 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
-		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19)`,
+		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-		j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt)
+		j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry)
 	return translate("create job", err)
 }
 

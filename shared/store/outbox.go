@@ -161,20 +161,21 @@ func (s *Store) StrandedFires(ctx context.Context, age time.Duration, limit int)
 	return collectFires(rows, err, "list stranded fires")
 }
 
-// DueBackfills returns up to limit backfill fires whose publication time has come.
-func (s *Store) DueBackfills(ctx context.Context, now time.Time, limit int) ([]Fire, error) {
+// DueQueued returns up to limit queued fires (backfills, replays: every trigger but the
+// schedule, whose fires the claim publishes) whose publication time has come.
+func (s *Store) DueQueued(ctx context.Context, now time.Time, limit int) ([]Fire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
-		WHERE trigger = 'backfill' AND publish_at <= $1 ORDER BY publish_at LIMIT $2`, now, limit)
-	return collectFires(rows, err, "list due backfill fires")
+		WHERE trigger <> 'schedule' AND publish_at <= $1 ORDER BY publish_at LIMIT $2`, now, limit)
+	return collectFires(rows, err, "list due queued fires")
 }
 
-// NextBackfill returns when the next backfill fire after after is to be published, and false when
+// NextQueued returns when the next queued fire after after is to be published, and false when
 // none waits.
-func (s *Store) NextBackfill(ctx context.Context, after time.Time) (time.Time, bool, error) {
+func (s *Store) NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error) {
 	var t *time.Time
 	if err := s.pool.QueryRow(ctx, `SELECT min(publish_at) FROM outbox
-		WHERE trigger = 'backfill' AND publish_at > $1`, after).Scan(&t); err != nil {
-		return time.Time{}, false, translate("next backfill fire", err)
+		WHERE trigger <> 'schedule' AND publish_at > $1`, after).Scan(&t); err != nil {
+		return time.Time{}, false, translate("next queued fire", err)
 	}
 	if t == nil {
 		return time.Time{}, false, nil
@@ -182,9 +183,9 @@ func (s *Store) NextBackfill(ctx context.Context, after time.Time) (time.Time, b
 	return t.UTC(), true, nil
 }
 
-// AddBackfill queues fires for publication at their PublishAt, skipping keys already queued. It
-// returns how many were queued.
-func (s *Store) AddBackfill(ctx context.Context, fires []Fire) (int, error) {
+// QueueFires queues fires of any trigger but the schedule (backfills, replays) for publication
+// at their PublishAt, skipping keys already queued. It returns how many were queued.
+func (s *Store) QueueFires(ctx context.Context, fires []Fire) (int, error) {
 	n := len(fires)
 	keys, jobIDs, kinds, triggers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at, publishAt, payloads := make([]time.Time, n), make([]time.Time, n), make([]string, n)
@@ -201,7 +202,7 @@ func (s *Store) AddBackfill(ctx context.Context, fires []Fire) (int, error) {
 		SELECT count(*), pg_notify(current_schema() || '.vecron_jobs', '') FROM q`,
 		keys, jobIDs, kinds, triggers, at, payloads, publishAt).Scan(&queued, nil)
 	if err != nil {
-		return 0, translate("queue backfill", err)
+		return 0, translate("queue fires", err)
 	}
 	return queued, nil
 }

@@ -244,6 +244,16 @@ func newExecution(j *domain.Job, at time.Time, worker string, started time.Time)
 	}
 }
 
+// attemptOf is the attempt record of e's current attempt as it stands.
+func attemptOf(e *domain.Execution) *domain.Attempt {
+	a := &domain.Attempt{Attempt: e.Attempt, StartedAt: e.StartedAt, Status: e.Status, HTTPStatus: e.HTTPStatus,
+		DurationMS: e.DurationMS, Error: e.Error, WorkerID: e.WorkerID}
+	if e.FinishedAt != nil {
+		a.FinishedAt = *e.FinishedAt
+	}
+	return a
+}
+
 func TestStartExecutionOncePerKey(t *testing.T) {
 	t.Parallel()
 	st, _ := testfactory.Store(t)
@@ -253,13 +263,13 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	t0 := time.Now().UTC()
 
 	first := newExecution(j, at, "w1", t0)
-	outcome, err := st.StartExecution(ctx, first, time.Minute, false)
+	outcome, err := st.StartExecution(ctx, first, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 
 	// A second delivery while w1 is alive sees it running.
 	second := newExecution(j, at, "w2", t0)
-	outcome, err = st.StartExecution(ctx, second, time.Minute, false)
+	outcome, err = st.StartExecution(ctx, second, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 	require.NoError(t, err)
 	require.Equal(t, store.Running, outcome)
 	require.Equal(t, first.ID, second.ID)
@@ -269,7 +279,7 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	// over with attempt 2 …
 	time.Sleep(20 * time.Millisecond)
 	third := newExecution(j, at, "w3", t0.Add(time.Minute))
-	outcome, err = st.StartExecution(ctx, third, 10*time.Millisecond, false)
+	outcome, err = st.StartExecution(ctx, third, store.StartParams{StaleAfter: 10 * time.Millisecond, MaxAttempts: 10})
 	require.NoError(t, err)
 	require.Equal(t, store.TakenOver, outcome)
 	require.Equal(t, first.ID, third.ID)
@@ -278,17 +288,17 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	// … so w1's late result and heartbeat are refused.
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
-	require.ErrorIs(t, st.FinishExecution(ctx, first), domain.ErrConflict)
+	require.ErrorIs(t, st.FinishExecution(ctx, first, attemptOf(first)), domain.ErrConflict)
 	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt), domain.ErrConflict)
 	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
-	require.NoError(t, st.FinishExecution(ctx, third))
+	require.NoError(t, st.FinishExecution(ctx, third, attemptOf(third)))
 
 	// A delivery after the end is a duplicate.
 	fourth := newExecution(j, at, "w4", t0.Add(time.Hour))
-	outcome, err = st.StartExecution(ctx, fourth, 0, false)
+	outcome, err = st.StartExecution(ctx, fourth, store.StartParams{StaleAfter: 0, MaxAttempts: 10})
 	require.NoError(t, err)
 	require.Equal(t, store.AlreadyDone, outcome)
 	require.Equal(t, domain.StatusFailed, fourth.Status)
@@ -315,7 +325,7 @@ func TestStartExecutionConcurrentDeliveriesRecordOneRow(t *testing.T) {
 	for i := range 10 {
 		wg.Go(func() {
 			now := time.Now().UTC()
-			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), time.Minute, false)
+			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 			if err != nil {
 				t.Error(err)
 				return
@@ -339,11 +349,11 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	for i := range 5 {
 		now := time.Now().UTC()
-		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), time.Minute, false)
+		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 		require.NoError(t, err)
 	}
 	now := time.Now().UTC()
-	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), time.Minute, false)
+	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
 	require.NoError(t, err)
 
 	var got []time.Time

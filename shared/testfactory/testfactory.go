@@ -42,6 +42,8 @@ type JobOpts struct {
 	Schedule *domain.Schedule
 	// Waiting leaves next_run_at empty, as for a fixed_delay job whose execution runs.
 	Waiting bool
+	// Retry replaces the default retry policy (10 attempts, backoff from 5 s).
+	Retry *domain.RetryPolicy
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -76,6 +78,10 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 		j.NextRunAt = nil
 	}
 	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
+	j.Retry = domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()}
+	if o.Retry != nil {
+		j.Retry = *o.Retry
+	}
 	if j.HTTP.URL == "" {
 		j.HTTP.URL = "http://127.0.0.1:9/"
 	}

@@ -79,8 +79,8 @@ type Store interface {
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, age time.Duration, limit int) ([]store.Fire, error)
-	DueBackfills(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
-	NextBackfill(ctx context.Context, after time.Time) (time.Time, bool, error)
+	DueQueued(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
+	NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
 }
 
@@ -234,7 +234,7 @@ func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []stor
 
 // backfill queues the backfill fires whose turn has come and returns when the next one is due.
 func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []store.Fire) time.Time {
-	fires, err := e.store.DueBackfills(ctx, now, e.cfg.BatchSize)
+	fires, err := e.store.DueQueued(ctx, now, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find due backfill fires", "error", err)
@@ -247,7 +247,7 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []s
 	if len(fires) == e.cfg.BatchSize {
 		return now
 	}
-	next, ok, err := e.store.NextBackfill(ctx, now)
+	next, ok, err := e.store.NextQueued(ctx, now)
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {

@@ -90,7 +90,9 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	}
 	runner := httpjob.New(s.HTTP)
 	defer runner.Close()
-	rt, err := executor.New(domain.KindHTTP, "execute-http", st, runner, queue.NewPublisher(js), s.NATS.Names(), time.Now, log, s.Executor)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
+		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log,
+	}, s.Executor)
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	if s.Port != 0 {
 		mux := server.Probes(server.Check{Name: "postgres", Fn: st.Ping}, server.Check{Name: "nats", Fn: queue.Ping(nc)})
 		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(rt.Handle, log))
+			mux.Handle("POST /", executor.PushHandler(rt.HandlePushed, log))
 		}
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/store"
+)
+
+// getExecution answers one execution with every attempt.
+func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if uuid.Validate(id) != nil {
+		writeError(w, r, s.log, domain.ErrNotFound)
+		return
+	}
+	e, err := s.store.GetExecution(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if e.Attempts, err = s.store.Attempts(r.Context(), id); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var v domain.ValidationError
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	state := q.Get("state")
+	switch state {
+	case "":
+		state = domain.DeadLetterPending
+	case "all":
+		state = ""
+	case domain.DeadLetterPending, domain.DeadLetterReplayed, domain.DeadLetterDiscarded:
+	default:
+		v.Add("state", "must be one of pending (the default), replayed, discarded, all")
+	}
+	jobID := q.Get("job_id")
+	if jobID != "" && uuid.Validate(jobID) != nil {
+		v.Add("job_id", "is not a job id")
+	}
+	cursor, ok := decodeDeadLetterCursor(q.Get("cursor"))
+	if !ok {
+		v.Add("cursor", "is not a cursor this API returned")
+	}
+	if err := v.Err(); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.store.ListDeadLetters(r.Context(), store.ListDeadLettersParams{State: state, JobID: jobID, After: cursor, Limit: limit})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p := page[*domain.Execution]{Items: list}
+	if p.Items == nil {
+		p.Items = []*domain.Execution{}
+	}
+	if len(list) == limit {
+		last := list[len(list)-1]
+		p.NextCursor = encodeDeadLetterCursor(store.DeadLetterCursor{FinishedAt: *last.FinishedAt, ID: last.ID})
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
+	e, err := s.jobs.Replay(r.Context(), s.store, chi.URLParam(r, "id"))
+	switch {
+	case errors.Is(err, jobs.ErrJobGone):
+		writeProblem(w, problem{Status: http.StatusConflict, Detail: "the job of this dead letter was deleted; there is nothing to replay"})
+	case err != nil:
+		s.writeDeadLetterError(w, r, err)
+	default:
+		writeJSON(w, http.StatusAccepted, e)
+	}
+}
+
+func (s *Server) discardDeadLetter(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if uuid.Validate(id) != nil {
+		writeError(w, r, s.log, domain.ErrNotFound)
+		return
+	}
+	e, err := s.store.DiscardDeadLetter(r.Context(), id, s.now().UTC())
+	if err != nil {
+		s.writeDeadLetterError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// writeDeadLetterError says what became of a dead letter that can no longer be replayed or
+// discarded.
+func (s *Server) writeDeadLetterError(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, domain.ErrConflict) {
+		writeError(w, r, s.log, err)
+		return
+	}
+	detail := "this dead letter was already resolved"
+	if e, gerr := s.store.GetExecution(r.Context(), chi.URLParam(r, "id")); gerr == nil && e.DeadLetter != nil {
+		detail = "this dead letter was already " + e.DeadLetter.State
+		if e.DeadLetter.ReplayKey != "" {
+			detail += " as " + e.DeadLetter.ReplayKey
+		}
+	}
+	writeProblem(w, problem{Status: http.StatusConflict, Detail: detail})
+}
+
+// encodeDeadLetterCursor makes an opaque cursor: "<finished unix ns>_<id>", base64url.
+func encodeDeadLetterCursor(c store.DeadLetterCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.FinishedAt.UnixNano(), 10) + "_" + c.ID))
+}
+
+func decodeDeadLetterCursor(s string) (*store.DeadLetterCursor, bool) {
+	if s == "" {
+		return nil, true
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	ns, id, ok := strings.Cut(string(raw), "_")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || uuid.Validate(id) != nil {
+		return nil, false
+	}
+	return &store.DeadLetterCursor{FinishedAt: time.Unix(0, n).UTC(), ID: id}, true
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// DeadLetterCursor is the position after the last dead letter of a page.
+type DeadLetterCursor struct {
+	FinishedAt time.Time
+	ID         string
+}
+
+// ListDeadLettersParams selects a page of dead-lettered executions, newest first.
+type ListDeadLettersParams struct {
+	// State is one of the domain.DeadLetter… states; "" lists every state.
+	State string
+	// JobID, when set, lists one job's dead letters.
+	JobID string
+	After *DeadLetterCursor
+	Limit int
+}
+
+// ListDeadLetters returns dead-lettered executions, newest first.
+func (s *Store) ListDeadLetters(ctx context.Context, p ListDeadLettersParams) ([]*domain.Execution, error) {
+	var afterAt *time.Time
+	var afterID *string
+	if p.After != nil {
+		afterAt, afterID = &p.After.FinishedAt, &p.After.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+executionColumns+` FROM job_executions
+		WHERE status = 'dead_lettered'
+			AND ($1 = '' OR dead_letter_state = $1)
+			AND ($2 = '' OR job_id = nullif($2, '')::uuid)
+			AND ($3::timestamptz IS NULL OR (finished_at, id) < ($3, $4::uuid))
+		ORDER BY finished_at DESC, id DESC LIMIT $5`, p.State, p.JobID, afterAt, afterID, p.Limit)
+	if err != nil {
+		return nil, translate("list dead letters", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.Execution, error) { return scanExecution(r) })
+	return list, translate("list dead letters", err)
+}
+
+// GetExecution returns the execution with id, or an error wrapping domain.ErrNotFound.
+func (s *Store) GetExecution(ctx context.Context, id string) (*domain.Execution, error) {
+	e, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
+		FROM job_executions WHERE id = $1`, id))
+	return e, translate("get execution", err)
+}
+
+// DiscardDeadLetter marks a pending dead letter as discarded: nobody will run it. It returns the
+// execution, or an error wrapping domain.ErrNotFound (no such dead letter) or domain.ErrConflict
+// (already replayed or discarded).
+func (s *Store) DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error) {
+	return s.resolveDeadLetter(ctx, s.pool, id, domain.DeadLetterDiscarded, "", at)
+}
+
+// ReplayDeadLetter marks a pending dead letter as replayed by fire (a new execution, trigger
+// replay) and queues fire for publication, in one transaction. Errors are as DiscardDeadLetter's.
+func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire Fire, at time.Time) (*domain.Execution, error) {
+	var e *domain.Execution
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if e, err = s.resolveDeadLetter(ctx, tx, id, domain.DeadLetterReplayed, fire.Key, at); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			fire.Key, fire.JobID, fire.Kind, fire.Trigger, fire.ScheduledAt, fire.Payload, fire.PublishAt)
+		if err != nil {
+			return translate("queue replay", err)
+		}
+		// The tick sleeps until its next known instant; the notification makes it look now.
+		_, err = tx.Exec(ctx, `SELECT pg_notify(current_schema() || '.vecron_jobs', '')`)
+		return translate("queue replay", err)
+	})
+	return e, err
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Store) resolveDeadLetter(ctx context.Context, q querier, id, state, replayKey string, at time.Time) (*domain.Execution, error) {
+	e, err := scanExecution(q.QueryRow(ctx, `UPDATE job_executions SET dead_letter_state = $2,
+		dead_letter_replay_key = nullif($3, ''), dead_letter_resolved_at = $4
+		WHERE id = $1 AND status = 'dead_lettered' AND dead_letter_state = 'pending'
+		RETURNING `+executionColumns, id, state, replayKey, at))
+	if err == nil {
+		return e, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, translate("resolve dead letter", err)
+	}
+	existing, err := scanExecution(q.QueryRow(ctx, `SELECT `+executionColumns+` FROM job_executions WHERE id = $1`, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, fmt.Errorf("dead letter %s: %w", id, domain.ErrNotFound)
+	case err != nil:
+		return nil, translate("resolve dead letter", err)
+	case existing.Status != domain.StatusDeadLettered:
+		return nil, fmt.Errorf("execution %s is %s, not dead-lettered: %w", id, existing.Status, domain.ErrNotFound)
+	}
+	return nil, fmt.Errorf("dead letter %s was already %s: %w", id, existing.DeadLetter.State, domain.ErrConflict)
+}
