@@ -17,6 +17,10 @@ const RetryDelayDefault = time.Second
 // ErrPermanent marks an event that can never be handled (malformed, unknown type). Wrap it.
 var ErrPermanent = errors.New("permanent")
 
+// ErrShutdown is the cancellation cause a transport gives in-flight handlers when its shutdown
+// grace period is over: record what can be recorded and hand the event back.
+var ErrShutdown = errors.New("worker shutting down: grace period over")
+
 // RetryError asks for redelivery after a delay.
 type RetryError struct {
 	After time.Duration

@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -185,4 +186,43 @@ func TestBackoffIsFullJitterWithinTheStep(t *testing.T) {
 		require.LessOrEqual(t, random, highest)
 		require.Equal(t, max(step, 10*time.Millisecond), highest, "the whole step is used")
 	})
+}
+
+func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-r.Context().Done() // the first attempt hangs until the worker gives up on it
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer target.Close()
+	f := newFixture(t, executor.Config{})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Timeout: time.Minute,
+		Retry: &domain.RetryPolicy{MaxAttempts: 1}})
+	at := time.Now().UTC().Truncate(time.Second)
+	ev := dueEvent(t, j, at)
+
+	ctx, interrupt := context.WithCancelCause(t.Context())
+	time.AfterFunc(200*time.Millisecond, func() { interrupt(delivery.ErrShutdown) })
+	err := f.rt.Handle(ctx, ev)
+	var retry *delivery.RetryError
+	require.ErrorAs(t, err, &retry)
+	require.Zero(t, retry.After, "handed back for another worker at once")
+
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusQueued, e.Status, "not dead-lettered although it was the only attempt allowed")
+
+	require.NoError(t, f.rt.Handle(t.Context(), ev))
+	e, err = f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, e.Status)
+	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 2)
+	require.Equal(t, domain.StatusCancelled, attempts[0].Status)
+	require.Contains(t, attempts[0].Error, "shut down")
 }

@@ -234,6 +234,10 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
 	var retryIn time.Duration
 	switch {
+	case errors.Is(context.Cause(ctx), delivery.ErrShutdown):
+		// Not the target's fault: the next worker tries again at once.
+		a.Status, a.Error = domain.StatusCancelled, "interrupted: this worker shut down before the attempt ended"
+		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &finished
 	case res.Status == domain.StatusSucceeded || res.Permanent:
 		e.FinishedAt = &finished
 	case e.Attempt >= d.Retry.MaxAttempts:
@@ -253,6 +257,10 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	switch e.Status {
 	case domain.StatusQueued:
+		if a.Status == domain.StatusCancelled {
+			log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
+			return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
+		}
 		log.Info("attempt failed; will retry", "status", a.Status, "http_status", a.HTTPStatus, "attempt", e.Attempt,
 			"retry_in", retryIn.Round(time.Millisecond), "error", a.Error)
 		return &delivery.RetryError{After: retryIn, Err: fmt.Errorf("attempt %d of %s failed: %s", e.Attempt, d.IdempotencyKey, a.Error)}

@@ -31,6 +31,9 @@ type PullerConfig struct {
 	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
 	// handler keeps its message with progress signals every AckWait/3.
 	AckWait time.Duration `koanf:"ack_wait" usage:"redelivery timeout of an unacknowledged event"`
+	// Grace is how long in-flight handlers may run on after shutdown begins; then their context
+	// is cancelled with cause delivery.ErrShutdown. Zero waits for them however long they take.
+	Grace time.Duration `koanf:"-"`
 }
 
 // Handler handles one event; its result is turned into an outcome by delivery.Decide.
@@ -75,9 +78,9 @@ func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, h
 }
 
 // Run creates or updates the durable consumer and handles events until ctx ends. Then it stops
-// fetching, lets in-flight handlers finish (they see a context that is not cancelled, so a
-// drain bounded by the caller's grace period lets them record their outcome), returns buffered
-// events to the stream at once, and returns nil.
+// fetching, returns buffered events to the stream at once, and lets in-flight handlers finish
+// within the grace period; past it their context is cancelled with cause delivery.ErrShutdown, so
+// they record what they can and hand their event back. It returns nil.
 func (p *Puller) Run(ctx context.Context) error {
 	consumer, err := p.js.CreateOrUpdateConsumer(ctx, p.names.DueStream(), jetstream.ConsumerConfig{
 		Durable:       p.names.DueConsumer(p.kind),
@@ -98,10 +101,11 @@ func (p *Puller) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
 
-	work := context.WithoutCancel(ctx)
+	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer interrupt(nil)
 	sem := make(chan struct{}, p.cfg.Concurrency)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer p.drain(&wg, interrupt)
 	for {
 		// Take a slot before taking a message, so no message waits for a slot (and spends its
 		// ack wait) in this process.
@@ -139,6 +143,18 @@ func (p *Puller) Run(ctx context.Context) error {
 	}
 }
 
+// drain waits for in-flight handlers, interrupting them when the grace period is over.
+func (p *Puller) drain(wg *sync.WaitGroup, interrupt context.CancelCauseFunc) {
+	if p.cfg.Grace > 0 {
+		t := time.AfterFunc(p.cfg.Grace, func() {
+			p.log.Warn("grace period over; interrupting in-flight events", "grace", p.cfg.Grace)
+			interrupt(delivery.ErrShutdown)
+		})
+		defer t.Stop()
+	}
+	wg.Wait()
+}
+
 // returnBuffered gives the messages fetched but not started back to the stream at once, for
 // another worker, rather than letting them wait out their ack wait.
 func (p *Puller) returnBuffered(it jetstream.MessagesContext) {
@@ -170,11 +186,11 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
 	switch outcome.Action {
 	case delivery.Ack:
 		// Wait for the server to confirm: an ack lost on shutdown would redeliver settled work.
-		ackCtx, cancel := context.WithTimeout(ctx, p.cfg.AckWait)
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckWait)
 		settleErr = msg.DoubleAck(ackCtx)
 		cancel()
 	case delivery.Redeliver:
-		p.log.Warn("event will be redelivered", "event_id", ev.ID(), "delay", outcome.Delay, "error", err)
+		p.log.Debug("event will be redelivered", "event_id", ev.ID(), "delay", outcome.Delay, "error", err)
 		settleErr = msg.NakWithDelay(outcome.Delay)
 	case delivery.Drop:
 		p.log.Error("event dropped", "event_id", ev.ID(), "subject", msg.Subject(), "error", err)

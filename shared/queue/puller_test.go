@@ -188,3 +188,29 @@ func TestPullerKeepsLongEventsWithProgress(t *testing.T) {
 	eventually(t, "the long event acknowledged", func() bool { return pending(t, js, names) == 0 })
 	require.EqualValues(t, 1, calls.Load(), "progress signals prevented a redelivery")
 }
+
+func TestPullerInterruptsInFlightWorkAfterTheGracePeriod(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	started := make(chan struct{}, 1)
+	var cause atomic.Value
+	h := func(ctx context.Context, ev cloudevents.Event) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		cause.Store(context.Cause(ctx))
+		return &delivery.RetryError{After: 0, Err: context.Cause(ctx)}
+	}
+	stop := runPuller(t, js, names, queue.PullerConfig{Concurrency: 1, AckWait: time.Minute, Grace: 100 * time.Millisecond}, h)
+	publishDue(t, js, names, "stuck")
+	<-started
+	stop() // returns once the interrupted handler handed its event back
+	require.ErrorIs(t, cause.Load().(error), delivery.ErrShutdown)
+
+	// Handed back at once: another worker gets it long before the minute of ack wait.
+	var again atomic.Int32
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 1, AckWait: time.Minute}, func(context.Context, cloudevents.Event) error {
+		again.Add(1)
+		return nil
+	})
+	eventually(t, "the interrupted event redelivered", func() bool { return again.Load() == 1 })
+}
