@@ -113,8 +113,9 @@ func startStack(t *testing.T, transport string) *stack {
 	return startStackWith(t, transport, tickfn.DefaultSettings().Tick)
 }
 
-// startStackWith starts the stack with a tick of the given configuration.
-func startStackWith(t *testing.T, transport string, tickCfg tick.Config) *stack {
+// startStackWith starts the stack with a tick of the given configuration; mods adjust the
+// executor's settings.
+func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ...func(*httpfn.Settings)) *stack {
 	t.Helper()
 	dbURL := testenv.PostgresURL(t)
 	_, _, names := testenv.NATS(t)
@@ -144,6 +145,10 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config) *stack 
 	hs := httpfn.DefaultSettings()
 	hs.Database.URL, hs.NATS, hs.Transport, hs.Executor.WorkerID = dbURL, natsCfg, transport, "e2e-worker"
 	hs.Port = 0
+	hs.Redis.URL, hs.Redis.KeyPrefix = testenv.RedisURL(t)
+	for _, mod := range mods {
+		mod(&hs)
+	}
 	if transport == httpfn.TransportPush {
 		hs.Port = freePort(t)
 	}

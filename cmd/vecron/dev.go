@@ -139,7 +139,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
 	as.Database.URL, as.RedisURL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
-	hs.Database.URL, hs.NATS, hs.Port, hs.Transport = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull
+	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID = "dev-"+host, "dev-"+host
 

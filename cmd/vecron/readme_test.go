@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,11 +16,14 @@ import (
 	"github.com/vecron/vecron/shared/config"
 )
 
+var updateReadme = flag.Bool("update-readme", false, "rewrite the README's settings tables from the code")
+
 // TestReadmeConfigurationTablesMatchTheCode keeps the README's settings tables honest: each is
-// rendered from the function's settings struct and must appear in the README verbatim.
+// rendered from the function's settings struct and must appear in the README verbatim
+// (go test ./cmd/vecron -run TestReadme -update-readme rewrites them).
 func TestReadmeConfigurationTablesMatchTheCode(t *testing.T) {
-	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
+	const path = "../../README.md"
+	readme, err := os.ReadFile(path)
 	require.NoError(t, err)
 	apiS, tickS, httpS := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings()
 	for _, fn := range []struct {
@@ -31,7 +36,16 @@ func TestReadmeConfigurationTablesMatchTheCode(t *testing.T) {
 		{"execute-http", &httpS, httpfn.Aliases()},
 	} {
 		table := settingsTable(fn.name, config.Describe(fn.settings, config.Options{Prefix: config.EnvPrefix, Aliases: fn.aliases}))
-		require.True(t, strings.Contains(string(readme), table), "README section for %s is stale; replace it with:\n%s", fn.name, table)
+		if *updateReadme {
+			section := regexp.MustCompile(`(?s)#### ` + regexp.QuoteMeta(fn.name) + `\n\n.*?\n\n`)
+			require.True(t, section.Match(readme), "README has no section #### %s", fn.name)
+			readme = section.ReplaceAllLiteral(readme, []byte(table+"\n"))
+			continue
+		}
+		require.True(t, strings.Contains(string(readme), table), "README section for %s is stale; run go test ./cmd/vecron -run TestReadme -update-readme", fn.name)
+	}
+	if *updateReadme {
+		require.NoError(t, os.WriteFile(path, readme, 0o644))
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Optional checks are reported ("degraded") but do not fail readiness: the function works
+	// on without that dependency.
+	Optional bool
 }
 
 // Live answers liveness probes: the process serves requests.
@@ -29,6 +32,10 @@ func Ready(checks ...Check) http.Handler {
 		status, code := make(map[string]string, len(checks)), http.StatusOK
 		for _, c := range checks {
 			if err := c.Fn(ctx); err != nil {
+				if c.Optional {
+					status[c.Name] = "degraded"
+					continue
+				}
 				status[c.Name], code = "unavailable", http.StatusServiceUnavailable
 				continue
 			}

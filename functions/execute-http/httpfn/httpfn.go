@@ -12,11 +12,13 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vecron/vecron/shared/breaker"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
@@ -38,6 +40,8 @@ type Settings struct {
 	Executor  executor.Config     `koanf:"executor"`
 	HTTP      httpjob.Config      `koanf:"http"`
 	Pull      queue.PullerConfig  `koanf:"pull"`
+	Redis     redisconn.Config    `koanf:"redis"`
+	Breaker   breaker.Config      `koanf:"breaker"`
 	Log       telemetry.LogConfig `koanf:"log"`
 	Transport string              `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
@@ -54,6 +58,8 @@ func DefaultSettings() Settings {
 		Executor:  executor.DefaultConfig(),
 		HTTP:      httpjob.DefaultConfig(),
 		Pull:      queue.DefaultPullerConfig(),
+		Redis:     redisconn.DefaultConfig(),
+		Breaker:   breaker.DefaultConfig(),
 		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
 		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
@@ -61,7 +67,7 @@ func DefaultSettings() Settings {
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
 // Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
@@ -90,15 +96,35 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	}
 	runner := httpjob.New(s.HTTP)
 	defer runner.Close()
-	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
-		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log,
-	}, s.Executor)
+	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log}
+	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
+	if s.Redis.Enabled() {
+		rdb, err := redisconn.Open(s.Redis)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		s.Breaker.KeyPrefix = s.Redis.Prefix()
+		b, err := breaker.New(rdb, s.Breaker, log)
+		if err != nil {
+			return err
+		}
+		deps.Breaker = b
+		// Informational: without Redis the breakers fail open and executions go on.
+		checks = append(checks, server.Check{Name: "redis", Optional: true, Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	} else {
+		log.Warn("no redis.url: circuit breakers are off")
+	}
+	rt, err := executor.New(domain.KindHTTP, "execute-http", deps, s.Executor)
 	if err != nil {
 		return err
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Transport == TransportPull {
+		// In-flight executions get most of the grace period; the rest records the interrupted
+		// ones and hands their events back.
+		s.Pull.Grace = s.ShutdownGrace * 4 / 5
 		puller, err := queue.NewPuller(js, s.NATS.Names(), domain.KindHTTP, rt.Handle, s.Pull, log)
 		if err != nil {
 			return err
@@ -106,7 +132,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 		g.Go(func() error { return puller.Run(ctx) })
 	}
 	if s.Port != 0 {
-		mux := server.Probes(server.Check{Name: "postgres", Fn: st.Ping}, server.Check{Name: "nats", Fn: queue.Ping(nc)})
+		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {
 			mux.Handle("POST /", executor.PushHandler(rt.HandlePushed, log))
 		}

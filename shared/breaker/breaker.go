@@ -1,0 +1,314 @@
+// Package breaker keeps a circuit breaker per target host so that a host that keeps failing is
+// given a rest instead of every job's request: while a host's breaker is open, requests to it
+// fail fast, and after a cool-down a few trial requests decide whether it has recovered.
+//
+// The breakers live in Redis, not in the process, because every executor replica sends
+// requests to the same hosts: the failures one replica sees open the breaker for all of them,
+// and a replica started a moment ago does not hammer a host the others gave up on. Each
+// decision is one Lua script, run atomically in one round trip, so replicas never overwrite
+// each other's counts.
+//
+// Redis is advisory here: when it cannot be reached, requests go ahead (the breaker fails
+// open), because an outage of Redis must not stop jobs from running.
+package breaker
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	ConsecutiveFailuresDefault = 5
+	FailureRatioDefault        = 0.5
+	MinRequestsDefault         = 20
+	WindowDefault              = time.Minute
+	CoolDownDefault            = 30 * time.Second
+	HalfOpenRequestsDefault    = 1
+)
+
+// States of a host's breaker, as State returns them.
+const (
+	StateClosed   = "closed"
+	StateOpen     = "open"
+	StateHalfOpen = "half_open"
+)
+
+const (
+	// redisTimeout bounds how long Allow and done wait for Redis before letting the request
+	// through without the breaker.
+	redisTimeout = 200 * time.Millisecond
+	// redisPause is how long Redis is left alone after it failed, so that while it is down
+	// requests do not each wait redisTimeout for it.
+	redisPause = time.Second
+	// warnEvery spaces out the warnings about Redis being unreachable.
+	warnEvery = 30 * time.Second
+	// minStateTTL keeps a host's state at least this long after its last change; the
+	// consecutive-failure count outlives the window, and this bounds how long.
+	minStateTTL = time.Hour
+	// maxOpenHosts bounds the hosts remembered as open in this process; hosts are user input.
+	maxOpenHosts = 10_000
+)
+
+// Config tunes the breakers. Zero fields take their defaults.
+type Config struct {
+	// KeyPrefix starts every Redis key of the package; a host's state is at
+	// <KeyPrefix>breaker:<host>.
+	KeyPrefix string `koanf:"-"`
+	// ConsecutiveFailures opens a breaker whatever the window: consecutive failures are counted
+	// across windows, because a host that fails every request is down however rarely it is called.
+	ConsecutiveFailures int `koanf:"consecutive_failures" usage:"consecutive failures of a host that open its breaker"`
+	// FailureRatio opens a breaker once the failures among the outcomes of the current window
+	// reach it, and there are at least MinRequests of them.
+	FailureRatio float64 `koanf:"failure_ratio" usage:"failure ratio over the window that opens a host's breaker"`
+	// MinRequests is the number of outcomes in the window before FailureRatio applies.
+	MinRequests int `koanf:"min_requests" usage:"requests in the window before failure_ratio applies"`
+	// Window is the fixed window over which outcomes are counted while closed. An outcome
+	// counts in the window in which it is reported, so a request longer than the window counts.
+	Window time.Duration `koanf:"window" usage:"window over which failures are counted while closed"`
+	// CoolDown is how long an open breaker fails fast. It is also how long half-open trials
+	// have to report before new trials are let through in their place.
+	CoolDown time.Duration `koanf:"cool_down" usage:"how long an open breaker fails fast before it lets a trial request through"`
+	// HalfOpenRequests is the number of trials let through while half-open; all of them must
+	// succeed to close the breaker, and one failure opens it again.
+	HalfOpenRequests int `koanf:"half_open_requests" usage:"trial requests let through while half-open"`
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+func (c Config) withDefaults() Config {
+	c.ConsecutiveFailures = cmp.Or(c.ConsecutiveFailures, ConsecutiveFailuresDefault)
+	c.FailureRatio = cmp.Or(c.FailureRatio, FailureRatioDefault)
+	c.MinRequests = cmp.Or(c.MinRequests, MinRequestsDefault)
+	c.Window = cmp.Or(c.Window, WindowDefault)
+	c.CoolDown = cmp.Or(c.CoolDown, CoolDownDefault)
+	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, HalfOpenRequestsDefault)
+	return c
+}
+
+// validate checks a configuration after withDefaults.
+func (c Config) validate() error {
+	switch {
+	case c.ConsecutiveFailures < 1:
+		return errors.New("breaker.consecutive_failures: must be positive")
+	case math.IsNaN(c.FailureRatio) || c.FailureRatio <= 0 || c.FailureRatio > 1:
+		return errors.New("breaker.failure_ratio: must be in (0, 1]")
+	case c.MinRequests < 1:
+		return errors.New("breaker.min_requests: must be positive")
+	case c.Window < time.Millisecond:
+		return errors.New("breaker.window: must be at least 1ms")
+	case c.CoolDown < time.Millisecond:
+		return errors.New("breaker.cool_down: must be at least 1ms")
+	case c.HalfOpenRequests < 1:
+		return errors.New("breaker.half_open_requests: must be positive")
+	}
+	return nil
+}
+
+// stateTTL is how long a host's state outlives its last change, so that the state of hosts
+// nobody calls any more goes away. It never ends an open breaker's cool-down early.
+func (c Config) stateTTL() time.Duration {
+	return max(minStateTTL, 2*c.Window, 2*c.CoolDown)
+}
+
+// ErrOpen is what the error of Allow is when a host's breaker rejects the request.
+var ErrOpen = errors.New("circuit breaker open")
+
+// OpenError says that a host's breaker is open, or half-open with all its trials under way.
+// errors.Is(err, ErrOpen) holds for it.
+type OpenError struct {
+	Host string
+	// RetryAfter is the time left in the cool-down (or in the trials' lease), best effort.
+	RetryAfter time.Duration
+}
+
+// Error names the host and the time left, rounded to the millisecond.
+func (e *OpenError) Error() string {
+	return fmt.Sprintf("circuit breaker of %s is open; retry in %s", e.Host, e.RetryAfter.Round(time.Millisecond))
+}
+
+// Wait is how long to wait before trying the host again.
+func (e *OpenError) Wait() time.Duration { return e.RetryAfter }
+
+// Is reports whether target is ErrOpen.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+//go:embed breaker.lua
+var script string
+
+// Breakers holds the breakers of all hosts. It is safe for concurrent use.
+type Breakers struct {
+	rdb    redis.UniversalClient
+	cfg    Config
+	log    *slog.Logger
+	script *redis.Script
+	open   *openHosts
+
+	pausedUntil atomic.Int64 // unix nanoseconds until which Redis is not asked
+	lastWarn    atomic.Int64 // unix nanoseconds of the last warning about Redis
+}
+
+// New returns the breakers kept in rdb, which must have ContextTimeoutEnabled set: without it
+// go-redis waits out its own read timeout, seconds, whatever the context says. It returns an
+// error naming the field when cfg is invalid; it does not contact Redis.
+func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, error) {
+	if rdb == nil {
+		return nil, errors.New("breaker: redis client is required")
+	}
+	if !contextTimeouts(rdb) {
+		return nil, errors.New("breaker: the redis client must have ContextTimeoutEnabled, or an unresponsive Redis holds up requests")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Breakers{
+		rdb: rdb, cfg: cfg, log: log,
+		script: redis.NewScript(script),
+		open:   newOpenHosts(maxOpenHosts),
+	}, nil
+}
+
+// contextTimeouts reports whether rdb gives up on a command when its context ends, as far as
+// can be told from its type.
+func contextTimeouts(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}
+
+// Allow asks whether a request to host may go ahead. On nil error the caller MUST call done(ok)
+// once, with whether the request succeeded as far as the breaker is concerned; later calls are
+// ignored. done waits for Redis at most a short timeout and never fails.
+//
+// When the host's breaker is open, or half-open with all its trials under way, Allow returns
+// an *OpenError, for which errors.Is(err, ErrOpen) holds. When Redis cannot be reached in a
+// short timeout, Allow lets the request through. It returns ctx's error if ctx ends first.
+func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), err error) {
+	if host == "" {
+		return nil, errors.New("allow: host is empty")
+	}
+	now := time.Now()
+	if until, ok := b.open.get(host, now); ok {
+		return nil, &OpenError{Host: host, RetryAfter: until.Sub(now)}
+	}
+	if b.paused(now) {
+		return func(bool) {}, nil
+	}
+	r, err := b.run(ctx, "allow", host, 0, false)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("allow %s: %w", host, context.Cause(ctx))
+		}
+		b.unavailable(host, err)
+		return func(bool) {}, nil
+	}
+	if !r.allowed {
+		if r.state == StateOpen {
+			// Nothing but time ends an open breaker, so the answer holds for the rest of the
+			// cool-down and the next requests need not ask Redis.
+			b.open.put(host, now.Add(r.retryAfter), now)
+		}
+		return nil, &OpenError{Host: host, RetryAfter: r.retryAfter}
+	}
+	// The request may outlive ctx; its outcome still counts.
+	dctx := context.WithoutCancel(ctx)
+	var called atomic.Bool
+	return func(ok bool) {
+		if called.Swap(true) || b.paused(time.Now()) {
+			return
+		}
+		if _, err := b.run(dctx, "done", host, r.gen, ok); err != nil {
+			b.unavailable(host, err)
+		}
+	}, nil
+}
+
+// State returns the state of host's breaker: StateClosed, StateOpen or StateHalfOpen. A host
+// never seen is closed. It returns an error when Redis cannot be asked.
+func (b *Breakers) State(ctx context.Context, host string) (string, error) {
+	r, err := b.eval(ctx, "state", host, 0, false)
+	if err != nil {
+		return "", fmt.Errorf("breaker state of %s: %w", host, err)
+	}
+	return r.state, nil
+}
+
+// result is the script's answer.
+type result struct {
+	allowed    bool
+	gen        int64
+	retryAfter time.Duration
+	state      string
+}
+
+// run evaluates the script, waiting no longer than redisTimeout.
+func (b *Breakers) run(ctx context.Context, op, host string, gen int64, ok bool) (result, error) {
+	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
+	return b.eval(ctx, op, host, gen, ok)
+}
+
+func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, ok bool) (result, error) {
+	okArg := "0"
+	if ok {
+		okArg = "1"
+	}
+	v, err := b.script.Run(ctx, b.rdb, []string{b.cfg.KeyPrefix + "breaker:" + host},
+		op, gen, okArg,
+		b.cfg.ConsecutiveFailures,
+		strconv.FormatFloat(b.cfg.FailureRatio, 'g', -1, 64),
+		b.cfg.MinRequests,
+		b.cfg.Window.Milliseconds(),
+		b.cfg.CoolDown.Milliseconds(),
+		b.cfg.HalfOpenRequests,
+		b.cfg.stateTTL().Milliseconds(),
+	).Slice()
+	if err != nil {
+		return result{}, err
+	}
+	if len(v) != 4 {
+		return result{}, fmt.Errorf("breaker script returned %d values", len(v))
+	}
+	allowed, _ := v[0].(int64)
+	gen, _ = v[1].(int64)
+	retry, _ := v[2].(int64)
+	state, _ := v[3].(string)
+	return result{allowed: allowed == 1, gen: gen, retryAfter: time.Duration(retry) * time.Millisecond, state: state}, nil
+}
+
+func (b *Breakers) paused(now time.Time) bool {
+	return now.UnixNano() < b.pausedUntil.Load()
+}
+
+// unavailable leaves Redis alone for a moment and warns, at most once per warnEvery, that
+// requests go ahead without the breaker.
+func (b *Breakers) unavailable(host string, err error) {
+	now := time.Now().UnixNano()
+	b.pausedUntil.Store(now + int64(redisPause))
+	last := b.lastWarn.Load()
+	if now-last < int64(warnEvery) || !b.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	b.log.Warn("circuit breakers unavailable; requests go ahead unchecked", "host", host, "error", err)
+}

@@ -1,0 +1,121 @@
+-- The breaker of one host, as a state machine run atomically inside Redis so that replicas
+-- never overwrite each other's counts. Times are Redis's own clock, so replicas whose clocks
+-- disagree still agree on when a cool-down ends. That needs Redis 5 or later, which replicates
+-- what a script wrote rather than the script, so a script may read TIME and then write.
+--
+-- KEYS[1]  the host's hash
+-- ARGV[1]  "allow", "done" or "state"
+-- ARGV[2]  done: the generation Allow handed out
+-- ARGV[3]  done: "1" when the request succeeded
+-- ARGV[4]  consecutive failures that open the breaker
+-- ARGV[5]  failure ratio that opens it
+-- ARGV[6]  outcomes in the window before the ratio applies
+-- ARGV[7]  window, milliseconds
+-- ARGV[8]  cool-down, milliseconds
+-- ARGV[9]  trial requests while half-open
+-- ARGV[10] time to live of the hash, milliseconds
+--
+-- Returns {allowed (0|1), generation, retry after in milliseconds, state}.
+
+local key = KEYS[1]
+local op = ARGV[1]
+local consecutive = tonumber(ARGV[4])
+local ratio = tonumber(ARGV[5])
+local min_requests = tonumber(ARGV[6])
+local window = tonumber(ARGV[7])
+local cool_down = tonumber(ARGV[8])
+local half_open = tonumber(ARGV[9])
+local ttl = tonumber(ARGV[10])
+
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local f = redis.call('HMGET', key, 'state', 'gen', 'since', 'till', 'ok', 'fail', 'cfail', 'trials', 'hok')
+local s = {
+  state = f[1] or 'closed',
+  gen = tonumber(f[2]) or 0,
+  since = tonumber(f[3]) or now, -- start of the closed window
+  till = tonumber(f[4]) or 0,    -- open: end of the cool-down; half_open: end of the trials' lease
+  ok = tonumber(f[5]) or 0,      -- closed: successes in the window
+  fail = tonumber(f[6]) or 0,    -- closed: failures in the window
+  cfail = tonumber(f[7]) or 0,   -- closed: consecutive failures, across windows
+  trials = tonumber(f[8]) or 0,  -- half_open: trial requests let through
+  hok = tonumber(f[9]) or 0,     -- half_open: trials that succeeded
+}
+local dirty = false
+
+-- Every change of state starts a new generation, and outcomes of requests let through in an
+-- earlier one are ignored: a request started before the breaker opened says nothing about
+-- whether the host has recovered since.
+local function enter(state)
+  s.state = state
+  s.gen = s.gen + 1
+  s.since = now
+  s.ok, s.fail, s.cfail, s.trials, s.hok = 0, 0, 0, 0, 0
+  if state == 'open' then s.till = now + cool_down else s.till = 0 end
+  dirty = true
+end
+
+if s.state == 'open' and now >= s.till then
+  enter('half_open')
+elseif s.state == 'closed' and now >= s.since + window then
+  -- The window rolls without a new generation: a request that outlives the window still counts.
+  s.since = now
+  s.ok, s.fail = 0, 0
+  dirty = true
+end
+
+local allowed, retry = 0, 0
+if op == 'allow' then
+  if s.state == 'closed' then
+    allowed = 1
+  elseif s.state == 'half_open' then
+    if s.trials >= half_open and now >= s.till then
+      -- No verdict from the trials within a cool-down: their replica died or the request is
+      -- slow. Let new trials through rather than stay half-open for ever.
+      enter('half_open')
+    end
+    if s.trials < half_open then
+      s.trials = s.trials + 1
+      s.till = now + cool_down
+      dirty = true
+      allowed = 1
+    end
+  end
+elseif op == 'done' and tonumber(ARGV[2]) == s.gen then
+  local ok = ARGV[3] == '1'
+  if s.state == 'closed' then
+    if ok then
+      s.ok = s.ok + 1
+      s.cfail = 0
+    else
+      s.fail = s.fail + 1
+      s.cfail = s.cfail + 1
+    end
+    dirty = true
+    local total = s.ok + s.fail
+    if s.cfail >= consecutive or (total >= min_requests and s.fail / total >= ratio) then
+      enter('open')
+    end
+  elseif s.state == 'half_open' then
+    if ok then
+      s.hok = s.hok + 1
+      dirty = true
+      if s.hok >= half_open then enter('closed') end
+    else
+      enter('open')
+    end
+  end
+end
+
+if allowed == 0 and s.state ~= 'closed' then
+  retry = math.max(s.till - now, 0)
+end
+
+if dirty and op ~= 'state' then
+  redis.call('HSET', key, 'state', s.state, 'gen', s.gen, 'since', s.since, 'till', s.till,
+    'ok', s.ok, 'fail', s.fail, 'cfail', s.cfail, 'trials', s.trials, 'hok', s.hok)
+  redis.call('PEXPIRE', key, ttl)
+end
+
+return {allowed, s.gen, retry, s.state}

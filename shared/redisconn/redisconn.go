@@ -1,0 +1,48 @@
+// Package redisconn opens vecron's Redis client from settings. Redis holds advisory, shared
+// state — shard leases, circuit breakers — so every caller bounds its calls with a context
+// deadline; the client is built so that deadlines are honoured on the socket too.
+package redisconn
+
+import (
+	"cmp"
+	"errors"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// KeyPrefixDefault starts every key vecron writes.
+const KeyPrefixDefault = "vecron:"
+
+// Config locates Redis.
+type Config struct {
+	URL string `koanf:"url" usage:"Redis URL, e.g. redis://127.0.0.1:6379/0 (also REDIS_URL); empty runs without Redis"`
+	// KeyPrefix lets several installations share one Redis.
+	KeyPrefix string `koanf:"prefix" usage:"prefix of every Redis key"`
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{KeyPrefix: KeyPrefixDefault} }
+
+// Enabled reports whether a Redis URL is set.
+func (c Config) Enabled() bool { return c.URL != "" }
+
+// Prefix returns the key prefix to use.
+func (c Config) Prefix() string { return cmp.Or(c.KeyPrefix, KeyPrefixDefault) }
+
+// Open returns a client for c.URL, or an error naming the setting. It does not connect: Redis
+// may come up later, and callers work on without it meanwhile.
+func Open(c Config) (*redis.Client, error) {
+	opts, err := redis.ParseURL(c.URL)
+	if err != nil {
+		// The parser's message may echo the URL, password included.
+		return nil, errors.New("redis.url: not a redis:// or rediss:// URL")
+	}
+	// Without this, go-redis ignores context deadlines while reading a reply, and a paused
+	// Redis would hold a caller for the full socket timeout.
+	opts.ContextTimeoutEnabled = true
+	if !strings.HasPrefix(opts.ClientName, "vecron") {
+		opts.ClientName = "vecron"
+	}
+	return redis.NewClient(opts), nil
+}
