@@ -142,6 +142,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID = "dev-"+host, "dev-"+host
+	ts.Redis.URL = s.RedisURL
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

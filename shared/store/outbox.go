@@ -44,16 +44,17 @@ type PlanResult struct {
 // transaction.
 type Plan func(j *domain.Job) (PlanResult, error)
 
-// ClaimDue claims up to limit enabled jobs due at or before horizon, skipping rows another
-// replica holds, and in one transaction advances each job's next_run_at and writes its fires to
-// the outbox. It returns the fires written and the number of jobs claimed. A job whose plan
-// fails gets no next run (it stops firing until edited) and its error is returned in planErrs.
-func (s *Store) ClaimDue(ctx context.Context, horizon time.Time, limit int, plan Plan) (fires []Fire, claimed int, planErrs []error, err error) {
+// ClaimDue claims up to limit enabled jobs of shards (nil: every shard) due at or before
+// horizon, skipping rows another replica holds, and in one transaction advances each job's
+// next_run_at and writes its fires to the outbox. It returns the fires written and the number of
+// jobs claimed. A job whose plan fails gets no next run (it stops firing until edited) and its
+// error is returned in planErrs.
+func (s *Store) ClaimDue(ctx context.Context, shards []int32, horizon time.Time, limit int, plan Plan) (fires []Fire, claimed int, planErrs []error, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fires, planErrs = fires[:0], planErrs[:0]
 		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
-			WHERE enabled AND next_run_at <= $1
-			ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED`, horizon, limit)
+			WHERE enabled AND next_run_at <= $1 AND ($3::int[] IS NULL OR shard = ANY($3))
+			ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED`, horizon, limit, shards)
 		if err != nil {
 			return err
 		}
@@ -133,10 +134,12 @@ func (s *Store) ClaimDue(ctx context.Context, horizon time.Time, limit int, plan
 	return fires, claimed, planErrs, nil
 }
 
-// NextDue returns the earliest next_run_at of an enabled job, and false when none is scheduled.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+// NextDue returns the earliest next_run_at of an enabled job of shards (nil: every shard), and
+// false when none is scheduled.
+func (s *Store) NextDue(ctx context.Context, shards []int32) (time.Time, bool, error) {
 	var t *time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT min(next_run_at) FROM jobs WHERE enabled`).Scan(&t); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT min(next_run_at) FROM jobs
+		WHERE enabled AND ($1::int[] IS NULL OR shard = ANY($1))`, shards).Scan(&t); err != nil {
 		return time.Time{}, false, translate("next due job", err)
 	}
 	if t == nil {
@@ -256,4 +259,11 @@ func (r *skipRows) insert(ctx context.Context, tx pgx.Tx) error {
 			AS u(id, job_id, version, key, at, reason)
 		ON CONFLICT (idempotency_key) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons)
 	return err
+}
+
+// OutboxLen returns how many fires wait in the outbox: claimed or queued, not yet acknowledged.
+func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
+	return n, translate("count outbox", err)
 }

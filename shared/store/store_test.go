@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -145,7 +146,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), now, 7, planEvery)
+				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), nil, now, 7, planEvery)
 				if err != nil {
 					t.Error(err)
 					return
@@ -171,7 +172,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, stranded, jobs, "every claimed fire waits in the outbox until acknowledged")
 
-	next, ok, err := st.NextDue(t.Context())
+	next, ok, err := st.NextDue(t.Context(), nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, next.Equal(now.Add(time.Hour)), "got %s", next)
@@ -183,7 +184,7 @@ func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
 	now := time.Now().UTC()
 	bad := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
 	good := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), now, 10, func(j *domain.Job) (store.PlanResult, error) {
+	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), nil, now, 10, func(j *domain.Job) (store.PlanResult, error) {
 		if j.ID == bad.ID {
 			return store.PlanResult{}, fmt.Errorf("broken schedule")
 		}
@@ -206,7 +207,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(-time.Minute)})
 	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, _, _, err := st.ClaimDue(t.Context(), now, 10, planEvery)
+	fires, _, _, err := st.ClaimDue(t.Context(), nil, now, 10, planEvery)
 	require.NoError(t, err)
 	require.Len(t, fires, 2)
 
@@ -395,7 +396,7 @@ func TestListenJobChangesWakesOnEditsOnly(t *testing.T) {
 	waitNote(t, notes, "create")
 
 	// The tick's own claim moves next_run_at without a version bump: no wake-up.
-	_, _, _, err := st.ClaimDue(ctx, now, 10, planEvery)
+	_, _, _, err := st.ClaimDue(ctx, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	// An edit after it does wake; had the claim notified, its note would arrive first.
 	_, err = st.SetEnabled(ctx, j.ID, false, nil, now)
@@ -417,4 +418,36 @@ func waitNote(t *testing.T, notes <-chan struct{}, what string) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no notification after %s", what)
 	}
+}
+
+func TestClaimDueOnlyOwnedShards(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	var jobs []*domain.Job
+	for range 20 {
+		jobs = append(jobs, testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now}))
+	}
+	owned := []int32{int32(jobs[0].Shard), int32(jobs[1].Shard)}
+	want := 0
+	for _, j := range jobs {
+		if slices.Contains(owned, int32(j.Shard)) {
+			want++
+		}
+	}
+	next, ok, err := st.NextDue(t.Context(), owned)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, now, next)
+	fires, claimed, _, err := st.ClaimDue(t.Context(), owned, now, 100, planEvery)
+	require.NoError(t, err)
+	require.Equal(t, want, claimed)
+	for _, f := range fires {
+		j, err := st.GetJob(t.Context(), f.JobID)
+		require.NoError(t, err)
+		require.Contains(t, owned, int32(j.Shard))
+	}
+	_, claimed, _, err = st.ClaimDue(t.Context(), nil, now, 100, planEvery)
+	require.NoError(t, err)
+	require.Equal(t, len(jobs)-want, claimed, "nil claims the rest, every shard")
 }

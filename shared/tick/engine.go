@@ -75,13 +75,23 @@ func (c Config) validate() error {
 
 // Store is what the engine needs of the database.
 type Store interface {
-	ClaimDue(ctx context.Context, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
-	NextDue(ctx context.Context) (time.Time, bool, error)
+	ClaimDue(ctx context.Context, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
+	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, age time.Duration, limit int) ([]store.Fire, error)
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
 	NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
+}
+
+// Shards says which shards of the jobs this replica claims (see package lease). Without one
+// the engine claims every shard.
+type Shards interface {
+	// Owned returns the shards to claim now; all means every shard (the leases cannot be
+	// kept, and the database claim alone keeps replicas apart).
+	Owned() (shards []int, all bool)
+	// Changed signals that Owned changed.
+	Changed() <-chan struct{}
 }
 
 // Publisher publishes batches of messages and reports per-message errors.
@@ -98,9 +108,33 @@ type Engine struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	shards    Shards
 	wake      chan struct{}
 	listening chan struct{}
 	listenOne sync.Once
+}
+
+// SetShards makes the engine claim only the shards sh owns. Call it before Run.
+func (e *Engine) SetShards(sh Shards) { e.shards = sh }
+
+// owned returns the shard filter of a claim: nil for every shard; ok is false when this replica
+// owns no shard now.
+func (e *Engine) owned() (filter []int32, ok bool) {
+	if e.shards == nil {
+		return nil, true
+	}
+	shards, all := e.shards.Owned()
+	if all {
+		return nil, true
+	}
+	if len(shards) == 0 {
+		return nil, false
+	}
+	filter = make([]int32, len(shards))
+	for i, s := range shards {
+		filter[i] = int32(s)
+	}
+	return filter, true
 }
 
 // New returns an engine. now is the clock (time.Now in production).
@@ -161,12 +195,18 @@ func (e *Engine) Run(ctx context.Context) error {
 			wakeAt = minTime(wakeAt, pending[0].ScheduledAt)
 		}
 		timer.Reset(max(wakeAt.Sub(e.now()), 0))
+		var shardsChanged <-chan struct{}
+		if e.shards != nil {
+			shardsChanged = e.shards.Changed()
+		}
 		select {
 		case <-ctx.Done():
 			e.drain(&pending, batches)
 			return nil
 		case <-e.wake:
 			nextClaim, nextBackfill = e.now(), e.now()
+		case <-shardsChanged:
+			nextClaim = e.now()
 		case <-timer.C:
 		}
 	}
@@ -185,9 +225,13 @@ func (e *Engine) drain(pending *fireHeap, batches chan<- []store.Fire) {
 
 // claim claims one batch into pending and returns when to claim next.
 func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) time.Time {
+	shards, ok := e.owned()
+	if !ok {
+		return now.Add(e.cfg.MaxSleep) // a change of shards wakes the loop
+	}
 	horizon := now.Add(e.cfg.Lookahead)
 	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault}
-	fires, claimed, planErrs, err := e.store.ClaimDue(ctx, horizon, e.cfg.BatchSize, planner.Plan)
+	fires, claimed, planErrs, err := e.store.ClaimDue(ctx, shards, horizon, e.cfg.BatchSize, planner.Plan)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("claim due jobs", "error", err)
@@ -203,7 +247,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
 	}
-	next, ok, err := e.store.NextDue(ctx)
+	next, ok, err := e.store.NextDue(ctx, shards)
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {

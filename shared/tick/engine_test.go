@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/lease"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
@@ -30,6 +32,7 @@ type received struct {
 	eventID string
 	jobID   string
 	at      time.Time
+	source  string
 }
 
 // collector consumes the due stream in the background.
@@ -56,7 +59,7 @@ func collect(t *testing.T, js jetstream.JetStream, names event.Names) *collector
 			return
 		}
 		col.mu.Lock()
-		col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), jobID: d.JobID, at: d.ScheduledAt})
+		col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), jobID: d.JobID, at: d.ScheduledAt, source: ev.Source()})
 		col.mu.Unlock()
 		_ = m.Ack()
 	})
@@ -169,7 +172,7 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 		keys = append(keys, domain.ScheduledKey(j.ID, past))
 	}
 	planner := tick.Planner{Now: past, Horizon: past, MisfireThreshold: time.Minute, MaxFires: 10}
-	fires, _, _, err := st.ClaimDue(t.Context(), past, 10, planner.Plan)
+	fires, _, _, err := st.ClaimDue(t.Context(), nil, past, 10, planner.Plan)
 	require.NoError(t, err)
 	require.Len(t, fires, 3)
 
@@ -201,4 +204,66 @@ func relayMsg(t *testing.T, names event.Names, f store.Fire) queue.Message {
 	msg, err := event.ToNATS(t.Context(), ev)
 	require.NoError(t, err)
 	return queue.Message{Subject: names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg}
+}
+
+func TestReplicasSplitTheShardsAndFireEachJobOnce(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	redisURL, prefix := testenv.RedisURL(t)
+	opts, err := redis.ParseURL(redisURL)
+	require.NoError(t, err)
+	opts.ContextTimeoutEnabled = true
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+
+	start := time.Now().UTC().Truncate(time.Second).Add(2 * time.Second)
+	for range 40 {
+		testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: start})
+	}
+	col := collect(t, js, names)
+	perReplica := map[string]*lease.Manager{}
+	var stops []func()
+	for _, name := range []string{"a", "b"} {
+		m, err := lease.New(rdb, lease.Config{KeyPrefix: prefix, Instance: name, TTL: time.Second}, slog.New(slog.DiscardHandler), nil)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		e, err := tick.New(st, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), tick.Config{Instance: name})
+		require.NoError(t, err)
+		e.SetShards(m)
+		stopEngine := runEngine(t, e)
+		stops = append(stops, func() { stopEngine(); cancel(); require.NoError(t, <-done) })
+		perReplica[name] = m
+	}
+	col.waitFor(t, 20*time.Second, "three seconds of every job", func(r []received) bool { return len(r) >= 120 })
+	for _, stop := range stops {
+		stop()
+	}
+
+	seen := map[string]bool{}
+	bySource := map[string]int{}
+	for _, r := range col.snapshot() {
+		require.False(t, seen[r.msgID], "fire %s published twice", r.msgID)
+		seen[r.msgID] = true
+		bySource[r.source]++
+	}
+	require.Len(t, bySource, 2, "both replicas published: %v", bySource)
+	a, _ := perReplica["a"].Owned()
+	b, _ := perReplica["b"].Owned()
+	require.Empty(t, a, "released on stop")
+	require.Empty(t, b, "released on stop")
+}
+
+// runEngine runs e until the returned stop is called.
+func runEngine(t *testing.T, e *tick.Engine) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	return func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
 }

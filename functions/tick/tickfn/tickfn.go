@@ -10,11 +10,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/lease"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
@@ -27,6 +31,8 @@ type Settings struct {
 	NATS     queue.ConnConfig    `koanf:"nats"`
 	Streams  queue.StreamsConfig `koanf:"streams"`
 	Tick     tick.Config         `koanf:"tick"`
+	Redis    redisconn.Config    `koanf:"redis"`
+	Lease    lease.Config        `koanf:"lease"`
 	Log      telemetry.LogConfig `koanf:"log"`
 	// Port serves /healthz and /readyz; 0 serves nothing.
 	Port          int           `koanf:"port" usage:"health endpoint port (also PORT); 0 disables"`
@@ -40,6 +46,8 @@ func DefaultSettings() Settings {
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Streams:  queue.DefaultStreamsConfig(),
 		Tick:     tick.DefaultConfig(),
+		Redis:    redisconn.DefaultConfig(),
+		Lease:    lease.Config{TTL: lease.TTLDefault},
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
@@ -47,7 +55,7 @@ func DefaultSettings() Settings {
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
 // Run runs the tick until ctx ends, then finishes the fires it has claimed and returns.
@@ -73,10 +81,31 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 		return err
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
+	if s.Redis.Enabled() {
+		rdb, err := redisconn.Open(s.Redis)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		s.Lease.KeyPrefix, s.Lease.Instance = s.Redis.Prefix(), s.Tick.Instance
+		leases, err := lease.New(rdb, s.Lease, log, reg)
+		if err != nil {
+			return err
+		}
+		engine.SetShards(leases)
+		// Leases are released on the way out, so the other replicas take the shards at once.
+		g.Go(func() error { return leases.Run(ctx) })
+		checks = append(checks, server.Check{Name: "redis", Optional: true, Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	} else {
+		log.Warn("no redis.url: this replica claims every shard; run one tick, or several on the database claim alone")
+	}
 	g.Go(func() error { return engine.Run(ctx) })
 	if s.Port != 0 {
-		g.Go(func() error { return serveHealth(ctx, s, st, nc, log) })
+		g.Go(func() error { return serveHealth(ctx, s, checks, reg, log) })
 	}
 	log.Info("tick started", "instance", s.Tick.Instance)
 	if err := g.Wait(); err != nil {
@@ -86,8 +115,10 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	return nil
 }
 
-// serveHealth answers probes: live while the process runs, ready while Postgres and NATS answer.
-func serveHealth(ctx context.Context, s Settings, st *store.Store, nc *nats.Conn, log *slog.Logger) error {
-	mux := server.Probes(server.Check{Name: "postgres", Fn: st.Ping}, server.Check{Name: "nats", Fn: queue.Ping(nc)})
+// serveHealth answers probes — live while the process runs, ready while Postgres and NATS
+// answer — and serves the metrics.
+func serveHealth(ctx context.Context, s Settings, checks []server.Check, reg *prometheus.Registry, log *slog.Logger) error {
+	mux := server.Probes(checks...)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
 }
