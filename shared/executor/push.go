@@ -17,8 +17,11 @@ const maxPushBody = 1 << 20
 
 // PushHandler is the HTTP push transport: it accepts a CloudEvent as Knative Eventing delivers it
 // (binary or structured mode), hands it to handle, and answers as delivery.Decide says: 2xx when
-// settled, 503 to have it redelivered, 400 when it can never be handled.
-func PushHandler(handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
+// settled, 503 to have it redelivered, 400 when it can never be handled. When interrupt is
+// cancelled (the shutdown grace period is over) the handlers still running see their context
+// cancelled with its cause, record what they can and answer 503, so the broker redelivers the
+// event to another replica at once.
+func PushHandler(interrupt context.Context, handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -32,8 +35,13 @@ func PushHandler(handle func(context.Context, cloudevents.Event) error, log *slo
 			http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		// The broker may give up on the request; the execution must still be recorded.
-		err = handle(context.WithoutCancel(r.Context()), *ev)
+		// The broker may give up on the request; the execution must still be recorded. Only the
+		// end of the grace period stops it.
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+		defer cancel(nil)
+		stop := context.AfterFunc(interrupt, func() { cancel(context.Cause(interrupt)) })
+		defer stop()
+		err = handle(ctx, *ev)
 		outcome := delivery.Decide(err)
 		if err != nil {
 			log.Warn("pushed event not settled", "event_id", ev.ID(), "status", outcome.HTTPStatus(), "error", err)

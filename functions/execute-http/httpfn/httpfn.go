@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/breaker"
+	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
@@ -134,7 +135,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(rt.HandlePushed, log))
+			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, s.ShutdownGrace*4/5), rt.HandlePushed, log))
 		}
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
@@ -146,4 +147,12 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	}
 	log.Info("execute-http stopped")
 	return nil
+}
+
+// interruptAfterGrace returns a context cancelled with cause delivery.ErrShutdown grace after
+// ctx ends: in-flight pushed executions get that long to finish.
+func interruptAfterGrace(ctx context.Context, grace time.Duration) context.Context {
+	interrupt, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	context.AfterFunc(ctx, func() { time.AfterFunc(grace, func() { cancel(delivery.ErrShutdown) }) })
+	return interrupt
 }
