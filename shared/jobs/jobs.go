@@ -4,6 +4,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -58,7 +59,43 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 // *domain.ValidationError naming every bad field, or an error wrapping domain.ErrConflict when
 // the name is taken in the namespace.
 func (s *Service) Create(ctx context.Context, j *domain.Job) error {
+	if err := s.prepare(j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+		return err
+	}
+	return s.store.CreateJob(ctx, j)
+}
+
+// BulkStore stores many jobs at once.
+type BulkStore interface {
+	CreateJobs(ctx context.Context, jobs []*domain.Job) error
+}
+
+// CreateMany is Create for many jobs in one transaction (an import, a load test): all are stored
+// or none. A bad job is reported as a *domain.ValidationError whose fields start with its index,
+// "jobs[3].schedule.cron".
+func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.Job) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
+	var v domain.ValidationError
+	for i, j := range list {
+		err := s.prepare(j, now)
+		var verr *domain.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			for _, f := range verr.Fields {
+				v.Add(fmt.Sprintf("jobs[%d].%s", i, f.Field), f.Reason)
+			}
+		case err != nil:
+			return err
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return bs.CreateJobs(ctx, list)
+}
+
+// prepare validates j and fills its defaults, identity and next run as of now.
+func (s *Service) prepare(j *domain.Job, now time.Time) error {
 	sched, err := Validate(WithDefaults(j))
 	if err != nil {
 		return err
@@ -85,9 +122,6 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 	j.NextRunAt = nil
 	if j.Enabled {
 		j.NextRunAt = next
-	}
-	if err := s.store.CreateJob(ctx, j); err != nil {
-		return err
 	}
 	return nil
 }

@@ -324,3 +324,10 @@ func (s *Store) RecordedKeys(ctx context.Context, keys []string) ([]string, erro
 	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return found, translate("find recorded executions", err)
 }
+
+// ExecutionStats counts the executions in a terminal state and returns when the last one finished.
+func (s *Store) ExecutionStats(ctx context.Context) (finished int, last *time.Time, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), max(finished_at) FROM job_executions
+		WHERE status NOT IN ('running', 'queued')`).Scan(&finished, &last)
+	return finished, utcPtr(last), translate("count executions", err)
+}

@@ -92,6 +92,39 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 	return translate("create job", err)
 }
 
+// CreateJobs inserts jobs (IDs, shards and timestamps already set) in one COPY: all or none. It
+// returns an error wrapping domain.ErrConflict when a name is taken.
+func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
+	rows := make([][]any, len(jobs))
+	for i, j := range jobs {
+		spec, err := specOf(j)
+		if err != nil {
+			return fmt.Errorf("create jobs: %w", err)
+		}
+		schedule, err := json.Marshal(j.Schedule)
+		if err != nil {
+			return fmt.Errorf("create jobs: %w", err)
+		}
+		retry, err := json.Marshal(j.Retry)
+		if err != nil {
+			return fmt.Errorf("create jobs: %w", err)
+		}
+		var deadlineMS *int64
+		if j.StartingDeadline > 0 {
+			ms := time.Duration(j.StartingDeadline).Milliseconds()
+			deadlineMS = &ms
+		}
+		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
+			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
+			j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry}
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
+		"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
+		"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
+		"paused_at", "retry"}, pgx.CopyFromRows(rows))
+	return translate("create jobs", err)
+}
+
 // GetJob returns the job with id, or an error wrapping domain.ErrNotFound.
 func (s *Store) GetJob(ctx context.Context, id string) (*domain.Job, error) {
 	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))

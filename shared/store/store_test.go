@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
@@ -450,4 +451,29 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 	_, claimed, _, err = st.ClaimDue(t.Context(), nil, now, 100, planEvery)
 	require.NoError(t, err)
 	require.Equal(t, len(jobs)-want, claimed, "nil claims the rest, every shard")
+}
+
+func TestCreateJobsInOneCopy(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	js := jobs.New(st, time.Now)
+	var list []*domain.Job
+	for i := range 300 {
+		list = append(list, &domain.Job{Name: fmt.Sprint("bulk-", i), Schedule: domain.Schedule{Cron: "* * * * * *"},
+			HTTP: &domain.HTTPSpec{URL: "http://127.0.0.1:9/"}, Enabled: true})
+	}
+	require.NoError(t, js.CreateMany(t.Context(), st, list))
+	got, err := st.GetJob(t.Context(), list[299].ID)
+	require.NoError(t, err)
+	require.Equal(t, "bulk-299", got.Name)
+	require.Equal(t, domain.MaxAttemptsDefault, got.Retry.MaxAttempts)
+	require.NotNil(t, got.NextRunAt)
+
+	bad := []*domain.Job{{Name: "ok", Schedule: domain.Schedule{Cron: "@daily"}, HTTP: &domain.HTTPSpec{URL: "http://x.test/"}},
+		{Name: "bad", Schedule: domain.Schedule{Cron: "nope"}, HTTP: &domain.HTTPSpec{URL: "http://x.test/"}}}
+	var verr *domain.ValidationError
+	require.ErrorAs(t, js.CreateMany(t.Context(), st, bad), &verr)
+	require.Equal(t, "jobs[1].schedule.cron", verr.Fields[0].Field)
+	dup := []*domain.Job{{Name: "bulk-0", Schedule: domain.Schedule{Cron: "@daily"}, HTTP: &domain.HTTPSpec{URL: "http://x.test/"}}}
+	require.ErrorIs(t, js.CreateMany(t.Context(), st, dup), domain.ErrConflict)
 }

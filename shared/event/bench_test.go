@@ -1,0 +1,56 @@
+package event_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+)
+
+func benchDue() (event.Due, []byte) {
+	j := &domain.Job{ID: "0195f1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", Version: 3, Name: "nightly", Namespace: "default",
+		Kind: domain.KindHTTP, HTTP: &domain.HTTPSpec{Method: "POST", URL: "https://example.test/run", Headers: map[string]string{"X-Team": "finance"}, Body: "{}"},
+		Timezone: domain.DefaultTimezone, Timeout: domain.Duration(30 * time.Second), Schedule: domain.Schedule{Cron: "0 0 2 * * ?"},
+		Retry: domain.RetryPolicy{MaxAttempts: 10, Backoff: domain.BackoffDefault()}}
+	at := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
+	d := event.DueFor(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))
+	payload, _ := json.Marshal(d)
+	return d, payload
+}
+
+// BenchmarkEncodeDue is the tick's per-fire cost: the CloudEvent built from the stored payload
+// and rendered as a NATS message.
+func BenchmarkEncodeDue(b *testing.B) {
+	d, payload := benchDue()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := event.NewDueEncoded(d.Meta(), payload, "/vecron/tick/bench")
+		if _, err := event.ToNATS(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeDue is the executor's per-event cost: NATS message to a parsed Due.
+func BenchmarkDecodeDue(b *testing.B) {
+	d, payload := benchDue()
+	ctx := context.Background()
+	msg, err := event.ToNATS(ctx, event.NewDueEncoded(d.Meta(), payload, "/vecron/tick/bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := event.FromNATS(ctx, msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := event.ParseDue(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
