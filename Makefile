@@ -6,7 +6,7 @@ FUNCTIONS := tick execute-http api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: all build run test vet fmt-check depcheck clean
+.PHONY: all build run test bench vet fmt-check depcheck clean
 
 all: build
 
@@ -23,6 +23,13 @@ run: build
 test: fmt-check vet depcheck
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## bench: start the services, run the load scenarios and write bench/results
+## (SCENARIO=steady|burst|scale|executor|cold-start|all, BENCHFLAGS for sizes).
+SCENARIO ?= all
+bench:
+	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
+	$(GO) run ./bench -scenario $(SCENARIO) $(BENCHFLAGS)
 
 vet:
 	$(GO) vet ./...

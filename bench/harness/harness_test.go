@@ -1,0 +1,103 @@
+package harness_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/bench/harness"
+	"github.com/vecron/vecron/bench/report"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+// binaries builds the function binaries once for every scenario test.
+var binaries = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "vecron-bench-test-")
+	if err != nil {
+		return "", err
+	}
+	return dir, harness.Build(context.Background(), "../..", dir)
+})
+
+func env(t *testing.T) harness.Env {
+	t.Helper()
+	dir, err := binaries()
+	require.NoError(t, err)
+	redisURL, _ := testenv.RedisURL(t)
+	return harness.Env{DatabaseURL: testenv.PostgresURL(t), NATSURL: testenv.NATSURL(t), RedisURL: redisURL, BinDir: dir}
+}
+
+// metric returns the value of the named metric of r.
+func metric(t *testing.T, r report.Result, name string) float64 {
+	t.Helper()
+	for _, m := range r.Metrics {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	t.Fatalf("no metric %q in %+v", name, r.Metrics)
+	return 0
+}
+
+// writes checks the report of r can be written.
+func writes(t *testing.T, r report.Result) {
+	t.Helper()
+	files, err := report.Write(t.TempDir(), r)
+	require.NoError(t, err)
+	require.Contains(t, files, filepath.Join(filepath.Dir(files[0]), r.Scenario+".json"))
+}
+
+// The scenarios in a tiny size, so the harness never rots; the figures themselves come from
+// make bench.
+
+func TestSteadyTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Steady(t.Context(), env(t), harness.Params{Jobs: 20, Duration: 4 * time.Second, Workers: 1, Concurrency: 32})
+	require.NoError(t, err)
+	require.Equal(t, 80.0, metric(t, r, "fires expected"))
+	require.Zero(t, metric(t, r, "fires missed"))
+	require.Zero(t, metric(t, r, "fires duplicated"))
+	require.Len(t, r.Lateness["delivery"], 80)
+	require.NotEmpty(t, r.CPU)
+	writes(t, r)
+}
+
+func TestBurstTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Burst(t.Context(), env(t), harness.Params{Jobs: 200, Workers: 1, Concurrency: 32})
+	require.NoError(t, err)
+	require.Equal(t, 200.0, metric(t, r, "executions recorded"))
+	require.Equal(t, 200.0, metric(t, r, "fires published"))
+	writes(t, r)
+}
+
+func TestExecutorTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Executor(t.Context(), env(t), harness.Params{Jobs: 300, Workers: 1, Concurrency: 32})
+	require.NoError(t, err)
+	require.Equal(t, 300.0, metric(t, r, "executions recorded"))
+	require.Positive(t, metric(t, r, "executions per second, first request to last record"))
+	writes(t, r)
+}
+
+func TestScaleTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Scale(t.Context(), env(t), harness.Params{Jobs: 500, Duration: time.Second})
+	require.NoError(t, err)
+	require.Positive(t, metric(t, r, "tick RSS while idle"))
+	require.Len(t, r.Lateness["api list jobs"], 200)
+	writes(t, r)
+}
+
+func TestColdStartTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.ColdStart(t.Context(), env(t), 1)
+	require.NoError(t, err)
+	require.Positive(t, metric(t, r, "tick binary size"))
+	writes(t, r)
+}

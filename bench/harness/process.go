@@ -1,0 +1,105 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// process is a started function binary.
+type process struct {
+	name    string
+	cmd     *exec.Cmd
+	port    int
+	started time.Time
+	mu      sync.Mutex
+	out     bytes.Buffer
+	done    chan struct{}
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.out.Len() < 1<<20 { // keep the start of the output: that is where failures show
+		p.out.Write(b)
+	}
+	return len(b), nil
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// start runs binary name from env.BinDir with the given environment and flags, serving its
+// probes on a free port.
+func start(env Env, name string, vars []string, args ...string) (*process, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p := &process{name: name, port: port, done: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(env.BinDir, name), append(args, "--port="+strconv.Itoa(port))...)
+	p.cmd.Env = append(os.Environ(), vars...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// ready waits until the process answers /readyz with 200 and returns how long after its start.
+func (p *process) ready(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", p.port)
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return 0, fmt.Errorf("%s exited before it was ready:\n%s", p.name, p.output())
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		default:
+		}
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(p.started), nil
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, p.output())
+}
+
+// stop sends SIGTERM and waits for the exit, killing the process after grace.
+func (p *process) stop(grace time.Duration) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

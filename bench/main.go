@@ -1,0 +1,119 @@
+// Command bench measures vecron under load and writes a report per scenario into bench/results:
+// JSON, a Markdown summary and PNG charts. It starts the function binaries as processes against
+// the PostgreSQL, NATS and Redis named by DATABASE_URL, NATS_URL and REDIS_URL (make bench starts
+// them), each scenario in a schema, stream prefix and key prefix of its own.
+//
+//	go run ./bench -scenario steady -jobs 1000 -duration 60s
+//	go run ./bench -scenario all
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vecron/vecron/bench/harness"
+	"github.com/vecron/vecron/bench/report"
+)
+
+func main() {
+	var (
+		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start or all")
+		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
+		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; scale: how long the idle tick is watched")
+		workers     = flag.Int("workers", 2, "execute-http processes")
+		concurrency = flag.Int("concurrency", 256, "pull concurrency of each execute-http process")
+		out         = flag.String("out", "bench/results", "directory the reports are written to")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *scenario, *jobs, *duration, *workers, *concurrency, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, scenario string, jobs int, duration time.Duration, workers, concurrency int, out string) error {
+	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL")}
+	if env.DatabaseURL == "" || env.NATSURL == "" || env.RedisURL == "" {
+		return fmt.Errorf("set DATABASE_URL, NATS_URL and REDIS_URL (make bench does)")
+	}
+	bin, err := os.MkdirTemp("", "vecron-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	env.BinDir = bin
+	if err := harness.Build(ctx, ".", bin); err != nil {
+		return err
+	}
+	sizes := func(standard ...int) []int {
+		if jobs > 0 {
+			return []int{jobs}
+		}
+		return standard
+	}
+	p := func(n int) harness.Params {
+		return harness.Params{Jobs: n, Duration: duration, Workers: workers, Concurrency: concurrency}
+	}
+	var runs []func() (report.Result, error)
+	want := func(name string) bool { return scenario == "all" || scenario == name }
+	if want("cold-start") {
+		runs = append(runs, func() (report.Result, error) { return harness.ColdStart(ctx, env, 5) })
+	}
+	if want("steady") {
+		for _, n := range sizes(100, 1000, 5000) {
+			runs = append(runs, func() (report.Result, error) { return harness.Steady(ctx, env, p(n)) })
+		}
+	}
+	if want("burst") {
+		for _, n := range sizes(10_000, 100_000) {
+			runs = append(runs, func() (report.Result, error) { return harness.Burst(ctx, env, p(n)) })
+		}
+	}
+	if want("executor") {
+		for _, n := range sizes(20_000) {
+			runs = append(runs, func() (report.Result, error) { return harness.Executor(ctx, env, p(n)) })
+		}
+	}
+	if want("scale") {
+		for _, n := range sizes(1_000_000) {
+			sp := p(n)
+			sp.Duration = min(duration, 20*time.Second)
+			runs = append(runs, func() (report.Result, error) { return harness.Scale(ctx, env, sp) })
+		}
+	}
+	if len(runs) == 0 {
+		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, all", scenario)
+	}
+	var failed []string
+	for _, r := range runs {
+		res, err := r()
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", res.Scenario, err))
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", res.Scenario, err)
+			continue
+		}
+		files, err := report.Write(out, res)
+		if err != nil {
+			return err
+		}
+		var charts []string
+		for _, f := range files {
+			if strings.HasSuffix(f, ".png") {
+				charts = append(charts, filepath.Base(f))
+			}
+		}
+		fmt.Println(report.Markdown(res, charts))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d scenarios failed: %s", len(failed), strings.Join(failed, "; "))
+	}
+	return nil
+}
