@@ -360,3 +360,32 @@ type RunResult struct {
 	// RetryAfter is the target's own hint (an HTTP Retry-After) of when to try again; 0 if none.
 	RetryAfter time.Duration
 }
+
+// Variable scopes.
+const (
+	ScopeGlobal = "global"
+	ScopeJob    = "job"
+)
+
+// Variable is a named value templated into jobs as {{ var.NAME }}. A secret's value is never
+// shown: Value is empty and Masked is set.
+type Variable struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Scope    string `json:"scope"`
+	JobID    string `json:"job_id,omitempty"`
+	IsSecret bool   `json:"is_secret"`
+	// Value is the plain value; never set for a secret outside the executor.
+	Value     string    `json:"value,omitempty"`
+	Masked    string    `json:"masked,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SealedVariable is a variable as stored: a secret's value sealed, with its key id.
+type SealedVariable struct {
+	Variable
+	Ciphertext []byte
+	KeyID      string
+}
+

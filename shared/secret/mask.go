@@ -1,0 +1,55 @@
+package secret
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Masked replaces a secret wherever it would be shown.
+const Masked = "******"
+
+// MinLength is the shortest secret accepted: masking a shorter one would blank out ordinary text.
+const MinLength = 4
+
+// Masker hides secret values in text that leaves the executor: response excerpts, errors, logs.
+// It also hides the forms a target or a library is likely to echo: URL-encoded, JSON-escaped and
+// base64 (as in a Basic authorization header).
+type Masker struct{ forms []string }
+
+// NewMasker returns a masker for values; values shorter than MinLength are ignored.
+func NewMasker(values []string) *Masker {
+	seen := map[string]bool{}
+	m := &Masker{}
+	for _, v := range values {
+		if len(v) < MinLength {
+			continue
+		}
+		js, _ := json.Marshal(v)
+		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1]),
+			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v))} {
+			if len(f) >= MinLength && !seen[f] {
+				seen[f] = true
+				m.forms = append(m.forms, f)
+			}
+		}
+	}
+	// Longest first, so a value that contains another is masked whole.
+	sort.Slice(m.forms, func(i, k int) bool { return len(m.forms[i]) > len(m.forms[k]) })
+	return m
+}
+
+// Mask returns s with every form of every secret replaced by Masked.
+func (m *Masker) Mask(s string) string {
+	if m == nil {
+		return s
+	}
+	for _, f := range m.forms {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, Masked)
+		}
+	}
+	return s
+}

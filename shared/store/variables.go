@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+const variableColumns = `id, name, scope, coalesce(job_id::text, ''), is_secret, coalesce(value, ''),
+	ciphertext, coalesce(key_id, ''), created_at, updated_at`
+
+func scanVariable(row pgx.Row) (*domain.SealedVariable, error) {
+	var v domain.SealedVariable
+	if err := row.Scan(&v.ID, &v.Name, &v.Scope, &v.JobID, &v.IsSecret, &v.Value, &v.Ciphertext, &v.KeyID,
+		&v.CreatedAt, &v.UpdatedAt); err != nil {
+		return nil, err
+	}
+	v.CreatedAt, v.UpdatedAt = v.CreatedAt.UTC(), v.UpdatedAt.UTC()
+	return &v, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// PutVariable creates v, or replaces the variable of the same name, scope and job. It returns
+// the stored row and whether it was created; an error wrapping domain.ErrNotFound when the job
+// does not exist.
+func (s *Store) PutVariable(ctx context.Context, v *domain.SealedVariable) (*domain.SealedVariable, bool, error) {
+	var value *string
+	if !v.IsSecret {
+		value = &v.Value
+	}
+	var created bool
+	row := s.pool.QueryRow(ctx, `INSERT INTO variables (id, name, scope, job_id, is_secret, value, ciphertext, key_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $9)
+		ON CONFLICT (name, scope, coalesce(job_id, '00000000-0000-0000-0000-000000000000'))
+		DO UPDATE SET is_secret = EXCLUDED.is_secret, value = EXCLUDED.value, ciphertext = EXCLUDED.ciphertext,
+			key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at
+		RETURNING `+variableColumns+`, (xmax = 0)`,
+		v.ID, v.Name, v.Scope, nullable(v.JobID), v.IsSecret, value, v.Ciphertext, nullable(v.KeyID), v.UpdatedAt)
+	var out domain.SealedVariable
+	err := row.Scan(&out.ID, &out.Name, &out.Scope, &out.JobID, &out.IsSecret, &out.Value, &out.Ciphertext, &out.KeyID,
+		&out.CreatedAt, &out.UpdatedAt, &created)
+	if isForeignKey(err) {
+		return nil, false, fmt.Errorf("job %s: %w", v.JobID, domain.ErrNotFound)
+	}
+	if err != nil {
+		return nil, false, translate("put variable", err)
+	}
+	out.CreatedAt, out.UpdatedAt = out.CreatedAt.UTC(), out.UpdatedAt.UTC()
+	return &out, created, nil
+}
+
+// GetVariable returns a variable, or an error wrapping domain.ErrNotFound. jobID is "" for the
+// global scope.
+func (s *Store) GetVariable(ctx context.Context, scope, jobID, name string) (*domain.SealedVariable, error) {
+	v, err := scanVariable(s.pool.QueryRow(ctx, `SELECT `+variableColumns+` FROM variables
+		WHERE scope = $1 AND job_id IS NOT DISTINCT FROM $2::uuid AND name = $3`, scope, nullable(jobID), name))
+	return v, translate("get variable", err)
+}
+
+// ListVariables returns the variables of a scope (jobID "" for global), by name.
+func (s *Store) ListVariables(ctx context.Context, scope, jobID string) ([]*domain.SealedVariable, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+variableColumns+` FROM variables
+		WHERE scope = $1 AND job_id IS NOT DISTINCT FROM $2::uuid ORDER BY name`, scope, nullable(jobID))
+	if err != nil {
+		return nil, translate("list variables", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.SealedVariable, error) { return scanVariable(r) })
+	return list, translate("list variables", err)
+}
+
+// VariablesFor returns the global variables and those of job jobID: what its templates see.
+func (s *Store) VariablesFor(ctx context.Context, jobID string) ([]*domain.SealedVariable, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+variableColumns+` FROM variables
+		WHERE scope = 'global' OR job_id = $1::uuid`, jobID)
+	if err != nil {
+		return nil, translate("resolve variables", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.SealedVariable, error) { return scanVariable(r) })
+	return list, translate("resolve variables", err)
+}
+
+// DeleteVariable removes a variable, or returns an error wrapping domain.ErrNotFound.
+func (s *Store) DeleteVariable(ctx context.Context, scope, jobID, name string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM variables WHERE scope = $1 AND job_id IS NOT DISTINCT FROM $2::uuid AND name = $3`,
+		scope, nullable(jobID), name)
+	if err != nil {
+		return translate("delete variable", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("variable %s: %w", name, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// CountSecrets returns how many secret variables exist.
+func (s *Store) CountSecrets(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM variables WHERE is_secret`).Scan(&n)
+	return n, translate("count secrets", err)
+}
+
+// Reseal re-encrypts, in batches of up to limit, the secrets not sealed by key current:
+// reseal opens and seals one. It returns how many it re-encrypted.
+func (s *Store) Reseal(ctx context.Context, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT `+variableColumns+` FROM variables
+				WHERE is_secret AND key_id <> $1 ORDER BY id LIMIT $2 FOR UPDATE`, current, limit)
+			if err != nil {
+				return err
+			}
+			list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.SealedVariable, error) { return scanVariable(r) })
+			if err != nil {
+				return err
+			}
+			for _, v := range list {
+				sealed, err := reseal(v)
+				if err != nil {
+					return fmt.Errorf("variable %s (%s): %w", v.Name, v.Scope, err)
+				}
+				if _, err := tx.Exec(ctx, `UPDATE variables SET ciphertext = $2, key_id = $3, updated_at = $4 WHERE id = $1`,
+					v.ID, sealed, current, time.Now().UTC()); err != nil {
+					return err
+				}
+			}
+			n = len(list)
+			return nil
+		})
+		if err != nil {
+			return total, translate("re-encrypt secrets", err)
+		}
+		total += n
+		if n < limit {
+			return total, nil
+		}
+	}
+}
+
+func isForeignKey(err error) bool {
+	var pgErr interface{ SQLState() string }
+	return errors.As(err, &pgErr) && pgErr.SQLState() == "23503"
+}

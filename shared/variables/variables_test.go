@@ -1,0 +1,171 @@
+package variables_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/testfactory"
+	"github.com/vecron/vecron/shared/variables"
+)
+
+func keys(t *testing.T, ids ...string) (*secret.Keyring, []string) {
+	t.Helper()
+	var specs []string
+	for _, id := range ids {
+		k, err := secret.NewKey(id)
+		require.NoError(t, err)
+		specs = append(specs, k)
+	}
+	k, err := secret.ParseKeys(strings.Join(specs, ","))
+	require.NoError(t, err)
+	return k, specs
+}
+
+func str(s string) *string { return &s }
+func yes() *bool           { b := true; return &b }
+
+func TestJobVariablesOverrideGlobalOnes(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	k, _ := keys(t, "k1")
+	svc := variables.New(st, k, time.Now)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	other := testfactory.Job(t, st, testfactory.JobOpts{})
+
+	_, created, err := svc.Put(ctx, domain.ScopeGlobal, "", "HOST", variables.PutRequest{Value: str("global.example")})
+	require.NoError(t, err)
+	require.True(t, created)
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "REGION", variables.PutRequest{Value: str("hcm")})
+	require.NoError(t, err)
+	_, _, err = svc.Put(ctx, domain.ScopeJob, j.ID, "HOST", variables.PutRequest{Value: str("job.example")})
+	require.NoError(t, err)
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: str("tok-global"), IsSecret: yes()})
+	require.NoError(t, err)
+	_, _, err = svc.Put(ctx, domain.ScopeJob, j.ID, "TOKEN", variables.PutRequest{Value: str("tok-job-1"), IsSecret: yes()})
+	require.NoError(t, err)
+
+	vars, secrets, err := svc.Resolve(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"HOST": "job.example", "REGION": "hcm", "TOKEN": "tok-job-1"}, vars)
+	require.ElementsMatch(t, []string{"tok-global", "tok-job-1"}, secrets, "every opened secret is masked")
+
+	vars, _, err = svc.Resolve(ctx, other.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"HOST": "global.example", "REGION": "hcm", "TOKEN": "tok-global"}, vars)
+}
+
+func TestSecretsAreWriteOnlyAndSealed(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	k, _ := keys(t, "k1")
+	svc := variables.New(st, k, time.Now)
+	ctx := t.Context()
+
+	v, _, err := svc.Put(ctx, domain.ScopeGlobal, "", "DB_PASSWORD", variables.PutRequest{Value: str("hunter2!"), IsSecret: yes()})
+	require.NoError(t, err)
+	require.Empty(t, v.Value)
+	require.Equal(t, secret.Masked, v.Masked)
+	stored, err := st.GetVariable(ctx, domain.ScopeGlobal, "", "DB_PASSWORD")
+	require.NoError(t, err)
+	require.Empty(t, stored.Value)
+	require.NotContains(t, string(stored.Ciphertext), "hunter2")
+	require.Equal(t, "k1", stored.KeyID)
+
+	// A PUT without a value keeps the secret.
+	_, created, err := svc.Put(ctx, domain.ScopeGlobal, "", "DB_PASSWORD", variables.PutRequest{})
+	require.NoError(t, err)
+	require.False(t, created)
+	vars, _, err := svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	require.NoError(t, err)
+	require.Equal(t, "hunter2!", vars["DB_PASSWORD"])
+
+	list, err := svc.List(ctx, domain.ScopeGlobal, "")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Empty(t, list[0].Value)
+
+	var verr *domain.ValidationError
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "PLAIN", variables.PutRequest{})
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "value", verr.Fields[0].Field)
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "1BAD", variables.PutRequest{Value: str("x")})
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "name", verr.Fields[0].Field)
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "SHORT", variables.PutRequest{Value: str("abc"), IsSecret: yes()})
+	require.ErrorAs(t, err, &verr)
+	require.Contains(t, verr.Fields[0].Reason, "at least 4 bytes")
+	_, _, err = svc.Put(ctx, domain.ScopeJob, "0193b7c4-0000-7000-8000-000000000000", "X", variables.PutRequest{Value: str("x")})
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func TestASealedValueMovedToAnotherRowDoesNotOpen(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	k, _ := keys(t, "k1")
+	svc := variables.New(st, k, time.Now)
+	ctx := t.Context()
+	_, _, err := svc.Put(ctx, domain.ScopeGlobal, "", "A", variables.PutRequest{Value: str("value-a"), IsSecret: yes()})
+	require.NoError(t, err)
+	a, err := st.GetVariable(ctx, domain.ScopeGlobal, "", "A")
+	require.NoError(t, err)
+	// Someone with database access copies A's ciphertext onto B.
+	b := *a
+	b.ID, b.Name = "0193b7c4-0000-7000-8000-0000000000bb", "B"
+	_, _, err = st.PutVariable(ctx, &b)
+	require.NoError(t, err)
+	_, _, err = svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	require.ErrorIs(t, err, secret.ErrTampered)
+	require.NotContains(t, err.Error(), "value-a")
+}
+
+func TestRotateReencryptsToTheNewestKey(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	oldKeys, oldSpecs := keys(t, "2025")
+	old := variables.New(st, oldKeys, time.Now)
+	for _, name := range []string{"A", "B", "C"} {
+		_, _, err := old.Put(ctx, domain.ScopeGlobal, "", name, variables.PutRequest{Value: str("secret-" + name), IsSecret: yes()})
+		require.NoError(t, err)
+	}
+	newSpec, err := secret.NewKey("2026")
+	require.NoError(t, err)
+	both, err := secret.ParseKeys(newSpec + "," + oldSpecs[0])
+	require.NoError(t, err)
+	rotated := variables.New(st, both, time.Now)
+	n, err := rotated.Rotate(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	n, err = rotated.Rotate(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left on the old key")
+
+	// The old key can go: the new one alone opens everything.
+	onlyNew, err := secret.ParseKeys(newSpec)
+	require.NoError(t, err)
+	vars, _, err := variables.New(st, onlyNew, time.Now).Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	require.NoError(t, err)
+	require.Equal(t, "secret-B", vars["B"])
+}
+
+func TestStartingWithoutAKeyWhileSecretsExistFails(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	empty, err := secret.ParseKeys("")
+	require.NoError(t, err)
+	require.NoError(t, variables.CheckKeys(ctx, st, empty), "no secrets, no key needed")
+	k, _ := keys(t, "k1")
+	_, _, err = variables.New(st, k, time.Now).Put(ctx, domain.ScopeGlobal, "", "S", variables.PutRequest{Value: str("ssss"), IsSecret: yes()})
+	require.NoError(t, err)
+	require.ErrorContains(t, variables.CheckKeys(ctx, st, empty), "1 secret variables exist but no encryption key is configured")
+	_, _, err = variables.New(st, empty, time.Now).Put(ctx, domain.ScopeGlobal, "", "T", variables.PutRequest{Value: str("tttt"), IsSecret: yes()})
+	require.ErrorContains(t, err, "no encryption key")
+}
+
