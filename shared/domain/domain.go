@@ -388,4 +388,3 @@ type SealedVariable struct {
 	Ciphertext []byte
 	KeyID      string
 }
-

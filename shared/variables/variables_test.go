@@ -168,4 +168,3 @@ func TestStartingWithoutAKeyWhileSecretsExistFails(t *testing.T) {
 	_, _, err = variables.New(st, empty, time.Now).Put(ctx, domain.ScopeGlobal, "", "T", variables.PutRequest{Value: str("tttt"), IsSecret: yes()})
 	require.ErrorContains(t, err, "no encryption key")
 }
-
