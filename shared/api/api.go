@@ -19,6 +19,7 @@ import (
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 const (
@@ -43,6 +44,7 @@ var _ Store = (*store.Store)(nil)
 // Server is the API's HTTP handler.
 type Server struct {
 	jobs   *jobs.Service
+	vars   *variables.Service
 	store  Store
 	now    func() time.Time
 	log    *slog.Logger
@@ -50,8 +52,8 @@ type Server struct {
 }
 
 // New returns the API handler. checks run on /readyz; now is the clock.
-func New(js *jobs.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: js, store: st, now: now, log: log}
+func New(js *jobs.Service, vs *variables.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
+	s := &Server{jobs: js, vars: vs, store: st, now: now, log: log}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Method(http.MethodGet, "/healthz", server.Live())
@@ -70,6 +72,12 @@ func New(js *jobs.Service, st Store, checks []server.Check, now func() time.Time
 		r.Get("/dead-letters", s.listDeadLetters)
 		r.Post("/dead-letters/{id}/replay", s.replayDeadLetter)
 		r.Post("/dead-letters/{id}/discard", s.discardDeadLetter)
+		r.Route("/variables", func(r chi.Router) {
+			s.variableRoutes(r, domain.ScopeGlobal, func(*http.Request) string { return "" })
+		})
+		r.Route("/jobs/{id}/variables", func(r chi.Router) {
+			s.variableRoutes(r, domain.ScopeJob, func(req *http.Request) string { return chi.URLParam(req, "id") })
+		})
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such endpoint"})

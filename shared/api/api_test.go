@@ -15,9 +15,11 @@ import (
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testfactory"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 type client struct {
@@ -29,7 +31,11 @@ type client struct {
 func newClient(t *testing.T) *client {
 	t.Helper()
 	st, _ := testfactory.Store(t)
-	h := api.New(jobs.New(st, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, slog.New(slog.DiscardHandler))
+	key, err := secret.NewKey("test")
+	require.NoError(t, err)
+	keys, err := secret.ParseKeys(key)
+	require.NoError(t, err)
+	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &client{t: t, srv: srv, st: st}

@@ -106,6 +106,8 @@ type Due struct {
 	Retry       domain.RetryPolicy `json:"retry"`
 	ScheduledAt time.Time          `json:"scheduled_at"`
 	Trigger     domain.Trigger     `json:"trigger"`
+	// Payload is the trigger's payload (a webhook body, a source event's data); templates read it.
+	Payload json.RawMessage `json:"payload,omitempty"`
 	// IdempotencyKey is repeated from the event id so that the data stands on its own.
 	IdempotencyKey string `json:"idempotency_key"`
 }

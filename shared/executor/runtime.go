@@ -7,6 +7,7 @@
 package executor
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -23,7 +24,9 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 )
 
@@ -88,6 +91,15 @@ type Runner interface {
 	// Target names what d's attempt calls, for its circuit breaker ("host:port"); "" when the
 	// attempt calls nothing a breaker should guard.
 	Target(d event.Due) string
+	// Render fills the templates of d's job fields from c; errors name the field.
+	Render(d event.Due, c *render.Context) (event.Due, error)
+}
+
+// Variables resolves the variables a job's templates see.
+type Variables interface {
+	// Resolve returns the job's variables (its own over the global ones) and the secret values
+	// among them.
+	Resolve(ctx context.Context, jobID string) (map[string]string, []string, error)
 }
 
 // Publisher publishes one message and waits for the broker's acknowledgement.
@@ -109,9 +121,11 @@ type Deps struct {
 	Publisher Publisher
 	// Breaker may be nil: no circuit breaking.
 	Breaker Breaker
-	Names   event.Names
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Variables may be nil: templates then see no variables.
+	Variables Variables
+	Names     event.Names
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Runtime handles due events of one job kind.
@@ -122,6 +136,7 @@ type Runtime struct {
 	runner   Runner
 	pub      Publisher
 	breaker  Breaker
+	vars     Variables
 	names    event.Names
 	now      func() time.Time
 	log      *slog.Logger
@@ -136,7 +151,7 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 		return nil, err
 	}
 	return &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
-		breaker: deps.Breaker, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}, nil
+		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}, nil
 }
 
 // Handle runs the fire a due event announces, at most once per idempotency key. It returns nil
@@ -224,7 +239,8 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
 
-	res := r.attempt(ctx, d, e)
+	res, mask := r.renderAndRun(ctx, ev, d, e)
+	res.Error, res.Excerpt = mask.Mask(res.Error), mask.Mask(res.Excerpt)
 	a := &domain.Attempt{
 		Attempt: e.Attempt, StartedAt: e.StartedAt, Status: res.Status, HTTPStatus: res.HTTPStatus,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
@@ -302,6 +318,35 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 		return max(step, minBackoff)
 	}
 	return minBackoff + time.Duration(rnd(int64(step-minBackoff)+1))
+}
+
+// renderAndRun fills the job's templates and runs the attempt. It returns the masker of the
+// secrets the templates used: nothing recorded, logged or published may show them.
+func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution) (domain.RunResult, *secret.Masker) {
+	// Only a job whose definition holds a template costs a variables lookup.
+	if !bytes.Contains(ev.Data(), []byte("{{")) {
+		return r.attempt(ctx, d, e), nil
+	}
+	c := &render.Context{JobID: d.JobID, JobName: d.JobName, ExecutionID: e.ID, Attempt: e.Attempt,
+		ScheduledAt: d.ScheduledAt, Trigger: string(d.Trigger), Payload: d.Payload}
+	if loc, err := time.LoadLocation(d.Timezone); err == nil {
+		c.Location = loc
+	}
+	var mask *secret.Masker
+	if r.vars != nil {
+		vars, secrets, err := r.vars.Resolve(ctx, d.JobID)
+		if err != nil {
+			// The keys or the database: not the job's fault, so not permanent.
+			return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + err.Error()}, nil
+		}
+		c.Vars, mask = vars, secret.NewMasker(secrets)
+	}
+	rendered, err := r.runner.Render(d, c)
+	if err != nil {
+		// A missing variable or a bad template stays wrong until someone fixes the job.
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
+	}
+	return r.attempt(ctx, rendered, e), mask
 }
 
 // attempt runs one attempt behind the target's circuit breaker.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/render"
 )
 
 // Defaults of Config.
@@ -209,4 +210,31 @@ func printable(b []byte) string {
 		}
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(string(b), "\uFFFD"), "\x00", "")
+}
+
+// Render fills the templates of d's request — URL, header values, body — from c, and returns the
+// event with the filled request; errors name the field.
+func (r *Runner) Render(d event.Due, c *render.Context) (event.Due, error) {
+	if d.HTTP == nil {
+		return d, nil
+	}
+	spec := *d.HTTP
+	var err error
+	if spec.URL, err = render.Render("http.url", spec.URL, c); err != nil {
+		return d, err
+	}
+	if len(spec.Headers) > 0 {
+		headers := make(map[string]string, len(spec.Headers))
+		for k, v := range spec.Headers {
+			if headers[k], err = render.Render("http.headers."+k, v, c); err != nil {
+				return d, err
+			}
+		}
+		spec.Headers = headers
+	}
+	if spec.Body, err = render.Render("http.body", spec.Body, c); err != nil {
+		return d, err
+	}
+	d.HTTP = &spec
+	return d, nil
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/store"
 )
@@ -313,6 +314,20 @@ func validateRetry(v *domain.ValidationError, r domain.RetryPolicy) {
 	}
 }
 
+// placeholderRender fills a template with stand-in values, to check the shape of what it makes.
+func placeholderRender(tmpl string) string {
+	vars := map[string]string{}
+	for _, name := range render.Variables(tmpl) {
+		vars[name] = "placeholder"
+	}
+	out, err := render.Render("", tmpl, &render.Context{Vars: vars, JobID: "job", JobName: "job", ExecutionID: "execution",
+		Trigger: "schedule", Payload: []byte(`{}`)})
+	if err != nil {
+		return "http://placeholder/" // a payload field: known only at run time
+	}
+	return out
+}
+
 func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 	if h == nil {
 		v.Add("http", "is required for an http job")
@@ -321,7 +336,23 @@ func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 	if !methods[h.Method] {
 		v.Add("http.method", fmt.Sprintf("%q is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", h.Method))
 	}
-	u, err := url.Parse(h.URL)
+	// A templated field must parse; a templated URL must still be an http(s) URL once filled.
+	rawURL := h.URL
+	if err := render.Check("http.url", h.URL); err != nil {
+		v.Add("http.url", strings.TrimPrefix(err.Error(), "http.url: "))
+		rawURL = ""
+	} else if strings.Contains(h.URL, "{{") {
+		rawURL = placeholderRender(h.URL)
+	}
+	for k, val := range h.Headers {
+		if err := render.Check("http.headers."+k, val); err != nil {
+			v.Add("http.headers."+k, strings.TrimPrefix(err.Error(), "http.headers."+k+": "))
+		}
+	}
+	if err := render.Check("http.body", h.Body); err != nil {
+		v.Add("http.body", strings.TrimPrefix(err.Error(), "http.body: "))
+	}
+	u, err := url.Parse(rawURL)
 	switch {
 	case h.URL == "":
 		v.Add("http.url", "is required")

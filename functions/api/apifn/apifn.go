@@ -14,14 +14,17 @@ import (
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 // Settings configure the api function.
 type Settings struct {
 	Database store.Config        `koanf:"database"`
+	Secrets  secret.Config       `koanf:"secrets"`
 	Log      telemetry.LogConfig `koanf:"log"`
 	// RedisURL, when set, adds Redis to the readiness probe.
 	RedisURL      string        `koanf:"redis_url" usage:"Redis URL checked by /readyz (also REDIS_URL)"`
@@ -65,7 +68,17 @@ func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)
 		defer rdb.Close()
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
-	h := api.New(jobs.New(st, time.Now), st, checks, time.Now, log)
+	keys, err := s.Secrets.Keyring()
+	if err != nil {
+		return err
+	}
+	if err := variables.CheckKeys(ctx, st, keys); err != nil {
+		return err
+	}
+	if keys.Empty() {
+		log.Warn("no secrets.keys: secret variables cannot be stored")
+	}
+	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, checks, time.Now, log)
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {

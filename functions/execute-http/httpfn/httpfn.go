@@ -20,9 +20,11 @@ import (
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 // Transports.
@@ -43,6 +45,7 @@ type Settings struct {
 	Pull      queue.PullerConfig  `koanf:"pull"`
 	Redis     redisconn.Config    `koanf:"redis"`
 	Breaker   breaker.Config      `koanf:"breaker"`
+	Secrets   secret.Config       `koanf:"secrets"`
 	Log       telemetry.LogConfig `koanf:"log"`
 	Transport string              `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
@@ -97,7 +100,15 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	}
 	runner := httpjob.New(s.HTTP)
 	defer runner.Close()
-	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log}
+	keys, err := s.Secrets.Keyring()
+	if err != nil {
+		return err
+	}
+	if err := variables.CheckKeys(ctx, st, keys); err != nil {
+		return err
+	}
+	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log,
+		Variables: variables.New(st, keys, time.Now)}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)

@@ -1,0 +1,72 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+func TestVariablesAPIMasksSecrets(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	code, _, b := c.do(http.MethodPost, "/api/v1/variables", `{"name":"DB_PASSWORD","value":"hunter2-secret","is_secret":true}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.NotContains(t, string(b), "hunter2")
+	var v domain.Variable
+	require.NoError(t, json.Unmarshal(b, &v))
+	require.Equal(t, "******", v.Masked)
+	require.True(t, v.IsSecret)
+
+	for _, path := range []string{"/api/v1/variables", "/api/v1/variables/DB_PASSWORD"} {
+		code, _, b = c.do(http.MethodGet, path, "")
+		require.Equal(t, http.StatusOK, code)
+		require.NotContains(t, string(b), "hunter2", path)
+		require.Contains(t, string(b), `"masked":"******"`, path)
+	}
+	// A PUT without a value keeps the secret; a POST of an existing name conflicts.
+	code, _, b = c.do(http.MethodPut, "/api/v1/variables/DB_PASSWORD", `{}`)
+	require.Equal(t, http.StatusOK, code, string(b))
+	c.problem(http.MethodPost, "/api/v1/variables", `{"name":"DB_PASSWORD","value":"x"}`, http.StatusConflict)
+
+	code, _, b = c.do(http.MethodPut, "/api/v1/variables/HOST", `{"value":"api.example.com"}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.Contains(t, string(b), `"value":"api.example.com"`)
+
+	p := c.problem(http.MethodPut, "/api/v1/variables/bad-name", `{"value":"x"}`, http.StatusBadRequest)
+	require.Equal(t, []string{"name"}, fields(p))
+	c.problem(http.MethodDelete, "/api/v1/variables/NOPE", "", http.StatusNotFound)
+	code, _, _ = c.do(http.MethodDelete, "/api/v1/variables/HOST", "")
+	require.Equal(t, http.StatusNoContent, code)
+}
+
+func TestJobVariablesAPI(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j := testfactory.Job(t, c.st, testfactory.JobOpts{})
+	code, _, b := c.do(http.MethodPut, "/api/v1/jobs/"+j.ID+"/variables/TOKEN", `{"value":"job-token-1","is_secret":true}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.Contains(t, string(b), `"scope":"job"`)
+	code, _, b = c.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/variables", "")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, 1, strings.Count(string(b), `"name":"TOKEN"`))
+	_, _, b = c.do(http.MethodGet, "/api/v1/variables", "")
+	require.NotContains(t, string(b), "TOKEN", "a job's variable is not global")
+	c.problem(http.MethodPut, "/api/v1/jobs/0193b7c4-0000-7000-8000-000000000000/variables/X", `{"value":"x"}`, http.StatusNotFound)
+}
+
+func TestJobTemplatesAreCheckedOnWrite(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	code, _, b := c.do(http.MethodPost, "/api/v1/jobs", `{"name":"t","schedule":{"cron":"@daily"},"http":{"url":"https://{{ var.HOST }}/run?d={{ execution.scheduled_at | date \"2006-01-02\" }}","headers":{"Authorization":"Bearer {{ var.TOKEN }}"}}}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	p := c.problem(http.MethodPost, "/api/v1/jobs", `{"name":"u","schedule":{"cron":"@daily"},"http":{"url":"https://x.test/","headers":{"X-A":"{{ env.HOME }}"},"body":"{{ var.A "}}`, http.StatusBadRequest)
+	require.ElementsMatch(t, []string{"http.headers.X-A", "http.body"}, fields(p))
+	p = c.problem(http.MethodPost, "/api/v1/jobs", `{"name":"v","schedule":{"cron":"@daily"},"http":{"url":"ftp://{{ var.HOST }}/"}}`, http.StatusBadRequest)
+	require.Equal(t, []string{"http.url"}, fields(p))
+}

@@ -1,0 +1,132 @@
+package executor_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/httpjob"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+	"github.com/vecron/vecron/shared/variables"
+)
+
+// lockedBuffer collects log output from concurrent goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSecretsNeverLeak runs jobs that use a secret in the URL, a header and the body against a
+// target that echoes everything it receives — in its body, and in the error of a failing
+// attempt — and checks the secret's bytes appear in no log line, no event, no dead letter and no
+// stored result.
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	const token = "tok-7f3a9c1e-very-secret"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		_, _ = io.WriteString(w, "you sent "+r.URL.RawQuery+" "+r.Header.Get("Authorization")+" "+string(body))
+	}))
+	defer echo.Close()
+
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	keySpec, err := secret.NewKey("k1")
+	require.NoError(t, err)
+	keys, err := secret.ParseKeys(keySpec)
+	require.NoError(t, err)
+	vars := variables.New(st, keys, time.Now)
+	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
+	require.NoError(t, err)
+
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	runner := httpjob.New(httpjob.Config{})
+	t.Cleanup(runner.Close)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
+		Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: log, Variables: vars}, executor.Config{})
+	require.NoError(t, err)
+
+	at := time.Now().UTC().Truncate(time.Second)
+	var execIDs []string
+	for _, path := range []string{"/ok", "/fail"} {
+		j := testfactory.Job(t, st, testfactory.JobOpts{URL: echo.URL + path + "?t={{ var.TOKEN | urlquery }}",
+			Retry: &domain.RetryPolicy{MaxAttempts: 1}})
+		j.HTTP.Headers = map[string]string{"Authorization": "Bearer {{ var.TOKEN }}"}
+		j.HTTP.Body = `{"token":"{{ var.TOKEN | json }}"}`
+		require.NoError(t, rt.Handle(t.Context(), dueEvent(t, j, at)))
+		e, err := st.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+		require.NoError(t, err)
+		require.Contains(t, e.ResponseExcerpt, "Bearer "+secret.Masked, "the echo arrived, masked")
+		execIDs = append(execIDs, e.ID)
+		attempts, err := st.Attempts(t.Context(), e.ID)
+		require.NoError(t, err)
+		for _, a := range attempts {
+			require.NotContains(t, a.Error, token)
+		}
+		require.NotContains(t, e.ResponseExcerpt+e.Error, token)
+	}
+	ok, err := st.GetExecution(t.Context(), execIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, ok.Status)
+
+	for _, stream := range []string{names.EventsStream(), names.DLQStream()} {
+		c, err := js.OrderedConsumer(t.Context(), stream, jetstream.OrderedConsumerConfig{})
+		require.NoError(t, err)
+		msgs, err := c.FetchNoWait(100)
+		require.NoError(t, err)
+		n := 0
+		for m := range msgs.Messages() {
+			n++
+			require.NotContains(t, string(m.Data()), token, stream)
+			for k, vs := range m.Headers() {
+				require.NotContains(t, k+strings.Join(vs, ","), token, stream)
+			}
+		}
+		require.Positive(t, n, "%s has messages to check", stream)
+	}
+	require.NotEmpty(t, logs.String())
+	require.NotContains(t, logs.String(), token)
+}
+
+func TestMissingVariableFailsNamingItAndTheField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: "http://127.0.0.1:9/?k={{ var.API_KEY }}"})
+	at := time.Now().UTC().Truncate(time.Second)
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)), "settled: retrying cannot define the variable")
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusFailed, e.Status)
+	require.Equal(t, 1, e.Attempt)
+	require.Equal(t, `not sent: http.url: variable "API_KEY" is not defined (globally or for this job)`, e.Error)
+}
