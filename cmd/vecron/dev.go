@@ -21,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -143,6 +144,13 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID = "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
+	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
+		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), log)
+		if err != nil {
+			return err
+		}
+		as.Secrets.KeysFile, hs.Secrets.KeysFile = keyFile, keyFile
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -183,4 +191,25 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// devKey returns a local encryption key file for secret variables, creating one on first use.
+// It is for this machine only: production keys come from configuration (a mounted secret).
+func devKey(path string, log *slog.Logger) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		log.Warn("secret variables are sealed with the local development key; set secrets.keys in production", "file", path)
+		return path, nil
+	}
+	key, err := secret.NewKey("dev")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("secrets key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("secrets key: %w", err)
+	}
+	log.Warn("generated a local development key for secret variables; keep it to read them back, and set secrets.keys in production", "file", path)
+	return path, nil
 }

@@ -17,6 +17,7 @@ func main() {
 	}
 	root.AddCommand(devCommand())
 	root.AddCommand(scheduleCommand())
+	root.AddCommand(variablesCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vecron:", err)
 		os.Exit(exitCode(err))
