@@ -30,9 +30,11 @@ func sample(procs map[string]int, interval time.Duration) *sampler {
 		if err != nil {
 			continue
 		}
+		cpuSeries, rssSeries := &report.Series{Name: name}, &report.Series{Name: name}
+		s.mu.Lock()
 		s.order = append(s.order, name)
-		s.cpu[name] = &report.Series{Name: name}
-		s.rss[name] = &report.Series{Name: name}
+		s.cpu[name], s.rss[name] = cpuSeries, rssSeries
+		s.mu.Unlock()
 		wg.Go(func() {
 			t := time.NewTicker(interval)
 			defer t.Stop()
@@ -51,8 +53,8 @@ func sample(procs map[string]int, interval time.Duration) *sampler {
 				}
 				ts := now.Sub(s.start).Seconds()
 				s.mu.Lock()
-				s.cpu[name].Points = append(s.cpu[name].Points, report.Point{T: ts, V: 100 * (c - lastCPU) / now.Sub(lastAt).Seconds()})
-				s.rss[name].Points = append(s.rss[name].Points, report.Point{T: ts, V: float64(mem.RSS) / (1 << 20)})
+				cpuSeries.Points = append(cpuSeries.Points, report.Point{T: ts, V: 100 * (c - lastCPU) / now.Sub(lastAt).Seconds()})
+				rssSeries.Points = append(rssSeries.Points, report.Point{T: ts, V: float64(mem.RSS) / (1 << 20)})
 				s.mu.Unlock()
 				lastCPU, lastAt = c, now
 			}
