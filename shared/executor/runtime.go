@@ -80,6 +80,8 @@ type Store interface {
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
 	Heartbeat(ctx context.Context, id string, attempt int) error
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
+	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]bool, error)
+	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error
 }
 
@@ -142,7 +144,17 @@ type Runtime struct {
 	log      *slog.Logger
 	cfg      Config
 	jitter   func(n int64) int64
+
+	inserts  *batcher[*domain.Execution, bool]
+	finishes *batcher[store.Finish, bool]
 }
+
+// Grouping of execution writes: a batch waits at most batchWait for company, so a lone
+// execution is delayed by no more than that.
+const (
+	batchSize = 256
+	batchWait = time.Millisecond
+)
 
 // New returns a runtime for kind's due events; function names the executor in event sources.
 func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime, error) {
@@ -150,8 +162,13 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
-		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}, nil
+	r := &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
+		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}
+	if deps.Store != nil {
+		r.inserts = newBatcher(batchSize, batchWait, deps.Store.InsertExecutions)
+		r.finishes = newBatcher(batchSize, batchWait, deps.Store.FinishExecutions)
+	}
+	return r, nil
 }
 
 // Handle runs the fire a due event announces, at most once per idempotency key. It returns nil
@@ -408,6 +425,17 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 	if err != nil {
 		return nil, 0, err
 	}
+	// A first delivery of a non-exclusive fire — nearly every one — is inserted with others';
+	// anything else (a redelivery, a retry, forbid/replace) takes the careful path.
+	if !p.Exclusive {
+		inserted, err := r.inserts.do(ctx, e)
+		if err != nil {
+			return nil, 0, err
+		}
+		if inserted {
+			return e, store.Started, nil
+		}
+	}
 	outcome, err := r.store.StartExecution(ctx, e, p)
 	return e, outcome, err
 }
@@ -493,7 +521,10 @@ func (r *Runtime) finish(ctx context.Context, e *domain.Execution, a *domain.Att
 	deadline := time.Now().Add(finishPatience)
 	wait := 100 * time.Millisecond
 	for {
-		err := r.store.FinishExecution(ctx, e, a)
+		recorded, err := r.finishes.do(ctx, store.Finish{Execution: e, Attempt: a})
+		if err == nil && !recorded {
+			err = fmt.Errorf("finish execution %s attempt %d: %w", e.ID, e.Attempt, domain.ErrConflict)
+		}
 		if err == nil || errors.Is(err, domain.ErrConflict) || time.Now().After(deadline) {
 			return err
 		}

@@ -331,3 +331,108 @@ func (s *Store) ExecutionStats(ctx context.Context) (finished int, last *time.Ti
 		WHERE status NOT IN ('running', 'queued')`).Scan(&finished, &last)
 	return finished, utcPtr(last), translate("count executions", err)
 }
+
+// InsertExecutions records many new executions (status running, not exclusive) in one statement
+// — the common case of a first delivery, grouped across concurrent deliveries so the database
+// commits once for all. It reports, per execution, whether it was inserted; an execution whose
+// key is taken must go through StartExecution, which knows what to do with the existing row.
+func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) ([]bool, error) {
+	n := len(list)
+	ids, jobIDs, keys, triggers, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	versions, attempts := make([]int64, n), make([]int32, n)
+	scheduled, started := make([]time.Time, n), make([]*time.Time, n)
+	for i, e := range list {
+		ids[i], jobIDs[i], keys[i], triggers[i], workers[i] = e.ID, e.JobID, e.IdempotencyKey, string(e.Trigger), e.WorkerID
+		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
+	}
+	rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
+		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, now(), 'running', u.attempt, u.worker, false
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
+			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+		ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
+	if err != nil {
+		return nil, translate("record executions", err)
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, translate("record executions", err)
+	}
+	done := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		done[id] = true
+	}
+	out := make([]bool, n)
+	for i, e := range list {
+		out[i] = done[e.ID]
+	}
+	return out, nil
+}
+
+// Finish is one attempt's outcome for FinishExecutions.
+type Finish struct {
+	Execution *domain.Execution
+	Attempt   *domain.Attempt
+}
+
+// FinishExecutions is FinishExecution for many attempts in one statement. It reports, per
+// attempt, whether it was recorded; false means the attempt is no longer its worker's.
+func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, error) {
+	n := len(list)
+	ids, statuses, excerpts, errs, aStatuses, aErrs, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	attempts, httpStatus, aHTTP := make([]int32, n), make([]*int32, n), make([]*int32, n)
+	finished, next, aStarted := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	aFinished := make([]time.Time, n)
+	durations, aDurations := make([]float64, n), make([]float64, n)
+	for i, f := range list {
+		e, a := f.Execution, f.Attempt
+		ids[i], attempts[i], statuses[i], finished[i] = e.ID, int32(e.Attempt), string(e.Status), e.FinishedAt
+		if e.HTTPStatus != 0 {
+			v := int32(e.HTTPStatus)
+			httpStatus[i] = &v
+		}
+		durations[i], excerpts[i], errs[i], next[i] = e.DurationMS, e.ResponseExcerpt, e.Error, e.NextAttemptAt
+		aStarted[i], aFinished[i], aStatuses[i], aDurations[i], aErrs[i], workers[i] = a.StartedAt, a.FinishedAt, string(a.Status), a.DurationMS, a.Error, a.WorkerID
+		if a.HTTPStatus != 0 {
+			v := int32(a.HTTPStatus)
+			aHTTP[i] = &v
+		}
+	}
+	rows, err := s.pool.Query(ctx, `WITH d AS (
+			SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::float8[],
+				$7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[],
+				$13::int[], $14::float8[], $15::text[], $16::text[])
+			AS d(id, attempt, status, finished, http, duration, excerpt, error, next, a_started, a_finished,
+				a_status, a_http, a_duration, a_error, worker)),
+		upd AS (
+			UPDATE job_executions j SET status = d.status, finished_at = d.finished, http_status = d.http,
+				duration_ms = d.duration, response_excerpt = d.excerpt, error = d.error, next_attempt_at = d.next,
+				dead_letter_state = CASE WHEN d.status = 'dead_lettered' THEN 'pending' END
+			FROM d WHERE j.id = d.id AND j.attempt = d.attempt AND j.status = 'running'
+			RETURNING j.id, j.attempt),
+		ins AS (
+			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status,
+				http_status, duration_ms, error, worker_id)
+			SELECT d.id, d.attempt, d.a_started, d.a_finished, d.a_status, d.a_http, d.a_duration, d.a_error, d.worker
+			FROM d JOIN upd ON upd.id = d.id AND upd.attempt = d.attempt)
+		SELECT id || ':' || attempt FROM upd`,
+		ids, attempts, statuses, finished, httpStatus, durations, excerpts, errs, next, aStarted, aFinished, aStatuses,
+		aHTTP, aDurations, aErrs, workers)
+	if err != nil {
+		return nil, translate("finish executions", err)
+	}
+	updated, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, translate("finish executions", err)
+	}
+	done := make(map[string]bool, len(updated))
+	for _, id := range updated {
+		done[id] = true
+	}
+	out := make([]bool, n)
+	for i, f := range list {
+		out[i] = done[fmt.Sprintf("%s:%d", f.Execution.ID, f.Execution.Attempt)]
+	}
+	return out, nil
+}

@@ -477,3 +477,46 @@ func TestCreateJobsInOneCopy(t *testing.T) {
 	dup := []*domain.Job{{Name: "bulk-0", Schedule: domain.Schedule{Cron: "@daily"}, HTTP: &domain.HTTPSpec{URL: "http://x.test/"}}}
 	require.ErrorIs(t, js.CreateMany(t.Context(), st, dup), domain.ErrConflict)
 }
+
+func TestInsertAndFinishExecutionsInBatches(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	base := time.Now().UTC().Truncate(time.Second)
+	now := time.Now().UTC()
+	a := newExecution(j, base, "w1", now)
+	b := newExecution(j, base.Add(time.Second), "w1", now)
+	dupOfA := newExecution(j, base, "w2", now) // a second delivery in the same batch
+	got, err := st.InsertExecutions(ctx, []*domain.Execution{a, b, dupOfA})
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, true, false}, got)
+
+	finished := time.Now().UTC()
+	a.Status, a.FinishedAt, a.HTTPStatus = domain.StatusSucceeded, &finished, 200
+	b.Status, b.NextAttemptAt, b.Error = domain.StatusQueued, &finished, "target answered 503"
+	stale := *a
+	stale.Attempt = 7 // not the attempt that runs
+	done, err := st.FinishExecutions(ctx, []store.Finish{
+		{Execution: a, Attempt: &domain.Attempt{Attempt: 1, FinishedAt: finished, Status: domain.StatusSucceeded, HTTPStatus: 200, WorkerID: "w1"}},
+		{Execution: b, Attempt: &domain.Attempt{Attempt: 1, FinishedAt: finished, Status: domain.StatusFailed, HTTPStatus: 503, Error: "target answered 503"}},
+		{Execution: &stale, Attempt: &domain.Attempt{Attempt: 7, FinishedAt: finished, Status: domain.StatusFailed}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, true, false}, done)
+	gotA, err := st.ExecutionByKey(ctx, a.IdempotencyKey)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, gotA.Status)
+	require.Equal(t, 200, gotA.HTTPStatus)
+	gotB, err := st.ExecutionByKey(ctx, b.IdempotencyKey)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusQueued, gotB.Status)
+	require.NotNil(t, gotB.NextAttemptAt)
+	attempts, err := st.Attempts(ctx, b.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	require.Equal(t, 503, attempts[0].HTTPStatus)
+	attempts, err = st.Attempts(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1, "the stale attempt recorded nothing")
+}

@@ -1,0 +1,74 @@
+package executor
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// batcher groups the calls that concurrent executions make within a moment into one call of fn:
+// one statement and one commit for many executions instead of one each, which is what lets a
+// worker record thousands of executions a second. The first caller of a batch leads it: it waits
+// up to wait for others to join (or until the batch is full), runs fn for all, and hands each
+// caller its result. No goroutine outlives a call.
+type batcher[In, Out any] struct {
+	fn   func(ctx context.Context, in []In) ([]Out, error)
+	max  int
+	wait time.Duration
+
+	mu      sync.Mutex
+	pending *batch[In, Out]
+}
+
+type batch[In, Out any] struct {
+	items []In
+	full  chan struct{}
+	done  chan struct{}
+	outs  []Out
+	err   error
+}
+
+func newBatcher[In, Out any](max int, wait time.Duration, fn func(ctx context.Context, in []In) ([]Out, error)) *batcher[In, Out] {
+	return &batcher[In, Out]{fn: fn, max: max, wait: wait}
+}
+
+// do adds v to the current batch and returns its result once the batch has run.
+func (b *batcher[In, Out]) do(ctx context.Context, v In) (Out, error) {
+	b.mu.Lock()
+	bt, leader := b.pending, false
+	if bt == nil {
+		bt, leader = &batch[In, Out]{full: make(chan struct{}), done: make(chan struct{})}, true
+		b.pending = bt
+	}
+	i := len(bt.items)
+	bt.items = append(bt.items, v)
+	if len(bt.items) == b.max {
+		b.pending = nil
+		close(bt.full)
+	}
+	b.mu.Unlock()
+
+	if leader {
+		t := time.NewTimer(b.wait)
+		select {
+		case <-bt.full:
+		case <-t.C:
+		}
+		t.Stop()
+		b.mu.Lock()
+		if b.pending == bt {
+			b.pending = nil
+		}
+		b.mu.Unlock()
+		// The batch is everyone's: the leader's cancellation must not fail the others.
+		bt.outs, bt.err = b.fn(context.WithoutCancel(ctx), bt.items)
+		close(bt.done)
+	} else {
+		<-bt.done
+	}
+	var zero Out
+	if bt.err != nil {
+		return zero, bt.err
+	}
+	return bt.outs[i], nil
+}
