@@ -89,7 +89,8 @@ func perSecond(name string, start time.Time, at []time.Time) report.Series {
 }
 
 func newResult(ctx context.Context, env Env, scenario string, params map[string]any) report.Result {
-	return report.Result{Scenario: scenario, Started: time.Now().UTC(), Params: params, Machine: Machine(ctx, env)}
+	return report.Result{Scenario: scenario, Started: time.Now().UTC(), Params: params, Machine: Machine(ctx, env),
+		Notes: []string{"vecron's processes, PostgreSQL, NATS and Redis all share this machine"}}
 }
 
 func metric(name string, v float64, unit string) report.Metric {

@@ -1,7 +1,10 @@
-// Package report turns a load scenario's raw measurements into what a person and a machine read:
-// <scenario>.json (every figure, with lateness summarised rather than every sample), a Markdown
-// summary with each figure against its target, and PNG charts (lateness histogram and CDF,
-// throughput, CPU and RSS over time). Every figure carries the machine it was measured on.
+// Package report turns one load scenario's raw measurements into files that can be kept and
+// compared across commits: <scenario>.json for tools, <scenario>.md for a person, and PNG charts
+// the Markdown links to. The harness measures; this package only summarises and draws, so a
+// figure is computed one way in every scenario and always printed with the machine it came from.
+//
+// Lateness is kept as a summary, never as raw samples: a million-job run would otherwise write
+// a file of tens of megabytes that no one reads, while the percentiles are what gets compared.
 package report
 
 import (
@@ -13,8 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -28,7 +29,7 @@ type Machine struct {
 	Redis     string `json:"redis,omitempty"`
 }
 
-// Metric is one figure of a scenario. Target is a human string such as "<= 50 ms" (empty if
+// Metric is one figure of a scenario. Target is a human string such as "≤ 50 ms" (empty if
 // none); Met is nil when there is no target.
 type Metric struct {
 	Name   string  `json:"name"`
@@ -44,22 +45,10 @@ type Point struct {
 	V float64 `json:"v"`
 }
 
-// Series is a named line over time.
+// Series is a named line over time, such as one process's CPU.
 type Series struct {
 	Name   string  `json:"name"`
 	Points []Point `json:"points"`
-}
-
-// Summary condenses a set of samples.
-type Summary struct {
-	Count int     `json:"count"`
-	Min   float64 `json:"min"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
-	P999  float64 `json:"p99_9"`
-	Max   float64 `json:"max"`
-	Mean  float64 `json:"mean"`
 }
 
 // Result is one scenario run.
@@ -70,42 +59,19 @@ type Result struct {
 	Machine  Machine        `json:"machine"`
 	Metrics  []Metric       `json:"metrics"`
 	// Lateness holds samples in milliseconds per named set ("delivery", "dispatch"); the JSON
-	// keeps only their summaries, so files stay small.
-	Lateness   map[string][]float64 `json:"-"`
-	Summaries  map[string]Summary   `json:"lateness,omitempty"`
-	Throughput []Series             `json:"throughput,omitempty"`
-	CPU        []Series             `json:"cpu_percent,omitempty"`
-	RSS        []Series             `json:"rss_mb,omitempty"`
-	Notes      []string             `json:"notes,omitempty"`
+	// keeps only the summary of each set, not every sample, so files stay small.
+	Lateness map[string][]float64 `json:"-"`
+	// Summaries is filled by Write from Lateness; when Lateness is empty, Write keeps it as
+	// given, so a Result read back from its JSON can be written again.
+	Summaries  map[string]Summary `json:"lateness,omitempty"`
+	Throughput []Series           `json:"throughput,omitempty"`
+	CPU        []Series           `json:"cpu_percent,omitempty"`
+	RSS        []Series           `json:"rss_mb,omitempty"`
+	Notes      []string           `json:"notes,omitempty"`
 }
 
-// Summarize returns the summary of samples without modifying them; zero for none.
-func Summarize(samples []float64) Summary {
-	if len(samples) == 0 {
-		return Summary{}
-	}
-	sorted := slices.Clone(samples)
-	slices.Sort(sorted)
-	var sum float64
-	for _, v := range sorted {
-		sum += v
-	}
-	return Summary{
-		Count: len(sorted), Min: sorted[0], Max: sorted[len(sorted)-1], Mean: sum / float64(len(sorted)),
-		P50: Percentile(sorted, 50), P90: Percentile(sorted, 90), P99: Percentile(sorted, 99), P999: Percentile(sorted, 99.9),
-	}
-}
-
-// Percentile returns the nearest-rank p-th percentile (p in [0, 100]) of sorted; 0 for none.
-func Percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
-}
-
-// Check compares value with target: op is "<=" or ">=".
+// Check reports whether value meets target, for Metric.Met: op is "<=" or ">=". It returns nil
+// for any other op, which reads as "no target".
 func Check(value float64, op string, target float64) *bool {
 	var ok bool
 	switch op {
@@ -119,123 +85,111 @@ func Check(value float64, op string, target float64) *bool {
 	return &ok
 }
 
+// scenarioName keeps scenario names usable as file names on every platform and in Markdown
+// links without escaping.
 var scenarioName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // Write writes the JSON, the Markdown and the charts of r into dir (created if missing) and
-// returns the paths written.
+// returns the paths written, the JSON first and the Markdown second. A chart is written only
+// when it has data. On failure it returns the paths written so far with the error; r is
+// rejected before anything is written when its scenario name is not [a-z0-9-]+ or a figure is
+// NaN or infinite.
 func Write(dir string, r Result) ([]string, error) {
-	if !scenarioName.MatchString(r.Scenario) {
-		return nil, fmt.Errorf("scenario: %q must be lower-case letters, digits and dashes", r.Scenario)
+	if err := validate(r); err != nil {
+		return nil, fmt.Errorf("write report: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
-	r.Summaries = map[string]Summary{}
-	for name, samples := range r.Lateness {
-		if len(samples) > 0 {
-			r.Summaries[name] = Summarize(samples)
+
+	// Each set is sorted once here and shared by the summary and both lateness charts: with a
+	// million samples the sort is most of the work.
+	sorted := sortedSets(r.Lateness)
+	if len(r.Lateness) > 0 {
+		r.Summaries = make(map[string]Summary, len(sorted))
+		for name, s := range sorted {
+			r.Summaries[name] = summarizeSorted(s)
 		}
 	}
+
 	base := filepath.Join(dir, r.Scenario)
-	charts, err := writeCharts(base, r)
-	if err != nil {
-		return nil, err
-	}
+	var written []string
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
+		return nil, fmt.Errorf("write report: encode json: %w", err)
+	}
+	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
-	names := make([]string, len(charts))
+	written = append(written, base+".json")
+
+	// The Markdown names the charts, so they are drawn before it is written.
+	charts, err := writeCharts(base, r, sorted)
+	links := make([]string, len(charts))
 	for i, c := range charts {
-		names[i] = filepath.Base(c)
+		links[i] = filepath.Base(c)
 	}
-	files := []string{base + ".json", base + ".md"}
-	err = errors.Join(os.WriteFile(files[0], append(b, '\n'), 0o644), os.WriteFile(files[1], []byte(Markdown(r, names)), 0o644))
 	if err != nil {
-		return nil, fmt.Errorf("write report: %w", err)
+		return append(written, charts...), fmt.Errorf("write report: %w", err)
 	}
-	return append(files, charts...), nil
+	if err := os.WriteFile(base+".md", []byte(Markdown(r, links)), 0o644); err != nil {
+		return append(written, charts...), fmt.Errorf("write report: %w", err)
+	}
+	written = append(written, base+".md")
+	return append(written, charts...), nil
 }
 
-// Markdown renders the summary of r; charts are file names relative to the Markdown file.
-func Markdown(r Result, charts []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## %s\n\n", r.Scenario)
-	m := r.Machine
-	fmt.Fprintf(&b, "Measured %s on %d cores", r.Started.UTC().Format("2006-01-02 15:04 MST"), m.Cores)
-	if m.CPU != "" {
-		fmt.Fprintf(&b, " (%s)", m.CPU)
+// validate rejects what would make a bad file name or an unwritable JSON (which has no NaN),
+// naming the field.
+func validate(r Result) error {
+	if !scenarioName.MatchString(r.Scenario) {
+		return fmt.Errorf("scenario %q: want lower-case letters, digits and dashes", r.Scenario)
 	}
-	fmt.Fprintf(&b, ", %s, PostgreSQL %s, NATS %s, Redis %s; everything co-located.\n\n", m.GoVersion, m.Postgres, m.NATS, m.Redis)
-	if len(r.Params) > 0 {
-		keys := make([]string, 0, len(r.Params))
-		for k := range r.Params {
-			keys = append(keys, k)
+	var errs []error
+	for i, m := range r.Metrics {
+		if !finite(m.Value) {
+			errs = append(errs, fmt.Errorf("metrics[%d] (%s): value %v is not a finite number", i, m.Name, m.Value))
 		}
-		sort.Strings(keys)
-		b.WriteString("| parameter | value |\n|---|---|\n")
-		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s | %v |\n", k, r.Params[k])
-		}
-		b.WriteString("\n")
 	}
-	if len(r.Metrics) > 0 {
-		b.WriteString("| figure | value | target | |\n|---|---|---|---|\n")
-		for _, mt := range r.Metrics {
-			mark := ""
-			if mt.Met != nil {
-				mark = "❌"
-				if *mt.Met {
-					mark = "✅"
-				}
-			}
-			fmt.Fprintf(&b, "| %s | %s %s | %s | %s |\n", mt.Name, formatValue(mt.Value), mt.Unit, mt.Target, mark)
+	for _, name := range sortedKeys(r.Lateness) {
+		if i := slices.IndexFunc(r.Lateness[name], func(v float64) bool { return !finite(v) }); i >= 0 {
+			errs = append(errs, fmt.Errorf("lateness[%q][%d]: %v is not a finite number of milliseconds", name, i, r.Lateness[name][i]))
 		}
-		b.WriteString("\n")
 	}
-	sums := r.Summaries
-	if len(sums) == 0 {
-		sums = map[string]Summary{}
-		for name, s := range r.Lateness {
-			if len(s) > 0 {
-				sums[name] = Summarize(s)
+	for _, set := range []struct {
+		field  string
+		series []Series
+	}{{"throughput", r.Throughput}, {"cpu", r.CPU}, {"rss", r.RSS}} {
+		for i, s := range set.series {
+			if j := slices.IndexFunc(s.Points, func(p Point) bool { return !finite(p.T) || !finite(p.V) }); j >= 0 {
+				errs = append(errs, fmt.Errorf("%s[%d] (%s).points[%d]: %v is not a finite point", set.field, i, s.Name, j, s.Points[j]))
 			}
 		}
 	}
-	if len(sums) > 0 {
-		names := make([]string, 0, len(sums))
-		for n := range sums {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		b.WriteString("| ms | count | min | p50 | p90 | p99 | p99.9 | max | mean |\n|---|---|---|---|---|---|---|---|---|\n")
-		for _, n := range names {
-			s := sums[n]
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", n, s.Count, formatValue(s.Min), formatValue(s.P50),
-				formatValue(s.P90), formatValue(s.P99), formatValue(s.P999), formatValue(s.Max), formatValue(s.Mean))
-		}
-		b.WriteString("\n")
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "- %s\n", n)
-	}
-	if len(r.Notes) > 0 {
-		b.WriteString("\n")
-	}
-	for _, c := range charts {
-		fmt.Fprintf(&b, "![%s](%s)\n", strings.TrimSuffix(c, ".png"), c)
-	}
-	return b.String()
+	return errors.Join(errs...)
 }
 
-func formatValue(v float64) string {
-	switch {
-	case v == math.Trunc(v) && math.Abs(v) < 1e15:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.2f", v)
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// sortedSets returns a sorted copy of each non-empty set; the caller's slices are left alone.
+func sortedSets(sets map[string][]float64) map[string][]float64 {
+	out := make(map[string][]float64, len(sets))
+	for name, s := range sets {
+		if len(s) == 0 {
+			continue
+		}
+		c := slices.Clone(s)
+		slices.Sort(c)
+		out[name] = c
 	}
-	return fmt.Sprintf("%.3f", v)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
