@@ -152,6 +152,45 @@ const (
 	StateEnded     = "ended"     // the schedule has no further fire (past end_at)
 )
 
+// SQL drivers.
+const (
+	DriverPostgres = "postgres"
+	DriverMySQL    = "mysql"
+	DriverOracle   = "oracle"
+)
+
+// SQLSpec is what a sql job runs against its target database — never the system database.
+type SQLSpec struct {
+	// Driver is one of the Driver… constants.
+	Driver string `json:"driver"`
+	// DSN is the connection string, usually a secret variable ({{ var.REPORTS_DSN }}); or give
+	// the fields below.
+	DSN      string `json:"dsn,omitempty"`
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	Database string `json:"database,omitempty"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Statements run in order on one connection.
+	Statements []SQLStatement `json:"statements"`
+	// Transaction runs them all in one transaction: all or nothing.
+	Transaction bool `json:"transaction,omitempty"`
+	// ReadOnly runs them in a read-only transaction, enforced by the database.
+	ReadOnly bool `json:"read_only,omitempty"`
+	// StatementTimeout bounds each statement (the job's timeout bounds them all).
+	StatementTimeout Duration `json:"statement_timeout,omitempty"`
+	// MaxRows bounds the rows of a query kept in the result (default 20).
+	MaxRows int `json:"max_rows,omitempty"`
+}
+
+// SQLStatement is one statement with its bind parameters, in the driver's placeholder syntax
+// ($1 for PostgreSQL, ? for MySQL, :1 for Oracle). String parameters may be templates; they are
+// always bound, never spliced into the SQL.
+type SQLStatement struct {
+	SQL    string `json:"sql"`
+	Params []any  `json:"params,omitempty"`
+}
+
 // HTTPSpec is the request an http job sends.
 type HTTPSpec struct {
 	Method  string            `json:"method"`
@@ -168,6 +207,7 @@ type Job struct {
 	Description string    `json:"description,omitempty"`
 	Kind        JobKind   `json:"kind"`
 	HTTP        *HTTPSpec `json:"http,omitempty"`
+	SQL         *SQLSpec  `json:"sql,omitempty"`
 	Schedule    Schedule  `json:"schedule"`
 	Timezone    string    `json:"timezone"`
 	Enabled     bool      `json:"enabled"`

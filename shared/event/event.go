@@ -96,6 +96,7 @@ type Due struct {
 	Namespace  string           `json:"namespace"`
 	Kind       domain.JobKind   `json:"kind"`
 	HTTP       *domain.HTTPSpec `json:"http,omitempty"`
+	SQL        *domain.SQLSpec  `json:"sql,omitempty"`
 	Timezone   string           `json:"timezone"`
 	Timeout    domain.Duration  `json:"timeout"`
 	// Schedule lets a fixed_delay executor compute the next run when it finishes.
@@ -121,6 +122,7 @@ func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key 
 		Namespace:         job.Namespace,
 		Kind:              job.Kind,
 		HTTP:              job.HTTP,
+		SQL:               job.SQL,
 		Timezone:          job.Timezone,
 		Timeout:           job.Timeout,
 		Schedule:          job.Schedule,

@@ -10,6 +10,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -51,6 +53,13 @@ var (
 		waitFor: func() wait.Strategy { return wait.ForLog("Ready to accept connections") },
 		url:     func(h, p string) string { return "redis://" + h + ":" + p + "/0" },
 		hint:    "run `make test`, or start Redis and set REDIS_URL=redis://127.0.0.1:6379/0",
+	}
+	mysqlService = service{
+		env: "MYSQL_URL", image: "mariadb:10.11", port: "3306/tcp",
+		envs:    map[string]string{"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD": "1"},
+		waitFor: func() wait.Strategy { return wait.ForLog("ready for connections").WithOccurrence(2) },
+		url:     func(h, p string) string { return "root@tcp(" + h + ":" + p + ")/" },
+		hint:    "run `make test`, or start MariaDB and set MYSQL_URL='root@tcp(127.0.0.1:3306)/'",
 	}
 	natsService = service{
 		env: "NATS_URL", image: "nats:2.10-alpine", port: "4222/tcp",
@@ -191,4 +200,40 @@ func RedisURL(t testing.TB) (redisURL, keyPrefix string) {
 func NATSURL(t testing.TB) string {
 	t.Helper()
 	return serviceURL(t, natsService)
+}
+
+// MySQLDSN returns a go-sql-driver DSN of a MariaDB/MySQL database of t's own, dropped when t
+// ends.
+func MySQLDSN(t testing.TB) string {
+	t.Helper()
+	base := serviceURL(t, mysqlService)
+	name := Name(t)
+	db, err := sql.Open("mysql", base)
+	if err != nil {
+		t.Fatalf("open %s: %v", mysqlService.env, err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP DATABASE "+name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, err := mysql.ParseDSN(base)
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlService.env, err)
+	}
+	cfg.DBName = name
+	return cfg.FormatDSN()
 }

@@ -1,0 +1,419 @@
+// Package sqljob runs the statements of a sql job against its target database — PostgreSQL
+// (pgx), MySQL or MariaDB — and reports the outcome: per statement the rows affected, or for a
+// query its columns and first rows, and how long it took. Parameters are always bound, never
+// spliced into the SQL, so a hostile value stays a value. Connections are pooled per target,
+// bounded, and let go when idle, so an executor scaling to zero leaves no connections behind.
+// The target is only ever what the job names: this package never sees the system database.
+package sqljob
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/render"
+)
+
+// Defaults of Config.
+const (
+	MaxConnsPerTargetDefault = 4
+	IdleTimeoutDefault       = time.Minute
+	MaxTargetsDefault        = 256
+	MaxRowsDefault           = 20
+	ExcerptBytesDefault      = 8192
+)
+
+// Config bounds the pools and results.
+type Config struct {
+	MaxConnsPerTarget int           `koanf:"max_conns_per_target" usage:"connections kept open to one target database"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout" usage:"idle time after which a target connection is closed"`
+	MaxTargets        int           `koanf:"max_targets" usage:"target databases with a pool at once; the least recently used is closed"`
+	ExcerptBytes      int           `koanf:"excerpt_bytes" usage:"bytes of the statement results kept with an execution"`
+}
+
+func (c Config) withDefaults() Config {
+	c.MaxConnsPerTarget = cmp.Or(c.MaxConnsPerTarget, MaxConnsPerTargetDefault)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, IdleTimeoutDefault)
+	c.MaxTargets = cmp.Or(c.MaxTargets, MaxTargetsDefault)
+	c.ExcerptBytes = cmp.Or(c.ExcerptBytes, ExcerptBytesDefault)
+	return c
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+// Runner runs sql jobs.
+type Runner struct {
+	cfg   Config
+	mu    sync.Mutex
+	pools map[string]*pool
+}
+
+type pool struct {
+	db       *sql.DB
+	lastUsed time.Time
+}
+
+// New returns a runner with no pools yet.
+func New(cfg Config) *Runner { return &Runner{cfg: cfg.withDefaults(), pools: map[string]*pool{}} }
+
+// Close closes every pool.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, p := range r.pools {
+		p.db.Close()
+		delete(r.pools, k)
+	}
+}
+
+// Pools returns how many target pools are open.
+func (r *Runner) Pools() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pools)
+}
+
+// StatementResult is what one statement did.
+type StatementResult struct {
+	Statement    int      `json:"statement"`
+	RowsAffected *int64   `json:"rows_affected,omitempty"`
+	Columns      []string `json:"columns,omitempty"`
+	Rows         [][]any  `json:"rows,omitempty"`
+	Truncated    bool     `json:"truncated,omitempty"`
+	DurationMS   float64  `json:"duration_ms"`
+}
+
+// Run runs d's statements once; ctx carries the attempt's deadline. A failure is a result, never
+// an error: Permanent says whether retrying could help.
+func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
+	start := time.Now()
+	res := domain.RunResult{Status: domain.StatusSucceeded}
+	spec := d.SQL
+	if spec == nil || len(spec.Statements) == 0 {
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no sql statements"}
+	}
+	db, err := r.pool(spec)
+	if err != nil {
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+	}
+	results, err := r.runAll(ctx, db, spec)
+	res.Duration = time.Since(start)
+	if b, mErr := json.Marshal(results); mErr == nil {
+		res.Excerpt = string(b)
+		if len(res.Excerpt) > r.cfg.ExcerptBytes {
+			res.Excerpt = res.Excerpt[:r.cfg.ExcerptBytes]
+		}
+	}
+	if err != nil {
+		res.Status, res.Error = domain.StatusFailed, err.Error()
+		res.Permanent = Permanent(err)
+		if errors.Is(err, context.DeadlineExceeded) || timedOut(err) {
+			res.Status, res.Permanent = domain.StatusTimedOut, false
+		}
+	}
+	return res
+}
+
+// statementError says which statement failed.
+type statementError struct {
+	n   int
+	err error
+}
+
+func (e *statementError) Error() string { return fmt.Sprintf("statement %d: %v", e.n, e.err) }
+func (e *statementError) Unwrap() error { return e.err }
+
+func (r *Runner) runAll(ctx context.Context, db *sql.DB, spec *domain.SQLSpec) ([]StatementResult, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	var target execer = conn
+	var tx *sql.Tx
+	if spec.Transaction || spec.ReadOnly {
+		if tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: spec.ReadOnly}); err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback() //nolint:errcheck // after a commit it does nothing
+		target = tx
+	}
+	maxRows := cmp.Or(spec.MaxRows, MaxRowsDefault)
+	var out []StatementResult
+	for i, st := range spec.Statements {
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if t := time.Duration(spec.StatementTimeout); t > 0 {
+			sctx, cancel = context.WithTimeout(ctx, t)
+		}
+		t0 := time.Now()
+		sr := StatementResult{Statement: i + 1}
+		err := runOne(sctx, target, st, maxRows, &sr)
+		cancel()
+		sr.DurationMS = float64(time.Since(t0).Microseconds()) / 1000
+		out = append(out, sr)
+		if err != nil {
+			return out, &statementError{n: i + 1, err: err}
+		}
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return out, fmt.Errorf("commit: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// returnsRows tells a query from a command: only a query's rows are read, only a command's count.
+func returnsRows(q string) bool {
+	f := strings.Fields(strings.ToUpper(q))
+	if len(f) == 0 {
+		return false
+	}
+	switch f[0] {
+	case "SELECT", "WITH", "SHOW", "VALUES", "TABLE", "EXPLAIN", "DESCRIBE", "DESC", "CALL":
+		return true
+	}
+	return slices.Contains(f, "RETURNING")
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func runOne(ctx context.Context, target execer, st domain.SQLStatement, maxRows int, sr *StatementResult) error {
+	if !returnsRows(st.SQL) {
+		res, err := target.ExecContext(ctx, st.SQL, st.Params...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			sr.RowsAffected = &n
+		}
+		return nil
+	}
+	rows, err := target.QueryContext(ctx, st.SQL, st.Params...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	sr.Columns = cols
+	for rows.Next() {
+		if len(sr.Rows) == maxRows {
+			sr.Truncated = true
+			break
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		sr.Rows = append(sr.Rows, vals)
+	}
+	return rows.Err()
+}
+
+// pool returns the pool of spec's target, opening it on first use.
+func (r *Runner) pool(spec *domain.SQLSpec) (*sql.DB, error) {
+	driverName, dsn, err := Source(spec)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(driverName + "\x00" + dsn))
+	key := hex.EncodeToString(sum[:])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.pools[key]; ok {
+		p.lastUsed = time.Now()
+		return p.db, nil
+	}
+	if len(r.pools) >= r.cfg.MaxTargets {
+		var oldest string
+		for k, p := range r.pools {
+			if oldest == "" || p.lastUsed.Before(r.pools[oldest].lastUsed) {
+				oldest = k
+			}
+		}
+		r.pools[oldest].db.Close()
+		delete(r.pools, oldest)
+	}
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, errors.New("connection string: not valid for the driver") // the DSN may hold a password
+	}
+	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
+	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
+	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)
+	r.pools[key] = &pool{db: db, lastUsed: time.Now()}
+	return db, nil
+}
+
+// Source returns the database/sql driver name and DSN of spec: its DSN, or one built from its
+// fields. Errors never include the DSN, which may hold a password.
+func Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
+	switch spec.Driver {
+	case domain.DriverPostgres:
+		dsn = spec.DSN
+		if dsn == "" {
+			dsn = fmt.Sprintf("host=%s port=%d dbname=%s user=%s password=%s", quotePG(spec.Host), cmp.Or(spec.Port, 5432),
+				quotePG(spec.Database), quotePG(spec.User), quotePG(spec.Password))
+		}
+		if _, err := pgx.ParseConfig(dsn); err != nil {
+			return "", "", errors.New("sql.dsn: not a PostgreSQL connection string")
+		}
+		return "pgx", dsn, nil
+	case domain.DriverMySQL:
+		if spec.DSN != "" {
+			cfg, err := mysql.ParseDSN(spec.DSN)
+			if err != nil {
+				return "", "", errors.New("sql.dsn: not a MySQL connection string (user:password@tcp(host:port)/database)")
+			}
+			cfg.ParseTime = true
+			return "mysql", cfg.FormatDSN(), nil
+		}
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.DBName, cfg.ParseTime = spec.User, spec.Password, "tcp", spec.Database, true
+		cfg.Addr = net.JoinHostPort(spec.Host, strconv.Itoa(cmp.Or(spec.Port, 3306)))
+		return "mysql", cfg.FormatDSN(), nil
+	case domain.DriverOracle:
+		return "", "", errors.New("sql.driver: oracle is not linked into this executor yet")
+	}
+	return "", "", fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", spec.Driver)
+}
+
+// quotePG quotes a value of a PostgreSQL keyword/value connection string.
+func quotePG(s string) string {
+	out := []byte{'\''}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' || s[i] == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
+
+// Target names the database a job calls, for its circuit breaker: "postgres://host:port".
+func (r *Runner) Target(d event.Due) string {
+	if d.SQL == nil {
+		return ""
+	}
+	_, dsn, err := Source(d.SQL)
+	if err != nil {
+		return ""
+	}
+	switch d.SQL.Driver {
+	case domain.DriverPostgres:
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return ""
+		}
+		return "postgres://" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	case domain.DriverMySQL:
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return ""
+		}
+		return "mysql://" + cfg.Addr
+	}
+	return ""
+}
+
+// Render fills the templates of the connection fields and of the string parameters; the SQL
+// text itself is never templated, so a value can never become SQL.
+func (r *Runner) Render(d event.Due, c *render.Context) (event.Due, error) {
+	if d.SQL == nil {
+		return d, nil
+	}
+	spec := *d.SQL
+	var err error
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"sql.dsn", &spec.DSN}, {"sql.host", &spec.Host}, {"sql.database", &spec.Database}, {"sql.user", &spec.User}, {"sql.password", &spec.Password}} {
+		if *f.v, err = render.Render(f.name, *f.v, c); err != nil {
+			return d, err
+		}
+	}
+	spec.Statements = make([]domain.SQLStatement, len(d.SQL.Statements))
+	for i, st := range d.SQL.Statements {
+		params := make([]any, len(st.Params))
+		for k, p := range st.Params {
+			if s, ok := p.(string); ok {
+				if params[k], err = render.Render(fmt.Sprintf("sql.statements[%d].params[%d]", i, k), s, c); err != nil {
+					return d, err
+				}
+				continue
+			}
+			params[k] = p
+		}
+		spec.Statements[i] = domain.SQLStatement{SQL: st.SQL, Params: params}
+	}
+	d.SQL = &spec
+	return d, nil
+}
+
+// Permanent reports whether a failure will not change on a retry: a syntax error, a missing
+// table or permission, a constraint violation, bad data. Connection trouble, deadlocks,
+// serialization failures, lock waits and timeouts are worth retrying.
+func Permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "40001", pgErr.Code == "40P01", pgErr.Code == "57014", pgErr.Code == "55P03":
+			return false // serialization, deadlock, cancelled by timeout, lock not available
+		case len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57" || pgErr.Code[:2] == "58"):
+			return false // connection, resources, operator intervention, system
+		}
+		return true
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case 1205, 1213, 1040, 1053, 1203, 2006, 2013, 3024:
+			return false // lock wait, deadlock, too many connections, shutdown, gone away, max_execution_time
+		}
+		return true
+	}
+	return false // network and driver errors: the database may be back soon
+}
+
+func timedOut(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		return true
+	}
+	var myErr *mysql.MySQLError
+	return errors.As(err, &myErr) && myErr.Number == 3024
+}

@@ -1,0 +1,202 @@
+package sqljob_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/render"
+	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/testenv"
+)
+
+// target is one database a test runs jobs against: its driver, DSN and placeholder style.
+type target struct {
+	driver string
+	dsn    string
+	ph     func(n int) string
+	sleep  string
+}
+
+func targets(t *testing.T) []target {
+	t.Helper()
+	return []target{
+		{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
+		{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t), ph: func(int) string { return "?" }, sleep: "SELECT SLEEP(5)"},
+	}
+}
+
+func run(t *testing.T, r *sqljob.Runner, tg target, spec domain.SQLSpec) (domain.RunResult, []sqljob.StatementResult) {
+	t.Helper()
+	spec.Driver, spec.DSN = tg.driver, tg.dsn
+	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &spec})
+	var out []sqljob.StatementResult
+	if res.Excerpt != "" {
+		require.NoError(t, json.Unmarshal([]byte(res.Excerpt), &out), res.Excerpt)
+	}
+	return res, out
+}
+
+func stmts(sqls ...string) []domain.SQLStatement {
+	out := make([]domain.SQLStatement, len(sqls))
+	for i, s := range sqls {
+		out[i] = domain.SQLStatement{SQL: s}
+	}
+	return out
+}
+
+func TestSQLJobsAgainstPostgresAndMariaDB(t *testing.T) {
+	t.Parallel()
+	for _, tg := range targets(t) {
+		t.Run(tg.driver, func(t *testing.T) {
+			t.Parallel()
+			r := sqljob.New(sqljob.Config{})
+			t.Cleanup(r.Close)
+
+			// DDL and DML in one transaction, then a query of what they made.
+			res, out := run(t, r, tg, domain.SQLSpec{Transaction: true, Statements: []domain.SQLStatement{
+				{SQL: "CREATE TABLE report (id INT PRIMARY KEY, name VARCHAR(100))"},
+				{SQL: "INSERT INTO report (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')"},
+				{SQL: "UPDATE report SET name = " + tg.ph(1) + " WHERE id > " + tg.ph(2), Params: []any{"z", 1}},
+				{SQL: "SELECT id, name FROM report ORDER BY id"},
+			}})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			require.Len(t, out, 4)
+			require.EqualValues(t, 3, *out[1].RowsAffected)
+			require.EqualValues(t, 2, *out[2].RowsAffected)
+			require.Equal(t, []string{"id", "name"}, out[3].Columns)
+			require.Equal(t, "z", out[3].Rows[2][1])
+
+			// The second statement fails: the first is rolled back, and the error names it.
+			res, _ = run(t, r, tg, domain.SQLSpec{Transaction: true, Statements: stmts(
+				"INSERT INTO report (id, name) VALUES (10, 'x')",
+				"INSERT INTO report (id, name) VALUES (1, 'duplicate')",
+			)})
+			require.Equal(t, domain.StatusFailed, res.Status)
+			require.Contains(t, res.Error, "statement 2:")
+			require.True(t, res.Permanent, "a constraint violation does not retry")
+			res, out = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT count(*) FROM report WHERE id = 10")})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			require.EqualValues(t, 0, out[0].Rows[0][0], "rolled back")
+
+			// A hostile parameter is a value, never SQL.
+			hostile := "x'); DROP TABLE report; --"
+			res, _ = run(t, r, tg, domain.SQLSpec{Statements: []domain.SQLStatement{
+				{SQL: "INSERT INTO report (id, name) VALUES (20, " + tg.ph(1) + ")", Params: []any{hostile}}}})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			res, out = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT name FROM report WHERE id = 20")})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error, "the table is still there")
+			require.Equal(t, hostile, out[0].Rows[0][0])
+
+			// Read-only is enforced by the database.
+			res, _ = run(t, r, tg, domain.SQLSpec{ReadOnly: true, Statements: stmts("DELETE FROM report")})
+			require.Equal(t, domain.StatusFailed, res.Status)
+			require.True(t, res.Permanent)
+			res, out = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT count(*) FROM report")})
+			require.Equal(t, domain.StatusSucceeded, res.Status)
+			require.EqualValues(t, 4, out[0].Rows[0][0])
+
+			// Results are bounded.
+			res, out = run(t, r, tg, domain.SQLSpec{MaxRows: 2, Statements: stmts("SELECT id FROM report ORDER BY id")})
+			require.Equal(t, domain.StatusSucceeded, res.Status)
+			require.Len(t, out[0].Rows, 2)
+			require.True(t, out[0].Truncated)
+
+			// Syntax errors are permanent and say which statement.
+			res, _ = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT 1", "SELEC nothing")})
+			require.Equal(t, domain.StatusFailed, res.Status)
+			require.True(t, res.Permanent)
+			require.Contains(t, res.Error, "statement 2:")
+
+			// A statement timeout cancels the statement.
+			start := time.Now()
+			res, _ = run(t, r, tg, domain.SQLSpec{StatementTimeout: domain.Duration(300 * time.Millisecond), Statements: stmts(tg.sleep)})
+			require.Less(t, time.Since(start), 4*time.Second)
+			require.NotEqual(t, domain.StatusSucceeded, res.Status)
+			require.False(t, res.Permanent, "a timeout is worth retrying")
+			require.Equal(t, 1, r.Pools(), "one pool per target, shared by every job")
+		})
+	}
+}
+
+func TestPostgresFunctionCallAndDeadlockClassification(t *testing.T) {
+	t.Parallel()
+	tg := targets(t)[0]
+	r := sqljob.New(sqljob.Config{})
+	t.Cleanup(r.Close)
+	res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts(
+		"CREATE TABLE totals (day DATE PRIMARY KEY, n INT)",
+		`CREATE FUNCTION close_day(d DATE) RETURNS INT LANGUAGE sql AS $$ INSERT INTO totals VALUES (d, 42) RETURNING n $$`,
+	)})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	res, out := run(t, r, tg, domain.SQLSpec{Statements: []domain.SQLStatement{{SQL: "SELECT close_day($1)", Params: []any{"2026-11-30"}}}})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	require.EqualValues(t, 42, out[0].Rows[0][0])
+
+	// Two jobs locking the same rows in opposite orders: one is chosen as the deadlock victim,
+	// and that failure is retryable.
+	_, _ = run(t, r, tg, domain.SQLSpec{Statements: stmts("CREATE TABLE acct (id INT PRIMARY KEY, bal INT)", "INSERT INTO acct VALUES (1, 0), (2, 0)")})
+	lockBoth := func(first, second int) domain.SQLSpec {
+		return domain.SQLSpec{Transaction: true, Statements: stmts(
+			fmt.Sprintf("UPDATE acct SET bal = bal + 1 WHERE id = %d", first),
+			"SELECT pg_sleep(0.5)",
+			fmt.Sprintf("UPDATE acct SET bal = bal + 1 WHERE id = %d", second),
+		)}
+	}
+	results := make(chan domain.RunResult, 2)
+	for _, order := range [][2]int{{1, 2}, {2, 1}} {
+		go func() {
+			res, _ := run(t, r, tg, lockBoth(order[0], order[1]))
+			results <- res
+		}()
+	}
+	a, b := <-results, <-results
+	victim := a
+	if a.Status == domain.StatusSucceeded {
+		victim = b
+	}
+	require.Equal(t, domain.StatusFailed, victim.Status)
+	require.Contains(t, victim.Error, "deadlock")
+	require.False(t, victim.Permanent, "a deadlock victim retries")
+}
+
+func TestSourceBuildsDSNsWithoutLeakingThem(t *testing.T) {
+	t.Parallel()
+	d, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, Host: "db.internal", Port: 6432,
+		Database: "reports", User: "etl", Password: "p'w d"})
+	require.NoError(t, err)
+	require.Equal(t, "pgx", d)
+	require.Equal(t, `host='db.internal' port=6432 dbname='reports' user='etl' password='p\'w d'`, dsn)
+	d, dsn, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, Host: "10.0.0.5", Database: "shop", User: "u", Password: "s3cr3t"})
+	require.NoError(t, err)
+	require.Equal(t, "mysql", d)
+	require.Contains(t, dsn, "u:s3cr3t@tcp(10.0.0.5:3306)/shop")
+	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "not a dsn with s3cr3t"})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cr3t")
+	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: "mssql"})
+	require.ErrorContains(t, err, `sql.driver: "mssql" is not one of postgres, mysql, oracle`)
+	r := sqljob.New(sqljob.Config{})
+	require.Equal(t, "postgres://db.internal:6432", r.Target(event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:pw@db.internal:6432/x"}}))
+}
+
+func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
+	t.Parallel()
+	r := sqljob.New(sqljob.Config{})
+	d := event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "{{ var.DSN }}", Statements: []domain.SQLStatement{
+		{SQL: "INSERT INTO t VALUES ($1, $2, $3)", Params: []any{"{{ var.NAME }}", 7.0, "{{ execution.scheduled_at | date \"2006-01-02\" }}"}}}}}
+	out, err := r.Render(d, &render.Context{Vars: map[string]string{"DSN": "postgres://x", "NAME": "'; DROP TABLE t; --"},
+		ScheduledAt: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), Location: time.UTC})
+	require.NoError(t, err)
+	require.Equal(t, "postgres://x", out.SQL.DSN)
+	require.Equal(t, "INSERT INTO t VALUES ($1, $2, $3)", out.SQL.Statements[0].SQL)
+	require.Equal(t, []any{"'; DROP TABLE t; --", 7.0, "2026-11-29"}, out.SQL.Statements[0].Params)
+	require.Equal(t, "{{ var.NAME }}", d.SQL.Statements[0].Params[0], "the job itself is untouched")
+	_, err = r.Render(d, &render.Context{})
+	require.ErrorContains(t, err, `sql.dsn: variable "DSN" is not defined`)
+}
