@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin
-FUNCTIONS := tick execute-http api
+FUNCTIONS := tick execute-http execute-db api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
@@ -41,7 +41,7 @@ fmt-check:
 ## depcheck: a function binary links only what it uses.
 depcheck:
 	@set -e; fail=0; \
-	for fn in tick execute-http; do \
+	for fn in tick execute-http execute-db; do \
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/go-chi/|/dashboard$$'; then \
 	    echo "functions/$$fn must not link chi or the dashboard"; fail=1; fi; \
 	done; \

@@ -21,11 +21,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/tick"
@@ -124,8 +126,10 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 
 	s := &stack{stops: map[string]func(){}}
 	ready := make(chan net.Addr, 1)
+	keys, err := secret.NewKey("e2e")
+	require.NoError(t, err)
 	as := apifn.DefaultSettings()
-	as.Database.URL, as.Host, as.Port, as.ShutdownGrace = dbURL, "127.0.0.1", 0, 5*time.Second
+	as.Database.URL, as.Host, as.Port, as.ShutdownGrace, as.Secrets.Keys = dbURL, "127.0.0.1", 0, 5*time.Second, keys
 	s.stops["api"] = run(t, "api", func(ctx context.Context) error { return apifn.Run(ctx, as, log, func(a net.Addr) { ready <- a }) })
 	select {
 	case a := <-ready:
@@ -146,6 +150,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	hs.Database.URL, hs.NATS, hs.Transport, hs.Executor.WorkerID = dbURL, natsCfg, transport, "e2e-worker"
 	hs.Port = 0
 	hs.Redis.URL, hs.Redis.KeyPrefix = testenv.RedisURL(t)
+	hs.Secrets.Keys = keys
 	for _, mod := range mods {
 		mod(&hs)
 	}
@@ -153,6 +158,10 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 		hs.Port = freePort(t)
 	}
 	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, hs, log) })
+	ds := dbfn.DefaultSettings()
+	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
+	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
+	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error { return dbfn.Run(ctx, ds, log) })
 	if transport == httpfn.TransportPush {
 		s.pushURL = fmt.Sprintf("http://127.0.0.1:%d/", hs.Port)
 		waitHTTP(t, s.pushURL+"readyz")

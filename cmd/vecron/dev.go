@@ -16,6 +16,7 @@ import (
 	"knative.dev/pkg/signals"
 
 	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/config"
@@ -131,8 +132,8 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// belong to dev), then runs against the services above.
 	fnOpts := opts
 	fnOpts.Flags, fnOpts.Aliases = nil, nil
-	as, ts, hs := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings()
-	for _, dst := range []any{&as, &ts, &hs} {
+	as, ts, hs, ds := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings(), dbfn.DefaultSettings()
+	for _, dst := range []any{&as, &ts, &hs, &ds} {
 		if err := config.Load(dst, fnOpts); err != nil {
 			return usageError{err}
 		}
@@ -141,15 +142,16 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	as.Database.URL, as.RedisURL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
+	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL
 	host, _ := os.Hostname()
-	ts.Tick.Instance, hs.Executor.WorkerID = "dev-"+host, "dev-"+host
+	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
 		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), log)
 		if err != nil {
 			return err
 		}
-		as.Secrets.KeysFile, hs.Secrets.KeysFile = keyFile, keyFile
+		as.Secrets.KeysFile, hs.Secrets.KeysFile, ds.Secrets.KeysFile = keyFile, keyFile, keyFile
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -158,6 +160,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	})
 	g.Go(func() error { return tickfn.Run(gctx, ts, log.With("function", "tick")) })
 	g.Go(func() error { return httpfn.Run(gctx, hs, log.With("function", "execute-http")) })
+	g.Go(func() error { return dbfn.Run(gctx, ds, log.With("function", "execute-db")) })
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")

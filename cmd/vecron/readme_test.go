@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/config"
@@ -25,7 +26,7 @@ func TestReadmeConfigurationTablesMatchTheCode(t *testing.T) {
 	const path = "../../README.md"
 	readme, err := os.ReadFile(path)
 	require.NoError(t, err)
-	apiS, tickS, httpS := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings()
+	apiS, tickS, httpS, dbS := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings(), dbfn.DefaultSettings()
 	for _, fn := range []struct {
 		name     string
 		settings any
@@ -34,6 +35,7 @@ func TestReadmeConfigurationTablesMatchTheCode(t *testing.T) {
 		{"api", &apiS, apifn.Aliases()},
 		{"tick", &tickS, tickfn.Aliases()},
 		{"execute-http", &httpS, httpfn.Aliases()},
+		{"execute-db", &dbS, dbfn.Aliases()},
 	} {
 		table := settingsTable(fn.name, config.Describe(fn.settings, config.Options{Prefix: config.EnvPrefix, Aliases: fn.aliases}))
 		if *updateReadme {

@@ -98,6 +98,7 @@ type jobRequest struct {
 	Description string           `json:"description"`
 	Kind        domain.JobKind   `json:"kind"`
 	HTTP        *domain.HTTPSpec `json:"http"`
+	SQL         *domain.SQLSpec  `json:"sql"`
 	Schedule    domain.Schedule  `json:"schedule"`
 	Timezone    string           `json:"timezone"`
 	Enabled     *bool            `json:"enabled"`
@@ -114,7 +115,7 @@ type jobRequest struct {
 func (in jobRequest) toJob() *domain.Job {
 	return &domain.Job{
 		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Kind: in.Kind,
-		HTTP: in.HTTP, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
+		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
 	}

@@ -203,6 +203,9 @@ func WithDefaults(j *domain.Job) *domain.Job {
 		j.Namespace = domain.DefaultNamespace
 	}
 	j.Name = strings.TrimSpace(j.Name)
+	if j.Kind == "" && j.SQL != nil && j.HTTP == nil {
+		j.Kind = domain.KindSQL
+	}
 	if j.Kind == "" && j.HTTP != nil {
 		j.Kind = domain.KindHTTP
 	}
@@ -262,10 +265,12 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	switch j.Kind {
 	case domain.KindHTTP:
 		validateHTTP(&v, j.HTTP)
+	case domain.KindSQL:
+		validateSQL(&v, j.SQL)
 	case "":
-		v.Add("kind", `is required ("http")`)
+		v.Add("kind", `is required ("http" or "sql")`)
 	default:
-		v.Add("kind", fmt.Sprintf(`%q is not a job kind this version runs; use "http"`, j.Kind))
+		v.Add("kind", fmt.Sprintf(`%q is not one of http, sql`, j.Kind))
 	}
 	if t := time.Duration(j.Timeout); t <= 0 || t > MaxTimeout {
 		v.Add("timeout", fmt.Sprintf(`must be a duration such as "30s", from 1ms to %s`, MaxTimeout))
@@ -311,6 +316,59 @@ func validateRetry(v *domain.ValidationError, r domain.RetryPolicy) {
 		if d := time.Duration(d); d < MinBackoff || d > MaxBackoff {
 			v.Add(fmt.Sprintf("retry.backoff[%d]", i), fmt.Sprintf("must be from %s to %s", MinBackoff, MaxBackoff))
 		}
+	}
+}
+
+// MaxStatements bounds a sql job.
+const MaxStatements = 100
+
+func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
+	if q == nil {
+		v.Add("sql", "is required for a sql job")
+		return
+	}
+	switch q.Driver {
+	case domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle:
+	default:
+		v.Add("sql.driver", fmt.Sprintf("%q is not one of postgres, mysql, oracle", q.Driver))
+	}
+	if q.DSN == "" && q.Host == "" {
+		v.Add("sql.dsn", "is required (or host, port, database, user, password)")
+	}
+	for _, f := range []struct{ name, val string }{{"sql.dsn", q.DSN}, {"sql.host", q.Host}, {"sql.database", q.Database},
+		{"sql.user", q.User}, {"sql.password", q.Password}} {
+		if err := render.Check(f.name, f.val); err != nil {
+			v.Add(f.name, strings.TrimPrefix(err.Error(), f.name+": "))
+		}
+	}
+	switch {
+	case len(q.Statements) == 0:
+		v.Add("sql.statements", "needs at least one statement")
+	case len(q.Statements) > MaxStatements:
+		v.Add("sql.statements", fmt.Sprintf("has more than %d statements", MaxStatements))
+	}
+	for i, st := range q.Statements {
+		if strings.TrimSpace(st.SQL) == "" {
+			v.Add(fmt.Sprintf("sql.statements[%d].sql", i), "is empty")
+		}
+		for k, p := range st.Params {
+			field := fmt.Sprintf("sql.statements[%d].params[%d]", i, k)
+			switch p := p.(type) {
+			case string:
+				if err := render.Check(field, p); err != nil {
+					v.Add(field, strings.TrimPrefix(err.Error(), field+": "))
+				}
+			case float64, bool, nil:
+			default:
+				v.Add(field, "must be a string, number, boolean or null")
+			}
+		}
+	}
+	if q.MaxRows < 0 || q.MaxRows > 1000 {
+		v.Add("sql.max_rows", "must be from 0 (default 20) to 1000")
+	}
+	if d := time.Duration(q.StatementTimeout); d < 0 {
+		v.Add("sql.statement_timeout", "must not be negative")
 	}
 }
 

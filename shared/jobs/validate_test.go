@@ -145,7 +145,12 @@ func TestValidateRejects(t *testing.T) {
 		{name: "DescriptionTooLong", mutate: func(j *domain.Job) { j.Description = strings.Repeat("d", 4097) }, wantFields: []string{"description"}},
 		{name: "KindMissing", mutate: func(j *domain.Job) { j.Kind, j.HTTP = "", nil }, wantFields: []string{"kind"}},
 		{name: "KindUnknown", mutate: func(j *domain.Job) { j.Kind = "grpc" }, wantFields: []string{"kind"}},
-		{name: "KindSQLNotRunYet", mutate: func(j *domain.Job) { j.Kind = domain.KindSQL }, wantFields: []string{"kind"}},
+		{name: "KindSQLWithoutSQL", mutate: func(j *domain.Job) { j.Kind = domain.KindSQL }, wantFields: []string{"sql"}},
+		{name: "KindUnknown", mutate: func(j *domain.Job) { j.Kind = "ftp" }, wantFields: []string{"kind"}},
+		{name: "SQLBad", mutate: func(j *domain.Job) {
+			j.Kind, j.HTTP = domain.KindSQL, nil
+			j.SQL = &domain.SQLSpec{Driver: "mssql", Statements: []domain.SQLStatement{{SQL: " ", Params: []any{"{{ nope }}", []any{1}}}}, MaxRows: -1}
+		}, wantFields: []string{"sql.driver", "sql.dsn", "sql.statements[0].sql", "sql.statements[0].params[0]", "sql.statements[0].params[1]", "sql.max_rows"}},
 		{name: "HTTPMissing", mutate: func(j *domain.Job) { j.HTTP = nil }, wantFields: []string{"http"}},
 		{name: "MethodUnknown", mutate: func(j *domain.Job) { j.HTTP.Method = "FETCH" }, wantFields: []string{"http.method"}},
 		{name: "MethodTrace", mutate: func(j *domain.Job) { j.HTTP.Method = "TRACE" }, wantFields: []string{"http.method"}},

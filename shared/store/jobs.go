@@ -40,10 +40,16 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	if err := json.Unmarshal(schedule, &j.Schedule); err != nil {
 		return nil, fmt.Errorf("job %s: decode schedule: %w", j.ID, err)
 	}
-	if j.Kind == domain.KindHTTP {
+	switch j.Kind {
+	case domain.KindHTTP:
 		j.HTTP = new(domain.HTTPSpec)
 		if err := json.Unmarshal(spec, j.HTTP); err != nil {
 			return nil, fmt.Errorf("job %s: decode http spec: %w", j.ID, err)
+		}
+	case domain.KindSQL:
+		j.SQL = new(domain.SQLSpec)
+		if err := json.Unmarshal(spec, j.SQL); err != nil {
+			return nil, fmt.Errorf("job %s: decode sql spec: %w", j.ID, err)
 		}
 	}
 	j.Timeout = domain.Duration(time.Duration(timeoutMS) * time.Millisecond)
@@ -58,6 +64,8 @@ func specOf(j *domain.Job) ([]byte, error) {
 	switch j.Kind {
 	case domain.KindHTTP:
 		return json.Marshal(j.HTTP)
+	case domain.KindSQL:
+		return json.Marshal(j.SQL)
 	}
 	return nil, fmt.Errorf("job kind %q has no spec encoding", j.Kind)
 }

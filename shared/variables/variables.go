@@ -111,7 +111,8 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 		v.Add("value", fmt.Sprintf("a secret must be at least %d bytes and not only asterisks, so it can be masked", secret.MinLength))
 	case isSecret:
 		if s.keys.Empty() {
-			return nil, false, fmt.Errorf("secrets.keys: no encryption key is configured, so secrets cannot be stored")
+			return nil, false, &domain.ValidationError{Fields: []domain.FieldError{{Field: "is_secret",
+				Reason: "this server has no encryption key configured (secrets.keys), so it cannot store secrets"}}}
 		}
 		if row.KeyID, row.Ciphertext, err = s.keys.Seal([]byte(*req.Value), associated(scope, jobID, name)); err != nil {
 			return nil, false, err

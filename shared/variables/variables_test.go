@@ -166,5 +166,5 @@ func TestStartingWithoutAKeyWhileSecretsExistFails(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorContains(t, variables.CheckKeys(ctx, st, empty), "1 secret variables exist but no encryption key is configured")
 	_, _, err = variables.New(st, empty, time.Now).Put(ctx, domain.ScopeGlobal, "", "T", variables.PutRequest{Value: str("tttt"), IsSecret: yes()})
-	require.ErrorContains(t, err, "no encryption key")
+	require.ErrorContains(t, err, "no encryption key configured")
 }

@@ -4,16 +4,10 @@ package httpfn
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/vecron/vecron/shared/breaker"
-	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
@@ -24,15 +18,13 @@ import (
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
-	"github.com/vecron/vecron/shared/variables"
+	"github.com/vecron/vecron/shared/worker"
 )
 
 // Transports.
 const (
-	// TransportPull consumes due events from the JetStream durable consumer (KEDA, VMs, dev).
-	TransportPull = "pull"
-	// TransportPush receives due events as HTTP POSTs on Port (Knative Eventing).
-	TransportPush = "push"
+	TransportPull = worker.TransportPull
+	TransportPush = worker.TransportPush
 )
 
 // Settings configure the execute-http function.
@@ -76,94 +68,13 @@ func Aliases() map[string]string {
 
 // Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
 func Run(ctx context.Context, s Settings, log *slog.Logger) error {
-	if s.Transport != TransportPull && s.Transport != TransportPush {
-		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
-	}
-	if s.Transport == TransportPush && s.Port == 0 {
-		return fmt.Errorf("port: the push transport needs a port")
-	}
-	st, err := store.Open(ctx, s.Database)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx, log); err != nil {
-		return err
-	}
-	nc, js, err := queue.Connect(ctx, s.NATS, "vecron-execute-http", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
-		return err
-	}
 	runner := httpjob.New(s.HTTP)
 	defer runner.Close()
-	keys, err := s.Secrets.Keyring()
-	if err != nil {
-		return err
-	}
-	if err := variables.CheckKeys(ctx, st, keys); err != nil {
-		return err
-	}
-	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log,
-		Variables: variables.New(st, keys, time.Now)}
-	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
-	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis)
-		if err != nil {
-			return err
-		}
-		defer rdb.Close()
-		s.Breaker.KeyPrefix = s.Redis.Prefix()
-		b, err := breaker.New(rdb, s.Breaker, log)
-		if err != nil {
-			return err
-		}
-		deps.Breaker = b
-		// Informational: without Redis the breakers fail open and executions go on.
-		checks = append(checks, server.Check{Name: "redis", Optional: true, Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
-	} else {
-		log.Warn("no redis.url: circuit breakers are off")
-	}
-	rt, err := executor.New(domain.KindHTTP, "execute-http", deps, s.Executor)
-	if err != nil {
-		return err
-	}
-
-	g, ctx := errgroup.WithContext(ctx)
-	if s.Transport == TransportPull {
-		// In-flight executions get most of the grace period; the rest records the interrupted
-		// ones and hands their events back.
-		s.Pull.Grace = s.ShutdownGrace * 4 / 5
-		puller, err := queue.NewPuller(js, s.NATS.Names(), domain.KindHTTP, rt.Handle, s.Pull, log)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return puller.Run(ctx) })
-	}
-	if s.Port != 0 {
-		mux := server.Probes(checks...)
-		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, s.ShutdownGrace*4/5), rt.HandlePushed, log))
-		}
-		g.Go(func() error {
-			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
-		})
-	}
-	log.Info("execute-http started", "transport", s.Transport, "worker_id", s.Executor.WorkerID)
-	if err := g.Wait(); err != nil {
-		return fmt.Errorf("execute-http: %w", err)
-	}
-	log.Info("execute-http stopped")
-	return nil
+	return worker.Run(ctx, domain.KindHTTP, "execute-http", s.worker(), runner, log)
 }
 
-// interruptAfterGrace returns a context cancelled with cause delivery.ErrShutdown grace after
-// ctx ends: in-flight pushed executions get that long to finish.
-func interruptAfterGrace(ctx context.Context, grace time.Duration) context.Context {
-	interrupt, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, func() { time.AfterFunc(grace, func() { cancel(delivery.ErrShutdown) }) })
-	return interrupt
+func (s Settings) worker() worker.Settings {
+	return worker.Settings{Database: s.Database, NATS: s.NATS, Streams: s.Streams, Executor: s.Executor, Pull: s.Pull,
+		Redis: s.Redis, Breaker: s.Breaker, Secrets: s.Secrets, Log: s.Log, Transport: s.Transport, Port: s.Port,
+		ShutdownGrace: s.ShutdownGrace}
 }
