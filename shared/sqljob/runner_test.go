@@ -200,3 +200,28 @@ func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
 	_, err = r.Render(d, &render.Context{})
 	require.ErrorContains(t, err, `sql.dsn: variable "DSN" is not defined`)
 }
+
+// TestInjectionThroughAVariableIsInert fills a parameter from a variable holding an injection
+// payload and runs it for real: the payload is stored as text and the table survives.
+func TestInjectionThroughAVariableIsInert(t *testing.T) {
+	t.Parallel()
+	for _, tg := range targets(t) {
+		t.Run(tg.driver, func(t *testing.T) {
+			t.Parallel()
+			r := sqljob.New(sqljob.Config{})
+			t.Cleanup(r.Close)
+			res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts("CREATE TABLE notes (body VARCHAR(200))")})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			payload := "x'); DROP TABLE notes; -- \" OR 1=1"
+			d, err := r.Render(event.Due{SQL: &domain.SQLSpec{Driver: tg.driver, DSN: tg.dsn, Statements: []domain.SQLStatement{
+				{SQL: "INSERT INTO notes (body) VALUES (" + tg.ph(1) + ")", Params: []any{"{{ var.NOTE }}"}}}}},
+				&render.Context{Vars: map[string]string{"NOTE": payload}})
+			require.NoError(t, err)
+			res = r.Run(t.Context(), d)
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			res, out := run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT body FROM notes")})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			require.Equal(t, [][]any{{payload}}, out[0].Rows)
+		})
+	}
+}
