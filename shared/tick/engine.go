@@ -73,6 +73,9 @@ func (c Config) validate() error {
 	return nil
 }
 
+// claimTimeout bounds one claim transaction.
+const claimTimeout = 30 * time.Second
+
 // Store is what the engine needs of the database.
 type Store interface {
 	ClaimDue(ctx context.Context, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
@@ -236,7 +239,12 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	}
 	horizon := now.Add(e.cfg.Lookahead)
 	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault}
-	fires, claimed, planErrs, err := e.store.ClaimDue(ctx, shards, horizon, e.cfg.BatchSize, planner.Plan)
+	// A claim under way when shutdown begins must finish: cancelled mid-commit, its fires could
+	// be committed to the outbox yet never handed to the publisher (the relay would send them
+	// only later).
+	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, shards, horizon, e.cfg.BatchSize, planner.Plan)
+	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("claim due jobs", "error", err)
