@@ -225,3 +225,22 @@ func TestInjectionThroughAVariableIsInert(t *testing.T) {
 		})
 	}
 }
+
+func TestMariaDBStoredProcedureCall(t *testing.T) {
+	t.Parallel()
+	tg := targets(t)[1]
+	r := sqljob.New(sqljob.Config{})
+	t.Cleanup(r.Close)
+	res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts(
+		"CREATE TABLE month_end (month VARCHAR(7) PRIMARY KEY, closed BOOLEAN)",
+		"CREATE PROCEDURE close_month(IN m VARCHAR(7)) BEGIN INSERT INTO month_end VALUES (m, TRUE); SELECT m AS closed_month; END",
+	)})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	res, out := run(t, r, tg, domain.SQLSpec{Statements: []domain.SQLStatement{{SQL: "CALL close_month(?)", Params: []any{"2026-11"}}}})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	require.Equal(t, []string{"closed_month"}, out[0].Columns)
+	require.Equal(t, "2026-11", out[0].Rows[0][0])
+	res, out = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT count(*) FROM month_end")})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	require.EqualValues(t, 1, out[0].Rows[0][0])
+}
