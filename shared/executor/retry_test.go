@@ -226,3 +226,32 @@ func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
 	require.Equal(t, domain.StatusCancelled, attempts[0].Status)
 	require.Contains(t, attempts[0].Error, "shut down")
 }
+
+// A retry that arrives past the job's starting deadline still runs: the deadline decides only
+// whether a fire starts at all, and skipping the retry would strand its queued execution.
+func TestStartingDeadlineDoesNotStrandARetry(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "later", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer target.Close()
+	f := newFixture(t, executor.Config{})
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
+		Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(50 * time.Millisecond)}}})
+	j.StartingDeadline = domain.Duration(time.Second)
+	at := time.Now().UTC().Add(-900 * time.Millisecond).Truncate(time.Millisecond) // just inside the deadline
+	ev := dueEvent(t, j, at)
+	var retry *delivery.RetryError
+	require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &retry)
+	time.Sleep(300 * time.Millisecond) // now past the deadline
+	require.NoError(t, f.rt.Handle(t.Context(), ev))
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, e.Status)
+	require.Equal(t, 2, e.Attempt)
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,9 +199,14 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	d.Retry = withRetryDefaults(d.Retry)
 	now := r.now().UTC()
 	// Only a scheduled fire can be too late: a replay or backfill runs a past instant on purpose.
+	// A redelivery of a fire already recorded (a retry, a takeover) is governed by that record,
+	// not by the deadline: skipping it would strand the record.
 	if dl := time.Duration(d.StartingDeadline); dl > 0 && d.Trigger == domain.TriggerSchedule && now.Sub(d.ScheduledAt) > dl {
-		return r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
+		recorded, err := r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
 			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
+		if err != nil || recorded {
+			return err
+		}
 	}
 	params := store.StartParams{
 		StaleAfter:    r.cfg.StaleAfter,
@@ -251,13 +257,19 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
 			return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
 		}
-		return r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
+		recorded, err := r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
+		if err != nil || recorded {
+			return err
+		}
+		// This fire is recorded already (a retry waiting its turn): it runs once the other ends.
+		return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
 	case store.TakenOver:
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
 
 	res, mask := r.renderAndRun(ctx, ev, d, e)
-	res.Error, res.Excerpt = mask.Mask(res.Error), mask.Mask(res.Excerpt)
+	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
+	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
 	a := &domain.Attempt{
 		Attempt: e.Attempt, StartedAt: e.StartedAt, Status: res.Status, HTTPStatus: res.HTTPStatus,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
@@ -267,7 +279,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
 	var retryIn time.Duration
 	switch {
-	case errors.Is(context.Cause(ctx), delivery.ErrShutdown):
+	case errors.Is(context.Cause(ctx), delivery.ErrShutdown) && res.Status != domain.StatusSucceeded && !res.Permanent:
 		// Not the target's fault: the next worker tries again at once.
 		a.Status, a.Error = domain.StatusCancelled, "interrupted: this worker shut down before the attempt ended"
 		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &finished
@@ -440,26 +452,24 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 	return e, outcome, err
 }
 
-// skip records d's fire as skipped for reason.
-func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) error {
+// skip records d's fire as skipped for reason. It reports false, recording nothing, when the
+// fire is recorded already; the caller then goes by that record.
+func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, error) {
 	now := r.now().UTC()
 	e, err := r.newExecution(d, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	e.StartedAt, e.FinishedAt, e.Status, e.Error = nil, &now, domain.StatusSkipped, reason
 	recorded, err := r.store.RecordSkipped(ctx, e)
-	if err != nil {
-		return err
-	}
-	if !recorded {
-		return nil // the fire was recorded already: a duplicate delivery
+	if err != nil || !recorded {
+		return false, err
 	}
 	r.log.Info("execution skipped", "job_id", d.JobID, "idempotency_key", d.IdempotencyKey, "reason", reason)
 	if err := r.afterFinish(ctx, d, e); err != nil {
-		return err
+		return true, err
 	}
-	return r.publishOutcome(ctx, e)
+	return true, r.publishOutcome(ctx, e)
 }
 
 // afterFinish sets the next run of a fixed_delay job: its delay counts from the end of e.
@@ -554,4 +564,9 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 		return err
 	}
 	return r.pub.Publish(ctx, queue.Message{Subject: r.names.EventSubject(typ), MsgID: ev.ID(), Msg: msg})
+}
+
+// storable makes s valid UTF-8 without NUL bytes, as PostgreSQL text requires.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }

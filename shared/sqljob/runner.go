@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -120,7 +121,11 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	if b, mErr := json.Marshal(results); mErr == nil {
 		res.Excerpt = string(b)
 		if len(res.Excerpt) > r.cfg.ExcerptBytes {
-			res.Excerpt = res.Excerpt[:r.cfg.ExcerptBytes]
+			cut := r.cfg.ExcerptBytes
+			for cut > 0 && !utf8.RuneStart(res.Excerpt[cut]) {
+				cut--
+			}
+			res.Excerpt = res.Excerpt[:cut]
 		}
 	}
 	if err != nil {
@@ -285,6 +290,13 @@ func Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
 	switch spec.Driver {
 	case domain.DriverPostgres:
 		dsn = spec.DSN
+		// These make the driver read files of the executor's host (keys, password files).
+		lower := strings.ToLower(dsn)
+		for _, p := range []string{"sslkey", "sslcert", "sslrootcert", "passfile", "servicefile", "service="} {
+			if strings.Contains(lower, p) {
+				return "", "", fmt.Errorf("sql.dsn: the %s parameter is not allowed: it reads files of the executor's host", strings.TrimSuffix(p, "="))
+			}
+		}
 		if dsn == "" {
 			dsn = fmt.Sprintf("host=%s port=%d dbname=%s user=%s password=%s", quotePG(spec.Host), cmp.Or(spec.Port, 5432),
 				quotePG(spec.Database), quotePG(spec.User), quotePG(spec.Password))
@@ -300,6 +312,8 @@ func Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
 				return "", "", errors.New("sql.dsn: not a MySQL connection string (user:password@tcp(host:port)/database)")
 			}
 			cfg.ParseTime = true
+			// LOAD DATA LOCAL would let a job's server read the executor's files.
+			cfg.AllowAllFiles, cfg.AllowCleartextPasswords = false, false
 			return "mysql", cfg.FormatDSN(), nil
 		}
 		cfg := mysql.NewConfig()

@@ -244,3 +244,15 @@ func TestMariaDBStoredProcedureCall(t *testing.T) {
 	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
 	require.EqualValues(t, 1, out[0].Rows[0][0])
 }
+
+func TestDSNsCannotReadTheExecutorsFiles(t *testing.T) {
+	t.Parallel()
+	_, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?allowAllFiles=true&allowCleartextPasswords=true"})
+	require.NoError(t, err)
+	require.NotContains(t, dsn, "allowAllFiles=true")
+	require.NotContains(t, dsn, "allowCleartextPasswords=true")
+	for _, bad := range []string{"postgres://u@db/x?sslkey=/etc/vecron/keys", "host=db passfile=/root/.pgpass", "service=prod"} {
+		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
+		require.ErrorContains(t, err, "reads files of the executor's host", bad)
+	}
+}

@@ -83,8 +83,13 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 	if !nameRE.MatchString(name) {
 		v.Add("name", "must start with a letter or _ and hold only letters, digits and _ (at most 128)")
 	}
-	if scope == domain.ScopeJob && uuid.Validate(jobID) != nil {
-		return nil, false, fmt.Errorf("job %q: %w", jobID, domain.ErrNotFound)
+	if scope == domain.ScopeJob {
+		id, err := uuid.Parse(jobID)
+		if err != nil {
+			return nil, false, fmt.Errorf("job %q: %w", jobID, domain.ErrNotFound)
+		}
+		// The canonical form, as the database returns it: it is part of the sealed data.
+		jobID = id.String()
 	}
 	if err := v.Err(); err != nil {
 		return nil, false, err
