@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -60,9 +61,13 @@ func (b *batcher[In, Out]) do(ctx context.Context, v In) (Out, error) {
 			b.pending = nil
 		}
 		b.mu.Unlock()
-		// The batch is everyone's: the leader's cancellation must not fail the others.
-		bt.outs, bt.err = b.fn(context.WithoutCancel(ctx), bt.items)
-		close(bt.done)
+		func() {
+			// Whatever happens in fn, the followers are answered.
+			defer close(bt.done)
+			bt.err = errors.New("batch did not complete")
+			// The batch is everyone's: the leader's cancellation must not fail the others.
+			bt.outs, bt.err = b.fn(context.WithoutCancel(ctx), bt.items)
+		}()
 	} else {
 		<-bt.done
 	}

@@ -51,5 +51,13 @@ func (m *Masker) Mask(s string) string {
 			s = strings.ReplaceAll(s, f, Masked)
 		}
 	}
+	// Text cut at a length limit may end in the first part of a secret.
+	for _, f := range m.forms {
+		for k := len(f) - 1; k >= MinLength; k-- {
+			if strings.HasSuffix(s, f[:k]) {
+				return s[:len(s)-k] + Masked
+			}
+		}
+	}
 	return s
 }

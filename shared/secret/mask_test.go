@@ -35,3 +35,10 @@ func TestMaskedTextNeverHoldsTheSecret(t *testing.T) {
 		require.False(t, strings.Contains(got, secret), "masked text %q still holds %q", got, secret)
 	})
 }
+
+func TestMaskHidesASecretCutByALengthLimit(t *testing.T) {
+	t.Parallel()
+	m := NewMasker([]string{"correct-horse-battery"})
+	require.Equal(t, "token: "+Masked, m.Mask("token: correct-hor"))
+	require.Equal(t, "ends with cor", m.Mask("ends with cor"), "three bytes are too few to tell")
+}
