@@ -204,10 +204,14 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	cursor, err := decodeCursor(r.URL.Query().Get("cursor"))
-	if err != nil {
-		writeError(w, r, s.log, err)
+	at, after, ok := decodeCursor(r.URL.Query().Get("cursor"))
+	if !ok {
+		writeError(w, r, s.log, badCursor)
 		return
+	}
+	var cursor *store.ExecutionCursor
+	if after != "" {
+		cursor = &store.ExecutionCursor{ScheduledAt: at, ID: after}
 	}
 	list, err := s.store.ListExecutions(r.Context(), id, cursor, limit)
 	if err != nil {
@@ -220,7 +224,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(list) == limit {
 		last := list[len(list)-1]
-		p.NextCursor = encodeCursor(store.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID})
+		p.NextCursor = encodeCursor(last.ScheduledAt, last.ID)
 	}
 	writeJSON(w, http.StatusOK, p)
 }
@@ -237,24 +241,28 @@ func parseLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
-// encodeCursor makes an opaque execution cursor: "<scheduled unix ns>_<id>", base64url.
-func encodeCursor(c store.ExecutionCursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ScheduledAt.UnixNano(), 10) + "_" + c.ID))
+// encodeCursor makes an opaque cursor of a position in a list ordered by an instant and an id:
+// "<unix ns>_<id>", base64url.
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 10) + "_" + id))
 }
 
-func decodeCursor(s string) (*store.ExecutionCursor, error) {
+// decodeCursor reads what encodeCursor made; ok is false for anything else. An empty cursor is
+// the first page (ok, zero values).
+func decodeCursor(s string) (at time.Time, id string, ok bool) {
 	if s == "" {
-		return nil, nil
+		return time.Time{}, "", true
 	}
-	bad := &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, bad
+		return time.Time{}, "", false
 	}
-	ns, id, ok := strings.Cut(string(raw), "_")
+	ns, id, found := strings.Cut(string(raw), "_")
 	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || uuid.Validate(id) != nil {
-		return nil, bad
+	if !found || err != nil || uuid.Validate(id) != nil {
+		return time.Time{}, "", false
 	}
-	return &store.ExecutionCursor{ScheduledAt: time.Unix(0, n).UTC(), ID: id}, nil
+	return time.Unix(0, n).UTC(), id, true
 }
+
+var badCursor = &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}

@@ -1,12 +1,8 @@
 package api
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -57,9 +53,13 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if jobID != "" && uuid.Validate(jobID) != nil {
 		v.Add("job_id", "is not a job id")
 	}
-	cursor, ok := decodeDeadLetterCursor(q.Get("cursor"))
+	at, after, ok := decodeCursor(q.Get("cursor"))
 	if !ok {
 		v.Add("cursor", "is not a cursor this API returned")
+	}
+	var cursor *store.DeadLetterCursor
+	if after != "" {
+		cursor = &store.DeadLetterCursor{FinishedAt: at, ID: after}
 	}
 	if err := v.Err(); err != nil {
 		writeError(w, r, s.log, err)
@@ -76,7 +76,7 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(list) == limit {
 		last := list[len(list)-1]
-		p.NextCursor = encodeDeadLetterCursor(store.DeadLetterCursor{FinishedAt: *last.FinishedAt, ID: last.ID})
+		p.NextCursor = encodeCursor(*last.FinishedAt, last.ID)
 	}
 	writeJSON(w, http.StatusOK, p)
 }
@@ -122,25 +122,4 @@ func (s *Server) writeDeadLetterError(w http.ResponseWriter, r *http.Request, er
 		}
 	}
 	writeProblem(w, problem{Status: http.StatusConflict, Detail: detail})
-}
-
-// encodeDeadLetterCursor makes an opaque cursor: "<finished unix ns>_<id>", base64url.
-func encodeDeadLetterCursor(c store.DeadLetterCursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.FinishedAt.UnixNano(), 10) + "_" + c.ID))
-}
-
-func decodeDeadLetterCursor(s string) (*store.DeadLetterCursor, bool) {
-	if s == "" {
-		return nil, true
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, false
-	}
-	ns, id, ok := strings.Cut(string(raw), "_")
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || uuid.Validate(id) != nil {
-		return nil, false
-	}
-	return &store.DeadLetterCursor{FinishedAt: time.Unix(0, n).UTC(), ID: id}, true
 }

@@ -320,7 +320,7 @@ func TestPropertyNextMatchesExpression(t *testing.T) {
 		s, err := schedule.Parse(domain.Schedule{Cron: e.text, DSTGap: gap, DSTOverlap: overlap}, tz)
 		if err != nil {
 			if strings.Contains(err.Error(), "never fires") {
-				t.Skip("never fires")
+				return // a schedule without fires has nothing to check
 			}
 			t.Fatalf("Parse(%q): %v", e.text, err)
 		}
@@ -472,7 +472,7 @@ func TestPropertyZoneIsAShift(t *testing.T) {
 		hcm, err := schedule.Parse(domain.Schedule{Cron: e.text}, "Asia/Ho_Chi_Minh")
 		if err != nil {
 			if strings.Contains(err.Error(), "never fires") {
-				t.Skip("never fires")
+				return // a schedule without fires has nothing to check
 			}
 			t.Fatalf("Parse(%q): %v", e.text, err)
 		}
