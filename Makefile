@@ -12,6 +12,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/ ./cmd/vecron $(addprefix ./functions/,$(FUNCTIONS))
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -tags oracle -o $(BIN)/execute-db-oracle ./functions/execute-db
 
 ## run: build and start vecron locally (all functions in one process, embedded NATS,
 ## Postgres and Redis from DATABASE_URL/REDIS_URL or started under .vecron/).
@@ -33,6 +34,7 @@ bench:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags oracle ./functions/execute-db
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
@@ -45,6 +47,12 @@ depcheck:
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/go-chi/|/dashboard$$'; then \
 	    echo "functions/$$fn must not link chi or the dashboard"; fail=1; fi; \
 	done; \
+	for fn in $(FUNCTIONS); do \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/sijms/go-ora'; then \
+	    echo "functions/$$fn must not link the Oracle driver (only the execute-db-oracle build does)"; fail=1; fi; \
+	done; \
+	if ! $(GO) list -tags oracle -deps ./functions/execute-db | grep -qE '^github.com/sijms/go-ora/v2$$'; then \
+	  echo "the execute-db-oracle build must link the Oracle driver"; fail=1; fi; \
 	for fn in $(FUNCTIONS); do \
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/nats-io/nats-server|/shared/devenv$$|^github.com/testcontainers/'; then \
 	    echo "functions/$$fn must not link the embedded NATS server, devenv or test containers"; fail=1; fi; \

@@ -83,3 +83,69 @@ func waitSettled(t *testing.T, s *stack, jobID string) {
 	}
 	t.Fatal("executions did not settle")
 }
+
+// TestSQLDeadlockVictimIsRetried makes a sql job the victim of a real PostgreSQL deadlock: the
+// test's own transaction holds row 2 and then asks for row 1 while the job, holding row 1, waits
+// for row 2. The job's first attempt fails with the deadlock, naming its statement; the runtime
+// retries it through JetStream, and the second attempt commits.
+func TestSQLDeadlockVictimIsRetried(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dsn := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, err = db.ExecContext(ctx, "CREATE TABLE acct (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO acct VALUES (1, 0), (2, 0)")
+	require.NoError(t, err)
+
+	// The test's transaction checks for deadlocks only after 30 s, so the job's check (after
+	// PostgreSQL's default 1 s) always finds the cycle first and makes the job the victim.
+	holder, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer holder.Close()
+	_, err = holder.ExecContext(ctx, "SET deadlock_timeout = '30s'")
+	require.NoError(t, err)
+	tx, err := holder.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck // committed below
+	_, err = tx.ExecContext(ctx, "UPDATE acct SET v = v + 10 WHERE id = 2")
+	require.NoError(t, err)
+
+	s := startStack(t, httpfn.TransportPull)
+	marker := testenv.Name(t)
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "transfer", "schedule": map[string]any{"kind": "once", "at": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)},
+		"retry": map[string]any{"max_attempts": 3, "backoff": []string{"300ms"}},
+		"sql": map[string]any{"driver": "postgres", "dsn": dsn, "transaction": true, "statements": []map[string]any{
+			{"sql": "UPDATE acct SET v = v + 1 WHERE id = 1"},
+			{"sql": "/* " + marker + " */ UPDATE acct SET v = v + 1 WHERE id = 2"},
+		}},
+	}, &j))
+
+	// Once the job waits for row 2, ask for row 1: a deadlock.
+	require.Eventually(t, func() bool {
+		var n int
+		err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+			"/* "+marker+" */%").Scan(&n)
+		return err == nil && n == 1
+	}, 20*time.Second, 20*time.Millisecond, "the job never waited for row 2")
+	_, err = tx.ExecContext(ctx, "UPDATE acct SET v = v + 10 WHERE id = 1")
+	require.NoError(t, err, "the job, not the test, is the deadlock's victim")
+	require.NoError(t, tx.Commit())
+
+	e := waitExecution(t, s, j.ID, func(e domain.Execution) bool { return e.Status.Terminal() })
+	require.Equal(t, domain.StatusSucceeded, e.Status, e.Error)
+	require.Equal(t, 2, e.Attempt)
+	var shown domain.Execution
+	getJSON(t, s.apiURL+"/api/v1/executions/"+e.ID, &shown)
+	require.Len(t, shown.Attempts, 2)
+	require.Equal(t, domain.StatusFailed, shown.Attempts[0].Status)
+	require.Contains(t, shown.Attempts[0].Error, "statement 2")
+	require.Contains(t, shown.Attempts[0].Error, "deadlock detected")
+	require.Equal(t, domain.StatusSucceeded, shown.Attempts[1].Status)
+
+	var v1, v2 int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT (SELECT v FROM acct WHERE id = 1), (SELECT v FROM acct WHERE id = 2)").Scan(&v1, &v2))
+	require.Equal(t, [2]int{11, 11}, [2]int{v1, v2}, "the test's +10s and the job's one committed +1 each")
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
+	_ "github.com/vecron/vecron/shared/sqljob/oracle" // vecron dev runs Oracle jobs too
 	"github.com/vecron/vecron/shared/telemetry"
 )
 

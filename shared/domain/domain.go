@@ -183,12 +183,14 @@ type SQLSpec struct {
 	MaxRows int `json:"max_rows,omitempty"`
 }
 
-// SQLStatement is one statement with its bind parameters, in the driver's placeholder syntax
-// ($1 for PostgreSQL, ? for MySQL, :1 for Oracle). String parameters may be templates; they are
-// always bound, never spliced into the SQL.
+// SQLStatement is one statement with its bind parameters: positional in the driver's
+// placeholder syntax ($1 for PostgreSQL, ? for MySQL, :1 for Oracle), or named (@name for
+// PostgreSQL, :name for Oracle; MySQL has no named parameters). String values may be templates;
+// they are always bound, never spliced into the SQL.
 type SQLStatement struct {
-	SQL    string `json:"sql"`
-	Params []any  `json:"params,omitempty"`
+	SQL         string         `json:"sql"`
+	Params      []any          `json:"params,omitempty"`
+	NamedParams map[string]any `json:"named_params,omitempty"`
 }
 
 // HTTPSpec is the request an http job sends.

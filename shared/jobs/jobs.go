@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -352,16 +353,23 @@ func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
 			v.Add(fmt.Sprintf("sql.statements[%d].sql", i), "is empty")
 		}
 		for k, p := range st.Params {
-			field := fmt.Sprintf("sql.statements[%d].params[%d]", i, k)
-			switch p := p.(type) {
-			case string:
-				if err := render.Check(field, p); err != nil {
-					v.Add(field, strings.TrimPrefix(err.Error(), field+": "))
-				}
-			case float64, bool, nil:
-			default:
-				v.Add(field, "must be a string, number, boolean or null")
+			validateParam(v, fmt.Sprintf("sql.statements[%d].params[%d]", i, k), p)
+		}
+		if len(st.NamedParams) > 0 {
+			switch {
+			case len(st.Params) > 0:
+				v.Add(fmt.Sprintf("sql.statements[%d].named_params", i), "cannot be given with params: bind by position or by name")
+			case q.Driver == domain.DriverMySQL:
+				v.Add(fmt.Sprintf("sql.statements[%d].named_params", i), "MySQL has no named parameters: use params with ? placeholders")
 			}
+		}
+		for name, p := range st.NamedParams {
+			field := fmt.Sprintf("sql.statements[%d].named_params.%s", i, name)
+			if !paramName.MatchString(name) {
+				v.Add(field, "a parameter name is a letter or _ then letters, digits or _")
+				continue
+			}
+			validateParam(v, field, p)
 		}
 	}
 	if q.MaxRows < 0 || q.MaxRows > 1000 {
@@ -369,6 +377,21 @@ func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
 	}
 	if d := time.Duration(q.StatementTimeout); d < 0 {
 		v.Add("sql.statement_timeout", "must not be negative")
+	}
+}
+
+// paramName is a bind parameter's name: what both @name (PostgreSQL) and :name (Oracle) accept.
+var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+func validateParam(v *domain.ValidationError, field string, p any) {
+	switch p := p.(type) {
+	case string:
+		if err := render.Check(field, p); err != nil {
+			v.Add(field, strings.TrimPrefix(err.Error(), field+": "))
+		}
+	case float64, bool, nil:
+	default:
+		v.Add(field, "must be a string, number, boolean or null")
 	}
 }
 

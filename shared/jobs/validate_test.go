@@ -151,6 +151,16 @@ func TestValidateRejects(t *testing.T) {
 			j.Kind, j.HTTP = domain.KindSQL, nil
 			j.SQL = &domain.SQLSpec{Driver: "mssql", Statements: []domain.SQLStatement{{SQL: " ", Params: []any{"{{ nope }}", []any{1}}}}, MaxRows: -1}
 		}, wantFields: []string{"sql.driver", "sql.dsn", "sql.statements[0].sql", "sql.statements[0].params[0]", "sql.statements[0].params[1]", "sql.max_rows"}},
+		{name: "SQLNamedAndPositional", mutate: func(j *domain.Job) {
+			j.Kind, j.HTTP = domain.KindSQL, nil
+			j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://db/x", Statements: []domain.SQLStatement{
+				{SQL: "SELECT @a, $1", Params: []any{1.0}, NamedParams: map[string]any{"a": 1.0, "b c": 2.0, "d": "{{ nope }}"}}}}
+		}, wantFields: []string{"sql.statements[0].named_params", "sql.statements[0].named_params.b c", "sql.statements[0].named_params.d"}},
+		{name: "SQLNamedOnMySQL", mutate: func(j *domain.Job) {
+			j.Kind, j.HTTP = domain.KindSQL, nil
+			j.SQL = &domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u@tcp(db)/x", Statements: []domain.SQLStatement{
+				{SQL: "SELECT :a", NamedParams: map[string]any{"a": 1.0}}}}
+		}, wantFields: []string{"sql.statements[0].named_params"}},
 		{name: "HTTPMissing", mutate: func(j *domain.Job) { j.HTTP = nil }, wantFields: []string{"http"}},
 		{name: "MethodUnknown", mutate: func(j *domain.Job) { j.HTTP.Method = "FETCH" }, wantFields: []string{"http.method"}},
 		{name: "MethodTrace", mutate: func(j *domain.Job) { j.HTTP.Method = "TRACE" }, wantFields: []string{"http.method"}},

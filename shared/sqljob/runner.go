@@ -1,9 +1,10 @@
 // Package sqljob runs the statements of a sql job against its target database — PostgreSQL
-// (pgx), MySQL or MariaDB — and reports the outcome: per statement the rows affected, or for a
-// query its columns and first rows, and how long it took. Parameters are always bound, never
-// spliced into the SQL, so a hostile value stays a value. Connections are pooled per target,
-// bounded, and let go when idle, so an executor scaling to zero leaves no connections behind.
-// The target is only ever what the job names: this package never sees the system database.
+// (pgx), MySQL or MariaDB, and Oracle when package sqljob/oracle is linked — and reports the
+// outcome: per statement the rows affected, or for a query its columns and first rows, and how
+// long it took. Parameters are always bound, never spliced into the SQL, so a hostile value
+// stays a value. Connections are pooled per target, bounded, and let go when idle, so an
+// executor scaling to zero leaves no connections behind. The target is only ever what the job
+// names: this package never sees the system database.
 package sqljob
 
 import (
@@ -15,18 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -112,11 +104,15 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	if spec == nil || len(spec.Statements) == 0 {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no sql statements"}
 	}
-	db, err := r.pool(spec)
+	dl, err := dialectOf(spec.Driver)
 	if err != nil {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
 	}
-	results, err := r.runAll(ctx, db, spec)
+	db, err := r.pool(dl, spec)
+	if err != nil {
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+	}
+	results, err := r.runAll(ctx, dl, db, spec)
 	res.Duration = time.Since(start)
 	if b, mErr := json.Marshal(results); mErr == nil {
 		res.Excerpt = string(b)
@@ -130,8 +126,9 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	if err != nil {
 		res.Status, res.Error = domain.StatusFailed, err.Error()
-		res.Permanent = Permanent(err)
-		if errors.Is(err, context.DeadlineExceeded) || timedOut(err) {
+		_, permanent, timedOut := classify(err)
+		res.Permanent = permanent || errors.As(err, new(jobError))
+		if errors.Is(err, context.DeadlineExceeded) || timedOut {
 			res.Status, res.Permanent = domain.StatusTimedOut, false
 		}
 	}
@@ -147,7 +144,12 @@ type statementError struct {
 func (e *statementError) Error() string { return fmt.Sprintf("statement %d: %v", e.n, e.err) }
 func (e *statementError) Unwrap() error { return e.err }
 
-func (r *Runner) runAll(ctx context.Context, db *sql.DB, spec *domain.SQLSpec) ([]StatementResult, error) {
+// jobError is a fault of the job itself, which no retry mends.
+type jobError struct{ error }
+
+func (e jobError) Unwrap() error { return e.error }
+
+func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domain.SQLSpec) ([]StatementResult, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -156,11 +158,21 @@ func (r *Runner) runAll(ctx context.Context, db *sql.DB, spec *domain.SQLSpec) (
 	var target execer = conn
 	var tx *sql.Tx
 	if spec.Transaction || spec.ReadOnly {
-		if tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: spec.ReadOnly}); err != nil {
+		readOnly := spec.ReadOnly && dl.ReadOnlyStatement == ""
+		if tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly}); err != nil {
 			return nil, fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback() //nolint:errcheck // after a commit it does nothing
 		target = tx
+		if spec.ReadOnly && !readOnly {
+			if _, err := tx.ExecContext(ctx, dl.ReadOnlyStatement); err != nil {
+				return nil, fmt.Errorf("begin read-only: %w", err)
+			}
+		}
+	}
+	queries := dl.ReturnsRows
+	if queries == nil {
+		queries = returnsRows
 	}
 	maxRows := cmp.Or(spec.MaxRows, MaxRowsDefault)
 	var out []StatementResult
@@ -171,7 +183,15 @@ func (r *Runner) runAll(ctx context.Context, db *sql.DB, spec *domain.SQLSpec) (
 		}
 		t0 := time.Now()
 		sr := StatementResult{Statement: i + 1}
-		err := runOne(sctx, target, st, maxRows, &sr)
+		args := st.Params
+		if len(st.NamedParams) > 0 {
+			if dl.Named == nil {
+				cancel()
+				return out, &statementError{n: i + 1, err: jobError{fmt.Errorf("%s has no named parameters: use params", spec.Driver)}}
+			}
+			args = dl.Named(st.NamedParams)
+		}
+		err := runOne(sctx, target, st.SQL, args, queries(st.SQL), maxRows, &sr)
 		cancel()
 		sr.DurationMS = float64(time.Since(t0).Microseconds()) / 1000
 		out = append(out, sr)
@@ -187,27 +207,14 @@ func (r *Runner) runAll(ctx context.Context, db *sql.DB, spec *domain.SQLSpec) (
 	return out, nil
 }
 
-// returnsRows tells a query from a command: only a query's rows are read, only a command's count.
-func returnsRows(q string) bool {
-	f := strings.Fields(strings.ToUpper(q))
-	if len(f) == 0 {
-		return false
-	}
-	switch f[0] {
-	case "SELECT", "WITH", "SHOW", "VALUES", "TABLE", "EXPLAIN", "DESCRIBE", "DESC", "CALL":
-		return true
-	}
-	return slices.Contains(f, "RETURNING")
-}
-
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func runOne(ctx context.Context, target execer, st domain.SQLStatement, maxRows int, sr *StatementResult) error {
-	if !returnsRows(st.SQL) {
-		res, err := target.ExecContext(ctx, st.SQL, st.Params...)
+func runOne(ctx context.Context, target execer, query string, args []any, rowsBack bool, maxRows int, sr *StatementResult) error {
+	if !rowsBack {
+		res, err := target.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -216,7 +223,7 @@ func runOne(ctx context.Context, target execer, st domain.SQLStatement, maxRows 
 		}
 		return nil
 	}
-	rows, err := target.QueryContext(ctx, st.SQL, st.Params...)
+	rows, err := target.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -250,12 +257,12 @@ func runOne(ctx context.Context, target execer, st domain.SQLStatement, maxRows 
 }
 
 // pool returns the pool of spec's target, opening it on first use.
-func (r *Runner) pool(spec *domain.SQLSpec) (*sql.DB, error) {
-	driverName, dsn, err := Source(spec)
+func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
+	dsn, err := dl.Source(spec)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(driverName + "\x00" + dsn))
+	sum := sha256.Sum256([]byte(dl.DriverName + "\x00" + dsn))
 	key := hex.EncodeToString(sum[:])
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -270,10 +277,12 @@ func (r *Runner) pool(spec *domain.SQLSpec) (*sql.DB, error) {
 				oldest = k
 			}
 		}
+		// Close returns at once; a statement still running on the pool finishes, then its
+		// connection closes.
 		r.pools[oldest].db.Close()
 		delete(r.pools, oldest)
 	}
-	db, err := sql.Open(driverName, dsn)
+	db, err := sql.Open(dl.DriverName, dsn)
 	if err != nil {
 		return nil, errors.New("connection string: not valid for the driver") // the DSN may hold a password
 	}
@@ -287,55 +296,14 @@ func (r *Runner) pool(spec *domain.SQLSpec) (*sql.DB, error) {
 // Source returns the database/sql driver name and DSN of spec: its DSN, or one built from its
 // fields. Errors never include the DSN, which may hold a password.
 func Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
-	switch spec.Driver {
-	case domain.DriverPostgres:
-		dsn = spec.DSN
-		// These make the driver read files of the executor's host (keys, password files).
-		lower := strings.ToLower(dsn)
-		for _, p := range []string{"sslkey", "sslcert", "sslrootcert", "passfile", "servicefile", "service="} {
-			if strings.Contains(lower, p) {
-				return "", "", fmt.Errorf("sql.dsn: the %s parameter is not allowed: it reads files of the executor's host", strings.TrimSuffix(p, "="))
-			}
-		}
-		if dsn == "" {
-			dsn = fmt.Sprintf("host=%s port=%d dbname=%s user=%s password=%s", quotePG(spec.Host), cmp.Or(spec.Port, 5432),
-				quotePG(spec.Database), quotePG(spec.User), quotePG(spec.Password))
-		}
-		if _, err := pgx.ParseConfig(dsn); err != nil {
-			return "", "", errors.New("sql.dsn: not a PostgreSQL connection string")
-		}
-		return "pgx", dsn, nil
-	case domain.DriverMySQL:
-		if spec.DSN != "" {
-			cfg, err := mysql.ParseDSN(spec.DSN)
-			if err != nil {
-				return "", "", errors.New("sql.dsn: not a MySQL connection string (user:password@tcp(host:port)/database)")
-			}
-			cfg.ParseTime = true
-			// LOAD DATA LOCAL would let a job's server read the executor's files.
-			cfg.AllowAllFiles, cfg.AllowCleartextPasswords = false, false
-			return "mysql", cfg.FormatDSN(), nil
-		}
-		cfg := mysql.NewConfig()
-		cfg.User, cfg.Passwd, cfg.Net, cfg.DBName, cfg.ParseTime = spec.User, spec.Password, "tcp", spec.Database, true
-		cfg.Addr = net.JoinHostPort(spec.Host, strconv.Itoa(cmp.Or(spec.Port, 3306)))
-		return "mysql", cfg.FormatDSN(), nil
-	case domain.DriverOracle:
-		return "", "", errors.New("sql.driver: oracle is not linked into this executor yet")
+	d, err := dialectOf(spec.Driver)
+	if err != nil {
+		return "", "", err
 	}
-	return "", "", fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", spec.Driver)
-}
-
-// quotePG quotes a value of a PostgreSQL keyword/value connection string.
-func quotePG(s string) string {
-	out := []byte{'\''}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' || s[i] == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
+	if dsn, err = d.Source(spec); err != nil {
+		return "", "", err
 	}
-	return string(append(out, '\''))
+	return d.DriverName, dsn, nil
 }
 
 // Target names the database a job calls, for its circuit breaker: "postgres://host:port".
@@ -343,25 +311,15 @@ func (r *Runner) Target(d event.Due) string {
 	if d.SQL == nil {
 		return ""
 	}
-	_, dsn, err := Source(d.SQL)
+	dl, err := dialectOf(d.SQL.Driver)
 	if err != nil {
 		return ""
 	}
-	switch d.SQL.Driver {
-	case domain.DriverPostgres:
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return ""
-		}
-		return "postgres://" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
-	case domain.DriverMySQL:
-		cfg, err := mysql.ParseDSN(dsn)
-		if err != nil {
-			return ""
-		}
-		return "mysql://" + cfg.Addr
+	dsn, err := dl.Source(d.SQL)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return dl.Target(dsn)
 }
 
 // Render fills the templates of the connection fields and of the string parameters; the SQL
@@ -392,7 +350,20 @@ func (r *Runner) Render(d event.Due, c *render.Context) (event.Due, error) {
 			}
 			params[k] = p
 		}
-		spec.Statements[i] = domain.SQLStatement{SQL: st.SQL, Params: params}
+		var named map[string]any
+		if st.NamedParams != nil {
+			named = make(map[string]any, len(st.NamedParams))
+		}
+		for k, p := range st.NamedParams {
+			if s, ok := p.(string); ok {
+				if named[k], err = render.Render(fmt.Sprintf("sql.statements[%d].named_params.%s", i, k), s, c); err != nil {
+					return d, err
+				}
+				continue
+			}
+			named[k] = p
+		}
+		spec.Statements[i] = domain.SQLStatement{SQL: st.SQL, Params: params, NamedParams: named}
 	}
 	d.SQL = &spec
 	return d, nil
@@ -402,32 +373,17 @@ func (r *Runner) Render(d event.Due, c *render.Context) (event.Due, error) {
 // table or permission, a constraint violation, bad data. Connection trouble, deadlocks,
 // serialization failures, lock waits and timeouts are worth retrying.
 func Permanent(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == "40001", pgErr.Code == "40P01", pgErr.Code == "57014", pgErr.Code == "55P03":
-			return false // serialization, deadlock, cancelled by timeout, lock not available
-		case len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57" || pgErr.Code[:2] == "58"):
-			return false // connection, resources, operator intervention, system
-		}
-		return true
-	}
-	var myErr *mysql.MySQLError
-	if errors.As(err, &myErr) {
-		switch myErr.Number {
-		case 1205, 1213, 1040, 1053, 1203, 2006, 2013, 3024:
-			return false // lock wait, deadlock, too many connections, shutdown, gone away, max_execution_time
-		}
-		return true
-	}
-	return false // network and driver errors: the database may be back soon
+	_, permanent, _ := classify(err)
+	return permanent
 }
 
-func timedOut(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
-		return true
+func classify(err error) (ours, permanent, timedOut bool) {
+	dialectsMu.RLock()
+	defer dialectsMu.RUnlock()
+	for _, d := range dialects {
+		if ours, permanent, timedOut = d.Classify(err); ours {
+			return
+		}
 	}
-	var myErr *mysql.MySQLError
-	return errors.As(err, &myErr) && myErr.Number == 3024
+	return false, false, false // network and driver errors: the database may be back soon
 }

@@ -1,11 +1,16 @@
 package sqljob_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -183,20 +188,31 @@ func TestSourceBuildsDSNsWithoutLeakingThem(t *testing.T) {
 	require.ErrorContains(t, err, `sql.driver: "mssql" is not one of postgres, mysql, oracle`)
 	r := sqljob.New(sqljob.Config{})
 	require.Equal(t, "postgres://db.internal:6432", r.Target(event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:pw@db.internal:6432/x"}}))
+
+	// This test binary, like the slim execute-db, does not link the Oracle driver: an Oracle job
+	// fails for good and says which build runs it.
+	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{Driver: domain.DriverOracle,
+		DSN: "oracle://u:pw@db:1521/S", Statements: stmts("SELECT 1 FROM dual")}})
+	require.Equal(t, domain.StatusFailed, res.Status)
+	require.True(t, res.Permanent)
+	require.Contains(t, res.Error, "execute-db-oracle")
 }
 
 func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
 	t.Parallel()
 	r := sqljob.New(sqljob.Config{})
 	d := event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "{{ var.DSN }}", Statements: []domain.SQLStatement{
-		{SQL: "INSERT INTO t VALUES ($1, $2, $3)", Params: []any{"{{ var.NAME }}", 7.0, "{{ execution.scheduled_at | date \"2006-01-02\" }}"}}}}}
+		{SQL: "INSERT INTO t VALUES ($1, $2, $3)", Params: []any{"{{ var.NAME }}", 7.0, "{{ execution.scheduled_at | date \"2006-01-02\" }}"}},
+		{SQL: "DELETE FROM t WHERE name = @name AND n < @n", NamedParams: map[string]any{"name": "{{ var.NAME }}", "n": 3.0}}}}}
 	out, err := r.Render(d, &render.Context{Vars: map[string]string{"DSN": "postgres://x", "NAME": "'; DROP TABLE t; --"},
 		ScheduledAt: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), Location: time.UTC})
 	require.NoError(t, err)
 	require.Equal(t, "postgres://x", out.SQL.DSN)
 	require.Equal(t, "INSERT INTO t VALUES ($1, $2, $3)", out.SQL.Statements[0].SQL)
 	require.Equal(t, []any{"'; DROP TABLE t; --", 7.0, "2026-11-29"}, out.SQL.Statements[0].Params)
+	require.Equal(t, map[string]any{"name": "'; DROP TABLE t; --", "n": 3.0}, out.SQL.Statements[1].NamedParams)
 	require.Equal(t, "{{ var.NAME }}", d.SQL.Statements[0].Params[0], "the job itself is untouched")
+	require.Equal(t, "{{ var.NAME }}", d.SQL.Statements[1].NamedParams["name"], "the job itself is untouched")
 	_, err = r.Render(d, &render.Context{})
 	require.ErrorContains(t, err, `sql.dsn: variable "DSN" is not defined`)
 }
@@ -255,4 +271,150 @@ func TestDSNsCannotReadTheExecutorsFiles(t *testing.T) {
 		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
 		require.ErrorContains(t, err, "reads files of the executor's host", bad)
 	}
+}
+
+// TestPoolsAreBoundedSharedAndLetGoWhenIdle watches the target database's own view of the
+// runner's connections: concurrent jobs share at most max_conns_per_target of them, idle ones
+// close after idle_timeout, and Close leaves none behind.
+func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
+	t.Parallel()
+	pgDSN, myDSN := testenv.PostgresURL(t), testenv.MySQLDSN(t)
+	app := testenv.Name(t)
+	pgTarget := target{driver: domain.DriverPostgres, dsn: pgDSN + "&application_name=" + app, sleep: "SELECT pg_sleep(0.3)"}
+	myCfg, err := mysql.ParseDSN(myDSN)
+	require.NoError(t, err)
+	myTarget := target{driver: domain.DriverMySQL, dsn: myDSN, sleep: "SELECT SLEEP(0.3)"}
+
+	pg, err := sql.Open("pgx", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { pg.Close() })
+	my, err := sql.Open("mysql", testenv.MySQLDSN(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { my.Close() })
+	open := map[string]func() int{
+		domain.DriverPostgres: func() int {
+			var n int
+			assert.NoError(t, pg.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n))
+			return n
+		},
+		domain.DriverMySQL: func() int {
+			var n int
+			assert.NoError(t, my.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ?", myCfg.DBName).Scan(&n))
+			return n
+		},
+	}
+	for _, tg := range []target{pgTarget, myTarget} {
+		t.Run(tg.driver, func(t *testing.T) {
+			t.Parallel()
+			count := open[tg.driver]
+			r := sqljob.New(sqljob.Config{MaxConnsPerTarget: 2, IdleTimeout: 500 * time.Millisecond})
+			t.Cleanup(r.Close)
+
+			var wg sync.WaitGroup
+			var peak atomic.Int32
+			stop := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+						if n := int32(count()); n > peak.Load() {
+							peak.Store(n)
+						}
+					}
+				}
+			}()
+			for range 8 {
+				wg.Go(func() {
+					spec := domain.SQLSpec{Driver: tg.driver, DSN: tg.dsn, Statements: stmts(tg.sleep)}
+					res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &spec})
+					assert.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+				})
+			}
+			wg.Wait()
+			close(stop)
+			require.Equal(t, 1, r.Pools(), "one pool per target, shared")
+			require.EqualValues(t, 2, peak.Load(), "8 concurrent jobs share 2 connections")
+
+			require.Eventually(t, func() bool { return count() == 0 }, 10*time.Second, 50*time.Millisecond,
+				"idle connections close after idle_timeout")
+
+			res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT 1")})
+			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+			require.Equal(t, 1, count())
+			r.Close()
+			require.Equal(t, 0, r.Pools())
+			require.Eventually(t, func() bool { return count() == 0 }, 5*time.Second, 20*time.Millisecond,
+				"Close leaves no connection behind")
+		})
+	}
+}
+
+// TestEvictingAPoolWaitsForNobody: past max_targets the least recently used pool is closed; a
+// statement still running on it finishes, and jobs of other targets do not wait for it.
+func TestEvictingAPoolWaitsForNobody(t *testing.T) {
+	t.Parallel()
+	app := testenv.Name(t)
+	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t) + "&application_name=" + app}
+	myTarget := target{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t)}
+	r := sqljob.New(sqljob.Config{MaxTargets: 1})
+	t.Cleanup(r.Close)
+
+	slowDone := make(chan domain.RunResult, 1)
+	go func() {
+		spec := domain.SQLSpec{Driver: pgTarget.driver, DSN: pgTarget.dsn, Statements: stmts("SELECT pg_sleep(1)")}
+		slowDone <- r.Run(t.Context(), event.Due{JobID: "slow", Kind: domain.KindSQL, SQL: &spec})
+	}()
+	pg, err := sql.Open("pgx", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { pg.Close() })
+	require.Eventually(t, func() bool {
+		var n int
+		return pg.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", app).Scan(&n) == nil && n == 1
+	}, 10*time.Second, 10*time.Millisecond)
+
+	res, _ := run(t, r, myTarget, domain.SQLSpec{Statements: stmts("SELECT 1")})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	require.Equal(t, 1, r.Pools(), "the PostgreSQL pool made way for the MariaDB one")
+	select {
+	case <-slowDone:
+		t.Fatal("the MariaDB job waited for the evicted pool's running statement")
+	default:
+	}
+	slow := <-slowDone
+	require.Equal(t, domain.StatusSucceeded, slow.Status, slow.Error)
+	require.Eventually(t, func() bool {
+		var n int
+		return pg.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n) == nil && n == 0
+	}, 10*time.Second, 20*time.Millisecond, "the evicted pool's connection closes once its statement ends")
+}
+
+// TestNamedParameters binds by name on PostgreSQL (@name), hostile values staying values, and
+// refuses them on MySQL, which has none, for good.
+func TestNamedParameters(t *testing.T) {
+	t.Parallel()
+	tgs := targets(t)
+	r := sqljob.New(sqljob.Config{})
+	t.Cleanup(r.Close)
+	hostile := "x'); DROP TABLE named; --"
+	res, out := run(t, r, tgs[0], domain.SQLSpec{Statements: []domain.SQLStatement{
+		{SQL: "CREATE TABLE named (a TEXT, b INT)"},
+		{SQL: "INSERT INTO named (a, b) VALUES (@a, @b)", NamedParams: map[string]any{"a": hostile, "b": 2}},
+		{SQL: "SELECT a, b FROM named"},
+	}})
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+	require.Equal(t, [][]any{{hostile, float64(2)}}, out[2].Rows)
+
+	res, _ = run(t, r, tgs[0], domain.SQLSpec{Statements: []domain.SQLStatement{
+		{SQL: "SELECT @a, @missing", NamedParams: map[string]any{"a": 1}}}})
+	require.Equal(t, domain.StatusFailed, res.Status)
+	require.Contains(t, res.Error, "statement 1")
+	require.Contains(t, res.Error, "missing")
+
+	res, _ = run(t, r, tgs[1], domain.SQLSpec{Statements: []domain.SQLStatement{
+		{SQL: "SELECT 1", NamedParams: map[string]any{"a": 1}}}})
+	require.Equal(t, domain.StatusFailed, res.Status)
+	require.True(t, res.Permanent)
+	require.Equal(t, "statement 1: mysql has no named parameters: use params", res.Error)
 }

@@ -1,0 +1,151 @@
+// Package oracle teaches sqljob to run sql jobs against Oracle Database (19c and later) through
+// the pure-Go go-ora driver. Importing it registers the "oracle" driver of sql jobs. The driver
+// adds about 14 MB to a binary, so the slim execute-db does not import it; the execute-db-oracle
+// build (the same function, built with the "oracle" tag) and `vecron dev` do.
+package oracle
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	goora "github.com/sijms/go-ora/v2"
+	"github.com/sijms/go-ora/v2/network"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/sqljob"
+)
+
+// DefaultPort is the Oracle listener's usual port.
+const DefaultPort = 1521
+
+func init() {
+	sqljob.Register(domain.DriverOracle, sqljob.Dialect{
+		DriverName: "oracle",
+		Source:     Source,
+		Target:     Target,
+		Classify:   Classify,
+		// go-ora refuses database/sql's ReadOnly option; Oracle's own statement enforces it.
+		ReadOnlyStatement: "SET TRANSACTION READ ONLY",
+		ReturnsRows:       returnsRows,
+		Named:             sqljob.NamedSQL,
+	})
+}
+
+// forbidden are go-ora URL options a job may not set, and why: each makes the driver use the
+// executor's host (its files, its OS identity, its local IPC) instead of the job's database.
+var forbidden = map[string]string{
+	"WALLET":           "reads a wallet from the executor's files",
+	"WALLET PASSWORD":  "opens a wallet from the executor's files",
+	"TRACE FILE":       "writes a trace file on the executor's host",
+	"TRACE DIR":        "writes trace files on the executor's host",
+	"TRACE FOLDER":     "writes trace files on the executor's host",
+	"TRACE DIRECTORY":  "writes trace files on the executor's host",
+	"UNIX SOCKET":      "connects to a local socket of the executor's host",
+	"AUTH TYPE":        "selects OS, Kerberos or TCPS authentication, which use the executor's identity or files",
+	"OS USER":          "authenticates as an OS user of the executor's host",
+	"OS PASS":          "authenticates as an OS user of the executor's host",
+	"OS PASSWORD":      "authenticates as an OS user of the executor's host",
+	"OS HASH":          "authenticates as an OS user of the executor's host",
+	"OS PASSHASH":      "authenticates as an OS user of the executor's host",
+	"OS PASSWORD HASH": "authenticates as an OS user of the executor's host",
+}
+
+// Source returns the go-ora connection URL of spec: its DSN (oracle://user:password@host:port/service),
+// checked, or one built from its host, port, database (the service name), user and password.
+// Errors never include the DSN, which may hold a password.
+func Source(spec *domain.SQLSpec) (string, error) {
+	if spec.DSN == "" {
+		if spec.Host == "" {
+			return "", errors.New("sql.host: is required when sql.dsn is not given")
+		}
+		if spec.Database == "" {
+			return "", errors.New("sql.database: is required for Oracle: the service name, such as ORCLPDB1")
+		}
+		return goora.BuildUrl(spec.Host, cmp.Or(spec.Port, DefaultPort), spec.Database, spec.User, spec.Password, nil), nil
+	}
+	u, err := url.Parse(spec.DSN)
+	if err != nil || !strings.EqualFold(u.Scheme, "oracle") {
+		return "", errors.New("sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)")
+	}
+	for key := range u.Query() {
+		if why, bad := forbidden[strings.ToUpper(strings.TrimSpace(key))]; bad {
+			return "", fmt.Errorf("sql.dsn: the %q option is not allowed: it %s", key, why)
+		}
+	}
+	if u.Host == "" && u.Query().Get("connStr") == "" && u.Query().Get("server") == "" {
+		return "", errors.New("sql.dsn: names no server: give host:port, or a connStr descriptor")
+	}
+	if _, err := goora.ParseConfig(spec.DSN); err != nil {
+		return "", errors.New("sql.dsn: not a valid Oracle connection URL")
+	}
+	return spec.DSN, nil
+}
+
+// Target names the first server of dsn for the circuit breaker: "oracle://host:1521".
+func Target(dsn string) string {
+	cfg, err := goora.ParseConfig(dsn)
+	if err != nil || len(cfg.Servers) == 0 {
+		return ""
+	}
+	s := cfg.Servers[0]
+	return "oracle://" + net.JoinHostPort(s.Addr, strconv.Itoa(cmp.Or(s.Port, DefaultPort)))
+}
+
+// Classify sorts Oracle's errors. Deadlocks, serialization failures, busy resources, lost
+// connections, listener and instance trouble are worth retrying; ORA-01013 is a statement
+// cancelled at its timeout. Every other ORA error — syntax, missing objects, privileges,
+// constraints, bad data, writes in a read-only transaction — will fail again the same way.
+func Classify(err error) (ours, permanent, timedOut bool) {
+	var oe *network.OracleError
+	if !errors.As(err, &oe) {
+		return false, false, false
+	}
+	if oe.ErrCode == 1013 {
+		return true, false, true
+	}
+	return true, !transient[oe.ErrCode], false
+}
+
+// transient are the ORA codes a retry can get past.
+var transient = map[int]bool{
+	18: true, 20: true, // maximum sessions, processes exceeded
+	51:    true, // timeout waiting for a resource
+	54:    true, // resource busy (NOWAIT)
+	60:    true, // deadlock detected
+	1033:  true, // initialization or shutdown in progress
+	1034:  true, // ORACLE not available
+	1089:  true, // immediate shutdown in progress
+	1090:  true, // shutdown in progress
+	2396:  true, // exceeded maximum idle time
+	3113:  true, // end-of-file on communication channel
+	3114:  true, // not connected to ORACLE
+	3135:  true, // connection lost contact
+	4068:  true, // existing state of packages discarded
+	8176:  true, // consistent read failure; rollback data not available
+	8177:  true, // can't serialize access for this transaction
+	12170: true, // connect timeout
+	12500: true, // listener failed to start a dedicated server process
+	12514: true, // listener does not currently know of the service
+	12516: true, // listener could not find an available handler
+	12519: true, // no appropriate service handler found
+	12520: true, // listener could not find an available handler for the server type
+	12528: true, // all instances are blocking new connections
+	12537: true, // TNS connection closed
+	12541: true, // no listener
+	12547: true, // lost contact
+	12571: true, // packet writer failure
+	25408: true, // cannot safely replay call
+	30006: true, // resource busy; acquire with WAIT timeout expired
+}
+
+// returnsRows is Oracle's rule: only SELECT and WITH return rows. CALL, PL/SQL blocks and DML
+// (whose RETURNING … INTO binds out-parameters) report a count.
+func returnsRows(q string) bool {
+	f := strings.Fields(strings.ToUpper(strings.TrimLeft(q, "( \t\r\n")))
+	return len(f) > 0 && (f[0] == "SELECT" || f[0] == "WITH")
+}

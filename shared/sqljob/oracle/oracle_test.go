@@ -1,0 +1,163 @@
+package oracle_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	goora "github.com/sijms/go-ora/v2"
+	"github.com/sijms/go-ora/v2/network"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/sqljob/oracle"
+)
+
+// No Oracle server can run on the machines the tests run on: these tests check everything up to
+// the wire — URLs, guards, classification, a refused connection — and say so in their names.
+
+const password = `p@ss:w/rd?&#% 'x"`
+
+func TestSourceBuildsURLFromFields_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	spec := &domain.SQLSpec{Driver: domain.DriverOracle, Host: "db.bank.internal", Database: "ORCLPDB1", User: "batch", Password: password}
+	driverName, dsn, err := sqljob.Source(spec)
+	require.NoError(t, err)
+	require.Equal(t, "oracle", driverName)
+	cfg, err := goora.ParseConfig(dsn)
+	require.NoError(t, err)
+	require.Equal(t, "batch", cfg.UserID)
+	require.Equal(t, password, cfg.Password, "the password survives the URL's escaping")
+	require.Equal(t, "ORCLPDB1", cfg.ServiceName)
+	require.Len(t, cfg.Servers, 1)
+	require.Equal(t, "db.bank.internal", cfg.Servers[0].Addr)
+	require.Equal(t, oracle.DefaultPort, cfg.Servers[0].Port)
+
+	spec.Port = 1600
+	_, dsn, err = sqljob.Source(spec)
+	require.NoError(t, err)
+	require.Equal(t, "oracle://db.bank.internal:1600", oracle.Target(dsn))
+
+	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", User: "u"})
+	require.EqualError(t, err, "sql.database: is required for Oracle: the service name, such as ORCLPDB1")
+}
+
+func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	ok := "oracle://batch:secret@db:1521/ORCLPDB1?PREFETCH_ROWS=100&TIMEOUT=30"
+	_, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: ok})
+	require.NoError(t, err)
+	require.Equal(t, ok, dsn)
+
+	// A RAC descriptor names its servers itself; the breaker keys on the first.
+	rac := "oracle://batch:secret@:0/?connStr=" + strings.ReplaceAll("(DESCRIPTION=(ADDRESS_LIST=(ADDRESS=(PROTOCOL=TCP)(HOST=rac1)(PORT=1521))(ADDRESS=(PROTOCOL=TCP)(HOST=rac2)(PORT=1521)))(CONNECT_DATA=(SERVICE_NAME=BATCH)))", " ", "")
+	_, dsn, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: rac})
+	require.NoError(t, err)
+	require.Equal(t, "oracle://rac1:1521", oracle.Target(dsn))
+
+	for dsn, want := range map[string]string{
+		"postgres://batch:" + password + "@db/x":       "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
+		"batch/secret@db:1521/ORCLPDB1":                "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
+		"oracle://batch:secret@/ORCLPDB1":              "sql.dsn: names no server: give host:port, or a connStr descriptor",
+		"oracle://batch:secret@db:1521/S?RETRY TIME=3": "sql.dsn: not a valid Oracle connection URL",
+	} {
+		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
+		require.EqualError(t, err, want, dsn)
+	}
+}
+
+func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	for _, opt := range []string{"wallet=/etc/vecron", "WALLET%20PASSWORD=x", "trace%20file=/tmp/t.log", "TRACE%20DIR=/tmp",
+		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x"} {
+		dsn := goora.BuildUrl("db", 1521, "ORCLPDB1", "batch", password, nil) + "?" + opt
+		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
+		require.Error(t, err, opt)
+		require.Contains(t, err.Error(), "is not allowed", opt)
+		require.NotContains(t, err.Error(), "p@ss", "an error never shows the DSN")
+	}
+}
+
+func TestClassification_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		code      int
+		permanent bool
+	}{
+		{60, false},    // deadlock
+		{8177, false},  // serialization
+		{54, false},    // resource busy
+		{3113, false},  // end-of-file on communication channel
+		{12541, false}, // no listener
+		{1033, false},  // starting up
+		{942, true},    // table or view does not exist
+		{900, true},    // invalid SQL statement
+		{1031, true},   // insufficient privileges
+		{1, true},      // unique constraint
+		{1400, true},   // cannot insert NULL
+		{1456, true},   // insert in a READ ONLY transaction
+		{1017, true},   // invalid username/password
+	} {
+		err := fmt.Errorf("statement 2: %w", &network.OracleError{ErrCode: c.code})
+		require.Equal(t, c.permanent, sqljob.Permanent(err), "ORA-%05d", c.code)
+	}
+	ours, permanent, timedOut := oracle.Classify(&network.OracleError{ErrCode: 1013})
+	require.True(t, ours)
+	require.False(t, permanent)
+	require.True(t, timedOut, "ORA-01013 is a statement cancelled at its timeout")
+	ours, _, _ = oracle.Classify(errors.New("dial tcp: connection refused"))
+	require.False(t, ours)
+}
+
+func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close()) // nothing listens there now
+
+	r := sqljob.New(sqljob.Config{})
+	t.Cleanup(r.Close)
+	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{
+		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1", User: "batch", Password: password,
+		Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}},
+	}})
+	require.Equal(t, domain.StatusFailed, res.Status)
+	require.False(t, res.Permanent, "no listener may be a database restarting: retry")
+	require.Contains(t, res.Error, "connect")
+	require.NotContains(t, res.Error, "p@ss")
+	require.Equal(t, fmt.Sprintf("oracle://127.0.0.1:%d", port), r.Target(event.Due{SQL: &domain.SQLSpec{
+		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1"}}))
+}
+
+func TestNamedParametersBindAsSQLNamed_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	args := sqljob.NamedSQL(map[string]any{"run_date": "2026-11-29"})
+	require.Equal(t, []any{sql.Named("run_date", "2026-11-29")}, args, "go-ora binds sql.Named to :run_date")
+}
+
+func FuzzSource(f *testing.F) {
+	for _, s := range []string{"oracle://u:p@h:1521/S", "oracle://u:p@:0/?connStr=(DESCRIPTION=(ADDRESS=(HOST=a)(PORT=1)))",
+		"oracle://u:p@h/S?wallet=/x", "oracle://%zz", "oracle://u:p@h:1521/S?server=h2:1522&TIMEOUT=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		got, err := oracle.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
+		if err != nil {
+			return
+		}
+		cfg, err := goora.ParseConfig(got)
+		if err != nil {
+			t.Fatalf("accepted %q, which the driver cannot parse: %v", dsn, err)
+		}
+		if cfg.TraceFilePath != "" || cfg.TraceDir != "" || cfg.UnixAddress != "" || cfg.OSPassword != "" {
+			t.Fatalf("accepted %q, which uses the executor's host", dsn)
+		}
+		_ = oracle.Target(got)
+	})
+}
