@@ -19,6 +19,7 @@ import (
 
 	"github.com/vecron/vecron/bench/harness"
 	"github.com/vecron/vecron/bench/report"
+	"github.com/vecron/vecron/shared/domain"
 )
 
 func main() {
@@ -26,21 +27,28 @@ func main() {
 		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start or all")
 		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
 		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; scale: how long the idle tick is watched")
-		workers     = flag.Int("workers", 2, "execute-http processes")
-		concurrency = flag.Int("concurrency", 256, "pull concurrency of each execute-http process")
+		workers     = flag.Int("workers", 2, "executor processes")
+		concurrency = flag.Int("concurrency", 256, "pull concurrency of each executor process")
 		out         = flag.String("out", "bench/results", "directory the reports are written to")
+		profiles    = flag.String("profiles", "", "directory to write CPU profiles of every process into (empty: none)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scenario, *jobs, *duration, *workers, *concurrency, *out); err != nil {
+	if err := run(ctx, *scenario, *jobs, *duration, *workers, *concurrency, *out, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, scenario string, jobs int, duration time.Duration, workers, concurrency int, out string) error {
-	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL")}
+func run(ctx context.Context, scenario string, jobs int, duration time.Duration, workers, concurrency int, out, profiles string) error {
+	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL"),
+		ProfileDir: profiles}
+	if profiles != "" {
+		if err := os.MkdirAll(profiles, 0o755); err != nil {
+			return err
+		}
+	}
 	if env.DatabaseURL == "" || env.NATSURL == "" || env.RedisURL == "" {
 		return fmt.Errorf("set DATABASE_URL, NATS_URL and REDIS_URL (make bench does)")
 	}
@@ -80,6 +88,9 @@ func run(ctx context.Context, scenario string, jobs int, duration time.Duration,
 	if want("executor") {
 		for _, n := range sizes(20_000) {
 			runs = append(runs, func() (report.Result, error) { return harness.Executor(ctx, env, p(n)) })
+			sp := p(n)
+			sp.Kind = domain.KindSQL
+			runs = append(runs, func() (report.Result, error) { return harness.Executor(ctx, env, sp) })
 		}
 	}
 	if want("scale") {

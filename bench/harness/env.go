@@ -31,14 +31,17 @@ type Env struct {
 	DatabaseURL string
 	NATSURL     string
 	RedisURL    string
-	// BinDir holds the tick, execute-http and api binaries (see Build).
+	// BinDir holds the function binaries (see Build).
 	BinDir string
+	// ProfileDir, when set, receives a CPU profile of every process of a scenario, taken over its
+	// measured window: <scenario>-<process>.pprof, for `go tool pprof`.
+	ProfileDir string
 }
 
 // Build compiles the function binaries as they ship (static, stripped) into dir.
 func Build(ctx context.Context, repoRoot, dir string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
-		"-ldflags=-s -w", "-o", dir+string(filepath.Separator), "./functions/tick", "./functions/execute-http", "./functions/api")
+		"-ldflags=-s -w", "-o", dir+string(filepath.Separator), "./functions/tick", "./functions/execute-http", "./functions/execute-db", "./functions/api")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

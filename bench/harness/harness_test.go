@@ -12,6 +12,7 @@ import (
 
 	"github.com/vecron/vecron/bench/harness"
 	"github.com/vecron/vecron/bench/report"
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/testenv"
 )
 
@@ -83,6 +84,20 @@ func TestExecutorTiny(t *testing.T) {
 	require.Equal(t, 300.0, metric(t, r, "executions recorded"))
 	require.Positive(t, metric(t, r, "executions per second, first request to last record"))
 	writes(t, r)
+}
+
+func TestExecuteDBTinyWithProfiles(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	e.ProfileDir = t.TempDir()
+	r, err := harness.Executor(t.Context(), e, harness.Params{Jobs: 200, Workers: 1, Concurrency: 16, Kind: domain.KindSQL})
+	require.NoError(t, err)
+	require.Equal(t, 200.0, metric(t, r, "executions recorded"))
+	require.Positive(t, metric(t, r, "executions per second, first start to last record"))
+	writes(t, r)
+	profile, err := os.Stat(filepath.Join(e.ProfileDir, r.Scenario+"-execute-db-1.pprof"))
+	require.NoError(t, err)
+	require.Positive(t, profile.Size(), "a CPU profile of the worker")
 }
 
 func TestScaleTiny(t *testing.T) {

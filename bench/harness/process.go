@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,13 +18,15 @@ import (
 
 // process is a started function binary.
 type process struct {
-	name    string
-	cmd     *exec.Cmd
-	port    int
-	started time.Time
-	mu      sync.Mutex
-	out     bytes.Buffer
-	done    chan struct{}
+	name string
+	cmd  *exec.Cmd
+	port int
+	// pprofPort serves the process's profiler when the run takes profiles.
+	pprofPort int
+	started   time.Time
+	mu        sync.Mutex
+	out       bytes.Buffer
+	done      chan struct{}
 }
 
 func (p *process) Write(b []byte) (int, error) {
@@ -49,7 +52,14 @@ func start(env Env, name string, vars []string, args ...string) (*process, error
 		return nil, err
 	}
 	p := &process{name: name, port: port, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(env.BinDir, name), append(args, "--port="+strconv.Itoa(port))...)
+	args = append(args, "--port="+strconv.Itoa(port))
+	if env.ProfileDir != "" {
+		if p.pprofPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--debug.pprof-addr=127.0.0.1:"+strconv.Itoa(p.pprofPort))
+	}
+	p.cmd = exec.Command(filepath.Join(env.BinDir, name), args...)
 	p.cmd.Env = append(os.Environ(), vars...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	p.started = time.Now()
@@ -102,4 +112,30 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// cpuProfile records the process's CPU for d into path.
+func (p *process) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", p.pprofPort, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", p.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: %s", p.name, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/bench/report"
 	"github.com/vecron/vecron/shared/domain"
@@ -26,9 +29,12 @@ type Params struct {
 	Jobs int
 	// Duration is how long steady load runs, or how long the scale scenario watches an idle tick.
 	Duration time.Duration
-	// Workers is the number of execute-http processes; Concurrency their pull concurrency.
+	// Workers is the number of executor processes; Concurrency their pull concurrency.
 	Workers     int
 	Concurrency int
+	// Kind is the executor scenario's job kind: http (execute-http, the default) or sql
+	// (execute-db, each execution inserting a row into a PostgreSQL table).
+	Kind domain.JobKind
 }
 
 // createJobs stores jobs in batches and returns their ids.
@@ -117,7 +123,7 @@ func Steady(ctx context.Context, env Env, p Params) (report.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if _, err := s.startWorkers(ctx, p.Workers, p.Concurrency); err != nil {
+	if _, err := s.startWorkers(ctx, "execute-http", p.Workers, p.Concurrency); err != nil {
 		return res, err
 	}
 	smp := sample(s.pids(), 500*time.Millisecond)
@@ -131,7 +137,12 @@ func Steady(ctx context.Context, env Env, p Params) (report.Result, error) {
 	// Two seconds of warm-up, then the measured window.
 	from := time.Now().Truncate(time.Second).Add(3 * time.Second)
 	to := from.Add(p.Duration - time.Second)
+	time.Sleep(time.Until(from))
+	profiled := s.profile(ctx, res.Scenario, min(p.Duration-time.Second, 30*time.Second))
 	time.Sleep(time.Until(to.Add(2 * time.Second)))
+	if err := profiled(); err != nil {
+		return res, err
+	}
 	tickProc.stop(15 * time.Second)
 	waitQuiet(tg, 2*time.Second, 30*time.Second)
 	smp.stop()
@@ -210,7 +221,7 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 	if _, _, err := s.startFn(ctx, "tick", "--tick.instance=bench-tick"); err != nil {
 		return res, err
 	}
-	if _, err := s.startWorkers(ctx, p.Workers, p.Concurrency); err != nil {
+	if _, err := s.startWorkers(ctx, "execute-http", p.Workers, p.Concurrency); err != nil {
 		return res, err
 	}
 	smp := sample(s.pids(), 500*time.Millisecond)
@@ -274,8 +285,16 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 // Executor pre-loads p.Jobs due events and measures how fast p.Workers execute-http processes
 // run and record them against a fast local target.
 func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
-	res := newResult(ctx, env, fmt.Sprintf("executor-http-%dx%d", p.Workers, p.Concurrency), map[string]any{
-		"executions": p.Jobs, "workers": p.Workers, "concurrency": p.Concurrency})
+	kind := cmp.Or(p.Kind, domain.KindHTTP)
+	fn := map[domain.JobKind]string{domain.KindHTTP: "execute-http", domain.KindSQL: "execute-db"}[kind]
+	if fn == "" {
+		return report.Result{}, fmt.Errorf("executor: kind %q is not http or sql", kind)
+	}
+	res := newResult(ctx, env, fmt.Sprintf("executor-%s-%dx%d", kind, p.Workers, p.Concurrency), map[string]any{
+		"executions": p.Jobs, "workers": p.Workers, "concurrency": p.Concurrency, "function": fn})
+	if kind == domain.KindSQL {
+		res.Params["sql connections per target and worker"] = SQLConnsPerTarget
+	}
 	s, err := newStack(ctx, env, "executor")
 	if err != nil {
 		return res, err
@@ -284,9 +303,26 @@ func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
 	tg := newTarget()
 	defer tg.Close()
 	never := domain.Schedule{Cron: "0 0 0 1 1 ? 2099"}
+	mk := func(i int) *domain.Job { return httpJob(fmt.Sprint("exec-", i), tg.URL, never) }
+	if kind == domain.KindSQL {
+		// The jobs' target is a table in the run's own schema: each execution inserts one row.
+		if err := s.sql(ctx, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "CREATE TABLE bench_sink (job TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (job, at))")
+			return err
+		}); err != nil {
+			return res, err
+		}
+		mk = func(i int) *domain.Job {
+			j := httpJob(fmt.Sprint("exec-", i), "", never)
+			j.Kind, j.HTTP = domain.KindSQL, nil
+			j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: s.space.dbURL, Statements: []domain.SQLStatement{{
+				SQL: "INSERT INTO bench_sink (job, at) VALUES ($1, $2)", Params: []any{"{{ job.id }}", "{{ execution.scheduled_at }}"}}}}
+			return j
+		}
+	}
 	jobsCreated := make([]*domain.Job, 0, p.Jobs)
 	if _, err := s.createJobs(ctx, p.Jobs, func(i int) *domain.Job {
-		j := httpJob(fmt.Sprint("exec-", i), tg.URL, never)
+		j := mk(i)
 		jobsCreated = append(jobsCreated, j)
 		return j
 	}); err != nil {
@@ -324,9 +360,10 @@ func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
 		}
 	}
 	startAt := time.Now()
-	if _, err := s.startWorkers(ctx, p.Workers, p.Concurrency); err != nil {
+	if _, err := s.startWorkers(ctx, fn, p.Workers, p.Concurrency); err != nil {
 		return res, err
 	}
+	profiled := s.profile(ctx, res.Scenario, 5*time.Second)
 	smp := sample(s.pids(), 500*time.Millisecond)
 	defer smp.stop()
 	deadline := time.Now().Add(10 * time.Minute)
@@ -342,20 +379,40 @@ func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	smp.stop()
+	if err := profiled(); err != nil {
+		return res, err
+	}
 	if last == nil || finished < p.Jobs {
 		return res, fmt.Errorf("only %d of %d executions recorded", finished, p.Jobs)
 	}
 	var arrived []time.Time
-	for _, a := range tg.snapshot() {
-		arrived = append(arrived, a.receivedAt)
+	if kind == domain.KindSQL {
+		if arrived, err = s.executionStarts(ctx); err != nil {
+			return res, err
+		}
+		var rows int
+		if err := s.sql(ctx, func(c *pgx.Conn) error { return c.QueryRow(ctx, "SELECT count(*) FROM bench_sink").Scan(&rows) }); err != nil {
+			return res, err
+		}
+		if rows != p.Jobs {
+			return res, fmt.Errorf("%d executions recorded, but %d rows inserted", p.Jobs, rows)
+		}
+	} else {
+		for _, a := range tg.snapshot() {
+			arrived = append(arrived, a.receivedAt)
+		}
 	}
 	sort.Slice(arrived, func(i, k int) bool { return arrived[i].Before(arrived[k]) })
 	elapsed := last.Sub(arrived[0])
-	res.Metrics = append(res.Metrics,
-		metric("executions recorded", float64(finished), "executions"),
-		targeted("executions per second, first request to last record", float64(finished)/elapsed.Seconds(), "executions/s", ">=", 5000),
-		metric("from worker start to last record", last.Sub(startAt).Seconds(), "s"))
-	res.Throughput = []report.Series{perSecond("requests arriving at the target", smp.start, arrived)}
+	res.Metrics = append(res.Metrics, metric("executions recorded", float64(finished), "executions"))
+	if kind == domain.KindSQL {
+		res.Metrics = append(res.Metrics, metric("executions per second, first start to last record", float64(finished)/elapsed.Seconds(), "executions/s"))
+	} else {
+		res.Metrics = append(res.Metrics, targeted("executions per second, first request to last record", float64(finished)/elapsed.Seconds(), "executions/s", ">=", 5000))
+	}
+	res.Metrics = append(res.Metrics, metric("from worker start to last record", last.Sub(startAt).Seconds(), "s"))
+	res.Throughput = []report.Series{perSecond(map[domain.JobKind]string{domain.KindHTTP: "requests arriving at the target",
+		domain.KindSQL: "executions starting"}[kind], smp.start, arrived)}
 	res.CPU, res.RSS = smp.series()
 	return res, nil
 }

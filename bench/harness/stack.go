@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/jobs"
@@ -94,18 +97,66 @@ func (s *stack) startFn(ctx context.Context, name string, args ...string) (*proc
 	return p, took, err
 }
 
-// startWorkers starts n execute-http workers.
-func (s *stack) startWorkers(ctx context.Context, n, concurrency int) ([]*process, error) {
+// SQLConnsPerTarget is the connections each execute-db process keeps to the bench's target.
+const SQLConnsPerTarget = 32
+
+// startWorkers starts n executor processes of function fn (execute-http, execute-db).
+func (s *stack) startWorkers(ctx context.Context, fn string, n, concurrency int) ([]*process, error) {
 	var out []*process
 	for i := range n {
-		p, _, err := s.startFn(ctx, "execute-http", "--executor.worker-id=bench-worker-"+strconv.Itoa(i),
-			"--pull.concurrency="+strconv.Itoa(concurrency), "--database.max-conns=16")
+		args := []string{"--executor.worker-id=bench-worker-" + strconv.Itoa(i)}
+		if fn == "execute-db" {
+			// The default (4) is gentle on users' databases; the bench measures the executor.
+			args = append(args, "--sql.max-conns-per-target="+strconv.Itoa(SQLConnsPerTarget))
+		}
+		p, _, err := s.startFn(ctx, fn, append(args,
+			"--pull.concurrency="+strconv.Itoa(concurrency), "--database.max-conns=16")...)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// profile takes a CPU profile of every process over the next d, when the run takes profiles;
+// the returned function waits for them and reports the first failure.
+func (s *stack) profile(ctx context.Context, scenario string, d time.Duration) func() error {
+	if s.env.ProfileDir == "" {
+		return func() error { return nil }
+	}
+	var g errgroup.Group
+	seen := map[string]int{}
+	for _, p := range s.procs {
+		seen[p.name]++
+		path := filepath.Join(s.env.ProfileDir, fmt.Sprintf("%s-%s-%d.pprof", scenario, p.name, seen[p.name]))
+		g.Go(func() error { return p.cpuProfile(ctx, d, path) })
+	}
+	return g.Wait
+}
+
+// sql runs fn on a connection of its own to the run's schema.
+func (s *stack) sql(ctx context.Context, fn func(*pgx.Conn) error) error {
+	c, err := pgx.Connect(ctx, s.space.dbURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	return fn(c)
+}
+
+// executionStarts returns when each execution of the run started.
+func (s *stack) executionStarts(ctx context.Context) ([]time.Time, error) {
+	var out []time.Time
+	err := s.sql(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT started_at FROM job_executions WHERE started_at IS NOT NULL")
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		return err
+	})
+	return out, err
 }
 
 func (s *stack) dispatches() map[string]dispatch {

@@ -58,6 +58,44 @@ type Runner struct {
 	cfg   Config
 	mu    sync.Mutex
 	pools map[string]*pool
+
+	// sources remembers what connection fields resolved to: checking a DSN parses it, which
+	// costs more than the rest of a short statement's work in the executor.
+	sourcesMu sync.Mutex
+	sources   map[sourceKey]resolved
+}
+
+type sourceKey struct {
+	driver, dsn, host, database, user, password string
+	port                                        int
+}
+
+type resolved struct {
+	dsn, target, poolKey string
+	err                  error
+}
+
+// resolve returns the DSN of spec, the target it names and the key of its pool.
+func (r *Runner) resolve(dl Dialect, spec *domain.SQLSpec) (resolved, error) {
+	k := sourceKey{spec.Driver, spec.DSN, spec.Host, spec.Database, spec.User, spec.Password, spec.Port}
+	r.sourcesMu.Lock()
+	res, ok := r.sources[k]
+	r.sourcesMu.Unlock()
+	if ok {
+		return res, res.err
+	}
+	if res.dsn, res.err = dl.Source(spec); res.err == nil {
+		res.target = dl.Target(res.dsn)
+		sum := sha256.Sum256([]byte(dl.DriverName + "\x00" + res.dsn))
+		res.poolKey = hex.EncodeToString(sum[:])
+	}
+	r.sourcesMu.Lock()
+	if len(r.sources) >= 4*r.cfg.MaxTargets {
+		clear(r.sources) // rendered fields may differ per fire; never grow without bound
+	}
+	r.sources[k] = res
+	r.sourcesMu.Unlock()
+	return res, res.err
 }
 
 type pool struct {
@@ -66,7 +104,9 @@ type pool struct {
 }
 
 // New returns a runner with no pools yet.
-func New(cfg Config) *Runner { return &Runner{cfg: cfg.withDefaults(), pools: map[string]*pool{}} }
+func New(cfg Config) *Runner {
+	return &Runner{cfg: cfg.withDefaults(), pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}
+}
 
 // Close closes every pool.
 func (r *Runner) Close() {
@@ -258,12 +298,11 @@ func runOne(ctx context.Context, target execer, query string, args []any, rowsBa
 
 // pool returns the pool of spec's target, opening it on first use.
 func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
-	dsn, err := dl.Source(spec)
+	src, err := r.resolve(dl, spec)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(dl.DriverName + "\x00" + dsn))
-	key := hex.EncodeToString(sum[:])
+	dsn, key := src.dsn, src.poolKey
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if p, ok := r.pools[key]; ok {
@@ -315,11 +354,11 @@ func (r *Runner) Target(d event.Due) string {
 	if err != nil {
 		return ""
 	}
-	dsn, err := dl.Source(d.SQL)
+	res, err := r.resolve(dl, d.SQL)
 	if err != nil {
 		return ""
 	}
-	return dl.Target(dsn)
+	return res.target
 }
 
 // Render fills the templates of the connection fields and of the string parameters; the SQL

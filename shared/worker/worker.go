@@ -44,6 +44,7 @@ type Settings struct {
 	Breaker       breaker.Config
 	Secrets       secret.Config
 	Log           telemetry.LogConfig
+	Debug         telemetry.DebugConfig
 	Transport     string
 	Port          int
 	ShutdownGrace time.Duration
@@ -117,6 +118,7 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 		}
 		g.Go(func() error { return puller.Run(ctx) })
 	}
+	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/jobs"
@@ -23,9 +24,10 @@ import (
 
 // Settings configure the api function.
 type Settings struct {
-	Database store.Config        `koanf:"database"`
-	Secrets  secret.Config       `koanf:"secrets"`
-	Log      telemetry.LogConfig `koanf:"log"`
+	Database store.Config          `koanf:"database"`
+	Secrets  secret.Config         `koanf:"secrets"`
+	Log      telemetry.LogConfig   `koanf:"log"`
+	Debug    telemetry.DebugConfig `koanf:"debug"`
 	// RedisURL, when set, adds Redis to the readiness probe.
 	RedisURL      string        `koanf:"redis_url" usage:"Redis URL checked by /readyz (also REDIS_URL)"`
 	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
@@ -85,7 +87,12 @@ func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)
 			ready(addr)
 		}
 	}
-	if err := server.Serve(ctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
+	g.Go(func() error {
+		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening)
+	})
+	if err := g.Wait(); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}
 	log.Info("api stopped")

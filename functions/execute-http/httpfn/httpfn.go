@@ -29,17 +29,18 @@ const (
 
 // Settings configure the execute-http function.
 type Settings struct {
-	Database  store.Config        `koanf:"database"`
-	NATS      queue.ConnConfig    `koanf:"nats"`
-	Streams   queue.StreamsConfig `koanf:"streams"`
-	Executor  executor.Config     `koanf:"executor"`
-	HTTP      httpjob.Config      `koanf:"http"`
-	Pull      queue.PullerConfig  `koanf:"pull"`
-	Redis     redisconn.Config    `koanf:"redis"`
-	Breaker   breaker.Config      `koanf:"breaker"`
-	Secrets   secret.Config       `koanf:"secrets"`
-	Log       telemetry.LogConfig `koanf:"log"`
-	Transport string              `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	Database  store.Config          `koanf:"database"`
+	NATS      queue.ConnConfig      `koanf:"nats"`
+	Streams   queue.StreamsConfig   `koanf:"streams"`
+	Executor  executor.Config       `koanf:"executor"`
+	HTTP      httpjob.Config        `koanf:"http"`
+	Pull      queue.PullerConfig    `koanf:"pull"`
+	Redis     redisconn.Config      `koanf:"redis"`
+	Breaker   breaker.Config        `koanf:"breaker"`
+	Secrets   secret.Config         `koanf:"secrets"`
+	Log       telemetry.LogConfig   `koanf:"log"`
+	Debug     telemetry.DebugConfig `koanf:"debug"`
+	Transport string                `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
 	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
@@ -75,6 +76,6 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 
 func (s Settings) worker() worker.Settings {
 	return worker.Settings{Database: s.Database, NATS: s.NATS, Streams: s.Streams, Executor: s.Executor, Pull: s.Pull,
-		Redis: s.Redis, Breaker: s.Breaker, Secrets: s.Secrets, Log: s.Log, Transport: s.Transport, Port: s.Port,
+		Redis: s.Redis, Breaker: s.Breaker, Secrets: s.Secrets, Log: s.Log, Debug: s.Debug, Transport: s.Transport, Port: s.Port,
 		ShutdownGrace: s.ShutdownGrace}
 }

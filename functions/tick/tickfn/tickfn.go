@@ -27,13 +27,14 @@ import (
 
 // Settings configure the tick function.
 type Settings struct {
-	Database store.Config        `koanf:"database"`
-	NATS     queue.ConnConfig    `koanf:"nats"`
-	Streams  queue.StreamsConfig `koanf:"streams"`
-	Tick     tick.Config         `koanf:"tick"`
-	Redis    redisconn.Config    `koanf:"redis"`
-	Lease    lease.Config        `koanf:"lease"`
-	Log      telemetry.LogConfig `koanf:"log"`
+	Database store.Config          `koanf:"database"`
+	NATS     queue.ConnConfig      `koanf:"nats"`
+	Streams  queue.StreamsConfig   `koanf:"streams"`
+	Tick     tick.Config           `koanf:"tick"`
+	Redis    redisconn.Config      `koanf:"redis"`
+	Lease    lease.Config          `koanf:"lease"`
+	Log      telemetry.LogConfig   `koanf:"log"`
+	Debug    telemetry.DebugConfig `koanf:"debug"`
 	// Port serves /healthz and /readyz; 0 serves nothing.
 	Port          int           `koanf:"port" usage:"health endpoint port (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight work on SIGTERM"`
@@ -104,6 +105,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 		log.Warn("no redis.url: this replica claims every shard; run one tick, or several on the database claim alone")
 	}
 	g.Go(func() error { return engine.Run(ctx) })
+	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
 	if s.Port != 0 {
 		g.Go(func() error { return serveHealth(ctx, s, checks, reg, log) })
 	}
