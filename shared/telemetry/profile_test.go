@@ -1,0 +1,48 @@
+package telemetry_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/telemetry"
+)
+
+func TestProfilerIsOffUnlessAnAddressIsGiven(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{}, slog.New(slog.DiscardHandler)))
+}
+
+func TestProfilerServesUntilTheContextEnds(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, slog.New(slog.DiscardHandler)) }()
+	var body []byte
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Contains(t, string(body), "goroutine profile")
+	cancel()
+	require.NoError(t, <-served)
+
+	err = telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{PprofAddr: "not an address"}, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "debug.pprof_addr")
+}
