@@ -97,6 +97,7 @@ func run(ctx context.Context, scenario string, jobs int, duration time.Duration,
 		for _, n := range sizes(1_000_000) {
 			sp := p(n)
 			sp.Duration = min(duration, 20*time.Second)
+			sp.Executions = 10 * n
 			runs = append(runs, func() (report.Result, error) { return harness.Scale(ctx, env, sp) })
 		}
 	}

@@ -102,10 +102,12 @@ func TestExecuteDBTinyWithProfiles(t *testing.T) {
 
 func TestScaleTiny(t *testing.T) {
 	t.Parallel()
-	r, err := harness.Scale(t.Context(), env(t), harness.Params{Jobs: 500, Duration: time.Second})
+	r, err := harness.Scale(t.Context(), env(t), harness.Params{Jobs: 500, Executions: 2000, Duration: time.Second})
 	require.NoError(t, err)
 	require.Positive(t, metric(t, r, "tick RSS while idle"))
 	require.Len(t, r.Lateness["api list jobs"], 200)
+	require.Equal(t, 2000.0, metric(t, r, "execution records stored"), "50 busy jobs × 36, and 200 quiet ones")
+	require.Len(t, r.Lateness["api execution history"], 600)
 	writes(t, r)
 }
 

@@ -145,6 +145,45 @@ func (s *stack) sql(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return fn(c)
 }
 
+// generateHistory stores n finished execution records for the jobs ids, as a year of busy
+// service leaves them: a tenth of the jobs (at most 1 000) run often and hold 90% of the records,
+// and the others one record each. It returns the busy jobs, quiet jobs with a record, and how
+// many records it stored.
+func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy, quiet []string, stored int, err error) {
+	nBusy := max(1, min(1000, len(ids)/10))
+	busy = ids[:nBusy]
+	perBusy := n * 9 / 10 / nBusy
+	quiet = ids[nBusy:min(len(ids), nBusy+n-perBusy*nBusy)]
+	const insert = `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger, scheduled_at,
+		started_at, finished_at, status, attempt, http_status, duration_ms, response_excerpt, worker_id)
+		SELECT gen_random_uuid(), j.id, 1, j.id::text || ':history:' || g, 'schedule', $4::timestamptz - g * interval '1 second',
+			$4::timestamptz - g * interval '1 second', $4::timestamptz - g * interval '1 second' + interval '12 milliseconds',
+			'succeeded', 1, 200, 12, '{"ok":true}', 'bench-history'
+		FROM unnest($1::uuid[]) AS j(id), generate_series($2::int, $3::int) AS g`
+	now := time.Now().Add(-time.Hour)
+	err = s.sql(ctx, func(c *pgx.Conn) error {
+		// Statements of about a million rows: big enough to be fast, small enough to commit.
+		step := max(1, 1_000_000/max(perBusy, 1))
+		for from := 0; from < len(busy) && perBusy > 0; from += step {
+			if _, err := c.Exec(ctx, insert, busy[from:min(from+step, len(busy))], 1, perBusy, now); err != nil {
+				return fmt.Errorf("store busy history: %w", err)
+			}
+		}
+		for from := 0; from < len(quiet); from += 1_000_000 {
+			if _, err := c.Exec(ctx, insert, quiet[from:min(from+1_000_000, len(quiet))], 1, 1, now); err != nil {
+				return fmt.Errorf("store quiet history: %w", err)
+			}
+		}
+		_, err := c.Exec(ctx, "ANALYZE job_executions")
+		return err
+	})
+	stored = perBusy*len(busy) + len(quiet)
+	if len(quiet) == 0 {
+		quiet = busy
+	}
+	return busy, quiet, stored, err
+}
+
 // executionStarts returns when each execution of the run started.
 func (s *stack) executionStarts(ctx context.Context) ([]time.Time, error) {
 	var out []time.Time

@@ -6,7 +6,7 @@
 // requests to the same hosts: the failures one replica sees open the breaker for all of them,
 // and a replica started a moment ago does not hammer a host the others gave up on. Each
 // decision is one Lua script, run atomically in one round trip, so replicas never overwrite
-// each other's counts.
+// each other's counts. A healthy host needs few of them: see closedHosts.
 //
 // Redis is advisory here: when it cannot be reached, requests go ahead (the breaker fails
 // open), because an outage of Redis must not stop jobs from running.
@@ -56,8 +56,14 @@ const (
 	// minStateTTL keeps a host's state at least this long after its last change; the
 	// consecutive-failure count outlives the window, and this bounds how long.
 	minStateTTL = time.Hour
-	// maxOpenHosts bounds the hosts remembered as open in this process; hosts are user input.
+	// maxOpenHosts bounds the hosts remembered as open, or closed, in this process; hosts are
+	// user input.
 	maxOpenHosts = 10_000
+	// closedFor is how long Redis's answer that a host's breaker is closed is trusted without
+	// asking again: how late this process may learn that another replica opened it.
+	closedFor = 100 * time.Millisecond
+	// flushEvery is how long successes are gathered before they are reported together.
+	flushEvery = 100 * time.Millisecond
 )
 
 // Config tunes the breakers. Zero fields take their defaults.
@@ -154,6 +160,7 @@ type Breakers struct {
 	log    *slog.Logger
 	script *redis.Script
 	open   *openHosts
+	closed *closedHosts
 
 	pausedUntil atomic.Int64 // unix nanoseconds until which Redis is not asked
 	lastWarn    atomic.Int64 // unix nanoseconds of the last warning about Redis
@@ -180,6 +187,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, er
 		rdb: rdb, cfg: cfg, log: log,
 		script: redis.NewScript(script),
 		open:   newOpenHosts(maxOpenHosts),
+		closed: newClosedHosts(maxOpenHosts),
 	}, nil
 }
 
@@ -215,7 +223,10 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	if b.paused(now) {
 		return func(bool) {}, nil
 	}
-	r, err := b.run(ctx, "allow", host, 0, false)
+	if gen, ok := b.closed.get(host, now); ok {
+		return b.doneFunc(ctx, host, gen, true), nil
+	}
+	r, err := b.run(ctx, "allow", host, 0, 0, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("allow %s: %w", host, context.Cause(ctx))
@@ -231,6 +242,16 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 		}
 		return nil, &OpenError{Host: host, RetryAfter: r.retryAfter}
 	}
+	closed := r.state == StateClosed
+	if closed {
+		b.closed.put(host, r.gen, now.Add(closedFor))
+	}
+	return b.doneFunc(ctx, host, r.gen, closed), nil
+}
+
+// doneFunc returns the done of a request let through in generation gen: closed says the
+// breaker was closed then, so a success may wait to be reported with others.
+func (b *Breakers) doneFunc(ctx context.Context, host string, gen int64, closed bool) func(ok bool) {
 	// The request may outlive ctx; its outcome still counts.
 	dctx := context.WithoutCancel(ctx)
 	var called atomic.Bool
@@ -238,16 +259,67 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 		if called.Swap(true) || b.paused(time.Now()) {
 			return
 		}
-		if _, err := b.run(dctx, "done", host, r.gen, ok); err != nil {
-			b.unavailable(host, err)
+		if closed && ok && b.closed.addSuccess(host, gen, b.scheduleFlush) {
+			return
 		}
-	}, nil
+		oks, fails := 0, 1
+		if ok {
+			oks, fails = 1, 0
+		} else if closed {
+			// The successes gathered so far go first, so Redis counts them before this failure.
+			if pgen, n := b.closed.take(host); n > 0 && pgen == gen {
+				oks = n
+			} else if n > 0 {
+				b.report(dctx, host, pgen, n, 0)
+			}
+		}
+		b.report(dctx, host, gen, oks, fails)
+	}
+}
+
+func (b *Breakers) scheduleFlush(host string) *time.Timer {
+	return time.AfterFunc(flushEvery, func() { b.flush(host) })
+}
+
+// flush reports the successes gathered for host.
+func (b *Breakers) flush(host string) {
+	if gen, n := b.closed.take(host); n > 0 && !b.paused(time.Now()) {
+		b.report(context.Background(), host, gen, n, 0)
+	}
+}
+
+// Close reports the successes still gathered. Call it when the process stops; requests let
+// through afterwards are still counted, later.
+func (b *Breakers) Close() {
+	for _, host := range b.closed.hostsPending() {
+		b.flush(host)
+	}
+}
+
+// report tells Redis the outcomes of requests let through in generation gen, and learns the
+// host's state from the answer.
+func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fails int) {
+	r, err := b.run(ctx, "done", host, gen, oks, fails)
+	if err != nil {
+		b.unavailable(host, err)
+		return
+	}
+	now := time.Now()
+	switch r.state {
+	case StateClosed:
+		b.closed.put(host, r.gen, now.Add(closedFor))
+	case StateOpen:
+		b.closed.forget(host)
+		b.open.put(host, now.Add(r.retryAfter), now)
+	default:
+		b.closed.forget(host)
+	}
 }
 
 // State returns the state of host's breaker: StateClosed, StateOpen or StateHalfOpen. A host
 // never seen is closed. It returns an error when Redis cannot be asked.
 func (b *Breakers) State(ctx context.Context, host string) (string, error) {
-	r, err := b.eval(ctx, "state", host, 0, false)
+	r, err := b.eval(ctx, "state", host, 0, 0, 0)
 	if err != nil {
 		return "", fmt.Errorf("breaker state of %s: %w", host, err)
 	}
@@ -263,19 +335,16 @@ type result struct {
 }
 
 // run evaluates the script, waiting no longer than redisTimeout.
-func (b *Breakers) run(ctx context.Context, op, host string, gen int64, ok bool) (result, error) {
+func (b *Breakers) run(ctx context.Context, op, host string, gen int64, oks, fails int) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
-	return b.eval(ctx, op, host, gen, ok)
+	return b.eval(ctx, op, host, gen, oks, fails)
 }
 
-func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, ok bool) (result, error) {
-	okArg := "0"
-	if ok {
-		okArg = "1"
-	}
+// eval runs the script's op; done reports oks successes, then fails failures, of generation gen.
+func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fails int) (result, error) {
 	v, err := b.script.Run(ctx, b.rdb, []string{b.cfg.KeyPrefix + "breaker:" + host},
-		op, gen, okArg,
+		op, gen, oks,
 		b.cfg.ConsecutiveFailures,
 		strconv.FormatFloat(b.cfg.FailureRatio, 'g', -1, 64),
 		b.cfg.MinRequests,
@@ -283,6 +352,7 @@ func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, ok bool
 		b.cfg.CoolDown.Milliseconds(),
 		b.cfg.HalfOpenRequests,
 		b.cfg.stateTTL().Milliseconds(),
+		fails,
 	).Slice()
 	if err != nil {
 		return result{}, err

@@ -6,7 +6,7 @@
 -- KEYS[1]  the host's hash
 -- ARGV[1]  "allow", "done" or "state"
 -- ARGV[2]  done: the generation Allow handed out
--- ARGV[3]  done: "1" when the request succeeded
+-- ARGV[3]  done: how many requests of that generation succeeded (counted first)
 -- ARGV[4]  consecutive failures that open the breaker
 -- ARGV[5]  failure ratio that opens it
 -- ARGV[6]  outcomes in the window before the ratio applies
@@ -14,6 +14,7 @@
 -- ARGV[8]  cool-down, milliseconds
 -- ARGV[9]  trial requests while half-open
 -- ARGV[10] time to live of the hash, milliseconds
+-- ARGV[11] done: how many requests of that generation failed (counted after the successes)
 --
 -- Returns {allowed (0|1), generation, retry after in milliseconds, state}.
 
@@ -83,27 +84,27 @@ if op == 'allow' then
     end
   end
 elseif op == 'done' and tonumber(ARGV[2]) == s.gen then
-  local ok = ARGV[3] == '1'
+  local oks = tonumber(ARGV[3]) or 0
+  local fails = tonumber(ARGV[11]) or 0
   if s.state == 'closed' then
-    if ok then
-      s.ok = s.ok + 1
+    if oks > 0 then
+      s.ok = s.ok + oks
       s.cfail = 0
-    else
-      s.fail = s.fail + 1
-      s.cfail = s.cfail + 1
     end
+    s.fail = s.fail + fails
+    s.cfail = s.cfail + fails
     dirty = true
     local total = s.ok + s.fail
     if s.cfail >= consecutive or (total >= min_requests and s.fail / total >= ratio) then
       enter('open')
     end
   elseif s.state == 'half_open' then
-    if ok then
-      s.hok = s.hok + 1
+    if fails > 0 then
+      enter('open')
+    elseif oks > 0 then
+      s.hok = s.hok + oks
       dirty = true
       if s.hok >= half_open then enter('closed') end
-    else
-      enter('open')
     end
   end
 end

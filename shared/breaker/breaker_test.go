@@ -285,8 +285,16 @@ func TestReplicasAgree(t *testing.T) {
 	requireState(t, b, host, breaker.StateClosed)
 	record(t, a, host, false)
 
-	requireRejected(t, b, host)
+	// Redis knows at once; b, which saw the host closed a moment ago, learns within ~100 ms.
 	requireState(t, b, host, breaker.StateOpen)
+	require.Eventually(t, func() bool {
+		done, err := b.Allow(t.Context(), host)
+		if err == nil {
+			done(true) // a request of the old generation: Redis ignores its outcome
+		}
+		return errors.Is(err, breaker.ErrOpen)
+	}, time.Second, 5*time.Millisecond, "another replica's verdict reaches b")
+	requireRejected(t, b, host)
 	started := replica(t, url, prefix, cfg) // started after the breaker opened
 	requireRejected(t, started, host)
 	requireState(t, started, host, breaker.StateOpen)
@@ -503,4 +511,45 @@ func TestRedisDownFailsOpen(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// evals counts the scripts a client runs.
+type evals struct{ n atomic.Int32 }
+
+func (e *evals) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (e *evals) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (e *evals) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" {
+			e.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestAHealthyHostCostsFewRoundTrips: requests to a closed breaker are let through on a recent
+// answer and their successes reported together, yet every success is counted.
+func TestAHealthyHostCostsFewRoundTrips(t *testing.T) {
+	t.Parallel()
+	url, prefix := testRedis(t)
+	rdb := newClient(t, url)
+	counter := &evals{}
+	rdb.AddHook(counter)
+	b, err := breaker.New(rdb, breaker.Config{KeyPrefix: prefix}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	const host = "healthy.example.com:443"
+
+	const requests = 500
+	for range requests {
+		record(t, b, host, true)
+	}
+	b.Close()
+	calls := counter.n.Load()
+	require.Less(t, calls, int32(requests/10), "not two round trips per request")
+	ok, err := newClient(t, url).HGet(t.Context(), prefix+"breaker:"+host, "ok").Int()
+	require.NoError(t, err)
+	require.Equal(t, requests, ok, "every success counted")
+	t.Logf("%d requests, %d scripts run", requests, calls)
 }

@@ -96,6 +96,7 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 		if err != nil {
 			return err
 		}
+		defer b.Close()
 		deps.Breaker = b
 		// Informational: without Redis the breakers fail open and executions go on.
 		checks = append(checks, server.Check{Name: "redis", Optional: true, Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
