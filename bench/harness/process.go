@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -24,6 +25,7 @@ type process struct {
 	// pprofPort serves the process's profiler when the run takes profiles.
 	pprofPort int
 	started   time.Time
+	stopping  atomic.Bool
 	mu        sync.Mutex
 	out       bytes.Buffer
 	done      chan struct{}
@@ -94,8 +96,21 @@ func (p *process) ready(ctx context.Context, timeout time.Duration) (time.Durati
 	return 0, fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, p.output())
 }
 
+// exited returns an error with the process's output if it ended without being stopped.
+func (p *process) exited() error {
+	select {
+	case <-p.done:
+		if !p.stopping.Load() {
+			return fmt.Errorf("%s exited during the run (%v):\n%s", p.name, p.cmd.ProcessState, p.output())
+		}
+	default:
+	}
+	return nil
+}
+
 // stop sends SIGTERM and waits for the exit, killing the process after grace.
 func (p *process) stop(grace time.Duration) {
+	p.stopping.Store(true)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:

@@ -148,6 +148,9 @@ func Steady(ctx context.Context, env Env, p Params) (report.Result, error) {
 	}
 	tickProc.stop(15 * time.Second)
 	waitQuiet(tg, 2*time.Second, 30*time.Second)
+	if err := s.died(); err != nil {
+		return res, err
+	}
 	smp.stop()
 
 	arrivals := tg.snapshot()
@@ -248,6 +251,9 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 		}
 		if finished >= p.Jobs {
 			break
+		}
+		if err := s.died(); err != nil {
+			return res, err
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -379,6 +385,9 @@ func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
 		if finished >= p.Jobs {
 			break
 		}
+		if err := s.died(); err != nil {
+			return res, err
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	smp.stop()
@@ -429,7 +438,7 @@ func ColdStart(ctx context.Context, env Env, runs int) (report.Result, error) {
 		return res, err
 	}
 	defer s.close(ctx)
-	for _, name := range []string{"tick", "execute-http", "api"} {
+	for _, name := range []string{"tick", "execute-http", "execute-db", "api"} {
 		var times []float64
 		for range runs {
 			p, took, err := s.startFn(ctx, name)

@@ -135,6 +135,17 @@ func (s *stack) profile(ctx context.Context, scenario string, d time.Duration) f
 	return g.Wait
 }
 
+// died returns an error naming the first process that ended during the run without being
+// stopped, with its output: a scenario must not wait out its deadline for a crashed process.
+func (s *stack) died() error {
+	for _, p := range s.procs {
+		if err := p.exited(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sql runs fn on a connection of its own to the run's schema.
 func (s *stack) sql(ctx context.Context, fn func(*pgx.Conn) error) error {
 	c, err := pgx.Connect(ctx, s.space.dbURL)

@@ -17,6 +17,8 @@ type DebugConfig struct {
 
 // ServeProfiler serves the Go profiler on cfg.PprofAddr until ctx ends. It serves nothing when
 // no address is set: profiles show job data, so the endpoint is only for an operator who asks.
+// A profiler that cannot listen is logged, not fatal: a debugging aid must never stop the
+// function it is there to look at.
 func ServeProfiler(ctx context.Context, cfg DebugConfig, log *slog.Logger) error {
 	if cfg.PprofAddr == "" {
 		return nil
@@ -29,7 +31,8 @@ func ServeProfiler(ctx context.Context, cfg DebugConfig, log *slog.Logger) error
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", cfg.PprofAddr)
 	if err != nil {
-		return errors.New("debug.pprof_addr: " + err.Error())
+		log.Error("the Go profiler is not served", "error", "debug.pprof_addr: "+err.Error())
+		return nil
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
