@@ -242,6 +242,8 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 	if time.Now().After(at) {
 		return res, fmt.Errorf("storing %d jobs took past their second", p.Jobs)
 	}
+	time.Sleep(time.Until(at.Add(-time.Second))) // the tick claims a second ahead
+	profiled := s.profile(ctx, res.Scenario, 10*time.Second)
 	deadline := at.Add(10*time.Minute + time.Duration(p.Jobs)*time.Millisecond)
 	var finished int
 	var last *time.Time
@@ -258,6 +260,9 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	smp.stop()
+	if err := profiled(); err != nil {
+		return res, err
+	}
 	var lastPublished time.Time
 	var dispatchLate []float64
 	for _, d := range s.dispatches() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -40,6 +41,50 @@ func BenchmarkClaimDue(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "jobs/s")
+		})
+	}
+}
+
+// BenchmarkExecutionRecords records executions as the executor does — the start, then the
+// finish with its attempt — one at a time, and grouped as the executor's batcher groups the
+// records of concurrent deliveries.
+func BenchmarkExecutionRecords(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			st, _ := testfactory.Store(b)
+			j := testfactory.Job(b, st, testfactory.JobOpts{})
+			at := time.Now().UTC().Truncate(time.Second)
+			b.ReportAllocs()
+			recorded := 0
+			for b.Loop() {
+				list := make([]*domain.Execution, batch)
+				for i := range list {
+					at = at.Add(time.Second)
+					list[i] = newExecution(j, at, "bench", time.Now().UTC())
+				}
+				if batch == 1 {
+					if _, err := st.StartExecution(b.Context(), list[0], store.StartParams{StaleAfter: time.Minute, MaxAttempts: 1}); err != nil {
+						b.Fatal(err)
+					}
+				} else if _, err := st.InsertExecutions(b.Context(), list); err != nil {
+					b.Fatal(err)
+				}
+				finished := time.Now().UTC()
+				fins := make([]store.Finish, batch)
+				for i, e := range list {
+					e.Status, e.FinishedAt, e.HTTPStatus = domain.StatusSucceeded, &finished, 200
+					fins[i] = store.Finish{Execution: e, Attempt: attemptOf(e)}
+				}
+				if batch == 1 {
+					if err := st.FinishExecution(b.Context(), fins[0].Execution, fins[0].Attempt); err != nil {
+						b.Fatal(err)
+					}
+				} else if _, err := st.FinishExecutions(b.Context(), fins); err != nil {
+					b.Fatal(err)
+				}
+				recorded += batch
+			}
+			b.ReportMetric(float64(recorded)/b.Elapsed().Seconds(), "executions/s")
 		})
 	}
 }
