@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,63 @@ type Dialect struct {
 	ReturnsRows func(sql string) bool
 	// Named turns named parameters into the driver's arguments; nil means the database has none.
 	Named func(params map[string]any) []any
+	// ReadOnlyAllows, when set, says which statements a read_only job may run: the databases
+	// that commit before DDL (MySQL, Oracle) would otherwise let a DDL end the read-only
+	// transaction and run what follows read-write. Nil means the database enforces read-only
+	// by itself.
+	ReadOnlyAllows func(sql string) bool
+}
+
+// leadingWord returns q's first keyword, upper-cased, past whitespace, comments and parentheses.
+func leadingWord(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n(")
+		switch {
+		case strings.HasPrefix(q, "--") || strings.HasPrefix(q, "#"):
+			_, rest, ok := strings.Cut(q, "\n")
+			if !ok {
+				return ""
+			}
+			q = rest
+		case strings.HasPrefix(q, "/*"):
+			_, rest, ok := strings.Cut(q[2:], "*/")
+			if !ok {
+				return ""
+			}
+			q = rest
+		default:
+			end := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' })
+			if end < 0 {
+				end = len(q)
+			}
+			return strings.ToUpper(q[:end])
+		}
+	}
+}
+
+// controlsTransaction reports whether q starts, ends or commits the transaction it runs in,
+// which would run the job's later statements outside it.
+func controlsTransaction(driver, q string) bool {
+	switch leadingWord(q) {
+	case "COMMIT", "ROLLBACK", "END", "ABORT", "START":
+		return true
+	case "BEGIN":
+		return driver != domain.DriverOracle // Oracle's BEGIN opens a PL/SQL block
+	case "LOCK", "UNLOCK":
+		return driver == domain.DriverMySQL
+	case "SET":
+		return driver == domain.DriverMySQL && strings.Contains(strings.ToUpper(q), "AUTOCOMMIT")
+	}
+	return false
+}
+
+// mysqlReadOnly are the statements a read-only MySQL job may run: those that only read.
+func mysqlReadOnly(q string) bool {
+	switch leadingWord(q) {
+	case "SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "TABLE", "VALUES":
+		return true
+	}
+	return false
 }
 
 // NamedSQL binds named parameters through database/sql's sql.Named, for drivers that take them
@@ -87,7 +145,8 @@ func init() {
 	Register(domain.DriverPostgres, Dialect{DriverName: "pgx", Source: postgresSource, Target: postgresTarget, Classify: postgresClassify,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
 		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }})
-	Register(domain.DriverMySQL, Dialect{DriverName: "mysql", Source: mysqlSource, Target: mysqlTarget, Classify: mysqlClassify})
+	Register(domain.DriverMySQL, Dialect{DriverName: "mysql", Source: mysqlSource, Target: mysqlTarget, Classify: mysqlClassify,
+		ReadOnlyAllows: mysqlReadOnly})
 }
 
 // returnsRows is the rule of PostgreSQL and MySQL, whose CALL can return a result set.

@@ -148,6 +148,9 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	if err != nil {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
 	}
+	if err := check(dl, spec); err != nil {
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+	}
 	db, err := r.pool(dl, spec)
 	if err != nil {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
@@ -188,6 +191,22 @@ func (e *statementError) Unwrap() error { return e.err }
 type jobError struct{ error }
 
 func (e jobError) Unwrap() error { return e.error }
+
+// check refuses, before anything runs, statements that would escape the job's transaction or
+// its read-only promise.
+func check(dl Dialect, spec *domain.SQLSpec) error {
+	for i, st := range spec.Statements {
+		switch {
+		case (spec.Transaction || spec.ReadOnly) && controlsTransaction(spec.Driver, st.SQL):
+			return &statementError{n: i + 1, err: jobError{errors.New(
+				"starts, ends or commits a transaction itself, which would run the statements after it outside the job's transaction")}}
+		case spec.ReadOnly && dl.ReadOnlyAllows != nil && !dl.ReadOnlyAllows(st.SQL):
+			return &statementError{n: i + 1, err: jobError{fmt.Errorf(
+				"read_only %s jobs run only queries: %s commits before DDL, which would end the read-only transaction", spec.Driver, spec.Driver)}}
+		}
+	}
+	return nil
+}
 
 func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domain.SQLSpec) ([]StatementResult, error) {
 	conn, err := db.Conn(ctx)

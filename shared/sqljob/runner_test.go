@@ -102,6 +102,17 @@ func TestSQLJobsAgainstPostgresAndMariaDB(t *testing.T) {
 			res, _ = run(t, r, tg, domain.SQLSpec{ReadOnly: true, Statements: stmts("DELETE FROM report")})
 			require.Equal(t, domain.StatusFailed, res.Status)
 			require.True(t, res.Permanent)
+			// Nothing may end the read-only transaction and run the rest read-write: not a COMMIT,
+			// and not a DDL (MySQL commits before DDL).
+			for _, escape := range [][]string{{"/* end it */ COMMIT", "DELETE FROM report"}, {"CREATE TABLE escape (a INT)", "DELETE FROM report"}} {
+				res, _ = run(t, r, tg, domain.SQLSpec{ReadOnly: true, Statements: stmts(escape...)})
+				require.Equal(t, domain.StatusFailed, res.Status, escape)
+				require.True(t, res.Permanent, escape)
+				require.Contains(t, res.Error, "statement 1:", escape)
+			}
+			res, _ = run(t, r, tg, domain.SQLSpec{Transaction: true, Statements: stmts("INSERT INTO report (id, name) VALUES (30, 'x')", "ROLLBACK")})
+			require.Equal(t, domain.StatusFailed, res.Status)
+			require.Contains(t, res.Error, "statement 2: starts, ends or commits a transaction itself")
 			res, out = run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT count(*) FROM report")})
 			require.Equal(t, domain.StatusSucceeded, res.Status)
 			require.EqualValues(t, 4, out[0].Rows[0][0])

@@ -33,6 +33,9 @@ func init() {
 		ReadOnlyStatement: "SET TRANSACTION READ ONLY",
 		ReturnsRows:       returnsRows,
 		Named:             sqljob.NamedSQL,
+		// Oracle commits before and after DDL, and a PL/SQL block may commit: a read-only job
+		// runs queries only.
+		ReadOnlyAllows: returnsRows,
 	})
 }
 
@@ -53,6 +56,7 @@ var forbidden = map[string]string{
 	"OS HASH":          "authenticates as an OS user of the executor's host",
 	"OS PASSHASH":      "authenticates as an OS user of the executor's host",
 	"OS PASSWORD HASH": "authenticates as an OS user of the executor's host",
+	"AUTH SERV":        "turns on native authentication services, which send the executor's OS user",
 }
 
 // Source returns the go-ora connection URL of spec: its DSN (oracle://user:password@host:port/service),
@@ -60,11 +64,13 @@ var forbidden = map[string]string{
 // Errors never include the DSN, which may hold a password.
 func Source(spec *domain.SQLSpec) (string, error) {
 	if spec.DSN == "" {
-		if spec.Host == "" {
+		switch {
+		case spec.Host == "":
 			return "", errors.New("sql.host: is required when sql.dsn is not given")
-		}
-		if spec.Database == "" {
+		case spec.Database == "":
 			return "", errors.New("sql.database: is required for Oracle: the service name, such as ORCLPDB1")
+		case spec.User == "" || spec.Password == "":
+			return "", errors.New("sql.user, sql.password: are required for Oracle: without them the driver logs in as the executor's OS user")
 		}
 		return goora.BuildUrl(spec.Host, cmp.Or(spec.Port, DefaultPort), spec.Database, spec.User, spec.Password, nil), nil
 	}
@@ -80,8 +86,13 @@ func Source(spec *domain.SQLSpec) (string, error) {
 	if u.Host == "" && u.Query().Get("connStr") == "" && u.Query().Get("server") == "" {
 		return "", errors.New("sql.dsn: names no server: give host:port, or a connStr descriptor")
 	}
-	if _, err := goora.ParseConfig(spec.DSN); err != nil {
+	cfg, err := goora.ParseConfig(spec.DSN)
+	if err != nil {
 		return "", errors.New("sql.dsn: not a valid Oracle connection URL")
+	}
+	// The driver falls back to the executor's OS identity when either is missing.
+	if cfg.UserID == "" || cfg.Password == "" {
+		return "", errors.New("sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user")
 	}
 	return spec.DSN, nil
 }

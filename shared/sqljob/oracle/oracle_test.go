@@ -45,6 +45,8 @@ func TestSourceBuildsURLFromFields_NotRunAgainstOracle(t *testing.T) {
 
 	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", User: "u"})
 	require.EqualError(t, err, "sql.database: is required for Oracle: the service name, such as ORCLPDB1")
+	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", Database: "S", User: "u"})
+	require.ErrorContains(t, err, "the executor's OS user", "no password: the driver would use OS authentication")
 }
 
 func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
@@ -65,6 +67,8 @@ func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 		"batch/secret@db:1521/ORCLPDB1":                "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
 		"oracle://batch:secret@/ORCLPDB1":              "sql.dsn: names no server: give host:port, or a connStr descriptor",
 		"oracle://batch:secret@db:1521/S?RETRY TIME=3": "sql.dsn: not a valid Oracle connection URL",
+		"oracle://db:1521/ORCLPDB1":                    "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
+		"oracle://batch@db:1521/ORCLPDB1":              "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 	} {
 		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.EqualError(t, err, want, dsn)
@@ -74,7 +78,7 @@ func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
 	for _, opt := range []string{"wallet=/etc/vecron", "WALLET%20PASSWORD=x", "trace%20file=/tmp/t.log", "TRACE%20DIR=/tmp",
-		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x"} {
+		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS"} {
 		dsn := goora.BuildUrl("db", 1521, "ORCLPDB1", "batch", password, nil) + "?" + opt
 		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.Error(t, err, opt)
@@ -132,7 +136,7 @@ func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracl
 	require.Contains(t, res.Error, "connect")
 	require.NotContains(t, res.Error, "p@ss")
 	require.Equal(t, fmt.Sprintf("oracle://127.0.0.1:%d", port), r.Target(event.Due{SQL: &domain.SQLSpec{
-		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1"}}))
+		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1", User: "batch", Password: password}}))
 }
 
 func TestNamedParametersBindAsSQLNamed_NotRunAgainstOracle(t *testing.T) {
@@ -141,8 +145,24 @@ func TestNamedParametersBindAsSQLNamed_NotRunAgainstOracle(t *testing.T) {
 	require.Equal(t, []any{sql.Named("run_date", "2026-11-29")}, args, "go-ora binds sql.Named to :run_date")
 }
 
+func TestReadOnlyRunsQueriesOnly_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	r := sqljob.New(sqljob.Config{})
+	t.Cleanup(r.Close)
+	for _, q := range []string{"BEGIN purge_old_rows; COMMIT; END;", "TRUNCATE TABLE report", "DELETE FROM report"} {
+		// Refused before any connection: nothing listens at this address.
+		res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{
+			Driver: domain.DriverOracle, Host: "127.0.0.1", Port: 9, Database: "ORCLPDB1", User: "batch", Password: password,
+			ReadOnly: true, Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}, {SQL: q}},
+		}})
+		require.Equal(t, domain.StatusFailed, res.Status, q)
+		require.True(t, res.Permanent, q)
+		require.Contains(t, res.Error, "statement 2: read_only oracle jobs run only queries", q)
+	}
+}
+
 func FuzzSource(f *testing.F) {
-	for _, s := range []string{"oracle://u:p@h:1521/S", "oracle://u:p@:0/?connStr=(DESCRIPTION=(ADDRESS=(HOST=a)(PORT=1)))",
+	for _, s := range []string{"oracle://u:p@h:1521/S", "oracle://u:p@:0/?connStr=(DESCRIPTION=(ADDRESS=(HOST=a)(PORT=1)))", "oracle://h:1521/S",
 		"oracle://u:p@h/S?wallet=/x", "oracle://%zz", "oracle://u:p@h:1521/S?server=h2:1522&TIMEOUT=x"} {
 		f.Add(s)
 	}
@@ -155,7 +175,7 @@ func FuzzSource(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q, which the driver cannot parse: %v", dsn, err)
 		}
-		if cfg.TraceFilePath != "" || cfg.TraceDir != "" || cfg.UnixAddress != "" || cfg.OSPassword != "" {
+		if cfg.TraceFilePath != "" || cfg.TraceDir != "" || cfg.UnixAddress != "" || cfg.OSPassword != "" || cfg.UserID == "" || cfg.Password == "" {
 			t.Fatalf("accepted %q, which uses the executor's host", dsn)
 		}
 		_ = oracle.Target(got)
