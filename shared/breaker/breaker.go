@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -164,6 +165,11 @@ type Breakers struct {
 
 	pausedUntil atomic.Int64 // unix nanoseconds until which Redis is not asked
 	lastWarn    atomic.Int64 // unix nanoseconds of the last warning about Redis
+
+	// flushing is held (read) by every report of gathered successes, so Close can wait for
+	// them; after Close, successes are reported one by one.
+	flushing sync.RWMutex
+	stopped  atomic.Bool
 }
 
 // New returns the breakers kept in rdb, which must have ContextTimeoutEnabled set: without it
@@ -226,7 +232,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	if gen, ok := b.closed.get(host, now); ok {
 		return b.doneFunc(ctx, host, gen, true), nil
 	}
-	r, err := b.run(ctx, "allow", host, 0, 0, 0)
+	r, err := b.run(ctx, "allow", host, 0, 0, 0, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("allow %s: %w", host, context.Cause(ctx))
@@ -244,7 +250,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	}
 	closed := r.state == StateClosed
 	if closed {
-		b.closed.put(host, r.gen, now.Add(closedFor))
+		b.closed.put(host, r.gen, now)
 	}
 	return b.doneFunc(ctx, host, r.gen, closed), nil
 }
@@ -256,10 +262,11 @@ func (b *Breakers) doneFunc(ctx context.Context, host string, gen int64, closed 
 	dctx := context.WithoutCancel(ctx)
 	var called atomic.Bool
 	return func(ok bool) {
-		if called.Swap(true) || b.paused(time.Now()) {
+		now := time.Now()
+		if called.Swap(true) || b.paused(now) {
 			return
 		}
-		if closed && ok && b.closed.addSuccess(host, gen, b.scheduleFlush) {
+		if closed && ok && !b.stopped.Load() && b.closed.addSuccess(host, gen, now, b.scheduleFlush) {
 			return
 		}
 		oks, fails := 0, 1
@@ -267,39 +274,49 @@ func (b *Breakers) doneFunc(ctx context.Context, host string, gen int64, closed 
 			oks, fails = 1, 0
 		} else if closed {
 			// The successes gathered so far go first, so Redis counts them before this failure.
-			if pgen, n := b.closed.take(host); n > 0 && pgen == gen {
-				oks = n
+			if pgen, n, newest := b.closed.take(host); n > 0 && pgen == gen {
+				b.report(dctx, host, gen, n, fails, now.Sub(newest))
+				return
 			} else if n > 0 {
-				b.report(dctx, host, pgen, n, 0)
+				b.report(dctx, host, pgen, n, 0, now.Sub(newest))
 			}
 		}
-		b.report(dctx, host, gen, oks, fails)
+		b.report(dctx, host, gen, oks, fails, 0)
 	}
 }
 
 func (b *Breakers) scheduleFlush(host string) *time.Timer {
-	return time.AfterFunc(flushEvery, func() { b.flush(host) })
+	return time.AfterFunc(flushEvery, func() { b.flush(host, false) })
 }
 
-// flush reports the successes gathered for host.
-func (b *Breakers) flush(host string) {
-	if gen, n := b.closed.take(host); n > 0 && !b.paused(time.Now()) {
-		b.report(context.Background(), host, gen, n, 0)
+// flush reports the successes gathered for host. Only Close flushes once the breakers are
+// closed.
+func (b *Breakers) flush(host string, closing bool) {
+	b.flushing.RLock()
+	defer b.flushing.RUnlock()
+	if b.stopped.Load() && !closing {
+		return
+	}
+	if gen, n, newest := b.closed.take(host); n > 0 && !b.paused(time.Now()) {
+		b.report(context.Background(), host, gen, n, 0, time.Since(newest))
 	}
 }
 
-// Close reports the successes still gathered. Call it when the process stops; requests let
-// through afterwards are still counted, later.
+// Close reports the successes still gathered, after waiting for reports under way. Call it
+// before closing the Redis client; outcomes reported afterwards go to Redis one by one.
 func (b *Breakers) Close() {
+	b.flushing.Lock()
+	b.stopped.Store(true)
+	b.flushing.Unlock()
 	for _, host := range b.closed.hostsPending() {
-		b.flush(host)
+		b.flush(host, true)
 	}
 }
 
-// report tells Redis the outcomes of requests let through in generation gen, and learns the
-// host's state from the answer.
-func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fails int) {
-	r, err := b.run(ctx, "done", host, gen, oks, fails)
+// report tells Redis the outcomes of requests let through in generation gen — oks successes, the
+// newest of them age ago, then fails failures — and learns the host's state from the answer.
+func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fails int, age time.Duration) {
+	r, err := b.run(ctx, "done", host, gen, oks, fails, age)
 	if err != nil {
 		b.unavailable(host, err)
 		return
@@ -307,7 +324,7 @@ func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fail
 	now := time.Now()
 	switch r.state {
 	case StateClosed:
-		b.closed.put(host, r.gen, now.Add(closedFor))
+		b.closed.put(host, r.gen, now)
 	case StateOpen:
 		b.closed.forget(host)
 		b.open.put(host, now.Add(r.retryAfter), now)
@@ -319,7 +336,7 @@ func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fail
 // State returns the state of host's breaker: StateClosed, StateOpen or StateHalfOpen. A host
 // never seen is closed. It returns an error when Redis cannot be asked.
 func (b *Breakers) State(ctx context.Context, host string) (string, error) {
-	r, err := b.eval(ctx, "state", host, 0, 0, 0)
+	r, err := b.eval(ctx, "state", host, 0, 0, 0, 0)
 	if err != nil {
 		return "", fmt.Errorf("breaker state of %s: %w", host, err)
 	}
@@ -335,14 +352,15 @@ type result struct {
 }
 
 // run evaluates the script, waiting no longer than redisTimeout.
-func (b *Breakers) run(ctx context.Context, op, host string, gen int64, oks, fails int) (result, error) {
+func (b *Breakers) run(ctx context.Context, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
-	return b.eval(ctx, op, host, gen, oks, fails)
+	return b.eval(ctx, op, host, gen, oks, fails, age)
 }
 
-// eval runs the script's op; done reports oks successes, then fails failures, of generation gen.
-func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fails int) (result, error) {
+// eval runs the script's op; done reports oks successes, the newest of them age ago, then fails
+// failures, of generation gen.
+func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
 	v, err := b.script.Run(ctx, b.rdb, []string{b.cfg.KeyPrefix + "breaker:" + host},
 		op, gen, oks,
 		b.cfg.ConsecutiveFailures,
@@ -353,6 +371,7 @@ func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fa
 		b.cfg.HalfOpenRequests,
 		b.cfg.stateTTL().Milliseconds(),
 		fails,
+		max(age, 0).Milliseconds(),
 	).Slice()
 	if err != nil {
 		return result{}, err

@@ -15,6 +15,8 @@
 -- ARGV[9]  trial requests while half-open
 -- ARGV[10] time to live of the hash, milliseconds
 -- ARGV[11] done: how many requests of that generation failed (counted after the successes)
+-- ARGV[12] done: milliseconds since the newest of the successes; successes reported late that
+--          are older than the last failure counted do not end a run of consecutive failures
 --
 -- Returns {allowed (0|1), generation, retry after in milliseconds, state}.
 
@@ -31,7 +33,7 @@ local ttl = tonumber(ARGV[10])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local f = redis.call('HMGET', key, 'state', 'gen', 'since', 'till', 'ok', 'fail', 'cfail', 'trials', 'hok')
+local f = redis.call('HMGET', key, 'state', 'gen', 'since', 'till', 'ok', 'fail', 'cfail', 'trials', 'hok', 'lfail')
 local s = {
   state = f[1] or 'closed',
   gen = tonumber(f[2]) or 0,
@@ -42,6 +44,7 @@ local s = {
   cfail = tonumber(f[7]) or 0,   -- closed: consecutive failures, across windows
   trials = tonumber(f[8]) or 0,  -- half_open: trial requests let through
   hok = tonumber(f[9]) or 0,     -- half_open: trials that succeeded
+  lfail = tonumber(f[10]) or 0,  -- closed: when the last failure was counted
 }
 local dirty = false
 
@@ -52,7 +55,7 @@ local function enter(state)
   s.state = state
   s.gen = s.gen + 1
   s.since = now
-  s.ok, s.fail, s.cfail, s.trials, s.hok = 0, 0, 0, 0, 0
+  s.ok, s.fail, s.cfail, s.trials, s.hok, s.lfail = 0, 0, 0, 0, 0, 0
   if state == 'open' then s.till = now + cool_down else s.till = 0 end
   dirty = true
 end
@@ -89,10 +92,13 @@ elseif op == 'done' and tonumber(ARGV[2]) == s.gen then
   if s.state == 'closed' then
     if oks > 0 then
       s.ok = s.ok + oks
-      s.cfail = 0
+      if now - (tonumber(ARGV[12]) or 0) >= s.lfail then s.cfail = 0 end
     end
-    s.fail = s.fail + fails
-    s.cfail = s.cfail + fails
+    if fails > 0 then
+      s.fail = s.fail + fails
+      s.cfail = s.cfail + fails
+      s.lfail = now
+    end
     dirty = true
     local total = s.ok + s.fail
     if s.cfail >= consecutive or (total >= min_requests and s.fail / total >= ratio) then
@@ -115,7 +121,7 @@ end
 
 if dirty and op ~= 'state' then
   redis.call('HSET', key, 'state', s.state, 'gen', s.gen, 'since', s.since, 'till', s.till,
-    'ok', s.ok, 'fail', s.fail, 'cfail', s.cfail, 'trials', s.trials, 'hok', s.hok)
+    'ok', s.ok, 'fail', s.fail, 'cfail', s.cfail, 'trials', s.trials, 'hok', s.hok, 'lfail', s.lfail)
   redis.call('PEXPIRE', key, ttl)
 end
 

@@ -553,3 +553,30 @@ func TestAHealthyHostCostsFewRoundTrips(t *testing.T) {
 	require.Equal(t, requests, ok, "every success counted")
 	t.Logf("%d requests, %d scripts run", requests, calls)
 }
+
+// TestLateSuccessesDoNotHideNewerFailures: a replica's successes reported late, ahead of its
+// first failure, do not end a run of failures the other replicas counted after them; successes
+// newer than the failures still do.
+func TestLateSuccessesDoNotHideNewerFailures(t *testing.T) {
+	t.Parallel()
+	url, prefix := testRedis(t)
+	cfg := breaker.Config{ConsecutiveFailures: 3, MinRequests: 1000, CoolDown: time.Minute}
+	a, b := replica(t, url, prefix, cfg), replica(t, url, prefix, cfg)
+	const host = "going-down.example.com:443"
+
+	record(t, a, host, true) // gathered in a, not yet in Redis
+	time.Sleep(5 * time.Millisecond)
+	record(t, b, host, false)
+	record(t, b, host, false)
+	record(t, a, host, false) // carries a's older success ahead of it
+	requireState(t, b, host, breaker.StateOpen)
+
+	const other = "flaky.example.com:443"
+	record(t, b, other, false)
+	record(t, b, other, false)
+	time.Sleep(5 * time.Millisecond)
+	record(t, a, other, true) // newer than b's failures: ends the run
+	a.Close()
+	record(t, b, other, false)
+	requireState(t, b, other, breaker.StateClosed)
+}

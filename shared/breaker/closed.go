@@ -22,6 +22,7 @@ type closedHost struct {
 	gen     int64     // the generation Redis said was closed
 	until   time.Time // until when that answer is trusted
 	pending int       // successes of gen not yet reported
+	newest  time.Time // when the newest of them succeeded
 	flush   *time.Timer
 }
 
@@ -40,23 +41,27 @@ func (c *closedHosts) get(host string, now time.Time) (int64, bool) {
 	return h.gen, true
 }
 
-// put trusts that host's breaker is closed in generation gen until until. Successes gathered
-// for another generation are dropped: Redis would ignore them.
-func (c *closedHosts) put(host string, gen int64, until time.Time) {
+// put trusts, from now, that host's breaker is closed in generation gen. Successes gathered for
+// another generation are dropped: Redis would ignore them. An answer about an older generation
+// that arrives late does not replace a fresh one.
+func (c *closedHosts) put(host string, gen int64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.hosts[host]
 	if !ok {
 		if len(c.hosts) >= c.limit {
-			c.evictLocked(until)
+			c.evictLocked(now)
 		}
 		h = &closedHost{}
 		c.hosts[host] = h
 	}
+	if gen < h.gen && now.Before(h.until) {
+		return
+	}
 	if h.gen != gen {
 		h.pending = 0
 	}
-	h.gen, h.until = gen, until
+	h.gen, h.until = gen, now.Add(closedFor)
 }
 
 // evictLocked makes room: first the hosts with nothing to report whose answer expired, then
@@ -87,10 +92,10 @@ func (c *closedHosts) forget(host string) {
 	delete(c.hosts, host)
 }
 
-// addSuccess gathers a success of generation gen. It returns false when host is not known in
-// that generation: the success must then be reported by itself. When it is the first one
-// gathered, schedule(host) arranges for the report.
-func (c *closedHosts) addSuccess(host string, gen int64, schedule func(host string) *time.Timer) bool {
+// addSuccess gathers a success of generation gen, at now. It returns false when host is not
+// known in that generation: the success must then be reported by itself. When it is the first
+// one gathered, schedule(host) arranges for the report.
+func (c *closedHosts) addSuccess(host string, gen int64, now time.Time, schedule func(host string) *time.Timer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.hosts[host]
@@ -98,26 +103,28 @@ func (c *closedHosts) addSuccess(host string, gen int64, schedule func(host stri
 		return false
 	}
 	h.pending++
+	h.newest = now
 	if h.pending == 1 {
 		h.flush = schedule(host)
 	}
 	return true
 }
 
-// take returns and clears the successes gathered for host, and their generation.
-func (c *closedHosts) take(host string) (gen int64, successes int) {
+// take returns and clears the successes gathered for host, their generation, and when the
+// newest of them succeeded.
+func (c *closedHosts) take(host string) (gen int64, successes int, newest time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.hosts[host]
 	if !ok {
-		return 0, 0
+		return 0, 0, time.Time{}
 	}
 	if h.flush != nil {
 		h.flush.Stop()
 		h.flush = nil
 	}
 	successes, h.pending = h.pending, 0
-	return h.gen, successes
+	return h.gen, successes, h.newest
 }
 
 // hostsPending returns the hosts with successes to report.
