@@ -358,7 +358,7 @@ func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d even
 	}
 	c := &render.Context{JobID: d.JobID, JobName: d.JobName, ExecutionID: e.ID, Attempt: e.Attempt,
 		ScheduledAt: d.ScheduledAt, Trigger: string(d.Trigger), Payload: d.Payload}
-	if loc, err := time.LoadLocation(d.Timezone); err == nil {
+	if loc, err := schedule.LoadLocation(d.Timezone); err == nil { // cached: not a file read per execution
 		c.Location = loc
 	}
 	var mask *secret.Masker
