@@ -43,7 +43,7 @@ func main() {
 
 func run(ctx context.Context, scenario string, jobs int, duration time.Duration, workers, concurrency int, out, profiles string) error {
 	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL"),
-		ProfileDir: profiles}
+		ProfileDir: profiles, Progress: os.Stderr}
 	if profiles != "" {
 		if err := os.MkdirAll(profiles, 0o755); err != nil {
 			return err

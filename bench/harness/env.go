@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -36,6 +37,16 @@ type Env struct {
 	// ProfileDir, when set, receives a CPU profile of every process of a scenario, taken over its
 	// measured window: <scenario>-<process>.pprof, for `go tool pprof`.
 	ProfileDir string
+	// Progress, when set, receives a line per step of a long scenario (storing a million jobs
+	// or ten million execution records takes minutes).
+	Progress io.Writer
+}
+
+// progress reports a step of a scenario, when Progress is set.
+func (e Env) progress(format string, args ...any) {
+	if e.Progress != nil {
+		fmt.Fprintf(e.Progress, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
 }
 
 // Build compiles the function binaries as they ship (static, stripped) into dir.

@@ -52,6 +52,7 @@ func (s *stack) createJobs(ctx context.Context, n int, mk func(i int) *domain.Jo
 		if err := s.jobs.CreateMany(ctx, s.store, list); err != nil {
 			return nil, fmt.Errorf("create jobs: %w", err)
 		}
+		s.env.progress("stored %d of %d jobs", from+len(list), n)
 		for _, j := range list {
 			ids = append(ids, j.ID)
 		}
@@ -98,6 +99,7 @@ func perSecond(name string, start time.Time, at []time.Time) report.Series {
 }
 
 func newResult(ctx context.Context, env Env, scenario string, params map[string]any) report.Result {
+	env.progress("%s: starting", scenario)
 	return report.Result{Scenario: scenario, Started: time.Now().UTC(), Params: params, Machine: Machine(ctx, env),
 		Notes: []string{"vecron's processes, PostgreSQL, NATS and Redis all share this machine"}}
 }
@@ -244,20 +246,9 @@ func Burst(ctx context.Context, env Env, p Params) (report.Result, error) {
 	}
 	time.Sleep(time.Until(at.Add(-time.Second))) // the tick claims a second ahead
 	profiled := s.profile(ctx, res.Scenario, 10*time.Second)
-	deadline := at.Add(10*time.Minute + time.Duration(p.Jobs)*time.Millisecond)
-	var finished int
-	var last *time.Time
-	for time.Now().Before(deadline) {
-		if finished, last, err = s.store.ExecutionStats(ctx); err != nil {
-			return res, err
-		}
-		if finished >= p.Jobs {
-			break
-		}
-		if err := s.died(); err != nil {
-			return res, err
-		}
-		time.Sleep(200 * time.Millisecond)
+	finished, last, err := s.waitRecorded(ctx, p.Jobs, at.Add(10*time.Minute+time.Duration(p.Jobs)*time.Millisecond))
+	if err != nil {
+		return res, err
 	}
 	smp.stop()
 	if err := profiled(); err != nil {
@@ -380,20 +371,9 @@ func Executor(ctx context.Context, env Env, p Params) (report.Result, error) {
 	profiled := s.profile(ctx, res.Scenario, 5*time.Second)
 	smp := sample(s.pids(), 500*time.Millisecond)
 	defer smp.stop()
-	deadline := time.Now().Add(10 * time.Minute)
-	var finished int
-	var last *time.Time
-	for time.Now().Before(deadline) {
-		if finished, last, err = s.store.ExecutionStats(ctx); err != nil {
-			return res, err
-		}
-		if finished >= p.Jobs {
-			break
-		}
-		if err := s.died(); err != nil {
-			return res, err
-		}
-		time.Sleep(100 * time.Millisecond)
+	finished, last, err := s.waitRecorded(ctx, p.Jobs, time.Now().Add(10*time.Minute))
+	if err != nil {
+		return res, err
 	}
 	smp.stop()
 	if err := profiled(); err != nil {

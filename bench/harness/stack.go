@@ -146,6 +146,26 @@ func (s *stack) died() error {
 	return nil
 }
 
+// waitRecorded waits until n executions have ended, or deadline passes, and returns how many
+// have and when the last one did. A process that died ends the wait with its output.
+func (s *stack) waitRecorded(ctx context.Context, n int, deadline time.Time) (finished int, last *time.Time, err error) {
+	reported := time.Now()
+	for time.Now().Before(deadline) {
+		if finished, last, err = s.store.ExecutionStats(ctx); err != nil || finished >= n {
+			return finished, last, err
+		}
+		if err := s.died(); err != nil {
+			return finished, last, err
+		}
+		if time.Since(reported) >= 5*time.Second {
+			s.env.progress("%d of %d executions recorded", finished, n)
+			reported = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return finished, last, nil
+}
+
 // sql runs fn on a connection of its own to the run's schema.
 func (s *stack) sql(ctx context.Context, fn func(*pgx.Conn) error) error {
 	c, err := pgx.Connect(ctx, s.space.dbURL)
@@ -175,15 +195,18 @@ func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy,
 	err = s.sql(ctx, func(c *pgx.Conn) error {
 		// Statements of about a million rows: big enough to be fast, small enough to commit.
 		step := max(1, 1_000_000/max(perBusy, 1))
+		total := perBusy*len(busy) + len(quiet)
 		for from := 0; from < len(busy) && perBusy > 0; from += step {
 			if _, err := c.Exec(ctx, insert, busy[from:min(from+step, len(busy))], 1, perBusy, now); err != nil {
 				return fmt.Errorf("store busy history: %w", err)
 			}
+			s.env.progress("stored %d of %d execution records", min(from+step, len(busy))*perBusy, total)
 		}
 		for from := 0; from < len(quiet); from += 1_000_000 {
 			if _, err := c.Exec(ctx, insert, quiet[from:min(from+1_000_000, len(quiet))], 1, 1, now); err != nil {
 				return fmt.Errorf("store quiet history: %w", err)
 			}
+			s.env.progress("stored %d of %d execution records", perBusy*len(busy)+min(from+1_000_000, len(quiet)), total)
 		}
 		_, err := c.Exec(ctx, "ANALYZE job_executions")
 		return err

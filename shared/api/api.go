@@ -218,15 +218,21 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, executionPage(list, limit, func(e *domain.Execution) time.Time { return e.ScheduledAt }))
+}
+
+// executionPage is a page of list, which asked for limit items; a full page's cursor is the
+// last item's sort key (by) and id.
+func executionPage(list []*domain.Execution, limit int, by func(*domain.Execution) time.Time) page[*domain.Execution] {
 	p := page[*domain.Execution]{Items: list}
 	if p.Items == nil {
 		p.Items = []*domain.Execution{}
 	}
 	if len(list) == limit {
 		last := list[len(list)-1]
-		p.NextCursor = encodeCursor(last.ScheduledAt, last.ID)
+		p.NextCursor = encodeCursor(by(last), last.ID)
 	}
-	writeJSON(w, http.StatusOK, p)
+	return p
 }
 
 func parseLimit(r *http.Request) (int, error) {

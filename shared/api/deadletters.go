@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -70,15 +71,7 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	p := page[*domain.Execution]{Items: list}
-	if p.Items == nil {
-		p.Items = []*domain.Execution{}
-	}
-	if len(list) == limit {
-		last := list[len(list)-1]
-		p.NextCursor = encodeCursor(*last.FinishedAt, last.ID)
-	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, executionPage(list, limit, func(e *domain.Execution) time.Time { return *e.FinishedAt }))
 }
 
 func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vecron/vecron/shared/redisconn"
 )
 
 // Defaults of Config.
@@ -179,7 +181,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, er
 	if rdb == nil {
 		return nil, errors.New("breaker: redis client is required")
 	}
-	if !contextTimeouts(rdb) {
+	if !redisconn.ContextTimeouts(rdb) {
 		return nil, errors.New("breaker: the redis client must have ContextTimeoutEnabled, or an unresponsive Redis holds up requests")
 	}
 	cfg = cfg.withDefaults()
@@ -195,20 +197,6 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, er
 		open:   newOpenHosts(maxOpenHosts),
 		closed: newClosedHosts(maxOpenHosts),
 	}, nil
-}
-
-// contextTimeouts reports whether rdb gives up on a command when its context ends, as far as
-// can be told from its type.
-func contextTimeouts(rdb redis.UniversalClient) bool {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // Allow asks whether a request to host may go ahead. On nil error the caller MUST call done(ok)

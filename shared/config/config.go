@@ -41,7 +41,6 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/providers/posflag"
-	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 	yamlv3 "go.yaml.in/yaml/v3"
@@ -95,7 +94,11 @@ func Load(dst any, opts Options) error {
 	// Each layer is read and checked on its own, so an error can name where the value came from;
 	// only values already converted to their Go types reach the merged configuration.
 	merged := koanf.New(".")
-	if err := merged.Load(structs.Provider(dst, tagName), nil); err != nil {
+	defaults := make(map[string]any, len(set.list))
+	for _, st := range set.list {
+		defaults[st.key] = set.current(st).Interface()
+	}
+	if err := merged.Load(confmap.Provider(defaults, "."), nil); err != nil {
 		return fmt.Errorf("defaults: %w", err)
 	}
 	var errs []error

@@ -551,3 +551,36 @@ func TestBindFlagsDescribeRoundTrip(t *testing.T) {
 	assert.Equal(t, want, fromFlags)
 	assert.Equal(t, want, fromEnv)
 }
+
+// Common is a settings section shared by several functions' settings, embedded with squash.
+type Common struct {
+	Port     int `koanf:"port" usage:"port"`
+	Database struct {
+		URL string `koanf:"url" usage:"database URL"`
+	} `koanf:"database"`
+}
+
+func TestSquashedEmbeddedSettingsAreTheEmbeddersOwn(t *testing.T) {
+	t.Parallel()
+	type fnSettings struct {
+		Common `koanf:",squash"`
+		Batch  int `koanf:"batch" usage:"batch size"`
+	}
+	s := fnSettings{Common: Common{Port: 8080}, Batch: 10}
+	require.NoError(t, config.FromArgs("fn", []string{"--batch=20"}, []string{"VECRON_DATABASE__URL=postgres://db/x", "PORT=9090"},
+		&s, map[string]string{"PORT": "port"}))
+	require.Equal(t, fnSettings{Common: Common{Port: 9090, Database: struct {
+		URL string `koanf:"url" usage:"database URL"`
+	}{URL: "postgres://db/x"}}, Batch: 20}, s)
+	var keys []string
+	for _, st := range config.Describe(&s, config.Options{}) {
+		keys = append(keys, st.Key)
+	}
+	require.Equal(t, []string{"port", "database.url", "batch"}, keys)
+
+	dup := struct {
+		Common `koanf:",squash"`
+		Port   int `koanf:"port"`
+	}{}
+	require.ErrorContains(t, config.Load(&dup, config.Options{}), `duplicate key "port"`)
+}

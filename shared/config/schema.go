@@ -32,8 +32,12 @@ type setting struct {
 // the environment variable name ambiguous, since "__" separates sections there.
 var keyPart = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
+// squash is the tag of an embedded struct whose settings are the embedding struct's own, at the
+// same level: `koanf:",squash"` (mapstructure's spelling, which decodes it).
+const squash = ",squash"
+
 // newSchema walks the struct v. It fails on an exported field with no koanf tag, a tag that is
-// not snake_case, a duplicate key, an embedded field or an unsupported type.
+// not snake_case, a duplicate key, an embedded field not tagged squash or an unsupported type.
 func newSchema(v reflect.Value) (*schema, error) {
 	s := &schema{root: v, leaves: map[string]*setting{}, sections: map[string]bool{}}
 	if err := s.walk(v.Type(), v.Type().Name(), "", nil); err != nil {
@@ -50,9 +54,14 @@ func (s *schema) walk(t reflect.Type, goPath, keyPath string, index []int) error
 		switch {
 		case tag == "-":
 			continue
+		case f.Anonymous && tag == squash && f.IsExported() && f.Type.Kind() == reflect.Struct:
+			if err := s.walk(f.Type, field, keyPath, append(index[:len(index):len(index)], i)); err != nil {
+				return err
+			}
+			continue
 		case f.Anonymous:
 			// Even an unexported embedded struct promotes its exported fields.
-			return fmt.Errorf("field %s: embedded fields are not supported; name the field", field)
+			return fmt.Errorf("field %s: embedded fields are not supported unless an exported struct tagged %s:%q; name the field", field, tagName, squash)
 		case !f.IsExported():
 			continue
 		case !tagged:

@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/redisconn"
 )
 
 // TTLDefault is the lease lifetime when Config.TTL is zero.
@@ -124,7 +125,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger, reg prometheus
 	if rdb == nil {
 		return nil, errors.New("lease: redis client is required")
 	}
-	if !contextTimeouts(rdb) {
+	if !redisconn.ContextTimeouts(rdb) {
 		return nil, errors.New("lease: the redis client must have ContextTimeoutEnabled, or an unresponsive Redis stalls the leases")
 	}
 	if err := cfg.validate(); err != nil {
@@ -151,20 +152,6 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger, reg prometheus
 		held:       make(map[int]*redsync.Mutex),
 		unsure:     make(map[int]string),
 	}, nil
-}
-
-// contextTimeouts reports whether rdb gives up on a command when its context ends, as far as
-// can be told from its type.
-func contextTimeouts(rdb redis.UniversalClient) bool {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // Owned returns the shards this replica may claim now, sorted, and whether that is because Redis

@@ -46,3 +46,17 @@ func Open(c Config) (*redis.Client, error) {
 	}
 	return redis.NewClient(opts), nil
 }
+
+// ContextTimeouts reports whether rdb gives up on a command when its context ends, as far as
+// can be told from its type.
+func ContextTimeouts(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}

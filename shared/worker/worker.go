@@ -15,6 +15,7 @@ import (
 	"github.com/vecron/vecron/shared/breaker"
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
@@ -33,21 +34,43 @@ const (
 	TransportPush = "push"
 )
 
-// Settings are what every executor function is configured with; a function adds its runner's.
+// Settings are what every executor function is configured with; a function embeds them
+// (`koanf:",squash"`) and adds its runner's section.
 type Settings struct {
-	Database      store.Config
-	NATS          queue.ConnConfig
-	Streams       queue.StreamsConfig
-	Executor      executor.Config
-	Pull          queue.PullerConfig
-	Redis         redisconn.Config
-	Breaker       breaker.Config
-	Secrets       secret.Config
-	Log           telemetry.LogConfig
-	Debug         telemetry.DebugConfig
-	Transport     string
-	Port          int
-	ShutdownGrace time.Duration
+	Database  store.Config          `koanf:"database"`
+	NATS      queue.ConnConfig      `koanf:"nats"`
+	Streams   queue.StreamsConfig   `koanf:"streams"`
+	Executor  executor.Config       `koanf:"executor"`
+	Pull      queue.PullerConfig    `koanf:"pull"`
+	Redis     redisconn.Config      `koanf:"redis"`
+	Breaker   breaker.Config        `koanf:"breaker"`
+	Secrets   secret.Config         `koanf:"secrets"`
+	Log       telemetry.LogConfig   `koanf:"log"`
+	Debug     telemetry.DebugConfig `koanf:"debug"`
+	Transport string                `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
+	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
+	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
+}
+
+// DefaultSettings returns the settings used when nothing is configured.
+func DefaultSettings() Settings {
+	return Settings{
+		Database:  store.Config{MaxConns: store.MaxConnsDefault},
+		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Streams:   queue.DefaultStreamsConfig(),
+		Executor:  executor.DefaultConfig(),
+		Pull:      queue.DefaultPullerConfig(),
+		Redis:     redisconn.DefaultConfig(),
+		Breaker:   breaker.DefaultConfig(),
+		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
+		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
+	}
+}
+
+// Aliases maps the well-known unprefixed environment variables to settings keys.
+func Aliases() map[string]string {
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
 // Run runs the executor of kind jobs, named function, with runner, until ctx ends; then it lets
