@@ -18,6 +18,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
@@ -130,7 +131,9 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	require.NoError(t, err)
 	as := apifn.DefaultSettings()
 	as.Database.URL, as.Host, as.Port, as.ShutdownGrace, as.Secrets.Keys = dbURL, "127.0.0.1", 0, 5*time.Second, keys
-	s.stops["api"] = run(t, "api", func(ctx context.Context) error { return apifn.Run(ctx, as, log, func(a net.Addr) { ready <- a }) })
+	s.stops["api"] = run(t, "api", func(ctx context.Context) error {
+		return apifn.Run(ctx, clockwork.NewRealClock(), as, log, func(a net.Addr) { ready <- a })
+	})
 	select {
 	case a := <-ready:
 		s.apiURL = "http://" + a.String()
@@ -142,7 +145,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	ts.Tick = tickCfg
 	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = dbURL, natsCfg, 0, "e2e"
 	s.startTick = func() func() {
-		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, ts, log) })
+		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, clockwork.NewRealClock(), ts, log) })
 	}
 	s.stops["tick"] = s.startTick()
 
@@ -157,11 +160,11 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	if transport == httpfn.TransportPush {
 		hs.Port = freePort(t)
 	}
-	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, hs, log) })
+	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, clockwork.NewRealClock(), hs, log) })
 	ds := dbfn.DefaultSettings()
 	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
 	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
-	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error { return dbfn.Run(ctx, ds, log) })
+	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error { return dbfn.Run(ctx, clockwork.NewRealClock(), ds, log) })
 	if transport == httpfn.TransportPush {
 		s.pushURL = fmt.Sprintf("http://127.0.0.1:%d/", hs.Port)
 		waitHTTP(t, s.pushURL+"readyz")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"knative.dev/pkg/signals"
@@ -155,13 +156,15 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		as.Secrets.KeysFile, hs.Secrets.KeysFile, ds.Secrets.KeysFile = keyFile, keyFile, keyFile
 	}
 
+	// One clock for every function in the process.
+	clock := clockwork.NewRealClock()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return apifn.Run(gctx, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s) })
+		return apifn.Run(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s) })
 	})
-	g.Go(func() error { return tickfn.Run(gctx, ts, log.With("function", "tick")) })
-	g.Go(func() error { return httpfn.Run(gctx, hs, log.With("function", "execute-http")) })
-	g.Go(func() error { return dbfn.Run(gctx, ds, log.With("function", "execute-db")) })
+	g.Go(func() error { return tickfn.Run(gctx, clock, ts, log.With("function", "tick")) })
+	g.Go(func() error { return httpfn.Run(gctx, clock, hs, log.With("function", "execute-http")) })
+	g.Go(func() error { return dbfn.Run(gctx, clock, ds, log.With("function", "execute-db")) })
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/pflag"
 	"knative.dev/pkg/signals"
 
@@ -28,7 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "api:", err)
 		os.Exit(2)
 	}
-	if err := apifn.Run(signals.NewContext(), s, log, nil); err != nil {
+	if err := apifn.Run(signals.NewContext(), clockwork.NewRealClock(), s, log, nil); err != nil {
 		log.Error("api stopped with an error", "error", err)
 		os.Exit(1)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/pflag"
 	"knative.dev/pkg/signals"
 
@@ -31,7 +32,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "execute-http:", err)
 		os.Exit(2)
 	}
-	if err := httpfn.Run(signals.NewContext(), s, log); err != nil {
+	if err := httpfn.Run(signals.NewContext(), clockwork.NewRealClock(), s, log); err != nil {
 		log.Error("execute-http stopped with an error", "error", err)
 		os.Exit(1)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/pflag"
 	"knative.dev/pkg/signals"
 
@@ -30,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tick:", err)
 		os.Exit(2)
 	}
-	if err := tickfn.Run(signals.NewContext(), s, log); err != nil {
+	if err := tickfn.Run(signals.NewContext(), clockwork.NewRealClock(), s, log); err != nil {
 		log.Error("tick stopped with an error", "error", err)
 		os.Exit(1)
 	}

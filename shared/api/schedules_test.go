@@ -104,7 +104,7 @@ func TestBackfillDryRunThenQueueSkipsWhatRan(t *testing.T) {
 		require.Equal(t, i != 2, f.PublishAt != nil)
 	}
 	// The queued fires wait in the outbox, spaced by the rate.
-	stranded, err := c.st.StrandedFires(t.Context(), -time.Hour, 100)
+	stranded, err := c.st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 100)
 	require.NoError(t, err)
 	require.Len(t, stranded, 4)
 	for i, f := range stranded {

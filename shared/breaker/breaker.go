@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/shared/redisconn"
@@ -159,6 +160,7 @@ var script string
 // Breakers holds the breakers of all hosts. It is safe for concurrent use.
 type Breakers struct {
 	rdb    redis.UniversalClient
+	clock  clockwork.Clock
 	cfg    Config
 	log    *slog.Logger
 	script *redis.Script
@@ -177,7 +179,7 @@ type Breakers struct {
 // New returns the breakers kept in rdb, which must have ContextTimeoutEnabled set: without it
 // go-redis waits out its own read timeout, seconds, whatever the context says. It returns an
 // error naming the field when cfg is invalid; it does not contact Redis.
-func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, error) {
+func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger) (*Breakers, error) {
 	if rdb == nil {
 		return nil, errors.New("breaker: redis client is required")
 	}
@@ -192,7 +194,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Breakers, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Breakers{
-		rdb: rdb, cfg: cfg, log: log,
+		rdb: rdb, clock: clock, cfg: cfg, log: log,
 		script: redis.NewScript(script),
 		open:   newOpenHosts(maxOpenHosts),
 		closed: newClosedHosts(maxOpenHosts),
@@ -210,7 +212,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	if host == "" {
 		return nil, errors.New("allow: host is empty")
 	}
-	now := time.Now()
+	now := b.clock.Now()
 	if until, ok := b.open.get(host, now); ok {
 		return nil, &OpenError{Host: host, RetryAfter: until.Sub(now)}
 	}
@@ -250,7 +252,7 @@ func (b *Breakers) doneFunc(ctx context.Context, host string, gen int64, closed 
 	dctx := context.WithoutCancel(ctx)
 	var called atomic.Bool
 	return func(ok bool) {
-		now := time.Now()
+		now := b.clock.Now()
 		if called.Swap(true) || b.paused(now) {
 			return
 		}
@@ -273,8 +275,8 @@ func (b *Breakers) doneFunc(ctx context.Context, host string, gen int64, closed 
 	}
 }
 
-func (b *Breakers) scheduleFlush(host string) *time.Timer {
-	return time.AfterFunc(flushEvery, func() { b.flush(host, false) })
+func (b *Breakers) scheduleFlush(host string) clockwork.Timer {
+	return b.clock.AfterFunc(flushEvery, func() { b.flush(host, false) })
 }
 
 // flush reports the successes gathered for host. Only Close flushes once the breakers are
@@ -285,8 +287,8 @@ func (b *Breakers) flush(host string, closing bool) {
 	if b.stopped.Load() && !closing {
 		return
 	}
-	if gen, n, newest := b.closed.take(host); n > 0 && !b.paused(time.Now()) {
-		b.report(context.Background(), host, gen, n, 0, time.Since(newest))
+	if gen, n, newest := b.closed.take(host); n > 0 && !b.paused(b.clock.Now()) {
+		b.report(context.Background(), host, gen, n, 0, b.clock.Since(newest))
 	}
 }
 
@@ -309,7 +311,7 @@ func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fail
 		b.unavailable(host, err)
 		return
 	}
-	now := time.Now()
+	now := b.clock.Now()
 	switch r.state {
 	case StateClosed:
 		b.closed.put(host, r.gen, now)
@@ -360,6 +362,7 @@ func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fa
 		b.cfg.stateTTL().Milliseconds(),
 		fails,
 		max(age, 0).Milliseconds(),
+		b.clock.Now().UnixMilli(),
 	).Slice()
 	if err != nil {
 		return result{}, err
@@ -381,7 +384,7 @@ func (b *Breakers) paused(now time.Time) bool {
 // unavailable leaves Redis alone for a moment and warns, at most once per warnEvery, that
 // requests go ahead without the breaker.
 func (b *Breakers) unavailable(host string, err error) {
-	now := time.Now().UnixNano()
+	now := b.clock.Now().UnixNano()
 	b.pausedUntil.Store(now + int64(redisPause))
 	last := b.lastWarn.Load()
 	if now-last < int64(warnEvery) || !b.lastWarn.CompareAndSwap(last, now) {

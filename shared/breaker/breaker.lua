@@ -1,7 +1,8 @@
 -- The breaker of one host, as a state machine run atomically inside Redis so that replicas
--- never overwrite each other's counts. Times are Redis's own clock, so replicas whose clocks
--- disagree still agree on when a cool-down ends. That needs Redis 5 or later, which replicates
--- what a script wrote rather than the script, so a script may read TIME and then write.
+-- never overwrite each other's counts. Times are the caller's clock (ARGV[13]), the one every
+-- other decision of the executor reads, so a test moves one clock for all of them; without it,
+-- Redis's own. Reading TIME needs Redis 5 or later, which replicates what a script wrote rather
+-- than the script, so a script may read TIME and then write.
 --
 -- KEYS[1]  the host's hash
 -- ARGV[1]  "allow", "done" or "state"
@@ -17,6 +18,7 @@
 -- ARGV[11] done: how many requests of that generation failed (counted after the successes)
 -- ARGV[12] done: milliseconds since the newest of the successes; successes reported late that
 --          are older than the last failure counted do not end a run of consecutive failures
+-- ARGV[13] the caller's clock, unix milliseconds; 0 uses Redis's own clock
 --
 -- Returns {allowed (0|1), generation, retry after in milliseconds, state}.
 
@@ -30,8 +32,11 @@ local cool_down = tonumber(ARGV[8])
 local half_open = tonumber(ARGV[9])
 local ttl = tonumber(ARGV[10])
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[13]) or 0
+if now <= 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 local f = redis.call('HMGET', key, 'state', 'gen', 'since', 'till', 'ok', 'fail', 'cfail', 'trials', 'hok', 'lfail')
 local s = {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func newClient(t *testing.T, url string) *redis.Client {
 func replica(t *testing.T, url, prefix string, cfg breaker.Config) *breaker.Breakers {
 	t.Helper()
 	cfg.KeyPrefix = prefix
-	b, err := breaker.New(newClient(t, url), cfg, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(newClient(t, url), clockwork.NewRealClock(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	return b
 }
@@ -416,7 +417,7 @@ func TestNewNeedsContextTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
-	_, err = breaker.New(rdb, breaker.Config{}, nil)
+	_, err = breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{}, nil)
 	require.ErrorContains(t, err, "ContextTimeoutEnabled")
 }
 
@@ -491,7 +492,7 @@ func TestRedisDownFailsOpen(t *testing.T) {
 			rdb := redis.NewClient(&redis.Options{Addr: addr(t), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = rdb.Close() })
 			logs := &warnings{}
-			b, err := breaker.New(rdb, breaker.Config{ConsecutiveFailures: 1}, slog.New(logs))
+			b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{ConsecutiveFailures: 1}, slog.New(logs))
 			require.NoError(t, err)
 
 			start := time.Now()
@@ -537,7 +538,7 @@ func TestAHealthyHostCostsFewRoundTrips(t *testing.T) {
 	rdb := newClient(t, url)
 	counter := &evals{}
 	rdb.AddHook(counter)
-	b, err := breaker.New(rdb, breaker.Config{KeyPrefix: prefix}, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix}, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	const host = "healthy.example.com:443"
 

@@ -3,6 +3,8 @@ package breaker
 import (
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // closedHosts remembers, for a moment, the hosts whose breakers Redis said were closed, and
@@ -23,7 +25,7 @@ type closedHost struct {
 	until   time.Time // until when that answer is trusted
 	pending int       // successes of gen not yet reported
 	newest  time.Time // when the newest of them succeeded
-	flush   *time.Timer
+	flush   clockwork.Timer
 }
 
 func newClosedHosts(limit int) *closedHosts {
@@ -95,7 +97,7 @@ func (c *closedHosts) forget(host string) {
 // addSuccess gathers a success of generation gen, at now. It returns false when host is not
 // known in that generation: the success must then be reported by itself. When it is the first
 // one gathered, schedule(host) arranges for the report.
-func (c *closedHosts) addSuccess(host string, gen int64, now time.Time, schedule func(host string) *time.Timer) bool {
+func (c *closedHosts) addSuccess(host string, gen int64, now time.Time, schedule func(host string) clockwork.Timer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.hosts[host]

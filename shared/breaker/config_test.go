@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -55,7 +56,7 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestNewRejectsMissingClient(t *testing.T) {
 	t.Parallel()
-	_, err := New(nil, Config{}, nil)
+	_, err := New(nil, clockwork.NewRealClock(), Config{}, nil)
 	require.Error(t, err)
 }
 

@@ -50,6 +50,8 @@ func (b *batcher[In, Out]) do(ctx context.Context, v In) (Out, error) {
 	b.mu.Unlock()
 
 	if leader {
+		// The real clock on purpose: this wait is a pause for company measured in CPU time, not
+		// an instant of any schedule, and on a test's stopped clock it would hold every write.
 		t := time.NewTimer(b.wait)
 		select {
 		case <-bt.full:

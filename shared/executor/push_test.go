@@ -19,7 +19,11 @@ import (
 
 func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	t.Parallel()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	arrived := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}))
 	defer hang.Close()
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: hang.URL, Timeout: time.Minute})
@@ -30,7 +34,10 @@ func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	defer srv.Close()
 	req, err := cehttp.NewHTTPRequestFromEvent(t.Context(), srv.URL, dueEvent(t, j, at))
 	require.NoError(t, err)
-	time.AfterFunc(300*time.Millisecond, func() { cancel(delivery.ErrShutdown) })
+	go func() {
+		<-arrived // the grace period ends while the attempt runs
+		cancel(delivery.ErrShutdown)
+	}()
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

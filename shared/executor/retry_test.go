@@ -19,8 +19,9 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
-// handleUntilSettled delivers ev again, after each requested delay, the way JetStream's delayed
-// redelivery does, until the runtime settles it; it returns how many deliveries that took.
+// handleUntilSettled delivers ev again, after each requested delay (moving the runtime's clock
+// by it), the way JetStream's delayed redelivery does, until the runtime settles it; it returns
+// how many deliveries that took.
 func handleUntilSettled(t *testing.T, f *fixture, deliver func() error) int {
 	t.Helper()
 	for n := 1; n <= 50; n++ {
@@ -30,7 +31,7 @@ func handleUntilSettled(t *testing.T, f *fixture, deliver func() error) int {
 		}
 		var retry *delivery.RetryError
 		require.ErrorAs(t, err, &retry)
-		time.Sleep(retry.After)
+		f.clock.Advance(retry.After)
 	}
 	t.Fatal("not settled after 50 deliveries")
 	return 0
@@ -191,8 +192,10 @@ func TestBackoffIsFullJitterWithinTheStep(t *testing.T) {
 func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
+	arrived := make(chan struct{})
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
+			close(arrived)
 			<-r.Context().Done() // the first attempt hangs until the worker gives up on it
 			return
 		}
@@ -206,7 +209,10 @@ func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
 	ev := dueEvent(t, j, at)
 
 	ctx, interrupt := context.WithCancelCause(t.Context())
-	time.AfterFunc(200*time.Millisecond, func() { interrupt(delivery.ErrShutdown) })
+	go func() {
+		<-arrived
+		interrupt(delivery.ErrShutdown)
+	}()
 	err := f.rt.Handle(ctx, ev)
 	var retry *delivery.RetryError
 	require.ErrorAs(t, err, &retry)
@@ -244,11 +250,11 @@ func TestStartingDeadlineDoesNotStrandARetry(t *testing.T) {
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
 		Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(50 * time.Millisecond)}}})
 	j.StartingDeadline = domain.Duration(time.Second)
-	at := time.Now().UTC().Add(-900 * time.Millisecond).Truncate(time.Millisecond) // just inside the deadline
+	at := f.clock.Now().Add(-900 * time.Millisecond).Truncate(time.Millisecond) // just inside the deadline
 	ev := dueEvent(t, j, at)
 	var retry *delivery.RetryError
 	require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &retry)
-	time.Sleep(300 * time.Millisecond) // now past the deadline
+	f.clock.Advance(max(retry.After, 300*time.Millisecond)) // now past the deadline, and the back-off
 	require.NoError(t, f.rt.Handle(t.Context(), ev))
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
 	require.NoError(t, err)

@@ -20,6 +20,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
@@ -79,7 +80,7 @@ type Store interface {
 	StartExecution(ctx context.Context, e *domain.Execution, p store.StartParams) (store.StartOutcome, error)
 	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
-	Heartbeat(ctx context.Context, id string, attempt int) error
+	Heartbeat(ctx context.Context, id string, attempt int, now time.Time) error
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]bool, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
@@ -127,8 +128,10 @@ type Deps struct {
 	// Variables may be nil: templates then see no variables.
 	Variables Variables
 	Names     event.Names
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Clock gives every instant the runtime records and every timer it waits on (heartbeats,
+	// attempt timeouts, back-off between tries to record an outcome).
+	Clock clockwork.Clock
+	Log   *slog.Logger
 }
 
 // Runtime handles due events of one job kind.
@@ -141,7 +144,7 @@ type Runtime struct {
 	breaker  Breaker
 	vars     Variables
 	names    event.Names
-	now      func() time.Time
+	clock    clockwork.Clock
 	log      *slog.Logger
 	cfg      Config
 	jitter   func(n int64) int64
@@ -164,7 +167,7 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 		return nil, err
 	}
 	r := &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
-		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, now: deps.Now, log: deps.Log, cfg: cfg, jitter: rand.Int64N}
+		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, clock: deps.Clock, log: deps.Log, cfg: cfg, jitter: rand.Int64N}
 	if deps.Store != nil {
 		r.inserts = newBatcher(batchSize, batchWait, deps.Store.InsertExecutions)
 		r.finishes = newBatcher(batchSize, batchWait, deps.Store.FinishExecutions)
@@ -213,6 +216,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		Exclusive:     d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace,
 		MaxAttempts:   d.Retry.MaxAttempts,
 		IgnoreBackoff: pushed,
+		Now:           now,
 	}
 	e, outcome, err := r.start(ctx, d, now, params)
 	if err != nil {
@@ -492,21 +496,21 @@ func (r *Runtime) afterFinish(ctx context.Context, d event.Due, e *domain.Execut
 // a heartbeat finds the attempt no longer this worker's (replaced or taken over), it stops it.
 func (r *Runtime) run(ctx context.Context, d event.Due, e *domain.Execution) domain.RunResult {
 	timeout := cmp.Or(time.Duration(d.Timeout), r.cfg.DefaultTimeout)
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	runCtx, cancel := clockwork.WithTimeout(ctx, r.clock, timeout)
 	defer cancel()
 	runCtx, stop := context.WithCancel(runCtx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
 	wg.Go(func() {
-		t := time.NewTicker(r.cfg.HeartbeatInterval)
+		t := r.clock.NewTicker(r.cfg.HeartbeatInterval)
 		defer t.Stop()
 		for {
 			select {
 			case <-runCtx.Done():
 				return
-			case <-t.C:
-				err := r.store.Heartbeat(runCtx, e.ID, e.Attempt)
+			case <-t.Chan():
+				err := r.store.Heartbeat(runCtx, e.ID, e.Attempt, r.clock.Now())
 				switch {
 				case errors.Is(err, domain.ErrConflict):
 					stop()
@@ -528,18 +532,18 @@ const finishPatience = 10 * time.Minute
 // retries, the transport keeps the event (pull mode signals progress).
 func (r *Runtime) finish(ctx context.Context, e *domain.Execution, a *domain.Attempt) error {
 	ctx = context.WithoutCancel(ctx)
-	deadline := time.Now().Add(finishPatience)
+	deadline := r.clock.Now().Add(finishPatience)
 	wait := 100 * time.Millisecond
 	for {
 		recorded, err := r.finishes.do(ctx, store.Finish{Execution: e, Attempt: a})
 		if err == nil && !recorded {
 			err = fmt.Errorf("finish execution %s attempt %d: %w", e.ID, e.Attempt, domain.ErrConflict)
 		}
-		if err == nil || errors.Is(err, domain.ErrConflict) || time.Now().After(deadline) {
+		if err == nil || errors.Is(err, domain.ErrConflict) || r.clock.Now().After(deadline) {
 			return err
 		}
 		r.log.Warn("record execution outcome; retrying", "execution_id", e.ID, "retry_in", wait, "error", err)
-		time.Sleep(wait)
+		r.clock.Sleep(wait)
 		wait = min(2*wait, 5*time.Second)
 	}
 }
@@ -565,6 +569,8 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 	}
 	return r.pub.Publish(ctx, queue.Message{Subject: r.names.EventSubject(typ), MsgID: ev.ID(), Msg: msg})
 }
+
+func (r *Runtime) now() time.Time { return r.clock.Now() }
 
 // storable makes s valid UTF-8 without NUL bytes, as PostgreSQL text requires.
 func storable(s string) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -30,19 +31,28 @@ type fixture struct {
 	store *store.Store
 	js    jetstream.JetStream
 	names event.Names
+	// clock is the runtime's: it stands still until the test moves it.
+	clock *clockwork.FakeClock
 }
 
+// newFixture returns a runtime on a store of its own, with a clock that starts at the wall
+// clock's time and moves only when the test advances it.
 func newFixture(t *testing.T, cfg executor.Config) *fixture {
 	t.Helper()
 	st, _ := testfactory.Store(t)
+	return newFixtureOn(t, st, clockwork.NewFakeClockAt(time.Now().UTC()), cfg)
+}
+
+func newFixtureOn(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfg executor.Config) *fixture {
+	t.Helper()
 	_, js, names := testenv.NATS(t)
-	runner := httpjob.New(httpjob.Config{})
+	runner := httpjob.New(clock, httpjob.Config{})
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
-		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: slog.New(slog.DiscardHandler),
+		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: slog.New(slog.DiscardHandler),
 	}, cfg)
 	require.NoError(t, err)
-	return &fixture{rt: rt, store: st, js: js, names: names}
+	return &fixture{rt: rt, store: st, js: js, names: names, clock: clock}
 }
 
 func dueEvent(t *testing.T, j *domain.Job, at time.Time) cloudevents.Event {
@@ -128,7 +138,12 @@ func TestHandleRecordsFailuresAndTimeouts(t *testing.T) {
 	require.Equal(t, "gave up after 1 attempts: target answered 500 Internal Server Error", e.Error)
 
 	slow := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/slow", Timeout: 200 * time.Millisecond, Retry: once})
-	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, slow, at)))
+	handled := make(chan error, 1)
+	go func() { handled <- f.rt.Handle(t.Context(), dueEvent(t, slow, at)) }()
+	// The attempt's timeout and its heartbeat wait on the clock: then its time runs out.
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 2))
+	f.clock.Advance(200 * time.Millisecond)
+	require.NoError(t, <-handled)
 	e, err = f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(slow.ID, at))
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusDeadLettered, e.Status)
@@ -181,7 +196,7 @@ func TestHandleRejectsEventsItCanNeverRun(t *testing.T) {
 
 func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
 	t.Parallel()
-	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Now: time.Now, Log: slog.New(slog.DiscardHandler)},
+	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Clock: clockwork.NewRealClock(), Log: slog.New(slog.DiscardHandler)},
 		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
 	require.ErrorContains(t, err, "executor.heartbeat_interval")
 }
@@ -252,6 +267,10 @@ func TestConcurrencyReplaceCancelsTheRunningOne(t *testing.T) {
 	second := make(chan error, 1)
 	go func() { second <- f.rt.Handle(context.Background(), dueEvent(t, j, at.Add(time.Second))) }()
 	require.Equal(t, domain.ScheduledKey(j.ID, at.Add(time.Second)), <-arrived, "the replacing fire runs at once")
+	// Both attempts wait on their timeout and their heartbeat; at the next heartbeat the
+	// replaced one learns it was cancelled.
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 4))
+	f.clock.Advance(50 * time.Millisecond)
 	require.NoError(t, <-done, "the replaced worker stops and settles")
 
 	first, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))

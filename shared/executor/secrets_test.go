@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -70,10 +71,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	runner := httpjob.New(httpjob.Config{})
+	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{})
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
-		Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: log, Variables: vars}, executor.Config{})
+		Publisher: queue.NewPublisher(js), Names: names, Clock: clockwork.NewRealClock(), Log: log, Variables: vars}, executor.Config{})
 	require.NoError(t, err)
 
 	at := time.Now().UTC().Truncate(time.Second)

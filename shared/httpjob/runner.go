@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
@@ -42,6 +44,7 @@ type Config struct {
 // Runner sends job requests.
 type Runner struct {
 	client *http.Client
+	clock  clockwork.Clock
 	cfg    Config
 }
 
@@ -55,13 +58,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// New returns a runner with its own connection pool.
-func New(cfg Config) *Runner {
+// New returns a runner with its own connection pool, timing requests by clock.
+func New(clock clockwork.Clock, cfg Config) *Runner {
 	cfg = cfg.withDefaults()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	tr.MaxIdleConns = 4 * tr.MaxIdleConnsPerHost
-	return &Runner{client: &http.Client{Transport: tr}, cfg: cfg}
+	return &Runner{client: &http.Client{Transport: tr}, clock: clock, cfg: cfg}
 }
 
 // Close releases idle connections.
@@ -91,10 +94,10 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	req.Header.Set("X-Vecron-Job-Id", d.JobID)
 	req.Header.Set("X-Vecron-Scheduled-At", d.ScheduledAt.UTC().Format(time.RFC3339Nano))
 
-	start := time.Now()
+	start := r.clock.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {
-		res := domain.RunResult{Status: domain.StatusFailed, Duration: time.Since(start), Error: method + " request: " + describe(err)}
+		res := domain.RunResult{Status: domain.StatusFailed, Duration: r.clock.Since(start), Error: method + " request: " + describe(err)}
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			res.Status = domain.StatusTimedOut
@@ -109,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	res := domain.RunResult{
 		HTTPStatus: resp.StatusCode,
 		Excerpt:    printable(excerpt),
-		Duration:   time.Since(start),
+		Duration:   r.clock.Since(start),
 		Status:     domain.StatusSucceeded,
 	}
 	switch {
@@ -118,7 +121,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		res.Status, res.Error = domain.StatusFailed, fmt.Sprintf("target answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		res.Permanent = PermanentStatus(resp.StatusCode)
-		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), r.clock.Now())
 	}
 	return res
 }

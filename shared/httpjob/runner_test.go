@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -63,7 +64,7 @@ func (tg *target) only(t *testing.T) seenRequest {
 
 func newRunner(t *testing.T, cfg Config) *Runner {
 	t.Helper()
-	r := New(cfg)
+	r := New(clockwork.NewRealClock(), cfg)
 	t.Cleanup(r.Close)
 	return r
 }

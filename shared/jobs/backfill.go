@@ -49,7 +49,7 @@ type BackfillResult struct {
 // BackfillStore is what a backfill needs of the database.
 type BackfillStore interface {
 	RecordedKeys(ctx context.Context, keys []string) ([]string, error)
-	QueueFires(ctx context.Context, fires []store.Fire) (int, error)
+	QueueFires(ctx context.Context, now time.Time, fires []store.Fire) (int, error)
 }
 
 // Backfill computes the job's fires in [req.From, req.To] and, unless it is a dry run, queues
@@ -130,7 +130,7 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 		res.Fires[i] = f
 	}
 	if len(queue) > 0 {
-		if res.Queued, err = bs.QueueFires(ctx, queue); err != nil {
+		if res.Queued, err = bs.QueueFires(ctx, now, queue); err != nil {
 			return nil, err
 		}
 	}

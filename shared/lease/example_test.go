@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/shared/lease"
@@ -21,7 +22,7 @@ func ExampleManager() {
 	defer stop()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	leases, err := lease.New(rdb, lease.Config{KeyPrefix: "vecron:", Instance: "tick-0"}, slog.Default(), nil)
+	leases, err := lease.New(rdb, clockwork.NewRealClock(), lease.Config{KeyPrefix: "vecron:", Instance: "tick-0"}, slog.Default(), nil)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-redsync/redsync/v4"
 	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -88,6 +89,7 @@ func (c Config) validate() error {
 // use; Run is called once.
 type Manager struct {
 	rdb        redis.UniversalClient
+	clock      clockwork.Clock
 	rs         *redsync.Redsync
 	cfg        Config
 	log        *slog.Logger
@@ -100,7 +102,7 @@ type Manager struct {
 	ready   chan struct{}
 
 	// Touched by Run's goroutine only.
-	held map[int]*redsync.Mutex
+	held map[int]*lease
 	// waiting[s] is the member a free shard s was left to in the last round, or "".
 	waiting []string
 	// failing: the last round met Redis errors (logged once, when they start).
@@ -121,7 +123,7 @@ type Manager struct {
 // without it go-redis waits out its own read timeout whatever the context says, and a stalled
 // Redis would stall the renewals. reg may be nil. New returns an error naming the field when cfg
 // is invalid, or when the metrics cannot be registered; it does not contact Redis.
-func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Manager, error) {
+func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Manager, error) {
 	if rdb == nil {
 		return nil, errors.New("lease: redis client is required")
 	}
@@ -144,12 +146,12 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger, reg prometheus
 		all[i] = i
 	}
 	return &Manager{
-		rdb: rdb, rs: redsync.New(goredis.NewPool(rdb)), cfg: cfg, log: log, metrics: met,
+		rdb: rdb, clock: clock, rs: redsync.New(goredis.NewPool(rdb)), cfg: cfg, log: log, metrics: met,
 		membersKey: cfg.KeyPrefix + "tick:members",
 		all:        all,
 		changed:    make(chan struct{}, 1),
 		ready:      make(chan struct{}),
-		held:       make(map[int]*redsync.Mutex),
+		held:       make(map[int]*lease),
 		unsure:     make(map[int]string),
 	}, nil
 }
@@ -182,21 +184,21 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Rounds are not cut short by ctx: a lock call abandoned half-way may still take its lock,
 	// which nobody would release. Every Redis call is bounded by its own timeout instead.
 	roundCtx := context.WithoutCancel(ctx)
-	timer := time.NewTimer(m.cfg.TTL / 3)
+	timer := m.clock.NewTimer(m.cfg.TTL / 3)
 	defer timer.Stop()
 	for first := true; ; first = false {
-		start := time.Now()
+		start := m.clock.Now()
 		r := m.round(roundCtx)
 		m.publish(r)
 		if first {
 			close(m.ready)
 		}
-		timer.Reset(time.Until(start.Add(r.next)))
+		timer.Reset(m.clock.Until(start.Add(r.next)))
 		select {
 		case <-ctx.Done():
 			m.shutdown(roundCtx)
 			return nil
-		case <-timer.C:
+		case <-timer.Chan():
 		}
 	}
 }
@@ -226,7 +228,7 @@ func (m *Manager) round(ctx context.Context) result {
 		next := period
 		if until, ok := m.validUntil(); ok {
 			// Be back when the first lease may lapse, to fall back then rather than a round late.
-			next = min(next, max(time.Until(until), 0))
+			next = min(next, max(m.clock.Until(until), 0))
 		}
 		return result{next: next, err: m.fail(errs)}
 	}
@@ -296,7 +298,7 @@ func (m *Manager) reconcile(members, values []string, lost []int) view {
 	var foreign []int
 	for s, val := range values {
 		h := holder(val)
-		if mu := m.held[s]; mu != nil && mu.Value() == val {
+		if l := m.held[s]; l != nil && l.mu.Value() == val {
 			v.holders[s] = self
 			continue
 		}
@@ -304,7 +306,7 @@ func (m *Manager) reconcile(members, values []string, lost []int) view {
 			// Ours after all: a lock call that failed late, or a previous process of this
 			// instance that died holding it. Take it back rather than leave the shard
 			// unclaimed until the lease expires.
-			m.held[s] = m.mutex(s, redsync.WithValue(val))
+			m.held[s] = &lease{mu: m.mutex(s, redsync.WithValue(val))} // lapsed until renewed below
 			v.adopted = append(v.adopted, s)
 			v.holders[s] = self
 			continue
@@ -359,13 +361,26 @@ func (m *Manager) wanted(free []bool, target []string) []int {
 	return want
 }
 
+// lease is a held shard lease and when it may lapse, by this process's clock.
+type lease struct {
+	mu    *redsync.Mutex
+	until time.Time
+}
+
+// validFrom returns until when a lease set by a lock call that started at start is surely still
+// held: its TTL, less the allowance redsync makes for the drift between this process's clock and
+// Redis's (1 % and 2 ms).
+func (m *Manager) validFrom(start time.Time) time.Time {
+	return start.Add(m.cfg.TTL - m.cfg.TTL/100 - 2*time.Millisecond)
+}
+
 // validUntil returns when the first held lease may lapse, as far as this process can tell, and
 // false when none is held.
 func (m *Manager) validUntil() (time.Time, bool) {
 	var first time.Time
-	for _, mu := range m.held {
-		if u := mu.Until(); first.IsZero() || u.Before(first) {
-			first = u
+	for _, l := range m.held {
+		if first.IsZero() || l.until.Before(first) {
+			first = l.until
 		}
 	}
 	return first, len(m.held) > 0
@@ -393,9 +408,13 @@ func (m *Manager) renew(ctx context.Context, shards []int) (lost []int, errs []e
 	results := parallel(len(shards), true, func(i int) error {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.TTL/3)
 		defer cancel()
-		ok, err := m.held[shards[i]].ExtendContext(ctx)
+		l, start := m.held[shards[i]], m.clock.Now()
+		ok, err := l.mu.ExtendContext(ctx)
 		if !ok && err == nil {
 			err = redsync.ErrExtendFailed
+		}
+		if err == nil {
+			l.until = m.validFrom(start)
 		}
 		return err
 	})
@@ -417,9 +436,11 @@ func (m *Manager) renew(ctx context.Context, shards []int) (lost []int, errs []e
 func (m *Manager) acquire(ctx context.Context, shards []int) (took []int, errs []error) {
 	locks := make([]*redsync.Mutex, len(shards))
 	values := make([]string, len(shards))
+	starts := make([]time.Time, len(shards))
 	results := parallel(len(shards), true, func(i int) error {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.TTL/3)
 		defer cancel()
+		starts[i] = m.clock.Now()
 		locks[i] = m.mutex(shards[i], redsync.WithGenValueFunc(func() (string, error) {
 			v, err := m.lockValue()
 			values[i] = v
@@ -430,7 +451,7 @@ func (m *Manager) acquire(ctx context.Context, shards []int) (took []int, errs [
 	for i, err := range results {
 		switch {
 		case err == nil:
-			m.held[shards[i]] = locks[i]
+			m.held[shards[i]] = &lease{mu: locks[i], until: m.validFrom(starts[i])}
 			took = append(took, shards[i])
 		case taken(err):
 		default:
@@ -535,7 +556,7 @@ func (m *Manager) release(ctx context.Context, shards []int, timeout time.Durati
 	results := parallel(len(shards), false, func(i int) error {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		_, err := m.held[shards[i]].UnlockContext(ctx)
+		_, err := m.held[shards[i]].mu.UnlockContext(ctx)
 		if taken(err) || errors.Is(err, redsync.ErrLockAlreadyExpired) {
 			return nil
 		}
@@ -585,7 +606,7 @@ func (m *Manager) publish(r result) {
 		fallback = false
 	case !fallback:
 		until, ok := m.validUntil()
-		fallback = !ok || !time.Now().Before(until)
+		fallback = !ok || !m.clock.Now().Before(until)
 	}
 	owned := m.all
 	if !fallback {

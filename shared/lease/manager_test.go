@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
@@ -61,7 +62,7 @@ type replica struct {
 func startReplica(t *testing.T, url, prefix, name string, ttl time.Duration) *replica {
 	t.Helper()
 	rdb := newClient(t, url)
-	m, err := New(rdb, Config{KeyPrefix: prefix, Instance: name, TTL: ttl}, testLogger(t).With("replica", name), nil)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: name, TTL: ttl}, testLogger(t).With("replica", name), nil)
 	require.NoError(t, err)
 	return run(t, name, m, rdb)
 }
@@ -294,7 +295,7 @@ func TestRedisUnreachableFallsBackToEveryShard(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	reg := prometheus.NewRegistry()
-	m, err := New(rdb, Config{Instance: "tick-0", TTL: testTTL}, slog.New(slog.DiscardHandler), reg)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{Instance: "tick-0", TTL: testTTL}, slog.New(slog.DiscardHandler), reg)
 	require.NoError(t, err)
 	owned, fallback := m.Owned()
 	require.Empty(t, owned, "before the first round")
@@ -367,7 +368,7 @@ func TestLeasingResumesWhenRedisAnswersAgain(t *testing.T) {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	reg := prometheus.NewRegistry()
-	m, err := New(rdb, Config{KeyPrefix: prefix, Instance: "tick-0", TTL: testTTL}, testLogger(t), reg)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: "tick-0", TTL: testTTL}, testLogger(t), reg)
 	require.NoError(t, err)
 	r := run(t, "tick-0", m, rdb)
 	waitSplit(t, []*replica{r})
@@ -408,11 +409,11 @@ func TestNewValidates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := New(tt.rdb, tt.cfg, nil, nil)
+			_, err := New(tt.rdb, clockwork.NewRealClock(), tt.cfg, nil, nil)
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
-	m, err := New(ok, Config{Instance: "a"}, nil, nil)
+	m, err := New(ok, clockwork.NewRealClock(), Config{Instance: "a"}, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, domain.ShardCount, m.cfg.Shards)
 	require.Equal(t, TTLDefault, m.cfg.TTL)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -46,6 +47,7 @@ type Puller struct {
 	kind    domain.JobKind
 	cfg     PullerConfig
 	handler Handler
+	clock   clockwork.Clock
 	log     *slog.Logger
 }
 
@@ -70,11 +72,11 @@ func (c PullerConfig) validate() error {
 
 // NewPuller returns a puller of kind's due events that calls handler for each, or an error naming
 // a bad setting.
-func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, handler Handler, cfg PullerConfig, log *slog.Logger) (*Puller, error) {
+func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, handler Handler, clock clockwork.Clock, cfg PullerConfig, log *slog.Logger) (*Puller, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Puller{js: js, names: names, kind: kind, cfg: cfg.withDefaults(), handler: handler, log: log}, nil
+	return &Puller{js: js, names: names, kind: kind, cfg: cfg.withDefaults(), handler: handler, clock: clock, log: log}, nil
 }
 
 // Run creates or updates the durable consumer and handles events until ctx ends. Then it stops
@@ -125,7 +127,7 @@ func (p *Puller) Run(ctx context.Context) error {
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-p.clock.After(time.Second):
 			}
 			continue
 		}
@@ -146,7 +148,7 @@ func (p *Puller) Run(ctx context.Context) error {
 // drain waits for in-flight handlers, interrupting them when the grace period is over.
 func (p *Puller) drain(wg *sync.WaitGroup, interrupt context.CancelCauseFunc) {
 	if p.cfg.Grace > 0 {
-		t := time.AfterFunc(p.cfg.Grace, func() {
+		t := p.clock.AfterFunc(p.cfg.Grace, func() {
 			p.log.Warn("grace period over; interrupting in-flight events", "grace", p.cfg.Grace)
 			interrupt(delivery.ErrShutdown)
 		})
@@ -209,6 +211,7 @@ func (p *Puller) withProgress(ctx context.Context, msg jetstream.Msg, fn func() 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// The real clock on purpose: the server counts the ack wait on its own clock.
 		t := time.NewTicker(p.cfg.AckWait / 3)
 		defer t.Stop()
 		for {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -44,7 +45,7 @@ func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ..
 // runPuller runs a puller until the returned stop is called.
 func runPuller(t *testing.T, js jetstream.JetStream, names event.Names, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
 	t.Helper()
-	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, cfg, slog.New(slog.DiscardHandler))
+	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clockwork.NewRealClock(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

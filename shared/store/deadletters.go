@@ -62,7 +62,8 @@ func (s *Store) DiscardDeadLetter(ctx context.Context, id string, at time.Time) 
 }
 
 // ReplayDeadLetter marks a pending dead letter as replayed by fire (a new execution, trigger
-// replay) and queues fire for publication, in one transaction. Errors are as DiscardDeadLetter's.
+// replay) and queues fire for publication, in one transaction, both at the caller's time at.
+// Errors are as DiscardDeadLetter's.
 func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire Fire, at time.Time) (*domain.Execution, error) {
 	var e *domain.Execution
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -70,9 +71,9 @@ func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire Fire, at t
 		if e, err = s.resolveDeadLetter(ctx, tx, id, domain.DeadLetterReplayed, fire.Key, at); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			fire.Key, fire.JobID, fire.Kind, fire.Trigger, fire.ScheduledAt, fire.Payload, fire.PublishAt)
+		_, err = tx.Exec(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, `+nowParam(8)+`)`,
+			fire.Key, fire.JobID, fire.Kind, fire.Trigger, fire.ScheduledAt, fire.Payload, fire.PublishAt, nullTime(at))
 		if err != nil {
 			return translate("queue replay", err)
 		}

@@ -41,8 +41,8 @@ const oneRunning = "job_executions_one_running"
 
 // StartParams tunes StartExecution.
 type StartParams struct {
-	// StaleAfter is how long without a heartbeat (by the database's clock, so workers' clocks may
-	// disagree) before a running attempt is taken over.
+	// StaleAfter is how long without a heartbeat (by the workers' clocks: see Now) before a
+	// running attempt is taken over.
 	StaleAfter time.Duration
 	// Exclusive marks an execution of a forbid or replace job.
 	Exclusive bool
@@ -52,6 +52,9 @@ type StartParams struct {
 	// IgnoreBackoff starts a queued execution's next attempt even before it is due: the
 	// transport (a broker's delivery policy) decides the timing.
 	IgnoreBackoff bool
+	// Now is the worker's clock, against which a retry's next_attempt_at (written by a worker's
+	// clock) and a heartbeat are compared; zero uses the database's clock.
+	Now time.Time
 }
 
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
@@ -64,10 +67,10 @@ type StartParams struct {
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, `+nowParam(12)+`, $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive)
+		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive, nullTime(p.Now))
 	if isOneRunning(err) {
 		return s.busy(ctx, e, p)
 	}
@@ -80,9 +83,9 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 
 	// The key is taken. A queued execution whose retry is due runs its next attempt here.
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
-		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4
-		WHERE idempotency_key = $1 AND status = 'queued' AND ($5 OR next_attempt_at <= now())
-		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff)
+		worker_id = $2, started_at = $3, heartbeat_at = `+nowParam(6)+`, next_attempt_at = NULL, exclusive = $4
+		WHERE idempotency_key = $1 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
+		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now))
 	switch err := row.Scan(&e.ID, &e.Attempt); {
 	case err == nil:
 		return Resumed, nil
@@ -96,11 +99,11 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	var status domain.ExecutionStatus
 	row = s.pool.QueryRow(ctx, `WITH old AS (
 			SELECT id, attempt, started_at, worker_id, attempt >= $5 AS last FROM job_executions
-			WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < now() - $4::interval
+			WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < `+nowParam(6)+` - $4::interval
 			FOR UPDATE),
 		lost AS (
 			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
-			SELECT id, attempt, started_at, now(), 'failed',
+			SELECT id, attempt, started_at, `+nowParam(6)+`, 'failed',
 				'worker ' || coalesce(worker_id, '') || ' went silent (no heartbeat) during this attempt', worker_id
 			FROM old ON CONFLICT DO NOTHING)
 		UPDATE job_executions j SET
@@ -108,13 +111,13 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 			status = CASE WHEN old.last THEN 'dead_lettered' ELSE 'running' END,
 			worker_id = CASE WHEN old.last THEN j.worker_id ELSE $2 END,
 			started_at = CASE WHEN old.last THEN j.started_at ELSE $3 END,
-			finished_at = CASE WHEN old.last THEN now() END,
+			finished_at = CASE WHEN old.last THEN `+nowParam(6)+` END,
 			error = CASE WHEN old.last THEN 'gave up after ' || j.attempt || ' attempts: the worker of the last one went silent' ELSE j.error END,
 			dead_letter_state = CASE WHEN old.last THEN 'pending' END,
-			heartbeat_at = now()
+			heartbeat_at = `+nowParam(6)+`
 		FROM old WHERE j.id = old.id
 		RETURNING j.id, j.attempt, j.status`,
-		e.IdempotencyKey, e.WorkerID, e.StartedAt, p.StaleAfter, max(p.MaxAttempts, 1))
+		e.IdempotencyKey, e.WorkerID, e.StartedAt, p.StaleAfter, max(p.MaxAttempts, 1), nullTime(p.Now))
 	switch err := row.Scan(&e.ID, &e.Attempt, &status); {
 	case err == nil && status == domain.StatusDeadLettered:
 		existing, err := s.ExecutionByKey(ctx, e.IdempotencyKey)
@@ -190,11 +193,12 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 	return key, translate("cancel running execution", err)
 }
 
-// Heartbeat marks the attempt as alive (by the database's clock). It returns an error wrapping
-// domain.ErrConflict when the attempt is no longer this worker's (cancelled or taken over).
-func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = now()
-		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt)
+// Heartbeat marks the attempt as alive at now (the worker's clock; zero: the database's). It
+// returns an error wrapping domain.ErrConflict when the attempt is no longer this worker's
+// (cancelled or taken over).
+func (s *Store) Heartbeat(ctx context.Context, id string, attempt int, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = `+nowParam(3)+`
+		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt, nullTime(now))
 	if err != nil {
 		return translate("heartbeat execution", err)
 	}
@@ -347,7 +351,7 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	}
 	rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, now(), 'running', u.attempt, u.worker, false
+		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, coalesce(u.started, now()), 'running', u.attempt, u.worker, false
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,

@@ -46,10 +46,10 @@ type Plan func(j *domain.Job) (PlanResult, error)
 
 // ClaimDue claims up to limit enabled jobs of shards (nil: every shard) due at or before
 // horizon, skipping rows another replica holds, and in one transaction advances each job's
-// next_run_at and writes its fires to the outbox. It returns the fires written and the number of
-// jobs claimed. A job whose plan fails gets no next run (it stops firing until edited) and its
-// error is returned in planErrs.
-func (s *Store) ClaimDue(ctx context.Context, shards []int32, horizon time.Time, limit int, plan Plan) (fires []Fire, claimed int, planErrs []error, err error) {
+// next_run_at and writes its fires to the outbox, as claimed at now (the caller's clock; zero:
+// the database's). It returns the fires written and the number of jobs claimed. A job whose plan
+// fails gets no next run (it stops firing until edited) and its error is returned in planErrs.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []Fire, claimed int, planErrs []error, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fires, planErrs = fires[:0], planErrs[:0]
 		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
@@ -84,7 +84,7 @@ func (s *Store) ClaimDue(ctx context.Context, shards []int32, horizon time.Time,
 			FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
 			return err
 		}
-		if err := skips.insert(ctx, tx); err != nil {
+		if err := skips.insert(ctx, tx, now); err != nil {
 			return err
 		}
 		if len(fires) == 0 {
@@ -103,9 +103,9 @@ func (s *Store) ClaimDue(ctx context.Context, shards []int32, horizon time.Time,
 			keys[i], jobIDs[i], kinds[i], triggers[i], at[i], payloads[i] = f.Key, f.JobID, string(f.Kind), string(f.Trigger), f.ScheduledAt, string(f.Payload)
 		}
 		// A key already in the outbox is already on its way; the relay owns it.
-		rows, err = tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
-			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
-			ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads, publishAt)
+		rows, err = tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
+			SELECT *, `+nowParam(8)+` FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now))
 		if err != nil {
 			return err
 		}
@@ -155,12 +155,13 @@ func (s *Store) DeleteFires(ctx context.Context, keys []string) error {
 }
 
 // StrandedFires returns up to limit outbox rows that were due for publication and claimed more
-// than age ago (by the database's clock), oldest first: fires a crashed or stalled tick claimed
-// but never saw acknowledged. A catch-up fire scheduled long ago but claimed just now is not one.
-func (s *Store) StrandedFires(ctx context.Context, age time.Duration, limit int) ([]Fire, error) {
+// than age before now (the caller's clock, the one that claimed them; zero: the database's),
+// oldest first: fires a crashed or stalled tick claimed but never saw acknowledged. A catch-up
+// fire scheduled long ago but claimed just now is not one.
+func (s *Store) StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]Fire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
-		WHERE created_at < now() - $1::interval AND publish_at < now() - $1::interval
-		ORDER BY publish_at LIMIT $2`, age, limit)
+		WHERE created_at < `+nowParam(3)+` - $1::interval AND publish_at < `+nowParam(3)+` - $1::interval
+		ORDER BY publish_at LIMIT $2`, age, limit, nullTime(now))
 	return collectFires(rows, err, "list stranded fires")
 }
 
@@ -187,8 +188,9 @@ func (s *Store) NextQueued(ctx context.Context, after time.Time) (time.Time, boo
 }
 
 // QueueFires queues fires of any trigger but the schedule (backfills, replays) for publication
-// at their PublishAt, skipping keys already queued. It returns how many were queued.
-func (s *Store) QueueFires(ctx context.Context, fires []Fire) (int, error) {
+// at their PublishAt, as queued at now (zero: the database's clock), skipping keys already
+// queued. It returns how many were queued.
+func (s *Store) QueueFires(ctx context.Context, now time.Time, fires []Fire) (int, error) {
 	n := len(fires)
 	keys, jobIDs, kinds, triggers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at, publishAt, payloads := make([]time.Time, n), make([]time.Time, n), make([]string, n)
@@ -199,11 +201,11 @@ func (s *Store) QueueFires(ctx context.Context, fires []Fire) (int, error) {
 	// The tick sleeps until its next known instant; the notification makes it look at the queue.
 	var queued int
 	err := s.pool.QueryRow(ctx, `WITH q AS (
-			INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at)
-			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
+			INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
+			SELECT *, `+nowParam(8)+` FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1)
 		SELECT count(*), pg_notify(current_schema() || '.vecron_jobs', '') FROM q`,
-		keys, jobIDs, kinds, triggers, at, payloads, publishAt).Scan(&queued, nil)
+		keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now)).Scan(&queued, nil)
 	if err != nil {
 		return 0, translate("queue fires", err)
 	}
@@ -247,17 +249,18 @@ func (r *skipRows) add(j *domain.Job, skips []Skip) {
 	}
 }
 
-// insert records the skips as terminal executions; a key already recorded keeps its row.
-func (r *skipRows) insert(ctx context.Context, tx pgx.Tx) error {
+// insert records the skips as terminal executions finished at now; a key already recorded keeps
+// its row.
+func (r *skipRows) insert(ctx context.Context, tx pgx.Tx, now time.Time) error {
 	if len(r.ids) == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger,
 		scheduled_at, finished_at, status, attempt, error)
-		SELECT u.id, u.job_id, u.version, u.key, 'schedule', u.at, now(), 'skipped', 0, u.reason
+		SELECT u.id, u.job_id, u.version, u.key, 'schedule', u.at, `+nowParam(7)+`, 'skipped', 0, u.reason
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
 			AS u(id, job_id, version, key, at, reason)
-		ON CONFLICT (idempotency_key) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons)
+		ON CONFLICT (idempotency_key) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons, nullTime(now))
 	return err
 }
 

@@ -139,3 +139,17 @@ func utcPtr(t *time.Time) *time.Time {
 	v := t.UTC()
 	return &v
 }
+
+// nowParam is the SQL for "now" in a time-sensitive statement: bind parameter n, the caller's
+// clock, or the database's clock when the caller passes none. Comparing a time written from one
+// clock with another clock is how a retry comes to be refused until two hosts' clocks agree;
+// with the caller's now on both sides, every decision reads one clock.
+func nowParam(n int) string { return fmt.Sprintf("coalesce($%d::timestamptz, now())", n) }
+
+// nullTime binds t, or NULL (the database's clock, through nowParam) for the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -147,7 +147,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), nil, now, 7, planEvery)
+				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), time.Time{}, nil, now, 7, planEvery)
 				if err != nil {
 					t.Error(err)
 					return
@@ -169,7 +169,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	for k, n := range keys {
 		require.Equal(t, 1, n, "fire %s claimed %d times", k, n)
 	}
-	stranded, err := st.StrandedFires(t.Context(), -time.Hour, 1000)
+	stranded, err := st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 1000)
 	require.NoError(t, err)
 	require.Len(t, stranded, jobs, "every claimed fire waits in the outbox until acknowledged")
 
@@ -185,7 +185,7 @@ func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
 	now := time.Now().UTC()
 	bad := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
 	good := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), nil, now, 10, func(j *domain.Job) (store.PlanResult, error) {
+	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, func(j *domain.Job) (store.PlanResult, error) {
 		if j.ID == bad.ID {
 			return store.PlanResult{}, fmt.Errorf("broken schedule")
 		}
@@ -208,16 +208,16 @@ func TestOutboxLifecycle(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(-time.Minute)})
 	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, _, _, err := st.ClaimDue(t.Context(), nil, now, 10, planEvery)
+	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	require.Len(t, fires, 2)
 
 	// Just claimed, so not stranded — not even a's fire, scheduled a minute ago.
-	stranded, err := st.StrandedFires(t.Context(), 30*time.Second, 10)
+	stranded, err := st.StrandedFires(t.Context(), time.Time{}, 30*time.Second, 10)
 	require.NoError(t, err)
 	require.Empty(t, stranded)
 
-	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
+	stranded, err = st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 10)
 	require.NoError(t, err)
 	require.Len(t, stranded, 2)
 	require.Equal(t, a.ID, stranded[0].JobID, "oldest first")
@@ -225,7 +225,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	require.JSONEq(t, `{}`, string(stranded[0].Payload))
 
 	require.NoError(t, st.DeleteFires(t.Context(), []string{stranded[0].Key}))
-	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
+	stranded, err = st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 10)
 	require.NoError(t, err)
 	require.Len(t, stranded, 1)
 	require.Equal(t, b.ID, stranded[0].JobID)
@@ -233,7 +233,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	// Disabling a job withdraws its unpublished fires; so does deleting it.
 	_, err = st.SetEnabled(t.Context(), b.ID, false, nil, time.Now())
 	require.NoError(t, err)
-	stranded, err = st.StrandedFires(t.Context(), -time.Hour, 10)
+	stranded, err = st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 10)
 	require.NoError(t, err)
 	require.Empty(t, stranded)
 }
@@ -291,8 +291,8 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
 	require.ErrorIs(t, st.FinishExecution(ctx, first, attemptOf(first)), domain.ErrConflict)
-	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt), domain.ErrConflict)
-	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt))
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, time.Time{}), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, time.Time{}))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
@@ -397,7 +397,7 @@ func TestListenJobChangesWakesOnEditsOnly(t *testing.T) {
 	waitNote(t, notes, "create")
 
 	// The tick's own claim moves next_run_at without a version bump: no wake-up.
-	_, _, _, err := st.ClaimDue(ctx, nil, now, 10, planEvery)
+	_, _, _, err := st.ClaimDue(ctx, time.Time{}, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	// An edit after it does wake; had the claim notified, its note would arrive first.
 	_, err = st.SetEnabled(ctx, j.ID, false, nil, now)
@@ -440,7 +440,7 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, now, next)
-	fires, claimed, _, err := st.ClaimDue(t.Context(), owned, now, 100, planEvery)
+	fires, claimed, _, err := st.ClaimDue(t.Context(), time.Time{}, owned, now, 100, planEvery)
 	require.NoError(t, err)
 	require.Equal(t, want, claimed)
 	for _, f := range fires {
@@ -448,7 +448,7 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, owned, int32(j.Shard))
 	}
-	_, claimed, _, err = st.ClaimDue(t.Context(), nil, now, 100, planEvery)
+	_, claimed, _, err = st.ClaimDue(t.Context(), time.Time{}, nil, now, 100, planEvery)
 	require.NoError(t, err)
 	require.Equal(t, len(jobs)-want, claimed, "nil claims the rest, every shard")
 }

@@ -111,8 +111,8 @@ func (s *Store) CountSecrets(ctx context.Context) (int, error) {
 }
 
 // Reseal re-encrypts, in batches of up to limit, the secrets not sealed by key current:
-// reseal opens and seals one. It returns how many it re-encrypted.
-func (s *Store) Reseal(ctx context.Context, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error) {
+// reseal opens and seals one; each is stamped updated at now. It returns how many it re-encrypted.
+func (s *Store) Reseal(ctx context.Context, now time.Time, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error) {
 	total := 0
 	for {
 		n := 0
@@ -132,7 +132,7 @@ func (s *Store) Reseal(ctx context.Context, current string, limit int, reseal fu
 					return fmt.Errorf("variable %s (%s): %w", v.Name, v.Scope, err)
 				}
 				if _, err := tx.Exec(ctx, `UPDATE variables SET ciphertext = $2, key_id = $3, updated_at = $4 WHERE id = $1`,
-					v.ID, sealed, current, time.Now().UTC()); err != nil {
+					v.ID, sealed, current, now.UTC()); err != nil {
 					return err
 				}
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
@@ -78,10 +80,10 @@ const claimTimeout = 30 * time.Second
 
 // Store is what the engine needs of the database.
 type Store interface {
-	ClaimDue(ctx context.Context, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
+	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
 	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
-	StrandedFires(ctx context.Context, age time.Duration, limit int) ([]store.Fire, error)
+	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]store.Fire, error)
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
 	NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
@@ -108,7 +110,7 @@ type Engine struct {
 	pub   Publisher
 	names event.Names
 	cfg   Config
-	now   func() time.Time
+	clock clockwork.Clock
 	log   *slog.Logger
 
 	shards    Shards
@@ -140,13 +142,14 @@ func (e *Engine) owned() (filter []int32, ok bool) {
 	return filter, true
 }
 
-// New returns an engine. now is the clock (time.Now in production).
-func New(st Store, pub Publisher, names event.Names, now func() time.Time, log *slog.Logger, cfg Config) (*Engine, error) {
+// New returns an engine that reads the time and sleeps on clock: every instant it plans, waits
+// for and records comes from it.
+func New(st Store, pub Publisher, names event.Names, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	return &Engine{
-		store: st, pub: pub, names: names, cfg: cfg.withDefaults(), now: now, log: log,
+		store: st, pub: pub, names: names, cfg: cfg.withDefaults(), clock: clock, log: log,
 		wake: make(chan struct{}, 1), listening: make(chan struct{}),
 	}, nil
 }
@@ -174,7 +177,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		nextClaim    = e.now()
 		nextRelay    = e.now()
 		nextBackfill = e.now()
-		timer        = time.NewTimer(0)
+		timer        = e.clock.NewTimer(0)
 	)
 	defer timer.Stop()
 	for {
@@ -215,7 +218,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			nextClaim, nextBackfill = e.now(), e.now()
 		case <-shardsChanged:
 			nextClaim = e.now()
-		case <-timer.C:
+		case <-timer.Chan():
 		}
 	}
 }
@@ -227,7 +230,7 @@ func (e *Engine) drain(pending *fireHeap, batches chan<- []store.Fire) {
 			batches <- due
 			continue
 		}
-		time.Sleep((*pending)[0].ScheduledAt.Sub(e.now()))
+		e.clock.Sleep((*pending)[0].ScheduledAt.Sub(e.now()))
 	}
 }
 
@@ -243,7 +246,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, shards, horizon, e.cfg.BatchSize, planner.Plan)
+	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -276,7 +279,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 // relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
 // and publishing them, or their publication failed.
 func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []store.Fire) {
-	fires, err := e.store.StrandedFires(ctx, e.cfg.RelayAfter, e.cfg.BatchSize)
+	fires, err := e.store.StrandedFires(ctx, now, e.cfg.RelayAfter, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find stranded fires", "error", err)
@@ -374,10 +377,12 @@ func (e *Engine) listen(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-e.clock.After(time.Second):
 		}
 	}
 }
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
 
 func (e *Engine) poke() {
 	select {

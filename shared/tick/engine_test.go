@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -93,7 +94,7 @@ func (c *collector) waitFor(t *testing.T, timeout time.Duration, what string, co
 
 func startEngine(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, cfg tick.Config) (*tick.Engine, func()) {
 	t.Helper()
-	e, err := tick.New(st, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), cfg)
+	e, err := tick.New(st, queue.NewPublisher(js), names, clockwork.NewRealClock(), slog.New(slog.DiscardHandler), cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -136,7 +137,7 @@ func TestEnginePublishesEachFireOnceAtItsSecond(t *testing.T) {
 		}
 		require.True(t, ats[0].Equal(start), "job %s started at %s, want %s", id, ats[0], start)
 	}
-	stranded, err := st.StrandedFires(t.Context(), -time.Hour, 1000)
+	stranded, err := st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 1000)
 	require.NoError(t, err)
 	require.Empty(t, stranded, "every published fire leaves the outbox; nothing claimed is left behind on shutdown")
 }
@@ -172,7 +173,7 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 		keys = append(keys, domain.ScheduledKey(j.ID, past))
 	}
 	planner := tick.Planner{Now: past, Horizon: past, MisfireThreshold: time.Minute, MaxFires: 10}
-	fires, _, _, err := st.ClaimDue(t.Context(), nil, past, 10, planner.Plan)
+	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, past, 10, planner.Plan)
 	require.NoError(t, err)
 	require.Len(t, fires, 3)
 
@@ -193,7 +194,7 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 		gotKeys = append(gotKeys, r.msgID)
 	}
 	require.ElementsMatch(t, keys, gotKeys)
-	stranded, err := st.StrandedFires(t.Context(), -time.Hour, 10)
+	stranded, err := st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 10)
 	require.NoError(t, err)
 	require.Empty(t, stranded)
 }
@@ -225,12 +226,12 @@ func TestReplicasSplitTheShardsAndFireEachJobOnce(t *testing.T) {
 	perReplica := map[string]*lease.Manager{}
 	var stops []func()
 	for _, name := range []string{"a", "b"} {
-		m, err := lease.New(rdb, lease.Config{KeyPrefix: prefix, Instance: name, TTL: time.Second}, slog.New(slog.DiscardHandler), nil)
+		m, err := lease.New(rdb, clockwork.NewRealClock(), lease.Config{KeyPrefix: prefix, Instance: name, TTL: time.Second}, slog.New(slog.DiscardHandler), nil)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- m.Run(ctx) }()
-		e, err := tick.New(st, queue.NewPublisher(js), names, time.Now, slog.New(slog.DiscardHandler), tick.Config{Instance: name})
+		e, err := tick.New(st, queue.NewPublisher(js), names, clockwork.NewRealClock(), slog.New(slog.DiscardHandler), tick.Config{Instance: name})
 		require.NoError(t, err)
 		e.SetShards(m)
 		stopEngine := runEngine(t, e)

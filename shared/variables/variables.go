@@ -32,7 +32,7 @@ type Store interface {
 	DeleteVariable(ctx context.Context, scope, jobID, name string) error
 	VariablesFor(ctx context.Context, jobID string) ([]*domain.SealedVariable, error)
 	CountSecrets(ctx context.Context) (int, error)
-	Reseal(ctx context.Context, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error)
+	Reseal(ctx context.Context, now time.Time, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error)
 }
 
 // Service manages variables.
@@ -206,7 +206,7 @@ func (s *Service) Rotate(ctx context.Context) (int, error) {
 	if s.keys.Empty() {
 		return 0, secret.ErrNoKey
 	}
-	return s.store.Reseal(ctx, s.keys.Current(), 500, func(v *domain.SealedVariable) ([]byte, error) {
+	return s.store.Reseal(ctx, s.now(), s.keys.Current(), 500, func(v *domain.SealedVariable) ([]byte, error) {
 		ad := associated(v.Scope, v.JobID, v.Name)
 		plain, err := s.keys.Open(v.KeyID, v.Ciphertext, ad)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/breaker"
@@ -73,9 +74,9 @@ func Aliases() map[string]string {
 	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
-// Run runs the executor of kind jobs, named function, with runner, until ctx ends; then it lets
-// in-flight executions finish (within the grace period) and returns.
-func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
+// Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
+// it lets in-flight executions finish (within the grace period) and returns.
+func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
 	if s.Transport != TransportPull && s.Transport != TransportPush {
 		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
 	}
@@ -105,8 +106,8 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Now: time.Now, Log: log,
-		Variables: variables.New(st, keys, time.Now)}
+	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
+		Variables: variables.New(st, keys, clock.Now)}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)
@@ -115,7 +116,7 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 		}
 		defer rdb.Close()
 		s.Breaker.KeyPrefix = s.Redis.Prefix()
-		b, err := breaker.New(rdb, s.Breaker, log)
+		b, err := breaker.New(rdb, clock, s.Breaker, log)
 		if err != nil {
 			return err
 		}
@@ -136,7 +137,7 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 		// In-flight executions get most of the grace period; the rest records the interrupted
 		// ones and hands their events back.
 		s.Pull.Grace = s.ShutdownGrace * 4 / 5
-		puller, err := queue.NewPuller(js, s.NATS.Names(), kind, rt.Handle, s.Pull, log)
+		puller, err := queue.NewPuller(js, s.NATS.Names(), kind, rt.Handle, clock, s.Pull, log)
 		if err != nil {
 			return err
 		}
@@ -146,7 +147,7 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, s.ShutdownGrace*4/5), rt.HandlePushed, log))
+			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, clock, s.ShutdownGrace*4/5), rt.HandlePushed, log))
 		}
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
@@ -162,8 +163,8 @@ func Run(ctx context.Context, kind domain.JobKind, function string, s Settings, 
 
 // interruptAfterGrace returns a context cancelled with cause delivery.ErrShutdown grace after
 // ctx ends: in-flight pushed executions get that long to finish.
-func interruptAfterGrace(ctx context.Context, grace time.Duration) context.Context {
+func interruptAfterGrace(ctx context.Context, clock clockwork.Clock, grace time.Duration) context.Context {
 	interrupt, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, func() { time.AfterFunc(grace, func() { cancel(delivery.ErrShutdown) }) })
+	context.AfterFunc(ctx, func() { clock.AfterFunc(grace, func() { cancel(delivery.ErrShutdown) }) })
 	return interrupt
 }

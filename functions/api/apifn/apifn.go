@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -49,9 +50,9 @@ func Aliases() map[string]string {
 	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis_url", "PORT": "port"}
 }
 
-// Run serves the API until ctx ends, then drains in-flight requests and returns. ready, when not
-// nil, receives the bound address.
-func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)) error {
+// Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
+// requests and returns. ready, when not nil, receives the bound address.
+func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger, ready func(net.Addr)
 	if keys.Empty() {
 		log.Warn("no secrets.keys: secret variables cannot be stored")
 	}
-	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, checks, time.Now, log)
+	h := api.New(jobs.New(st, clock.Now), variables.New(st, keys, clock.Now), st, checks, clock.Now, log)
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {

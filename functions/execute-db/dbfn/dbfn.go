@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/worker"
@@ -31,11 +33,11 @@ func DefaultSettings() Settings {
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }
 
-// Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
-func Run(ctx context.Context, s Settings, log *slog.Logger) error {
+// Run runs the executor on clock until ctx ends, then lets in-flight executions finish and returns.
+func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
 	// The pools to target databases close on the way out: a function scaling to zero leaves
 	// no connections open.
 	runner := sqljob.New(s.SQL)
 	defer runner.Close()
-	return worker.Run(ctx, domain.KindSQL, "execute-db", s.Settings, runner, log)
+	return worker.Run(ctx, clock, domain.KindSQL, "execute-db", s.Settings, runner, log)
 }

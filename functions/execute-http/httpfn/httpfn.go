@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/worker"
@@ -31,9 +33,9 @@ func DefaultSettings() Settings {
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }
 
-// Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
-func Run(ctx context.Context, s Settings, log *slog.Logger) error {
-	runner := httpjob.New(s.HTTP)
+// Run runs the executor on clock until ctx ends, then lets in-flight executions finish and returns.
+func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
+	runner := httpjob.New(clock, s.HTTP)
 	defer runner.Close()
-	return worker.Run(ctx, domain.KindHTTP, "execute-http", s.Settings, runner, log)
+	return worker.Run(ctx, clock, domain.KindHTTP, "execute-http", s.Settings, runner, log)
 }

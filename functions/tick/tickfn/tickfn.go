@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -59,8 +60,8 @@ func Aliases() map[string]string {
 	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
-// Run runs the tick until ctx ends, then finishes the fires it has claimed and returns.
-func Run(ctx context.Context, s Settings, log *slog.Logger) error {
+// Run runs the tick on clock until ctx ends, then finishes the fires it has claimed and returns.
+func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
 		return err
 	}
-	engine, err := tick.New(st, queue.NewPublisher(js), s.NATS.Names(), time.Now, log, s.Tick)
+	engine, err := tick.New(st, queue.NewPublisher(js), s.NATS.Names(), clock, log, s.Tick)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func Run(ctx context.Context, s Settings, log *slog.Logger) error {
 		}
 		defer rdb.Close()
 		s.Lease.KeyPrefix, s.Lease.Instance = s.Redis.Prefix(), s.Tick.Instance
-		leases, err := lease.New(rdb, s.Lease, log, reg)
+		leases, err := lease.New(rdb, clock, s.Lease, log, reg)
 		if err != nil {
 			return err
 		}

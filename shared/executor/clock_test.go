@@ -1,0 +1,121 @@
+package executor_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+// databaseNow reads the database server's clock.
+func databaseNow(t *testing.T, url string) time.Time {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	var now time.Time
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT clock_timestamp()`).Scan(&now))
+	return now.UTC()
+}
+
+// An executor whose clock disagrees with the database's still waits out a retry's back-off, no
+// less and no more: the retry is neither run early (clock behind) nor refused with a wait of a
+// millisecond, again and again, until the clocks agree (clock ahead).
+func TestRetryWaitsItsBackoffWhateverTheDatabaseClock(t *testing.T) {
+	t.Parallel()
+	for name, skew := range map[string]time.Duration{"Ahead5s": 5 * time.Second, "Behind5s": -5 * time.Second} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					http.Error(w, "later", http.StatusServiceUnavailable)
+					return
+				}
+				_, _ = w.Write([]byte("ok"))
+			}))
+			defer target.Close()
+			st, url := testfactory.Store(t)
+			clock := clockwork.NewFakeClockAt(databaseNow(t, url).Add(skew))
+			f := newFixtureOn(t, st, clock, executor.Config{})
+			j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
+				Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(2 * time.Second)}}})
+			ev := dueEvent(t, j, clock.Now().Truncate(time.Second))
+
+			var first *delivery.RetryError
+			require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &first)
+			require.EqualValues(t, 1, calls.Load())
+
+			// Redelivered before its back-off by this executor's clock: put off for the rest of it.
+			var early *delivery.RetryError
+			require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &early)
+			require.EqualValues(t, 1, calls.Load(), "a retry ran before its back-off")
+			// The clock has not moved: the whole back-off is still to wait (stored to the microsecond).
+			require.InDelta(t, first.After, early.After, float64(time.Millisecond))
+
+			// Delivered when the back-off is over by this executor's clock: it runs.
+			clock.Advance(first.After)
+			require.NoError(t, f.rt.Handle(t.Context(), ev), "a retry due by the executor's clock was refused")
+			require.EqualValues(t, 2, calls.Load())
+			e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+			require.NoError(t, err)
+			require.Equal(t, domain.StatusSucceeded, e.Status)
+			require.Equal(t, 2, e.Attempt)
+		})
+	}
+}
+
+// A running attempt is judged stale by the executors' clock, the one its heartbeats are written
+// with, however far the database's clock is from it.
+func TestTakeoverGoesByTheExecutorClock(t *testing.T) {
+	t.Parallel()
+	for name, skew := range map[string]time.Duration{"Ahead5s": 5 * time.Second, "Behind5s": -5 * time.Second} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				_, _ = w.Write([]byte("ok"))
+			}))
+			defer target.Close()
+			st, url := testfactory.Store(t)
+			clock := clockwork.NewFakeClockAt(databaseNow(t, url).Add(skew))
+			cfg := executor.Config{HeartbeatInterval: time.Second, StaleAfter: 3 * time.Second}
+			f := newFixtureOn(t, st, clock, cfg)
+			j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
+			at := clock.Now().Truncate(time.Second)
+			ev := dueEvent(t, j, at)
+
+			// Another worker started the fire by the same clock, then went silent.
+			now := clock.Now()
+			other := &domain.Execution{ID: "00000000-0000-7000-8000-000000000001", JobID: j.ID, JobVersion: j.Version,
+				IdempotencyKey: ev.ID(), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
+				Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
+			_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, MaxAttempts: 10, Now: clock.Now()})
+			require.NoError(t, err)
+
+			var retry *delivery.RetryError
+			require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &retry, "its heartbeat is fresh by the executors' clock")
+			require.Zero(t, calls.Load())
+
+			clock.Advance(cfg.StaleAfter + time.Second)
+			require.NoError(t, f.rt.Handle(t.Context(), ev), "stale by the executors' clock: taken over")
+			require.EqualValues(t, 1, calls.Load())
+			e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+			require.NoError(t, err)
+			require.Equal(t, domain.StatusSucceeded, e.Status)
+			require.Equal(t, 2, e.Attempt)
+		})
+	}
+}
