@@ -23,7 +23,8 @@ import (
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
-	_ "github.com/vecron/vecron/shared/sqljob/oracle" // vecron dev runs Oracle jobs too
+	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -161,7 +162,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	})
 	g.Go(func() error { return tickfn.Run(gctx, ts, log.With("function", "tick")) })
 	g.Go(func() error { return httpfn.Run(gctx, hs, log.With("function", "execute-http")) })
-	g.Go(func() error { return dbfn.Run(gctx, ds, log.With("function", "execute-db")) })
+	// dev runs every kind of sql job, Oracle's too, so a first run needs no second build.
+	dialects := []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}
+	g.Go(func() error { return dbfn.Run(gctx, ds, dialects, log.With("function", "execute-db")) })
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")

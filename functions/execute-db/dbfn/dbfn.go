@@ -4,6 +4,7 @@ package dbfn
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -31,11 +32,16 @@ func DefaultSettings() Settings {
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }
 
-// Run runs the executor until ctx ends, then lets in-flight executions finish and returns.
-func Run(ctx context.Context, s Settings, log *slog.Logger) error {
+// Run runs the jobs of the drivers of dialects until ctx ends, then lets in-flight executions
+// finish and returns. The caller chooses dialects, so only the builds that can afford the Oracle
+// driver link it.
+func Run(ctx context.Context, s Settings, dialects []sqljob.Dialect, log *slog.Logger) error {
+	runner, err := sqljob.New(dialects, s.SQL)
+	if err != nil {
+		return fmt.Errorf("sql runner: %w", err)
+	}
 	// The pools to target databases close on the way out: a function scaling to zero leaves
 	// no connections open.
-	runner := sqljob.New(s.SQL)
 	defer runner.Close()
 	return worker.Run(ctx, domain.KindSQL, "execute-db", s.Settings, runner, log)
 }
