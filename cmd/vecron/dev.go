@@ -57,9 +57,12 @@ func devCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run vecron locally: every function in one process, with NATS, Postgres and Redis",
-		Long: `Runs the api, tick and execute-http functions in one process, with an embedded NATS
-JetStream server, and PostgreSQL and Redis started from the installed binaries (data under
---data-dir), unless DATABASE_URL, REDIS_URL or NATS_URL point elsewhere. Ctrl-C stops it all.`,
+		Long: `Runs the four functions in one process: api (REST API and health probes on --host and
+--port), tick, execute-http and execute-db (PostgreSQL, MySQL/MariaDB and Oracle jobs); the
+executors pull their work from JetStream. It also runs what they need, each on 127.0.0.1 with its
+data under --data-dir: an embedded NATS JetStream server unless NATS_URL (--nats-url) is given,
+and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
+(--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
