@@ -29,6 +29,7 @@ import (
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/tick"
@@ -164,7 +165,9 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	ds := dbfn.DefaultSettings()
 	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
 	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
-	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error { return dbfn.Run(ctx, clockwork.NewRealClock(), ds, log) })
+	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error {
+		return dbfn.Run(ctx, clockwork.NewRealClock(), ds, []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, log)
+	})
 	if transport == httpfn.TransportPush {
 		s.pushURL = fmt.Sprintf("http://127.0.0.1:%d/", hs.Port)
 		waitHTTP(t, s.pushURL+"readyz")

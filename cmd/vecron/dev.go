@@ -24,7 +24,8 @@ import (
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
-	_ "github.com/vecron/vecron/shared/sqljob/oracle" // vecron dev runs Oracle jobs too
+	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -57,9 +58,12 @@ func devCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run vecron locally: every function in one process, with NATS, Postgres and Redis",
-		Long: `Runs the api, tick and execute-http functions in one process, with an embedded NATS
-JetStream server, and PostgreSQL and Redis started from the installed binaries (data under
---data-dir), unless DATABASE_URL, REDIS_URL or NATS_URL point elsewhere. Ctrl-C stops it all.`,
+		Long: `Runs the four functions in one process: api (REST API and health probes on --host and
+--port), tick, execute-http and execute-db (PostgreSQL, MySQL/MariaDB and Oracle jobs); the
+executors pull their work from JetStream. It also runs what they need, each on 127.0.0.1 with its
+data under --data-dir: an embedded NATS JetStream server unless NATS_URL (--nats-url) is given,
+and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
+(--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
@@ -164,7 +168,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	})
 	g.Go(func() error { return tickfn.Run(gctx, clock, ts, log.With("function", "tick")) })
 	g.Go(func() error { return httpfn.Run(gctx, clock, hs, log.With("function", "execute-http")) })
-	g.Go(func() error { return dbfn.Run(gctx, clock, ds, log.With("function", "execute-db")) })
+	// dev runs every kind of sql job, Oracle's too, so a first run needs no second build.
+	dialects := []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}
+	g.Go(func() error { return dbfn.Run(gctx, clock, ds, dialects, log.With("function", "execute-db")) })
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")

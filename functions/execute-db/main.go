@@ -32,7 +32,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "execute-db:", err)
 		os.Exit(2)
 	}
-	if err := dbfn.Run(signals.NewContext(), clockwork.NewRealClock(), s, log); err != nil {
+	if err := dbfn.Run(signals.NewContext(), clockwork.NewRealClock(), s, dialects(), log); err != nil {
 		log.Error("execute-db stopped with an error", "error", err)
 		os.Exit(1)
 	}

@@ -51,6 +51,12 @@ const (
 	TriggerBackfill Trigger = "backfill"
 )
 
+// Triggers returns every trigger. Tests range over it to check each one has an idempotency-key
+// form, and a test of this package keeps it in step with the constants.
+func Triggers() []Trigger {
+	return []Trigger{TriggerSchedule, TriggerManual, TriggerWebhook, TriggerEvent, TriggerRetry, TriggerReplay, TriggerBackfill}
+}
+
 // ExecutionStatus is the state of one execution.
 type ExecutionStatus string
 
@@ -65,6 +71,13 @@ const (
 	StatusDeadLettered ExecutionStatus = "dead_lettered"
 	StatusCancelled    ExecutionStatus = "cancelled"
 )
+
+// Statuses returns every execution status. Tests range over it to check each one is classified
+// by Terminal, and a test of this package keeps it in step with the constants.
+func Statuses() []ExecutionStatus {
+	return []ExecutionStatus{StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusTimedOut, StatusSkipped,
+		StatusDeadLettered, StatusCancelled}
+}
 
 // Terminal reports whether no further attempt of the execution will run on its own.
 func (s ExecutionStatus) Terminal() bool {

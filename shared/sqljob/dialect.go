@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/go-sql-driver/mysql"
@@ -20,10 +19,12 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 )
 
-// Dialect is what the runner knows of one kind of target database. PostgreSQL and MySQL are
-// built in; Oracle registers itself from package sqljob/oracle, which only the executables that
-// can afford its driver's size import.
+// Dialect is what the runner knows of one kind of target database. A runner runs the dialects
+// it is given: Postgres and MySQL from this package, and Oracle from package sqljob/oracle, which
+// only the executables that can afford its driver's size link.
 type Dialect struct {
+	// Driver is the sql.driver of the jobs it runs: one of the domain.Driver… constants.
+	Driver string
 	// DriverName is the database/sql driver's name.
 	DriverName string
 	// Source returns the connection string of spec: its DSN, checked, or one built from its
@@ -112,41 +113,17 @@ func NamedSQL(params map[string]any) []any {
 	return out
 }
 
-var (
-	dialectsMu sync.RWMutex
-	dialects   = map[string]Dialect{}
-)
-
-// Register makes driver ("oracle") runnable. It panics when driver is registered twice, as
-// database/sql does.
-func Register(driver string, d Dialect) {
-	dialectsMu.Lock()
-	defer dialectsMu.Unlock()
-	if _, dup := dialects[driver]; dup {
-		panic("sqljob: dialect " + driver + " registered twice")
-	}
-	dialects[driver] = d
-}
-
-func dialectOf(driver string) (Dialect, error) {
-	dialectsMu.RLock()
-	d, ok := dialects[driver]
-	dialectsMu.RUnlock()
-	switch {
-	case ok:
-		return d, nil
-	case driver == domain.DriverOracle:
-		return Dialect{}, errors.New("sql.driver: this executor was built without the Oracle driver; run the execute-db-oracle build (make build makes bin/execute-db-oracle)")
-	}
-	return Dialect{}, fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", driver)
-}
-
-func init() {
-	Register(domain.DriverPostgres, Dialect{DriverName: "pgx", Source: postgresSource, Target: postgresTarget, Classify: postgresClassify,
+// Postgres returns the dialect of PostgreSQL, through pgx.
+func Postgres() Dialect {
+	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Target: postgresTarget, Classify: postgresClassify,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
-		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }})
-	Register(domain.DriverMySQL, Dialect{DriverName: "mysql", Source: mysqlSource, Target: mysqlTarget, Classify: mysqlClassify,
-		ReadOnlyAllows: mysqlReadOnly})
+		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }}
+}
+
+// MySQL returns the dialect of MySQL and MariaDB.
+func MySQL() Dialect {
+	return Dialect{Driver: domain.DriverMySQL, DriverName: "mysql", Source: mysqlSource, Target: mysqlTarget, Classify: mysqlClassify,
+		ReadOnlyAllows: mysqlReadOnly}
 }
 
 // returnsRows is the rule of PostgreSQL and MySQL, whose CALL can return a result set.

@@ -1,7 +1,7 @@
 // Package sqljob runs the statements of a sql job against its target database — PostgreSQL
-// (pgx), MySQL or MariaDB, and Oracle when package sqljob/oracle is linked — and reports the
-// outcome: per statement the rows affected, or for a query its columns and first rows, and how
-// long it took. Parameters are always bound, never spliced into the SQL, so a hostile value
+// (pgx), MySQL or MariaDB, and Oracle when given package sqljob/oracle's dialect — and reports
+// the outcome: per statement the rows affected, or for a query its columns and first rows, and
+// how long it took. Parameters are always bound, never spliced into the SQL, so a hostile value
 // stays a value. Connections are pooled per target, bounded, and let go when idle, so an
 // executor scaling to zero leaves no connections behind. The target is only ever what the job
 // names: this package never sees the system database.
@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -55,9 +57,11 @@ func DefaultConfig() Config { return Config{}.withDefaults() }
 
 // Runner runs sql jobs.
 type Runner struct {
-	cfg   Config
-	mu    sync.Mutex
-	pools map[string]*pool
+	clock    clockwork.Clock
+	cfg      Config
+	dialects map[string]Dialect // by Dialect.Driver
+	mu       sync.Mutex
+	pools    map[string]*pool
 
 	// sources remembers what connection fields resolved to: checking a DSN parses it, which
 	// costs more than the rest of a short statement's work in the executor.
@@ -103,9 +107,38 @@ type pool struct {
 	lastUsed time.Time
 }
 
-// New returns a runner with no pools yet.
-func New(cfg Config) *Runner {
-	return &Runner{cfg: cfg.withDefaults(), pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}
+// New returns a runner of the jobs whose driver is one of dialects, with no pools yet, timing
+// statements and idle pools by clock. It fails when dialects is empty, names a driver twice or
+// lacks a function the runner calls.
+func New(clock clockwork.Clock, dialects []Dialect, cfg Config) (*Runner, error) {
+	if len(dialects) == 0 {
+		return nil, errors.New("dialects: none given")
+	}
+	byDriver := make(map[string]Dialect, len(dialects))
+	for i, d := range dialects {
+		switch _, dup := byDriver[d.Driver]; {
+		case d.Driver == "":
+			return nil, fmt.Errorf("dialects[%d].Driver: is empty", i)
+		case dup:
+			return nil, fmt.Errorf("dialects[%d].Driver: %q is given twice", i, d.Driver)
+		case d.DriverName == "" || d.Source == nil || d.Target == nil || d.Classify == nil:
+			return nil, fmt.Errorf("dialects[%d] (%s): DriverName, Source, Target and Classify are required", i, d.Driver)
+		}
+		byDriver[d.Driver] = d
+	}
+	return &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}, nil
+}
+
+// dialect returns the dialect of driver, or the error that fails its jobs for good.
+func (r *Runner) dialect(driver string) (Dialect, error) {
+	d, ok := r.dialects[driver]
+	switch {
+	case ok:
+		return d, nil
+	case driver == domain.DriverOracle:
+		return Dialect{}, errors.New("sql.driver: this executor was built without the Oracle driver; run the execute-db-oracle build (make build makes bin/execute-db-oracle)")
+	}
+	return Dialect{}, fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", driver)
 }
 
 // Close closes every pool.
@@ -138,13 +171,13 @@ type StatementResult struct {
 // Run runs d's statements once; ctx carries the attempt's deadline. A failure is a result, never
 // an error: Permanent says whether retrying could help.
 func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
-	start := time.Now()
+	start := r.clock.Now()
 	res := domain.RunResult{Status: domain.StatusSucceeded}
 	spec := d.SQL
 	if spec == nil || len(spec.Statements) == 0 {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no sql statements"}
 	}
-	dl, err := dialectOf(spec.Driver)
+	dl, err := r.dialect(spec.Driver)
 	if err != nil {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
 	}
@@ -156,7 +189,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
 	}
 	results, err := r.runAll(ctx, dl, db, spec)
-	res.Duration = time.Since(start)
+	res.Duration = r.clock.Since(start)
 	if b, mErr := json.Marshal(results); mErr == nil {
 		res.Excerpt = string(b)
 		if len(res.Excerpt) > r.cfg.ExcerptBytes {
@@ -169,7 +202,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	if err != nil {
 		res.Status, res.Error = domain.StatusFailed, err.Error()
-		_, permanent, timedOut := classify(err)
+		_, permanent, timedOut := r.classify(err)
 		res.Permanent = permanent || errors.As(err, new(jobError))
 		if errors.Is(err, context.DeadlineExceeded) || timedOut {
 			res.Status, res.Permanent = domain.StatusTimedOut, false
@@ -240,7 +273,7 @@ func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domai
 		if t := time.Duration(spec.StatementTimeout); t > 0 {
 			sctx, cancel = context.WithTimeout(ctx, t)
 		}
-		t0 := time.Now()
+		t0 := r.clock.Now()
 		sr := StatementResult{Statement: i + 1}
 		args := st.Params
 		if len(st.NamedParams) > 0 {
@@ -252,7 +285,7 @@ func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domai
 		}
 		err := runOne(sctx, target, st.SQL, args, queries(st.SQL), maxRows, &sr)
 		cancel()
-		sr.DurationMS = float64(time.Since(t0).Microseconds()) / 1000
+		sr.DurationMS = float64(r.clock.Since(t0).Microseconds()) / 1000
 		out = append(out, sr)
 		if err != nil {
 			return out, &statementError{n: i + 1, err: err}
@@ -325,7 +358,7 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if p, ok := r.pools[key]; ok {
-		p.lastUsed = time.Now()
+		p.lastUsed = r.clock.Now()
 		return p.db, nil
 	}
 	if len(r.pools) >= r.cfg.MaxTargets {
@@ -347,14 +380,14 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
 	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
 	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)
-	r.pools[key] = &pool{db: db, lastUsed: time.Now()}
+	r.pools[key] = &pool{db: db, lastUsed: r.clock.Now()}
 	return db, nil
 }
 
 // Source returns the database/sql driver name and DSN of spec: its DSN, or one built from its
 // fields. Errors never include the DSN, which may hold a password.
-func Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
-	d, err := dialectOf(spec.Driver)
+func (r *Runner) Source(spec *domain.SQLSpec) (driverName, dsn string, err error) {
+	d, err := r.dialect(spec.Driver)
 	if err != nil {
 		return "", "", err
 	}
@@ -369,7 +402,7 @@ func (r *Runner) Target(d event.Due) string {
 	if d.SQL == nil {
 		return ""
 	}
-	dl, err := dialectOf(d.SQL.Driver)
+	dl, err := r.dialect(d.SQL.Driver)
 	if err != nil {
 		return ""
 	}
@@ -430,15 +463,13 @@ func (r *Runner) Render(d event.Due, c *render.Context) (event.Due, error) {
 // Permanent reports whether a failure will not change on a retry: a syntax error, a missing
 // table or permission, a constraint violation, bad data. Connection trouble, deadlocks,
 // serialization failures, lock waits and timeouts are worth retrying.
-func Permanent(err error) bool {
-	_, permanent, _ := classify(err)
+func (r *Runner) Permanent(err error) bool {
+	_, permanent, _ := r.classify(err)
 	return permanent
 }
 
-func classify(err error) (ours, permanent, timedOut bool) {
-	dialectsMu.RLock()
-	defer dialectsMu.RUnlock()
-	for _, d := range dialects {
+func (r *Runner) classify(err error) (ours, permanent, timedOut bool) {
+	for _, d := range r.dialects {
 		if ours, permanent, timedOut = d.Classify(err); ours {
 			return
 		}

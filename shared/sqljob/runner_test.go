@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,6 +37,15 @@ func targets(t *testing.T) []target {
 	}
 }
 
+// newRunner returns a runner of the standard build's dialects, closed when the test ends.
+func newRunner(t *testing.T, cfg sqljob.Config) *sqljob.Runner {
+	t.Helper()
+	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, cfg)
+	require.NoError(t, err)
+	t.Cleanup(r.Close)
+	return r
+}
+
 func run(t *testing.T, r *sqljob.Runner, tg target, spec domain.SQLSpec) (domain.RunResult, []sqljob.StatementResult) {
 	t.Helper()
 	spec.Driver, spec.DSN = tg.driver, tg.dsn
@@ -60,8 +70,7 @@ func TestSQLJobsAgainstPostgresAndMariaDB(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.driver, func(t *testing.T) {
 			t.Parallel()
-			r := sqljob.New(sqljob.Config{})
-			t.Cleanup(r.Close)
+			r := newRunner(t, sqljob.Config{})
 
 			// DDL and DML in one transaction, then a query of what they made.
 			res, out := run(t, r, tg, domain.SQLSpec{Transaction: true, Statements: []domain.SQLStatement{
@@ -143,8 +152,7 @@ func TestSQLJobsAgainstPostgresAndMariaDB(t *testing.T) {
 func TestPostgresFunctionCallAndDeadlockClassification(t *testing.T) {
 	t.Parallel()
 	tg := targets(t)[0]
-	r := sqljob.New(sqljob.Config{})
-	t.Cleanup(r.Close)
+	r := newRunner(t, sqljob.Config{})
 	res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts(
 		"CREATE TABLE totals (day DATE PRIMARY KEY, n INT)",
 		`CREATE FUNCTION close_day(d DATE) RETURNS INT LANGUAGE sql AS $$ INSERT INTO totals VALUES (d, 42) RETURNING n $$`,
@@ -183,25 +191,25 @@ func TestPostgresFunctionCallAndDeadlockClassification(t *testing.T) {
 
 func TestSourceBuildsDSNsWithoutLeakingThem(t *testing.T) {
 	t.Parallel()
-	d, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, Host: "db.internal", Port: 6432,
+	r := newRunner(t, sqljob.Config{})
+	d, dsn, err := r.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, Host: "db.internal", Port: 6432,
 		Database: "reports", User: "etl", Password: "p'w d"})
 	require.NoError(t, err)
 	require.Equal(t, "pgx", d)
 	require.Equal(t, `host='db.internal' port=6432 dbname='reports' user='etl' password='p\'w d'`, dsn)
-	d, dsn, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, Host: "10.0.0.5", Database: "shop", User: "u", Password: "s3cr3t"})
+	d, dsn, err = r.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, Host: "10.0.0.5", Database: "shop", User: "u", Password: "s3cr3t"})
 	require.NoError(t, err)
 	require.Equal(t, "mysql", d)
 	require.Contains(t, dsn, "u:s3cr3t@tcp(10.0.0.5:3306)/shop")
-	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "not a dsn with s3cr3t"})
+	_, _, err = r.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "not a dsn with s3cr3t"})
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "s3cr3t")
-	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: "mssql"})
+	_, _, err = r.Source(&domain.SQLSpec{Driver: "mssql"})
 	require.ErrorContains(t, err, `sql.driver: "mssql" is not one of postgres, mysql, oracle`)
-	r := sqljob.New(sqljob.Config{})
 	require.Equal(t, "postgres://db.internal:6432", r.Target(event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:pw@db.internal:6432/x"}}))
 
-	// This test binary, like the slim execute-db, does not link the Oracle driver: an Oracle job
-	// fails for good and says which build runs it.
+	// This runner, like the slim execute-db's, has no Oracle dialect: an Oracle job fails for
+	// good and says which build runs it.
 	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{Driver: domain.DriverOracle,
 		DSN: "oracle://u:pw@db:1521/S", Statements: stmts("SELECT 1 FROM dual")}})
 	require.Equal(t, domain.StatusFailed, res.Status)
@@ -209,9 +217,30 @@ func TestSourceBuildsDSNsWithoutLeakingThem(t *testing.T) {
 	require.Contains(t, res.Error, "execute-db-oracle")
 }
 
+func TestNewRefusesDialectsItCannotRun(t *testing.T) {
+	t.Parallel()
+	noClassify := sqljob.MySQL()
+	noClassify.Classify = nil
+	for name, c := range map[string]struct {
+		dialects []sqljob.Dialect
+		want     string
+	}{
+		"None":       {nil, "dialects: none given"},
+		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, "dialects[1].Driver: is empty"},
+		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, `dialects[2].Driver: "postgres" is given twice`},
+		"Unrunnable": {[]sqljob.Dialect{noClassify}, "dialects[0] (mysql): DriverName, Source, Target and Classify are required"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := sqljob.New(clockwork.NewRealClock(), c.dialects, sqljob.Config{})
+			require.EqualError(t, err, c.want)
+		})
+	}
+}
+
 func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
 	t.Parallel()
-	r := sqljob.New(sqljob.Config{})
+	r := newRunner(t, sqljob.Config{})
 	d := event.Due{SQL: &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "{{ var.DSN }}", Statements: []domain.SQLStatement{
 		{SQL: "INSERT INTO t VALUES ($1, $2, $3)", Params: []any{"{{ var.NAME }}", 7.0, "{{ execution.scheduled_at | date \"2006-01-02\" }}"}},
 		{SQL: "DELETE FROM t WHERE name = @name AND n < @n", NamedParams: map[string]any{"name": "{{ var.NAME }}", "n": 3.0}}}}}
@@ -235,8 +264,7 @@ func TestInjectionThroughAVariableIsInert(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.driver, func(t *testing.T) {
 			t.Parallel()
-			r := sqljob.New(sqljob.Config{})
-			t.Cleanup(r.Close)
+			r := newRunner(t, sqljob.Config{})
 			res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts("CREATE TABLE notes (body VARCHAR(200))")})
 			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
 			payload := "x'); DROP TABLE notes; -- \" OR 1=1"
@@ -256,8 +284,7 @@ func TestInjectionThroughAVariableIsInert(t *testing.T) {
 func TestMariaDBStoredProcedureCall(t *testing.T) {
 	t.Parallel()
 	tg := targets(t)[1]
-	r := sqljob.New(sqljob.Config{})
-	t.Cleanup(r.Close)
+	r := newRunner(t, sqljob.Config{})
 	res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts(
 		"CREATE TABLE month_end (month VARCHAR(7) PRIMARY KEY, closed BOOLEAN)",
 		"CREATE PROCEDURE close_month(IN m VARCHAR(7)) BEGIN INSERT INTO month_end VALUES (m, TRUE); SELECT m AS closed_month; END",
@@ -274,12 +301,13 @@ func TestMariaDBStoredProcedureCall(t *testing.T) {
 
 func TestDSNsCannotReadTheExecutorsFiles(t *testing.T) {
 	t.Parallel()
-	_, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?allowAllFiles=true&allowCleartextPasswords=true"})
+	r := newRunner(t, sqljob.Config{})
+	_, dsn, err := r.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?allowAllFiles=true&allowCleartextPasswords=true"})
 	require.NoError(t, err)
 	require.NotContains(t, dsn, "allowAllFiles=true")
 	require.NotContains(t, dsn, "allowCleartextPasswords=true")
 	for _, bad := range []string{"postgres://u@db/x?sslkey=/etc/vecron/keys", "host=db passfile=/root/.pgpass", "service=prod"} {
-		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
+		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
 		require.ErrorContains(t, err, "reads files of the executor's host", bad)
 	}
 }
@@ -318,8 +346,7 @@ func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 		t.Run(tg.driver, func(t *testing.T) {
 			t.Parallel()
 			count := open[tg.driver]
-			r := sqljob.New(sqljob.Config{MaxConnsPerTarget: 2, IdleTimeout: 500 * time.Millisecond})
-			t.Cleanup(r.Close)
+			r := newRunner(t, sqljob.Config{MaxConnsPerTarget: 2, IdleTimeout: 500 * time.Millisecond})
 
 			var wg sync.WaitGroup
 			var peak atomic.Int32
@@ -369,8 +396,7 @@ func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 	app := testenv.Name(t)
 	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t) + "&application_name=" + app}
 	myTarget := target{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t)}
-	r := sqljob.New(sqljob.Config{MaxTargets: 1})
-	t.Cleanup(r.Close)
+	r := newRunner(t, sqljob.Config{MaxTargets: 1})
 
 	slowDone := make(chan domain.RunResult, 1)
 	go func() {
@@ -406,8 +432,7 @@ func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 func TestNamedParameters(t *testing.T) {
 	t.Parallel()
 	tgs := targets(t)
-	r := sqljob.New(sqljob.Config{})
-	t.Cleanup(r.Close)
+	r := newRunner(t, sqljob.Config{})
 	hostile := "x'); DROP TABLE named; --"
 	res, out := run(t, r, tgs[0], domain.SQLSpec{Statements: []domain.SQLStatement{
 		{SQL: "CREATE TABLE named (a TEXT, b INT)"},

@@ -4,6 +4,7 @@ package dbfn
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/jonboulle/clockwork"
@@ -33,11 +34,16 @@ func DefaultSettings() Settings {
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }
 
-// Run runs the executor on clock until ctx ends, then lets in-flight executions finish and returns.
-func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
+// Run runs the jobs of the drivers of dialects on clock until ctx ends, then lets in-flight executions
+// finish and returns. The caller chooses dialects, so only the builds that can afford the Oracle
+// driver link it.
+func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqljob.Dialect, log *slog.Logger) error {
+	runner, err := sqljob.New(clock, dialects, s.SQL)
+	if err != nil {
+		return fmt.Errorf("sql runner: %w", err)
+	}
 	// The pools to target databases close on the way out: a function scaling to zero leaves
 	// no connections open.
-	runner := sqljob.New(s.SQL)
 	defer runner.Close()
 	return worker.Run(ctx, clock, domain.KindSQL, "execute-db", s.Settings, runner, log)
 }

@@ -1,7 +1,7 @@
 // Package oracle teaches sqljob to run sql jobs against Oracle Database (19c and later) through
-// the pure-Go go-ora driver. Importing it registers the "oracle" driver of sql jobs. The driver
-// adds about 14 MB to a binary, so the slim execute-db does not import it; the execute-db-oracle
-// build (the same function, built with the "oracle" tag) and `vecron dev` do.
+// the pure-Go go-ora driver: a runner given Dialect runs the "oracle" driver of sql jobs. The
+// driver adds about 14 MB to a binary, so the slim execute-db does not link this package; the
+// execute-db-oracle build (the same function, built with the "oracle" tag) and `vecron dev` do.
 package oracle
 
 import (
@@ -23,8 +23,10 @@ import (
 // DefaultPort is the Oracle listener's usual port.
 const DefaultPort = 1521
 
-func init() {
-	sqljob.Register(domain.DriverOracle, sqljob.Dialect{
+// Dialect returns the dialect of Oracle, for sqljob.New.
+func Dialect() sqljob.Dialect {
+	return sqljob.Dialect{
+		Driver:     domain.DriverOracle,
 		DriverName: "oracle",
 		Source:     Source,
 		Target:     Target,
@@ -36,7 +38,7 @@ func init() {
 		// Oracle commits before and after DDL, and a PL/SQL block may commit: a read-only job
 		// runs queries only.
 		ReadOnlyAllows: returnsRows,
-	})
+	}
 }
 
 // forbidden are go-ora URL options a job may not set, and why: each makes the driver use the

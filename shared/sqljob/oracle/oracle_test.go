@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jonboulle/clockwork"
 	goora "github.com/sijms/go-ora/v2"
 	"github.com/sijms/go-ora/v2/network"
 	"github.com/stretchr/testify/require"
@@ -23,10 +24,20 @@ import (
 
 const password = `p@ss:w/rd?&#% 'x"`
 
+// newRunner returns a runner of the execute-db-oracle build's dialects, closed when the test ends.
+func newRunner(t *testing.T) *sqljob.Runner {
+	t.Helper()
+	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}, sqljob.Config{})
+	require.NoError(t, err)
+	t.Cleanup(r.Close)
+	return r
+}
+
 func TestSourceBuildsURLFromFields_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
+	r := newRunner(t)
 	spec := &domain.SQLSpec{Driver: domain.DriverOracle, Host: "db.bank.internal", Database: "ORCLPDB1", User: "batch", Password: password}
-	driverName, dsn, err := sqljob.Source(spec)
+	driverName, dsn, err := r.Source(spec)
 	require.NoError(t, err)
 	require.Equal(t, "oracle", driverName)
 	cfg, err := goora.ParseConfig(dsn)
@@ -39,26 +50,27 @@ func TestSourceBuildsURLFromFields_NotRunAgainstOracle(t *testing.T) {
 	require.Equal(t, oracle.DefaultPort, cfg.Servers[0].Port)
 
 	spec.Port = 1600
-	_, dsn, err = sqljob.Source(spec)
+	_, dsn, err = r.Source(spec)
 	require.NoError(t, err)
 	require.Equal(t, "oracle://db.bank.internal:1600", oracle.Target(dsn))
 
-	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", User: "u"})
+	_, _, err = r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", User: "u"})
 	require.EqualError(t, err, "sql.database: is required for Oracle: the service name, such as ORCLPDB1")
-	_, _, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", Database: "S", User: "u"})
+	_, _, err = r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, Host: "db", Database: "S", User: "u"})
 	require.ErrorContains(t, err, "the executor's OS user", "no password: the driver would use OS authentication")
 }
 
 func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
+	r := newRunner(t)
 	ok := "oracle://batch:secret@db:1521/ORCLPDB1?PREFETCH_ROWS=100&TIMEOUT=30"
-	_, dsn, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: ok})
+	_, dsn, err := r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: ok})
 	require.NoError(t, err)
 	require.Equal(t, ok, dsn)
 
 	// A RAC descriptor names its servers itself; the breaker keys on the first.
 	rac := "oracle://batch:secret@:0/?connStr=" + strings.ReplaceAll("(DESCRIPTION=(ADDRESS_LIST=(ADDRESS=(PROTOCOL=TCP)(HOST=rac1)(PORT=1521))(ADDRESS=(PROTOCOL=TCP)(HOST=rac2)(PORT=1521)))(CONNECT_DATA=(SERVICE_NAME=BATCH)))", " ", "")
-	_, dsn, err = sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: rac})
+	_, dsn, err = r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: rac})
 	require.NoError(t, err)
 	require.Equal(t, "oracle://rac1:1521", oracle.Target(dsn))
 
@@ -70,17 +82,18 @@ func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 		"oracle://db:1521/ORCLPDB1":                    "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 		"oracle://batch@db:1521/ORCLPDB1":              "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 	} {
-		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
+		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.EqualError(t, err, want, dsn)
 	}
 }
 
 func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
+	r := newRunner(t)
 	for _, opt := range []string{"wallet=/etc/vecron", "WALLET%20PASSWORD=x", "trace%20file=/tmp/t.log", "TRACE%20DIR=/tmp",
 		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS"} {
 		dsn := goora.BuildUrl("db", 1521, "ORCLPDB1", "batch", password, nil) + "?" + opt
-		_, _, err := sqljob.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
+		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.Error(t, err, opt)
 		require.Contains(t, err.Error(), "is not allowed", opt)
 		require.NotContains(t, err.Error(), "p@ss", "an error never shows the DSN")
@@ -89,6 +102,7 @@ func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *test
 
 func TestClassification_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
+	r := newRunner(t)
 	for _, c := range []struct {
 		code      int
 		permanent bool
@@ -108,7 +122,7 @@ func TestClassification_NotRunAgainstOracle(t *testing.T) {
 		{1017, true},   // invalid username/password
 	} {
 		err := fmt.Errorf("statement 2: %w", &network.OracleError{ErrCode: c.code})
-		require.Equal(t, c.permanent, sqljob.Permanent(err), "ORA-%05d", c.code)
+		require.Equal(t, c.permanent, r.Permanent(err), "ORA-%05d", c.code)
 	}
 	ours, permanent, timedOut := oracle.Classify(&network.OracleError{ErrCode: 1013})
 	require.True(t, ours)
@@ -125,8 +139,7 @@ func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracl
 	port := ln.Addr().(*net.TCPAddr).Port
 	require.NoError(t, ln.Close()) // nothing listens there now
 
-	r := sqljob.New(sqljob.Config{})
-	t.Cleanup(r.Close)
+	r := newRunner(t)
 	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{
 		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1", User: "batch", Password: password,
 		Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}},
@@ -147,8 +160,7 @@ func TestNamedParametersBindAsSQLNamed_NotRunAgainstOracle(t *testing.T) {
 
 func TestReadOnlyRunsQueriesOnly_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
-	r := sqljob.New(sqljob.Config{})
-	t.Cleanup(r.Close)
+	r := newRunner(t)
 	for _, q := range []string{"BEGIN purge_old_rows; COMMIT; END;", "TRUNCATE TABLE report", "DELETE FROM report"} {
 		// Refused before any connection: nothing listens at this address.
 		res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{
