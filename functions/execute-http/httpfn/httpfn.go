@@ -8,9 +8,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/vecron/vecron/functions/internal/worker"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/httpjob"
-	"github.com/vecron/vecron/shared/worker"
 )
 
 // Transports.
