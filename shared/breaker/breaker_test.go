@@ -61,8 +61,14 @@ func newClient(t *testing.T, url string) *redis.Client {
 // the shared Redis and prefix.
 func replica(t *testing.T, url, prefix string, cfg breaker.Config) *breaker.Breakers {
 	t.Helper()
+	return replicaOn(t, url, prefix, clockwork.NewRealClock(), cfg)
+}
+
+// replicaOn is replica with the executor's clock.
+func replicaOn(t *testing.T, url, prefix string, clock clockwork.Clock, cfg breaker.Config) *breaker.Breakers {
+	t.Helper()
 	cfg.KeyPrefix = prefix
-	b, err := breaker.New(newClient(t, url), clockwork.NewRealClock(), cfg, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(newClient(t, url), clock, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	return b
 }
@@ -187,14 +193,15 @@ func TestWindowForgetsOldFailures(t *testing.T) {
 	t.Parallel()
 	url, prefix := testRedis(t)
 	const window = 300 * time.Millisecond
-	b := replica(t, url, prefix, breaker.Config{ConsecutiveFailures: 100, FailureRatio: 0.5, MinRequests: 4, Window: window})
+	clock := clockwork.NewFakeClock()
+	b := replicaOn(t, url, prefix, clock, breaker.Config{ConsecutiveFailures: 100, FailureRatio: 0.5, MinRequests: 4, Window: window})
 	const host = "window.example.com:443"
 
 	for range 3 {
 		record(t, b, host, false)
 	}
-	// The window is a span of Redis's clock; nothing to wait on but time.
-	time.Sleep(window + 50*time.Millisecond)
+	// The window is a span of the executors' clock.
+	clock.Advance(window + time.Millisecond)
 	for range 3 {
 		record(t, b, host, false)
 	}
@@ -562,11 +569,12 @@ func TestLateSuccessesDoNotHideNewerFailures(t *testing.T) {
 	t.Parallel()
 	url, prefix := testRedis(t)
 	cfg := breaker.Config{ConsecutiveFailures: 3, MinRequests: 1000, CoolDown: time.Minute}
-	a, b := replica(t, url, prefix, cfg), replica(t, url, prefix, cfg)
+	clock := clockwork.NewFakeClock()
+	a, b := replicaOn(t, url, prefix, clock, cfg), replicaOn(t, url, prefix, clock, cfg)
 	const host = "going-down.example.com:443"
 
 	record(t, a, host, true) // gathered in a, not yet in Redis
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(5 * time.Millisecond)
 	record(t, b, host, false)
 	record(t, b, host, false)
 	record(t, a, host, false) // carries a's older success ahead of it
@@ -575,7 +583,7 @@ func TestLateSuccessesDoNotHideNewerFailures(t *testing.T) {
 	const other = "flaky.example.com:443"
 	record(t, b, other, false)
 	record(t, b, other, false)
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(5 * time.Millisecond)
 	record(t, a, other, true) // newer than b's failures: ends the run
 	a.Close()
 	record(t, b, other, false)

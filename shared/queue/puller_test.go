@@ -45,7 +45,13 @@ func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ..
 // runPuller runs a puller until the returned stop is called.
 func runPuller(t *testing.T, js jetstream.JetStream, names event.Names, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
 	t.Helper()
-	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clockwork.NewRealClock(), cfg, slog.New(slog.DiscardHandler))
+	return runPullerOn(t, js, names, clockwork.NewRealClock(), cfg, h)
+}
+
+// runPullerOn is runPuller on clock.
+func runPullerOn(t *testing.T, js jetstream.JetStream, names event.Names, clock clockwork.Clock, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
+	t.Helper()
+	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clock, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -155,12 +161,15 @@ func TestPullerShutdownFinishesInFlightAndReturnsTheRest(t *testing.T) {
 		finished.Add(1)
 		return nil
 	}
-	stop := runPuller(t, js, names, queue.PullerConfig{Concurrency: 1}, h)
+	// The grace period's timer is set once the puller has stopped fetching and returned what it
+	// had buffered: the moment to let the in-flight event finish.
+	clock := clockwork.NewFakeClock()
+	stop := runPullerOn(t, js, names, clock, queue.PullerConfig{Concurrency: 1, Grace: time.Hour}, h)
 	publishDue(t, js, names, "a", "b", "c")
 	<-started
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
-	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
 	close(release)
 	<-stopped
 	require.EqualValues(t, 1, finished.Load(), "only the in-flight event ran")
@@ -201,10 +210,15 @@ func TestPullerInterruptsInFlightWorkAfterTheGracePeriod(t *testing.T) {
 		cause.Store(context.Cause(ctx))
 		return &delivery.RetryError{After: 0, Err: context.Cause(ctx)}
 	}
-	stop := runPuller(t, js, names, queue.PullerConfig{Concurrency: 1, AckWait: time.Minute, Grace: 100 * time.Millisecond}, h)
+	clock := clockwork.NewFakeClock()
+	stop := runPullerOn(t, js, names, clock, queue.PullerConfig{Concurrency: 1, AckWait: time.Minute, Grace: 100 * time.Millisecond}, h)
 	publishDue(t, js, names, "stuck")
 	<-started
-	stop() // returns once the interrupted handler handed its event back
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }() // returns once the interrupted handler handed its event back
+	require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
+	clock.Advance(100 * time.Millisecond) // the grace period is over
+	<-stopped
 	require.ErrorIs(t, cause.Load().(error), delivery.ErrShutdown)
 
 	// Handed back at once: another worker gets it long before the minute of ack wait.

@@ -94,7 +94,12 @@ func (c *collector) waitFor(t *testing.T, timeout time.Duration, what string, co
 
 func startEngine(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, cfg tick.Config) (*tick.Engine, func()) {
 	t.Helper()
-	e, err := tick.New(st, queue.NewPublisher(js), names, clockwork.NewRealClock(), slog.New(slog.DiscardHandler), cfg)
+	return startEngineOn(t, st, js, names, clockwork.NewRealClock(), cfg)
+}
+
+func startEngineOn(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, clock clockwork.Clock, cfg tick.Config) (*tick.Engine, func()) {
+	t.Helper()
+	e, err := tick.New(st, queue.NewPublisher(js), names, clock, slog.New(slog.DiscardHandler), cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -148,15 +153,17 @@ func TestEnginePicksUpNewJobsThroughNotifications(t *testing.T) {
 	_, js, names := testenv.NATS(t)
 	col := collect(t, js, names)
 	// With nothing scheduled and an hour-long sleep, only a notification can wake the engine.
-	e, stop := startEngine(t, st, js, names, tick.Config{MaxSleep: time.Hour, RelayInterval: time.Hour})
+	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	e, stop := startEngineOn(t, st, js, names, clock, tick.Config{MaxSleep: time.Hour, RelayInterval: time.Hour})
 	defer stop()
 	select {
 	case <-e.Listening():
 	case <-time.After(10 * time.Second):
 		t.Fatal("engine never listened for job changes")
 	}
-	time.Sleep(100 * time.Millisecond) // let the engine fall asleep with nothing due
-	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: time.Now().Add(300 * time.Millisecond), Cron: "0 0 0 1 1 *"})
+	// Asleep on a clock that never moves: only the notification can wake it.
+	require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: clock.Now(), Cron: "0 0 0 1 1 *"})
 	got := col.waitFor(t, 10*time.Second, "the new job's fire", func(r []received) bool { return len(r) == 1 })
 	require.Equal(t, j.ID, got[0].jobID)
 }
@@ -183,10 +190,12 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 	stop()
 	// Republishing the same fires again (a second relay racing) stores nothing new.
 	for range 2 {
-		errs := queue.NewPublisher(js).PublishBatch(t.Context(), []queue.Message{relayMsg(t, names, fires[0])})
-		require.NoError(t, errs[0])
+		m := relayMsg(t, names, fires[0])
+		m.Msg.Subject = m.Subject
+		ack, err := js.PublishMsg(t.Context(), m.Msg, jetstream.WithMsgID(m.MsgID))
+		require.NoError(t, err)
+		require.True(t, ack.Duplicate, "JetStream stores a fire once")
 	}
-	time.Sleep(200 * time.Millisecond)
 	got := col.snapshot()
 	require.Len(t, got, 3)
 	var gotKeys []string
