@@ -224,7 +224,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	time.Sleep(faultCalm)
 
 	// Stop the clock: disable every job, then let what was claimed finish.
-	list, err := st.ListJobs(ctx, store.ListJobsParams{Limit: faultJobs + 1})
+	list, err := st.ListJobs(ctx, domain.ListJobsParams{Limit: faultJobs + 1})
 	require.NoError(t, err)
 	require.Len(t, list, faultJobs)
 	for _, j := range list {
@@ -256,7 +256,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	var expected, recorded, lost, notSucceeded int
 	for _, j := range list {
 		byKey := map[string]*domain.Execution{}
-		var cursor *store.ExecutionCursor
+		var cursor *domain.ExecutionCursor
 		for {
 			page, err := st.ListExecutions(ctx, j.ID, cursor, 500)
 			require.NoError(t, err)
@@ -268,7 +268,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 				break
 			}
 			last := page[len(page)-1]
-			cursor = &store.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID}
+			cursor = &domain.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID}
 		}
 		for at := start; !at.After(cut); at = at.Add(time.Second) {
 			expected++

@@ -31,7 +31,7 @@ const (
 // Store is what the API reads and writes beside the jobs service: execution history and
 // backfill queueing.
 type Store interface {
-	ListExecutions(ctx context.Context, jobID string, after *store.ExecutionCursor, limit int) ([]*domain.Execution, error)
+	ListExecutions(ctx context.Context, jobID string, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error)
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
@@ -148,7 +148,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	list, err := s.jobs.List(r.Context(), store.ListJobsParams{
+	list, err := s.jobs.List(r.Context(), domain.ListJobsParams{
 		Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit,
 	})
 	if err != nil {
@@ -209,9 +209,9 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, badCursor)
 		return
 	}
-	var cursor *store.ExecutionCursor
+	var cursor *domain.ExecutionCursor
 	if after != "" {
-		cursor = &store.ExecutionCursor{ScheduledAt: at, ID: after}
+		cursor = &domain.ExecutionCursor{ScheduledAt: at, ID: after}
 	}
 	list, err := s.store.ListExecutions(r.Context(), id, cursor, limit)
 	if err != nil {

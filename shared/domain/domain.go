@@ -5,7 +5,6 @@ package domain
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -335,12 +334,6 @@ func (j *Job) DeriveState() {
 	default:
 		j.State = StateEnded
 	}
-}
-
-// ScheduledKey is the idempotency key of a scheduled fire: "<job id>:<scheduled unix ms>".
-// Every delivery of the fire carries it, and the executions table holds it once.
-func ScheduledKey(jobID string, scheduledAt time.Time) string {
-	return fmt.Sprintf("%s:%d", jobID, scheduledAt.UnixMilli())
 }
 
 // FieldError says which field of an input is wrong and why. Its Field is a JSON path such as

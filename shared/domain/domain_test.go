@@ -59,7 +59,7 @@ func TestEveryStatusIsClassifiedByTerminal(t *testing.T) {
 type keyForm int
 
 const (
-	scheduledForm keyForm = iota + 1 // "<job id>:<scheduled unix ms>", domain.ScheduledKey
+	scheduledForm keyForm = iota + 1 // "<job id>:<scheduled unix ms>"
 	triggerForm                      // "<job id>:<trigger>:<ULID or the source event id>"
 )
 
@@ -84,19 +84,21 @@ func TestEveryTriggerHasAKeyForm(t *testing.T) {
 		require.True(t, ok, "trigger %q has no idempotency-key form: add it to this table (ARCHITECTURE §4)", tr)
 		switch form {
 		case scheduledForm:
-			key := domain.ScheduledKey(jobID, at)
+			key := domain.Key(jobID, tr, at, "ignored")
 			require.Equal(t, jobID+":"+strconv.FormatInt(at.UnixMilli(), 10), key, tr)
-			require.Equal(t, key, domain.ScheduledKey(jobID, at.In(time.FixedZone("ICT", 7*3600))),
+			require.Equal(t, domain.ScheduledKey(jobID, at), key, "%s: a backfill never doubles a fire that ran", tr)
+			require.Equal(t, key, domain.Key(jobID, tr, at.In(time.FixedZone("ICT", 7*3600)), ""),
 				"%s: the instant keys the fire, whatever zone it is read in", tr)
 		case triggerForm:
 			// The trigger is the key's middle part: a ':' in it would shift the parts, and the
-			// tick's summary of a long misfire (shared/tick/plan.go) owns "<job id>:misfire:<ms>".
+			// tick's summary of a long misfire owns "<job id>:misfire:<ms>".
 			require.NotEmpty(t, string(tr))
 			require.NotContains(t, string(tr), ":", tr)
 			require.NotEqual(t, "misfire", string(tr))
 			const sourceID = "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66" // an event id may hold ':'
-			key := jobID + ":" + string(tr) + ":" + sourceID
+			key := domain.Key(jobID, tr, at, sourceID)
 			require.Equal(t, []string{jobID, string(tr), sourceID}, strings.SplitN(key, ":", 3), tr)
+			require.NotEqual(t, domain.MisfireRangeKey(jobID, at), key, tr)
 			_, err := strconv.ParseInt(strings.SplitN(key, ":", 2)[1], 10, 64)
 			require.Error(t, err, "%s: a key of this form never reads as a scheduled fire's", tr)
 		}
@@ -159,4 +161,13 @@ func stringLit(t *testing.T, fset *token.FileSet, e ast.Expr) string {
 	s, err := strconv.Unquote(lit.Value)
 	require.NoError(t, err)
 	return s
+}
+
+func TestMisfireRangeKeyNeverReadsAsAFire(t *testing.T) {
+	t.Parallel()
+	const jobID = "0193a3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
+	at := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
+	key := domain.MisfireRangeKey(jobID, at)
+	require.Equal(t, jobID+":misfire:"+strconv.FormatInt(at.UnixMilli(), 10), key)
+	require.NotEqual(t, domain.ScheduledKey(jobID, at), key)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/schedule"
-	"github.com/vecron/vecron/shared/store"
 )
 
 // Backfill limits.
@@ -49,7 +48,7 @@ type BackfillResult struct {
 // BackfillStore is what a backfill needs of the database.
 type BackfillStore interface {
 	RecordedKeys(ctx context.Context, keys []string) ([]string, error)
-	QueueFires(ctx context.Context, now time.Time, fires []store.Fire) (int, error)
+	QueueFires(ctx context.Context, now time.Time, fires []domain.Fire) (int, error)
 }
 
 // Backfill computes the job's fires in [req.From, req.To] and, unless it is a dry run, queues
@@ -100,7 +99,7 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 	}
 	keys := make([]string, len(at))
 	for i, t := range at {
-		keys[i] = domain.ScheduledKey(j.ID, t)
+		keys[i] = domain.Key(j.ID, domain.TriggerBackfill, t, "")
 	}
 	ran := map[string]bool{}
 	if len(keys) > 0 {
@@ -113,7 +112,7 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 		}
 	}
 	res := &BackfillResult{DryRun: req.DryRun, Fires: make([]BackfillFire, len(at))}
-	var queue []store.Fire
+	var queue []domain.Fire
 	interval := time.Duration(float64(time.Second) / req.Rate)
 	for i, t := range at {
 		f := BackfillFire{ScheduledAt: t, Local: t.In(sched.Location()).Format(time.RFC3339), AlreadyRan: ran[keys[i]]}
@@ -124,7 +123,7 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 			if err != nil {
 				return nil, err
 			}
-			queue = append(queue, store.Fire{Key: keys[i], JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerBackfill,
+			queue = append(queue, domain.Fire{Key: keys[i], JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerBackfill,
 				ScheduledAt: t, PublishAt: publishAt, Payload: payload})
 		}
 		res.Fires[i] = f

@@ -11,13 +11,12 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
-	"github.com/vecron/vecron/shared/store"
 )
 
 // DeadLetterStore is what replaying a dead letter needs of the database.
 type DeadLetterStore interface {
 	GetExecution(ctx context.Context, id string) (*domain.Execution, error)
-	ReplayDeadLetter(ctx context.Context, id string, fire store.Fire, at time.Time) (*domain.Execution, error)
+	ReplayDeadLetter(ctx context.Context, id string, fire domain.Fire, at time.Time) (*domain.Execution, error)
 }
 
 // ErrJobGone is returned when a dead letter's job was deleted, so there is nothing to replay.
@@ -50,12 +49,12 @@ func (s *Service) Replay(ctx context.Context, ds DeadLetterStore, executionID st
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%s:%s:%s", j.ID, domain.TriggerReplay, id)
+	key := domain.Key(j.ID, domain.TriggerReplay, dead.ScheduledAt, id.String())
 	payload, err := json.Marshal(event.DueFor(j, dead.ScheduledAt, domain.TriggerReplay, key))
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
-	return ds.ReplayDeadLetter(ctx, executionID, store.Fire{Key: key, JobID: j.ID, Kind: j.Kind,
+	return ds.ReplayDeadLetter(ctx, executionID, domain.Fire{Key: key, JobID: j.ID, Kind: j.Kind,
 		Trigger: domain.TriggerReplay, ScheduledAt: dead.ScheduledAt, PublishAt: now, Payload: payload}, now)
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
-	"github.com/vecron/vecron/shared/store"
 )
 
 // Limits on what a job may hold.
@@ -43,7 +42,7 @@ const (
 type Store interface {
 	CreateJob(ctx context.Context, j *domain.Job) error
 	GetJob(ctx context.Context, id string) (*domain.Job, error)
-	ListJobs(ctx context.Context, p store.ListJobsParams) ([]*domain.Job, error)
+	ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error)
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
 }
@@ -107,7 +106,7 @@ func (s *Service) prepare(j *domain.Job, now time.Time) error {
 		return fmt.Errorf("new job id: %w", err)
 	}
 	j.ID = id.String()
-	j.Shard = store.ShardOf(j.ID)
+	j.Shard = domain.ShardOf(j.ID)
 	j.Version = 1
 	j.CreatedAt, j.UpdatedAt = now, now
 	next := nextRun(sched.WithSeed(j.ID), now)
@@ -137,7 +136,7 @@ func (s *Service) Get(ctx context.Context, id string) (*domain.Job, error) {
 }
 
 // List returns a page of jobs.
-func (s *Service) List(ctx context.Context, p store.ListJobsParams) ([]*domain.Job, error) {
+func (s *Service) List(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error) {
 	if p.After != "" {
 		if err := uuid.Validate(p.After); err != nil {
 			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}

@@ -64,7 +64,7 @@ func (s *Store) DiscardDeadLetter(ctx context.Context, id string, at time.Time) 
 // ReplayDeadLetter marks a pending dead letter as replayed by fire (a new execution, trigger
 // replay) and queues fire for publication, in one transaction, both at the caller's time at.
 // Errors are as DiscardDeadLetter's.
-func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire Fire, at time.Time) (*domain.Execution, error) {
+func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire domain.Fire, at time.Time) (*domain.Execution, error) {
 	var e *domain.Execution
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error

@@ -88,7 +88,7 @@ func TestDeadLettersListDiscardReplay(t *testing.T) {
 	_, err = st.DiscardDeadLetter(ctx, ids[0], time.Now().UTC())
 	require.ErrorIs(t, err, domain.ErrConflict)
 
-	fire := store.Fire{Key: j.ID + ":replay:x", JobID: j.ID, Kind: domain.KindHTTP, Trigger: domain.TriggerReplay,
+	fire := domain.Fire{Key: j.ID + ":replay:x", JobID: j.ID, Kind: domain.KindHTTP, Trigger: domain.TriggerReplay,
 		ScheduledAt: base, PublishAt: time.Now().UTC(), Payload: []byte(`{}`)}
 	replayed, err := st.ReplayDeadLetter(ctx, ids[1], fire, time.Now().UTC())
 	require.NoError(t, err)

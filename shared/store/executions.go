@@ -291,15 +291,9 @@ func (s *Store) ExecutionByKey(ctx context.Context, key string) (*domain.Executi
 	return e, translate("get execution", err)
 }
 
-// ExecutionCursor is the position after the last execution of a page.
-type ExecutionCursor struct {
-	ScheduledAt time.Time
-	ID          string
-}
-
 // ListExecutions returns a job's executions, newest scheduled first, after cursor (nil for the
 // first page).
-func (s *Store) ListExecutions(ctx context.Context, jobID string, after *ExecutionCursor, limit int) ([]*domain.Execution, error) {
+func (s *Store) ListExecutions(ctx context.Context, jobID string, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
 	var (
 		rows pgx.Rows
 		err  error

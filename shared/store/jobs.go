@@ -139,15 +139,8 @@ func (s *Store) GetJob(ctx context.Context, id string) (*domain.Job, error) {
 	return j, translate("get job", err)
 }
 
-// ListJobsParams selects a page of jobs in id order (ids are time-ordered, so creation order).
-type ListJobsParams struct {
-	Namespace string // "" means every namespace
-	After     string // id of the last job of the previous page; "" for the first page
-	Limit     int
-}
-
 // ListJobs returns a page of jobs.
-func (s *Store) ListJobs(ctx context.Context, p ListJobsParams) ([]*domain.Job, error) {
+func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error) {
 	var after *string
 	if p.After != "" {
 		after = &p.After

@@ -11,45 +11,16 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 )
 
-// Fire is one due fire of a job: an outbox row until JetStream acknowledges its publication.
-type Fire struct {
-	Key         string
-	JobID       string
-	Kind        domain.JobKind
-	Trigger     domain.Trigger
-	ScheduledAt time.Time
-	// PublishAt is when the fire is to be published: its scheduled instant, or for a backfill
-	// its turn under the rate limit.
-	PublishAt time.Time
-	// Payload is the JSON data of the due event (the job snapshot).
-	Payload []byte
-}
-
-// Skip is a fire that will not run, recorded as a skipped execution with its reason.
-type Skip struct {
-	Key         string
-	ScheduledAt time.Time
-	Reason      string
-}
-
-// PlanResult is what a claim does with one job: the fires to publish, the fires recorded as
-// skipped, and the job's next run (nil when there is none to compute now).
-type PlanResult struct {
-	Fires []Fire
-	Skips []Skip
-	Next  *time.Time
-}
-
 // Plan decides what a claimed job does now. It must be pure: it runs inside the claim
 // transaction.
-type Plan func(j *domain.Job) (PlanResult, error)
+type Plan func(j *domain.Job) (domain.PlanResult, error)
 
 // ClaimDue claims up to limit enabled jobs of shards (nil: every shard) due at or before
 // horizon, skipping rows another replica holds, and in one transaction advances each job's
 // next_run_at and writes its fires to the outbox, as claimed at now (the caller's clock; zero:
 // the database's). It returns the fires written and the number of jobs claimed. A job whose plan
 // fails gets no next run (it stops firing until edited) and its error is returned in planErrs.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []Fire, claimed int, planErrs []error, err error) {
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fires, planErrs = fires[:0], planErrs[:0]
 		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
@@ -158,7 +129,7 @@ func (s *Store) DeleteFires(ctx context.Context, keys []string) error {
 // than age before now (the caller's clock, the one that claimed them; zero: the database's),
 // oldest first: fires a crashed or stalled tick claimed but never saw acknowledged. A catch-up
 // fire scheduled long ago but claimed just now is not one.
-func (s *Store) StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]Fire, error) {
+func (s *Store) StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
 		WHERE created_at < `+nowParam(3)+` - $1::interval AND publish_at < `+nowParam(3)+` - $1::interval
 		ORDER BY publish_at LIMIT $2`, age, limit, nullTime(now))
@@ -167,7 +138,7 @@ func (s *Store) StrandedFires(ctx context.Context, now time.Time, age time.Durat
 
 // DueQueued returns up to limit queued fires (backfills, replays: every trigger but the
 // schedule, whose fires the claim publishes) whose publication time has come.
-func (s *Store) DueQueued(ctx context.Context, now time.Time, limit int) ([]Fire, error) {
+func (s *Store) DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+fireColumns+` FROM outbox
 		WHERE trigger <> 'schedule' AND publish_at <= $1 ORDER BY publish_at LIMIT $2`, now, limit)
 	return collectFires(rows, err, "list due queued fires")
@@ -190,7 +161,7 @@ func (s *Store) NextQueued(ctx context.Context, after time.Time) (time.Time, boo
 // QueueFires queues fires of any trigger but the schedule (backfills, replays) for publication
 // at their PublishAt, as queued at now (zero: the database's clock), skipping keys already
 // queued. It returns how many were queued.
-func (s *Store) QueueFires(ctx context.Context, now time.Time, fires []Fire) (int, error) {
+func (s *Store) QueueFires(ctx context.Context, now time.Time, fires []domain.Fire) (int, error) {
 	n := len(fires)
 	keys, jobIDs, kinds, triggers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at, publishAt, payloads := make([]time.Time, n), make([]time.Time, n), make([]string, n)
@@ -214,12 +185,12 @@ func (s *Store) QueueFires(ctx context.Context, now time.Time, fires []Fire) (in
 
 const fireColumns = `idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at`
 
-func collectFires(rows pgx.Rows, err error, op string) ([]Fire, error) {
+func collectFires(rows pgx.Rows, err error, op string) ([]domain.Fire, error) {
 	if err != nil {
 		return nil, translate(op, err)
 	}
-	fires, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fire, error) {
-		var f Fire
+	fires, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Fire, error) {
+		var f domain.Fire
 		err := r.Scan(&f.Key, &f.JobID, &f.Kind, &f.Trigger, &f.ScheduledAt, &f.Payload, &f.PublishAt)
 		f.ScheduledAt, f.PublishAt = f.ScheduledAt.UTC(), f.PublishAt.UTC()
 		return f, err
@@ -234,7 +205,7 @@ type skipRows struct {
 	at                         []time.Time
 }
 
-func (r *skipRows) add(j *domain.Job, skips []Skip) {
+func (r *skipRows) add(j *domain.Job, skips []domain.Skip) {
 	for _, sk := range skips {
 		id, err := uuid.NewV7()
 		if err != nil {

@@ -109,13 +109,6 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// ShardOf returns the shard of a job id.
-func ShardOf(id string) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % domain.ShardCount)
-}
-
 // translate maps driver errors to domain sentinels; op names the operation for the message.
 func translate(op string, err error) error {
 	if err == nil {

@@ -45,7 +45,7 @@ func TestMigrateConcurrentlyThenAgain(t *testing.T) {
 	st, err := store.Open(t.Context(), store.Config{URL: url})
 	require.NoError(t, err)
 	defer st.Close()
-	_, err = st.ListJobs(t.Context(), store.ListJobsParams{Limit: 1})
+	_, err = st.ListJobs(t.Context(), domain.ListJobsParams{Limit: 1})
 	require.NoError(t, err)
 }
 
@@ -105,7 +105,7 @@ func TestListJobsPages(t *testing.T) {
 	var got []string
 	after := ""
 	for {
-		page, err := st.ListJobs(t.Context(), store.ListJobsParams{After: after, Limit: 3})
+		page, err := st.ListJobs(t.Context(), domain.ListJobsParams{After: after, Limit: 3})
 		require.NoError(t, err)
 		for _, j := range page {
 			got = append(got, j.ID)
@@ -119,11 +119,11 @@ func TestListJobsPages(t *testing.T) {
 }
 
 // planEvery emits one fire per claimed job at its next run and moves it an hour on.
-func planEvery(j *domain.Job) (store.PlanResult, error) {
+func planEvery(j *domain.Job) (domain.PlanResult, error) {
 	at := *j.NextRunAt
 	next := at.Add(time.Hour)
-	return store.PlanResult{
-		Fires: []store.Fire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{}`)}},
+	return domain.PlanResult{
+		Fires: []domain.Fire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{}`)}},
 		Next:  &next,
 	}, nil
 }
@@ -185,9 +185,9 @@ func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
 	now := time.Now().UTC()
 	bad := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
 	good := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, func(j *domain.Job) (store.PlanResult, error) {
+	fires, claimed, planErrs, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, func(j *domain.Job) (domain.PlanResult, error) {
 		if j.ID == bad.ID {
-			return store.PlanResult{}, fmt.Errorf("broken schedule")
+			return domain.PlanResult{}, fmt.Errorf("broken schedule")
 		}
 		return planEvery(j)
 	})
@@ -359,7 +359,7 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 	require.NoError(t, err)
 
 	var got []time.Time
-	var cursor *store.ExecutionCursor
+	var cursor *domain.ExecutionCursor
 	for {
 		page, err := st.ListExecutions(t.Context(), j.ID, cursor, 2)
 		require.NoError(t, err)
@@ -371,7 +371,7 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 			break
 		}
 		last := page[len(page)-1]
-		cursor = &store.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID}
+		cursor = &domain.ExecutionCursor{ScheduledAt: last.ScheduledAt, ID: last.ID}
 	}
 	require.Len(t, got, 5)
 	for i := range got {

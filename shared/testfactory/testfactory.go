@@ -62,7 +62,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 		ID: id.String(), Namespace: domain.DefaultNamespace, Name: o.Name, Kind: domain.KindHTTP,
 		HTTP:     &domain.HTTPSpec{Method: "GET", URL: o.URL},
 		Schedule: domain.Schedule{Cron: o.Cron}, Timezone: domain.DefaultTimezone, Enabled: !o.Disabled,
-		Timeout: domain.Duration(o.Timeout), NextRunAt: &next, Shard: store.ShardOf(id.String()),
+		Timeout: domain.Duration(o.Timeout), NextRunAt: &next, Shard: domain.ShardOf(id.String()),
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if j.Name == "" {

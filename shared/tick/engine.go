@@ -15,6 +15,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
@@ -80,11 +81,11 @@ const claimTimeout = 30 * time.Second
 
 // Store is what the engine needs of the database.
 type Store interface {
-	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]store.Fire, int, []error, error)
+	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
 	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
-	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]store.Fire, error)
-	DueQueued(ctx context.Context, now time.Time, limit int) ([]store.Fire, error)
+	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
+	DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error)
 	NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
 }
@@ -168,7 +169,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopListen()
 	wg.Go(func() { e.listen(listenCtx) })
 
-	batches := make(chan []store.Fire, 64)
+	batches := make(chan []domain.Fire, 64)
 	wg.Go(func() { e.publishLoop(context.WithoutCancel(ctx), batches) })
 	defer close(batches)
 
@@ -224,7 +225,7 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // drain publishes the claimed fires at their instants, then returns.
-func (e *Engine) drain(pending *fireHeap, batches chan<- []store.Fire) {
+func (e *Engine) drain(pending *fireHeap, batches chan<- []domain.Fire) {
 	for pending.Len() > 0 {
 		if due := pending.popDue(e.now()); len(due) > 0 {
 			batches <- due
@@ -278,7 +279,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 
 // relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
 // and publishing them, or their publication failed.
-func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []store.Fire) {
+func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []domain.Fire) {
 	fires, err := e.store.StrandedFires(ctx, now, e.cfg.RelayAfter, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -293,7 +294,7 @@ func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []stor
 }
 
 // backfill queues the backfill fires whose turn has come and returns when the next one is due.
-func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []store.Fire) time.Time {
+func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []domain.Fire) time.Time {
 	fires, err := e.store.DueQueued(ctx, now, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -322,11 +323,11 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []s
 
 // publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose
 // publication fails stays in the outbox for the relay.
-func (e *Engine) publishLoop(ctx context.Context, batches <-chan []store.Fire) {
+func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) {
 	source := event.Source("tick", e.cfg.Instance)
 	for fires := range batches {
 		msgs := make([]queue.Message, 0, len(fires))
-		sent := make([]store.Fire, 0, len(fires))
+		sent := make([]domain.Fire, 0, len(fires))
 		for _, f := range fires {
 			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
 			msg, err := event.ToNATS(ctx, ev)
@@ -399,12 +400,12 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // fireHeap orders claimed fires by scheduled instant.
-type fireHeap []store.Fire
+type fireHeap []domain.Fire
 
 func (h fireHeap) Len() int           { return len(h) }
 func (h fireHeap) Less(i, j int) bool { return h[i].ScheduledAt.Before(h[j].ScheduledAt) }
 func (h fireHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *fireHeap) Push(x any)        { *h = append(*h, x.(store.Fire)) }
+func (h *fireHeap) Push(x any)        { *h = append(*h, x.(domain.Fire)) }
 func (h *fireHeap) Pop() any {
 	old := *h
 	f := old[len(old)-1]
@@ -413,10 +414,10 @@ func (h *fireHeap) Pop() any {
 }
 
 // popDue removes and returns the fires due at or before now.
-func (h *fireHeap) popDue(now time.Time) []store.Fire {
-	var due []store.Fire
+func (h *fireHeap) popDue(now time.Time) []domain.Fire {
+	var due []domain.Fire
 	for h.Len() > 0 && !(*h)[0].ScheduledAt.After(now) {
-		due = append(due, heap.Pop(h).(store.Fire))
+		due = append(due, heap.Pop(h).(domain.Fire))
 	}
 	return due
 }

@@ -208,7 +208,7 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 	require.Empty(t, stranded)
 }
 
-func relayMsg(t *testing.T, names event.Names, f store.Fire) queue.Message {
+func relayMsg(t *testing.T, names event.Names, f domain.Fire) queue.Message {
 	t.Helper()
 	ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, "/test")
 	msg, err := event.ToNATS(t.Context(), ev)

@@ -9,7 +9,6 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/schedule"
-	"github.com/vecron/vecron/shared/store"
 )
 
 // SkipRecordLimit is how many missed fires of one job a claim records one by one; the rest of a
@@ -32,8 +31,8 @@ type Planner struct {
 // Plan returns j's fires due at or before Horizon, the misfires it records as skipped, and the
 // job's next run after them: nil when the schedule has ended, or for a fixed_delay job until its
 // execution finishes.
-func (p Planner) Plan(j *domain.Job) (store.PlanResult, error) {
-	var r store.PlanResult
+func (p Planner) Plan(j *domain.Job) (domain.PlanResult, error) {
+	var r domain.PlanResult
 	if j.NextRunAt == nil {
 		return r, errors.New("claimed job has no next run")
 	}
@@ -140,33 +139,33 @@ func lastFires(sched *schedule.Schedule, first, cutoff time.Time, k int) []time.
 type builder struct {
 	job   *domain.Job
 	fires []time.Time
-	skips []store.Skip
+	skips []domain.Skip
 }
 
 func (b *builder) fire(t time.Time) { b.fires = append(b.fires, t) }
 
 func (b *builder) skip(t time.Time, reason string) {
-	b.skips = append(b.skips, store.Skip{Key: domain.ScheduledKey(b.job.ID, t), ScheduledAt: t, Reason: reason})
+	b.skips = append(b.skips, domain.Skip{Key: domain.ScheduledKey(b.job.ID, t), ScheduledAt: t, Reason: reason})
 }
 
 // skipRange records the fires from from up to to as one row; its key cannot collide with a fire's.
 func (b *builder) skipRange(from, to time.Time, reason string) {
-	b.skips = append(b.skips, store.Skip{
-		Key:         fmt.Sprintf("%s:misfire:%d", b.job.ID, from.UnixMilli()),
+	b.skips = append(b.skips, domain.Skip{
+		Key:         domain.MisfireRangeKey(b.job.ID, from),
 		ScheduledAt: from,
 		Reason:      fmt.Sprintf("every fire from %s until %s: %s", from.Format(time.RFC3339), to.Format(time.RFC3339), reason),
 	})
 }
 
-func (b *builder) result(next *time.Time) (store.PlanResult, error) {
-	r := store.PlanResult{Skips: b.skips, Next: next, Fires: make([]store.Fire, len(b.fires))}
+func (b *builder) result(next *time.Time) (domain.PlanResult, error) {
+	r := domain.PlanResult{Skips: b.skips, Next: next, Fires: make([]domain.Fire, len(b.fires))}
 	for i, t := range b.fires {
 		key := domain.ScheduledKey(b.job.ID, t)
 		payload, err := json.Marshal(event.DueFor(b.job, t, domain.TriggerSchedule, key))
 		if err != nil {
-			return store.PlanResult{}, err
+			return domain.PlanResult{}, err
 		}
-		r.Fires[i] = store.Fire{Key: key, JobID: b.job.ID, Kind: b.job.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: t, Payload: payload}
+		r.Fires[i] = domain.Fire{Key: key, JobID: b.job.ID, Kind: b.job.Kind, Trigger: domain.TriggerSchedule, ScheduledAt: t, Payload: payload}
 	}
 	return r, nil
 }

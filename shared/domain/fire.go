@@ -1,0 +1,71 @@
+package domain
+
+import (
+	"hash/fnv"
+	"strconv"
+	"time"
+)
+
+// Fire is one due fire of a job: an outbox row until JetStream acknowledges its publication.
+type Fire struct {
+	Key         string
+	JobID       string
+	Kind        JobKind
+	Trigger     Trigger
+	ScheduledAt time.Time
+	// PublishAt is when the fire is to be published: its scheduled instant, or for a backfill
+	// its turn under the rate limit.
+	PublishAt time.Time
+	// Payload is the JSON data of the due event (the job snapshot).
+	Payload []byte
+}
+
+// Skip is a fire that will not run, recorded as a skipped execution with its reason.
+type Skip struct {
+	Key         string
+	ScheduledAt time.Time
+	Reason      string
+}
+
+// PlanResult is what a claim does with one job: the fires to publish, the fires recorded as
+// skipped, and the job's next run (nil when there is none to compute now).
+type PlanResult struct {
+	Fires []Fire
+	Skips []Skip
+	Next  *time.Time
+}
+
+// Key mints the idempotency key of a fire of job jobID — the one function that does. Every
+// delivery of the fire carries it, and the executions table holds it once. A scheduled fire, and
+// a backfill of one, is keyed by its instant at ("<job id>:<unix ms>"), so a fire that already
+// ran never runs twice; a fire of any other trigger by the id the trigger gives it, a ULID or the
+// source event's id ("<job id>:<trigger>:<id>").
+func Key(jobID string, trigger Trigger, at time.Time, id string) string {
+	switch trigger {
+	case TriggerSchedule, TriggerBackfill:
+		return jobID + ":" + strconv.FormatInt(at.UnixMilli(), 10)
+	}
+	return jobID + ":" + string(trigger) + ":" + id
+}
+
+// ScheduledKey is Key of the scheduled fire of jobID at scheduledAt.
+func ScheduledKey(jobID string, scheduledAt time.Time) string {
+	return Key(jobID, TriggerSchedule, scheduledAt, "")
+}
+
+// misfireRange keys the one record of a long run of missed fires: not a trigger, and a word no
+// trigger may be, so the key never collides with a fire's.
+const misfireRange = "misfire"
+
+// MisfireRangeKey is the key of the record that stands for the missed fires of jobID from from
+// on, when there are too many to record one by one.
+func MisfireRangeKey(jobID string, from time.Time) string {
+	return Key(jobID, Trigger(misfireRange), from, strconv.FormatInt(from.UnixMilli(), 10))
+}
+
+// ShardOf returns the shard of a job id.
+func ShardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % ShardCount)
+}

@@ -1,0 +1,16 @@
+package domain
+
+import "time"
+
+// ListJobsParams selects a page of jobs in id order (ids are time-ordered, so creation order).
+type ListJobsParams struct {
+	Namespace string // "" means every namespace
+	After     string // id of the last job of the previous page; "" for the first page
+	Limit     int
+}
+
+// ExecutionCursor is the position after the last execution of a page.
+type ExecutionCursor struct {
+	ScheduledAt time.Time
+	ID          string
+}
