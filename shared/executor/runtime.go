@@ -191,15 +191,51 @@ func (r *Runtime) HandlePushed(ctx context.Context, ev cloudevents.Event) error 
 	return r.handle(ctx, ev, true)
 }
 
+// handle takes one delivery through an execution's life, one step per function, so that each
+// decision has a single home: parse the event, begin (record the execution, or answer without
+// running), execute the attempt, reportResult (what becomes of the execution), settle (record,
+// publish, answer the delivery).
 func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool) error {
+	d, err := r.parse(ev)
+	if err != nil {
+		return err
+	}
+	e, err := r.begin(ctx, d, pushed)
+	if e == nil {
+		return err
+	}
+	log := r.logFor(d, e)
+	res, mask := r.execute(ctx, ev, d, e)
+	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
+	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
+	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)
+	a, v, retryIn := r.reportResult(d, e, res, shutdown)
+	return r.settle(ctx, d, e, a, v, retryIn, log)
+}
+
+// parse reads ev as a due event of this runtime's kind, with the retry policy's defaults
+// applied; an event it can never handle is an error wrapping delivery.ErrPermanent.
+func (r *Runtime) parse(ev cloudevents.Event) (event.Due, error) {
 	d, err := event.ParseDue(ev)
 	if err != nil {
-		return fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
+		return d, fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	}
 	if d.Kind != r.kind {
-		return fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
+		return d, fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
 	}
 	d.Retry = withRetryDefaults(d.Retry)
+	return d, nil
+}
+
+func (r *Runtime) logFor(d event.Due, e *domain.Execution) *slog.Logger {
+	return r.log.With("job_id", d.JobID, "execution_id", e.ID, "idempotency_key", d.IdempotencyKey)
+}
+
+// begin records d's fire as running on this worker. It returns the execution when its attempt
+// is to run here; otherwise a nil execution and the delivery's answer: nil when the fire is
+// settled (a duplicate, a skip), a *delivery.RetryError when it is to come back later, another
+// error when recording failed.
+func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.Execution, error) {
 	now := r.now().UTC()
 	// Only a scheduled fire can be too late: a replay or backfill runs a past instant on purpose.
 	// A redelivery of a fire already recorded (a retry, a takeover) is governed by that record,
@@ -208,7 +244,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		recorded, err := r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
 			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
 		if err != nil || recorded {
-			return err
+			return nil, err
 		}
 	}
 	params := store.StartParams{
@@ -219,84 +255,114 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		Now:           now,
 	}
 	e, outcome, err := r.start(ctx, d, now, params)
-	if err != nil {
-		return err
-	}
-	if outcome == store.Busy && d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+	if err == nil && outcome == store.Busy && d.ConcurrencyPolicy == domain.ConcurrencyReplace {
 		reason := fmt.Sprintf("replaced by fire %s (concurrency policy replace)", d.IdempotencyKey)
 		if _, err := r.store.CancelRunning(ctx, d.JobID, reason, now); err != nil {
-			return err
+			return nil, err
 		}
 		e, outcome, err = r.start(ctx, d, now, params)
-		if err != nil {
-			return err
-		}
 	}
-	log := r.log.With("job_id", d.JobID, "execution_id", e.ID, "idempotency_key", d.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return r.started(ctx, d, e, outcome, now)
+}
+
+// started turns how recording the fire went into begin's answer.
+func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution, outcome store.StartOutcome, now time.Time) (*domain.Execution, error) {
+	log := r.logFor(d, e)
 	switch outcome {
 	case store.AlreadyDone:
 		// A duplicate delivery. Finish what the first delivery may not have: the next run of a
 		// fixed_delay job and the lifecycle event (JetStream drops it if it was stored).
 		log.Debug("duplicate delivery ignored", "status", e.Status)
 		if e.Status == domain.StatusDeadLettered {
-			return r.deadLettered(ctx, d, e)
+			return nil, r.deadLettered(ctx, d, e)
 		}
-		if err := r.afterFinish(ctx, d, e); err != nil {
-			return err
-		}
-		return r.publishOutcome(ctx, e)
+		return nil, r.closeOut(ctx, d, e)
 	case store.Running:
 		// Another worker runs it and is alive; come back when its heartbeat would be stale.
-		return &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
+		return nil, &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
 	case store.NotYet:
 		wait := time.Second
 		if e.NextAttemptAt != nil {
 			wait = max(e.NextAttemptAt.Sub(now), time.Millisecond)
 		}
-		return &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
+		return nil, &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
 	case store.GaveUp:
 		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
-		return r.deadLettered(ctx, d, e)
+		return nil, r.deadLettered(ctx, d, e)
 	case store.Busy:
-		if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
-			return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
-		}
-		recorded, err := r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
-		if err != nil || recorded {
-			return err
-		}
-		// This fire is recorded already (a retry waiting its turn): it runs once the other ends.
-		return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
+		return nil, r.busy(ctx, d, e)
 	case store.TakenOver:
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
+	return e, nil
+}
 
-	res, mask := r.renderAndRun(ctx, ev, d, e)
-	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
-	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
+// busy answers a fire of a job whose other execution e still runs.
+func (r *Runtime) busy(ctx context.Context, d event.Due, e *domain.Execution) error {
+	stillRuns := &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
+	if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+		return stillRuns
+	}
+	recorded, err := r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
+	if err != nil || recorded {
+		return err
+	}
+	// This fire is recorded already (a retry waiting its turn): it runs once the other ends.
+	return stillRuns
+}
+
+// verdict is what becomes of an execution after an attempt.
+type verdict int
+
+const (
+	// verdictFinished: it succeeded, or failed in a way retrying cannot fix.
+	verdictFinished verdict = iota
+	// verdictRetry: it is queued for another attempt after a back-off.
+	verdictRetry
+	// verdictDeadLettered: its attempts ran out.
+	verdictDeadLettered
+	// verdictInterrupted: this worker shut down during the attempt; another one tries again at once.
+	verdictInterrupted
+)
+
+// reportResult decides, in this one place, what becomes of e after its attempt ended with res
+// (shutdown says the worker's shutdown interrupted it). It sets e's new state and returns the
+// attempt's record, the verdict and, for a retry, the back-off.
+func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunResult, shutdown bool) (*domain.Attempt, verdict, time.Duration) {
+	now := r.now().UTC()
 	a := &domain.Attempt{
-		Attempt: e.Attempt, StartedAt: e.StartedAt, Status: res.Status, HTTPStatus: res.HTTPStatus,
+		Attempt: e.Attempt, StartedAt: e.StartedAt, FinishedAt: now, Status: res.Status, HTTPStatus: res.HTTPStatus,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
 	}
-	finished := r.now().UTC()
-	a.FinishedAt = finished
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
-	var retryIn time.Duration
 	switch {
-	case errors.Is(context.Cause(ctx), delivery.ErrShutdown) && res.Status != domain.StatusSucceeded && !res.Permanent:
+	case shutdown && res.Status != domain.StatusSucceeded && !res.Permanent:
 		// Not the target's fault: the next worker tries again at once.
 		a.Status, a.Error = domain.StatusCancelled, "interrupted: this worker shut down before the attempt ended"
-		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &finished
+		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &now
+		return a, verdictInterrupted, 0
 	case res.Status == domain.StatusSucceeded || res.Permanent:
-		e.FinishedAt = &finished
+		e.FinishedAt = &now
+		return a, verdictFinished, 0
 	case e.Attempt >= d.Retry.MaxAttempts:
-		e.FinishedAt, e.Status = &finished, domain.StatusDeadLettered
+		e.FinishedAt, e.Status = &now, domain.StatusDeadLettered
 		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempt, res.Error)
+		return a, verdictDeadLettered, 0
 	default:
-		retryIn = max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))
-		next := finished.Add(retryIn)
+		retryIn := max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))
+		next := now.Add(retryIn)
 		e.Status, e.NextAttemptAt = domain.StatusQueued, &next
+		return a, verdictRetry, retryIn
 	}
+}
+
+// settle records attempt a and e's new state, publishes what verdict v calls for, and returns
+// the delivery's answer: nil when settled, a *delivery.RetryError to run again after retryIn (or
+// at once on another worker, after a shutdown).
+func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt, v verdict, retryIn time.Duration, log *slog.Logger) error {
 	if err := r.finish(ctx, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
@@ -304,24 +370,20 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		}
 		return err
 	}
-	switch e.Status {
-	case domain.StatusQueued:
-		if a.Status == domain.StatusCancelled {
-			log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
-			return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
-		}
+	switch v {
+	case verdictInterrupted:
+		log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
+		return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
+	case verdictRetry:
 		log.Info("attempt failed; will retry", "status", a.Status, "http_status", a.HTTPStatus, "attempt", e.Attempt,
 			"retry_in", retryIn.Round(time.Millisecond), "error", a.Error)
 		return &delivery.RetryError{After: retryIn, Err: fmt.Errorf("attempt %d of %s failed: %s", e.Attempt, d.IdempotencyKey, a.Error)}
-	case domain.StatusDeadLettered:
+	case verdictDeadLettered:
 		log.Warn("execution dead-lettered", "attempt", e.Attempt, "error", a.Error)
 		return r.deadLettered(ctx, d, e)
 	}
 	log.Info("execution finished", "status", e.Status, "http_status", e.HTTPStatus, "duration_ms", e.DurationMS, "attempt", e.Attempt)
-	if err := r.afterFinish(ctx, d, e); err != nil {
-		return err
-	}
-	return r.publishOutcome(ctx, e)
+	return r.closeOut(ctx, d, e)
 }
 
 // maxRetryAfter bounds how long a target's Retry-After may put a retry off.
@@ -353,9 +415,9 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 	return minBackoff + time.Duration(rnd(int64(step-minBackoff)+1))
 }
 
-// renderAndRun fills the job's templates and runs the attempt. It returns the masker of the
-// secrets the templates used: nothing recorded, logged or published may show them.
-func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution) (domain.RunResult, *secret.Masker) {
+// execute fills the job's templates and runs attempt e. It returns the masker of the secrets the
+// templates used: nothing recorded, logged or published may show them.
+func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution) (domain.RunResult, *secret.Masker) {
 	// Only a job whose definition holds a template costs a variables lookup.
 	if !bytes.Contains(ev.Data(), []byte("{{")) {
 		return r.attempt(ctx, d, e), nil
@@ -417,10 +479,7 @@ func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execu
 	if err := r.pub.Publish(ctx, queue.Message{Subject: r.names.DLQSubject(d.Kind), MsgID: ev.ID(), Msg: msg}); err != nil {
 		return err
 	}
-	if err := r.afterFinish(ctx, d, e); err != nil {
-		return err
-	}
-	return r.publishOutcome(ctx, e)
+	return r.closeOut(ctx, d, e)
 }
 
 // newExecution is the running execution d's delivery would record.
@@ -470,10 +529,16 @@ func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, e
 		return false, err
 	}
 	r.log.Info("execution skipped", "job_id", d.JobID, "idempotency_key", d.IdempotencyKey, "reason", reason)
+	return true, r.closeOut(ctx, d, e)
+}
+
+// closeOut finishes what follows e's end: the next run of a fixed_delay job, then the lifecycle
+// event.
+func (r *Runtime) closeOut(ctx context.Context, d event.Due, e *domain.Execution) error {
 	if err := r.afterFinish(ctx, d, e); err != nil {
-		return true, err
+		return err
 	}
-	return true, r.publishOutcome(ctx, e)
+	return r.publishOutcome(ctx, e)
 }
 
 // afterFinish sets the next run of a fixed_delay job: its delay counts from the end of e.
