@@ -2,8 +2,9 @@
 // the execution exactly once by idempotency key, asks the target's circuit breaker, runs the job
 // through a kind-specific Runner under a timeout while heart-beating, and records the attempt. A
 // failed attempt is retried with backoff by redelivery until the job's attempts run out, then the
-// execution is dead-lettered. The transport that delivered the event (JetStream pull or HTTP
-// push) acknowledges it after the outcome is recorded.
+// execution is dead-lettered. A runner that panics fails its attempt, like a transient failure,
+// and not the worker with every attempt in flight. The transport that delivered the event
+// (JetStream pull or HTTP push) acknowledges it after the outcome is recorded.
 package executor
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -205,7 +207,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		return err
 	}
 	log := r.logFor(d, e)
-	res, mask := r.execute(ctx, ev, d, e)
+	res, mask := r.execute(ctx, ev, d, e, log)
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
 	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)
@@ -417,7 +419,17 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 
 // execute fills the job's templates and runs attempt e. It returns the masker of the secrets the
 // templates used: nothing recorded, logged or published may show them.
-func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution) (domain.RunResult, *secret.Masker) {
+//
+// A panic in the runner (Render, Target, Run) fails this attempt instead of the worker, which
+// would otherwise take every other in-flight attempt down with it, each to be taken over later
+// and sent to its target a second time. The deferred calls on the way up stop the attempt's
+// heartbeat and timeout and report to the breaker.
+func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution, log *slog.Logger) (res domain.RunResult, mask *secret.Masker) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = panicked(log, v, mask)
+		}
+	}()
 	// Only a job whose definition holds a template costs a variables lookup.
 	if !bytes.Contains(ev.Data(), []byte("{{")) {
 		return r.attempt(ctx, d, e), nil
@@ -427,9 +439,8 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 	if loc, err := schedule.LoadLocation(d.Timezone); err == nil { // cached: not a file read per execution
 		c.Location = loc
 	}
-	var mask *secret.Masker
 	if r.vars != nil {
-		vars, secrets, err := r.vars.Resolve(ctx, d.JobID)
+		vars, secrets, err := r.resolve(ctx, d.JobID, log)
 		if err != nil {
 			// The keys or the database: not the job's fault, so not permanent.
 			return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + err.Error()}, nil
@@ -442,6 +453,32 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
 	}
 	return r.attempt(ctx, rendered, e), mask
+}
+
+// resolve returns the variables of jobID's templates and the secret values among them. A panic
+// there is an error that names the panic's type only: its value may hold a secret, and no
+// masker knows the secrets before Resolve returns them.
+func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (vars map[string]string, secrets []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("resolving variables panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panicked with a %T (its value is withheld: it may hold a secret)", v)
+		}
+	}()
+	return r.vars.Resolve(ctx, jobID)
+}
+
+// panicked is the result of an attempt that panicked with v; it logs the panic with its stack.
+// mask hides the attempt's secrets in both: a panic value may well quote a rendered request.
+//
+// A panic is a bug in vecron or in a driver, not the target's doing and not necessarily the
+// job's: the attempt fails as a transient failure would (not Permanent), so it is retried with
+// back-off and a deploy that fixes the bug picks the execution up; a bug that outlasts the
+// retries dead-letters it, for a person to replay.
+func panicked(log *slog.Logger, v any, mask *secret.Masker) domain.RunResult {
+	msg := mask.Mask(fmt.Sprint(v))
+	log.Error("attempt panicked", "panic", msg, "stack", mask.Mask(string(debug.Stack())))
+	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg}
 }
 
 // attempt runs one attempt behind the target's circuit breaker.
@@ -459,9 +496,13 @@ func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution)
 		}
 		return res
 	}
+	// Reported on the way up from a panic too, as the target's success: a panic says nothing
+	// against the target, and the breaker must not stay waiting for a report.
+	targetOK := true
+	defer func() { done(targetOK) }()
 	res := r.run(ctx, d, e)
 	// A permanent failure (a 404) shows the target is up; it is the job that is wrong.
-	done(res.Status == domain.StatusSucceeded || res.Permanent)
+	targetOK = res.Status == domain.StatusSucceeded || res.Permanent
 	return res
 }
 
