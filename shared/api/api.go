@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -55,7 +54,7 @@ type Server struct {
 func New(js *jobs.Service, vs *variables.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
 	s := &Server{jobs: js, vars: vs, store: st, now: now, log: log}
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	r.Use(recoverer(log))
 	r.Method(http.MethodGet, "/healthz", server.Live())
 	r.Method(http.MethodGet, "/readyz", server.Ready(checks...))
 	r.Route("/api/v1", func(r chi.Router) {

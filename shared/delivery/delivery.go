@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"time"
 )
 
@@ -29,6 +30,19 @@ type RetryError struct {
 
 func (e *RetryError) Error() string { return fmt.Sprintf("retry in %s: %v", e.After, e.Err) }
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// Recovered returns the error a transport gives for a handler that panicked with v. It is not
+// permanent, so Decide has the event redelivered: a panic is a bug, which may spare the next
+// delivery, another replica or a fixed deploy, while dropping the event would lose the fire.
+// Its text quotes v only when the Go runtime wrote it (a runtime.Error: a nil dereference, an
+// index out of range), which holds no job data; any other value may hold a secret the transport
+// cannot mask, so only its type is named.
+func Recovered(v any) error {
+	if re, ok := v.(runtime.Error); ok {
+		return fmt.Errorf("handler panicked: %w", re)
+	}
+	return fmt.Errorf("handler panicked with a %T (its value is withheld: it may hold a secret)", v)
+}
 
 // Action is what a transport does with a delivered event.
 type Action int

@@ -32,3 +32,19 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestRecoveredIsRedeliveredAndQuotesOnlyRuntimeErrors(t *testing.T) {
+	t.Parallel()
+	var runtimeErr error
+	index := func(s []string, i int) string { return s[i] }
+	func() {
+		defer func() { runtimeErr = Recovered(recover()) }()
+		index([]string{"s3cr3t"}, 1)
+	}()
+	require.Equal(t, "handler panicked: runtime error: index out of range [1] with length 1", runtimeErr.Error())
+	require.Equal(t, Outcome{Action: Redeliver, Delay: RetryDelayDefault}, Decide(runtimeErr))
+
+	other := Recovered("cannot call https://x.test/?token=s3cr3t")
+	require.Equal(t, "handler panicked with a string (its value is withheld: it may hold a secret)", other.Error())
+	require.Equal(t, Outcome{Action: Redeliver, Delay: RetryDelayDefault}, Decide(other))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -17,10 +18,10 @@ const maxPushBody = 1 << 20
 
 // PushHandler is the HTTP push transport: it accepts a CloudEvent as Knative Eventing delivers it
 // (binary or structured mode), hands it to handle, and answers as delivery.Decide says: 2xx when
-// settled, 503 to have it redelivered, 400 when it can never be handled. When interrupt is
-// cancelled (the shutdown grace period is over) the handlers still running see their context
-// cancelled with its cause, record what they can and answer 503, so the broker redelivers the
-// event to another replica at once.
+// settled, 503 to have it redelivered (also when handle panics), 400 when it can never be
+// handled. When interrupt is cancelled (the shutdown grace period is over) the handlers still
+// running see their context cancelled with its cause, record what they can and answer 503, so
+// the broker redelivers the event to another replica at once.
 func PushHandler(interrupt context.Context, handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -41,7 +42,7 @@ func PushHandler(interrupt context.Context, handle func(context.Context, cloudev
 		defer cancel(nil)
 		stop := context.AfterFunc(interrupt, func() { cancel(context.Cause(interrupt)) })
 		defer stop()
-		err = handle(ctx, *ev)
+		err = callPushed(ctx, handle, *ev, log)
 		outcome := delivery.Decide(err)
 		if err != nil {
 			log.Warn("pushed event not settled", "event_id", ev.ID(), "status", outcome.HTTPStatus(), "error", err)
@@ -51,6 +52,19 @@ func PushHandler(interrupt context.Context, handle func(context.Context, cloudev
 		}
 		w.WriteHeader(outcome.HTTPStatus())
 	})
+}
+
+// callPushed calls handle, turning a panic into an error that has the event redelivered: net/http
+// would recover it too, but by cutting the connection, which the broker cannot tell from a
+// network failure, and with the stack on stderr.
+func callPushed(ctx context.Context, handle func(context.Context, cloudevents.Event) error, ev cloudevents.Event, log *slog.Logger) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = delivery.Recovered(v)
+			log.Error("pushed event handler panicked", "event_id", ev.ID(), "error", err, "stack", string(debug.Stack()))
+		}
+	}()
+	return handle(ctx, ev)
 }
 
 // retryAfter renders the redelivery delay in whole seconds, at least 1.

@@ -2,8 +2,9 @@
 // the execution exactly once by idempotency key, asks the target's circuit breaker, runs the job
 // through a kind-specific Runner under a timeout while heart-beating, and records the attempt. A
 // failed attempt is retried with backoff by redelivery until the job's attempts run out, then the
-// execution is dead-lettered. The transport that delivered the event (JetStream pull or HTTP
-// push) acknowledges it after the outcome is recorded.
+// execution is dead-lettered. A runner that panics fails its attempt, like a transient failure,
+// and not the worker with every attempt in flight. The transport that delivered the event
+// (JetStream pull or HTTP push) acknowledges it after the outcome is recorded.
 package executor
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -191,15 +193,51 @@ func (r *Runtime) HandlePushed(ctx context.Context, ev cloudevents.Event) error 
 	return r.handle(ctx, ev, true)
 }
 
+// handle takes one delivery through an execution's life, one step per function, so that each
+// decision has a single home: parse the event, begin (record the execution, or answer without
+// running), execute the attempt, reportResult (what becomes of the execution), settle (record,
+// publish, answer the delivery).
 func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool) error {
+	d, err := r.parse(ev)
+	if err != nil {
+		return err
+	}
+	e, err := r.begin(ctx, d, pushed)
+	if e == nil {
+		return err
+	}
+	log := r.logFor(d, e)
+	res, mask := r.execute(ctx, ev, d, e, log)
+	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
+	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
+	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)
+	a, v, retryIn := r.reportResult(d, e, res, shutdown)
+	return r.settle(ctx, d, e, a, v, retryIn, log)
+}
+
+// parse reads ev as a due event of this runtime's kind, with the retry policy's defaults
+// applied; an event it can never handle is an error wrapping delivery.ErrPermanent.
+func (r *Runtime) parse(ev cloudevents.Event) (event.Due, error) {
 	d, err := event.ParseDue(ev)
 	if err != nil {
-		return fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
+		return d, fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	}
 	if d.Kind != r.kind {
-		return fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
+		return d, fmt.Errorf("%w: event %q is for %q jobs, this executor runs %q jobs", delivery.ErrPermanent, ev.ID(), d.Kind, r.kind)
 	}
 	d.Retry = withRetryDefaults(d.Retry)
+	return d, nil
+}
+
+func (r *Runtime) logFor(d event.Due, e *domain.Execution) *slog.Logger {
+	return r.log.With("job_id", d.JobID, "execution_id", e.ID, "idempotency_key", d.IdempotencyKey)
+}
+
+// begin records d's fire as running on this worker. It returns the execution when its attempt
+// is to run here; otherwise a nil execution and the delivery's answer: nil when the fire is
+// settled (a duplicate, a skip), a *delivery.RetryError when it is to come back later, another
+// error when recording failed.
+func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.Execution, error) {
 	now := r.now().UTC()
 	// Only a scheduled fire can be too late: a replay or backfill runs a past instant on purpose.
 	// A redelivery of a fire already recorded (a retry, a takeover) is governed by that record,
@@ -208,7 +246,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		recorded, err := r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
 			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
 		if err != nil || recorded {
-			return err
+			return nil, err
 		}
 	}
 	params := store.StartParams{
@@ -219,84 +257,114 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		Now:           now,
 	}
 	e, outcome, err := r.start(ctx, d, now, params)
-	if err != nil {
-		return err
-	}
-	if outcome == store.Busy && d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+	if err == nil && outcome == store.Busy && d.ConcurrencyPolicy == domain.ConcurrencyReplace {
 		reason := fmt.Sprintf("replaced by fire %s (concurrency policy replace)", d.IdempotencyKey)
 		if _, err := r.store.CancelRunning(ctx, d.JobID, reason, now); err != nil {
-			return err
+			return nil, err
 		}
 		e, outcome, err = r.start(ctx, d, now, params)
-		if err != nil {
-			return err
-		}
 	}
-	log := r.log.With("job_id", d.JobID, "execution_id", e.ID, "idempotency_key", d.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return r.started(ctx, d, e, outcome, now)
+}
+
+// started turns how recording the fire went into begin's answer.
+func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution, outcome store.StartOutcome, now time.Time) (*domain.Execution, error) {
+	log := r.logFor(d, e)
 	switch outcome {
 	case store.AlreadyDone:
 		// A duplicate delivery. Finish what the first delivery may not have: the next run of a
 		// fixed_delay job and the lifecycle event (JetStream drops it if it was stored).
 		log.Debug("duplicate delivery ignored", "status", e.Status)
 		if e.Status == domain.StatusDeadLettered {
-			return r.deadLettered(ctx, d, e)
+			return nil, r.deadLettered(ctx, d, e)
 		}
-		if err := r.afterFinish(ctx, d, e); err != nil {
-			return err
-		}
-		return r.publishOutcome(ctx, e)
+		return nil, r.closeOut(ctx, d, e)
 	case store.Running:
 		// Another worker runs it and is alive; come back when its heartbeat would be stale.
-		return &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
+		return nil, &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
 	case store.NotYet:
 		wait := time.Second
 		if e.NextAttemptAt != nil {
 			wait = max(e.NextAttemptAt.Sub(now), time.Millisecond)
 		}
-		return &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
+		return nil, &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
 	case store.GaveUp:
 		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
-		return r.deadLettered(ctx, d, e)
+		return nil, r.deadLettered(ctx, d, e)
 	case store.Busy:
-		if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
-			return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
-		}
-		recorded, err := r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
-		if err != nil || recorded {
-			return err
-		}
-		// This fire is recorded already (a retry waiting its turn): it runs once the other ends.
-		return &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
+		return nil, r.busy(ctx, d, e)
 	case store.TakenOver:
 		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
+	return e, nil
+}
 
-	res, mask := r.renderAndRun(ctx, ev, d, e)
-	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
-	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
+// busy answers a fire of a job whose other execution e still runs.
+func (r *Runtime) busy(ctx context.Context, d event.Due, e *domain.Execution) error {
+	stillRuns := &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s of job %s still runs", e.IdempotencyKey, d.JobID)}
+	if d.ConcurrencyPolicy == domain.ConcurrencyReplace {
+		return stillRuns
+	}
+	recorded, err := r.skip(ctx, d, fmt.Sprintf("execution %s of this job was still running (concurrency policy forbid)", e.IdempotencyKey))
+	if err != nil || recorded {
+		return err
+	}
+	// This fire is recorded already (a retry waiting its turn): it runs once the other ends.
+	return stillRuns
+}
+
+// verdict is what becomes of an execution after an attempt.
+type verdict int
+
+const (
+	// verdictFinished: it succeeded, or failed in a way retrying cannot fix.
+	verdictFinished verdict = iota
+	// verdictRetry: it is queued for another attempt after a back-off.
+	verdictRetry
+	// verdictDeadLettered: its attempts ran out.
+	verdictDeadLettered
+	// verdictInterrupted: this worker shut down during the attempt; another one tries again at once.
+	verdictInterrupted
+)
+
+// reportResult decides, in this one place, what becomes of e after its attempt ended with res
+// (shutdown says the worker's shutdown interrupted it). It sets e's new state and returns the
+// attempt's record, the verdict and, for a retry, the back-off.
+func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunResult, shutdown bool) (*domain.Attempt, verdict, time.Duration) {
+	now := r.now().UTC()
 	a := &domain.Attempt{
-		Attempt: e.Attempt, StartedAt: e.StartedAt, Status: res.Status, HTTPStatus: res.HTTPStatus,
+		Attempt: e.Attempt, StartedAt: e.StartedAt, FinishedAt: now, Status: res.Status, HTTPStatus: res.HTTPStatus,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
 	}
-	finished := r.now().UTC()
-	a.FinishedAt = finished
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
-	var retryIn time.Duration
 	switch {
-	case errors.Is(context.Cause(ctx), delivery.ErrShutdown) && res.Status != domain.StatusSucceeded && !res.Permanent:
+	case shutdown && res.Status != domain.StatusSucceeded && !res.Permanent:
 		// Not the target's fault: the next worker tries again at once.
 		a.Status, a.Error = domain.StatusCancelled, "interrupted: this worker shut down before the attempt ended"
-		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &finished
+		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &now
+		return a, verdictInterrupted, 0
 	case res.Status == domain.StatusSucceeded || res.Permanent:
-		e.FinishedAt = &finished
+		e.FinishedAt = &now
+		return a, verdictFinished, 0
 	case e.Attempt >= d.Retry.MaxAttempts:
-		e.FinishedAt, e.Status = &finished, domain.StatusDeadLettered
+		e.FinishedAt, e.Status = &now, domain.StatusDeadLettered
 		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempt, res.Error)
+		return a, verdictDeadLettered, 0
 	default:
-		retryIn = max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))
-		next := finished.Add(retryIn)
+		retryIn := max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))
+		next := now.Add(retryIn)
 		e.Status, e.NextAttemptAt = domain.StatusQueued, &next
+		return a, verdictRetry, retryIn
 	}
+}
+
+// settle records attempt a and e's new state, publishes what verdict v calls for, and returns
+// the delivery's answer: nil when settled, a *delivery.RetryError to run again after retryIn (or
+// at once on another worker, after a shutdown).
+func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt, v verdict, retryIn time.Duration, log *slog.Logger) error {
 	if err := r.finish(ctx, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
@@ -304,24 +372,20 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		}
 		return err
 	}
-	switch e.Status {
-	case domain.StatusQueued:
-		if a.Status == domain.StatusCancelled {
-			log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
-			return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
-		}
+	switch v {
+	case verdictInterrupted:
+		log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
+		return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
+	case verdictRetry:
 		log.Info("attempt failed; will retry", "status", a.Status, "http_status", a.HTTPStatus, "attempt", e.Attempt,
 			"retry_in", retryIn.Round(time.Millisecond), "error", a.Error)
 		return &delivery.RetryError{After: retryIn, Err: fmt.Errorf("attempt %d of %s failed: %s", e.Attempt, d.IdempotencyKey, a.Error)}
-	case domain.StatusDeadLettered:
+	case verdictDeadLettered:
 		log.Warn("execution dead-lettered", "attempt", e.Attempt, "error", a.Error)
 		return r.deadLettered(ctx, d, e)
 	}
 	log.Info("execution finished", "status", e.Status, "http_status", e.HTTPStatus, "duration_ms", e.DurationMS, "attempt", e.Attempt)
-	if err := r.afterFinish(ctx, d, e); err != nil {
-		return err
-	}
-	return r.publishOutcome(ctx, e)
+	return r.closeOut(ctx, d, e)
 }
 
 // maxRetryAfter bounds how long a target's Retry-After may put a retry off.
@@ -353,9 +417,19 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 	return minBackoff + time.Duration(rnd(int64(step-minBackoff)+1))
 }
 
-// renderAndRun fills the job's templates and runs the attempt. It returns the masker of the
-// secrets the templates used: nothing recorded, logged or published may show them.
-func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution) (domain.RunResult, *secret.Masker) {
+// execute fills the job's templates and runs attempt e. It returns the masker of the secrets the
+// templates used: nothing recorded, logged or published may show them.
+//
+// A panic in the runner (Render, Target, Run) fails this attempt instead of the worker, which
+// would otherwise take every other in-flight attempt down with it, each to be taken over later
+// and sent to its target a second time. The deferred calls on the way up stop the attempt's
+// heartbeat and timeout and report to the breaker.
+func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution, log *slog.Logger) (res domain.RunResult, mask *secret.Masker) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = panicked(log, v, mask)
+		}
+	}()
 	// Only a job whose definition holds a template costs a variables lookup.
 	if !bytes.Contains(ev.Data(), []byte("{{")) {
 		return r.attempt(ctx, d, e), nil
@@ -365,9 +439,8 @@ func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d even
 	if loc, err := schedule.LoadLocation(d.Timezone); err == nil { // cached: not a file read per execution
 		c.Location = loc
 	}
-	var mask *secret.Masker
 	if r.vars != nil {
-		vars, secrets, err := r.vars.Resolve(ctx, d.JobID)
+		vars, secrets, err := r.resolve(ctx, d.JobID, log)
 		if err != nil {
 			// The keys or the database: not the job's fault, so not permanent.
 			return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + err.Error()}, nil
@@ -380,6 +453,32 @@ func (r *Runtime) renderAndRun(ctx context.Context, ev cloudevents.Event, d even
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
 	}
 	return r.attempt(ctx, rendered, e), mask
+}
+
+// resolve returns the variables of jobID's templates and the secret values among them. A panic
+// there is an error that names the panic's type only: its value may hold a secret, and no
+// masker knows the secrets before Resolve returns them.
+func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (vars map[string]string, secrets []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("resolving variables panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panicked with a %T (its value is withheld: it may hold a secret)", v)
+		}
+	}()
+	return r.vars.Resolve(ctx, jobID)
+}
+
+// panicked is the result of an attempt that panicked with v; it logs the panic with its stack.
+// mask hides the attempt's secrets in both: a panic value may well quote a rendered request.
+//
+// A panic is a bug in vecron or in a driver, not the target's doing and not necessarily the
+// job's: the attempt fails as a transient failure would (not Permanent), so it is retried with
+// back-off and a deploy that fixes the bug picks the execution up; a bug that outlasts the
+// retries dead-letters it, for a person to replay.
+func panicked(log *slog.Logger, v any, mask *secret.Masker) domain.RunResult {
+	msg := mask.Mask(fmt.Sprint(v))
+	log.Error("attempt panicked", "panic", msg, "stack", mask.Mask(string(debug.Stack())))
+	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg}
 }
 
 // attempt runs one attempt behind the target's circuit breaker.
@@ -397,9 +496,13 @@ func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution)
 		}
 		return res
 	}
+	// Reported on the way up from a panic too, as the target's success: a panic says nothing
+	// against the target, and the breaker must not stay waiting for a report.
+	targetOK := true
+	defer func() { done(targetOK) }()
 	res := r.run(ctx, d, e)
 	// A permanent failure (a 404) shows the target is up; it is the job that is wrong.
-	done(res.Status == domain.StatusSucceeded || res.Permanent)
+	targetOK = res.Status == domain.StatusSucceeded || res.Permanent
 	return res
 }
 
@@ -417,10 +520,7 @@ func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execu
 	if err := r.pub.Publish(ctx, queue.Message{Subject: r.names.DLQSubject(d.Kind), MsgID: ev.ID(), Msg: msg}); err != nil {
 		return err
 	}
-	if err := r.afterFinish(ctx, d, e); err != nil {
-		return err
-	}
-	return r.publishOutcome(ctx, e)
+	return r.closeOut(ctx, d, e)
 }
 
 // newExecution is the running execution d's delivery would record.
@@ -470,10 +570,16 @@ func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, e
 		return false, err
 	}
 	r.log.Info("execution skipped", "job_id", d.JobID, "idempotency_key", d.IdempotencyKey, "reason", reason)
+	return true, r.closeOut(ctx, d, e)
+}
+
+// closeOut finishes what follows e's end: the next run of a fixed_delay job, then the lifecycle
+// event.
+func (r *Runtime) closeOut(ctx context.Context, d event.Due, e *domain.Execution) error {
 	if err := r.afterFinish(ctx, d, e); err != nil {
-		return true, err
+		return err
 	}
-	return true, r.publishOutcome(ctx, e)
+	return r.publishOutcome(ctx, e)
 }
 
 // afterFinish sets the next run of a fixed_delay job: its delay counts from the end of e.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -37,7 +38,8 @@ type PullerConfig struct {
 	Grace time.Duration `koanf:"-"`
 }
 
-// Handler handles one event; its result is turned into an outcome by delivery.Decide.
+// Handler handles one event; its result is turned into an outcome by delivery.Decide, and a panic
+// in it into a redelivery (see delivery.Recovered).
 type Handler func(ctx context.Context, ev cloudevents.Event) error
 
 // Puller consumes one kind's due events from its durable pull consumer.
@@ -181,7 +183,7 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
 	if err != nil {
 		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	} else {
-		err = p.withProgress(ctx, msg, func() error { return p.handler(ctx, ev) })
+		err = p.withProgress(ctx, msg, func() error { return p.call(ctx, ev) })
 	}
 	outcome := delivery.Decide(err)
 	var settleErr error
@@ -201,6 +203,18 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
 	if settleErr != nil {
 		p.log.Warn("settle event", "event_id", ev.ID(), "error", settleErr)
 	}
+}
+
+// call calls the handler, turning a panic into an error that has the event redelivered: a
+// panic here would otherwise end the worker and every event in flight on it.
+func (p *Puller) call(ctx context.Context, ev cloudevents.Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = delivery.Recovered(v)
+			p.log.Error("event handler panicked", "event_id", ev.ID(), "error", err, "stack", string(debug.Stack()))
+		}
+	}()
+	return p.handler(ctx, ev)
 }
 
 // withProgress runs fn, telling JetStream every AckWait/3 that the message is still being worked
