@@ -22,7 +22,7 @@ func deadLetter(t *testing.T, st *store.Store, j *domain.Job, at time.Time, atte
 	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
 		StartedAt: &started, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
-	p := store.StartParams{StaleAfter: time.Minute, MaxAttempts: attempts}
+	p := store.StartParams{StaleAfter: time.Minute}
 	for n := 1; n <= attempts; n++ {
 		_, err := st.StartExecution(t.Context(), e, p)
 		require.NoError(t, err)

@@ -102,7 +102,7 @@ func TestTakeoverGoesByTheExecutorClock(t *testing.T) {
 			other := &domain.Execution{ID: "00000000-0000-7000-8000-000000000001", JobID: j.ID, JobVersion: j.Version,
 				IdempotencyKey: ev.ID(), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
 				Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
-			_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, MaxAttempts: 10, Now: clock.Now()})
+			_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, Now: clock.Now()})
 			require.NoError(t, err)
 
 			var retry *delivery.RetryError
@@ -118,4 +118,45 @@ func TestTakeoverGoesByTheExecutorClock(t *testing.T) {
 			require.Equal(t, 2, e.Attempt)
 		})
 	}
+}
+
+// A silent worker's last allowed attempt is not taken over: the execution is dead-lettered, by
+// the same rule and with the same words as an attempt that failed.
+func TestSilentLastAttemptIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer target.Close()
+	cfg := executor.Config{HeartbeatInterval: time.Second, StaleAfter: 3 * time.Second}
+	st, _ := testfactory.Store(t)
+	f := newFixtureOn(t, st, clockwork.NewFakeClockAt(time.Now().UTC()), cfg)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Retry: &domain.RetryPolicy{MaxAttempts: 1}})
+	at := f.clock.Now().Truncate(time.Second)
+	ev := dueEvent(t, j, at)
+	now := f.clock.Now()
+	other := &domain.Execution{ID: "00000000-0000-7000-8000-000000000002", JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: ev.ID(), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
+		Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
+	_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, Now: now})
+	require.NoError(t, err)
+
+	f.clock.Advance(cfg.StaleAfter + time.Second)
+	require.NoError(t, f.rt.Handle(t.Context(), ev))
+	require.Zero(t, calls.Load(), "the last attempt is not run again")
+	e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusDeadLettered, e.Status)
+	require.Equal(t, 1, e.Attempt)
+	require.Equal(t, "gave up after 1 attempts: worker silent went silent (no heartbeat) during this attempt", e.Error)
+	require.Equal(t, &domain.DeadLetter{State: domain.DeadLetterPending}, e.DeadLetter)
+	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
+	require.Equal(t, "silent", attempts[0].WorkerID)
+
+	s, err := f.js.Stream(t.Context(), f.names.DLQStream())
+	require.NoError(t, err)
+	info, err := s.Info(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs, "on the dead-letter stream")
 }

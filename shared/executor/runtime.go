@@ -80,6 +80,7 @@ func (c Config) validate() error {
 // Store is what the runtime needs of the database.
 type Store interface {
 	StartExecution(ctx context.Context, e *domain.Execution, p store.StartParams) (store.StartOutcome, error)
+	ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p store.StartParams) (bool, error)
 	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
 	Heartbeat(ctx context.Context, id string, attempt int, now time.Time) error
@@ -252,7 +253,6 @@ func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.
 	params := store.StartParams{
 		StaleAfter:    r.cfg.StaleAfter,
 		Exclusive:     d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace,
-		MaxAttempts:   d.Retry.MaxAttempts,
 		IgnoreBackoff: pushed,
 		Now:           now,
 	}
@@ -267,7 +267,49 @@ func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.
 	if err != nil {
 		return nil, err
 	}
+	if outcome == store.Silent {
+		return r.takeOver(ctx, d, e, now, params)
+	}
 	return r.started(ctx, d, e, outcome, now)
+}
+
+// takeOver resolves e, whose worker went silent during its attempt: the attempt is recorded as
+// failed, and, unless it was the last one the job allows, this worker runs the next one at once
+// (the worker died; the target did not fail).
+func (r *Runtime) takeOver(ctx context.Context, d event.Due, e *domain.Execution, now time.Time, p store.StartParams) (*domain.Execution, error) {
+	lost := &domain.Attempt{Attempt: e.Attempt, StartedAt: e.StartedAt, FinishedAt: now, Status: domain.StatusFailed,
+		Error: fmt.Sprintf("worker %s went silent (no heartbeat) during this attempt", e.WorkerID), WorkerID: e.WorkerID}
+	gaveUp, ok := giveUp(d.Retry, e.Attempt, lost.Error)
+	if ok {
+		e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &now, gaveUp
+	} else {
+		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt = e.Attempt+1, domain.StatusRunning, r.cfg.WorkerID, &now, nil
+	}
+	resolved, err := r.store.ResolveSilent(ctx, e, lost, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case !resolved:
+		// Another worker resolved it first, or its own came back: ask again shortly.
+		return nil, &delivery.RetryError{After: time.Second, Err: fmt.Errorf("execution %s was resolved elsewhere", e.ID)}
+	}
+	log := r.logFor(d, e)
+	if ok {
+		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
+		e.DeadLetter = &domain.DeadLetter{State: domain.DeadLetterPending}
+		return nil, r.deadLettered(ctx, d, e)
+	}
+	log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
+	return e, nil
+}
+
+// giveUp decides — for a failed attempt and a silent worker's alike — whether attempt was the
+// last one p allows; if so it returns the execution's error, naming the last attempt's cause.
+func giveUp(p domain.RetryPolicy, attempt int, cause string) (string, bool) {
+	if attempt < p.MaxAttempts {
+		return "", false
+	}
+	return fmt.Sprintf("gave up after %d attempts: %s", attempt, cause), true
 }
 
 // started turns how recording the fire went into begin's answer.
@@ -291,13 +333,8 @@ func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution,
 			wait = max(e.NextAttemptAt.Sub(now), time.Millisecond)
 		}
 		return nil, &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
-	case store.GaveUp:
-		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
-		return nil, r.deadLettered(ctx, d, e)
 	case store.Busy:
 		return nil, r.busy(ctx, d, e)
-	case store.TakenOver:
-		log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	}
 	return e, nil
 }
@@ -340,6 +377,7 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Error: res.Error, WorkerID: r.cfg.WorkerID,
 	}
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
+	gaveUp, last := giveUp(d.Retry, e.Attempt, res.Error)
 	switch {
 	case shutdown && res.Status != domain.StatusSucceeded && !res.Permanent:
 		// Not the target's fault: the next worker tries again at once.
@@ -349,9 +387,8 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 	case res.Status == domain.StatusSucceeded || res.Permanent:
 		e.FinishedAt = &now
 		return a, verdictFinished, 0
-	case e.Attempt >= d.Retry.MaxAttempts:
-		e.FinishedAt, e.Status = &now, domain.StatusDeadLettered
-		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempt, res.Error)
+	case last:
+		e.FinishedAt, e.Status, e.Error = &now, domain.StatusDeadLettered, gaveUp
 		return a, verdictDeadLettered, 0
 	default:
 		retryIn := max(Backoff(d.Retry, e.Attempt, r.jitter), min(res.RetryAfter, maxRetryAfter))

@@ -169,7 +169,7 @@ func TestHandleDefersToALiveWorker(t *testing.T) {
 	other := &domain.Execution{ID: "0193b7c4-0000-7000-8000-0000000000aa", JobID: j.ID, JobVersion: 1,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
 		StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "other"}
-	_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+	_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: time.Minute})
 	require.NoError(t, err)
 
 	err = f.rt.Handle(t.Context(), dueEvent(t, j, at))

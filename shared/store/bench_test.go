@@ -63,7 +63,7 @@ func BenchmarkExecutionRecords(b *testing.B) {
 					list[i] = newExecution(j, at, "bench", time.Now().UTC())
 				}
 				if batch == 1 {
-					if _, err := st.StartExecution(b.Context(), list[0], store.StartParams{StaleAfter: time.Minute, MaxAttempts: 1}); err != nil {
+					if _, err := st.StartExecution(b.Context(), list[0], store.StartParams{StaleAfter: time.Minute}); err != nil {
 						b.Fatal(err)
 					}
 				} else if _, err := st.InsertExecutions(b.Context(), list); err != nil {

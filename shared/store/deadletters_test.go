@@ -11,47 +11,47 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
-func TestSilentLastAttemptIsDeadLetteredNotTakenOver(t *testing.T) {
+func TestSilentAttemptResolvedAsGivenUp(t *testing.T) {
 	t.Parallel()
 	st, _ := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	at := time.Now().UTC().Truncate(time.Second)
-	p := store.StartParams{StaleAfter: 10 * time.Millisecond, MaxAttempts: 2}
-
-	first := newExecution(j, at, "w1", time.Now().UTC())
-	outcome, err := st.StartExecution(ctx, first, p)
+	t0 := time.Now().UTC()
+	first := newExecution(j, at, "w1", t0)
+	outcome, err := st.StartExecution(ctx, first, store.StartParams{StaleAfter: time.Minute, Now: t0})
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 
-	time.Sleep(20 * time.Millisecond)
-	second := newExecution(j, at, "w2", time.Now().UTC())
-	outcome, err = st.StartExecution(ctx, second, p)
+	// Its worker went silent, and the caller decided the attempt was the last one.
+	p := store.StartParams{StaleAfter: time.Minute, Now: t0.Add(2 * time.Minute)}
+	e := newExecution(j, at, "w2", p.Now)
+	outcome, err = st.StartExecution(ctx, e, p)
 	require.NoError(t, err)
-	require.Equal(t, store.TakenOver, outcome)
-	require.Equal(t, 2, second.Attempt)
-
-	// w2 dies too; attempt 2 was the last one allowed.
-	time.Sleep(20 * time.Millisecond)
-	third := newExecution(j, at, "w3", time.Now().UTC())
-	outcome, err = st.StartExecution(ctx, third, p)
+	require.Equal(t, store.Silent, outcome)
+	lost := &domain.Attempt{Attempt: 1, StartedAt: e.StartedAt, FinishedAt: p.Now, Status: domain.StatusFailed,
+		Error: "worker w1 went silent", WorkerID: "w1"}
+	e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &p.Now, "gave up after 1 attempts: worker w1 went silent"
+	ok, err := st.ResolveSilent(ctx, e, lost, p)
 	require.NoError(t, err)
-	require.Equal(t, store.GaveUp, outcome)
-	require.Equal(t, domain.StatusDeadLettered, third.Status)
-	require.Equal(t, 2, third.Attempt)
-	require.Equal(t, "gave up after 2 attempts: the worker of the last one went silent", third.Error)
-	require.Equal(t, &domain.DeadLetter{State: domain.DeadLetterPending}, third.DeadLetter)
+	require.True(t, ok)
 
+	got, err := st.ExecutionByKey(ctx, first.IdempotencyKey)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusDeadLettered, got.Status)
+	require.Equal(t, 1, got.Attempt)
+	require.Equal(t, "gave up after 1 attempts: worker w1 went silent", got.Error)
+	require.Equal(t, &domain.DeadLetter{State: domain.DeadLetterPending}, got.DeadLetter)
 	attempts, err := st.Attempts(ctx, first.ID)
 	require.NoError(t, err)
-	require.Len(t, attempts, 2)
-	for i, a := range attempts {
-		require.Equal(t, i+1, a.Attempt)
-		require.Equal(t, domain.StatusFailed, a.Status)
-		require.Contains(t, a.Error, "went silent")
-	}
+	require.Len(t, attempts, 1)
+	require.Equal(t, domain.StatusFailed, attempts[0].Status)
 	require.Equal(t, "w1", attempts[0].WorkerID)
-	require.Equal(t, "w2", attempts[1].WorkerID)
+
+	// A later delivery finds it settled.
+	outcome, err = st.StartExecution(ctx, newExecution(j, at, "w3", p.Now), p)
+	require.NoError(t, err)
+	require.Equal(t, store.AlreadyDone, outcome)
 }
 
 func TestDeadLettersListDiscardReplay(t *testing.T) {
@@ -64,7 +64,7 @@ func TestDeadLettersListDiscardReplay(t *testing.T) {
 	var ids []string
 	for i := range 3 {
 		e := newExecution(j, base.Add(time.Duration(i)*time.Second), "w", time.Now().UTC())
-		_, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 1})
+		_, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Minute})
 		require.NoError(t, err)
 		finished := time.Now().UTC().Add(time.Duration(i) * time.Millisecond)
 		e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &finished, "gave up after 1 attempts: boom"

@@ -19,8 +19,9 @@ type StartOutcome int
 const (
 	// Started: the execution row was created and the caller owns the attempt.
 	Started StartOutcome = iota
-	// TakenOver: a running row with a stale heartbeat was taken over; the attempt was incremented.
-	TakenOver
+	// Silent: a running row's worker stopped heart-beating; nothing was changed. e holds the row:
+	// the caller decides between taking it over and giving up (see ResolveSilent).
+	Silent
 	// Resumed: a queued execution (a failed attempt waiting for its retry) runs its next attempt.
 	Resumed
 	// AlreadyDone: a terminal row exists; the delivery is a duplicate.
@@ -32,8 +33,6 @@ const (
 	// Busy: the execution is exclusive and another execution of the job runs; nothing was
 	// recorded. e holds the running one.
 	Busy
-	// GaveUp: the worker of the last allowed attempt went silent; the execution is now dead-lettered.
-	GaveUp
 )
 
 // oneRunning is the index that allows one running exclusive execution per job.
@@ -46,9 +45,6 @@ type StartParams struct {
 	StaleAfter time.Duration
 	// Exclusive marks an execution of a forbid or replace job.
 	Exclusive bool
-	// MaxAttempts is the job's attempt limit: a silent worker's last attempt is not taken over
-	// but dead-lettered.
-	MaxAttempts int
 	// IgnoreBackoff starts a queued execution's next attempt even before it is due: the
 	// transport (a broker's delivery policy) decides the timing.
 	IgnoreBackoff bool
@@ -59,11 +55,10 @@ type StartParams struct {
 
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
 // it is: a terminal row means a duplicate delivery; a queued row whose retry is due runs its next
-// attempt; a running row whose heartbeat is stale is taken over by e's worker (its silent attempt
-// recorded as failed), or dead-lettered when it was the last allowed attempt. An exclusive
-// execution is not started while another exclusive execution of the job runs (Busy). On Started,
-// TakenOver and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e holds the
-// existing row.
+// attempt; a running row whose heartbeat is stale (by p.Now) is reported Silent for the caller
+// to resolve. An exclusive execution is not started while another exclusive execution of the job
+// runs (Busy). On Started and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e
+// holds the existing row.
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
@@ -95,45 +90,12 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 		return 0, translate("resume execution", err)
 	}
 
-	// A running attempt whose worker stopped heart-beating is taken over, unless it was the last.
-	var status domain.ExecutionStatus
-	row = s.pool.QueryRow(ctx, `WITH old AS (
-			SELECT id, attempt, started_at, worker_id, attempt >= $5 AS last FROM job_executions
-			WHERE idempotency_key = $1 AND status = 'running' AND heartbeat_at < `+nowParam(6)+` - $4::interval
-			FOR UPDATE),
-		lost AS (
-			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
-			SELECT id, attempt, started_at, `+nowParam(6)+`, 'failed',
-				'worker ' || coalesce(worker_id, '') || ' went silent (no heartbeat) during this attempt', worker_id
-			FROM old ON CONFLICT DO NOTHING)
-		UPDATE job_executions j SET
-			attempt = CASE WHEN old.last THEN j.attempt ELSE j.attempt + 1 END,
-			status = CASE WHEN old.last THEN 'dead_lettered' ELSE 'running' END,
-			worker_id = CASE WHEN old.last THEN j.worker_id ELSE $2 END,
-			started_at = CASE WHEN old.last THEN j.started_at ELSE $3 END,
-			finished_at = CASE WHEN old.last THEN `+nowParam(6)+` END,
-			error = CASE WHEN old.last THEN 'gave up after ' || j.attempt || ' attempts: the worker of the last one went silent' ELSE j.error END,
-			dead_letter_state = CASE WHEN old.last THEN 'pending' END,
-			heartbeat_at = `+nowParam(6)+`
-		FROM old WHERE j.id = old.id
-		RETURNING j.id, j.attempt, j.status`,
-		e.IdempotencyKey, e.WorkerID, e.StartedAt, p.StaleAfter, max(p.MaxAttempts, 1), nullTime(p.Now))
-	switch err := row.Scan(&e.ID, &e.Attempt, &status); {
-	case err == nil && status == domain.StatusDeadLettered:
-		existing, err := s.ExecutionByKey(ctx, e.IdempotencyKey)
-		if err != nil {
-			return 0, err
-		}
-		*e = *existing
-		return GaveUp, nil
-	case err == nil:
-		return TakenOver, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return 0, translate("take over execution", err)
-	}
-	existing, err := s.ExecutionByKey(ctx, e.IdempotencyKey)
+	var silent bool
+	existing, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`,
+		status = 'running' AND heartbeat_at < `+nowParam(3)+` - $2::interval
+		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter, nullTime(p.Now)), &silent)
 	if err != nil {
-		return 0, err
+		return 0, translate("get execution", err)
 	}
 	*e = *existing
 	switch {
@@ -141,8 +103,36 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 		return AlreadyDone, nil
 	case e.Status == domain.StatusQueued:
 		return NotYet, nil
+	case silent:
+		return Silent, nil
 	}
 	return Running, nil
+}
+
+// ResolveSilent settles the silent attempt lost — recorded failed in the execution's history —
+// and gives the execution the state e holds: running its next attempt on e's worker (a takeover),
+// or terminal (given up). It reports false, changing nothing, when the attempt is no longer
+// silent by p.Now and p.StaleAfter, or no longer running: another worker resolved it first, or
+// its own came back.
+func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `WITH old AS (
+			SELECT id FROM job_executions
+			WHERE id = $1 AND attempt = $2 AND status = 'running' AND heartbeat_at < `+nowParam(3)+` - $4::interval
+			FOR UPDATE),
+		lost AS (
+			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
+			SELECT id, $2, $5, $6, $7, $8, $9 FROM old ON CONFLICT DO NOTHING)
+		UPDATE job_executions j SET attempt = $10, status = $11, worker_id = $12, started_at = $13,
+			finished_at = $14, error = nullif($15, ''), heartbeat_at = `+nowParam(3)+`,
+			dead_letter_state = CASE WHEN $11 = 'dead_lettered' THEN 'pending' END
+		FROM old WHERE j.id = old.id`,
+		e.ID, lost.Attempt, nullTime(p.Now), p.StaleAfter,
+		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
+		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error)
+	if err != nil {
+		return false, translate("resolve silent execution", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 func isOneRunning(err error) bool {
@@ -262,16 +252,18 @@ const executionColumns = `id, job_id, job_version, idempotency_key, trigger, sch
 	coalesce(response_excerpt, ''), coalesce(error, ''), coalesce(worker_id, ''), next_attempt_at,
 	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at`
 
-func scanExecution(row pgx.Row) (*domain.Execution, error) {
+// scanExecution scans the executionColumns of row, then any extra columns into extra.
+func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
 	var (
 		e         domain.Execution
 		dlState   *string
 		replayKey string
 		resolved  *time.Time
 	)
-	if err := row.Scan(&e.ID, &e.JobID, &e.JobVersion, &e.IdempotencyKey, &e.Trigger, &e.ScheduledAt,
+	dest := append([]any{&e.ID, &e.JobID, &e.JobVersion, &e.IdempotencyKey, &e.Trigger, &e.ScheduledAt,
 		&e.StartedAt, &e.FinishedAt, &e.Status, &e.Attempt, &e.HTTPStatus, &e.DurationMS,
-		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved); err != nil {
+		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	if dlState != nil {

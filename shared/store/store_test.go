@@ -265,34 +265,47 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	t0 := time.Now().UTC()
 
 	first := newExecution(j, at, "w1", t0)
-	outcome, err := st.StartExecution(ctx, first, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+	outcome, err := st.StartExecution(ctx, first, store.StartParams{StaleAfter: time.Minute})
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 
 	// A second delivery while w1 is alive sees it running.
 	second := newExecution(j, at, "w2", t0)
-	outcome, err = st.StartExecution(ctx, second, store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+	outcome, err = st.StartExecution(ctx, second, store.StartParams{StaleAfter: time.Minute})
 	require.NoError(t, err)
 	require.Equal(t, store.Running, outcome)
 	require.Equal(t, first.ID, second.ID)
 	require.Equal(t, "w1", second.WorkerID)
 
-	// Once w1 is silent past the stale limit (here 10 ms, by the database's clock), w3 takes
-	// over with attempt 2 …
-	time.Sleep(20 * time.Millisecond)
-	third := newExecution(j, at, "w3", t0.Add(time.Minute))
-	outcome, err = st.StartExecution(ctx, third, store.StartParams{StaleAfter: 10 * time.Millisecond, MaxAttempts: 10})
+	// Once w1 is silent past the stale limit by the workers' clock, it is reported silent, and
+	// w3 takes over with attempt 2 …
+	later := store.StartParams{StaleAfter: time.Minute, Now: t0.Add(2 * time.Minute)}
+	third := newExecution(j, at, "w3", t0.Add(2*time.Minute))
+	outcome, err = st.StartExecution(ctx, third, later)
 	require.NoError(t, err)
-	require.Equal(t, store.TakenOver, outcome)
+	require.Equal(t, store.Silent, outcome)
 	require.Equal(t, first.ID, third.ID)
-	require.Equal(t, 2, third.Attempt)
+	require.Equal(t, "w1", third.WorkerID)
+	lost := &domain.Attempt{Attempt: 1, StartedAt: third.StartedAt, FinishedAt: later.Now, Status: domain.StatusFailed,
+		Error: "worker w1 went silent", WorkerID: "w1"}
+	taken := *third
+	taken.Attempt, taken.WorkerID, taken.StartedAt = 2, "w3", &later.Now
+	ok, err := st.ResolveSilent(ctx, &taken, lost, later)
+	require.NoError(t, err)
+	require.True(t, ok)
+	other := *third
+	other.Attempt, other.WorkerID = 2, "w5"
+	ok, err = st.ResolveSilent(ctx, &other, lost, later)
+	require.NoError(t, err)
+	require.False(t, ok, "resolved once: another worker that saw it silent too changes nothing")
+	third = &taken
 
 	// … so w1's late result and heartbeat are refused.
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
 	require.ErrorIs(t, st.FinishExecution(ctx, first, attemptOf(first)), domain.ErrConflict)
-	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, time.Time{}), domain.ErrConflict)
-	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, time.Time{}))
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, later.Now), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, later.Now))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
@@ -300,7 +313,7 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 
 	// A delivery after the end is a duplicate.
 	fourth := newExecution(j, at, "w4", t0.Add(time.Hour))
-	outcome, err = st.StartExecution(ctx, fourth, store.StartParams{StaleAfter: 0, MaxAttempts: 10})
+	outcome, err = st.StartExecution(ctx, fourth, store.StartParams{StaleAfter: 0})
 	require.NoError(t, err)
 	require.Equal(t, store.AlreadyDone, outcome)
 	require.Equal(t, domain.StatusFailed, fourth.Status)
@@ -327,12 +340,12 @@ func TestStartExecutionConcurrentDeliveriesRecordOneRow(t *testing.T) {
 	for i := range 10 {
 		wg.Go(func() {
 			now := time.Now().UTC()
-			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+			outcome, err := st.StartExecution(context.Background(), newExecution(j, at, fmt.Sprint("w", i), now), store.StartParams{StaleAfter: time.Minute})
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			if outcome == store.Started || outcome == store.TakenOver {
+			if outcome == store.Started {
 				mu.Lock()
 				started++
 				mu.Unlock()
@@ -351,11 +364,11 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Second)
 	for i := range 5 {
 		now := time.Now().UTC()
-		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+		_, err := st.StartExecution(t.Context(), newExecution(j, base.Add(time.Duration(i)*time.Second), "w", now), store.StartParams{StaleAfter: time.Minute})
 		require.NoError(t, err)
 	}
 	now := time.Now().UTC()
-	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), store.StartParams{StaleAfter: time.Minute, MaxAttempts: 10})
+	_, err := st.StartExecution(t.Context(), newExecution(other, base, "w", now), store.StartParams{StaleAfter: time.Minute})
 	require.NoError(t, err)
 
 	var got []time.Time
