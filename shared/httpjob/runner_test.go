@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -18,7 +20,10 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // seenRequest is what the target server received.
 type seenRequest struct {
@@ -311,19 +316,24 @@ func TestRunCancelledIsFailed(t *testing.T) {
 	assert.Contains(t, res.Error, "canceled")
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
+// refusedAddr returns a loopback address that refuses connections until t ends: that of a TCP
+// socket bound and never listening. A port whose listener was closed again could be taken by
+// the next test server meanwhile; this one stays bound, so nobody else can listen on it.
+func refusedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
+	syscall.CloseOnExec(fd)
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 func TestRunConnectionRefusedHidesURL(t *testing.T) {
 	t.Parallel()
-	url := "http://alice:password@" + closedAddr(t) + "/hook?token=secret"
+	url := "http://alice:password@" + refusedAddr(t) + "/hook?token=secret"
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{Method: "post", URL: url}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
 	assert.Zero(t, res.HTTPStatus)
@@ -337,7 +347,7 @@ func TestRunConnectionRefusedHidesURL(t *testing.T) {
 
 func TestRunRedirectToDeadTargetHidesURL(t *testing.T) {
 	t.Parallel()
-	dead := "http://bob:password@" + closedAddr(t) + "/next?token=secret"
+	dead := "http://bob:password@" + refusedAddr(t) + "/next?token=secret"
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, dead, http.StatusFound) })
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: tg.URL}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
