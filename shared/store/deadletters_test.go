@@ -13,7 +13,7 @@ import (
 
 func TestSilentLastAttemptIsDeadLetteredNotTakenOver(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	at := time.Now().UTC().Truncate(time.Second)
@@ -24,7 +24,7 @@ func TestSilentLastAttemptIsDeadLetteredNotTakenOver(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 
-	time.Sleep(20 * time.Millisecond)
+	waitSilent(t, url, first.ID, p.StaleAfter)
 	second := newExecution(j, at, "w2", time.Now().UTC())
 	outcome, err = st.StartExecution(ctx, second, p)
 	require.NoError(t, err)
@@ -32,7 +32,7 @@ func TestSilentLastAttemptIsDeadLetteredNotTakenOver(t *testing.T) {
 	require.Equal(t, 2, second.Attempt)
 
 	// w2 dies too; attempt 2 was the last one allowed.
-	time.Sleep(20 * time.Millisecond)
+	waitSilent(t, url, first.ID, p.StaleAfter)
 	third := newExecution(j, at, "w3", time.Now().UTC())
 	outcome, err = st.StartExecution(ctx, third, p)
 	require.NoError(t, err)

@@ -3,13 +3,13 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -19,16 +19,19 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 func TestMigrateConcurrentlyThenAgain(t *testing.T) {
 	t.Parallel()
 	url := testenv.PostgresURL(t) // an empty schema
+	log := testenv.Logger(t)
 	migrate := func() error {
 		st, err := store.Open(context.Background(), store.Config{URL: url})
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return st.Migrate(context.Background(), slog.New(slog.DiscardHandler))
+		return st.Migrate(context.Background(), log)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -258,7 +261,7 @@ func attemptOf(e *domain.Execution) *domain.Attempt {
 
 func TestStartExecutionOncePerKey(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	at := time.Now().UTC().Truncate(time.Second)
@@ -279,7 +282,7 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 
 	// Once w1 is silent past the stale limit (here 10 ms, by the database's clock), w3 takes
 	// over with attempt 2 …
-	time.Sleep(20 * time.Millisecond)
+	waitSilent(t, url, first.ID, 10*time.Millisecond)
 	third := newExecution(j, at, "w3", t0.Add(time.Minute))
 	outcome, err = st.StartExecution(ctx, third, store.StartParams{StaleAfter: 10 * time.Millisecond, MaxAttempts: 10})
 	require.NoError(t, err)
@@ -416,9 +419,24 @@ func waitNote(t *testing.T, notes <-chan struct{}, what string) {
 	t.Helper()
 	select {
 	case <-notes:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testenv.Timeout(10 * time.Second)):
 		t.Fatalf("no notification after %s", what)
 	}
+}
+
+// waitSilent waits until, by the database's clock, the last heartbeat of execution id is older
+// than d: from then on a delivery with StaleAfter d takes the running attempt over.
+func waitSilent(t *testing.T, url, id string, d time.Duration) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	testenv.Eventually(t, "a heartbeat older than "+d.String(), func() bool {
+		var silent bool
+		require.NoError(t, conn.QueryRow(t.Context(),
+			"SELECT heartbeat_at < now() - $2::interval FROM job_executions WHERE id = $1", id, d).Scan(&silent))
+		return silent
+	})
 }
 
 func TestClaimDueOnlyOwnedShards(t *testing.T) {
