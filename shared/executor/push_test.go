@@ -2,7 +2,6 @@ package executor_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -26,7 +26,7 @@ func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Second)
 
 	interrupt, cancel := context.WithCancelCause(context.Background())
-	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, testenv.Logger(t)))
 	defer srv.Close()
 	req, err := cehttp.NewHTTPRequestFromEvent(t.Context(), srv.URL, dueEvent(t, j, at))
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package executor_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -25,6 +24,8 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 type fixture struct {
 	rt    *executor.Runtime
 	store *store.Store
@@ -39,7 +40,7 @@ func newFixture(t *testing.T, cfg executor.Config) *fixture {
 	runner := httpjob.New(httpjob.Config{})
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
-		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: slog.New(slog.DiscardHandler),
+		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Now: time.Now, Log: testenv.Logger(t),
 	}, cfg)
 	require.NoError(t, err)
 	return &fixture{rt: rt, store: st, js: js, names: names}
@@ -181,7 +182,7 @@ func TestHandleRejectsEventsItCanNeverRun(t *testing.T) {
 
 func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
 	t.Parallel()
-	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Now: time.Now, Log: slog.New(slog.DiscardHandler)},
+	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Now: time.Now, Log: testenv.Logger(t)},
 		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
 	require.ErrorContains(t, err, "executor.heartbeat_interval")
 }
