@@ -4,13 +4,10 @@ import (
 	"cmp"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -316,24 +313,9 @@ func TestRunCancelledIsFailed(t *testing.T) {
 	assert.Contains(t, res.Error, "canceled")
 }
 
-// refusedAddr returns a loopback address that refuses connections until t ends: that of a TCP
-// socket bound and never listening. A port whose listener was closed again could be taken by
-// the next test server meanwhile; this one stays bound, so nobody else can listen on it.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	require.NoError(t, err)
-	syscall.CloseOnExec(fd)
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-	sa, err := syscall.Getsockname(fd)
-	require.NoError(t, err)
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-}
-
 func TestRunConnectionRefusedHidesURL(t *testing.T) {
 	t.Parallel()
-	url := "http://alice:password@" + refusedAddr(t) + "/hook?token=secret"
+	url := "http://alice:password@" + testenv.RefusedAddr(t).String() + "/hook?token=secret"
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{Method: "post", URL: url}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
 	assert.Zero(t, res.HTTPStatus)
@@ -347,7 +329,7 @@ func TestRunConnectionRefusedHidesURL(t *testing.T) {
 
 func TestRunRedirectToDeadTargetHidesURL(t *testing.T) {
 	t.Parallel()
-	dead := "http://bob:password@" + refusedAddr(t) + "/next?token=secret"
+	dead := "http://bob:password@" + testenv.RefusedAddr(t).String() + "/next?token=secret"
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, dead, http.StatusFound) })
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: tg.URL}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
