@@ -20,6 +20,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 // target is one database a test runs jobs against: its driver, DSN and placeholder style.
 type target struct {
 	driver string

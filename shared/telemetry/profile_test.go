@@ -13,11 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestProfilerIsOffUnlessAnAddressIsGiven(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{}, slog.New(slog.DiscardHandler)))
+	require.NoError(t, telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{}, testenv.Logger(t)))
 }
 
 func TestProfilerServesUntilTheContextEnds(t *testing.T) {
@@ -30,7 +33,7 @@ func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
 	go func() {
-		served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, slog.New(slog.DiscardHandler))
+		served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, testenv.Logger(t))
 	}()
 	var body []byte
 	require.Eventually(t, func() bool {
