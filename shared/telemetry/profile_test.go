@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +35,7 @@ func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 		served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, testenv.Logger(t))
 	}()
 	var body []byte
-	require.Eventually(t, func() bool {
+	testenv.Eventually(t, "the profiler serving", func() bool {
 		resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
 		if err != nil {
 			return false
@@ -44,7 +43,7 @@ func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 		defer resp.Body.Close()
 		body, _ = io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK
-	}, 5*time.Second, 10*time.Millisecond)
+	})
 	require.Contains(t, string(body), "goroutine profile")
 	cancel()
 	require.NoError(t, <-served)
