@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
@@ -34,6 +34,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/tick"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // target is an HTTP endpoint that records every request it receives.
 type target struct {
@@ -77,17 +79,9 @@ type stack struct {
 	pushURL string
 	store   *store.Store
 	stops   map[string]func()
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
+	// js and names reach the stack's streams.
+	js    jetstream.JetStream
+	names event.Names
 }
 
 // run starts fn in the background and returns a function that stops it and checks it exited
@@ -103,8 +97,8 @@ func run(t *testing.T, name string, fn func(ctx context.Context) error) func() {
 			select {
 			case err := <-done:
 				require.NoError(t, err, name)
-			case <-time.After(30 * time.Second):
-				t.Errorf("%s did not stop within 30s", name)
+			case <-time.After(testenv.Timeout(30 * time.Second)):
+				t.Errorf("%s did not stop in time", name)
 			}
 		})
 	}
@@ -122,11 +116,11 @@ func startStack(t *testing.T, transport string) *stack {
 func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ...func(*httpfn.Settings)) *stack {
 	t.Helper()
 	dbURL := testenv.PostgresURL(t)
-	_, _, names := testenv.NATS(t)
+	_, js, names := testenv.NATS(t)
 	natsCfg := queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
-	log := testLogger(t)
+	log := testenv.Logger(t)
 
-	s := &stack{stops: map[string]func(){}}
+	s := &stack{stops: map[string]func(){}, js: js, names: names}
 	ready := make(chan net.Addr, 1)
 	keys, err := secret.NewKey("e2e")
 	require.NoError(t, err)
@@ -138,7 +132,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	select {
 	case a := <-ready:
 		s.apiURL = "http://" + a.String()
-	case <-time.After(30 * time.Second):
+	case <-time.After(testenv.Timeout(30 * time.Second)):
 		t.Fatal("api did not start")
 	}
 
@@ -187,19 +181,31 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// waitHTTP waits until url answers 200.
 func waitHTTP(t *testing.T, url string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	t.Helper()
+	testenv.EventuallyWithin(t, 30*time.Second, url+" ready", func() bool {
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never became ready", url)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitDrained waits until the stack's due stream holds no message. A message leaves this work
+// queue when an executor acknowledges it, after the run and its record: so every fire published
+// so far has run, and none reaches a target again unless the tick publishes more.
+func waitDrained(t *testing.T, s *stack) {
+	t.Helper()
+	testenv.AwaitWithin(t, 30*time.Second, "the due stream drained", func() (string, bool) {
+		stream, err := s.js.Stream(t.Context(), s.names.DueStream())
+		require.NoError(t, err)
+		info, err := stream.Info(t.Context())
+		require.NoError(t, err)
+		return fmt.Sprintf("%d messages", info.State.Msgs), info.State.Msgs == 0
+	})
 }
 
 func postJSON(t *testing.T, url string, body any, out any) int {
@@ -263,11 +269,27 @@ func TestEndToEndPullFiresEveryJobEverySecondOnce(t *testing.T) {
 	}
 	created := time.Now()
 
-	time.Sleep(5 * time.Second)
+	// Run until every job has fired in four seconds of its own.
+	testenv.AwaitWithin(t, 30*time.Second, "four seconds of fires of every job", func() (string, bool) {
+		secs := map[string]map[int64]bool{}
+		for _, r := range tg.requests() {
+			if secs[r.jobID] == nil {
+				secs[r.jobID] = map[int64]bool{}
+			}
+			secs[r.jobID][r.scheduledAt.Unix()] = true
+		}
+		done := 0
+		for _, fired := range secs {
+			if len(fired) >= 4 {
+				done++
+			}
+		}
+		return fmt.Sprintf("%d of %d jobs done", done, jobs), done == jobs
+	})
 	s.stops["tick"]()
 	stopped := time.Now()
 	// Let the executor finish what the tick published, then stop the rest.
-	waitQuiet(t, tg)
+	waitDrained(t, s)
 	s.stops["execute-http"]()
 
 	reqs := tg.requests()
@@ -311,19 +333,19 @@ func TestEndToEndPullFiresEveryJobEverySecondOnce(t *testing.T) {
 	t.Logf("%d jobs, %d fires recorded over %s", jobs, rows, stopped.Sub(created).Round(time.Millisecond))
 }
 
-// waitQuiet waits until the target has seen no request for a second.
+// waitQuiet waits until the target has seen no request for a second, counted from the call.
+// Tests of a stack wait for its due stream to drain instead (waitDrained), which tells that no
+// more will come.
 func waitQuiet(t *testing.T, tg *target) {
-	deadline := time.Now().Add(30 * time.Second)
-	n := -1
-	for time.Now().Before(deadline) {
-		got := len(tg.requests())
-		if got == n {
-			return
+	t.Helper()
+	since := time.Now()
+	testenv.EventuallyWithin(t, 30*time.Second, "a second without requests at the target", func() bool {
+		last := since
+		if reqs := tg.requests(); len(reqs) > 0 && reqs[len(reqs)-1].receivedAt.After(last) {
+			last = reqs[len(reqs)-1].receivedAt
 		}
-		n = got
-		time.Sleep(time.Second)
-	}
-	t.Fatal("target never went quiet")
+		return time.Since(last) >= time.Second
+	})
 }
 
 func TestEndToEndPushRecordsADuplicateDeliveryOnce(t *testing.T) {

@@ -33,7 +33,6 @@ import (
 const (
 	faultJobs     = 200
 	faultChaos    = 60 * time.Second
-	faultCalm     = 10 * time.Second
 	faultTicks    = 3
 	faultWorkers  = 3
 	faultLeaseTTL = 2 * time.Second
@@ -72,15 +71,15 @@ type redisServer struct {
 	done chan struct{}
 }
 
+// startRedis starts a Redis on port, killed at the end of t unless kill stopped it before.
 func startRedis(t *testing.T, port int, dir string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	require.NoError(t, err, "redis-server is needed (make test installs it)")
 	rs := &redisServer{port: port, dir: dir, done: make(chan struct{})}
 	rs.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	require.NoError(t, rs.cmd.Start())
-	go func() { _ = rs.cmd.Wait(); close(rs.done) }()
-	eventually(t, 10*time.Second, "redis up", func() bool {
+	startGroup(t, rs.cmd, rs.done)
+	testenv.EventuallyWithin(t, 10*time.Second, "redis up", func() bool {
 		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
 			c.Close()
@@ -108,14 +107,13 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	natsURL := testenv.NATSURL(t)
 	_, prefix := testenv.RedisURL(t)
 	rs := startRedis(t, freePort(t), t.TempDir())
-	t.Cleanup(rs.kill)
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port)
 
 	ctx := t.Context()
 	st, err := store.Open(ctx, store.Config{URL: dbURL})
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	require.NoError(t, st.Migrate(ctx, testLogger(t)))
+	require.NoError(t, st.Migrate(ctx, testenv.Logger(t)))
 
 	ft := &faultTarget{seen: map[string]int{}, inFlight: map[string]int{}}
 	target := newTargetFunc(t, ft.ServeHTTP)
@@ -170,13 +168,19 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 
 	// The jobs start firing on a whole second once everything is up.
 	start := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	ids := make([]string, 0, faultJobs)
 	for i := range faultJobs {
-		testfactory.Job(t, st, testfactory.JobOpts{Name: fmt.Sprint("fault-", i), URL: target.URL, NextRunAt: start})
+		ids = append(ids, testfactory.Job(t, st, testfactory.JobOpts{Name: fmt.Sprint("fault-", i), URL: target.URL, NextRunAt: start}).ID)
 	}
 
 	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rs.port)})
 	t.Cleanup(func() { rdb.Close() })
-	time.Sleep(time.Until(start))
+	// The chaos begins with the fires.
+	testenv.EventuallyWithin(t, 30*time.Second, "the first fires at the target", func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		return len(ft.seen) > 0
+	})
 
 	var (
 		workerKills, tickKills atomic.Int32
@@ -220,8 +224,23 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 		s.p = startProc(t, s.bin, env, s.args...)
 	}
 	cut := time.Now().Truncate(time.Second)
-	t.Logf("chaos over; calm for %s", faultCalm)
-	time.Sleep(faultCalm)
+	t.Logf("chaos over; waiting for every fire until then to reach the target")
+	// Fires the chaos delayed (a dead tick's shards wait for their leases to expire) reach the
+	// target now; the checks below tell lost ones from those that were only late.
+	testenv.AwaitWithin(t, 60*time.Second, "every fire until the end of the chaos at the target", func() (string, bool) {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		missing, example := 0, ""
+		for _, id := range ids {
+			for at := start; !at.After(cut); at = at.Add(time.Second) {
+				if key := domain.ScheduledKey(id, at); ft.seen[key] == 0 {
+					missing++
+					example = key
+				}
+			}
+		}
+		return fmt.Sprintf("%d missing, such as %s", missing, example), missing == 0
+	})
 
 	// Stop the clock: disable every job, then let what was claimed finish.
 	list, err := st.ListJobs(ctx, domain.ListJobsParams{Limit: faultJobs + 1})
@@ -231,7 +250,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 		_, err := st.SetEnabled(ctx, j.ID, false, nil, time.Now().UTC())
 		require.NoError(t, err)
 	}
-	eventually(t, 60*time.Second, "the outbox drained and every execution settled", func() bool {
+	testenv.EventuallyWithin(t, 60*time.Second, "the outbox drained and every execution settled", func() bool {
 		n, err := st.OutboxLen(ctx)
 		require.NoError(t, err)
 		if n > 0 {
@@ -363,13 +382,18 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 }
 
 // takeoverTime waits until no shard lease names the killed instance any more, and returns how
-// long that took after the kill; false if it did not happen within limit (Redis may be down).
+// long that took after the kill, measured to the 50 ms between two reads of the leases; false if
+// it did not happen within limit (Redis may be down).
 func takeoverTime(ctx context.Context, rdb *redis.Client, prefix, instance string, killedAt time.Time, limit time.Duration) (time.Duration, bool) {
 	keys := make([]string, domain.ShardCount)
 	for i := range keys {
 		keys[i] = prefix + "shard:" + strconv.Itoa(i)
 	}
-	for time.Since(killedAt) < limit {
+	reads := time.NewTicker(50 * time.Millisecond)
+	defer reads.Stop()
+	over := time.NewTimer(limit - time.Since(killedAt))
+	defer over.Stop()
+	for {
 		vals, err := rdb.MGet(ctx, keys...).Result()
 		if err == nil {
 			held, owned := 0, 0
@@ -386,7 +410,12 @@ func takeoverTime(ctx context.Context, rdb *redis.Client, prefix, instance strin
 				return time.Since(killedAt), true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-reads.C:
+		case <-over.C:
+			return 0, false
+		case <-ctx.Done():
+			return 0, false
+		}
 	}
-	return 0, false
 }

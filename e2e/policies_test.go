@@ -1,17 +1,21 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testenv"
 )
 
 // TestMisfirePoliciesAfterTickOutage stops the tick for five periods of a 2-second schedule,
@@ -106,9 +110,18 @@ func TestConcurrencyForbidWithTheRealTick(t *testing.T) {
 		"name": "forbid", "schedule": map[string]string{"cron": "* * * * * *"},
 		"http": map[string]any{"url": slow.URL}, "concurrency_policy": "forbid",
 	}, &j))
-	time.Sleep(6 * time.Second)
+	// Run until two runs have finished, fires finding each running skipped meanwhile.
+	testenv.AwaitWithin(t, 30*time.Second, "two finished runs", func() (string, bool) {
+		ran := 0
+		for _, e := range allExecutions(t, s.apiURL, j.ID) {
+			if e.Status == domain.StatusSucceeded {
+				ran++
+			}
+		}
+		return fmt.Sprintf("%d finished", ran), ran >= 2
+	})
 	s.stops["tick"]()
-	time.Sleep(3 * time.Second) // let the last run finish
+	waitDrained(t, s) // let the last run finish
 	s.stops["execute-http"]()
 
 	execs := allExecutions(t, s.apiURL, j.ID)
@@ -144,6 +157,27 @@ func TestBackfillRunsPastFiresThroughTheTick(t *testing.T) {
 		"name": "hourly", "schedule": map[string]string{"cron": "0 0 * * * ?"}, "http": map[string]any{"url": tg.URL},
 	}, &j))
 	to := time.Now().UTC().Truncate(time.Hour)
+	// When the tick first publishes each fire, as a subscriber of the due subjects sees it: the
+	// rate governs the publications, whereas executions may start late or together. (JetStream
+	// drops a republication by its message id.)
+	nc, err := nats.Connect(testenv.NATSURL(t))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	var (
+		pubMu     sync.Mutex
+		published = map[string]time.Time{}
+	)
+	_, err = nc.Subscribe(s.names.Prefix+".due.>", func(m *nats.Msg) {
+		at := time.Now()
+		pubMu.Lock()
+		defer pubMu.Unlock()
+		if id := m.Header.Get(nats.MsgIdHdr); published[id].IsZero() {
+			published[id] = at
+		}
+	})
+	require.NoError(t, err)
+	require.NoError(t, nc.Flush())
+
 	var res struct {
 		Queued int `json:"queued"`
 	}
@@ -151,18 +185,41 @@ func TestBackfillRunsPastFiresThroughTheTick(t *testing.T) {
 		"from": to.Add(-3 * time.Hour), "to": to, "rate": 5,
 	}, &res))
 	require.Equal(t, 4, res.Queued)
-	eventually(t, 20*time.Second, "four backfilled executions", func() bool { return len(allExecutions(t, s.apiURL, j.ID)) == 4 })
-	waitQuiet(t, tg)
+	testenv.EventuallyWithin(t, 20*time.Second, "four backfilled executions", func() bool { return len(allExecutions(t, s.apiURL, j.ID)) == 4 })
+	waitDrained(t, s)
 	execs := allExecutions(t, s.apiURL, j.ID)
 	require.Len(t, execs, 4)
-	var starts []time.Time
 	for _, e := range execs {
 		require.Equal(t, domain.TriggerBackfill, e.Trigger)
 		require.Equal(t, domain.StatusSucceeded, e.Status)
 		require.Zero(t, e.ScheduledAt.Minute())
-		starts = append(starts, *e.StartedAt)
 	}
-	sort.Slice(starts, func(i, k int) bool { return starts[i].Before(starts[k]) })
-	require.GreaterOrEqual(t, starts[3].Sub(starts[0]), 500*time.Millisecond, "published at 5 per second, not at once")
 	require.Len(t, tg.requests(), 4)
+	keys := make([]string, 4)
+	for h := range keys {
+		keys[h] = domain.ScheduledKey(j.ID, to.Add(-time.Duration(h)*time.Hour))
+	}
+	testenv.Eventually(t, "the subscriber seeing the four publications", func() bool {
+		pubMu.Lock()
+		defer pubMu.Unlock()
+		for _, k := range keys {
+			if published[k].IsZero() {
+				return false
+			}
+		}
+		return true
+	})
+	pubMu.Lock()
+	defer pubMu.Unlock()
+	var first, last time.Time
+	for _, k := range keys {
+		at := published[k]
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	require.GreaterOrEqual(t, last.Sub(first), 500*time.Millisecond, "published at 5 per second, not at once")
 }

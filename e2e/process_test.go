@@ -44,7 +44,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	out  bytes.Buffer
-	done chan error
+	// done is closed once the process has exited and been waited for.
+	done chan struct{}
 }
 
 func (p *proc) Write(b []byte) (int, error) {
@@ -59,26 +60,45 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
+// startProc starts binary name, in a process group of its own that t's cleanup kills and
+// waits for unless the process has exited.
 func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
 	dir, err := binaries()
 	require.NoError(t, err)
-	p := &proc{name: name, done: make(chan error, 1)}
+	p := &proc{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(dir, name), args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
+	startGroup(t, p.cmd, p.done)
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, p.output())
 		}
 	})
 	return p
+}
+
+// startGroup starts cmd as the leader of a new process group, closes done once cmd has exited
+// and been waited for, and has t's cleanup kill the whole group and wait, unless done is
+// closed by then.
+func startGroup(t *testing.T, cmd *exec.Cmd, done chan struct{}) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	})
 }
 
 // stop sends sig and returns the exit code.
@@ -87,21 +107,10 @@ func (p *proc) stop(t *testing.T, sig os.Signal) int {
 	require.NoError(t, p.cmd.Process.Signal(sig))
 	select {
 	case <-p.done:
-	case <-time.After(45 * time.Second):
+	case <-time.After(testenv.Timeout(45 * time.Second)):
 		t.Fatalf("%s did not exit after %s", p.name, sig)
 	}
 	return p.cmd.ProcessState.ExitCode()
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestFunctionBinariesDrainOnSIGTERM runs the three function binaries as processes, stops them
@@ -136,7 +145,7 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 	}, &j))
 	select {
 	case <-arrived:
-	case <-time.After(20 * time.Second):
+	case <-time.After(testenv.Timeout(20 * time.Second)):
 		t.Fatal("the job never reached the target")
 	}
 
@@ -167,7 +176,7 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 		"VECRON_NATS__PREFIX=" + names.Prefix,
 	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), "--data-dir="+t.TempDir())
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	eventually(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
+	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
 	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
 
 	tg := newTarget(t)
@@ -175,7 +184,7 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	require.Equal(t, http.StatusCreated, postJSON(t, apiURL+"/api/v1/jobs", map[string]any{
 		"name": "tour", "schedule": map[string]string{"cron": "* * * * * *"}, "http": map[string]any{"url": tg.URL},
 	}, &j))
-	eventually(t, 20*time.Second, "two recorded executions", func() bool { return len(allExecutions(t, apiURL, j.ID)) >= 2 })
+	testenv.EventuallyWithin(t, 20*time.Second, "two recorded executions", func() bool { return len(allExecutions(t, apiURL, j.ID)) >= 2 })
 	resp, err := http.Get(apiURL + "/readyz")
 	require.NoError(t, err)
 	var ready map[string]string

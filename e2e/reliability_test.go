@@ -12,6 +12,7 @@ import (
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testenv"
 )
 
 // onceJob creates a job that fires once, a second from now, at url.
@@ -26,20 +27,21 @@ func onceJob(t *testing.T, s *stack, name, url string, retry map[string]any) dom
 	return j
 }
 
-// waitExecution polls the job's executions until one satisfies done.
+// waitExecution polls the job's executions until one satisfies done, and returns it.
 func waitExecution(t *testing.T, s *stack, jobID string, done func(domain.Execution) bool) domain.Execution {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range allExecutions(t, s.apiURL, jobID) {
+	var found domain.Execution
+	testenv.AwaitWithin(t, 30*time.Second, "an execution of job "+jobID+" in the expected state", func() ([]domain.Execution, bool) {
+		execs := allExecutions(t, s.apiURL, jobID)
+		for _, e := range execs {
 			if done(e) {
-				return e
+				found = e
+				return execs, true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no execution of job %s reached the expected state; have %+v", jobID, allExecutions(t, s.apiURL, jobID))
-	return domain.Execution{}
+		return execs, false
+	})
+	return found
 }
 
 func TestRetriesThroughJetStreamUntilTheTargetRecovers(t *testing.T) {
@@ -98,8 +100,13 @@ func TestDeadLetterThenReplayThroughTheAPI(t *testing.T) {
 	require.Len(t, list.Items, 1)
 	require.Equal(t, dead.ID, list.Items[0].ID)
 
-	// Nothing re-runs it on its own.
-	time.Sleep(time.Second)
+	// Nothing re-runs it on its own: the fire has left the due stream, nothing is left to
+	// redeliver, and the job, once, is not scheduled again.
+	waitDrained(t, s)
+	var job domain.Job
+	getJSON(t, s.apiURL+"/api/v1/jobs/"+j.ID, &job)
+	require.Equal(t, domain.StateCompleted, job.State)
+	require.Nil(t, job.NextRunAt)
 	require.Equal(t, int32(3), calls.Load())
 
 	healthy.Store(true)
@@ -145,7 +152,10 @@ func TestCircuitBreakerOpensAndCloses(t *testing.T) {
 	healthy.Store(true)
 	ok := waitExecution(t, s, j.ID, func(e domain.Execution) bool { return e.Status == domain.StatusSucceeded })
 	require.False(t, ok.ScheduledAt.Before(fastFail.ScheduledAt))
-	time.Sleep(2 * time.Second)
+	// Run until a fire two seconds later has ended too.
+	waitExecution(t, s, j.ID, func(e domain.Execution) bool {
+		return e.ScheduledAt.After(ok.ScheduledAt.Add(time.Second)) && e.Status.Terminal()
+	})
 	s.stops["tick"]()
 	var after []domain.Execution
 	for _, e := range allExecutions(t, s.apiURL, j.ID) {

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"database/sql"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // TestSQLJobInsertsOneRowPerSecondIntoMariaDB creates a `* * * * * *` sql job whose connection
 // string is a secret variable and whose statement inserts its scheduled second into a MariaDB
-// table; after about five seconds the table must hold exactly one row per scheduled second.
+// table; after five fires the table must hold exactly one row per scheduled second.
 func TestSQLJobInsertsOneRowPerSecondIntoMariaDB(t *testing.T) {
 	t.Parallel()
 	dsn := testenv.MySQLDSN(t)
@@ -39,7 +40,11 @@ func TestSQLJobInsertsOneRowPerSecondIntoMariaDB(t *testing.T) {
 	require.Equal(t, domain.KindSQL, j.Kind)
 	require.NotContains(t, j.SQL.DSN, "@tcp", "the job holds the template, not the connection string")
 
-	time.Sleep(5500 * time.Millisecond)
+	testenv.AwaitWithin(t, 30*time.Second, "five rows inserted", func() (string, bool) {
+		var n int
+		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM fires").Scan(&n))
+		return fmt.Sprintf("%d rows", n), n >= 5
+	})
 	s.stops["tick"]()
 	waitSettled(t, s, j.ID)
 	s.stops["execute-db"]()
@@ -67,21 +72,19 @@ func TestSQLJobInsertsOneRowPerSecondIntoMariaDB(t *testing.T) {
 	}
 }
 
-// waitSettled waits until every execution of the job has ended.
+// waitSettled waits until every fire published has run (see waitDrained) and every execution of
+// the job has ended.
 func waitSettled(t *testing.T, s *stack, jobID string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		settled := true
+	waitDrained(t, s)
+	testenv.EventuallyWithin(t, 20*time.Second, "every execution ended", func() bool {
 		for _, e := range allExecutions(t, s.apiURL, jobID) {
-			settled = settled && e.Status.Terminal()
+			if !e.Status.Terminal() {
+				return false
+			}
 		}
-		if settled {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("executions did not settle")
+		return true
+	})
 }
 
 // TestSQLDeadlockVictimIsRetried makes a sql job the victim of a real PostgreSQL deadlock: the
@@ -124,12 +127,12 @@ func TestSQLDeadlockVictimIsRetried(t *testing.T) {
 	}, &j))
 
 	// Once the job waits for row 2, ask for row 1: a deadlock.
-	require.Eventually(t, func() bool {
+	testenv.EventuallyWithin(t, 20*time.Second, "the job waiting for row 2", func() bool {
 		var n int
 		err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
 			"/* "+marker+" */%").Scan(&n)
 		return err == nil && n == 1
-	}, 20*time.Second, 20*time.Millisecond, "the job never waited for row 2")
+	})
 	_, err = tx.ExecContext(ctx, "UPDATE acct SET v = v + 10 WHERE id = 1")
 	require.NoError(t, err, "the job, not the test, is the deadlock's victim")
 	require.NoError(t, tx.Commit())

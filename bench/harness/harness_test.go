@@ -16,6 +16,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 // binaries builds the function binaries once for every scenario test.
 var binaries = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "vecron-bench-test-")

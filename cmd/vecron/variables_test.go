@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/vecron/vecron/shared/variables"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 	t.Parallel()
 	dbURL := testenv.PostgresURL(t)
@@ -23,7 +24,7 @@ func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 	st, err := store.Open(ctx, store.Config{URL: dbURL})
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	require.NoError(t, st.Migrate(ctx, testLog()))
+	require.NoError(t, st.Migrate(ctx, testenv.Logger(t)))
 	oldSpec, err := secret.NewKey("old")
 	require.NoError(t, err)
 	oldKeys, err := secret.ParseKeys(oldSpec)
@@ -50,5 +51,3 @@ func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "value-of-B", vars["B"])
 }
-
-func testLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

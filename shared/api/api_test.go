@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,9 +17,12 @@ import (
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/variables"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 type client struct {
 	t   *testing.T
@@ -35,7 +37,7 @@ func newClient(t *testing.T) *client {
 	require.NoError(t, err)
 	keys, err := secret.ParseKeys(key)
 	require.NoError(t, err)
-	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, slog.New(slog.DiscardHandler))
+	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, testenv.Logger(t))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &client{t: t, srv: srv, st: st}

@@ -14,15 +14,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/breaker"
 	"github.com/vecron/vecron/shared/testenv"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // testRedis returns the test Redis's URL and a key prefix of t's own, whose keys are deleted
 // when t ends.
@@ -68,7 +65,7 @@ func replica(t *testing.T, url, prefix string, cfg breaker.Config) *breaker.Brea
 func replicaOn(t *testing.T, url, prefix string, clock clockwork.Clock, cfg breaker.Config) *breaker.Breakers {
 	t.Helper()
 	cfg.KeyPrefix = prefix
-	b, err := breaker.New(newClient(t, url), clock, cfg, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(newClient(t, url), clock, cfg, testenv.Logger(t))
 	require.NoError(t, err)
 	return b
 }
@@ -104,16 +101,17 @@ func requireState(t *testing.T, b *breaker.Breakers, host, want string) {
 // cool-down is over.
 func waitTrial(t *testing.T, b *breaker.Breakers, host string) func(ok bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		done, err := b.Allow(t.Context(), host)
-		if err == nil {
-			return done
+	var done func(ok bool)
+	testenv.Eventually(t, "a trial request let through", func() bool {
+		var err error
+		done, err = b.Allow(t.Context(), host)
+		if err != nil {
+			require.ErrorIs(t, err, breaker.ErrOpen)
+			return false
 		}
-		require.ErrorIs(t, err, breaker.ErrOpen)
-		require.True(t, time.Now().Before(deadline), "no trial request let through within 5s")
-		time.Sleep(10 * time.Millisecond)
-	}
+		return true
+	})
+	return done
 }
 
 const coolDown = 200 * time.Millisecond
@@ -545,7 +543,7 @@ func TestAHealthyHostCostsFewRoundTrips(t *testing.T) {
 	rdb := newClient(t, url)
 	counter := &evals{}
 	rdb.AddHook(counter)
-	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix}, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix}, testenv.Logger(t))
 	require.NoError(t, err)
 	const host = "healthy.example.com:443"
 

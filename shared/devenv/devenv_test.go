@@ -16,21 +16,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/devenv"
+	"github.com/vecron/vecron/shared/testenv"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestStartPostgres(t *testing.T) {
 	t.Parallel()
 	dir, port := dataDir(t), freePort(t)
 	cfg := devenv.PostgresConfig{DataDir: dir, Port: port, Database: "devenv_test"}
 
-	p, err := devenv.StartPostgres(t.Context(), cfg, discard())
+	p, err := devenv.StartPostgres(t.Context(), cfg, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
@@ -48,7 +46,7 @@ func TestStartPostgres(t *testing.T) {
 	requireDone(t, p)
 
 	t.Run("RestartKeepsData", func(t *testing.T) {
-		p, err := devenv.StartPostgres(t.Context(), cfg, discard())
+		p, err := devenv.StartPostgres(t.Context(), cfg, testenv.Logger(t))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Stop(context.Background()) })
 
@@ -67,12 +65,12 @@ func TestStartPostgres(t *testing.T) {
 func TestStartPostgresDataDirInUse(t *testing.T) {
 	t.Parallel()
 	dir := dataDir(t)
-	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, discard())
+	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
 
-	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, discard())
+	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, testenv.Logger(t))
 	require.ErrorIs(t, err, devenv.ErrDataDirInUse)
 }
 
@@ -82,7 +80,7 @@ func TestStartPostgresUntraversableParent(t *testing.T) {
 		t.Skip("only root hands the server to the postgres user")
 	}
 	dir := t.TempDir() // 0700, owned by root
-	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: freePort(t)}, discard())
+	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: freePort(t)}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.ErrorContains(t, err, "cannot enter "+filepath.Dir(dir)+" (mode 0700")
 }
@@ -90,7 +88,7 @@ func TestStartPostgresUntraversableParent(t *testing.T) {
 func TestStartRedis(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	p, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port}, discard())
+	p, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
@@ -115,7 +113,7 @@ func TestStartNATS(t *testing.T) {
 	t.Parallel()
 	dir, port := dataDir(t), freePort(t)
 	cfg := devenv.NATSConfig{DataDir: dir, Port: port}
-	p, err := devenv.StartNATS(t.Context(), cfg, discard())
+	p, err := devenv.StartNATS(t.Context(), cfg, testenv.Logger(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
 	require.Equal(t, "nats://127.0.0.1:"+strconv.Itoa(port), p.URL)
@@ -133,7 +131,7 @@ func TestStartNATS(t *testing.T) {
 	requireDone(t, p)
 
 	t.Run("RestartKeepsStreams", func(t *testing.T) {
-		p, err := devenv.StartNATS(t.Context(), cfg, discard())
+		p, err := devenv.StartNATS(t.Context(), cfg, testenv.Logger(t))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Stop(context.Background()) })
 		withJetStream(t, p.URL, func(js jetstream.JetStream) {
@@ -147,15 +145,15 @@ func TestStartNATS(t *testing.T) {
 
 func TestPortInUse(t *testing.T) {
 	t.Parallel()
-	tests := map[string]func(ctx context.Context, dir string, port int) (*devenv.Process, error){
-		"Postgres": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
-			return devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: dir, Port: port}, discard())
+	tests := map[string]func(ctx context.Context, dir string, port int, log *slog.Logger) (*devenv.Process, error){
+		"Postgres": func(ctx context.Context, dir string, port int, log *slog.Logger) (*devenv.Process, error) {
+			return devenv.StartPostgres(ctx, devenv.PostgresConfig{DataDir: dir, Port: port}, log)
 		},
-		"Redis": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
-			return devenv.StartRedis(ctx, devenv.RedisConfig{DataDir: dir, Port: port}, discard())
+		"Redis": func(ctx context.Context, dir string, port int, log *slog.Logger) (*devenv.Process, error) {
+			return devenv.StartRedis(ctx, devenv.RedisConfig{DataDir: dir, Port: port}, log)
 		},
-		"NATS": func(ctx context.Context, dir string, port int) (*devenv.Process, error) {
-			return devenv.StartNATS(ctx, devenv.NATSConfig{DataDir: dir, Port: port}, discard())
+		"NATS": func(ctx context.Context, dir string, port int, log *slog.Logger) (*devenv.Process, error) {
+			return devenv.StartNATS(ctx, devenv.NATSConfig{DataDir: dir, Port: port}, log)
 		},
 	}
 	for name, start := range tests {
@@ -166,7 +164,7 @@ func TestPortInUse(t *testing.T) {
 			t.Cleanup(func() { _ = l.Close() })
 			port := l.Addr().(*net.TCPAddr).Port
 
-			p, err := start(t.Context(), dataDir(t), port)
+			p, err := start(t.Context(), dataDir(t), port, testenv.Logger(t))
 			if p != nil {
 				_ = p.Stop(context.Background())
 			}
@@ -179,11 +177,11 @@ func TestPortInUse(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{}, discard())
+	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{}, testenv.Logger(t))
 	require.ErrorContains(t, err, "PostgresConfig.DataDir")
-	_, err = devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: "x", Port: 70000}, discard())
+	_, err = devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: "x", Port: 70000}, testenv.Logger(t))
 	require.ErrorContains(t, err, "RedisConfig.Port")
-	_, err = devenv.StartNATS(t.Context(), devenv.NATSConfig{}, discard())
+	_, err = devenv.StartNATS(t.Context(), devenv.NATSConfig{}, testenv.Logger(t))
 	require.ErrorContains(t, err, "NATSConfig.DataDir")
 }
 
@@ -249,5 +247,3 @@ func withJetStream(t *testing.T, url string, f func(js jetstream.JetStream)) {
 	require.NoError(t, err)
 	f(js)
 }
-
-func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -17,6 +17,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -33,7 +34,7 @@ func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Second)
 
 	interrupt, cancel := context.WithCancelCause(context.Background())
-	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, testenv.Logger(t)))
 	defer srv.Close()
 	req, err := cehttp.NewHTTPRequestFromEvent(t.Context(), srv.URL, dueEvent(t, j, at))
 	require.NoError(t, err)

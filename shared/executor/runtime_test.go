@@ -2,7 +2,6 @@ package executor_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -25,6 +24,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 type fixture struct {
 	rt    *executor.Runtime
@@ -49,7 +50,7 @@ func newFixtureOn(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfg
 	runner := httpjob.New(clock, httpjob.Config{})
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
-		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: slog.New(slog.DiscardHandler),
+		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: testenv.Logger(t),
 	}, cfg)
 	require.NoError(t, err)
 	return &fixture{rt: rt, store: st, js: js, names: names, clock: clock}
@@ -196,7 +197,7 @@ func TestHandleRejectsEventsItCanNeverRun(t *testing.T) {
 
 func TestNewRejectsHeartbeatSlowerThanStaleness(t *testing.T) {
 	t.Parallel()
-	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Clock: clockwork.NewRealClock(), Log: slog.New(slog.DiscardHandler)},
+	_, err := executor.New(domain.KindHTTP, "x", executor.Deps{Clock: clockwork.NewRealClock(), Log: testenv.Logger(t)},
 		executor.Config{HeartbeatInterval: time.Minute, StaleAfter: time.Second})
 	require.ErrorContains(t, err, "executor.heartbeat_interval")
 }

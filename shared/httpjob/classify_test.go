@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testenv"
 )
 
 func TestRunClassifiesFailuresForRetry(t *testing.T) {
@@ -58,7 +59,7 @@ func TestRunTransportFailures(t *testing.T) {
 		wantPermanent bool
 		wantError     string
 	}{
-		{name: "ConnectionRefused", url: "http://127.0.0.1:9/", wantError: "connection refused"},
+		{name: "ConnectionRefused", url: "http://" + testenv.RefusedAddr(t).String() + "/", wantError: "connection refused"},
 		{name: "UntrustedCertificate", url: tlsTarget.URL, wantPermanent: true, wantError: "certificate"},
 		{name: "UnsupportedScheme", url: "ftp://example.com/x", wantPermanent: true, wantError: "unsupported protocol scheme"},
 		{name: "Unparsable", url: "http://[::1", wantPermanent: true, wantError: "build request"},

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,7 +18,10 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // seenRequest is what the target server received.
 type seenRequest struct {
@@ -312,19 +314,9 @@ func TestRunCancelledIsFailed(t *testing.T) {
 	assert.Contains(t, res.Error, "canceled")
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
 func TestRunConnectionRefusedHidesURL(t *testing.T) {
 	t.Parallel()
-	url := "http://alice:password@" + closedAddr(t) + "/hook?token=secret"
+	url := "http://alice:password@" + testenv.RefusedAddr(t).String() + "/hook?token=secret"
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{Method: "post", URL: url}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
 	assert.Zero(t, res.HTTPStatus)
@@ -338,7 +330,7 @@ func TestRunConnectionRefusedHidesURL(t *testing.T) {
 
 func TestRunRedirectToDeadTargetHidesURL(t *testing.T) {
 	t.Parallel()
-	dead := "http://bob:password@" + closedAddr(t) + "/next?token=secret"
+	dead := "http://bob:password@" + testenv.RefusedAddr(t).String() + "/next?token=secret"
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, dead, http.StatusFound) })
 	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: tg.URL}))
 	assert.Equal(t, domain.StatusFailed, res.Status)

@@ -3,7 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -19,20 +19,19 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // testTTL is short so that rounds (every TTL/3) come quickly, and long enough that a loaded CI
 // machine still renews well within it.
 const testTTL = 600 * time.Millisecond
 
-// settleTimeout bounds how long replicas may take to agree after a start or a stop; agreement
-// normally takes a few rounds.
+// settleTimeout bounds how long replicas may take to agree after a start or a stop (before
+// testenv.Timeout scales it); agreement normally takes a few rounds.
 const settleTimeout = 15 * time.Second
 
 func newClient(t *testing.T, url string) *redis.Client {
@@ -43,10 +42,6 @@ func newClient(t *testing.T, url string) *redis.Client {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // replica is one tick replica's lease manager, running.
@@ -62,7 +57,7 @@ type replica struct {
 func startReplica(t *testing.T, url, prefix, name string, ttl time.Duration) *replica {
 	t.Helper()
 	rdb := newClient(t, url)
-	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: name, TTL: ttl}, testLogger(t).With("replica", name), nil)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: name, TTL: ttl}, testenv.Logger(t).With("replica", name), nil)
 	require.NoError(t, err)
 	return run(t, name, m, rdb)
 }
@@ -93,30 +88,39 @@ func (r *replica) stop(t *testing.T) {
 		select {
 		case err := <-r.done:
 			assert.NoError(t, err, r.name)
-		case <-time.After(10 * time.Second):
+		case <-time.After(testenv.Timeout(10 * time.Second)):
 			t.Errorf("%s: Run did not return after cancel", r.name)
 		}
 	})
 }
 
-// requireSplit checks that each shard is owned by exactly one of reps, none in fallback, and that
-// each owns between ⌊shards/n⌋-slack and ⌈shards/n⌉+slack.
-func requireSplit(c require.TestingT, reps []*replica, slack int) {
+// splitProblem tells how reps fail to own each shard exactly once, none in fallback, each
+// between ⌊shards/n⌋-slack and ⌈shards/n⌉+slack shards; "" when they do.
+func splitProblem(reps []*replica, slack int) string {
 	shards, n := domain.ShardCount, len(reps)
 	owners := make([][]string, shards)
 	for _, r := range reps {
 		owned, fallback := r.m.Owned()
-		require.False(c, fallback, "%s in fallback", r.name)
-		require.True(c, slices.IsSorted(owned), "%s: Owned not sorted", r.name)
-		require.GreaterOrEqual(c, len(owned), shards/n-slack, "%s owns too few", r.name)
-		require.LessOrEqual(c, len(owned), (shards+n-1)/n+slack, "%s owns too many", r.name)
+		switch {
+		case fallback:
+			return fmt.Sprintf("%s in fallback", r.name)
+		case !slices.IsSorted(owned):
+			return fmt.Sprintf("%s: Owned not sorted: %v", r.name, owned)
+		case len(owned) < shards/n-slack:
+			return fmt.Sprintf("%s owns too few: %d", r.name, len(owned))
+		case len(owned) > (shards+n-1)/n+slack:
+			return fmt.Sprintf("%s owns too many: %d", r.name, len(owned))
+		}
 		for _, s := range owned {
 			owners[s] = append(owners[s], r.name)
 		}
 	}
 	for s, o := range owners {
-		require.Len(c, o, 1, "owners of shard %d", s)
+		if len(o) != 1 {
+			return fmt.Sprintf("shard %d owned by %v", s, o)
+		}
 	}
+	return ""
 }
 
 // requireCovered checks that every shard is owned by at least one of reps.
@@ -134,14 +138,22 @@ func requireCovered(c require.TestingT, reps []*replica) {
 // waitSplit waits until reps own the shards between them, each about its share.
 func waitSplit(t *testing.T, reps []*replica) {
 	t.Helper()
-	require.EventuallyWithT(t, func(c *assert.CollectT) { requireSplit(c, reps, 2) }, settleTimeout, 20*time.Millisecond)
+	awaitSplit(t, reps, 2, "the shards split among the replicas")
 }
 
 // waitSettled waits until reps own exactly ⌊shards/n⌋ or ⌈shards/n⌉ shards each: the only state
 // in which no replica has a shard to hand over or to take.
 func waitSettled(t *testing.T, reps []*replica) {
 	t.Helper()
-	require.EventuallyWithT(t, func(c *assert.CollectT) { requireSplit(c, reps, 0) }, settleTimeout, 20*time.Millisecond)
+	awaitSplit(t, reps, 0, "the replicas settled on even shares")
+}
+
+func awaitSplit(t *testing.T, reps []*replica, slack int, what string) {
+	t.Helper()
+	testenv.AwaitWithin(t, settleTimeout, what, func() (string, bool) {
+		p := splitProblem(reps, slack)
+		return p, p == ""
+	})
 }
 
 func allShards() []int {
@@ -159,7 +171,7 @@ func TestOneReplicaOwnsEveryShard(t *testing.T) {
 
 	select {
 	case <-r.m.Changed():
-	case <-time.After(settleTimeout):
+	case <-time.After(testenv.Timeout(settleTimeout)):
 		t.Fatal("no change signalled")
 	}
 	<-r.m.Ready()
@@ -254,7 +266,7 @@ func TestRestartedReplicaTakesBackItsLeases(t *testing.T) {
 	again := startReplica(t, url, prefix, old.name, testTTL)
 	select {
 	case <-again.m.Ready():
-	case <-time.After(settleTimeout):
+	case <-time.After(testenv.Timeout(settleTimeout)):
 		t.Fatal("not ready")
 	}
 	owned, fallback := again.m.Owned()
@@ -265,29 +277,58 @@ func TestRestartedReplicaTakesBackItsLeases(t *testing.T) {
 
 func TestJoiningReplicaGetsItsShare(t *testing.T) {
 	t.Parallel()
+	// Rounds half a second apart: the newcomer has a round or two to take each shard handed
+	// over to it before an old member may take the shard as stuck.
+	const ttl = 1500 * time.Millisecond
 	url, prefix := testenv.RedisURL(t)
-	reps := startReplicas(t, url, prefix, 2, testTTL)
-	waitSplit(t, reps)
-	before := make([][]int, len(reps))
-	for i, r := range reps {
-		before[i], _ = r.m.Owned()
-	}
-
-	reps = append(reps, startReplica(t, url, prefix, "tick-new", testTTL))
-	waitSplit(t, reps)
-	// Old members are asked only to give shards to the newcomer. One may still pick up a shard
-	// the newcomer was slow to take, so this is reported rather than required.
-	traded := 0
-	for i, r := range reps[:2] {
-		owned, _ := r.m.Owned()
-		for _, s := range owned {
-			if !slices.Contains(before[i], s) {
-				traded++
-			}
+	reps := startReplicas(t, url, prefix, 2, ttl)
+	waitSettled(t, reps)
+	before := map[string][]int{}
+	holders := make([]string, domain.ShardCount)
+	for _, r := range reps {
+		before[r.name], _ = r.m.Owned()
+		for _, s := range before[r.name] {
+			holders[s] = r.name
 		}
 	}
-	owned, _ := reps[2].m.Owned()
-	t.Logf("newcomer took %d shards; old members traded %d between them", len(owned), traded)
+	const newcomer = "tick-new"
+	want := assign(domain.ShardCount, []string{reps[0].name, reps[1].name, newcomer}, holders)
+	shareOf := func(name string) (shards []int) {
+		for s, m := range want {
+			if m == name {
+				shards = append(shards, s)
+			}
+		}
+		return shards
+	}
+	require.Len(t, shareOf(newcomer), domain.ShardCount/3, "the newcomer ranks last by load: no shard left over for it")
+
+	reps = append(reps, startReplica(t, url, prefix, newcomer, ttl))
+	waitSettled(t, reps)
+
+	got, _ := reps[2].m.Owned()
+	require.Len(t, got, len(shareOf(newcomer)), "the newcomer holds its share")
+	pickedUp := 0
+	for _, r := range reps[:2] {
+		owned, _ := r.m.Owned()
+		require.Len(t, owned, len(shareOf(r.name)), "%s holds its share", r.name)
+		for _, s := range owned {
+			if slices.Contains(before[r.name], s) {
+				continue
+			}
+			// Old members only give: one takes a shard it did not hold only when the member
+			// that shard was left to let a whole round pass without taking it, and such a
+			// shard was the newcomer's.
+			require.Equal(t, newcomer, want[s], "%s took shard %d from %s", r.name, s, holders[s])
+			pickedUp++
+		}
+	}
+	if pickedUp == 0 {
+		// Nobody was slow: the old members kept the shards they score highest, the newcomer
+		// took the rest.
+		require.Equal(t, shareOf(newcomer), got)
+	}
+	t.Logf("newcomer took %d shards; old members picked up %d the newcomer was slow to take", len(got), pickedUp)
 }
 
 func TestRedisUnreachableFallsBackToEveryShard(t *testing.T) {
@@ -295,7 +336,7 @@ func TestRedisUnreachableFallsBackToEveryShard(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	reg := prometheus.NewRegistry()
-	m, err := New(rdb, clockwork.NewRealClock(), Config{Instance: "tick-0", TTL: testTTL}, slog.New(slog.DiscardHandler), reg)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{Instance: "tick-0", TTL: testTTL}, testenv.Logger(t), reg)
 	require.NoError(t, err)
 	owned, fallback := m.Owned()
 	require.Empty(t, owned, "before the first round")
@@ -304,7 +345,7 @@ func TestRedisUnreachableFallsBackToEveryShard(t *testing.T) {
 	run(t, "tick-0", m, rdb)
 	select {
 	case <-m.Ready():
-	case <-time.After(settleTimeout):
+	case <-time.After(testenv.Timeout(settleTimeout)):
 		t.Fatal("not ready")
 	}
 	owned, fallback = m.Owned()
@@ -368,18 +409,16 @@ func TestLeasingResumesWhenRedisAnswersAgain(t *testing.T) {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	reg := prometheus.NewRegistry()
-	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: "tick-0", TTL: testTTL}, testLogger(t), reg)
+	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: "tick-0", TTL: testTTL}, testenv.Logger(t), reg)
 	require.NoError(t, err)
 	r := run(t, "tick-0", m, rdb)
 	waitSplit(t, []*replica{r})
 
 	o.down.Store(true)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	testenv.EventuallyWithin(t, settleTimeout, "the fallback to every shard", func() bool {
 		owned, fallback := m.Owned()
-		require.True(c, fallback)
-		require.Equal(c, allShards(), owned)
-		require.Equal(c, 1.0, testutil.ToFloat64(m.metrics.fallback))
-	}, settleTimeout, 10*time.Millisecond)
+		return fallback && slices.Equal(allShards(), owned) && testutil.ToFloat64(m.metrics.fallback) == 1
+	})
 
 	o.down.Store(false)
 	waitSplit(t, []*replica{r})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
@@ -23,7 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ...string) {
 	t.Helper()
@@ -51,7 +49,7 @@ func runPuller(t *testing.T, js jetstream.JetStream, names event.Names, cfg queu
 // runPullerOn is runPuller on clock.
 func runPullerOn(t *testing.T, js jetstream.JetStream, names event.Names, clock clockwork.Clock, cfg queue.PullerConfig, h queue.Handler) (stop func()) {
 	t.Helper()
-	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clock, cfg, slog.New(slog.DiscardHandler))
+	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clock, cfg, testenv.Logger(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -65,17 +63,6 @@ func runPullerOn(t *testing.T, js jetstream.JetStream, names event.Names, clock 
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func pending(t *testing.T, js jetstream.JetStream, names event.Names) uint64 {
@@ -115,7 +102,7 @@ func TestPullerSettlesEachOutcome(t *testing.T) {
 	}
 	runPuller(t, js, names, queue.PullerConfig{Concurrency: 4}, h)
 	publishDue(t, js, names, "ok", "retry", "outage", "bad")
-	eventually(t, "every message settled", func() bool { return pending(t, js, names) == 0 })
+	testenv.Eventually(t, "every message settled", func() bool { return pending(t, js, names) == 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, map[string]int{"ok": 1, "retry": 3, "outage": 2, "bad": 1}, calls)
@@ -143,7 +130,7 @@ func TestPullerBoundsConcurrency(t *testing.T) {
 		keys = append(keys, fmt.Sprint("k", i))
 	}
 	publishDue(t, js, names, keys...)
-	eventually(t, "all handled", func() bool { return pending(t, js, names) == 0 })
+	testenv.Eventually(t, "all handled", func() bool { return pending(t, js, names) == 0 })
 	require.LessOrEqual(t, peak.Load(), int32(3))
 	require.Greater(t, peak.Load(), int32(1), "events are handled concurrently")
 }
@@ -181,7 +168,7 @@ func TestPullerShutdownFinishesInFlightAndReturnsTheRest(t *testing.T) {
 		rest.Add(1)
 		return nil
 	})
-	eventually(t, "the returned events handled", func() bool { return rest.Load() == 2 })
+	testenv.Eventually(t, "the returned events handled", func() bool { return rest.Load() == 2 })
 }
 
 func TestPullerKeepsLongEventsWithProgress(t *testing.T) {
@@ -195,7 +182,7 @@ func TestPullerKeepsLongEventsWithProgress(t *testing.T) {
 	}
 	runPuller(t, js, names, queue.PullerConfig{Concurrency: 2, AckWait: 500 * time.Millisecond}, h)
 	publishDue(t, js, names, "long")
-	eventually(t, "the long event acknowledged", func() bool { return pending(t, js, names) == 0 })
+	testenv.Eventually(t, "the long event acknowledged", func() bool { return pending(t, js, names) == 0 })
 	require.EqualValues(t, 1, calls.Load(), "progress signals prevented a redelivery")
 }
 
@@ -227,5 +214,5 @@ func TestPullerInterruptsInFlightWorkAfterTheGracePeriod(t *testing.T) {
 		again.Add(1)
 		return nil
 	})
-	eventually(t, "the interrupted event redelivered", func() bool { return again.Load() == 1 })
+	testenv.Eventually(t, "the interrupted event redelivered", func() bool { return again.Load() == 1 })
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 // target is one database a test runs jobs against: its driver, DSN and placeholder style.
 type target struct {
 	driver string
@@ -375,16 +377,14 @@ func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 			require.Equal(t, 1, r.Pools(), "one pool per target, shared")
 			require.EqualValues(t, 2, peak.Load(), "8 concurrent jobs share 2 connections")
 
-			require.Eventually(t, func() bool { return count() == 0 }, 10*time.Second, 50*time.Millisecond,
-				"idle connections close after idle_timeout")
+			testenv.Eventually(t, "idle connections closed after idle_timeout", func() bool { return count() == 0 })
 
 			res, _ := run(t, r, tg, domain.SQLSpec{Statements: stmts("SELECT 1")})
 			require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
 			require.Equal(t, 1, count())
 			r.Close()
 			require.Equal(t, 0, r.Pools())
-			require.Eventually(t, func() bool { return count() == 0 }, 5*time.Second, 20*time.Millisecond,
-				"Close leaves no connection behind")
+			testenv.Eventually(t, "no connection left behind by Close", func() bool { return count() == 0 })
 		})
 	}
 }
@@ -406,10 +406,10 @@ func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 	pg, err := sql.Open("pgx", testenv.PostgresURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { pg.Close() })
-	require.Eventually(t, func() bool {
+	testenv.Eventually(t, "the slow statement running", func() bool {
 		var n int
 		return pg.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'", app).Scan(&n) == nil && n == 1
-	}, 10*time.Second, 10*time.Millisecond)
+	})
 
 	res, _ := run(t, r, myTarget, domain.SQLSpec{Statements: stmts("SELECT 1")})
 	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
@@ -421,10 +421,10 @@ func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 	}
 	slow := <-slowDone
 	require.Equal(t, domain.StatusSucceeded, slow.Status, slow.Error)
-	require.Eventually(t, func() bool {
+	testenv.Eventually(t, "the evicted pool's connection closed once its statement ended", func() bool {
 		var n int
 		return pg.QueryRowContext(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n) == nil && n == 0
-	}, 10*time.Second, 20*time.Millisecond, "the evicted pool's connection closes once its statement ends")
+	})
 }
 
 // TestNamedParameters binds by name on PostgreSQL (@name), hostile values staying values, and

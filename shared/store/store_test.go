@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -19,16 +18,19 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+
 func TestMigrateConcurrentlyThenAgain(t *testing.T) {
 	t.Parallel()
 	url := testenv.PostgresURL(t) // an empty schema
+	log := testenv.Logger(t)
 	migrate := func() error {
 		st, err := store.Open(context.Background(), store.Config{URL: url})
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return st.Migrate(context.Background(), slog.New(slog.DiscardHandler))
+		return st.Migrate(context.Background(), log)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -429,7 +431,7 @@ func waitNote(t *testing.T, notes <-chan struct{}, what string) {
 	t.Helper()
 	select {
 	case <-notes:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testenv.Timeout(10 * time.Second)):
 		t.Fatalf("no notification after %s", what)
 	}
 }

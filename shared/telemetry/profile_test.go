@@ -8,16 +8,18 @@ import (
 	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestProfilerIsOffUnlessAnAddressIsGiven(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{}, slog.New(slog.DiscardHandler)))
+	require.NoError(t, telemetry.ServeProfiler(t.Context(), telemetry.DebugConfig{}, testenv.Logger(t)))
 }
 
 func TestProfilerServesUntilTheContextEnds(t *testing.T) {
@@ -30,10 +32,10 @@ func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
 	go func() {
-		served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, slog.New(slog.DiscardHandler))
+		served <- telemetry.ServeProfiler(ctx, telemetry.DebugConfig{PprofAddr: addr}, testenv.Logger(t))
 	}()
 	var body []byte
-	require.Eventually(t, func() bool {
+	testenv.Eventually(t, "the profiler serving", func() bool {
 		resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
 		if err != nil {
 			return false
@@ -41,7 +43,7 @@ func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 		defer resp.Body.Close()
 		body, _ = io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK
-	}, 5*time.Second, 10*time.Millisecond)
+	})
 	require.Contains(t, string(body), "goroutine profile")
 	cancel()
 	require.NoError(t, <-served)

@@ -4,7 +4,6 @@ package testfactory
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -24,7 +23,7 @@ func Store(t testing.TB) (*store.Store, string) {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(st.Close)
-	if err := st.Migrate(context.Background(), slog.New(slog.DiscardHandler)); err != nil {
+	if err := st.Migrate(context.Background(), testenv.Logger(t)); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return st, url

@@ -2,7 +2,7 @@ package tick_test
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -23,9 +22,7 @@ import (
 	"github.com/vecron/vecron/shared/tick"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"))
-}
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // received is a due message as a consumer saw it.
 type received struct {
@@ -79,17 +76,12 @@ func (c *collector) snapshot() []received {
 // waitFor polls until cond holds for the received messages, or fails after timeout.
 func (c *collector) waitFor(t *testing.T, timeout time.Duration, what string, cond func([]received) bool) []received {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := c.snapshot()
-		if cond(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; got %d messages", what, len(got))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got []received
+	testenv.AwaitWithin(t, timeout, what, func() (string, bool) {
+		got = c.snapshot()
+		return fmt.Sprintf("%d messages", len(got)), cond(got)
+	})
+	return got
 }
 
 func startEngine(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, cfg tick.Config) (*tick.Engine, func()) {
@@ -99,7 +91,7 @@ func startEngine(t *testing.T, st *store.Store, js jetstream.JetStream, names ev
 
 func startEngineOn(t *testing.T, st *store.Store, js jetstream.JetStream, names event.Names, clock clockwork.Clock, cfg tick.Config) (*tick.Engine, func()) {
 	t.Helper()
-	e, err := tick.New(st, queue.NewPublisher(js), names, clock, slog.New(slog.DiscardHandler), cfg)
+	e, err := tick.New(st, queue.NewPublisher(js), names, clock, testenv.Logger(t), cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -235,12 +227,12 @@ func TestReplicasSplitTheShardsAndFireEachJobOnce(t *testing.T) {
 	perReplica := map[string]*lease.Manager{}
 	var stops []func()
 	for _, name := range []string{"a", "b"} {
-		m, err := lease.New(rdb, clockwork.NewRealClock(), lease.Config{KeyPrefix: prefix, Instance: name, TTL: time.Second}, slog.New(slog.DiscardHandler), nil)
+		m, err := lease.New(rdb, clockwork.NewRealClock(), lease.Config{KeyPrefix: prefix, Instance: name, TTL: time.Second}, testenv.Logger(t).With("replica", name), nil)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- m.Run(ctx) }()
-		e, err := tick.New(st, queue.NewPublisher(js), names, clockwork.NewRealClock(), slog.New(slog.DiscardHandler), tick.Config{Instance: name})
+		e, err := tick.New(st, queue.NewPublisher(js), names, clockwork.NewRealClock(), testenv.Logger(t).With("replica", name), tick.Config{Instance: name})
 		require.NoError(t, err)
 		e.SetShards(m)
 		stopEngine := runEngine(t, e)

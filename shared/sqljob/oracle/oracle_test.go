@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
@@ -17,7 +16,10 @@ import (
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
+	"github.com/vecron/vecron/shared/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // No Oracle server can run on the machines the tests run on: these tests check everything up to
 // the wire — URLs, guards, classification, a refused connection — and say so in their names.
@@ -134,10 +136,7 @@ func TestClassification_NotRunAgainstOracle(t *testing.T) {
 
 func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close()) // nothing listens there now
+	port := testenv.RefusedAddr(t).Port // nothing listens there
 
 	r := newRunner(t)
 	res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{

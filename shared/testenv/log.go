@@ -1,0 +1,43 @@
+package testenv
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+)
+
+// Logger returns a logger whose records go to t.Log, one line each, from level Info up: they
+// show with -v or when t fails, next to the test's own output. It writes until t's cleanup
+// reaches the function Logger registered, after those registered later (what the test started
+// with the logger stops first); a record logged after that, by a goroutine that outlived t, is
+// dropped, as t.Log would panic.
+func Logger(t testing.TB) *slog.Logger {
+	t.Helper()
+	w := &testWriter{t: t}
+	t.Cleanup(w.close)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// testWriter writes through t.Log until closed. slog's text handler writes each record in one
+// call, so one call is one line.
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
+	return len(p), nil
+}
+
+func (w *testWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+}
