@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,7 +79,9 @@ type stack struct {
 	// pushURL is where the execute-http push transport listens; empty in pull mode.
 	pushURL string
 	store   *store.Store
-	stops   map[string]func()
+	// clock is every function's: the wall clock, moved forward when a test jumps it.
+	clock *shiftClock
+	stops map[string]func()
 	// js and names reach the stack's streams.
 	js    jetstream.JetStream
 	names event.Names
@@ -106,6 +109,20 @@ func run(t *testing.T, name string, fn func(ctx context.Context) error) func() {
 	return stop
 }
 
+// shiftClock is the wall clock shifted by an offset a test can grow: time passes in an instant
+// for every function of the stack at once, while their timers keep real durations.
+type shiftClock struct {
+	clockwork.Clock
+	offset atomic.Int64
+}
+
+func (c *shiftClock) Now() time.Time                  { return c.Clock.Now().Add(time.Duration(c.offset.Load())) }
+func (c *shiftClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c *shiftClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
+
+// Jump moves the clock forward by d.
+func (c *shiftClock) Jump(d time.Duration) { c.offset.Add(int64(d)) }
+
 func startStack(t *testing.T, transport string) *stack {
 	t.Helper()
 	return startStackWith(t, transport, tickfn.DefaultSettings().Tick)
@@ -120,14 +137,14 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	natsCfg := queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
 	log := testenv.Logger(t)
 
-	s := &stack{stops: map[string]func(){}, js: js, names: names}
+	s := &stack{stops: map[string]func(){}, js: js, names: names, clock: &shiftClock{Clock: clockwork.NewRealClock()}}
 	ready := make(chan net.Addr, 1)
 	keys, err := secret.NewKey("e2e")
 	require.NoError(t, err)
 	as := apifn.DefaultSettings()
 	as.Database.URL, as.Host, as.Port, as.ShutdownGrace, as.Secrets.Keys = dbURL, "127.0.0.1", 0, 5*time.Second, keys
 	s.stops["api"] = run(t, "api", func(ctx context.Context) error {
-		return apifn.Run(ctx, clockwork.NewRealClock(), as, log, func(a net.Addr) { ready <- a })
+		return apifn.Run(ctx, s.clock, as, log, func(a net.Addr) { ready <- a })
 	})
 	select {
 	case a := <-ready:
@@ -140,7 +157,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	ts.Tick = tickCfg
 	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = dbURL, natsCfg, 0, "e2e"
 	s.startTick = func() func() {
-		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, clockwork.NewRealClock(), ts, log) })
+		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, s.clock, ts, log) })
 	}
 	s.stops["tick"] = s.startTick()
 
@@ -155,12 +172,12 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	if transport == httpfn.TransportPush {
 		hs.Port = freePort(t)
 	}
-	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, clockwork.NewRealClock(), hs, log) })
+	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, s.clock, hs, log) })
 	ds := dbfn.DefaultSettings()
 	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
 	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
 	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error {
-		return dbfn.Run(ctx, clockwork.NewRealClock(), ds, []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, log)
+		return dbfn.Run(ctx, s.clock, ds, []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, log)
 	})
 	if transport == httpfn.TransportPush {
 		s.pushURL = fmt.Sprintf("http://127.0.0.1:%d/", hs.Port)

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,8 +19,8 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
-// TestMisfirePoliciesAfterTickOutage stops the tick for five periods of a 2-second schedule,
-// restarts it, and checks per misfire policy what fired late and what was recorded as skipped:
+// TestMisfirePoliciesAfterTickOutage stops the tick for five periods of a 2-second schedule (the
+// stack's clock jumps over them), restarts it, and checks per misfire policy what fired late and what was recorded as skipped:
 // every scheduled instant of the run has exactly one execution row.
 func TestMisfirePoliciesAfterTickOutage(t *testing.T) {
 	t.Parallel()
@@ -44,19 +45,37 @@ func TestMisfirePoliciesAfterTickOutage(t *testing.T) {
 		require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", body, &j))
 		jobs[p.policy] = j.ID
 	}
-	time.Sleep(3 * time.Second)
+	testenv.AwaitWithin(t, 30*time.Second, "a fire of every job", func() (string, bool) {
+		for policy, id := range jobs {
+			if len(allExecutions(t, s.apiURL, id)) == 0 {
+				return policy + " has not fired", false
+			}
+		}
+		return "", true
+	})
 	s.stops["tick"]()
-	down := time.Now()
-	time.Sleep(10 * time.Second) // five periods
-	// Restart just after a scheduled instant: it is on time, the one before it is 2 s late, so
-	// "started more than a second late" tells the misfires apart.
-	now := time.Now()
-	time.Sleep(now.Truncate(2 * time.Second).Add(2*time.Second + 100*time.Millisecond).Sub(now))
-	up := time.Now()
+	waitDrained(t, s) // what was published before the outage has run
+	down := s.clock.Now()
+	// Five periods pass while the tick is down. It comes back just after a scheduled instant:
+	// that one is on time, the one before it 2 s late, so "started more than a second late"
+	// tells the misfires apart.
+	s.clock.Jump(10 * time.Second)
+	now := s.clock.Now()
+	s.clock.Jump(now.Truncate(2 * time.Second).Add(2*time.Second + 100*time.Millisecond).Sub(now))
+	up := s.clock.Now()
 	stop := s.startTick()
-	time.Sleep(3 * time.Second)
+	testenv.AwaitWithin(t, 30*time.Second, "a fire of every job on time after the restart", func() (string, bool) {
+		for policy, id := range jobs {
+			if !slices.ContainsFunc(allExecutions(t, s.apiURL, id), func(e domain.Execution) bool {
+				return e.ScheduledAt.After(up) && e.Status.Terminal()
+			}) {
+				return policy + " has not fired since the restart", false
+			}
+		}
+		return "", true
+	})
 	stop()
-	waitQuiet(t, tg)
+	waitDrained(t, s)
 
 	for policy, id := range jobs {
 		execs := allExecutions(t, s.apiURL, id)
