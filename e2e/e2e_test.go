@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ import (
 	"github.com/vecron/vecron/shared/tick"
 )
 
-func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m, func() { os.RemoveAll(binDir()) }) }
 
 // target is an HTTP endpoint that records every request it receives.
 type target struct {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,10 +24,13 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
+// binDir is where this test binary builds the functions; TestMain removes it.
+func binDir() string { return filepath.Join(os.TempDir(), "vecron-e2e-bin-"+strconv.Itoa(os.Getpid())) }
+
 // binaries builds the function binaries and the CLI once per test run.
 var binaries = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "vecron-bin-")
-	if err != nil {
+	dir := binDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", dir+string(filepath.Separator),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,12 +17,17 @@ import (
 	"github.com/vecron/vecron/shared/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m, func() { os.RemoveAll(binDir()) }) }
+
+// binDir is where this test binary builds the functions; TestMain removes it.
+func binDir() string {
+	return filepath.Join(os.TempDir(), "vecron-bench-test-"+strconv.Itoa(os.Getpid()))
+}
 
 // binaries builds the function binaries once for every scenario test.
 var binaries = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "vecron-bench-test-")
-	if err != nil {
+	dir := binDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	return dir, harness.Build(context.Background(), "../..", dir)

@@ -22,21 +22,25 @@ var leakIgnores = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/testcontainers/testcontainers-go.(*Reaper).connect.func1"),
 }
 
-// VerifyNoLeaks runs m's tests and exits with their status, made a failure when anything they
-// started is left behind: goroutines still running once the tests passed (checked with goleak,
-// ignoring opts too), or processes started by the tests, directly or not, still alive after
-// them. Those processes are named with their command lines and killed. Call it from TestMain:
+// VerifyNoLeaks runs m's tests, then cleanups (for what the tests share across the binary, such
+// as built binaries), and exits with the tests' status, made a failure when anything they
+// started is left behind: goroutines still running once the tests passed (checked with
+// goleak), or processes started by the tests, directly or not, still alive after them. Those
+// processes are named with their command lines and killed. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
-func VerifyNoLeaks(m *testing.M, opts ...goleak.Option) {
+func VerifyNoLeaks(m *testing.M, cleanups ...func()) {
 	owner := strconv.Itoa(os.Getpid()) + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if err := os.Setenv(ownerEnv, owner); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: set %s: %v\n", ownerEnv, err)
 		os.Exit(1)
 	}
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if code == 0 {
-		if err := goleak.Find(append(leakIgnores[:len(leakIgnores):len(leakIgnores)], opts...)...); err != nil {
+		if err := goleak.Find(leakIgnores...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: goroutines left after the tests passed: %v\n", err)
 			code = 1
 		}
