@@ -6,34 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/testenv"
 )
 
-// logBuffer collects log output; a handler's goroutine writes it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // recovering returns a router behind recoverer whose route /jobs/{id} runs h, and its log.
-func recovering(h http.HandlerFunc) (http.Handler, *logBuffer) {
-	logs := &logBuffer{}
+func recovering(h http.HandlerFunc) (http.Handler, *testenv.LogBuffer) {
+	logs := &testenv.LogBuffer{}
 	r := chi.NewRouter()
 	r.Use(recoverer(slog.New(slog.NewJSONHandler(logs, nil))))
 	r.Route("/api/v1", func(r chi.Router) { r.Get("/jobs/{id}", h) })

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -15,19 +15,9 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
-
-// databaseNow reads the database server's clock.
-func databaseNow(t *testing.T, url string) time.Time {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	require.NoError(t, err)
-	defer conn.Close(t.Context())
-	var now time.Time
-	require.NoError(t, conn.QueryRow(t.Context(), `SELECT clock_timestamp()`).Scan(&now))
-	return now.UTC()
-}
 
 // An executor whose clock disagrees with the database's still waits out a retry's back-off, no
 // less and no more: the retry is neither run early (clock behind) nor refused with a wait of a
@@ -47,7 +37,7 @@ func TestRetryWaitsItsBackoffWhateverTheDatabaseClock(t *testing.T) {
 			}))
 			defer target.Close()
 			st, url := testfactory.Store(t)
-			clock := clockwork.NewFakeClockAt(databaseNow(t, url).Add(skew))
+			clock := clockwork.NewFakeClockAt(testenv.DatabaseNow(t, url).Add(skew))
 			f := newFixtureOn(t, st, clock, executor.Config{})
 			j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
 				Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(2 * time.Second)}}})
@@ -90,20 +80,14 @@ func TestTakeoverGoesByTheExecutorClock(t *testing.T) {
 			}))
 			defer target.Close()
 			st, url := testfactory.Store(t)
-			clock := clockwork.NewFakeClockAt(databaseNow(t, url).Add(skew))
+			clock := clockwork.NewFakeClockAt(testenv.DatabaseNow(t, url).Add(skew))
 			cfg := executor.Config{HeartbeatInterval: time.Second, StaleAfter: 3 * time.Second}
 			f := newFixtureOn(t, st, clock, cfg)
 			j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
 			at := clock.Now().Truncate(time.Second)
 			ev := dueEvent(t, j, at)
 
-			// Another worker started the fire by the same clock, then went silent.
-			now := clock.Now()
-			other := &domain.Execution{ID: "00000000-0000-7000-8000-000000000001", JobID: j.ID, JobVersion: j.Version,
-				IdempotencyKey: ev.ID(), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
-				Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
-			_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, Now: clock.Now()})
-			require.NoError(t, err)
+			startedElsewhere(t, f, j, at, cfg.StaleAfter)
 
 			var retry *delivery.RetryError
 			require.ErrorAs(t, f.rt.Handle(t.Context(), ev), &retry, "its heartbeat is fresh by the executors' clock")
@@ -120,6 +104,19 @@ func TestTakeoverGoesByTheExecutorClock(t *testing.T) {
 	}
 }
 
+// startedElsewhere records j's fire at as started now, by f's clock, on a worker named "silent"
+// that then never heart-beats.
+func startedElsewhere(t *testing.T, f *fixture, j *domain.Job, at time.Time, staleAfter time.Duration) {
+	t.Helper()
+	now := f.clock.Now()
+	other := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
+		Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
+	outcome, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: staleAfter, Now: now})
+	require.NoError(t, err)
+	require.Equal(t, store.Started, outcome)
+}
+
 // A silent worker's last allowed attempt is not taken over: the execution is dead-lettered, by
 // the same rule and with the same words as an attempt that failed.
 func TestSilentLastAttemptIsDeadLettered(t *testing.T) {
@@ -133,12 +130,7 @@ func TestSilentLastAttemptIsDeadLettered(t *testing.T) {
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Retry: &domain.RetryPolicy{MaxAttempts: 1}})
 	at := f.clock.Now().Truncate(time.Second)
 	ev := dueEvent(t, j, at)
-	now := f.clock.Now()
-	other := &domain.Execution{ID: "00000000-0000-7000-8000-000000000002", JobID: j.ID, JobVersion: j.Version,
-		IdempotencyKey: ev.ID(), Trigger: domain.TriggerSchedule, ScheduledAt: at, StartedAt: &now,
-		Status: domain.StatusRunning, Attempt: 1, WorkerID: "silent"}
-	_, err := f.store.StartExecution(t.Context(), other, store.StartParams{StaleAfter: cfg.StaleAfter, Now: now})
-	require.NoError(t, err)
+	startedElsewhere(t, f, j, at, cfg.StaleAfter)
 
 	f.clock.Advance(cfg.StaleAfter + time.Second)
 	require.NoError(t, f.rt.Handle(t.Context(), ev))

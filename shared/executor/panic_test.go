@@ -86,7 +86,7 @@ type panicFixture struct {
 	runner   *buggyRunner
 	vars     *panickyVariables
 	breakers *breaker.Breakers
-	logs     *lockedBuffer
+	logs     *testenv.LogBuffer
 }
 
 // Breaker settings of the panic fixture: one failure opens a host's breaker, and one trial
@@ -109,7 +109,7 @@ func newPanicFixture(t *testing.T) *panicFixture {
 	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(panicToken), IsSecret: new(true)})
 	require.NoError(t, err)
 
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	runner := &buggyRunner{}
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner, Variables: vars, Breaker: breakers,
 		Publisher: queue.NewPublisher(js), Names: names, Clock: clock,

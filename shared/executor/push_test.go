@@ -62,7 +62,7 @@ func TestPushHandlerAnswers503WhenTheHandlerPanics(t *testing.T) {
 		}
 		return nil
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	srv := httptest.NewServer(executor.PushHandler(context.Background(), handle, slog.New(slog.NewJSONHandler(logs, nil))))
 	defer srv.Close()
 	push := func() *http.Response {

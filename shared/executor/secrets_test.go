@@ -1,13 +1,11 @@
 package executor_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +22,6 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/variables"
 )
-
-// lockedBuffer collects log output from concurrent goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSecretsNeverLeak runs jobs that use a secret in the URL, a header and the body against a
 // target that echoes everything it receives — in its body, and in the error of a failing
@@ -69,7 +49,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
 	require.NoError(t, err)
 
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{})
 	t.Cleanup(runner.Close)

@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -17,24 +16,6 @@ import (
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 )
-
-// syncBuffer collects log output from the puller's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A handler that panics has its event redelivered, and the puller goes on with the others.
 func TestPullerRedeliversAnEventWhoseHandlerPanicked(t *testing.T) {
@@ -55,7 +36,7 @@ func TestPullerRedeliversAnEventWhoseHandlerPanicked(t *testing.T) {
 		handled <- ev.ID()
 		return nil
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	p, err := queue.NewPuller(js, names, domain.KindHTTP, h, clockwork.NewRealClock(), queue.PullerConfig{Concurrency: 2},
 		slog.New(slog.NewJSONHandler(logs, nil)))
 	require.NoError(t, err)

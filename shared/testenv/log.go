@@ -41,3 +41,23 @@ func (w *testWriter) close() {
 	defer w.mu.Unlock()
 	w.done = true
 }
+
+// LogBuffer collects what loggers write from many goroutines, for a test to read back (to check
+// that no secret reached a log line, say).
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

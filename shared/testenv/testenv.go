@@ -237,3 +237,19 @@ func MySQLDSN(t testing.TB) string {
 	cfg.DBName = name
 	return cfg.FormatDSN()
 }
+
+// DatabaseNow reads the clock of the PostgreSQL server at url, for a test that sets a clock of
+// its own ahead of or behind it.
+func DatabaseNow(t testing.TB, url string) time.Time {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var now time.Time
+	if err := conn.QueryRow(t.Context(), `SELECT clock_timestamp()`).Scan(&now); err != nil {
+		t.Fatalf("read the database's clock: %v", err)
+	}
+	return now.UTC()
+}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -16,17 +15,6 @@ import (
 	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/tick"
 )
-
-// databaseNow reads the database server's clock.
-func databaseNow(t *testing.T, url string) time.Time {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	require.NoError(t, err)
-	defer conn.Close(t.Context())
-	var now time.Time
-	require.NoError(t, conn.QueryRow(t.Context(), `SELECT clock_timestamp()`).Scan(&now))
-	return now.UTC()
-}
 
 // A tick whose clock disagrees with the database's republishes a stranded fire when it has been
 // stranded for relay_after by the tick's clock — not 5 s early because the database's clock is
@@ -38,7 +26,7 @@ func TestRelayGoesByTheTickClock(t *testing.T) {
 			t.Parallel()
 			st, url := testfactory.Store(t)
 			_, js, names := testenv.NATS(t)
-			clock := clockwork.NewFakeClockAt(databaseNow(t, url).Add(skew).Truncate(time.Second))
+			clock := clockwork.NewFakeClockAt(testenv.DatabaseNow(t, url).Add(skew).Truncate(time.Second))
 
 			// A replica claimed this fire at its instant, by the same clock, and died.
 			now := clock.Now()
