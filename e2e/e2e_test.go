@@ -171,7 +171,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 		mod(&hs)
 	}
 	if transport == httpfn.TransportPush {
-		hs.Port = freePort(t)
+		hs.Port = testenv.FreePort(t)
 	}
 	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, s.clock, hs, log) })
 	ds := dbfn.DefaultSettings()
@@ -190,13 +190,6 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	t.Cleanup(st.Close)
 	s.store = st
 	return s
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // waitHTTP waits until url answers 200.

@@ -106,7 +106,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	_, _, names := testenv.NATS(t)
 	natsURL := testenv.NATSURL(t)
 	_, prefix := testenv.RedisURL(t)
-	rs := startRedis(t, freePort(t), t.TempDir())
+	rs := startRedis(t, testenv.FreePort(t), t.TempDir())
 	redisURL := fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port)
 
 	ctx := t.Context()

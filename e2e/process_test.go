@@ -128,7 +128,7 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 		"DATABASE_URL=" + dbURL, "NATS_URL=" + testenv.NATSURL(t), "VECRON_NATS__PREFIX=" + names.Prefix,
 		"VECRON_LOG__FORMAT=text",
 	}
-	apiPort, workerPort := freePort(t), freePort(t)
+	apiPort, workerPort := testenv.FreePort(t), testenv.FreePort(t)
 	api := startProc(t, "api", env, fmt.Sprintf("--port=%d", apiPort), "--host=127.0.0.1")
 	tick := startProc(t, "tick", env, "--port=0")
 	worker := startProc(t, "execute-http", env, fmt.Sprintf("--port=%d", workerPort))
@@ -174,7 +174,7 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	t.Parallel()
 	_, _, names := testenv.NATS(t) // only for a unique prefix; dev embeds its own NATS server
 	redisURL, _ := testenv.RedisURL(t)
-	apiPort, natsPort := freePort(t), freePort(t)
+	apiPort, natsPort := testenv.FreePort(t), testenv.FreePort(t)
 	dev := startProc(t, "vecron", []string{
 		"DATABASE_URL=" + testenv.PostgresURL(t), "REDIS_URL=" + redisURL, "NATS_URL=",
 		"VECRON_NATS__PREFIX=" + names.Prefix,

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestStartPostgres(t *testing.T) {
 	t.Parallel()
-	dir, port := dataDir(t), freePort(t)
+	dir, port := dataDir(t), testenv.FreePort(t)
 	cfg := devenv.PostgresConfig{DataDir: dir, Port: port, Database: "devenv_test"}
 
 	p, err := devenv.StartPostgres(t.Context(), cfg, testenv.Logger(t))
@@ -65,12 +65,12 @@ func TestStartPostgres(t *testing.T) {
 func TestStartPostgresDataDirInUse(t *testing.T) {
 	t.Parallel()
 	dir := dataDir(t)
-	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, testenv.Logger(t))
+	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
 
-	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: freePort(t)}, testenv.Logger(t))
+	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
 	require.ErrorIs(t, err, devenv.ErrDataDirInUse)
 }
 
@@ -80,14 +80,14 @@ func TestStartPostgresUntraversableParent(t *testing.T) {
 		t.Skip("only root hands the server to the postgres user")
 	}
 	dir := t.TempDir() // 0700, owned by root
-	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: freePort(t)}, testenv.Logger(t))
+	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: testenv.FreePort(t)}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.ErrorContains(t, err, "cannot enter "+filepath.Dir(dir)+" (mode 0700")
 }
 
 func TestStartRedis(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	p, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port}, testenv.Logger(t))
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestStartRedis(t *testing.T) {
 
 func TestStartNATS(t *testing.T) {
 	t.Parallel()
-	dir, port := dataDir(t), freePort(t)
+	dir, port := dataDir(t), testenv.FreePort(t)
 	cfg := devenv.NATSConfig{DataDir: dir, Port: port}
 	p, err := devenv.StartNATS(t.Context(), cfg, testenv.Logger(t))
 	require.NoError(t, err)
@@ -196,16 +196,6 @@ func dataDir(t *testing.T) string {
 		}
 	}
 	return dir
-}
-
-// freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return port
 }
 
 // skipIfNotInstalled skips the test when a server binary is missing, or fails it under CI=true.

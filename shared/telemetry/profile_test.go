@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,10 +25,7 @@ func TestProfilerIsOffUnlessAnAddressIsGiven(t *testing.T) {
 
 func TestProfilerServesUntilTheContextEnds(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
