@@ -173,11 +173,11 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	t.Parallel()
 	_, _, names := testenv.NATS(t) // only for a unique prefix; dev embeds its own NATS server
-	redisURL, _ := testenv.RedisURL(t)
+	redisURL, redisPrefix := testenv.RedisURL(t)
 	apiPort, natsPort := testenv.FreePort(t), testenv.FreePort(t)
 	dev := startProc(t, "vecron", []string{
 		"DATABASE_URL=" + testenv.PostgresURL(t), "REDIS_URL=" + redisURL, "NATS_URL=",
-		"VECRON_NATS__PREFIX=" + names.Prefix,
+		"VECRON_NATS__PREFIX=" + names.Prefix, "VECRON_REDIS__PREFIX=" + redisPrefix,
 	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), "--data-dir="+t.TempDir())
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
