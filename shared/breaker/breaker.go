@@ -222,7 +222,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	if gen, ok := b.closed.get(host, now); ok {
 		return b.doneFunc(ctx, host, gen, true), nil
 	}
-	r, err := b.run(ctx, "allow", host, 0, 0, 0, 0)
+	r, err := b.run(ctx, now, "allow", host, 0, 0, 0, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("allow %s: %w", host, context.Cause(ctx))
@@ -306,12 +306,12 @@ func (b *Breakers) Close() {
 // report tells Redis the outcomes of requests let through in generation gen — oks successes, the
 // newest of them age ago, then fails failures — and learns the host's state from the answer.
 func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fails int, age time.Duration) {
-	r, err := b.run(ctx, "done", host, gen, oks, fails, age)
+	now := b.clock.Now()
+	r, err := b.run(ctx, now, "done", host, gen, oks, fails, age)
 	if err != nil {
 		b.unavailable(host, err)
 		return
 	}
-	now := b.clock.Now()
 	switch r.state {
 	case StateClosed:
 		b.closed.put(host, r.gen, now)
@@ -326,7 +326,7 @@ func (b *Breakers) report(ctx context.Context, host string, gen int64, oks, fail
 // State returns the state of host's breaker: StateClosed, StateOpen or StateHalfOpen. A host
 // never seen is closed. It returns an error when Redis cannot be asked.
 func (b *Breakers) State(ctx context.Context, host string) (string, error) {
-	r, err := b.eval(ctx, "state", host, 0, 0, 0, 0)
+	r, err := b.eval(ctx, b.clock.Now(), "state", host, 0, 0, 0, 0)
 	if err != nil {
 		return "", fmt.Errorf("breaker state of %s: %w", host, err)
 	}
@@ -342,15 +342,16 @@ type result struct {
 }
 
 // run evaluates the script, waiting no longer than redisTimeout.
-func (b *Breakers) run(ctx context.Context, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
+func (b *Breakers) run(ctx context.Context, now time.Time, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
-	return b.eval(ctx, op, host, gen, oks, fails, age)
+	return b.eval(ctx, now, op, host, gen, oks, fails, age)
 }
 
-// eval runs the script's op; done reports oks successes, the newest of them age ago, then fails
-// failures, of generation gen.
-func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
+// eval runs the script's op at now: the script decides by that instant, so what the caller
+// caches from the answer ends when Redis's state does. done reports oks successes, the newest of
+// them age ago, then fails failures, of generation gen.
+func (b *Breakers) eval(ctx context.Context, now time.Time, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
 	v, err := b.script.Run(ctx, b.rdb, []string{b.cfg.KeyPrefix + "breaker:" + host},
 		op, gen, oks,
 		b.cfg.ConsecutiveFailures,
@@ -362,7 +363,7 @@ func (b *Breakers) eval(ctx context.Context, op, host string, gen int64, oks, fa
 		b.cfg.stateTTL().Milliseconds(),
 		fails,
 		max(age, 0).Milliseconds(),
-		b.clock.Now().UnixMilli(),
+		now.UnixMilli(),
 	).Slice()
 	if err != nil {
 		return result{}, err
