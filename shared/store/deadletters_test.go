@@ -13,7 +13,7 @@ import (
 
 func TestSilentAttemptResolvedAsGivenUp(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	at := time.Now().UTC().Truncate(time.Second)
@@ -24,6 +24,7 @@ func TestSilentAttemptResolvedAsGivenUp(t *testing.T) {
 	require.Equal(t, store.Started, outcome)
 
 	// Its worker went silent, and the caller decided the attempt was the last one.
+	testfactory.SilenceWorker(t, url, first.IdempotencyKey)
 	p := store.StartParams{StaleAfter: time.Minute, Now: t0.Add(2 * time.Minute)}
 	e := newExecution(j, at, "w2", p.Now)
 	outcome, err = st.StartExecution(ctx, e, p)

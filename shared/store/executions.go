@@ -40,32 +40,34 @@ const oneRunning = "job_executions_one_running"
 
 // StartParams tunes StartExecution.
 type StartParams struct {
-	// StaleAfter is how long without a heartbeat (by the workers' clocks: see Now) before a
-	// running attempt is taken over.
+	// StaleAfter is how long without a heartbeat before a running attempt is taken over.
+	// Heartbeats are written and judged by the database's clock, the one clock every worker
+	// shares: one worker writes them and another judges them, and a skew between the two must
+	// never let a live attempt be taken over and sent to its target again.
 	StaleAfter time.Duration
 	// Exclusive marks an execution of a forbid or replace job.
 	Exclusive bool
 	// IgnoreBackoff starts a queued execution's next attempt even before it is due: the
 	// transport (a broker's delivery policy) decides the timing.
 	IgnoreBackoff bool
-	// Now is the worker's clock, against which a retry's next_attempt_at (written by a worker's
-	// clock) and a heartbeat are compared; zero uses the database's clock.
+	// Now is the worker's clock, against which a retry's next_attempt_at (written from a
+	// worker's clock) is compared; zero uses the database's clock.
 	Now time.Time
 }
 
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
 // it is: a terminal row means a duplicate delivery; a queued row whose retry is due runs its next
-// attempt; a running row whose heartbeat is stale (by p.Now) is reported Silent for the caller
+// attempt; a running row whose heartbeat is stale is reported Silent for the caller
 // to resolve. An exclusive execution is not started while another exclusive execution of the job
 // runs (Busy). On Started and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e
 // holds the existing row.
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, `+nowParam(12)+`, $8, $9, $10, $11)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive, nullTime(p.Now))
+		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive)
 	if isOneRunning(err) {
 		return s.busy(ctx, e, p)
 	}
@@ -78,7 +80,7 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 
 	// The key is taken. A queued execution whose retry is due runs its next attempt here.
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
-		worker_id = $2, started_at = $3, heartbeat_at = `+nowParam(6)+`, next_attempt_at = NULL, exclusive = $4
+		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4
 		WHERE idempotency_key = $1 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
 		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now))
 	switch err := row.Scan(&e.ID, &e.Attempt); {
@@ -92,8 +94,8 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 
 	var silent bool
 	existing, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`,
-		status = 'running' AND heartbeat_at < `+nowParam(3)+` - $2::interval
-		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter, nullTime(p.Now)), &silent)
+		status = 'running' AND heartbeat_at < now() - $2::interval
+		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter), &silent)
 	if err != nil {
 		return 0, translate("get execution", err)
 	}
@@ -112,21 +114,21 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 // ResolveSilent settles the silent attempt lost — recorded failed in the execution's history —
 // and gives the execution the state e holds: running its next attempt on e's worker (a takeover),
 // or terminal (given up). It reports false, changing nothing, when the attempt is no longer
-// silent by p.Now and p.StaleAfter, or no longer running: another worker resolved it first, or
+// silent by p.StaleAfter, or no longer running: another worker resolved it first, or
 // its own came back.
 func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `WITH old AS (
 			SELECT id FROM job_executions
-			WHERE id = $1 AND attempt = $2 AND status = 'running' AND heartbeat_at < `+nowParam(3)+` - $4::interval
+			WHERE id = $1 AND attempt = $2 AND status = 'running' AND heartbeat_at < now() - $3::interval
 			FOR UPDATE),
 		lost AS (
 			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
-			SELECT id, $2, $5, $6, $7, $8, $9 FROM old ON CONFLICT DO NOTHING)
-		UPDATE job_executions j SET attempt = $10, status = $11, worker_id = $12, started_at = $13,
-			finished_at = $14, error = nullif($15, ''), heartbeat_at = `+nowParam(3)+`,
-			dead_letter_state = CASE WHEN $11 = 'dead_lettered' THEN 'pending' END
+			SELECT id, $2, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
+		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
+			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
+			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END
 		FROM old WHERE j.id = old.id`,
-		e.ID, lost.Attempt, nullTime(p.Now), p.StaleAfter,
+		e.ID, lost.Attempt, p.StaleAfter,
 		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
 		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error)
 	if err != nil {
@@ -183,12 +185,12 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 	return key, translate("cancel running execution", err)
 }
 
-// Heartbeat marks the attempt as alive at now (the worker's clock; zero: the database's). It
+// Heartbeat marks the attempt as alive (by the database's clock: see StartParams.StaleAfter). It
 // returns an error wrapping domain.ErrConflict when the attempt is no longer this worker's
 // (cancelled or taken over).
-func (s *Store) Heartbeat(ctx context.Context, id string, attempt int, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = `+nowParam(3)+`
-		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt, nullTime(now))
+func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = now()
+		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt)
 	if err != nil {
 		return translate("heartbeat execution", err)
 	}
@@ -337,7 +339,7 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	}
 	rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, coalesce(u.started, now()), 'running', u.attempt, u.worker, false
+		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, now(), 'running', u.attempt, u.worker, false
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,

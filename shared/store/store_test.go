@@ -260,7 +260,7 @@ func attemptOf(e *domain.Execution) *domain.Attempt {
 
 func TestStartExecutionOncePerKey(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	at := time.Now().UTC().Truncate(time.Second)
@@ -279,10 +279,16 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	require.Equal(t, first.ID, second.ID)
 	require.Equal(t, "w1", second.WorkerID)
 
-	// Once w1 is silent past the stale limit by the workers' clock, it is reported silent, and
-	// w3 takes over with attempt 2 …
-	later := store.StartParams{StaleAfter: time.Minute, Now: t0.Add(2 * time.Minute)}
-	third := newExecution(j, at, "w3", t0.Add(2*time.Minute))
+	// A worker's clock far ahead does not make w1 silent: heartbeats go by the database's clock.
+	later := store.StartParams{StaleAfter: time.Minute, Now: t0.Add(2 * time.Hour)}
+	outcome, err = st.StartExecution(ctx, newExecution(j, at, "w3", later.Now), later)
+	require.NoError(t, err)
+	require.Equal(t, store.Running, outcome)
+
+	// Once w1 is silent past the stale limit, it is reported silent, and w3 takes over with
+	// attempt 2 …
+	testfactory.SilenceWorker(t, url, first.IdempotencyKey)
+	third := newExecution(j, at, "w3", later.Now)
 	outcome, err = st.StartExecution(ctx, third, later)
 	require.NoError(t, err)
 	require.Equal(t, store.Silent, outcome)
@@ -306,8 +312,8 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
 	require.ErrorIs(t, st.FinishExecution(ctx, first, attemptOf(first)), domain.ErrConflict)
-	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt, later.Now), domain.ErrConflict)
-	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt, later.Now))
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"

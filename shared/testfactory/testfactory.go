@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/store"
@@ -91,4 +92,20 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 		t.Fatalf("create job: %v", err)
 	}
 	return j
+}
+
+// SilenceWorker makes the running execution recorded under key look as if its worker had not
+// heart-beaten for an hour: heartbeats go by the database's clock, which a test cannot move.
+func SilenceWorker(t testing.TB, url, key string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer conn.Close(context.Background())
+	tag, err := conn.Exec(t.Context(), `UPDATE job_executions SET heartbeat_at = heartbeat_at - interval '1 hour'
+		WHERE idempotency_key = $1 AND status = 'running'`, key)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("silence the worker of %s: %v (%d rows)", key, err, tag.RowsAffected())
+	}
 }
