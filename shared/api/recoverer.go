@@ -1,12 +1,13 @@
 package api
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/vecron/vecron/shared/delivery"
 )
 
 // recoverer answers a request whose handler panicked with a 500 problem and logs the panic, with
@@ -26,7 +27,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				if v == http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
 					panic(v)
 				}
-				log.Error("request panicked", "method", r.Method, "route", routePattern(r), "panic", fmt.Sprint(v),
+				log.Error("request panicked", "method", r.Method, "route", routePattern(r), "panic", delivery.DescribePanic(v, nil),
 					"response_started", sw.started, "stack", string(debug.Stack()))
 				if sw.started {
 					panic(http.ErrAbortHandler)

@@ -33,15 +33,31 @@ func (e *RetryError) Unwrap() error { return e.Err }
 
 // Recovered returns the error a transport gives for a handler that panicked with v. It is not
 // permanent, so Decide has the event redelivered: a panic is a bug, which may spare the next
-// delivery, another replica or a fixed deploy, while dropping the event would lose the fire.
-// Its text quotes v only when the Go runtime wrote it (a runtime.Error: a nil dereference, an
-// index out of range), which holds no job data; any other value may hold a secret the transport
-// cannot mask, so only its type is named.
+// delivery, another replica or a fixed deploy, while dropping the event would lose the fire. A
+// transport knows no secrets to mask, so its text is DescribePanic(v, nil).
 func Recovered(v any) error {
+	return errors.New("handler panicked: " + DescribePanic(v, nil))
+}
+
+// DescribePanic says what may be recorded or logged of a panic's value v. The text of a
+// runtime.Error (a nil dereference, an index out of range) is quoted: the Go runtime wrote it,
+// and it holds no job data. A string or an error is quoted through mask, when the caller has
+// one that knows the secrets in play (a message is where a secret's plain form would be, and
+// mask hides every form of it). Any other value — a request, a header map, bytes — may hold a
+// secret in a form no mask knows, so only its type is named.
+func DescribePanic(v any, mask func(string) string) string {
 	if re, ok := v.(runtime.Error); ok {
-		return fmt.Errorf("handler panicked: %w", re)
+		return re.Error()
 	}
-	return fmt.Errorf("handler panicked with a %T (its value is withheld: it may hold a secret)", v)
+	if mask != nil {
+		switch v := v.(type) {
+		case string:
+			return mask(v)
+		case error:
+			return mask(v.Error())
+		}
+	}
+	return fmt.Sprintf("a %T (its value is withheld: it may hold a secret)", v)
 }
 
 // Action is what a transport does with a delivered event.

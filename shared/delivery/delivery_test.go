@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,29 @@ func TestRecoveredIsRedeliveredAndQuotesOnlyRuntimeErrors(t *testing.T) {
 	require.Equal(t, Outcome{Action: Redeliver, Delay: RetryDelayDefault}, Decide(runtimeErr))
 
 	other := Recovered("cannot call https://x.test/?token=s3cr3t")
-	require.Equal(t, "handler panicked with a string (its value is withheld: it may hold a secret)", other.Error())
+	require.Equal(t, "handler panicked: a string (its value is withheld: it may hold a secret)", other.Error())
 	require.Equal(t, Outcome{Action: Redeliver, Delay: RetryDelayDefault}, Decide(other))
+}
+
+func TestDescribePanicQuotesOnlyWhatAMaskCovers(t *testing.T) {
+	t.Parallel()
+	mask := func(s string) string { return strings.ReplaceAll(s, "s3cr3t", "***") }
+	for name, c := range map[string]struct {
+		v    any
+		mask func(string) string
+		want string
+	}{
+		"StringMasked":      {"cannot call https://x.test/?token=s3cr3t", mask, "cannot call https://x.test/?token=***"},
+		"ErrorMasked":       {errors.New("dial s3cr3t.internal"), mask, "dial ***.internal"},
+		"StringWithoutMask": {"token=s3cr3t", nil, "a string (its value is withheld: it may hold a secret)"},
+		// A header map holds Basic credentials as base64 of "user:password", a form no mask of
+		// the password knows; bytes print as numbers.
+		"MapWithheld":   {map[string][]string{"Authorization": {"Basic dXNlcjpzM2NyM3Q="}}, mask, "a map[string][]string (its value is withheld: it may hold a secret)"},
+		"BytesWithheld": {[]byte("s3cr3t"), mask, "a []uint8 (its value is withheld: it may hold a secret)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, c.want, DescribePanic(c.v, c.mask))
+		})
+	}
 }

@@ -499,7 +499,7 @@ func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("resolving variables panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
-			err = fmt.Errorf("panicked with a %T (its value is withheld: it may hold a secret)", v)
+			err = errors.New("panicked with " + delivery.DescribePanic(v, nil))
 		}
 	}()
 	return r.vars.Resolve(ctx, jobID)
@@ -513,7 +513,7 @@ func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (
 // back-off and a deploy that fixes the bug picks the execution up; a bug that outlasts the
 // retries dead-letters it, for a person to replay.
 func panicked(log *slog.Logger, v any, mask *secret.Masker) domain.RunResult {
-	msg := mask.Mask(fmt.Sprint(v))
+	msg := delivery.DescribePanic(v, mask.Mask)
 	log.Error("attempt panicked", "panic", msg, "stack", mask.Mask(string(debug.Stack())))
 	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg}
 }
