@@ -22,17 +22,17 @@ func TestOwnedProcessesFindsChildrenAndTheirChildren(t *testing.T) {
 		<-done
 	})
 
+	// The shell's child is a copy of the shell until it has exec'd sleep.
 	var found []process
-	Eventually(t, "the shell and its sleep", func() bool {
+	Await(t, "the shell and its sleep", func() (string, bool) {
 		found = ownedProcesses(owner)
-		return len(found) == 2
+		cmdlines := make([]string, 0, len(found))
+		for _, p := range found {
+			cmdlines = append(cmdlines, p.cmdline)
+		}
+		slices.Sort(cmdlines)
+		return strings.Join(cmdlines, ", "), slices.Equal(cmdlines, []string{"sh -c sleep 30 & wait", "sleep 30"})
 	})
-	cmdlines := make([]string, 0, len(found))
-	for _, p := range found {
-		cmdlines = append(cmdlines, p.cmdline)
-	}
-	slices.Sort(cmdlines)
-	require.Equal(t, []string{"sh -c sleep 30 & wait", "sleep 30"}, cmdlines)
 	others := ownedProcesses(owner + ".other")
 	require.Len(t, others, 1, "another binary's mark is not ours; our child is")
 	require.Equal(t, cmd.Process.Pid, others[0].pid)
