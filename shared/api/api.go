@@ -54,10 +54,11 @@ type Server struct {
 func New(js *jobs.Service, vs *variables.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
 	s := &Server{jobs: js, vars: vs, store: st, now: now, log: log}
 	r := chi.NewRouter()
-	r.Use(recoverer(log))
+	r.Use(requestID, recoverer(log), securityHeaders)
 	r.Method(http.MethodGet, "/healthz", server.Live())
 	r.Method(http.MethodGet, "/readyz", server.Ready(checks...))
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(jsonOnly)
 		r.Post("/jobs", s.createJob)
 		r.Get("/jobs", s.listJobs)
 		r.Get("/jobs/{id}", s.getJob)

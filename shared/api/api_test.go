@@ -47,6 +47,7 @@ func (c *client) do(method, path, body string) (int, http.Header, []byte) {
 	c.t.Helper()
 	req, err := http.NewRequestWithContext(c.t.Context(), method, c.srv.URL+path, strings.NewReader(body))
 	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()
@@ -251,4 +252,22 @@ func TestResponseExcerptIsNotHTMLEscaped(t *testing.T) {
 	_, _, b := c.do(http.MethodPost, "/api/v1/jobs", `{"name":"<b>","schedule":{"cron":"@daily"},"http":{"url":"http://x.test/?a=1&b=2"}}`)
 	require.Contains(t, string(b), `"name":"<b>"`)
 	require.Contains(t, string(b), `a=1&b=2`)
+}
+
+// A page in the operator's browser posts a job as text/plain (no CORS preflight needed): it is
+// refused, and nothing is created.
+func TestCrossSiteFormPostCreatesNothing(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
+		resp, err := http.Post(c.srv.URL+"/api/v1/jobs", ct, strings.NewReader(validJob))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode, ct)
+		require.NotEmpty(t, resp.Header.Get("X-Request-Id"))
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+	}
+	code, _, b := c.do(http.MethodGet, "/api/v1/jobs", "")
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `{"items":[]}`, string(b))
 }

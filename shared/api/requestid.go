@@ -1,0 +1,41 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+)
+
+// requestIDHeader names a request across the client, the response and the log.
+const requestIDHeader = "X-Request-Id"
+
+// requestID gives every request an id: the caller's X-Request-Id when it is well formed (so a
+// gateway's id follows the request), a new one otherwise. The id is set on the request, for the
+// handlers and their log lines, and on the response.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !wellFormedID(id) {
+			id = uuid.Must(uuid.NewV7()).String()
+			r.Header.Set(requestIDHeader, id)
+		}
+		w.Header().Set(requestIDHeader, id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wellFormedID accepts up to 128 letters, digits and "-_.:": enough for every id scheme in use,
+// and nothing that could forge a log line or a header.
+func wellFormedID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
