@@ -60,3 +60,15 @@ func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, grace t
 	}
 	return nil
 }
+
+// StopDuringStart returns nil, logging that name stopped, when err only reports that ctx ended:
+// a stop asked for while the function was still starting (a Ctrl-C while migrations wait for
+// their lock, a SIGTERM from a scale-down) is a clean stop, not a failure. Any other err is
+// returned as it is.
+func StopDuringStart(ctx context.Context, name string, err error, log *slog.Logger) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		log.Info(name + " stopped while starting")
+		return nil
+	}
+	return err
+}

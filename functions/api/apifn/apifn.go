@@ -53,6 +53,10 @@ func Aliases() map[string]string {
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
 // requests and returns. ready, when not nil, receives the bound address.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
+	return server.StopDuringStart(ctx, "api", run(ctx, clock, s, log, ready), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err

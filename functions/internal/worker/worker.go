@@ -77,6 +77,10 @@ func Aliases() map[string]string {
 // Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
 // it lets in-flight executions finish (within the grace period) and returns.
 func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
+	return server.StopDuringStart(ctx, function, run(ctx, clock, kind, function, s, runner, log), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
 	if s.Transport != TransportPull && s.Transport != TransportPush {
 		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
 	}

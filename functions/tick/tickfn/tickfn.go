@@ -62,6 +62,10 @@ func Aliases() map[string]string {
 
 // Run runs the tick on clock until ctx ends, then finishes the fires it has claimed and returns.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
+	return server.StopDuringStart(ctx, "tick", run(ctx, clock, s, log), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
