@@ -33,10 +33,12 @@ var binaries = sync.OnceValues(func() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	// -trimpath, as make build and the bench build: the build cache then serves a fresh clone too.
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", dir+string(filepath.Separator),
+	// Built as make build and the bench build them (static, -trimpath): the build cache then
+	// serves the packages they share, in a fresh clone too.
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
 		"./functions/tick", "./functions/execute-http", "./functions/api", "./cmd/vecron")
 	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
