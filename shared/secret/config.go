@@ -1,10 +1,6 @@
 package secret
 
-import (
-	"fmt"
-	"os"
-	"strings"
-)
+import "crypto/cipher"
 
 // Config says where the keys are: inline or in a file (a mounted Kubernetes Secret), never in
 // the database.
@@ -15,13 +11,15 @@ type Config struct {
 
 // Keyring reads the configured keys; none configured gives an empty keyring.
 func (c Config) Keyring() (*Keyring, error) {
-	spec := c.Keys
-	if c.KeysFile != "" {
-		b, err := os.ReadFile(c.KeysFile)
-		if err != nil {
-			return nil, fmt.Errorf("secrets.keys_file: %w", err)
-		}
-		spec = strings.Join([]string{spec, string(b)}, "\n")
+	raw, err := ReadKeyList("secrets.keys", c.Keys, c.KeysFile, KeySize)
+	if err != nil {
+		return nil, err
 	}
-	return ParseKeys(spec)
+	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	for _, key := range raw {
+		if err := k.add(key.ID, key.Raw); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
 }

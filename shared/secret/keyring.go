@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 )
 
 // KeySize is the length of a key: AES-256.
@@ -41,24 +40,13 @@ type Keyring struct {
 // ParseKeys reads keys written as "id:base64key", separated by commas, spaces or newlines, newest
 // first. Errors name the position, never the key material.
 func ParseKeys(spec string) (*Keyring, error) {
+	raw, err := ParseKeyList("secrets.keys", spec, KeySize)
+	if err != nil {
+		return nil, err
+	}
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
-	fields := strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
-	for i, f := range fields {
-		id, enc, ok := strings.Cut(f, ":")
-		if !ok || !keyID.MatchString(id) {
-			return nil, fmt.Errorf("secrets.keys: key %d is not written as id:base64key (id: letters, digits, . _ -)", i+1)
-		}
-		raw, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			raw, err = base64.RawURLEncoding.DecodeString(enc)
-		}
-		if err != nil || len(raw) != KeySize {
-			return nil, fmt.Errorf("secrets.keys: key %q is not %d bytes of base64", id, KeySize)
-		}
-		if _, dup := k.aeads[id]; dup {
-			return nil, fmt.Errorf("secrets.keys: key id %q appears twice", id)
-		}
-		if err := k.add(id, raw); err != nil {
+	for _, key := range raw {
+		if err := k.add(key.ID, key.Raw); err != nil {
 			return nil, err
 		}
 	}
@@ -66,11 +54,14 @@ func ParseKeys(spec string) (*Keyring, error) {
 }
 
 // NewKey returns a fresh random key in the "id:base64key" form ParseKeys reads.
-func NewKey(id string) (string, error) {
+func NewKey(id string) (string, error) { return NewKeyOfSize(id, KeySize) }
+
+// NewKeyOfSize returns a fresh random key of size bytes in the "id:base64key" form.
+func NewKeyOfSize(id string, size int) (string, error) {
 	if !keyID.MatchString(id) {
 		return "", fmt.Errorf("key id %q: letters, digits, . _ - only", id)
 	}
-	raw := make([]byte, KeySize)
+	raw := make([]byte, size)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
