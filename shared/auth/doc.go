@@ -1,0 +1,2 @@
+// Package auth holds vecron's credential primitives.
+package auth
