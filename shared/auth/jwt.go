@@ -29,7 +29,7 @@ const maxAccessTokenLen = 4096
 
 // ErrInvalidToken is wrapped by every error Verify returns. The wrapping message gives the
 // reason in a few words ("expired", "wrong audience"), never the token.
-var ErrInvalidToken = errors.New("invalid access token")
+var ErrInvalidToken = errors.New("invalid token")
 
 // errUnknownKeyID is what the key lookup fails with, so Verify can name the reason.
 var errUnknownKeyID = errors.New("unknown key id")

@@ -1,0 +1,368 @@
+package auth
+
+// Tokens are checked by golang-jwt against keys kept by keyfunc (over jwkset) rather than by
+// go-oidc. go-oidc's RemoteKeySet fetches the key set again for every token it cannot verify,
+// an unknown key id or merely a bad signature, with no rate limit: each forged token would cost
+// a request to the issuer, and limiting that would mean replacing RemoteKeySet with a key cache
+// of our own. keyfunc looks a known key id up without fetching, refetches on an
+// unknown one through a rate limiter, and keeps the keys it has when a fetch fails. The one thing
+// go-oidc would add, discovery, is a single GET of a JSON document, done here in discover.
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+)
+
+// Defaults of OIDCConfig.
+const (
+	RolesClaimDefault       = "groups"
+	UsernameClaimDefault    = "preferred_username"
+	OIDCRefreshLimitDefault = 30 * time.Second
+)
+
+const (
+	// keyFetchTimeout bounds a key-set fetch, and how long a token with an unknown key id waits
+	// for the refresh limit to allow one: a request is refused rather than held for longer.
+	keyFetchTimeout = 5 * time.Second
+	// oidcHTTPTimeout bounds every request of the client NewOIDC makes when given none;
+	// http.DefaultClient would wait forever on an issuer that accepts and never answers.
+	oidcHTTPTimeout = 10 * time.Second
+	// maxDiscoveryBytes bounds the discovery document, which is a few kilobytes.
+	maxDiscoveryBytes = 1 << 20
+)
+
+// OIDCConfig configures OIDC sign-in (settings under auth.oidc). Zero fields other than Issuer
+// and Audience take their defaults.
+type OIDCConfig struct {
+	// Issuer is matched exactly against the discovery document's issuer and each token's iss.
+	Issuer string `koanf:"issuer" usage:"OIDC issuer URL; its /.well-known/openid-configuration is read at start"`
+	// Audience is required: without it a token issued to any client of the issuer would do.
+	Audience string `koanf:"audience" usage:"expected aud of access tokens (the client id vecron is registered as)"`
+	// RolesClaim is a dotted path through nested objects; a claim whose own name holds dots
+	// (https://example.com/roles) is matched whole first.
+	RolesClaim    string `koanf:"roles_claim" usage:"dotted path of the claim holding the user's roles or groups (realm_access.roles for Keycloak)"`
+	UsernameClaim string `koanf:"username_claim" usage:"claim shown as the user's name (preferred_username)"`
+	// RefreshLimit spaces out the fetches that tokens with unknown key ids cause, so that
+	// made-up key ids cannot turn vecron into a flood against the issuer.
+	RefreshLimit time.Duration `koanf:"refresh_limit" usage:"least time between two key-set fetches triggered by an unknown key id"`
+}
+
+func (c OIDCConfig) withDefaults() OIDCConfig {
+	c.RolesClaim = cmp.Or(c.RolesClaim, RolesClaimDefault)
+	c.UsernameClaim = cmp.Or(c.UsernameClaim, UsernameClaimDefault)
+	c.RefreshLimit = cmp.Or(c.RefreshLimit, OIDCRefreshLimitDefault)
+	return c
+}
+
+// validate checks a configuration after withDefaults.
+func (c OIDCConfig) validate() error {
+	if c.Issuer == "" {
+		return errors.New("auth.oidc.issuer: is required in auth.mode=oidc")
+	}
+	if !isHTTPURL(c.Issuer) {
+		return errors.New("auth.oidc.issuer: must be an http or https URL")
+	}
+	if c.Audience == "" {
+		return errors.New("auth.oidc.audience: is required (the client id vecron is registered as at the issuer)")
+	}
+	if c.RefreshLimit < 0 {
+		return errors.New("auth.oidc.refresh_limit: must not be negative")
+	}
+	return nil
+}
+
+// OIDCIdentity is who a verified access token speaks for.
+type OIDCIdentity struct {
+	Subject string
+	// Username is the configured username claim, or Subject when the token has none.
+	Username string
+	Issuer   string
+	// Roles are the raw values of the roles claim, for the caller to map to vecron roles; nil
+	// when the token has no such claim.
+	Roles     []string
+	ExpiresAt time.Time
+}
+
+// OIDC verifies access tokens issued by one OIDC issuer. It is safe for concurrent use.
+type OIDC struct {
+	issuer        string
+	rolesClaim    string
+	usernameClaim string
+	keys          keyfunc.Keyfunc
+	parser        *jwt.Parser
+}
+
+// NewOIDC reads the issuer's discovery document and key set (with ctx), failing with an error
+// naming auth.oidc.issuer when unreachable or invalid, or naming the faulty field of cfg. A nil
+// client is replaced by one with a timeout; now, the clock tokens' exp and nbf are judged by,
+// defaults to time.Now (RefreshLimit alone runs on the wall clock, inside the rate limiter).
+// No goroutine outlives the call.
+func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client, now func() time.Time) (*OIDC, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if client == nil {
+		client = &http.Client{Timeout: oidcHTTPTimeout}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	jwksURL, err := discover(ctx, client, cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("auth.oidc.issuer: %w", err)
+	}
+	// No RefreshInterval: a periodic refresh would need a goroutine that outlives NewOIDC. Keys
+	// are refetched when a token names an unknown one, which is how issuers rotate, and each
+	// refetch replaces the whole set, dropping keys the issuer no longer publishes.
+	remote, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
+		Client:      client,
+		Ctx:         ctx,
+		HTTPTimeout: keyFetchTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth.oidc.issuer: read key set %s: %w", jwksURL, err)
+	}
+	if keys, err := remote.KeyReadAll(ctx); err != nil || len(keys) == 0 {
+		return nil, fmt.Errorf("auth.oidc.issuer: key set %s holds no usable key", jwksURL)
+	}
+	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs: map[string]jwkset.Storage{jwksURL: remote},
+		// The limiter's Wait gives up at once when the next fetch is further away than this,
+		// so a second unknown key id within RefreshLimit is refused without a fetch.
+		RateLimitWaitMax:  keyFetchTimeout,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(cfg.RefreshLimit), 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth.oidc.issuer: key set %s: %w", jwksURL, err)
+	}
+	// "" admits keys published without a use, which many issuers omit; an encryption key
+	// ("enc") never verifies a signature.
+	keys, err := keyfunc.New(keyfunc.Options{Storage: storage, UseWhitelist: []jwkset.USE{jwkset.UseSig, ""}})
+	if err != nil {
+		return nil, fmt.Errorf("auth.oidc.issuer: key set %s: %w", jwksURL, err)
+	}
+	return &OIDC{
+		issuer:        cfg.Issuer,
+		rolesClaim:    cfg.RolesClaim,
+		usernameClaim: cfg.UsernameClaim,
+		keys:          keys,
+		parser: jwt.NewParser(
+			// Asymmetric algorithms only: a public key from the key set can then never be
+			// taken as an HMAC secret (algorithm confusion), and "none" is refused.
+			jwt.WithValidMethods([]string{
+				"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+				"ES256", "ES384", "ES512", "EdDSA",
+			}),
+			jwt.WithIssuer(cfg.Issuer),
+			jwt.WithAudience(cfg.Audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithTimeFunc(now),
+		),
+	}, nil
+}
+
+// discover reads the issuer's discovery document and returns its jwks_uri.
+func discover(ctx context.Context, client *http.Client, issuer string) (string, error) {
+	docURL := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("read discovery document: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("read discovery document: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("read discovery document %s: status %s", docURL, resp.Status)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDiscoveryBytes)).Decode(&doc); err != nil {
+		return "", fmt.Errorf("read discovery document %s: %w", docURL, err)
+	}
+	// OpenID Connect Discovery requires the document to name the issuer it was fetched for;
+	// otherwise one issuer's keys could vouch for tokens claimed to come from another.
+	if doc.Issuer != issuer {
+		return "", fmt.Errorf("discovery document %s names issuer %q, not the configured one", docURL, doc.Issuer)
+	}
+	if !isHTTPURL(doc.JWKSURI) {
+		return "", fmt.Errorf("discovery document %s has no http or https jwks_uri", docURL)
+	}
+	return doc.JWKSURI, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// Verify checks a raw bearer token: its signature by a key of the issuer's key set with an
+// asymmetric algorithm, its iss, aud, exp and nbf, and that it names a subject. Every failure
+// wraps ErrInvalidToken; the error says why without quoting the token or anything taken from it.
+func (o *OIDC) Verify(ctx context.Context, raw string) (*OIDCIdentity, error) {
+	claims := jwt.MapClaims{}
+	if _, err := o.parser.ParseWithClaims(raw, claims, o.keys.KeyfuncCtx(ctx)); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, refusal(err))
+	}
+	sub, err := claims.GetSubject()
+	if err != nil || sub == "" {
+		return nil, fmt.Errorf("%w: no subject", ErrInvalidToken)
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		// The parser requires exp; this only keeps a nil from being dereferenced.
+		return nil, fmt.Errorf("%w: no expiry", ErrInvalidToken)
+	}
+	roles, err := rolesClaim(claims, o.rolesClaim)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	username, _ := claimAt(claims, o.usernameClaim)
+	name, ok := username.(string)
+	if !ok || name == "" {
+		name = sub
+	}
+	return &OIDCIdentity{
+		Subject:   sub,
+		Username:  name,
+		Issuer:    o.issuer,
+		Roles:     roles,
+		ExpiresAt: exp.UTC(),
+	}, nil
+}
+
+// refusal says why the parser refused a token in words of our own: its messages quote the
+// token's alg and kid, which are the sender's text.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature or algorithm not accepted"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "no key of the issuer matches its key id and algorithm"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return "not valid yet"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "issued by another issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "meant for another audience"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim is missing"
+	default:
+		return "claims not valid"
+	}
+}
+
+// rolesClaim returns the strings at path: none when the claim is absent or null, one for a
+// string, each element of an array of strings. Any other value is an error, so that a path
+// pointing at the wrong claim shows up rather than silently granting no roles.
+func rolesClaim(claims map[string]any, path string) ([]string, error) {
+	v, _ := claimAt(claims, path)
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{v}, nil
+	case []any:
+		roles := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("roles claim %s holds %s among its values, not only strings", path, jsonKind(e))
+			}
+			roles = append(roles, s)
+		}
+		return roles, nil
+	default:
+		return nil, fmt.Errorf("roles claim %s holds %s, not a string or an array of strings", path, jsonKind(v))
+	}
+}
+
+// claimAt returns the value at a dotted path through nested objects. At each level the rest of
+// the path is first tried as one name, so claims named like URLs (dots included) are found.
+func claimAt(obj map[string]any, path string) (any, bool) {
+	if v, ok := obj[path]; ok {
+		return v, true
+	}
+	for i := strings.IndexByte(path, '.'); i >= 0; {
+		if inner, ok := obj[path[:i]].(map[string]any); ok {
+			if v, ok := claimAt(inner, path[i+1:]); ok {
+				return v, true
+			}
+		}
+		next := strings.IndexByte(path[i+1:], '.')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return nil, false
+}
+
+// jsonKind names a decoded JSON value's type as an operator reading the token would.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}
+
+// LooksLikeJWT reports whether raw has the three-part JWS compact shape: two dots, a non-empty
+// header and payload, and only base64url characters. It decodes nothing, so it is cheap enough
+// to tell a JWT from an opaque vcr_ token before choosing how to verify it.
+func LooksLikeJWT(raw string) bool {
+	header, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return false
+	}
+	payload, signature, ok := strings.Cut(rest, ".")
+	if !ok || header == "" || payload == "" {
+		return false
+	}
+	return isBase64URL(header) && isBase64URL(payload) && isBase64URL(signature)
+}
+
+// isBase64URL reports whether s holds only the unpadded base64url alphabet, which excludes a
+// third dot as well.
+func isBase64URL(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
