@@ -39,7 +39,7 @@ func ExampleSigner() {
 	fmt.Println(errors.Is(err, auth.ErrInvalidToken), err)
 	// Output:
 	// user-42 2026-03-01T12:15:00Z <nil>
-	// true invalid access token: expired
+	// true invalid token: expired
 }
 
 func ExampleParseOpaqueToken() {

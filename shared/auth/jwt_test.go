@@ -173,7 +173,7 @@ func TestVerifyRejects(t *testing.T) {
 			claims, err := s.Verify(tc.token)
 			require.Nil(t, claims)
 			require.ErrorIs(t, err, ErrInvalidToken)
-			require.EqualError(t, err, "invalid access token: "+tc.reason)
+			require.EqualError(t, err, "invalid token: "+tc.reason)
 		})
 	}
 }
