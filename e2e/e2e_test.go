@@ -34,6 +34,7 @@ import (
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/tick"
 )
 
@@ -144,12 +145,15 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	require.NoError(t, err)
 	as := apifn.DefaultSettings()
 	as.Database.URL, as.Host, as.Port, as.ShutdownGrace, as.Secrets.Keys = dbURL, "127.0.0.1", 0, 5*time.Second, keys
+	as.Auth.SigningKeys, as.Audit.Keys = testfactory.SigningKey(t), testfactory.AuditKey(t)
+	as.Redis.URL, as.Redis.KeyPrefix = testenv.RedisURL(t)
 	s.stops["api"] = run(t, "api", func(ctx context.Context) error {
 		return apifn.Run(ctx, s.clock, as, log, func(a net.Addr) { ready <- a })
 	})
 	select {
 	case a := <-ready:
 		s.apiURL = "http://" + a.String()
+		signInAsAdmin(t, dbURL, s.apiURL)
 	case <-time.After(testenv.Timeout(30 * time.Second)):
 		t.Fatal("api did not start")
 	}
@@ -223,7 +227,7 @@ func postJSON(t *testing.T, url string, body any, out any) int {
 	t.Helper()
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	resp, err := apiClient.Post(url, "application/json", bytes.NewReader(b))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if out != nil {
@@ -234,7 +238,7 @@ func postJSON(t *testing.T, url string, body any, out any) int {
 
 func getJSON(t *testing.T, url string, out any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := apiClient.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, url)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
 )
 
 // binDir is where this test binary builds the functions; TestMain removes it.
@@ -129,14 +131,18 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 	_, _, names := testenv.NATS(t)
 	env := []string{
 		"DATABASE_URL=" + dbURL, "NATS_URL=" + testenv.NATSURL(t), "VECRON_NATS__PREFIX=" + names.Prefix,
-		"VECRON_LOG__FORMAT=text",
+		"VECRON_LOG__FORMAT=text", "VECRON_AUTH__SIGNING_KEYS=" + testfactory.SigningKey(t),
+		"VECRON_AUDIT__KEYS=" + testfactory.AuditKey(t),
 	}
+	redisURL, redisPrefix := testenv.RedisURL(t)
+	env = append(env, "REDIS_URL="+redisURL, "VECRON_REDIS__PREFIX="+redisPrefix)
 	apiPort, workerPort := testenv.FreePort(t), testenv.FreePort(t)
 	api := startProc(t, "api", env, fmt.Sprintf("--port=%d", apiPort), "--host=127.0.0.1")
 	tick := startProc(t, "tick", env, "--port=0")
 	worker := startProc(t, "execute-http", env, fmt.Sprintf("--port=%d", workerPort))
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	waitHTTP(t, apiURL+"/readyz")
+	signInAsAdmin(t, dbURL, apiURL)
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", workerPort))
 
 	// A target that takes 2 s to answer: the execution is in flight when SIGTERM arrives.
@@ -171,6 +177,26 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 	require.Contains(t, tick.output(), "tick stopped")
 }
 
+// vecronLogin runs `vecron login --print-token` as the README does, with a configuration folder
+// of t's own, and returns the access token.
+func vecronLogin(t *testing.T, apiURL, username, password string) string {
+	t.Helper()
+	dir, err := binaries()
+	require.NoError(t, err)
+	cfg := t.TempDir()
+	cmd := exec.Command(filepath.Join(dir, "vecron"), "login", "--server", apiURL, "--username", username, "--password-stdin", "--print-token")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "HOME="+cfg)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	info, err := os.Stat(filepath.Join(cfg, "vecron", "credentials.json"))
+	require.NoError(t, err, "login keeps the tokens")
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "readable by the user alone")
+	return strings.TrimSpace(string(out))
+}
+
 // TestVecronDevRunsEverythingAndStopsOnCtrlC runs `vecron dev` against the test services (with
 // its embedded NATS), follows the README tour with one job, and stops it with SIGINT.
 func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
@@ -186,13 +212,23 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
 	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
 
+	// Sign in as the README says: the banner shows the admin's password once.
+	m := regexp.MustCompile(`PASSWORD='([^']+)'`).FindStringSubmatch(dev.output())
+	require.NotNil(t, m, "the banner shows the admin password")
+	require.NotContains(t, strings.Replace(dev.output(), m[0], "", 1), m[1], "the password appears once, in the banner only")
+	useToken(t, apiURL, vecronLogin(t, apiURL, "admin", m[1]))
+	resp, err := http.Get(apiURL + "/api/v1/jobs")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "anonymous requests are refused")
+
 	tg := newTarget(t)
 	var j domain.Job
 	require.Equal(t, http.StatusCreated, postJSON(t, apiURL+"/api/v1/jobs", map[string]any{
 		"name": "tour", "schedule": map[string]string{"cron": "* * * * * *"}, "http": map[string]any{"url": tg.URL},
 	}, &j))
 	testenv.EventuallyWithin(t, 20*time.Second, "two recorded executions", func() bool { return len(allExecutions(t, apiURL, j.ID)) >= 2 })
-	resp, err := http.Get(apiURL + "/readyz")
+	resp, err = http.Get(apiURL + "/readyz")
 	require.NoError(t, err)
 	var ready map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))

@@ -510,7 +510,12 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 
 	// The API at this table size: a page of jobs from anywhere in the table, one job, history.
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", api.port)
-	client := &http.Client{Timeout: 10 * time.Second}
+	// Every request carries an API token, as a script's would: sign-in is part of what is timed.
+	token, err := s.adminToken(ctx)
+	if err != nil {
+		return res, err
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: bearerTransport{token: token, next: http.DefaultTransport}}
 	timeGet := func(path string) (float64, error) {
 		t0 := time.Now()
 		resp, err := client.Get(apiURL + path)

@@ -2,20 +2,28 @@ package harness
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 )
 
@@ -47,10 +55,18 @@ func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 		return nil, err
 	}
 	s := &stack{env: env, space: sp, dispatched: map[string]dispatch{}}
+	signingKey, err := secret.NewKeyOfSize("bench", ed25519.SeedSize)
+	if err != nil {
+		return nil, errors.Join(err, sp.drop(ctx))
+	}
+	auditKey, err := secret.NewKeyOfSize("bench", audit.KeySize)
+	if err != nil {
+		return nil, errors.Join(err, sp.drop(ctx))
+	}
 	s.vars = []string{
 		"DATABASE_URL=" + sp.dbURL, "NATS_URL=" + env.NATSURL, "REDIS_URL=" + env.RedisURL,
 		"VECRON_NATS__PREFIX=" + sp.natsPrefix, "VECRON_REDIS__PREFIX=" + sp.redisPrefix,
-		"VECRON_LOG__LEVEL=warn", "VECRON_LOG__FORMAT=text",
+		"VECRON_LOG__LEVEL=warn", "VECRON_LOG__FORMAT=text", "VECRON_AUTH__SIGNING_KEYS=" + signingKey, "VECRON_AUDIT__KEYS=" + auditKey,
 	}
 	if s.store, err = store.Open(ctx, store.Config{URL: sp.dbURL, MaxConns: 8}); err != nil {
 		return nil, errors.Join(err, sp.drop(ctx))
@@ -267,4 +283,38 @@ func (s *stack) pids() map[string]int {
 		out[fmt.Sprintf("%s-%d", p.name, count[p.name])] = p.cmd.Process.Pid
 	}
 	return out
+}
+
+// adminToken creates a user with the admin role for all namespaces and returns an API token of
+// theirs that may do everything.
+func (s *stack) adminToken(ctx context.Context) (string, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := &domain.User{ID: uuid.NewString(), Username: "bench-admin-" + uuid.NewString()[:8], Source: domain.UserSourceDatabase,
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return "", err
+	}
+	b := &domain.RoleBinding{ID: uuid.NewString(), Role: rbac.RoleAdmin, UserID: u.ID, Namespace: domain.AllNamespaces, CreatedAt: now}
+	if err := s.store.CreateBinding(ctx, b); err != nil {
+		return "", err
+	}
+	token, hash, err := auth.NewOpaqueToken(auth.APITokenPrefix)
+	if err != nil {
+		return "", err
+	}
+	t := &domain.APIToken{ID: uuid.NewString(), UserID: u.ID, Name: "bench", Scopes: domain.Permissions(),
+		Namespace: domain.AllNamespaces, CreatedAt: now, Hash: hash}
+	return token, s.store.CreateAPIToken(ctx, t)
+}
+
+// bearerTransport signs every request in with an API token.
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }

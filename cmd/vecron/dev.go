@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +21,16 @@ import (
 	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/devenv"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
+	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -42,6 +47,8 @@ type devSettings struct {
 	RedisPort    int                 `koanf:"redis_port" usage:"port of the local Redis"`
 	NATSPort     int                 `koanf:"nats_port" usage:"port of the embedded NATS"`
 	Log          telemetry.LogConfig `koanf:"log"`
+	// AdminPassword sets the password of the user admin (created on first start).
+	AdminPassword string `koanf:"admin_password" usage:"password of the user admin; empty: a random one, printed once, on first start (also VECRON_ADMIN_PASSWORD)"`
 }
 
 func defaultDevSettings() devSettings {
@@ -67,7 +74,7 @@ and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
-				Aliases: map[string]string{"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "NATS_URL": "nats_url"}}
+				Aliases: map[string]string{"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "NATS_URL": "nats_url", "VECRON_ADMIN_PASSWORD": "admin_password"}}
 			if err := config.Load(&s, opts); err != nil {
 				return usageError{err}
 			}
@@ -145,7 +152,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		}
 	}
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
-	as.Database.URL, as.RedisURL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
+	as.Database.URL, as.Redis.URL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL
@@ -153,18 +160,36 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
-		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), log)
+		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), secret.KeySize, "secret variables are sealed", log)
 		if err != nil {
 			return err
 		}
 		as.Secrets.KeysFile, hs.Secrets.KeysFile, ds.Secrets.KeysFile = keyFile, keyFile, keyFile
+	}
+	if as.Auth.SigningKeys == "" && as.Auth.SigningKeysFile == "" {
+		keyFile, err := devKey(filepath.Join(dataDir, "signing.key"), ed25519.SeedSize, "the API's access tokens are signed", log)
+		if err != nil {
+			return err
+		}
+		as.Auth.SigningKeysFile = keyFile
+	}
+	if as.Audit.Keys == "" && as.Audit.KeysFile == "" {
+		keyFile, err := devKey(filepath.Join(dataDir, "audit.key"), audit.KeySize, "the audit log is chained", log)
+		if err != nil {
+			return err
+		}
+		as.Audit.KeysFile = keyFile
+	}
+	password, err := bootstrapAdmin(ctx, as.Database, as.Audit, s.AdminPassword, log)
+	if err != nil {
+		return err
 	}
 
 	// One clock for every function in the process.
 	clock := clockwork.NewRealClock()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return apifn.Run(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s) })
+		return apifn.Run(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password) })
 	})
 	g.Go(func() error { return tickfn.Run(gctx, clock, ts, log.With("function", "tick")) })
 	g.Go(func() error { return httpfn.Run(gctx, clock, hs, log.With("function", "execute-http")) })
@@ -178,10 +203,10 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	return err
 }
 
-func banner(out io.Writer, addr net.Addr, s devSettings) {
+func banner(out io.Writer, addr net.Addr, s devSettings, password string) {
 	base := "http://" + addr.String()
 	fmt.Fprintf(out, `
-vecron is running. Ctrl-C stops it.
+vecron is running (development mode: local keys, local services). Ctrl-C stops it.
 
   API         %[1]s/api/v1/jobs
   health      %[1]s/healthz  %[1]s/readyz
@@ -190,6 +215,47 @@ vecron is running. Ctrl-C stops it.
   NATS        %[4]s
 
 `, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL))
+	server := ""
+	if base != "http://127.0.0.1:8080" {
+		server = " --server " + base
+	}
+	if password != "" {
+		fmt.Fprintf(out, `  Sign in as admin with the password below. It is shown this once and stored only as a hash
+  (set VECRON_ADMIN_PASSWORD to choose it, or to reset it on a later start):
+
+    PASSWORD='%[1]s'
+    export VECRON_TOKEN=$(bin/vecron login%[2]s --username admin --password-stdin --print-token <<< "$PASSWORD")
+
+`, password, server)
+		return
+	}
+	fmt.Fprintf(out, `  Sign in as admin with the password printed on the first start (VECRON_ADMIN_PASSWORD=… make run
+  resets it):
+
+    export VECRON_TOKEN=$(bin/vecron login%[1]s --username admin --password-stdin --print-token <<< "$PASSWORD")
+
+`, server)
+}
+
+// bootstrapAdmin creates the user admin on the first start and returns the password to show
+// ("" when the user existed and keeps its password).
+func bootstrapAdmin(ctx context.Context, db store.Config, ac audit.Config, password string, log *slog.Logger) (string, error) {
+	keys, err := ac.Load()
+	if err != nil {
+		return "", err
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	st.UseAudit(keys)
+	if err := st.Migrate(ctx, log); err != nil {
+		return "", err
+	}
+	// Recorded in the audit log as the work of vecron dev itself.
+	ctx = domain.WithActor(ctx, domain.Actor{ID: "vecron-dev", Name: "vecron dev", Kind: "system"})
+	return identity.Bootstrap(ctx, st, "admin", password, time.Now())
 }
 
 // usageError marks a configuration mistake (exit status 2).
@@ -206,14 +272,15 @@ func exitCode(err error) int {
 	return 1
 }
 
-// devKey returns a local encryption key file for secret variables, creating one on first use.
-// It is for this machine only: production keys come from configuration (a mounted secret).
-func devKey(path string, log *slog.Logger) (string, error) {
+// devKey returns a local key file of size bytes, creating one on first use; what says what the
+// key is for. It is for this machine only: production keys come from configuration (a mounted
+// secret).
+func devKey(path string, size int, what string, log *slog.Logger) (string, error) {
 	if _, err := os.Stat(path); err == nil {
-		log.Warn("secret variables are sealed with the local development key; set secrets.keys in production", "file", path)
+		log.Warn(what+" with a local development key; configure keys in production", "file", path)
 		return path, nil
 	}
-	key, err := secret.NewKey("dev")
+	key, err := secret.NewKeyOfSize("dev", size)
 	if err != nil {
 		return "", err
 	}
@@ -223,6 +290,6 @@ func devKey(path string, log *slog.Logger) (string, error) {
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("secrets key: %w", err)
 	}
-	log.Warn("generated a local development key for secret variables; keep it to read them back, and set secrets.keys in production", "file", path)
+	log.Warn("generated a local development key: "+what+" with it; configure keys in production", "file", path)
 	return path, nil
 }

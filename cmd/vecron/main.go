@@ -18,6 +18,9 @@ func main() {
 	root.AddCommand(devCommand())
 	root.AddCommand(scheduleCommand())
 	root.AddCommand(variablesCommand())
+	root.AddCommand(loginCommand())
+	root.AddCommand(logoutCommand())
+	root.AddCommand(auditCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vecron:", err)
 		os.Exit(exitCode(err))

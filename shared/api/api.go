@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
@@ -27,8 +29,8 @@ const (
 	limitMax     = 500
 )
 
-// Store is what the API reads and writes beside the jobs service: execution history and
-// backfill queueing.
+// Store is what the API reads and writes beside the jobs service: execution history, backfill
+// queueing, and users, roles and tokens.
 type Store interface {
 	ListExecutions(ctx context.Context, jobID string, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error)
@@ -36,49 +38,47 @@ type Store interface {
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
+	AccessStore
 }
 
 var _ Store = (*store.Store)(nil)
+
+// Deps are what the API serves.
+type Deps struct {
+	Jobs     *jobs.Service
+	Vars     *variables.Service
+	Store    Store
+	Identity *identity.Service
+	// Checks run on /readyz.
+	Checks []server.Check
+}
 
 // Server is the API's HTTP handler.
 type Server struct {
 	jobs   *jobs.Service
 	vars   *variables.Service
 	store  Store
+	ident  *identity.Service
 	now    func() time.Time
 	log    *slog.Logger
 	router chi.Router
+	liveH  http.Handler
+	readyH http.Handler
 }
 
-// New returns the API handler. checks run on /readyz; now is the clock.
-func New(js *jobs.Service, vs *variables.Service, st Store, checks []server.Check, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: js, vars: vs, store: st, now: now, log: log}
+// New returns the API handler; now is the clock.
+func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, now: now, log: log,
+		liveH: server.Live(), readyH: server.Ready(d.Checks...)}
 	r := chi.NewRouter()
 	r.Use(requestID, recoverer(log), securityHeaders)
-	r.Method(http.MethodGet, "/healthz", server.Live())
-	r.Method(http.MethodGet, "/readyz", server.Ready(checks...))
-	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(jsonOnly)
-		r.Post("/jobs", s.createJob)
-		r.Get("/jobs", s.listJobs)
-		r.Get("/jobs/{id}", s.getJob)
-		r.Delete("/jobs/{id}", s.deleteJob)
-		r.Post("/jobs/{id}/enable", s.setEnabled(true))
-		r.Post("/jobs/{id}/disable", s.setEnabled(false))
-		r.Get("/jobs/{id}/executions", s.listExecutions)
-		r.Post("/jobs/{id}/backfill", s.backfill)
-		r.Post("/schedules/preview", s.preview)
-		r.Get("/executions/{id}", s.getExecution)
-		r.Get("/dead-letters", s.listDeadLetters)
-		r.Post("/dead-letters/{id}/replay", s.replayDeadLetter)
-		r.Post("/dead-letters/{id}/discard", s.discardDeadLetter)
-		r.Route("/variables", func(r chi.Router) {
-			s.variableRoutes(r, domain.ScopeGlobal, func(*http.Request) string { return "" })
-		})
-		r.Route("/jobs/{id}/variables", func(r chi.Router) {
-			s.variableRoutes(r, domain.ScopeJob, func(req *http.Request) string { return chi.URLParam(req, "id") })
-		})
-	})
+	for _, rt := range s.routes() {
+		var h http.Handler = s.guard(rt.access, rt.handler)
+		if strings.HasPrefix(rt.pattern, "/api/v1/") {
+			h = jsonOnly(h)
+		}
+		r.Method(rt.method, rt.pattern, h)
+	}
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such endpoint"})
 	})
@@ -88,6 +88,9 @@ func New(js *jobs.Service, vs *variables.Service, st Store, checks []server.Chec
 	s.router = r
 	return s
 }
+
+func (s *Server) live(w http.ResponseWriter, r *http.Request)  { s.liveH.ServeHTTP(w, r) }
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) { s.readyH.ServeHTTP(w, r) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
 
@@ -128,6 +131,11 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j := in.toJob()
+	// Creating in a namespace one cannot see reveals nothing, so it is a plain 403.
+	if ns := jobs.WithDefaults(&domain.Job{Namespace: j.Namespace}).Namespace; domain.ValidNamespace(ns) && !identityOf(r).Can(domain.PermJobWrite, ns) {
+		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "missing permission job:write in namespace " + ns})
+		return
+	}
 	if err := s.jobs.Create(r.Context(), j); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -148,33 +156,35 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	list, err := s.jobs.List(r.Context(), domain.ListJobsParams{
-		Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit,
-	})
+	p := domain.ListJobsParams{Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit}
+	if all, list := identityOf(r).Namespaces(domain.PermJobRead); !all {
+		p.Namespaces = append([]string{}, list...)
+	}
+	list, err := s.jobs.List(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	p := page[*domain.Job]{Items: list}
-	if p.Items == nil {
-		p.Items = []*domain.Job{}
+	out := page[*domain.Job]{Items: list}
+	if out.Items == nil {
+		out.Items = []*domain.Job{}
 	}
 	if len(list) == limit {
-		p.NextCursor = list[len(list)-1].ID
+		out.NextCursor = list[len(list)-1].ID
 	}
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	j, err := s.jobs.Get(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+	if j, ok := s.allowJob(w, r, domain.PermJobRead); ok {
+		writeJSON(w, http.StatusOK, j)
 	}
-	writeJSON(w, http.StatusOK, j)
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.allowJob(w, r, domain.PermJobDelete); !ok {
+		return
+	}
 	if err := s.jobs.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -184,6 +194,9 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setEnabled(enabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.allowJob(w, r, domain.PermJobEnable); !ok {
+			return
+		}
 		j, err := s.jobs.SetEnabled(r.Context(), chi.URLParam(r, "id"), enabled)
 		if err != nil {
 			writeError(w, r, s.log, err)
@@ -197,6 +210,17 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if uuid.Validate(id) != nil {
 		writeError(w, r, s.log, domain.ErrNotFound)
+		return
+	}
+	// The history of a deleted job stays readable by those who may read every namespace.
+	if j, err := s.jobs.Get(r.Context(), id); err == nil {
+		if !s.allow(w, r, domain.PermExecutionRead, j.Namespace) {
+			return
+		}
+	} else if !errors.Is(err, domain.ErrNotFound) || !s.allow(w, r, domain.PermExecutionRead, domain.AllNamespaces) {
+		if !errors.Is(err, domain.ErrNotFound) {
+			writeError(w, r, s.log, err)
+		}
 		return
 	}
 	limit, err := parseLimit(r)

@@ -28,6 +28,8 @@ type client struct {
 	t   *testing.T
 	srv *httptest.Server
 	st  *store.Store
+	// token signs every request in; an admin's by default.
+	token string
 }
 
 func newClient(t *testing.T) *client {
@@ -37,10 +39,12 @@ func newClient(t *testing.T) *client {
 	require.NoError(t, err)
 	keys, err := secret.ParseKeys(key)
 	require.NoError(t, err)
-	h := api.New(jobs.New(st, time.Now), variables.New(st, keys, time.Now), st, []server.Check{{Name: "postgres", Fn: st.Ping}}, time.Now, testenv.Logger(t))
+	ident := testfactory.Identity(t, st, testfactory.AuthConfig(t), time.Now)
+	h := api.New(api.Deps{Jobs: jobs.New(st, time.Now), Vars: variables.New(st, keys, time.Now), Store: st, Identity: ident,
+		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}}, time.Now, testenv.Logger(t))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &client{t: t, srv: srv, st: st}
+	return &client{t: t, srv: srv, st: st, token: testfactory.AdminToken(t, st)}
 }
 
 func (c *client) do(method, path, body string) (int, http.Header, []byte) {
@@ -48,6 +52,9 @@ func (c *client) do(method, path, body string) (int, http.Header, []byte) {
 	req, err := http.NewRequestWithContext(c.t.Context(), method, c.srv.URL+path, strings.NewReader(body))
 	require.NoError(c.t, err)
 	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()

@@ -19,7 +19,7 @@ import (
 // multipart posts, and bodyless posts.
 func TestWritesRefuseWhatABrowserSendsUnasked(t *testing.T) {
 	t.Parallel()
-	s := New(nil, nil, nil, nil, time.Now, testenv.Logger(t)) // rejected before any handler runs
+	s := New(Deps{}, time.Now, testenv.Logger(t)) // rejected before any handler runs
 	var writes []string
 	require.NoError(t, chi.Walk(s.router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		switch method {

@@ -25,6 +25,9 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if !s.allowExecution(w, r, domain.PermExecutionRead, e) {
+		return
+	}
 	if e.Attempts, err = s.store.Attempts(r.Context(), id); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -66,7 +69,11 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	list, err := s.store.ListDeadLetters(r.Context(), store.ListDeadLettersParams{State: state, JobID: jobID, After: cursor, Limit: limit})
+	p := store.ListDeadLettersParams{State: state, JobID: jobID, After: cursor, Limit: limit}
+	if all, list := identityOf(r).Namespaces(domain.PermExecutionRead); !all {
+		p.Namespaces = append([]string{}, list...)
+	}
+	list, err := s.store.ListDeadLetters(r.Context(), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -75,6 +82,9 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
+	if !s.allowDeadLetter(w, r) {
+		return
+	}
 	e, err := s.jobs.Replay(r.Context(), s.store, chi.URLParam(r, "id"))
 	switch {
 	case errors.Is(err, jobs.ErrJobGone):
@@ -88,8 +98,7 @@ func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) discardDeadLetter(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if uuid.Validate(id) != nil {
-		writeError(w, r, s.log, domain.ErrNotFound)
+	if !s.allowDeadLetter(w, r) {
 		return
 	}
 	e, err := s.store.DiscardDeadLetter(r.Context(), id, s.now().UTC())
@@ -115,4 +124,19 @@ func (s *Server) writeDeadLetterError(w http.ResponseWriter, r *http.Request, er
 		}
 	}
 	writeProblem(w, problem{Status: http.StatusConflict, Detail: detail})
+}
+
+// allowDeadLetter checks job:execute on the job of the dead letter of the request's {id}.
+func (s *Server) allowDeadLetter(w http.ResponseWriter, r *http.Request) bool {
+	id := chi.URLParam(r, "id")
+	if uuid.Validate(id) != nil {
+		writeError(w, r, s.log, domain.ErrNotFound)
+		return false
+	}
+	e, err := s.store.GetExecution(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return false
+	}
+	return s.allowExecution(w, r, domain.PermJobExecute, e)
 }

@@ -78,6 +78,9 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 // backfill answers POST /api/v1/jobs/{id}/backfill: 200 with the fires on a dry run, else 202
 // with what was queued.
 func (s *Server) backfill(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.allowJob(w, r, domain.PermJobExecute); !ok {
+		return
+	}
 	var in jobs.BackfillRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)

@@ -10,67 +10,115 @@ import (
 	"github.com/vecron/vecron/shared/variables"
 )
 
-// variableRoutes serves the variables of one scope; jobID reads the job id of a request ("" for
-// the global scope).
-func (s *Server) variableRoutes(r chi.Router, scope string, jobID func(*http.Request) string) {
-	r.Get("/", func(w http.ResponseWriter, req *http.Request) {
-		list, err := s.vars.List(req.Context(), scope, jobID(req))
-		if err != nil {
-			writeError(w, req, s.log, err)
-			return
-		}
-		if list == nil {
-			list = []*domain.Variable{}
-		}
-		writeJSON(w, http.StatusOK, page[*domain.Variable]{Items: list})
-	})
-	r.Post("/", func(w http.ResponseWriter, req *http.Request) {
-		var in struct {
-			Name string `json:"name"`
-			variables.PutRequest
-		}
-		if err := decodeBody(w, req, &in); err != nil {
-			writeError(w, req, s.log, err)
-			return
-		}
-		if _, err := s.vars.Get(req.Context(), scope, jobID(req), in.Name); err == nil {
-			writeProblem(w, problem{Status: http.StatusConflict, Detail: "a variable of that name exists in this scope; PUT replaces it"})
-			return
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			writeError(w, req, s.log, err)
-			return
-		}
-		s.putVariable(w, req, scope, jobID(req), in.Name, in.PutRequest)
-	})
-	r.Get("/{name}", func(w http.ResponseWriter, req *http.Request) {
-		v, err := s.vars.Get(req.Context(), scope, jobID(req), chi.URLParam(req, "name"))
-		if err != nil {
-			writeError(w, req, s.log, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-	})
-	r.Put("/{name}", func(w http.ResponseWriter, req *http.Request) {
-		var in variables.PutRequest
-		if err := decodeBody(w, req, &in); err != nil {
-			writeError(w, req, s.log, err)
-			return
-		}
-		s.putVariable(w, req, scope, jobID(req), chi.URLParam(req, "name"), in)
-	})
-	r.Delete("/{name}", func(w http.ResponseWriter, req *http.Request) {
-		if err := s.vars.Delete(req.Context(), scope, jobID(req), chi.URLParam(req, "name")); err != nil {
-			writeError(w, req, s.log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+// variableHandlers serve the variables of one scope: global, or a job's own ({id}).
+type variableHandlers struct {
+	s     *Server
+	scope string
 }
 
-func (s *Server) putVariable(w http.ResponseWriter, req *http.Request, scope, jobID, name string, in variables.PutRequest) {
-	v, created, err := s.vars.Put(req.Context(), scope, jobID, name, in)
+func (s *Server) variableHandlers(scope string) variableHandlers {
+	return variableHandlers{s: s, scope: scope}
+}
+
+// allow checks perm where the variables live and returns the job id of the scope ("" when
+// global). Global variables need perm for all namespaces; a job's need it in the job's
+// namespace, and writing them needs job:write there too, since a variable changes what the job
+// sends.
+func (h variableHandlers) allow(w http.ResponseWriter, r *http.Request, perm domain.Permission) (string, bool) {
+	if h.scope == domain.ScopeGlobal {
+		return "", h.s.allow(w, r, perm, domain.AllNamespaces)
+	}
+	j, ok := h.s.allowJob(w, r, perm)
+	if !ok {
+		return "", false
+	}
+	if perm == domain.PermVariableWrite && !h.s.allow(w, r, domain.PermJobWrite, j.Namespace) {
+		return "", false
+	}
+	return j.ID, true
+}
+
+func (h variableHandlers) list(w http.ResponseWriter, r *http.Request) {
+	jobID, ok := h.allow(w, r, domain.PermVariableRead)
+	if !ok {
+		return
+	}
+	list, err := h.s.vars.List(r.Context(), h.scope, jobID)
 	if err != nil {
-		writeError(w, req, s.log, err)
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	if list == nil {
+		list = []*domain.Variable{}
+	}
+	writeJSON(w, http.StatusOK, page[*domain.Variable]{Items: list})
+}
+
+func (h variableHandlers) create(w http.ResponseWriter, r *http.Request) {
+	jobID, ok := h.allow(w, r, domain.PermVariableWrite)
+	if !ok {
+		return
+	}
+	var in struct {
+		Name string `json:"name"`
+		variables.PutRequest
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	if _, err := h.s.vars.Get(r.Context(), h.scope, jobID, in.Name); err == nil {
+		writeProblem(w, problem{Status: http.StatusConflict, Detail: "a variable of that name exists in this scope; PUT replaces it"})
+		return
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	h.write(w, r, jobID, in.Name, in.PutRequest)
+}
+
+func (h variableHandlers) get(w http.ResponseWriter, r *http.Request) {
+	jobID, ok := h.allow(w, r, domain.PermVariableRead)
+	if !ok {
+		return
+	}
+	v, err := h.s.vars.Get(r.Context(), h.scope, jobID, chi.URLParam(r, "name"))
+	if err != nil {
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h variableHandlers) put(w http.ResponseWriter, r *http.Request) {
+	jobID, ok := h.allow(w, r, domain.PermVariableWrite)
+	if !ok {
+		return
+	}
+	var in variables.PutRequest
+	if err := decodeBody(w, r, &in); err != nil {
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	h.write(w, r, jobID, chi.URLParam(r, "name"), in)
+}
+
+func (h variableHandlers) delete(w http.ResponseWriter, r *http.Request) {
+	jobID, ok := h.allow(w, r, domain.PermVariableWrite)
+	if !ok {
+		return
+	}
+	if err := h.s.vars.Delete(r.Context(), h.scope, jobID, chi.URLParam(r, "name")); err != nil {
+		writeError(w, r, h.s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h variableHandlers) write(w http.ResponseWriter, r *http.Request, jobID, name string, in variables.PutRequest) {
+	v, created, err := h.s.vars.Put(r.Context(), h.scope, jobID, name, in)
+	if err != nil {
+		writeError(w, r, h.s.log, err)
 		return
 	}
 	status := http.StatusOK

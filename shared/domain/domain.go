@@ -245,6 +245,9 @@ type Job struct {
 	Version   int64      `json:"version"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// CreatedBy and UpdatedBy name who made and who last changed the job (Actor.Label).
+	CreatedBy string `json:"created_by,omitempty"`
+	UpdatedBy string `json:"updated_by,omitempty"`
 }
 
 // Execution is one run of a job for one fire, with its outcome.

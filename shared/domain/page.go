@@ -5,8 +5,11 @@ import "time"
 // ListJobsParams selects a page of jobs in id order (ids are time-ordered, so creation order).
 type ListJobsParams struct {
 	Namespace string // "" means every namespace
-	After     string // id of the last job of the previous page; "" for the first page
-	Limit     int
+	// Namespaces, when not nil, keeps only jobs in these namespaces (empty: none): the ones the
+	// caller may read.
+	Namespaces []string
+	After      string // id of the last job of the previous page; "" for the first page
+	Limit      int
 }
 
 // ExecutionCursor is the position after the last execution of a page.

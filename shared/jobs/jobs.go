@@ -256,8 +256,8 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	case strings.IndexFunc(j.Name, unicode.IsControl) >= 0:
 		v.Add("name", "must not contain control characters")
 	}
-	if len(j.Namespace) > MaxNameLen || strings.IndexFunc(j.Namespace, unicode.IsControl) >= 0 {
-		v.Add("namespace", fmt.Sprintf("must be at most %d printable bytes", MaxNameLen))
+	if !domain.ValidNamespace(j.Namespace) {
+		v.Add("namespace", "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if len(j.Description) > 4096 {
 		v.Add("description", "is longer than 4096 bytes")

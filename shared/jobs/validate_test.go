@@ -250,10 +250,10 @@ func TestValidateRejects(t *testing.T) {
 
 func TestValidateWithoutDefaults(t *testing.T) {
 	t.Parallel()
-	// A job as written, without WithDefaults: the kind, timeout and policies are missing.
+	// A job as written, without WithDefaults: the namespace, kind, timeout and policies are missing.
 	sched, err := jobs.Validate(validJob())
 	assert.Nil(t, sched)
-	assert.ElementsMatch(t, []string{"kind", "timeout", "misfire_policy", "max_catchup", "concurrency_policy", "retry.max_attempts"}, fieldsOf(t, err))
+	assert.ElementsMatch(t, []string{"namespace", "kind", "timeout", "misfire_policy", "max_catchup", "concurrency_policy", "retry.max_attempts"}, fieldsOf(t, err))
 }
 
 func TestValidateErrorMessage(t *testing.T) {

@@ -23,8 +23,11 @@ type ListDeadLettersParams struct {
 	State string
 	// JobID, when set, lists one job's dead letters.
 	JobID string
-	After *DeadLetterCursor
-	Limit int
+	// Namespaces, when not nil, keeps only dead letters of jobs in these namespaces (those of
+	// deleted jobs are left out).
+	Namespaces []string
+	After      *DeadLetterCursor
+	Limit      int
 }
 
 // ListDeadLetters returns dead-lettered executions, newest first.
@@ -39,7 +42,8 @@ func (s *Store) ListDeadLetters(ctx context.Context, p ListDeadLettersParams) ([
 			AND ($1 = '' OR dead_letter_state = $1)
 			AND ($2 = '' OR job_id = nullif($2, '')::uuid)
 			AND ($3::timestamptz IS NULL OR (finished_at, id) < ($3, $4::uuid))
-		ORDER BY finished_at DESC, id DESC LIMIT $5`, p.State, p.JobID, afterAt, afterID, p.Limit)
+			AND ($6::text[] IS NULL OR job_id IN (SELECT id FROM jobs WHERE namespace = ANY($6)))
+		ORDER BY finished_at DESC, id DESC LIMIT $5`, p.State, p.JobID, afterAt, afterID, p.Limit, nullSlice(p.Namespaces))
 	if err != nil {
 		return nil, translate("list dead letters", err)
 	}
@@ -58,7 +62,18 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*domain.Execution,
 // execution, or an error wrapping domain.ErrNotFound (no such dead letter) or domain.ErrConflict
 // (already replayed or discarded).
 func (s *Store) DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error) {
-	return s.resolveDeadLetter(ctx, s.pool, id, domain.DeadLetterDiscarded, "", at)
+	var e *domain.Execution
+	change := Change{Action: "dead_letter.discard", ObjectKind: "execution", ObjectID: id}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		var err error
+		if e, err = s.resolveDeadLetter(ctx, tx, id, domain.DeadLetterDiscarded, "", at); err != nil {
+			return err
+		}
+		change.After = e
+		change.Namespace, err = jobNamespace(ctx, tx, e.JobID)
+		return err
+	})
+	return e, err
 }
 
 // ReplayDeadLetter marks a pending dead letter as replayed by fire (a new execution, trigger
@@ -66,9 +81,14 @@ func (s *Store) DiscardDeadLetter(ctx context.Context, id string, at time.Time) 
 // Errors are as DiscardDeadLetter's.
 func (s *Store) ReplayDeadLetter(ctx context.Context, id string, fire domain.Fire, at time.Time) (*domain.Execution, error) {
 	var e *domain.Execution
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	change := Change{Action: "dead_letter.replay", ObjectKind: "execution", ObjectID: id}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		var err error
 		if e, err = s.resolveDeadLetter(ctx, tx, id, domain.DeadLetterReplayed, fire.Key, at); err != nil {
+			return err
+		}
+		change.After = e
+		if change.Namespace, err = jobNamespace(ctx, tx, e.JobID); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
@@ -109,4 +129,14 @@ func (s *Store) resolveDeadLetter(ctx context.Context, q querier, id, state, rep
 		return nil, fmt.Errorf("execution %s is %s, not dead-lettered: %w", id, existing.Status, domain.ErrNotFound)
 	}
 	return nil, fmt.Errorf("dead letter %s was already %s: %w", id, existing.DeadLetter.State, domain.ErrConflict)
+}
+
+// jobNamespace returns the namespace of the job with id, "" when it was deleted.
+func jobNamespace(ctx context.Context, q querier, id string) (string, error) {
+	var ns string
+	err := q.QueryRow(ctx, `SELECT namespace FROM jobs WHERE id = $1`, id).Scan(&ns)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return ns, translate("namespace of job", err)
 }

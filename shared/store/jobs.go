@@ -13,7 +13,7 @@ import (
 
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
-	starting_deadline_ms, concurrency_policy, paused_at, retry`
+	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, '')`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -27,7 +27,7 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
-		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry); err != nil {
+		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(retry, &j.Retry); err != nil {
@@ -90,13 +90,20 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 		ms := time.Duration(j.StartingDeadline).Milliseconds()
 		deadlineMS = &ms
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
-		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
-		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20)`,
-		j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
-		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-		j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry)
+	if by := domain.ActorLabel(ctx); by != "" {
+		j.CreatedBy, j.UpdatedBy = by, by
+	}
+	change := Change{Action: "job.create", ObjectKind: "job", ObjectID: j.ID, Namespace: j.Namespace, After: j}
+	err = s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
+			timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
+			misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21)`,
+			j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
+			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
+			j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry, nullable(j.CreatedBy))
+		return err
+	})
 	return translate("create job", err)
 }
 
@@ -147,7 +154,8 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE ($1 = '' OR namespace = $1) AND ($2::uuid IS NULL OR id > $2::uuid)
-		ORDER BY id LIMIT $3`, p.Namespace, after, p.Limit)
+			AND ($4::text[] IS NULL OR namespace = ANY($4))
+		ORDER BY id LIMIT $3`, p.Namespace, after, p.Limit, nullSlice(p.Namespaces))
 	if err != nil {
 		return nil, translate("list jobs", err)
 	}
@@ -166,14 +174,13 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 // DeleteJob deletes the job with id and its fires not yet published; its execution history stays.
 // It returns an error wrapping domain.ErrNotFound when there is no such job.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, id)
+	change := Change{Action: "job.delete", ObjectKind: "job", ObjectID: id}
+	return s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		j, err := scanJob(tx.QueryRow(ctx, `DELETE FROM jobs WHERE id = $1 RETURNING `+jobColumns, id))
 		if err != nil {
 			return translate("delete job", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("delete job: %w", domain.ErrNotFound)
-		}
+		change.Namespace, change.Before = j.Namespace, j
 		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
 		return translate("delete job outbox", err)
 	})
@@ -188,13 +195,22 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 // still go out, at most one lookahead later).
 func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error) {
 	var j *domain.Job
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	change := Change{Action: "job.disable", ObjectKind: "job", ObjectID: id}
+	if enabled {
+		change.Action = "job.enable"
+	}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		var err error
 		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET enabled = $2, next_run_at = $3,
 			paused_at = CASE WHEN $2 THEN NULL ELSE coalesce(paused_at, $4) END,
-			version = version + 1, updated_at = $4 WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now))
-		if err != nil || enabled {
+			version = version + 1, updated_at = $4, updated_by = coalesce($5, updated_by)
+			WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now, nullable(domain.ActorLabel(ctx))))
+		if err != nil {
 			return err
+		}
+		change.Namespace, change.After = j.Namespace, j
+		if enabled {
+			return nil
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
 		return err

@@ -171,12 +171,24 @@ func (s *Store) QueueFires(ctx context.Context, now time.Time, fires []domain.Fi
 	}
 	// The tick sleeps until its next known instant; the notification makes it look at the queue.
 	var queued int
-	err := s.pool.QueryRow(ctx, `WITH q AS (
+	var change Change // nothing queued, nothing to record
+	if n > 0 {
+		change = Change{Action: "job.backfill", ObjectKind: "job", ObjectID: fires[0].JobID}
+	}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `WITH q AS (
 			INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
 			SELECT *, `+nowParam(8)+` FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1)
 		SELECT count(*), pg_notify(current_schema() || '.vecron_jobs', '') FROM q`,
-		keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now)).Scan(&queued, nil)
+			keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now)).Scan(&queued, nil)
+		if err != nil || n == 0 {
+			return err
+		}
+		change.After = map[string]any{"queued": queued, "first": fires[0].ScheduledAt, "last": fires[n-1].ScheduledAt, "trigger": fires[0].Trigger}
+		change.Namespace, err = jobNamespace(ctx, tx, fires[0].JobID)
+		return err
+	})
 	if err != nil {
 		return 0, translate("queue fires", err)
 	}

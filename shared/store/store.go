@@ -19,6 +19,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/vecron/vecron/migrations"
+	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
 )
 
@@ -47,6 +48,8 @@ func (c Config) validate() error {
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string
+	// auditKeys seal the audit log; set by UseAudit before any audited change.
+	auditKeys *audit.Keys
 }
 
 // Open connects to PostgreSQL and checks the connection. It does not migrate; call Migrate.
@@ -145,4 +148,12 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// nullSlice binds a filter list: NULL for nil (no filter), an array otherwise, empty included.
+func nullSlice(list []string) any {
+	if list == nil {
+		return nil
+	}
+	return list
 }

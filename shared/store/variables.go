@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/secret"
 )
 
 const variableColumns = `id, name, scope, coalesce(job_id::text, ''), is_secret, coalesce(value, ''),
@@ -39,17 +40,28 @@ func (s *Store) PutVariable(ctx context.Context, v *domain.SealedVariable) (*dom
 	if !v.IsSecret {
 		value = &v.Value
 	}
-	var created bool
-	row := s.pool.QueryRow(ctx, `INSERT INTO variables (id, name, scope, job_id, is_secret, value, ciphertext, key_id, created_at, updated_at)
+	var (
+		created bool
+		out     domain.SealedVariable
+	)
+	change := Change{Action: "variable.put", ObjectKind: "variable", ObjectID: variableObject(v.Scope, v.JobID, v.Name)}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		row := tx.QueryRow(ctx, `INSERT INTO variables (id, name, scope, job_id, is_secret, value, ciphertext, key_id, created_at, updated_at)
 		VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $9)
 		ON CONFLICT (name, scope, coalesce(job_id, '00000000-0000-0000-0000-000000000000'))
 		DO UPDATE SET is_secret = EXCLUDED.is_secret, value = EXCLUDED.value, ciphertext = EXCLUDED.ciphertext,
 			key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at
 		RETURNING `+variableColumns+`, (xmax = 0)`,
-		v.ID, v.Name, v.Scope, nullable(v.JobID), v.IsSecret, value, v.Ciphertext, nullable(v.KeyID), v.UpdatedAt)
-	var out domain.SealedVariable
-	err := row.Scan(&out.ID, &out.Name, &out.Scope, &out.JobID, &out.IsSecret, &out.Value, &out.Ciphertext, &out.KeyID,
-		&out.CreatedAt, &out.UpdatedAt, &created)
+			v.ID, v.Name, v.Scope, nullable(v.JobID), v.IsSecret, value, v.Ciphertext, nullable(v.KeyID), v.UpdatedAt)
+		err := row.Scan(&out.ID, &out.Name, &out.Scope, &out.JobID, &out.IsSecret, &out.Value, &out.Ciphertext, &out.KeyID,
+			&out.CreatedAt, &out.UpdatedAt, &created)
+		if err != nil {
+			return err
+		}
+		change.After = maskedVariable(&out)
+		change.Namespace, err = variableNamespace(ctx, tx, out.JobID)
+		return err
+	})
 	if isForeignKey(err) {
 		return nil, false, fmt.Errorf("job %s: %w", v.JobID, domain.ErrNotFound)
 	}
@@ -92,15 +104,47 @@ func (s *Store) VariablesFor(ctx context.Context, jobID string) ([]*domain.Seale
 
 // DeleteVariable removes a variable, or returns an error wrapping domain.ErrNotFound.
 func (s *Store) DeleteVariable(ctx context.Context, scope, jobID, name string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM variables WHERE scope = $1 AND job_id IS NOT DISTINCT FROM $2::uuid AND name = $3`,
-		scope, nullable(jobID), name)
-	if err != nil {
-		return translate("delete variable", err)
+	change := Change{Action: "variable.delete", ObjectKind: "variable", ObjectID: variableObject(scope, jobID, name)}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		v, err := scanVariable(tx.QueryRow(ctx, `DELETE FROM variables WHERE scope = $1 AND job_id IS NOT DISTINCT FROM $2::uuid AND name = $3
+			RETURNING `+variableColumns, scope, nullable(jobID), name))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("variable %s: %w", name, domain.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		change.Before = maskedVariable(v)
+		change.Namespace, err = variableNamespace(ctx, tx, jobID)
+		return err
+	})
+	return translate("delete variable", err)
+}
+
+// variableObject names a variable in the audit log: its name, or job id/name.
+func variableObject(scope, jobID, name string) string {
+	if scope == domain.ScopeJob {
+		return jobID + "/" + name
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("variable %s: %w", name, domain.ErrNotFound)
+	return name
+}
+
+// variableNamespace is the namespace a variable belongs to in the audit log: its job's, or
+// every namespace for a global one.
+func variableNamespace(ctx context.Context, q querier, jobID string) (string, error) {
+	if jobID == "" {
+		return domain.AllNamespaces, nil
 	}
-	return nil
+	return jobNamespace(ctx, q, jobID)
+}
+
+// maskedVariable is a variable as the audit log shows it: a secret's value never.
+func maskedVariable(v *domain.SealedVariable) *domain.Variable {
+	out := v.Variable
+	if out.IsSecret {
+		out.Value, out.Masked = "", secret.Masked
+	}
+	return &out
 }
 
 // CountSecrets returns how many secret variables exist.

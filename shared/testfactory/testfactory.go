@@ -4,6 +4,7 @@ package testfactory
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func Store(t testing.TB) (*store.Store, string) {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(st.Close)
+	st.UseAudit(AuditKeys(t))
 	if err := st.Migrate(context.Background(), testenv.Logger(t)); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -33,6 +35,7 @@ func Store(t testing.TB) (*store.Store, string) {
 // JobOpts overrides a job's defaults; zero fields keep them.
 type JobOpts struct {
 	Name      string
+	Namespace string
 	Cron      string
 	URL       string
 	NextRunAt time.Time
@@ -67,6 +70,9 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	}
 	if j.Name == "" {
 		j.Name = "job-" + j.ID
+	}
+	if o.Namespace != "" {
+		j.Namespace = o.Namespace
 	}
 	if o.Schedule != nil {
 		j.Schedule = *o.Schedule
@@ -109,3 +115,25 @@ func SilenceWorker(t testing.TB, url, key string) {
 		t.Fatalf("silence the worker of %s: %v (%d rows)", key, err, tag.RowsAffected())
 	}
 }
+
+// DeadLetter records a pending dead-lettered execution of j and returns it.
+func DeadLetter(t testing.TB, st *store.Store, j *domain.Job) *domain.Execution {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	at := now.Add(-time.Duration(deadLetters.Add(1)) * time.Second).Truncate(time.Second)
+	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule,
+		ScheduledAt: at, StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "testfactory"}
+	if _, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Minute}); err != nil {
+		t.Fatalf("start execution: %v", err)
+	}
+	e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &now, "gave up after 1 attempts: boom"
+	if err := st.FinishExecution(ctx, e, &domain.Attempt{Attempt: 1, FinishedAt: now, Status: domain.StatusFailed, Error: "boom"}); err != nil {
+		t.Fatalf("finish execution: %v", err)
+	}
+	return e
+}
+
+// deadLetters spreads the scheduled instants of DeadLetter's executions, so keys never clash.
+var deadLetters atomic.Int64

@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/api"
+	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
@@ -29,17 +33,21 @@ type Settings struct {
 	Secrets  secret.Config         `koanf:"secrets"`
 	Log      telemetry.LogConfig   `koanf:"log"`
 	Debug    telemetry.DebugConfig `koanf:"debug"`
-	// RedisURL, when set, adds Redis to the readiness probe.
-	RedisURL      string        `koanf:"redis_url" usage:"Redis URL checked by /readyz (also REDIS_URL)"`
-	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
-	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
-	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+	Auth     identity.Config       `koanf:"auth"`
+	Audit    audit.Config          `koanf:"audit"`
+	// Redis holds the failed-login counters; /readyz checks it.
+	Redis         redisconn.Config `koanf:"redis"`
+	Host          string           `koanf:"host" usage:"interface to listen on; empty listens on all"`
+	Port          int              `koanf:"port" usage:"HTTP port (also PORT)"`
+	ShutdownGrace time.Duration    `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
 	return Settings{
 		Database: store.Config{MaxConns: store.MaxConnsDefault},
+		Auth:     identity.DefaultConfig(),
+		Redis:    redisconn.DefaultConfig(),
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
@@ -47,7 +55,7 @@ func DefaultSettings() Settings {
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis_url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "PORT": "port"}
 }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
@@ -66,15 +74,31 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}}
-	if s.RedisURL != "" {
-		opts, err := redis.ParseURL(s.RedisURL)
+	var deps identity.Deps
+	if s.Redis.Enabled() {
+		rdb, err := redisconn.Open(s.Redis)
 		if err != nil {
-			return fmt.Errorf("redis_url: not a valid Redis URL")
+			return err
 		}
-		rdb := redis.NewClient(opts)
 		defer rdb.Close()
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+		deps.Limiter = auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{
+			MaxFailures: s.Auth.LoginFailures, Window: s.Auth.LoginWindow, Prefix: s.Redis.Prefix()})
 	}
+	if s.Auth.Has(identity.ModeOIDC) {
+		if deps.OIDC, err = auth.NewOIDC(ctx, s.Auth.OIDC, &http.Client{Timeout: 10 * time.Second}, clock.Now); err != nil {
+			return err
+		}
+	}
+	ident, err := identity.New(st, s.Auth, deps, clock.Now)
+	if err != nil {
+		return err
+	}
+	auditKeys, err := s.Audit.Load()
+	if err != nil {
+		return err
+	}
+	st.UseAudit(auditKeys)
 	keys, err := s.Secrets.Keyring()
 	if err != nil {
 		return err
@@ -85,7 +109,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if keys.Empty() {
 		log.Warn("no secrets.keys: secret variables cannot be stored")
 	}
-	h := api.New(jobs.New(st, clock.Now), variables.New(st, keys, clock.Now), st, checks, clock.Now, log)
+	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks},
+		clock.Now, log)
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {

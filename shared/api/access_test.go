@@ -1,0 +1,413 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/server"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+	"github.com/vecron/vecron/shared/variables"
+)
+
+// The namespaces of the matrix: callers are bound in own (or in all namespaces).
+const (
+	ownNS   = "team-a"
+	otherNS = "team-b"
+)
+
+// scope says where a route's permission is checked.
+type scope int
+
+const (
+	inNamespace scope = iota // in the namespace of the object (or of the body, for a create)
+	anywhere                 // in some namespace: lists and previews, filtered afterwards
+	global                   // for all namespaces: users, roles, global variables
+)
+
+// matrixRoute is how the matrix drives one route of the table.
+type matrixRoute struct {
+	scope scope
+	// body is the request body for a fixture; empty sends none.
+	body func(f *fixture) string
+	// notAudited says why a write records nothing (empty: it must record a row).
+	notAudited string
+	// prepare, when set, readies the fixture (enable needs a disabled job to change anything).
+	prepare func(t *testing.T, e *accessEnv, f *fixture)
+	// expect, when set, overrides the table's answer for a caller (0: success).
+	expect func(id *rbac.Identity, ns string) int
+}
+
+// matrix holds, for every route of the table, how to call it. TestRoutesAreAllInTheMatrix
+// fails for a route of the table that is missing here, so a new route is never left out.
+var matrix = map[string]matrixRoute{
+	"GET /healthz": {},
+	"GET /readyz":  {},
+	"POST /api/v1/auth/login": {body: func(f *fixture) string {
+		return fmt.Sprintf(`{"username":%q,"password":%q}`, f.caller.Username, testfactory.Password)
+	}},
+	"POST /api/v1/auth/refresh": {prepare: signIn, body: func(f *fixture) string { return fmt.Sprintf(`{"refresh_token":%q}`, f.refresh) }, notAudited: "a refresh continues the session its login recorded"},
+	"POST /api/v1/auth/logout":  {prepare: signIn, body: func(f *fixture) string { return fmt.Sprintf(`{"refresh_token":%q}`, f.refresh) }},
+	"GET /api/v1/auth/me":       {},
+	"POST /api/v1/auth/password": {body: func(*fixture) string {
+		return `{"current_password":"` + testfactory.Password + `","new_password":"another long password"}`
+	}},
+	"GET /api/v1/auth/jwks":    {},
+	"POST /api/v1/jobs":        {body: func(f *fixture) string { return jobBody("new-"+uuid.NewString(), f.ns) }},
+	"GET /api/v1/jobs":         {scope: anywhere},
+	"GET /api/v1/jobs/{id}":    {},
+	"DELETE /api/v1/jobs/{id}": {},
+	"POST /api/v1/jobs/{id}/enable": {prepare: func(t *testing.T, e *accessEnv, f *fixture) {
+		_, err := e.st.SetEnabled(context.Background(), f.job.ID, false, nil, time.Now().UTC())
+		require.NoError(t, err)
+	}},
+	"POST /api/v1/jobs/{id}/disable":   {},
+	"GET /api/v1/jobs/{id}/executions": {},
+	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
+		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
+	}},
+	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
+		notAudited: "a preview changes nothing"},
+	"GET /api/v1/executions/{id}":               {},
+	"GET /api/v1/dead-letters":                  {scope: anywhere},
+	"POST /api/v1/dead-letters/{id}/replay":     {},
+	"POST /api/v1/dead-letters/{id}/discard":    {},
+	"GET /api/v1/variables":                     {scope: global},
+	"POST /api/v1/variables":                    {scope: global, body: func(f *fixture) string { return `{"name":"` + f.variable + `N","value":"x"}` }},
+	"GET /api/v1/variables/{name}":              {scope: global},
+	"PUT /api/v1/variables/{name}":              {scope: global, body: func(*fixture) string { return `{"value":"y"}` }},
+	"DELETE /api/v1/variables/{name}":           {scope: global},
+	"GET /api/v1/jobs/{id}/variables":           {},
+	"POST /api/v1/jobs/{id}/variables":          {body: func(*fixture) string { return `{"name":"NEW","value":"x"}` }},
+	"GET /api/v1/jobs/{id}/variables/{name}":    {},
+	"PUT /api/v1/jobs/{id}/variables/{name}":    {body: func(*fixture) string { return `{"value":"y"}` }},
+	"DELETE /api/v1/jobs/{id}/variables/{name}": {},
+	"GET /api/v1/tokens":                        {},
+	"POST /api/v1/tokens": {body: func(*fixture) string { return `{"name":"ci","scopes":["job:read"],"namespace":"` + ownNS + `"}` },
+		expect: func(id *rbac.Identity, _ string) int {
+			if id.Can(domain.PermJobRead, ownNS) {
+				return 0
+			}
+			return http.StatusForbidden // a token never carries more than its creator holds
+		}},
+	"DELETE /api/v1/tokens/{id}": {},
+	"GET /api/v1/audit":          {scope: anywhere},
+	"GET /api/v1/users":          {scope: global},
+	"POST /api/v1/users": {scope: global, body: func(*fixture) string {
+		return `{"username":"u-` + uuid.NewString()[:8] + `","password":"a long enough password"}`
+	}},
+	"GET /api/v1/users/{id}":      {scope: global},
+	"PATCH /api/v1/users/{id}":    {scope: global, body: func(*fixture) string { return `{"display_name":"Renamed"}` }},
+	"DELETE /api/v1/users/{id}":   {scope: global},
+	"GET /api/v1/roles":           {scope: global},
+	"PUT /api/v1/roles/{name}":    {scope: global, body: func(*fixture) string { return `{"permissions":["job:read"]}` }},
+	"DELETE /api/v1/roles/{name}": {scope: global},
+	"GET /api/v1/role-bindings":   {scope: global},
+	"POST /api/v1/role-bindings": {scope: global, body: func(f *fixture) string {
+		return `{"role":"operator","user_id":"` + f.target.ID + `","namespace":"` + ownNS + `"}`
+	}},
+	"DELETE /api/v1/role-bindings/{id}": {scope: global},
+}
+
+func signIn(t *testing.T, e *accessEnv, f *fixture) { e.signIn(t, f) }
+
+func jobBody(name, ns string) string {
+	return fmt.Sprintf(`{"name":%q,"namespace":%q,"schedule":{"cron":"0 0 * * * *"},"http":{"url":"http://127.0.0.1:9/"}}`, name, ns)
+}
+
+// accessEnv is an API over a store of the test's own.
+type accessEnv struct {
+	s     *Server
+	st    *store.Store
+	vars  *variables.Service
+	token func(u *domain.User) string
+}
+
+func newAccessEnv(t testing.TB) *accessEnv {
+	t.Helper()
+	st, _ := testfactory.Store(t)
+	key, err := secret.NewKey("test")
+	require.NoError(t, err)
+	keys, err := secret.ParseKeys(key)
+	require.NoError(t, err)
+	ident := testfactory.Identity(t, st, testfactory.AuthConfig(t), time.Now)
+	vars := variables.New(st, keys, time.Now)
+	s := New(Deps{Jobs: jobs.New(st, time.Now), Vars: vars, Store: st, Identity: ident,
+		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}}, time.Now, testenv.Logger(t))
+	return &accessEnv{s: s, st: st, vars: vars, token: func(u *domain.User) string {
+		tok, _, err := ident.Signer().Issue(u.ID)
+		require.NoError(t, err)
+		return tok
+	}}
+}
+
+// fixture is what one request of the matrix acts on, made fresh for it: writes cannot spoil
+// the cases after them.
+type fixture struct {
+	ns       string // the namespace of the objects
+	caller   *domain.User
+	job      *domain.Job
+	dead     *domain.Execution
+	target   *domain.User // a user to read, change or delete
+	role     string       // a custom role, bound to nobody
+	binding  *domain.RoleBinding
+	tokenID  string // an API token of the caller
+	refresh  string // a refresh token of the caller
+	variable string
+}
+
+func (e *accessEnv) fixture(t *testing.T, caller *domain.User, ns string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{ns: ns, caller: caller, variable: "V" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")}
+	f.job = testfactory.Job(t, e.st, testfactory.JobOpts{Namespace: ns})
+	f.dead = testfactory.DeadLetter(t, e.st, f.job)
+	value := "v"
+	_, _, err := e.vars.Put(ctx, domain.ScopeJob, f.job.ID, f.variable, variables.PutRequest{Value: &value})
+	require.NoError(t, err)
+	_, _, err = e.vars.Put(ctx, domain.ScopeGlobal, "", f.variable, variables.PutRequest{Value: &value})
+	require.NoError(t, err)
+	f.target = testfactory.User(t, e.st, testfactory.UserOpts{})
+	f.role = "role-" + strings.ToLower(uuid.NewString()[:8])
+	_, err = e.st.PutRole(ctx, &domain.Role{Name: f.role, Permissions: []domain.Permission{domain.PermJobRead}}, time.Now())
+	require.NoError(t, err)
+	f.binding = &domain.RoleBinding{ID: uuid.NewString(), Role: rbac.RoleViewer, UserID: f.target.ID, Namespace: ns, CreatedAt: time.Now().UTC()}
+	require.NoError(t, e.st.CreateBinding(ctx, f.binding))
+	tok := &domain.APIToken{ID: uuid.NewString(), UserID: caller.ID, Name: "t", Scopes: []domain.Permission{domain.PermJobRead},
+		Namespace: domain.AllNamespaces, CreatedAt: time.Now().UTC(), Hash: []byte(uuid.NewString())}
+	require.NoError(t, e.st.CreateAPIToken(ctx, tok))
+	f.tokenID = tok.ID
+	return f
+}
+
+// signIn gives f a refresh token of its caller's, by a login (the API's own path to one).
+func (e *accessEnv) signIn(t *testing.T, f *fixture) {
+	t.Helper()
+	rec := e.call(t, http.MethodPost, "/api/v1/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, f.caller.Username, testfactory.Password))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	f.refresh = strings.Split(strings.Split(rec.Body.String(), `"refresh_token":"`)[1], `"`)[0]
+}
+
+func (e *accessEnv) call(t *testing.T, method, path, token, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	e.s.ServeHTTP(rec, req)
+	return rec
+}
+
+// path fills a route's parameters with f's objects.
+func (f *fixture) path(pattern string) string {
+	id := f.job.ID
+	switch {
+	case strings.HasPrefix(pattern, "/api/v1/executions/"), strings.HasPrefix(pattern, "/api/v1/dead-letters/"):
+		id = f.dead.ID
+	case strings.HasPrefix(pattern, "/api/v1/users/"):
+		id = f.target.ID
+	case strings.HasPrefix(pattern, "/api/v1/role-bindings/"):
+		id = f.binding.ID
+	case strings.HasPrefix(pattern, "/api/v1/tokens/"):
+		id = f.tokenID
+	}
+	name := f.variable
+	if strings.HasPrefix(pattern, "/api/v1/roles/") {
+		name = f.role
+	}
+	return strings.NewReplacer("{id}", id, "{name}", name).Replace(pattern)
+}
+
+// caller is one identity of the matrix.
+type caller struct {
+	name, role, ns string // role "" holds nothing
+}
+
+var callers = []caller{
+	{"Nobody", "", ""},
+	{"Viewer", rbac.RoleViewer, ownNS},
+	{"Operator", rbac.RoleOperator, ownNS},
+	{"Editor", rbac.RoleEditor, ownNS},
+	{"Admin", rbac.RoleAdmin, ownNS},
+	{"GlobalAdmin", rbac.RoleAdmin, domain.AllNamespaces},
+	{"GlobalViewer", rbac.RoleViewer, domain.AllNamespaces},
+}
+
+// expected returns the status class a caller gets: 0 for success (2xx), else 401, 403 or 404.
+func expected(rt route, m matrixRoute, id *rbac.Identity, ns string) int {
+	if m.expect != nil {
+		return m.expect(id, ns)
+	}
+	if rt.access.public || rt.access.perm == "" {
+		return 0
+	}
+	p := rt.access.perm
+	if !id.CanAnywhere(p) {
+		return http.StatusForbidden
+	}
+	switch m.scope {
+	case anywhere:
+		return 0
+	case global:
+		if id.Can(p, domain.AllNamespaces) {
+			return 0
+		}
+		return http.StatusForbidden
+	}
+	// A job's variables are written with job:write as well.
+	needJobWrite := strings.Contains(rt.pattern, "/variables") && p == domain.PermVariableWrite
+	if id.Can(p, ns) && (!needJobWrite || id.Can(domain.PermJobWrite, ns)) {
+		return 0
+	}
+	if rt.method == http.MethodPost && rt.pattern == "/api/v1/jobs" {
+		return http.StatusForbidden // a create never says 404
+	}
+	if !id.Sees(ns) {
+		return http.StatusNotFound
+	}
+	return http.StatusForbidden
+}
+
+// TestAccessMatrix calls every route of the table as every built-in role, bound in the
+// objects' namespace and in another one, and as nobody; each gets what the table and the roles
+// say. Each allowed write of an admin leaves an audit row with its request id.
+func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
+	e := newAccessEnv(t)
+	for _, rt := range e.s.routes() {
+		key := rt.method + " " + rt.pattern
+		m, ok := matrix[key]
+		require.True(t, ok, "route %s is missing from the matrix", key)
+		t.Run(strings.NewReplacer("/", "_", " ", "_", "{", "", "}", "").Replace(key), func(t *testing.T) {
+			t.Parallel()
+			// Anonymous: 401 with a challenge, unless public.
+			f := e.fixture(t, testfactory.User(t, e.st, testfactory.UserOpts{}), ownNS)
+			if m.prepare != nil {
+				m.prepare(t, e, f)
+			}
+			var body string
+			if m.body != nil {
+				body = m.body(f)
+			}
+			rec := e.call(t, rt.method, f.path(rt.pattern), "", body)
+			if rt.access.public {
+				require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, rec.Code, "%s anonymously: %s", key, rec.Body.String())
+			} else {
+				require.Equal(t, http.StatusUnauthorized, rec.Code, "%s anonymously", key)
+				require.Contains(t, rec.Header().Get("WWW-Authenticate"), "Bearer")
+			}
+			// Reads change nothing, so their callers share one fixture per namespace.
+			shared := map[string]*fixture{}
+			who := callers
+			if rt.access.public {
+				// Nobody's rights matter to a public route; one caller shows a credential does
+				// not get in its way.
+				who = callers[len(callers)-1:]
+			}
+			for _, c := range who {
+				for _, ns := range []string{ownNS, otherNS} {
+					u := testfactory.User(t, e.st, testfactory.UserOpts{Role: c.role, Namespace: c.ns})
+					if c.role == "" {
+						u = testfactory.User(t, e.st, testfactory.UserOpts{})
+					}
+					id := rbac.NewIdentity(u.ID, u.Username, rbac.KindUser, "database", u.ID, grantsOf(c))
+					f := shared[ns]
+					if f == nil {
+						f = e.fixture(t, u, ns)
+						if m.prepare != nil {
+							m.prepare(t, e, f)
+						}
+						if rt.method == http.MethodGet {
+							shared[ns] = f
+						}
+					}
+					body = ""
+					if m.body != nil {
+						body = m.body(f)
+					}
+					rec := e.call(t, rt.method, f.path(rt.pattern), e.token(u), body)
+					want := expected(rt, m, id, ns)
+					what := fmt.Sprintf("%s as %s, objects in %s: %s", key, c.name, ns, rec.Body.String())
+					if want == 0 {
+						require.True(t, rec.Code >= 200 && rec.Code < 300, "want 2xx, got %d: %s", rec.Code, what)
+						if rt.method != http.MethodGet && m.notAudited == "" {
+							requireAudited(t, e.st, rec.Header().Get(requestIDHeader), what)
+						}
+						continue
+					}
+					require.Equal(t, want, rec.Code, what)
+					if want == http.StatusForbidden && rt.access.perm != "" {
+						require.Contains(t, rec.Body.String(), "missing permission "+string(rt.access.perm), what)
+					}
+				}
+			}
+		})
+	}
+}
+
+func grantsOf(c caller) []domain.Grant {
+	if c.role == "" {
+		return nil
+	}
+	r, _ := rbac.BuiltinRole(c.role)
+	return []domain.Grant{{Namespace: c.ns, Permissions: r.Permissions}}
+}
+
+func requireAudited(t *testing.T, st *store.Store, requestID, what string) {
+	t.Helper()
+	require.NotEmpty(t, requestID)
+	rows, err := st.ListAudit(t.Context(), store.AuditFilter{Limit: 500})
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(rows, func(r *audit.Record) bool { return r.RequestID == requestID }), "no audit row for %s", what)
+}
+
+// TestRoutesAreAllInTheTable walks the router: every route it serves comes from the table,
+// and every route of the table is in the matrix.
+func TestRoutesAreAllInTheTable(t *testing.T) {
+	t.Parallel()
+	s := New(Deps{}, time.Now, testenv.Logger(t))
+	table := map[string]bool{}
+	for _, rt := range s.routes() {
+		key := rt.method + " " + rt.pattern
+		require.False(t, table[key], "%s is in the table twice", key)
+		table[key] = true
+		_, ok := matrix[key]
+		require.True(t, ok, "%s is missing from the access matrix", key)
+		if !rt.access.public && rt.access.perm != "" {
+			require.True(t, rbac.Known(rt.access.perm), "%s needs an unknown permission %s", key, rt.access.perm)
+		}
+	}
+	served := 0
+	require.NoError(t, chi.Walk(s.router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		served++
+		require.True(t, table[method+" "+route], "%s %s is served but not in the route table", method, route)
+		return nil
+	}))
+	require.Equal(t, len(table), served)
+	for key := range matrix {
+		require.True(t, table[key], "the matrix names %s, which the table does not have", key)
+	}
+}

@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+type auditPage struct {
+	Items      []audit.Record `json:"items"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+func (c *client) audit(query string) auditPage {
+	c.t.Helper()
+	code, _, b := c.do(http.MethodGet, "/api/v1/audit?"+query, "")
+	require.Equal(c.t, http.StatusOK, code, string(b))
+	var p auditPage
+	require.NoError(c.t, json.Unmarshal(b, &p))
+	return p
+}
+
+// TestChangesAreAuditedWithWhoWhereAndWhat: a change through the API leaves a row naming the
+// caller, their address and agent, the request id, and the object before and after, with
+// secret values masked.
+func TestChangesAreAuditedWithWhoWhereAndWhat(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	code, h, b := c.do(http.MethodPost, "/api/v1/jobs", validJob)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	var j domain.Job
+	require.NoError(t, json.Unmarshal(b, &j))
+	require.Equal(t, "token:test", j.CreatedBy, "the job names who made it")
+	require.Equal(t, "token:test", j.UpdatedBy)
+
+	rows := c.audit("action=job.create").Items
+	require.Len(t, rows, 1)
+	r := rows[0]
+	require.Equal(t, "token", r.ActorKind)
+	require.Equal(t, "token", r.AuthMode)
+	require.NotEmpty(t, r.ActorID)
+	require.Equal(t, "127.0.0.1", r.SourceIP)
+	require.Equal(t, "Go-http-client/1.1", r.UserAgent)
+	require.Equal(t, h.Get("X-Request-Id"), r.RequestID)
+	require.Equal(t, j.ID, r.ObjectID)
+	require.Equal(t, "job", r.ObjectKind)
+	require.Equal(t, domain.DefaultNamespace, r.Namespace)
+	require.Nil(t, r.Before)
+	require.Contains(t, string(r.After), `"name":"nightly report"`)
+
+	code, _, b = c.do(http.MethodPut, "/api/v1/variables/API_KEY", `{"value":"s3cr3t-value","is_secret":true}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	code, _, _ = c.do(http.MethodDelete, "/api/v1/jobs/"+j.ID, "")
+	require.Equal(t, http.StatusNoContent, code)
+	all := c.audit("")
+	require.Equal(t, []string{"job.delete", "variable.put", "job.create"}, actions(all.Items), "newest first")
+	require.NotContains(t, string(all.Items[1].After), "s3cr3t", "a secret value never reaches the audit log")
+	require.Contains(t, string(all.Items[0].Before), `"name":"nightly report"`, "a delete keeps what was deleted")
+
+	// Keyset pages, and filters that answer what an auditor asks.
+	first := c.audit("limit=2")
+	require.Len(t, first.Items, 2)
+	rest := c.audit("limit=2&cursor=" + first.NextCursor)
+	require.Equal(t, []string{"job.create"}, actions(rest.Items))
+	require.Len(t, c.audit("object_kind=job&object_id="+j.ID).Items, 2)
+	require.Len(t, c.audit("actor="+r.ActorID).Items, 3)
+	require.Empty(t, c.audit("since="+url.QueryEscape("2999-01-01T00:00:00Z")).Items)
+	p := c.problem(http.MethodGet, "/api/v1/audit?since=yesterday&cursor=x", "", http.StatusBadRequest)
+	require.ElementsMatch(t, []string{"since", "cursor"}, fields(p))
+}
+
+func actions(rows []audit.Record) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Action)
+	}
+	return out
+}
+
+// TestSignInsAreAudited: successful and failed logins and logouts leave rows; the failure's
+// names the username tried and where from, never the password.
+func TestSignInsAreAudited(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	u := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer})
+	anon := &client{t: t, srv: c.srv, st: c.st}
+	code, _, _ := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":"`+u.Username+`","password":"not the password"}`)
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _, b := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":"`+u.Username+`","password":"`+testfactory.Password+`"}`)
+	require.Equal(t, http.StatusOK, code, string(b))
+	var tok struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	require.NoError(t, json.Unmarshal(b, &tok))
+	code, _, _ = anon.do(http.MethodPost, "/api/v1/auth/logout", `{"refresh_token":"`+tok.RefreshToken+`"}`)
+	require.Equal(t, http.StatusNoContent, code)
+
+	rows := c.audit("object_id=" + u.ID).Items
+	require.Equal(t, []string{"auth.logout", "auth.login", "auth.login_failed"}, actions(rows))
+	failed := rows[2]
+	require.Equal(t, "anonymous", failed.ActorKind)
+	require.Equal(t, "127.0.0.1", failed.SourceIP)
+	require.Contains(t, string(failed.After), u.Username)
+	require.NotContains(t, string(failed.After), "not the password")
+	require.Equal(t, u.ID, rows[1].ActorID, "a successful login is the user's own")
+}
+
+// TestAuditIsReadByNamespace: an admin of one namespace reads that namespace's rows only; rows
+// about no single namespace (users, sign-ins, global variables) need audit:read everywhere.
+func TestAuditIsReadByNamespace(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	for _, ns := range []string{"team-a", "team-b"} {
+		code, _, b := c.do(http.MethodPost, "/api/v1/jobs", strings.Replace(validJob, `"name":"nightly report"`, `"name":"r","namespace":"`+ns+`"`, 1))
+		require.Equal(t, http.StatusCreated, code, string(b))
+	}
+	code, _, _ := c.do(http.MethodPut, "/api/v1/variables/GLOBAL", `{"value":"x"}`)
+	require.Equal(t, http.StatusCreated, code)
+
+	teamAdmin := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleAdmin, Namespace: "team-a"})
+	a := &client{t: t, srv: c.srv, st: c.st, token: testfactory.APIToken(t, c.st, teamAdmin.ID, "", nil)}
+	rows := a.audit("").Items
+	require.Len(t, rows, 1)
+	require.Equal(t, "team-a", rows[0].Namespace)
+	require.Empty(t, a.audit("namespace=team-b").Items)
+	require.Empty(t, a.audit("namespace=*").Items)
+	require.Len(t, c.audit("namespace=*").Items, 1, "the global variable")
+
+	viewer := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer})
+	v := &client{t: t, srv: c.srv, st: c.st, token: testfactory.APIToken(t, c.st, viewer.ID, "", nil)}
+	p := v.problem(http.MethodGet, "/api/v1/audit", "", http.StatusForbidden)
+	require.Contains(t, p.Detail, "audit:read")
+}
