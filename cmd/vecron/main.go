@@ -21,6 +21,8 @@ func main() {
 	root.AddCommand(loginCommand())
 	root.AddCommand(logoutCommand())
 	root.AddCommand(auditCommand())
+	root.AddCommand(usersCommand())
+	root.AddCommand(tokensCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vecron:", err)
 		os.Exit(exitCode(err))

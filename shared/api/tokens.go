@@ -34,8 +34,15 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if id.Kind != rbac.KindUser || id.UserID == "" {
+	switch {
+	case id.Kind != rbac.KindUser:
 		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "API tokens are created by a signed-in user, not by another token"})
+		return
+	case id.UserID == "":
+		// A token is re-checked against its owner's rights on every use, and an identity
+		// provider's user has rights only while their token says so: machines get a database
+		// user of their own (a service account) instead.
+		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "API tokens belong to database users; ask an admin for a service account"})
 		return
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)

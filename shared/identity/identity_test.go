@@ -4,13 +4,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +23,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
@@ -305,4 +311,101 @@ func TestBootstrapCreatesAnAdminOnce(t *testing.T) {
 	_, err = identity.Bootstrap(ctx, st, "admin", "short", time.Now())
 	require.Error(t, err, "a weak chosen password is refused")
 	require.False(t, errors.Is(err, domain.ErrConflict))
+}
+
+// issuer is an OIDC identity provider started in the test: discovery and a key set over HTTP,
+// and an RSA key that signs its access tokens.
+type issuer struct {
+	url string
+	key *rsa.PrivateKey
+}
+
+func newIssuer(t *testing.T) *issuer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	is := &issuer{key: key}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	is.url = srv.URL
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": is.url, "jwks_uri": is.url + "/jwks"})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
+			"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
+			"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
+			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
+		}}})
+	})
+	return is
+}
+
+// token signs an access token for subject with roles in Keycloak's realm_access claim.
+func (is *issuer) token(t *testing.T, subject string, roles ...string) string {
+	t.Helper()
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"iss": is.url, "aud": "vecron", "sub": subject, "preferred_username": "kc-" + subject,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"realm_access": map[string]any{"roles": roles},
+	})
+	tok.Header["kid"] = "k1"
+	s, err := tok.SignedString(is.key)
+	require.NoError(t, err)
+	return s
+}
+
+// TestOIDCRolesMapToNamespaces: with both modes on, identity-provider tokens are accepted with
+// roles from a nested claim, mapped by configuration and by group bindings, while database
+// sign-in stays available as the break-glass way in.
+func TestOIDCRolesMapToNamespaces(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	cfg := testfactory.AuthConfig(t)
+	cfg.Modes = []string{identity.ModeDatabase, identity.ModeOIDC}
+	cfg.OIDC = auth.OIDCConfig{Issuer: is.url, Audience: "vecron", RolesClaim: "realm_access.roles"}
+	cfg.OIDCRoles = []string{"vecron-admins=admin@*", "team-a-dev=editor@team-a"}
+	oidc, err := auth.NewOIDC(ctx, cfg.OIDC, nil, time.Now)
+	require.NoError(t, err)
+	url, prefix := testenv.RedisURL(t)
+	rdb, err := redisconn.Open(redisconn.Config{URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	svc, err := identity.New(st, cfg, identity.Deps{OIDC: oidc, Limiter: auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{Prefix: prefix})}, time.Now)
+	require.NoError(t, err)
+	// A group bound through the API, as an admin would.
+	require.NoError(t, st.CreateBinding(ctx, &domain.RoleBinding{ID: uuid.NewString(), Role: rbac.RoleOperator, Group: "ops",
+		Namespace: "team-b", CreatedAt: time.Now().UTC()}))
+
+	dev, err := svc.Authenticate(ctx, is.token(t, "ann", "team-a-dev", "ops", "offline_access"))
+	require.NoError(t, err)
+	require.Equal(t, "oidc", dev.Mode)
+	require.Equal(t, "kc-ann", dev.Name)
+	require.True(t, dev.Can(domain.PermJobWrite, "team-a"), "team-a-dev → editor in team-a, by configuration")
+	require.True(t, dev.Can(domain.PermJobExecute, "team-b"), "ops → operator in team-b, by a group binding")
+	require.False(t, dev.Can(domain.PermJobWrite, "team-b"))
+	require.False(t, dev.Can(domain.PermUserAdmin, domain.AllNamespaces))
+
+	admin, err := svc.Authenticate(ctx, is.token(t, "bob", "vecron-admins"))
+	require.NoError(t, err)
+	require.True(t, admin.Can(domain.PermUserAdmin, domain.AllNamespaces))
+
+	nobody, err := svc.Authenticate(ctx, is.token(t, "eve"))
+	require.NoError(t, err, "a valid token with no mapped role signs in and may do nothing")
+	require.False(t, nobody.CanAnywhere(domain.PermJobRead))
+
+	forged := is.token(t, "ann", "vecron-admins")
+	_, err = svc.Authenticate(ctx, forged[:len(forged)-4]+"AAAA")
+	require.ErrorIs(t, err, identity.ErrUnauthenticated)
+
+	// Break glass: a database admin still signs in.
+	u := testfactory.User(t, st, testfactory.UserOpts{Role: rbac.RoleAdmin})
+	tok, _, err := svc.Login(ctx, u.Username, testfactory.Password, "192.0.2.1")
+	require.NoError(t, err)
+	_, err = svc.Authenticate(ctx, tok.AccessToken)
+	require.NoError(t, err)
 }
