@@ -140,3 +140,43 @@ func TestAuditIsReadByNamespace(t *testing.T) {
 	p := v.problem(http.MethodGet, "/api/v1/audit", "", http.StatusForbidden)
 	require.Contains(t, p.Detail, "audit:read")
 }
+
+// TestChangeOwnPassword: the current password is required, guesses count against the login
+// limit, and the new password replaces the old one.
+func TestChangeOwnPassword(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	u := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer})
+	anon := &client{t: t, srv: c.srv, st: c.st}
+	login := func(password string) (int, string) {
+		code, _, b := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":"`+u.Username+`","password":"`+password+`"}`)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal(b, &tok)
+		return code, tok.AccessToken
+	}
+	code, access := login(testfactory.Password)
+	require.Equal(t, http.StatusOK, code)
+	me := &client{t: t, srv: c.srv, st: c.st, token: access}
+
+	p := me.problem(http.MethodPost, "/api/v1/auth/password", `{"current_password":"guess","new_password":"a new long password"}`, http.StatusBadRequest)
+	require.Equal(t, []string{"current_password"}, fields(p))
+	p = me.problem(http.MethodPost, "/api/v1/auth/password", `{"current_password":"`+testfactory.Password+`","new_password":"short"}`, http.StatusBadRequest)
+	require.Equal(t, []string{"new_password"}, fields(p))
+	code, _, b := me.do(http.MethodPost, "/api/v1/auth/password", `{"current_password":"`+testfactory.Password+`","new_password":"a new long password"}`)
+	require.Equal(t, http.StatusNoContent, code, string(b))
+	code, _ = login(testfactory.Password)
+	require.Equal(t, http.StatusUnauthorized, code, "the old password is gone")
+	code, _ = login("a new long password")
+	require.Equal(t, http.StatusOK, code)
+
+	// Guessing the current password with a stolen token runs into the login limit: two failures
+	// so far (a guess and the old password), three more reach it.
+	for range 3 {
+		me.problem(http.MethodPost, "/api/v1/auth/password", `{"current_password":"guess","new_password":"a new long password"}`, http.StatusBadRequest)
+	}
+	code, h, _ := me.do(http.MethodPost, "/api/v1/auth/password", `{"current_password":"a new long password","new_password":"yet another password"}`)
+	require.Equal(t, http.StatusTooManyRequests, code)
+	require.NotEmpty(t, h.Get("Retry-After"))
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/rbac"
@@ -149,28 +148,17 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "only a user signed in with a password can change it"})
 		return
 	}
-	u, err := s.store.GetUser(r.Context(), id.UserID)
+	if len(in.CurrentPassword) > maxCredential || len(in.NewPassword) > maxCredential {
+		writeError(w, r, s.log, &domain.ValidationError{Fields: []domain.FieldError{{Field: "new_password", Reason: "must be at most 256 bytes"}}})
+		return
+	}
+	err := s.ident.ChangePassword(r.Context(), id.UserID, in.CurrentPassword, in.NewPassword, s.ident.ClientAddr(r))
+	if errors.Is(err, identity.ErrWrongPassword) {
+		writeError(w, r, s.log, &domain.ValidationError{Fields: []domain.FieldError{{Field: "current_password", Reason: "is not your current password"}}})
+		return
+	}
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	var v domain.ValidationError
-	if ok, err := auth.VerifyPassword(u.PasswordHash, in.CurrentPassword); err != nil || !ok || len(in.CurrentPassword) > maxCredential {
-		v.Add("current_password", "is not your current password")
-	}
-	if err := auth.ValidatePassword(in.NewPassword); err != nil {
-		v.Add("new_password", err.Error())
-	}
-	if err := v.Err(); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if u.PasswordHash, err = auth.HashPassword(in.NewPassword); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if _, err := s.store.UpdateUser(r.Context(), u, s.now().UTC()); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeAuthError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

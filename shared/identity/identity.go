@@ -438,3 +438,41 @@ func (s *Service) trusted(a netip.Addr) bool {
 	}
 	return false
 }
+
+// ErrWrongPassword is returned by ChangePassword for a wrong current password.
+var ErrWrongPassword = errors.New("the current password is wrong")
+
+// ChangePassword sets the password of the database user with userID, given their current one.
+// Wrong current passwords count against the login limit, so a stolen access token cannot be
+// used to guess the password behind it. It returns ErrWrongPassword, a *RateLimitedError, or a
+// *domain.ValidationError for a weak new password; the user's sessions end.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next, ip string) error {
+	u, err := s.st.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if s.limiter == nil {
+		return ErrModeOff
+	}
+	wait, err := s.limiter.Check(ctx, ip, u.Username)
+	if err != nil {
+		return fmt.Errorf("login limit: %w", err)
+	}
+	if wait > 0 {
+		return &RateLimitedError{RetryAfter: wait}
+	}
+	if ok, err := auth.VerifyPassword(u.PasswordHash, current); err != nil || !ok {
+		if err := s.limiter.Fail(ctx, ip, u.Username); err != nil {
+			return fmt.Errorf("login limit: %w", err)
+		}
+		return ErrWrongPassword
+	}
+	if err := auth.ValidatePassword(next); err != nil {
+		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "new_password", Reason: err.Error()}}}
+	}
+	if u.PasswordHash, err = auth.HashPassword(next); err != nil {
+		return err
+	}
+	_, err = s.st.UpdateUser(ctx, u, s.now().UTC())
+	return err
+}
