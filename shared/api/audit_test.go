@@ -180,3 +180,18 @@ func TestChangeOwnPassword(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, code)
 	require.NotEmpty(t, h.Get("Retry-After"))
 }
+
+// TestTokensCannotManageTokens: a pipeline's token cannot mint, list or revoke tokens, so a
+// leaked narrow token does not breed or disarm its owner's others.
+func TestTokensCannotManageTokens(t *testing.T) {
+	t.Parallel()
+	c := newClient(t) // signs in with an API token of an admin
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/v1/tokens", ""},
+		{http.MethodPost, "/api/v1/tokens", `{"name":"x","scopes":["job:read"]}`},
+		{http.MethodDelete, "/api/v1/tokens/01900000-0000-7000-8000-000000000000", ""},
+	} {
+		p := c.problem(r.method, r.path, r.body, http.StatusForbidden)
+		require.Contains(t, p.Detail, "not by another token")
+	}
+}

@@ -123,6 +123,9 @@ func joinPerms(ps []domain.Permission) string {
 // (?user_id=*) for a user admin.
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
+	if !s.userOnly(w, id) {
+		return
+	}
 	userID := r.URL.Query().Get("user_id")
 	switch {
 	case userID == "" || userID == id.UserID:
@@ -154,6 +157,9 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 // token is a 404 to everyone else.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
+	if !s.userOnly(w, id) {
+		return
+	}
 	tid := chi.URLParam(r, "id")
 	if uuid.Validate(tid) != nil {
 		writeError(w, r, s.log, domain.ErrNotFound)
@@ -174,4 +180,14 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// userOnly refuses API tokens on the routes that manage tokens: a narrow token of a pipeline
+// must not list or revoke its owner's other tokens.
+func (s *Server) userOnly(w http.ResponseWriter, id *rbac.Identity) bool {
+	if id.Kind == rbac.KindToken {
+		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "API tokens are managed by a signed-in user, not by another token"})
+		return false
+	}
+	return true
 }
