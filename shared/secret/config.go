@@ -1,7 +1,5 @@
 package secret
 
-import "crypto/cipher"
-
 // Config says where the keys are: inline or in a file (a mounted Kubernetes Secret), never in
 // the database.
 type Config struct {
@@ -15,11 +13,5 @@ func (c Config) Keyring() (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Keyring{aeads: map[string]cipher.AEAD{}}
-	for _, key := range raw {
-		if err := k.add(key.ID, key.Raw); err != nil {
-			return nil, err
-		}
-	}
-	return k, nil
+	return newKeyring(raw)
 }

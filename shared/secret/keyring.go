@@ -44,6 +44,10 @@ func ParseKeys(spec string) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newKeyring(raw)
+}
+
+func newKeyring(raw []RawKey) (*Keyring, error) {
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
 	for _, key := range raw {
 		if err := k.add(key.ID, key.Raw); err != nil {
