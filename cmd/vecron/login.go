@@ -268,6 +268,15 @@ func bearerToken(ctx context.Context, server string) (string, error) {
 	if time.Until(c.ExpiresAt) > 30*time.Second {
 		return c.AccessToken, nil
 	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return "", fmt.Errorf("lock %s: %w", path, err)
+	}
+	defer unlock()
+	// Another command may have refreshed while this one waited for the lock.
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil && time.Until(c.ExpiresAt) > 30*time.Second {
+		return c.AccessToken, nil
+	}
 	var tokens struct {
 		AccessToken  string `json:"access_token"`
 		ExpiresIn    int    `json:"expires_in"`

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +114,27 @@ func TestCLIManagesUsersAndTokens(t *testing.T) {
 	for _, action := range []string{"auth.login", "auth.login_failed", "user.create", "role_binding.create", "token.create", "token.revoke", "user.update"} {
 		require.Contains(t, audit, action)
 	}
+
+	// Two commands at once with an expired access token: they refresh the session once between
+	// them, and it survives (spending one refresh token twice would end it).
+	credPath := filepath.Join(cfg, "vecron", "credentials.json")
+	b, err := os.ReadFile(credPath)
+	require.NoError(t, err)
+	var cred credentials
+	require.NoError(t, json.Unmarshal(b, &cred))
+	cred.ExpiresAt = time.Now().Add(-time.Minute)
+	_, err = saveCredentials(cred)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.run("", "users", "list") })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Contains(t, c.ok("", "users", "list"), "ci-bot", "the session lives on")
 
 	c.ok("", "logout")
 	_, err = os.Stat(filepath.Join(cfg, "vecron", "credentials.json"))

@@ -71,7 +71,7 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...)}
 	r := chi.NewRouter()
-	r.Use(requestID, recoverer(log), securityHeaders)
+	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)
 	for _, rt := range s.routes() {
 		var h http.Handler = s.guard(rt.access, rt.handler)
 		if strings.HasPrefix(rt.pattern, "/api/v1/") {
@@ -213,14 +213,19 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The history of a deleted job stays readable by those who may read every namespace.
-	if j, err := s.jobs.Get(r.Context(), id); err == nil {
+	// A 404 for a job that does not exist and one the caller may not read alike, so that ids of
+	// other namespaces cannot be probed.
+	j, err := s.jobs.Get(r.Context(), id)
+	switch {
+	case err == nil:
 		if !s.allow(w, r, domain.PermExecutionRead, j.Namespace) {
 			return
 		}
-	} else if !errors.Is(err, domain.ErrNotFound) || !s.allow(w, r, domain.PermExecutionRead, domain.AllNamespaces) {
-		if !errors.Is(err, domain.ErrNotFound) {
-			writeError(w, r, s.log, err)
-		}
+	case !errors.Is(err, domain.ErrNotFound):
+		writeError(w, r, s.log, err)
+		return
+	case !identityOf(r).Can(domain.PermExecutionRead, domain.AllNamespaces):
+		writeError(w, r, s.log, domain.ErrNotFound)
 		return
 	}
 	limit, err := parseLimit(r)

@@ -195,3 +195,50 @@ func TestTokensCannotManageTokens(t *testing.T) {
 		require.Contains(t, p.Detail, "not by another token")
 	}
 }
+
+// TestAuditKeepsNoCredentialTypedIntoAJob: the audit log keeps what it records forever, so a
+// password or token written into a job in clear is recorded redacted.
+func TestAuditKeepsNoCredentialTypedIntoAJob(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	code, _, b := c.do(http.MethodPost, "/api/v1/jobs", `{"name":"with-creds","schedule":{"cron":"0 0 * * * *"},
+		"http":{"url":"https://user:pw-in-url@example.test/x?api_key=key-in-query","headers":{"Authorization":"Bearer sk_live_SECRET"}}}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	rows := c.audit("action=job.create").Items
+	require.Len(t, rows, 1)
+	for _, secret := range []string{"sk_live_SECRET", "pw-in-url", "key-in-query"} {
+		require.NotContains(t, string(rows[0].After), secret)
+	}
+	require.Contains(t, string(rows[0].After), `"with-creds"`)
+}
+
+// TestExecutionsOfUnknownAndHiddenJobsAnswerAlike: ids of other namespaces cannot be probed.
+func TestExecutionsOfUnknownAndHiddenJobsAnswerAlike(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	hidden := testfactory.Job(t, c.st, testfactory.JobOpts{Namespace: "team-b"})
+	viewer := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer, Namespace: "team-a"})
+	v := &client{t: t, srv: c.srv, st: c.st, token: testfactory.APIToken(t, c.st, viewer.ID, "", nil)}
+	a := v.problem(http.MethodGet, "/api/v1/jobs/"+hidden.ID+"/executions", "", http.StatusNotFound)
+	b := v.problem(http.MethodGet, "/api/v1/jobs/01900000-0000-7000-8000-000000000000/executions", "", http.StatusNotFound)
+	require.Equal(t, a, b)
+}
+
+// TestAReplayedRefreshTokenIsAudited: the sign that a refresh token was stolen is recorded.
+func TestAReplayedRefreshTokenIsAudited(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	u := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer})
+	anon := &client{t: t, srv: c.srv, st: c.st}
+	_, _, b := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":"`+u.Username+`","password":"`+testfactory.Password+`"}`)
+	var tok struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	require.NoError(t, json.Unmarshal(b, &tok))
+	body := `{"refresh_token":"` + tok.RefreshToken + `"}`
+	code, _, _ := anon.do(http.MethodPost, "/api/v1/auth/refresh", body)
+	require.Equal(t, http.StatusOK, code)
+	code, _, _ = anon.do(http.MethodPost, "/api/v1/auth/refresh", body)
+	require.Equal(t, http.StatusUnauthorized, code)
+	require.Equal(t, []string{"auth.refresh_reused", "auth.login"}, actions(c.audit("object_id="+u.ID).Items))
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
@@ -72,12 +73,23 @@ func (s *Server) guard(a access, next http.HandlerFunc) http.Handler {
 // actor is who makes r, for the audit log: the identity, or an anonymous caller of a public
 // route (whom a login names once it knows the user).
 func (s *Server) actor(r *http.Request, id *rbac.Identity) domain.Actor {
-	a := domain.Actor{Kind: "anonymous", SourceIP: s.ident.ClientAddr(r), UserAgent: r.UserAgent(), RequestID: r.Header.Get(requestIDHeader)}
-	if len(a.UserAgent) > 512 {
-		a.UserAgent = a.UserAgent[:512]
-	}
+	a := domain.Actor{Kind: "anonymous", SourceIP: s.ident.ClientAddr(r), UserAgent: printable(r.UserAgent(), 512),
+		RequestID: r.Header.Get(requestIDHeader)}
 	if id != nil {
 		a.ID, a.Name, a.Kind, a.Mode = id.Subject, id.Name, string(id.Kind), id.Mode
 	}
 	return a
+}
+
+// printable returns s as UTF-8 of at most max bytes, cut at a character: a header is whatever
+// bytes the client sent, and the audit log stores text.
+func printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }

@@ -33,6 +33,25 @@ if redis.call('PTTL', KEYS[1]) < 0 then
 end
 return n`
 
+// loginReserveScript counts one attempt on KEYS[1], starting its window (ARGV[1] ms) as
+// loginFailScript does, and returns the count with the time left in the window.
+const loginReserveScript = `
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[1])
+	ttl = tonumber(ARGV[1])
+end
+return {n, ttl}`
+
+// loginReleaseScript gives back an attempt KEYS[1] counted that turned out to succeed, without
+// ever taking a counter below zero or leaving one without its expiry.
+const loginReleaseScript = `
+if redis.call('DECR', KEYS[1]) <= 0 then
+	redis.call('DEL', KEYS[1])
+end
+return 0`
+
 // LoginLimitConfig sets the login rate limit.
 type LoginLimitConfig struct {
 	// MaxFailures is how many failed logins, from one IP or for one username, block the next
@@ -62,14 +81,17 @@ func (c LoginLimitConfig) withDefaults() LoginLimitConfig {
 // client guessing many accounts, per username against many clients guessing one. A
 // LoginLimiter is safe for concurrent use.
 type LoginLimiter struct {
-	rdb  redis.UniversalClient
-	cfg  LoginLimitConfig
-	fail *redis.Script
+	rdb     redis.UniversalClient
+	cfg     LoginLimitConfig
+	fail    *redis.Script
+	reserve *redis.Script
+	release *redis.Script
 }
 
 // NewLoginLimiter returns a limiter keeping its counters in rdb.
 func NewLoginLimiter(rdb redis.UniversalClient, cfg LoginLimitConfig) *LoginLimiter {
-	return &LoginLimiter{rdb: rdb, cfg: cfg.withDefaults(), fail: redis.NewScript(loginFailScript)}
+	return &LoginLimiter{rdb: rdb, cfg: cfg.withDefaults(), fail: redis.NewScript(loginFailScript),
+		reserve: redis.NewScript(loginReserveScript), release: redis.NewScript(loginReleaseScript)}
 }
 
 // Check returns how long the client at ip must wait before trying username again: zero when
@@ -126,6 +148,47 @@ func (l *LoginLimiter) Fail(ctx context.Context, ip, username string) error {
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("count failed login: %w", err)
+	}
+	return nil
+}
+
+// Reserve counts an attempt from ip for username before its password is checked, and returns
+// how long the client must wait when the attempt is over the limit (zero when it may go on).
+// Counting first is what holds the limit against attempts sent at the same moment: checking,
+// then hashing, then counting would let every one of them through the check. An attempt that
+// succeeds is given back with Release. It returns an error when Redis cannot count.
+func (l *LoginLimiter) Reserve(ctx context.Context, ip, username string) (retryAfter time.Duration, err error) {
+	window := l.cfg.Window.Milliseconds()
+	pipe := l.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, 0, 2)
+	for _, k := range []string{l.ipKey(ip), l.userKey(username)} {
+		cmds = append(cmds, l.reserve.Eval(ctx, pipe, []string{k}, window))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("count login attempt: %w", err)
+	}
+	for _, c := range cmds {
+		v, err := c.Int64Slice()
+		if err != nil || len(v) != 2 {
+			return 0, fmt.Errorf("count login attempt: unexpected answer %v", c.Val())
+		}
+		if v[0] > int64(l.cfg.MaxFailures) {
+			retryAfter = max(retryAfter, time.Duration(v[1])*time.Millisecond, time.Millisecond)
+		}
+	}
+	return retryAfter, nil
+}
+
+// Release gives back the attempt Reserve counted for a login that succeeded: username's
+// failures are cleared, and the IP's count loses this attempt but keeps its failures (a client
+// that knows one password must not earn fresh guesses at other accounts). It returns an error
+// when Redis cannot answer.
+func (l *LoginLimiter) Release(ctx context.Context, ip, username string) error {
+	pipe := l.rdb.Pipeline()
+	l.release.Eval(ctx, pipe, []string{l.ipKey(ip)})
+	pipe.Del(ctx, l.userKey(username))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("release login attempt: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,7 +86,7 @@ func HashPassword(password string) (string, error) {
 
 // hashArgon2id hashes password with p and salt and encodes the result.
 func hashArgon2id(p argon2Params, salt []byte, password string) string {
-	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, uint32(p.keyLen))
+	key := idKey(password, salt, p)
 	return encodeArgon2id(p, salt, key)
 }
 
@@ -178,7 +179,7 @@ func VerifyPassword(encoded, password string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, uint32(p.keyLen))
+		got := idKey(password, salt, p)
 		return subtle.ConstantTimeCompare(got, key) == 1, nil
 	case strings.HasPrefix(encoded, "$2"):
 		return verifyBcrypt(encoded, password)
@@ -272,4 +273,15 @@ func ValidatePassword(password string) error {
 		return fmt.Errorf("must be at least %d characters", minPasswordRunes)
 	}
 	return nil
+}
+
+// hashSlots bounds the argon2 hashes computed at once. Each takes its memory cost (19 MiB by
+// default) for its whole run, so a burst of logins would otherwise take as much memory as it
+// has requests; beyond the slots, logins wait their turn.
+var hashSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+
+func idKey(password string, salt []byte, p argon2Params) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, uint32(p.keyLen))
 }

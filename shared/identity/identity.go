@@ -143,7 +143,7 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*To
 	if s.signer == nil {
 		return nil, nil, ErrModeOff
 	}
-	wait, err := s.limiter.Check(ctx, ip, username)
+	wait, err := s.limiter.Reserve(ctx, ip, username)
 	if err != nil {
 		return nil, nil, fmt.Errorf("login limit: %w", err)
 	}
@@ -165,9 +165,7 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*To
 		return nil, u, fmt.Errorf("user %s: stored password hash: %w", u.ID, err)
 	}
 	if !ok || u.Disabled {
-		if err := s.limiter.Fail(ctx, ip, username); err != nil {
-			return nil, u, fmt.Errorf("login limit: %w", err)
-		}
+		// Reserve counted the failure already.
 		failed := store.Change{Action: "auth.login_failed", ObjectKind: "user", Namespace: domain.AllNamespaces,
 			After: map[string]string{"username": username}}
 		if u != nil {
@@ -183,7 +181,7 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*To
 		a.ID, a.Name, a.Kind, a.Mode = u.ID, u.Username, string(rbac.KindUser), ModeDatabase
 		ctx = domain.WithActor(ctx, a)
 	}
-	if err := s.limiter.Succeed(ctx, username); err != nil {
+	if err := s.limiter.Release(ctx, ip, username); err != nil {
 		return nil, u, fmt.Errorf("login limit: %w", err)
 	}
 	if auth.NeedsRehash(u.PasswordHash) {
@@ -454,7 +452,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, ip 
 	if s.limiter == nil {
 		return ErrModeOff
 	}
-	wait, err := s.limiter.Check(ctx, ip, u.Username)
+	wait, err := s.limiter.Reserve(ctx, ip, u.Username)
 	if err != nil {
 		return fmt.Errorf("login limit: %w", err)
 	}
@@ -462,10 +460,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, ip 
 		return &RateLimitedError{RetryAfter: wait}
 	}
 	if ok, err := auth.VerifyPassword(u.PasswordHash, current); err != nil || !ok {
-		if err := s.limiter.Fail(ctx, ip, u.Username); err != nil {
-			return fmt.Errorf("login limit: %w", err)
-		}
-		return ErrWrongPassword
+		return ErrWrongPassword // Reserve counted the failure already
+	}
+	if err := s.limiter.Release(ctx, ip, u.Username); err != nil {
+		return fmt.Errorf("login limit: %w", err)
 	}
 	if err := auth.ValidatePassword(next); err != nil {
 		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "new_password", Reason: err.Error()}}}

@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,4 +410,40 @@ func TestOIDCRolesMapToNamespaces(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.Authenticate(ctx, tok.AccessToken)
 	require.NoError(t, err)
+}
+
+// TestLoginLimitHoldsAgainstABurst: guesses sent at the same moment get no more tries than
+// guesses sent one by one.
+func TestLoginLimitHoldsAgainstABurst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := testfactory.User(t, e.st, testfactory.UserOpts{Role: rbac.RoleViewer})
+	const n = 30
+	var (
+		wg              sync.WaitGroup
+		checked, barred atomic.Int64
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			_, _, err := e.svc.Login(t.Context(), u.Username, "a wrong guess!", "192.0.2.50")
+			var limited *identity.RateLimitedError
+			switch {
+			case errors.Is(err, identity.ErrBadCredentials):
+				checked.Add(1)
+			case errors.As(err, &limited):
+				barred.Add(1)
+			default:
+				t.Errorf("unexpected answer: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, int64(auth.LoginMaxFailuresDefault), checked.Load(), "only the allowed guesses had their password checked")
+	require.Equal(t, int64(n-auth.LoginMaxFailuresDefault), barred.Load())
+	_, _, err := e.svc.Login(t.Context(), u.Username, testfactory.Password, "192.0.2.51")
+	var limited *identity.RateLimitedError
+	require.ErrorAs(t, err, &limited, "the right password after the burst waits out the window too")
 }

@@ -59,15 +59,16 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, c Change) error {
 	}
 	var prev *audit.Record
 	var head audit.Record
-	err = tx.QueryRow(ctx, `SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.MAC)
+	err = tx.QueryRow(ctx, `SELECT seq, mac, time FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.MAC, &head.Time)
 	switch {
 	case err == nil:
 		prev = &head
 	case !errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("audit: read the head: %w", err)
 	}
-	// The row's time is the database's: the log orders by it with every API replica's rows.
-	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&r.Time); err != nil {
+	// The row's time is the database's, read under the lock and never before its predecessor's:
+	// times then rise with seq, so a reader resuming from a time (export --since) misses nothing.
+	if err := tx.QueryRow(ctx, `SELECT greatest(clock_timestamp(), $1::timestamptz)`, nullTime(head.Time)).Scan(&r.Time); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	s.auditKeys.Seal(r, prev)

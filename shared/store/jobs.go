@@ -93,7 +93,7 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 	if by := domain.ActorLabel(ctx); by != "" {
 		j.CreatedBy, j.UpdatedBy = by, by
 	}
-	change := Change{Action: "job.create", ObjectKind: "job", ObjectID: j.ID, Namespace: j.Namespace, After: j}
+	change := Change{Action: "job.create", ObjectKind: "job", ObjectID: j.ID, Namespace: j.Namespace, After: j.Redacted()}
 	err = s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 			timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
@@ -180,7 +180,7 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 		if err != nil {
 			return translate("delete job", err)
 		}
-		change.Namespace, change.Before = j.Namespace, j
+		change.Namespace, change.Before = j.Namespace, j.Redacted()
 		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
 		return translate("delete job outbox", err)
 	})
@@ -208,7 +208,7 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 		if err != nil {
 			return err
 		}
-		change.Namespace, change.After = j.Namespace, j
+		change.Namespace, change.After = j.Namespace, j.Redacted()
 		if enabled {
 			return nil
 		}

@@ -128,10 +128,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash []byte, next *domai
 		case rt.RevokedAt != nil || !rt.ExpiresAt.After(now):
 			return domain.ErrNotFound
 		case rt.UsedAt != nil:
-			// Commit the revocation: returning an error would roll it back.
+			// Commit the revocation, and its record: returning an error would roll them back. A
+			// replayed refresh token is the clearest sign that one was stolen.
 			reused = true
 			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL`, rt.Family, now)
-			return err
+			if err != nil {
+				return err
+			}
+			return s.record(ctx, tx, Change{Action: "auth.refresh_reused", ObjectKind: "user", ObjectID: rt.UserID,
+				Namespace: domain.AllNamespaces, After: map[string]string{"session": rt.Family, "revoked": "session"}})
 		}
 		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE id = $1`, rt.ID, now); err != nil {
 			return err
