@@ -242,3 +242,16 @@ func TestAReplayedRefreshTokenIsAudited(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code)
 	require.Equal(t, []string{"auth.refresh_reused", "auth.login"}, actions(c.audit("object_id="+u.ID).Items))
 }
+
+// TestAFailedLoginOfNoUserKeepsNoName: a name that is no user's is often a password typed
+// into the wrong field; the audit log does not keep it.
+func TestAFailedLoginOfNoUserKeepsNoName(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	anon := &client{t: t, srv: c.srv, st: c.st}
+	code, _, _ := anon.do(http.MethodPost, "/api/v1/auth/login", `{"username":"MyS3cretPassw0rd","password":"x"}`)
+	require.Equal(t, http.StatusUnauthorized, code)
+	rows := c.audit("action=auth.login_failed").Items
+	require.Len(t, rows, 1)
+	require.NotContains(t, string(rows[0].After), "MyS3cretPassw0rd")
+}

@@ -166,10 +166,12 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (*To
 	}
 	if !ok || u.Disabled {
 		// Reserve counted the failure already.
+		// The name tried is kept only when it is a user's: an unknown one is too often a
+		// password typed into the wrong field, and the audit log keeps what it is given forever.
 		failed := store.Change{Action: "auth.login_failed", ObjectKind: "user", Namespace: domain.AllNamespaces,
-			After: map[string]string{"username": username}}
+			After: map[string]string{"username": "(unknown)"}}
 		if u != nil {
-			failed.ObjectID = u.ID
+			failed.ObjectID, failed.After = u.ID, map[string]string{"username": u.Username}
 		}
 		if err := s.st.Record(ctx, failed); err != nil {
 			return nil, u, err
