@@ -5,7 +5,7 @@
 // answer) and moves it after each acceptance, in the transaction that holds the cursor's row
 // locked: one API replica delivers at a time, a restart resumes after the cursor, and a row is
 // sent again only when the forwarder stopped between the sink's answer and the commit (a crash,
-// a lost connection) or gave up waiting for an answer the sink then acted on. The event id is
+// a lost connection, a failed commit) or gave up waiting for an answer the sink then acted on. The event id is
 // the row's seq, so the receiver drops what it has seen. A row the sink refuses is retried,
 // after a back-off, until it is accepted: no row is ever skipped, and none is sent before the
 // rows ahead of it.
