@@ -169,7 +169,8 @@ removed nothing. The log no longer starts at its first row: keep the anchor, and
 			res, err := st.PruneAudit(cmd.Context(), cutoff, start)
 			var broken *audit.Broken
 			if errors.As(err, &broken) {
-				if start == nil && broken.Seq == 1 {
+				// What a log pruned before, verified from its start, looks like.
+				if start == nil && broken.Seq == 1 && strings.HasPrefix(broken.Reason, "the first row does not start the chain") {
 					return fmt.Errorf("refusing to prune, nothing removed: %w (if rows were pruned before, pass --from the anchor that prune printed)", err)
 				}
 				return fmt.Errorf("refusing to prune, nothing removed: %w", err)

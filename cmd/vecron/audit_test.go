@@ -238,6 +238,9 @@ func TestAuditPruneRefusesABrokenLog(t *testing.T) {
 		{"Altered", func(t *testing.T, dbURL string) {
 			sql(t, dbURL, `UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2`)
 		}, "seq 2: altered or forged"},
+		{"FirstRemoved", func(t *testing.T, dbURL string) {
+			sql(t, dbURL, `DELETE FROM audit_log WHERE seq = 1`)
+		}, "seq 1: the first row does not start the chain (its seq is 2) (if rows were pruned before"},
 		{"FirstKeptRemoved", func(t *testing.T, dbURL string) {
 			sql(t, dbURL, `DELETE FROM audit_log WHERE seq = 4`)
 		}, "seq 4: a row is missing"},

@@ -208,8 +208,8 @@ type AuditPruned struct {
 	// not accepted them yet; Forwarded is the last row it has.
 	Unforwarded bool
 	Forwarded   int64
-	// HeadKept is set when the newest row, Head, is older than the cut and remains: the next
-	// row chains to it.
+	// HeadKept is set when the newest row, Head, is older than the time given yet remains: the
+	// next row chains to it.
 	HeadKept bool
 	Head     int64
 }
