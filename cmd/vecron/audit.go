@@ -26,8 +26,8 @@ type auditSettings struct {
 }
 
 func auditCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read, verify and export the audit log"}
-	cmd.AddCommand(auditVerifyCommand(false), auditVerifyCommand(true), auditExportCommand(), auditListCommand())
+	cmd := &cobra.Command{Use: "audit", Short: "Read, verify, export and prune the audit log"}
+	cmd.AddCommand(auditVerifyCommand(false), auditVerifyCommand(true), auditExportCommand(), auditListCommand(), auditPruneCommand())
 	return cmd
 }
 
@@ -124,6 +124,86 @@ chain is broken.`,
 		cmd.Flags().StringVar(&anchor, "anchor", "", "a head kept earlier: the log must reach it unchanged")
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the anchor of the last row removed by retention: verify from the row after it")
+	config.BindFlags(cmd.Flags(), &s)
+	return cmd
+}
+
+func auditPruneCommand() *cobra.Command {
+	s := auditSettings{Database: store.Config{MaxConns: 2}}
+	var file, before, from string
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove audit rows older than a time, once they verify, and print the anchor to verify from",
+		Long: `Audit rows are kept until an operator removes them; nothing expires on its own. prune checks
+with the audit keys that the rows to remove form an unbroken chain (a broken log is refused, exit
+status 1, and nothing is removed), then removes the rows older than --before in one transaction.
+
+Only the oldest rows go, so that the rest is still a chain: prune stops at the first row at or
+after --before, keeps the newest row (the next one chains to it) and, when the log is forwarded
+to a SIEM (audit.sink), every row the sink has not accepted yet.
+
+It prints the anchor of the last row removed (vecron-audit:<seq>:<mac>), and nothing when it
+removed nothing. The log no longer starts at its first row: keep the anchor, and pass it to
+'vecron audit verify --from' and to the next prune's --from.`,
+		Example: `  vecron audit prune --before 2026-01-01T00:00:00Z --from vecron-audit:1042:3q2-… > audit-anchor.txt`,
+		Args:    cobra.NoArgs,
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if before == "" {
+			return usageError{errors.New("--before: is required, an RFC 3339 time such as 2026-01-01T00:00:00Z")}
+		}
+		cutoff, err := time.Parse(time.RFC3339Nano, before)
+		if err != nil {
+			return usageError{errors.New("--before: must be an RFC 3339 time such as 2026-01-01T00:00:00Z")}
+		}
+		var start *audit.Anchor
+		if from != "" {
+			a, err := audit.ParseAnchor(strings.TrimSpace(from))
+			if err != nil {
+				return usageError{fmt.Errorf("--from: %w", err)}
+			}
+			start = &a
+		}
+		return withAuditStore(cmd, &s, file, func(st *store.Store, keys *audit.Keys) error {
+			st.UseAudit(keys)
+			res, err := st.PruneAudit(cmd.Context(), cutoff, start)
+			var broken *audit.Broken
+			if errors.As(err, &broken) {
+				// What a log pruned before, verified from its start, looks like.
+				if start == nil && broken.Seq == 1 && strings.HasPrefix(broken.Reason, "the first row does not start the chain") {
+					return fmt.Errorf("refusing to prune, nothing removed: %w (if rows were pruned before, pass --from the anchor that prune printed)", err)
+				}
+				return fmt.Errorf("refusing to prune, nothing removed: %w", err)
+			}
+			if err != nil {
+				return err
+			}
+			msg := cmd.ErrOrStderr()
+			if res.Rows == 0 {
+				fmt.Fprintf(msg, "nothing to prune before %s\n", cutoff.UTC().Format(time.RFC3339Nano))
+			} else {
+				rows := "rows"
+				if res.Rows == 1 {
+					rows = "row"
+				}
+				fmt.Fprintf(msg, "removed %d audit %s, up to seq %d: keep the anchor printed and verify with 'vecron audit verify --from <anchor>'\n",
+					res.Rows, rows, res.Last.Seq)
+			}
+			switch {
+			case res.Unforwarded:
+				fmt.Fprintf(msg, "stopped at seq %d: older rows after it stay until audit.sink has accepted them\n", res.Forwarded)
+			case res.HeadKept:
+				fmt.Fprintf(msg, "kept seq %d, the newest row, though older: the next row chains to it\n", res.Head)
+			}
+			if res.Rows > 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Last.String())
+			}
+			return nil
+		})
+	}
+	cmd.Flags().StringVar(&file, "config", "", "settings file (YAML or JSON)")
+	cmd.Flags().StringVar(&before, "before", "", "remove rows older than this time (RFC 3339)")
+	cmd.Flags().StringVar(&from, "from", "", "the anchor printed by the last prune, where the log now starts")
 	config.BindFlags(cmd.Flags(), &s)
 	return cmd
 }

@@ -4,6 +4,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
 )
 
@@ -25,7 +27,14 @@ const (
 	TypeExecutionSkipped   = "io.vecron.execution.skipped"
 	// TypeExecutionDeadLettered: every attempt failed; the execution waits for a person.
 	TypeExecutionDeadLettered = "io.vecron.execution.dead_lettered"
+	// TypeAuditRecorded: a row of the audit log, forwarded to a SIEM (audit.sink).
+	TypeAuditRecorded = "io.vecron.audit.recorded"
 )
+
+// SourceAudit is the source of every audit event, whichever replica sends it: a receiver tells
+// events apart by source and id, and a row sent twice (delivery is at least once) must be the
+// same event both times.
+const SourceAudit = "/vecron/audit"
 
 // Extension attribute names.
 const (
@@ -239,5 +248,30 @@ func NewExecution(eventType string, e *domain.Execution, kind domain.JobKind, so
 	if err := ev.SetData(cloudevents.ApplicationJSON, e); err != nil {
 		return ev, fmt.Errorf("encode execution data: %w", err)
 	}
+	return ev, nil
+}
+
+// NewAuditRecorded builds the io.vecron.audit.recorded event of audit row r: its id is the row's
+// seq, its time the row's time, its subject "<object_kind>/<object_id>", and its data the row as
+// JSON with its MACs, so that the receiver can verify the chain with the audit keys. It returns
+// an error only when the row cannot be encoded.
+func NewAuditRecorded(r *audit.Record) (cloudevents.Event, error) {
+	ev := cloudevents.NewEvent()
+	ev.SetID(strconv.FormatInt(r.Seq, 10))
+	ev.SetType(TypeAuditRecorded)
+	ev.SetSource(SourceAudit)
+	ev.SetSubject(r.ObjectKind + "/" + r.ObjectID)
+	ev.SetTime(r.Time)
+	ev.SetDataContentType(cloudevents.ApplicationJSON)
+	// The MAC covers the exact bytes of before and after. encoding/json rewrites a RawMessage it
+	// writes: it compacts it, which leaves what the store wrote (json.Marshal output) alone, and
+	// by default escapes <, > and &, which would change a row sealed with them unescaped.
+	var data bytes.Buffer
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return ev, fmt.Errorf("encode audit row %d: %w", r.Seq, err)
+	}
+	ev.DataEncoded = bytes.TrimSuffix(data.Bytes(), []byte("\n"))
 	return ev, nil
 }

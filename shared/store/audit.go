@@ -197,3 +197,111 @@ func (s *Store) AuditChain(ctx context.Context, after int64, since *time.Time, f
 	}
 	return translate("read audit chain", rows.Err())
 }
+
+// AuditPruned says what PruneAudit removed, and why older rows may remain.
+type AuditPruned struct {
+	// Rows counts the rows removed.
+	Rows int64
+	// Last is the anchor of the last row removed: verification starts from it from now on
+	// (Keys.VerifierFrom, `vecron audit verify --from`). Zero when nothing was removed.
+	Last audit.Anchor
+	// Unforwarded is set when rows older than the cut remain because the sink (audit.sink) has
+	// not accepted them yet; Forwarded is the last row it has.
+	Unforwarded bool
+	Forwarded   int64
+	// HeadKept is set when the newest row, Head, is older than the time given yet remains: the
+	// next row chains to it.
+	HeadKept bool
+	Head     int64
+}
+
+// PruneAudit removes the audit rows older than before, in one transaction, once it has checked
+// with the audit keys (UseAudit) that they form an unbroken chain from start (the anchor of the
+// last row an earlier prune removed; nil when the log still starts at its first row) into the
+// first row kept. When the chain is broken it removes nothing and returns the *audit.Broken.
+//
+// Only the oldest rows go, so that what remains is still a chain: the cut stops at the first row
+// at or after before (a transaction that ran long may seal a row with an earlier time after one
+// with a later time), keeps the newest row, which the next row will chain to, and, once the log
+// is forwarded, keeps every row the sink has not accepted.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time, start *audit.Anchor) (AuditPruned, error) {
+	var res AuditPruned
+	if s.auditKeys == nil {
+		return res, ErrNoAuditKey
+	}
+	var from int64
+	v := s.auditKeys.Verifier(nil)
+	if start != nil {
+		from, v = start.Seq, s.auditKeys.VerifierFrom(*start, nil)
+	}
+	// One snapshot for the verification and the delete; appends go on meanwhile, past the head
+	// this snapshot sees, which is never removed.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		var head, firstKept, forwarded *int64
+		if err := tx.QueryRow(ctx, `SELECT (SELECT max(seq) FROM audit_log), (SELECT min(seq) FROM audit_log WHERE time >= $1),
+				(SELECT last_seq FROM audit_forward)`, before).Scan(&head, &firstKept, &forwarded); err != nil {
+			return translate("prune audit: find the cut", err)
+		}
+		if head == nil {
+			return nil
+		}
+		want := *head // the last row older than before, were the log a prefix of them
+		if firstKept != nil {
+			want = *firstKept - 1
+		}
+		cut := want
+		if cut >= *head {
+			cut = *head - 1
+		}
+		if forwarded != nil && *forwarded < cut {
+			cut = *forwarded
+		}
+		res.Unforwarded = forwarded != nil && cut == *forwarded && cut < want
+		res.HeadKept = !res.Unforwarded && cut < want
+		res.Head = *head
+		if forwarded != nil {
+			res.Forwarded = *forwarded
+		}
+		if cut <= from {
+			return nil
+		}
+		// The rows to remove and the first one kept: a row missing or forged right after the
+		// cut breaks the chain that the anchor printed must start.
+		rows, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, from, cut-from+1)
+		if err != nil {
+			return translate("prune audit: read the rows", err)
+		}
+		var last *audit.Record
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return translate("prune audit: read the rows", err)
+			}
+			if err := v.Next(r); err != nil {
+				rows.Close()
+				return err
+			}
+			if r.Seq <= cut {
+				last = r
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return translate("prune audit: read the rows", err)
+		}
+		if last == nil || last.Seq != cut {
+			// The rows read verified from start on, so they are every row up to the cut.
+			return fmt.Errorf("prune audit: no row at seq %d to cut at", cut)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE seq <= $1`, cut)
+		if err != nil {
+			return translate("prune audit: remove the rows", err)
+		}
+		res.Rows, res.Last = tag.RowsAffected(), audit.Anchor{Seq: last.Seq, MAC: last.MAC}
+		return nil
+	})
+	if err != nil {
+		return AuditPruned{}, err
+	}
+	return res, nil
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
@@ -47,6 +48,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Database: store.Config{MaxConns: store.MaxConnsDefault},
 		Auth:     identity.DefaultConfig(),
+		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
 		Redis:    redisconn.DefaultConfig(),
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Port:     8080, ShutdownGrace: server.GraceDefault,
@@ -99,6 +101,14 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	st.UseAudit(auditKeys)
+	var forwarder *auditsink.Forwarder
+	if s.Audit.Sink != "" {
+		// Every replica runs one; they take turns through the store, one delivering at a time.
+		cfg := auditsink.Config{Sink: s.Audit.Sink, Interval: s.Audit.ForwardInterval}
+		if forwarder, err = auditsink.New(st, clock, log.With("component", "auditsink"), cfg); err != nil {
+			return err
+		}
+	}
 	keys, err := s.Secrets.Keyring()
 	if err != nil {
 		return err
@@ -119,6 +129,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
+	if forwarder != nil {
+		g.Go(func() error { return forwarder.Run(gctx) })
+	}
 	g.Go(func() error {
 		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening)
 	})

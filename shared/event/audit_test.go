@@ -1,0 +1,53 @@
+package event_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+func TestNewAuditRecorded(t *testing.T) {
+	t.Parallel()
+	keys := testfactory.AuditKeys(t)
+	first := &audit.Record{Time: time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC), ActorID: "u1", Action: "job.create",
+		ObjectKind: "job", ObjectID: "0195f1b2", Namespace: "billing", After: json.RawMessage(`{"name":"<nightly>"}`)}
+	// As json.Marshal writes what the store records: HTML-escaped.
+	escaped, err := json.Marshal(map[string]string{"name": "<nightly> & co"})
+	require.NoError(t, err)
+	second := &audit.Record{Time: first.Time.Add(time.Second), ActorID: "u1", Action: "job.delete", ObjectKind: "job", ObjectID: "0195f1b2",
+		Namespace: "billing", Before: escaped}
+	keys.Seal(first, nil)
+	keys.Seal(second, first)
+
+	// Whichever way <, > and & were written, the bytes sealed are the bytes sent.
+	v := keys.Verifier(nil)
+	for _, r := range []*audit.Record{first, second} {
+		ev, err := event.NewAuditRecorded(r)
+		require.NoError(t, err)
+		require.NoError(t, ev.Validate())
+		require.Equal(t, cloudevents.VersionV1, ev.SpecVersion())
+		require.Equal(t, event.TypeAuditRecorded, ev.Type())
+		require.Equal(t, "/vecron/audit", ev.Source())
+		require.Equal(t, "job/0195f1b2", ev.Subject())
+		require.True(t, r.Time.Equal(ev.Time()), "time %s, want %s", ev.Time(), r.Time)
+		require.Equal(t, cloudevents.ApplicationJSON, ev.DataContentType())
+
+		var got audit.Record
+		require.NoError(t, json.Unmarshal(ev.Data(), &got))
+		require.NoError(t, v.Next(&got), "the data is the row as sealed, so the receiver can verify it")
+	}
+	rep, err := v.Finish()
+	require.NoError(t, err)
+	require.Equal(t, int64(2), rep.Head.Seq)
+
+	ev, err := event.NewAuditRecorded(second)
+	require.NoError(t, err)
+	require.Equal(t, "2", ev.ID(), "the id is the row's seq, the key a receiver dedupes by")
+}

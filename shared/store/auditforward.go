@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vecron/vecron/shared/audit"
+)
+
+// ErrAuditForwardHeld is returned by AdvanceAuditForward when another replica forwards the
+// audit log: it holds the cursor, or has moved it since the caller read it. Nothing was
+// delivered; read the cursor again later.
+var ErrAuditForwardHeld = errors.New("audit forwarding: another replica holds the cursor")
+
+// finalWriteTimeout bounds a write that must happen even though the caller's context ended: the
+// cursor after a delivery the sink accepted, the rollback of one it did not.
+const finalWriteTimeout = 10 * time.Second
+
+// AuditForwardCursor returns the seq of the last audit row the sink accepted. The first call on
+// a database creates the cursor at 0, so forwarding starts with the oldest row kept; from then
+// on `vecron audit prune` keeps every row past the cursor.
+func (s *Store) AuditForwardCursor(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT last_seq FROM audit_forward`).Scan(&seq)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return seq, translate("read audit forward cursor", err)
+	}
+	// Two replicas starting at once both get here; the second insert does nothing.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_forward (last_seq) VALUES (0) ON CONFLICT (id) DO NOTHING`); err != nil {
+		return 0, translate("create audit forward cursor", err)
+	}
+	err = s.pool.QueryRow(ctx, `SELECT last_seq FROM audit_forward`).Scan(&seq)
+	return seq, translate("read audit forward cursor", err)
+}
+
+// AuditAfter returns up to limit audit rows after seq after, in seq order.
+func (s *Store) AuditAfter(ctx context.Context, after int64, limit int) ([]*audit.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, translate("read audit rows", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*audit.Record, error) { return scanAudit(r) })
+	return list, translate("read audit rows", err)
+}
+
+// AdvanceAuditForward calls deliver while holding the forwarding cursor at from, and moves the
+// cursor to to when deliver returns nil. It returns ErrAuditForwardHeld, without calling
+// deliver, when another replica holds the cursor or it is no longer at from; deliver's error as
+// it is; or the database's, wrapped.
+//
+// The cursor row is the lock: it is taken FOR UPDATE SKIP LOCKED in a transaction that lasts one
+// delivery, so the replica whose advance commits is the one that held it, a replica that dies
+// releases it with its connection, and no connection is pinned for the life of the process
+// (which a session advisory lock would need, and which a transaction-pooling PgBouncer breaks).
+// Committing after each delivery makes each acknowledgement durable at once: after a crash, at
+// most the row then in flight is delivered again.
+func (s *Store) AdvanceAuditForward(ctx context.Context, from, to int64, deliver func(context.Context) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return translate("forward audit: begin", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx) // after a commit, a no-op
+	}()
+	var cur int64
+	err = tx.QueryRow(ctx, `SELECT last_seq FROM audit_forward FOR UPDATE SKIP LOCKED`).Scan(&cur)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// Locked by another replica (or removed by hand, which AuditForwardCursor repairs).
+		return ErrAuditForwardHeld
+	case err != nil:
+		return translate("forward audit: lock the cursor", err)
+	case cur != from:
+		return ErrAuditForwardHeld
+	}
+	if err := deliver(ctx); err != nil {
+		return err
+	}
+	// The sink may have accepted the row just as ctx ended: its cursor is still written.
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	if _, err := tx.Exec(final, `UPDATE audit_forward SET last_seq = $1, updated_at = now()`, to); err != nil {
+		return fmt.Errorf("forward audit: advance the cursor to %d: %w", to, err)
+	}
+	if err := tx.Commit(final); err != nil {
+		return fmt.Errorf("forward audit: advance the cursor to %d: %w", to, err)
+	}
+	return nil
+}

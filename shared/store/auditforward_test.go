@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+// recordAudit appends n rows to st's audit log.
+func recordAudit(t *testing.T, st *store.Store, n int) {
+	t.Helper()
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: "u1", Name: "ann", Kind: "user", Mode: "database"})
+	for i := range n {
+		require.NoError(t, st.Record(ctx, store.Change{Action: "job.create", ObjectKind: "job", ObjectID: fmt.Sprint("job-", i)}))
+	}
+}
+
+func TestAuditForwardCursor(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	recordAudit(t, st, 3)
+	for range 2 {
+		seq, err := st.AuditForwardCursor(t.Context())
+		require.NoError(t, err)
+		require.Zero(t, seq, "a new cursor starts before the oldest row")
+	}
+	rows, err := st.AuditAfter(t.Context(), 0, 2)
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.Equal(t, []int64{1, 2}, []int64{rows[0].Seq, rows[1].Seq})
+	rows, err = st.AuditAfter(t.Context(), 2, 2)
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, int64(3), rows[0].Seq)
+}
+
+func TestAdvanceAuditForward(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	recordAudit(t, st, 3)
+	_, err := st.AuditForwardCursor(t.Context())
+	require.NoError(t, err)
+	cursor := func() int64 {
+		t.Helper()
+		seq, err := st.AuditForwardCursor(t.Context())
+		require.NoError(t, err)
+		return seq
+	}
+	nop := func(context.Context) error { return nil }
+
+	require.NoError(t, st.AdvanceAuditForward(t.Context(), 0, 1, nop))
+	require.Equal(t, int64(1), cursor())
+
+	refused := errors.New("sink said 500")
+	err = st.AdvanceAuditForward(t.Context(), 1, 2, func(context.Context) error { return refused })
+	require.ErrorIs(t, err, refused)
+	require.Equal(t, int64(1), cursor(), "a row the sink refused is not passed")
+
+	called := false
+	err = st.AdvanceAuditForward(t.Context(), 0, 1, func(context.Context) error { called = true; return nil })
+	require.ErrorIs(t, err, store.ErrAuditForwardHeld, "the cursor moved past the caller's view")
+	require.False(t, called)
+
+	// While one replica delivers, another finds the cursor held and delivers nothing.
+	var other error
+	err = st.AdvanceAuditForward(t.Context(), 1, 2, func(ctx context.Context) error {
+		other = st.AdvanceAuditForward(ctx, 1, 2, func(context.Context) error { called = true; return nil })
+		return refused
+	})
+	require.ErrorIs(t, err, refused)
+	require.ErrorIs(t, other, store.ErrAuditForwardHeld)
+	require.False(t, called)
+	require.Equal(t, int64(1), cursor())
+
+	// The sink accepted the row just as the caller stopped: the cursor still moves.
+	ctx, cancel := context.WithCancel(t.Context())
+	require.NoError(t, st.AdvanceAuditForward(ctx, 1, 2, func(context.Context) error { cancel(); return nil }))
+	require.Equal(t, int64(2), cursor())
+}
