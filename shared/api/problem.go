@@ -38,7 +38,9 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "Bearer <token>" reads as written; nosniff keeps it from being HTML
+	_ = enc.Encode(p)
 }
 
 // writeError answers with the problem err stands for; unexpected errors are logged here, once,
