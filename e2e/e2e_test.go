@@ -28,6 +28,7 @@ import (
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
@@ -171,6 +172,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	hs.Port = 0
 	hs.Redis.URL, hs.Redis.KeyPrefix = testenv.RedisURL(t)
 	hs.Secrets.Keys = keys
+	hs.Egress = egress.Loopback() // the targets are test listeners on 127.0.0.1
 	for _, mod := range mods {
 		mod(&hs)
 	}

@@ -136,7 +136,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 
 	env := []string{
 		"DATABASE_URL=" + dbURL, "NATS_URL=" + natsURL, "REDIS_URL=" + redisURL,
-		"VECRON_NATS__PREFIX=" + names.Prefix, "VECRON_REDIS__PREFIX=" + prefix, "VECRON_LOG__FORMAT=text",
+		"VECRON_NATS__PREFIX=" + names.Prefix, "VECRON_REDIS__PREFIX=" + prefix, "VECRON_LOG__FORMAT=text", "VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128",
 		"VECRON_LOG__LEVEL=warn", "VECRON_DATABASE__MAX_CONNS=8",
 	}
 	tickArgs := func(i int) []string {

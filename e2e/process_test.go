@@ -135,7 +135,7 @@ func TestFunctionBinariesDrainOnSIGTERM(t *testing.T) {
 		"VECRON_AUDIT__KEYS=" + testfactory.AuditKey(t),
 	}
 	redisURL, redisPrefix := testenv.RedisURL(t)
-	env = append(env, "REDIS_URL="+redisURL, "VECRON_REDIS__PREFIX="+redisPrefix)
+	env = append(env, "REDIS_URL="+redisURL, "VECRON_REDIS__PREFIX="+redisPrefix, "VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128")
 	apiPort, workerPort := testenv.FreePort(t), testenv.FreePort(t)
 	api := startProc(t, "api", env, fmt.Sprintf("--port=%d", apiPort), "--host=127.0.0.1")
 	tick := startProc(t, "tick", env, "--port=0")

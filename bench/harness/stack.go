@@ -65,7 +65,7 @@ func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 	}
 	s.vars = []string{
 		"DATABASE_URL=" + sp.dbURL, "NATS_URL=" + env.NATSURL, "REDIS_URL=" + env.RedisURL,
-		"VECRON_NATS__PREFIX=" + sp.natsPrefix, "VECRON_REDIS__PREFIX=" + sp.redisPrefix,
+		"VECRON_NATS__PREFIX=" + sp.natsPrefix, "VECRON_REDIS__PREFIX=" + sp.redisPrefix, "VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128",
 		"VECRON_LOG__LEVEL=warn", "VECRON_LOG__FORMAT=text", "VECRON_AUTH__SIGNING_KEYS=" + signingKey, "VECRON_AUDIT__KEYS=" + auditKey,
 	}
 	if s.store, err = store.Open(ctx, store.Config{URL: sp.dbURL, MaxConns: 8}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
@@ -159,6 +160,8 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
+	// Jobs on one machine call services on it; in production loopback stays denied.
+	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
 		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), secret.KeySize, "secret variables are sealed", log)
 		if err != nil {
@@ -206,7 +209,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 func banner(out io.Writer, addr net.Addr, s devSettings, password string) {
 	base := "http://" + addr.String()
 	fmt.Fprintf(out, `
-vecron is running (development mode: local keys, local services). Ctrl-C stops it.
+vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
 
   API         %[1]s/api/v1/jobs
   health      %[1]s/healthz  %[1]s/readyz

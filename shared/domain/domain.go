@@ -211,6 +211,10 @@ type HTTPSpec struct {
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    string            `json:"body,omitempty"`
+	// FollowRedirects is how many redirects the request follows (0: none, the 3xx is the
+	// answer). Every hop passes the egress policy, and credentials stay behind on a change of
+	// host.
+	FollowRedirects int `json:"follow_redirects,omitempty"`
 }
 
 // Job is a scheduled unit of work.

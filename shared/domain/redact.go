@@ -48,6 +48,10 @@ func typedIn(v string) bool {
 	return v != "" && !strings.Contains(v, "{{")
 }
 
+// SensitiveHeader reports whether a header named name carries a credential: it is redacted
+// from records and stays behind when a redirect changes host.
+func SensitiveHeader(name string) bool { return sensitiveName(name) }
+
 // sensitiveName reports whether a header or parameter named name carries a credential.
 func sensitiveName(name string) bool {
 	n := strings.ToLower(name)

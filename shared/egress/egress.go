@@ -146,3 +146,12 @@ func Denied(err error) (*DeniedError, bool) {
 	ok := errors.As(err, &d)
 	return d, ok
 }
+
+// LoopbackPolicy returns the default policy that also allows the executor's own host.
+func LoopbackPolicy() *Policy {
+	p, err := New(Loopback())
+	if err != nil {
+		panic(err) // Loopback's ranges are constants
+	}
+	return p
+}

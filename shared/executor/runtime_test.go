@@ -16,6 +16,7 @@ import (
 
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/httpjob"
@@ -47,7 +48,7 @@ func newFixture(t *testing.T, cfg executor.Config) *fixture {
 func newFixtureOn(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfg executor.Config) *fixture {
 	t.Helper()
 	_, js, names := testenv.NATS(t)
-	runner := httpjob.New(clock, httpjob.Config{})
+	runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
 		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: testenv.Logger(t),

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/queue"
@@ -51,7 +52,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{})
+	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{}, egress.LoopbackPolicy())
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
 		Publisher: queue.NewPublisher(js), Names: names, Clock: clockwork.NewRealClock(), Log: log, Variables: vars}, executor.Config{})

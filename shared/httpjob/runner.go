@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
 )
@@ -58,13 +59,38 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// New returns a runner with its own connection pool, timing requests by clock.
-func New(clock clockwork.Clock, cfg Config) *Runner {
+// New returns a runner with its own connection pool, timing requests by clock, connecting only
+// where policy allows.
+func New(clock clockwork.Clock, cfg Config, policy *egress.Policy) *Runner {
 	cfg = cfg.withDefaults()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	tr.MaxIdleConns = 4 * tr.MaxIdleConnsPerHost
-	return &Runner{client: &http.Client{Transport: tr}, clock: clock, cfg: cfg}
+	tr.DialContext = policy.Dialer(30 * time.Second).DialContext
+	// A proxy from the environment would receive every request, and the policy would only see
+	// the proxy's address: jobs connect directly.
+	tr.Proxy = nil
+	return &Runner{client: &http.Client{Transport: tr, CheckRedirect: checkRedirect}, clock: clock, cfg: cfg}
+}
+
+type redirectsKey struct{}
+
+// checkRedirect follows a redirect only as far as the job allows (its count travels in the
+// request's context), and leaves credentials behind when the host changes. Each hop dials
+// through the egress policy like the first request.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	max, _ := req.Context().Value(redirectsKey{}).(int)
+	if len(via) > max {
+		return http.ErrUseLastResponse
+	}
+	if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		for k := range req.Header {
+			if domain.SensitiveHeader(k) {
+				req.Header.Del(k)
+			}
+		}
+	}
+	return nil
 }
 
 // Close releases idle connections.
@@ -82,7 +108,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	if spec.Body != "" {
 		body = strings.NewReader(spec.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, spec.URL, body)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, redirectsKey{}, spec.FollowRedirects), method, spec.URL, body)
 	if err != nil {
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "build request: " + describe(err)}
 	}
@@ -104,6 +130,10 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		case permanentTransportError(err):
 			res.Permanent = true
 		}
+		if d, ok := egress.Denied(err); ok {
+			// Said plainly, and nothing else: whether something listens there stays unknown.
+			res.Status, res.Permanent, res.Error = domain.StatusFailed, true, method+" request: "+d.Error()
+		}
 		return res
 	}
 	excerpt, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(r.cfg.ExcerptBytes)))
@@ -121,6 +151,11 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		res.Status, res.Error = domain.StatusFailed, fmt.Sprintf("target answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		res.Permanent = PermanentStatus(resp.StatusCode)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			// Asking again gets the same redirect.
+			res.Permanent = true
+			res.Error += fmt.Sprintf("; the job follows %d redirects (http.follow_redirects)", spec.FollowRedirects)
+		}
 		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), r.clock.Now())
 	}
 	return res

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/testenv"
 )
@@ -66,7 +67,7 @@ func (tg *target) only(t *testing.T) seenRequest {
 
 func newRunner(t *testing.T, cfg Config) *Runner {
 	t.Helper()
-	r := New(clockwork.NewRealClock(), cfg)
+	r := New(clockwork.NewRealClock(), cfg, egress.LoopbackPolicy())
 	t.Cleanup(r.Close)
 	return r
 }
@@ -194,7 +195,7 @@ func TestRunFollowsRedirect(t *testing.T) {
 	first := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, final.URL+"/there", http.StatusFound)
 	})
-	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: first.URL}))
+	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: first.URL, FollowRedirects: 1}))
 	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
 	assert.Equal(t, 200, res.HTTPStatus)
 	assert.Equal(t, "landed", res.Excerpt)
@@ -332,7 +333,7 @@ func TestRunRedirectToDeadTargetHidesURL(t *testing.T) {
 	t.Parallel()
 	dead := "http://bob:password@" + testenv.RefusedAddr(t).String() + "/next?token=secret"
 	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, dead, http.StatusFound) })
-	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: tg.URL}))
+	res := newRunner(t, Config{}).Run(t.Context(), dueFor(&domain.HTTPSpec{URL: tg.URL, FollowRedirects: 1}))
 	assert.Equal(t, domain.StatusFailed, res.Status)
 	assert.Contains(t, res.Error, "connection refused")
 	for _, secret := range []string{"password", "secret", "token"} {

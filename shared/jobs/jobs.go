@@ -23,9 +23,11 @@ import (
 
 // Limits on what a job may hold.
 const (
-	MaxNameLen     = 200
-	MaxBodyBytes   = 256 << 10
-	MaxHeaders     = 64
+	MaxNameLen   = 200
+	MaxBodyBytes = 256 << 10
+	MaxHeaders   = 64
+	// MaxRedirects bounds http.follow_redirects.
+	MaxRedirects   = 10
 	TimeoutDefault = 30 * time.Second
 	MaxTimeout     = 24 * time.Hour
 	// MaxCatchupDefault caps the catch-up fires of misfire policy fire_all.
@@ -442,6 +444,9 @@ func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 		v.Add("http.url", "must be an absolute http:// or https:// URL")
 	case u.Hostname() == "":
 		v.Add("http.url", "has no host")
+	}
+	if h.FollowRedirects < 0 || h.FollowRedirects > MaxRedirects {
+		v.Add("http.follow_redirects", fmt.Sprintf("must be from 0 (the default: a redirect is the answer) to %d", MaxRedirects))
 	}
 	if len(h.Headers) > MaxHeaders {
 		v.Add("http.headers", fmt.Sprintf("has more than %d headers", MaxHeaders))

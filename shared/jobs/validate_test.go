@@ -293,6 +293,16 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			wantField: "http.headers.X-A",
 		},
 		{
+			name:      "TooManyRedirects",
+			mutate:    func(j *domain.Job) { j.HTTP.FollowRedirects = 11 },
+			wantField: "http.follow_redirects",
+		},
+		{
+			name:      "NegativeRedirects",
+			mutate:    func(j *domain.Job) { j.HTTP.FollowRedirects = -1 },
+			wantField: "http.follow_redirects",
+		},
+		{
 			name:      "HeaderValueDEL",
 			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x7fb"} },
 			wantField: "http.headers.X-A",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vecron/vecron/functions/internal/worker"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/httpjob"
 )
 
@@ -23,6 +24,7 @@ const (
 type Settings struct {
 	worker.Settings `koanf:",squash"`
 	HTTP            httpjob.Config `koanf:"http"`
+	Egress          egress.Config  `koanf:"egress"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.
@@ -35,7 +37,11 @@ func Aliases() map[string]string { return worker.Aliases() }
 
 // Run runs the executor on clock until ctx ends, then lets in-flight executions finish and returns.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
-	runner := httpjob.New(clock, s.HTTP)
+	policy, err := egress.New(s.Egress)
+	if err != nil {
+		return err
+	}
+	runner := httpjob.New(clock, s.HTTP, policy)
 	defer runner.Close()
 	return worker.Run(ctx, clock, domain.KindHTTP, "execute-http", s.Settings, runner, log)
 }
