@@ -19,6 +19,28 @@ import (
 // GraceDefault is how long in-flight requests may take to finish after shutdown begins.
 const GraceDefault = 30 * time.Second
 
+// limits bound what one client may hold of a server: a request trickled in a byte at a time,
+// a connection left open, headers without end.
+type limits struct {
+	readHeader, read, idle time.Duration
+	maxHeaderBytes         int
+}
+
+// defaultLimits fit every function: requests are small (an API body is at most 1 MiB, a pushed
+// event less) and come from nearby; no write timeout, since a response may stream for long.
+var defaultLimits = limits{readHeader: 10 * time.Second, read: 30 * time.Second, idle: 2 * time.Minute, maxHeaderBytes: 64 << 10}
+
+func newHTTPServer(h http.Handler, l limits, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.readHeader,
+		ReadTimeout:       l.read,
+		IdleTimeout:       l.idle,
+		MaxHeaderBytes:    l.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Serve listens on addr and serves h until ctx ends, then drains. ready, when not nil, is called
 // with the bound address once the listener is open (useful with port 0).
 func Serve(ctx context.Context, addr string, h http.Handler, grace time.Duration, log *slog.Logger, ready func(net.Addr)) error {
@@ -34,11 +56,7 @@ func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, grace t
 	// Drainer answers Knative's and kubelet's probes with "not ready" once draining starts, so
 	// traffic moves away before the listener closes.
 	drainer := &handlers.Drainer{Inner: h, QuietPeriod: time.Second}
-	srv := &http.Server{
-		Handler:           drainer,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(drainer, defaultLimits, log)
 	if ready != nil {
 		ready(ln.Addr())
 	}

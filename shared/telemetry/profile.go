@@ -34,7 +34,8 @@ func ServeProfiler(ctx context.Context, cfg DebugConfig, log *slog.Logger) error
 		log.Error("the Go profiler is not served", "error", "debug.pprof_addr: "+err.Error())
 		return nil
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
