@@ -173,7 +173,7 @@ type fixture struct {
 	variable string
 }
 
-func (e *accessEnv) fixture(t *testing.T, caller *domain.User, ns string) *fixture {
+func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{ns: ns, caller: caller, variable: "V" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")}
@@ -205,7 +205,7 @@ func (e *accessEnv) signIn(t *testing.T, f *fixture) {
 	f.refresh = strings.Split(strings.Split(rec.Body.String(), `"refresh_token":"`)[1], `"`)[0]
 }
 
-func (e *accessEnv) call(t *testing.T, method, path, token, body string) *httptest.ResponseRecorder {
+func (e *accessEnv) call(t testing.TB, method, path, token, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

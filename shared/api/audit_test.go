@@ -255,3 +255,29 @@ func TestAFailedLoginOfNoUserKeepsNoName(t *testing.T) {
 	require.Len(t, rows, 1)
 	require.NotContains(t, string(rows[0].After), "MyS3cretPassw0rd")
 }
+
+// TestInputThatTheDatabaseWouldRefuseIsA400: what PostgreSQL would reject is refused first,
+// naming the field.
+func TestInputThatTheDatabaseWouldRefuseIsA400(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	for body, field := range map[string]string{
+		`{"name":"a\u0000b","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/"}}`:                         "name",
+		`{"name":"n","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/","body":"x\u0000"}}`:               "http.body",
+		`{"name":"n","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/","headers":{"X-A":"\u0000"}}}`:     "http.headers.X-A",
+		`{"name":"n","timeout":"1ns","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/"}}`:                "timeout",
+		`{"name":"n","name":"m","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/"}}`:                     "name",
+		`{"name":"n","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/","headers":{"Host":"evil.test"}}}`: "http.headers.Host",
+		`{"name":"n","schedule":{"cron":"* * * * * *"},"http":{"url":"http://a.test/","headers":{"A":"1","A":"2"}}}`:    "http.headers.A",
+	} {
+		p := c.problem(http.MethodPost, "/api/v1/jobs", body, http.StatusBadRequest)
+		require.Contains(t, fields(p), field, body)
+	}
+	j := testfactory.Job(t, c.st, testfactory.JobOpts{})
+	p := c.problem(http.MethodPost, "/api/v1/jobs/"+j.ID+"/backfill", `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:05Z","rate":1e-300}`, http.StatusBadRequest)
+	require.Equal(t, []string{"rate"}, fields(p))
+	p = c.problem(http.MethodPut, "/api/v1/variables/V", `{"value":"a\u0000b"}`, http.StatusBadRequest)
+	require.Equal(t, []string{"value"}, fields(p))
+	c.problem(http.MethodGet, "/api/v1/jobs?namespace=a%00b", "", http.StatusBadRequest)
+	c.problem(http.MethodGet, "/api/v1/jobs/not-a-uuid/variables", "", http.StatusNotFound)
+}

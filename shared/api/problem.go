@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -63,15 +65,23 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // decodeBody decodes a JSON body into v, rejecting unknown fields, and turns decoding errors into
 // a *domain.ValidationError that names the field.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.More() {
+			err = errors.New("trailing data after the JSON object")
+		}
 	}
 	if err == nil {
-		return nil
+		var verr domain.ValidationError
+		if field := duplicateKey(body); field != "" {
+			verr.Add(field, "appears twice; give each field once")
+		} else if field := nulField(v); field != "" {
+			verr.Add(cmpOr(field, "body"), "must not hold a NUL byte (\\u0000)")
+		}
+		return verr.Err()
 	}
 	var (
 		verr    domain.ValidationError

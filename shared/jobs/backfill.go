@@ -16,6 +16,9 @@ const (
 	MaxBackfillFires    = 10_000
 	BackfillRateDefault = 1.0   // fires per second
 	MaxBackfillRate     = 100.0 // fires per second
+	// MinBackfillRate keeps the last fire of the largest backfill within days: below it the
+	// interval between fires overflows.
+	MinBackfillRate = 0.01
 )
 
 // BackfillRequest asks for the fires of a past time range.
@@ -78,8 +81,8 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 	if req.Rate == 0 {
 		req.Rate = BackfillRateDefault
 	}
-	if req.Rate < 0 || req.Rate > MaxBackfillRate {
-		v.Add("rate", fmt.Sprintf("must be more than 0 and at most %g fires per second", MaxBackfillRate))
+	if req.Rate < MinBackfillRate || req.Rate > MaxBackfillRate {
+		v.Add("rate", fmt.Sprintf("must be from %g to %g fires per second", MinBackfillRate, MaxBackfillRate))
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ const (
 	MaxNameLen   = 200
 	MaxBodyBytes = 256 << 10
 	MaxHeaders   = 64
+	// MaxURLBytes and MaxHeaderValueBytes bound what a target can be sent: servers refuse more.
+	MaxURLBytes         = 8 << 10
+	MaxHeaderValueBytes = 8 << 10
 	// MaxRedirects bounds http.follow_redirects.
 	MaxRedirects   = 10
 	TimeoutDefault = 30 * time.Second
@@ -274,7 +277,7 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	default:
 		v.Add("kind", fmt.Sprintf(`%q is not one of http, sql`, j.Kind))
 	}
-	if t := time.Duration(j.Timeout); t <= 0 || t > MaxTimeout {
+	if t := time.Duration(j.Timeout); t < time.Millisecond || t > MaxTimeout {
 		v.Add("timeout", fmt.Sprintf(`must be a duration such as "30s", from 1ms to %s`, MaxTimeout))
 	}
 	switch j.MisfirePolicy {
@@ -376,8 +379,8 @@ func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
 	if q.MaxRows < 0 || q.MaxRows > 1000 {
 		v.Add("sql.max_rows", "must be from 0 (default 20) to 1000")
 	}
-	if d := time.Duration(q.StatementTimeout); d < 0 {
-		v.Add("sql.statement_timeout", "must not be negative")
+	if d := time.Duration(q.StatementTimeout); d < 0 || (d > 0 && d < time.Millisecond) || d > MaxTimeout {
+		v.Add("sql.statement_timeout", fmt.Sprintf("must be 0 (none but the job's timeout) or from 1ms to %s", MaxTimeout))
 	}
 }
 
@@ -458,9 +461,20 @@ func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 		if !httpguts.ValidHeaderFieldValue(val) {
 			v.Add("http.headers."+k, "must not contain control characters such as line breaks")
 		}
-		if http.CanonicalHeaderKey(k) == "Idempotency-Key" {
+		switch http.CanonicalHeaderKey(k) {
+		case "Idempotency-Key":
 			v.Add("http.headers."+k, "is set by vecron to the fire's idempotency key")
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Connection":
+			// The transport writes these from the URL and the body; a job's value would be
+			// ignored or would desynchronise the request.
+			v.Add("http.headers."+k, "is set by the HTTP transport, not by a job")
 		}
+		if len(k) > 256 || len(val) > MaxHeaderValueBytes {
+			v.Add("http.headers."+k, fmt.Sprintf("name at most 256 bytes, value at most %d", MaxHeaderValueBytes))
+		}
+	}
+	if len(h.URL) > MaxURLBytes {
+		v.Add("http.url", fmt.Sprintf("is longer than %d bytes", MaxURLBytes))
 	}
 	if len(h.Body) > MaxBodyBytes {
 		v.Add("http.body", fmt.Sprintf("is larger than %d bytes", MaxBodyBytes))
