@@ -85,7 +85,7 @@ type Store interface {
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
 	Heartbeat(ctx context.Context, id string, attempt int) error
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
-	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]bool, error)
+	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error
 }
@@ -152,7 +152,7 @@ type Runtime struct {
 	cfg      Config
 	jitter   func(n int64) int64
 
-	inserts  *batcher[*domain.Execution, bool]
+	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
 }
 
@@ -335,6 +335,9 @@ func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution,
 		return nil, &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s waits for attempt %d", e.ID, e.Attempt+1)}
 	case store.Busy:
 		return nil, r.busy(ctx, d, e)
+	case store.Skipped:
+		log.Info("execution skipped", "reason", e.Error)
+		return nil, r.closeOut(ctx, d, e)
 	}
 	return e, nil
 }
@@ -585,8 +588,11 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 		if err != nil {
 			return nil, 0, err
 		}
-		if inserted {
+		switch inserted {
+		case store.InsertedRunning:
 			return e, store.Started, nil
+		case store.InsertedSkipped:
+			return e, store.Skipped, nil
 		}
 	}
 	outcome, err := r.store.StartExecution(ctx, e, p)

@@ -325,3 +325,36 @@ func TestFixedDelaySchedulesTheNextRunWhenFinished(t *testing.T) {
 		"the delay counts from the end of the run, not its start")
 	require.Equal(t, domain.StateScheduled, got.State)
 }
+
+// TestAFirePausedAfterItWasClaimedDoesNotRun: the fire was claimed and published before the
+// job was paused (or deleted); the worker records it skipped, saying why, and never calls the
+// target.
+func TestAFirePausedAfterItWasClaimedDoesNotRun(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer target.Close()
+	f := newFixture(t, executor.Config{WorkerID: "w1"})
+	at := time.Now().UTC().Truncate(time.Second)
+	for _, c := range []struct {
+		name   string
+		change func(j *domain.Job)
+		reason string
+	}{
+		{"Paused", func(j *domain.Job) {
+			_, err := f.store.SetEnabled(t.Context(), j.ID, false, nil, time.Now().UTC())
+			require.NoError(t, err)
+		}, "paused"},
+		{"Deleted", func(j *domain.Job) { require.NoError(t, f.store.DeleteJob(t.Context(), j.ID)) }, "deleted"},
+	} {
+		j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
+		ev := dueEvent(t, j, at) // claimed and published while the job ran
+		c.change(j)
+		require.NoError(t, f.rt.Handle(t.Context(), ev), c.name)
+		e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusSkipped, e.Status, c.name)
+		require.Contains(t, e.Error, c.reason)
+	}
+	require.Zero(t, hits.Load(), "the target was never called")
+}

@@ -30,6 +30,9 @@ const (
 	Running
 	// NotYet: the execution waits for a retry not due yet; e.NextAttemptAt says when.
 	NotYet
+	// Skipped: the job was paused or deleted before this fire started; the fire was recorded
+	// skipped and e holds that record (e.Error says which).
+	Skipped
 	// Busy: the execution is exclusive and another execution of the job runs; nothing was
 	// recorded. e holds the running one.
 	Busy
@@ -62,20 +65,26 @@ type StartParams struct {
 // runs (Busy). On Started and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e
 // holds the existing row.
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
-		ON CONFLICT (idempotency_key) DO NOTHING`,
+	var reason *string
+	err := s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
+		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`
+		FROM (VALUES ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::int, $9::text))
+			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
+		LEFT JOIN jobs j ON j.id = u.job_id
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING error`,
 		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		domain.StatusRunning, e.Attempt, e.WorkerID, p.Exclusive)
-	if isOneRunning(err) {
+		e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason)
+	switch {
+	case isOneRunning(err):
 		return s.busy(ctx, e, p)
-	}
-	if err != nil {
-		return 0, translate("record execution", err)
-	}
-	if tag.RowsAffected() == 1 {
+	case err == nil && reason != nil:
+		e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, *reason, e.StartedAt, nil
+		return Skipped, nil
+	case err == nil:
 		return Started, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, translate("record execution", err)
 	}
 
 	// The key is taken. A queued execution whose retry is due runs its next attempt here.
@@ -324,11 +333,41 @@ func (s *Store) ExecutionStats(ctx context.Context) (finished int, last *time.Ti
 	return finished, utcPtr(last), translate("count executions", err)
 }
 
+// gatedColumns and gatedError record a fire by the state of its job (j, LEFT JOINed) when it
+// starts: running, or skipped when the job was paused or deleted after the fire was claimed — a
+// pause means that nothing not yet started runs. They read the job in the same statement that
+// records the fire, so the rule costs the fire no round trip.
+const (
+	gatedColumns = `
+		CASE WHEN j.enabled THEN u.started END,
+		CASE WHEN j.enabled THEN now() END,
+		CASE WHEN j.enabled THEN NULL ELSE u.started END,
+		CASE WHEN j.enabled THEN 'running' ELSE 'skipped' END`
+	gatedError = `CASE WHEN j.id IS NULL THEN 'skipped: the job was deleted before this fire started'
+		WHEN NOT j.enabled THEN 'skipped: the job was paused before this fire started' END`
+)
+
+// Inserted says what InsertExecutions did with one execution.
+type Inserted int
+
+// What InsertExecutions did.
+const (
+	// NotInserted: the key is taken; the execution goes through StartExecution, which knows
+	// what to do with the existing row.
+	NotInserted Inserted = iota
+	// InsertedRunning: recorded running; the caller owns the attempt.
+	InsertedRunning
+	// InsertedSkipped: the job was paused or deleted; recorded skipped, and the execution now
+	// holds that record.
+	InsertedSkipped
+)
+
 // InsertExecutions records many new executions (status running, not exclusive) in one statement
 // — the common case of a first delivery, grouped across concurrent deliveries so the database
-// commits once for all. It reports, per execution, whether it was inserted; an execution whose
-// key is taken must go through StartExecution, which knows what to do with the existing row.
-func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) ([]bool, error) {
+// commits once for all. It reports, per execution, what it did; a fire of a job paused or
+// deleted since the fire was claimed is recorded skipped instead, and its execution updated to
+// that record.
+func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) ([]Inserted, error) {
 	n := len(list)
 	ids, jobIDs, keys, triggers, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, attempts := make([]int64, n), make([]int32, n)
@@ -338,26 +377,42 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
 	}
 	rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, started_at, heartbeat_at, status, attempt, worker_id, exclusive)
-		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled, u.started, now(), 'running', u.attempt, u.worker, false
+		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
+		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
-			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
-		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker, n)
+		LEFT JOIN jobs j ON j.id = u.job_id
+		-- In the order given, so that of two deliveries of one fire in a batch the first wins.
+		ORDER BY u.n
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, error`,
 		ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
 	if err != nil {
 		return nil, translate("record executions", err)
 	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type row struct {
+		ID    string
+		Error *string
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 	if err != nil {
 		return nil, translate("record executions", err)
 	}
-	done := make(map[string]bool, len(inserted))
-	for _, id := range inserted {
-		done[id] = true
+	done := make(map[string]*string, len(inserted))
+	for _, r := range inserted {
+		done[r.ID] = r.Error
 	}
-	out := make([]bool, n)
+	out := make([]Inserted, n)
 	for i, e := range list {
-		out[i] = done[e.ID]
+		reason, ok := done[e.ID]
+		switch {
+		case !ok:
+			out[i] = NotInserted
+		case reason != nil:
+			out[i] = InsertedSkipped
+			e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, *reason, e.StartedAt, nil
+		default:
+			out[i] = InsertedRunning
+		}
 	}
 	return out, nil
 }

@@ -511,7 +511,7 @@ func TestInsertAndFinishExecutionsInBatches(t *testing.T) {
 	dupOfA := newExecution(j, base, "w2", now) // a second delivery in the same batch
 	got, err := st.InsertExecutions(ctx, []*domain.Execution{a, b, dupOfA})
 	require.NoError(t, err)
-	require.Equal(t, []bool{true, true, false}, got)
+	require.Equal(t, []store.Inserted{store.InsertedRunning, store.InsertedRunning, store.NotInserted}, got)
 
 	finished := time.Now().UTC()
 	a.Status, a.FinishedAt, a.HTTPStatus = domain.StatusSucceeded, &finished, 200
@@ -540,4 +540,48 @@ func TestInsertAndFinishExecutionsInBatches(t *testing.T) {
 	attempts, err = st.Attempts(ctx, a.ID)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1, "the stale attempt recorded nothing")
+}
+
+// TestAFireOfAPausedOrDeletedJobIsRecordedSkipped: a fire claimed (and published) before its job
+// was paused or deleted does not run when it reaches a worker: both ways of recording a fire
+// record it skipped, saying why.
+func TestAFireOfAPausedOrDeletedJobIsRecordedSkipped(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	base := now.Truncate(time.Second)
+	paused := testfactory.Job(t, st, testfactory.JobOpts{})
+	_, err := st.SetEnabled(ctx, paused.ID, false, nil, now)
+	require.NoError(t, err)
+	deleted := testfactory.Job(t, st, testfactory.JobOpts{})
+	require.NoError(t, st.DeleteJob(ctx, deleted.ID))
+	running := testfactory.Job(t, st, testfactory.JobOpts{})
+
+	a, b, c := newExecution(paused, base, "w", now), newExecution(deleted, base, "w", now), newExecution(running, base, "w", now)
+	got, err := st.InsertExecutions(ctx, []*domain.Execution{a, b, c})
+	require.NoError(t, err)
+	require.Equal(t, []store.Inserted{store.InsertedSkipped, store.InsertedSkipped, store.InsertedRunning}, got)
+	require.Contains(t, a.Error, "paused")
+	require.Contains(t, b.Error, "deleted")
+	for _, e := range []*domain.Execution{a, b} {
+		rec, err := st.ExecutionByKey(ctx, e.IdempotencyKey)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusSkipped, rec.Status)
+		require.Nil(t, rec.StartedAt, "it never started")
+		require.NotNil(t, rec.FinishedAt)
+	}
+
+	// The careful path (redeliveries, forbid and replace) says the same.
+	for _, j := range []*domain.Job{paused, deleted} {
+		e := newExecution(j, base.Add(time.Second), "w", now)
+		outcome, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Minute, Exclusive: true})
+		require.NoError(t, err)
+		require.Equal(t, store.Skipped, outcome)
+		require.Equal(t, domain.StatusSkipped, e.Status)
+	}
+	e := newExecution(running, base.Add(time.Second), "w", now)
+	outcome, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, store.Started, outcome)
 }
