@@ -371,10 +371,11 @@ func TestEndToEndPushRecordsADuplicateDeliveryOnce(t *testing.T) {
 	s := startStack(t, httpfn.TransportPush)
 	tg := newTarget(t)
 
-	// A disabled job: only the pushed event below runs it.
+	// A job whose schedule is a year away: only the pushed event below runs it. (A disabled job
+	// would not run at all: its fires are recorded skipped.)
 	var j domain.Job
 	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
-		"name": "pushed", "enabled": false, "schedule": map[string]string{"cron": "0 0 0 1 1 *"},
+		"name": "pushed", "schedule": map[string]any{"kind": "once", "at": time.Now().Add(365 * 24 * time.Hour).UTC().Format(time.RFC3339)},
 		"http": map[string]any{"url": tg.URL},
 	}, &j))
 	at := time.Now().UTC().Truncate(time.Second)
