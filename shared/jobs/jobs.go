@@ -476,7 +476,57 @@ func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 	if len(h.URL) > MaxURLBytes {
 		v.Add("http.url", fmt.Sprintf("is longer than %d bytes", MaxURLBytes))
 	}
+	validateNoCredentials(v, h)
 	if len(h.Body) > MaxBodyBytes {
 		v.Add("http.body", fmt.Sprintf("is larger than %d bytes", MaxBodyBytes))
 	}
+}
+
+// credentialHint says where a credential belongs instead of a job's text.
+const credentialHint = "holds a credential in clear; keep it in a secret variable and refer to it, e.g. {{ var.API_TOKEN }}"
+
+// validateNoCredentials refuses credentials written into a job in clear: a job is read by
+// everyone who may read its namespace, returned by the API and kept in its history, while a
+// secret variable is sealed, masked and bound to where it may go.
+func validateNoCredentials(v *domain.ValidationError, h *domain.HTTPSpec) {
+	if i := strings.Index(h.URL, "://"); i >= 0 {
+		authority := h.URL[i+3:]
+		if j := strings.IndexAny(authority, "/?#"); j >= 0 {
+			authority = authority[:j]
+		}
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(authority[:at], ":"); ok && pw != "" && !strings.Contains(pw, "{{") {
+				v.Add("http.url", "holds a password; "+strings.TrimPrefix(credentialHint, "holds a credential in clear; "))
+			}
+		}
+	}
+	if u, err := url.Parse(h.URL); err == nil {
+		for k, vals := range u.Query() {
+			for _, val := range vals {
+				if credentialName(k) && val != "" && !strings.Contains(val, "{{") {
+					v.Add("http.url", "query parameter "+k+" "+credentialHint)
+				}
+			}
+		}
+	}
+	for k, val := range h.Headers {
+		if credentialName(k) && val != "" && !strings.Contains(val, "{{") {
+			v.Add("http.headers."+k, credentialHint)
+		}
+	}
+}
+
+// credentialName reports whether a header or query parameter named name carries a credential.
+func credentialName(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie":
+		return true
+	}
+	for _, part := range []string{"token", "secret", "password", "passwd", "api-key", "api_key", "apikey"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
 }

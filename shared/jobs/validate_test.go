@@ -20,7 +20,7 @@ func validJob() *domain.Job {
 		Name: "nightly-report",
 		HTTP: &domain.HTTPSpec{
 			URL:     "https://example.com/hooks/report",
-			Headers: map[string]string{"Authorization": "Bearer abc", "Content-Type": "application/json"},
+			Headers: map[string]string{"Authorization": "Bearer {{ var.API_TOKEN }}", "Content-Type": "application/json"},
 			Body:    `{"full":true}`,
 		},
 		Schedule: domain.Schedule{Cron: "0 0 2 * * *"},
@@ -291,6 +291,26 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			name:      "HeaderValueControlByte",
 			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x01b"} },
 			wantField: "http.headers.X-A",
+		},
+		{
+			name:      "AuthorizationInClear",
+			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"Authorization": "Bearer sk_live_abc"} },
+			wantField: "http.headers.Authorization",
+		},
+		{
+			name:      "APIKeyHeaderInClear",
+			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-Api-Key": "abc"} },
+			wantField: "http.headers.X-Api-Key",
+		},
+		{
+			name:      "PasswordInURL",
+			mutate:    func(j *domain.Job) { j.HTTP.URL = "https://user:hunter2@example.com/run" },
+			wantField: "http.url",
+		},
+		{
+			name:      "TokenInQuery",
+			mutate:    func(j *domain.Job) { j.HTTP.URL = "https://example.com/run?access_token=abc" },
+			wantField: "http.url",
 		},
 		{
 			name:      "TooManyRedirects",
