@@ -4,7 +4,9 @@
 // how long it took. Parameters are always bound, never spliced into the SQL, so a hostile value
 // stays a value. Connections are pooled per target, bounded, and let go when idle, so an
 // executor scaling to zero leaves no connections behind. The target is only ever what the job
-// names: this package never sees the system database.
+// names: this package never sees the system database. A job's connection string is parsed by
+// the driver's own parser and may set only the parameters of an allow-list (CheckDSN), none of
+// which makes the driver read the executor's files.
 package sqljob
 
 import (
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -121,8 +124,8 @@ func New(clock clockwork.Clock, dialects []Dialect, cfg Config) (*Runner, error)
 			return nil, fmt.Errorf("dialects[%d].Driver: is empty", i)
 		case dup:
 			return nil, fmt.Errorf("dialects[%d].Driver: %q is given twice", i, d.Driver)
-		case d.DriverName == "" || d.Source == nil || d.Target == nil || d.Classify == nil:
-			return nil, fmt.Errorf("dialects[%d] (%s): DriverName, Source, Target and Classify are required", i, d.Driver)
+		case d.DriverName == "" || d.Source == nil || d.Connector == nil || d.Target == nil || d.Classify == nil:
+			return nil, fmt.Errorf("dialects[%d] (%s): DriverName, Source, Connector, Target and Classify are required", i, d.Driver)
 		}
 		byDriver[d.Driver] = d
 	}
@@ -373,10 +376,11 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 		r.pools[oldest].db.Close()
 		delete(r.pools, oldest)
 	}
-	db, err := sql.Open(dl.DriverName, dsn)
+	connector, err := dl.Connector(dsn, Connect{Dial: (&net.Dialer{}).DialContext})
 	if err != nil {
-		return nil, errors.New("connection string: not valid for the driver") // the DSN may hold a password
+		return nil, err // names the field, never holds the DSN
 	}
+	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
 	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
 	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)

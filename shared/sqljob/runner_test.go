@@ -34,7 +34,7 @@ type target struct {
 func targets(t *testing.T) []target {
 	t.Helper()
 	return []target{
-		{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
+		{driver: domain.DriverPostgres, dsn: testenv.PostgresTargetURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
 		{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t), ph: func(int) string { return "?" }, sleep: "SELECT SLEEP(5)"},
 	}
 }
@@ -230,7 +230,7 @@ func TestNewRefusesDialectsItCannotRun(t *testing.T) {
 		"None":       {nil, "dialects: none given"},
 		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, "dialects[1].Driver: is empty"},
 		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, `dialects[2].Driver: "postgres" is given twice`},
-		"Unrunnable": {[]sqljob.Dialect{noClassify}, "dialects[0] (mysql): DriverName, Source, Target and Classify are required"},
+		"Unrunnable": {[]sqljob.Dialect{noClassify}, "dialects[0] (mysql): DriverName, Source, Connector, Target and Classify are required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -301,25 +301,12 @@ func TestMariaDBStoredProcedureCall(t *testing.T) {
 	require.EqualValues(t, 1, out[0].Rows[0][0])
 }
 
-func TestDSNsCannotReadTheExecutorsFiles(t *testing.T) {
-	t.Parallel()
-	r := newRunner(t, sqljob.Config{})
-	_, dsn, err := r.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?allowAllFiles=true&allowCleartextPasswords=true"})
-	require.NoError(t, err)
-	require.NotContains(t, dsn, "allowAllFiles=true")
-	require.NotContains(t, dsn, "allowCleartextPasswords=true")
-	for _, bad := range []string{"postgres://u@db/x?sslkey=/etc/vecron/keys", "host=db passfile=/root/.pgpass", "service=prod"} {
-		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
-		require.ErrorContains(t, err, "reads files of the executor's host", bad)
-	}
-}
-
 // TestPoolsAreBoundedSharedAndLetGoWhenIdle watches the target database's own view of the
 // runner's connections: concurrent jobs share at most max_conns_per_target of them, idle ones
 // close after idle_timeout, and Close leaves none behind.
 func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 	t.Parallel()
-	pgDSN, myDSN := testenv.PostgresURL(t), testenv.MySQLDSN(t)
+	pgDSN, myDSN := testenv.PostgresTargetURL(t), testenv.MySQLDSN(t)
 	app := testenv.Name(t)
 	pgTarget := target{driver: domain.DriverPostgres, dsn: pgDSN + "&application_name=" + app, sleep: "SELECT pg_sleep(0.3)"}
 	myCfg, err := mysql.ParseDSN(myDSN)
@@ -394,7 +381,7 @@ func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 	t.Parallel()
 	app := testenv.Name(t)
-	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t) + "&application_name=" + app}
+	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresTargetURL(t) + "&application_name=" + app}
 	myTarget := target{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t)}
 	r := newRunner(t, sqljob.Config{MaxTargets: 1})
 

@@ -80,7 +80,8 @@ func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 		"postgres://batch:" + password + "@db/x":       "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
 		"batch/secret@db:1521/ORCLPDB1":                "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
 		"oracle://batch:secret@/ORCLPDB1":              "sql.dsn: names no server: give host:port, or a connStr descriptor",
-		"oracle://batch:secret@db:1521/S?RETRY TIME=3": "sql.dsn: not a valid Oracle connection URL",
+		"oracle://batch:secret@db:1521/S?RETRY TIME=3": `sql.dsn: the "RETRY TIME" option is not allowed; a job may set server, service name, sid, instance name, connstr, ssl, ssl verify, encryption, data integrity, timeout, connect timeout, connection timeout, prefetch_rows, lob fetch, language, territory, charset, client charset, program, use_oob, enable_oob, enable urgent data transport`,
+		"oracle://batch:secret@db:1521/S?TIMEOUT=x":    "sql.dsn: not a valid Oracle connection URL",
 		"oracle://db:1521/ORCLPDB1":                    "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 		"oracle://batch@db:1521/ORCLPDB1":              "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 	} {
@@ -93,7 +94,8 @@ func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *test
 	t.Parallel()
 	r := newRunner(t)
 	for _, opt := range []string{"wallet=/etc/vecron", "WALLET%20PASSWORD=x", "trace%20file=/tmp/t.log", "TRACE%20DIR=/tmp",
-		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS"} {
+		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS",
+		"w%61llet=/etc/vecron", "DBA%20PRIVILEGE=SYSDBA", "cid=(PROGRAM=x)", "unknown=1"} {
 		dsn := goora.BuildUrl("db", 1521, "ORCLPDB1", "batch", password, nil) + "?" + opt
 		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.Error(t, err, opt)
