@@ -51,8 +51,13 @@ type Dialect struct {
 
 // Connect says how a connector makes its connections.
 type Connect struct {
-	// Dial opens each network connection.
+	// Dial opens each network connection: the egress policy's dialer, which refuses an address
+	// the policy does not allow before connecting to it.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Database, when set, is told which database each new PostgreSQL connection is in, as the
+	// server reports it; an error refuses the connection. (Only PostgreSQL can be vecron's own
+	// system database.)
+	Database func(domain.DatabaseIdentity) error
 }
 
 // leadingWord returns q's first keyword, upper-cased, past whitespace, comments and parentheses.

@@ -2,6 +2,7 @@ package sqljob
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"database/sql/driver"
 	"encoding/hex"
@@ -244,15 +245,39 @@ func hosts(fallbacks []*pgconn.FallbackConfig) []string {
 	return out
 }
 
-// postgresConnector returns the connector of a checked connection string, its connections
-// dialed by c.Dial.
+// postgresConnector returns the connector of a checked connection string: connections dialed
+// by c.Dial, and each one, once in, asked which database it is in for c.Database.
 func postgresConnector(dsn string, c Connect) (driver.Connector, error) {
 	cfg, err := postgresConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
 	cfg.DialFunc = c.Dial
+	if c.Database != nil {
+		cfg.AfterConnect = func(ctx context.Context, conn *pgconn.PgConn) error {
+			id, err := postgresIdentity(ctx, conn)
+			if err != nil {
+				return err
+			}
+			return c.Database(id)
+		}
+	}
 	return stdlib.GetConnector(*cfg), nil
+}
+
+// postgresIdentity asks the server which database conn is in. pg_control_system() is open to
+// every user unless an administrator revoked it; then the connection is refused, since vecron
+// cannot tell the database from its own.
+func postgresIdentity(ctx context.Context, conn *pgconn.PgConn) (domain.DatabaseIdentity, error) {
+	res, err := conn.Exec(ctx, "SELECT system_identifier::text, current_database() FROM pg_control_system()").ReadAll()
+	if err != nil {
+		return domain.DatabaseIdentity{}, fmt.Errorf("identify the database (pg_control_system()): %w", err)
+	}
+	if len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 2 {
+		return domain.DatabaseIdentity{}, errors.New("identify the database: pg_control_system() returned no row")
+	}
+	row := res[0].Rows[0]
+	return domain.DatabaseIdentity{SystemID: string(row[0]), Database: string(row[1])}, nil
 }
 
 func postgresSource(spec *domain.SQLSpec) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/sqljob"
@@ -39,13 +40,29 @@ func targets(t *testing.T) []target {
 	}
 }
 
-// newRunner returns a runner of the standard build's dialects, closed when the test ends.
+// newRunner returns a runner of the standard build's dialects, closed when the test ends. Its
+// targets are on this host, so its egress policy allows loopback; its system database is the
+// test server's main database, whose schemas the tests' stores use (their targets are in
+// testenv.TargetDatabase).
 func newRunner(t *testing.T, cfg sqljob.Config) *sqljob.Runner {
 	t.Helper()
-	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, cfg)
+	return newRunnerWith(t, egress.Loopback(), cfg)
+}
+
+func newRunnerWith(t *testing.T, ec egress.Config, cfg sqljob.Config) *sqljob.Runner {
+	t.Helper()
+	policy, err := egress.New(ec)
+	require.NoError(t, err)
+	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, policy, systemDatabase(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
 	return r
+}
+
+// systemDatabase is the identity of the database the tests' stores live in.
+func systemDatabase(t *testing.T) domain.DatabaseIdentity {
+	t.Helper()
+	return testenv.PostgresIdentity(t, testenv.PostgresURL(t))
 }
 
 func run(t *testing.T, r *sqljob.Runner, tg target, spec domain.SQLSpec) (domain.RunResult, []sqljob.StatementResult) {
@@ -223,21 +240,29 @@ func TestNewRefusesDialectsItCannotRun(t *testing.T) {
 	t.Parallel()
 	noClassify := sqljob.MySQL()
 	noClassify.Classify = nil
+	system := domain.DatabaseIdentity{SystemID: "1", Database: "vecron"}
 	for name, c := range map[string]struct {
 		dialects []sqljob.Dialect
+		policy   *egress.Policy
+		system   domain.DatabaseIdentity
 		want     string
 	}{
-		"None":       {nil, "dialects: none given"},
-		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, "dialects[1].Driver: is empty"},
-		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, `dialects[2].Driver: "postgres" is given twice`},
-		"Unrunnable": {[]sqljob.Dialect{noClassify}, "dialects[0] (mysql): DriverName, Source, Connector, Target and Classify are required"},
+		"None":       {nil, &egress.Policy{}, system, "dialects: none given"},
+		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, &egress.Policy{}, system, "dialects[1].Driver: is empty"},
+		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, &egress.Policy{}, system, `dialects[2].Driver: "postgres" is given twice`},
+		"Unrunnable": {[]sqljob.Dialect{noClassify}, &egress.Policy{}, system, "dialects[0] (mysql): DriverName, Source, Connector, Target and Classify are required"},
+		"NoPolicy":   {[]sqljob.Dialect{sqljob.Postgres()}, nil, system, "egress policy: none given"},
+		"NoSystemDatabase": {[]sqljob.Dialect{sqljob.Postgres()}, &egress.Policy{}, domain.DatabaseIdentity{},
+			"system database: unknown, so sql jobs could not be kept out of it; identify it, or set sql.allow_system_database"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := sqljob.New(clockwork.NewRealClock(), c.dialects, sqljob.Config{})
+			_, err := sqljob.New(clockwork.NewRealClock(), c.dialects, c.policy, c.system, sqljob.Config{})
 			require.EqualError(t, err, c.want)
 		})
 	}
+	_, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres()}, &egress.Policy{}, domain.DatabaseIdentity{}, sqljob.Config{AllowSystemDatabase: true})
+	require.NoError(t, err, "allowed, the system database need not be known")
 }
 
 func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
