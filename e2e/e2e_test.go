@@ -79,6 +79,8 @@ type stack struct {
 	// startTick starts (again) a tick on the stack's database and streams.
 	startTick func() (stop func())
 	apiURL    string
+	// dbURL is the stack's system database.
+	dbURL string
 	// pushURL is where the execute-http push transport listens; empty in pull mode.
 	pushURL string
 	store   *store.Store
@@ -140,7 +142,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	natsCfg := queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
 	log := testenv.Logger(t)
 
-	s := &stack{stops: map[string]func(){}, js: js, names: names, clock: &shiftClock{Clock: clockwork.NewRealClock()}}
+	s := &stack{dbURL: dbURL, stops: map[string]func(){}, js: js, names: names, clock: &shiftClock{Clock: clockwork.NewRealClock()}}
 	ready := make(chan net.Addr, 1)
 	keys, err := secret.NewKey("e2e")
 	require.NoError(t, err)
@@ -183,6 +185,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	ds := dbfn.DefaultSettings()
 	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
 	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
+	ds.Egress = egress.Loopback() // the tests' databases are on this host
 	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error {
 		return dbfn.Run(ctx, s.clock, ds, []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, log)
 	})

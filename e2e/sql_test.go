@@ -3,7 +3,10 @@ package e2e_test
 import (
 	"database/sql"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,7 +97,7 @@ func waitSettled(t *testing.T, s *stack, jobID string) {
 func TestSQLDeadlockVictimIsRetried(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dsn := testenv.PostgresURL(t)
+	dsn := testenv.PostgresTargetURL(t)
 	db, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
@@ -151,4 +154,46 @@ func TestSQLDeadlockVictimIsRetried(t *testing.T) {
 	var v1, v2 int
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT (SELECT v FROM acct WHERE id = 1), (SELECT v FROM acct WHERE id = 2)").Scan(&v1, &v2))
 	require.Equal(t, [2]int{11, 11}, [2]int{v1, v2}, "the test's +10s and the job's one committed +1 each")
+}
+
+// TestSQLJobsCannotReachTheSystemDatabaseOrTheExecutorsFiles: a connection string with a
+// file-reading option, escaped, is refused on write with a 400 naming sql.dsn; a job naming the
+// stack's own database by another address of its server is recorded failed with the reason, for
+// good: nothing is retried.
+func TestSQLJobsCannotReachTheSystemDatabaseOrTheExecutorsFiles(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPull)
+	once := map[string]any{"kind": "once", "at": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)}
+
+	var problem struct {
+		Errors []domain.FieldError `json:"errors"`
+	}
+	require.Equal(t, http.StatusBadRequest, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "reads-a-file", "schedule": once,
+		"sql": map[string]any{"driver": "postgres", "dsn": "postgres://etl:pw@db.internal/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
+			"statements": []map[string]any{{"sql": "SELECT 1"}}},
+	}, &problem))
+	require.Equal(t, []domain.FieldError{{Field: "sql.dsn", Reason: `the "sslrootcert" parameter is not allowed: it reads a file of the executor's host`}}, problem.Errors)
+
+	u, err := url.Parse(s.dbURL)
+	require.NoError(t, err)
+	alias := "localhost"
+	if u.Hostname() == "localhost" {
+		alias = "127.0.0.1"
+	}
+	u.Host = net.JoinHostPort(alias, u.Port())
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "reads-the-variables", "schedule": once, "retry": map[string]any{"max_attempts": 3, "backoff": []string{"200ms"}},
+		"sql": map[string]any{"driver": "postgres", "dsn": u.String(), "statements": []map[string]any{{"sql": "SELECT name, value FROM variables"}}},
+	}, &j))
+	var execs []domain.Execution
+	testenv.AwaitWithin(t, 30*time.Second, "the fire ended", func() (string, bool) {
+		execs = allExecutions(t, s.apiURL, j.ID)
+		return fmt.Sprintf("%+v", execs), len(execs) == 1 && execs[0].Status.Terminal()
+	})
+	require.Equal(t, domain.StatusFailed, execs[0].Status, "refused for good: not retried, not dead-lettered")
+	require.Equal(t, 1, execs[0].Attempt)
+	require.Contains(t, execs[0].Error, "connect: the target is vecron's own system database")
+	require.Empty(t, strings.Trim(execs[0].ResponseExcerpt, "null"), "nothing was read")
 }

@@ -67,6 +67,8 @@ func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 		"DATABASE_URL=" + sp.dbURL, "NATS_URL=" + env.NATSURL, "REDIS_URL=" + env.RedisURL,
 		"VECRON_NATS__PREFIX=" + sp.natsPrefix, "VECRON_REDIS__PREFIX=" + sp.redisPrefix, "VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128",
 		"VECRON_LOG__LEVEL=warn", "VECRON_LOG__FORMAT=text", "VECRON_AUTH__SIGNING_KEYS=" + signingKey, "VECRON_AUDIT__KEYS=" + auditKey,
+		// The bench's targets run on this machine, which the egress policy denies by default.
+		"VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128",
 	}
 	if s.store, err = store.Open(ctx, store.Config{URL: sp.dbURL, MaxConns: 8}); err != nil {
 		return nil, errors.Join(err, sp.drop(ctx))
@@ -123,7 +125,9 @@ func (s *stack) startWorkers(ctx context.Context, fn string, n, concurrency int)
 		args := []string{"--executor.worker-id=bench-worker-" + strconv.Itoa(i)}
 		if fn == "execute-db" {
 			// The default (4) is gentle on users' databases; the bench measures the executor.
-			args = append(args, "--sql.max-conns-per-target="+strconv.Itoa(SQLConnsPerTarget))
+			// Its sql jobs write into the run's own schema of the system database, which jobs
+			// may use only when the operator allows it.
+			args = append(args, "--sql.max-conns-per-target="+strconv.Itoa(SQLConnsPerTarget), "--sql.allow-system-database=true")
 		}
 		p, _, err := s.startFn(ctx, fn, append(args,
 			"--pull.concurrency="+strconv.Itoa(concurrency), "--database.max-conns=16")...)

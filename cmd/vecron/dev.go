@@ -157,6 +157,8 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL
+	// Locally, jobs may call this machine: the databases a first run tries its sql jobs on.
+	ds.Egress.Allow = append(ds.Egress.Allow, egress.Loopback().Allow...)
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL

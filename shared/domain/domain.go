@@ -171,6 +171,15 @@ const (
 	DriverOracle   = "oracle"
 )
 
+// DatabaseIdentity is what a PostgreSQL server reports of the database a connection is in: the
+// cluster's system identifier (pg_control_system()) and the database's name. Two connections
+// with the same identity are in the same database, whatever host name, address or port they
+// reached it by.
+type DatabaseIdentity struct {
+	SystemID string
+	Database string
+}
+
 // SQLSpec is what a sql job runs against its target database — never the system database.
 type SQLSpec struct {
 	// Driver is one of the Driver… constants.

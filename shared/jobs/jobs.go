@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -19,6 +20,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
+	"github.com/vecron/vecron/shared/sqljob"
 )
 
 // Limits on what a job may hold.
@@ -340,10 +342,19 @@ func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
 	if q.DSN == "" && q.Host == "" {
 		v.Add("sql.dsn", "is required (or host, port, database, user, password)")
 	}
+	dsnTemplated := strings.Contains(q.DSN, "{{")
 	for _, f := range []struct{ name, val string }{{"sql.dsn", q.DSN}, {"sql.host", q.Host}, {"sql.database", q.Database},
 		{"sql.user", q.User}, {"sql.password", q.Password}} {
 		if err := render.Check(f.name, f.val); err != nil {
 			v.Add(f.name, strings.TrimPrefix(err.Error(), f.name+": "))
+		}
+	}
+	// A connection string is checked as the executor will check it: by the driver's parser,
+	// against the parameters a job may set. One holding templates is checked once they are
+	// filled, before each run.
+	if q.DSN != "" && !dsnTemplated && slices.Contains([]string{domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle}, q.Driver) {
+		if err := sqljob.CheckDSN(q.Driver, q.DSN); err != nil {
+			v.Add("sql.dsn", strings.TrimPrefix(err.Error(), "sql.dsn: "))
 		}
 	}
 	switch {

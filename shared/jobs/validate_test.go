@@ -153,7 +153,7 @@ func TestValidateRejects(t *testing.T) {
 		}, wantFields: []string{"sql.driver", "sql.dsn", "sql.statements[0].sql", "sql.statements[0].params[0]", "sql.statements[0].params[1]", "sql.max_rows"}},
 		{name: "SQLNamedAndPositional", mutate: func(j *domain.Job) {
 			j.Kind, j.HTTP = domain.KindSQL, nil
-			j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://db/x", Statements: []domain.SQLStatement{
+			j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u@db/x", Statements: []domain.SQLStatement{
 				{SQL: "SELECT @a, $1", Params: []any{1.0}, NamedParams: map[string]any{"a": 1.0, "b c": 2.0, "d": "{{ nope }}"}}}}
 		}, wantFields: []string{"sql.statements[0].named_params", "sql.statements[0].named_params.b c", "sql.statements[0].named_params.d"}},
 		{name: "SQLNamedOnMySQL", mutate: func(j *domain.Job) {
@@ -323,6 +323,34 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			wantField: "http.follow_redirects",
 		},
 		{
+			// The executor's driver would read the file (the name is sslrootcert, escaped).
+			name: "DSNReadsAFileOfTheExecutor",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:p@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
+			name: "DSNRunsSeveralStatementsPerCall",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?multiStatements=true",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
+			name: "DSNOracleWallet",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverOracle, DSN: "oracle://u:p@db:1521/S?wallet=/etc/oracle",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
 			name:      "HeaderValueDEL",
 			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-A": "a\x7fb"} },
 			wantField: "http.headers.X-A",
@@ -336,5 +364,34 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			_, err := jobs.Validate(j)
 			assert.Equal(t, []string{tt.wantField}, fieldsOf(t, err))
 		})
+	}
+}
+
+// TestValidateChecksConnectionStringsAsTheExecutorWill: a connection string is refused on write
+// for what the executor would refuse before connecting, with the reason; one that holds
+// templates waits for them to be filled, before each run.
+func TestValidateChecksConnectionStringsAsTheExecutorWill(t *testing.T) {
+	t.Parallel()
+	sqlJob := func(driver, dsn string) *domain.Job {
+		j := jobs.WithDefaults(validJob())
+		j.Kind, j.HTTP = domain.KindSQL, nil
+		j.SQL = &domain.SQLSpec{Driver: driver, DSN: dsn, Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+		return j
+	}
+	_, err := jobs.Validate(sqlJob(domain.DriverPostgres, "postgres://u:p@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem"))
+	var verr *domain.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, []domain.FieldError{{Field: "sql.dsn", Reason: `the "sslrootcert" parameter is not allowed: it reads a file of the executor's host`}}, verr.Fields)
+	require.NotContains(t, err.Error(), "/etc/ssl", "the reason never quotes the DSN")
+
+	for _, ok := range []*domain.Job{
+		sqlJob(domain.DriverPostgres, "{{ var.REPORTS_DSN }}"),
+		sqlJob(domain.DriverPostgres, "postgres://etl:{{ var.PW }}@db/x?sslmode=verify-full"),
+		sqlJob(domain.DriverPostgres, "postgres://etl@db.internal:5432/reports?sslmode=require&application_name=nightly"),
+		sqlJob(domain.DriverMySQL, "etl@tcp(db.internal:3306)/shop?tls=true"),
+		sqlJob(domain.DriverOracle, "oracle://etl:pw@db.internal:1521/ORCLPDB1"),
+	} {
+		_, err := jobs.Validate(ok)
+		require.NoError(t, err, ok.SQL.DSN)
 	}
 }

@@ -1,20 +1,15 @@
 package sqljob
 
 import (
-	"cmp"
+	"context"
 	"database/sql"
-	"errors"
-	"fmt"
+	"database/sql/driver"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -30,6 +25,9 @@ type Dialect struct {
 	// Source returns the connection string of spec: its DSN, checked, or one built from its
 	// fields. Errors name the field and never include the DSN, which may hold a password.
 	Source func(spec *domain.SQLSpec) (string, error)
+	// Connector returns the connector of a connection string Source returned, whose connections
+	// are made as c says.
+	Connector func(dsn string, c Connect) (driver.Connector, error)
 	// Target names the database's address for its circuit breaker, such as
 	// "postgres://db:5432", or "" when dsn does not say.
 	Target func(dsn string) string
@@ -49,6 +47,17 @@ type Dialect struct {
 	// transaction and run what follows read-write. Nil means the database enforces read-only
 	// by itself.
 	ReadOnlyAllows func(sql string) bool
+}
+
+// Connect says how a connector makes its connections.
+type Connect struct {
+	// Dial opens each network connection: the egress policy's dialer, which refuses an address
+	// the policy does not allow before connecting to it.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Database, when set, is told which database each new PostgreSQL connection is in, as the
+	// server reports it; an error refuses the connection. (Only PostgreSQL can be vecron's own
+	// system database.)
+	Database func(domain.DatabaseIdentity) error
 }
 
 // leadingWord returns q's first keyword, upper-cased, past whitespace, comments and parentheses.
@@ -115,15 +124,16 @@ func NamedSQL(params map[string]any) []any {
 
 // Postgres returns the dialect of PostgreSQL, through pgx.
 func Postgres() Dialect {
-	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Target: postgresTarget, Classify: postgresClassify,
+	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Connector: postgresConnector,
+		Target: postgresTarget, Classify: postgresClassify,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
 		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }}
 }
 
 // MySQL returns the dialect of MySQL and MariaDB.
 func MySQL() Dialect {
-	return Dialect{Driver: domain.DriverMySQL, DriverName: "mysql", Source: mysqlSource, Target: mysqlTarget, Classify: mysqlClassify,
-		ReadOnlyAllows: mysqlReadOnly}
+	return Dialect{Driver: domain.DriverMySQL, DriverName: "mysql", Source: mysqlSource, Connector: mysqlConnector,
+		Target: mysqlTarget, Classify: mysqlClassify, ReadOnlyAllows: mysqlReadOnly}
 }
 
 // returnsRows is the rule of PostgreSQL and MySQL, whose CALL can return a result set.
@@ -137,100 +147,4 @@ func returnsRows(q string) bool {
 		return true
 	}
 	return slices.Contains(f, "RETURNING")
-}
-
-func postgresSource(spec *domain.SQLSpec) (string, error) {
-	dsn := spec.DSN
-	// These make the driver read files of the executor's host (keys, password files).
-	lower := strings.ToLower(dsn)
-	for _, p := range []string{"sslkey", "sslcert", "sslrootcert", "passfile", "servicefile", "service="} {
-		if strings.Contains(lower, p) {
-			return "", fmt.Errorf("sql.dsn: the %s parameter is not allowed: it reads files of the executor's host", strings.TrimSuffix(p, "="))
-		}
-	}
-	if dsn == "" {
-		dsn = fmt.Sprintf("host=%s port=%d dbname=%s user=%s password=%s", quotePG(spec.Host), cmp.Or(spec.Port, 5432),
-			quotePG(spec.Database), quotePG(spec.User), quotePG(spec.Password))
-	}
-	if _, err := pgx.ParseConfig(dsn); err != nil {
-		return "", errors.New("sql.dsn: not a PostgreSQL connection string")
-	}
-	return dsn, nil
-}
-
-// quotePG quotes a value of a PostgreSQL keyword/value connection string.
-func quotePG(s string) string {
-	out := []byte{'\''}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' || s[i] == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
-	}
-	return string(append(out, '\''))
-}
-
-func postgresTarget(dsn string) string {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return ""
-	}
-	return "postgres://" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
-}
-
-func postgresClassify(err error) (ours, permanent, timedOut bool) {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false, false, false
-	}
-	c := pgErr.Code
-	class := c[:min(2, len(c))]
-	switch {
-	case c == "57014":
-		return true, false, true // cancelled by statement_timeout
-	case c == "40001", c == "40P01", c == "55P03":
-		return true, false, false // serialization, deadlock, lock not available
-	case class == "08", class == "53", class == "57", class == "58":
-		return true, false, false // connection, resources, operator intervention, system
-	}
-	return true, true, false
-}
-
-func mysqlSource(spec *domain.SQLSpec) (string, error) {
-	if spec.DSN != "" {
-		cfg, err := mysql.ParseDSN(spec.DSN)
-		if err != nil {
-			return "", errors.New("sql.dsn: not a MySQL connection string (user:password@tcp(host:port)/database)")
-		}
-		cfg.ParseTime = true
-		// LOAD DATA LOCAL would let a job's server read the executor's files.
-		cfg.AllowAllFiles, cfg.AllowCleartextPasswords = false, false
-		return cfg.FormatDSN(), nil
-	}
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.DBName, cfg.ParseTime = spec.User, spec.Password, "tcp", spec.Database, true
-	cfg.Addr = net.JoinHostPort(spec.Host, strconv.Itoa(cmp.Or(spec.Port, 3306)))
-	return cfg.FormatDSN(), nil
-}
-
-func mysqlTarget(dsn string) string {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return ""
-	}
-	return "mysql://" + cfg.Addr
-}
-
-func mysqlClassify(err error) (ours, permanent, timedOut bool) {
-	var myErr *mysql.MySQLError
-	if !errors.As(err, &myErr) {
-		return false, false, false
-	}
-	switch myErr.Number {
-	case 3024:
-		return true, false, true // max_execution_time
-	case 1205, 1213, 1040, 1053, 1203, 2006, 2013:
-		return true, false, false // lock wait, deadlock, too many connections, shutdown, gone away
-	}
-	return true, true, false
 }

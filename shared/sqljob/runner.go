@@ -3,8 +3,14 @@
 // the outcome: per statement the rows affected, or for a query its columns and first rows, and
 // how long it took. Parameters are always bound, never spliced into the SQL, so a hostile value
 // stays a value. Connections are pooled per target, bounded, and let go when idle, so an
-// executor scaling to zero leaves no connections behind. The target is only ever what the job
-// names: this package never sees the system database.
+// executor scaling to zero leaves no connections behind.
+//
+// The target is only ever what the job names, and what a job may name is bounded: its connection
+// string is parsed by the driver's own parser and may set only the parameters of an allow-list
+// (CheckDSN), none of which makes the driver read the executor's files; every connection is
+// dialed through the egress policy, which checks the address a name resolved to before
+// connecting; and a PostgreSQL connection that turns out to be in vecron's own system database,
+// by whatever name or address, is refused unless the operator allowed it.
 package sqljob
 
 import (
@@ -23,6 +29,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
 )
@@ -42,6 +49,10 @@ type Config struct {
 	IdleTimeout       time.Duration `koanf:"idle_timeout" usage:"idle time after which a target connection is closed"`
 	MaxTargets        int           `koanf:"max_targets" usage:"target databases with a pool at once; the least recently used is closed"`
 	ExcerptBytes      int           `koanf:"excerpt_bytes" usage:"bytes of the statement results kept with an execution"`
+	// AllowSystemDatabase lets jobs connect to vecron's own system database, which holds every
+	// job, user and (sealed) secret. Off, such a connection is refused, however the job names
+	// the database.
+	AllowSystemDatabase bool `koanf:"allow_system_database" usage:"let sql jobs connect to vecron's own system database (refused by default: it holds every job and secret)"`
 }
 
 func (c Config) withDefaults() Config {
@@ -60,6 +71,8 @@ type Runner struct {
 	clock    clockwork.Clock
 	cfg      Config
 	dialects map[string]Dialect // by Dialect.Driver
+	policy   *egress.Policy
+	system   domain.DatabaseIdentity
 	mu       sync.Mutex
 	pools    map[string]*pool
 
@@ -108,11 +121,18 @@ type pool struct {
 }
 
 // New returns a runner of the jobs whose driver is one of dialects, with no pools yet, timing
-// statements and idle pools by clock. It fails when dialects is empty, names a driver twice or
-// lacks a function the runner calls.
-func New(clock clockwork.Clock, dialects []Dialect, cfg Config) (*Runner, error) {
-	if len(dialects) == 0 {
+// statements and idle pools by clock, connecting only where policy allows, and refusing to run
+// jobs in the system database (unless cfg.AllowSystemDatabase). It fails when dialects is
+// empty, names a driver twice or lacks a function the runner calls, when policy is nil, or when
+// system is unknown and jobs may not use it.
+func New(clock clockwork.Clock, dialects []Dialect, policy *egress.Policy, system domain.DatabaseIdentity, cfg Config) (*Runner, error) {
+	switch {
+	case len(dialects) == 0:
 		return nil, errors.New("dialects: none given")
+	case policy == nil:
+		return nil, errors.New("egress policy: none given")
+	case system == (domain.DatabaseIdentity{}) && !cfg.AllowSystemDatabase:
+		return nil, errors.New("system database: unknown, so sql jobs could not be kept out of it; identify it, or set sql.allow_system_database")
 	}
 	byDriver := make(map[string]Dialect, len(dialects))
 	for i, d := range dialects {
@@ -121,12 +141,40 @@ func New(clock clockwork.Clock, dialects []Dialect, cfg Config) (*Runner, error)
 			return nil, fmt.Errorf("dialects[%d].Driver: is empty", i)
 		case dup:
 			return nil, fmt.Errorf("dialects[%d].Driver: %q is given twice", i, d.Driver)
-		case d.DriverName == "" || d.Source == nil || d.Target == nil || d.Classify == nil:
-			return nil, fmt.Errorf("dialects[%d] (%s): DriverName, Source, Target and Classify are required", i, d.Driver)
+		case d.DriverName == "" || d.Source == nil || d.Connector == nil || d.Target == nil || d.Classify == nil:
+			return nil, fmt.Errorf("dialects[%d] (%s): DriverName, Source, Connector, Target and Classify are required", i, d.Driver)
 		}
 		byDriver[d.Driver] = d
 	}
-	return &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}, nil
+	return &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, policy: policy, system: system,
+		pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}, nil
+}
+
+// SystemDatabaseError refuses a connection that is in vecron's own system database.
+type SystemDatabaseError struct {
+	Database string
+}
+
+func (e *SystemDatabaseError) Error() string {
+	return fmt.Sprintf("the target is vecron's own system database (%s on the same server, however it is named); "+
+		"jobs may not use it unless an operator sets sql.allow_system_database", e.Database)
+}
+
+// database refuses the connections that are in the system database.
+func (r *Runner) database(id domain.DatabaseIdentity) error {
+	if id == r.system {
+		return jobError{&SystemDatabaseError{Database: id.Database}}
+	}
+	return nil
+}
+
+// connect is how the runner's connectors connect.
+func (r *Runner) connect() Connect {
+	c := Connect{Dial: r.policy.DialContext}
+	if !r.cfg.AllowSystemDatabase {
+		c.Database = r.database
+	}
+	return c
 }
 
 // dialect returns the dialect of driver, or the error that fails its jobs for good.
@@ -206,6 +254,14 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		res.Permanent = permanent || errors.As(err, new(jobError))
 		if errors.Is(err, context.DeadlineExceeded) || timedOut {
 			res.Status, res.Permanent = domain.StatusTimedOut, false
+		}
+		// A refused destination is the job's fault and stays refused; say only which rule
+		// refused it (nothing was dialed, so there is nothing else to say).
+		var system *SystemDatabaseError
+		if denied, ok := egress.Denied(err); ok {
+			res.Status, res.Error, res.Permanent = domain.StatusFailed, "connect: "+denied.Error(), true
+		} else if errors.As(err, &system) {
+			res.Status, res.Error, res.Permanent = domain.StatusFailed, "connect: "+system.Error(), true
 		}
 	}
 	return res
@@ -373,10 +429,11 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 		r.pools[oldest].db.Close()
 		delete(r.pools, oldest)
 	}
-	db, err := sql.Open(dl.DriverName, dsn)
+	connector, err := dl.Connector(dsn, r.connect())
 	if err != nil {
-		return nil, errors.New("connection string: not valid for the driver") // the DSN may hold a password
+		return nil, err // names the field, never holds the DSN
 	}
+	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
 	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
 	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/sqljob"
@@ -34,18 +35,34 @@ type target struct {
 func targets(t *testing.T) []target {
 	t.Helper()
 	return []target{
-		{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
+		{driver: domain.DriverPostgres, dsn: testenv.PostgresTargetURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
 		{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t), ph: func(int) string { return "?" }, sleep: "SELECT SLEEP(5)"},
 	}
 }
 
-// newRunner returns a runner of the standard build's dialects, closed when the test ends.
+// newRunner returns a runner of the standard build's dialects, closed when the test ends. Its
+// targets are on this host, so its egress policy allows loopback; its system database is the
+// test server's main database, whose schemas the tests' stores use (their targets are in
+// testenv.TargetDatabase).
 func newRunner(t *testing.T, cfg sqljob.Config) *sqljob.Runner {
 	t.Helper()
-	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, cfg)
+	return newRunnerWith(t, egress.Loopback(), cfg)
+}
+
+func newRunnerWith(t *testing.T, ec egress.Config, cfg sqljob.Config) *sqljob.Runner {
+	t.Helper()
+	policy, err := egress.New(ec)
+	require.NoError(t, err)
+	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL()}, policy, systemDatabase(t), cfg)
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
 	return r
+}
+
+// systemDatabase is the identity of the database the tests' stores live in.
+func systemDatabase(t *testing.T) domain.DatabaseIdentity {
+	t.Helper()
+	return testenv.PostgresIdentity(t, testenv.PostgresURL(t))
 }
 
 func run(t *testing.T, r *sqljob.Runner, tg target, spec domain.SQLSpec) (domain.RunResult, []sqljob.StatementResult) {
@@ -223,21 +240,29 @@ func TestNewRefusesDialectsItCannotRun(t *testing.T) {
 	t.Parallel()
 	noClassify := sqljob.MySQL()
 	noClassify.Classify = nil
+	system := domain.DatabaseIdentity{SystemID: "1", Database: "vecron"}
 	for name, c := range map[string]struct {
 		dialects []sqljob.Dialect
+		policy   *egress.Policy
+		system   domain.DatabaseIdentity
 		want     string
 	}{
-		"None":       {nil, "dialects: none given"},
-		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, "dialects[1].Driver: is empty"},
-		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, `dialects[2].Driver: "postgres" is given twice`},
-		"Unrunnable": {[]sqljob.Dialect{noClassify}, "dialects[0] (mysql): DriverName, Source, Target and Classify are required"},
+		"None":       {nil, &egress.Policy{}, system, "dialects: none given"},
+		"NoDriver":   {[]sqljob.Dialect{sqljob.Postgres(), {}}, &egress.Policy{}, system, "dialects[1].Driver: is empty"},
+		"Twice":      {[]sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), sqljob.Postgres()}, &egress.Policy{}, system, `dialects[2].Driver: "postgres" is given twice`},
+		"Unrunnable": {[]sqljob.Dialect{noClassify}, &egress.Policy{}, system, "dialects[0] (mysql): DriverName, Source, Connector, Target and Classify are required"},
+		"NoPolicy":   {[]sqljob.Dialect{sqljob.Postgres()}, nil, system, "egress policy: none given"},
+		"NoSystemDatabase": {[]sqljob.Dialect{sqljob.Postgres()}, &egress.Policy{}, domain.DatabaseIdentity{},
+			"system database: unknown, so sql jobs could not be kept out of it; identify it, or set sql.allow_system_database"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := sqljob.New(clockwork.NewRealClock(), c.dialects, sqljob.Config{})
+			_, err := sqljob.New(clockwork.NewRealClock(), c.dialects, c.policy, c.system, sqljob.Config{})
 			require.EqualError(t, err, c.want)
 		})
 	}
+	_, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres()}, &egress.Policy{}, domain.DatabaseIdentity{}, sqljob.Config{AllowSystemDatabase: true})
+	require.NoError(t, err, "allowed, the system database need not be known")
 }
 
 func TestRenderBindsTemplatesOnlyIntoParameters(t *testing.T) {
@@ -301,25 +326,12 @@ func TestMariaDBStoredProcedureCall(t *testing.T) {
 	require.EqualValues(t, 1, out[0].Rows[0][0])
 }
 
-func TestDSNsCannotReadTheExecutorsFiles(t *testing.T) {
-	t.Parallel()
-	r := newRunner(t, sqljob.Config{})
-	_, dsn, err := r.Source(&domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?allowAllFiles=true&allowCleartextPasswords=true"})
-	require.NoError(t, err)
-	require.NotContains(t, dsn, "allowAllFiles=true")
-	require.NotContains(t, dsn, "allowCleartextPasswords=true")
-	for _, bad := range []string{"postgres://u@db/x?sslkey=/etc/vecron/keys", "host=db passfile=/root/.pgpass", "service=prod"} {
-		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverPostgres, DSN: bad})
-		require.ErrorContains(t, err, "reads files of the executor's host", bad)
-	}
-}
-
 // TestPoolsAreBoundedSharedAndLetGoWhenIdle watches the target database's own view of the
 // runner's connections: concurrent jobs share at most max_conns_per_target of them, idle ones
 // close after idle_timeout, and Close leaves none behind.
 func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 	t.Parallel()
-	pgDSN, myDSN := testenv.PostgresURL(t), testenv.MySQLDSN(t)
+	pgDSN, myDSN := testenv.PostgresTargetURL(t), testenv.MySQLDSN(t)
 	app := testenv.Name(t)
 	pgTarget := target{driver: domain.DriverPostgres, dsn: pgDSN + "&application_name=" + app, sleep: "SELECT pg_sleep(0.3)"}
 	myCfg, err := mysql.ParseDSN(myDSN)
@@ -394,7 +406,7 @@ func TestPoolsAreBoundedSharedAndLetGoWhenIdle(t *testing.T) {
 func TestEvictingAPoolWaitsForNobody(t *testing.T) {
 	t.Parallel()
 	app := testenv.Name(t)
-	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresURL(t) + "&application_name=" + app}
+	pgTarget := target{driver: domain.DriverPostgres, dsn: testenv.PostgresTargetURL(t) + "&application_name=" + app}
 	myTarget := target{driver: domain.DriverMySQL, dsn: testenv.MySQLDSN(t)}
 	r := newRunner(t, sqljob.Config{MaxTargets: 1})
 

@@ -86,6 +86,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// DatabaseIdentity returns what the server reports of the system database: its cluster's system
+// identifier and the database's name. The SQL executor compares each job's target with it, so a
+// job cannot reach this database by another name or address of the same server.
+func (s *Store) DatabaseIdentity(ctx context.Context) (domain.DatabaseIdentity, error) {
+	var id domain.DatabaseIdentity
+	if err := s.pool.QueryRow(ctx, `SELECT system_identifier::text, current_database() FROM pg_control_system()`).Scan(&id.SystemID, &id.Database); err != nil {
+		return domain.DatabaseIdentity{}, fmt.Errorf("identify the system database: %w", err)
+	}
+	return id, nil
+}
+
 // Migrate applies pending migrations. Replicas starting at once serialize on a session advisory
 // lock keyed by the schema, so exactly one applies each migration and the others wait.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {

@@ -60,6 +60,22 @@ func TestOpenRejectsBadConfigWithoutEchoingIt(t *testing.T) {
 	require.NotContains(t, err.Error(), "s3cret")
 }
 
+// TestDatabaseIdentityIsTheServersAndTheDatabases: the identity names the database, not the
+// schema or the address: another schema of the same database has the same one, another database
+// of the same server does not.
+func TestDatabaseIdentityIsTheServersAndTheDatabases(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	id, err := st.DatabaseIdentity(t.Context())
+	require.NoError(t, err)
+	require.NotEmpty(t, id.SystemID)
+	require.Equal(t, testenv.PostgresIdentity(t, url), id)
+	require.Equal(t, id, testenv.PostgresIdentity(t, testenv.PostgresURL(t)), "another schema of the same database")
+	other := testenv.PostgresIdentity(t, testenv.PostgresTargetURL(t))
+	require.Equal(t, id.SystemID, other.SystemID, "the same server")
+	require.NotEqual(t, id.Database, other.Database)
+}
+
 func TestJobCRUD(t *testing.T) {
 	t.Parallel()
 	st, _ := testfactory.Store(t)

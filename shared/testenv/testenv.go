@@ -25,6 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/vecron/vecron/shared/domain"
 )
 
 // service describes how to reach one kind of server.
@@ -155,7 +157,73 @@ func Name(t testing.TB) string {
 // it. The schema is dropped when t ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
+	return postgresSchema(t, serviceURL(t, postgresService))
+}
+
+// TargetDatabase is the database of the PostgreSQL test server that the sql jobs of tests
+// connect to. vecron refuses jobs whose target is its own system database, and the system
+// databases of tests are schemas of the server's main database (PostgresURL): their targets are
+// schemas of this one.
+const TargetDatabase = "vecron_sqljob_targets"
+
+// PostgresTargetURL creates a schema of t's own in TargetDatabase, creating the database on first
+// use, and returns a connection URL whose search_path selects it, for a sql job to connect to.
+// The schema is dropped when t ends.
+func PostgresTargetURL(t testing.TB) string {
+	t.Helper()
 	base := serviceURL(t, postgresService)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", postgresService.env, err)
+	}
+	defer conn.Close(ctx)
+	// Test binaries run in parallel: one creates the database, the others wait for it. CREATE
+	// DATABASE takes no IF NOT EXISTS and runs outside a transaction, hence the session lock.
+	const lockKey = 0x7665_6372_6f6e // "vecron"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	var exists bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", TargetDatabase).Scan(&exists)
+	if err == nil && !exists {
+		_, err = conn.Exec(ctx, "CREATE DATABASE "+TargetDatabase)
+	}
+	if _, uerr := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		t.Fatalf("create database %s: %v", TargetDatabase, err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s must be a postgres:// URL", postgresService.env)
+	}
+	u.Path = "/" + TargetDatabase
+	return postgresSchema(t, u.String())
+}
+
+// PostgresIdentity returns what the PostgreSQL server at url reports of the database url names:
+// its cluster's system identifier and the database's name, as vecron compares them.
+func PostgresIdentity(t testing.TB, url string) domain.DatabaseIdentity {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect to postgres: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var id domain.DatabaseIdentity
+	if err := conn.QueryRow(t.Context(), "SELECT system_identifier::text, current_database() FROM pg_control_system()").Scan(&id.SystemID, &id.Database); err != nil {
+		t.Fatalf("identify the database: %v", err)
+	}
+	return id
+}
+
+// postgresSchema creates a schema of t's own in the database of base and returns base with a
+// search_path that selects it. The schema is dropped when t ends.
+func postgresSchema(t testing.TB, base string) string {
+	t.Helper()
 	schema := Name(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

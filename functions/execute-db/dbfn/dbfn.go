@@ -11,7 +11,10 @@ import (
 
 	"github.com/vecron/vecron/functions/internal/worker"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // Transports.
@@ -20,10 +23,12 @@ const (
 	TransportPush = worker.TransportPush
 )
 
-// Settings configure the execute-db function: the executor's, and the runner's section.
+// Settings configure the execute-db function: the executor's, the runner's section, and where
+// sql jobs may connect.
 type Settings struct {
 	worker.Settings `koanf:",squash"`
 	SQL             sqljob.Config `koanf:"sql"`
+	Egress          egress.Config `koanf:"egress"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.
@@ -38,12 +43,29 @@ func Aliases() map[string]string { return worker.Aliases() }
 // finish and returns. The caller chooses dialects, so only the builds that can afford the Oracle
 // driver link it.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqljob.Dialect, log *slog.Logger) error {
-	runner, err := sqljob.New(clock, dialects, s.SQL)
+	policy, err := egress.New(s.Egress)
 	if err != nil {
-		return fmt.Errorf("sql runner: %w", err)
+		return err
 	}
+	var runner *sqljob.Runner
 	// The pools to target databases close on the way out: a function scaling to zero leaves
 	// no connections open.
-	defer runner.Close()
-	return worker.Run(ctx, clock, domain.KindSQL, "execute-db", s.Settings, runner, log)
+	defer func() {
+		if runner != nil {
+			runner.Close()
+		}
+	}()
+	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store) (executor.Runner, error) {
+		// Jobs are kept out of the system database by what its server reports, read once here.
+		var system domain.DatabaseIdentity
+		if !s.SQL.AllowSystemDatabase {
+			if system, err = st.DatabaseIdentity(ctx); err != nil {
+				return nil, fmt.Errorf("%w (sql jobs are refused the system database by its identity; grant EXECUTE on pg_control_system() or set sql.allow_system_database)", err)
+			}
+		}
+		if runner, err = sqljob.New(clock, dialects, policy, system, s.SQL); err != nil {
+			return nil, fmt.Errorf("sql runner: %w", err)
+		}
+		return runner, nil
+	}, log)
 }

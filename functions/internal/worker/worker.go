@@ -77,10 +77,19 @@ func Aliases() map[string]string {
 // Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
 // it lets in-flight executions finish (within the grace period) and returns.
 func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
-	return server.StopDuringStart(ctx, function, run(ctx, clock, kind, function, s, runner, log), log)
+	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store) (executor.Runner, error) { return runner, nil }, log)
 }
 
-func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
+// NewRunner makes an executor's runner once the system database is open, for a runner that
+// must know that database: execute-db keeps sql jobs out of it.
+type NewRunner func(ctx context.Context, st *store.Store) (executor.Runner, error)
+
+// RunWith is Run with the runner newRunner makes once the system database is open.
+func RunWith(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger) error {
+	return server.StopDuringStart(ctx, function, run(ctx, clock, kind, function, s, newRunner, log), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger) error {
 	if s.Transport != TransportPull && s.Transport != TransportPush {
 		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
 	}
@@ -93,6 +102,10 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx, log); err != nil {
+		return err
+	}
+	runner, err := newRunner(ctx, st)
+	if err != nil {
 		return err
 	}
 	nc, js, err := queue.Connect(ctx, s.NATS, "vecron-"+function, log)

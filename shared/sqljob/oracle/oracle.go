@@ -6,10 +6,10 @@ package oracle
 
 import (
 	"cmp"
+	"context"
+	"database/sql/driver"
 	"errors"
-	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -29,6 +29,7 @@ func Dialect() sqljob.Dialect {
 		Driver:     domain.DriverOracle,
 		DriverName: "oracle",
 		Source:     Source,
+		Connector:  Connector,
 		Target:     Target,
 		Classify:   Classify,
 		// go-ora refuses database/sql's ReadOnly option; Oracle's own statement enforces it.
@@ -39,26 +40,6 @@ func Dialect() sqljob.Dialect {
 		// runs queries only.
 		ReadOnlyAllows: returnsRows,
 	}
-}
-
-// forbidden are go-ora URL options a job may not set, and why: each makes the driver use the
-// executor's host (its files, its OS identity, its local IPC) instead of the job's database.
-var forbidden = map[string]string{
-	"WALLET":           "reads a wallet from the executor's files",
-	"WALLET PASSWORD":  "opens a wallet from the executor's files",
-	"TRACE FILE":       "writes a trace file on the executor's host",
-	"TRACE DIR":        "writes trace files on the executor's host",
-	"TRACE FOLDER":     "writes trace files on the executor's host",
-	"TRACE DIRECTORY":  "writes trace files on the executor's host",
-	"UNIX SOCKET":      "connects to a local socket of the executor's host",
-	"AUTH TYPE":        "selects OS, Kerberos or TCPS authentication, which use the executor's identity or files",
-	"OS USER":          "authenticates as an OS user of the executor's host",
-	"OS PASS":          "authenticates as an OS user of the executor's host",
-	"OS PASSWORD":      "authenticates as an OS user of the executor's host",
-	"OS HASH":          "authenticates as an OS user of the executor's host",
-	"OS PASSHASH":      "authenticates as an OS user of the executor's host",
-	"OS PASSWORD HASH": "authenticates as an OS user of the executor's host",
-	"AUTH SERV":        "turns on native authentication services, which send the executor's OS user",
 }
 
 // Source returns the go-ora connection URL of spec: its DSN (oracle://user:password@host:port/service),
@@ -74,19 +55,14 @@ func Source(spec *domain.SQLSpec) (string, error) {
 		case spec.User == "" || spec.Password == "":
 			return "", errors.New("sql.user, sql.password: are required for Oracle: without them the driver logs in as the executor's OS user")
 		}
-		return goora.BuildUrl(spec.Host, cmp.Or(spec.Port, DefaultPort), spec.Database, spec.User, spec.Password, nil), nil
-	}
-	u, err := url.Parse(spec.DSN)
-	if err != nil || !strings.EqualFold(u.Scheme, "oracle") {
-		return "", errors.New("sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)")
-	}
-	for key := range u.Query() {
-		if why, bad := forbidden[strings.ToUpper(strings.TrimSpace(key))]; bad {
-			return "", fmt.Errorf("sql.dsn: the %q option is not allowed: it %s", key, why)
+		built := goora.BuildUrl(spec.Host, cmp.Or(spec.Port, DefaultPort), spec.Database, spec.User, spec.Password, nil)
+		if err := sqljob.CheckOracleDSN(built); err != nil {
+			return "", errors.New("sql.host: not a host name or address")
 		}
+		return built, nil
 	}
-	if u.Host == "" && u.Query().Get("connStr") == "" && u.Query().Get("server") == "" {
-		return "", errors.New("sql.dsn: names no server: give host:port, or a connStr descriptor")
+	if err := sqljob.CheckOracleDSN(spec.DSN); err != nil {
+		return "", err
 	}
 	cfg, err := goora.ParseConfig(spec.DSN)
 	if err != nil {
@@ -97,6 +73,24 @@ func Source(spec *domain.SQLSpec) (string, error) {
 		return "", errors.New("sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user")
 	}
 	return spec.DSN, nil
+}
+
+// Connector returns the connector of a checked connection URL: go-ora dials every server it
+// tries, the listener's redirections included, through c.Dial.
+func Connector(dsn string, c sqljob.Connect) (driver.Connector, error) {
+	conn, ok := goora.NewConnector(dsn).(*goora.OracleConnector)
+	if !ok {
+		return nil, errors.New("sql.dsn: the Oracle driver gave no connector")
+	}
+	conn.Dialer(dialer(c.Dial))
+	return conn, nil
+}
+
+// dialer is a dial function as go-ora's dialer.
+type dialer func(ctx context.Context, network, address string) (net.Conn, error)
+
+func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return d(ctx, network, address)
 }
 
 // Target names the first server of dsn for the circuit breaker: "oracle://host:1521".

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
@@ -26,10 +28,20 @@ func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 const password = `p@ss:w/rd?&#% 'x"`
 
-// newRunner returns a runner of the execute-db-oracle build's dialects, closed when the test ends.
+// newRunner returns a runner of the execute-db-oracle build's dialects, closed when the test
+// ends, that may connect to this host.
 func newRunner(t *testing.T) *sqljob.Runner {
 	t.Helper()
-	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}, sqljob.Config{})
+	return newRunnerWith(t, egress.Loopback())
+}
+
+func newRunnerWith(t *testing.T, ec egress.Config) *sqljob.Runner {
+	t.Helper()
+	policy, err := egress.New(ec)
+	require.NoError(t, err)
+	// No Oracle database can be vecron's system database, which is PostgreSQL.
+	r, err := sqljob.New(clockwork.NewRealClock(), []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}, policy,
+		domain.DatabaseIdentity{SystemID: "0", Database: "vecron"}, sqljob.Config{})
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
 	return r
@@ -80,7 +92,8 @@ func TestSourceChecksGivenURLs_NotRunAgainstOracle(t *testing.T) {
 		"postgres://batch:" + password + "@db/x":       "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
 		"batch/secret@db:1521/ORCLPDB1":                "sql.dsn: not an Oracle connection URL (oracle://user:password@host:1521/service)",
 		"oracle://batch:secret@/ORCLPDB1":              "sql.dsn: names no server: give host:port, or a connStr descriptor",
-		"oracle://batch:secret@db:1521/S?RETRY TIME=3": "sql.dsn: not a valid Oracle connection URL",
+		"oracle://batch:secret@db:1521/S?RETRY TIME=3": `sql.dsn: the "RETRY TIME" option is not allowed; a job may set server, service name, sid, instance name, connstr, ssl, ssl verify, encryption, data integrity, timeout, connect timeout, connection timeout, prefetch_rows, lob fetch, language, territory, charset, client charset, program, use_oob, enable_oob, enable urgent data transport`,
+		"oracle://batch:secret@db:1521/S?TIMEOUT=x":    "sql.dsn: not a valid Oracle connection URL",
 		"oracle://db:1521/ORCLPDB1":                    "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 		"oracle://batch@db:1521/ORCLPDB1":              "sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user",
 	} {
@@ -93,7 +106,8 @@ func TestSourceRefusesOptionsThatUseTheExecutorsHost_NotRunAgainstOracle(t *test
 	t.Parallel()
 	r := newRunner(t)
 	for _, opt := range []string{"wallet=/etc/vecron", "WALLET%20PASSWORD=x", "trace%20file=/tmp/t.log", "TRACE%20DIR=/tmp",
-		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS"} {
+		"unix%20socket=/var/run/ora", "AUTH%20TYPE=OS", "auth%20type=kerberos", "OS%20USER=root", "os%20password=x", "AUTH%20SERV=NTS",
+		"w%61llet=/etc/vecron", "DBA%20PRIVILEGE=SYSDBA", "cid=(PROGRAM=x)", "unknown=1"} {
 		dsn := goora.BuildUrl("db", 1521, "ORCLPDB1", "batch", password, nil) + "?" + opt
 		_, _, err := r.Source(&domain.SQLSpec{Driver: domain.DriverOracle, DSN: dsn})
 		require.Error(t, err, opt)
@@ -149,6 +163,48 @@ func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracl
 	require.NotContains(t, res.Error, "p@ss")
 	require.Equal(t, fmt.Sprintf("oracle://127.0.0.1:%d", port), r.Target(event.Due{SQL: &domain.SQLSpec{
 		Driver: domain.DriverOracle, Host: "127.0.0.1", Port: port, Database: "ORCLPDB1", User: "batch", Password: password}}))
+}
+
+// TestEgressPolicyRefusesOracleTargetsBeforeConnecting_NotRunAgainstOracle: go-ora dials through
+// the egress policy, so a denied address fails for good, with the rule, and is never dialed.
+func TestEgressPolicyRefusesOracleTargetsBeforeConnecting_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	accepted := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	r := newRunnerWith(t, egress.Config{})
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		res := r.Run(t.Context(), event.Due{JobID: "j", Kind: domain.KindSQL, SQL: &domain.SQLSpec{
+			Driver: domain.DriverOracle, Host: host, Port: port, Database: "ORCLPDB1", User: "batch", Password: password,
+			Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}},
+		}})
+		require.Equal(t, domain.StatusFailed, res.Status, host)
+		require.True(t, res.Permanent, host)
+		require.Regexp(t, `^connect: egress policy refuses (127\.0\.0\.1|::1) \(default rule: loopback`, res.Error, host)
+	}
+	select {
+	case <-accepted:
+		t.Fatal("the driver connected to a denied address")
+	default:
+	}
 }
 
 func TestNamedParametersBindAsSQLNamed_NotRunAgainstOracle(t *testing.T) {
