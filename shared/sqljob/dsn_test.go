@@ -1,6 +1,7 @@
 package sqljob_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -98,8 +99,9 @@ var postgresAllowed = []string{"host", "port", "dbname", "user", "password", "ss
 	"target_session_attrs", "application_name", "search_path", "timezone", "client_encoding", "statement_timeout",
 	"lock_timeout", "idle_in_transaction_session_timeout", "servicefile"}
 
-// FuzzCheckDSN: no connection string makes the check panic, and one it accepts configures no
-// file of the executor's host, no local socket and no parameter off the allow-lists.
+// FuzzCheckDSN: no connection string makes the check panic, and one it accepts (PostgreSQL,
+// MySQL or Oracle) configures no file of the executor's host, no local socket and no parameter
+// off the allow-lists.
 func FuzzCheckDSN(f *testing.F) {
 	for _, s := range []string{
 		"postgres://u:p@db:5432/x?sslmode=require", "postgres://u@db/x?ssl%72ootcert=/x", "host=db user=u sslkey=/k host=a\\",
@@ -109,8 +111,11 @@ func FuzzCheckDSN(f *testing.F) {
 		f.Add(uint8(0), s)
 		f.Add(uint8(1), s)
 	}
+	for _, s := range []string{"oracle://u:p@h:1521/S?TIMEOUT=3", "oracle://u:p@h/S?w%61llet=/x", "oracle://u:p@:0/?connStr=(DESCRIPTION=(ADDRESS=(HOST=a)(PORT=1)))"} {
+		f.Add(uint8(2), s)
+	}
 	f.Fuzz(func(t *testing.T, which uint8, dsn string) {
-		switch which % 2 {
+		switch which % 3 {
 		case 0:
 			if err := sqljob.CheckDSN(domain.DriverPostgres, dsn); err == nil {
 				// The driver's own allow-list, on the job's string alone, finds no other key.
@@ -127,6 +132,19 @@ func FuzzCheckDSN(f *testing.F) {
 				}
 				if cfg.AllowAllFiles || cfg.MultiStatements || cfg.InterpolateParams || cfg.AllowCleartextPasswords || cfg.Net == "unix" || cfg.ServerPubKey != "" {
 					t.Fatalf("accepted %q: %+v", dsn, cfg)
+				}
+			}
+		case 2:
+			if err := sqljob.CheckDSN(domain.DriverOracle, dsn); err == nil {
+				u, err := url.Parse(dsn)
+				if err != nil {
+					t.Fatalf("accepted %q, which is no URL: %v", dsn, err)
+				}
+				for key := range u.Query() {
+					switch strings.ToUpper(key) {
+					case "WALLET", "WALLET PASSWORD", "TRACE FILE", "TRACE DIR", "UNIX SOCKET", "AUTH TYPE", "OS USER", "OS PASSWORD", "AUTH SERV":
+						t.Fatalf("accepted %q, which sets %s", dsn, key)
+					}
 				}
 			}
 		}
