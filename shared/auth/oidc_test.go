@@ -529,7 +529,7 @@ func FuzzRolesClaim(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc, path string) {
 		var claims map[string]any
 		if json.Unmarshal([]byte(doc), &claims) != nil {
-			t.Skip()
+			return // not a claim set: nothing to look into
 		}
 		roles, err := rolesClaim(claims, path)
 		if err != nil {

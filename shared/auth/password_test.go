@@ -259,10 +259,10 @@ func FuzzVerifyPassword(f *testing.F) {
 		// Hashes the fuzzer makes expensive would only slow it down; their parsing is what
 		// is under test, and it runs before any hashing.
 		if p, _, _, err := decodeArgon2id(encoded); err == nil && uint64(p.memory)*uint64(p.time) > 4096 {
-			t.Skip()
+			return
 		}
 		if strings.HasPrefix(encoded, "$2") && len(encoded) > 6 && encoded[4:6] > "06" {
-			t.Skip()
+			return
 		}
 		ok, err := VerifyPassword(encoded, password)
 		if err != nil {
