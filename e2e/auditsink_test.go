@@ -19,6 +19,7 @@ import (
 	"github.com/vecron/vecron/functions/api/apifn"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -57,6 +58,7 @@ func TestAPIForwardsItsAuditLogToTheSink(t *testing.T) {
 
 	as, dbURL := apiSettings(t)
 	as.Audit.Sink, as.Audit.ForwardInterval = siem.URL+"/ingest", 50*time.Millisecond
+	as.Egress = egress.Loopback() // the SIEM of the test listens on 127.0.0.1
 	ready := make(chan net.Addr, 1)
 	run(t, "api", func(ctx context.Context) error {
 		return apifn.Run(ctx, clockwork.NewRealClock(), as, testenv.Logger(t), func(a net.Addr) { ready <- a })

@@ -164,6 +164,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	ts.Redis.URL = s.RedisURL
 	// Jobs on one machine call services on it; in production loopback stays denied.
 	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
+	as.Egress.Allow = append(as.Egress.Allow, egress.Loopback().Allow...)
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
 		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), secret.KeySize, "secret variables are sealed", log)
 		if err != nil {

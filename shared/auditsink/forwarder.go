@@ -27,6 +27,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/store"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Timeout bounds one delivery, the sink's answer included.
 	Timeout time.Duration
+	// Policy is the egress policy the sink is reached through, like every outbound connection
+	// of a configured channel; nil applies the default policy.
+	Policy *egress.Policy
 }
 
 func (c Config) withDefaults() Config {
@@ -112,6 +116,12 @@ func New(st Store, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Forwar
 	}
 	u, _ := url.Parse(cfg.Sink) // validate parsed it
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	policy := cfg.Policy
+	if policy == nil {
+		policy = &egress.Policy{}
+	}
+	transport.DialContext = policy.Dialer(cfg.Timeout).DialContext
+	transport.Proxy = nil // the policy would see only the proxy
 	return &Forwarder{
 		store: st,
 		client: &http.Client{

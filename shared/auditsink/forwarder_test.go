@@ -22,6 +22,7 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
@@ -156,6 +157,9 @@ func (s *sink) awaitAccepted(t *testing.T, n int) {
 // start runs a forwarder until the returned stop (or the test's end) cancels it and it returns.
 func start(t *testing.T, st auditsink.Store, clock clockwork.Clock, log *slog.Logger, cfg auditsink.Config) (stop func()) {
 	t.Helper()
+	if cfg.Policy == nil {
+		cfg.Policy = egress.LoopbackPolicy() // the tests' sinks listen on 127.0.0.1
+	}
 	fwd, err := auditsink.New(st, clock, log, cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -444,4 +448,19 @@ func TestNewRefusesABadSink(t *testing.T) {
 	}
 	_, err := auditsink.New(nil, clockwork.NewFakeClock(), testenv.Logger(t), auditsink.Config{Sink: "https://siem.example.com:8443/in"})
 	require.NoError(t, err)
+}
+
+// TestASinkTheEgressPolicyDeniesIsNeverDialled: the sink is an outbound connection like a job's,
+// and passes the same policy; a refused one fails every delivery without a connection.
+func TestASinkTheEgressPolicyDeniesIsNeverDialled(t *testing.T) {
+	t.Parallel()
+	st, _ := auditStore(t)
+	record(t, st, 0, 1)
+	sk := newSink(t, func(int) int { return http.StatusAccepted }, nil)
+	var logs testenv.LogBuffer
+	clock := clockwork.NewFakeClock()
+	start(t, st, clock, slog.New(slog.NewJSONHandler(&logs, nil)), auditsink.Config{Sink: sk.srv.URL, Policy: &egress.Policy{}})
+	sleeping(t, clock) // backing off after the refused delivery
+	require.Empty(t, sk.requests())
+	require.Contains(t, logs.String(), "egress policy refuses 127.0.0.1")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/redisconn"
@@ -36,6 +37,8 @@ type Settings struct {
 	Debug    telemetry.DebugConfig `koanf:"debug"`
 	Auth     identity.Config       `koanf:"auth"`
 	Audit    audit.Config          `koanf:"audit"`
+	// Egress is the policy the audit sink is reached through.
+	Egress egress.Config `koanf:"egress"`
 	// Redis holds the failed-login counters; /readyz checks it.
 	Redis         redisconn.Config `koanf:"redis"`
 	Host          string           `koanf:"host" usage:"interface to listen on; empty listens on all"`
@@ -104,7 +107,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	var forwarder *auditsink.Forwarder
 	if s.Audit.Sink != "" {
 		// Every replica runs one; they take turns through the store, one delivering at a time.
-		cfg := auditsink.Config{Sink: s.Audit.Sink, Interval: s.Audit.ForwardInterval}
+		policy, err := egress.New(s.Egress)
+		if err != nil {
+			return err
+		}
+		cfg := auditsink.Config{Sink: s.Audit.Sink, Interval: s.Audit.ForwardInterval, Policy: policy}
 		if forwarder, err = auditsink.New(st, clock, log.With("component", "auditsink"), cfg); err != nil {
 			return err
 		}
