@@ -47,7 +47,7 @@ func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 
 	onlyNew, err := secret.ParseKeys(newSpec)
 	require.NoError(t, err)
-	vars, _, err := variables.New(st, onlyNew, time.Now).Resolve(ctx, "0193b7c4-0000-7000-8000-000000000000")
+	res, err := variables.New(st, onlyNew, time.Now).Resolve(ctx, "0193b7c4-0000-7000-8000-000000000000")
 	require.NoError(t, err)
-	require.Equal(t, "value-of-B", vars["B"])
+	require.Equal(t, "value-of-B", res.Vars["B"])
 }

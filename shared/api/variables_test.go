@@ -70,3 +70,34 @@ func TestJobTemplatesAreCheckedOnWrite(t *testing.T) {
 	p = c.problem(http.MethodPost, "/api/v1/jobs", `{"name":"v","schedule":{"cron":"@daily"},"http":{"url":"ftp://{{ var.HOST }}/"}}`, http.StatusBadRequest)
 	require.Equal(t, []string{"http.url"}, fields(p))
 }
+
+// TestSecretBindingsThroughTheAPI: where a secret may go and who sees a global variable are set,
+// shown and audited through the API; a bad pattern is a 400 naming it.
+func TestSecretBindingsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	code, _, b := c.do(http.MethodPut, "/api/v1/variables/BANK_TOKEN",
+		`{"value":"tok-bank-1","is_secret":true,"allowed_hosts":["api.bank.vn"],"namespaces":["payments"]}`)
+	require.Equal(t, http.StatusCreated, code, string(b))
+	require.Contains(t, string(b), `"allowed_hosts":["api.bank.vn"]`)
+	require.Contains(t, string(b), `"namespaces":["payments"]`)
+	_, _, b = c.do(http.MethodGet, "/api/v1/variables/BANK_TOKEN", "")
+	require.Contains(t, string(b), `"allowed_hosts":["api.bank.vn"]`)
+	require.NotContains(t, string(b), "tok-bank-1")
+
+	p := c.problem(http.MethodPut, "/api/v1/variables/BANK_TOKEN", `{"allowed_hosts":["https://evil.example/x"]}`, http.StatusBadRequest)
+	require.Equal(t, []string{"allowed_hosts[0]"}, fields(p))
+	p = c.problem(http.MethodPut, "/api/v1/variables/HOST", `{"value":"h","allowed_hosts":["a.example"]}`, http.StatusBadRequest)
+	require.Equal(t, []string{"allowed_hosts"}, fields(p))
+	j := testfactory.Job(t, c.st, testfactory.JobOpts{})
+	p = c.problem(http.MethodPut, "/api/v1/jobs/"+j.ID+"/variables/X", `{"value":"x","namespaces":["a"]}`, http.StatusBadRequest)
+	require.Equal(t, []string{"namespaces"}, fields(p))
+
+	// Lifting the binding is a change like any other, in the audit log.
+	code, _, b = c.do(http.MethodPut, "/api/v1/variables/BANK_TOKEN", `{"allowed_hosts":[]}`)
+	require.Equal(t, http.StatusOK, code, string(b))
+	require.NotContains(t, string(b), "allowed_hosts")
+	page := c.audit("object_kind=variable")
+	require.Len(t, page.Items, 2)
+	require.NotContains(t, string(page.Items[1].Before)+string(page.Items[1].After), "tok-bank")
+}

@@ -440,10 +440,15 @@ type Variable struct {
 	JobID    string `json:"job_id,omitempty"`
 	IsSecret bool   `json:"is_secret"`
 	// Value is the plain value; never set for a secret outside the executor.
-	Value     string    `json:"value,omitempty"`
-	Masked    string    `json:"masked,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Value  string `json:"value,omitempty"`
+	Masked string `json:"masked,omitempty"`
+	// AllowedHosts are the host patterns a secret may be sent to; empty, anywhere the egress
+	// policy allows.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	// Namespaces are those whose jobs see a global variable; empty, every namespace.
+	Namespaces []string  `json:"namespaces,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // SealedVariable is a variable as stored: a secret's value sealed, with its key id.

@@ -74,7 +74,7 @@ type panickyVariables struct {
 	panicFor string
 }
 
-func (p *panickyVariables) Resolve(ctx context.Context, jobID string) (map[string]string, []string, error) {
+func (p *panickyVariables) Resolve(ctx context.Context, jobID string) (*variables.Resolved, error) {
 	if jobID == p.panicFor {
 		panic("decrypt TOKEN: unexpected plaintext " + panicToken)
 	}

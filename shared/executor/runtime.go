@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ import (
 	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 // Defaults of Config.
@@ -104,9 +106,9 @@ type Runner interface {
 
 // Variables resolves the variables a job's templates see.
 type Variables interface {
-	// Resolve returns the job's variables (its own over the global ones) and the secret values
-	// among them.
-	Resolve(ctx context.Context, jobID string) (map[string]string, []string, error)
+	// Resolve returns the job's variables (its own over the global ones its namespace sees),
+	// which of them are secret, and where those may be sent.
+	Resolve(ctx context.Context, jobID string) (*variables.Resolved, error)
 }
 
 // Publisher publishes one message and waits for the broker's acknowledgement.
@@ -479,18 +481,42 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 	if loc, err := schedule.LoadLocation(d.Timezone); err == nil { // cached: not a file read per execution
 		c.Location = loc
 	}
+	var resolved *variables.Resolved
 	if r.vars != nil {
-		vars, secrets, err := r.resolve(ctx, d.JobID, log)
-		if err != nil {
+		var err error
+		if resolved, err = r.resolve(ctx, d.JobID, log); err != nil {
 			// The keys or the database: not the job's fault, so not permanent.
 			return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + err.Error()}, nil
 		}
-		c.Vars, mask = vars, secret.NewMasker(secrets)
+		c.Vars, c.Secret, mask = resolved.Vars, resolved.Secret, secret.NewMasker(resolved.Values)
 	}
 	rendered, err := r.runner.Render(d, c)
+	if len(c.Tainted) > 0 {
+		// What a filter made of a secret shows as much of it as the secret itself.
+		mask = secret.NewMasker(append(slices.Clone(resolved.Values), c.Tainted...))
+	}
 	if err != nil {
 		// A missing variable or a bad template stays wrong until someone fixes the job.
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
+	}
+	var bound secret.Bindings
+	for name := range c.Used {
+		if hosts := resolved.Hosts[name]; len(hosts) > 0 {
+			bound = append(bound, secret.Binding{Name: name, Hosts: hosts})
+		}
+	}
+	if len(bound) > 0 {
+		slices.SortFunc(bound, func(a, b secret.Binding) int { return strings.Compare(a.Name, b.Name) })
+		// Checked on the request as filled in, before anything is sent; a redirect is checked
+		// again at its hop.
+		target := r.runner.Target(rendered)
+		if _, hostport, ok := strings.Cut(target, "://"); ok { // a database: "postgres://host:port"
+			target = hostport
+		}
+		if err := bound.Check(target); err != nil {
+			return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
+		}
+		ctx = secret.WithBindings(ctx, bound)
 	}
 	return r.attempt(ctx, rendered, e), mask
 }
@@ -498,7 +524,7 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 // resolve returns the variables of jobID's templates and the secret values among them. A panic
 // there is an error that names the panic's type only: its value may hold a secret, and no
 // masker knows the secrets before Resolve returns them.
-func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (vars map[string]string, secrets []string, err error) {
+func (r *Runtime) resolve(ctx context.Context, jobID string, log *slog.Logger) (res *variables.Resolved, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("resolving variables panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))

@@ -24,6 +24,7 @@ import (
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
+	"github.com/vecron/vecron/shared/secret"
 )
 
 // Defaults of Config.
@@ -77,11 +78,15 @@ type redirectsKey struct{}
 
 // checkRedirect follows a redirect only as far as the job allows (its count travels in the
 // request's context), and leaves credentials behind when the host changes. Each hop dials
-// through the egress policy like the first request.
+// through the egress policy like the first request, and goes only where every bound secret the
+// request carries may go.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	max, _ := req.Context().Value(redirectsKey{}).(int)
 	if len(via) > max {
 		return http.ErrUseLastResponse
+	}
+	if err := secret.CheckDestination(req.Context(), hostPort(req.URL)); err != nil {
+		return err
 	}
 	if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
 		for k := range req.Header {
@@ -134,6 +139,9 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 			// Said plainly, and nothing else: whether something listens there stays unknown.
 			res.Status, res.Permanent, res.Error = domain.StatusFailed, true, method+" request: "+d.Error()
 		}
+		if b := (*secret.BindingError)(nil); errors.As(err, &b) {
+			res.Status, res.Permanent, res.Error = domain.StatusFailed, true, method+" request: redirect not followed: "+b.Error()
+		}
 		return res
 	}
 	excerpt, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(r.cfg.ExcerptBytes)))
@@ -168,7 +176,15 @@ func (r *Runner) Target(d event.Due) string {
 		return ""
 	}
 	u, err := url.Parse(d.HTTP.URL)
-	if err != nil || u.Host == "" {
+	if err != nil {
+		return ""
+	}
+	return hostPort(u)
+}
+
+// hostPort names u's destination as "host:port"; "" when u has no host.
+func hostPort(u *url.URL) string {
+	if u.Host == "" {
 		return ""
 	}
 	port := u.Port()

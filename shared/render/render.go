@@ -1,7 +1,9 @@
 // Package render fills the templates in a job's string fields at run time: `{{ var.NAME }}`,
 // `{{ job.name }}`, `{{ execution.scheduled_at | date "2006-01-02" }}` and the like. It is a small
-// language on purpose — a path and at most one filter, no calls, no loops, no file or network
-// access — so a job definition can never run code, and every output is bounded by MaxOutput. A
+// language on purpose — a path and a short chain of filters, no calls, no loops, no file or
+// network access — so a job definition can never run code, and every output is bounded by
+// MaxOutput. Whatever is derived from a secret variable is tainted (Context.Tainted), so the
+// executor masks the form a filter gave it, not only the secret as stored. A
 // reference to something missing is an error naming it and the field, never an empty string.
 package render
 
@@ -32,6 +34,16 @@ type Context struct {
 	Trigger  string
 	// Payload is the trigger's JSON payload (webhook or event triggers); nil when none.
 	Payload json.RawMessage
+
+	// Secret names the variables of Vars that are secret. Render taints whatever it derives
+	// from them: a filter changes a secret's form, not what it reveals.
+	Secret map[string]bool
+	// Tainted collects, as Render goes, each output derived from a secret in the form it was
+	// written (after its filter), for the caller to mask wherever a target might echo it.
+	Tainted []string
+	// Used collects the names of the secret variables Render referred to, for the caller to
+	// check where they are about to be sent.
+	Used map[string]bool
 }
 
 // Error says which field's template failed and why.
@@ -56,9 +68,16 @@ func (e *MissingVariableError) Error() string {
 type expr struct {
 	literal *string // a quoted string, e.g. {{ "{{" }}
 	path    []string
-	filter  string
-	arg     string
+	filters []filter
 }
+
+// filter is one "| name arg" of an expression.
+type filter struct {
+	name, arg string
+}
+
+// maxFilters bounds a chain: each filter may grow its input (json, urlquery) by a constant factor.
+const maxFilters = 4
 
 var (
 	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -151,28 +170,46 @@ func parseExpr(body string) (*expr, error) {
 	default:
 		return nil, fmt.Errorf("%q is not one of var, job, execution, trigger", e.path[0])
 	}
-	if hasFilter {
-		name, arg, _ := strings.Cut(strings.TrimSpace(filterPart), " ")
+	if !hasFilter {
+		return e, nil
+	}
+	// Filters apply left to right: {{ var.NAME | lower | urlquery }}.
+	for rest := filterPart; ; {
+		rest = strings.TrimLeft(rest, " \t")
+		n := strings.IndexAny(rest, " \t|")
+		if n < 0 {
+			n = len(rest)
+		}
+		name := rest[:n]
+		rest = strings.TrimLeft(rest[n:], " \t")
 		if !filters[name] {
 			return nil, fmt.Errorf("%q is not a filter (date, urlquery, json, upper, lower)", name)
 		}
-		e.filter = name
-		arg = strings.TrimSpace(arg)
+		if len(e.filters) == maxFilters {
+			return nil, fmt.Errorf("at most %d filters", maxFilters)
+		}
+		f := filter{name: name}
 		switch {
-		case name == "date" && arg == "":
+		case name == "date" && (rest == "" || rest[0] == '|'):
 			return nil, fmt.Errorf(`date needs a layout, e.g. date "2006-01-02"`)
 		case name == "date":
-			s, err := strconv.Unquote(arg)
+			q, err := strconv.QuotedPrefix(rest)
 			if err != nil {
 				return nil, fmt.Errorf("the date layout must be a quoted string")
 			}
-			e.arg = s
-		case arg != "":
+			f.arg, _ = strconv.Unquote(q)
+			rest = strings.TrimLeft(rest[len(q):], " \t")
+		case rest != "" && rest[0] != '|':
 			return nil, fmt.Errorf("%s takes no argument", name)
 		}
-		if name == "date" && (e.path[0] != "execution" || e.path[1] != "scheduled_at") {
-			return nil, fmt.Errorf("date applies to execution.scheduled_at")
+		if name == "date" && (len(e.filters) > 0 || e.path[0] != "execution" || e.path[1] != "scheduled_at") {
+			return nil, fmt.Errorf("date applies to execution.scheduled_at, as its first filter")
 		}
+		e.filters = append(e.filters, f)
+		if rest == "" {
+			break
+		}
+		rest = rest[1:] // the "|"
 	}
 	return e, nil
 }
@@ -237,6 +274,15 @@ func eval(field string, e *expr, c *Context) (string, error) {
 		if !ok {
 			return "", &MissingVariableError{Field: field, Name: e.path[1]}
 		}
+		if c.Secret[e.path[1]] {
+			out := apply(e.filters, val)
+			if c.Used == nil {
+				c.Used = map[string]bool{}
+			}
+			c.Used[e.path[1]] = true
+			c.Tainted = append(c.Tainted, out)
+			return out, nil
+		}
 		v = val
 	case "job":
 		v = map[string]string{"id": c.JobID, "name": c.JobName}[e.path[1]]
@@ -252,10 +298,11 @@ func eval(field string, e *expr, c *Context) (string, error) {
 				loc = time.UTC
 			}
 			layout := time.RFC3339
-			if e.filter == "date" {
-				layout = e.arg
+			filters := e.filters
+			if len(filters) > 0 && filters[0].name == "date" {
+				layout, filters = filters[0].arg, filters[1:]
 			}
-			return finish(e, c.ScheduledAt.In(loc).Format(layout)), nil
+			return apply(filters, c.ScheduledAt.In(loc).Format(layout)), nil
 		}
 	case "trigger":
 		if e.path[1] == "type" {
@@ -268,20 +315,23 @@ func eval(field string, e *expr, c *Context) (string, error) {
 		}
 		v = got
 	}
-	return finish(e, v), nil
+	return apply(e.filters, v), nil
 }
 
-func finish(e *expr, v string) string {
-	switch e.filter {
-	case "urlquery":
-		return url.QueryEscape(v)
-	case "json":
-		b, _ := json.Marshal(v)
-		return string(b[1 : len(b)-1])
-	case "upper":
-		return strings.ToUpper(v)
-	case "lower":
-		return strings.ToLower(v)
+// apply runs filters over v, left to right.
+func apply(filters []filter, v string) string {
+	for _, f := range filters {
+		switch f.name {
+		case "urlquery":
+			v = url.QueryEscape(v)
+		case "json":
+			b, _ := json.Marshal(v)
+			v = string(b[1 : len(b)-1])
+		case "upper":
+			v = strings.ToUpper(v)
+		case "lower":
+			v = strings.ToLower(v)
+		}
 	}
 	return v
 }

@@ -3,12 +3,17 @@ package render
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"github.com/vecron/vecron/shared/secret"
 )
 
 func ctx() *Context {
@@ -129,5 +134,77 @@ func TestVariableValuesAreNotTemplates(t *testing.T) {
 		got, err := Render("f", "<{{ var.V }}>", c)
 		require.NoError(t, err)
 		require.Equal(t, "<"+v+">", got)
+	})
+}
+
+func TestFilterChains(t *testing.T) {
+	t.Parallel()
+	for tmpl, want := range map[string]string{
+		"{{ var.TOKEN | upper | urlquery }}":                            "S3CR3T+T0KEN",
+		"{{var.TOKEN|lower|json}}":                                      "s3cr3t t0ken",
+		`{{ execution.scheduled_at | date "Mon | Jan" | upper }}`:       "SUN | NOV",
+		`{{ execution.scheduled_at | date "2006" | urlquery | upper }}`: "2026",
+	} {
+		got, err := Render("http.body", tmpl, ctx())
+		require.NoError(t, err, tmpl)
+		require.Equal(t, want, got, tmpl)
+	}
+	for tmpl, want := range map[string]string{
+		`{{ var.TOKEN | upper | date "2006" }}`:                  "date applies to execution.scheduled_at, as its first filter",
+		"{{ var.TOKEN | upper | }}":                              `"" is not a filter`,
+		"{{ var.TOKEN | upper lower }}":                          "upper takes no argument",
+		"{{ var.TOKEN | upper | lower | upper | lower | json }}": "at most 4 filters",
+		`{{ execution.scheduled_at | date "x }}`:                 "the date layout must be a quoted string",
+	} {
+		err := Check("http.body", tmpl)
+		require.ErrorContains(t, err, want, tmpl)
+	}
+}
+
+// TestEverythingDerivedFromASecretIsTaintedAndMasked renders random templates that pass secrets
+// through random chains of filters between arbitrary text: every form a secret took in the
+// output is reported tainted, a masker of the secrets and the tainted values leaves none of
+// them in the output, and the text around them is left as it was.
+func TestEverythingDerivedFromASecretIsTaintedAndMasked(t *testing.T) {
+	t.Parallel()
+	names := []string{"urlquery", "json", "upper", "lower"}
+	rapid.Check(t, func(t *rapid.T) {
+		secrets := rapid.SliceOfN(rapid.StringMatching(`[A-Za-z0-9 "\\/+=&%?<>é-]{4,24}`), 1, 3).Draw(t, "secrets")
+		c := ctx()
+		c.Secret = map[string]bool{}
+		for i, s := range secrets {
+			name := fmt.Sprintf("S%d", i)
+			c.Vars[name], c.Secret[name] = s, true
+		}
+		var tmpl strings.Builder
+		var texts, outputs []string
+		for range rapid.IntRange(1, 5).Draw(t, "parts") {
+			text := rapid.StringMatching(`[!#~^;]{0,6}`).Draw(t, "text")
+			texts = append(texts, text)
+			tmpl.WriteString(text)
+			i := rapid.IntRange(0, len(secrets)-1).Draw(t, "secret")
+			chain := rapid.SliceOfN(rapid.SampledFrom(names), 0, maxFilters).Draw(t, "filters")
+			tmpl.WriteString("{{ var.S" + strconv.Itoa(i))
+			var fs []filter
+			for _, f := range chain {
+				tmpl.WriteString(" | " + f)
+				fs = append(fs, filter{name: f})
+			}
+			tmpl.WriteString(" }}")
+			outputs = append(outputs, apply(fs, secrets[i]))
+		}
+		out, err := Render("http.body", tmpl.String(), c)
+		require.NoError(t, err)
+		require.Subset(t, c.Tainted, outputs, "every secret's output is tainted")
+		masked := secret.NewMasker(append(slices.Clone(secrets), c.Tainted...)).Mask(out)
+		for _, o := range outputs {
+			require.NotContains(t, masked, o, "template %q", tmpl.String())
+		}
+		for _, text := range texts {
+			require.Contains(t, masked, text)
+		}
+		for name := range c.Secret {
+			require.True(t, c.Used[name] || !strings.Contains(tmpl.String(), "var."+name+" "), name)
+		}
 	})
 }

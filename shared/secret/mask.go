@@ -2,8 +2,10 @@ package secret
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -15,8 +17,10 @@ const Masked = "******"
 const MinLength = 4
 
 // Masker hides secret values in text that leaves the executor: response excerpts, errors, logs.
-// It also hides the forms a target or a library is likely to echo: URL-encoded, JSON-escaped and
-// base64 (as in a Basic authorization header).
+// It also hides the forms a target, a library or a database function is likely to turn it into:
+// URL-encoded, JSON-escaped, base64 (as in a Basic authorization header), hex, upper and lower
+// case, and reversed. It cannot hide an arbitrary function of a secret (a substring, a hash, a
+// character at a time): permission to use a secret in a job is permission to read it.
 type Masker struct{ forms []string }
 
 // NewMasker returns a masker for values; values shorter than MinLength are ignored.
@@ -28,8 +32,11 @@ func NewMasker(values []string) *Masker {
 			continue
 		}
 		js, _ := json.Marshal(v)
+		hx := hex.EncodeToString([]byte(v))
 		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1]),
-			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v))} {
+			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
+			base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
+			hx, strings.ToUpper(hx), strings.ToUpper(v), strings.ToLower(v), reverse(v)} {
 			if len(f) >= MinLength && !seen[f] {
 				seen[f] = true
 				m.forms = append(m.forms, f)
@@ -39,6 +46,13 @@ func NewMasker(values []string) *Masker {
 	// Longest first, so a value that contains another is masked whole.
 	sort.Slice(m.forms, func(i, k int) bool { return len(m.forms[i]) > len(m.forms[k]) })
 	return m
+}
+
+// reverse returns v's characters in reverse order, as SQL's reverse() does.
+func reverse(v string) string {
+	r := []rune(v)
+	slices.Reverse(r)
+	return string(r)
 }
 
 // Mask returns s with every form of every secret replaced by Masked.

@@ -13,16 +13,33 @@ import (
 )
 
 const variableColumns = `id, name, scope, coalesce(job_id::text, ''), is_secret, coalesce(value, ''),
-	ciphertext, coalesce(key_id, ''), created_at, updated_at`
+	ciphertext, coalesce(key_id, ''), allowed_hosts, namespaces, created_at, updated_at`
 
 func scanVariable(row pgx.Row) (*domain.SealedVariable, error) {
 	var v domain.SealedVariable
 	if err := row.Scan(&v.ID, &v.Name, &v.Scope, &v.JobID, &v.IsSecret, &v.Value, &v.Ciphertext, &v.KeyID,
-		&v.CreatedAt, &v.UpdatedAt); err != nil {
+		&v.AllowedHosts, &v.Namespaces, &v.CreatedAt, &v.UpdatedAt); err != nil {
 		return nil, err
 	}
+	v.AllowedHosts, v.Namespaces = emptyNil(v.AllowedHosts), emptyNil(v.Namespaces)
 	v.CreatedAt, v.UpdatedAt = v.CreatedAt.UTC(), v.UpdatedAt.UTC()
 	return &v, nil
+}
+
+// orEmpty returns l, or an empty list for nil: the columns are NOT NULL.
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// emptyNil returns nil for an empty list, as a variable without the setting is written.
+func emptyNil(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
 }
 
 func nullable(s string) *string {
@@ -46,18 +63,22 @@ func (s *Store) PutVariable(ctx context.Context, v *domain.SealedVariable) (*dom
 	)
 	change := Change{Action: "variable.put", ObjectKind: "variable", ObjectID: variableObject(v.Scope, v.JobID, v.Name)}
 	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
-		row := tx.QueryRow(ctx, `INSERT INTO variables (id, name, scope, job_id, is_secret, value, ciphertext, key_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $9)
+		row := tx.QueryRow(ctx, `INSERT INTO variables (id, name, scope, job_id, is_secret, value, ciphertext, key_id,
+			allowed_hosts, namespaces, created_at, updated_at)
+		VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $11)
 		ON CONFLICT (name, scope, coalesce(job_id, '00000000-0000-0000-0000-000000000000'))
 		DO UPDATE SET is_secret = EXCLUDED.is_secret, value = EXCLUDED.value, ciphertext = EXCLUDED.ciphertext,
-			key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at
+			key_id = EXCLUDED.key_id, allowed_hosts = EXCLUDED.allowed_hosts, namespaces = EXCLUDED.namespaces,
+			updated_at = EXCLUDED.updated_at
 		RETURNING `+variableColumns+`, (xmax = 0)`,
-			v.ID, v.Name, v.Scope, nullable(v.JobID), v.IsSecret, value, v.Ciphertext, nullable(v.KeyID), v.UpdatedAt)
+			v.ID, v.Name, v.Scope, nullable(v.JobID), v.IsSecret, value, v.Ciphertext, nullable(v.KeyID),
+			orEmpty(v.AllowedHosts), orEmpty(v.Namespaces), v.UpdatedAt)
 		err := row.Scan(&out.ID, &out.Name, &out.Scope, &out.JobID, &out.IsSecret, &out.Value, &out.Ciphertext, &out.KeyID,
-			&out.CreatedAt, &out.UpdatedAt, &created)
+			&out.AllowedHosts, &out.Namespaces, &out.CreatedAt, &out.UpdatedAt, &created)
 		if err != nil {
 			return err
 		}
+		out.AllowedHosts, out.Namespaces = emptyNil(out.AllowedHosts), emptyNil(out.Namespaces)
 		change.After = maskedVariable(&out)
 		change.Namespace, err = variableNamespace(ctx, tx, out.JobID)
 		return err
@@ -91,10 +112,12 @@ func (s *Store) ListVariables(ctx context.Context, scope, jobID string) ([]*doma
 	return list, translate("list variables", err)
 }
 
-// VariablesFor returns the global variables and those of job jobID: what its templates see.
+// VariablesFor returns the global variables visible to job jobID's namespace and the job's own:
+// what its templates see.
 func (s *Store) VariablesFor(ctx context.Context, jobID string) ([]*domain.SealedVariable, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+variableColumns+` FROM variables
-		WHERE scope = 'global' OR job_id = $1::uuid`, jobID)
+		WHERE job_id = $1::uuid OR (scope = 'global' AND (cardinality(namespaces) = 0
+			OR (SELECT namespace FROM jobs WHERE id = $1::uuid) = ANY (namespaces)))`, jobID)
 	if err != nil {
 		return nil, translate("resolve variables", err)
 	}

@@ -2,7 +2,8 @@
 // job's own that override global ones of the same name. A secret is sealed before it reaches the
 // database, is never returned by the API (only masked), and is opened only by the executor when
 // it renders a job; Resolve hands back the secrets it opened so the executor can mask them in
-// everything it records.
+// everything it records, and where each may be sent (allowed_hosts). A global variable may be
+// restricted to the jobs of some namespaces.
 package variables
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,7 +70,16 @@ func CheckKeys(ctx context.Context, st Store, keys *secret.Keyring) error {
 type PutRequest struct {
 	Value    *string `json:"value"`
 	IsSecret *bool   `json:"is_secret"`
+	// AllowedHosts binds a secret to the destinations it may be sent to; nil keeps the current
+	// list, an empty one lifts the binding.
+	AllowedHosts *[]string `json:"allowed_hosts"`
+	// Namespaces restricts a global variable to the jobs of these namespaces; nil keeps the
+	// current list, an empty one opens it to every namespace.
+	Namespaces *[]string `json:"namespaces"`
 }
+
+// MaxNamespaces bounds the namespaces of one global variable.
+const MaxNamespaces = 100
 
 // associated binds a sealed value to its row.
 func associated(scope, jobID, name string) []byte {
@@ -125,6 +136,7 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 	default:
 		row.Value = *req.Value
 	}
+	row.AllowedHosts, row.Namespaces = bindings(&v, scope, isSecret, req, existing)
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}
@@ -133,6 +145,52 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 		return nil, false, err
 	}
 	return shown(stored), created, nil
+}
+
+// bindings validates and returns where a variable may go and who sees it: req's lists, or
+// existing's when req leaves them out.
+func bindings(v *domain.ValidationError, scope string, isSecret bool, req PutRequest, existing *domain.SealedVariable) (hosts, namespaces []string) {
+	if existing != nil {
+		hosts, namespaces = existing.AllowedHosts, existing.Namespaces
+	}
+	if req.AllowedHosts != nil {
+		hosts = nil
+		if len(*req.AllowedHosts) > secret.MaxHostPatterns {
+			v.Add("allowed_hosts", fmt.Sprintf("has more than %d patterns", secret.MaxHostPatterns))
+		}
+		for i, p := range *req.AllowedHosts {
+			if err := secret.CheckHostPattern(p); err != nil {
+				v.Add(fmt.Sprintf("allowed_hosts[%d]", i), err.Error())
+			}
+			if !slices.Contains(hosts, strings.ToLower(p)) {
+				hosts = append(hosts, strings.ToLower(p))
+			}
+		}
+	}
+	switch {
+	case len(hosts) > 0 && !isSecret && req.AllowedHosts != nil:
+		v.Add("allowed_hosts", "applies to secrets only: a plain variable is shown to everyone who may read it")
+	case !isSecret:
+		hosts = nil // a secret made plain leaves its binding behind with its secrecy
+	}
+	if req.Namespaces != nil {
+		namespaces = nil
+		if scope != domain.ScopeGlobal && len(*req.Namespaces) > 0 {
+			v.Add("namespaces", "applies to global variables only: a job's own variable is seen by that job alone")
+		}
+		if len(*req.Namespaces) > MaxNamespaces {
+			v.Add("namespaces", fmt.Sprintf("has more than %d namespaces", MaxNamespaces))
+		}
+		for i, ns := range *req.Namespaces {
+			if !domain.ValidNamespace(ns) {
+				v.Add(fmt.Sprintf("namespaces[%d]", i), fmt.Sprintf("%q is not a namespace name", ns))
+			}
+			if !slices.Contains(namespaces, ns) {
+				namespaces = append(namespaces, ns)
+			}
+		}
+	}
+	return hosts, namespaces
 }
 
 // shown is a variable as the API shows it.
@@ -171,34 +229,51 @@ func (s *Service) Delete(ctx context.Context, scope, jobID, name string) error {
 	return s.store.DeleteVariable(ctx, scope, jobID, name)
 }
 
-// Resolve returns the values job jobID's templates see — its own variables over the global
-// ones — with secrets opened, and the secret values, to be masked wherever they could show.
-func (s *Service) Resolve(ctx context.Context, jobID string) (map[string]string, []string, error) {
+// Resolved is what a job's templates see, with what the executor must know of its secrets.
+type Resolved struct {
+	// Vars are the job's own variables over the global ones its namespace sees, secrets opened.
+	Vars map[string]string
+	// Secret names the secret variables of Vars.
+	Secret map[string]bool
+	// Hosts holds the allowed_hosts of each bound secret of Vars, by name.
+	Hosts map[string][]string
+	// Values are the values of every secret opened, overridden ones included: each is masked
+	// wherever it could show.
+	Values []string
+}
+
+// Resolve returns what job jobID's templates see.
+func (s *Service) Resolve(ctx context.Context, jobID string) (*Resolved, error) {
 	list, err := s.store.VariablesFor(ctx, jobID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	vars := map[string]string{}
-	var secrets []string
+	r := &Resolved{Vars: map[string]string{}, Secret: map[string]bool{}, Hosts: map[string][]string{}}
 	// Global first, so the job's own override them.
 	for _, pass := range []string{domain.ScopeGlobal, domain.ScopeJob} {
 		for _, v := range list {
 			if v.Scope != pass {
 				continue
 			}
+			delete(r.Secret, v.Name)
+			delete(r.Hosts, v.Name)
 			if !v.IsSecret {
-				vars[v.Name] = v.Value
+				r.Vars[v.Name] = v.Value
 				continue
 			}
 			plain, err := s.keys.Open(v.KeyID, v.Ciphertext, associated(v.Scope, v.JobID, v.Name))
 			if err != nil {
-				return nil, nil, fmt.Errorf("open secret %s (%s): %w", v.Name, v.Scope, err)
+				return nil, fmt.Errorf("open secret %s (%s): %w", v.Name, v.Scope, err)
 			}
-			vars[v.Name] = string(plain)
-			secrets = append(secrets, string(plain))
+			r.Vars[v.Name] = string(plain)
+			r.Secret[v.Name] = true
+			if len(v.AllowedHosts) > 0 {
+				r.Hosts[v.Name] = v.AllowedHosts
+			}
+			r.Values = append(r.Values, string(plain))
 		}
 	}
-	return vars, secrets, nil
+	return r, nil
 }
 
 // Rotate re-encrypts every secret not sealed by the current key with it, and returns how many.

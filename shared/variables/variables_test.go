@@ -50,14 +50,15 @@ func TestJobVariablesOverrideGlobalOnes(t *testing.T) {
 	_, _, err = svc.Put(ctx, domain.ScopeJob, j.ID, "TOKEN", variables.PutRequest{Value: str("tok-job-1"), IsSecret: yes()})
 	require.NoError(t, err)
 
-	vars, secrets, err := svc.Resolve(ctx, j.ID)
+	res, err := svc.Resolve(ctx, j.ID)
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{"HOST": "job.example", "REGION": "hcm", "TOKEN": "tok-job-1"}, vars)
-	require.ElementsMatch(t, []string{"tok-global", "tok-job-1"}, secrets, "every opened secret is masked")
+	require.Equal(t, map[string]string{"HOST": "job.example", "REGION": "hcm", "TOKEN": "tok-job-1"}, res.Vars)
+	require.ElementsMatch(t, []string{"tok-global", "tok-job-1"}, res.Values, "every opened secret is masked")
+	require.Equal(t, map[string]bool{"TOKEN": true}, res.Secret)
 
-	vars, _, err = svc.Resolve(ctx, other.ID)
+	res, err = svc.Resolve(ctx, other.ID)
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{"HOST": "global.example", "REGION": "hcm", "TOKEN": "tok-global"}, vars)
+	require.Equal(t, map[string]string{"HOST": "global.example", "REGION": "hcm", "TOKEN": "tok-global"}, res.Vars)
 }
 
 func TestSecretsAreWriteOnlyAndSealed(t *testing.T) {
@@ -81,9 +82,9 @@ func TestSecretsAreWriteOnlyAndSealed(t *testing.T) {
 	_, created, err := svc.Put(ctx, domain.ScopeGlobal, "", "DB_PASSWORD", variables.PutRequest{})
 	require.NoError(t, err)
 	require.False(t, created)
-	vars, _, err := svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	res, err := svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
 	require.NoError(t, err)
-	require.Equal(t, "hunter2!", vars["DB_PASSWORD"])
+	require.Equal(t, "hunter2!", res.Vars["DB_PASSWORD"])
 
 	list, err := svc.List(ctx, domain.ScopeGlobal, "")
 	require.NoError(t, err)
@@ -119,7 +120,7 @@ func TestASealedValueMovedToAnotherRowDoesNotOpen(t *testing.T) {
 	b.ID, b.Name = "0193b7c4-0000-7000-8000-0000000000bb", "B"
 	_, _, err = st.PutVariable(ctx, &b)
 	require.NoError(t, err)
-	_, _, err = svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	_, err = svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
 	require.ErrorIs(t, err, secret.ErrTampered)
 	require.NotContains(t, err.Error(), "value-a")
 }
@@ -149,9 +150,9 @@ func TestRotateReencryptsToTheNewestKey(t *testing.T) {
 	// The old key can go: the new one alone opens everything.
 	onlyNew, err := secret.ParseKeys(newSpec)
 	require.NoError(t, err)
-	vars, _, err := variables.New(st, onlyNew, time.Now).Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
+	res, err := variables.New(st, onlyNew, time.Now).Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
 	require.NoError(t, err)
-	require.Equal(t, "secret-B", vars["B"])
+	require.Equal(t, "secret-B", res.Vars["B"])
 }
 
 func TestStartingWithoutAKeyWhileSecretsExistFails(t *testing.T) {
@@ -167,4 +168,71 @@ func TestStartingWithoutAKeyWhileSecretsExistFails(t *testing.T) {
 	require.ErrorContains(t, variables.CheckKeys(ctx, st, empty), "1 secret variables exist but no encryption key is configured")
 	_, _, err = variables.New(st, empty, time.Now).Put(ctx, domain.ScopeGlobal, "", "T", variables.PutRequest{Value: str("tttt"), IsSecret: yes()})
 	require.ErrorContains(t, err, "no encryption key configured")
+}
+
+func TestBindingsAreValidatedAndKept(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	k, _ := keys(t, "k1")
+	svc := variables.New(st, k, time.Now)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{Namespace: "payments"})
+
+	v, _, err := svc.Put(ctx, domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Value: str("tok-bank"), IsSecret: yes(),
+		AllowedHosts: &[]string{"API.Bank.vn", "*.bank.vn:443", "api.bank.vn"}, Namespaces: &[]string{"payments", "payments"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"api.bank.vn", "*.bank.vn:443"}, v.AllowedHosts)
+	require.Equal(t, []string{"payments"}, v.Namespaces)
+	// A new value alone keeps where the secret may go.
+	v, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Value: str("tok-bank-2")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"api.bank.vn", "*.bank.vn:443"}, v.AllowedHosts)
+	require.Equal(t, []string{"payments"}, v.Namespaces)
+	got, err := svc.Get(ctx, domain.ScopeGlobal, "", "BANK_TOKEN")
+	require.NoError(t, err)
+	require.Equal(t, v.AllowedHosts, got.AllowedHosts)
+
+	res, err := svc.Resolve(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{"BANK_TOKEN": {"api.bank.vn", "*.bank.vn:443"}}, res.Hosts)
+	res, err = svc.Resolve(ctx, testfactory.Job(t, st, testfactory.JobOpts{Namespace: "marketing"}).ID)
+	require.NoError(t, err)
+	require.NotContains(t, res.Vars, "BANK_TOKEN", "restricted to payments")
+	require.Empty(t, res.Values, "not even opened")
+
+	// A job's own secret of the same name replaces the global one, binding included.
+	_, _, err = svc.Put(ctx, domain.ScopeJob, j.ID, "BANK_TOKEN", variables.PutRequest{Value: str("tok-own"), IsSecret: yes()})
+	require.NoError(t, err)
+	res, err = svc.Resolve(ctx, j.ID)
+	require.NoError(t, err)
+	require.Equal(t, "tok-own", res.Vars["BANK_TOKEN"])
+	require.Empty(t, res.Hosts)
+
+	for _, tc := range []struct {
+		scope, jobID string
+		req          variables.PutRequest
+		field, want  string
+	}{
+		{domain.ScopeGlobal, "", variables.PutRequest{Value: str("plain"), AllowedHosts: &[]string{"a.example"}},
+			"allowed_hosts", "applies to secrets only"},
+		{domain.ScopeGlobal, "", variables.PutRequest{Value: str("tok-x"), IsSecret: yes(), AllowedHosts: &[]string{"ok.example", "https://x"}},
+			"allowed_hosts[1]", "is not a host"},
+		{domain.ScopeGlobal, "", variables.PutRequest{Value: str("tok-x"), IsSecret: yes(), AllowedHosts: new(make([]string, 33))},
+			"allowed_hosts", "more than 32"},
+		{domain.ScopeJob, j.ID, variables.PutRequest{Value: str("x"), Namespaces: &[]string{"payments"}},
+			"namespaces", "applies to global variables only"},
+		{domain.ScopeGlobal, "", variables.PutRequest{Value: str("x"), Namespaces: &[]string{"Bad Name"}},
+			"namespaces[0]", "is not a namespace name"},
+	} {
+		_, _, err := svc.Put(ctx, tc.scope, tc.jobID, "V", tc.req)
+		var verr *domain.ValidationError
+		require.ErrorAs(t, err, &verr, tc.field)
+		require.Equal(t, tc.field, verr.Fields[0].Field)
+		require.Contains(t, verr.Fields[0].Reason, tc.want)
+	}
+
+	// Made plain, a secret leaves its binding behind.
+	v, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Value: str("now-plain"), IsSecret: new(false)})
+	require.NoError(t, err)
+	require.Empty(t, v.AllowedHosts)
 }
