@@ -43,6 +43,7 @@ const (
 type faultTarget struct {
 	mu         sync.Mutex
 	seen       map[string]int
+	first      map[string]time.Time // the first arrival of each fire
 	inFlight   map[string]int
 	concurrent []string
 }
@@ -51,6 +52,9 @@ func (ft *faultTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	ft.mu.Lock()
 	ft.seen[key]++
+	if _, ok := ft.first[key]; !ok {
+		ft.first[key] = time.Now()
+	}
 	ft.inFlight[key]++
 	if ft.inFlight[key] > 1 {
 		ft.concurrent = append(ft.concurrent, key)
@@ -115,7 +119,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	t.Cleanup(st.Close)
 	require.NoError(t, st.Migrate(ctx, testenv.Logger(t)))
 
-	ft := &faultTarget{seen: map[string]int{}, inFlight: map[string]int{}}
+	ft := &faultTarget{seen: map[string]int{}, first: map[string]time.Time{}, inFlight: map[string]int{}}
 	target := newTargetFunc(t, ft.ServeHTTP)
 
 	// Every publish of a due fire, as the server saw it, including republications JetStream
@@ -144,8 +148,9 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 			"--tick.relay-after=2s", "--tick.relay-interval=1s"}
 	}
 	workerArgs := func(i int) []string {
-		return []string{"--port=0", "--executor.worker-id=" + fmt.Sprint("worker-", i), "--executor.stale-after=3s",
-			"--executor.heartbeat-interval=1s", "--pull.ack-wait=4s", "--pull.concurrency=64", "--shutdown-grace=5s"}
+		// Takeover timing is the defaults' (docs/takeover.md): what a killed worker held comes back
+		// as it would in production.
+		return []string{"--port=0", "--executor.worker-id=" + fmt.Sprint("worker-", i), "--pull.concurrency=64", "--shutdown-grace=5s"}
 	}
 	type slot struct {
 		name  string
@@ -313,6 +318,27 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	seen := maps.Clone(ft.seen)
 	concurrent := slices.Clone(ft.concurrent)
 	ft.mu.Unlock()
+	// How late the fires reached the target, kills included: a killed tick's shards wait for its
+	// leases, a killed worker's fires for their redelivery (docs/takeover.md).
+	var lateness []time.Duration
+	for _, j := range list {
+		for at := start; !at.After(cut); at = at.Add(time.Second) {
+			ft.mu.Lock()
+			arrived, ok := ft.first[domain.ScheduledKey(j.ID, at)]
+			ft.mu.Unlock()
+			if ok {
+				lateness = append(lateness, arrived.Sub(at))
+			}
+		}
+	}
+	slices.Sort(lateness)
+	over5s := len(lateness) - sort.Search(len(lateness), func(i int) bool { return lateness[i] > 5*time.Second })
+	if len(lateness) > 0 {
+		t.Logf("lateness at the target: p50 %s, p99 %s, max %s; %d fires more than 5 s late",
+			lateness[len(lateness)/2].Round(time.Millisecond), lateness[len(lateness)*99/100].Round(time.Millisecond),
+			lateness[len(lateness)-1].Round(time.Millisecond), over5s)
+	}
+
 	var targetDuplicates []string
 	for key, n := range seen {
 		if n > 1 {

@@ -38,9 +38,12 @@ import (
 
 // Defaults of Config.
 const (
-	TimeoutDefault           = 30 * time.Second
-	HeartbeatIntervalDefault = 10 * time.Second
-	StaleAfterDefault        = 30 * time.Second
+	TimeoutDefault = 30 * time.Second
+	// A heartbeat a second, silent after four: a dead worker's attempt is taken over within
+	// about four seconds of its death (see docs/takeover.md), while a live worker may miss
+	// three heartbeats in a row — a slow database, a pause — before it is mistaken for dead.
+	HeartbeatIntervalDefault = time.Second
+	StaleAfterDefault        = 4 * time.Second
 )
 
 // Config tunes the runtime.
@@ -327,8 +330,13 @@ func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution,
 		}
 		return nil, r.closeOut(ctx, d, e)
 	case store.Running:
-		// Another worker runs it and is alive; come back when its heartbeat would be stale.
-		return nil, &delivery.RetryError{After: r.cfg.StaleAfter, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
+		// Another worker runs it and is alive; come back just after its heartbeat would be
+		// stale, so a dead worker's fire runs here as soon as it may.
+		wait := r.cfg.StaleAfter
+		if e.NextAttemptAt != nil {
+			wait = min(max(e.NextAttemptAt.Sub(now), 0)+staleMargin, r.cfg.StaleAfter)
+		}
+		return nil, &delivery.RetryError{After: wait, Err: fmt.Errorf("execution %s is running on %s", e.ID, e.WorkerID)}
 	case store.NotYet:
 		wait := time.Second
 		if e.NextAttemptAt != nil {
@@ -440,6 +448,10 @@ func withRetryDefaults(p domain.RetryPolicy) domain.RetryPolicy {
 	}
 	return p
 }
+
+// staleMargin is how long after a running attempt would turn silent its fire comes back: the
+// heartbeat is judged by the database's clock, the wait by this worker's.
+const staleMargin = 200 * time.Millisecond
 
 // minBackoff keeps full jitter from retrying at once.
 const minBackoff = 10 * time.Millisecond

@@ -23,7 +23,9 @@ import (
 // Defaults of PullerConfig.
 const (
 	ConcurrencyDefault = 32
-	AckWaitDefault     = 30 * time.Second
+	// AckWaitDefault is short so that the fires a dead worker held come back within seconds;
+	// a handler signals progress every AckWait/3 while it works.
+	AckWaitDefault = 4 * time.Second
 )
 
 // PullerConfig configures a pull consumer.

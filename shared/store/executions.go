@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,8 @@ type StartParams struct {
 // StartExecution records e (status running) unless its idempotency key is already recorded. When
 // it is: a terminal row means a duplicate delivery; a queued row whose retry is due runs its next
 // attempt; a running row whose heartbeat is stale is reported Silent for the caller
-// to resolve. An exclusive execution is not started while another exclusive execution of the job
+// to resolve, and a running row that is not is reported Running with e.NextAttemptAt set to when
+// it would turn silent. An exclusive execution is not started while another exclusive execution of the job
 // runs (Busy). On Started and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e
 // holds the existing row.
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
@@ -101,10 +103,14 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 		return 0, translate("resume execution", err)
 	}
 
-	var silent bool
+	var (
+		silent  bool
+		staleIn time.Duration
+	)
 	existing, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`,
-		status = 'running' AND heartbeat_at < now() - $2::interval
-		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter), &silent)
+		status = 'running' AND heartbeat_at < now() - $2::interval,
+		greatest(coalesce(heartbeat_at, now()) + $2::interval - now(), '0')
+		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter), &silent, &staleIn)
 	if err != nil {
 		return 0, translate("get execution", err)
 	}
@@ -117,6 +123,10 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	case silent:
 		return Silent, nil
 	}
+	// When the running attempt would turn silent, on the caller's clock: the time to come back
+	// to take it over if its worker is dead.
+	at := cmp.Or(p.Now, time.Now()).Add(staleIn)
+	e.NextAttemptAt = &at
 	return Running, nil
 }
 
