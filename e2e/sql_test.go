@@ -170,7 +170,7 @@ func TestSQLJobsCannotReachTheSystemDatabaseOrTheExecutorsFiles(t *testing.T) {
 	}
 	require.Equal(t, http.StatusBadRequest, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
 		"name": "reads-a-file", "schedule": once,
-		"sql": map[string]any{"driver": "postgres", "dsn": "postgres://etl:pw@db.internal/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
+		"sql": map[string]any{"driver": "postgres", "dsn": "postgres://etl:{{ var.DB_PASSWORD }}@db.internal/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
 			"statements": []map[string]any{{"sql": "SELECT 1"}}},
 	}, &problem))
 	require.Equal(t, []domain.FieldError{{Field: "sql.dsn", Reason: `the "sslrootcert" parameter is not allowed: it reads a file of the executor's host`}}, problem.Errors)

@@ -225,6 +225,79 @@ func TestCredentialsInClearAreRefusedAndNeverAudited(t *testing.T) {
 	require.Contains(t, string(rows[0].After), `"legacy"`)
 }
 
+// TestSQLPasswordsInClearAreRefused: a sql job may not hold a database password in clear — in
+// sql.password or in its connection string, whatever the driver's form, templates elsewhere in
+// the string or not — and the answer names the field and says where the password belongs,
+// without repeating it. A password given as a secret variable, or no password, is accepted.
+func TestSQLPasswordsInClearAreRefused(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	const pw = "pw-in-clear"
+	job := func(name, sql string) string {
+		return `{"name":"` + name + `","schedule":{"cron":"0 0 * * * *"},"sql":` + sql + `}`
+	}
+	dsnJob := func(name, driver, dsn string) string {
+		b, err := json.Marshal(map[string]any{"driver": driver, "dsn": dsn, "statements": []map[string]string{{"sql": "SELECT 1"}}})
+		require.NoError(t, err)
+		return job(name, string(b))
+	}
+	fieldsJob := func(name, driver, password string) string {
+		return job(name, `{"driver":"`+driver+`","host":"db.internal","database":"reports","user":"etl","password":"`+password+`","statements":[{"sql":"SELECT 1"}]}`)
+	}
+	for _, tt := range []struct {
+		name, body, field string
+	}{
+		{"PostgresPasswordField", fieldsJob("a", "postgres", pw), "sql.password"},
+		{"MySQLPasswordField", fieldsJob("b", "mysql", pw), "sql.password"},
+		{"OraclePasswordField", fieldsJob("c", "oracle", pw), "sql.password"},
+		{"PostgresURL", dsnJob("d", "postgres", "postgres://etl:"+pw+"@db.internal:5432/reports?sslmode=require"), "sql.dsn"},
+		{"PostgresURLQuery", dsnJob("e", "postgres", "postgresql://etl@db.internal/reports?password="+pw), "sql.dsn"},
+		{"PostgresKeywords", dsnJob("f", "postgres", "host=db.internal user=etl password="+pw+" dbname=reports"), "sql.dsn"},
+		{"PostgresKeywordsQuoted", dsnJob("g", "postgres", "host=db.internal user=etl password='"+pw+" x' dbname=reports"), "sql.dsn"},
+		{"MySQL", dsnJob("h", "mysql", "etl:"+pw+"@tcp(db.internal:3306)/shop?tls=true"), "sql.dsn"},
+		{"Oracle", dsnJob("i", "oracle", "oracle://etl:"+pw+"@db.internal:1521/ORCLPDB1"), "sql.dsn"},
+		{"PostgresURLTemplatedHost", dsnJob("j", "postgres", "postgres://etl:"+pw+"@{{ var.DB_HOST }}/reports"), "sql.dsn"},
+		{"PostgresURLTemplatedPort", dsnJob("k", "postgres", "postgres://etl:"+pw+"@db.internal:{{ var.DB_PORT }}/reports"), "sql.dsn"},
+		{"PostgresKeywordsTemplatedPort", dsnJob("l", "postgres", "host=db.internal port={{ var.DB_PORT }} user=etl password="+pw), "sql.dsn"},
+		{"MySQLTemplatedAddress", dsnJob("m", "mysql", "etl:"+pw+"@tcp({{ var.DB_ADDR }})/shop"), "sql.dsn"},
+		{"OracleTemplatedPort", dsnJob("n", "oracle", "oracle://etl:"+pw+"@db.internal:{{ var.DB_PORT }}/ORCLPDB1"), "sql.dsn"},
+		{"PasswordPartlyTemplated", dsnJob("o", "postgres", "postgres://etl:"+pw+"{{ var.DB_PASSWORD }}@db.internal/reports"), "sql.dsn"},
+		{"PasswordFieldPartlyTemplated", fieldsJob("p", "postgres", pw+"{{ var.DB_PASSWORD }}"), "sql.password"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := &client{t: t, srv: c.srv, st: c.st, token: c.token}
+			p := c.problem(http.MethodPost, "/api/v1/jobs", tt.body, http.StatusBadRequest)
+			require.Equal(t, []string{tt.field}, fields(p), p.Detail)
+			require.Contains(t, p.Errors[0].Reason, "secret variable")
+			require.Contains(t, p.Errors[0].Reason, "{{ var.DB_PASSWORD }}")
+			require.NotContains(t, p.Detail, pw, "the answer does not repeat the password")
+		})
+	}
+
+	for _, tt := range []struct{ name, body string }{
+		{"PostgresPasswordField", fieldsJob("ok-a", "postgres", "{{ var.DB_PASSWORD }}")},
+		{"MySQLPasswordField", fieldsJob("ok-b", "mysql", "{{ var.DB_PASSWORD }}")},
+		{"OraclePasswordField", fieldsJob("ok-c", "oracle", "{{ var.DB_PASSWORD }}")},
+		{"PostgresURL", dsnJob("ok-d", "postgres", "postgres://etl:{{ var.DB_PASSWORD }}@db.internal:5432/reports?sslmode=require")},
+		{"PostgresKeywords", dsnJob("ok-e", "postgres", "host=db.internal user=etl password={{ var.DB_PASSWORD }} dbname=reports")},
+		{"PostgresKeywordsQuoted", dsnJob("ok-f", "postgres", "host=db.internal user=etl password='{{ var.DB_PASSWORD }}' dbname=reports")},
+		{"MySQL", dsnJob("ok-g", "mysql", "etl:{{ var.DB_PASSWORD }}@tcp(db.internal:3306)/shop?tls=true")},
+		{"Oracle", dsnJob("ok-h", "oracle", "oracle://etl:{{ var.DB_PASSWORD }}@db.internal:1521/ORCLPDB1")},
+		{"WholeDSN", dsnJob("ok-i", "postgres", "{{ var.REPORTS_DSN }}")},
+		{"TemplatedPort", dsnJob("ok-j", "postgres", "postgres://etl:{{ var.DB_PASSWORD }}@db.internal:{{ var.DB_PORT }}/reports")},
+		{"NoPassword", dsnJob("ok-k", "postgres", "postgres://etl@db.internal/reports")},
+		{"MySQLNoPassword", dsnJob("ok-l", "mysql", "etl@tcp(db.internal:3306)/shop")},
+	} {
+		t.Run("Accepts"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := &client{t: t, srv: c.srv, st: c.st, token: c.token}
+			code, _, b := c.do(http.MethodPost, "/api/v1/jobs", tt.body)
+			require.Equal(t, http.StatusCreated, code, string(b))
+		})
+	}
+}
+
 // TestExecutionsOfUnknownAndHiddenJobsAnswerAlike: ids of other namespaces cannot be probed.
 func TestExecutionsOfUnknownAndHiddenJobsAnswerAlike(t *testing.T) {
 	t.Parallel()

@@ -342,17 +342,25 @@ func validateSQL(v *domain.ValidationError, q *domain.SQLSpec) {
 	if q.DSN == "" && q.Host == "" {
 		v.Add("sql.dsn", "is required (or host, port, database, user, password)")
 	}
-	dsnTemplated := strings.Contains(q.DSN, "{{")
+	badTemplate := map[string]bool{}
 	for _, f := range []struct{ name, val string }{{"sql.dsn", q.DSN}, {"sql.host", q.Host}, {"sql.database", q.Database},
 		{"sql.user", q.User}, {"sql.password", q.Password}} {
 		if err := render.Check(f.name, f.val); err != nil {
 			v.Add(f.name, strings.TrimPrefix(err.Error(), f.name+": "))
+			badTemplate[f.name] = true
 		}
 	}
+	// A database password is a credential like any other: in a secret variable, never in clear.
+	if q.Password != "" && !badTemplate["sql.password"] && sqljob.PasswordInClear(q.Password) {
+		v.Add("sql.password", passwordHint)
+	}
 	// A connection string is checked as the executor will check it: by the driver's parser,
-	// against the parameters a job may set. One holding templates is checked once they are
-	// filled, before each run.
-	if q.DSN != "" && !dsnTemplated && slices.Contains([]string{domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle}, q.Driver) {
+	// against the parameters a job may set. One whose templates fill more than its password is
+	// checked once they are filled, before each run.
+	if q.DSN != "" && !badTemplate["sql.dsn"] && slices.Contains([]string{domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle}, q.Driver) {
+		if sqljob.DSNPasswordInClear(q.Driver, q.DSN) {
+			v.Add("sql.dsn", passwordHint+" in place of the password, or keep the whole connection string in one")
+		}
 		if err := sqljob.CheckDSN(q.Driver, q.DSN); err != nil {
 			v.Add("sql.dsn", strings.TrimPrefix(err.Error(), "sql.dsn: "))
 		}
@@ -495,6 +503,9 @@ func validateHTTP(v *domain.ValidationError, h *domain.HTTPSpec) {
 
 // credentialHint says where a credential belongs instead of a job's text.
 const credentialHint = "holds a credential in clear; keep it in a secret variable and refer to it, e.g. {{ var.API_TOKEN }}"
+
+// passwordHint is credentialHint for a database password.
+const passwordHint = "holds a password in clear; keep it in a secret variable and refer to it, e.g. {{ var.DB_PASSWORD }}"
 
 // validateNoCredentials refuses credentials written into a job in clear: a job is read by
 // everyone who may read its namespace, returned by the API and kept in its history, while a

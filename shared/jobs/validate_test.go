@@ -327,7 +327,7 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			name: "DSNReadsAFileOfTheExecutor",
 			mutate: func(j *domain.Job) {
 				j.Kind, j.HTTP = domain.KindSQL, nil
-				j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:p@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://u:{{ var.DB_PASSWORD }}@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem",
 					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
 			},
 			wantField: "sql.dsn",
@@ -336,7 +336,7 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			name: "DSNRunsSeveralStatementsPerCall",
 			mutate: func(j *domain.Job) {
 				j.Kind, j.HTTP = domain.KindSQL, nil
-				j.SQL = &domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:p@tcp(db:3306)/x?multiStatements=true",
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverMySQL, DSN: "u:{{ var.DB_PASSWORD }}@tcp(db:3306)/x?multiStatements=true",
 					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
 			},
 			wantField: "sql.dsn",
@@ -345,7 +345,54 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			name: "DSNOracleWallet",
 			mutate: func(j *domain.Job) {
 				j.Kind, j.HTTP = domain.KindSQL, nil
-				j.SQL = &domain.SQLSpec{Driver: domain.DriverOracle, DSN: "oracle://u:p@db:1521/S?wallet=/etc/oracle",
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverOracle, DSN: "oracle://u:{{ var.DB_PASSWORD }}@db:1521/S?wallet=/etc/oracle",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
+			name: "SQLPasswordInClear",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, Host: "db", User: "u", Password: "hunter2",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+			},
+			wantField: "sql.password",
+		},
+		{
+			// A template that is no variable's is the job's own text.
+			name: "SQLPasswordALiteralTemplate",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverMySQL, Host: "db", User: "u", Password: `{{ "hunter2" }}`,
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+			},
+			wantField: "sql.password",
+		},
+		{
+			name: "DSNPasswordInClear",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "host=db user=u password=hunter2",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
+			// Templates elsewhere leave the password where the driver's syntax puts it.
+			name: "DSNPasswordInClearTemplatedPort",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverOracle, DSN: "oracle://u:hunter2@db:{{ var.PORT }}/S",
+					Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}}}
+			},
+			wantField: "sql.dsn",
+		},
+		{
+			name: "DSNOracleWithoutPassword",
+			mutate: func(j *domain.Job) {
+				j.Kind, j.HTTP = domain.KindSQL, nil
+				j.SQL = &domain.SQLSpec{Driver: domain.DriverOracle, DSN: "oracle://u@db:1521/S",
 					Statements: []domain.SQLStatement{{SQL: "SELECT 1 FROM dual"}}}
 			},
 			wantField: "sql.dsn",
@@ -378,18 +425,29 @@ func TestValidateChecksConnectionStringsAsTheExecutorWill(t *testing.T) {
 		j.SQL = &domain.SQLSpec{Driver: driver, DSN: dsn, Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
 		return j
 	}
-	_, err := jobs.Validate(sqlJob(domain.DriverPostgres, "postgres://u:p@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem"))
+	_, err := jobs.Validate(sqlJob(domain.DriverPostgres, "postgres://u:{{ var.DB_PASSWORD }}@db/x?ssl%72ootcert=/etc/ssl/private/ca.pem"))
 	var verr *domain.ValidationError
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, []domain.FieldError{{Field: "sql.dsn", Reason: `the "sslrootcert" parameter is not allowed: it reads a file of the executor's host`}}, verr.Fields)
 	require.NotContains(t, err.Error(), "/etc/ssl", "the reason never quotes the DSN")
+
+	// Both faults of one string are named, and the password is never repeated.
+	_, err = jobs.Validate(sqlJob(domain.DriverMySQL, "u:hunter2@tcp(db:3306)/x?allowAllFiles=true"))
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, []domain.FieldError{
+		{Field: "sql.dsn", Reason: "holds a password in clear; keep it in a secret variable and refer to it, e.g. {{ var.DB_PASSWORD }} in place of the password, or keep the whole connection string in one"},
+		{Field: "sql.dsn", Reason: `the "allowAllFiles" parameter is not allowed: it lets the server read any file of the executor's host (LOAD DATA LOCAL INFILE)`},
+	}, verr.Fields)
+	require.NotContains(t, err.Error(), "hunter2")
 
 	for _, ok := range []*domain.Job{
 		sqlJob(domain.DriverPostgres, "{{ var.REPORTS_DSN }}"),
 		sqlJob(domain.DriverPostgres, "postgres://etl:{{ var.PW }}@db/x?sslmode=verify-full"),
 		sqlJob(domain.DriverPostgres, "postgres://etl@db.internal:5432/reports?sslmode=require&application_name=nightly"),
 		sqlJob(domain.DriverMySQL, "etl@tcp(db.internal:3306)/shop?tls=true"),
-		sqlJob(domain.DriverOracle, "oracle://etl:pw@db.internal:1521/ORCLPDB1"),
+		sqlJob(domain.DriverOracle, "oracle://etl:{{ var.DB_PASSWORD }}@db.internal:1521/ORCLPDB1"),
+		sqlJob(domain.DriverOracle, "oracle://etl:{{ var.DB_PASSWORD | urlquery }}@{{ var.DB_HOST }}:1521/ORCLPDB1"),
+		sqlJob(domain.DriverMySQL, "etl:{{ var.DB_PASSWORD }}@tcp(db.internal:3306)/shop"),
 	} {
 		_, err := jobs.Validate(ok)
 		require.NoError(t, err, ok.SQL.DSN)

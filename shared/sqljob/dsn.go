@@ -4,29 +4,38 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/render"
 )
 
 // CheckDSN checks a job's connection string for driver as the runner does before it connects:
 // parsed by the driver's own parser, with only the parameters a job may set (the allow-lists of
 // docs/sql-jobs.md). The API checks each job on write with it; the runner checks again once the
-// templates are filled. Nothing is dialed. Errors start with "sql.dsn: ", say which parameter is
-// refused and why, and never include the string, which may hold a password.
+// templates are filled. A string holding templates is checked with a stand-in for each when they
+// fill its password alone (oracle://etl:{{ var.DB_PASSWORD }}@db:1521/ORCLPDB1), and not before
+// they are filled when they fill more. Nothing is dialed. Errors start with "sql.dsn: ", say which
+// parameter is refused and why, and never include the string, which may hold a password.
 func CheckDSN(driver, dsn string) error {
-	switch driver {
-	case domain.DriverPostgres:
+	if !slices.Contains([]string{domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle}, driver) {
+		return fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", driver)
+	}
+	dsn, checkable := checkedWithStandIns(driver, dsn)
+	switch {
+	case !checkable:
+		return nil
+	case driver == domain.DriverPostgres:
 		_, err := postgresConfig(dsn)
 		return err
-	case domain.DriverMySQL:
+	case driver == domain.DriverMySQL:
 		_, err := mysqlConfig(dsn)
 		return err
-	case domain.DriverOracle:
-		return CheckOracleDSN(dsn)
 	}
-	return fmt.Errorf("sql.driver: %q is not one of postgres, mysql, oracle", driver)
+	return CheckOracleDSN(dsn)
 }
 
 // oracleOptions are the go-ora URL options a job may set: servers and service, TLS and network
@@ -97,4 +106,151 @@ func CheckOracleDSN(dsn string) error {
 		return errors.New("sql.dsn: names no user or no password: without them the driver logs in as the executor's OS user")
 	}
 	return nil
+}
+
+// PasswordInClear reports whether a password as a job writes it holds more than references to
+// variables ({{ var.DB_PASSWORD }}, which are filled from sealed secrets at run time): any
+// literal text, or a template that is not a variable's, such as {{ "hunter2" }}.
+func PasswordInClear(password string) bool {
+	standIn := sentinel()
+	s, _ := withStandIns(password, standIn, sentinel())
+	return strings.TrimSpace(strings.ReplaceAll(s, standIn, "")) != ""
+}
+
+// DSNPasswordInClear reports whether a job's connection string for driver, as written, holds a
+// password in clear (PasswordInClear). The password is what the driver's own parser reads, each
+// template replaced by a stand-in; from a string it cannot parse even so (a template where it
+// wants a port, say) the password is read by the driver's syntax, and counted in clear where in
+// doubt. It reports false for a driver it does not know.
+func DSNPasswordInClear(driver, dsn string) bool {
+	standIn := sentinel()
+	s, _ := withStandIns(dsn, standIn, sentinel())
+	return strings.TrimSpace(strings.ReplaceAll(dsnPassword(driver, s), standIn, "")) != ""
+}
+
+// checkedWithStandIns returns dsn as CheckDSN checks it on write: with a stand-in for each
+// template when its templates fill only its password, the one part a check need not see. It
+// returns false when templates fill other parts, which are checked once they are filled.
+func checkedWithStandIns(driver, dsn string) (string, bool) {
+	standIn, other := sentinel(), sentinel()
+	s, n := withStandIns(dsn, standIn, other)
+	if n == 0 {
+		return dsn, true
+	}
+	pw := dsnPassword(driver, s)
+	return s, strings.Count(pw, standIn)+strings.Count(pw, other) == n
+}
+
+// withStandIns returns s with each template replaced: a variable's ({{ var.X }}, filters
+// allowed) by standIn, any other by other; and how many there were. Templates are found as
+// package render finds them, a quoted string holding "}}" included.
+func withStandIns(s, standIn, other string) (string, int) {
+	var b strings.Builder
+	n := 0
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			break
+		}
+		inner := s[i+2:]
+		skip := 0
+		if trimmed := strings.TrimLeft(inner, " \t"); strings.HasPrefix(trimmed, `"`) {
+			if q, err := strconv.QuotedPrefix(trimmed); err == nil {
+				skip = len(inner) - len(trimmed) + len(q)
+			}
+		}
+		j := strings.Index(inner[skip:], "}}")
+		if j < 0 {
+			break // not a template: render.Check refuses it
+		}
+		end := i + 2 + skip + j + 2
+		b.WriteString(s[:i])
+		if len(render.Variables(s[i:end])) == 1 {
+			b.WriteString(standIn)
+		} else {
+			b.WriteString(other)
+		}
+		n++
+		s = s[end:]
+	}
+	b.WriteString(s)
+	return b.String(), n
+}
+
+// dsnPassword returns the password of a connection string without templates as the driver
+// reads it or, when it cannot parse the string, as its syntax places it.
+func dsnPassword(driver, dsn string) string {
+	switch driver {
+	case domain.DriverPostgres:
+		if cfg, err := postgresConfig(dsn); err == nil {
+			return cfg.Password
+		}
+		if isPostgresURL(dsn) {
+			return urlPassword(dsn)
+		}
+		var pw strings.Builder
+		for _, m := range keywordPassword.FindAllStringSubmatch(dsn, -1) {
+			v := m[1]
+			if strings.HasPrefix(v, "'") {
+				v = strings.TrimSuffix(v[1:], "'")
+			}
+			pw.WriteString(keywordEscape.ReplaceAllString(v, "$1"))
+		}
+		return pw.String()
+	case domain.DriverMySQL:
+		if cfg, err := parseMySQL(dsn); err == nil {
+			return cfg.Passwd
+		}
+		// The driver's rule: the user information ends at the last "@" before the last "/".
+		userinfo := dsn
+		if i := strings.LastIndex(userinfo, "/"); i >= 0 {
+			userinfo = userinfo[:i]
+		}
+		if i := strings.LastIndex(userinfo, "@"); i >= 0 {
+			_, pw, _ := strings.Cut(userinfo[:i], ":")
+			return pw
+		}
+		return ""
+	case domain.DriverOracle:
+		if u, err := url.Parse(dsn); err == nil && strings.EqualFold(u.Scheme, "oracle") {
+			pw, _ := u.User.Password()
+			return pw
+		}
+		return urlPassword(dsn)
+	}
+	return ""
+}
+
+// keywordPassword finds a password in a PostgreSQL keyword/value string: quoted, or up to the
+// next space, backslash escapes included.
+var keywordPassword = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*)`)
+
+// keywordEscape is a backslash escape of a keyword/value string.
+var keywordEscape = regexp.MustCompile(`\\(.)`)
+
+// urlPassword returns what a URL the parser refused holds after the user name: every password
+// query parameter too.
+func urlPassword(dsn string) string {
+	_, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return ""
+	}
+	authority, query := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if i := strings.Index(rest, "?"); i >= 0 {
+		query = rest[i+1:]
+	}
+	var pw strings.Builder
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		_, p, _ := strings.Cut(authority[:i], ":")
+		pw.WriteString(p)
+	}
+	for pair := range strings.SplitSeq(query, "&") {
+		if k, v, _ := strings.Cut(pair, "="); strings.EqualFold(k, "password") {
+			pw.WriteString(v)
+		}
+	}
+	return pw.String()
 }

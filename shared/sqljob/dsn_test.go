@@ -93,6 +93,83 @@ func TestCheckDSNAcceptsWhatJobsNeed(t *testing.T) {
 	require.ErrorContains(t, sqljob.CheckDSN("mssql", "x"), `sql.driver: "mssql" is not one of postgres, mysql, oracle`)
 }
 
+// TestDSNPasswordInClear: the password of a connection string is found where the driver reads
+// it — with the driver's parser when it can parse the string, templates replaced by stand-ins,
+// by its syntax when it cannot — and is in clear unless it is made of variables alone.
+func TestDSNPasswordInClear(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		driver, dsn string
+		inClear     bool
+	}{
+		{domain.DriverPostgres, "postgres://etl:s3cr3t@db/reports", true},
+		{domain.DriverPostgres, "postgres://etl@db/reports?password=s3cr3t", true},
+		{domain.DriverPostgres, "postgres://etl:s3cr3t@db:{{ var.PORT }}/reports", true},
+		{domain.DriverPostgres, "postgres://etl:s3cr3t@db/reports?sslrootcert=/x", true},
+		{domain.DriverPostgres, "host=db user=etl password=s3cr3t", true},
+		{domain.DriverPostgres, "host=db user=etl password = 'a \\' b'", true},
+		{domain.DriverPostgres, "host=db port={{ var.PORT }} user=etl password=s3cr3t", true},
+		{domain.DriverPostgres, "host=db user=etl password='s3cr3t{{ var.PW }}'", true},
+		{domain.DriverPostgres, `postgres://etl:{{ "s3cr3t" }}@db/reports`, true},
+		{domain.DriverPostgres, "postgres://etl:{{ job.name }}@db/reports", true},
+		{domain.DriverMySQL, "etl:s3cr3t@tcp(db:3306)/shop", true},
+		{domain.DriverMySQL, "etl:s3cr3t@tcp({{ var.ADDR }})/shop", true},
+		{domain.DriverMySQL, "etl:s3c/r3t@tcp(db:3306)/shop?x={{ var.X }}", true},
+		{domain.DriverOracle, "oracle://etl:s3cr3t@db:1521/S", true},
+		{domain.DriverOracle, "oracle://etl:s3cr3t@db:{{ var.PORT }}/S", true},
+
+		{domain.DriverPostgres, "postgres://etl@db/reports", false},
+		{domain.DriverPostgres, "postgres://etl:{{ var.PW }}@db/reports", false},
+		{domain.DriverPostgres, "postgres://etl:{{ var.PW | urlquery }}@db:{{ var.PORT }}/reports", false},
+		{domain.DriverPostgres, "postgres://etl@db/reports?password={{ var.PW }}", false},
+		{domain.DriverPostgres, "host=db user=etl password={{ var.PW }}", false},
+		{domain.DriverPostgres, "host=db user=etl password='{{ var.PW }}' sslpassword=x", false},
+		{domain.DriverPostgres, "host=db port={{ var.PORT }} user=etl password={{var.PW}}", false},
+		{domain.DriverPostgres, "{{ var.REPORTS_DSN }}", false},
+		{domain.DriverMySQL, "etl@tcp(db:3306)/shop", false},
+		{domain.DriverMySQL, "etl:{{ var.PW }}@tcp({{ var.ADDR }})/shop", false},
+		{domain.DriverMySQL, "{{ var.SHOP_DSN }}", false},
+		{domain.DriverOracle, "oracle://etl:{{ var.PW }}@db:1521/S", false},
+		{domain.DriverOracle, "oracle://etl:{{ var.PW }}@db:{{ var.PORT }}/S", false},
+		{domain.DriverOracle, "{{ var.ORACLE_DSN }}", false},
+	} {
+		require.Equal(t, c.inClear, sqljob.DSNPasswordInClear(c.driver, c.dsn), c.dsn)
+	}
+	require.True(t, sqljob.PasswordInClear("s3cr3t"))
+	require.True(t, sqljob.PasswordInClear("s3cr3t{{ var.PW }}"))
+	require.True(t, sqljob.PasswordInClear(`{{ "}}" }}`))
+	require.False(t, sqljob.PasswordInClear("{{ var.PW }}"))
+	require.False(t, sqljob.PasswordInClear(" {{ var.A }}{{ var.B | urlquery }} "))
+}
+
+// TestCheckDSNWithTemplates: a string whose templates fill only its password is checked on
+// write with stand-ins, so a refused parameter is refused at once and an Oracle URL carries its
+// password as a variable; one whose templates fill more waits to be checked once filled.
+func TestCheckDSNWithTemplates(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ driver, dsn, want string }{
+		{domain.DriverPostgres, "postgres://u:{{ var.PW }}@db/x?ssl%72ootcert=/etc/x", `the "sslrootcert" parameter is not allowed`},
+		{domain.DriverPostgres, "host=db user=u password={{ var.PW }} passfile=/root/.pgpass", `the "passfile" parameter is not allowed`},
+		{domain.DriverMySQL, "u:{{ var.PW }}@tcp(db:3306)/x?multiStatements=true", `the "multiStatements" parameter is not allowed`},
+		{domain.DriverOracle, "oracle://u:{{ var.PW }}@db:1521/S?WALLET=/etc/wallet", `the "WALLET" option is not allowed`},
+		{domain.DriverOracle, "oracle://u@db:1521/S", "names no user or no password"},
+	} {
+		require.ErrorContains(t, sqljob.CheckDSN(c.driver, c.dsn), c.want, c.dsn)
+	}
+	for _, c := range []struct{ driver, dsn string }{
+		{domain.DriverPostgres, "postgres://u:{{ var.PW }}@db/x?sslmode=require"},
+		{domain.DriverOracle, "oracle://u:{{ var.PW }}@db:1521/S"},
+		{domain.DriverOracle, "oracle://u:{{ var.PW | urlquery }}{{ var.PW2 }}@db:1521/S"},
+		// Filled elsewhere too: checked once filled.
+		{domain.DriverPostgres, "{{ var.DSN }}"},
+		{domain.DriverPostgres, "postgres://u:{{ var.PW }}@db:{{ var.PORT }}/x?sslrootcert=/etc/x"},
+		{domain.DriverOracle, "oracle://{{ var.USER }}@db:1521/S"},
+	} {
+		require.NoError(t, sqljob.CheckDSN(c.driver, c.dsn), c.dsn)
+	}
+	require.ErrorContains(t, sqljob.CheckDSN("mssql", "{{ var.DSN }}"), `sql.driver: "mssql" is not one of`)
+}
+
 // postgresAllowed are the PostgreSQL parameters docs/sql-jobs.md lets a job set, and servicefile,
 // which vecron overrides rather than refuses (it is read only with a service, which is refused).
 var postgresAllowed = []string{"host", "port", "dbname", "user", "password", "sslmode", "channel_binding", "connect_timeout",
@@ -114,7 +191,41 @@ func FuzzCheckDSN(f *testing.F) {
 	for _, s := range []string{"oracle://u:p@h:1521/S?TIMEOUT=3", "oracle://u:p@h/S?w%61llet=/x", "oracle://u:p@:0/?connStr=(DESCRIPTION=(ADDRESS=(HOST=a)(PORT=1)))"} {
 		f.Add(uint8(2), s)
 	}
+	f.Add(uint8(0), "postgres://u:{{ var.PW }}@db:{{ var.PORT }}/x")
+	f.Add(uint8(1), `u:{{ "}}" }}@tcp(db)/x`)
 	f.Fuzz(func(t *testing.T, which uint8, dsn string) {
+		driver := []string{domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle}[which%3]
+		// Without templates, a string the check accepts that has a password for the driver is
+		// said to have one in clear. (The other way round the check may err, on the safe side.)
+		if inClear := sqljob.DSNPasswordInClear(driver, dsn); !strings.Contains(dsn, "{{") && sqljob.CheckDSN(driver, dsn) == nil {
+			var pw string
+			switch driver {
+			case domain.DriverPostgres:
+				cfg, err := pgconn.ParseConfigWithOptions(dsn, pgconn.ParseConfigOptions{ConnStringAllowedKeys: postgresAllowed})
+				if err != nil {
+					return // the driver's defaults fill what the string leaves out
+				}
+				pw = cfg.Password
+			case domain.DriverMySQL:
+				cfg, err := mysql.ParseDSN(dsn)
+				if err != nil {
+					t.Fatalf("accepted %q, which the driver cannot parse: %v", dsn, err)
+				}
+				pw = cfg.Passwd
+			case domain.DriverOracle:
+				u, err := url.Parse(dsn)
+				if err != nil {
+					t.Fatalf("accepted %q, which is no URL: %v", dsn, err)
+				}
+				pw, _ = u.User.Password()
+			}
+			if !inClear && strings.TrimSpace(pw) != "" {
+				t.Fatalf("%s %q: password %q, in clear %v", driver, dsn, pw, inClear)
+			}
+		}
+		if strings.Contains(dsn, "{{") {
+			return // what the check leaves to the filled string, the runner checks
+		}
 		switch which % 3 {
 		case 0:
 			if err := sqljob.CheckDSN(domain.DriverPostgres, dsn); err == nil {

@@ -234,6 +234,9 @@ func postgresConfig(dsn string) (*pgx.ConnConfig, error) {
 		}
 	}
 	cfg.SSLCertMode = "disable"
+	// A prepared statement holds one statement: the server refuses a string of several, which
+	// could otherwise end the job's transaction and run the rest outside it.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	return cfg, nil
 }
 
@@ -262,7 +265,133 @@ func postgresConnector(dsn string, c Connect) (driver.Connector, error) {
 			return c.Database(id)
 		}
 	}
-	return stdlib.GetConnector(*cfg), nil
+	return extendedConnector{stdlib.GetConnector(*cfg)}, nil
+}
+
+// extendedConnector makes extendedConns.
+type extendedConnector struct{ driver.Connector }
+
+func (c extendedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pc, ok := conn.(*stdlib.Conn)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("sql.driver: the PostgreSQL driver gave an unknown connection")
+	}
+	return &extendedConn{Conn: pc}, nil
+}
+
+// extendedConn runs every statement of a job through PostgreSQL's extended protocol, where a
+// string of several statements is refused by the server, and keeps a job's transaction what it
+// began as. pgx sends a statement without arguments over the simple protocol, whatever its
+// query exec mode, and there "SELECT 1; COMMIT; DELETE …" runs all three: the COMMIT ends a
+// read-only transaction and the DELETE runs read-write.
+type extendedConn struct {
+	*stdlib.Conn
+	// inTx is set while a transaction begun through the connection is open; database/sql
+	// serialises the calls of one connection.
+	inTx bool
+}
+
+// errTxEnded refuses a statement after the job's transaction was ended by one of its own
+// (PREPARE TRANSACTION, say, which no keyword check need know of): it would run outside it.
+var errTxEnded = jobError{errors.New("the job's transaction was ended by an earlier statement; the statements after it would run outside it")}
+
+// ended returns errTxEnded when a transaction begun through c is open for database/sql but no
+// longer on the server.
+func (c *extendedConn) ended() error {
+	if c.inTx && c.Conn.Conn().PgConn().TxStatus() == 'I' {
+		return errTxEnded
+	}
+	return nil
+}
+
+func (c *extendedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if err := c.ended(); err != nil {
+		return nil, err
+	}
+	if len(args) > 0 {
+		return c.Conn.ExecContext(ctx, query, args) // with arguments pgx goes extended already
+	}
+	// As pgx's QueryExecModeExec does with arguments: an unnamed statement, parsed and run.
+	tag, err := c.Conn.Conn().PgConn().ExecParams(ctx, query, nil, nil, nil, nil).Close()
+	if err != nil {
+		if pgconn.SafeToRetry(err) {
+			return nil, driver.ErrBadConn
+		}
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+func (c *extendedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.ended(); err != nil {
+		return nil, err
+	}
+	return c.Conn.QueryContext(ctx, query, args)
+}
+
+func (c *extendedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		// PostgreSQL lets a read-only transaction turn read-write (SET transaction_read_only =
+		// off, SET TRANSACTION READ WRITE) until its first query takes a snapshot: take one now,
+		// and the server refuses them.
+		if _, err := c.Conn.Conn().PgConn().Exec(ctx, "SELECT 1").ReadAll(); err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+	}
+	c.inTx = true
+	return extendedTx{Tx: tx, c: c, ctx: ctx, readOnly: opts.ReadOnly}, nil
+}
+
+// errTurnedReadWrite fails a read-only job whose transaction a statement turned read-write.
+var errTurnedReadWrite = jobError{errors.New("a statement turned the read-only transaction read-write; it was rolled back, with whatever was written")}
+
+// extendedTx is a transaction begun through an extendedConn.
+type extendedTx struct {
+	driver.Tx
+	c        *extendedConn
+	ctx      context.Context // the transaction's, as database/sql's Commit takes none
+	readOnly bool
+}
+
+func (tx extendedTx) Commit() error {
+	defer func() { tx.c.inTx = false }()
+	if err := tx.c.ended(); err != nil {
+		_ = tx.Tx.Rollback()
+		return err
+	}
+	if !tx.readOnly {
+		return tx.Tx.Commit()
+	}
+	// A read-only transaction has nothing to commit, so it is rolled back: even once a
+	// statement turned it read-write — RESET transaction_read_only, or SET … TO DEFAULT, which
+	// PostgreSQL before 16 allows after the snapshot, also from inside a function — nothing it
+	// wrote stays.
+	res, err := tx.c.Conn.Conn().PgConn().Exec(tx.ctx, "SHOW transaction_read_only").ReadAll()
+	if rerr := tx.Tx.Rollback(); err == nil {
+		err = rerr
+	}
+	switch {
+	case err != nil:
+		return err
+	case len(res) != 1 || len(res[0].Rows) != 1 || string(res[0].Rows[0][0]) != "on":
+		return errTurnedReadWrite
+	}
+	return nil
+}
+
+func (tx extendedTx) Rollback() error {
+	tx.c.inTx = false
+	return tx.Tx.Rollback()
 }
 
 // postgresIdentity asks the server which database conn is in. pg_control_system() is open to
