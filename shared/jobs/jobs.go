@@ -517,7 +517,7 @@ func validateNoCredentials(v *domain.ValidationError, h *domain.HTTPSpec) {
 			authority = authority[:j]
 		}
 		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			if _, pw, ok := strings.Cut(authority[:at], ":"); ok && pw != "" && !strings.Contains(pw, "{{") {
+			if _, pw, ok := strings.Cut(authority[:at], ":"); ok && pw != "" && !refersToVariable(pw) {
 				v.Add("http.url", "holds a password; "+strings.TrimPrefix(credentialHint, "holds a credential in clear; "))
 			}
 		}
@@ -525,17 +525,23 @@ func validateNoCredentials(v *domain.ValidationError, h *domain.HTTPSpec) {
 	if u, err := url.Parse(h.URL); err == nil {
 		for k, vals := range u.Query() {
 			for _, val := range vals {
-				if credentialName(k) && val != "" && !strings.Contains(val, "{{") {
+				if credentialName(k) && val != "" && !refersToVariable(val) {
 					v.Add("http.url", "query parameter "+k+" "+credentialHint)
 				}
 			}
 		}
 	}
 	for k, val := range h.Headers {
-		if credentialName(k) && val != "" && !strings.Contains(val, "{{") {
+		if credentialName(k) && val != "" && !refersToVariable(val) {
 			v.Add("http.headers."+k, credentialHint)
 		}
 	}
+}
+
+// refersToVariable reports whether a credential's value takes its secret from a variable; a
+// template of a literal ({{ "sk_live_…" }}) is a credential in clear.
+func refersToVariable(val string) bool {
+	return len(render.Variables(val)) > 0
 }
 
 // credentialName reports whether a header or query parameter named name carries a credential.

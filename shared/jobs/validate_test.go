@@ -298,6 +298,16 @@ func TestValidateRejectsWhatWouldFailEveryRun(t *testing.T) {
 			wantField: "http.headers.Authorization",
 		},
 		{
+			name:      "AuthorizationLiteralInATemplate",
+			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"Authorization": `Bearer {{ "sk_live_abc" }}`} },
+			wantField: "http.headers.Authorization",
+		},
+		{
+			name:      "TokenInQueryFromJobName",
+			mutate:    func(j *domain.Job) { j.HTTP.URL = "https://example.com/run?access_token={{ job.name }}" },
+			wantField: "http.url",
+		},
+		{
 			name:      "APIKeyHeaderInClear",
 			mutate:    func(j *domain.Job) { j.HTTP.Headers = map[string]string{"X-Api-Key": "abc"} },
 			wantField: "http.headers.X-Api-Key",
