@@ -521,16 +521,35 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 		slices.SortFunc(bound, func(a, b secret.Binding) int { return strings.Compare(a.Name, b.Name) })
 		// Checked on the request as filled in, before anything is sent; a redirect is checked
 		// again at its hop.
-		target := r.runner.Target(rendered)
-		if _, hostport, ok := strings.Cut(target, "://"); ok { // a database: "postgres://host:port"
-			target = hostport
-		}
-		if err := bound.Check(target); err != nil {
+		if err := r.checkDestinations(rendered, bound); err != nil {
 			return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
 		}
 		ctx = secret.WithBindings(ctx, bound)
 	}
 	return r.attempt(ctx, rendered, e), mask
+}
+
+// destinations is a Runner whose job may connect to several hosts: a connection string with
+// fallback servers.
+type destinations interface {
+	Destinations(d event.Due) []string
+}
+
+// checkDestinations checks every host d's attempt may connect to against the bound secrets.
+func (r *Runtime) checkDestinations(d event.Due, bound secret.Bindings) error {
+	hosts := []string{r.runner.Target(d)}
+	if ds, ok := r.runner.(destinations); ok {
+		hosts = ds.Destinations(d)
+		if len(hosts) == 0 {
+			hosts = []string{""} // unnamed: no binding allows it
+		}
+	}
+	for _, h := range hosts {
+		if err := bound.Check(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolve returns the variables of jobID's templates and the secret values among them. A panic

@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"encoding/hex"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -87,4 +88,24 @@ func TestABoundSecretIsNotSentToAnotherDatabase(t *testing.T) {
 	e := f.run(t, j)
 	require.Equal(t, domain.StatusFailed, e.Status)
 	require.Contains(t, e.Error, "not sent: secret variable REPORT_KEY may be sent only to reports.db.internal:5432 (its allowed_hosts), not to 127.0.0.1:")
+}
+
+// TestABoundSecretIsNotSentToAFallbackServer: a connection string that lists a second server,
+// which pgx would try when the first fails, may not carry a secret bound to the first.
+func TestABoundSecretIsNotSentToAFallbackServer(t *testing.T) {
+	t.Parallel()
+	f := newSQLSecretsFixture(t)
+	target := testenv.PostgresTargetURL(t)
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	f.put(t, domain.ScopeGlobal, "", "REPORT_KEY", variables.PutRequest{Value: new("key-0c9a55"), IsSecret: new(true),
+		AllowedHosts: &[]string{u.Host}})
+	ok := sqlJob(t, f, domain.DriverPostgres, target, domain.SQLStatement{SQL: "SELECT $1::text", Params: []any{"{{ var.REPORT_KEY }}"}})
+	require.Equal(t, domain.StatusSucceeded, f.run(t, ok).Status)
+
+	withFallback := strings.Replace(target, u.Host, u.Host+",fallback.invalid:5432", 1)
+	j := sqlJob(t, f, domain.DriverPostgres, withFallback, domain.SQLStatement{SQL: "SELECT $1::text", Params: []any{"{{ var.REPORT_KEY }}"}})
+	e := f.run(t, j)
+	require.Equal(t, domain.StatusFailed, e.Status, e.Error)
+	require.Equal(t, "not sent: secret variable REPORT_KEY may be sent only to "+u.Host+" (its allowed_hosts), not to fallback.invalid:5432", e.Error)
 }

@@ -31,6 +31,9 @@ type Dialect struct {
 	// Target names the database's address for its circuit breaker, such as
 	// "postgres://db:5432", or "" when dsn does not say.
 	Target func(dsn string) string
+	// Hosts names every "host:port" dsn may connect to — a connection string may list fallback
+	// servers — for the check of bound secrets; nil means the one Target names.
+	Hosts func(dsn string) []string
 	// Classify tells whether err is this database's error and, if it is, whether retrying
 	// cannot help and whether it says a statement ran out of time.
 	Classify func(err error) (ours, permanent, timedOut bool)
@@ -125,7 +128,7 @@ func NamedSQL(params map[string]any) []any {
 // Postgres returns the dialect of PostgreSQL, through pgx.
 func Postgres() Dialect {
 	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Connector: postgresConnector,
-		Target: postgresTarget, Classify: postgresClassify,
+		Target: postgresTarget, Hosts: postgresHosts, Classify: postgresClassify,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
 		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }}
 }

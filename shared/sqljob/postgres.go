@@ -441,6 +441,19 @@ func postgresTarget(dsn string) string {
 	return "postgres://" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
 
+// postgresHosts names the server dsn names first and each fallback pgx tries after it.
+func postgresHosts(dsn string) []string {
+	cfg, err := postgresConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	hosts := []string{net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))}
+	for _, f := range cfg.Fallbacks {
+		hosts = append(hosts, net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port))))
+	}
+	return hosts
+}
+
 func postgresClassify(err error) (ours, permanent, timedOut bool) {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {

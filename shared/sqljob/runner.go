@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -89,6 +90,7 @@ type sourceKey struct {
 
 type resolved struct {
 	dsn, target, poolKey string
+	hosts                []string
 	err                  error
 }
 
@@ -103,6 +105,11 @@ func (r *Runner) resolve(dl Dialect, spec *domain.SQLSpec) (resolved, error) {
 	}
 	if res.dsn, res.err = dl.Source(spec); res.err == nil {
 		res.target = dl.Target(res.dsn)
+		if dl.Hosts != nil {
+			res.hosts = dl.Hosts(res.dsn)
+		} else if _, hostport, ok := strings.Cut(res.target, "://"); ok {
+			res.hosts = []string{hostport}
+		}
 		sum := sha256.Sum256([]byte(dl.DriverName + "\x00" + res.dsn))
 		res.poolKey = hex.EncodeToString(sum[:])
 	}
@@ -468,6 +475,24 @@ func (r *Runner) Target(d event.Due) string {
 		return ""
 	}
 	return res.target
+}
+
+// Destinations names every "host:port" d's job may connect to, for the check of the secrets
+// bound to hosts; nil when its connection fields do not resolve (the attempt then fails on its
+// own).
+func (r *Runner) Destinations(d event.Due) []string {
+	if d.SQL == nil {
+		return nil
+	}
+	dl, err := r.dialect(d.SQL.Driver)
+	if err != nil {
+		return nil
+	}
+	res, err := r.resolve(dl, d.SQL)
+	if err != nil {
+		return nil
+	}
+	return res.hosts
 }
 
 // Render fills the templates of the connection fields and of the string parameters; the SQL

@@ -31,6 +31,7 @@ func Dialect() sqljob.Dialect {
 		Source:     Source,
 		Connector:  Connector,
 		Target:     Target,
+		Hosts:      Hosts,
 		Classify:   Classify,
 		// go-ora refuses database/sql's ReadOnly option; Oracle's own statement enforces it.
 		ReadOnlyStatement: "SET TRANSACTION READ ONLY",
@@ -101,6 +102,19 @@ func Target(dsn string) string {
 	}
 	s := cfg.Servers[0]
 	return "oracle://" + net.JoinHostPort(s.Addr, strconv.Itoa(cmp.Or(s.Port, DefaultPort)))
+}
+
+// Hosts names every server of dsn, the first and those go-ora fails over to.
+func Hosts(dsn string) []string {
+	cfg, err := goora.ParseConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	var hosts []string
+	for _, s := range cfg.Servers {
+		hosts = append(hosts, net.JoinHostPort(s.Addr, strconv.Itoa(cmp.Or(s.Port, DefaultPort))))
+	}
+	return hosts
 }
 
 // Classify sorts Oracle's errors. Deadlocks, serialization failures, busy resources, lost
