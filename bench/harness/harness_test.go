@@ -148,7 +148,7 @@ func TestLatenessTiny(t *testing.T) {
 	for _, shape := range harness.AllShapes() {
 		t.Run(string(shape), func(t *testing.T) {
 			require.Equal(t, 15.0, metric(t, r, string(shape)+": fires expected"))
-			require.Zero(t, metric(t, r, string(shape)+": fires missed"))
+			require.Zero(t, metric(t, r, string(shape)+": fires not arrived 30 s after the window"))
 			require.Zero(t, metric(t, r, string(shape)+": fires duplicated"))
 			require.Len(t, r.Lateness[string(shape)], 15)
 			require.Positive(t, metric(t, r, string(shape)+": CPU per fire, every process"))
