@@ -71,6 +71,8 @@ type shapeRun struct {
 	backlogGrowth                int     // steady only: see backlogGrowth
 	cpu                          []groupCPU
 	cpuSeconds                   float64
+	// otherPercent is the CPU the rest of the machine used in the CPU window, in % of one core.
+	otherPercent float64
 	// cpuRequests is how many requests arrived in the CPU window: the work its CPU paid for,
 	// also when a shape fell behind and spent the window on fires due before it.
 	cpuRequests                     int
@@ -193,7 +195,8 @@ func shapeMetrics(p LatenessParams, r shapeRun) []report.Metric {
 	for _, g := range r.cpu {
 		out = append(out, metric(prefix+"CPU "+g.name, g.percent, "%"))
 	}
-	out = append(out, metric(prefix+"CPU per fire, every process", r.microsPerFire(), "µs"))
+	out = append(out, metric(prefix+"CPU per fire, every process", r.microsPerFire(), "µs"),
+		metric(prefix+"CPU of everything else on the machine", r.otherPercent, "%"))
 	return out
 }
 
@@ -222,7 +225,7 @@ func latenessNotes(p LatenessParams) []string {
 	notes := []string{
 		"lateness is taken at the target, an HTTP server in the bench's process on 127.0.0.1: the arrival of the first request of a fire minus the instant the fire was scheduled for. vecron's executor sends that instant in X-Vecron-Scheduled-At; the River peer sends its job row's scheduled_at in the same header, which River sets for a periodic job to the instant its schedule named, not to when the job was inserted",
 		"the shapes run one after the other, each in a PostgreSQL schema of its own and with nothing else of the bench running; vecron's jobs, and River's periodic jobs, are all stored before the shape starts",
-		"CPU per fire: the CPU seconds of every process the shape uses over the window, divided by the requests that arrived at the target in it: the shape's own processes, the PostgreSQL backends of its connections (told apart by application_name), PostgreSQL's background processes, and nats-server and redis-server where the shape uses them (River uses only PostgreSQL; vecron dev runs NATS inside its process). PostgreSQL's background processes, nats-server and redis-server are counted whole: whatever else uses them on this machine counts too, hence the load average recorded with each shape",
+		"CPU per fire: the CPU seconds of every process the shape uses over the window, divided by the requests that arrived at the target in it: the shape's own processes, the PostgreSQL backends of its connections (told apart by application_name), PostgreSQL's background processes, and nats-server and redis-server where the shape uses them (River uses only PostgreSQL; vecron dev runs NATS inside its process). PostgreSQL's background processes, nats-server and redis-server are counted whole: whatever else uses them on this machine counts too. \"CPU of everything else on the machine\" is the machine's busy CPU in the same window less the shape's processes and the bench's own (the target): other work that took CPU from the shape, which makes a run not worth comparing when it is high",
 		"the River peer: river v0.51.2 with riverpgxv5, one client, MaxWorkers 1 000 on the default queue and River's defaults otherwise (a pgxpool of default size, LISTEN/NOTIFY, fetch cooldown 100 ms), one periodic job per bench job on the same six-field cron in UTC; its HTTP client keeps up to 1 000 idle connections to the target, so it never pays for a new TCP connection that a River user would avoid",
 	}
 	if p.Herd {
@@ -272,7 +275,10 @@ func runShape(ctx context.Context, env Env, p LatenessParams, shape Shape) (shap
 			groups = append(groups, g)
 		}
 	}
-	smp := sampleGroups(groups, 500*time.Millisecond)
+	// The bench's own process (the target) is sampled to tell it from the rest of the machine,
+	// and counts in no shape's CPU per fire.
+	self := fixed("bench (the target)", os.Getpid())
+	smp := sampleGroups(append(groups, self), 500*time.Millisecond)
 	defer smp.stop()
 
 	// The instants measured: every second of the window, or one top of a minute.
@@ -365,8 +371,13 @@ func runShape(ctx context.Context, env Env, p LatenessParams, shape Shape) (shap
 		r.cpu = append(r.cpu, groupCPU{name: g.name, seconds: used, percent: 100 * used / (t - f)})
 		r.cpuSeconds += used
 	}
+	// Whatever else ran on the machine meanwhile (another test suite, a build) took CPU from
+	// the shape: shown so a figure from a busy machine is not mistaken for the shape's.
+	other := smp.cpuUsed(machine, f, t) - r.cpuSeconds - smp.cpuUsed(self.name, f, t)
+	r.otherPercent = max(0, 100*other/(t-f))
 
 	cpu, rss := smp.series()
+	cpu = slices.DeleteFunc(cpu, func(s report.Series) bool { return s.Name == self.name })
 	r.cpuSeries = []report.Series{sumSeries(string(shape)+" (every process)", cpu)}
 	for _, s := range rss {
 		if slices.Contains(r.processes, s.Name) {

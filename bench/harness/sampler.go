@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/cpu"
 	ps "github.com/shirou/gopsutil/v4/process"
 
 	"github.com/vecron/vecron/bench/report"
@@ -19,6 +20,10 @@ type group struct {
 	// pids lists the members at one instant; it is called from the sampler's goroutine only.
 	pids func(context.Context) []int
 }
+
+// machine names the CPU the whole machine was busy, which every sampler also records (only as a
+// total for cpuUsed, not as a series): what the sampled groups leave of it is what else ran.
+const machine = "machine"
 
 // fixed is the group of one process.
 func fixed(name string, pid int) group {
@@ -80,6 +85,7 @@ func sampleGroups(groups []group, interval time.Duration) *sampler {
 			}
 		}
 	}
+	machineStart, _ := busySeconds(ctx)
 	go func() {
 		defer close(done)
 		t := time.NewTicker(interval)
@@ -139,11 +145,25 @@ func sampleGroups(groups []group, interval time.Duration) *sampler {
 				s.used[g.name] = append(s.used[g.name], report.Point{T: ts, V: total[i]})
 				s.mu.Unlock()
 			}
+			if busy, err := busySeconds(ctx); err == nil {
+				s.mu.Lock()
+				s.used[machine] = append(s.used[machine], report.Point{T: ts, V: busy - machineStart})
+				s.mu.Unlock()
+			}
 			last = now
 		}
 	}()
 	s.stop = sync.OnceFunc(func() { cancel(); <-done })
 	return s
+}
+
+// busySeconds returns the CPU seconds all of this machine's cores have spent busy since boot.
+func busySeconds(ctx context.Context) (float64, error) {
+	t, err := cpu.TimesWithContext(ctx, false)
+	if err != nil || len(t) == 0 {
+		return 0, err
+	}
+	return t[0].User + t[0].System + t[0].Nice + t[0].Irq + t[0].Softirq + t[0].Steal, nil
 }
 
 func cpuSeconds(p *ps.Process) (float64, error) {
