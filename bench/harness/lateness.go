@@ -123,7 +123,7 @@ func Lateness(ctx context.Context, env Env, p LatenessParams) (report.Result, er
 	var runs []shapeRun
 	for _, shape := range shapes {
 		env.progress("%s: %s", name, shape)
-		r, err := runShape(ctx, env, p, shape)
+		r, err := runShape(ctx, env, name, p, shape)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", shape, err)
 		}
@@ -238,7 +238,7 @@ func latenessNotes(p LatenessParams) []string {
 }
 
 // runShape runs one shape and measures it.
-func runShape(ctx context.Context, env Env, p LatenessParams, shape Shape) (shapeRun, error) {
+func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, shape Shape) (shapeRun, error) {
 	r := shapeRun{shape: shape, load: loadAverage()}
 	tg := newTarget()
 	defer tg.Close()
@@ -307,7 +307,7 @@ func runShape(ctx context.Context, env Env, p LatenessParams, shape Shape) (shap
 	if p.Herd {
 		profileFor = 10 * time.Second
 	}
-	profiled := s.profile(ctx, fmt.Sprintf("lateness-%s-%d", shape, p.Jobs), max(profileFor, time.Second))
+	profiled := s.profile(ctx, scenario+"-"+string(shape), max(profileFor, time.Second))
 	if err := sleepUntil(ctx, s, windowEnd); err != nil {
 		return r, err
 	}
