@@ -26,7 +26,8 @@ test: fmt-check vet depcheck
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## bench: start the services, run the load scenarios and write bench/results
-## (SCENARIO=steady|burst|scale|executor|cold-start|all, BENCHFLAGS for sizes).
+## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|all, BENCHFLAGS for sizes;
+## lateness also builds the River peer from its own module, bench/peers/river).
 SCENARIO ?= all
 bench:
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \

@@ -1,9 +1,12 @@
 // Command bench measures vecron under load and writes a report per scenario into bench/results:
 // JSON, a Markdown summary and PNG charts. It starts the function binaries as processes against
 // the PostgreSQL, NATS and Redis named by DATABASE_URL, NATS_URL and REDIS_URL (make bench starts
-// them), each scenario in a schema, stream prefix and key prefix of its own.
+// them), each scenario in a schema, stream prefix and key prefix of its own. The lateness
+// scenario also runs `vecron dev` and the River peer (bench/peers/river, built from its own Go
+// module) to compare with.
 //
 //	go run ./bench -scenario steady -jobs 1000 -duration 60s
+//	go run ./bench -scenario lateness
 //	go run ./bench -scenario all
 package main
 
@@ -24,9 +27,10 @@ import (
 
 func main() {
 	var (
-		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start or all")
+		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness or all")
 		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
-		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; scale: how long the idle tick is watched")
+		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; lateness: the measured window; scale: how long the idle tick is watched")
+		warmup      = flag.Duration("warmup", 10*time.Second, "lateness: how long each shape runs before it is measured")
 		workers     = flag.Int("workers", 2, "executor processes")
 		concurrency = flag.Int("concurrency", 256, "pull concurrency of each executor process")
 		out         = flag.String("out", "bench/results", "directory the reports are written to")
@@ -35,13 +39,13 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scenario, *jobs, *duration, *workers, *concurrency, *out, *profiles); err != nil {
+	if err := run(ctx, *scenario, *jobs, *duration, *warmup, *workers, *concurrency, *out, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, scenario string, jobs int, duration time.Duration, workers, concurrency int, out, profiles string) error {
+func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string) error {
 	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL"),
 		ProfileDir: profiles, Progress: os.Stderr}
 	if profiles != "" {
@@ -61,6 +65,12 @@ func run(ctx context.Context, scenario string, jobs int, duration time.Duration,
 	if err := harness.Build(ctx, ".", bin); err != nil {
 		return err
 	}
+	want := func(name string) bool { return scenario == "all" || scenario == name }
+	if want("lateness") {
+		if err := harness.BuildRiverPeer(ctx, ".", bin); err != nil {
+			return err
+		}
+	}
 	sizes := func(standard ...int) []int {
 		if jobs > 0 {
 			return []int{jobs}
@@ -71,7 +81,6 @@ func run(ctx context.Context, scenario string, jobs int, duration time.Duration,
 		return harness.Params{Jobs: n, Duration: duration, Workers: workers, Concurrency: concurrency}
 	}
 	var runs []func() (report.Result, error)
-	want := func(name string) bool { return scenario == "all" || scenario == name }
 	if want("cold-start") {
 		runs = append(runs, func() (report.Result, error) { return harness.ColdStart(ctx, env, 5) })
 	}
@@ -101,8 +110,18 @@ func run(ctx context.Context, scenario string, jobs int, duration time.Duration,
 			runs = append(runs, func() (report.Result, error) { return harness.Scale(ctx, env, sp) })
 		}
 	}
+	if want("lateness") {
+		for _, n := range sizes(1000, 5000) {
+			lp := harness.LatenessParams{Jobs: n, Window: duration, Warmup: warmup}
+			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
+		}
+		for _, n := range sizes(10_000) {
+			lp := harness.LatenessParams{Jobs: n, Herd: true, Warmup: warmup}
+			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
+		}
+	}
 	if len(runs) == 0 {
-		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, all", scenario)
+		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, all", scenario)
 	}
 	var failed []string
 	for _, r := range runs {

@@ -49,10 +49,12 @@ func (e Env) progress(format string, args ...any) {
 	}
 }
 
-// Build compiles the function binaries as they ship (static, stripped) into dir.
+// Build compiles the function binaries and the vecron command as they ship (static, stripped)
+// into dir.
 func Build(ctx context.Context, repoRoot, dir string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
-		"-ldflags=-s -w", "-o", dir+string(filepath.Separator), "./functions/tick", "./functions/execute-http", "./functions/execute-db", "./functions/api")
+		"-ldflags=-s -w", "-o", dir+string(filepath.Separator), "./functions/tick", "./functions/execute-http", "./functions/execute-db", "./functions/api",
+		"./cmd/vecron")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -61,9 +63,30 @@ func Build(ctx context.Context, repoRoot, dir string) error {
 	return nil
 }
 
+// RiverPeer is the name of the peer's binary in Env.BinDir.
+const RiverPeer = "river-peer"
+
+// BuildRiverPeer compiles the River peer (bench/peers/river, a Go module of its own so vecron
+// never depends on River) into dir. The first build downloads and compiles River: about half a
+// minute on two cores.
+func BuildRiverPeer(ctx context.Context, repoRoot, dir string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
+		"-ldflags=-s -w", "-o", filepath.Join(dir, RiverPeer), ".")
+	cmd.Dir = filepath.Join(repoRoot, "bench", "peers", "river")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build the river peer: %w\n%s", err, out)
+	}
+	return nil
+}
+
 // space is one run's isolated share of the services.
 type space struct {
-	dbURL       string
+	name  string
+	dbURL string
+	// appURL is dbURL naming the connections application_name=name: the connections of the
+	// system under test, told from the harness's own by the CPU sampler.
+	appURL      string
 	natsPrefix  string
 	redisPrefix string
 	drop        func(context.Context) error
@@ -89,8 +112,11 @@ func newSpace(ctx context.Context, env Env, scenario string) (*space, error) {
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
+	dbURL := u.String()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
 	return &space{
-		dbURL: u.String(), natsPrefix: name, redisPrefix: name + ":",
+		name: name, dbURL: dbURL, appURL: u.String(), natsPrefix: name, redisPrefix: name + ":",
 		drop: func(ctx context.Context) error {
 			conn, err := pgx.Connect(ctx, env.DatabaseURL)
 			if err != nil {

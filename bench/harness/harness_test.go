@@ -33,6 +33,16 @@ var binaries = sync.OnceValues(func() (string, error) {
 	return dir, harness.Build(context.Background(), "../..", dir)
 })
 
+// riverPeer builds the River peer once, into the same directory: River compiles in a module of
+// its own, about half a minute the first time.
+var riverPeer = sync.OnceValue(func() error {
+	dir, err := binaries()
+	if err != nil {
+		return err
+	}
+	return harness.BuildRiverPeer(context.Background(), "../..", dir)
+})
+
 func env(t *testing.T) harness.Env {
 	t.Helper()
 	dir, err := binaries()
@@ -124,5 +134,26 @@ func TestColdStartTiny(t *testing.T) {
 	r, err := harness.ColdStart(t.Context(), env(t), 1)
 	require.NoError(t, err)
 	require.Positive(t, metric(t, r, "tick binary size"))
+	writes(t, r)
+}
+
+func TestLatenessTiny(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	require.NoError(t, riverPeer())
+	// River starts enqueuing its periodic jobs a few seconds after it has started (leader
+	// election first), so the warm-up is longer than the window.
+	r, err := harness.Lateness(t.Context(), e, harness.LatenessParams{Jobs: 5, Window: 3 * time.Second, Warmup: 5 * time.Second})
+	require.NoError(t, err)
+	for _, shape := range harness.AllShapes() {
+		t.Run(string(shape), func(t *testing.T) {
+			require.Equal(t, 15.0, metric(t, r, string(shape)+": fires expected"))
+			require.Zero(t, metric(t, r, string(shape)+": fires not arrived 30 s after the window"))
+			require.Zero(t, metric(t, r, string(shape)+": fires duplicated"))
+			require.Len(t, r.Lateness[string(shape)], 15)
+			require.Positive(t, metric(t, r, string(shape)+": CPU per fire, every process"))
+		})
+	}
+	require.Positive(t, metric(t, r, "vecron-dev ÷ river: CPU per fire"))
 	writes(t, r)
 }

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,27 +48,54 @@ func (p *process) output() string {
 	return p.out.String()
 }
 
+// command is a binary to start from env.BinDir.
+type command struct {
+	name string
+	args []string
+	// vars are added to the harness's environment; unset are removed from it first.
+	vars  []string
+	unset []string
+	// pprofInEnv passes the profiler address as VECRON_DEBUG__PPROF_ADDR rather than as a flag:
+	// `vecron dev`'s flags configure dev itself, and its functions read their settings from the
+	// environment.
+	pprofInEnv bool
+}
+
 // start runs binary name from env.BinDir with the given environment and flags, serving its
 // probes on a free port.
 func start(env Env, name string, vars []string, args ...string) (*process, error) {
+	return startCommand(env, command{name: name, args: args, vars: vars})
+}
+
+// startCommand runs c, serving its probes on a free port given as --port.
+func startCommand(env Env, c command) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	p := &process{name: name, port: port, done: make(chan struct{})}
-	args = append(args, "--port="+strconv.Itoa(port))
+	p := &process{name: c.name, port: port, done: make(chan struct{})}
+	args := append(slices.Clone(c.args), "--port="+strconv.Itoa(port))
+	vars := slices.Clone(c.vars)
 	if env.ProfileDir != "" {
 		if p.pprofPort, err = freePort(); err != nil {
 			return nil, err
 		}
-		args = append(args, "--debug.pprof-addr=127.0.0.1:"+strconv.Itoa(p.pprofPort))
+		addr := "127.0.0.1:" + strconv.Itoa(p.pprofPort)
+		if c.pprofInEnv {
+			vars = append(vars, "VECRON_DEBUG__PPROF_ADDR="+addr)
+		} else {
+			args = append(args, "--debug.pprof-addr="+addr)
+		}
 	}
-	p.cmd = exec.Command(filepath.Join(env.BinDir, name), args...)
-	p.cmd.Env = append(os.Environ(), vars...)
+	p.cmd = exec.Command(filepath.Join(env.BinDir, c.name), args...)
+	p.cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(c.unset, k)
+	}), vars...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("start %s: %w", c.name, err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	return p, nil

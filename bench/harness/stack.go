@@ -36,6 +36,8 @@ type stack struct {
 	jobs  *jobs.Service
 	nc    *nats.Conn
 	procs []*process
+	// cleanup runs after the processes have stopped.
+	cleanup []func()
 
 	// dispatched records, per idempotency key, when the due event was seen on NATS.
 	mu         sync.Mutex
@@ -50,6 +52,19 @@ type dispatch struct {
 
 // newStack prepares a space, applies the migrations and watches due events; it starts nothing.
 func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
+	s, err := openStack(ctx, env, scenario)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.watchDispatches(); err != nil {
+		s.close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// openStack prepares a space and applies the migrations; it neither starts nor watches anything.
+func openStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 	sp, err := newSpace(ctx, env, scenario)
 	if err != nil {
 		return nil, err
@@ -82,7 +97,13 @@ func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 		s.close(ctx)
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
-	names := event.Names{Prefix: sp.natsPrefix}
+	return s, nil
+}
+
+// watchDispatches records every due event the tick publishes. It costs the harness a message
+// per fire, so only the scenarios that measure dispatch lateness watch.
+func (s *stack) watchDispatches() error {
+	names := event.Names{Prefix: s.space.natsPrefix}
 	sub, err := s.nc.Subscribe(names.DueSubjects(), func(m *nats.Msg) {
 		now := time.Now()
 		at, _ := time.Parse(time.RFC3339Nano, m.Header.Get("ce-time"))
@@ -97,11 +118,10 @@ func newStack(ctx context.Context, env Env, scenario string) (*stack, error) {
 		s.mu.Unlock()
 	})
 	if err != nil {
-		s.close(ctx)
-		return nil, fmt.Errorf("watch due events: %w", err)
+		return fmt.Errorf("watch due events: %w", err)
 	}
 	_ = sub.SetPendingLimits(-1, -1)
-	return s, nil
+	return nil
 }
 
 // startFn starts a function binary in the stack and waits until it is ready.
@@ -113,6 +133,17 @@ func (s *stack) startFn(ctx context.Context, name string, args ...string) (*proc
 	s.procs = append(s.procs, p)
 	took, err := p.ready(ctx, 60*time.Second)
 	return p, took, err
+}
+
+// startCommand starts c in the stack and waits until it is ready.
+func (s *stack) startCommand(ctx context.Context, c command) (*process, error) {
+	p, err := startCommand(s.env, c)
+	if err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, p)
+	_, err = p.ready(ctx, 60*time.Second)
+	return p, err
 }
 
 // SQLConnsPerTarget is the connections each execute-db process keeps to the bench's target.
@@ -269,6 +300,9 @@ func (s *stack) close(ctx context.Context) {
 		wg.Go(func() { p.stop(15 * time.Second) })
 	}
 	wg.Wait()
+	for _, fn := range s.cleanup {
+		fn()
+	}
 	if s.nc != nil {
 		s.nc.Close()
 	}

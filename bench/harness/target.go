@@ -45,3 +45,16 @@ func (tg *target) count() int {
 	defer tg.mu.Unlock()
 	return len(tg.arrivals)
 }
+
+// countScheduled returns how many requests arrived for fires scheduled from from to to.
+func (tg *target) countScheduled(from, to time.Time) int {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	n := 0
+	for _, a := range tg.arrivals {
+		if !a.scheduledAt.Before(from) && !a.scheduledAt.After(to) {
+			n++
+		}
+	}
+	return n
+}
