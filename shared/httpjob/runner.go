@@ -56,7 +56,9 @@ func DefaultConfig() Config { return Config{}.withDefaults() }
 func (c Config) withDefaults() Config {
 	c.ExcerptBytes = cmp.Or(c.ExcerptBytes, ExcerptBytesDefault)
 	c.UserAgent = cmp.Or(c.UserAgent, UserAgentDefault)
-	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, 64)
+	// As many as the executor runs at once (pull.concurrency), so a burst to one target reuses
+	// connections instead of opening and closing them.
+	c.MaxIdleConnsPerHost = cmp.Or(c.MaxIdleConnsPerHost, 256)
 	return c
 }
 

@@ -22,7 +22,11 @@ import (
 
 // Defaults of PullerConfig.
 const (
-	ConcurrencyDefault = 32
+	// ConcurrencyDefault is sized by measurement (docs/bench-lateness.md): an execution spends
+	// about 30 ms of round trips to the database and the broker on this 2-core machine, so 32
+	// slots capped an executor near 1 100 fires a second and left each second's fires queued
+	// behind them; 256 keeps 1 000 fires due on one instant flowing.
+	ConcurrencyDefault = 256
 	// AckWaitDefault is short so that the fires a dead worker held come back within seconds;
 	// a handler signals progress every AckWait/3 while it works.
 	AckWaitDefault = 4 * time.Second

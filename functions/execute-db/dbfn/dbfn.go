@@ -33,8 +33,15 @@ type Settings struct {
 
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
-	return Settings{Settings: worker.DefaultSettings(), SQL: sqljob.DefaultConfig()}
+	s := Settings{Settings: worker.DefaultSettings(), SQL: sqljob.DefaultConfig()}
+	// A sql job waits for one of sql.max_conns_per_target connections, within its timeout: more
+	// executions in flight than a few targets' connections only queue there and time out.
+	s.Pull.Concurrency = DBConcurrencyDefault
+	return s
 }
+
+// DBConcurrencyDefault is execute-db's pull.concurrency when none is set.
+const DBConcurrencyDefault = 32
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }
