@@ -238,6 +238,28 @@ func Variables(tmpl string) []string {
 	return out
 }
 
+// Replace returns tmpl with each {{ … }} replaced by with's answer for it — told whether the
+// expression is a variable's ({{ var.NAME }}, filters allowed) — and how many there were. Code
+// that must judge a template's text before it is filled (a password in a connection string)
+// finds the expressions exactly as Render will.
+func Replace(tmpl string, with func(variable bool) string) (string, int, error) {
+	segs, err := parse(tmpl)
+	if err != nil {
+		return "", 0, err
+	}
+	var b strings.Builder
+	n := 0
+	for _, s := range segs {
+		if s.expr == nil {
+			b.WriteString(s.text)
+			continue
+		}
+		n++
+		b.WriteString(with(s.expr.literal == nil && s.expr.path[0] == "var"))
+	}
+	return b.String(), n, nil
+}
+
 // Render fills tmpl from c. Errors are *Error or *MissingVariableError naming field.
 func Render(field, tmpl string, c *Context) (string, error) {
 	if !strings.Contains(tmpl, "{{") && !strings.Contains(tmpl, "}}") {

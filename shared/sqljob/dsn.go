@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -142,39 +141,19 @@ func checkedWithStandIns(driver, dsn string) (string, bool) {
 }
 
 // withStandIns returns s with each template replaced: a variable's ({{ var.X }}, filters
-// allowed) by standIn, any other by other; and how many there were. Templates are found as
-// package render finds them, a quoted string holding "}}" included.
+// allowed) by standIn, any other by other; and how many there were. A string that is not a
+// valid template is returned as it is (render.Check refuses it on write).
 func withStandIns(s, standIn, other string) (string, int) {
-	var b strings.Builder
-	n := 0
-	for {
-		i := strings.Index(s, "{{")
-		if i < 0 {
-			break
+	out, n, err := render.Replace(s, func(variable bool) string {
+		if variable {
+			return standIn
 		}
-		inner := s[i+2:]
-		skip := 0
-		if trimmed := strings.TrimLeft(inner, " \t"); strings.HasPrefix(trimmed, `"`) {
-			if q, err := strconv.QuotedPrefix(trimmed); err == nil {
-				skip = len(inner) - len(trimmed) + len(q)
-			}
-		}
-		j := strings.Index(inner[skip:], "}}")
-		if j < 0 {
-			break // not a template: render.Check refuses it
-		}
-		end := i + 2 + skip + j + 2
-		b.WriteString(s[:i])
-		if len(render.Variables(s[i:end])) == 1 {
-			b.WriteString(standIn)
-		} else {
-			b.WriteString(other)
-		}
-		n++
-		s = s[end:]
+		return other
+	})
+	if err != nil {
+		return s, 0
 	}
-	b.WriteString(s)
-	return b.String(), n
+	return out, n
 }
 
 // dsnPassword returns the password of a connection string without templates as the driver
