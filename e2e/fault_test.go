@@ -350,7 +350,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 	for _, key := range targetDuplicates {
 		e, err := st.ExecutionByKey(ctx, key)
 		require.NoError(t, err)
-		attempts, err := st.Attempts(ctx, e.ID)
+		attempts, err := st.Attempts(ctx, e.ID, e.ScheduledAt)
 		require.NoError(t, err)
 		var lostTo []string
 		for _, a := range attempts {

@@ -244,6 +244,12 @@ func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy,
 		FROM unnest($1::uuid[]) AS j(id), generate_series($2::int, $3::int) AS g`
 	now := time.Now().Add(-time.Hour)
 	err = s.sql(ctx, func(c *pgx.Conn) error {
+		// History is kept in daily partitions; make the days the records fall on.
+		if _, err := c.Exec(ctx, `SELECT vecron_history_partition(d::date) FROM generate_series(
+			(($1::timestamptz - $2::int * interval '1 second') AT TIME ZONE 'UTC')::date,
+			($1::timestamptz AT TIME ZONE 'UTC')::date, interval '1 day') AS d`, now, max(perBusy, 1)); err != nil {
+			return fmt.Errorf("make history partitions: %w", err)
+		}
 		// Statements of about a million rows: big enough to be fast, small enough to commit.
 		step := max(1, 1_000_000/max(perBusy, 1))
 		total := perBusy*len(busy) + len(quiet)

@@ -21,6 +21,7 @@ func main() {
 	root.AddCommand(loginCommand())
 	root.AddCommand(logoutCommand())
 	root.AddCommand(auditCommand())
+	root.AddCommand(historyCommand())
 	root.AddCommand(usersCommand())
 	root.AddCommand(tokensCommand())
 	if err := root.Execute(); err != nil {

@@ -33,7 +33,7 @@ const (
 // queueing, and users, roles and tokens.
 type Store interface {
 	ListExecutions(ctx context.Context, jobID string, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
-	Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error)
+	Attempts(ctx context.Context, executionID string, scheduledAt time.Time) ([]domain.Attempt, error)
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	jobs.BackfillStore

@@ -28,7 +28,7 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
 	if !s.allowExecution(w, r, domain.PermExecutionRead, e) {
 		return
 	}
-	if e.Attempts, err = s.store.Attempts(r.Context(), id); err != nil {
+	if e.Attempts, err = s.store.Attempts(r.Context(), id, e.ScheduledAt); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

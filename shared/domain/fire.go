@@ -3,6 +3,7 @@ package domain
 import (
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,33 @@ func Key(jobID string, trigger Trigger, at time.Time, id string) string {
 		return jobID + ":" + strconv.FormatInt(at.UnixMilli(), 10)
 	}
 	return jobID + ":" + string(trigger) + ":" + id
+}
+
+// KeyInstant returns the instant a key names, to the millisecond: the scheduled instant of a
+// scheduled or backfill fire's key, or the first missed instant of a misfire range's key. It
+// reports false for a key that names none (a replay's, a manual trigger's).
+//
+// Execution history is partitioned by the fire's scheduled instant, and its uniqueness holds per
+// partition: a key must therefore travel with one instant wherever it goes — fixed when the key is
+// minted, written into the outbox with it, never taken from when a delivery arrives
+// (docs/history-partitions.md).
+func KeyInstant(key string) (time.Time, bool) {
+	i := strings.IndexByte(key, ':')
+	if i <= 0 {
+		return time.Time{}, false
+	}
+	rest := key[i+1:]
+	if r, ok := strings.CutPrefix(rest, misfireRange+":"); ok {
+		rest = r
+	}
+	if rest == "" || (rest[0] < '0' || rest[0] > '9') && rest[0] != '-' {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 // ScheduledKey is Key of the scheduled fire of jobID at scheduledAt.

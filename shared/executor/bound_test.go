@@ -224,7 +224,7 @@ func TestASecretThroughAFilterIsMasked(t *testing.T) {
 		dead = append(dead, string(m.Data()))
 	}
 	require.Len(t, dead, 1)
-	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 	require.NoError(t, err)
 	for _, form := range forms {
 		require.NotContains(t, e.ResponseExcerpt+e.Error, form)

@@ -141,7 +141,7 @@ func TestSilentLastAttemptIsDeadLettered(t *testing.T) {
 	require.Equal(t, 1, e.Attempt)
 	require.Equal(t, "gave up after 1 attempts: worker silent went silent (no heartbeat) during this attempt", e.Error)
 	require.Equal(t, &domain.DeadLetter{State: domain.DeadLetterPending}, e.DeadLetter)
-	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
 	require.Equal(t, "silent", attempts[0].WorkerID)

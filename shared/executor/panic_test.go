@@ -173,7 +173,7 @@ func TestPanickingRunnerFailsTheAttemptNotTheWorker(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, domain.StatusQueued, e.Status)
 			require.NotNil(t, e.NextAttemptAt)
-			attempts, err := f.store.Attempts(t.Context(), e.ID)
+			attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 			require.NoError(t, err)
 			require.Len(t, attempts, 1)
 			require.Equal(t, domain.StatusFailed, attempts[0].Status)

@@ -63,7 +63,7 @@ func TestHandleRetriesUntilTheTargetRecovers(t *testing.T) {
 	require.Equal(t, domain.StatusSucceeded, e.Status)
 	require.Equal(t, 4, e.Attempt)
 	require.Nil(t, e.NextAttemptAt)
-	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 	require.NoError(t, err)
 	var statuses []domain.ExecutionStatus
 	for _, a := range attempts {
@@ -226,7 +226,7 @@ func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
 	e, err = f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusSucceeded, e.Status)
-	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
 	require.Equal(t, domain.StatusCancelled, attempts[0].Status)

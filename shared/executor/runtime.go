@@ -88,7 +88,7 @@ type Store interface {
 	ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p store.StartParams) (bool, error)
 	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
-	Heartbeat(ctx context.Context, id string, attempt int) error
+	Heartbeat(ctx context.Context, id string, scheduledAt time.Time, attempt int) error
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
@@ -716,7 +716,7 @@ func (r *Runtime) run(ctx context.Context, d event.Due, e *domain.Execution) dom
 			case <-runCtx.Done():
 				return
 			case <-t.Chan():
-				err := r.store.Heartbeat(runCtx, e.ID, e.Attempt)
+				err := r.store.Heartbeat(runCtx, e.ID, e.ScheduledAt, e.Attempt)
 				switch {
 				case errors.Is(err, domain.ErrConflict):
 					stop()

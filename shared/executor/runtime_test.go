@@ -150,7 +150,7 @@ func TestHandleRecordsFailuresAndTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusDeadLettered, e.Status)
 	require.Less(t, e.DurationMS, 5000.0)
-	attempts, err := f.store.Attempts(t.Context(), e.ID)
+	attempts, err := f.store.Attempts(t.Context(), e.ID, e.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
 	require.Equal(t, domain.StatusTimedOut, attempts[0].Status, "the attempt itself timed out")

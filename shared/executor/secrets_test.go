@@ -70,7 +70,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, e.ResponseExcerpt, "Bearer "+secret.Masked, "the echo arrived, masked")
 		execIDs = append(execIDs, e.ID)
-		attempts, err := st.Attempts(t.Context(), e.ID)
+		attempts, err := st.Attempts(t.Context(), e.ID, e.ScheduledAt)
 		require.NoError(t, err)
 		for _, a := range attempts {
 			require.NotContains(t, a.Error, token)

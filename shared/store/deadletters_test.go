@@ -43,7 +43,7 @@ func TestSilentAttemptResolvedAsGivenUp(t *testing.T) {
 	require.Equal(t, 1, got.Attempt)
 	require.Equal(t, "gave up after 1 attempts: worker w1 went silent", got.Error)
 	require.Equal(t, &domain.DeadLetter{State: domain.DeadLetterPending}, got.DeadLetter)
-	attempts, err := st.Attempts(ctx, first.ID)
+	attempts, err := st.Attempts(ctx, first.ID, first.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
 	require.Equal(t, domain.StatusFailed, attempts[0].Status)

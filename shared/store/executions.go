@@ -39,7 +39,8 @@ const (
 	Busy
 )
 
-// oneRunning is the index that allows one running exclusive execution per job.
+// oneRunning is the constraint that allows one running exclusive execution per job: the primary
+// key of exclusive_runs, kept by triggers on job_executions.
 const oneRunning = "job_executions_one_running"
 
 // StartParams tunes StartExecution.
@@ -68,15 +69,17 @@ type StartParams struct {
 // holds the existing row.
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	var reason *string
-	err := s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
+		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
 		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`
 		FROM (VALUES ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::int, $9::text))
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		LEFT JOIN jobs j ON j.id = u.job_id
-		ON CONFLICT (idempotency_key) DO NOTHING RETURNING error`,
-		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-		e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason)
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING error`,
+			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
+			e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason)
+	})
 	switch {
 	case isOneRunning(err):
 		return s.busy(ctx, e, p)
@@ -92,8 +95,8 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	// The key is taken. A queued execution whose retry is due runs its next attempt here.
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
 		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4
-		WHERE idempotency_key = $1 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
-		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now))
+		WHERE idempotency_key = $1 AND scheduled_at = $7 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
+		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now), e.ScheduledAt)
 	switch err := row.Scan(&e.ID, &e.Attempt); {
 	case err == nil:
 		return Resumed, nil
@@ -110,7 +113,7 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	existing, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`,
 		status = 'running' AND heartbeat_at < now() - $2::interval,
 		greatest(coalesce(heartbeat_at, now()) + $2::interval - now(), '0')
-		FROM job_executions WHERE idempotency_key = $1`, e.IdempotencyKey, p.StaleAfter), &silent, &staleIn)
+		FROM job_executions WHERE idempotency_key = $1 AND scheduled_at = $3`, e.IdempotencyKey, p.StaleAfter, e.ScheduledAt), &silent, &staleIn)
 	if err != nil {
 		return 0, translate("get execution", err)
 	}
@@ -137,19 +140,19 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 // its own came back.
 func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `WITH old AS (
-			SELECT id FROM job_executions
-			WHERE id = $1 AND attempt = $2 AND status = 'running' AND heartbeat_at < now() - $3::interval
+			SELECT id, scheduled_at FROM job_executions
+			WHERE id = $1 AND scheduled_at = $15 AND attempt = $2 AND status = 'running' AND heartbeat_at < now() - $3::interval
 			FOR UPDATE),
 		lost AS (
-			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status, error, worker_id)
-			SELECT id, $2, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
+			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status, error, worker_id)
+			SELECT id, $2, scheduled_at, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
 		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
 			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
 			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END
-		FROM old WHERE j.id = old.id`,
+		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at`,
 		e.ID, lost.Attempt, p.StaleAfter,
 		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
-		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error)
+		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt)
 	if err != nil {
 		return false, translate("resolve silent execution", err)
 	}
@@ -164,7 +167,8 @@ func isOneRunning(err error) bool {
 // busy reports the running exclusive execution of e's job in e.
 func (s *Store) busy(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	running, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
-		FROM job_executions WHERE job_id = $1 AND status = 'running' AND exclusive`, e.JobID))
+		FROM job_executions WHERE (id, scheduled_at) = (SELECT execution_id, scheduled_at FROM exclusive_runs WHERE job_id = $1)
+			AND status = 'running'`, e.JobID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		// It finished in between: try again.
 		return s.StartExecution(ctx, e, p)
@@ -179,11 +183,15 @@ func (s *Store) busy(ctx context.Context, e *domain.Execution, p StartParams) (S
 // RecordSkipped records e as a skipped execution (e.Error says why) unless its key is already
 // recorded; it reports whether it recorded it.
 func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+	var tag pgconn.CommandTag
+	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() (err error) {
+		tag, err = s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, finished_at, status, attempt, worker_id, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8, $9, $10)
-		ON CONFLICT (idempotency_key) DO NOTHING`,
-		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error)
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING`,
+			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error)
+		return err
+	})
 	if err != nil {
 		return false, translate("record skipped execution", err)
 	}
@@ -195,21 +203,22 @@ func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, e
 // It returns the idempotency key of the cancelled execution, or "" when none was running.
 func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error) {
 	var key string
-	err := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'cancelled', finished_at = $3,
+	err := s.pool.QueryRow(ctx, `UPDATE job_executions e SET status = 'cancelled', finished_at = $3,
 		error = $2, cancel_requested = true
-		WHERE job_id = $1 AND status = 'running' AND exclusive RETURNING idempotency_key`, jobID, reason, at).Scan(&key)
+		FROM exclusive_runs r WHERE r.job_id = $1 AND e.id = r.execution_id AND e.scheduled_at = r.scheduled_at
+			AND e.status = 'running' RETURNING e.idempotency_key`, jobID, reason, at).Scan(&key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
 	return key, translate("cancel running execution", err)
 }
 
-// Heartbeat marks the attempt as alive (by the database's clock: see StartParams.StaleAfter). It
+// Heartbeat marks the attempt of the execution id scheduled at scheduledAt as alive (by the database's clock: see StartParams.StaleAfter). It
 // returns an error wrapping domain.ErrConflict when the attempt is no longer this worker's
 // (cancelled or taken over).
-func (s *Store) Heartbeat(ctx context.Context, id string, attempt int) error {
+func (s *Store) Heartbeat(ctx context.Context, id string, scheduledAt time.Time, attempt int) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = now()
-		WHERE id = $1 AND attempt = $2 AND status = 'running'`, id, attempt)
+		WHERE id = $1 AND scheduled_at = $3 AND attempt = $2 AND status = 'running'`, id, attempt, scheduledAt)
 	if err != nil {
 		return translate("heartbeat execution", err)
 	}
@@ -236,12 +245,12 @@ func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution, a *dom
 			UPDATE job_executions SET status = $3, finished_at = $4, http_status = $5, duration_ms = $6,
 				response_excerpt = $7, error = $8, next_attempt_at = $9,
 				dead_letter_state = CASE WHEN $3 = 'dead_lettered' THEN 'pending' END
-			WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING id)
-		INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status,
+			WHERE id = $1 AND scheduled_at = $17 AND attempt = $2 AND status = 'running' RETURNING id)
+		INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
 			http_status, duration_ms, error, worker_id)
-		SELECT id, $2, $10, $11, $12, $13, $14, $15, $16 FROM upd`,
+		SELECT id, $2, $17, $10, $11, $12, $13, $14, $15, $16 FROM upd`,
 		e.ID, e.Attempt, e.Status, e.FinishedAt, httpStatus, e.DurationMS, e.ResponseExcerpt, e.Error, e.NextAttemptAt,
-		a.StartedAt, a.FinishedAt, a.Status, attemptHTTP, a.DurationMS, a.Error, a.WorkerID)
+		a.StartedAt, a.FinishedAt, a.Status, attemptHTTP, a.DurationMS, a.Error, a.WorkerID, e.ScheduledAt)
 	if err != nil {
 		return translate("finish execution", err)
 	}
@@ -251,11 +260,12 @@ func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution, a *dom
 	return nil
 }
 
-// Attempts returns the recorded attempts of an execution, oldest first.
-func (s *Store) Attempts(ctx context.Context, executionID string) ([]domain.Attempt, error) {
+// Attempts returns the recorded attempts of the execution executionID scheduled at scheduledAt,
+// oldest first.
+func (s *Store) Attempts(ctx context.Context, executionID string, scheduledAt time.Time) ([]domain.Attempt, error) {
 	rows, err := s.pool.Query(ctx, `SELECT attempt, started_at, finished_at, status,
 		coalesce(http_status, 0), duration_ms, coalesce(error, ''), coalesce(worker_id, '')
-		FROM job_execution_attempts WHERE execution_id = $1 ORDER BY attempt`, executionID)
+		FROM job_execution_attempts WHERE execution_id = $1 AND scheduled_at = $2 ORDER BY attempt`, executionID, scheduledAt)
 	if err != nil {
 		return nil, translate("list attempts", err)
 	}
@@ -299,8 +309,15 @@ func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
 
 // ExecutionByKey returns the execution recorded under key, or an error wrapping domain.ErrNotFound.
 func (s *Store) ExecutionByKey(ctx context.Context, key string) (*domain.Execution, error) {
+	// A key that names its instant names its partition: the record is within that millisecond.
+	var from, to *time.Time
+	if at, ok := domain.KeyInstant(key); ok {
+		end := at.Add(time.Millisecond)
+		from, to = &at, &end
+	}
 	e, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
-		FROM job_executions WHERE idempotency_key = $1`, key))
+		FROM job_executions WHERE idempotency_key = $1
+			AND ($2::timestamptz IS NULL OR scheduled_at >= $2) AND ($3::timestamptz IS NULL OR scheduled_at < $3)`, key, from, to))
 	return e, translate("get execution", err)
 }
 
@@ -328,7 +345,24 @@ func (s *Store) ListExecutions(ctx context.Context, jobID string, after *domain.
 
 // RecordedKeys returns which of keys have an execution recorded.
 func (s *Store) RecordedKeys(ctx context.Context, keys []string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT idempotency_key FROM job_executions WHERE idempotency_key = ANY($1)`, keys)
+	// Keys naming their instants bound the days to look in; one that names none looks in all.
+	var from, to *time.Time
+	for _, k := range keys {
+		at, ok := domain.KeyInstant(k)
+		if !ok {
+			from, to = nil, nil
+			break
+		}
+		end := at.Add(time.Millisecond)
+		if from == nil || at.Before(*from) {
+			from = &at
+		}
+		if to == nil || end.After(*to) {
+			to = &end
+		}
+	}
+	rows, err := s.pool.Query(ctx, `SELECT idempotency_key FROM job_executions WHERE idempotency_key = ANY($1)
+		AND ($2::timestamptz IS NULL OR scheduled_at >= $2) AND ($3::timestamptz IS NULL OR scheduled_at < $3)`, keys, from, to)
 	if err != nil {
 		return nil, translate("find recorded executions", err)
 	}
@@ -386,7 +420,9 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 		ids[i], jobIDs[i], keys[i], triggers[i], workers[i] = e.ID, e.JobID, e.IdempotencyKey, string(e.Trigger), e.WorkerID
 		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
 	}
-	rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+	var inserted []insertedRow
+	err := s.writeHistory(ctx, scheduled, func() error {
+		rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
 		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
@@ -394,16 +430,14 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 		LEFT JOIN jobs j ON j.id = u.job_id
 		-- In the order given, so that of two deliveries of one fire in a batch the first wins.
 		ORDER BY u.n
-		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, error`,
-		ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
-	if err != nil {
-		return nil, translate("record executions", err)
-	}
-	type row struct {
-		ID    string
-		Error *string
-	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error`,
+			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
+		if err != nil {
+			return err
+		}
+		inserted, err = pgx.CollectRows(rows, pgx.RowToStructByPos[insertedRow])
+		return err
+	})
 	if err != nil {
 		return nil, translate("record executions", err)
 	}
@@ -427,6 +461,11 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	return out, nil
 }
 
+type insertedRow struct {
+	ID    string
+	Error *string
+}
+
 // Finish is one attempt's outcome for FinishExecutions.
 type Finish struct {
 	Execution *domain.Execution
@@ -442,9 +481,10 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 	finished, next, aStarted := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 	aFinished := make([]time.Time, n)
 	durations, aDurations := make([]float64, n), make([]float64, n)
+	scheduled := make([]time.Time, n)
 	for i, f := range list {
 		e, a := f.Execution, f.Attempt
-		ids[i], attempts[i], statuses[i], finished[i] = e.ID, int32(e.Attempt), string(e.Status), e.FinishedAt
+		ids[i], attempts[i], statuses[i], finished[i], scheduled[i] = e.ID, int32(e.Attempt), string(e.Status), e.FinishedAt, e.ScheduledAt
 		if e.HTTPStatus != 0 {
 			v := int32(e.HTTPStatus)
 			httpStatus[i] = &v
@@ -459,23 +499,23 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 	rows, err := s.pool.Query(ctx, `WITH d AS (
 			SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::float8[],
 				$7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[],
-				$13::int[], $14::float8[], $15::text[], $16::text[])
+				$13::int[], $14::float8[], $15::text[], $16::text[], $17::timestamptz[])
 			AS d(id, attempt, status, finished, http, duration, excerpt, error, next, a_started, a_finished,
-				a_status, a_http, a_duration, a_error, worker)),
+				a_status, a_http, a_duration, a_error, worker, scheduled)),
 		upd AS (
 			UPDATE job_executions j SET status = d.status, finished_at = d.finished, http_status = d.http,
 				duration_ms = d.duration, response_excerpt = d.excerpt, error = d.error, next_attempt_at = d.next,
 				dead_letter_state = CASE WHEN d.status = 'dead_lettered' THEN 'pending' END
-			FROM d WHERE j.id = d.id AND j.attempt = d.attempt AND j.status = 'running'
+			FROM d WHERE j.id = d.id AND j.scheduled_at = d.scheduled AND j.attempt = d.attempt AND j.status = 'running'
 			RETURNING j.id, j.attempt),
 		ins AS (
-			INSERT INTO job_execution_attempts (execution_id, attempt, started_at, finished_at, status,
+			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
 				http_status, duration_ms, error, worker_id)
-			SELECT d.id, d.attempt, d.a_started, d.a_finished, d.a_status, d.a_http, d.a_duration, d.a_error, d.worker
+			SELECT d.id, d.attempt, d.scheduled, d.a_started, d.a_finished, d.a_status, d.a_http, d.a_duration, d.a_error, d.worker
 			FROM d JOIN upd ON upd.id = d.id AND upd.attempt = d.attempt)
 		SELECT id || ':' || attempt FROM upd`,
 		ids, attempts, statuses, finished, httpStatus, durations, excerpts, errs, next, aStarted, aFinished, aStatuses,
-		aHTTP, aDurations, aErrs, workers)
+		aHTTP, aDurations, aErrs, workers, scheduled)
 	if err != nil {
 		return nil, translate("finish executions", err)
 	}

@@ -55,7 +55,15 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, hor
 			FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
 			return err
 		}
+		// The days are made on another connection: this transaction never runs DDL, and its
+		// locks on jobs stay as short as they were.
+		if err := s.PrepareHistory(ctx, skips.at...); err != nil {
+			return err
+		}
 		if err := skips.insert(ctx, tx, now); err != nil {
+			if isNoPartition(err) {
+				s.forgetDays() // dropped elsewhere since; the next claim makes them again
+			}
 			return err
 		}
 		if len(fires) == 0 {
@@ -243,7 +251,7 @@ func (r *skipRows) insert(ctx context.Context, tx pgx.Tx, now time.Time) error {
 		SELECT u.id, u.job_id, u.version, u.key, 'schedule', u.at, `+nowParam(7)+`, 'skipped', 0, u.reason
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
 			AS u(id, job_id, version, key, at, reason)
-		ON CONFLICT (idempotency_key) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons, nullTime(now))
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons, nullTime(now))
 	return err
 }
 

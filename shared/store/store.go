@@ -50,6 +50,8 @@ type Store struct {
 	schema string
 	// auditKeys seal the audit log; set by UseAudit before any audited change.
 	auditKeys *audit.Keys
+	// days are the history partitions this process knows exist.
+	days historyDays
 }
 
 // Open connects to PostgreSQL and checks the connection. It does not migrate; call Migrate.

@@ -328,8 +328,8 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 	finished := t0.Add(2 * time.Minute)
 	first.Status, first.FinishedAt = domain.StatusSucceeded, &finished
 	require.ErrorIs(t, st.FinishExecution(ctx, first, attemptOf(first)), domain.ErrConflict)
-	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.Attempt), domain.ErrConflict)
-	require.NoError(t, st.Heartbeat(ctx, third.ID, third.Attempt))
+	require.ErrorIs(t, st.Heartbeat(ctx, first.ID, first.ScheduledAt, first.Attempt), domain.ErrConflict)
+	require.NoError(t, st.Heartbeat(ctx, third.ID, third.ScheduledAt, third.Attempt))
 
 	third.Status, third.FinishedAt, third.HTTPStatus, third.DurationMS = domain.StatusFailed, &finished, 503, 12.5
 	third.ResponseExcerpt, third.Error = "unavailable", "target answered 503 Service Unavailable"
@@ -549,11 +549,11 @@ func TestInsertAndFinishExecutionsInBatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusQueued, gotB.Status)
 	require.NotNil(t, gotB.NextAttemptAt)
-	attempts, err := st.Attempts(ctx, b.ID)
+	attempts, err := st.Attempts(ctx, b.ID, b.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
 	require.Equal(t, 503, attempts[0].HTTPStatus)
-	attempts, err = st.Attempts(ctx, a.ID)
+	attempts, err = st.Attempts(ctx, a.ID, a.ScheduledAt)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1, "the stale attempt recorded nothing")
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/history"
 	"github.com/vecron/vecron/shared/lease"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
@@ -32,6 +33,7 @@ type Settings struct {
 	NATS     queue.ConnConfig      `koanf:"nats"`
 	Streams  queue.StreamsConfig   `koanf:"streams"`
 	Tick     tick.Config           `koanf:"tick"`
+	History  history.Config        `koanf:"history"`
 	Redis    redisconn.Config      `koanf:"redis"`
 	Lease    lease.Config          `koanf:"lease"`
 	Log      telemetry.LogConfig   `koanf:"log"`
@@ -48,6 +50,7 @@ func DefaultSettings() Settings {
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Streams:  queue.DefaultStreamsConfig(),
 		Tick:     tick.DefaultConfig(),
+		History:  history.DefaultConfig(),
 		Redis:    redisconn.DefaultConfig(),
 		Lease:    lease.Config{TTL: lease.TTLDefault},
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
@@ -86,6 +89,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	keeper, err := history.New(st, clock, log, s.History)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -110,6 +117,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		log.Warn("no redis.url: this replica claims every shard; run one tick, or several on the database claim alone")
 	}
 	g.Go(func() error { return engine.Run(ctx) })
+	g.Go(func() error { return keeper.Run(ctx) })
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
 	if s.Port != 0 {
 		g.Go(func() error { return serveHealth(ctx, s, checks, reg, log) })
