@@ -139,4 +139,7 @@ CREATE INDEX job_executions_dead_letters_idx ON job_executions (finished_at DESC
     WHERE status = 'dead_lettered';
 CREATE UNIQUE INDEX job_executions_one_running ON job_executions (job_id) WHERE status = 'running' AND exclusive;
 ALTER TABLE job_execution_attempts_unpartitioned RENAME TO job_execution_attempts;
-ALTER TABLE job_execution_attempts ALTER COLUMN duration_ms SET DEFAULT 0, ADD PRIMARY KEY (execution_id, attempt);
+ALTER TABLE job_execution_attempts ALTER COLUMN execution_id SET NOT NULL, ALTER COLUMN attempt SET NOT NULL,
+    ALTER COLUMN finished_at SET NOT NULL, ALTER COLUMN status SET NOT NULL,
+    ALTER COLUMN duration_ms SET NOT NULL, ALTER COLUMN duration_ms SET DEFAULT 0,
+    ADD PRIMARY KEY (execution_id, attempt);

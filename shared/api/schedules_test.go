@@ -141,3 +141,35 @@ func TestBackfillValidates(t *testing.T) {
 	}
 	c.problem(http.MethodPost, "/api/v1/jobs/0193b7c4-0000-7000-8000-000000000000/backfill", `{}`, http.StatusNotFound)
 }
+
+// TestBackfillInstantsAreMillisecondsLikeTheirKeys: a fixed_delay job's backfill counts from the
+// given from, which may carry microseconds; its fires' instants are cut to the millisecond their
+// keys name, so two backfills from instants a few microseconds apart queue the same fires — the
+// second finds them queued — rather than two sets that share keys but not instants.
+func TestBackfillInstantsAreMillisecondsLikeTheirKeys(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j := testfactory.Job(t, c.st, testfactory.JobOpts{Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Minute)}})
+	from := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond).Add(300 * time.Microsecond)
+	queued := 0
+	for _, f := range []time.Time{from, from.Add(400 * time.Microsecond)} {
+		b, _ := json.Marshal(map[string]any{"from": f, "to": f.Add(3*time.Minute + time.Second), "rate": 50})
+		code, _, body := c.do(http.MethodPost, "/api/v1/jobs/"+j.ID+"/backfill", string(b))
+		require.Equal(t, http.StatusAccepted, code, string(body))
+		var res struct {
+			Queued int `json:"queued"`
+		}
+		require.NoError(t, json.Unmarshal(body, &res))
+		queued += res.Queued
+	}
+	stranded, err := c.st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 100)
+	require.NoError(t, err)
+	require.Len(t, stranded, 3, "one set of fires")
+	for _, f := range stranded {
+		require.Equal(t, f.ScheduledAt, f.ScheduledAt.Truncate(time.Millisecond), "instant %s", f.ScheduledAt)
+		at, ok := domain.KeyInstant(f.Key)
+		require.True(t, ok)
+		require.Equal(t, at, f.ScheduledAt.UTC())
+	}
+	require.Equal(t, 3, queued)
+}

@@ -49,6 +49,11 @@ func Key(jobID string, trigger Trigger, at time.Time, id string) string {
 	return jobID + ":" + string(trigger) + ":" + id
 }
 
+// Instant is t as a fire's scheduled instant: UTC, to the millisecond, as precise as the key
+// that names it. Every fire is minted at such an instant, so that a key always travels with one
+// instant (see KeyInstant) — two instants within one millisecond would share a key.
+func Instant(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
 // KeyInstant returns the instant a key names, to the millisecond: the scheduled instant of a
 // scheduled or backfill fire's key, or the first missed instant of a misfire range's key. It
 // reports false for a key that names none (a replay's, a manual trigger's).

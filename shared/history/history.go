@@ -52,7 +52,7 @@ func (c Config) Validate() error {
 // Store is what the keeper needs of the database.
 type Store interface {
 	PrepareHistory(ctx context.Context, at ...time.Time) error
-	DropHistoryDays(ctx context.Context, before time.Time) (dropped []time.Time, held []store.HeldDay, err error)
+	DropHistoryDays(ctx context.Context, before, now time.Time) (dropped []time.Time, held []store.HeldDay, err error)
 }
 
 // Keeper makes partitions ahead and drops expired days.
@@ -90,7 +90,7 @@ func (k *Keeper) Round(ctx context.Context) (Report, error) {
 	if err := k.st.PrepareHistory(ctx, ahead...); err != nil {
 		return Report{}, err
 	}
-	dropped, held, err := k.st.DropHistoryDays(ctx, now.Add(-k.cfg.Retention))
+	dropped, held, err := k.st.DropHistoryDays(ctx, now.Add(-k.cfg.Retention), now)
 	if errors.Is(err, store.ErrHistoryBusy) {
 		return Report{Busy: true}, nil
 	}

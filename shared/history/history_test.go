@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -34,7 +35,7 @@ func dayList(t *testing.T, st *store.Store) []string {
 // of a day and a month of history are seen without waiting for them.
 func TestKeeperMakesDaysAheadAndDropsExpiredOnes(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	start := time.Date(2030, 6, 30, 23, 30, 0, 0, time.UTC)
 	clock := clockwork.NewFakeClockAt(start)
@@ -53,6 +54,12 @@ func TestKeeperMakesDaysAheadAndDropsExpiredOnes(t *testing.T) {
 	e.Status, e.FinishedAt = domain.StatusSucceeded, &now
 	require.NoError(t, st.FinishExecution(t.Context(), e, &domain.Attempt{Attempt: 1, FinishedAt: now, Status: domain.StatusSucceeded}))
 	require.Equal(t, []string{"2030-06-28"}, dayList(t, st))
+	// Written when it ran, not a moment ago (a day written within the last one is kept).
+	conn, err := pgx.Connect(t.Context(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(t.Context(), `UPDATE job_executions SET created_at = $1, finished_at = $1`, at)
+	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

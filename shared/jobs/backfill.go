@@ -98,7 +98,7 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "to",
 				Reason: fmt.Sprintf("the range holds more than %d fires; split it", MaxBackfillFires)}}}
 		}
-		at = append(at, t)
+		at = append(at, domain.Instant(t)) // t itself goes on: truncated, it could come again
 	}
 	keys := make([]string, len(at))
 	for i, t := range at {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -149,7 +150,7 @@ func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *do
 		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
 			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
 			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END
-		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at`,
+		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at AND j.scheduled_at = $15`,
 		e.ID, lost.Attempt, p.StaleAfter,
 		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
 		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt)
@@ -166,9 +167,7 @@ func isOneRunning(err error) bool {
 
 // busy reports the running exclusive execution of e's job in e.
 func (s *Store) busy(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
-	running, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
-		FROM job_executions WHERE (id, scheduled_at) = (SELECT execution_id, scheduled_at FROM exclusive_runs WHERE job_id = $1)
-			AND status = 'running'`, e.JobID))
+	running, err := s.exclusiveRun(ctx, e.JobID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// It finished in between: try again.
 		return s.StartExecution(ctx, e, p)
@@ -178,6 +177,31 @@ func (s *Store) busy(ctx context.Context, e *domain.Execution, p StartParams) (S
 	}
 	*e = *running
 	return Busy, nil
+}
+
+// exclusiveRun returns the running exclusive execution of a job, or pgx.ErrNoRows. It reads
+// exclusive_runs first and the execution by its whole key after, so that the planner opens one
+// day's partition, not every day's.
+func (s *Store) exclusiveRun(ctx context.Context, jobID string) (*domain.Execution, error) {
+	var (
+		id string
+		at time.Time
+	)
+	if err := s.pool.QueryRow(ctx, `SELECT execution_id, scheduled_at FROM exclusive_runs WHERE job_id = $1`, jobID).Scan(&id, &at); err != nil {
+		return nil, err
+	}
+	e, err := scanExecution(s.pool.QueryRow(ctx, `SELECT `+executionColumns+`
+		FROM job_executions WHERE id = $1 AND scheduled_at = $2 AND status = 'running'`, id, at))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Finished in between — or the row is gone without the triggers seeing it (a partition
+		// dropped or truncated by hand): free the job rather than keep it busy forever.
+		_, derr := s.pool.Exec(ctx, `DELETE FROM exclusive_runs r WHERE job_id = $1 AND execution_id = $2
+			AND NOT EXISTS (SELECT 1 FROM job_executions WHERE id = $2 AND scheduled_at = $3 AND status = 'running')`, jobID, id, at)
+		if derr != nil {
+			return nil, derr
+		}
+	}
+	return e, err
 }
 
 // RecordSkipped records e as a skipped execution (e.Error says why) unless its key is already
@@ -202,13 +226,20 @@ func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, e
 // replacing execution may start; the worker running it notices at its next heartbeat and stops.
 // It returns the idempotency key of the cancelled execution, or "" when none was running.
 func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error) {
-	var key string
-	err := s.pool.QueryRow(ctx, `UPDATE job_executions e SET status = 'cancelled', finished_at = $3,
-		error = $2, cancel_requested = true
-		FROM exclusive_runs r WHERE r.job_id = $1 AND e.id = r.execution_id AND e.scheduled_at = r.scheduled_at
-			AND e.status = 'running' RETURNING e.idempotency_key`, jobID, reason, at).Scan(&key)
+	running, err := s.exclusiveRun(ctx, jobID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
+	}
+	if err != nil {
+		return "", translate("cancel running execution", err)
+	}
+	var key string
+	err = s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'cancelled', finished_at = $4,
+		error = $3, cancel_requested = true
+		WHERE id = $1 AND scheduled_at = $2 AND status = 'running' RETURNING idempotency_key`,
+		running.ID, running.ScheduledAt, reason, at).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil // it finished in between
 	}
 	return key, translate("cancel running execution", err)
 }
@@ -476,6 +507,9 @@ type Finish struct {
 // attempt, whether it was recorded; false means the attempt is no longer its worker's.
 func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, error) {
 	n := len(list)
+	if n == 0 {
+		return nil, nil
+	}
 	ids, statuses, excerpts, errs, aStatuses, aErrs, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	attempts, httpStatus, aHTTP := make([]int32, n), make([]*int32, n), make([]*int32, n)
 	finished, next, aStarted := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
@@ -507,6 +541,8 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 				duration_ms = d.duration, response_excerpt = d.excerpt, error = d.error, next_attempt_at = d.next,
 				dead_letter_state = CASE WHEN d.status = 'dead_lettered' THEN 'pending' END
 			FROM d WHERE j.id = d.id AND j.scheduled_at = d.scheduled AND j.attempt = d.attempt AND j.status = 'running'
+				-- The batch's bounds as plain parameters: the planner opens only their days.
+				AND j.scheduled_at BETWEEN $18 AND $19
 			RETURNING j.id, j.attempt),
 		ins AS (
 			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
@@ -515,7 +551,7 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 			FROM d JOIN upd ON upd.id = d.id AND upd.attempt = d.attempt)
 		SELECT id || ':' || attempt FROM upd`,
 		ids, attempts, statuses, finished, httpStatus, durations, excerpts, errs, next, aStarted, aFinished, aStatuses,
-		aHTTP, aDurations, aErrs, workers, scheduled)
+		aHTTP, aDurations, aErrs, workers, scheduled, slices.MinFunc(scheduled, time.Time.Compare), slices.MaxFunc(scheduled, time.Time.Compare))
 	if err != nil {
 		return nil, translate("finish executions", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,18 @@ func (s *Store) PrepareHistory(ctx context.Context, at ...time.Time) error {
 		s.days.seen.Store(d, true)
 	}
 	return nil
+}
+
+// unknownDays returns the days of at this process does not know to have partitions.
+func (s *Store) unknownDays(at []time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range at {
+		d := Day(t)
+		if _, ok := s.days.seen.Load(d); !ok && !slices.ContainsFunc(out, d.Equal) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // writeHistory runs write after making the days of at. A day this process remembered may have
@@ -114,11 +127,6 @@ func partitionDay(name string) (time.Time, bool) {
 	return d, err == nil
 }
 
-func partitionNames(day time.Time) (executions, attempts string) {
-	suffix := "_p" + day.Format("20060102")
-	return pgx.Identifier{"job_executions" + suffix}.Sanitize(), pgx.Identifier{"job_execution_attempts" + suffix}.Sanitize()
-}
-
 // ErrHistoryBusy is returned by DropHistoryDays when another process is dropping history.
 var ErrHistoryBusy = errors.New("another process is removing old history")
 
@@ -128,19 +136,20 @@ type HeldDay struct {
 	Reason string
 }
 
-// dropLockTimeout bounds the wait for the locks a drop needs: DROP takes ACCESS EXCLUSIVE on the
-// parents for a moment, and waiting behind a long reader would stall every writer queued behind
-// the drop. A drop that gives up is tried again next round.
-const dropLockTimeout = "1s"
+// RecentlyWritten is how long a day is kept after a row of it was last written, whatever its
+// instant: a replay or backfill of an old instant is dropped no sooner, so that a late duplicate
+// of its delivery (a lost acknowledgement, a relayed outbox row) still finds it recorded.
+const RecentlyWritten = 24 * time.Hour
 
 // DropHistoryDays drops the partitions of every day that ended at or before before, except a day
-// holding an open execution: queued or running (work in progress), or a pending dead letter (it
-// waits for a person). One process drops at a time; the others get ErrHistoryBusy.
-func (s *Store) DropHistoryDays(ctx context.Context, before time.Time) (dropped []time.Time, held []HeldDay, err error) {
-	days, err := s.HistoryDays(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
+// holding open work: a queued or running execution (work in progress), a pending dead letter (it
+// waits for a person) or a row written within RecentlyWritten of now. One process drops at a
+// time; the others get ErrHistoryBusy.
+//
+// A day leaves without ever locking the parent tables against fires: it is checked, detached
+// CONCURRENTLY (SHARE UPDATE EXCLUSIVE, which writes do not wait for), checked again now that
+// nothing can reach it, and dropped — or attached back when work reached it in between.
+func (s *Store) DropHistoryDays(ctx context.Context, before, now time.Time) (dropped []time.Time, held []HeldDay, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, translate("remove old history", err)
@@ -157,61 +166,168 @@ func (s *Store) DropHistoryDays(ctx context.Context, before time.Time) (dropped 
 	// The session lock outlives a failed statement; give it back on every way out.
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+lockKey+`)`) //nolint:errcheck // a closed connection frees it too
 
+	// Days detached by an interrupted round are finished first, whatever their age.
+	days, err := historyTables(ctx, conn.Conn())
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, d := range days {
-		if d.Day.AddDate(0, 0, 1).After(before) {
-			break
+		if !d.leftover && d.day.AddDate(0, 0, 1).After(before) {
+			continue
 		}
-		reason, err := dropDay(ctx, conn.Conn(), d.Day)
+		reason, err := dropDay(ctx, conn.Conn(), d.day, now.Add(-RecentlyWritten))
 		switch {
 		case err != nil:
 			return dropped, held, err
 		case reason != "":
-			held = append(held, HeldDay{Day: d.Day, Reason: reason})
+			held = append(held, HeldDay{Day: d.day, Reason: reason})
 		default:
-			s.days.seen.Delete(d.Day)
-			dropped = append(dropped, d.Day)
+			s.days.seen.Delete(d.day)
+			dropped = append(dropped, d.day)
 		}
 	}
 	return dropped, held, nil
 }
 
-// dropDay drops one day's partitions in one transaction, or says why it holds them.
-func dropDay(ctx context.Context, conn *pgx.Conn, day time.Time) (string, error) {
-	executions, attempts := partitionNames(day)
-	var reason string
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+dropLockTimeout+`'`); err != nil {
-			return err
-		}
-		// SHARE keeps the day from changing while it is looked at; other days' writes go on.
-		if _, err := tx.Exec(ctx, `LOCK TABLE `+executions+`, `+attempts+` IN SHARE MODE`); err != nil {
-			return err
-		}
-		var open, pending int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status IN ('queued', 'running')),
-			count(*) FILTER (WHERE status = 'dead_lettered' AND dead_letter_state = 'pending')
-			FROM `+executions+` WHERE status IN ('queued', 'running', 'dead_lettered')`).Scan(&open, &pending); err != nil {
-			return err
-		}
-		switch {
-		case open > 0:
-			reason = fmt.Sprintf("it holds %d queued or running executions", open)
-			return nil
-		case pending > 0:
-			reason = fmt.Sprintf("it holds %d pending dead letters: replay or discard them to let the day go", pending)
-			return nil
-		}
-		_, err := tx.Exec(ctx, `DROP TABLE `+executions+`, `+attempts)
-		return err
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-		return "its tables are in use; the next round tries again", nil
-	}
+type historyTable struct {
+	day time.Time
+	// leftover: one of the day's tables is detached, or detaching, from its parent.
+	leftover bool
+}
+
+// historyTables lists the days that have tables, oldest first.
+func historyTables(ctx context.Context, conn *pgx.Conn) ([]historyTable, error) {
+	rows, err := conn.Query(ctx, `SELECT substr(c.relname, length(c.relname) - 7),
+			bool_or(NOT c.relispartition OR coalesce(i.inhdetachpending, false))
+		FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+			AND c.relname ~ '^job_execution(s|_attempts)_p[0-9]{8}$'
+		GROUP BY 1 ORDER BY 1`)
 	if err != nil {
+		return nil, translate("list history tables", err)
+	}
+	var (
+		out      []historyTable
+		digits   string
+		leftover bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&digits, &leftover}, func() error {
+		if d, err := time.Parse("20060102", digits); err == nil {
+			out = append(out, historyTable{day: d, leftover: leftover})
+		}
+		return nil
+	})
+	return out, translate("list history tables", err)
+}
+
+// dropDay drops one day's tables, or says why it keeps them.
+func dropDay(ctx context.Context, conn *pgx.Conn, day, recent time.Time) (string, error) {
+	wrap := func(err error) (string, error) {
 		return "", translate("drop history of "+day.Format(time.DateOnly), err)
 	}
+	// A look first, without a lock: a day that is held stays attached and untouched.
+	if reason, err := openWork(ctx, conn, day, recent); err != nil || reason != "" {
+		return reason, err
+	}
+	for _, t := range dayTables(day) {
+		var attached, pending bool
+		if err := conn.QueryRow(ctx, `SELECT c.relispartition, coalesce(i.inhdetachpending, false)
+			FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+			WHERE c.oid = to_regclass($1)`, t.qualified).Scan(&attached, &pending); errors.Is(err, pgx.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return wrap(err)
+		}
+		var err error
+		switch {
+		case pending: // a detach interrupted earlier
+			_, err = conn.Exec(ctx, `ALTER TABLE `+t.parent+` DETACH PARTITION `+t.name+` FINALIZE`)
+		case attached:
+			_, err = conn.Exec(ctx, `ALTER TABLE `+t.parent+` DETACH PARTITION `+t.name+` CONCURRENTLY`)
+		}
+		if err != nil {
+			return wrap(err)
+		}
+	}
+	// Detached, the tables are out of every fire's reach; look again, under lock, for what
+	// reached them between the first look and the detach.
+	var reason string
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var tables []dayTable
+		for _, t := range dayTables(day) {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, t.qualified).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `LOCK TABLE `+t.name+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+			tables = append(tables, t)
+		}
+		var err error
+		if reason, err = openWork(ctx, tx, day, recent); err != nil {
+			return err
+		}
+		bounds := fmt.Sprintf(`FOR VALUES FROM ('%s') TO ('%s')`, day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339))
+		for _, t := range tables {
+			if reason != "" {
+				_, err = tx.Exec(ctx, `ALTER TABLE `+t.parent+` ATTACH PARTITION `+t.name+` `+bounds)
+			} else {
+				_, err = tx.Exec(ctx, `DROP TABLE `+t.name)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap(err)
+	}
 	return reason, nil
+}
+
+type dayTable struct{ parent, name, qualified string }
+
+func dayTables(day time.Time) []dayTable {
+	suffix := "_p" + day.Format("20060102")
+	return []dayTable{
+		{parent: "job_executions", name: pgx.Identifier{"job_executions" + suffix}.Sanitize(), qualified: "job_executions" + suffix},
+		{parent: "job_execution_attempts", name: pgx.Identifier{"job_execution_attempts" + suffix}.Sanitize(), qualified: "job_execution_attempts" + suffix},
+	}
+}
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// openWork says why day must be kept, or "" when it may go. It reads the whole day: an index on
+// open executions would cost every fire one more index write for a question asked once a day.
+func openWork(ctx context.Context, q queryRower, day, recent time.Time) (string, error) {
+	table := dayTables(day)[0]
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table.qualified).Scan(&exists); err != nil || !exists {
+		return "", err
+	}
+	var open, pending, written int64
+	err := q.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status IN ('queued', 'running')),
+			count(*) FILTER (WHERE status = 'dead_lettered' AND dead_letter_state = 'pending'),
+			count(*) FILTER (WHERE greatest(created_at, finished_at) > $1)
+		FROM `+table.name, recent).Scan(&open, &pending, &written)
+	switch {
+	case err != nil:
+		return "", translate("look for open work in "+day.Format(time.DateOnly), err)
+	case open > 0:
+		return fmt.Sprintf("it holds %d queued or running executions", open), nil
+	case pending > 0:
+		return fmt.Sprintf("it holds %d pending dead letters: replay or discard them to let the day go", pending), nil
+	case written > 0:
+		return fmt.Sprintf("%d of its executions were written within the last %s (a replay or backfill of an old instant)", written, RecentlyWritten), nil
+	}
+	return "", nil
 }
 
 // ExportHistoryDay calls fn with each execution scheduled on day, with its attempts, in scheduled

@@ -188,24 +188,34 @@ func TestRetentionDropsWholeDaysAndKeepsOpenWork(t *testing.T) {
 	require.NoError(t, err)
 	recordAt(t, st, j, at(29), domain.StatusSucceeded)
 	recordAt(t, st, j, at(0), domain.StatusSucceeded)
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	// Written two days ago, as their instants' fires would have been — but for day 35's, a
+	// replay of an old instant written just now.
+	_, err = conn.Exec(ctx, `UPDATE job_executions SET created_at = created_at - interval '2 days',
+		finished_at = finished_at - interval '2 days'`)
+	require.NoError(t, err)
+	recordAt(t, st, j, at(35), domain.StatusSucceeded)
 
 	// Another process knows the oldest day, and will write to it after it is dropped.
 	other := openStore(t, url)
 	require.NoError(t, other.PrepareHistory(ctx, at(40)))
 
-	dropped, held, err := st.DropHistoryDays(ctx, time.Now().Add(-30*24*time.Hour))
+	dropped, held, err := st.DropHistoryDays(ctx, time.Now().Add(-30*24*time.Hour), time.Now())
 	require.NoError(t, err)
 	require.Equal(t, []time.Time{today.AddDate(0, 0, -40), today.AddDate(0, 0, -36)}, dropped)
-	require.Len(t, held, 3)
+	require.Len(t, held, 4)
 	require.Contains(t, held[0].Reason, "1 queued or running")
 	require.Contains(t, held[1].Reason, "1 queued or running")
 	require.Contains(t, held[2].Reason, "1 pending dead letters")
+	require.Contains(t, held[3].Reason, "1 of its executions were written within the last 24h0m0s")
 	list, err := st.HistoryDays(ctx)
 	require.NoError(t, err)
 	for _, d := range []int{40, 36} {
 		require.NotContains(t, days(list), today.AddDate(0, 0, -d).Format(time.DateOnly))
 	}
-	for _, d := range []int{39, 38, 37, 29, 0} {
+	for _, d := range []int{39, 38, 37, 35, 29, 0} {
 		require.Contains(t, days(list), today.AddDate(0, 0, -d).Format(time.DateOnly))
 	}
 	_, err = st.ExecutionByKey(ctx, old.IdempotencyKey)
@@ -219,7 +229,7 @@ func TestRetentionDropsWholeDaysAndKeepsOpenWork(t *testing.T) {
 	skipped := newExecution(j, at(40).Add(time.Second), "w9", time.Now().UTC())
 	skipped.Status, skipped.Error, skipped.FinishedAt = domain.StatusSkipped, "skipped: test", skipped.StartedAt
 	require.NoError(t, other.PrepareHistory(ctx, at(36)))
-	_, _, err = st.DropHistoryDays(ctx, today.AddDate(0, 0, -35))
+	_, _, err = st.DropHistoryDays(ctx, today.AddDate(0, 0, -35), time.Now())
 	require.NoError(t, err)
 	skipped.ScheduledAt = at(36)
 	ok, err := other.RecordSkipped(ctx, skipped)
@@ -227,12 +237,9 @@ func TestRetentionDropsWholeDaysAndKeepsOpenWork(t *testing.T) {
 	require.True(t, ok)
 
 	// While another process drops, this one leaves it to it.
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '.vecron_history_retention', 0))`)
 	require.NoError(t, err)
-	_, _, err = st.DropHistoryDays(ctx, time.Now())
+	_, _, err = st.DropHistoryDays(ctx, time.Now(), time.Now())
 	require.ErrorIs(t, err, store.ErrHistoryBusy)
 }
 
@@ -322,4 +329,77 @@ func TestPartitioningMigratesHistoryInPlace(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 		status, exclusive) VALUES ($1, $2, 1, 'other', 'schedule', $3, 'running', true)`, uuid.NewString(), jobID, at[0])
 	require.ErrorContains(t, err, "job_executions_one_running")
+}
+
+// TestRetentionFinishesAnInterruptedDropAndNeverStopsFires: a day left half detached by a round
+// that died is finished by the next, and dropping old days never makes fires of today wait or
+// fail — the drop takes no lock that their writes wait for.
+func TestRetentionFinishesAnInterruptedDropAndNeverStopsFires(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	today := store.Day(time.Now())
+	for d := 40; d < 50; d++ {
+		for i := range 20 {
+			recordAt(t, st, j, today.AddDate(0, 0, -d).Add(time.Duration(i)*time.Minute), domain.StatusSucceeded)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `UPDATE job_executions SET created_at = created_at - interval '2 days', finished_at = finished_at - interval '2 days'`)
+	require.NoError(t, err)
+	// A round that died between the two detaches of day 45.
+	day45 := today.AddDate(0, 0, -45).Format("20060102")
+	_, err = conn.Exec(ctx, `ALTER TABLE job_executions DETACH PARTITION job_executions_p`+day45)
+	require.NoError(t, err)
+
+	// Fires of today go on while the days go.
+	stop := make(chan struct{})
+	var (
+		wg    sync.WaitGroup
+		fires int
+	)
+	wg.Go(func() {
+		at := time.Now().UTC().Truncate(time.Second)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			batch := make([]*domain.Execution, 16)
+			fins := make([]store.Finish, len(batch))
+			for i := range batch {
+				at = at.Add(time.Millisecond)
+				batch[i] = newExecution(j, at, "w", time.Now().UTC())
+			}
+			if _, err := st.InsertExecutions(context.Background(), batch); err != nil {
+				t.Error(err)
+				return
+			}
+			done := time.Now().UTC()
+			for i, e := range batch {
+				e.Status, e.FinishedAt = domain.StatusSucceeded, &done
+				fins[i] = store.Finish{Execution: e, Attempt: attemptOf(e)}
+			}
+			if _, err := st.FinishExecutions(context.Background(), fins); err != nil {
+				t.Error(err)
+				return
+			}
+			fires += len(batch)
+		}
+	})
+	dropped, held, err := st.DropHistoryDays(ctx, today.AddDate(0, 0, -30), time.Now())
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err)
+	require.Empty(t, held)
+	require.Len(t, dropped, 10)
+	require.Positive(t, fires)
+	var left int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_class
+		WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND relname ~ '^job_execution(s|_attempts)_p'`).Scan(&left))
+	require.Equal(t, 2, left, "today's two tables are all that is left")
 }

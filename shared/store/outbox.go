@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,24 @@ type Plan func(j *domain.Job) (domain.PlanResult, error)
 // the database's). It returns the fires written and the number of jobs claimed. A job whose plan
 // fails gets no next run (it stops firing until edited) and its error is returned in planErrs.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, err error) {
+	for range 3 {
+		var days []time.Time
+		fires, claimed, planErrs, days, err = s.claimDue(ctx, now, shards, horizon, limit, plan)
+		if len(days) == 0 {
+			return fires, claimed, planErrs, err
+		}
+		// Skipped fires of days without partitions: make the days, with no row locked, and
+		// claim again (the claim rolled back; nothing was taken).
+		if err := s.PrepareHistory(ctx, days...); err != nil {
+			return nil, 0, nil, err
+		}
+	}
+	return nil, 0, nil, errors.New("claim due jobs: history partitions keep disappearing")
+}
+
+// claimDue is one claim transaction. It returns days, rolling back, when skipped fires fall on
+// days this process does not know to have partitions.
+func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, days []time.Time, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fires, planErrs = fires[:0], planErrs[:0]
 		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
@@ -55,10 +74,11 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, hor
 			FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
 			return err
 		}
-		// The days are made on another connection: this transaction never runs DDL, and its
-		// locks on jobs stay as short as they were.
-		if err := s.PrepareHistory(ctx, skips.at...); err != nil {
-			return err
+		// A day is never made here: DDL in this transaction would hold the jobs' row locks
+		// longer, and making it on another connection could wait for a connection this claim
+		// holds.
+		if days = s.unknownDays(skips.at); len(days) > 0 {
+			return errRetryClaim
 		}
 		if err := skips.insert(ctx, tx, now); err != nil {
 			if isNoPartition(err) {
@@ -107,11 +127,17 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, hor
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, 0, nil, translate("claim due jobs", err)
+	if errors.Is(err, errRetryClaim) {
+		return nil, 0, nil, days, nil
 	}
-	return fires, claimed, planErrs, nil
+	if err != nil {
+		return nil, 0, nil, nil, translate("claim due jobs", err)
+	}
+	return fires, claimed, planErrs, nil, nil
 }
+
+// errRetryClaim rolls a claim back to make history days first.
+var errRetryClaim = errors.New("history days to make first")
 
 // NextDue returns the earliest next_run_at of an enabled job of shards (nil: every shard), and
 // false when none is scheduled.

@@ -145,11 +145,13 @@ type builder struct {
 func (b *builder) fire(t time.Time) { b.fires = append(b.fires, t) }
 
 func (b *builder) skip(t time.Time, reason string) {
+	t = domain.Instant(t)
 	b.skips = append(b.skips, domain.Skip{Key: domain.ScheduledKey(b.job.ID, t), ScheduledAt: t, Reason: reason})
 }
 
 // skipRange records the fires from from up to to as one row; its key cannot collide with a fire's.
 func (b *builder) skipRange(from, to time.Time, reason string) {
+	from = domain.Instant(from)
 	b.skips = append(b.skips, domain.Skip{
 		Key:         domain.MisfireRangeKey(b.job.ID, from),
 		ScheduledAt: from,
@@ -160,6 +162,7 @@ func (b *builder) skipRange(from, to time.Time, reason string) {
 func (b *builder) result(next *time.Time) (domain.PlanResult, error) {
 	r := domain.PlanResult{Skips: b.skips, Next: next, Fires: make([]domain.Fire, len(b.fires))}
 	for i, t := range b.fires {
+		t = domain.Instant(t)
 		key := domain.ScheduledKey(b.job.ID, t)
 		payload, err := json.Marshal(event.DueFor(b.job, t, domain.TriggerSchedule, key))
 		if err != nil {
