@@ -30,6 +30,8 @@ const (
 	// AckWaitDefault is short so that the fires a dead worker held come back within seconds;
 	// a handler signals progress every AckWait/3 while it works.
 	AckWaitDefault = 4 * time.Second
+	// MaxStagedDefault holds a 10 000-job herd published ahead of its instant in one executor.
+	MaxStagedDefault = 10_000
 )
 
 // PullerConfig configures a pull consumer.
@@ -39,6 +41,9 @@ type PullerConfig struct {
 	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
 	// handler keeps its message with progress signals every AckWait/3.
 	AckWait time.Duration `koanf:"ack_wait" usage:"redelivery timeout of an unacknowledged event"`
+	// MaxStaged bounds the events held until their instant, apart from Concurrency: the tick
+	// publishes fires up to its lookahead early and each is handled at its instant.
+	MaxStaged int `koanf:"max_staged" usage:"events held until their instant (they arrive up to tick.lookahead early)"`
 	// Grace is how long in-flight handlers may run on after shutdown begins; then their context
 	// is cancelled with cause delivery.ErrShutdown. Zero waits for them however long they take.
 	Grace time.Duration `koanf:"-"`
@@ -65,6 +70,7 @@ func DefaultPullerConfig() PullerConfig { return PullerConfig{}.withDefaults() }
 func (c PullerConfig) withDefaults() PullerConfig {
 	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
 	c.AckWait = cmp.Or(c.AckWait, AckWaitDefault)
+	c.MaxStaged = cmp.Or(c.MaxStaged, MaxStagedDefault)
 	return c
 }
 
@@ -72,6 +78,8 @@ func (c PullerConfig) validate() error {
 	switch {
 	case c.Concurrency < 0:
 		return errors.New("pull.concurrency: must not be negative")
+	case c.MaxStaged < 0:
+		return errors.New("pull.max_staged: must not be negative")
 	case c.AckWait < 0 || (c.AckWait > 0 && c.AckWait < 10*time.Millisecond):
 		return errors.New("pull.ack_wait: must be at least 10ms")
 	}
@@ -98,7 +106,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		FilterSubject: p.names.DueSubject(p.kind),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       p.cfg.AckWait,
-		MaxAckPending: max(1000, 4*p.cfg.Concurrency),
+		MaxAckPending: max(1000, 4*p.cfg.Concurrency) + p.cfg.MaxStaged,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -114,6 +122,7 @@ func (p *Puller) Run(ctx context.Context) error {
 	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
 	sem := make(chan struct{}, p.cfg.Concurrency)
+	staged := make(chan struct{}, p.cfg.MaxStaged)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
@@ -147,8 +156,8 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			p.handle(work, msg)
+			defer wg.Done()
+			p.process(ctx, work, msg, sem, staged)
 		}()
 	}
 }
@@ -183,11 +192,47 @@ func (p *Puller) nak(msg jetstream.Msg) {
 	}
 }
 
-// handle decodes, handles and settles one message.
-func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
-	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
-	if err != nil {
-		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
+// process handles one message, which came holding a slot of sem. A fire published ahead of its
+// instant gives the slot up for one of staged while it waits for the instant — so a herd
+// published early does not hold the slots of the fires due now — and takes a slot again to run.
+// When stop ends first it goes back to the stream at once, for another worker.
+func (p *Puller) process(stop, work context.Context, msg jetstream.Msg, sem, staged chan struct{}) {
+	ev, err := event.FromNATS(work, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err == nil && ev.Time().After(p.clock.Now()) {
+		select {
+		case staged <- struct{}{}:
+			<-sem
+			held := p.withProgress(work, msg, func() error { return delivery.HoldUntil(stop, p.clock, ev.Time()) }) == nil
+			if held {
+				select {
+				case sem <- struct{}{}:
+				case <-stop.Done():
+					held = false
+				}
+			}
+			<-staged
+			if !held {
+				p.nak(msg)
+				return
+			}
+		default:
+			// Staging is full: wait in the slot, as a due fire would.
+			if p.withProgress(work, msg, func() error { return delivery.HoldUntil(stop, p.clock, ev.Time()) }) != nil {
+				<-sem
+				p.nak(msg)
+				return
+			}
+		}
+	}
+	defer func() { <-sem }()
+	p.handle(work, msg, ev, err)
+}
+
+// handle handles and settles one decoded message; decodeErr is why it could not be decoded.
+func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, ev cloudevents.Event, decodeErr error) {
+	var err error
+	if decodeErr != nil {
+		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, decodeErr)
 	} else {
 		err = p.withProgress(ctx, msg, func() error { return p.call(ctx, ev) })
 	}

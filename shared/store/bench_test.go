@@ -31,7 +31,7 @@ func BenchmarkClaimDue(b *testing.B) {
 			b.ReportAllocs()
 			claimed := 0
 			for b.Loop() {
-				_, got, _, err := st.ClaimDue(b.Context(), time.Time{}, nil, horizon, n, planEvery)
+				_, got, _, err := st.ClaimDue(b.Context(), time.Time{}, nil, horizon, n, planEvery, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

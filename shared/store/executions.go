@@ -272,31 +272,49 @@ func (s *Store) FinishExecution(ctx context.Context, e *domain.Execution, a *dom
 	if a.HTTPStatus != 0 {
 		attemptHTTP = &a.HTTPStatus
 	}
-	tag, err := s.pool.Exec(ctx, `WITH upd AS (
+	var updated int
+	err := s.pool.QueryRow(ctx, `WITH upd AS (
 			UPDATE job_executions SET status = $3, finished_at = $4, http_status = $5, duration_ms = $6,
 				response_excerpt = $7, error = $8, next_attempt_at = $9,
 				dead_letter_state = CASE WHEN $3 = 'dead_lettered' THEN 'pending' END
-			WHERE id = $1 AND scheduled_at = $17 AND attempt = $2 AND status = 'running' RETURNING id)
-		INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
-			http_status, duration_ms, error, worker_id)
-		SELECT id, $2, $17, $10, $11, $12, $13, $14, $15, $16 FROM upd`,
+			WHERE id = $1 AND scheduled_at = $17 AND attempt = $2 AND status = 'running' RETURNING id),
+		ins AS (
+			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
+				http_status, duration_ms, error, worker_id)
+			SELECT id, $2, $17, $10, $11, $12, $13, $14, $15, $16 FROM upd WHERE NOT `+attemptInRow+`)
+		SELECT count(*) FROM upd`,
 		e.ID, e.Attempt, e.Status, e.FinishedAt, httpStatus, e.DurationMS, e.ResponseExcerpt, e.Error, e.NextAttemptAt,
-		a.StartedAt, a.FinishedAt, a.Status, attemptHTTP, a.DurationMS, a.Error, a.WorkerID, e.ScheduledAt)
+		a.StartedAt, a.FinishedAt, a.Status, attemptHTTP, a.DurationMS, a.Error, a.WorkerID, e.ScheduledAt).Scan(&updated)
 	if err != nil {
 		return translate("finish execution", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if updated == 0 {
 		return fmt.Errorf("finish execution %s attempt %d: %w", e.ID, e.Attempt, domain.ErrConflict)
 	}
 	return nil
 }
 
-// Attempts returns the recorded attempts of the execution executionID scheduled at scheduledAt,
-// oldest first.
+// attemptInRow is true of an attempt that the execution row describes in full, so that it gets
+// no row of its own: a first attempt that succeeded — nearly every fire's only one. It saves
+// each such fire an insert and its index entry; Attempts reads it from the execution.
+const attemptInRow = `($2::int = 1 AND $12::text = 'succeeded')`
+
+// firstAttemptFromRow reads, as an attempt, the execution e (aliased e) that succeeded at its
+// first attempt; pair it with NOT EXISTS on the attempts.
+const firstAttemptFromRow = `e.attempt = 1 AND e.status = 'succeeded' AND e.finished_at IS NOT NULL`
+
+// Attempts returns the attempts of the execution executionID scheduled at scheduledAt, oldest
+// first: those recorded, or the first one read from the execution when it succeeded at once.
 func (s *Store) Attempts(ctx context.Context, executionID string, scheduledAt time.Time) ([]domain.Attempt, error) {
 	rows, err := s.pool.Query(ctx, `SELECT attempt, started_at, finished_at, status,
-		coalesce(http_status, 0), duration_ms, coalesce(error, ''), coalesce(worker_id, '')
-		FROM job_execution_attempts WHERE execution_id = $1 AND scheduled_at = $2 ORDER BY attempt`, executionID, scheduledAt)
+			coalesce(http_status, 0), duration_ms, coalesce(error, ''), coalesce(worker_id, '')
+		FROM job_execution_attempts WHERE execution_id = $1 AND scheduled_at = $2
+		UNION ALL
+		SELECT e.attempt, e.started_at, e.finished_at, e.status,
+			coalesce(e.http_status, 0), coalesce(e.duration_ms, 0), coalesce(e.error, ''), coalesce(e.worker_id, '')
+		FROM job_executions e WHERE e.id = $1 AND e.scheduled_at = $2 AND `+firstAttemptFromRow+`
+			AND NOT EXISTS (SELECT 1 FROM job_execution_attempts a WHERE a.execution_id = $1 AND a.scheduled_at = $2)
+		ORDER BY 1`, executionID, scheduledAt)
 	if err != nil {
 		return nil, translate("list attempts", err)
 	}
@@ -548,7 +566,8 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
 				http_status, duration_ms, error, worker_id)
 			SELECT d.id, d.attempt, d.scheduled, d.a_started, d.a_finished, d.a_status, d.a_http, d.a_duration, d.a_error, d.worker
-			FROM d JOIN upd ON upd.id = d.id AND upd.attempt = d.attempt)
+			FROM d JOIN upd ON upd.id = d.id AND upd.attempt = d.attempt
+			WHERE NOT (d.attempt = 1 AND d.a_status = 'succeeded'))
 		SELECT id || ':' || attempt FROM upd`,
 		ids, attempts, statuses, finished, httpStatus, durations, excerpts, errs, next, aStarted, aFinished, aStatuses,
 		aHTTP, aDurations, aErrs, workers, scheduled, slices.MinFunc(scheduled, time.Time.Compare), slices.MaxFunc(scheduled, time.Time.Compare))

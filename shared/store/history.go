@@ -338,7 +338,11 @@ func (s *Store) ExportHistoryDay(ctx context.Context, day time.Time, fn func(*do
 			'attempt', a.attempt, 'started_at', a.started_at, 'finished_at', a.finished_at, 'status', a.status,
 			'http_status', coalesce(a.http_status, 0), 'duration_ms', a.duration_ms, 'error', coalesce(a.error, ''),
 			'worker_id', coalesce(a.worker_id, '')) ORDER BY a.attempt)
-			FROM job_execution_attempts a WHERE a.execution_id = e.id AND a.scheduled_at = e.scheduled_at), '[]')
+			FROM job_execution_attempts a WHERE a.execution_id = e.id AND a.scheduled_at = e.scheduled_at),
+		CASE WHEN `+firstAttemptFromRow+` THEN json_build_array(json_build_object(
+			'attempt', 1, 'started_at', e.started_at, 'finished_at', e.finished_at, 'status', e.status,
+			'http_status', coalesce(e.http_status, 0), 'duration_ms', coalesce(e.duration_ms, 0),
+			'error', coalesce(e.error, ''), 'worker_id', coalesce(e.worker_id, ''))) END, '[]')
 		FROM job_executions e WHERE e.scheduled_at >= $1 AND e.scheduled_at < $2
 		ORDER BY e.scheduled_at, e.id`, day, day.AddDate(0, 0, 1))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -81,7 +82,7 @@ const claimTimeout = 30 * time.Second
 
 // Store is what the engine needs of the database.
 type Store interface {
-	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
+	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan, publish store.Publish) ([]domain.Fire, int, []error, error)
 	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
@@ -247,7 +248,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan)
+	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan, e.publishClaimed)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -258,6 +259,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	for _, perr := range planErrs {
 		e.log.Error("job cannot be scheduled; it stops firing until edited", "error", perr)
 	}
+	// What could not be published is in the outbox: try again at its instant.
 	for _, f := range fires {
 		heap.Push(pending, f)
 	}
@@ -321,38 +323,71 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []d
 	return next
 }
 
+// publishClaimed publishes the fires of a claim from inside its transaction, ahead of their
+// instants: executors hold each until its instant (see queue.Puller). A fire that fails is
+// written to the outbox by the claim.
+func (e *Engine) publishClaimed(ctx context.Context, fires []domain.Fire) []error {
+	errs := e.publish(ctx, fires)
+	if failed := countErrs(errs); failed > 0 {
+		e.log.Warn("publish claimed fires; they wait in the outbox and are tried again", "failed", failed, "of", len(fires), "error", firstErr(errs))
+	}
+	return errs
+}
+
+// publish publishes fires, each under its idempotency key as message id, and reports per fire.
+func (e *Engine) publish(ctx context.Context, fires []domain.Fire) []error {
+	source := event.Source("tick", e.cfg.Instance)
+	errs := make([]error, len(fires))
+	msgs := make([]queue.Message, 0, len(fires))
+	sent := make([]int, 0, len(fires))
+	for i, f := range fires {
+		ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
+		msg, err := event.ToNATS(ctx, ev)
+		if err != nil {
+			errs[i] = fmt.Errorf("encode due event %s: %w", f.Key, err)
+			continue
+		}
+		msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
+		sent = append(sent, i)
+	}
+	for j, err := range e.pub.PublishBatch(ctx, msgs) {
+		errs[sent[j]] = err
+	}
+	return errs
+}
+
+func countErrs(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose
 // publication fails stays in the outbox for the relay.
 func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) {
-	source := event.Source("tick", e.cfg.Instance)
 	for fires := range batches {
-		msgs := make([]queue.Message, 0, len(fires))
-		sent := make([]domain.Fire, 0, len(fires))
-		for _, f := range fires {
-			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
-			msg, err := event.ToNATS(ctx, ev)
-			if err != nil {
-				e.log.Error("encode due event", "idempotency_key", f.Key, "error", err)
-				continue
-			}
-			msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
-			sent = append(sent, f)
-		}
-		errs := e.pub.PublishBatch(ctx, msgs)
-		acked := make([]string, 0, len(sent))
-		var failed int
+		errs := e.publish(ctx, fires)
+		acked := make([]string, 0, len(fires))
 		for i, err := range errs {
-			if err != nil {
-				failed++
-				if failed == 1 {
-					e.log.Error("publish due event; the relay will retry", "idempotency_key", sent[i].Key, "error", err)
-				}
-				continue
+			if err == nil {
+				acked = append(acked, fires[i].Key)
 			}
-			acked = append(acked, sent[i].Key)
 		}
-		if failed > 1 {
-			e.log.Error("publish due events; the relay will retry", "failed", failed)
+		if failed := countErrs(errs); failed > 0 {
+			e.log.Error("publish due events; the relay will retry", "failed", failed, "error", firstErr(errs))
 		}
 		if len(acked) > 0 {
 			if err := e.store.DeleteFires(ctx, acked); err != nil {
