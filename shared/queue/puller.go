@@ -106,7 +106,8 @@ func (p *Puller) Run(ctx context.Context) error {
 		FilterSubject: p.names.DueSubject(p.kind),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       p.cfg.AckWait,
-		MaxAckPending: max(1000, 4*p.cfg.Concurrency) + p.cfg.MaxStaged,
+		// Shared by every executor of the kind: room for four of them holding all they may.
+		MaxAckPending: max(1000, 4*(p.cfg.Concurrency+p.cfg.MaxStaged)),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -121,15 +122,15 @@ func (p *Puller) Run(ctx context.Context) error {
 
 	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
+	// sem bounds the events handled at once; held bounds the events in this process, handled or
+	// waiting for their instant.
 	sem := make(chan struct{}, p.cfg.Concurrency)
-	staged := make(chan struct{}, p.cfg.MaxStaged)
+	held := make(chan struct{}, p.cfg.Concurrency+p.cfg.MaxStaged)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
-		// Take a slot before taking a message, so no message waits for a slot (and spends its
-		// ack wait) in this process.
 		select {
-		case sem <- struct{}{}:
+		case held <- struct{}{}:
 		case <-ctx.Done():
 			p.returnBuffered(it)
 			return nil
@@ -139,7 +140,7 @@ func (p *Puller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			<-sem
+			<-held
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -148,18 +149,54 @@ func (p *Puller) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if ctx.Err() != nil {
-			<-sem
+		ev, decodeErr := event.FromNATS(work, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+		early := decodeErr == nil && ev.Time().After(p.clock.Now())
+		// A fire due now takes its slot before the next message is taken, so that fires which
+		// find every slot busy wait in the stream, where any worker may take them. Its wait is
+		// covered by progress signals, so it does not spend its ack wait.
+		if ctx.Err() != nil || !early && p.withProgress(work, msg, func() error { return acquire(ctx, sem) }) != nil {
+			<-held
 			p.nak(msg)
 			p.returnBuffered(it)
 			return nil
 		}
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			p.process(ctx, work, msg, sem, staged)
+			defer func() { <-held; wg.Done() }()
+			if early && !p.stage(ctx, work, msg, ev, sem) {
+				return
+			}
+			defer func() { <-sem }()
+			p.handle(work, msg, ev, decodeErr)
 		}()
 	}
+}
+
+// acquire takes a slot of sem, or returns ctx's error when ctx ends first.
+func acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stage holds a fire published ahead of its instant until the instant, then takes a slot of sem
+// for it, signalling progress all along. When stop ends first it hands the fire back to the
+// stream at once, for another worker, and reports false.
+func (p *Puller) stage(stop, work context.Context, msg jetstream.Msg, ev cloudevents.Event, sem chan struct{}) bool {
+	err := p.withProgress(work, msg, func() error {
+		if err := delivery.HoldUntil(stop, p.clock, ev.Time()); err != nil {
+			return err
+		}
+		return acquire(stop, sem)
+	})
+	if err != nil {
+		p.nak(msg)
+		return false
+	}
+	return true
 }
 
 // drain waits for in-flight handlers, interrupting them when the grace period is over.
@@ -190,42 +227,6 @@ func (p *Puller) nak(msg jetstream.Msg) {
 	if err := msg.Nak(); err != nil {
 		p.log.Warn("return event on shutdown", "error", err)
 	}
-}
-
-// process handles one message, which came holding a slot of sem. A fire published ahead of its
-// instant gives the slot up for one of staged while it waits for the instant — so a herd
-// published early does not hold the slots of the fires due now — and takes a slot again to run.
-// When stop ends first it goes back to the stream at once, for another worker.
-func (p *Puller) process(stop, work context.Context, msg jetstream.Msg, sem, staged chan struct{}) {
-	ev, err := event.FromNATS(work, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
-	if err == nil && ev.Time().After(p.clock.Now()) {
-		select {
-		case staged <- struct{}{}:
-			<-sem
-			held := p.withProgress(work, msg, func() error { return delivery.HoldUntil(stop, p.clock, ev.Time()) }) == nil
-			if held {
-				select {
-				case sem <- struct{}{}:
-				case <-stop.Done():
-					held = false
-				}
-			}
-			<-staged
-			if !held {
-				p.nak(msg)
-				return
-			}
-		default:
-			// Staging is full: wait in the slot, as a due fire would.
-			if p.withProgress(work, msg, func() error { return delivery.HoldUntil(stop, p.clock, ev.Time()) }) != nil {
-				<-sem
-				p.nak(msg)
-				return
-			}
-		}
-	}
-	defer func() { <-sem }()
-	p.handle(work, msg, ev, err)
 }
 
 // handle handles and settles one decoded message; decodeErr is why it could not be decoded.

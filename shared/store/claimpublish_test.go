@@ -129,3 +129,28 @@ func TestAFirstAttemptThatSucceedsWritesNoAttemptRow(t *testing.T) {
 		require.Equal(t, e.WorkerID, e.Attempts[0].WorkerID)
 	}
 }
+
+// TestAFixedDelayJobMovesOnAfterAClaimThatDidNotCommit: the claim that published a fixed_delay
+// fire did not commit, so the job still points at that fire when it finishes; the finish sets
+// its next run all the same — the claim made again would publish a fire the broker drops, and
+// the job would wait forever. A job already moved past the fire is left alone.
+func TestAFixedDelayJobMovesOnAfterAClaimThatDidNotCommit(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	at := time.Now().UTC().Truncate(time.Second)
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at,
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Minute)}})
+	next := at.Add(time.Minute)
+	require.NoError(t, st.ScheduleAfterFinish(ctx, j.ID, at, &next))
+	got, err := st.GetJob(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, got.NextRunAt.Equal(next), "next run %v", got.NextRunAt)
+
+	// A late finish of an older fire changes nothing.
+	later := at.Add(time.Hour)
+	require.NoError(t, st.ScheduleAfterFinish(ctx, j.ID, at.Add(-time.Minute), &later))
+	got, err = st.GetJob(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, got.NextRunAt.Equal(next), "next run %v", got.NextRunAt)
+}

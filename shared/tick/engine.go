@@ -1,7 +1,9 @@
-// Package tick is the scheduler's clock: it claims due jobs from the store in batches, writes
-// their fires to the outbox in the same transaction, publishes each fire as a due CloudEvent at
-// its scheduled instant, removes it from the outbox on the broker's acknowledgement, and
-// republishes fires a crashed replica left behind.
+// Package tick is the scheduler's clock: it claims due jobs from the store in batches, up to a
+// lookahead before their instants, and publishes their fires as due CloudEvents inside the claim
+// transaction, committing once the broker acknowledged them (executors hold each fire until its
+// instant). A fire the broker refuses goes to the outbox in the same transaction and is published
+// again at its instant; the relay republishes what a crashed replica left there, and the
+// backfills and replays the API queues there.
 package tick
 
 import (
@@ -79,6 +81,10 @@ func (c Config) validate() error {
 
 // claimTimeout bounds one claim transaction.
 const claimTimeout = 30 * time.Second
+
+// claimPublishTimeout bounds the wait for the broker inside a claim. A batch of a thousand fires
+// is acknowledged in tens of milliseconds.
+const claimPublishTimeout = 2 * time.Second
 
 // Store is what the engine needs of the database.
 type Store interface {
@@ -160,8 +166,8 @@ func New(st Store, pub Publisher, names event.Names, clock clockwork.Clock, log 
 // it are picked up without waiting for a sleep to end.
 func (e *Engine) Listening() <-chan struct{} { return e.listening }
 
-// Run claims and publishes until ctx ends. Then it stops claiming, publishes the fires it has
-// already claimed as they come due (at most one lookahead away), waits for their
+// Run claims and publishes until ctx ends. Then it stops claiming, publishes the claimed fires
+// still waiting in the outbox as they come due (at most one lookahead away), waits for their
 // acknowledgements and returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -327,6 +333,10 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []d
 // instants: executors hold each until its instant (see queue.Puller). A fire that fails is
 // written to the outbox by the claim.
 func (e *Engine) publishClaimed(ctx context.Context, fires []domain.Fire) []error {
+	// The claim holds its jobs' rows meanwhile: a slow or absent broker must not hold them
+	// long. What is not acknowledged in time waits in the outbox.
+	ctx, cancel := context.WithTimeout(ctx, claimPublishTimeout)
+	defer cancel()
 	errs := e.publish(ctx, fires)
 	if failed := countErrs(errs); failed > 0 {
 		e.log.Warn("publish claimed fires; they wait in the outbox and are tried again", "failed", failed, "of", len(fires), "error", firstErr(errs))
