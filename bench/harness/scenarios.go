@@ -494,7 +494,7 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 	var claim, next []float64
 	for range 30 {
 		t0 := time.Now()
-		if _, _, _, err := s.store.ClaimDue(ctx, time.Now(), nil, time.Now(), 1000, planner.Plan, nil); err != nil {
+		if _, _, _, err := s.store.ClaimDue(ctx, time.Now(), nil, time.Now(), 1000, planner.Plan); err != nil {
 			return res, err
 		}
 		claim = append(claim, ms(time.Since(t0)))

@@ -4,14 +4,11 @@
 package delivery
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 )
 
 // RetryDelayDefault is how soon an event is redelivered after an unclassified error (a database
@@ -108,23 +105,5 @@ func (o Outcome) HTTPStatus() int {
 		return http.StatusBadRequest
 	default:
 		return http.StatusServiceUnavailable
-	}
-}
-
-// HoldUntil waits until clock reaches at, the instant a fire is due: the tick publishes fires
-// ahead of their instants and executors send them at it. It returns nil at once for an instant
-// that has passed, and the cause of ctx when ctx ends first.
-func HoldUntil(ctx context.Context, clock clockwork.Clock, at time.Time) error {
-	wait := at.Sub(clock.Now())
-	if wait <= 0 {
-		return nil
-	}
-	t := clock.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.Chan():
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
 	}
 }

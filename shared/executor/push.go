@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"strconv"
 
-	"github.com/jonboulle/clockwork"
-
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
@@ -24,7 +22,7 @@ const maxPushBody = 1 << 20
 // handled. When interrupt is cancelled (the shutdown grace period is over) the handlers still
 // running see their context cancelled with its cause, record what they can and answer 503, so
 // the broker redelivers the event to another replica at once.
-func PushHandler(interrupt context.Context, clock clockwork.Clock, handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
+func PushHandler(interrupt context.Context, handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -44,12 +42,7 @@ func PushHandler(interrupt context.Context, clock clockwork.Clock, handle func(c
 		defer cancel(nil)
 		stop := context.AfterFunc(interrupt, func() { cancel(context.Cause(interrupt)) })
 		defer stop()
-		// A fire published ahead of its instant runs at it; interrupted, it goes back to the broker.
-		if err = delivery.HoldUntil(ctx, clock, ev.Time()); err != nil {
-			err = &delivery.RetryError{Err: err}
-		} else {
-			err = callPushed(ctx, handle, *ev, log)
-		}
+		err = callPushed(ctx, handle, *ev, log)
 		outcome := delivery.Decide(err)
 		if err != nil {
 			log.Warn("pushed event not settled", "event_id", ev.ID(), "status", outcome.HTTPStatus(), "error", err)

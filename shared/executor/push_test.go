@@ -11,7 +11,6 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/delivery"
@@ -35,7 +34,7 @@ func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Second)
 
 	interrupt, cancel := context.WithCancelCause(context.Background())
-	srv := httptest.NewServer(executor.PushHandler(interrupt, f.clock, f.rt.HandlePushed, testenv.Logger(t)))
+	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, testenv.Logger(t)))
 	defer srv.Close()
 	req, err := cehttp.NewHTTPRequestFromEvent(t.Context(), srv.URL, dueEvent(t, j, at))
 	require.NoError(t, err)
@@ -64,7 +63,7 @@ func TestPushHandlerAnswers503WhenTheHandlerPanics(t *testing.T) {
 		return nil
 	}
 	logs := &testenv.LogBuffer{}
-	srv := httptest.NewServer(executor.PushHandler(context.Background(), clockwork.NewRealClock(), handle, slog.New(slog.NewJSONHandler(logs, nil))))
+	srv := httptest.NewServer(executor.PushHandler(context.Background(), handle, slog.New(slog.NewJSONHandler(logs, nil))))
 	defer srv.Close()
 	push := func() *http.Response {
 		ev := cloudevents.NewEvent()

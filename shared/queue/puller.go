@@ -30,8 +30,6 @@ const (
 	// AckWaitDefault is short so that the fires a dead worker held come back within seconds;
 	// a handler signals progress every AckWait/3 while it works.
 	AckWaitDefault = 4 * time.Second
-	// MaxStagedDefault holds a 10 000-job herd published ahead of its instant in one executor.
-	MaxStagedDefault = 10_000
 )
 
 // PullerConfig configures a pull consumer.
@@ -41,9 +39,6 @@ type PullerConfig struct {
 	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
 	// handler keeps its message with progress signals every AckWait/3.
 	AckWait time.Duration `koanf:"ack_wait" usage:"redelivery timeout of an unacknowledged event"`
-	// MaxStaged bounds the events held until their instant, apart from Concurrency: the tick
-	// publishes fires up to its lookahead early and each is handled at its instant.
-	MaxStaged int `koanf:"max_staged" usage:"events held until their instant (they arrive up to tick.lookahead early)"`
 	// Grace is how long in-flight handlers may run on after shutdown begins; then their context
 	// is cancelled with cause delivery.ErrShutdown. Zero waits for them however long they take.
 	Grace time.Duration `koanf:"-"`
@@ -70,7 +65,6 @@ func DefaultPullerConfig() PullerConfig { return PullerConfig{}.withDefaults() }
 func (c PullerConfig) withDefaults() PullerConfig {
 	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
 	c.AckWait = cmp.Or(c.AckWait, AckWaitDefault)
-	c.MaxStaged = cmp.Or(c.MaxStaged, MaxStagedDefault)
 	return c
 }
 
@@ -78,8 +72,6 @@ func (c PullerConfig) validate() error {
 	switch {
 	case c.Concurrency < 0:
 		return errors.New("pull.concurrency: must not be negative")
-	case c.MaxStaged < 0:
-		return errors.New("pull.max_staged: must not be negative")
 	case c.AckWait < 0 || (c.AckWait > 0 && c.AckWait < 10*time.Millisecond):
 		return errors.New("pull.ack_wait: must be at least 10ms")
 	}
@@ -106,8 +98,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		FilterSubject: p.names.DueSubject(p.kind),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       p.cfg.AckWait,
-		// Shared by every executor of the kind: room for four of them holding all they may.
-		MaxAckPending: max(1000, 4*(p.cfg.Concurrency+p.cfg.MaxStaged)),
+		MaxAckPending: max(1000, 4*p.cfg.Concurrency),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -122,15 +113,14 @@ func (p *Puller) Run(ctx context.Context) error {
 
 	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
-	// sem bounds the events handled at once; held bounds the events in this process, handled or
-	// waiting for their instant.
 	sem := make(chan struct{}, p.cfg.Concurrency)
-	held := make(chan struct{}, p.cfg.Concurrency+p.cfg.MaxStaged)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
+		// Take a slot before taking a message, so no message waits for a slot (and spends its
+		// ack wait) in this process.
 		select {
-		case held <- struct{}{}:
+		case sem <- struct{}{}:
 		case <-ctx.Done():
 			p.returnBuffered(it)
 			return nil
@@ -140,7 +130,7 @@ func (p *Puller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			<-held
+			<-sem
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -149,54 +139,18 @@ func (p *Puller) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		ev, decodeErr := event.FromNATS(work, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
-		early := decodeErr == nil && ev.Time().After(p.clock.Now())
-		// A fire due now takes its slot before the next message is taken, so that fires which
-		// find every slot busy wait in the stream, where any worker may take them. Its wait is
-		// covered by progress signals, so it does not spend its ack wait.
-		if ctx.Err() != nil || !early && p.withProgress(work, msg, func() error { return acquire(ctx, sem) }) != nil {
-			<-held
+		if ctx.Err() != nil {
+			<-sem
 			p.nak(msg)
 			p.returnBuffered(it)
 			return nil
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-held; wg.Done() }()
-			if early && !p.stage(ctx, work, msg, ev, sem) {
-				return
-			}
-			defer func() { <-sem }()
-			p.handle(work, msg, ev, decodeErr)
+			defer func() { <-sem; wg.Done() }()
+			p.handle(work, msg)
 		}()
 	}
-}
-
-// acquire takes a slot of sem, or returns ctx's error when ctx ends first.
-func acquire(ctx context.Context, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// stage holds a fire published ahead of its instant until the instant, then takes a slot of sem
-// for it, signalling progress all along. When stop ends first it hands the fire back to the
-// stream at once, for another worker, and reports false.
-func (p *Puller) stage(stop, work context.Context, msg jetstream.Msg, ev cloudevents.Event, sem chan struct{}) bool {
-	err := p.withProgress(work, msg, func() error {
-		if err := delivery.HoldUntil(stop, p.clock, ev.Time()); err != nil {
-			return err
-		}
-		return acquire(stop, sem)
-	})
-	if err != nil {
-		p.nak(msg)
-		return false
-	}
-	return true
 }
 
 // drain waits for in-flight handlers, interrupting them when the grace period is over.
@@ -229,11 +183,11 @@ func (p *Puller) nak(msg jetstream.Msg) {
 	}
 }
 
-// handle handles and settles one decoded message; decodeErr is why it could not be decoded.
-func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, ev cloudevents.Event, decodeErr error) {
-	var err error
-	if decodeErr != nil {
-		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, decodeErr)
+// handle decodes, handles and settles one message.
+func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
+	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err != nil {
+		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	} else {
 		err = p.withProgress(ctx, msg, func() error { return p.call(ctx, ev) })
 	}

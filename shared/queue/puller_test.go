@@ -150,8 +150,7 @@ func TestPullerShutdownFinishesInFlightAndReturnsTheRest(t *testing.T) {
 	}
 	// The grace period's timer is set once the puller has stopped fetching and returned what it
 	// had buffered: the moment to let the in-flight event finish.
-	// Ahead of the events' instants, so none is held for its instant.
-	clock := clockwork.NewFakeClockAt(time.Now().Add(time.Hour))
+	clock := clockwork.NewFakeClock()
 	stop := runPullerOn(t, js, names, clock, queue.PullerConfig{Concurrency: 1, Grace: time.Hour}, h)
 	publishDue(t, js, names, "a", "b", "c")
 	<-started
@@ -198,8 +197,7 @@ func TestPullerInterruptsInFlightWorkAfterTheGracePeriod(t *testing.T) {
 		cause.Store(context.Cause(ctx))
 		return &delivery.RetryError{After: 0, Err: context.Cause(ctx)}
 	}
-	// Ahead of the events' instants, so none is held for its instant.
-	clock := clockwork.NewFakeClockAt(time.Now().Add(time.Hour))
+	clock := clockwork.NewFakeClock()
 	stop := runPullerOn(t, js, names, clock, queue.PullerConfig{Concurrency: 1, AckWait: time.Minute, Grace: 100 * time.Millisecond}, h)
 	publishDue(t, js, names, "stuck")
 	<-started

@@ -31,7 +31,7 @@ func BenchmarkClaimDue(b *testing.B) {
 			b.ReportAllocs()
 			claimed := 0
 			for b.Loop() {
-				_, got, _, err := st.ClaimDue(b.Context(), time.Time{}, nil, horizon, n, planEvery, nil)
+				_, got, _, err := st.ClaimDue(b.Context(), time.Time{}, nil, horizon, n, planEvery)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -218,15 +218,12 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 	return j, translate("set job enabled", err)
 }
 
-// ScheduleAfterFinish sets the next run of a fixed_delay job whose fire scheduled at
-// scheduledAt just finished (nil when its schedule has ended) and wakes the tick. A disabled
-// job, or one whose next run is already set past that fire, is left alone. A next run at or
-// before the fire is this fire's own: the claim that published it did not commit, and the
-// broker, which already has the fire, would drop it when claimed again.
-func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, scheduledAt time.Time, next *time.Time) error {
+// ScheduleAfterFinish sets the next run of a fixed_delay job whose execution just finished (nil
+// when its schedule has ended) and wakes the tick. A disabled job, or one whose next run is
+// already set, is left alone.
+func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error {
 	_, err := s.pool.Exec(ctx, `WITH u AS (
-			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND (next_run_at IS NULL OR next_run_at <= $3)
-			RETURNING 1)
-		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next, scheduledAt)
+			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND next_run_at IS NULL RETURNING 1)
+		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next)
 	return translate("schedule next run after finish", err)
 }

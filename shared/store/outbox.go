@@ -16,21 +16,15 @@ import (
 // transaction.
 type Plan func(j *domain.Job) (domain.PlanResult, error)
 
-// Publish hands fires to the broker and waits for its acknowledgements, reporting per fire
-// whether it failed. ClaimDue calls it inside the claim transaction, before it commits.
-type Publish func(ctx context.Context, fires []domain.Fire) []error
-
 // ClaimDue claims up to limit enabled jobs of shards (nil: every shard) due at or before
 // horizon, skipping rows another replica holds, and in one transaction advances each job's
-// next_run_at and publishes its fires with publish — writing those that fail to publish (all of
-// them when publish is nil) to the outbox — as claimed at now (the caller's clock; zero: the
-// database's). It returns the fires written to the outbox and the number of jobs claimed. A job
-// whose plan fails gets no next run (it stops firing until edited) and its error is returned in
-// planErrs.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan, publish Publish) (fires []domain.Fire, claimed int, planErrs []error, err error) {
+// next_run_at and writes its fires to the outbox, as claimed at now (the caller's clock; zero:
+// the database's). It returns the fires written and the number of jobs claimed. A job whose plan
+// fails gets no next run (it stops firing until edited) and its error is returned in planErrs.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, err error) {
 	for range 3 {
 		var days []time.Time
-		fires, claimed, planErrs, days, err = s.claimDue(ctx, now, shards, horizon, limit, plan, publish)
+		fires, claimed, planErrs, days, err = s.claimDue(ctx, now, shards, horizon, limit, plan)
 		if len(days) == 0 {
 			return fires, claimed, planErrs, err
 		}
@@ -45,7 +39,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, hor
 
 // claimDue is one claim transaction. It returns days, rolling back, when skipped fires fall on
 // days this process does not know to have partitions.
-func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan, publish Publish) (fires []domain.Fire, claimed int, planErrs []error, days []time.Time, err error) {
+func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, days []time.Time, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fires, planErrs = fires[:0], planErrs[:0]
 		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
@@ -94,22 +88,6 @@ func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, hor
 		}
 		if len(fires) == 0 {
 			return nil
-		}
-		if publish != nil {
-			// The broker's acknowledged, de-duplicated publish is the fire's durable record: a
-			// claim that does not commit leaves its jobs where they were, and the next claim
-			// publishes the same fires under the same ids, which the broker drops. Only what
-			// failed to publish goes to the outbox, for the caller and the relay to retry.
-			errs := publish(ctx, fires)
-			var failed []domain.Fire
-			for i, f := range fires {
-				if errs[i] != nil {
-					failed = append(failed, f)
-				}
-			}
-			if fires = failed; len(fires) == 0 {
-				return nil
-			}
 		}
 		keys := make([]string, len(fires))
 		jobIDs := make([]string, len(fires))

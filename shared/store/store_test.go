@@ -165,7 +165,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), time.Time{}, nil, now, 7, planEvery, nil)
+				fires, claimed, planErrs, err := st.ClaimDue(context.Background(), time.Time{}, nil, now, 7, planEvery)
 				if err != nil {
 					t.Error(err)
 					return
@@ -208,7 +208,7 @@ func TestClaimDueRecordsPlanErrorsAndStopsTheJob(t *testing.T) {
 			return domain.PlanResult{}, fmt.Errorf("broken schedule")
 		}
 		return planEvery(j)
-	}, nil)
+	})
 	require.NoError(t, err)
 	require.Equal(t, 2, claimed)
 	require.Len(t, fires, 1)
@@ -226,7 +226,7 @@ func TestOutboxLifecycle(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(-time.Minute)})
 	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
-	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, planEvery, nil)
+	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	require.Len(t, fires, 2)
 
@@ -434,7 +434,7 @@ func TestListenJobChangesWakesOnEditsOnly(t *testing.T) {
 	waitNote(t, notes, "create")
 
 	// The tick's own claim moves next_run_at without a version bump: no wake-up.
-	_, _, _, err := st.ClaimDue(ctx, time.Time{}, nil, now, 10, planEvery, nil)
+	_, _, _, err := st.ClaimDue(ctx, time.Time{}, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	// An edit after it does wake; had the claim notified, its note would arrive first.
 	_, err = st.SetEnabled(ctx, j.ID, false, nil, now)
@@ -477,7 +477,7 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, now, next)
-	fires, claimed, _, err := st.ClaimDue(t.Context(), time.Time{}, owned, now, 100, planEvery, nil)
+	fires, claimed, _, err := st.ClaimDue(t.Context(), time.Time{}, owned, now, 100, planEvery)
 	require.NoError(t, err)
 	require.Equal(t, want, claimed)
 	for _, f := range fires {
@@ -485,7 +485,7 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, owned, int32(j.Shard))
 	}
-	_, claimed, _, err = st.ClaimDue(t.Context(), time.Time{}, nil, now, 100, planEvery, nil)
+	_, claimed, _, err = st.ClaimDue(t.Context(), time.Time{}, nil, now, 100, planEvery)
 	require.NoError(t, err)
 	require.Equal(t, len(jobs)-want, claimed, "nil claims the rest, every shard")
 }

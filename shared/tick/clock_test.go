@@ -32,7 +32,7 @@ func TestRelayGoesByTheTickClock(t *testing.T) {
 			now := clock.Now()
 			j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now, Cron: "0 0 0 1 1 *"})
 			planner := tick.Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}
-			fires, _, _, err := st.ClaimDue(t.Context(), now, nil, now, 10, planner.Plan, nil)
+			fires, _, _, err := st.ClaimDue(t.Context(), now, nil, now, 10, planner.Plan)
 			require.NoError(t, err)
 			require.Len(t, fires, 1)
 

@@ -1,9 +1,7 @@
-// Package tick is the scheduler's clock: it claims due jobs from the store in batches, up to a
-// lookahead before their instants, and publishes their fires as due CloudEvents inside the claim
-// transaction, committing once the broker acknowledged them (executors hold each fire until its
-// instant). A fire the broker refuses goes to the outbox in the same transaction and is published
-// again at its instant; the relay republishes what a crashed replica left there, and the
-// backfills and replays the API queues there.
+// Package tick is the scheduler's clock: it claims due jobs from the store in batches, writes
+// their fires to the outbox in the same transaction, publishes each fire as a due CloudEvent at
+// its scheduled instant, removes it from the outbox on the broker's acknowledgement, and
+// republishes fires a crashed replica left behind.
 package tick
 
 import (
@@ -11,7 +9,6 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -82,13 +79,9 @@ func (c Config) validate() error {
 // claimTimeout bounds one claim transaction.
 const claimTimeout = 30 * time.Second
 
-// claimPublishTimeout bounds the wait for the broker inside a claim. A batch of a thousand fires
-// is acknowledged in tens of milliseconds.
-const claimPublishTimeout = 2 * time.Second
-
 // Store is what the engine needs of the database.
 type Store interface {
-	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan, publish store.Publish) ([]domain.Fire, int, []error, error)
+	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
 	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
@@ -166,8 +159,8 @@ func New(st Store, pub Publisher, names event.Names, clock clockwork.Clock, log 
 // it are picked up without waiting for a sleep to end.
 func (e *Engine) Listening() <-chan struct{} { return e.listening }
 
-// Run claims and publishes until ctx ends. Then it stops claiming, publishes the claimed fires
-// still waiting in the outbox as they come due (at most one lookahead away), waits for their
+// Run claims and publishes until ctx ends. Then it stops claiming, publishes the fires it has
+// already claimed as they come due (at most one lookahead away), waits for their
 // acknowledgements and returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -254,7 +247,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan, e.publishClaimed)
+	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -265,7 +258,6 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	for _, perr := range planErrs {
 		e.log.Error("job cannot be scheduled; it stops firing until edited", "error", perr)
 	}
-	// What could not be published is in the outbox: try again at its instant.
 	for _, f := range fires {
 		heap.Push(pending, f)
 	}
@@ -329,75 +321,38 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []d
 	return next
 }
 
-// publishClaimed publishes the fires of a claim from inside its transaction, ahead of their
-// instants: executors hold each until its instant (see queue.Puller). A fire that fails is
-// written to the outbox by the claim.
-func (e *Engine) publishClaimed(ctx context.Context, fires []domain.Fire) []error {
-	// The claim holds its jobs' rows meanwhile: a slow or absent broker must not hold them
-	// long. What is not acknowledged in time waits in the outbox.
-	ctx, cancel := context.WithTimeout(ctx, claimPublishTimeout)
-	defer cancel()
-	errs := e.publish(ctx, fires)
-	if failed := countErrs(errs); failed > 0 {
-		e.log.Warn("publish claimed fires; they wait in the outbox and are tried again", "failed", failed, "of", len(fires), "error", firstErr(errs))
-	}
-	return errs
-}
-
-// publish publishes fires, each under its idempotency key as message id, and reports per fire.
-func (e *Engine) publish(ctx context.Context, fires []domain.Fire) []error {
-	source := event.Source("tick", e.cfg.Instance)
-	errs := make([]error, len(fires))
-	msgs := make([]queue.Message, 0, len(fires))
-	sent := make([]int, 0, len(fires))
-	for i, f := range fires {
-		ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
-		msg, err := event.ToNATS(ctx, ev)
-		if err != nil {
-			errs[i] = fmt.Errorf("encode due event %s: %w", f.Key, err)
-			continue
-		}
-		msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
-		sent = append(sent, i)
-	}
-	for j, err := range e.pub.PublishBatch(ctx, msgs) {
-		errs[sent[j]] = err
-	}
-	return errs
-}
-
-func countErrs(errs []error) int {
-	n := 0
-	for _, err := range errs {
-		if err != nil {
-			n++
-		}
-	}
-	return n
-}
-
-func firstErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose
 // publication fails stays in the outbox for the relay.
 func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) {
+	source := event.Source("tick", e.cfg.Instance)
 	for fires := range batches {
-		errs := e.publish(ctx, fires)
-		acked := make([]string, 0, len(fires))
-		for i, err := range errs {
-			if err == nil {
-				acked = append(acked, fires[i].Key)
+		msgs := make([]queue.Message, 0, len(fires))
+		sent := make([]domain.Fire, 0, len(fires))
+		for _, f := range fires {
+			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
+			msg, err := event.ToNATS(ctx, ev)
+			if err != nil {
+				e.log.Error("encode due event", "idempotency_key", f.Key, "error", err)
+				continue
 			}
+			msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
+			sent = append(sent, f)
 		}
-		if failed := countErrs(errs); failed > 0 {
-			e.log.Error("publish due events; the relay will retry", "failed", failed, "error", firstErr(errs))
+		errs := e.pub.PublishBatch(ctx, msgs)
+		acked := make([]string, 0, len(sent))
+		var failed int
+		for i, err := range errs {
+			if err != nil {
+				failed++
+				if failed == 1 {
+					e.log.Error("publish due event; the relay will retry", "idempotency_key", sent[i].Key, "error", err)
+				}
+				continue
+			}
+			acked = append(acked, sent[i].Key)
+		}
+		if failed > 1 {
+			e.log.Error("publish due events; the relay will retry", "failed", failed)
 		}
 		if len(acked) > 0 {
 			if err := e.store.DeleteFires(ctx, acked); err != nil {

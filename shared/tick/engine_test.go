@@ -172,7 +172,7 @@ func TestEngineRelaysStrandedFiresOnce(t *testing.T) {
 		keys = append(keys, domain.ScheduledKey(j.ID, past))
 	}
 	planner := tick.Planner{Now: past, Horizon: past, MisfireThreshold: time.Minute, MaxFires: 10}
-	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, past, 10, planner.Plan, nil)
+	fires, _, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, past, 10, planner.Plan)
 	require.NoError(t, err)
 	require.Len(t, fires, 3)
 

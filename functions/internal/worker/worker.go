@@ -164,7 +164,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, clock, s.ShutdownGrace*4/5), clock, rt.HandlePushed, log))
+			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, clock, s.ShutdownGrace*4/5), rt.HandlePushed, log))
 		}
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
