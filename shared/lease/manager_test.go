@@ -252,8 +252,12 @@ func TestStoppedReplicasShardsMoveAtOnce(t *testing.T) {
 
 func TestRestartedReplicaTakesBackItsLeases(t *testing.T) {
 	t.Parallel()
+	// A lease long enough that a first round slowed by a busy machine (a Redis read of more
+	// than half a second was seen) still ends before the lease does: the replica would fall back
+	// to claiming every shard.
+	const ttl = 2 * time.Second
 	url, prefix := testenv.RedisURL(t)
-	reps := startReplicas(t, url, prefix, 2, testTTL)
+	reps := startReplicas(t, url, prefix, 2, ttl)
 	waitSettled(t, reps)
 
 	old := reps[0]
@@ -263,7 +267,7 @@ func TestRestartedReplicaTakesBackItsLeases(t *testing.T) {
 
 	// Restarted under the same name before its leases expire, it owns its shards again after
 	// one round instead of waiting for them to expire and be handed back.
-	again := startReplica(t, url, prefix, old.name, testTTL)
+	again := startReplica(t, url, prefix, old.name, ttl)
 	select {
 	case <-again.m.Ready():
 	case <-time.After(testenv.Timeout(settleTimeout)):
