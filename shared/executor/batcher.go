@@ -10,12 +10,17 @@ import (
 // batcher groups the calls that concurrent executions make within a moment into one call of fn:
 // one statement and one commit for many executions instead of one each, which is what lets a
 // worker record thousands of executions a second. The first caller of a batch leads it: it waits
-// up to wait for others to join (or until the batch is full), runs fn for all, and hands each
-// caller its result. No goroutine outlives a call.
+// up to wait for others to join (or until the batch is full), then for one of the inFlight turns
+// to run, runs fn for all, and hands each caller its result. While the batches in flight run,
+// the next one keeps filling: under load a batch grows to what arrives during a round trip
+// instead of a commit each millisecond (group commit), and alone an execution waits no more than
+// wait. No goroutine outlives a call.
 type batcher[In, Out any] struct {
 	fn   func(ctx context.Context, in []In) ([]Out, error)
 	max  int
 	wait time.Duration
+	// turns holds one token per batch that may run at once.
+	turns chan struct{}
 
 	mu      sync.Mutex
 	pending *batch[In, Out]
@@ -29,8 +34,8 @@ type batch[In, Out any] struct {
 	err   error
 }
 
-func newBatcher[In, Out any](max int, wait time.Duration, fn func(ctx context.Context, in []In) ([]Out, error)) *batcher[In, Out] {
-	return &batcher[In, Out]{fn: fn, max: max, wait: wait}
+func newBatcher[In, Out any](max, inFlight int, wait time.Duration, fn func(ctx context.Context, in []In) ([]Out, error)) *batcher[In, Out] {
+	return &batcher[In, Out]{fn: fn, max: max, wait: wait, turns: make(chan struct{}, inFlight)}
 }
 
 // do adds v to the current batch and returns its result once the batch has run.
@@ -58,6 +63,9 @@ func (b *batcher[In, Out]) do(ctx context.Context, v In) (Out, error) {
 		case <-t.C:
 		}
 		t.Stop()
+		// Still open to joiners until it is its turn (or full).
+		b.turns <- struct{}{}
+		defer func() { <-b.turns }()
 		b.mu.Lock()
 		if b.pending == bt {
 			b.pending = nil

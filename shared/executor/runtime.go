@@ -162,10 +162,12 @@ type Runtime struct {
 }
 
 // Grouping of execution writes: a batch waits at most batchWait for company, so a lone
-// execution is delayed by no more than that.
+// execution is delayed by no more than that, and at most batchesInFlight of each kind run at
+// once while the next fills.
 const (
-	batchSize = 256
-	batchWait = time.Millisecond
+	batchSize       = 256
+	batchWait       = time.Millisecond
+	batchesInFlight = 2
 )
 
 // New returns a runtime for kind's due events; function names the executor in event sources.
@@ -177,8 +179,8 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 	r := &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
 		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, clock: deps.Clock, log: deps.Log, cfg: cfg, jitter: rand.Int64N}
 	if deps.Store != nil {
-		r.inserts = newBatcher(batchSize, batchWait, deps.Store.InsertExecutions)
-		r.finishes = newBatcher(batchSize, batchWait, deps.Store.FinishExecutions)
+		r.inserts = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.InsertExecutions)
+		r.finishes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.FinishExecutions)
 	}
 	return r, nil
 }
