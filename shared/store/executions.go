@@ -195,7 +195,7 @@ func (s *Store) exclusiveRun(ctx context.Context, jobID string) (*domain.Executi
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Finished in between — or the row is gone without the triggers seeing it (a partition
 		// dropped or truncated by hand): free the job rather than keep it busy forever.
-		_, derr := s.pool.Exec(ctx, `DELETE FROM exclusive_runs r WHERE job_id = $1 AND execution_id = $2
+		_, derr := s.pool.Exec(ctx, `DELETE FROM exclusive_runs WHERE job_id = $1 AND execution_id = $2
 			AND NOT EXISTS (SELECT 1 FROM job_executions WHERE id = $2 AND scheduled_at = $3 AND status = 'running')`, jobID, id, at)
 		if derr != nil {
 			return nil, derr
@@ -244,9 +244,9 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 	return key, translate("cancel running execution", err)
 }
 
-// Heartbeat marks the attempt of the execution id scheduled at scheduledAt as alive (by the database's clock: see StartParams.StaleAfter). It
-// returns an error wrapping domain.ErrConflict when the attempt is no longer this worker's
-// (cancelled or taken over).
+// Heartbeat marks the attempt of the execution id scheduled at scheduledAt as alive (by the
+// database's clock: see StartParams.StaleAfter). It returns an error wrapping domain.ErrConflict
+// when the attempt is no longer this worker's (cancelled or taken over).
 func (s *Store) Heartbeat(ctx context.Context, id string, scheduledAt time.Time, attempt int) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET heartbeat_at = now()
 		WHERE id = $1 AND scheduled_at = $3 AND attempt = $2 AND status = 'running'`, id, attempt, scheduledAt)
