@@ -33,15 +33,29 @@ func auditCommand() *cobra.Command {
 
 // withAuditStore loads the settings of cmd, opens the store and calls fn with it and the keys.
 func withAuditStore(cmd *cobra.Command, s *auditSettings, file string, fn func(st *store.Store, keys *audit.Keys) error) error {
-	if err := config.Load(s, config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix,
-		Flags: cmd.Flags(), Aliases: map[string]string{"DATABASE_URL": "database.url"}}); err != nil {
-		return usageError{err}
+	if err := loadDatabaseSettings(cmd, s, file); err != nil {
+		return err
 	}
 	keys, err := s.Audit.Load()
 	if err != nil {
 		return usageError{err}
 	}
-	st, err := store.Open(cmd.Context(), s.Database)
+	return withMigratedStore(cmd, s.Database, func(st *store.Store) error { return fn(st, keys) })
+}
+
+// loadDatabaseSettings loads the settings s of a command that reads the database from file,
+// the environment (DATABASE_URL too) and cmd's flags.
+func loadDatabaseSettings(cmd *cobra.Command, s any, file string) error {
+	if err := config.Load(s, config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix,
+		Flags: cmd.Flags(), Aliases: map[string]string{"DATABASE_URL": "database.url"}}); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// withMigratedStore opens the database of cfg, brings its schema up to date quietly and calls fn.
+func withMigratedStore(cmd *cobra.Command, cfg store.Config, fn func(st *store.Store) error) error {
+	st, err := store.Open(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
@@ -49,7 +63,7 @@ func withAuditStore(cmd *cobra.Command, s *auditSettings, file string, fn func(s
 	if err := st.Migrate(cmd.Context(), slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
-	return fn(st, keys)
+	return fn(st)
 }
 
 // auditVerifyCommand is `vecron audit verify`, or `vecron audit anchor` (which prints the head

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,19 +30,10 @@ func historyCommand() *cobra.Command {
 
 // withHistoryStore loads the settings of cmd and calls fn with the store.
 func withHistoryStore(cmd *cobra.Command, s *historySettings, file string, fn func(st *store.Store) error) error {
-	if err := config.Load(s, config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix,
-		Flags: cmd.Flags(), Aliases: map[string]string{"DATABASE_URL": "database.url"}}); err != nil {
-		return usageError{err}
-	}
-	st, err := store.Open(cmd.Context(), s.Database)
-	if err != nil {
+	if err := loadDatabaseSettings(cmd, s, file); err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := st.Migrate(cmd.Context(), slog.New(slog.DiscardHandler)); err != nil {
-		return err
-	}
-	return fn(st)
+	return withMigratedStore(cmd, s.Database, fn)
 }
 
 func historyListCommand() *cobra.Command {
