@@ -44,7 +44,7 @@ func historyListCommand() *cobra.Command {
 		Short: "List the days of execution history the database holds, oldest first",
 		Long: `Each day of execution history (UTC, by the fires' scheduled instants) is kept in its own
 partition until it passes history.retention. list prints each day with the number of executions
-the database estimates it holds.`,
+the database estimates it holds ("not counted yet" until PostgreSQL first analyzes the day).`,
 		Args: cobra.NoArgs,
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -54,7 +54,11 @@ the database estimates it holds.`,
 				return err
 			}
 			for _, d := range days {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t~%d executions\n", d.Day.Format(time.DateOnly), d.Executions)
+				count := fmt.Sprintf("~%d executions", d.Executions)
+				if d.Executions < 0 {
+					count = "not counted yet"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", d.Day.Format(time.DateOnly), count)
 			}
 			return nil
 		})

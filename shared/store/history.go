@@ -90,13 +90,14 @@ func isNoPartition(err error) bool {
 // HistoryDay is one day of execution history: its partitions and what they hold.
 type HistoryDay struct {
 	Day time.Time
-	// Executions counts its executions, by the planner's estimate.
+	// Executions counts its executions, by the planner's estimate; -1 before the day was first
+	// analyzed (autovacuum has not looked at it yet).
 	Executions int64
 }
 
 // HistoryDays lists the days that have partitions, oldest first.
 func (s *Store) HistoryDays(ctx context.Context) ([]HistoryDay, error) {
-	rows, err := s.pool.Query(ctx, `SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i
+	rows, err := s.pool.Query(ctx, `SELECT c.relname, greatest(c.reltuples, -1)::bigint FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'job_executions'::regclass ORDER BY c.relname`)
 	if err != nil {
