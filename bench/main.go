@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,17 +36,35 @@ func main() {
 		concurrency = flag.Int("concurrency", 256, "pull concurrency of each executor process")
 		out         = flag.String("out", "bench/results", "directory the reports are written to")
 		profiles    = flag.String("profiles", "", "directory to write CPU profiles of every process into (empty: none)")
+		shapes      = flag.String("shapes", "", "lateness: comma-separated shapes to run (vecron-dev, vecron-binaries, river); empty runs all")
+		herd        = flag.Bool("herd", true, "lateness: also run the top-of-minute herd")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scenario, *jobs, *duration, *warmup, *workers, *concurrency, *out, *profiles); err != nil {
+	lateness := latenessFlags{herd: *herd}
+	for _, name := range strings.Split(*shapes, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			if !slices.Contains(harness.AllShapes(), harness.Shape(name)) {
+				fmt.Fprintf(os.Stderr, "bench: -shapes: %q is not one of %v\n", name, harness.AllShapes())
+				os.Exit(2)
+			}
+			lateness.shapes = append(lateness.shapes, harness.Shape(name))
+		}
+	}
+	if err := run(ctx, *scenario, *jobs, *duration, *warmup, *workers, *concurrency, *out, *profiles, lateness); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string) error {
+// latenessFlags narrow the lateness scenario, for comparing one change quickly.
+type latenessFlags struct {
+	shapes []harness.Shape
+	herd   bool
+}
+
+func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string, lf latenessFlags) error {
 	env := harness.Env{DatabaseURL: os.Getenv("DATABASE_URL"), NATSURL: os.Getenv("NATS_URL"), RedisURL: os.Getenv("REDIS_URL"),
 		ProfileDir: profiles, Progress: os.Stderr}
 	if profiles != "" {
@@ -112,11 +131,14 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 	}
 	if want("lateness") {
 		for _, n := range sizes(1000, 5000) {
-			lp := harness.LatenessParams{Jobs: n, Window: duration, Warmup: warmup}
+			lp := harness.LatenessParams{Jobs: n, Window: duration, Warmup: warmup, Shapes: lf.shapes}
 			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
 		}
 		for _, n := range sizes(10_000) {
-			lp := harness.LatenessParams{Jobs: n, Herd: true, Warmup: warmup}
+			if !lf.herd {
+				break
+			}
+			lp := harness.LatenessParams{Jobs: n, Herd: true, Warmup: warmup, Shapes: lf.shapes}
 			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
 		}
 	}

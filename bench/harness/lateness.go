@@ -75,7 +75,9 @@ type shapeRun struct {
 	otherPercent float64
 	// cpuRequests is how many requests arrived in the CPU window: the work its CPU paid for,
 	// also when a shape fell behind and spent the window on fires due before it.
-	cpuRequests                     int
+	cpuRequests int
+	// walBytes is the WAL PostgreSQL wrote in the CPU window, whoever wrote it.
+	walBytes                        int64
 	load                            string
 	cpuSeries, rssSeries            []report.Series
 	throughput                      report.Series
@@ -195,6 +197,9 @@ func shapeMetrics(p LatenessParams, r shapeRun) []report.Metric {
 	for _, g := range r.cpu {
 		out = append(out, metric(prefix+"CPU "+g.name, g.percent, "%"))
 	}
+	if r.cpuRequests > 0 {
+		out = append(out, metric(prefix+"PostgreSQL WAL per fire", float64(r.walBytes)/float64(r.cpuRequests), "bytes"))
+	}
 	out = append(out, metric(prefix+"CPU per fire, every process", r.microsPerFire(), "µs"),
 		metric(prefix+"CPU of everything else on the machine", r.otherPercent, "%"))
 	return out
@@ -308,8 +313,25 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 		profileFor = 10 * time.Second
 	}
 	profiled := s.profile(ctx, scenario+"-"+string(shape), max(profileFor, time.Second))
+	// The WAL is read where the CPU window starts and ends (for a herd: a second before its
+	// instant, and once its fires have arrived).
+	if !p.Herd {
+		if err := sleepUntil(ctx, s, from); err != nil {
+			return r, err
+		}
+	}
+	walFrom, err := watch.walBytes(ctx)
+	if err != nil {
+		return r, err
+	}
 	if err := sleepUntil(ctx, s, windowEnd); err != nil {
 		return r, err
+	}
+	var walTo int64
+	if !p.Herd {
+		if walTo, err = watch.walBytes(ctx); err != nil {
+			return r, err
+		}
 	}
 	// Fires due in the window may still be on their way.
 	for deadline := windowEnd.Add(drainLimit); time.Now().Before(deadline) && tg.countScheduled(from, to) < r.expected; {
@@ -317,6 +339,12 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 			return r, err
 		}
 	}
+	if p.Herd {
+		if walTo, err = watch.walBytes(ctx); err != nil {
+			return r, err
+		}
+	}
+	r.walBytes = walTo - walFrom
 	if err := profiled(); err != nil {
 		return r, err
 	}

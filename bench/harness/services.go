@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	psnet "github.com/shirou/gopsutil/v4/net"
@@ -20,9 +21,11 @@ const (
 	groupRedis              = "redis-server"
 )
 
-// postgresWatch finds the PostgreSQL processes that work for a run. It owns one connection,
-// used only from the sampler's goroutine, and named so that its own backend is not counted.
+// postgresWatch finds the PostgreSQL processes that work for a run and reads the server's WAL
+// statistics. It owns one connection, named so that its own backend is not counted, used by
+// the sampler's goroutine and the run's, one at a time.
 type postgresWatch struct {
+	mu         sync.Mutex
 	conn       *pgx.Conn
 	postmaster int
 }
@@ -53,6 +56,19 @@ func watchPostgres(ctx context.Context, databaseURL string) (*postgresWatch, err
 	return w, nil
 }
 
+// walBytes is how much WAL the server has written since its statistics were last reset: the
+// difference of two readings is the write work between them, whoever did it.
+func (w *postgresWatch) walBytes(ctx context.Context) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n int64
+	err := w.conn.QueryRow(ctx, "SELECT wal_bytes::bigint FROM pg_stat_wal").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("read pg_stat_wal: %w", err)
+	}
+	return n, nil
+}
+
 // backends is the group of the client backends serving connections named app: the run's own
 // share of the server, whoever else uses it.
 func (w *postgresWatch) backends(app string) group {
@@ -75,6 +91,8 @@ func (w *postgresWatch) background() group {
 }
 
 func (w *postgresWatch) pids(ctx context.Context, query string, args ...any) []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	rows, err := w.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil
@@ -86,7 +104,11 @@ func (w *postgresWatch) pids(ctx context.Context, query string, args ...any) []i
 	return pids
 }
 
-func (w *postgresWatch) close(ctx context.Context) { _ = w.conn.Close(ctx) }
+func (w *postgresWatch) close(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.conn.Close(ctx)
+}
 
 // listener returns the group of the local process listening on the port of rawURL (a NATS or
 // Redis URL), and false when no process of this machine does.

@@ -34,7 +34,10 @@ const (
 
 // PullerConfig configures a pull consumer.
 type PullerConfig struct {
-	// Concurrency bounds the events handled at once (and the messages fetched ahead).
+	// Concurrency bounds the events handled at once (and the messages fetched ahead): those whose
+	// request to the target has not ended. An event whose request has ended records its outcome
+	// in the background, holding no slot; at most settlingPerSlot times Concurrency of those wait
+	// to be settled at once.
 	Concurrency int `koanf:"concurrency" usage:"events handled at once"`
 	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
 	// handler keeps its message with progress signals every AckWait/3.
@@ -43,6 +46,12 @@ type PullerConfig struct {
 	// is cancelled with cause delivery.ErrShutdown. Zero waits for them however long they take.
 	Grace time.Duration `koanf:"-"`
 }
+
+// settlingPerSlot bounds the events that have released their slot and are still being
+// settled (their outcome recorded, published and acknowledged): recording batches them, so
+// several finished requests per slot keep the batches full, while the bound keeps the
+// messages this process holds below the consumer's MaxAckPending.
+const settlingPerSlot = 3
 
 // Handler handles one event; its result is turned into an outcome by delivery.Decide, and a panic
 // in it into a redelivery (see delivery.Recovered).
@@ -98,7 +107,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		FilterSubject: p.names.DueSubject(p.kind),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       p.cfg.AckWait,
-		MaxAckPending: max(1000, 4*p.cfg.Concurrency),
+		MaxAckPending: max(1000, (settlingPerSlot+1)*p.cfg.Concurrency),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -113,24 +122,37 @@ func (p *Puller) Run(ctx context.Context) error {
 
 	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
+	// held bounds the messages this process holds, slot or not; sem the ones whose request is
+	// under way.
+	held := make(chan struct{}, (settlingPerSlot+1)*p.cfg.Concurrency)
 	sem := make(chan struct{}, p.cfg.Concurrency)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
-		// Take a slot before taking a message, so no message waits for a slot (and spends its
-		// ack wait) in this process.
+		// Take room and a slot before taking a message, so no message waits for a slot (and
+		// spends its ack wait) in this process.
+		select {
+		case held <- struct{}{}:
+		case <-ctx.Done():
+			p.returnBuffered(it)
+			return nil
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
+			<-held
 			p.returnBuffered(it)
 			return nil
 		}
 		msg, err := it.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			<-sem
+			<-held
 			return nil
 		}
 		if err != nil {
 			<-sem
+			<-held
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -141,14 +163,16 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			<-sem
+			<-held
 			p.nak(msg)
 			p.returnBuffered(it)
 			return nil
 		}
+		release := sync.OnceFunc(func() { <-sem })
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			p.handle(work, msg)
+			defer func() { release(); <-held; wg.Done() }()
+			p.handle(delivery.WithRelease(work, release), msg)
 		}()
 	}
 }

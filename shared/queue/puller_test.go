@@ -216,3 +216,31 @@ func TestPullerInterruptsInFlightWorkAfterTheGracePeriod(t *testing.T) {
 	})
 	testenv.Eventually(t, "the interrupted event redelivered", func() bool { return again.Load() == 1 })
 }
+
+func TestPullerHandsAReleasedSlotToTheNextEvent(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	// Each handler's "request" is over once it releases; it then waits, as recording an outcome
+	// does, until every event has started. With one slot that happens only if a released slot
+	// takes the next event while the others still settle.
+	const events = 3
+	var started atomic.Int32
+	allStarted := make(chan struct{})
+	h := func(ctx context.Context, ev cloudevents.Event) error {
+		delivery.Release(ctx)
+		delivery.Release(ctx) // a second release changes nothing
+		if started.Add(1) == events {
+			close(allStarted)
+		}
+		select {
+		case <-allStarted:
+			return nil
+		case <-time.After(testenv.Timeout(testenv.WaitDefault)):
+			return errors.New("the other events never started")
+		}
+	}
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 1}, h)
+	publishDue(t, js, names, "a", "b", "c")
+	testenv.Eventually(t, "every event settled", func() bool { return pending(t, js, names) == 0 })
+	require.EqualValues(t, events, started.Load())
+}
