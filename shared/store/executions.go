@@ -559,8 +559,11 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 				duration_ms = d.duration, response_excerpt = d.excerpt, error = d.error, next_attempt_at = d.next,
 				dead_letter_state = CASE WHEN d.status = 'dead_lettered' THEN 'pending' END
 			FROM d WHERE j.id = d.id AND j.scheduled_at = d.scheduled AND j.attempt = d.attempt AND j.status = 'running'
-				-- The batch's bounds as plain parameters: the planner opens only their days.
-				AND j.scheduled_at BETWEEN $18 AND $19
+				-- The batch's bounds as plain parameters: the planner opens only their days. The
+				-- ids as one too: it then looks each row up by its key, where the bounds alone
+				-- had it read every execution of the batch's instants (a thousand jobs due on
+				-- one second) once per batch.
+				AND j.id = ANY($1) AND j.scheduled_at BETWEEN $18 AND $19
 			RETURNING j.id, j.attempt),
 		ins AS (
 			INSERT INTO job_execution_attempts (execution_id, attempt, scheduled_at, started_at, finished_at, status,
