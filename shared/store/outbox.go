@@ -41,91 +41,13 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, shards []int32, hor
 // days this process does not know to have partitions.
 func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (fires []domain.Fire, claimed int, planErrs []error, days []time.Time, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		fires, planErrs = fires[:0], planErrs[:0]
-		rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
-			WHERE enabled AND next_run_at <= $1 AND ($3::int[] IS NULL OR shard = ANY($3))
-			ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED`, horizon, limit, shards)
+		c, err := s.claimIn(ctx, tx, now, shards, horizon, limit, plan)
+		fires, claimed, planErrs, days = c.fires, c.claimed, c.planErrs, c.days
 		if err != nil {
 			return err
 		}
-		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.Job, error) { return scanJob(r) })
-		if err != nil {
-			return err
-		}
-		claimed = len(jobs)
-		if claimed == 0 {
-			return nil
-		}
-		ids := make([]string, len(jobs))
-		nexts := make([]*time.Time, len(jobs))
-		var skips skipRows
-		for i, j := range jobs {
-			ids[i] = j.ID
-			r, err := plan(j)
-			if err != nil {
-				planErrs = append(planErrs, fmt.Errorf("job %s: %w", j.ID, err))
-				continue // next stays nil: the job stops firing until it is edited
-			}
-			nexts[i] = r.Next
-			fires = append(fires, r.Fires...)
-			skips.add(j, r.Skips)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE jobs j SET next_run_at = u.next
-			FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
-			return err
-		}
-		// A day is never made here: DDL in this transaction would hold the jobs' row locks
-		// longer, and making it on another connection could wait for a connection this claim
-		// holds.
-		if days = s.unknownDays(skips.at); len(days) > 0 {
-			return errRetryClaim
-		}
-		if err := skips.insert(ctx, tx, now); err != nil {
-			if isNoPartition(err) {
-				s.forgetDays() // dropped elsewhere since; the next claim makes them again
-			}
-			return err
-		}
-		if len(fires) == 0 {
-			return nil
-		}
-		keys := make([]string, len(fires))
-		jobIDs := make([]string, len(fires))
-		kinds := make([]string, len(fires))
-		triggers := make([]string, len(fires))
-		at := make([]time.Time, len(fires))
-		payloads := make([]string, len(fires))
-		publishAt := make([]time.Time, len(fires))
-		for i, f := range fires {
-			publishAt[i] = f.ScheduledAt
-			fires[i].PublishAt = f.ScheduledAt
-			keys[i], jobIDs[i], kinds[i], triggers[i], at[i], payloads[i] = f.Key, f.JobID, string(f.Kind), string(f.Trigger), f.ScheduledAt, string(f.Payload)
-		}
-		// A key already in the outbox is already on its way; the relay owns it.
-		rows, err = tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
-			SELECT *, `+nowParam(8)+` FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
-			ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now))
-		if err != nil {
-			return err
-		}
-		inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		if len(inserted) != len(fires) {
-			fresh := make(map[string]struct{}, len(inserted))
-			for _, k := range inserted {
-				fresh[k] = struct{}{}
-			}
-			kept := fires[:0]
-			for _, f := range fires {
-				if _, ok := fresh[f.Key]; ok {
-					kept = append(kept, f)
-				}
-			}
-			fires = kept
-		}
-		return nil
+		fires, err = insertOutbox(ctx, tx, fires, now)
+		return err
 	})
 	if errors.Is(err, errRetryClaim) {
 		return nil, 0, nil, days, nil
@@ -136,19 +58,196 @@ func (s *Store) claimDue(ctx context.Context, now time.Time, shards []int32, hor
 	return fires, claimed, planErrs, nil, nil
 }
 
+// claimResult is what the statements of a claim found and planned.
+type claimResult struct {
+	fires    []domain.Fire
+	claimed  int
+	planErrs []error
+	days     []time.Time
+}
+
+// claimIn locks the due jobs in tx, plans them, advances their next_run_at and records their
+// skipped fires. It returns errRetryClaim, with the days to make, when skipped fires fall on
+// days this process does not know to have partitions.
+func (s *Store) claimIn(ctx context.Context, tx pgx.Tx, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (c claimResult, err error) {
+	rows, err := tx.Query(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE enabled AND next_run_at <= $1 AND ($3::int[] IS NULL OR shard = ANY($3))
+		ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED`, horizon, limit, shards)
+	if err != nil {
+		return c, err
+	}
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.Job, error) { return scanJob(r) })
+	if err != nil {
+		return c, err
+	}
+	c.claimed = len(jobs)
+	if c.claimed == 0 {
+		return c, nil
+	}
+	ids := make([]string, len(jobs))
+	nexts := make([]*time.Time, len(jobs))
+	var skips skipRows
+	for i, j := range jobs {
+		ids[i] = j.ID
+		r, err := plan(j)
+		if err != nil {
+			c.planErrs = append(c.planErrs, fmt.Errorf("job %s: %w", j.ID, err))
+			continue // next stays nil: the job stops firing until it is edited
+		}
+		nexts[i] = r.Next
+		c.fires = append(c.fires, r.Fires...)
+		skips.add(j, r.Skips)
+	}
+	for i := range c.fires {
+		c.fires[i].PublishAt = c.fires[i].ScheduledAt
+	}
+	if _, err := tx.Exec(ctx, `UPDATE jobs j SET next_run_at = u.next
+		FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
+		return c, err
+	}
+	// A day is never made here: DDL in this transaction would hold the jobs' row locks
+	// longer, and making it on another connection could wait for a connection this claim
+	// holds.
+	if c.days = s.unknownDays(skips.at); len(c.days) > 0 {
+		return c, errRetryClaim
+	}
+	if err := skips.insert(ctx, tx, now); err != nil {
+		if isNoPartition(err) {
+			s.forgetDays() // dropped elsewhere since; the next claim makes them again
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// insertOutbox writes fires to the outbox in tx, as written at now, and returns those it wrote:
+// a key already in the outbox is already on its way, and the relay owns it.
+func insertOutbox(ctx context.Context, tx pgx.Tx, fires []domain.Fire, now time.Time) ([]domain.Fire, error) {
+	if len(fires) == 0 {
+		return fires, nil
+	}
+	keys := make([]string, len(fires))
+	jobIDs := make([]string, len(fires))
+	kinds := make([]string, len(fires))
+	triggers := make([]string, len(fires))
+	at := make([]time.Time, len(fires))
+	payloads := make([]string, len(fires))
+	publishAt := make([]time.Time, len(fires))
+	for i, f := range fires {
+		keys[i], jobIDs[i], kinds[i], triggers[i], at[i], payloads[i], publishAt[i] = f.Key, f.JobID, string(f.Kind), string(f.Trigger), f.ScheduledAt, string(f.Payload), f.PublishAt
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO outbox (idempotency_key, job_id, kind, trigger, scheduled_at, payload, publish_at, created_at)
+		SELECT *, `+nowParam(8)+` FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]::jsonb[], $7::timestamptz[])
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`, keys, jobIDs, kinds, triggers, at, payloads, publishAt, nullTime(now))
+	if err != nil {
+		return nil, err
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if len(inserted) == len(fires) {
+		return fires, nil
+	}
+	fresh := make(map[string]struct{}, len(inserted))
+	for _, k := range inserted {
+		fresh[k] = struct{}{}
+	}
+	kept := fires[:0]
+	for _, f := range fires {
+		if _, ok := fresh[f.Key]; ok {
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
+}
+
+// HeldClaim is a claim whose transaction stays open until its fires are published: the jobs
+// stay locked at their old next_run_at, so that if the claimer dies, or the commit fails, the
+// transaction rolls back and the next claim — by any replica — plans and publishes the same
+// fires under the same idempotency keys, which JetStream and the executions' unique key store
+// once. The broker's acknowledgement is the fire's durable record, and the claim writes no
+// outbox row for a fire it published.
+type HeldClaim struct {
+	tx    pgx.Tx
+	now   time.Time
+	Fires []domain.Fire
+	// Claimed counts the jobs claimed, whether or not they fire now.
+	Claimed int
+	// PlanErrs are the errors of jobs that cannot be planned: they stop firing until edited.
+	PlanErrs []error
+}
+
+// ClaimDueHeld is ClaimDue with the transaction left open: see HeldClaim. The caller publishes
+// the fires and then calls Commit, or Rollback. A claim that found no job comes back committed.
+func (s *Store) ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (*HeldClaim, error) {
+	for range 3 {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return nil, translate("claim due jobs", err)
+		}
+		c, err := s.claimIn(ctx, tx, now, shards, horizon, limit, plan)
+		if err != nil {
+			// Background: the claim's own context may be what ended.
+			_ = tx.Rollback(context.Background())
+			if !errors.Is(err, errRetryClaim) {
+				return nil, translate("claim due jobs", err)
+			}
+			if err := s.PrepareHistory(ctx, c.days...); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		held := &HeldClaim{tx: tx, now: now, Fires: c.fires, Claimed: c.claimed, PlanErrs: c.planErrs}
+		if c.claimed == 0 {
+			return held, held.Commit(ctx, nil)
+		}
+		return held, nil
+	}
+	return nil, errors.New("claim due jobs: history partitions keep disappearing")
+}
+
+// Commit writes the fires that could not be published to the outbox, for the relay, and
+// commits the claim. When it fails the claim is rolled back, and its jobs fire again at the
+// next claim under the same keys.
+func (c *HeldClaim) Commit(ctx context.Context, unpublished []domain.Fire) error {
+	if c.tx == nil {
+		return nil
+	}
+	tx := c.tx
+	c.tx = nil
+	if _, err := insertOutbox(ctx, tx, unpublished, c.now); err != nil {
+		_ = tx.Rollback(context.Background())
+		return translate("keep unpublished fires", err)
+	}
+	return translate("commit claim", tx.Commit(ctx))
+}
+
+// Rollback gives the claim up: its jobs are claimed again, and fire under the same keys.
+func (c *HeldClaim) Rollback(ctx context.Context) {
+	if c.tx != nil {
+		_ = c.tx.Rollback(ctx)
+		c.tx = nil
+	}
+}
+
 // errRetryClaim rolls a claim back to make history days first.
 var errRetryClaim = errors.New("history days to make first")
 
-// NextDue returns the earliest next_run_at of an enabled job of shards (nil: every shard), and
-// false when none is scheduled.
+// NextDue returns the earliest next_run_at of an enabled job of shards (nil: every shard) that
+// no claim holds, and false when none is scheduled.
 func (s *Store) NextDue(ctx context.Context, shards []int32) (time.Time, bool, error) {
-	var t *time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT min(next_run_at) FROM jobs
-		WHERE enabled AND ($1::int[] IS NULL OR shard = ANY($1))`, shards).Scan(&t); err != nil {
-		return time.Time{}, false, translate("next due job", err)
-	}
-	if t == nil {
+	// Jobs a claim holds (see HeldClaim) are skipped: their next_run_at is still the instant
+	// being fired, and they are looked at again once the claim commits.
+	var t time.Time
+	err := s.pool.QueryRow(ctx, `SELECT next_run_at FROM jobs
+		WHERE enabled AND next_run_at IS NOT NULL AND ($1::int[] IS NULL OR shard = ANY($1))
+		ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED`, shards).Scan(&t)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
 		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, translate("next due job", err)
 	}
 	return t.UTC(), true, nil
 }

@@ -601,3 +601,66 @@ func TestAFireOfAPausedOrDeletedJobIsRecordedSkipped(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.Started, outcome)
 }
+
+func TestAHeldClaimWritesNoOutboxRowAndRollsBackToTheSameFires(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now})
+	later := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: now.Add(time.Minute)})
+
+	c, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, now, 10, planEvery)
+	require.NoError(t, err)
+	require.Equal(t, 2, c.Claimed)
+	require.Len(t, c.Fires, 2)
+	n, err := st.OutboxLen(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n, "a held claim writes no outbox row")
+
+	// While it is held, another claimer takes nothing, and the next due job is the one not held.
+	fires, claimed, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, now, 10, planEvery)
+	require.NoError(t, err)
+	require.Zero(t, claimed)
+	require.Empty(t, fires)
+	next, ok, err := st.NextDue(t.Context(), nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, next.Equal(*later.NextRunAt), "got %s", next)
+
+	// A claimer that dies (its transaction rolls back) leaves the jobs to fire under the same keys.
+	keys := []string{c.Fires[0].Key, c.Fires[1].Key}
+	c.Rollback(t.Context())
+	again, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, now, 10, planEvery)
+	require.NoError(t, err)
+	require.ElementsMatch(t, keys, []string{again.Fires[0].Key, again.Fires[1].Key})
+
+	// The commit keeps what could not be published in the outbox, for the relay, and advances
+	// the jobs.
+	var unpublished domain.Fire
+	for _, f := range again.Fires {
+		if f.JobID == b.ID {
+			unpublished = f
+		}
+	}
+	require.NoError(t, again.Commit(t.Context(), []domain.Fire{unpublished}))
+	stranded, err := st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 10)
+	require.NoError(t, err)
+	require.Len(t, stranded, 1)
+	require.Equal(t, unpublished.Key, stranded[0].Key)
+	for _, id := range []string{a.ID, b.ID} {
+		j, err := st.GetJob(t.Context(), id)
+		require.NoError(t, err)
+		require.True(t, j.NextRunAt.Equal(now.Add(time.Hour)), "job %s next at %s", id, j.NextRunAt)
+	}
+	next, ok, err = st.NextDue(t.Context(), nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, next.Equal(*later.NextRunAt), "got %s", next)
+
+	// A claim that finds nothing comes back committed.
+	empty, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, now, 10, planEvery)
+	require.NoError(t, err)
+	require.Zero(t, empty.Claimed)
+	require.NoError(t, empty.Commit(t.Context(), nil))
+}

@@ -1,7 +1,10 @@
-// Package tick is the scheduler's clock: it claims due jobs from the store in batches, writes
-// their fires to the outbox in the same transaction, publishes each fire as a due CloudEvent at
-// its scheduled instant, removes it from the outbox on the broker's acknowledgement, and
-// republishes fires a crashed replica left behind.
+// Package tick is the scheduler's clock: it claims due jobs from the store in batches, publishes
+// each fire as a due CloudEvent at its scheduled instant, and commits the claim once the broker
+// has acknowledged its fires — the claim's transaction stays open until then, so a replica that
+// dies before it commits leaves the jobs to be claimed and published again under the same
+// idempotency keys. A fire that cannot be published goes to the outbox with the commit, and so
+// do the fires of claims made while too many are open; the relay republishes outbox fires a
+// crashed or stalled replica left behind.
 package tick
 
 import (
@@ -11,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -79,9 +83,19 @@ func (c Config) validate() error {
 // claimTimeout bounds one claim transaction.
 const claimTimeout = 30 * time.Second
 
+// Claims held open until their fires are published (see store.HeldClaim): at most
+// maxHeldClaims at once, each a pooled connection and a batch of locked jobs, and only while
+// the lookahead is short, since an edit of a claimed job waits for its claim. Other claims
+// write their fires to the outbox, as every claim did before.
+const (
+	maxHeldClaims    = 3
+	maxHeldLookahead = 2 * time.Second
+)
+
 // Store is what the engine needs of the database.
 type Store interface {
 	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
+	ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) (*store.HeldClaim, error)
 	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
@@ -118,6 +132,8 @@ type Engine struct {
 	wake      chan struct{}
 	listening chan struct{}
 	listenOne sync.Once
+	// held counts the claims open until their fires are published.
+	held atomic.Int32
 }
 
 // SetShards makes the engine claim only the shards sh owns. Call it before Run.
@@ -169,7 +185,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopListen()
 	wg.Go(func() { e.listen(listenCtx) })
 
-	batches := make(chan []domain.Fire, 64)
+	batches := make(chan []pendingFire, 64)
 	wg.Go(func() { e.publishLoop(context.WithoutCancel(ctx), batches) })
 	defer close(batches)
 
@@ -225,7 +241,7 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // drain publishes the claimed fires at their instants, then returns.
-func (e *Engine) drain(pending *fireHeap, batches chan<- []domain.Fire) {
+func (e *Engine) drain(pending *fireHeap, batches chan<- []pendingFire) {
 	for pending.Len() > 0 {
 		if due := pending.popDue(e.now()); len(due) > 0 {
 			batches <- due
@@ -247,7 +263,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	fires, claimed, planErrs, err := e.store.ClaimDue(claimCtx, now, shards, horizon, e.cfg.BatchSize, planner.Plan)
+	fires, claimed, planErrs, held, err := e.claimFires(claimCtx, now, shards, horizon, planner.Plan)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -259,7 +275,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 		e.log.Error("job cannot be scheduled; it stops firing until edited", "error", perr)
 	}
 	for _, f := range fires {
-		heap.Push(pending, f)
+		heap.Push(pending, pendingFire{Fire: f, held: held})
 	}
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
@@ -277,9 +293,46 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	return minTime(next.Add(-e.cfg.Lookahead), now.Add(e.cfg.MaxSleep))
 }
 
+// claimFires claims due jobs, holding the claim open until its fires are published when it
+// may (see maxHeldClaims); held is nil for a claim whose fires went to the outbox.
+func (e *Engine) claimFires(ctx context.Context, now time.Time, shards []int32, horizon time.Time, plan store.Plan) (fires []domain.Fire, claimed int, planErrs []error, held *heldClaim, err error) {
+	if e.cfg.Lookahead > maxHeldLookahead || e.held.Load() >= maxHeldClaims {
+		fires, claimed, planErrs, err = e.store.ClaimDue(ctx, now, shards, horizon, e.cfg.BatchSize, plan)
+		return fires, claimed, planErrs, nil, err
+	}
+	c, err := e.store.ClaimDueHeld(ctx, now, shards, horizon, e.cfg.BatchSize, plan)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	if len(c.Fires) == 0 {
+		// Nothing to publish (skipped fires, jobs that cannot be planned): commit at once.
+		if err := c.Commit(ctx, nil); err != nil {
+			return nil, 0, nil, nil, err
+		}
+		return nil, c.Claimed, c.PlanErrs, nil, nil
+	}
+	e.held.Add(1)
+	return c.Fires, c.Claimed, c.PlanErrs, &heldClaim{claim: c, left: len(c.Fires)}, nil
+}
+
+// heldClaim is an open claim and how many of its fires are still to be published. Only the
+// publish loop touches it once its fires are queued.
+type heldClaim struct {
+	claim       *store.HeldClaim
+	left        int
+	unpublished []domain.Fire
+}
+
+// pendingFire is a claimed fire waiting for its instant, with the open claim it belongs to (nil
+// when it is in the outbox).
+type pendingFire struct {
+	domain.Fire
+	held *heldClaim
+}
+
 // relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
 // and publishing them, or their publication failed.
-func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []domain.Fire) {
+func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []pendingFire) {
 	fires, err := e.store.StrandedFires(ctx, now, e.cfg.RelayAfter, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -289,12 +342,12 @@ func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []doma
 	}
 	if len(fires) > 0 {
 		e.log.Warn("republishing stranded fires", "count", len(fires), "oldest", fires[0].ScheduledAt)
-		batches <- fires
+		batches <- outboxFires(fires)
 	}
 }
 
 // backfill queues the backfill fires whose turn has come and returns when the next one is due.
-func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []domain.Fire) time.Time {
+func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []pendingFire) time.Time {
 	fires, err := e.store.DueQueued(ctx, now, e.cfg.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -303,7 +356,7 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []d
 		return now.Add(time.Second)
 	}
 	if len(fires) > 0 {
-		batches <- fires
+		batches <- outboxFires(fires)
 	}
 	if len(fires) == e.cfg.BatchSize {
 		return now
@@ -321,18 +374,30 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []d
 	return next
 }
 
-// publishLoop publishes batches and removes the acknowledged fires from the outbox. A fire whose
-// publication fails stays in the outbox for the relay.
-func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) {
+// outboxFires wraps fires read from the outbox.
+func outboxFires(fires []domain.Fire) []pendingFire {
+	out := make([]pendingFire, len(fires))
+	for i, f := range fires {
+		out[i] = pendingFire{Fire: f}
+	}
+	return out
+}
+
+// publishLoop publishes batches. It removes acknowledged outbox fires from the outbox (one whose
+// publication fails stays there for the relay), and commits each open claim once all its fires
+// were tried, writing those that failed to the outbox with the commit.
+func (e *Engine) publishLoop(ctx context.Context, batches <-chan []pendingFire) {
 	source := event.Source("tick", e.cfg.Instance)
 	for fires := range batches {
 		msgs := make([]queue.Message, 0, len(fires))
-		sent := make([]domain.Fire, 0, len(fires))
+		sent := make([]pendingFire, 0, len(fires))
+		var unsent []pendingFire
 		for _, f := range fires {
 			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
 			msg, err := event.ToNATS(ctx, ev)
 			if err != nil {
 				e.log.Error("encode due event", "idempotency_key", f.Key, "error", err)
+				unsent = append(unsent, f)
 				continue
 			}
 			msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
@@ -347,9 +412,19 @@ func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) 
 				if failed == 1 {
 					e.log.Error("publish due event; the relay will retry", "idempotency_key", sent[i].Key, "error", err)
 				}
+				unsent = append(unsent, sent[i])
 				continue
 			}
-			acked = append(acked, sent[i].Key)
+			if sent[i].held == nil {
+				acked = append(acked, sent[i].Key)
+			} else {
+				e.published(ctx, sent[i].held, nil)
+			}
+		}
+		for _, f := range unsent {
+			if f.held != nil {
+				e.published(ctx, f.held, &f.Fire)
+			}
 		}
 		if failed > 1 {
 			e.log.Error("publish due events; the relay will retry", "failed", failed)
@@ -361,6 +436,25 @@ func (e *Engine) publishLoop(ctx context.Context, batches <-chan []domain.Fire) 
 			}
 		}
 	}
+}
+
+// published counts one fire of h as tried (unpublished when it was not acknowledged) and
+// commits h after its last.
+func (e *Engine) published(ctx context.Context, h *heldClaim, unpublished *domain.Fire) {
+	if unpublished != nil {
+		h.unpublished = append(h.unpublished, *unpublished)
+	}
+	if h.left--; h.left > 0 {
+		return
+	}
+	if err := h.claim.Commit(ctx, h.unpublished); err != nil {
+		// Rolled back: the jobs are claimed again and their fires published under the same keys,
+		// which the broker and the executions' unique key store once.
+		e.log.Error("commit claim; its jobs will be claimed again", "fires", len(h.claim.Fires), "error", err)
+	}
+	e.held.Add(-1)
+	// The claimed jobs are visible again at their next instants.
+	e.poke()
 }
 
 // listen turns job-change notifications into wake-ups, reconnecting until ctx ends.
@@ -400,12 +494,12 @@ func minTime(a, b time.Time) time.Time {
 }
 
 // fireHeap orders claimed fires by scheduled instant.
-type fireHeap []domain.Fire
+type fireHeap []pendingFire
 
 func (h fireHeap) Len() int           { return len(h) }
 func (h fireHeap) Less(i, j int) bool { return h[i].ScheduledAt.Before(h[j].ScheduledAt) }
 func (h fireHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *fireHeap) Push(x any)        { *h = append(*h, x.(domain.Fire)) }
+func (h *fireHeap) Push(x any)        { *h = append(*h, x.(pendingFire)) }
 func (h *fireHeap) Pop() any {
 	old := *h
 	f := old[len(old)-1]
@@ -414,10 +508,10 @@ func (h *fireHeap) Pop() any {
 }
 
 // popDue removes and returns the fires due at or before now.
-func (h *fireHeap) popDue(now time.Time) []domain.Fire {
-	var due []domain.Fire
+func (h *fireHeap) popDue(now time.Time) []pendingFire {
+	var due []pendingFire
 	for h.Len() > 0 && !(*h)[0].ScheduledAt.After(now) {
-		due = append(due, heap.Pop(h).(domain.Fire))
+		due = append(due, heap.Pop(h).(pendingFire))
 	}
 	return due
 }

@@ -2,8 +2,10 @@ package tick_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,4 +270,49 @@ func runEngine(t *testing.T, e *tick.Engine) (stop func()) {
 		cancel()
 		require.NoError(t, <-done)
 	}
+}
+
+// failFirstBatch publishes through the real broker, except that it refuses the first batch as
+// a broker outage would.
+type failFirstBatch struct {
+	pub    *queue.Publisher
+	failed atomic.Bool
+}
+
+func (p *failFirstBatch) PublishBatch(ctx context.Context, msgs []queue.Message) []error {
+	if !p.failed.Swap(true) {
+		errs := make([]error, len(msgs))
+		for i := range errs {
+			errs[i] = errors.New("nats: no responders available for request")
+		}
+		return errs
+	}
+	return p.pub.PublishBatch(ctx, msgs)
+}
+
+func TestEngineKeepsAFireItCouldNotPublishForTheRelay(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	at := time.Now().UTC().Truncate(time.Second).Add(time.Second)
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at, Cron: "0 0 0 1 1 *"})
+	col := collect(t, js, names)
+	e, err := tick.New(st, &failFirstBatch{pub: queue.NewPublisher(js)}, names, clockwork.NewRealClock(), testenv.Logger(t),
+		tick.Config{RelayAfter: time.Second, RelayInterval: 200 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	got := col.waitFor(t, 15*time.Second, "the fire, relayed", func(r []received) bool { return len(r) == 1 })
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, domain.ScheduledKey(j.ID, at), got[0].msgID)
+	testenv.Eventually(t, "the relayed fire leaves the outbox", func() bool {
+		n, err := st.OutboxLen(t.Context())
+		require.NoError(t, err)
+		return n == 0
+	})
+	saved, err := st.GetJob(t.Context(), j.ID)
+	require.NoError(t, err)
+	require.True(t, saved.NextRunAt.After(at), "the claim was committed with the fire in the outbox")
 }
