@@ -499,7 +499,7 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 		}
 		claim = append(claim, ms(time.Since(t0)))
 		t0 = time.Now()
-		if _, _, err := s.store.NextDue(ctx, nil); err != nil {
+		if _, _, _, err := s.store.NextDue(ctx, nil); err != nil {
 			return res, err
 		}
 		next = append(next, ms(time.Since(t0)))

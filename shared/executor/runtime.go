@@ -92,7 +92,7 @@ type Store interface {
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
-	ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error
+	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -726,7 +726,7 @@ func (r *Runtime) afterFinish(ctx context.Context, d event.Due, e *domain.Execut
 	if t, ok := sched.WithSeed(d.JobID).Next(*e.FinishedAt); ok {
 		next = &t
 	}
-	return r.store.ScheduleAfterFinish(context.WithoutCancel(ctx), d.JobID, next)
+	return r.store.ScheduleAfterFinish(context.WithoutCancel(ctx), d.JobID, d.ScheduledAt, next)
 }
 
 // run runs the attempt under its timeout, heart-beating so no other worker takes it over. When

@@ -218,12 +218,16 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 	return j, translate("set job enabled", err)
 }
 
-// ScheduleAfterFinish sets the next run of a fixed_delay job whose execution just finished (nil
-// when its schedule has ended) and wakes the tick. A disabled job, or one whose next run is
-// already set, is left alone.
-func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, next *time.Time) error {
+// ScheduleAfterFinish sets the next run of a fixed_delay job whose execution of the fire at
+// firedAt just finished (nil when its schedule has ended) and wakes the tick. A disabled job, or
+// one whose next run is already set past firedAt (an edit, a resume), is left alone. A next run
+// at or before firedAt is the claim of that very fire rolled back after it was published (the
+// tick died before committing): the execution's end decides the next run all the same, or the
+// claim made again would wait for an end that was already recorded.
+func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error {
 	_, err := s.pool.Exec(ctx, `WITH u AS (
-			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND next_run_at IS NULL RETURNING 1)
-		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next)
+			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND (next_run_at IS NULL OR next_run_at <= $3)
+			RETURNING 1)
+		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next, firedAt)
 	return translate("schedule next run after finish", err)
 }

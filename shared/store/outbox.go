@@ -178,12 +178,23 @@ type HeldClaim struct {
 	PlanErrs []error
 }
 
+// heldIdleTimeout bounds how long a held claim may wait between its statements: publishing
+// takes well under a second, or up to the broker client's 10 s timeout when the broker is down.
+const heldIdleTimeout = "30s"
+
 // ClaimDueHeld is ClaimDue with the transaction left open: see HeldClaim. The caller publishes
 // the fires and then calls Commit, or Rollback. A claim that found no job comes back committed.
 func (s *Store) ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan Plan) (*HeldClaim, error) {
 	for range 3 {
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
+			return nil, translate("claim due jobs", err)
+		}
+		// A claim left idle this long — its tick stalled, or its host is gone while the
+		// connection looks alive — is ended by the server and rolled back, releasing its jobs;
+		// its fires are then claimed again under the same keys.
+		if _, err := tx.Exec(ctx, `SET LOCAL idle_in_transaction_session_timeout = '`+heldIdleTimeout+`'`); err != nil {
+			_ = tx.Rollback(context.Background())
 			return nil, translate("claim due jobs", err)
 		}
 		c, err := s.claimIn(ctx, tx, now, shards, horizon, limit, plan)
@@ -235,21 +246,25 @@ func (c *HeldClaim) Rollback(ctx context.Context) {
 var errRetryClaim = errors.New("history days to make first")
 
 // NextDue returns the earliest next_run_at of an enabled job of shards (nil: every shard) that
-// no claim holds, and false when none is scheduled.
-func (s *Store) NextDue(ctx context.Context, shards []int32) (time.Time, bool, error) {
-	// Jobs a claim holds (see HeldClaim) are skipped: their next_run_at is still the instant
-	// being fired, and they are looked at again once the claim commits.
-	var t time.Time
-	err := s.pool.QueryRow(ctx, `SELECT next_run_at FROM jobs
-		WHERE enabled AND next_run_at IS NOT NULL AND ($1::int[] IS NULL OR shard = ANY($1))
-		ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED`, shards).Scan(&t)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return time.Time{}, false, nil
-	case err != nil:
-		return time.Time{}, false, translate("next due job", err)
+// no claim holds, and false when none is scheduled. held reports that a claim holds a job due
+// before it (or at all, when none is): its visible next_run_at is the instant being fired, and
+// the job is to be looked at again once that claim ends, by this replica or another.
+func (s *Store) NextDue(ctx context.Context, shards []int32) (next time.Time, ok, held bool, err error) {
+	var free, earliest *time.Time
+	err = s.pool.QueryRow(ctx, `SELECT
+			(SELECT next_run_at FROM jobs
+				WHERE enabled AND next_run_at IS NOT NULL AND ($1::int[] IS NULL OR shard = ANY($1))
+				ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED),
+			(SELECT min(next_run_at) FROM jobs WHERE enabled AND ($1::int[] IS NULL OR shard = ANY($1)))`,
+		shards).Scan(&free, &earliest)
+	if err != nil {
+		return time.Time{}, false, false, translate("next due job", err)
 	}
-	return t.UTC(), true, nil
+	held = earliest != nil && (free == nil || earliest.Before(*free))
+	if free == nil {
+		return time.Time{}, false, held, nil
+	}
+	return free.UTC(), true, held, nil
 }
 
 // DeleteFires removes published fires from the outbox.

@@ -191,7 +191,7 @@ func TestClaimDueClaimsEachJobOnceAcrossConcurrentClaimers(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, stranded, jobs, "every claimed fire waits in the outbox until acknowledged")
 
-	next, ok, err := st.NextDue(t.Context(), nil)
+	next, ok, _, err := st.NextDue(t.Context(), nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, next.Equal(now.Add(time.Hour)), "got %s", next)
@@ -473,7 +473,7 @@ func TestClaimDueOnlyOwnedShards(t *testing.T) {
 			want++
 		}
 	}
-	next, ok, err := st.NextDue(t.Context(), owned)
+	next, ok, _, err := st.NextDue(t.Context(), owned)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, now, next)
@@ -623,10 +623,11 @@ func TestAHeldClaimWritesNoOutboxRowAndRollsBackToTheSameFires(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, claimed)
 	require.Empty(t, fires)
-	next, ok, err := st.NextDue(t.Context(), nil)
+	next, ok, held, err := st.NextDue(t.Context(), nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, next.Equal(*later.NextRunAt), "got %s", next)
+	require.True(t, held, "jobs due earlier are held by a claim")
 
 	// A claimer that dies (its transaction rolls back) leaves the jobs to fire under the same keys.
 	keys := []string{c.Fires[0].Key, c.Fires[1].Key}
@@ -653,14 +654,43 @@ func TestAHeldClaimWritesNoOutboxRowAndRollsBackToTheSameFires(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, j.NextRunAt.Equal(now.Add(time.Hour)), "job %s next at %s", id, j.NextRunAt)
 	}
-	next, ok, err = st.NextDue(t.Context(), nil)
+	next, ok, held, err = st.NextDue(t.Context(), nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, next.Equal(*later.NextRunAt), "got %s", next)
+	require.False(t, held)
 
 	// A claim that finds nothing comes back committed.
 	empty, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, now, 10, planEvery)
 	require.NoError(t, err)
 	require.Zero(t, empty.Claimed)
 	require.NoError(t, empty.Commit(t.Context(), nil))
+}
+
+func TestScheduleAfterFinishAlsoRepairsAClaimRolledBackAfterItsFireWasPublished(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	at := time.Now().UTC().Truncate(time.Second)
+	next := at.Add(time.Minute)
+	nextRun := func(id string) *time.Time {
+		j, err := st.GetJob(t.Context(), id)
+		require.NoError(t, err)
+		return j.NextRunAt
+	}
+
+	// The usual case: the claim committed, the job waits with no next run.
+	waiting := testfactory.Job(t, st, testfactory.JobOpts{Waiting: true})
+	require.NoError(t, st.ScheduleAfterFinish(t.Context(), waiting.ID, at, &next))
+	require.True(t, nextRun(waiting.ID).Equal(next))
+
+	// The claim of the fire at `at` was published and then rolled back (the tick died): the job
+	// is back at `at`, and the execution's end still sets its next run.
+	rolledBack := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at})
+	require.NoError(t, st.ScheduleAfterFinish(t.Context(), rolledBack.ID, at, &next))
+	require.True(t, nextRun(rolledBack.ID).Equal(next))
+
+	// An edit or a resume set a later next run: it stands.
+	edited := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at.Add(time.Hour)})
+	require.NoError(t, st.ScheduleAfterFinish(t.Context(), edited.ID, at, &next))
+	require.True(t, nextRun(edited.ID).Equal(at.Add(time.Hour)))
 }

@@ -90,13 +90,20 @@ const claimTimeout = 30 * time.Second
 const (
 	maxHeldClaims    = 3
 	maxHeldLookahead = 2 * time.Second
+	// heldRecheck is how often a replica looks again while jobs due before its next one are held
+	// by a claim: half the default lookahead, so the jobs of a claim another replica ends (its
+	// shutdown, its death) are claimed again before their next instant.
+	heldRecheck = 500 * time.Millisecond
+	// heldCommitTimeout bounds the commit of a held claim; one that cannot commit in time is
+	// rolled back by the server, and its jobs fire again under the same keys.
+	heldCommitTimeout = 10 * time.Second
 )
 
 // Store is what the engine needs of the database.
 type Store interface {
 	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
 	ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) (*store.HeldClaim, error)
-	NextDue(ctx context.Context, shards []int32) (time.Time, bool, error)
+	NextDue(ctx context.Context, shards []int32) (next time.Time, ok, held bool, err error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error)
@@ -280,17 +287,24 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
 	}
-	next, ok, err := e.store.NextDue(ctx, shards)
-	switch {
-	case err != nil:
+	next, ok, heldEarlier, err := e.store.NextDue(ctx, shards)
+	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find next due job", "error", err)
 		}
 		return now.Add(time.Second)
-	case !ok:
-		return now.Add(e.cfg.MaxSleep)
 	}
-	return minTime(next.Add(-e.cfg.Lookahead), now.Add(e.cfg.MaxSleep))
+	sleep := now.Add(e.cfg.MaxSleep)
+	if heldEarlier && e.held.Load() == 0 {
+		// A claim this replica does not hold — another replica's, stopping or dead — holds jobs
+		// due earlier; when it ends they are due at once, and nothing announces it. (The end of
+		// this replica's own claims wakes it.)
+		sleep = now.Add(heldRecheck)
+	}
+	if !ok {
+		return sleep
+	}
+	return minTime(next.Add(-e.cfg.Lookahead), sleep)
 }
 
 // claimFires claims due jobs, holding the claim open until its fires are published when it
@@ -447,7 +461,10 @@ func (e *Engine) published(ctx context.Context, h *heldClaim, unpublished *domai
 	if h.left--; h.left > 0 {
 		return
 	}
-	if err := h.claim.Commit(ctx, h.unpublished); err != nil {
+	commitCtx, cancel := context.WithTimeout(ctx, heldCommitTimeout)
+	err := h.claim.Commit(commitCtx, h.unpublished)
+	cancel()
+	if err != nil {
 		// Rolled back: the jobs are claimed again and their fires published under the same keys,
 		// which the broker and the executions' unique key store once.
 		e.log.Error("commit claim; its jobs will be claimed again", "fires", len(h.claim.Fires), "error", err)

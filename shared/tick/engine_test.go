@@ -316,3 +316,26 @@ func TestEngineKeepsAFireItCouldNotPublishForTheRelay(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, saved.NextRunAt.After(at), "the claim was committed with the fire in the outbox")
 }
+
+func TestAReplicaFiresTheJobsOfAClaimAnotherReplicaGaveUp(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	at := time.Now().UTC().Truncate(time.Second).Add(2 * time.Second)
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at, Cron: "0 0 0 1 1 *"})
+	// Another replica claims the job and dies before publishing: its claim rolls back when its
+	// connection goes, and nothing announces it.
+	planner := tick.Planner{Now: time.Now().UTC(), Horizon: at, MisfireThreshold: time.Minute, MaxFires: 10}
+	other, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, at, 10, planner.Plan)
+	require.NoError(t, err)
+	require.Len(t, other.Fires, 1)
+
+	col := collect(t, js, names)
+	// Nothing else is scheduled, and this replica would sleep for an hour.
+	_, stop := startEngine(t, st, js, names, tick.Config{MaxSleep: time.Hour, RelayInterval: time.Hour})
+	defer stop()
+	time.Sleep(time.Until(at.Add(-time.Second)))
+	other.Rollback(t.Context())
+	got := col.waitFor(t, 10*time.Second, "the given-up fire", func(r []received) bool { return len(r) == 1 })
+	require.Equal(t, domain.ScheduledKey(j.ID, at), got[0].msgID)
+}
