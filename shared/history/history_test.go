@@ -19,17 +19,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
-func dayList(t *testing.T, st *store.Store) []string {
-	t.Helper()
-	list, err := st.HistoryDays(t.Context())
-	require.NoError(t, err)
-	out := make([]string, len(list))
-	for i, d := range list {
-		out[i] = d.Day.Format(time.DateOnly)
-	}
-	return out
-}
-
 // TestKeeperMakesDaysAheadAndDropsExpiredOnes: at start and every hour the keeper makes today and
 // the next days, and drops the days past the retention — by the clock it is given, so the turn
 // of a day and a month of history are seen without waiting for them.
@@ -53,7 +42,7 @@ func TestKeeperMakesDaysAheadAndDropsExpiredOnes(t *testing.T) {
 	require.NoError(t, err)
 	e.Status, e.FinishedAt = domain.StatusSucceeded, &now
 	require.NoError(t, st.FinishExecution(t.Context(), e, &domain.Attempt{Attempt: 1, FinishedAt: now, Status: domain.StatusSucceeded}))
-	require.Equal(t, []string{"2030-06-28"}, dayList(t, st))
+	require.Equal(t, []string{"2030-06-28"}, testfactory.HistoryDays(t, st))
 	// Written when it ran, not a moment ago (a day written within the last one is kept).
 	conn, err := pgx.Connect(t.Context(), url)
 	require.NoError(t, err)
@@ -69,13 +58,13 @@ func TestKeeperMakesDaysAheadAndDropsExpiredOnes(t *testing.T) {
 		require.NoError(t, <-done)
 	}()
 	want := []string{"2030-06-28", "2030-06-30", "2030-07-01", "2030-07-02"}
-	testenv.Eventually(t, "the first round", func() bool { return equal(dayList(t, st), want) })
+	testenv.Eventually(t, "the first round", func() bool { return equal(testfactory.HistoryDays(t, st), want) })
 
 	// An hour later it is July 1st: one more day ahead, and June 28th ended more than 48 h ago.
 	require.NoError(t, clock.BlockUntilContext(ctx, 1))
 	clock.Advance(history.Interval)
 	want = []string{"2030-06-30", "2030-07-01", "2030-07-02", "2030-07-03"}
-	testenv.Eventually(t, "the second round", func() bool { return equal(dayList(t, st), want) })
+	testenv.Eventually(t, "the second round", func() bool { return equal(testfactory.HistoryDays(t, st), want) })
 }
 
 func equal(a, b []string) bool {

@@ -53,14 +53,6 @@ func recordAt(t *testing.T, st *store.Store, j *domain.Job, at time.Time, status
 	return e
 }
 
-func days(list []store.HistoryDay) []string {
-	out := make([]string, len(list))
-	for i, d := range list {
-		out[i] = d.Day.Format(time.DateOnly)
-	}
-	return out
-}
-
 // TestAFireIsRecordedOnceOnADayWithoutPartitions: deliveries of one fire racing into a day no
 // process has made yet — each from a process of its own, so each finds the day missing — record
 // it once. The instant is the day's last millisecond: the key determines the instant, and the
@@ -106,10 +98,9 @@ func TestAFireIsRecordedOnceOnADayWithoutPartitions(t *testing.T) {
 	got, err := st.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
 	require.NoError(t, err)
 	require.Equal(t, at, got.ScheduledAt)
-	list, err := st.HistoryDays(t.Context())
-	require.NoError(t, err)
-	require.Contains(t, days(list), "2031-03-04")
-	require.NotContains(t, days(list), "2031-03-05")
+	list := testfactory.HistoryDays(t, st)
+	require.Contains(t, list, "2031-03-04")
+	require.NotContains(t, list, "2031-03-05")
 
 	// Finished, a later delivery of it is a duplicate.
 	done := time.Now().UTC()
@@ -210,13 +201,12 @@ func TestRetentionDropsWholeDaysAndKeepsOpenWork(t *testing.T) {
 	require.Contains(t, held[1].Reason, "1 queued or running")
 	require.Contains(t, held[2].Reason, "1 pending dead letters")
 	require.Contains(t, held[3].Reason, "1 of its executions were written within the last 24h0m0s")
-	list, err := st.HistoryDays(ctx)
-	require.NoError(t, err)
+	list := testfactory.HistoryDays(t, st)
 	for _, d := range []int{40, 36} {
-		require.NotContains(t, days(list), today.AddDate(0, 0, -d).Format(time.DateOnly))
+		require.NotContains(t, list, today.AddDate(0, 0, -d).Format(time.DateOnly))
 	}
 	for _, d := range []int{39, 38, 37, 35, 29, 0} {
-		require.Contains(t, days(list), today.AddDate(0, 0, -d).Format(time.DateOnly))
+		require.Contains(t, list, today.AddDate(0, 0, -d).Format(time.DateOnly))
 	}
 	_, err = st.ExecutionByKey(ctx, old.IdempotencyKey)
 	require.ErrorIs(t, err, domain.ErrNotFound)
@@ -311,9 +301,7 @@ func TestPartitioningMigratesHistoryInPlace(t *testing.T) {
 	}
 
 	require.NoError(t, st.Migrate(ctx, testenv.Logger(t)))
-	list, err := st.HistoryDays(ctx)
-	require.NoError(t, err)
-	require.Equal(t, []string{"2026-01-15", "2026-01-16", "2026-02-01"}, days(list))
+	require.Equal(t, []string{"2026-01-15", "2026-01-16", "2026-02-01"}, testfactory.HistoryDays(t, st))
 	for i, a := range at {
 		e, err := st.ExecutionByKey(ctx, domain.ScheduledKey(jobID, a))
 		require.NoError(t, err)

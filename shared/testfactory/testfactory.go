@@ -137,3 +137,17 @@ func DeadLetter(t testing.TB, st *store.Store, j *domain.Job) *domain.Execution 
 
 // deadLetters spreads the scheduled instants of DeadLetter's executions, so keys never clash.
 var deadLetters atomic.Int64
+
+// HistoryDays returns the days st keeps execution history for, as dates (2006-01-02).
+func HistoryDays(t testing.TB, st *store.Store) []string {
+	t.Helper()
+	list, err := st.HistoryDays(context.Background())
+	if err != nil {
+		t.Fatalf("list history days: %v", err)
+	}
+	out := make([]string, len(list))
+	for i, d := range list {
+		out[i] = d.Day.Format(time.DateOnly)
+	}
+	return out
+}

@@ -135,8 +135,11 @@ type Engine struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 
-	shards    Shards
-	wake      chan struct{}
+	shards Shards
+	wake   chan struct{}
+	// claimed wakes the loop to claim again: a held claim committed, and its jobs are visible
+	// at their next instants.
+	claimed   chan struct{}
 	listening chan struct{}
 	listenOne sync.Once
 	// held counts the claims open until their fires are published.
@@ -174,7 +177,7 @@ func New(st Store, pub Publisher, names event.Names, clock clockwork.Clock, log 
 	}
 	return &Engine{
 		store: st, pub: pub, names: names, cfg: cfg.withDefaults(), clock: clock, log: log,
-		wake: make(chan struct{}, 1), listening: make(chan struct{}),
+		wake: make(chan struct{}, 1), claimed: make(chan struct{}, 1), listening: make(chan struct{}),
 	}, nil
 }
 
@@ -240,6 +243,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-e.wake:
 			nextClaim, nextBackfill = e.now(), e.now()
+		case <-e.claimed:
+			nextClaim = e.now()
 		case <-shardsChanged:
 			nextClaim = e.now()
 		case <-timer.Chan():
@@ -470,8 +475,10 @@ func (e *Engine) published(ctx context.Context, h *heldClaim, unpublished *domai
 		e.log.Error("commit claim; its jobs will be claimed again", "fires", len(h.claim.Fires), "error", err)
 	}
 	e.held.Add(-1)
-	// The claimed jobs are visible again at their next instants.
-	e.poke()
+	select {
+	case e.claimed <- struct{}{}:
+	default:
+	}
 }
 
 // listen turns job-change notifications into wake-ups, reconnecting until ctx ends.
