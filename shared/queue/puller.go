@@ -49,9 +49,17 @@ type PullerConfig struct {
 
 // settlingPerSlot bounds the events that have released their slot and are still being
 // settled (their outcome recorded, published and acknowledged): recording batches them, so
-// several finished requests per slot keep the batches full, while the bound keeps the
-// messages this process holds below the consumer's MaxAckPending.
+// several finished requests per slot keep the batches full.
 const settlingPerSlot = 3
+
+// maxAckPending is the consumer's MaxAckPending for a puller of concurrency slots: twice what
+// one process holds (handled and settling events, (settlingPerSlot+1) per slot) plus what it
+// fetches ahead (one per slot), so that neither one worker nor a second one beside it brings
+// the consumer to the limit. A consumer at its limit gets no message until one is settled, and
+// a pull waiting at the limit was seen to stall for the pull's whole expiry (30 s).
+func maxAckPending(concurrency int) int {
+	return max(1000, 2*(settlingPerSlot+2)*concurrency)
+}
 
 // Handler handles one event; its result is turned into an outcome by delivery.Decide, and a panic
 // in it into a redelivery (see delivery.Recovered).
@@ -107,7 +115,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		FilterSubject: p.names.DueSubject(p.kind),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       p.cfg.AckWait,
-		MaxAckPending: max(1000, (settlingPerSlot+1)*p.cfg.Concurrency),
+		MaxAckPending: maxAckPending(p.cfg.Concurrency),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {

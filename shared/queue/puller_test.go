@@ -244,3 +244,23 @@ func TestPullerHandsAReleasedSlotToTheNextEvent(t *testing.T) {
 	testenv.Eventually(t, "every event settled", func() bool { return pending(t, js, names) == 0 })
 	require.EqualValues(t, events, started.Load())
 }
+
+func TestPullerConsumerLetsEveryEventAWorkerHoldsBeAcknowledgedLater(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	// The default concurrency: an executor holds up to four events a slot (one running, three
+	// settling) and fetches one a slot ahead; two executors side by side must stay below the
+	// limit at which the consumer stops delivering.
+	const concurrency = queue.ConcurrencyDefault
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: concurrency}, func(context.Context, cloudevents.Event) error { return nil })
+	var info *jetstream.ConsumerInfo
+	testenv.Eventually(t, "the consumer created", func() bool {
+		c, err := js.Consumer(t.Context(), names.DueStream(), names.DueConsumer(domain.KindHTTP))
+		if err != nil {
+			return false
+		}
+		info, err = c.Info(t.Context())
+		return err == nil
+	})
+	require.GreaterOrEqual(t, info.Config.MaxAckPending, 2*(4+1)*concurrency)
+}
