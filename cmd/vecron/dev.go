@@ -26,6 +26,7 @@ import (
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
@@ -74,6 +75,7 @@ and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
 (--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			gcdefault.Apply()
 			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
 				Aliases: map[string]string{"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "NATS_URL": "nats_url", "VECRON_ADMIN_PASSWORD": "admin_password"}}
 			if err := config.Load(&s, opts); err != nil {

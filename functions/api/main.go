@@ -12,10 +12,12 @@ import (
 
 	"github.com/vecron/vecron/functions/api/apifn"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
 func main() {
+	gcdefault.Apply()
 	s := apifn.DefaultSettings()
 	if err := config.FromArgs("api", os.Args[1:], os.Environ(), &s, apifn.Aliases()); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

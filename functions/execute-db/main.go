@@ -14,10 +14,12 @@ import (
 
 	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
 func main() {
+	gcdefault.Apply()
 	s := dbfn.DefaultSettings()
 	s.Executor.WorkerID, _ = os.Hostname()
 	if err := config.FromArgs("execute-db", os.Args[1:], os.Environ(), &s, dbfn.Aliases()); err != nil {

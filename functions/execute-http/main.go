@@ -14,10 +14,12 @@ import (
 
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
 func main() {
+	gcdefault.Apply()
 	s := httpfn.DefaultSettings()
 	s.Executor.WorkerID, _ = os.Hostname()
 	if err := config.FromArgs("execute-http", os.Args[1:], os.Environ(), &s, httpfn.Aliases()); err != nil {

@@ -13,10 +13,12 @@ import (
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
 func main() {
+	gcdefault.Apply()
 	s := tickfn.DefaultSettings()
 	s.Tick.Instance, _ = os.Hostname()
 	if err := config.FromArgs("tick", os.Args[1:], os.Environ(), &s, tickfn.Aliases()); err != nil {
