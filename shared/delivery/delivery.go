@@ -4,7 +4,6 @@
 package delivery
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -106,23 +105,5 @@ func (o Outcome) HTTPStatus() int {
 		return http.StatusBadRequest
 	default:
 		return http.StatusServiceUnavailable
-	}
-}
-
-type releaseKey struct{}
-
-// WithRelease returns a context through which a handler can tell its transport, with Release,
-// that the part of its work the transport's concurrency limit is for — the request to the
-// target — is over, while it goes on to record the outcome. release must be safe to call more
-// than once; the transport calls it itself when the handler returns.
-func WithRelease(ctx context.Context, release func()) context.Context {
-	return context.WithValue(ctx, releaseKey{}, release)
-}
-
-// Release tells the transport that delivered ctx's event that the handler no longer needs its
-// execution slot. A transport without slots ignores it.
-func Release(ctx context.Context) {
-	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
-		release()
 	}
 }

@@ -216,9 +216,6 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	log := r.logFor(d, e)
 	res, mask := r.execute(ctx, ev, d, e, log)
-	// The request is over: the transport's slot can take the next event while this one's
-	// outcome is recorded.
-	delivery.Release(ctx)
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
 	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)

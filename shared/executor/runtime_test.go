@@ -358,30 +358,3 @@ func TestAFirePausedAfterItWasClaimedDoesNotRun(t *testing.T) {
 	}
 	require.Zero(t, hits.Load(), "the target was never called")
 }
-
-func TestHandleReleasesItsSlotOnceTheRequestIsOverAndBeforeTheOutcomeIsRecorded(t *testing.T) {
-	t.Parallel()
-	var hits atomic.Int32
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	defer target.Close()
-	f := newFixture(t, executor.Config{WorkerID: "w1"})
-	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
-	ev := dueEvent(t, j, time.Now().UTC().Truncate(time.Second))
-
-	var releases atomic.Int32
-	var statusAtRelease domain.ExecutionStatus
-	ctx := delivery.WithRelease(t.Context(), func() {
-		if releases.Add(1) == 1 {
-			require.EqualValues(t, 1, hits.Load(), "the request was sent before the slot went")
-			e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
-			require.NoError(t, err)
-			statusAtRelease = e.Status
-		}
-	})
-	require.NoError(t, f.rt.Handle(ctx, ev))
-	require.EqualValues(t, 1, releases.Load())
-	require.Equal(t, domain.StatusRunning, statusAtRelease, "the outcome is recorded after the slot is released")
-	e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusSucceeded, e.Status)
-}

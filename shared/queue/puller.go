@@ -34,10 +34,7 @@ const (
 
 // PullerConfig configures a pull consumer.
 type PullerConfig struct {
-	// Concurrency bounds the events handled at once (and the messages fetched ahead): those whose
-	// request to the target has not ended. An event whose request has ended records its outcome
-	// in the background, holding no slot; at most settlingPerSlot times Concurrency of those wait
-	// to be settled at once.
+	// Concurrency bounds the events handled at once (and the messages fetched ahead).
 	Concurrency int `koanf:"concurrency" usage:"events handled at once"`
 	// AckWait is how long JetStream waits for an acknowledgement before redelivering; a long
 	// handler keeps its message with progress signals every AckWait/3.
@@ -47,18 +44,12 @@ type PullerConfig struct {
 	Grace time.Duration `koanf:"-"`
 }
 
-// settlingPerSlot bounds the events that have released their slot and are still being
-// settled (their outcome recorded, published and acknowledged): recording batches them, so
-// several finished requests per slot keep the batches full.
-const settlingPerSlot = 3
-
 // maxAckPending is the consumer's MaxAckPending for a puller of concurrency slots: twice what
-// one process holds (handled and settling events, (settlingPerSlot+1) per slot) plus what it
-// fetches ahead (one per slot), so that neither one worker nor a second one beside it brings
-// the consumer to the limit. A consumer at its limit gets no message until one is settled, and
-// a pull waiting at the limit was seen to stall for the pull's whole expiry (30 s).
+// one process holds (one event a slot, and one a slot fetched ahead), so that neither one worker
+// nor a second one beside it brings the consumer to the limit. A consumer at its limit gets no
+// message until one is settled.
 func maxAckPending(concurrency int) int {
-	return max(1000, 2*(settlingPerSlot+2)*concurrency)
+	return max(1000, 2*2*concurrency)
 }
 
 // Handler handles one event; its result is turned into an outcome by delivery.Decide, and a panic
@@ -130,37 +121,25 @@ func (p *Puller) Run(ctx context.Context) error {
 
 	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
-	// held bounds the messages this process holds, slot or not; sem the ones whose request is
-	// under way.
-	held := make(chan struct{}, (settlingPerSlot+1)*p.cfg.Concurrency)
 	sem := make(chan struct{}, p.cfg.Concurrency)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
-		// Take room and a slot before taking a message, so no message waits for a slot (and
-		// spends its ack wait) in this process.
-		select {
-		case held <- struct{}{}:
-		case <-ctx.Done():
-			p.returnBuffered(it)
-			return nil
-		}
+		// Take a slot before taking a message, so no message waits for a slot (and spends its
+		// ack wait) in this process.
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			<-held
 			p.returnBuffered(it)
 			return nil
 		}
 		msg, err := it.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			<-sem
-			<-held
 			return nil
 		}
 		if err != nil {
 			<-sem
-			<-held
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -171,16 +150,14 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			<-sem
-			<-held
 			p.nak(msg)
 			p.returnBuffered(it)
 			return nil
 		}
-		release := sync.OnceFunc(func() { <-sem })
 		wg.Add(1)
 		go func() {
-			defer func() { release(); <-held; wg.Done() }()
-			p.handle(delivery.WithRelease(work, release), msg)
+			defer func() { <-sem; wg.Done() }()
+			p.handle(work, msg)
 		}()
 	}
 }
