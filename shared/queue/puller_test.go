@@ -234,5 +234,75 @@ func TestPullerConsumerLetsEveryEventAWorkerHoldsBeAcknowledgedLater(t *testing.
 		info, err = c.Info(t.Context())
 		return err == nil
 	})
-	require.GreaterOrEqual(t, info.Config.MaxAckPending, 2*2*concurrency)
+	require.GreaterOrEqual(t, info.Config.MaxAckPending, 2*(2*concurrency+queue.MaxStagedDefault))
+}
+
+func TestAHandlerThatGivesItsSlotBackLetsTheNextEventRunAndTakesOneAgain(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	var (
+		waiting    = make(chan struct{})
+		proceed    = make(chan struct{})
+		ran        = make(chan string, 2)
+		reacquired = make(chan error, 1)
+	)
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 1, MaxStaged: 1}, func(ctx context.Context, ev cloudevents.Event) error {
+		if ev.ID() == "staged" {
+			slot := delivery.SlotFrom(ctx)
+			slot.Release()
+			close(waiting)
+			<-proceed
+			reacquired <- slot.Acquire(ctx)
+		}
+		ran <- ev.ID()
+		return nil
+	})
+	publishDue(t, js, names, "staged")
+	<-waiting
+	publishDue(t, js, names, "next")
+	select {
+	case id := <-ran:
+		require.Equal(t, "next", id, "the only slot was given back, so the next event runs in it")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next event did not run while the first waited without its slot")
+	}
+	close(proceed)
+	require.NoError(t, <-reacquired)
+	require.Equal(t, "staged", <-ran)
+	testenv.Eventually(t, "both acknowledged", func() bool { return pending(t, js, names) == 0 })
+}
+
+func TestAPullerHoldsNoMoreThanItsSlotsAndStagedEvents(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	var (
+		mu      sync.Mutex
+		held    int
+		release = make(chan struct{})
+	)
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 2, MaxStaged: 3}, func(ctx context.Context, ev cloudevents.Event) error {
+		delivery.SlotFrom(ctx).Release()
+		mu.Lock()
+		held++
+		mu.Unlock()
+		<-release
+		return nil
+	})
+	keys := make([]string, 10)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", i)
+	}
+	publishDue(t, js, names, keys...)
+	testenv.Eventually(t, "five events held", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return held == 5
+	})
+	// Time for a sixth to arrive if the bound did not hold.
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	require.Equal(t, 5, held, "two slots and three staged")
+	mu.Unlock()
+	close(release)
+	testenv.Eventually(t, "every event handled", func() bool { return pending(t, js, names) == 0 })
 }
