@@ -106,7 +106,8 @@ func (f *secretsFixture) put(t *testing.T, scope, jobID, name string, req variab
 func (f *secretsFixture) run(t *testing.T, j *domain.Job) *domain.Execution {
 	t.Helper()
 	f.fires++
-	at := time.Now().UTC().Truncate(time.Second).Add(time.Duration(f.fires) * time.Second)
+	// Past instants: a fire delivered ahead of its instant would wait for it.
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour).Add(time.Duration(f.fires) * time.Second)
 	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)))
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
 	require.NoError(t, err)

@@ -31,7 +31,7 @@ func TestPushHandlerAnswers503WhenTheGracePeriodEnds(t *testing.T) {
 	defer hang.Close()
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: hang.URL, Timeout: time.Minute})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 
 	interrupt, cancel := context.WithCancelCause(context.Background())
 	srv := httptest.NewServer(executor.PushHandler(interrupt, f.rt.HandlePushed, testenv.Logger(t)))

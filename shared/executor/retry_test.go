@@ -53,7 +53,7 @@ func TestHandleRetriesUntilTheTargetRecovers(t *testing.T) {
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
 		Retry: &domain.RetryPolicy{MaxAttempts: 5, Backoff: []domain.Duration{domain.Duration(50 * time.Millisecond)}}})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	ev := dueEvent(t, j, at)
 
 	handleUntilSettled(t, f, func() error { return f.rt.Handle(t.Context(), ev) })
@@ -88,7 +88,7 @@ func TestHandleDoesNotRetryPermanentFailures(t *testing.T) {
 	defer target.Close()
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 
 	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)))
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
@@ -109,7 +109,7 @@ func TestHandleDeadLettersWhenAttemptsRunOut(t *testing.T) {
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
 		Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(20 * time.Millisecond)}}})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	ev := dueEvent(t, j, at)
 
 	require.Equal(t, 3, handleUntilSettled(t, f, func() error { return f.rt.Handle(t.Context(), ev) }))
@@ -145,7 +145,7 @@ func TestHandlePutsOffAnEarlyRedelivery(t *testing.T) {
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL,
 		Retry: &domain.RetryPolicy{MaxAttempts: 3, Backoff: []domain.Duration{domain.Duration(time.Hour)}}})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	ev := dueEvent(t, j, at)
 
 	var retry *delivery.RetryError
@@ -205,7 +205,7 @@ func TestHandleHandsBackAnAttemptInterruptedByShutdown(t *testing.T) {
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Timeout: time.Minute,
 		Retry: &domain.RetryPolicy{MaxAttempts: 1}})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	ev := dueEvent(t, j, at)
 
 	ctx, interrupt := context.WithCancelCause(t.Context())

@@ -92,6 +92,7 @@ type Store interface {
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
+	GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 }
 
@@ -159,6 +160,7 @@ type Runtime struct {
 
 	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
+	gates    *batcher[*domain.Execution, string]
 }
 
 // Grouping of execution writes: a batch waits at most batchWait for company, so a lone
@@ -181,6 +183,7 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 	if deps.Store != nil {
 		r.inserts = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.InsertExecutions)
 		r.finishes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.FinishExecutions)
+		r.gates = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.GateStaged)
 	}
 	return r, nil
 }
@@ -210,12 +213,30 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if err != nil {
 		return err
 	}
-	e, err := r.begin(ctx, d, pushed)
+	var e *domain.Execution
+	if d.ScheduledAt.After(r.now()) {
+		e, err = r.stage(ctx, d, pushed)
+	} else {
+		e, err = r.begin(ctx, d, pushed)
+	}
 	if e == nil {
 		return err
 	}
 	log := r.logFor(d, e)
-	res, mask := r.execute(ctx, ev, d, e, log)
+	var (
+		res  domain.RunResult
+		mask *secret.Masker
+	)
+	if err != nil {
+		// Staged and recorded, then interrupted before its instant: nothing was sent.
+		res = domain.RunResult{Status: domain.StatusFailed, Error: err.Error()}
+	} else {
+		res, mask = r.execute(ctx, ev, d, e, log)
+	}
+	// The attempt is over: its slot may serve the next one while this outcome is recorded.
+	if slot := delivery.SlotFrom(ctx); slot != nil {
+		slot.Release()
+	}
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
 	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)
@@ -298,6 +319,97 @@ func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.
 		return r.takeOver(ctx, d, e, now, params)
 	}
 	return r.started(ctx, d, e, outcome, now)
+}
+
+// The moments of a staged fire (see stage).
+const (
+	// maxRecordAhead bounds how long before its instant a staged fire is recorded: its attempt's
+	// heartbeat starts at the instant, and the record must not look silent (executor.stale_after)
+	// before that.
+	maxRecordAhead = time.Second
+	// gateLead is how long before its instant a staged fire's job is checked once more: enough
+	// for a batch of checks, and the window in which a pause can no longer stop the fire.
+	gateLead = 25 * time.Millisecond
+)
+
+// stage handles a fire delivered ahead of its instant: the tick publishes fires
+// tick.stage_ahead early (see docs/staged-fires.md), so that what precedes an attempt is done
+// before the instant and only the attempt is left after it. While it waits it gives its slot
+// back to the transport. It records the execution ahead (at most maxRecordAhead), checks just
+// before the instant that the job was not paused or deleted meanwhile (ARCHITECTURE §11: a
+// fire runs the job as it is when the fire starts), and takes a slot again at the instant. A
+// forbid or replace fire is recorded only at its instant, so that the one-running rule judges
+// the instant. It answers as begin does; with both an execution and an error when ctx ended
+// after the execution was recorded and before its instant.
+func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.Execution, error) {
+	slot := delivery.SlotFrom(ctx)
+	if slot != nil {
+		slot.Release()
+	}
+	interrupted := func(err error) error {
+		return fmt.Errorf("interrupted before its instant: %w", err)
+	}
+	exclusive := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace
+	recordAt := d.ScheduledAt
+	if !exclusive {
+		recordAt = d.ScheduledAt.Add(-min(maxRecordAhead, r.cfg.StaleAfter/4))
+	}
+	if err := r.sleepUntil(ctx, recordAt); err != nil {
+		// Nothing recorded: hand the event back at once.
+		return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+	}
+	if exclusive {
+		// Its slot first: begin may cancel a running execution (replace), which must not wait.
+		if slot != nil {
+			if err := slot.Acquire(ctx); err != nil {
+				return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+			}
+		}
+		return r.begin(ctx, d, pushed)
+	}
+	e, err := r.begin(ctx, d, pushed)
+	if e == nil {
+		return nil, err
+	}
+	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-gateLead)); err != nil {
+		return e, interrupted(err)
+	}
+	reason, err := r.gates.do(ctx, e)
+	switch {
+	case err != nil:
+		// It was checked when it was recorded; a database that cannot answer now must not
+		// also make the fire late.
+		r.logFor(d, e).Warn("check the job of a staged fire", "error", err)
+	case reason != "":
+		e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, reason, e.StartedAt, nil
+		r.logFor(d, e).Info("execution skipped", "reason", reason)
+		return nil, r.closeOut(ctx, d, e)
+	}
+	if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
+		return e, interrupted(err)
+	}
+	if slot != nil {
+		if err := slot.Acquire(ctx); err != nil {
+			return e, interrupted(err)
+		}
+	}
+	return e, nil
+}
+
+// sleepUntil waits until t by the runtime's clock; it returns ctx's cause when ctx ends first.
+func (r *Runtime) sleepUntil(ctx context.Context, t time.Time) error {
+	wait := t.Sub(r.now())
+	if wait <= 0 {
+		return nil
+	}
+	timer := r.clock.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.Chan():
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // takeOver resolves e, whose worker went silent during its attempt: the attempt is recorded as
@@ -662,7 +774,8 @@ func (r *Runtime) newExecution(d event.Due, now time.Time) (*domain.Execution, e
 }
 
 func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store.StartParams) (*domain.Execution, store.StartOutcome, error) {
-	e, err := r.newExecution(d, now)
+	// A staged fire, recorded ahead, starts at its instant.
+	e, err := r.newExecution(d, later(now, d.ScheduledAt))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -805,6 +918,13 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 }
 
 func (r *Runtime) now() time.Time { return r.clock.Now() }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
 
 // storable makes s valid UTF-8 without NUL bytes, as PostgreSQL text requires.
 func storable(s string) string {

@@ -96,7 +96,7 @@ func TestHandleRunsOnceAndIgnoresDuplicates(t *testing.T) {
 	defer target.Close()
 	f := newFixture(t, executor.Config{WorkerID: "w1"})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
-	ev := dueEvent(t, j, time.Now().UTC().Truncate(time.Second))
+	ev := dueEvent(t, j, time.Now().UTC().Add(-time.Minute).Truncate(time.Second))
 
 	require.NoError(t, f.rt.Handle(t.Context(), ev))
 	require.NoError(t, f.rt.Handle(t.Context(), ev), "a duplicate delivery settles quietly")
@@ -128,7 +128,7 @@ func TestHandleRecordsFailuresAndTimeouts(t *testing.T) {
 	}))
 	defer target.Close()
 	f := newFixture(t, executor.Config{})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	once := &domain.RetryPolicy{MaxAttempts: 1}
 
 	failing := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/fail", Retry: once})
@@ -166,7 +166,7 @@ func TestHandleDefersToALiveWorker(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, executor.Config{StaleAfter: time.Minute, HeartbeatInterval: time.Second})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	now := time.Now().UTC()
 	other := &domain.Execution{ID: "0193b7c4-0000-7000-8000-0000000000aa", JobID: j.ID, JobVersion: 1,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
@@ -229,7 +229,8 @@ func TestConcurrencyForbidSkipsWhileRunning(t *testing.T) {
 	srv, arrived, release := blockingTarget(t)
 	f := newFixture(t, executor.Config{})
 	j := policyJob(t, f, srv.URL, domain.ConcurrencyForbid, 0)
-	at := time.Now().UTC().Truncate(time.Second)
+	// Instants past, so that every fire is due when it is delivered.
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 
 	done := make(chan error, 1)
 	go func() { done <- f.rt.Handle(context.Background(), dueEvent(t, j, at)) }()
@@ -261,7 +262,7 @@ func TestConcurrencyReplaceCancelsTheRunningOne(t *testing.T) {
 	// Heartbeats every 50 ms, so the replaced worker notices quickly.
 	f := newFixture(t, executor.Config{HeartbeatInterval: 50 * time.Millisecond, StaleAfter: time.Minute})
 	j := policyJob(t, f, srv.URL, domain.ConcurrencyReplace, 0)
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 
 	done := make(chan error, 1)
 	go func() { done <- f.rt.Handle(context.Background(), dueEvent(t, j, at)) }()
@@ -313,7 +314,7 @@ func TestFixedDelaySchedulesTheNextRunWhenFinished(t *testing.T) {
 	every := 10 * time.Second
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL, Waiting: true,
 		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(every)}})
-	at := time.Now().UTC()
+	at := f.clock.Now().UTC()
 	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)))
 
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
@@ -335,7 +336,7 @@ func TestAFirePausedAfterItWasClaimedDoesNotRun(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer target.Close()
 	f := newFixture(t, executor.Config{WorkerID: "w1"})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	for _, c := range []struct {
 		name   string
 		change func(j *domain.Job)

@@ -58,7 +58,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		Publisher: queue.NewPublisher(js), Names: names, Clock: clockwork.NewRealClock(), Log: log, Variables: vars}, executor.Config{})
 	require.NoError(t, err)
 
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	var execIDs []string
 	for _, path := range []string{"/ok", "/fail"} {
 		j := testfactory.Job(t, st, testfactory.JobOpts{URL: echo.URL + path + "?t={{ var.TOKEN | urlquery }}",
@@ -104,7 +104,7 @@ func TestMissingVariableFailsNamingItAndTheField(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, executor.Config{})
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: "http://127.0.0.1:9/?k={{ var.API_KEY }}"})
-	at := time.Now().UTC().Truncate(time.Second)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)), "settled: retrying cannot define the variable")
 	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
 	require.NoError(t, err)

@@ -244,6 +244,47 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 	return key, translate("cancel running execution", err)
 }
 
+// GateStaged checks, at their instants, running executions recorded ahead of them (staged
+// fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
+// records at its instant: the execution of a job paused or deleted since it was recorded is
+// recorded skipped. It returns the reason of each execution that must not run, by position, ""
+// for one that may. An execution no longer running (cancelled meanwhile) is left as it is; its
+// attempt learns that from its first heartbeat or its outcome.
+func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error) {
+	n := len(list)
+	ids, jobIDs, scheduled, attempts := make([]string, n), make([]string, n), make([]time.Time, n), make([]int32, n)
+	for i, e := range list {
+		ids[i], jobIDs[i], scheduled[i], attempts[i] = e.ID, e.JobID, e.ScheduledAt, int32(e.Attempt)
+	}
+	rows, err := s.pool.Query(ctx, `WITH g AS (
+			SELECT u.id, u.scheduled, u.attempt, `+gatedError+` AS reason
+			FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[]) AS u(id, job_id, scheduled, attempt)
+			LEFT JOIN jobs j ON j.id = u.job_id
+			WHERE j.id IS NULL OR NOT j.enabled
+		), skipped AS (
+			UPDATE job_executions e SET status = 'skipped', error = g.reason, finished_at = e.started_at,
+				started_at = NULL, heartbeat_at = NULL
+			FROM g WHERE e.id = g.id AND e.scheduled_at = g.scheduled AND e.attempt = g.attempt AND e.status = 'running'
+		)
+		SELECT id::text, reason FROM g`, ids, jobIDs, scheduled, attempts)
+	if err != nil {
+		return nil, translate("check staged executions", err)
+	}
+	blocked := map[string]string{}
+	var id, reason string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &reason}, func() error {
+		blocked[id] = reason
+		return nil
+	}); err != nil {
+		return nil, translate("check staged executions", err)
+	}
+	out := make([]string, n)
+	for i, e := range list {
+		out[i] = blocked[e.ID]
+	}
+	return out, nil
+}
+
 // Heartbeat marks the attempt of the execution id scheduled at scheduledAt as alive (by the
 // database's clock: see StartParams.StaleAfter). It returns an error wrapping domain.ErrConflict
 // when the attempt is no longer this worker's (cancelled or taken over).

@@ -1,0 +1,219 @@
+package executor_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+// clockTarget records, by the runtime's clock, when each request arrives.
+type clockTarget struct {
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+func newClockTarget(t *testing.T, f *fixture) (*httptest.Server, *clockTarget) {
+	ct := &clockTarget{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct.mu.Lock()
+		ct.arrivals = append(ct.arrivals, f.clock.Now())
+		ct.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, ct
+}
+
+func (c *clockTarget) got() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.arrivals...)
+}
+
+// recordingSlot is a transport's slot that counts what its handler did with it.
+type recordingSlot struct {
+	mu                 sync.Mutex
+	held               bool
+	released, acquired int
+}
+
+func (s *recordingSlot) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held {
+		s.held, s.released = false, s.released+1
+	}
+}
+
+func (s *recordingSlot) Acquire(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held {
+		s.held, s.acquired = true, s.acquired+1
+	}
+	return nil
+}
+
+func (s *recordingSlot) state() (held bool, released, acquired int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held, s.released, s.acquired
+}
+
+// stagedFire starts handling, on the fixture's stopped clock, a fire of j due 500 ms from now.
+func stagedFire(t *testing.T, f *fixture, j *domain.Job) (at time.Time, slot *recordingSlot, done chan error) {
+	t.Helper()
+	at = f.clock.Now().Add(500 * time.Millisecond).Truncate(time.Millisecond)
+	slot, done = &recordingSlot{held: true}, make(chan error, 1)
+	ctx := delivery.WithSlot(t.Context(), slot)
+	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
+	return at, slot, done
+}
+
+func TestAFireDeliveredAheadOfItsInstantIsRecordedAheadAndSentAtItsInstant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
+	at, slot, done := stagedFire(t, f, j)
+	key := domain.ScheduledKey(j.ID, at)
+
+	testenv.Eventually(t, "the staged fire recorded ahead of its instant", func() bool {
+		e, err := f.store.ExecutionByKey(t.Context(), key)
+		return err == nil && e.Status == domain.StatusRunning
+	})
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.True(t, e.StartedAt.Equal(at), "its attempt starts at the instant, not at its record: %s", e.StartedAt)
+	held, released, _ := slot.state()
+	require.False(t, held, "a staged fire gives its slot back while it waits")
+	require.Equal(t, 1, released)
+
+	// The clock moves to the instant in steps; nothing is sent before it.
+	for f.clock.Now().Before(at) {
+		require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+		require.Empty(t, target.got(), "sent before its instant")
+		f.clock.Advance(5 * time.Millisecond)
+	}
+	require.NoError(t, <-done)
+	arrivals := target.got()
+	require.Len(t, arrivals, 1)
+	require.False(t, arrivals[0].Before(at), "sent at %s, before its instant %s", arrivals[0], at)
+	_, _, acquired := slot.state()
+	require.Equal(t, 1, acquired, "the attempt runs in a slot")
+
+	e, err = f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, e.Status)
+}
+
+func TestAStagedFireOfAJobPausedBeforeItsInstantIsSkippedAndNotSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
+	at, slot, done := stagedFire(t, f, j)
+	key := domain.ScheduledKey(j.ID, at)
+	testenv.Eventually(t, "the staged fire recorded", func() bool {
+		e, err := f.store.ExecutionByKey(t.Context(), key)
+		return err == nil && e.Status == domain.StatusRunning
+	})
+	_, err := f.store.SetEnabled(t.Context(), j.ID, false, nil, time.Now())
+	require.NoError(t, err)
+
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+	f.clock.Advance(time.Second)
+	require.NoError(t, <-done)
+	require.Empty(t, target.got(), "a paused job's staged fire must not be sent")
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, e.Status)
+	require.Contains(t, e.Error, "paused")
+	require.Nil(t, e.StartedAt)
+	_, _, acquired := slot.state()
+	require.Zero(t, acquired, "a skipped fire takes no slot")
+
+	evs := lifecycle(t, f)
+	require.Len(t, evs, 1)
+	require.Equal(t, event.TypeExecutionSkipped, evs[0].Type())
+}
+
+func TestAStagedFireOfADeletedJobIsSkipped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
+	at, _, done := stagedFire(t, f, j)
+	key := domain.ScheduledKey(j.ID, at)
+	testenv.Eventually(t, "the staged fire recorded", func() bool {
+		_, err := f.store.ExecutionByKey(t.Context(), key)
+		return err == nil
+	})
+	require.NoError(t, f.store.DeleteJob(t.Context(), j.ID))
+
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+	f.clock.Advance(time.Second)
+	require.NoError(t, <-done)
+	require.Empty(t, target.got())
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, e.Status)
+	require.Contains(t, e.Error, "deleted")
+}
+
+func TestAStagedForbidFireIsRecordedOnlyAtItsInstant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := policyJob(t, f, srv.URL, domain.ConcurrencyForbid, 0)
+	at, slot, done := stagedFire(t, f, j)
+
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+	_, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.Error(t, err, "the one-running rule judges the instant, so nothing is recorded ahead")
+	held, _, _ := slot.state()
+	require.False(t, held)
+
+	f.clock.Advance(500 * time.Millisecond)
+	require.NoError(t, <-done)
+	require.Len(t, target.got(), 1)
+	e, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSucceeded, e.Status)
+}
+
+func TestAStagedFireInterruptedBeforeItsInstantIsHandedBackUnsent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
+	at := f.clock.Now().Add(500 * time.Millisecond).Truncate(time.Millisecond)
+	ctx, interrupt := context.WithCancelCause(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
+	key := domain.ScheduledKey(j.ID, at)
+	testenv.Eventually(t, "the staged fire recorded", func() bool {
+		_, err := f.store.ExecutionByKey(t.Context(), key)
+		return err == nil
+	})
+	interrupt(delivery.ErrShutdown)
+	err := <-done
+	out := delivery.Decide(err)
+	require.Equal(t, delivery.Redeliver, out.Action, "handed back: %v", err)
+	require.Zero(t, out.Delay, "at once, for another worker")
+	require.Empty(t, target.got())
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusQueued, e.Status, "queued for the next worker, not running on this one")
+}
