@@ -33,6 +33,8 @@ type received struct {
 	jobID   string
 	at      time.Time
 	source  string
+	// arrived is when the consumer received it.
+	arrived time.Time
 }
 
 // collector consumes the due stream in the background.
@@ -59,7 +61,7 @@ func collect(t *testing.T, js jetstream.JetStream, names event.Names) *collector
 			return
 		}
 		col.mu.Lock()
-		col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), jobID: d.JobID, at: d.ScheduledAt, source: ev.Source()})
+		col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), jobID: d.JobID, at: d.ScheduledAt, source: ev.Source(), arrived: time.Now()})
 		col.mu.Unlock()
 		_ = m.Ack()
 	})
@@ -139,6 +141,29 @@ func TestEnginePublishesEachFireOnceAtItsSecond(t *testing.T) {
 	stranded, err := st.StrandedFires(t.Context(), time.Time{}, -time.Hour, 1000)
 	require.NoError(t, err)
 	require.Empty(t, stranded, "every published fire leaves the outbox; nothing claimed is left behind on shutdown")
+}
+
+func TestEnginePublishesFiresAheadOfTheirInstantsButNoEarlierThanStageAhead(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	start := time.Now().UTC().Truncate(time.Second).Add(2 * time.Second)
+	for range 3 {
+		testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: start})
+	}
+	col := collect(t, js, names)
+	const stageAhead = 800 * time.Millisecond
+	_, stop := startEngine(t, st, js, names, tick.Config{StageAhead: stageAhead})
+	got := col.waitFor(t, 15*time.Second, "three seconds of fires", func(r []received) bool { return len(r) >= 9 })
+	stop()
+	early := 0
+	for _, r := range got {
+		require.False(t, r.arrived.Before(r.at.Add(-stageAhead)), "fire %s published %s before its instant", r.eventID, r.at.Sub(r.arrived))
+		if r.arrived.Before(r.at) {
+			early++
+		}
+	}
+	require.Positive(t, early, "fires go out ahead of their instants, for executors to stage")
 }
 
 func TestEnginePicksUpNewJobsThroughNotifications(t *testing.T) {
