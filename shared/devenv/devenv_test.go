@@ -62,15 +62,29 @@ func TestStartPostgres(t *testing.T) {
 	})
 }
 
+// startOnFreePort starts PostgreSQL on dir at a free port, drawing another one when the port
+// was taken between the probe and the start: a free port is not a reserved one.
+func startOnFreePort(t *testing.T, dir string) (*devenv.Process, error) {
+	t.Helper()
+	for range 5 {
+		p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
+		if !errors.Is(err, devenv.ErrPortInUse) {
+			return p, err
+		}
+	}
+	t.Fatal("five free ports in a row were taken before PostgreSQL could listen on them")
+	return nil, nil
+}
+
 func TestStartPostgresDataDirInUse(t *testing.T) {
 	t.Parallel()
 	dir := dataDir(t)
-	p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
+	p, err := startOnFreePort(t, dir)
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
 
-	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
+	_, err = startOnFreePort(t, dir)
 	require.ErrorIs(t, err, devenv.ErrDataDirInUse)
 }
 
