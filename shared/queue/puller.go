@@ -138,8 +138,9 @@ func (p *Puller) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
 	for {
-		// Take a slot before taking a message, so no message waits for a slot (and spends its
-		// ack wait) in this process.
+		// Take a message only while a slot is free, so that no message waits long for one (and
+		// spends its ack wait) in this process — but without keeping that slot while waiting
+		// for a message: a staged handler must find one free at its instant.
 		select {
 		case held <- struct{}{}:
 		case <-ctx.Done():
@@ -148,6 +149,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		select {
 		case sem <- struct{}{}:
+			<-sem
 		case <-ctx.Done():
 			<-held
 			p.returnBuffered(it)
@@ -155,12 +157,10 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		msg, err := it.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			<-sem
 			<-held
 			return nil
 		}
 		if err != nil {
-			<-sem
 			<-held
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
@@ -171,17 +171,23 @@ func (p *Puller) Run(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil {
-			<-sem
 			<-held
 			p.nak(msg)
 			p.returnBuffered(it)
 			return nil
 		}
+		// Its slot now, if still free, so that the next turn sees it taken; otherwise a staged
+		// handler took it meanwhile, and this one waits for the next, signalling progress.
+		slot := &pullSlot{sem: sem}
+		select {
+		case sem <- struct{}{}:
+			slot.held = true
+		default:
+		}
 		wg.Add(1)
 		go func() {
-			slot := &pullSlot{sem: sem, held: true}
 			defer func() { slot.Release(); <-held; wg.Done() }()
-			p.handle(delivery.WithSlot(work, slot), msg)
+			p.handle(work, msg, slot)
 		}()
 	}
 }
@@ -242,13 +248,18 @@ func (p *Puller) nak(msg jetstream.Msg) {
 	}
 }
 
-// handle decodes, handles and settles one message.
-func (p *Puller) handle(ctx context.Context, msg jetstream.Msg) {
+// handle takes a slot, then decodes, handles and settles one message.
+func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) {
 	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
 	if err != nil {
 		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	} else {
-		err = p.withProgress(ctx, msg, func() error { return p.call(ctx, ev) })
+		err = p.withProgress(ctx, msg, func() error {
+			if err := slot.Acquire(ctx); err != nil {
+				return &delivery.RetryError{After: 0, Err: err}
+			}
+			return p.call(delivery.WithSlot(ctx, slot), ev)
+		})
 	}
 	outcome := delivery.Decide(err)
 	var settleErr error

@@ -306,3 +306,21 @@ func TestAPullerHoldsNoMoreThanItsSlotsAndStagedEvents(t *testing.T) {
 	close(release)
 	testenv.Eventually(t, "every event handled", func() bool { return pending(t, js, names) == 0 })
 }
+
+func TestAHandlerGetsItsSlotBackWhileThePullerWaitsForMessages(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	reacquired := make(chan error, 1)
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 1, MaxStaged: 1}, func(ctx context.Context, ev cloudevents.Event) error {
+		slot := delivery.SlotFrom(ctx)
+		slot.Release()
+		// The puller, with its only slot free, now waits for a message that never comes.
+		time.Sleep(100 * time.Millisecond)
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		reacquired <- slot.Acquire(actx)
+		return nil
+	})
+	publishDue(t, js, names, "alone")
+	require.NoError(t, <-reacquired, "the idle puller must not keep the only slot")
+}
