@@ -93,6 +93,7 @@ type Store interface {
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
 	GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error)
+	SkipStaged(ctx context.Context, e *domain.Execution, reason string) (bool, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 }
 
@@ -227,8 +228,11 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		res  domain.RunResult
 		mask *secret.Masker
 	)
-	if err != nil {
+	interrupted := err != nil
+	if interrupted {
 		// Staged and recorded, then interrupted before its instant: nothing was sent.
+		now := r.now().UTC()
+		e.StartedAt = &now
 		res = domain.RunResult{Status: domain.StatusFailed, Error: err.Error()}
 	} else {
 		res, mask = r.execute(ctx, ev, d, e, log)
@@ -239,7 +243,8 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
-	shutdown := errors.Is(context.Cause(ctx), delivery.ErrShutdown)
+	// Whatever ended it, an attempt interrupted before its instant was not the target's doing.
+	shutdown := interrupted || errors.Is(context.Cause(ctx), delivery.ErrShutdown)
 	a, v, retryIn := r.reportResult(d, e, res, shutdown)
 	return r.settle(ctx, d, e, a, v, retryIn, log)
 }
@@ -337,9 +342,12 @@ const (
 // before the instant and only the attempt is left after it. While it waits it gives its slot
 // back to the transport. It records the execution ahead (at most maxRecordAhead), checks just
 // before the instant that the job was not paused or deleted meanwhile (ARCHITECTURE §11: a
-// fire runs the job as it is when the fire starts), and takes a slot again at the instant. A
-// forbid or replace fire is recorded only at its instant, so that the one-running rule judges
-// the instant. It answers as begin does; with both an execution and an error when ctx ended
+// fire runs the job as it is when the fire starts), and takes a slot again at the instant.
+//
+// A fire is recorded only at its instant when recording it ahead could cost it: a forbid or
+// replace fire, so that the one-running rule judges the instant; and a job allowed one attempt,
+// whose fire a worker dying before the instant would dead-letter unsent (a takeover counts the
+// silent attempt). It answers as begin does; with both an execution and an error when ctx ended
 // after the execution was recorded and before its instant.
 func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.Execution, error) {
 	slot := delivery.SlotFrom(ctx)
@@ -349,16 +357,13 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	interrupted := func(err error) error {
 		return fmt.Errorf("interrupted before its instant: %w", err)
 	}
-	exclusive := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace
-	recordAt := d.ScheduledAt
-	if !exclusive {
-		recordAt = d.ScheduledAt.Add(-min(maxRecordAhead, r.cfg.StaleAfter/4))
-	}
-	if err := r.sleepUntil(ctx, recordAt); err != nil {
-		// Nothing recorded: hand the event back at once.
-		return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
-	}
-	if exclusive {
+	atInstant := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace ||
+		d.Retry.MaxAttempts <= 1
+	if atInstant {
+		if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
+			// Nothing recorded: hand the event back at once.
+			return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+		}
 		// Its slot first: begin may cancel a running execution (replace), which must not wait.
 		if slot != nil {
 			if err := slot.Acquire(ctx); err != nil {
@@ -367,23 +372,25 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		}
 		return r.begin(ctx, d, pushed)
 	}
+	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-min(maxRecordAhead, r.cfg.StaleAfter/4))); err != nil {
+		return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+	}
 	e, err := r.begin(ctx, d, pushed)
 	if e == nil {
 		return nil, err
 	}
+	recorded := r.now()
+	log := r.logFor(d, e)
 	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-gateLead)); err != nil {
 		return e, interrupted(err)
 	}
-	reason, err := r.gates.do(ctx, e)
-	switch {
+	switch reason, err := r.gate(ctx, e, d.ScheduledAt); {
 	case err != nil:
-		// It was checked when it was recorded; a database that cannot answer now must not
+		// It was checked when it was recorded; a database that cannot answer in time must not
 		// also make the fire late.
-		r.logFor(d, e).Warn("check the job of a staged fire", "error", err)
+		log.Warn("check the job of a staged fire", "error", err)
 	case reason != "":
-		e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, reason, e.StartedAt, nil
-		r.logFor(d, e).Info("execution skipped", "reason", reason)
-		return nil, r.closeOut(ctx, d, e)
+		return nil, r.skipStaged(ctx, d, e, reason)
 	}
 	if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
 		return e, interrupted(err)
@@ -393,7 +400,61 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 			return e, interrupted(err)
 		}
 	}
+	now := r.now()
+	if dl := time.Duration(d.StartingDeadline); dl > 0 && d.Trigger == domain.TriggerSchedule && now.Sub(d.ScheduledAt) > dl {
+		return nil, r.skipStaged(ctx, d, e, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
+			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
+	}
+	if now.Sub(recorded) > r.cfg.StaleAfter/2 {
+		// A long wait for a slot: the record may look silent, and another worker may have taken
+		// it over. Prove it alive, and learn whether it is still this worker's.
+		switch err := r.store.Heartbeat(ctx, e.ID, e.ScheduledAt, e.Attempt); {
+		case errors.Is(err, domain.ErrConflict):
+			log.Warn("staged execution was cancelled or taken over before its instant; not sent")
+			return nil, nil
+		case err != nil:
+			log.Warn("record heartbeat", "error", err)
+		}
+	}
 	return e, nil
+}
+
+// gate asks, in a batch with others, whether e's job still lets it run; it gives up at the
+// instant, with an error.
+func (r *Runtime) gate(ctx context.Context, e *domain.Execution, instant time.Time) (string, error) {
+	type answer struct {
+		reason string
+		err    error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		reason, err := r.gates.do(ctx, e)
+		ch <- answer{reason, err}
+	}()
+	timer := r.clock.NewTimer(max(instant.Sub(r.now()), time.Millisecond))
+	defer timer.Stop()
+	select {
+	case a := <-ch:
+		return a.reason, a.err
+	case <-timer.Chan():
+		return "", errors.New("no answer by the fire's instant")
+	}
+}
+
+// skipStaged records staged execution e skipped for reason and settles its fire.
+func (r *Runtime) skipStaged(ctx context.Context, d event.Due, e *domain.Execution, reason string) error {
+	ok, err := r.store.SkipStaged(context.WithoutCancel(ctx), e, reason)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		// Cancelled or taken over meanwhile: whoever did so settles it.
+		r.logFor(d, e).Warn("staged execution was cancelled or taken over before its instant")
+		return nil
+	}
+	e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, reason, e.StartedAt, nil
+	r.logFor(d, e).Info("execution skipped", "reason", reason)
+	return r.closeOut(ctx, d, e)
 }
 
 // sleepUntil waits until t by the runtime's clock; it returns ctx's cause when ctx ends first.

@@ -43,6 +43,8 @@ func (c *clockTarget) got() []time.Time {
 
 // recordingSlot is a transport's slot that counts what its handler did with it.
 type recordingSlot struct {
+	// busy, when set, keeps Acquire waiting until it is closed: every slot is taken.
+	busy               chan struct{}
 	mu                 sync.Mutex
 	held               bool
 	released, acquired int
@@ -56,7 +58,14 @@ func (s *recordingSlot) Release() {
 	}
 }
 
-func (s *recordingSlot) Acquire(context.Context) error {
+func (s *recordingSlot) Acquire(ctx context.Context) error {
+	if s.busy != nil {
+		select {
+		case <-s.busy:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.held {
@@ -216,4 +225,86 @@ func TestAStagedFireInterruptedBeforeItsInstantIsHandedBackUnsent(t *testing.T) 
 	e, err := f.store.ExecutionByKey(t.Context(), key)
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusQueued, e.Status, "queued for the next worker, not running on this one")
+}
+
+// stagedFireBusySlots is stagedFire with every slot taken until the returned func frees one.
+func stagedFireBusySlots(t *testing.T, f *fixture, j *domain.Job) (at time.Time, done chan error, free func()) {
+	t.Helper()
+	at = f.clock.Now().Add(500 * time.Millisecond).Truncate(time.Millisecond)
+	slot := &recordingSlot{held: true, busy: make(chan struct{})}
+	done = make(chan error, 1)
+	ctx := delivery.WithSlot(t.Context(), slot)
+	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
+	return at, done, func() { close(slot.busy) }
+}
+
+// advanceTo moves the fixture's clock to t in steps, each once a timer waits.
+func advanceTo(t *testing.T, f *fixture, to time.Time) {
+	t.Helper()
+	for f.clock.Now().Before(to) {
+		require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+		f.clock.Advance(min(100*time.Millisecond, to.Sub(f.clock.Now())))
+	}
+}
+
+func TestAStagedFireThatGetsASlotOnlyPastItsStartingDeadlineIsSkipped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := policyJob(t, f, srv.URL, domain.ConcurrencyAllow, 2*time.Second)
+	at, done, free := stagedFireBusySlots(t, f, j)
+	key := domain.ScheduledKey(j.ID, at)
+	testenv.Eventually(t, "the staged fire recorded", func() bool {
+		_, err := f.store.ExecutionByKey(t.Context(), key)
+		return err == nil
+	})
+	advanceTo(t, f, at)
+	// Every slot stays busy for three seconds past the instant.
+	f.clock.Advance(3 * time.Second)
+	free()
+	require.NoError(t, <-done)
+	require.Empty(t, target.got(), "a fire past its starting deadline must not be sent")
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, e.Status)
+	require.Contains(t, e.Error, "starting deadline")
+}
+
+func TestAStagedFireTakenOverWhileItWaitedForASlotIsNotSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
+	at, done, free := stagedFireBusySlots(t, f, j)
+	key := domain.ScheduledKey(j.ID, at)
+	var e *domain.Execution
+	testenv.Eventually(t, "the staged fire recorded", func() bool {
+		var err error
+		e, err = f.store.ExecutionByKey(t.Context(), key)
+		return err == nil
+	})
+	advanceTo(t, f, at)
+	f.clock.Advance(executor.StaleAfterDefault)
+	// Meanwhile its record stopped being this worker's (another worker took it over, or it
+	// was cancelled).
+	ok, err := f.store.SkipStaged(t.Context(), e, "taken elsewhere")
+	require.NoError(t, err)
+	require.True(t, ok)
+	free()
+	require.NoError(t, <-done)
+	require.Empty(t, target.got(), "a fire no longer this worker's must not be sent by it")
+}
+
+func TestAStagedFireOfAJobAllowedOneAttemptIsRecordedOnlyAtItsInstant(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, executor.Config{})
+	srv, target := newClockTarget(t, f)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL, Retry: &domain.RetryPolicy{MaxAttempts: 1}})
+	at, _, done := stagedFire(t, f, j)
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
+	_, err := f.store.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+	require.Error(t, err, "a worker dying before the instant would dead-letter it unsent")
+	f.clock.Advance(500 * time.Millisecond)
+	require.NoError(t, <-done)
+	require.Len(t, target.got(), 1)
 }

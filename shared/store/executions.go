@@ -244,29 +244,21 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 	return key, translate("cancel running execution", err)
 }
 
-// GateStaged checks, at their instants, running executions recorded ahead of them (staged
+// GateStaged checks, just before their instants, executions recorded ahead of them (staged
 // fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
-// records at its instant: the execution of a job paused or deleted since it was recorded is
-// recorded skipped. It returns the reason of each execution that must not run, by position, ""
-// for one that may. An execution no longer running (cancelled meanwhile) is left as it is; its
-// attempt learns that from its first heartbeat or its outcome.
+// records at its instant. It returns, by position, why each execution must not run — its job was
+// paused or deleted since it was recorded — or "" when it may. It only reads; SkipStaged records
+// the skip.
 func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error) {
 	n := len(list)
-	ids, jobIDs, scheduled, attempts := make([]string, n), make([]string, n), make([]time.Time, n), make([]int32, n)
+	ids, jobIDs := make([]string, n), make([]string, n)
 	for i, e := range list {
-		ids[i], jobIDs[i], scheduled[i], attempts[i] = e.ID, e.JobID, e.ScheduledAt, int32(e.Attempt)
+		ids[i], jobIDs[i] = e.ID, e.JobID
 	}
-	rows, err := s.pool.Query(ctx, `WITH g AS (
-			SELECT u.id, u.scheduled, u.attempt, `+gatedError+` AS reason
-			FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[]) AS u(id, job_id, scheduled, attempt)
-			LEFT JOIN jobs j ON j.id = u.job_id
-			WHERE j.id IS NULL OR NOT j.enabled
-		), skipped AS (
-			UPDATE job_executions e SET status = 'skipped', error = g.reason, finished_at = e.started_at,
-				started_at = NULL, heartbeat_at = NULL
-			FROM g WHERE e.id = g.id AND e.scheduled_at = g.scheduled AND e.attempt = g.attempt AND e.status = 'running'
-		)
-		SELECT id::text, reason FROM g`, ids, jobIDs, scheduled, attempts)
+	rows, err := s.pool.Query(ctx, `SELECT u.id::text, `+gatedError+`
+		FROM unnest($1::uuid[], $2::uuid[]) AS u(id, job_id)
+		LEFT JOIN jobs j ON j.id = u.job_id
+		WHERE j.id IS NULL OR NOT j.enabled`, ids, jobIDs)
 	if err != nil {
 		return nil, translate("check staged executions", err)
 	}
@@ -283,6 +275,20 @@ func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]str
 		out[i] = blocked[e.ID]
 	}
 	return out, nil
+}
+
+// SkipStaged records e, recorded running ahead of its instant and not yet started, as skipped
+// for reason. It reports false when e's attempt is no longer running (cancelled, or taken over by
+// another worker): then nothing is recorded and e is not this worker's to run.
+func (s *Store) SkipStaged(ctx context.Context, e *domain.Execution, reason string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_executions SET status = 'skipped', error = $4,
+		finished_at = started_at, started_at = NULL, heartbeat_at = NULL
+		WHERE id = $1 AND scheduled_at = $2 AND attempt = $3 AND status = 'running'`,
+		e.ID, e.ScheduledAt, e.Attempt, reason)
+	if err != nil {
+		return false, translate("skip staged execution", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // Heartbeat marks the attempt of the execution id scheduled at scheduledAt as alive (by the
