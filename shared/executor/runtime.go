@@ -387,8 +387,8 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	switch reason, err := r.gate(ctx, e, d.ScheduledAt); {
 	case err != nil:
 		// It was checked when it was recorded; a database that cannot answer in time must not
-		// also make the fire late.
-		log.Warn("check the job of a staged fire", "error", err)
+		// also make the fire late. (Under a backlog every fire says so: not worth a warning each.)
+		log.Debug("check the job of a staged fire", "error", err)
 	case reason != "":
 		return nil, r.skipStaged(ctx, d, e, reason)
 	}
