@@ -257,7 +257,7 @@ func (p *Puller) nak(msg jetstream.Msg) {
 	}
 }
 
-// handle takes a slot, then decodes, handles and settles one message.
+// handle decodes one message, takes a slot for it, and handles and settles it.
 func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) {
 	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
 	if err != nil {
