@@ -293,12 +293,10 @@ func (x execLog) Error(msg string, kv ...any) { x.log(slog.LevelError, msg, kv) 
 // error when recording failed.
 func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.Execution, error) {
 	now := r.now().UTC()
-	// Only a scheduled fire can be too late: a replay or backfill runs a past instant on purpose.
 	// A redelivery of a fire already recorded (a retry, a takeover) is governed by that record,
 	// not by the deadline: skipping it would strand the record.
-	if dl := time.Duration(d.StartingDeadline); dl > 0 && d.Trigger == domain.TriggerSchedule && now.Sub(d.ScheduledAt) > dl {
-		recorded, err := r.skip(ctx, d, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
-			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
+	if reason, late := pastDeadline(d, now); late {
+		recorded, err := r.skip(ctx, d, reason)
 		if err != nil || recorded {
 			return nil, err
 		}
@@ -324,6 +322,16 @@ func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.
 		return r.takeOver(ctx, d, e, now, params)
 	}
 	return r.started(ctx, d, e, outcome, now)
+}
+
+// pastDeadline says whether scheduled fire d, starting at now, is past its starting deadline,
+// and why. Only a scheduled fire can be: a replay or backfill runs a past instant on purpose.
+func pastDeadline(d event.Due, now time.Time) (string, bool) {
+	dl := time.Duration(d.StartingDeadline)
+	if dl <= 0 || d.Trigger != domain.TriggerSchedule || now.Sub(d.ScheduledAt) <= dl {
+		return "", false
+	}
+	return fmt.Sprintf("could not start within its starting deadline %s (late by %s)", dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)), true
 }
 
 // The moments of a staged fire (see stage).
@@ -357,23 +365,26 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	interrupted := func(err error) error {
 		return fmt.Errorf("interrupted before its instant: %w", err)
 	}
+	// Nothing recorded yet: hand the event back at once.
+	handBack := func(err error) error {
+		return &delivery.RetryError{After: 0, Err: interrupted(err)}
+	}
 	atInstant := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace ||
 		d.Retry.MaxAttempts <= 1
 	if atInstant {
 		if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
-			// Nothing recorded: hand the event back at once.
-			return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+			return nil, handBack(err)
 		}
 		// Its slot first: begin may cancel a running execution (replace), which must not wait.
 		if slot != nil {
 			if err := slot.Acquire(ctx); err != nil {
-				return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+				return nil, handBack(err)
 			}
 		}
 		return r.begin(ctx, d, pushed)
 	}
 	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-min(maxRecordAhead, r.cfg.StaleAfter/4))); err != nil {
-		return nil, &delivery.RetryError{After: 0, Err: interrupted(err)}
+		return nil, handBack(err)
 	}
 	e, err := r.begin(ctx, d, pushed)
 	if e == nil {
@@ -401,9 +412,8 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		}
 	}
 	now := r.now()
-	if dl := time.Duration(d.StartingDeadline); dl > 0 && d.Trigger == domain.TriggerSchedule && now.Sub(d.ScheduledAt) > dl {
-		return nil, r.skipStaged(ctx, d, e, fmt.Sprintf("could not start within its starting deadline %s (late by %s)",
-			dl, now.Sub(d.ScheduledAt).Round(time.Millisecond)))
+	if reason, late := pastDeadline(d, now); late {
+		return nil, r.skipStaged(ctx, d, e, reason)
 	}
 	if now.Sub(recorded) > r.cfg.StaleAfter/2 {
 		// A long wait for a slot: the record may look silent, and another worker may have taken

@@ -80,14 +80,36 @@ func (s *recordingSlot) state() (held bool, released, acquired int) {
 	return s.held, s.released, s.acquired
 }
 
-// stagedFire starts handling, on the fixture's stopped clock, a fire of j due 500 ms from now.
+// stagedFire starts handling, on the fixture's stopped clock, a fire of j due 500 ms from now,
+// in a slot the handler holds.
 func stagedFire(t *testing.T, f *fixture, j *domain.Job) (at time.Time, slot *recordingSlot, done chan error) {
 	t.Helper()
+	slot = &recordingSlot{held: true}
+	at, done = handleStaged(t, f, j, slot)
+	return at, slot, done
+}
+
+// handleStaged starts handling, on the fixture's stopped clock, a fire of j due 500 ms from now,
+// with slot as its transport's slot.
+func handleStaged(t *testing.T, f *fixture, j *domain.Job, slot *recordingSlot) (at time.Time, done chan error) {
+	t.Helper()
 	at = f.clock.Now().Add(500 * time.Millisecond).Truncate(time.Millisecond)
-	slot, done = &recordingSlot{held: true}, make(chan error, 1)
+	done = make(chan error, 1)
 	ctx := delivery.WithSlot(t.Context(), slot)
 	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
-	return at, slot, done
+	return at, done
+}
+
+// awaitRecorded waits until the fire of key is recorded and returns its execution.
+func awaitRecorded(t *testing.T, f *fixture, key string) *domain.Execution {
+	t.Helper()
+	var e *domain.Execution
+	testenv.Eventually(t, "the staged fire recorded ahead of its instant", func() bool {
+		var err error
+		e, err = f.store.ExecutionByKey(t.Context(), key)
+		return err == nil
+	})
+	return e
 }
 
 func TestAFireDeliveredAheadOfItsInstantIsRecordedAheadAndSentAtItsInstant(t *testing.T) {
@@ -98,12 +120,8 @@ func TestAFireDeliveredAheadOfItsInstantIsRecordedAheadAndSentAtItsInstant(t *te
 	at, slot, done := stagedFire(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
 
-	testenv.Eventually(t, "the staged fire recorded ahead of its instant", func() bool {
-		e, err := f.store.ExecutionByKey(t.Context(), key)
-		return err == nil && e.Status == domain.StatusRunning
-	})
-	e, err := f.store.ExecutionByKey(t.Context(), key)
-	require.NoError(t, err)
+	e := awaitRecorded(t, f, key)
+	require.Equal(t, domain.StatusRunning, e.Status)
 	require.True(t, e.StartedAt.Equal(at), "its attempt starts at the instant, not at its record: %s", e.StartedAt)
 	held, released, _ := slot.state()
 	require.False(t, held, "a staged fire gives its slot back while it waits")
@@ -122,7 +140,7 @@ func TestAFireDeliveredAheadOfItsInstantIsRecordedAheadAndSentAtItsInstant(t *te
 	_, _, acquired := slot.state()
 	require.Equal(t, 1, acquired, "the attempt runs in a slot")
 
-	e, err = f.store.ExecutionByKey(t.Context(), key)
+	e, err := f.store.ExecutionByKey(t.Context(), key)
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusSucceeded, e.Status)
 }
@@ -134,10 +152,7 @@ func TestAStagedFireOfAJobPausedBeforeItsInstantIsSkippedAndNotSent(t *testing.T
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
 	at, slot, done := stagedFire(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
-	testenv.Eventually(t, "the staged fire recorded", func() bool {
-		e, err := f.store.ExecutionByKey(t.Context(), key)
-		return err == nil && e.Status == domain.StatusRunning
-	})
+	require.Equal(t, domain.StatusRunning, awaitRecorded(t, f, key).Status)
 	_, err := f.store.SetEnabled(t.Context(), j.ID, false, nil, time.Now())
 	require.NoError(t, err)
 
@@ -165,10 +180,7 @@ func TestAStagedFireOfADeletedJobIsSkipped(t *testing.T) {
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
 	at, _, done := stagedFire(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
-	testenv.Eventually(t, "the staged fire recorded", func() bool {
-		_, err := f.store.ExecutionByKey(t.Context(), key)
-		return err == nil
-	})
+	awaitRecorded(t, f, key)
 	require.NoError(t, f.store.DeleteJob(t.Context(), j.ID))
 
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
@@ -212,10 +224,7 @@ func TestAStagedFireInterruptedBeforeItsInstantIsHandedBackUnsent(t *testing.T) 
 	done := make(chan error, 1)
 	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
 	key := domain.ScheduledKey(j.ID, at)
-	testenv.Eventually(t, "the staged fire recorded", func() bool {
-		_, err := f.store.ExecutionByKey(t.Context(), key)
-		return err == nil
-	})
+	awaitRecorded(t, f, key)
 	interrupt(delivery.ErrShutdown)
 	err := <-done
 	out := delivery.Decide(err)
@@ -230,11 +239,8 @@ func TestAStagedFireInterruptedBeforeItsInstantIsHandedBackUnsent(t *testing.T) 
 // stagedFireBusySlots is stagedFire with every slot taken until the returned func frees one.
 func stagedFireBusySlots(t *testing.T, f *fixture, j *domain.Job) (at time.Time, done chan error, free func()) {
 	t.Helper()
-	at = f.clock.Now().Add(500 * time.Millisecond).Truncate(time.Millisecond)
 	slot := &recordingSlot{held: true, busy: make(chan struct{})}
-	done = make(chan error, 1)
-	ctx := delivery.WithSlot(t.Context(), slot)
-	go func() { done <- f.rt.Handle(ctx, dueEvent(t, j, at)) }()
+	at, done = handleStaged(t, f, j, slot)
 	return at, done, func() { close(slot.busy) }
 }
 
@@ -254,10 +260,7 @@ func TestAStagedFireThatGetsASlotOnlyPastItsStartingDeadlineIsSkipped(t *testing
 	j := policyJob(t, f, srv.URL, domain.ConcurrencyAllow, 2*time.Second)
 	at, done, free := stagedFireBusySlots(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
-	testenv.Eventually(t, "the staged fire recorded", func() bool {
-		_, err := f.store.ExecutionByKey(t.Context(), key)
-		return err == nil
-	})
+	awaitRecorded(t, f, key)
 	advanceTo(t, f, at)
 	// Every slot stays busy for three seconds past the instant.
 	f.clock.Advance(3 * time.Second)
@@ -277,12 +280,7 @@ func TestAStagedFireTakenOverWhileItWaitedForASlotIsNotSent(t *testing.T) {
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
 	at, done, free := stagedFireBusySlots(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
-	var e *domain.Execution
-	testenv.Eventually(t, "the staged fire recorded", func() bool {
-		var err error
-		e, err = f.store.ExecutionByKey(t.Context(), key)
-		return err == nil
-	})
+	e := awaitRecorded(t, f, key)
 	advanceTo(t, f, at)
 	f.clock.Advance(executor.StaleAfterDefault)
 	// Meanwhile its record stopped being this worker's (another worker took it over, or it
