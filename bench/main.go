@@ -38,11 +38,12 @@ func main() {
 		profiles    = flag.String("profiles", "", "directory to write CPU profiles of every process into (empty: none)")
 		shapes      = flag.String("shapes", "", "lateness: comma-separated shapes to run (vecron-dev, vecron-binaries, river); empty runs all")
 		herd        = flag.Bool("herd", true, "lateness: also run the top-of-minute herd")
+		steady      = flag.Bool("steady", true, "lateness: run the jobs-due-every-second load (false: only the herd)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	lateness := latenessFlags{herd: *herd}
+	lateness := latenessFlags{herd: *herd, steady: *steady}
 	for _, name := range strings.Split(*shapes, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			if !slices.Contains(harness.AllShapes(), harness.Shape(name)) {
@@ -62,6 +63,7 @@ func main() {
 type latenessFlags struct {
 	shapes []harness.Shape
 	herd   bool
+	steady bool
 }
 
 func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string, lf latenessFlags) error {
@@ -131,6 +133,9 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 	}
 	if want("lateness") {
 		for _, n := range sizes(1000, 5000) {
+			if !lf.steady {
+				break
+			}
 			lp := harness.LatenessParams{Jobs: n, Window: duration, Warmup: warmup, Shapes: lf.shapes}
 			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
 		}
