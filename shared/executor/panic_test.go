@@ -47,7 +47,10 @@ func (b *buggyRunner) maybePanic(d event.Due, step string) {
 
 func (b *buggyRunner) Render(d event.Due, c *render.Context) (event.Due, error) {
 	spec := *d.HTTP
-	spec.URL = strings.ReplaceAll(spec.URL, "{{ var.TOKEN }}", c.Vars["TOKEN"])
+	var err error
+	if spec.URL, err = render.Render("http.url", spec.URL, c); err != nil {
+		return d, err
+	}
 	d.HTTP = &spec
 	b.maybePanic(d, "render")
 	return d, nil

@@ -704,16 +704,25 @@ func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due
 	if loc, err := schedule.LoadLocation(d.Timezone); err == nil { // cached: not a file read per execution
 		c.Location = loc
 	}
-	var resolved *variables.Resolved
+	// Variables are looked up only when a template names one: many templates use only the
+	// job's and the fire's own fields, and a lookup is a query per execution.
+	resolved := &variables.Resolved{}
+	var resolveErr error
 	if r.vars != nil {
-		var err error
-		if resolved, err = r.resolve(ctx, d.JobID, log); err != nil {
-			// The keys or the database: not the job's fault, so not permanent.
-			return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + err.Error()}, nil
+		c.LoadVars = func(c *render.Context) error {
+			if resolved, resolveErr = r.resolve(ctx, d.JobID, log); resolveErr != nil {
+				resolved = &variables.Resolved{}
+				return resolveErr
+			}
+			c.Vars, c.Secret, mask = resolved.Vars, resolved.Secret, secret.NewMasker(resolved.Values)
+			return nil
 		}
-		c.Vars, c.Secret, mask = resolved.Vars, resolved.Secret, secret.NewMasker(resolved.Values)
 	}
 	rendered, err := r.runner.Render(d, c)
+	if resolveErr != nil {
+		// The keys or the database: not the job's fault, so not permanent.
+		return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + resolveErr.Error()}, nil
+	}
 	if len(c.Tainted) > 0 {
 		// What a filter made of a secret shows as much of it as the secret itself.
 		mask = secret.NewMasker(append(slices.Clone(resolved.Values), c.Tainted...))

@@ -1,11 +1,13 @@
 package executor_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,4 +113,64 @@ func TestMissingVariableFailsNamingItAndTheField(t *testing.T) {
 	require.Equal(t, domain.StatusFailed, e.Status)
 	require.Equal(t, 1, e.Attempt)
 	require.Equal(t, `not sent: http.url: variable "API_KEY" is not defined (globally or for this job)`, e.Error)
+}
+
+// countingVariables counts the lookups of the real variables service.
+type countingVariables struct {
+	*variables.Service
+	lookups atomic.Int32
+}
+
+func (c *countingVariables) Resolve(ctx context.Context, jobID string) (*variables.Resolved, error) {
+	c.lookups.Add(1)
+	return c.Service.Resolve(ctx, jobID)
+}
+
+// A template that names no variable costs no lookup; one that does looks them up once per
+// attempt, however many it names, and masks the secrets among them.
+func TestVariablesAreLookedUpOnlyWhenATemplateNamesOne(t *testing.T) {
+	t.Parallel()
+	const token = "tok-only-when-named"
+	var got atomic.Value
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.URL.RawQuery)
+		_, _ = io.WriteString(w, r.URL.RawQuery)
+	}))
+	defer target.Close()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	keySpec, err := secret.NewKey("k1")
+	require.NoError(t, err)
+	keys, err := secret.ParseKeys(keySpec)
+	require.NoError(t, err)
+	vars := &countingVariables{Service: variables.New(st, keys, time.Now)}
+	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
+	require.NoError(t, err)
+	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "REGION", variables.PutRequest{Value: new("hn")})
+	require.NoError(t, err)
+	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{}, egress.LoopbackPolicy())
+	t.Cleanup(runner.Close)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
+		Publisher: queue.NewPublisher(js), Names: names, Clock: clockwork.NewRealClock(), Log: slog.New(slog.DiscardHandler), Variables: vars}, executor.Config{})
+	require.NoError(t, err)
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+
+	run := func(query string) *domain.Execution {
+		t.Helper()
+		j := testfactory.Job(t, st, testfactory.JobOpts{URL: target.URL + "/?" + query})
+		require.NoError(t, rt.Handle(t.Context(), dueEvent(t, j, at)))
+		e, err := st.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, at))
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusSucceeded, e.Status, e.Error)
+		return e
+	}
+
+	e := run("job={{ job.id }}&at={{ execution.scheduled_at | date \"2006\" }}")
+	require.Equal(t, "job="+e.JobID+"&at="+at.Format("2006"), got.Load())
+	require.Zero(t, vars.lookups.Load(), "no template names a variable")
+
+	e = run("r={{ var.REGION }}&t={{ var.TOKEN }}&u={{ var.REGION | upper }}")
+	require.Equal(t, "r=hn&t="+token+"&u=HN", got.Load())
+	require.EqualValues(t, 1, vars.lookups.Load(), "one lookup for the attempt")
+	require.Equal(t, "r=hn&t="+secret.Masked+"&u=HN", e.ResponseExcerpt, "the secret is masked in what was recorded")
 }

@@ -44,6 +44,9 @@ type Context struct {
 	// Used collects the names of the secret variables Render referred to, for the caller to
 	// check where they are about to be sent.
 	Used map[string]bool
+	// LoadVars, when set, fills Vars and Secret the first time a template refers to a
+	// variable, so a job whose templates name none costs no lookup. Its error fails the render.
+	LoadVars func(c *Context) error
 }
 
 // Error says which field's template failed and why.
@@ -260,7 +263,8 @@ func Replace(tmpl string, with func(variable bool) string) (string, int, error) 
 	return b.String(), n, nil
 }
 
-// Render fills tmpl from c. Errors are *Error or *MissingVariableError naming field.
+// Render fills tmpl from c. Errors are *Error or *MissingVariableError naming field, or what
+// c.LoadVars returned.
 func Render(field, tmpl string, c *Context) (string, error) {
 	if !strings.Contains(tmpl, "{{") && !strings.Contains(tmpl, "}}") {
 		return tmpl, nil
@@ -292,6 +296,12 @@ func eval(field string, e *expr, c *Context) (string, error) {
 	var v string
 	switch e.path[0] {
 	case "var":
+		if c.LoadVars != nil {
+			if err := c.LoadVars(c); err != nil {
+				return "", err
+			}
+			c.LoadVars = nil
+		}
 		val, ok := c.Vars[e.path[1]]
 		if !ok {
 			return "", &MissingVariableError{Field: field, Name: e.path[1]}

@@ -208,3 +208,34 @@ func TestEverythingDerivedFromASecretIsTaintedAndMasked(t *testing.T) {
 		}
 	})
 }
+
+// LoadVars runs once, at the first variable a template names, and never for a template that
+// names none; its error is Render's.
+func TestVariablesAreLoadedOnFirstUse(t *testing.T) {
+	t.Parallel()
+	loads := 0
+	c := ctx()
+	vars := c.Vars
+	c.Vars = nil
+	c.LoadVars = func(c *Context) error {
+		loads++
+		c.Vars = vars
+		return nil
+	}
+	out, err := Render("f", "{{ job.name }} at {{ execution.scheduled_at }}", c)
+	require.NoError(t, err)
+	require.Equal(t, "nightly report at 2026-11-29T02:30:00+07:00", out)
+	require.Zero(t, loads)
+	for range 2 {
+		out, err = Render("f", "{{ var.HOST }}/{{ var.EMPTY }}", c)
+		require.NoError(t, err)
+		require.Equal(t, "api.example.com/", out)
+	}
+	require.Equal(t, 1, loads)
+
+	down := errors.New("variables: database unavailable")
+	c = ctx()
+	c.LoadVars = func(*Context) error { return down }
+	_, err = Render("f", "x {{ var.HOST }}", c)
+	require.ErrorIs(t, err, down)
+}
