@@ -32,7 +32,7 @@ type target struct {
 	sleep  string
 }
 
-func targets(t *testing.T) []target {
+func targets(t testing.TB) []target {
 	t.Helper()
 	return []target{
 		{driver: domain.DriverPostgres, dsn: testenv.PostgresTargetURL(t), ph: func(n int) string { return fmt.Sprintf("$%d", n) }, sleep: "SELECT pg_sleep(5)"},
@@ -44,12 +44,12 @@ func targets(t *testing.T) []target {
 // targets are on this host, so its egress policy allows loopback; its system database is the
 // test server's main database, whose schemas the tests' stores use (their targets are in
 // testenv.TargetDatabase).
-func newRunner(t *testing.T, cfg sqljob.Config) *sqljob.Runner {
+func newRunner(t testing.TB, cfg sqljob.Config) *sqljob.Runner {
 	t.Helper()
 	return newRunnerWith(t, egress.Loopback(), cfg)
 }
 
-func newRunnerWith(t *testing.T, ec egress.Config, cfg sqljob.Config) *sqljob.Runner {
+func newRunnerWith(t testing.TB, ec egress.Config, cfg sqljob.Config) *sqljob.Runner {
 	t.Helper()
 	policy, err := egress.New(ec)
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func newRunnerWith(t *testing.T, ec egress.Config, cfg sqljob.Config) *sqljob.Ru
 }
 
 // systemDatabase is the identity of the database the tests' stores live in.
-func systemDatabase(t *testing.T) domain.DatabaseIdentity {
+func systemDatabase(t testing.TB) domain.DatabaseIdentity {
 	t.Helper()
 	return testenv.PostgresIdentity(t, testenv.PostgresURL(t))
 }
