@@ -37,13 +37,16 @@ func (s *Store) ListDeadLetters(ctx context.Context, p ListDeadLettersParams) ([
 	if p.After != nil {
 		afterAt, afterID = &p.After.FinishedAt, &p.After.ID
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+executionColumns+` FROM job_executions
+	// Through dead_letters, in its order: job_executions has no index of its dead letters,
+	// which would keep every outcome from being written in place (migration 00010).
+	rows, err := s.pool.Query(ctx, `SELECT `+executionColumns+` FROM dead_letters
+		JOIN job_executions ON id = execution_id AND scheduled_at = execution_scheduled_at
 		WHERE status = 'dead_lettered'
 			AND ($1 = '' OR dead_letter_state = $1)
 			AND ($2 = '' OR job_id = nullif($2, '')::uuid)
-			AND ($3::timestamptz IS NULL OR (finished_at, id) < ($3, $4::uuid))
+			AND ($3::timestamptz IS NULL OR (dead_lettered_at, execution_id) < ($3, $4::uuid))
 			AND ($6::text[] IS NULL OR job_id IN (SELECT id FROM jobs WHERE namespace = ANY($6)))
-		ORDER BY finished_at DESC, id DESC LIMIT $5`, p.State, p.JobID, afterAt, afterID, p.Limit, nullSlice(p.Namespaces))
+		ORDER BY dead_lettered_at DESC, execution_id DESC LIMIT $5`, p.State, p.JobID, afterAt, afterID, p.Limit, nullSlice(p.Namespaces))
 	if err != nil {
 		return nil, translate("list dead letters", err)
 	}

@@ -210,6 +210,15 @@ func TestRetentionDropsWholeDaysAndKeepsOpenWork(t *testing.T) {
 	}
 	_, err = st.ExecutionByKey(ctx, old.IdempotencyKey)
 	require.ErrorIs(t, err, domain.ErrNotFound)
+	// The dropped day's discarded dead letter left the list of dead letters with it.
+	var listed []time.Time
+	require.NoError(t, conn.QueryRow(ctx, `SELECT array_agg(execution_scheduled_at ORDER BY 1) FROM dead_letters`).Scan(&listed))
+	require.Len(t, listed, 1)
+	require.True(t, listed[0].Equal(at(37)))
+	dls, err := st.ListDeadLetters(ctx, store.ListDeadLettersParams{JobID: j.ID, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.True(t, dls[0].ScheduledAt.Equal(at(37)))
 
 	// The day is made again on demand, by the process that knew it too.
 	again := newExecution(j, at(40), "w9", time.Now().UTC())
@@ -285,13 +294,17 @@ func TestPartitioningMigratesHistoryInPlace(t *testing.T) {
 	require.NoError(t, err)
 
 	jobID := uuid.NewString()
-	at := []time.Time{time.Date(2026, 1, 15, 23, 59, 59, 0, time.UTC), time.Date(2026, 1, 16, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)}
+	at := []time.Time{time.Date(2026, 1, 15, 23, 59, 59, 0, time.UTC), time.Date(2026, 1, 16, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC), time.Date(2026, 2, 2, 8, 0, 0, 0, time.UTC)}
 	ids := make([]string, len(at))
 	for i, a := range at {
 		ids[i] = uuid.NewString()
 		status, exclusive := "succeeded", false
-		if i == 2 {
+		switch i {
+		case 2:
 			status, exclusive = "running", true
+		case 3:
+			status = "dead_lettered"
 		}
 		_, err := pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 			status, exclusive) VALUES ($1, $2, 1, $3, 'schedule', $4, $5, $6)`, ids[i], jobID, domain.ScheduledKey(jobID, a), a, status, exclusive)
@@ -301,7 +314,7 @@ func TestPartitioningMigratesHistoryInPlace(t *testing.T) {
 	}
 
 	require.NoError(t, st.Migrate(ctx, testenv.Logger(t)))
-	require.Equal(t, []string{"2026-01-15", "2026-01-16", "2026-02-01"}, testfactory.HistoryDays(t, st))
+	require.Equal(t, []string{"2026-01-15", "2026-01-16", "2026-02-01", "2026-02-02"}, testfactory.HistoryDays(t, st))
 	for i, a := range at {
 		e, err := st.ExecutionByKey(ctx, domain.ScheduledKey(jobID, a))
 		require.NoError(t, err)
@@ -317,6 +330,47 @@ func TestPartitioningMigratesHistoryInPlace(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 		status, exclusive) VALUES ($1, $2, 1, 'other', 'schedule', $3, 'running', true)`, uuid.NewString(), jobID, at[0])
 	require.ErrorContains(t, err, "job_executions_one_running")
+	// The dead letter is still listed.
+	dls, err := st.ListDeadLetters(ctx, store.ListDeadLettersParams{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.Equal(t, ids[3], dls[0].ID)
+}
+
+// TestOutcomesAreWrittenInPlace: no index of job_executions names a column that finishing,
+// retrying, taking over or heartbeating an execution writes, and its days keep half of each
+// page free, so that those writes are HOT updates, which add no index entries.
+func TestOutcomesAreWrittenInPlace(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	recordAt(t, st, j, time.Now().UTC().Truncate(time.Second), domain.StatusSucceeded)
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+
+	rows, err := conn.Query(ctx, `SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'job_executions'::regclass`)
+	require.NoError(t, err)
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.NotEmpty(t, defs)
+	written := []string{"status", "attempt", "started_at", "heartbeat_at", "finished_at", "worker_id", "http_status",
+		"duration_ms", "response_excerpt", "error", "next_attempt_at", "dead_letter_state", "dead_letter_resolved_at"}
+	for _, def := range defs {
+		for _, col := range written {
+			require.NotRegexp(t, `\b`+col+`\b`, def, "an index naming %s keeps its updates from being written in place", col)
+		}
+	}
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'job_executions'::regclass`).Scan(&n))
+	rows, err = conn.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'job_executions'::regclass AND NOT coalesce(c.reloptions, '{}') @> '{fillfactor=50}'`)
+	require.NoError(t, err)
+	without, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Positive(t, n)
+	require.Empty(t, without, "days made without room for their outcomes")
 }
 
 // TestRetentionFinishesAnInterruptedDropAndNeverStopsFires: a day left half detached by a round
