@@ -237,7 +237,14 @@ func (p *Puller) drain(wg *sync.WaitGroup, interrupt context.CancelCauseFunc) {
 		defer t.Stop()
 	}
 	wg.Wait()
+	// The acks sent so far are in the server once it answers a flush.
+	if err := p.js.Conn().FlushTimeout(flushTimeout); err != nil {
+		p.log.Warn("flush acknowledgements on shutdown", "error", err)
+	}
 }
+
+// flushTimeout bounds the wait for the server to take the last acknowledgements in.
+const flushTimeout = 5 * time.Second
 
 // returnBuffered gives the messages fetched but not started back to the stream at once, for
 // another worker, rather than letting them wait out their ack wait.
@@ -274,10 +281,11 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 	var settleErr error
 	switch outcome.Action {
 	case delivery.Ack:
-		// Wait for the server to confirm: an ack lost on shutdown would redeliver settled work.
-		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckWait)
-		settleErr = msg.DoubleAck(ackCtx)
-		cancel()
+		// Not confirmed one by one: a confirmation is one more message each way per event, and
+		// an ack that is lost only redelivers an event whose execution is settled, which the
+		// handler acknowledges again without running it. On the way out, drain flushes the
+		// connection, so the acks of a graceful stop are not lost with it.
+		settleErr = msg.Ack()
 	case delivery.Redeliver:
 		p.log.Debug("event will be redelivered", "event_id", ev.ID(), "delay", outcome.Delay, "error", err)
 		settleErr = msg.NakWithDelay(outcome.Delay)
