@@ -4,6 +4,10 @@
 -- no index of job_executions names a column the outcome changes, and the day's partitions keep
 -- half of each page free for the finished versions of the rows inserted there.
 
+-- Outcomes wait for the moment this takes: one finished between the copy below and the
+-- triggers would be a dead letter missing from the list.
+LOCK TABLE job_executions IN SHARE ROW EXCLUSIVE MODE;
+
 -- Dead letters are listed, newest first, from a table of their own, kept by triggers; the
 -- partial index it replaces named status and finished_at, and so kept every outcome from being
 -- written in place.
@@ -14,6 +18,8 @@ CREATE TABLE dead_letters (
     PRIMARY KEY (execution_id, execution_scheduled_at)
 );
 CREATE INDEX dead_letters_time_idx ON dead_letters (dead_lettered_at DESC, execution_id DESC);
+-- Retention deletes a day's rows by their instants.
+CREATE INDEX dead_letters_day_idx ON dead_letters (execution_scheduled_at);
 INSERT INTO dead_letters (execution_id, execution_scheduled_at, dead_lettered_at)
     SELECT id, scheduled_at, coalesce(finished_at, created_at) FROM job_executions WHERE status = 'dead_lettered';
 DROP INDEX job_executions_dead_letters_idx;
@@ -43,8 +49,11 @@ $$;
 CREATE TRIGGER dead_letter_insert AFTER INSERT ON job_executions FOR EACH ROW
     WHEN (NEW.status = 'dead_lettered')
     EXECUTE FUNCTION vecron_dead_letter_add();
-CREATE TRIGGER dead_letter_start AFTER UPDATE OF status ON job_executions FOR EACH ROW
-    WHEN (NEW.status = 'dead_lettered' AND OLD.status <> 'dead_lettered')
+-- The list is ordered by the time a dead letter finished, which the API's cursor names: it
+-- follows finished_at should anything ever change it.
+CREATE TRIGGER dead_letter_start AFTER UPDATE OF status, finished_at ON job_executions FOR EACH ROW
+    WHEN (NEW.status = 'dead_lettered'
+        AND (OLD.status <> 'dead_lettered' OR OLD.finished_at IS DISTINCT FROM NEW.finished_at))
     EXECUTE FUNCTION vecron_dead_letter_add();
 CREATE TRIGGER dead_letter_end AFTER UPDATE OF status ON job_executions FOR EACH ROW
     WHEN (OLD.status = 'dead_lettered' AND NEW.status <> 'dead_lettered')

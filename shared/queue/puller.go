@@ -243,8 +243,9 @@ func (p *Puller) drain(wg *sync.WaitGroup, interrupt context.CancelCauseFunc) {
 	}
 }
 
-// flushTimeout bounds the wait for the server to take the last acknowledgements in.
-const flushTimeout = 5 * time.Second
+// flushTimeout bounds the wait for the server to take the last acknowledgements in: a round
+// trip when it is there, and no more than a small part of a shutdown's budget when it is not.
+const flushTimeout = time.Second
 
 // returnBuffered gives the messages fetched but not started back to the stream at once, for
 // another worker, rather than letting them wait out their ack wait.

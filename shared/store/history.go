@@ -276,6 +276,13 @@ func dropDay(ctx context.Context, conn *pgx.Conn, day, recent time.Time) (string
 		for _, t := range tables {
 			if reason != "" {
 				_, err = tx.Exec(ctx, `ALTER TABLE `+t.parent+` ATTACH PARTITION `+t.name+` `+bounds)
+				if err == nil && t.parent == "job_executions" {
+					// A day detached before dead_letters existed (a round interrupted before
+					// migration 00010) comes back with its dead letters listed.
+					_, err = tx.Exec(ctx, `INSERT INTO dead_letters (execution_id, execution_scheduled_at, dead_lettered_at)
+						SELECT id, scheduled_at, coalesce(finished_at, created_at) FROM `+t.name+`
+						WHERE status = 'dead_lettered' ON CONFLICT DO NOTHING`)
+				}
 			} else {
 				_, err = tx.Exec(ctx, `DROP TABLE `+t.name)
 			}

@@ -445,3 +445,36 @@ func TestRetentionFinishesAnInterruptedDropAndNeverStopsFires(t *testing.T) {
 		WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND relname ~ '^job_execution(s|_attempts)_p'`).Scan(&left))
 	require.Equal(t, 2, left, "today's two tables are all that is left")
 }
+
+// TestTheDeadLetterListFollowsTheExecutions: dead_letters holds each dead letter once, at the
+// time it finished — also when that time is rewritten — and ListDeadLetters pages through it
+// newest first.
+func TestTheDeadLetterListFollowsTheExecutions(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	a := recordAt(t, st, j, at, domain.StatusDeadLettered)
+	b := recordAt(t, st, j, at.Add(time.Second), domain.StatusDeadLettered)
+	recordAt(t, st, j, at.Add(2*time.Second), domain.StatusFailed)
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	// a finished last after all.
+	_, err = conn.Exec(ctx, `UPDATE job_executions SET finished_at = finished_at + interval '1 minute' WHERE id = $1`, a.ID)
+	require.NoError(t, err)
+
+	page, err := st.ListDeadLetters(ctx, store.ListDeadLettersParams{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	require.Equal(t, a.ID, page[0].ID)
+	rest, err := st.ListDeadLetters(ctx, store.ListDeadLettersParams{Limit: 10,
+		After: &store.DeadLetterCursor{FinishedAt: *page[0].FinishedAt, ID: page[0].ID}})
+	require.NoError(t, err)
+	require.Len(t, rest, 1)
+	require.Equal(t, b.ID, rest[0].ID)
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&n))
+	require.Equal(t, 2, n)
+}
