@@ -27,6 +27,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/vecron/vecron/shared/redisconn"
 )
@@ -166,6 +167,8 @@ type Breakers struct {
 	script *redis.Script
 	open   *openHosts
 	closed *closedHosts
+	// asking groups the concurrent questions about one host (ask).
+	asking singleflight.Group
 
 	pausedUntil atomic.Int64 // unix nanoseconds until which Redis is not asked
 	lastWarn    atomic.Int64 // unix nanoseconds of the last warning about Redis
@@ -222,7 +225,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	if gen, ok := b.closed.get(host, now); ok {
 		return b.doneFunc(ctx, host, gen, true), nil
 	}
-	r, err := b.run(ctx, now, "allow", host, 0, 0, 0, 0)
+	r, err := b.ask(ctx, now, host)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("allow %s: %w", host, context.Cause(ctx))
@@ -243,6 +246,31 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 		b.closed.put(host, r.gen, now)
 	}
 	return b.doneFunc(ctx, host, r.gen, closed), nil
+}
+
+// ask asks Redis whether a request to host may go. The requests of an instant all find the
+// cached "closed" expired at once: they share one question, as they would have shared the cached
+// answer — unless the breaker was half-open, which lets a number of trials through: then each
+// request asks for its own.
+func (b *Breakers) ask(ctx context.Context, now time.Time, host string) (result, error) {
+	if ctx.Err() != nil {
+		return result{}, context.Cause(ctx)
+	}
+	asked := false
+	v, err, _ := b.asking.Do(host, func() (any, error) {
+		asked = true
+		// Not the first asker's cancellation: it would fail the others' question too.
+		return b.run(context.WithoutCancel(ctx), now, "allow", host, 0, 0, 0, 0)
+	})
+	if ctx.Err() != nil {
+		return result{}, context.Cause(ctx) // gone while the question was out: not sent
+	}
+	r, _ := v.(result)
+	// Closed, or open and refusing, holds for everyone; a half-open answer granted one trial.
+	if shareable := r.state == StateClosed || (r.state == StateOpen && !r.allowed); !asked && (err != nil || !shareable) {
+		return b.run(ctx, now, "allow", host, 0, 0, 0, 0)
+	}
+	return r, err
 }
 
 // doneFunc returns the done of a request let through in generation gen: closed says the

@@ -587,3 +587,58 @@ func TestLateSuccessesDoNotHideNewerFailures(t *testing.T) {
 	record(t, b, other, false)
 	requireState(t, b, other, breaker.StateClosed)
 }
+
+// TestTheRequestsOfAnInstantShareOneQuestion: requests that arrive together at a host whose
+// closed answer has expired ask Redis once between them, not once each; a half-open breaker
+// still lets exactly its number of trials through however many ask at once.
+func TestTheRequestsOfAnInstantShareOneQuestion(t *testing.T) {
+	t.Parallel()
+	url, prefix := testRedis(t)
+	rdb := newClient(t, url)
+	counter := &evals{}
+	rdb.AddHook(counter)
+	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix, ConsecutiveFailures: 1,
+		HalfOpenRequests: 3, CoolDown: coolDown}, testenv.Logger(t))
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	const host, requests = "instant.example.com:443", 200
+
+	allowAll := func(host string) (allowed int32, dones []func(bool)) {
+		var (
+			mu    sync.Mutex
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for range requests {
+			wg.Go(func() {
+				<-start
+				done, err := b.Allow(t.Context(), host)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				allowed++
+				dones = append(dones, done)
+			})
+		}
+		close(start)
+		wg.Wait()
+		return allowed, dones
+	}
+
+	allowed, _ := allowAll(host)
+	require.EqualValues(t, requests, allowed)
+	require.LessOrEqual(t, counter.n.Load(), int32(5), "one question for the instant, not one per request")
+
+	const tripped = "tripped.example.com:443"
+	record(t, b, tripped, false)
+	requireState(t, b, tripped, breaker.StateOpen)
+	waitTrial(t, b, tripped)(true) // the first trial, taken and succeeded once the cool-down ended
+	allowed, dones := allowAll(tripped)
+	require.EqualValues(t, 2, allowed, "the other two trials, however many asked together")
+	for _, done := range dones {
+		done(true)
+	}
+	requireState(t, b, tripped, breaker.StateClosed)
+}
