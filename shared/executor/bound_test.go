@@ -83,11 +83,7 @@ func newSecretsFixtureWith(t *testing.T, kind domain.JobKind, fn string, runner 
 	t.Helper()
 	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
-	keySpec, err := secret.NewKey("k1")
-	require.NoError(t, err)
-	keys, err := secret.ParseKeys(keySpec)
-	require.NoError(t, err)
-	vars := variables.New(st, keys, time.Now)
+	vars := sealedVariables(t, st, time.Now)
 	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rt, err := executor.New(kind, fn, executor.Deps{Store: st, Runner: runner,

@@ -104,12 +104,8 @@ func newPanicFixture(t *testing.T) *panicFixture {
 	_, js, names := testenv.NATS(t)
 	clock := clockwork.NewFakeClockAt(time.Now().UTC())
 	breakers := testBreakers(t, clock)
-	keySpec, err := secret.NewKey("k1")
-	require.NoError(t, err)
-	keys, err := secret.ParseKeys(keySpec)
-	require.NoError(t, err)
-	vars := &panickyVariables{Service: variables.New(st, keys, clock.Now)}
-	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(panicToken), IsSecret: new(true)})
+	vars := &panickyVariables{Service: sealedVariables(t, st, clock.Now)}
+	_, _, err := vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(panicToken), IsSecret: new(true)})
 	require.NoError(t, err)
 
 	logs := &testenv.LogBuffer{}

@@ -21,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/variables"
@@ -44,12 +45,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
-	keySpec, err := secret.NewKey("k1")
-	require.NoError(t, err)
-	keys, err := secret.ParseKeys(keySpec)
-	require.NoError(t, err)
-	vars := variables.New(st, keys, time.Now)
-	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
+	vars := sealedVariables(t, st, time.Now)
+	_, _, err := vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
 	require.NoError(t, err)
 
 	logs := &testenv.LogBuffer{}
@@ -115,6 +112,16 @@ func TestMissingVariableFailsNamingItAndTheField(t *testing.T) {
 	require.Equal(t, `not sent: http.url: variable "API_KEY" is not defined (globally or for this job)`, e.Error)
 }
 
+// sealedVariables returns the variables service of st, sealing secrets with a key of its own.
+func sealedVariables(t *testing.T, st *store.Store, now func() time.Time) *variables.Service {
+	t.Helper()
+	keySpec, err := secret.NewKey("k1")
+	require.NoError(t, err)
+	keys, err := secret.ParseKeys(keySpec)
+	require.NoError(t, err)
+	return variables.New(st, keys, now)
+}
+
 // countingVariables counts the lookups of the real variables service.
 type countingVariables struct {
 	*variables.Service
@@ -139,12 +146,8 @@ func TestVariablesAreLookedUpOnlyWhenATemplateNamesOne(t *testing.T) {
 	defer target.Close()
 	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
-	keySpec, err := secret.NewKey("k1")
-	require.NoError(t, err)
-	keys, err := secret.ParseKeys(keySpec)
-	require.NoError(t, err)
-	vars := &countingVariables{Service: variables.New(st, keys, time.Now)}
-	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
+	vars := &countingVariables{Service: sealedVariables(t, st, time.Now)}
+	_, _, err := vars.Put(t.Context(), domain.ScopeGlobal, "", "TOKEN", variables.PutRequest{Value: new(token), IsSecret: new(true)})
 	require.NoError(t, err)
 	_, _, err = vars.Put(t.Context(), domain.ScopeGlobal, "", "REGION", variables.PutRequest{Value: new("hn")})
 	require.NoError(t, err)
