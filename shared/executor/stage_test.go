@@ -112,6 +112,18 @@ func awaitRecorded(t *testing.T, f *fixture, key string) *domain.Execution {
 	return e
 }
 
+// requireSkippedUnsent checks that the fire of key reached no target and was recorded skipped
+// with a reason that says why, and returns its record.
+func requireSkippedUnsent(t *testing.T, f *fixture, target *clockTarget, key, why string) *domain.Execution {
+	t.Helper()
+	require.Empty(t, target.got(), "a fire skipped before its instant must not be sent")
+	e, err := f.store.ExecutionByKey(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusSkipped, e.Status)
+	require.Contains(t, e.Error, why)
+	return e
+}
+
 func TestAFireDeliveredAheadOfItsInstantIsRecordedAheadAndSentAtItsInstant(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, executor.Config{})
@@ -159,11 +171,7 @@ func TestAStagedFireOfAJobPausedBeforeItsInstantIsSkippedAndNotSent(t *testing.T
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
 	f.clock.Advance(time.Second)
 	require.NoError(t, <-done)
-	require.Empty(t, target.got(), "a paused job's staged fire must not be sent")
-	e, err := f.store.ExecutionByKey(t.Context(), key)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusSkipped, e.Status)
-	require.Contains(t, e.Error, "paused")
+	e := requireSkippedUnsent(t, f, target, key, "paused")
 	require.Nil(t, e.StartedAt)
 	_, _, acquired := slot.state()
 	require.Zero(t, acquired, "a skipped fire takes no slot")
@@ -186,11 +194,7 @@ func TestAStagedFireOfADeletedJobIsSkipped(t *testing.T) {
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
 	f.clock.Advance(time.Second)
 	require.NoError(t, <-done)
-	require.Empty(t, target.got())
-	e, err := f.store.ExecutionByKey(t.Context(), key)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusSkipped, e.Status)
-	require.Contains(t, e.Error, "deleted")
+	requireSkippedUnsent(t, f, target, key, "deleted")
 }
 
 func TestAStagedForbidFireIsRecordedOnlyAtItsInstant(t *testing.T) {
@@ -266,11 +270,7 @@ func TestAStagedFireThatGetsASlotOnlyPastItsStartingDeadlineIsSkipped(t *testing
 	f.clock.Advance(3 * time.Second)
 	free()
 	require.NoError(t, <-done)
-	require.Empty(t, target.got(), "a fire past its starting deadline must not be sent")
-	e, err := f.store.ExecutionByKey(t.Context(), key)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusSkipped, e.Status)
-	require.Contains(t, e.Error, "starting deadline")
+	requireSkippedUnsent(t, f, target, key, "starting deadline")
 }
 
 func TestAStagedFireTakenOverWhileItWaitedForASlotIsNotSent(t *testing.T) {
