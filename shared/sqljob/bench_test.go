@@ -1,6 +1,7 @@
 package sqljob_test
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,10 @@ func BenchmarkRunInsert(b *testing.B) {
 	res := r.Run(b.Context(), event.Due{JobID: "setup", Kind: domain.KindSQL, SQL: &domain.SQLSpec{Driver: tg.driver, DSN: tg.dsn,
 		Statements: stmts("DROP TABLE IF EXISTS "+table, "CREATE TABLE "+table+" (job TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (job, n))")}})
 	require.Equal(b, domain.StatusSucceeded, res.Status, res.Error)
+	b.Cleanup(func() {
+		r.Run(context.Background(), event.Due{JobID: "cleanup", Kind: domain.KindSQL, SQL: &domain.SQLSpec{Driver: tg.driver, DSN: tg.dsn,
+			Statements: stmts("DROP TABLE IF EXISTS " + table)}})
+	})
 	var n atomic.Int64
 	b.SetParallelism(128)
 	b.ResetTimer()
