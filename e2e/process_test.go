@@ -228,6 +228,31 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 		"name": "tour", "schedule": map[string]string{"cron": "* * * * * *"}, "http": map[string]any{"url": tg.URL},
 	}, &j))
 	testenv.EventuallyWithin(t, 20*time.Second, "two recorded executions", func() bool { return len(allExecutions(t, apiURL, j.ID)) >= 2 })
+
+	// Edit it in place, as the tour does: its fires move to the new target, each recorded with
+	// the version that ran, and the history stays one job's.
+	moved := newTarget(t)
+	req, err := http.NewRequest(http.MethodPatch, apiURL+"/api/v1/jobs/"+j.ID, strings.NewReader(`{"http":{"url":"`+moved.URL+`"}}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	req.Header.Set("If-Match", `"1"`)
+	resp, err = apiClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, `"2"`, resp.Header.Get("ETag"))
+	testenv.EventuallyWithin(t, 20*time.Second, "fires at the edited target", func() bool { return len(moved.requests()) >= 2 })
+	before, after := tg.requests(), moved.requests()
+	versions := map[string]int64{} // a fire is recorded before it is sent
+	for _, e := range allExecutions(t, apiURL, j.ID) {
+		versions[e.IdempotencyKey] = e.JobVersion
+	}
+	for want, reqs := range map[int64][]request{1: before, 2: after} {
+		for _, r := range reqs {
+			require.Contains(t, versions, r.key)
+			require.Equal(t, want, versions[r.key], "the fire %s reached the target of version %d", r.key, want)
+		}
+	}
 	resp, err = http.Get(apiURL + "/readyz")
 	require.NoError(t, err)
 	var ready map[string]string

@@ -74,6 +74,8 @@ var matrix = map[string]matrixRoute{
 	"GET /api/v1/jobs":         {scope: anywhere},
 	"GET /api/v1/jobs/{id}":    {},
 	"DELETE /api/v1/jobs/{id}": {},
+	"PUT /api/v1/jobs/{id}":    {body: func(f *fixture) string { return jobBody("edited-"+uuid.NewString(), f.ns) }},
+	"PATCH /api/v1/jobs/{id}":  {body: func(*fixture) string { return `{"description":"edited"}` }},
 	"POST /api/v1/jobs/{id}/enable": {prepare: func(t *testing.T, e *accessEnv, f *fixture) {
 		_, err := e.st.SetEnabled(context.Background(), f.job.ID, false, nil, time.Now().UTC())
 		require.NoError(t, err)
@@ -213,6 +215,9 @@ func (e *accessEnv) call(t testing.TB, method, path, token, body string) *httpte
 	}
 	req := httptest.NewRequest(method, path, rd)
 	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPut || method == http.MethodPatch {
+		req.Header.Set("If-Match", "*") // edits of jobs are conditional; the others ignore it
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -141,7 +141,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+j.ID)
-	writeJSON(w, http.StatusCreated, j)
+	writeJob(w, http.StatusCreated, j)
 }
 
 // page is a list response; NextCursor is empty on the last page.
@@ -177,7 +177,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := s.allowJob(w, r, domain.PermJobRead); ok {
-		writeJSON(w, http.StatusOK, j)
+		writeJob(w, http.StatusOK, j)
 	}
 }
 
@@ -202,7 +202,7 @@ func (s *Server) setEnabled(enabled bool) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, j)
+		writeJob(w, http.StatusOK, j)
 	}
 }
 

@@ -28,13 +28,15 @@ type client struct {
 	t   *testing.T
 	srv *httptest.Server
 	st  *store.Store
+	// dbURL reaches st's schema directly, to set up what the API cannot.
+	dbURL string
 	// token signs every request in; an admin's by default.
 	token string
 }
 
 func newClient(t *testing.T) *client {
 	t.Helper()
-	st, _ := testfactory.Store(t)
+	st, dbURL := testfactory.Store(t)
 	key, err := secret.NewKey("test")
 	require.NoError(t, err)
 	keys, err := secret.ParseKeys(key)
@@ -44,16 +46,20 @@ func newClient(t *testing.T) *client {
 		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}}, time.Now, testenv.Logger(t))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &client{t: t, srv: srv, st: st, token: testfactory.AdminToken(t, st)}
+	return &client{t: t, srv: srv, st: st, dbURL: dbURL, token: testfactory.AdminToken(t, st)}
 }
 
-func (c *client) do(method, path, body string) (int, http.Header, []byte) {
+// do sends a request; header holds pairs of names and values to set beside the defaults.
+func (c *client) do(method, path, body string, header ...string) (int, http.Header, []byte) {
 	c.t.Helper()
 	req, err := http.NewRequestWithContext(c.t.Context(), method, c.srv.URL+path, strings.NewReader(body))
 	require.NoError(c.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)
@@ -70,9 +76,9 @@ type problem struct {
 	Errors []domain.FieldError `json:"errors"`
 }
 
-func (c *client) problem(method, path, body string, wantStatus int) problem {
+func (c *client) problem(method, path, body string, wantStatus int, header ...string) problem {
 	c.t.Helper()
-	code, h, b := c.do(method, path, body)
+	code, h, b := c.do(method, path, body, header...)
 	require.Equal(c.t, wantStatus, code, string(b))
 	require.Equal(c.t, "application/problem+json", h.Get("Content-Type"))
 	var p problem

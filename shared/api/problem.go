@@ -48,12 +48,22 @@ func writeProblem(w http.ResponseWriter, p problem) {
 // writeError answers with the problem err stands for; unexpected errors are logged here, once,
 // and reach the client only as a generic 500.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var verr *domain.ValidationError
+	var (
+		verr  *domain.ValidationError
+		cerr  *domain.ConflictError
+		stale *domain.StaleError
+	)
 	switch {
 	case errors.As(err, &verr):
 		writeProblem(w, problem{Status: http.StatusBadRequest, Title: "Invalid input", Detail: verr.Error(), Errors: verr.Fields})
 	case errors.Is(err, domain.ErrNotFound):
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "no such resource"})
+	case errors.As(err, &cerr):
+		writeProblem(w, problem{Status: http.StatusConflict, Detail: cerr.FieldError.Error(), Errors: []domain.FieldError{cerr.FieldError}})
+	case errors.As(err, &stale):
+		w.Header().Set("ETag", etag(stale.Current))
+		writeProblem(w, problem{Status: http.StatusPreconditionFailed,
+			Detail: stale.Error() + "; read it again and make your change on that version (If-Match: " + etag(stale.Current) + ")"})
 	case errors.Is(err, domain.ErrConflict):
 		writeProblem(w, problem{Status: http.StatusConflict, Detail: "a resource with that identity already exists"})
 	default:
@@ -65,14 +75,34 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // decodeBody decodes a JSON body into v, rejecting unknown fields, and turns decoding errors into
 // a *domain.ValidationError that names the field.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readBody reads a request body of at most maxBody bytes; a larger one is a
+// *domain.ValidationError.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(v)
-		if err == nil && dec.More() {
-			err = errors.New("trailing data after the JSON object")
-		}
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Reason: fmt.Sprintf("is larger than %d bytes", maxErr.Limit)}}}
+	case err != nil:
+		return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "body", Reason: err.Error()}}}
+	}
+	return body, nil
+}
+
+// decodeJSON is decodeBody for a body already read.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
 	}
 	if err == nil {
 		var verr domain.ValidationError
@@ -87,7 +117,6 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		verr    domain.ValidationError
 		typeErr *json.UnmarshalTypeError
 		synErr  *json.SyntaxError
-		maxErr  *http.MaxBytesError
 	)
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[domain.Duration]():
@@ -96,8 +125,6 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		verr.Add(typeErr.Field, fmt.Sprintf("must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value))
 	case errors.As(err, &synErr):
 		verr.Add("body", fmt.Sprintf("is not valid JSON (at byte %d): %v", synErr.Offset, synErr))
-	case errors.As(err, &maxErr):
-		verr.Add("body", fmt.Sprintf("is larger than %d bytes", maxErr.Limit))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		verr.Add(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
 	default:

@@ -50,6 +50,8 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs", need(domain.PermJobWrite), s.createJob},
 		{http.MethodGet, v1 + "/jobs", need(domain.PermJobRead), s.listJobs},
 		{http.MethodGet, v1 + "/jobs/{id}", need(domain.PermJobRead), s.getJob},
+		{http.MethodPut, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.putJob},
+		{http.MethodPatch, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.patchJob},
 		{http.MethodDelete, v1 + "/jobs/{id}", need(domain.PermJobDelete), s.deleteJob},
 		{http.MethodPost, v1 + "/jobs/{id}/enable", need(domain.PermJobEnable), s.setEnabled(true)},
 		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false)},

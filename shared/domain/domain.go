@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -26,7 +27,32 @@ const ShardCount = 128
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrStale: a write named a version of an object that is no longer its current one.
+	ErrStale = errors.New("stale version")
 )
+
+// ConflictError is an ErrConflict caused by one field, such as a name already taken.
+type ConflictError struct {
+	FieldError
+}
+
+func (e *ConflictError) Error() string { return "conflict: " + e.FieldError.Error() }
+
+// Is makes a ConflictError an ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// StaleError is the ErrStale of an optimistic write: the object is at version Current now.
+type StaleError struct {
+	Kind    string
+	Current int64
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("the %s changed since it was read: it is at version %d now", e.Kind, e.Current)
+}
+
+// Is makes a StaleError an ErrStale.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }
 
 // JobKind says which executor runs a job.
 type JobKind string
@@ -351,6 +377,13 @@ func (j *Job) DeriveState() {
 	default:
 		j.State = StateEnded
 	}
+}
+
+// SamePlan says whether schedule a in time zone aZone plans the same fires as b in bZone.
+func SamePlan(a Schedule, aZone string, b Schedule, bZone string) bool {
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && bytes.Equal(x, y) && aZone == bZone
 }
 
 // FieldError says which field of an input is wrong and why. Its Field is a JSON path such as

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,7 +93,9 @@ type Store interface {
 	FinishExecution(ctx context.Context, e *domain.Execution, a *domain.Attempt) error
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
-	GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error)
+	GateStaged(ctx context.Context, list []*domain.Execution) ([]store.Gate, error)
+	GetJob(ctx context.Context, id string) (*domain.Job, error)
+	SetExecutionVersion(ctx context.Context, e *domain.Execution, version int64) error
 	SkipStaged(ctx context.Context, e *domain.Execution, reason string) (bool, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 }
@@ -161,7 +164,7 @@ type Runtime struct {
 
 	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
-	gates    *batcher[*domain.Execution, string]
+	gates    *batcher[*domain.Execution, store.Gate]
 }
 
 // Grouping of execution writes: a batch waits at most batchWait for company, so a lone
@@ -229,13 +232,26 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		mask *secret.Masker
 	)
 	interrupted := err != nil
-	if interrupted {
-		// Staged and recorded, then interrupted before its instant: nothing was sent.
+	// Only a job whose definition holds a template costs a variables lookup.
+	templated := bytes.Contains(ev.Data(), []byte("{{"))
+	if !interrupted && e.JobVersion != d.JobVersion {
+		var reason string
+		d, reason, err = r.edited(ctx, d, e)
+		if reason != "" {
+			return r.skipStaged(ctx, d, e, reason)
+		}
+		data, mErr := json.Marshal(d)
+		templated = mErr != nil || bytes.Contains(data, []byte("{{"))
+	}
+	if interrupted || err != nil {
+		// Nothing was sent: staged and recorded, then interrupted before its instant; or its job
+		// was edited and could not be read, and the old version must not run (a failed attempt,
+		// retried by the job's policy, reads it again).
 		now := r.now().UTC()
 		e.StartedAt = &now
 		res = domain.RunResult{Status: domain.StatusFailed, Error: err.Error()}
 	} else {
-		res, mask = r.execute(ctx, ev, d, e, log)
+		res, mask = r.execute(ctx, templated, d, e, log)
 	}
 	// The attempt is over: its slot may serve the next one while this outcome is recorded.
 	if slot := delivery.SlotFrom(ctx); slot != nil {
@@ -395,13 +411,16 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-gateLead)); err != nil {
 		return e, interrupted(err)
 	}
-	switch reason, err := r.gate(ctx, e, d.ScheduledAt); {
+	switch g, err := r.gate(ctx, e, d.ScheduledAt); {
 	case err != nil:
 		// It was checked when it was recorded; a database that cannot answer in time must not
 		// also make the fire late. (Under a backlog every fire says so: not worth a warning each.)
 		log.Debug("check the job of a staged fire", "error", err)
-	case reason != "":
-		return nil, r.skipStaged(ctx, d, e, reason)
+	case g.Reason != "":
+		return nil, r.skipStaged(ctx, d, e, g.Reason)
+	default:
+		// Edited since it was recorded: handle reads the new version at the instant.
+		e.JobVersion = g.Version
 	}
 	if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
 		return e, interrupted(err)
@@ -431,27 +450,81 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 
 // gate asks, in a batch with others, whether e's job still lets it run; it gives up at the
 // instant, with an error.
-func (r *Runtime) gate(ctx context.Context, e *domain.Execution, instant time.Time) (string, error) {
+func (r *Runtime) gate(ctx context.Context, e *domain.Execution, instant time.Time) (store.Gate, error) {
 	type answer struct {
-		reason string
-		err    error
+		gate store.Gate
+		err  error
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		reason, err := r.gates.do(ctx, e)
-		ch <- answer{reason, err}
+		g, err := r.gates.do(ctx, e)
+		ch <- answer{g, err}
 	}()
 	timer := r.clock.NewTimer(max(instant.Sub(r.now()), time.Millisecond))
 	defer timer.Stop()
 	select {
 	case a := <-ch:
-		return a.reason, a.err
+		return a.gate, a.err
 	case <-timer.Chan():
-		return "", errors.New("no answer by the fire's instant")
+		return store.Gate{}, errors.New("no answer by the fire's instant")
 	}
 }
 
-// skipStaged records staged execution e skipped for reason and settles its fire.
+// Why a fire whose job changed after the fire was claimed is skipped (the start statements say
+// the same of a pause or a delete they see: store.gatedError).
+const (
+	reasonDeleted     = "skipped: the job was deleted before this fire started"
+	reasonPaused      = "skipped: the job was paused before this fire started"
+	reasonRescheduled = "skipped: the job's schedule was changed before this fire started, and has no fire at this instant"
+)
+
+// edited brings d, claimed with an older version of its job, to the version e's attempt runs:
+// the job as it is now (ARCHITECTURE §11: a fire runs the job as it is when it starts). It
+// returns the new due, or why a first attempt must not run after all: its job is gone or paused
+// by now, or its edited schedule has no fire at d's instant. A later attempt of a job deleted
+// meanwhile runs as it was claimed, as retries always have.
+func (r *Runtime) edited(ctx context.Context, d event.Due, e *domain.Execution) (event.Due, string, error) {
+	first := e.Attempt == 1
+	job, err := r.store.GetJob(ctx, d.JobID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound) && first:
+		return d, reasonDeleted, nil
+	case errors.Is(err, domain.ErrNotFound):
+		return d, "", nil
+	case err != nil:
+		return d, "", fmt.Errorf("read job %s, edited since this fire was claimed: %w", d.JobID, err)
+	case first && !job.Enabled:
+		return d, reasonPaused, nil
+	case first && d.Trigger == domain.TriggerSchedule && !domain.SamePlan(d.Schedule, d.Timezone, job.Schedule, job.Timezone) && !firesAt(job, d.ScheduledAt):
+		return d, reasonRescheduled, nil
+	}
+	// The record may name an older version: a staged fire's was written before the edit.
+	if err := r.store.SetExecutionVersion(ctx, e, job.Version); err != nil {
+		return d, "", err
+	}
+	e.JobVersion = job.Version
+	r.logFor(d, e).Info("fire runs the edited job", "claimed_version", d.JobVersion, "job_version", job.Version)
+	nd := event.DueFor(job, d.ScheduledAt, d.Trigger, d.IdempotencyKey)
+	nd.Payload, nd.Retry = d.Payload, withRetryDefaults(nd.Retry)
+	return nd, "", nil
+}
+
+// firesAt says whether job's schedule has a fire at instant at. The instants of a fixed_delay
+// schedule follow the end of the last run, not the clock: each is its own.
+func firesAt(job *domain.Job, at time.Time) bool {
+	if job.Schedule.Kind == domain.ScheduleFixedDelay {
+		return true
+	}
+	sched, err := schedule.Parse(job.Schedule, job.Timezone)
+	if err != nil {
+		return false
+	}
+	next, ok := sched.WithSeed(job.ID).Next(at.Add(-time.Nanosecond))
+	return ok && next.Equal(at)
+}
+
+// skipStaged records execution e, recorded running and not yet sent (staged, or its job edited),
+// skipped for reason, and settles its fire.
 func (r *Runtime) skipStaged(ctx context.Context, d event.Due, e *domain.Execution, reason string) error {
 	ok, err := r.store.SkipStaged(context.WithoutCancel(ctx), e, reason)
 	switch {
@@ -682,21 +755,21 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 	return minBackoff + time.Duration(rnd(int64(step-minBackoff)+1))
 }
 
-// execute fills the job's templates and runs attempt e. It returns the masker of the secrets the
-// templates used: nothing recorded, logged or published may show them.
+// execute fills the job's templates (when templated: its definition holds one) and runs attempt
+// e. It returns the masker of the secrets the templates used: nothing recorded, logged or
+// published may show them.
 //
 // A panic in the runner (Render, Target, Run) fails this attempt instead of the worker, which
 // would otherwise take every other in-flight attempt down with it, each to be taken over later
 // and sent to its target a second time. The deferred calls on the way up stop the attempt's
 // heartbeat and timeout and report to the breaker.
-func (r *Runtime) execute(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution, log execLog) (res domain.RunResult, mask *secret.Masker) {
+func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *domain.Execution, log execLog) (res domain.RunResult, mask *secret.Masker) {
 	defer func() {
 		if v := recover(); v != nil {
 			res = panicked(log, v, mask)
 		}
 	}()
-	// Only a job whose definition holds a template costs a variables lookup.
-	if !bytes.Contains(ev.Data(), []byte("{{")) {
+	if !templated {
 		return r.attempt(ctx, d, e), nil
 	}
 	c := &render.Context{JobID: d.JobID, JobName: d.JobName, ExecutionID: e.ID, Attempt: e.Attempt,

@@ -181,20 +181,29 @@ func TestAStagedFireOfAJobPausedBeforeItsInstantIsSkippedAndNotSent(t *testing.T
 	require.Equal(t, event.TypeExecutionSkipped, evs[0].Type())
 }
 
-func TestAStagedFireOfADeletedJobIsSkipped(t *testing.T) {
-	t.Parallel()
+// requireStagedFireSkippedAfter stages a fire, makes change to its job once the fire is
+// recorded, and checks that at its instant the fire is skipped unsent, for a reason that says why.
+func requireStagedFireSkippedAfter(t *testing.T, change func(f *fixture, j *domain.Job), why string) {
+	t.Helper()
 	f := newFixture(t, executor.Config{})
 	srv, target := newClockTarget(t, f)
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
 	at, _, done := stagedFire(t, f, j)
 	key := domain.ScheduledKey(j.ID, at)
 	awaitRecorded(t, f, key)
-	require.NoError(t, f.store.DeleteJob(t.Context(), j.ID))
+	change(f, j)
 
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
 	f.clock.Advance(time.Second)
 	require.NoError(t, <-done)
-	requireSkippedUnsent(t, f, target, key, "deleted")
+	requireSkippedUnsent(t, f, target, key, why)
+}
+
+func TestAStagedFireOfADeletedJobIsSkipped(t *testing.T) {
+	t.Parallel()
+	requireStagedFireSkippedAfter(t, func(f *fixture, j *domain.Job) {
+		require.NoError(t, f.store.DeleteJob(t.Context(), j.ID))
+	}, "deleted")
 }
 
 func TestAStagedForbidFireIsRecordedOnlyAtItsInstant(t *testing.T) {

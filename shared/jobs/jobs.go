@@ -52,6 +52,7 @@ type Store interface {
 	ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error)
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
+	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, now time.Time) (*domain.Job, error)
 }
 
 // Service defines jobs.
@@ -70,7 +71,67 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 	if err := s.prepare(j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
 		return err
 	}
-	return s.store.CreateJob(ctx, j)
+	if err := s.store.CreateJob(ctx, j); err != nil {
+		return err
+	}
+	j.DeriveState()
+	return nil
+}
+
+// Update replaces the definition of job cur with j when the job is still at version ifVersion,
+// and plans its next run anew from now. j is the whole new definition; a blank namespace or
+// kind keeps cur's, and neither may change (a job moves to another namespace or kind by a
+// clone). Fires already claimed run the new version (ARCHITECTURE §11). It returns the stored
+// job, a *domain.ValidationError naming every bad field, or an error wrapping domain.ErrStale or
+// domain.ErrConflict.
+func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
+	if strings.TrimSpace(j.Namespace) == "" {
+		j.Namespace = cur.Namespace
+	}
+	if j.Kind == "" {
+		j.Kind = cur.Kind
+	}
+	sched, err := Validate(WithDefaults(j))
+	var v domain.ValidationError
+	if verr, ok := err.(*domain.ValidationError); ok {
+		v.Fields = verr.Fields
+	} else if err != nil {
+		return nil, err
+	}
+	if j.Namespace != cur.Namespace {
+		v.Add("namespace", fmt.Sprintf("cannot be changed by an edit (the job is in %q); clone the job into the other namespace", cur.Namespace))
+	}
+	if j.Kind != cur.Kind {
+		v.Add("kind", fmt.Sprintf("cannot be changed by an edit (the job is a %s job); clone it as a new job", cur.Kind))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	j.ID, j.Shard = cur.ID, cur.Shard
+	next := nextRun(sched.WithSeed(j.ID), now)
+	// An edit that leaves the plan alone may keep a schedule that has ended (to fix a
+	// description); a new plan must fire, as on create.
+	if next == nil && !domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone) {
+		return nil, neverFires(j, sched, now)
+	}
+	j.NextRunAt = nil
+	if j.Enabled {
+		j.NextRunAt = next
+	}
+	return s.store.UpdateJob(ctx, j, ifVersion, now)
+}
+
+// neverFires is the error of a schedule with no fire after now.
+func neverFires(j *domain.Job, sched *schedule.Schedule, now time.Time) error {
+	field := "schedule.cron"
+	switch {
+	case j.Schedule.EndAt != nil && j.Schedule.EndAt.Before(now):
+		field = "schedule.end_at"
+	case sched.Kind() == domain.ScheduleOnce:
+		field = "schedule.at"
+	}
+	return &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Reason: "never fires after now"}}}
 }
 
 // BulkStore stores many jobs at once.
@@ -118,14 +179,7 @@ func (s *Service) prepare(j *domain.Job, now time.Time) error {
 	j.CreatedAt, j.UpdatedAt = now, now
 	next := nextRun(sched.WithSeed(j.ID), now)
 	if next == nil {
-		field := "schedule.cron"
-		switch {
-		case j.Schedule.EndAt != nil && j.Schedule.EndAt.Before(now):
-			field = "schedule.end_at"
-		case sched.Kind() == domain.ScheduleOnce:
-			field = "schedule.at"
-		}
-		return &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Reason: "never fires after now"}}}
+		return neverFires(j, sched, now)
 	}
 	j.NextRunAt = nil
 	if j.Enabled {

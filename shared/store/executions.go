@@ -73,13 +73,13 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
-		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`
+		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`
 		FROM (VALUES ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::int, $9::text))
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		LEFT JOIN jobs j ON j.id = u.job_id
-		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING error`,
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING error, job_version`,
 			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-			e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason)
+			e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason, &e.JobVersion)
 	})
 	switch {
 	case isOneRunning(err):
@@ -94,11 +94,13 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	}
 
 	// The key is taken. A queued execution whose retry is due runs its next attempt here.
+	// Each attempt runs the job as it is when the attempt starts (see gatedVersion).
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
-		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4
+		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4,
+		job_version = coalesce((SELECT version FROM jobs WHERE id = job_executions.job_id), job_version)
 		WHERE idempotency_key = $1 AND scheduled_at = $7 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
-		RETURNING id, attempt`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now), e.ScheduledAt)
-	switch err := row.Scan(&e.ID, &e.Attempt); {
+		RETURNING id, attempt, job_version`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now), e.ScheduledAt)
+	switch err := row.Scan(&e.ID, &e.Attempt, &e.JobVersion); {
 	case err == nil:
 		return Resumed, nil
 	case isOneRunning(err):
@@ -140,7 +142,7 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 // silent by p.StaleAfter, or no longer running: another worker resolved it first, or
 // its own came back.
 func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `WITH old AS (
+	err := s.pool.QueryRow(ctx, `WITH old AS (
 			SELECT id, scheduled_at FROM job_executions
 			WHERE id = $1 AND scheduled_at = $15 AND attempt = $2 AND status = 'running' AND heartbeat_at < now() - $3::interval
 			FOR UPDATE),
@@ -149,15 +151,18 @@ func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *do
 			SELECT id, $2, scheduled_at, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
 		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
 			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
-			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END
-		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at AND j.scheduled_at = $15`,
+			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END,
+			job_version = CASE WHEN $10 = 'running'
+				THEN coalesce((SELECT version FROM jobs WHERE id = j.job_id), j.job_version) ELSE j.job_version END
+		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at AND j.scheduled_at = $15
+		RETURNING j.job_version`,
 		e.ID, lost.Attempt, p.StaleAfter,
 		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
-		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt)
-	if err != nil {
-		return false, translate("resolve silent execution", err)
+		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt).Scan(&e.JobVersion)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
 	}
-	return tag.RowsAffected() == 1, nil
+	return err == nil, translate("resolve silent execution", err)
 }
 
 func isOneRunning(err error) bool {
@@ -247,34 +252,56 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 // GateStaged checks, just before their instants, executions recorded ahead of them (staged
 // fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
 // records at its instant. It returns, by position, why each execution must not run — its job was
-// paused or deleted since it was recorded — or "" when it may. It only reads; SkipStaged records
-// the skip.
-func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]string, error) {
+// paused or deleted since it was recorded — and the job's version now. It only reads;
+// SkipStaged records a skip, SetExecutionVersion a new version.
+func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]Gate, error) {
 	n := len(list)
-	ids, jobIDs := make([]string, n), make([]string, n)
+	ids, jobIDs, versions := make([]string, n), make([]string, n), make([]int64, n)
 	for i, e := range list {
-		ids[i], jobIDs[i] = e.ID, e.JobID
+		ids[i], jobIDs[i], versions[i] = e.ID, e.JobID, e.JobVersion
 	}
-	rows, err := s.pool.Query(ctx, `SELECT u.id::text, `+gatedError+`
-		FROM unnest($1::uuid[], $2::uuid[]) AS u(id, job_id)
+	rows, err := s.pool.Query(ctx, `SELECT u.id::text, coalesce(`+gatedError+`, ''), coalesce(j.version, u.version)
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS u(id, job_id, version)
 		LEFT JOIN jobs j ON j.id = u.job_id
-		WHERE j.id IS NULL OR NOT j.enabled`, ids, jobIDs)
+		WHERE j.id IS NULL OR NOT j.enabled OR j.version <> u.version`, ids, jobIDs, versions)
 	if err != nil {
 		return nil, translate("check staged executions", err)
 	}
-	blocked := map[string]string{}
-	var id, reason string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &reason}, func() error {
-		blocked[id] = reason
+	changed := map[string]Gate{}
+	var (
+		id string
+		g  Gate
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &g.Reason, &g.Version}, func() error {
+		changed[id] = g
 		return nil
 	}); err != nil {
 		return nil, translate("check staged executions", err)
 	}
-	out := make([]string, n)
+	out := make([]Gate, n)
 	for i, e := range list {
-		out[i] = blocked[e.ID]
+		g, ok := changed[e.ID]
+		if !ok {
+			g.Version = e.JobVersion
+		}
+		out[i] = g
 	}
 	return out, nil
+}
+
+// Gate is what GateStaged found of a staged execution's job.
+type Gate struct {
+	// Reason is why the fire must not run (its job was paused or deleted); empty when it may.
+	Reason string
+	// Version is the job's version now: another than the execution's when the job was edited.
+	Version int64
+}
+
+// SetExecutionVersion records that the attempt of e runs version of its job.
+func (s *Store) SetExecutionVersion(ctx context.Context, e *domain.Execution, version int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_executions SET job_version = $3
+		WHERE id = $1 AND scheduled_at = $2 AND job_version <> $3`, e.ID, e.ScheduledAt, version)
+	return translate("record the version of an execution", err)
 }
 
 // SkipStaged records e, recorded running ahead of its instant and not yet started, as skipped
@@ -473,11 +500,14 @@ func (s *Store) ExecutionStats(ctx context.Context) (finished int, last *time.Ti
 	return finished, utcPtr(last), translate("count executions", err)
 }
 
-// gatedColumns and gatedError record a fire by the state of its job (j, LEFT JOINed) when it
-// starts: running, or skipped when the job was paused or deleted after the fire was claimed — a
-// pause means that nothing not yet started runs. They read the job in the same statement that
-// records the fire, so the rule costs the fire no round trip.
+// gatedColumns, gatedError and gatedVersion record a fire by the state of its job (j, LEFT
+// JOINed) when it starts: running, or skipped when the job was paused or deleted after the fire
+// was claimed — a pause means that nothing not yet started runs; and with the version of the job
+// it runs, which is the job's version now when an edit came after the claim (the executor then
+// reads the edited job: ARCHITECTURE §11). They read the job in the same statement that records
+// the fire, so the rule costs the fire no round trip.
 const (
+	gatedVersion = `coalesce(j.version, u.version)`
 	gatedColumns = `
 		CASE WHEN j.enabled THEN u.started END,
 		CASE WHEN j.enabled THEN now() END,
@@ -520,13 +550,13 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	err := s.writeHistory(ctx, scheduled, func() error {
 		rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
-		SELECT u.id, u.job_id, u.version, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`
+		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
 			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker, n)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		-- In the order given, so that of two deliveries of one fire in a batch the first wins.
 		ORDER BY u.n
-		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error`,
+		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error, job_version`,
 			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
 		if err != nil {
 			return err
@@ -537,19 +567,22 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	if err != nil {
 		return nil, translate("record executions", err)
 	}
-	done := make(map[string]*string, len(inserted))
+	done := make(map[string]insertedRow, len(inserted))
 	for _, r := range inserted {
-		done[r.ID] = r.Error
+		done[r.ID] = r
 	}
 	out := make([]Inserted, n)
 	for i, e := range list {
-		reason, ok := done[e.ID]
+		r, ok := done[e.ID]
+		if ok {
+			e.JobVersion = r.Version
+		}
 		switch {
 		case !ok:
 			out[i] = NotInserted
-		case reason != nil:
+		case r.Error != nil:
 			out[i] = InsertedSkipped
-			e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, *reason, e.StartedAt, nil
+			e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, *r.Error, e.StartedAt, nil
 		default:
 			out[i] = InsertedRunning
 		}
@@ -558,8 +591,9 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 }
 
 type insertedRow struct {
-	ID    string
-	Error *string
+	ID      string
+	Error   *string
+	Version int64
 }
 
 // Finish is one attempt's outcome for FinishExecutions.

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -70,25 +72,48 @@ func specOf(j *domain.Job) ([]byte, error) {
 	return nil, fmt.Errorf("job kind %q has no spec encoding", j.Kind)
 }
 
+// encodedJob holds the columns of a job that are stored encoded.
+type encodedJob struct {
+	spec, schedule, retry []byte
+	deadlineMS            *int64
+}
+
+func encodeJob(j *domain.Job) (encodedJob, error) {
+	var c encodedJob
+	var err error
+	if c.spec, err = specOf(j); err != nil {
+		return c, err
+	}
+	if c.schedule, err = json.Marshal(j.Schedule); err != nil {
+		return c, err
+	}
+	if c.retry, err = json.Marshal(j.Retry); err != nil {
+		return c, err
+	}
+	if j.StartingDeadline > 0 {
+		ms := time.Duration(j.StartingDeadline).Milliseconds()
+		c.deadlineMS = &ms
+	}
+	return c, nil
+}
+
+// jobNameTaken turns the violation of a job's unique (namespace, name) into a conflict that
+// names the field; it returns any other error as it is.
+func jobNameTaken(err error, j *domain.Job) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "jobs_namespace_name_key" {
+		return &domain.ConflictError{FieldError: domain.FieldError{Field: "name",
+			Reason: fmt.Sprintf("a job named %q already exists in namespace %q", j.Name, j.Namespace)}}
+	}
+	return err
+}
+
 // CreateJob inserts j (its ID, Shard and timestamps already set). It returns an error wrapping
 // domain.ErrConflict when the namespace already has a job of that name.
 func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
-	spec, err := specOf(j)
+	c, err := encodeJob(j)
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
-	}
-	schedule, err := json.Marshal(j.Schedule)
-	if err != nil {
-		return fmt.Errorf("create job: %w", err)
-	}
-	retry, err := json.Marshal(j.Retry)
-	if err != nil {
-		return fmt.Errorf("create job: %w", err)
-	}
-	var deadlineMS *int64
-	if j.StartingDeadline > 0 {
-		ms := time.Duration(j.StartingDeadline).Milliseconds()
-		deadlineMS = &ms
 	}
 	if by := domain.ActorLabel(ctx); by != "" {
 		j.CreatedBy, j.UpdatedBy = by, by
@@ -99,10 +124,10 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 			timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
 			misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21)`,
-			j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
+			j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-			j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry, nullable(j.CreatedBy))
-		return err
+			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy))
+		return jobNameTaken(err, j)
 	})
 	return translate("create job", err)
 }
@@ -112,32 +137,63 @@ func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
 func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	rows := make([][]any, len(jobs))
 	for i, j := range jobs {
-		spec, err := specOf(j)
+		c, err := encodeJob(j)
 		if err != nil {
 			return fmt.Errorf("create jobs: %w", err)
 		}
-		schedule, err := json.Marshal(j.Schedule)
-		if err != nil {
-			return fmt.Errorf("create jobs: %w", err)
-		}
-		retry, err := json.Marshal(j.Retry)
-		if err != nil {
-			return fmt.Errorf("create jobs: %w", err)
-		}
-		var deadlineMS *int64
-		if j.StartingDeadline > 0 {
-			ms := time.Duration(j.StartingDeadline).Milliseconds()
-			deadlineMS = &ms
-		}
-		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, spec, schedule, j.Timezone, j.Enabled,
+		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
-			j.MisfirePolicy, j.MaxCatchup, deadlineMS, j.ConcurrencyPolicy, j.PausedAt, retry}
+			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry}
 	}
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 		"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 		"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
 		"paused_at", "retry"}, pgx.CopyFromRows(rows))
 	return translate("create jobs", err)
+}
+
+// UpdateJob replaces the definition of the job j.ID with j (its next run already planned) when
+// the job is still at version ifVersion. It bumps the version, keeps what an edit cannot change
+// (identity, namespace, kind, shard, creation) and records the change in the audit log. An edit
+// that pauses the job withdraws its fires not yet published, as SetEnabled does; other fires
+// already claimed stay, and run the new version (ARCHITECTURE §11: the executor reads the job's
+// version when a fire starts). It returns the stored job, or an error wrapping
+// domain.ErrNotFound, domain.ErrStale (a *domain.StaleError) or domain.ErrConflict (a
+// *domain.ConflictError naming the field).
+func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, now time.Time) (*domain.Job, error) {
+	c, err := encodeJob(j)
+	if err != nil {
+		return nil, fmt.Errorf("update job: %w", err)
+	}
+	var out *domain.Job
+	change := Change{Action: "job.update", ObjectKind: "job", ObjectID: j.ID}
+	err = s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		before, err := scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1 FOR UPDATE`, j.ID))
+		if err != nil {
+			return err
+		}
+		if before.Version != ifVersion {
+			return &domain.StaleError{Kind: "job", Current: before.Version}
+		}
+		out, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
+			schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8, next_run_at = $9,
+			misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
+			retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
+			version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by)
+			WHERE id = $1 RETURNING `+jobColumns,
+			j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
+			j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
+			nullable(domain.ActorLabel(ctx))))
+		if err != nil {
+			return jobNameTaken(err, j)
+		}
+		change.Namespace, change.Before, change.After = out.Namespace, before.Redacted(), out.Redacted()
+		if before.Enabled && !out.Enabled {
+			_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, j.ID)
+		}
+		return err
+	})
+	return out, translate("update job", err)
 }
 
 // GetJob returns the job with id, or an error wrapping domain.ErrNotFound.
