@@ -253,6 +253,18 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 			require.Equal(t, want, versions[r.key], "the fire %s reached the target of version %d", r.key, want)
 		}
 	}
+
+	// Run it now: the API answers at once with the execution, which the tick and the executor
+	// then carry out.
+	var run struct {
+		ExecutionID string `json:"execution_id"`
+	}
+	require.Equal(t, http.StatusAccepted, postJSON(t, apiURL+"/api/v1/jobs/"+j.ID+"/trigger", map[string]any{"payload": map[string]string{"why": "tour"}}, &run))
+	testenv.EventuallyWithin(t, 20*time.Second, "the run started by hand succeeded", func() bool {
+		var e domain.Execution
+		getJSON(t, apiURL+"/api/v1/executions/"+run.ExecutionID, &e)
+		return e.Status == domain.StatusSucceeded && e.Trigger == domain.TriggerManual
+	})
 	resp, err = http.Get(apiURL + "/readyz")
 	require.NoError(t, err)
 	var ready map[string]string

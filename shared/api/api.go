@@ -38,6 +38,7 @@ type Store interface {
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
+	jobs.TriggerStore
 	AccessStore
 }
 

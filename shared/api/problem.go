@@ -122,7 +122,7 @@ func decodeJSON(body []byte, v any) error {
 	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[domain.Duration]():
 		verr.Add(typeErr.Field, fmt.Sprintf(`must be a duration string such as "30s", not %s`, typeErr.Value))
 	case errors.As(err, &typeErr):
-		verr.Add(typeErr.Field, fmt.Sprintf("must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value))
+		verr.Add(cmpOr(typeErr.Field, "body"), fmt.Sprintf("must be a JSON %s, not %s", typeErr.Type.Kind(), typeErr.Value))
 	case errors.As(err, &synErr):
 		verr.Add("body", fmt.Sprintf("is not valid JSON (at byte %d): %v", synErr.Offset, synErr))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/google/uuid"
+
+	"github.com/vecron/vecron/shared/domain"
 )
 
 // requestIDHeader names a request across the client, the response and the log.
@@ -15,27 +17,11 @@ const requestIDHeader = "X-Request-Id"
 func requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(requestIDHeader)
-		if !wellFormedID(id) {
+		if !domain.WellFormedID(id) {
 			id = uuid.Must(uuid.NewV7()).String()
 			r.Header.Set(requestIDHeader, id)
 		}
 		w.Header().Set(requestIDHeader, id)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// wellFormedID accepts up to 128 letters, digits and "-_.:": enough for every id scheme in use,
-// and nothing that could forge a log line or a header.
-func wellFormedID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range id {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
 }

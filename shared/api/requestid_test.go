@@ -40,16 +40,3 @@ func TestRequestID(t *testing.T) {
 		require.NoError(t, err, "%s: a new id replaces %q", name, c.incoming)
 	}
 }
-
-func FuzzWellFormedID(f *testing.F) {
-	f.Add("gw-01HZX3:req.42_a")
-	f.Add("a\nb")
-	f.Fuzz(func(t *testing.T, id string) {
-		if !wellFormedID(id) {
-			return
-		}
-		require.NotContains(t, id, "\n")
-		require.NotContains(t, id, " ")
-		require.LessOrEqual(t, len(id), 128)
-	})
-}

@@ -57,6 +57,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false)},
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill},
+		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger},
 		{http.MethodPost, v1 + "/schedules/preview", need(domain.PermJobRead), s.preview},
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution},
 		{http.MethodGet, v1 + "/dead-letters", need(domain.PermExecutionRead), s.listDeadLetters},

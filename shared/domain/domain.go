@@ -302,6 +302,9 @@ type Execution struct {
 	FinishedAt     *time.Time      `json:"finished_at,omitempty"`
 	Status         ExecutionStatus `json:"status"`
 	Attempt        int             `json:"attempt"`
+	// Forced marks a run started by hand with "force": exempt from the one-running rule of a
+	// forbid job.
+	Forced bool `json:"forced,omitempty"`
 	// HTTPStatus is the response status code of an http job; 0 when no response arrived.
 	HTTPStatus int `json:"http_status,omitempty"`
 	// DurationMS is how long the attempt ran, from sending the request to reading the excerpt.
@@ -377,6 +380,22 @@ func (j *Job) DeriveState() {
 	default:
 		j.State = StateEnded
 	}
+}
+
+// WellFormedID accepts up to 128 letters, digits and "-_.:": enough for every id scheme a caller
+// brings (request ids, idempotency keys), and nothing that could forge a log line or a header.
+func WellFormedID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // SamePlan says whether schedule a in time zone aZone plans the same fires as b in bZone.

@@ -120,6 +120,15 @@ type Due struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 	// IdempotencyKey is repeated from the event id so that the data stands on its own.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Forced marks a run started by hand with "force": it runs beside a running execution of
+	// a forbid or replace job, exempt from the one-running rule.
+	Forced bool `json:"forced,omitempty"`
+}
+
+// Exclusive says whether d's fire is subject to the one-running rule of its job's concurrency
+// policy (forbid, replace).
+func (d Due) Exclusive() bool {
+	return !d.Forced && (d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace)
 }
 
 // DueFor snapshots job for the fire at scheduledAt.

@@ -319,7 +319,7 @@ func (r *Runtime) begin(ctx context.Context, d event.Due, pushed bool) (*domain.
 	}
 	params := store.StartParams{
 		StaleAfter:    r.cfg.StaleAfter,
-		Exclusive:     d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace,
+		Exclusive:     d.Exclusive(),
 		IgnoreBackoff: pushed,
 		Now:           now,
 	}
@@ -385,7 +385,7 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	handBack := func(err error) error {
 		return &delivery.RetryError{After: 0, Err: interrupted(err)}
 	}
-	atInstant := d.ConcurrencyPolicy == domain.ConcurrencyForbid || d.ConcurrencyPolicy == domain.ConcurrencyReplace ||
+	atInstant := d.Exclusive() ||
 		d.Retry.MaxAttempts <= 1
 	if atInstant {
 		if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {

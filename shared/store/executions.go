@@ -210,21 +210,26 @@ func (s *Store) exclusiveRun(ctx context.Context, jobID string) (*domain.Executi
 }
 
 // RecordSkipped records e as a skipped execution (e.Error says why) unless its key is already
-// recorded; it reports whether it recorded it.
+// recorded — but for a run queued by hand that never started (attempt 0), which it records
+// skipped in place, e.ID becoming that record's. It reports whether it recorded the skip.
 func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error) {
-	var tag pgconn.CommandTag
-	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() (err error) {
-		tag, err = s.pool.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
+	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
+		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, finished_at, status, attempt, worker_id, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8, $9, $10)
-		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING`,
-			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error)
-		return err
+		ON CONFLICT (idempotency_key, scheduled_at) DO UPDATE SET status = 'skipped', finished_at = excluded.finished_at,
+			worker_id = excluded.worker_id, error = excluded.error, next_attempt_at = NULL
+			WHERE job_executions.status = 'queued' AND job_executions.attempt = 0
+		RETURNING id`,
+			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error).Scan(&e.ID)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
 		return false, translate("record skipped execution", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return true, nil
 }
 
 // CancelRunning marks the running exclusive execution of a job as cancelled with reason, so a
@@ -404,7 +409,7 @@ func (s *Store) Attempts(ctx context.Context, executionID string, scheduledAt ti
 const executionColumns = `id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 	started_at, finished_at, status, attempt, coalesce(http_status, 0), coalesce(duration_ms, 0),
 	coalesce(response_excerpt, ''), coalesce(error, ''), coalesce(worker_id, ''), next_attempt_at,
-	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at`
+	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at, forced`
 
 // scanExecution scans the executionColumns of row, then any extra columns into extra.
 func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
@@ -416,7 +421,7 @@ func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
 	)
 	dest := append([]any{&e.ID, &e.JobID, &e.JobVersion, &e.IdempotencyKey, &e.Trigger, &e.ScheduledAt,
 		&e.StartedAt, &e.FinishedAt, &e.Status, &e.Attempt, &e.HTTPStatus, &e.DurationMS,
-		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved}, extra...)
+		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved, &e.Forced}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -135,6 +135,22 @@ func DeadLetter(t testing.TB, st *store.Store, j *domain.Job) *domain.Execution 
 	return e
 }
 
+// RunningExclusive records a running execution of j (a forbid or replace job), as the worker
+// running it would, and returns it.
+func RunningExclusive(t testing.TB, st *store.Store, j *domain.Job) *domain.Execution {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	at := now.Truncate(time.Second)
+	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
+		StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "testfactory"}
+	outcome, err := st.StartExecution(context.Background(), e, store.StartParams{StaleAfter: time.Minute, Exclusive: true})
+	if err != nil || outcome != store.Started {
+		t.Fatalf("start an exclusive execution: %v (outcome %d)", err, outcome)
+	}
+	return e
+}
+
 // deadLetters spreads the scheduled instants of DeadLetter's executions, so keys never clash.
 var deadLetters atomic.Int64
 
