@@ -36,6 +36,7 @@ type Store interface {
 	Attempts(ctx context.Context, executionID string, scheduledAt time.Time) ([]domain.Attempt, error)
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
+	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
 	jobs.TriggerStore

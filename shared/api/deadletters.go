@@ -14,21 +14,29 @@ import (
 )
 
 // getExecution answers one execution with every attempt.
-func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
+// execution returns the execution the route names when the caller holds perm in its namespace;
+// otherwise it answers why not.
+func (s *Server) execution(w http.ResponseWriter, r *http.Request, perm domain.Permission) (*domain.Execution, bool) {
 	id := chi.URLParam(r, "id")
 	if uuid.Validate(id) != nil {
 		writeError(w, r, s.log, domain.ErrNotFound)
-		return
+		return nil, false
 	}
 	e, err := s.store.GetExecution(r.Context(), id)
 	if err != nil {
 		writeError(w, r, s.log, err)
+		return nil, false
+	}
+	return e, s.allowExecution(w, r, perm, e)
+}
+
+func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.execution(w, r, domain.PermExecutionRead)
+	if !ok {
 		return
 	}
-	if !s.allowExecution(w, r, domain.PermExecutionRead, e) {
-		return
-	}
-	if e.Attempts, err = s.store.Attempts(r.Context(), id, e.ScheduledAt); err != nil {
+	var err error
+	if e.Attempts, err = s.store.Attempts(r.Context(), e.ID, e.ScheduledAt); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

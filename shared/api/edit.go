@@ -26,8 +26,8 @@ func writeJob(w http.ResponseWriter, status int, j *domain.Job) {
 	writeJSON(w, status, j)
 }
 
-// ifMatch returns the version a conditional write names in If-Match: the version of cur for
-// "*" (any current version). It answers 428 when the header is missing, 412 when it names no
+// ifMatch returns the version a conditional write names in If-Match: 0 for "*" (whatever
+// version is current). It answers 428 when the header is missing, 412 when it names no
 // version of cur's (a weak or foreign tag never matches), 400 when it is not an entity tag.
 func ifMatch(w http.ResponseWriter, r *http.Request, cur *domain.Job) (int64, bool) {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
@@ -37,7 +37,7 @@ func ifMatch(w http.ResponseWriter, r *http.Request, cur *domain.Job) (int64, bo
 		return 0, false
 	}
 	if v == "*" {
-		return cur.Version, true
+		return 0, true // any version: the edit overwrites whatever is current
 	}
 	for tag := range strings.SplitSeq(v, ",") {
 		tag = strings.TrimSpace(tag)
@@ -45,12 +45,11 @@ func ifMatch(w http.ResponseWriter, r *http.Request, cur *domain.Job) (int64, bo
 			continue // If-Match compares strongly: a weak tag matches nothing.
 		}
 		unq, ok := strings.CutPrefix(tag, `"`)
-		if unq, ok2 := strings.CutSuffix(unq, `"`); ok && ok2 {
+		if unq, ok2 := strings.CutSuffix(unq, `"`); ok && ok2 && len(unq) > 0 {
 			if n, err := strconv.ParseInt(unq, 10, 64); err == nil && n == cur.Version {
 				return n, true
-			} else if err == nil {
-				continue
 			}
+			continue // a tag of another version, or no version of ours: no match
 		}
 		writeProblem(w, problem{Status: http.StatusBadRequest, Title: "Invalid input",
 			Detail: "If-Match: " + quoted(tag) + " is not an entity tag; send the job's ETag as GET returned it, such as " + etag(cur.Version),

@@ -122,8 +122,15 @@ func TestPutReplacesTheDefinition(t *testing.T) {
 	require.Contains(t, string(rec.Before), "https://example.test/run")
 	require.Contains(t, string(rec.After), "https://example.test/v2")
 
+	// An edit that leaves the plan alone leaves the next run where it is; If-Match: * edits
+	// whatever version is current, and a tag of no version of ours matches none.
+	got, _ = c.edit(http.MethodPatch, j.ID, `{"description":"same plan"}`, "If-Match", `*`)
+	require.Equal(t, read.NextRunAt, got.NextRunAt)
+	require.Equal(t, int64(3), got.Version)
+	c.problem(http.MethodPatch, "/api/v1/jobs/"+j.ID, `{}`, http.StatusPreconditionFailed, "If-Match", `"abc"`)
+
 	// An edit may pause the job: no next run, and it says so.
-	got, _ = c.edit(http.MethodPut, j.ID, strings.Replace(edited, `"timeout"`, `"enabled":false,"timeout"`, 1), "If-Match", `"2"`)
+	got, _ = c.edit(http.MethodPut, j.ID, strings.Replace(edited, `"timeout"`, `"enabled":false,"timeout"`, 1), "If-Match", `"3"`)
 	require.False(t, got.Enabled)
 	require.Nil(t, got.NextRunAt)
 	require.Equal(t, domain.StatePaused, got.State)

@@ -82,6 +82,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	return decodeJSON(body, v)
 }
 
+// decodeOptionalBody is decodeBody for a body the client may leave out: empty, v stays as it is.
+func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil || len(body) == 0 {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
 // readBody reads a request body of at most maxBody bytes; a larger one is a
 // *domain.ValidationError.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

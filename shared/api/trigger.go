@@ -29,17 +29,10 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
+	var in triggerRequest
+	if err := decodeOptionalBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
-	}
-	var in triggerRequest
-	if len(body) > 0 {
-		if err := decodeJSON(body, &in); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
 	}
 	if string(in.Payload) == "null" {
 		in.Payload = nil

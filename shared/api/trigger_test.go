@@ -160,3 +160,28 @@ func TestRunNowRejectsBadInputNamingTheField(t *testing.T) {
 	}
 	c.problem(http.MethodPost, "/api/v1/jobs/"+uuid.NewString()+"/trigger", `{}`, http.StatusNotFound)
 }
+
+func TestRunNowOutlivesAPauseButNotADelete(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(validJob)
+	before, _ := c.runNow(j.ID, "")
+	code, _, b := c.do(http.MethodPost, "/api/v1/jobs/"+j.ID+"/disable", "")
+	require.Equal(t, http.StatusOK, code, string(b))
+	after, _ := c.runNow(j.ID, "") // a pause stops the schedule, not an operator
+	fires, err := c.st.DueQueued(t.Context(), time.Now().Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Len(t, fires, 2, "a pause keeps runs started by hand")
+
+	code, _, b = c.do(http.MethodDelete, "/api/v1/jobs/"+j.ID, "")
+	require.Equal(t, http.StatusNoContent, code, string(b))
+	for _, id := range []string{before.ExecutionID, after.ExecutionID} {
+		e := c.execution(id)
+		require.Equal(t, domain.StatusSkipped, e.Status, "a delete ends the runs it would strand")
+		require.Contains(t, e.Error, "deleted")
+	}
+	fires, err = c.st.DueQueued(t.Context(), time.Now().Add(time.Second), 10)
+	require.NoError(t, err)
+	require.Empty(t, fires)
+	c.problem(http.MethodPost, "/api/v1/jobs/"+j.ID+"/trigger", "", http.StatusNotFound)
+}

@@ -33,7 +33,7 @@ func editJob(t *testing.T, f *fixture, j *domain.Job, change func(*domain.Job)) 
 	spec := *j.HTTP
 	edited.HTTP = &spec
 	change(&edited)
-	got, err := f.store.UpdateJob(t.Context(), &edited, j.Version, time.Now().UTC())
+	got, err := f.store.UpdateJob(t.Context(), &edited, j.Version, false, time.Now().UTC())
 	require.NoError(t, err)
 	return got
 }

@@ -231,25 +231,31 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		res  domain.RunResult
 		mask *secret.Masker
 	)
-	interrupted := err != nil
+	// notSent says why an attempt ended without reaching its target, when it did: not the
+	// target's doing, so it is tried again at once and counts against nothing.
+	var notSent string
+	if err != nil {
+		notSent = shutDown // staged and recorded, then interrupted before its instant
+	}
 	// Only a job whose definition holds a template costs a variables lookup.
 	templated := bytes.Contains(ev.Data(), []byte("{{"))
-	if !interrupted && e.JobVersion != d.JobVersion {
+	if notSent == "" && e.JobVersion != d.JobVersion {
 		var reason string
 		d, reason, err = r.edited(ctx, d, e)
 		if reason != "" {
 			return r.skipStaged(ctx, d, e, reason)
 		}
+		if err != nil {
+			// The old version must not run in place of the edited one.
+			notSent = "not sent: " + err.Error()
+		}
 		data, mErr := json.Marshal(d)
 		templated = mErr != nil || bytes.Contains(data, []byte("{{"))
 	}
-	if interrupted || err != nil {
-		// Nothing was sent: staged and recorded, then interrupted before its instant; or its job
-		// was edited and could not be read, and the old version must not run (a failed attempt,
-		// retried by the job's policy, reads it again).
+	if notSent != "" {
 		now := r.now().UTC()
 		e.StartedAt = &now
-		res = domain.RunResult{Status: domain.StatusFailed, Error: err.Error()}
+		res = domain.RunResult{Status: domain.StatusFailed, Error: notSent}
 	} else {
 		res, mask = r.execute(ctx, templated, d, e, log)
 	}
@@ -259,9 +265,10 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
-	// Whatever ended it, an attempt interrupted before its instant was not the target's doing.
-	shutdown := interrupted || errors.Is(context.Cause(ctx), delivery.ErrShutdown)
-	a, v, retryIn := r.reportResult(d, e, res, shutdown)
+	if notSent == "" && errors.Is(context.Cause(ctx), delivery.ErrShutdown) {
+		notSent = shutDown
+	}
+	a, v, retryIn := r.reportResult(d, e, res, notSent)
 	return r.settle(ctx, d, e, a, v, retryIn, log)
 }
 
@@ -416,7 +423,10 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		// It was checked when it was recorded; a database that cannot answer in time must not
 		// also make the fire late. (Under a backlog every fire says so: not worth a warning each.)
 		log.Debug("check the job of a staged fire", "error", err)
-	case g.Reason != "":
+	case g.Ended:
+		log.Info("staged execution was cancelled before its instant; not sent")
+		return nil, nil
+	case g.Reason != "" && (g.Reason != reasonPaused || d.Trigger != domain.TriggerManual):
 		return nil, r.skipStaged(ctx, d, e, g.Reason)
 	default:
 		// Edited since it was recorded: handle reads the new version at the instant.
@@ -470,6 +480,9 @@ func (r *Runtime) gate(ctx context.Context, e *domain.Execution, instant time.Ti
 	}
 }
 
+// shutDown is the error of an attempt this worker's shutdown ended.
+const shutDown = "interrupted: this worker shut down before the attempt ended"
+
 // Why a fire whose job changed after the fire was claimed is skipped (the start statements say
 // the same of a pause or a delete they see: store.gatedError).
 const (
@@ -493,7 +506,8 @@ func (r *Runtime) edited(ctx context.Context, d event.Due, e *domain.Execution) 
 		return d, "", nil
 	case err != nil:
 		return d, "", fmt.Errorf("read job %s, edited since this fire was claimed: %w", d.JobID, err)
-	case first && !job.Enabled:
+	case first && !job.Enabled && d.Trigger != domain.TriggerManual:
+		// A pause stops the schedule, not an operator's run now.
 		return d, reasonPaused, nil
 	case first && d.Trigger == domain.TriggerSchedule && !domain.SamePlan(d.Schedule, d.Timezone, job.Schedule, job.Timezone) && !firesAt(job, d.ScheduledAt):
 		return d, reasonRescheduled, nil
@@ -505,7 +519,7 @@ func (r *Runtime) edited(ctx context.Context, d event.Due, e *domain.Execution) 
 	e.JobVersion = job.Version
 	r.logFor(d, e).Info("fire runs the edited job", "claimed_version", d.JobVersion, "job_version", job.Version)
 	nd := event.DueFor(job, d.ScheduledAt, d.Trigger, d.IdempotencyKey)
-	nd.Payload, nd.Retry = d.Payload, withRetryDefaults(nd.Retry)
+	nd.Payload, nd.Forced, nd.Retry = d.Payload, d.Forced, withRetryDefaults(nd.Retry)
 	return nd, "", nil
 }
 
@@ -654,14 +668,15 @@ const (
 	verdictRetry
 	// verdictDeadLettered: its attempts ran out.
 	verdictDeadLettered
-	// verdictInterrupted: this worker shut down during the attempt; another one tries again at once.
+	// verdictInterrupted: the attempt ended without being the target's doing (this worker shut
+	// down, or its edited job could not be read); another worker tries again at once.
 	verdictInterrupted
 )
 
 // reportResult decides, in this one place, what becomes of e after its attempt ended with res
-// (shutdown says the worker's shutdown interrupted it). It sets e's new state and returns the
+// (notSent, when set, says why the attempt ended without being the target's doing). It sets e's new state and returns the
 // attempt's record, the verdict and, for a retry, the back-off.
-func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunResult, shutdown bool) (*domain.Attempt, verdict, time.Duration) {
+func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunResult, notSent string) (*domain.Attempt, verdict, time.Duration) {
 	now := r.now().UTC()
 	a := &domain.Attempt{
 		Attempt: e.Attempt, StartedAt: e.StartedAt, FinishedAt: now, Status: res.Status, HTTPStatus: res.HTTPStatus,
@@ -670,9 +685,9 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
 	gaveUp, last := giveUp(d.Retry, e.Attempt, res.Error)
 	switch {
-	case shutdown && res.Status != domain.StatusSucceeded && !res.Permanent:
+	case notSent != "" && res.Status != domain.StatusSucceeded && !res.Permanent:
 		// Not the target's fault: the next worker tries again at once.
-		a.Status, a.Error = domain.StatusCancelled, "interrupted: this worker shut down before the attempt ended"
+		a.Status, a.Error = domain.StatusCancelled, notSent
 		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &now
 		return a, verdictInterrupted, 0
 	case res.Status == domain.StatusSucceeded || res.Permanent:
@@ -702,7 +717,11 @@ func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, 
 	}
 	switch v {
 	case verdictInterrupted:
-		log.Warn("attempt interrupted by shutdown; handed back", "attempt", e.Attempt)
+		log.Warn("attempt interrupted; handed back", "attempt", e.Attempt, "reason", a.Error)
+		if a.Error != shutDown {
+			// The database could not answer: give it a moment rather than a hot loop.
+			return &delivery.RetryError{After: time.Second, Err: errors.New(a.Error)}
+		}
 		return &delivery.RetryError{After: 0, Err: delivery.ErrShutdown}
 	case verdictRetry:
 		log.Info("attempt failed; will retry", "status", a.Status, "http_status", a.HTTPStatus, "attempt", e.Attempt,

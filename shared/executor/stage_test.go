@@ -181,21 +181,28 @@ func TestAStagedFireOfAJobPausedBeforeItsInstantIsSkippedAndNotSent(t *testing.T
 	require.Equal(t, event.TypeExecutionSkipped, evs[0].Type())
 }
 
-// requireStagedFireSkippedAfter stages a fire, makes change to its job once the fire is
-// recorded, and checks that at its instant the fire is skipped unsent, for a reason that says why.
-func requireStagedFireSkippedAfter(t *testing.T, change func(f *fixture, j *domain.Job), why string) {
+// stagedFireChangedBeforeItsInstant stages a fire, calls change once the fire is recorded (e),
+// and lets its instant pass; it returns what the check of the fire needs.
+func stagedFireChangedBeforeItsInstant(t *testing.T, change func(f *fixture, j *domain.Job, e *domain.Execution)) (f *fixture, target *clockTarget, key string, slot *recordingSlot) {
 	t.Helper()
-	f := newFixture(t, executor.Config{})
+	f = newFixture(t, executor.Config{})
 	srv, target := newClockTarget(t, f)
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: srv.URL})
-	at, _, done := stagedFire(t, f, j)
-	key := domain.ScheduledKey(j.ID, at)
-	awaitRecorded(t, f, key)
-	change(f, j)
+	at, slot, done := stagedFire(t, f, j)
+	key = domain.ScheduledKey(j.ID, at)
+	change(f, j, awaitRecorded(t, f, key))
 
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 1))
 	f.clock.Advance(time.Second)
 	require.NoError(t, <-done)
+	return f, target, key, slot
+}
+
+// requireStagedFireSkippedAfter stages a fire, makes change to its job once the fire is
+// recorded, and checks that at its instant the fire is skipped unsent, for a reason that says why.
+func requireStagedFireSkippedAfter(t *testing.T, change func(f *fixture, j *domain.Job), why string) {
+	t.Helper()
+	f, target, key, _ := stagedFireChangedBeforeItsInstant(t, func(f *fixture, j *domain.Job, _ *domain.Execution) { change(f, j) })
 	requireSkippedUnsent(t, f, target, key, why)
 }
 

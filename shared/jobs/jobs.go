@@ -52,7 +52,7 @@ type Store interface {
 	ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error)
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
-	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, now time.Time) (*domain.Job, error)
+	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error)
 }
 
 // Service defines jobs.
@@ -78,8 +78,9 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 	return nil
 }
 
-// Update replaces the definition of job cur with j when the job is still at version ifVersion,
-// and plans its next run anew from now. j is the whole new definition; a blank namespace or
+// Update replaces the definition of job cur with j when the job is still at version ifVersion
+// (0: any). A new schedule or time zone plans the next run anew from now; an unchanged one keeps
+// it. j is the whole new definition; a blank namespace or
 // kind keeps cur's, and neither may change (a job moves to another namespace or kind by a
 // clone). Fires already claimed run the new version (ARCHITECTURE §11). It returns the stored
 // job, a *domain.ValidationError naming every bad field, or an error wrapping domain.ErrStale or
@@ -109,17 +110,28 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	j.ID, j.Shard = cur.ID, cur.Shard
+	samePlan := domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone)
 	next := nextRun(sched.WithSeed(j.ID), now)
 	// An edit that leaves the plan alone may keep a schedule that has ended (to fix a
 	// description); a new plan must fire, as on create.
-	if next == nil && !domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone) {
+	if next == nil && !samePlan {
 		return nil, neverFires(j, sched, now)
 	}
-	j.NextRunAt = nil
-	if j.Enabled {
+	keepNext := false
+	switch {
+	case !j.Enabled:
+		j.NextRunAt = nil
+	case samePlan && cur.Enabled:
+		// The plan stands: the next run stays where the tick has it (a fixed_delay job's waits
+		// for its run to end; a misfire backlog is still caught up).
+		keepNext = true
+	case samePlan && cur.PausedAt != nil && cur.PausedAt.Before(now):
+		// Resumed by the edit: as POST …/enable, from the first fire the pause missed.
+		j.NextRunAt = nextRun(sched.WithSeed(j.ID), *cur.PausedAt)
+	default:
 		j.NextRunAt = next
 	}
-	return s.store.UpdateJob(ctx, j, ifVersion, now)
+	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
 }
 
 // neverFires is the error of a schedule with no fire after now.

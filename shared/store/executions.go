@@ -257,18 +257,21 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 // GateStaged checks, just before their instants, executions recorded ahead of them (staged
 // fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
 // records at its instant. It returns, by position, why each execution must not run — its job was
-// paused or deleted since it was recorded — and the job's version now. It only reads;
-// SkipStaged records a skip, SetExecutionVersion a new version.
+// paused or deleted since it was recorded — the job's version now, and whether the execution
+// ended meanwhile (cancelled). It only reads; SkipStaged records a skip, SetExecutionVersion a
+// new version.
 func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]Gate, error) {
 	n := len(list)
-	ids, jobIDs, versions := make([]string, n), make([]string, n), make([]int64, n)
+	ids, jobIDs, versions, scheduled := make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
 	for i, e := range list {
-		ids[i], jobIDs[i], versions[i] = e.ID, e.JobID, e.JobVersion
+		ids[i], jobIDs[i], versions[i], scheduled[i] = e.ID, e.JobID, e.JobVersion, e.ScheduledAt
 	}
-	rows, err := s.pool.Query(ctx, `SELECT u.id::text, coalesce(`+gatedError+`, ''), coalesce(j.version, u.version)
-		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS u(id, job_id, version)
+	rows, err := s.pool.Query(ctx, `SELECT u.id::text, coalesce(`+gatedError+`, ''), coalesce(j.version, u.version),
+			x.status <> 'running'
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[]) AS u(id, job_id, version, scheduled)
 		LEFT JOIN jobs j ON j.id = u.job_id
-		WHERE j.id IS NULL OR NOT j.enabled OR j.version <> u.version`, ids, jobIDs, versions)
+		JOIN job_executions x ON x.id = u.id AND x.scheduled_at = u.scheduled
+		WHERE j.id IS NULL OR NOT j.enabled OR j.version <> u.version OR x.status <> 'running'`, ids, jobIDs, versions, scheduled)
 	if err != nil {
 		return nil, translate("check staged executions", err)
 	}
@@ -277,7 +280,7 @@ func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]Gat
 		id string
 		g  Gate
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &g.Reason, &g.Version}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&id, &g.Reason, &g.Version, &g.Ended}, func() error {
 		changed[id] = g
 		return nil
 	}); err != nil {
@@ -300,6 +303,8 @@ type Gate struct {
 	Reason string
 	// Version is the job's version now: another than the execution's when the job was edited.
 	Version int64
+	// Ended: the execution is no longer running (it was cancelled): it is not to be sent.
+	Ended bool
 }
 
 // SetExecutionVersion records that the attempt of e runs version of its job.

@@ -152,15 +152,16 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	return translate("create jobs", err)
 }
 
-// UpdateJob replaces the definition of the job j.ID with j (its next run already planned) when
-// the job is still at version ifVersion. It bumps the version, keeps what an edit cannot change
+// UpdateJob replaces the definition of the job j.ID with j (its next run already planned, or
+// kept as stored with keepNext) when
+// the job is still at version ifVersion (0: whatever version it is at). It bumps the version, keeps what an edit cannot change
 // (identity, namespace, kind, shard, creation) and records the change in the audit log. An edit
 // that pauses the job withdraws its fires not yet published, as SetEnabled does; other fires
 // already claimed stay, and run the new version (ARCHITECTURE §11: the executor reads the job's
 // version when a fire starts). It returns the stored job, or an error wrapping
 // domain.ErrNotFound, domain.ErrStale (a *domain.StaleError) or domain.ErrConflict (a
 // *domain.ConflictError naming the field).
-func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, now time.Time) (*domain.Job, error) {
+func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error) {
 	c, err := encodeJob(j)
 	if err != nil {
 		return nil, fmt.Errorf("update job: %w", err)
@@ -172,24 +173,25 @@ func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, n
 		if err != nil {
 			return err
 		}
-		if before.Version != ifVersion {
+		if ifVersion != 0 && before.Version != ifVersion {
 			return &domain.StaleError{Kind: "job", Current: before.Version}
 		}
 		out, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
-			schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8, next_run_at = $9,
+			schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8,
+			next_run_at = CASE WHEN $17 THEN next_run_at ELSE $9 END,
 			misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 			retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 			version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by)
 			WHERE id = $1 RETURNING `+jobColumns,
 			j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 			j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-			nullable(domain.ActorLabel(ctx))))
+			nullable(domain.ActorLabel(ctx)), keepNext))
 		if err != nil {
 			return jobNameTaken(err, j)
 		}
 		change.Namespace, change.Before, change.After = out.Namespace, before.Redacted(), out.Redacted()
 		if before.Enabled && !out.Enabled {
-			_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, j.ID)
+			err = withdrawScheduled(ctx, tx, j.ID)
 		}
 		return err
 	})
@@ -227,8 +229,8 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 	return jobs, translate("list jobs", rows.Err())
 }
 
-// DeleteJob deletes the job with id and its fires not yet published; its execution history stays.
-// It returns an error wrapping domain.ErrNotFound when there is no such job.
+// DeleteJob deletes the job with id and its fires not yet published, and records its runs
+// started by hand and not yet begun skipped; its execution history stays. It returns an error wrapping domain.ErrNotFound when there is no such job.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
 	change := Change{Action: "job.delete", ObjectKind: "job", ObjectID: id}
 	return s.inTx(ctx, &change, func(tx pgx.Tx) error {
@@ -237,9 +239,22 @@ func (s *Store) DeleteJob(ctx context.Context, id string) error {
 			return translate("delete job", err)
 		}
 		change.Namespace, change.Before = j.Namespace, j.Redacted()
-		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
-		return translate("delete job outbox", err)
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id); err != nil {
+			return translate("delete job outbox", err)
+		}
+		// Runs started by hand and not yet begun end with their job: their callers hold ids.
+		_, err = tx.Exec(ctx, `UPDATE job_executions SET status = 'skipped', finished_at = now(),
+			error = 'skipped: the job was deleted before this fire started', next_attempt_at = NULL
+			WHERE job_id = $1 AND status = 'queued' AND attempt = 0`, id)
+		return translate("skip the job's runs started by hand", err)
 	})
+}
+
+// withdrawScheduled deletes the fires of job id not yet published, but for runs started by hand:
+// a pause stops the schedule, not an operator (docs/manual-runs.md).
+func withdrawScheduled(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1 AND trigger <> 'manual'`, id)
+	return err
 }
 
 // SetEnabled enables or disables the job with id, sets its next run (nil when disabled or when the
@@ -268,8 +283,7 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 		if enabled {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id)
-		return err
+		return withdrawScheduled(ctx, tx, id)
 	})
 	return j, translate("set job enabled", err)
 }

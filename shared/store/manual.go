@@ -41,6 +41,12 @@ func (s *Store) QueueManual(ctx context.Context, m ManualRun, at time.Time) (*do
 	change := Change{Action: "job.trigger", ObjectKind: "job", ObjectID: e.JobID, Namespace: m.Namespace}
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.inTx(ctx, &change, func(tx pgx.Tx) error {
+			// A delete of the job waits for this run to be queued, and then ends it; a run of a
+			// job deleted first is refused.
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM jobs WHERE id = $1 FOR SHARE`, e.JobID).Scan(&one); err != nil {
+				return err // pgx.ErrNoRows: not found
+			}
 			if m.Dedupe {
 				// Two requests with one key queue one run: the second waits for the first's
 				// transaction and then finds its execution.
@@ -61,7 +67,9 @@ func (s *Store) QueueManual(ctx context.Context, m ManualRun, at time.Time) (*do
 			}
 			if m.Forbid {
 				var running string
-				err := tx.QueryRow(ctx, `SELECT execution_id::text FROM exclusive_runs WHERE job_id = $1`, e.JobID).Scan(&running)
+				err := tx.QueryRow(ctx, `SELECT x.id::text FROM exclusive_runs r
+					JOIN job_executions x ON x.id = r.execution_id AND x.scheduled_at = r.scheduled_at
+					WHERE r.job_id = $1 AND x.status = 'running'`, e.JobID).Scan(&running)
 				switch {
 				case err == nil:
 					return &domain.ConflictError{FieldError: domain.FieldError{Field: "force", Reason: fmt.Sprintf(
