@@ -85,6 +85,7 @@ var matrix = map[string]matrixRoute{
 	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
 		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
 	}},
+	"POST /api/v1/jobs/{id}/clone":   {body: func(*fixture) string { return `{"name":"clone-` + uuid.NewString() + `"}` }},
 	"POST /api/v1/jobs/{id}/trigger": {body: func(*fixture) string { return `{"payload":{"reason":"matrix"}}` }},
 	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
 		notAudited: "a preview changes nothing"},

@@ -132,7 +132,11 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	j := in.toJob()
+	s.create(w, r, in.toJob())
+}
+
+// create stores new job j when the caller may write in its namespace, and answers 201.
+func (s *Server) create(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	// Creating in a namespace one cannot see reveals nothing, so it is a plain 403.
 	if ns := jobs.WithDefaults(&domain.Job{Namespace: j.Namespace}).Namespace; domain.ValidNamespace(ns) && !identityOf(r).Can(domain.PermJobWrite, ns) {
 		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "missing permission job:write in namespace " + ns})

@@ -58,6 +58,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill},
 		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger},
+		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob},
 		{http.MethodPost, v1 + "/schedules/preview", need(domain.PermJobRead), s.preview},
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution},
 		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution},
