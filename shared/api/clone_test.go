@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,4 +57,19 @@ func TestCloneNeedsWriteWhereTheCopyGoes(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, string(b))
 	p := c.problem(http.MethodPost, "/api/v1/jobs/"+src.ID+"/clone", `{"name":"copy","namespace":"team-b"}`, http.StatusForbidden)
 	require.Contains(t, p.Detail, "job:write in namespace team-b")
+}
+
+// TestCloneNeverCopiesACredentialInClear: a job stored before credentials in clear were refused
+// may still hold one, masked to its readers; a reader who may write elsewhere must not get it
+// into a job of their own. The copy is validated as any new job is, and refused.
+func TestCloneNeverCopiesACredentialInClear(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	legacy := testfactory.Job(t, c.st, testfactory.JobOpts{URL: "https://example.test/run"})
+	legacy.HTTP.Headers = map[string]string{"Authorization": "Bearer sk_live_123"}
+	_, err := c.st.UpdateJob(t.Context(), legacy, 0, true, time.Now().UTC())
+	require.NoError(t, err)
+	p := c.problem(http.MethodPost, "/api/v1/jobs/"+legacy.ID+"/clone", `{"name":"copy","namespace":"team-z"}`, http.StatusBadRequest)
+	require.Equal(t, []string{"http.headers.Authorization"}, fields(p))
+	require.NotContains(t, p.Detail, "sk_live_123")
 }

@@ -222,3 +222,26 @@ func TestAnEditOfAnEndedScheduleKeepsItEnded(t *testing.T) {
 	p := c.problem(http.MethodPatch, "/api/v1/jobs/"+j.ID, `{"schedule":{"kind":"once","at":"`+earlier+`"}}`, http.StatusBadRequest, "If-Match", `"2"`)
 	require.Equal(t, []string{"schedule.at"}, fields(p))
 }
+
+// TestAnEditKeepsTheNextRunOnlyWhereTheLockedRowAllows: an edit decided to keep the next run
+// (same plan, enabled) on a read that a concurrent pause made stale; under the row's lock the
+// stored job is paused, so the edit's own plan applies instead of a next run of NULL.
+func TestAnEditKeepsTheNextRunOnlyWhereTheLockedRowAllows(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(validJob)
+	read, err := c.st.GetJob(t.Context(), j.ID)
+	require.NoError(t, err)
+	_, err = c.st.SetEnabled(t.Context(), j.ID, false, nil, time.Now().UTC())
+	require.NoError(t, err)
+
+	edited := *read
+	edited.Description, edited.Enabled = "edited on a stale read", true
+	planned := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	edited.NextRunAt = &planned
+	got, err := c.st.UpdateJob(t.Context(), &edited, 0, true, time.Now().UTC())
+	require.NoError(t, err)
+	require.True(t, got.Enabled)
+	require.NotNil(t, got.NextRunAt, "an enabled job with no next run would never fire")
+	require.True(t, got.NextRunAt.Equal(planned))
+}

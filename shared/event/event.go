@@ -25,6 +25,8 @@ const (
 	TypeExecutionSucceeded = "io.vecron.execution.succeeded"
 	TypeExecutionFailed    = "io.vecron.execution.failed"
 	TypeExecutionSkipped   = "io.vecron.execution.skipped"
+	// TypeExecutionCancelled: an operator cancelled the execution (POST …/cancel).
+	TypeExecutionCancelled = "io.vecron.execution.cancelled"
 	// TypeExecutionDeadLettered: every attempt failed; the execution waits for a person.
 	TypeExecutionDeadLettered = "io.vecron.execution.dead_lettered"
 	// TypeAuditRecorded: a row of the audit log, forwarded to a SIEM (audit.sink).

@@ -95,6 +95,7 @@ type Store interface {
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
 	GateStaged(ctx context.Context, list []*domain.Execution) ([]store.Gate, error)
 	GetJob(ctx context.Context, id string) (*domain.Job, error)
+	GetExecution(ctx context.Context, id string) (*domain.Execution, error)
 	SetExecutionVersion(ctx context.Context, e *domain.Execution, version int64) error
 	SkipStaged(ctx context.Context, e *domain.Execution, reason string) (bool, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
@@ -245,7 +246,10 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		if reason != "" {
 			return r.skipStaged(ctx, d, e, reason)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(context.Cause(ctx), delivery.ErrShutdown):
+			notSent = shutDown
+		case err != nil:
 			// The old version must not run in place of the edited one.
 			notSent = "not sent: " + err.Error()
 		}
@@ -424,8 +428,8 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		// also make the fire late. (Under a backlog every fire says so: not worth a warning each.)
 		log.Debug("check the job of a staged fire", "error", err)
 	case g.Ended:
-		log.Info("staged execution was cancelled before its instant; not sent")
-		return nil, nil
+		log.Info("staged execution was cancelled or taken over before its instant; not sent")
+		return nil, r.ended(ctx, d, e)
 	case g.Reason != "" && (g.Reason != reasonPaused || d.Trigger != domain.TriggerManual):
 		return nil, r.skipStaged(ctx, d, e, g.Reason)
 	default:
@@ -450,7 +454,7 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		switch err := r.store.Heartbeat(ctx, e.ID, e.ScheduledAt, e.Attempt); {
 		case errors.Is(err, domain.ErrConflict):
 			log.Warn("staged execution was cancelled or taken over before its instant; not sent")
-			return nil, nil
+			return nil, r.ended(ctx, d, e)
 		case err != nil:
 			log.Warn("record heartbeat", "error", err)
 		}
@@ -685,9 +689,14 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 	e.Status, e.HTTPStatus, e.ResponseExcerpt, e.Error, e.DurationMS = res.Status, res.HTTPStatus, res.Excerpt, res.Error, a.DurationMS
 	gaveUp, last := giveUp(d.Retry, e.Attempt, res.Error)
 	switch {
-	case notSent != "" && res.Status != domain.StatusSucceeded && !res.Permanent:
-		// Not the target's fault: the next worker tries again at once.
+	case notSent != "" && res.Status != domain.StatusSucceeded && !res.Permanent && (notSent == shutDown || !last):
+		// Not the target's fault: the next worker tries again at once. An attempt that could
+		// not even be sent still counts, so that a fault that never clears ends in a dead
+		// letter rather than a loop.
 		a.Status, a.Error = domain.StatusCancelled, notSent
+		if notSent != shutDown {
+			a.Error = res.Error // notSent, made storable
+		}
 		e.Status, e.Error, e.NextAttemptAt = domain.StatusQueued, a.Error, &now
 		return a, verdictInterrupted, 0
 	case res.Status == domain.StatusSucceeded || res.Permanent:
@@ -711,7 +720,7 @@ func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, 
 	if err := r.finish(ctx, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
-			return nil
+			return r.ended(ctx, d, e)
 		}
 		return err
 	}
@@ -986,6 +995,17 @@ func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, e
 	return true, r.closeOut(ctx, d, e)
 }
 
+// ended settles a fire whose attempt this worker found no longer its own: taken over by another
+// worker, which then settles it; or cancelled, when what follows an end is this worker's to do
+// (the next run of a fixed_delay job, the lifecycle event), since nobody else will.
+func (r *Runtime) ended(ctx context.Context, d event.Due, e *domain.Execution) error {
+	rec, err := r.store.GetExecution(context.WithoutCancel(ctx), e.ID)
+	if err != nil || rec.Status != domain.StatusCancelled {
+		return err
+	}
+	return r.closeOut(ctx, d, rec)
+}
+
 // closeOut finishes what follows e's end: the next run of a fixed_delay job, then the lifecycle
 // event.
 func (r *Runtime) closeOut(ctx context.Context, d event.Due, e *domain.Execution) error {
@@ -1075,6 +1095,8 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 		typ = event.TypeExecutionSucceeded
 	case domain.StatusSkipped:
 		typ = event.TypeExecutionSkipped
+	case domain.StatusCancelled:
+		typ = event.TypeExecutionCancelled
 	case domain.StatusDeadLettered:
 		typ = event.TypeExecutionDeadLettered
 	}

@@ -117,20 +117,19 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	if next == nil && !samePlan {
 		return nil, neverFires(j, sched, now)
 	}
-	keepNext := false
 	switch {
 	case !j.Enabled:
 		j.NextRunAt = nil
-	case samePlan && cur.Enabled:
-		// The plan stands: the next run stays where the tick has it (a fixed_delay job's waits
-		// for its run to end; a misfire backlog is still caught up).
-		keepNext = true
-	case samePlan && cur.PausedAt != nil && cur.PausedAt.Before(now):
+	case samePlan && !cur.Enabled && cur.PausedAt != nil && cur.PausedAt.Before(now):
 		// Resumed by the edit: as POST …/enable, from the first fire the pause missed.
 		j.NextRunAt = nextRun(sched.WithSeed(j.ID), *cur.PausedAt)
 	default:
 		j.NextRunAt = next
 	}
+	// The plan stands: the next run stays where the tick has it (a fixed_delay job's waits for
+	// its run to end; a misfire backlog is still caught up) — if, under the row's lock, the job
+	// is still enabled on the same plan; otherwise NextRunAt applies.
+	keepNext := samePlan && cur.Enabled && j.Enabled
 	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
 }
 

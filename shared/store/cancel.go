@@ -35,7 +35,8 @@ func (s *Store) CancelExecution(ctx context.Context, id, reason string, at time.
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE idempotency_key = $1`, before.IdempotencyKey); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE idempotency_key = $1 AND scheduled_at = $2`,
+			before.IdempotencyKey, before.ScheduledAt); err != nil {
 			return err
 		}
 		change.Before, change.After = before, out

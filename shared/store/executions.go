@@ -257,21 +257,22 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 // GateStaged checks, just before their instants, executions recorded ahead of them (staged
 // fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
 // records at its instant. It returns, by position, why each execution must not run — its job was
-// paused or deleted since it was recorded — the job's version now, and whether the execution
-// ended meanwhile (cancelled). It only reads; SkipStaged records a skip, SetExecutionVersion a
+// paused or deleted since it was recorded — the job's version now, and whether the attempt ended
+// meanwhile (cancelled, or taken over). It only reads; SkipStaged records a skip, SetExecutionVersion a
 // new version.
 func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]Gate, error) {
 	n := len(list)
-	ids, jobIDs, versions, scheduled := make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
+	ids, jobIDs, versions, scheduled, attempts := make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n), make([]int32, n)
 	for i, e := range list {
-		ids[i], jobIDs[i], versions[i], scheduled[i] = e.ID, e.JobID, e.JobVersion, e.ScheduledAt
+		ids[i], jobIDs[i], versions[i], scheduled[i], attempts[i] = e.ID, e.JobID, e.JobVersion, e.ScheduledAt, int32(e.Attempt)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT u.id::text, coalesce(`+gatedError+`, ''), coalesce(j.version, u.version),
-			x.status <> 'running'
-		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[]) AS u(id, job_id, version, scheduled)
+			x.status <> 'running' OR x.attempt <> u.attempt
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::int[]) AS u(id, job_id, version, scheduled, attempt)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		JOIN job_executions x ON x.id = u.id AND x.scheduled_at = u.scheduled
-		WHERE j.id IS NULL OR NOT j.enabled OR j.version <> u.version OR x.status <> 'running'`, ids, jobIDs, versions, scheduled)
+		WHERE j.id IS NULL OR NOT j.enabled OR j.version <> u.version OR x.status <> 'running' OR x.attempt <> u.attempt`,
+		ids, jobIDs, versions, scheduled, attempts)
 	if err != nil {
 		return nil, translate("check staged executions", err)
 	}
@@ -303,7 +304,8 @@ type Gate struct {
 	Reason string
 	// Version is the job's version now: another than the execution's when the job was edited.
 	Version int64
-	// Ended: the execution is no longer running (it was cancelled): it is not to be sent.
+	// Ended: the attempt is no longer running (the execution was cancelled, or taken over by
+	// another worker): it is not this worker's to send.
 	Ended bool
 }
 

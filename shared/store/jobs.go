@@ -152,8 +152,8 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	return translate("create jobs", err)
 }
 
-// UpdateJob replaces the definition of the job j.ID with j (its next run already planned, or
-// kept as stored with keepNext) when
+// UpdateJob replaces the definition of the job j.ID with j (its next run planned; with keepNext
+// the stored one stays when the stored job is enabled on j's schedule) when
 // the job is still at version ifVersion (0: whatever version it is at). It bumps the version, keeps what an edit cannot change
 // (identity, namespace, kind, shard, creation) and records the change in the audit log. An edit
 // that pauses the job withdraws its fires not yet published, as SetEnabled does; other fires
@@ -178,7 +178,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, k
 		}
 		out, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
 			schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8,
-			next_run_at = CASE WHEN $17 THEN next_run_at ELSE $9 END,
+			next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
 			misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 			retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 			version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by)
