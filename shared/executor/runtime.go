@@ -233,7 +233,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		mask *secret.Masker
 	)
 	// notSent says why an attempt ended without reaching its target, when it did: not the
-	// target's doing, so it is tried again at once and counts against nothing.
+	// target's doing, so it is tried again without a back-off (see reportResult).
 	var notSent string
 	if err != nil {
 		notSent = shutDown // staged and recorded, then interrupted before its instant
@@ -678,8 +678,8 @@ const (
 )
 
 // reportResult decides, in this one place, what becomes of e after its attempt ended with res
-// (notSent, when set, says why the attempt ended without being the target's doing). It sets e's new state and returns the
-// attempt's record, the verdict and, for a retry, the back-off.
+// (notSent, when set, says why the attempt ended without being the target's doing). It sets e's
+// new state and returns the attempt's record, the verdict and, for a retry, the back-off.
 func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunResult, notSent string) (*domain.Attempt, verdict, time.Duration) {
 	now := r.now().UTC()
 	a := &domain.Attempt{

@@ -257,9 +257,9 @@ func (s *Store) CancelRunning(ctx context.Context, jobID, reason string, at time
 // GateStaged checks, just before their instants, executions recorded ahead of them (staged
 // fires, see docs/staged-fires.md) against their jobs, as InsertExecutions checks a fire it
 // records at its instant. It returns, by position, why each execution must not run — its job was
-// paused or deleted since it was recorded — the job's version now, and whether the attempt ended
-// meanwhile (cancelled, or taken over). It only reads; SkipStaged records a skip, SetExecutionVersion a
-// new version.
+// paused or deleted since it was recorded — the job's version now, and whether the attempt
+// ended meanwhile (cancelled, or taken over). It only reads; SkipStaged records a skip,
+// SetExecutionVersion a new version.
 func (s *Store) GateStaged(ctx context.Context, list []*domain.Execution) ([]Gate, error) {
 	n := len(list)
 	ids, jobIDs, versions, scheduled, attempts := make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n), make([]int32, n)

@@ -152,15 +152,15 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	return translate("create jobs", err)
 }
 
-// UpdateJob replaces the definition of the job j.ID with j (its next run planned; with keepNext
-// the stored one stays when the stored job is enabled on j's schedule) when
-// the job is still at version ifVersion (0: whatever version it is at). It bumps the version, keeps what an edit cannot change
-// (identity, namespace, kind, shard, creation) and records the change in the audit log. An edit
-// that pauses the job withdraws its fires not yet published, as SetEnabled does; other fires
-// already claimed stay, and run the new version (ARCHITECTURE §11: the executor reads the job's
-// version when a fire starts). It returns the stored job, or an error wrapping
-// domain.ErrNotFound, domain.ErrStale (a *domain.StaleError) or domain.ErrConflict (a
-// *domain.ConflictError naming the field).
+// UpdateJob replaces the definition of the job j.ID with j when the job is still at version
+// ifVersion (0: whatever version it is at). The next run is j's, but with keepNext the stored one
+// stays if the stored job is still enabled on j's schedule. It bumps the version, keeps what an
+// edit cannot change (identity, namespace, kind, shard, creation) and records the change in the
+// audit log. An edit that pauses the job withdraws its scheduled fires not yet published, as
+// SetEnabled does; other fires already claimed stay, and run the new version (ARCHITECTURE §11:
+// the executor reads the job's version when a fire starts). It returns the stored job, or an
+// error wrapping domain.ErrNotFound, domain.ErrStale (a *domain.StaleError) or
+// domain.ErrConflict (a *domain.ConflictError naming the field).
 func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error) {
 	c, err := encodeJob(j)
 	if err != nil {
@@ -230,7 +230,8 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 }
 
 // DeleteJob deletes the job with id and its fires not yet published, and records its runs
-// started by hand and not yet begun skipped; its execution history stays. It returns an error wrapping domain.ErrNotFound when there is no such job.
+// started by hand and not yet begun skipped; its execution history stays. It returns an error
+// wrapping domain.ErrNotFound when there is no such job.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
 	change := Change{Action: "job.delete", ObjectKind: "job", ObjectID: id}
 	return s.inTx(ctx, &change, func(tx pgx.Tx) error {
