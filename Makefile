@@ -26,7 +26,7 @@ test: fmt-check vet depcheck
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## bench: start the services, run the load scenarios and write bench/results
-## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|all, BENCHFLAGS for sizes;
+## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|floor|all, BENCHFLAGS for sizes;
 ## lateness also builds the River peer from its own module, bench/peers/river).
 SCENARIO ?= all
 bench:

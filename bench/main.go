@@ -28,7 +28,7 @@ import (
 
 func main() {
 	var (
-		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness or all")
+		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness, floor or all")
 		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
 		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; lateness: the measured window; scale: how long the idle tick is watched")
 		warmup      = flag.Duration("warmup", 10*time.Second, "lateness: how long each shape runs before it is measured")
@@ -131,6 +131,11 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 			runs = append(runs, func() (report.Result, error) { return harness.Scale(ctx, env, sp) })
 		}
 	}
+	if want("floor") {
+		for _, n := range sizes(10_000) {
+			runs = append(runs, func() (report.Result, error) { return harness.Floor(ctx, env, n) })
+		}
+	}
 	if want("lateness") {
 		for _, n := range sizes(1000, 5000) {
 			if !lf.steady {
@@ -148,7 +153,7 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 		}
 	}
 	if len(runs) == 0 {
-		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, all", scenario)
+		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, floor, all", scenario)
 	}
 	var failed []string
 	for _, r := range runs {

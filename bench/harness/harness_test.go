@@ -137,6 +137,15 @@ func TestColdStartTiny(t *testing.T) {
 	writes(t, r)
 }
 
+func TestFloorTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Floor(t.Context(), env(t), 20)
+	require.NoError(t, err)
+	require.Equal(t, 20.0, metric(t, r, "256 connections: requests arrived"))
+	require.Positive(t, metric(t, r, "1000 connections: lateness max"))
+	writes(t, r)
+}
+
 func TestLatenessTiny(t *testing.T) {
 	t.Parallel()
 	e := env(t)
