@@ -262,7 +262,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 			return false
 		}
 		for _, j := range list {
-			execs, err := st.ListExecutions(ctx, j.ID, nil, 5)
+			execs, err := st.ListExecutions(ctx, j.ID, domain.ExecutionFilter{}, nil, 5)
 			require.NoError(t, err)
 			for _, e := range execs {
 				if !e.Status.Terminal() {
@@ -282,7 +282,7 @@ func TestFaultInjectionNoFireLostNoneDoubled(t *testing.T) {
 		byKey := map[string]*domain.Execution{}
 		var cursor *domain.ExecutionCursor
 		for {
-			page, err := st.ListExecutions(ctx, j.ID, cursor, 500)
+			page, err := st.ListExecutions(ctx, j.ID, domain.ExecutionFilter{}, cursor, 500)
 			require.NoError(t, err)
 			for _, e := range page {
 				require.Nil(t, byKey[e.IdempotencyKey], "two rows for %s", e.IdempotencyKey)

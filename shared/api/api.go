@@ -32,7 +32,7 @@ const (
 // Store is what the API reads and writes beside the jobs service: execution history, backfill
 // queueing, and users, roles and tokens.
 type Store interface {
-	ListExecutions(ctx context.Context, jobID string, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
+	ListExecutions(ctx context.Context, jobID string, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	Attempts(ctx context.Context, executionID string, scheduledAt time.Time) ([]domain.Attempt, error)
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
@@ -248,7 +248,12 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	if after != "" {
 		cursor = &domain.ExecutionCursor{ScheduledAt: at, ID: after}
 	}
-	list, err := s.store.ListExecutions(r.Context(), id, cursor, limit)
+	f, err := parseExecutionFilter(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.store.ListExecutions(r.Context(), id, f, cursor, limit)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,40 @@ func FuzzCursor(f *testing.F) {
 		at2, id2, ok := decodeCursor(encodeCursor(at, id))
 		if !ok || !at2.Equal(at) || id2 != id {
 			t.Fatal("cursor does not round-trip")
+		}
+	})
+}
+
+// FuzzExecutionFilter: whatever the query, the history filter either names a bad parameter or
+// holds only known statuses and triggers and an ordered time range.
+func FuzzExecutionFilter(f *testing.F) {
+	for _, q := range []string{"status=failed,succeeded&trigger=manual", "from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z",
+		"status=,", "trigger=%00", "from=2026-12-02T00:00:00%2B07:00&to=2026-12-01T00:00:00Z", "status=" + strings.Repeat("queued,", 20)} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest(http.MethodGet, "/x", nil)
+		r.URL.RawQuery = query
+		got, err := parseExecutionFilter(r)
+		if err != nil {
+			var verr *domain.ValidationError
+			if !errors.As(err, &verr) || len(verr.Fields) == 0 {
+				t.Fatalf("%q: an error that names no field: %v", query, err)
+			}
+			return
+		}
+		for _, s := range got.Statuses {
+			if !slices.Contains(domain.Statuses(), s) {
+				t.Fatalf("%q: unknown status %q accepted", query, s)
+			}
+		}
+		for _, tr := range got.Triggers {
+			if !slices.Contains(domain.Triggers(), tr) {
+				t.Fatalf("%q: unknown trigger %q accepted", query, tr)
+			}
+		}
+		if got.From != nil && got.To != nil && !got.From.Before(*got.To) {
+			t.Fatalf("%q: from %s not before to %s", query, got.From, got.To)
 		}
 	})
 }

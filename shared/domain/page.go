@@ -17,3 +17,11 @@ type ExecutionCursor struct {
 	ScheduledAt time.Time
 	ID          string
 }
+
+// ExecutionFilter narrows a list of executions; empty fields filter nothing.
+type ExecutionFilter struct {
+	Statuses []ExecutionStatus
+	Triggers []Trigger
+	// From and To bound the fires' scheduled instants: From ≤ scheduled_at < To.
+	From, To *time.Time
+}

@@ -398,7 +398,7 @@ func TestListExecutionsPagesNewestFirst(t *testing.T) {
 	var got []time.Time
 	var cursor *domain.ExecutionCursor
 	for {
-		page, err := st.ListExecutions(t.Context(), j.ID, cursor, 2)
+		page, err := st.ListExecutions(t.Context(), j.ID, domain.ExecutionFilter{}, cursor, 2)
 		require.NoError(t, err)
 		for _, e := range page {
 			require.Equal(t, j.ID, e.JobID)
