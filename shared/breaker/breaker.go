@@ -50,11 +50,10 @@ const (
 )
 
 const (
-	// redisTimeout bounds how long Allow and done wait for Redis before letting the request
-	// through without the breaker.
+	// redisTimeout is Config.RedisTimeout's default.
 	redisTimeout = 200 * time.Millisecond
 	// redisPause is how long Redis is left alone after it failed, so that while it is down
-	// requests do not each wait redisTimeout for it.
+	// requests do not each wait the Redis timeout for it.
 	redisPause = time.Second
 	// warnEvery spaces out the warnings about Redis being unreachable.
 	warnEvery = 30 * time.Second
@@ -93,6 +92,10 @@ type Config struct {
 	// HalfOpenRequests is the number of trials let through while half-open; all of them must
 	// succeed to close the breaker, and one failure opens it again.
 	HalfOpenRequests int `koanf:"half_open_requests" usage:"trial requests let through while half-open"`
+	// RedisTimeout bounds how long Allow and done wait for Redis before letting the request
+	// through without the breaker (zero: 200 ms). Not a setting: a test that judges what Redis
+	// answered, on a loaded machine, lengthens it.
+	RedisTimeout time.Duration `koanf:"-"`
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -105,6 +108,7 @@ func (c Config) withDefaults() Config {
 	c.Window = cmp.Or(c.Window, WindowDefault)
 	c.CoolDown = cmp.Or(c.CoolDown, CoolDownDefault)
 	c.HalfOpenRequests = cmp.Or(c.HalfOpenRequests, HalfOpenRequestsDefault)
+	c.RedisTimeout = cmp.Or(c.RedisTimeout, redisTimeout)
 	return c
 }
 
@@ -369,9 +373,9 @@ type result struct {
 	state      string
 }
 
-// run evaluates the script, waiting no longer than redisTimeout.
+// run evaluates the script, waiting no longer than the configured Redis timeout.
 func (b *Breakers) run(ctx context.Context, now time.Time, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
-	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.RedisTimeout)
 	defer cancel()
 	return b.eval(ctx, now, op, host, gen, oks, fails, age)
 }

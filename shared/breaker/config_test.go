@@ -50,7 +50,7 @@ func TestDefaultConfig(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, Config{
 		ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20,
-		Window: time.Minute, CoolDown: 30 * time.Second, HalfOpenRequests: 1,
+		Window: time.Minute, CoolDown: 30 * time.Second, HalfOpenRequests: 1, RedisTimeout: 200 * time.Millisecond,
 	}, DefaultConfig())
 }
 
