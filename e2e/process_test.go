@@ -1,7 +1,9 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -222,6 +225,8 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "anonymous requests are refused")
 
+	// Watch the live stream through the tour, as the README does with curl -N.
+	live := watchStream(t, apiURL+"/api/v1/stream")
 	tg := newTarget(t)
 	var j domain.Job
 	require.Equal(t, http.StatusCreated, postJSON(t, apiURL+"/api/v1/jobs", map[string]any{
@@ -265,15 +270,88 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 		getJSON(t, apiURL+"/api/v1/executions/"+run.ExecutionID, &e)
 		return e.Status == domain.StatusSucceeded && e.Trigger == domain.TriggerManual
 	})
+	// The stream showed it all: the job's creation and edit, and the run's outcome.
+	testenv.EventuallyWithin(t, 20*time.Second, "the tour on the live stream", func() bool {
+		return live.saw(event.TypeJobCreated, j.ID, "") && live.saw(event.TypeJobUpdated, j.ID, "") &&
+			live.saw(event.TypeExecutionSucceeded, j.ID, run.ExecutionID)
+	})
 	resp, err = http.Get(apiURL + "/readyz")
 	require.NoError(t, err)
 	var ready map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
 	resp.Body.Close()
-	require.Equal(t, map[string]string{"postgres": "ok", "redis": "ok"}, ready)
+	require.Equal(t, map[string]string{"postgres": "ok", "redis": "ok", "nats": "ok"}, ready)
 
 	require.Equal(t, 0, dev.stop(t, os.Interrupt), "vecron dev exit code")
 	require.Contains(t, dev.output(), "vecron stopped")
+}
+
+// stream is a live stream read in the background.
+type stream struct {
+	mu     sync.Mutex
+	events []streamEvent
+}
+
+type streamEvent struct {
+	Type    string          `json:"type"`
+	Subject string          `json:"subject"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// watchStream opens the live stream at url (once the API can serve it) and collects its events
+// until t ends.
+func watchStream(t *testing.T, url string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var resp *http.Response
+	testenv.EventuallyWithin(t, 30*time.Second, "the live stream opens", func() bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		r, err := apiClient.Do(req)
+		require.NoError(t, err)
+		if r.StatusCode != http.StatusOK {
+			r.Body.Close()
+			return false
+		}
+		resp = r
+		return true
+	})
+	s := &stream{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var ev streamEvent
+				if json.Unmarshal([]byte(data), &ev) == nil {
+					s.mu.Lock()
+					s.events = append(s.events, ev)
+					s.mu.Unlock()
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+// saw reports whether an event of type typ about job subject arrived; with executionID set,
+// about that execution.
+func (s *stream) saw(typ, subject, executionID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range s.events {
+		var x struct {
+			ID string `json:"id"`
+		}
+		if ev.Type == typ && ev.Subject == subject && (executionID == "" || json.Unmarshal(ev.Data, &x) == nil && x.ID == executionID) {
+			return true
+		}
+	}
+	return false
 }
 
 // newTargetFunc is an HTTP target with a handler of the test's own.

@@ -155,7 +155,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		}
 	}
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
-	as.Database.URL, as.Redis.URL, as.Host, as.Port = s.DatabaseURL, s.RedisURL, s.Host, s.Port
+	as.Database.URL, as.Redis.URL, as.NATS, as.Host, as.Port = s.DatabaseURL, s.RedisURL, natsCfg(as.NATS), s.Host, s.Port
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL

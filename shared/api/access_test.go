@@ -92,6 +92,14 @@ var matrix = map[string]matrixRoute{
 	"GET /api/v1/executions/{id}": {},
 	"POST /api/v1/executions/{id}/cancel": {body: func(*fixture) string { return `{"reason":"matrix"}` },
 		prepare: func(t *testing.T, e *accessEnv, f *fixture) { f.dead = testfactory.RunningExclusive(t, e.st, f.job) }},
+	// The matrix's API runs without NATS, so a caller let through gets 503; the stream's own
+	// tests show who sees what with one.
+	"GET /api/v1/stream": {expect: func(id *rbac.Identity, _ string) int {
+		if !id.CanAnywhere(domain.PermExecutionRead) {
+			return http.StatusForbidden
+		}
+		return http.StatusServiceUnavailable
+	}},
 	"GET /api/v1/dead-letters":                  {scope: anywhere},
 	"POST /api/v1/dead-letters/{id}/replay":     {},
 	"POST /api/v1/dead-letters/{id}/discard":    {},

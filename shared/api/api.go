@@ -3,6 +3,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -14,8 +15,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/feed"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/server"
@@ -53,24 +56,35 @@ type Deps struct {
 	Identity *identity.Service
 	// Checks run on /readyz.
 	Checks []server.Check
+	// Feed serves the live stream; nil answers it with 503 (the api runs without NATS).
+	Feed *feed.Hub
+	// Stream shapes the live stream's connections.
+	Stream StreamConfig
+	// Clock drives the stream's timers; nil is the real clock.
+	Clock clockwork.Clock
 }
 
 // Server is the API's HTTP handler.
 type Server struct {
-	jobs   *jobs.Service
-	vars   *variables.Service
-	store  Store
-	ident  *identity.Service
-	now    func() time.Time
-	log    *slog.Logger
-	router chi.Router
-	liveH  http.Handler
-	readyH http.Handler
+	jobs  *jobs.Service
+	vars  *variables.Service
+	store Store
+	ident *identity.Service
+	feed  *feed.Hub
+	// streamCfg shapes the live stream; clock drives its timers.
+	streamCfg StreamConfig
+	clock     clockwork.Clock
+	now       func() time.Time
+	log       *slog.Logger
+	router    chi.Router
+	liveH     http.Handler
+	readyH    http.Handler
 }
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, now: now, log: log,
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, streamCfg: d.Stream,
+		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...)}
 	r := chi.NewRouter()
 	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)

@@ -62,6 +62,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/schedules/preview", need(domain.PermJobRead), s.preview},
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution},
 		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution},
+		{http.MethodGet, v1 + "/stream", need(domain.PermExecutionRead), s.stream},
 		{http.MethodGet, v1 + "/dead-letters", need(domain.PermExecutionRead), s.listDeadLetters},
 		{http.MethodPost, v1 + "/dead-letters/{id}/replay", need(domain.PermJobExecute), s.replayDeadLetter},
 		{http.MethodPost, v1 + "/dead-letters/{id}/discard", need(domain.PermJobExecute), s.discardDeadLetter},

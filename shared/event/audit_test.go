@@ -51,3 +51,48 @@ func TestNewAuditRecorded(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "2", ev.ID(), "the id is the row's seq, the key a receiver dedupes by")
 }
+
+func TestNewJobChanges(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	enabled := json.RawMessage(`{"id":"j1","name":"nightly","kind":"http","enabled":true}`)
+	paused := json.RawMessage(`{"id":"j1","name":"nightly","kind":"http","enabled":false}`)
+	row := func(action string, before, after json.RawMessage) *audit.Record {
+		return &audit.Record{Seq: 42, Time: at, Action: action, ObjectKind: "job", ObjectID: "j1", Namespace: "billing", Before: before, After: after}
+	}
+	for _, tc := range []struct {
+		row   *audit.Record
+		types []string
+		ids   []string
+		data  json.RawMessage
+	}{
+		{row("job.create", nil, enabled), []string{event.TypeJobCreated}, []string{"42"}, enabled},
+		{row("job.update", enabled, enabled), []string{event.TypeJobUpdated}, []string{"42"}, enabled},
+		{row("job.update", enabled, paused), []string{event.TypeJobUpdated, event.TypeJobPaused}, []string{"42", "42-paused"}, paused},
+		{row("job.update", paused, enabled), []string{event.TypeJobUpdated, event.TypeJobResumed}, []string{"42", "42-resumed"}, enabled},
+		{row("job.disable", nil, paused), []string{event.TypeJobPaused}, []string{"42"}, paused},
+		{row("job.enable", nil, enabled), []string{event.TypeJobResumed}, []string{"42"}, enabled},
+		{row("job.delete", enabled, nil), []string{event.TypeJobDeleted}, []string{"42"}, enabled},
+		{row("job.trigger", nil, nil), nil, nil, nil},
+		{row("user.create", nil, json.RawMessage(`{}`)), nil, nil, nil},
+	} {
+		evs, err := event.NewJobChanges(tc.row)
+		require.NoError(t, err, tc.row.Action)
+		var types, ids []string
+		for _, ev := range evs {
+			require.NoError(t, ev.Validate())
+			types, ids = append(types, ev.Type()), append(ids, ev.ID())
+			require.Equal(t, event.SourceJobs, ev.Source())
+			require.Equal(t, "j1", ev.Subject())
+			require.True(t, at.Equal(ev.Time()))
+			require.Equal(t, "billing", ev.Extensions()[event.ExtNamespace])
+			require.Equal(t, "nightly", ev.Extensions()[event.ExtJobName])
+			require.Equal(t, "http", ev.Extensions()[event.ExtJobKind])
+			require.JSONEq(t, string(tc.data), string(ev.Data()))
+		}
+		require.Equal(t, tc.types, types, tc.row.Action)
+		require.Equal(t, tc.ids, ids, tc.row.Action)
+	}
+	_, err := event.NewJobChanges(row("job.create", nil, json.RawMessage(`not json`)))
+	require.Error(t, err)
+}

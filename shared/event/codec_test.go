@@ -140,7 +140,7 @@ func TestNATSRoundTripExecution(t *testing.T) {
 		ScheduledAt: time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC), Attempt: 1, HTTPStatus: 200,
 		ResponseExcerpt: "ok ✓",
 	}
-	ev, err := event.NewExecution(event.TypeExecutionSucceeded, e, domain.KindHTTP, testSource)
+	ev, err := event.NewExecution(event.TypeExecutionSucceeded, e, event.Due{Kind: domain.KindHTTP, Namespace: "billing"}, testSource)
 	require.NoError(t, err)
 	msg, err := event.ToNATS(t.Context(), ev)
 	require.NoError(t, err)

@@ -31,6 +31,20 @@ const (
 	TypeExecutionDeadLettered = "io.vecron.execution.dead_lettered"
 	// TypeAuditRecorded: a row of the audit log, forwarded to a SIEM (audit.sink).
 	TypeAuditRecorded = "io.vecron.audit.recorded"
+
+	// Job changes made through the API; the data is the job as it is after the change (before
+	// it, for a deletion), with secret values masked.
+	TypeJobCreated = "io.vecron.job.created"
+	TypeJobUpdated = "io.vecron.job.updated"
+	TypeJobDeleted = "io.vecron.job.deleted"
+	TypeJobPaused  = "io.vecron.job.paused"
+	TypeJobResumed = "io.vecron.job.resumed"
+)
+
+// Prefixes of the families of lifecycle event types.
+const (
+	ExecutionTypePrefix = "io.vecron.execution."
+	JobTypePrefix       = "io.vecron.job."
 )
 
 // SourceAudit is the source of every audit event, whichever replica sends it: a receiver tells
@@ -38,11 +52,20 @@ const (
 // same event both times.
 const SourceAudit = "/vecron/audit"
 
+// SourceJobs is the source of every job-change event, whichever replica publishes it: like
+// SourceAudit, an event published twice must be the same event both times.
+const SourceJobs = "/vecron/jobs"
+
 // Extension attribute names.
 const (
 	ExtJobKind = "jobkind"
 	ExtTrigger = "trigger"
 	ExtAttempt = "attempt"
+	// ExtNamespace is the namespace of the job a lifecycle event is about: readers filter by it
+	// (the live stream shows a caller only the namespaces they may read) without decoding data.
+	ExtNamespace = "namespace"
+	// ExtJobName is the name of that job, for people watching a stream of ids.
+	ExtJobName = "jobname"
 )
 
 // DefaultPrefix names the production subjects ("vecron.due.http") and streams ("VECRON_DUE").
@@ -245,15 +268,21 @@ func Attempt(ev cloudevents.Event) int {
 	return n
 }
 
-// NewExecution builds the lifecycle event of type eventType for e.
-func NewExecution(eventType string, e *domain.Execution, kind domain.JobKind, source string) (cloudevents.Event, error) {
+// NewExecution builds the lifecycle event of type eventType for e, an execution of the fire d.
+func NewExecution(eventType string, e *domain.Execution, d Due, source string) (cloudevents.Event, error) {
 	ev := cloudevents.NewEvent()
 	ev.SetID(fmt.Sprintf("%s:%d:%s", e.ID, e.Attempt, e.Status))
 	ev.SetType(eventType)
 	ev.SetSource(source)
 	ev.SetSubject(e.JobID)
 	ev.SetTime(e.ScheduledAt)
-	ev.SetExtension(ExtJobKind, string(kind))
+	ev.SetExtension(ExtJobKind, string(d.Kind))
+	if d.Namespace != "" {
+		ev.SetExtension(ExtNamespace, d.Namespace)
+	}
+	if d.JobName != "" {
+		ev.SetExtension(ExtJobName, d.JobName)
+	}
 	ev.SetExtension(ExtTrigger, string(e.Trigger))
 	ev.SetExtension(ExtAttempt, e.Attempt)
 	if err := ev.SetData(cloudevents.ApplicationJSON, e); err != nil {
@@ -285,4 +314,73 @@ func NewAuditRecorded(r *audit.Record) (cloudevents.Event, error) {
 	}
 	ev.DataEncoded = bytes.TrimSuffix(data.Bytes(), []byte("\n"))
 	return ev, nil
+}
+
+// NewJobChanges builds the job-change events of audit row r: none for a row that does not change
+// a job's definition or state (a run started by hand has its execution's events instead), one
+// for most that do, and two for an edit that also pauses or resumes the job (updated, then
+// paused or resumed), so that a reader of one type sees every pause. Each event's id is the
+// row's seq (with "-paused" or "-resumed" for the second), its subject the job id, its time the
+// row's, and its data the job as the audit log keeps it: after the change, or before a deletion,
+// with secret values masked.
+func NewJobChanges(r *audit.Record) ([]cloudevents.Event, error) {
+	var typ string
+	data := r.After
+	switch r.Action {
+	case "job.create":
+		typ = TypeJobCreated
+	case "job.update":
+		typ = TypeJobUpdated
+	case "job.delete":
+		typ, data = TypeJobDeleted, r.Before
+	case "job.disable":
+		typ = TypeJobPaused
+	case "job.enable":
+		typ = TypeJobResumed
+	default:
+		return nil, nil
+	}
+	var job, before struct {
+		Name    string         `json:"name"`
+		Kind    domain.JobKind `json:"kind"`
+		Enabled bool           `json:"enabled"`
+	}
+	if err := json.Unmarshal(data, &job); err != nil {
+		return nil, fmt.Errorf("audit row %d: decode the job: %w", r.Seq, err)
+	}
+	id := strconv.FormatInt(r.Seq, 10)
+	out := []cloudevents.Event{newJobChange(r, typ, id, job.Kind, job.Name, data)}
+	if typ == TypeJobUpdated && r.Before != nil {
+		if err := json.Unmarshal(r.Before, &before); err != nil {
+			return nil, fmt.Errorf("audit row %d: decode the job before: %w", r.Seq, err)
+		}
+		switch {
+		case before.Enabled && !job.Enabled:
+			out = append(out, newJobChange(r, TypeJobPaused, id+"-paused", job.Kind, job.Name, data))
+		case !before.Enabled && job.Enabled:
+			out = append(out, newJobChange(r, TypeJobResumed, id+"-resumed", job.Kind, job.Name, data))
+		}
+	}
+	return out, nil
+}
+
+func newJobChange(r *audit.Record, typ, id string, kind domain.JobKind, name string, data json.RawMessage) cloudevents.Event {
+	ev := cloudevents.NewEvent()
+	ev.SetID(id)
+	ev.SetType(typ)
+	ev.SetSource(SourceJobs)
+	ev.SetSubject(r.ObjectID)
+	ev.SetTime(r.Time)
+	if kind != "" {
+		ev.SetExtension(ExtJobKind, string(kind))
+	}
+	if r.Namespace != "" {
+		ev.SetExtension(ExtNamespace, r.Namespace)
+	}
+	if name != "" {
+		ev.SetExtension(ExtJobName, name)
+	}
+	ev.SetDataContentType(cloudevents.ApplicationJSON)
+	ev.DataEncoded = data
+	return ev
 }

@@ -385,7 +385,8 @@ func TestNewExecution(t *testing.T) {
 		ScheduledAt: time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC), StartedAt: &started,
 		Status: domain.StatusFailed, Attempt: 2, HTTPStatus: 503, Error: "target answered 503 Service Unavailable",
 	}
-	ev, err := event.NewExecution(event.TypeExecutionFailed, e, domain.KindHTTP, testSource)
+	d := event.Due{Kind: domain.KindHTTP, Namespace: "billing", JobName: "nightly"}
+	ev, err := event.NewExecution(event.TypeExecutionFailed, e, d, testSource)
 	require.NoError(t, err)
 	require.NoError(t, ev.Validate())
 	assert.Equal(t, "exec-1:2:failed", ev.ID())
@@ -394,6 +395,8 @@ func TestNewExecution(t *testing.T) {
 	assert.True(t, e.ScheduledAt.Equal(ev.Time()))
 	assert.Equal(t, "http", ev.Extensions()[event.ExtJobKind])
 	assert.Equal(t, "retry", ev.Extensions()[event.ExtTrigger])
+	assert.Equal(t, "billing", ev.Extensions()[event.ExtNamespace])
+	assert.Equal(t, "nightly", ev.Extensions()[event.ExtJobName])
 	assert.Equal(t, 2, event.Attempt(ev))
 	var got domain.Execution
 	require.NoError(t, json.Unmarshal(ev.Data(), &got))
@@ -401,7 +404,7 @@ func TestNewExecution(t *testing.T) {
 
 	// A later attempt of the same execution is a different event.
 	e.Attempt = 3
-	ev3, err := event.NewExecution(event.TypeExecutionFailed, e, domain.KindHTTP, testSource)
+	ev3, err := event.NewExecution(event.TypeExecutionFailed, e, d, testSource)
 	require.NoError(t, err)
 	assert.NotEqual(t, ev.ID(), ev3.ID())
 }

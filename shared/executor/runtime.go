@@ -927,7 +927,7 @@ func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution)
 // deadLettered publishes a dead-lettered execution to the dead-letter stream and as a lifecycle
 // event. Both carry its idempotency key as message id, so a repeat is stored once.
 func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execution) error {
-	ev, err := event.NewExecution(event.TypeExecutionDeadLettered, e, r.kind, event.Source(r.function, r.cfg.WorkerID))
+	ev, err := event.NewExecution(event.TypeExecutionDeadLettered, e, d, event.Source(r.function, r.cfg.WorkerID))
 	if err != nil {
 		return err
 	}
@@ -1012,7 +1012,7 @@ func (r *Runtime) closeOut(ctx context.Context, d event.Due, e *domain.Execution
 	if err := r.afterFinish(ctx, d, e); err != nil {
 		return err
 	}
-	return r.publishOutcome(ctx, e)
+	return r.publishOutcome(ctx, d, e)
 }
 
 // afterFinish sets the next run of a fixed_delay job: its delay counts from the end of e.
@@ -1088,7 +1088,7 @@ func (r *Runtime) finish(ctx context.Context, e *domain.Execution, a *domain.Att
 }
 
 // publishOutcome publishes e's terminal lifecycle event.
-func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error {
+func (r *Runtime) publishOutcome(ctx context.Context, d event.Due, e *domain.Execution) error {
 	typ := event.TypeExecutionFailed
 	switch e.Status {
 	case domain.StatusSucceeded:
@@ -1100,7 +1100,7 @@ func (r *Runtime) publishOutcome(ctx context.Context, e *domain.Execution) error
 	case domain.StatusDeadLettered:
 		typ = event.TypeExecutionDeadLettered
 	}
-	ev, err := event.NewExecution(typ, e, r.kind, event.Source(r.function, r.cfg.WorkerID))
+	ev, err := event.NewExecution(typ, e, d, event.Source(r.function, r.cfg.WorkerID))
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 )
 
-// ErrAuditForwardHeld is returned by AdvanceAuditForward when another replica forwards the
-// audit log: it holds the cursor, or has moved it since the caller read it. Nothing was
-// delivered; read the cursor again later.
+// ErrAuditForwardHeld is returned by AdvanceAuditForward (and AdvanceAuditCursor) when another
+// replica reads the audit log on: it holds the cursor, or has moved it since the caller read it.
+// Nothing was delivered; read the cursor again later.
 var ErrAuditForwardHeld = errors.New("audit forwarding: another replica holds the cursor")
 
 // finalWriteTimeout bounds a write that must happen even though the caller's context ended: the
@@ -59,9 +59,40 @@ func (s *Store) AuditAfter(ctx context.Context, after int64, limit int) ([]*audi
 // Committing after each delivery makes each acknowledgement durable at once: after a crash, at
 // most the row then in flight is delivered again.
 func (s *Store) AdvanceAuditForward(ctx context.Context, from, to int64, deliver func(context.Context) error) error {
+	return s.advanceCursor(ctx, "forward audit", `SELECT last_seq FROM audit_forward FOR UPDATE SKIP LOCKED`,
+		`UPDATE audit_forward SET last_seq = $1, updated_at = now()`, nil, from, to, deliver)
+}
+
+// AuditCursor returns the seq of the last audit row the reader name has dealt with. The first
+// call for a name the migrations did not create creates its cursor at the newest row, so a new
+// reader starts with what comes next, not with the history before it.
+func (s *Store) AuditCursor(ctx context.Context, name string) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT last_seq FROM audit_cursors WHERE name = $1`, name).Scan(&seq)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return seq, translate("read audit cursor "+name, err)
+	}
+	// Two replicas starting at once both get here; the second insert does nothing.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_cursors (name, last_seq)
+		SELECT $1, coalesce(max(seq), 0) FROM audit_log ON CONFLICT (name) DO NOTHING`, name); err != nil {
+		return 0, translate("create audit cursor "+name, err)
+	}
+	err = s.pool.QueryRow(ctx, `SELECT last_seq FROM audit_cursors WHERE name = $1`, name).Scan(&seq)
+	return seq, translate("read audit cursor "+name, err)
+}
+
+// AdvanceAuditCursor is AdvanceAuditForward for the cursor of reader name (AuditCursor).
+func (s *Store) AdvanceAuditCursor(ctx context.Context, name string, from, to int64, deliver func(context.Context) error) error {
+	return s.advanceCursor(ctx, "audit cursor "+name, `SELECT last_seq FROM audit_cursors WHERE name = $1 FOR UPDATE SKIP LOCKED`,
+		`UPDATE audit_cursors SET last_seq = $1, updated_at = now() WHERE name = $2`, []any{name}, from, to, deliver)
+}
+
+// advanceCursor holds the cursor row that lock selects (with args) at from while deliver runs,
+// and moves it to to with update (to, then args) when deliver returns nil.
+func (s *Store) advanceCursor(ctx context.Context, what, lock, update string, args []any, from, to int64, deliver func(context.Context) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return translate("forward audit: begin", err)
+		return translate(what+": begin", err)
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
@@ -69,27 +100,27 @@ func (s *Store) AdvanceAuditForward(ctx context.Context, from, to int64, deliver
 		_ = tx.Rollback(rctx) // after a commit, a no-op
 	}()
 	var cur int64
-	err = tx.QueryRow(ctx, `SELECT last_seq FROM audit_forward FOR UPDATE SKIP LOCKED`).Scan(&cur)
+	err = tx.QueryRow(ctx, lock, args...).Scan(&cur)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		// Locked by another replica (or removed by hand, which AuditForwardCursor repairs).
+		// Locked by another replica (or removed by hand, which the cursor's reader repairs).
 		return ErrAuditForwardHeld
 	case err != nil:
-		return translate("forward audit: lock the cursor", err)
+		return translate(what+": lock the cursor", err)
 	case cur != from:
 		return ErrAuditForwardHeld
 	}
 	if err := deliver(ctx); err != nil {
 		return err
 	}
-	// The sink may have accepted the row just as ctx ended: its cursor is still written.
+	// The receiver may have accepted the rows just as ctx ended: the cursor is still written.
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
-	if _, err := tx.Exec(final, `UPDATE audit_forward SET last_seq = $1, updated_at = now()`, to); err != nil {
-		return fmt.Errorf("forward audit: advance the cursor to %d: %w", to, err)
+	if _, err := tx.Exec(final, update, append([]any{to}, args...)...); err != nil {
+		return fmt.Errorf("%s: advance the cursor to %d: %w", what, to, err)
 	}
 	if err := tx.Commit(final); err != nil {
-		return fmt.Errorf("forward audit: advance the cursor to %d: %w", to, err)
+		return fmt.Errorf("%s: advance the cursor to %d: %w", what, to, err)
 	}
 	return nil
 }

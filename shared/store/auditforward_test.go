@@ -84,3 +84,45 @@ func TestAdvanceAuditForward(t *testing.T) {
 	require.NoError(t, st.AdvanceAuditForward(ctx, 1, 2, func(context.Context) error { cancel(); return nil }))
 	require.Equal(t, int64(2), cursor())
 }
+
+// A named reader starts at the head of the log, not at its oldest row, and takes turns with
+// other replicas through its own cursor, apart from the SIEM forwarder's.
+func TestAuditCursor(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	empty, err := st.AuditCursor(ctx, "empty-log")
+	require.NoError(t, err)
+	require.Zero(t, empty)
+	recordAudit(t, st, 3)
+	for range 2 {
+		seq, err := st.AuditCursor(ctx, "reader")
+		require.NoError(t, err)
+		require.Equal(t, int64(3), seq, "a new reader starts after the newest row")
+	}
+	recordAudit(t, st, 2)
+	nop := func(context.Context) error { return nil }
+	require.ErrorIs(t, st.AdvanceAuditCursor(ctx, "reader", 4, 5, nop), store.ErrAuditForwardHeld, "not where the caller read it")
+	require.NoError(t, st.AdvanceAuditCursor(ctx, "reader", 3, 5, nop))
+	seq, err := st.AuditCursor(ctx, "reader")
+	require.NoError(t, err)
+	require.Equal(t, int64(5), seq)
+
+	// While one replica holds it, another delivers nothing; other cursors are free.
+	var other, forward error
+	called := false
+	recordAudit(t, st, 1)
+	require.NoError(t, st.AdvanceAuditCursor(ctx, "reader", 5, 6, func(ctx context.Context) error {
+		other = st.AdvanceAuditCursor(ctx, "reader", 5, 6, func(context.Context) error { called = true; return nil })
+		_, err := st.AuditForwardCursor(ctx)
+		require.NoError(t, err)
+		forward = st.AdvanceAuditForward(ctx, 0, 1, nop)
+		return nil
+	}))
+	require.ErrorIs(t, other, store.ErrAuditForwardHeld)
+	require.False(t, called)
+	require.NoError(t, forward)
+	seq, err = st.AuditCursor(ctx, "reader")
+	require.NoError(t, err)
+	require.Equal(t, int64(6), seq)
+}

@@ -19,8 +19,12 @@ import (
 	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/feed"
 	"github.com/vecron/vecron/shared/identity"
+	"github.com/vecron/vecron/shared/jobevents"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
@@ -40,10 +44,20 @@ type Settings struct {
 	// Egress is the policy the audit sink is reached through.
 	Egress egress.Config `koanf:"egress"`
 	// Redis holds the failed-login counters; /readyz checks it.
-	Redis         redisconn.Config `koanf:"redis"`
+	Redis redisconn.Config `koanf:"redis"`
+	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
+	// without it both are off. /readyz checks it.
+	NATS          queue.ConnConfig `koanf:"nats"`
+	Stream        StreamSettings   `koanf:"stream"`
 	Host          string           `koanf:"host" usage:"interface to listen on; empty listens on all"`
 	Port          int              `koanf:"port" usage:"HTTP port (also PORT)"`
 	ShutdownGrace time.Duration    `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+}
+
+// StreamSettings shape the live stream.
+type StreamSettings struct {
+	Heartbeat time.Duration `koanf:"heartbeat" usage:"how often an idle live stream writes a heartbeat"`
+	Recheck   time.Duration `koanf:"recheck" usage:"how often a live stream checks its caller's credential again"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.
@@ -53,6 +67,8 @@ func DefaultSettings() Settings {
 		Auth:     identity.DefaultConfig(),
 		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
 		Redis:    redisconn.DefaultConfig(),
+		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
@@ -60,7 +76,7 @@ func DefaultSettings() Settings {
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "NATS_URL": "nats.url", "PORT": "port"}
 }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
@@ -116,6 +132,22 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			return err
 		}
 	}
+	var (
+		hub       *feed.Hub
+		publisher *jobevents.Publisher
+	)
+	if s.NATS.URL != "" {
+		nc, js, err := queue.Connect(ctx, s.NATS, "vecron-api", log)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		checks = append(checks, server.Check{Name: "nats", Fn: queue.Ping(nc)})
+		hub = feed.New(js, s.NATS.Names(), clock, log.With("component", "stream"), feed.Config{})
+		publisher = jobevents.New(st, js, s.NATS.Names(), clock, log.With("component", "jobevents"), jobevents.Config{})
+	} else {
+		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
+	}
 	keys, err := s.Secrets.Keyring()
 	if err != nil {
 		return err
@@ -126,7 +158,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if keys.Empty() {
 		log.Warn("no secrets.keys: secret variables cannot be stored")
 	}
-	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks},
+	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
+		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock},
 		clock.Now, log)
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
@@ -138,6 +171,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
+	}
+	if hub != nil {
+		g.Go(func() error { return hub.Run(gctx) })
+		g.Go(func() error { return publisher.Run(gctx) })
 	}
 	g.Go(func() error {
 		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening)
