@@ -157,31 +157,41 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, err := s.feed.Subscribe(r.Context(), last)
-	if err != nil {
+	switch {
+	case errors.Is(err, feed.ErrClosed):
+		// Shutting down: a browser gives up on an answer other than 200, so tell it to come back
+		// (through the load balancer, to another replica) instead.
+		out := startSSE(w)
+		out.end("the server is shutting down; reconnect")
+		return
+	case err != nil:
 		s.log.Error("live stream: subscribe", "error", err)
 		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the live stream is not available: the event stream cannot be read now; try again shortly"})
 		return
 	}
 	defer sub.Close()
-
-	// A stream outlives the server's read timeout, which would otherwise end it.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	out := &sseWriter{w: w, rc: rc}
-	// retry: how long a browser waits before reconnecting.
-	out.raw("retry: 2000\n: vecron live stream\n\n")
+	out := startSSE(w)
+	if sub.After() > 0 {
+		// The client's last id from the start: a reconnect before the first event resumes here.
+		out.raw("id: " + strconv.FormatUint(sub.After(), 10) + "\n\n")
+	}
 	if out.flush() != nil {
 		return
 	}
 
 	id := identityOf(r)
 	sent := sub.After()
+	gap := func(g feed.Gap) error {
+		b, _ := json.Marshal(map[string]any{"after": g.After, "until": g.Until, "reason": g.Reason})
+		if g.Until > sent {
+			sent = g.Until
+		}
+		return out.event(strconv.FormatUint(g.Until, 10), sseGap, b)
+	}
 	send := func(it feed.Item) error {
+		if it.Gap != nil {
+			return gap(*it.Gap)
+		}
 		if it.Seq <= sent {
 			return nil
 		}
@@ -190,13 +200,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		return out.event(strconv.FormatUint(it.Seq, 10), it.Type, it.JSON)
-	}
-	gap := func(g feed.Gap) error {
-		b, _ := json.Marshal(map[string]any{"after": g.After, "until": g.Until, "reason": g.Reason})
-		if g.Until > sent {
-			sent = g.Until
-		}
-		return out.event(strconv.FormatUint(g.Until, 10), sseGap, b)
 	}
 	if err := sub.Replay(r.Context(), gap, send); err != nil {
 		if r.Context().Err() == nil {
@@ -244,7 +247,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-heartbeat.Chan():
-			out.raw(": heartbeat\n\n")
+			// With the id of the newest event passed, shown or not: a client whose filter shows
+			// few events resumes from here, not from its last shown one.
+			if sent > 0 {
+				out.raw(": heartbeat\nid: " + strconv.FormatUint(sent, 10) + "\n\n")
+			} else {
+				out.raw(": heartbeat\n\n")
+			}
 			if out.flush() != nil {
 				return
 			}
@@ -261,6 +270,22 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			id = again
 		}
 	}
+}
+
+// startSSE answers 200 with an event stream and returns its writer. The stream outlives the
+// server's read timeout, which would otherwise end it.
+func startSSE(w http.ResponseWriter) *sseWriter {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	out := &sseWriter{w: w, rc: rc}
+	// retry: how long a browser waits before reconnecting.
+	out.raw("retry: 2000\n: vecron live stream\n\n")
+	return out
 }
 
 // sseWriter writes Server-Sent Events, each write bounded by a deadline so that a client that

@@ -36,6 +36,8 @@ type streamEnv struct {
 	js    jetstream.JetStream
 	names event.Names
 	n     int
+	// stopHub stops the live stream's hub, as a shutdown does.
+	stopHub context.CancelFunc
 }
 
 func newStreamEnv(t *testing.T, cfg api.StreamConfig) *streamEnv {
@@ -53,14 +55,16 @@ func newStreamEnv(t *testing.T, cfg api.StreamConfig) *streamEnv {
 	_, err = st.AuditCursor(t.Context(), jobevents.CursorName)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
+	hubCtx, stopHub := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = hub.Run(ctx) })
+	wg.Go(func() { _ = hub.Run(hubCtx) })
 	wg.Go(func() { _ = pub.Run(ctx) })
 	h := api.New(api.Deps{Jobs: jobs.New(st, time.Now), Vars: variables.New(st, keys, time.Now), Store: st, Identity: ident,
 		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}, Feed: hub, Stream: cfg, Clock: clock}, time.Now, testenv.Logger(t))
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { cancel(); srv.Close(); wg.Wait() })
-	return &streamEnv{client: &client{t: t, srv: srv, st: st, dbURL: dbURL, token: testfactory.AdminToken(t, st)}, js: js, names: names}
+	return &streamEnv{client: &client{t: t, srv: srv, st: st, dbURL: dbURL, token: testfactory.AdminToken(t, st)}, js: js, names: names,
+		stopHub: stopHub}
 }
 
 // publish sends an execution event of a job in namespace ns, as an executor does, and returns
@@ -283,4 +287,18 @@ func TestStreamWithoutNATSIsUnavailable(t *testing.T) {
 	c := newClient(t)
 	p := c.problem(http.MethodGet, "/api/v1/stream", "", http.StatusServiceUnavailable)
 	require.Contains(t, p.Detail, "nats.url")
+}
+
+// On shutdown a stream ends with a reason, and a client that reconnects to the replica still
+// draining is told to come back rather than refused: a browser gives up on a refusal.
+func TestStreamEndsOnShutdownAndAsksToReconnect(t *testing.T) {
+	t.Parallel()
+	e := newStreamEnv(t, api.StreamConfig{})
+	w := e.watch(t, e.token, "")
+	e.stopHub()
+	end := w.next()
+	require.Equal(t, "vecron.stream.end", end.event)
+	require.Contains(t, end.data["reason"], "shutting down")
+	again := e.watch(t, e.token, "")
+	require.Contains(t, again.next().data["reason"], "reconnect")
 }

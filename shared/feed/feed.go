@@ -32,6 +32,9 @@ const (
 	BufferDefault      = 1024
 	IdleDefault        = 5 * time.Minute
 	MaxBackfillDefault = 100_000
+	// MaxBackfillsDefault: a read-back costs a consumer on the server and decoding up to
+	// MaxBackfill events; a replica serves this many at once.
+	MaxBackfillsDefault = 4
 )
 
 // Config shapes a Hub. Zero fields take their defaults.
@@ -45,7 +48,12 @@ type Config struct {
 	// MaxBackfill bounds how many events a resume reads back from the stream; a watcher further
 	// behind is told what it missed and resumes there.
 	MaxBackfill uint64
+	// MaxBackfills bounds the read-backs running at once; more resumes wait for a turn.
+	MaxBackfills int
 }
+
+// gapExpired explains a gap of events the stream no longer holds.
+const gapExpired = "these events are older than the stream keeps"
 
 // ErrClosed is returned by Subscribe once the hub has stopped.
 var ErrClosed = errors.New("feed: stopped")
@@ -58,6 +66,9 @@ type Item struct {
 	Type, Namespace, Subject string
 	// JSON is the event in CloudEvents' structured JSON form.
 	JSON []byte
+	// Gap, when set, makes the item a notice instead of an event: the events it names left the
+	// stream before the hub could read them. Seq is then Gap.Until.
+	Gap *Gap
 }
 
 // Gap tells a watcher that events after After and up to Until (inclusive) can no longer be
@@ -82,10 +93,14 @@ type Hub struct {
 	running jetstream.ConsumeContext
 	idle    clockwork.Timer
 	// ring holds the newest events, oldest first, from head; floor is the sequence every event
-	// after which is in the ring or still to come from the live feed.
+	// after which is in the ring or still to come from the live feed; last is the newest
+	// sequence the live feed has delivered (or floor).
 	ring  []Item
 	head  int
 	floor uint64
+	last  uint64
+	// backfills holds a token per read-back running.
+	backfills chan struct{}
 }
 
 // New returns a hub over the events stream of names on js.
@@ -94,8 +109,9 @@ func New(js jetstream.JetStream, names event.Names, clock clockwork.Clock, log *
 	cfg.Buffer = cmp.Or(cfg.Buffer, BufferDefault)
 	cfg.Idle = cmp.Or(cfg.Idle, IdleDefault)
 	cfg.MaxBackfill = cmp.Or(cfg.MaxBackfill, MaxBackfillDefault)
+	cfg.MaxBackfills = cmp.Or(cfg.MaxBackfills, MaxBackfillsDefault)
 	return &Hub{js: js, stream: names.EventsStream(), filter: names.EventsSubjects(), cfg: cfg, clock: clock, log: log,
-		subs: map[*Sub]struct{}{}}
+		subs: map[*Sub]struct{}{}, backfills: make(chan struct{}, cfg.MaxBackfills)}
 }
 
 // Run keeps the hub until ctx ends, then stops following the stream and ends every watcher.
@@ -159,13 +175,27 @@ func (s *Sub) Close() {
 // Subscribe adds a watcher. With last nil the watcher sees the events that come from now on;
 // with last set it resumes after that stream sequence. Replay then delivers what it missed.
 func (h *Hub) Subscribe(ctx context.Context, last *uint64) (*Sub, error) {
+	// Read before taking the lock: a slow answer must not hold up every watcher's feed.
+	info, err := h.js.Stream(ctx, h.stream)
+	if err != nil {
+		return nil, fmt.Errorf("feed: read stream %s: %w", h.stream, err)
+	}
+	state := info.CachedInfo().State
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
+	if h.running != nil && state.LastSeq < h.last {
+		// The stream was made anew and counts from 1 again: what the hub holds is the old one's.
+		h.stopLocked()
+		for s := range h.subs {
+			delete(h.subs, s)
+			s.end("the event stream was reset; reconnect")
+		}
+	}
 	if h.running == nil {
-		if err := h.startLocked(ctx); err != nil {
+		if err := h.startLocked(ctx, state); err != nil {
 			return nil, err
 		}
 	}
@@ -174,23 +204,18 @@ func (h *Hub) Subscribe(ctx context.Context, last *uint64) (*Sub, error) {
 		h.idle = nil
 	}
 	s := &Sub{hub: h, ch: make(chan Item, h.cfg.Buffer)}
-	newest := h.newestLocked()
+	now := max(h.last, state.LastSeq)
 	switch {
 	case last == nil:
-		s.after = newest
-	case *last > newest:
-		// Ahead of this replica: another one served it events this one has not had yet, or the
-		// stream was made anew and counts from 1 again.
-		info, err := h.js.Stream(ctx, h.stream)
-		if err != nil {
-			return nil, fmt.Errorf("feed: read stream %s: %w", h.stream, err)
-		}
-		if *last <= info.CachedInfo().State.LastSeq {
-			s.after = *last
-			break
-		}
-		s.after = newest
-		s.gap = &Gap{After: *last, Until: newest, Reason: "the event stream was reset; events resume from the newest"}
+		// What the hub is still catching up on happened before this watcher came.
+		s.after = now
+	case *last > now:
+		// An id of a stream that no longer exists.
+		s.after = now
+		s.gap = &Gap{After: 0, Until: now, Reason: "the event stream was made anew; its events resume from the newest"}
+	case *last > h.last:
+		// Ahead of this replica's feed (another replica served it): the feed brings the rest.
+		s.after = *last
 	default:
 		s.after = *last
 		if *last < h.floor {
@@ -216,12 +241,25 @@ func (s *Sub) Replay(ctx context.Context, gap func(Gap) error, fn func(Item) err
 		}
 	}
 	if s.backfillUntil > s.backfillAfter {
-		if err := s.hub.backfill(ctx, s.backfillAfter, s.backfillUntil, gap, fn); err != nil {
+		select {
+		case s.hub.backfills <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err := s.hub.backfill(ctx, s.backfillAfter, s.backfillUntil, gap, fn)
+		<-s.hub.backfills
+		if err != nil {
 			return err
 		}
 	}
 	for _, it := range s.snapshot {
-		if err := fn(it); err != nil {
+		var err error
+		if it.Gap != nil {
+			err = gap(*it.Gap)
+		} else {
+			err = fn(it)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -243,7 +281,7 @@ func (h *Hub) backfill(ctx context.Context, after, until uint64, gap func(Gap) e
 	from := after + 1
 	if state.FirstSeq > from {
 		end := min(state.FirstSeq-1, until)
-		if err := gap(Gap{After: after, Until: end, Reason: "these events are older than the stream keeps"}); err != nil {
+		if err := gap(Gap{After: after, Until: end, Reason: gapExpired}); err != nil {
 			return err
 		}
 		from = end + 1
@@ -259,10 +297,12 @@ func (h *Hub) backfill(ctx context.Context, after, until uint64, gap func(Gap) e
 		from = end + 1
 	}
 	if state.LastSeq < from {
-		return nil
+		return gap(Gap{After: from - 1, Until: until, Reason: gapExpired}) // purged since
 	}
+	// The server removes the consumer soon after it is left.
 	cons, err := h.js.OrderedConsumer(ctx, h.stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{h.filter}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
+		FilterSubjects: []string{h.filter}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+		InactiveThreshold: 10 * time.Second})
 	if err != nil {
 		return fmt.Errorf("feed: read back from %d: %w", from, err)
 	}
@@ -273,6 +313,7 @@ func (h *Hub) backfill(ctx context.Context, after, until uint64, gap func(Gap) e
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	prev := from - 1
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -282,33 +323,47 @@ func (h *Hub) backfill(ctx context.Context, after, until uint64, gap func(Gap) e
 			return fmt.Errorf("feed: read back from %d: %w", from, err)
 		}
 		item, meta, ok := h.decode(msg)
-		if ok && item.Seq > until {
+		if meta != nil && meta.Sequence.Stream > until {
+			if prev < until {
+				return gap(Gap{After: prev, Until: until, Reason: gapExpired})
+			}
 			return nil
+		}
+		if meta != nil && meta.Sequence.Stream > prev+1 {
+			// Events left the stream while it was read back.
+			if err := gap(Gap{After: prev, Until: meta.Sequence.Stream - 1, Reason: gapExpired}); err != nil {
+				return err
+			}
+		}
+		if meta != nil {
+			prev = meta.Sequence.Stream
 		}
 		if ok {
 			if err := fn(item); err != nil {
 				return err
 			}
 		}
-		if meta == nil || meta.NumPending == 0 || meta.Sequence.Stream >= until {
+		if meta == nil || meta.Sequence.Stream >= until {
 			return nil
+		}
+		if meta.NumPending == 0 {
+			return gap(Gap{After: prev, Until: until, Reason: gapExpired}) // the rest left the stream
 		}
 	}
 }
 
-// startLocked follows the stream from its newest event on.
-func (h *Hub) startLocked(ctx context.Context) error {
-	info, err := h.js.Stream(ctx, h.stream)
-	if err != nil {
-		return fmt.Errorf("feed: read stream %s: %w", h.stream, err)
-	}
-	last := info.CachedInfo().State.LastSeq
+// startLocked follows the stream, from far enough back to fill the ring: a watcher resuming
+// just after a restart of the api, or after the hub was idle, is served from memory.
+func (h *Hub) startLocked(ctx context.Context, state jetstream.StreamState) error {
+	start := max(state.FirstSeq, state.LastSeq+1-min(uint64(h.cfg.Ring), state.LastSeq))
 	cons, err := h.js.OrderedConsumer(ctx, h.stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{h.filter}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: last + 1})
+		FilterSubjects: []string{h.filter}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: max(start, 1)})
 	if err != nil {
 		return fmt.Errorf("feed: follow stream %s: %w", h.stream, err)
 	}
-	h.ring, h.head, h.floor = make([]Item, 0, h.cfg.Ring), 0, last
+	h.ring, h.head = make([]Item, 0, h.cfg.Ring), 0
+	h.floor = max(start, 1) - 1
+	h.last = h.floor
 	cc, err := cons.Consume(h.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		h.log.Warn("live stream: following the event stream", "error", err)
 	}))
@@ -316,7 +371,7 @@ func (h *Hub) startLocked(ctx context.Context) error {
 		return fmt.Errorf("feed: follow stream %s: %w", h.stream, err)
 	}
 	h.running = cc
-	h.log.Info("live stream: following the event stream", "stream", h.stream, "from", last+1)
+	h.log.Info("live stream: following the event stream", "stream", h.stream, "from", h.floor+1)
 	return nil
 }
 
@@ -338,35 +393,43 @@ func (h *Hub) idleLocked() {
 	if len(h.subs) > 0 || h.running == nil || h.idle != nil {
 		return
 	}
-	h.idle = h.clock.AfterFunc(h.cfg.Idle, func() {
+	var t clockwork.Timer
+	t = h.clock.AfterFunc(h.cfg.Idle, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if len(h.subs) == 0 && h.idle != nil {
+		// A timer stopped too late to keep its callback from running is not the current one.
+		if h.idle == t && len(h.subs) == 0 {
 			h.idle = nil
 			h.stopLocked()
 		}
 	})
+	h.idle = t
 }
 
-// newestLocked is the sequence of the newest event the hub has, or its floor.
-func (h *Hub) newestLocked() uint64 {
-	if n := len(h.ring); n > 0 {
-		return h.ring[(h.head+n-1)%cap(h.ring)].Seq
-	}
-	return h.floor
-}
-
-// receive takes one live event into the ring and hands it to every watcher.
+// receive takes one live event into the ring and hands it to every watcher, after a notice of
+// the events that left the stream before the hub could read them.
 func (h *Hub) receive(msg jetstream.Msg) {
-	item, _, ok := h.decode(msg)
-	if !ok {
+	item, meta, ok := h.decode(msg)
+	if meta == nil {
 		return
 	}
+	seq := meta.Sequence.Stream
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.running == nil || item.Seq <= h.newestLocked() {
+	if h.running == nil || seq <= h.last {
 		return // stopped, or a message seen before the consumer was made anew
 	}
+	if seq > h.last+1 {
+		h.appendLocked(Item{Seq: seq - 1, Gap: &Gap{After: h.last, Until: seq - 1, Reason: gapExpired}})
+	}
+	h.last = seq
+	if ok {
+		h.appendLocked(item)
+	}
+	h.idleLocked()
+}
+
+func (h *Hub) appendLocked(item Item) {
 	if len(h.ring) < cap(h.ring) {
 		h.ring = append(h.ring, item)
 	} else {
@@ -386,11 +449,11 @@ func (h *Hub) receive(msg jetstream.Msg) {
 			s.end("the connection fell too far behind the stream; reconnect to resume")
 		}
 	}
-	h.idleLocked()
 }
 
 // decode turns a message of the stream into an Item; ok is false for one that is not a
-// CloudEvent, which is logged and skipped.
+// CloudEvent, which is logged and skipped. meta is nil only for a message that is not the
+// stream's.
 func (h *Hub) decode(msg jetstream.Msg) (Item, *jetstream.MsgMetadata, bool) {
 	meta, err := msg.Metadata()
 	if err != nil {

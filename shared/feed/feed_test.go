@@ -15,6 +15,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/feed"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 )
 
@@ -79,6 +80,27 @@ func replay(t *testing.T, s *feed.Sub) ([]feed.Gap, []uint64) {
 	var seqs []uint64
 	require.NoError(t, s.Replay(t.Context(), func(g feed.Gap) error { gaps = append(gaps, g); return nil },
 		func(it feed.Item) error { seqs = append(seqs, it.Seq); return nil }))
+	return gaps, seqs
+}
+
+// collect returns what s replays and then receives live, until n events have come, with the
+// gaps on the way: a hub that has just started brings events it catches up on live.
+func collect(t *testing.T, s *feed.Sub, n int) ([]feed.Gap, []uint64) {
+	t.Helper()
+	gaps, seqs := replay(t, s)
+	for len(seqs) < n {
+		select {
+		case it, ok := <-s.C():
+			require.True(t, ok, "the subscription ended: %s", s.Reason())
+			if it.Gap != nil {
+				gaps = append(gaps, *it.Gap)
+				continue
+			}
+			seqs = append(seqs, it.Seq)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d events within 30 s", len(seqs), n)
+		}
+	}
 	return gaps, seqs
 }
 
@@ -200,7 +222,7 @@ func TestResumeFromBeforeTheStreamReportsTheGap(t *testing.T) {
 	defer reset.Close()
 	gaps, replayed = replay(t, reset)
 	require.Len(t, gaps, 1)
-	require.Equal(t, future, gaps[0].After)
+	require.Equal(t, feed.Gap{After: 0, Until: seqs[5], Reason: gaps[0].Reason}, gaps[0], "every event of the stream that is")
 	require.Empty(t, replayed)
 	next := e.publish(t, "billing")
 	require.Equal(t, []uint64{next}, seqsOf(receive(t, reset, 1)))
@@ -273,7 +295,7 @@ func TestIdleHubStopsAndResumesFromTheStream(t *testing.T) {
 	again, err := e.hub.Subscribe(t.Context(), &first)
 	require.NoError(t, err)
 	defer again.Close()
-	gaps, replayed := replay(t, again)
+	gaps, replayed := collect(t, again, 2)
 	require.Empty(t, gaps)
 	require.Equal(t, missed, replayed)
 	live := e.publish(t, "billing")
@@ -294,4 +316,76 @@ func TestSubscribeAfterStopIsRefused(t *testing.T) {
 	require.Contains(t, w.Reason(), "shutting down")
 	_, err = hub.Subscribe(t.Context(), nil)
 	require.ErrorIs(t, err, feed.ErrClosed)
+}
+
+// A hole in the stream (an event removed before it was read) is reported where it is, in a
+// read-back and in the live feed alike.
+func TestHolesInTheStreamAreReportedAsGaps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, feed.Config{Ring: 2})
+	var seqs []uint64
+	for range 6 {
+		seqs = append(seqs, e.publish(t, "billing"))
+	}
+	s, err := e.js.Stream(t.Context(), e.names.EventsStream())
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteMsg(t.Context(), seqs[2]))
+
+	// A hub that starts now reads the hole while filling its ring.
+	w, err := e.hub.Subscribe(t.Context(), &seqs[0])
+	require.NoError(t, err)
+	defer w.Close()
+	gaps, got := collect(t, w, 4)
+	require.Equal(t, []feed.Gap{{After: seqs[1], Until: seqs[2], Reason: "these events are older than the stream keeps"}}, gaps)
+	require.Equal(t, []uint64{seqs[1], seqs[3], seqs[4], seqs[5]}, got)
+
+	// Read back, once the ring has moved past it.
+	for range 3 {
+		seqs = append(seqs, e.publish(t, "billing"))
+	}
+	receive(t, w, 3)
+	again, err := e.hub.Subscribe(t.Context(), &seqs[0])
+	require.NoError(t, err)
+	defer again.Close()
+	gaps, got = replay(t, again)
+	require.Equal(t, []feed.Gap{{After: seqs[1], Until: seqs[2], Reason: "these events are older than the stream keeps"}}, gaps)
+	require.Equal(t, []uint64{seqs[1], seqs[3], seqs[4], seqs[5], seqs[6], seqs[7], seqs[8]}, got)
+}
+
+// A stream made anew counts from 1 again: the hub starts over instead of waiting for numbers it
+// has seen, and its watchers are told to reconnect.
+func TestStreamMadeAnewRestartsTheHub(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, feed.Config{})
+	old, err := e.hub.Subscribe(t.Context(), nil)
+	require.NoError(t, err)
+	defer old.Close()
+	for range 3 {
+		e.publish(t, "billing")
+	}
+	receive(t, old, 3)
+	require.NoError(t, e.js.DeleteStream(t.Context(), e.names.EventsStream()))
+	require.NoError(t, queue.EnsureStreams(t.Context(), e.js, e.names, queue.StreamsConfig{}))
+	first := e.publish(t, "billing")
+	require.Equal(t, uint64(1), first)
+
+	fresh, err := e.hub.Subscribe(t.Context(), nil)
+	require.NoError(t, err)
+	defer fresh.Close()
+	_, ok := <-old.C()
+	require.False(t, ok)
+	require.Contains(t, old.Reason(), "reset")
+	next := e.publish(t, "billing")
+	require.Equal(t, []uint64{next}, seqsOf(receive(t, fresh, 1)))
+
+	// A watcher resuming with an id of the old stream is told, and gets the new events.
+	stale := uint64(3)
+	back, err := e.hub.Subscribe(t.Context(), &stale)
+	require.NoError(t, err)
+	defer back.Close()
+	gaps, _ := replay(t, back)
+	require.Len(t, gaps, 1)
+	require.Contains(t, gaps[0].Reason, "made anew")
+	last := e.publish(t, "billing")
+	require.Equal(t, []uint64{last}, seqsOf(receive(t, back, 1)))
 }
