@@ -182,10 +182,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
 	sent := sub.After()
 	gap := func(g feed.Gap) error {
-		b, _ := json.Marshal(map[string]any{"after": g.After, "until": g.Until, "reason": g.Reason})
-		if g.Until > sent {
-			sent = g.Until
+		if g.After > 0 { // a hole in what the client follows (0: a stream made anew)
+			if g.Until <= sent {
+				return nil // before what the client has seen: its last id must never go back
+			}
+			g.After = max(g.After, sent)
 		}
+		b, _ := json.Marshal(map[string]any{"after": g.After, "until": g.Until, "reason": g.Reason})
+		sent = max(sent, g.Until)
 		return out.event(strconv.FormatUint(g.Until, 10), sseGap, b)
 	}
 	send := func(it feed.Item) error {
@@ -221,24 +225,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case it, ok := <-sub.C():
-			if !ok {
-				out.end(sub.Reason())
-				return
-			}
-			if send(it) != nil {
-				return
-			}
 			// Write what else is waiting before flushing: a burst costs one flush.
 			for more := true; more; {
+				if !ok {
+					out.end(sub.Reason())
+					return
+				}
+				if send(it) != nil {
+					return
+				}
 				select {
-				case it, ok := <-sub.C():
-					if !ok {
-						out.end(sub.Reason())
-						return
-					}
-					if send(it) != nil {
-						return
-					}
+				case it, ok = <-sub.C():
 				default:
 					more = false
 				}

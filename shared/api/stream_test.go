@@ -302,3 +302,20 @@ func TestStreamEndsOnShutdownAndAsksToReconnect(t *testing.T) {
 	again := e.watch(t, e.token, "")
 	require.Contains(t, again.next().data["reason"], "reconnect")
 }
+
+// An event removed from the stream before it could be read is announced in its place.
+func TestStreamAnnouncesEventsItCannotDeliver(t *testing.T) {
+	t.Parallel()
+	e := newStreamEnv(t, api.StreamConfig{})
+	s1, s2, s3 := e.publish(t, "team-a"), e.publish(t, "team-a"), e.publish(t, "team-a")
+	s, err := e.js.Stream(t.Context(), e.names.EventsStream())
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteMsg(t.Context(), s2))
+	w := e.watch(t, e.token, "", "Last-Event-ID", seq(s1))
+	gap := w.next()
+	require.Equal(t, "vecron.stream.gap", gap.event)
+	require.Equal(t, seq(s2), gap.id)
+	require.Equal(t, float64(s1), gap.data["after"])
+	require.Equal(t, float64(s2), gap.data["until"])
+	require.Equal(t, seq(s3), w.next().id)
+}
