@@ -40,6 +40,7 @@ type Store interface {
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
+	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
 	jobs.TriggerStore
@@ -176,6 +177,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	withStats, err := parseInclude(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	p := domain.ListJobsParams{Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit}
 	if all, list := identityOf(r).Namespaces(domain.PermJobRead); !all {
 		p.Namespaces = append([]string{}, list...)
@@ -185,14 +191,64 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	out := page[*domain.Job]{Items: list}
-	if out.Items == nil {
-		out.Items = []*domain.Job{}
+	out := page[jobListItem]{Items: make([]jobListItem, len(list))}
+	for i, j := range list {
+		out.Items[i].Job = j
+	}
+	if withStats && len(list) > 0 {
+		ids := make([]string, len(list))
+		for i, j := range list {
+			ids[i] = j.ID
+		}
+		stats, err := s.store.JobStats(r.Context(), ids, s.now())
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		for i, j := range list {
+			out.Items[i].Stats = stats[j.ID]
+		}
 	}
 	if len(list) == limit {
 		out.NextCursor = list[len(list)-1].ID
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// jobListItem is a job of the list, with its statistics when asked for (include=stats).
+type jobListItem struct {
+	*domain.Job
+	Stats *domain.JobStats `json:"stats,omitempty"`
+}
+
+// parseInclude reads include, a comma-separated list of what to add to each listed job: only
+// "stats" so far.
+func parseInclude(r *http.Request) (stats bool, err error) {
+	raw := r.URL.Query().Get("include")
+	if raw == "" {
+		return false, nil
+	}
+	for part := range strings.SplitSeq(raw, ",") {
+		if strings.TrimSpace(part) != "stats" {
+			return false, &domain.ValidationError{Fields: []domain.FieldError{{Field: "include",
+				Reason: quoted(printable(part, 40)) + " is not something a job list can include; use stats"}}}
+		}
+	}
+	return true, nil
+}
+
+// jobStats serves GET /api/v1/jobs/{id}/stats.
+func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.allowJob(w, r, domain.PermJobRead)
+	if !ok {
+		return
+	}
+	stats, err := s.store.JobStats(r.Context(), []string{j.ID}, s.now())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, stats[j.ID])
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

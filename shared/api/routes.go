@@ -56,6 +56,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs/{id}/enable", need(domain.PermJobEnable), s.setEnabled(true)},
 		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false)},
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions},
+		{http.MethodGet, v1 + "/jobs/{id}/stats", need(domain.PermJobRead), s.jobStats},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill},
 		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger},
 		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob},

@@ -295,6 +295,10 @@ func dropDay(ctx context.Context, conn *pgx.Conn, day, recent time.Time) (string
 			// letters leave their list here.
 			_, err = tx.Exec(ctx, `DELETE FROM dead_letters WHERE execution_scheduled_at >= $1 AND execution_scheduled_at < $2`,
 				day, day.AddDate(0, 0, 1))
+			if err == nil {
+				// The day's outcome counts go with it, so statistics describe the history kept.
+				_, err = tx.Exec(ctx, `DELETE FROM job_outcomes WHERE hour >= $1 AND hour < $2`, day, day.AddDate(0, 0, 1))
+			}
 		}
 		return err
 	})

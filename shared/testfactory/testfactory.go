@@ -167,3 +167,45 @@ func HistoryDays(t testing.TB, st *store.Store) []string {
 	}
 	return out
 }
+
+// Outcome records an execution of j's fire at `at` that ended with status after running for
+// duration, through the paths the executors and the API take: started then finished, skipped,
+// or cancelled while running. It returns the execution.
+func Outcome(t testing.TB, st *store.Store, j *domain.Job, status domain.ExecutionStatus, at time.Time, duration time.Duration) *domain.Execution {
+	t.Helper()
+	ctx := context.Background()
+	at = at.UTC().Truncate(time.Microsecond)
+	end := at.Add(duration)
+	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at,
+		StartedAt: &at, Status: domain.StatusRunning, Attempt: 1, WorkerID: "testfactory"}
+	if status == domain.StatusSkipped {
+		e.StartedAt, e.Status, e.FinishedAt, e.Error = nil, domain.StatusSkipped, &end, "skipped: testfactory"
+		if _, err := st.RecordSkipped(ctx, e); err != nil {
+			t.Fatalf("record skipped: %v", err)
+		}
+		return e
+	}
+	if _, err := st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Hour}); err != nil {
+		t.Fatalf("start execution: %v", err)
+	}
+	if status == domain.StatusCancelled {
+		got, err := st.CancelExecution(ctx, e.ID, "testfactory", end)
+		if err != nil {
+			t.Fatalf("cancel execution: %v", err)
+		}
+		return got
+	}
+	e.Status, e.FinishedAt, e.DurationMS = status, &end, float64(duration.Milliseconds())
+	if status != domain.StatusSucceeded {
+		e.Error = "testfactory: " + string(status)
+	}
+	a := &domain.Attempt{Attempt: 1, StartedAt: &at, FinishedAt: end, Status: status, DurationMS: e.DurationMS, Error: e.Error}
+	if status == domain.StatusDeadLettered {
+		a.Status = domain.StatusFailed
+	}
+	if err := st.FinishExecution(ctx, e, a); err != nil {
+		t.Fatalf("finish execution: %v", err)
+	}
+	return e
+}
