@@ -59,20 +59,18 @@ $$;
 -- Ends are counted per statement: the finish write of a batch adds one upsert.
 CREATE TRIGGER job_executions_count_ended AFTER UPDATE ON job_executions
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION vecron_count_ended();
--- A row written already ended (a skip) is counted per row, behind a condition the server tests
--- without calling anything: the insert that starts a fire, on the path to its request, writes
--- a running row and pays nothing.
-CREATE TRIGGER job_executions_count_inserted AFTER INSERT ON job_executions
+-- A row written already ended (a skip) is counted per row, when its transaction commits: the
+-- tick writes misfire skips in the claim that then publishes its fires, and an upsert there
+-- would hold the job's counter locked, and every finish of the job's hour waiting, until it
+-- commits. The condition is tested by the server without calling anything, so the insert that
+-- starts a fire, on the path to its request, writes a running row and pays nothing.
+CREATE CONSTRAINT TRIGGER job_executions_count_inserted AFTER INSERT ON job_executions
+    DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (NEW.status NOT IN ('queued', 'running')) EXECUTE FUNCTION vecron_count_inserted_ended();
 
--- The history kept so far, counted once.
-INSERT INTO job_outcomes (job_id, hour, succeeded, failed, timed_out, skipped, cancelled, dead_lettered)
-SELECT job_id, date_trunc('hour', scheduled_at, 'UTC'),
-    count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
-    count(*) FILTER (WHERE status = 'timed_out'), count(*) FILTER (WHERE status = 'skipped'),
-    count(*) FILTER (WHERE status = 'cancelled'), count(*) FILTER (WHERE status = 'dead_lettered')
-FROM job_executions WHERE status NOT IN ('queued', 'running')
-GROUP BY 1, 2;
+-- The history already kept is not counted here: on a large installation that would hold every
+-- write to job_executions for as long as the count took. Counting starts with this version;
+-- the 7-day figures fill in over its first week (docs/job-stats.md).
 
 -- +goose Down
 DROP TRIGGER job_executions_count_ended ON job_executions;

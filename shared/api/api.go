@@ -206,7 +206,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for i, j := range list {
-			out.Items[i].Stats = stats[j.ID]
+			out.Items[i].Stats = forCaller(r, j, stats[j.ID])
 		}
 	}
 	if len(list) == limit {
@@ -248,7 +248,19 @@ func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, stats[j.ID])
+	writeJSON(w, http.StatusOK, forCaller(r, j, stats[j.ID]))
+}
+
+// forCaller leaves the execution ids out of st for a caller who may read job j but not its
+// executions: the statistics are the job's, the executions are not theirs to look up.
+func forCaller(r *http.Request, j *domain.Job, st *domain.JobStats) *domain.JobStats {
+	if st == nil || identityOf(r).Can(domain.PermExecutionRead, j.Namespace) {
+		return st
+	}
+	for i := range st.LastOutcomes {
+		st.LastOutcomes[i].ExecutionID = ""
+	}
+	return st
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

@@ -3,9 +3,11 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -66,6 +68,22 @@ func TestJobStatsThroughTheAPI(t *testing.T) {
 
 	p := c.problem(http.MethodGet, "/api/v1/jobs?include=history", "", http.StatusBadRequest)
 	require.Equal(t, []string{"include"}, fields(p))
+
+	// A caller who may read the job but not its executions gets the figures without the ids.
+	role := "jobs-only-" + strings.ToLower(uuid.NewString()[:8])
+	_, err := c.st.PutRole(t.Context(), &domain.Role{Name: role, Permissions: []domain.Permission{domain.PermJobRead}}, time.Now())
+	require.NoError(t, err)
+	reader := testfactory.User(t, c.st, testfactory.UserOpts{Role: role, Namespace: "team-a"})
+	admin := c.token
+	c.token = testfactory.APIToken(t, c.st, reader.ID, domain.AllNamespaces, nil)
+	status, _, body = c.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/stats", "")
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.NotContains(t, string(body), "execution_id")
+	require.Contains(t, string(body), `"status":"failed"`)
+	status, _, body = c.do(http.MethodGet, "/api/v1/jobs?include=stats", "")
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.NotContains(t, string(body), "execution_id")
+	c.token = admin
 
 	// Another namespace's viewer does not learn the job exists.
 	u := testfactory.User(t, c.st, testfactory.UserOpts{Role: rbac.RoleViewer, Namespace: "team-b"})

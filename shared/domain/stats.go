@@ -44,11 +44,14 @@ func (c OutcomeCounts) Failures() int { return c.Failed + c.TimedOut + c.DeadLet
 
 // Outcome is one ended execution, as a strip of recent results shows it.
 type Outcome struct {
-	ExecutionID string          `json:"execution_id"`
+	// ExecutionID is left out for a caller who may not read the job's executions.
+	ExecutionID string          `json:"execution_id,omitempty"`
 	Status      ExecutionStatus `json:"status"`
 	ScheduledAt time.Time       `json:"scheduled_at"`
 	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
-	DurationMS  float64         `json:"duration_ms"`
+	// DurationMS is how long the execution ran; nil for one that did not run, or whose worker
+	// was lost before it could say.
+	DurationMS *float64 `json:"duration_ms,omitempty"`
 }
 
 // DurationStats are percentiles of run durations in milliseconds; nil without samples.

@@ -584,8 +584,9 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
 			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker, n)
 		LEFT JOIN jobs j ON j.id = u.job_id
-		-- In the order given, so that of two deliveries of one fire in a batch the first wins.
-		ORDER BY u.n
+		-- In key order, as every writer of job_outcomes counts (migration 00013); then in the
+		-- order given, so that of two deliveries of one fire in a batch the first wins.
+		ORDER BY u.job_id, u.scheduled, u.n
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error, job_version`,
 			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
 		if err != nil {

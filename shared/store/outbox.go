@@ -391,6 +391,8 @@ func (r *skipRows) insert(ctx context.Context, tx pgx.Tx, now time.Time) error {
 		SELECT u.id, u.job_id, u.version, u.key, 'schedule', u.at, `+nowParam(7)+`, 'skipped', 0, u.reason
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[])
 			AS u(id, job_id, version, key, at, reason)
+		-- In key order, as every writer of job_outcomes counts (migration 00013).
+		ORDER BY u.job_id, u.at
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons, nullTime(now))
 	return err
 }

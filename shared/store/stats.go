@@ -52,8 +52,8 @@ func (s *Store) JobStats(ctx context.Context, ids []string, now time.Time) (map[
 		}
 		var durations []float64
 		for _, o := range list {
-			if o.Status.Ran() {
-				durations = append(durations, o.DurationMS)
+			if o.Status.Ran() && o.DurationMS != nil {
+				durations = append(durations, *o.DurationMS)
 			}
 		}
 		st.Duration = DurationPercentiles(durations)
@@ -108,7 +108,7 @@ func (s *Store) resolveSuccess(ctx context.Context, id string, h outcomeHours, s
 // scheduled in the hour from hour, or nil.
 func (s *Store) newestInHour(ctx context.Context, id string, hour time.Time, statuses []string) (*domain.Outcome, error) {
 	var o domain.Outcome
-	err := s.pool.QueryRow(ctx, `SELECT id, status, scheduled_at, finished_at, coalesce(duration_ms, 0) FROM job_executions
+	err := s.pool.QueryRow(ctx, `SELECT id, status, scheduled_at, finished_at, duration_ms FROM job_executions
 		WHERE job_id = $1 AND scheduled_at >= $2 AND scheduled_at < $3 AND status = ANY($4)
 		ORDER BY scheduled_at DESC, id DESC LIMIT 1`, id, hour, hour.Add(time.Hour), statuses).
 		Scan(&o.ExecutionID, &o.Status, &o.ScheduledAt, &o.FinishedAt, &o.DurationMS)
@@ -118,12 +118,12 @@ func (s *Store) newestInHour(ctx context.Context, id string, hour time.Time, sta
 	case err != nil:
 		return nil, translate("job stats: newest outcome of an hour", err)
 	}
-	return &o, nil
+	return inUTC(&o), nil
 }
 
 // recentOutcomes reads the newest ended executions of each job, newest first.
 func (s *Store) recentOutcomes(ctx context.Context, ids []string) (map[string][]domain.Outcome, error) {
-	rows, err := s.pool.Query(ctx, `SELECT i.job_id, r.id, r.status, r.scheduled_at, r.finished_at, coalesce(r.duration_ms, 0)
+	rows, err := s.pool.Query(ctx, `SELECT i.job_id, r.id, r.status, r.scheduled_at, r.finished_at, r.duration_ms
 		FROM unnest($1::uuid[]) AS i(job_id), LATERAL (
 			SELECT e.id, e.status, e.scheduled_at, e.finished_at, e.duration_ms FROM job_executions e
 			WHERE e.job_id = i.job_id AND e.status NOT IN ('queued', 'running')
@@ -138,7 +138,8 @@ func (s *Store) recentOutcomes(ctx context.Context, ids []string) (map[string][]
 		o   domain.Outcome
 	)
 	_, err = pgx.ForEachRow(rows, []any{&job, &o.ExecutionID, &o.Status, &o.ScheduledAt, &o.FinishedAt, &o.DurationMS}, func() error {
-		out[job] = append(out[job], o)
+		out[job] = append(out[job], *inUTC(&o))
+		o = domain.Outcome{}
 		return nil
 	})
 	return out, translate("job stats: recent outcomes", err)
@@ -179,9 +180,20 @@ func (s *Store) outcomeHours(ctx context.Context, ids []string, from time.Time) 
 	_, err = pgx.ForEachRow(rows, []any{&job, &h.window.Succeeded, &h.window.Failed, &h.window.TimedOut, &h.window.Skipped,
 		&h.window.Cancelled, &h.window.DeadLettered, &h.lastSuccessHour, &h.lastFailureHour, &h.failuresAfterSuccess}, func() error {
 		out[job] = h
+		h = outcomeHours{} // the pointers scanned into are fresh for the next row
 		return nil
 	})
 	return out, translate("job stats: hourly counts", err)
+}
+
+// inUTC returns o with its times in UTC, as every instant the API writes.
+func inUTC(o *domain.Outcome) *domain.Outcome {
+	o.ScheduledAt = o.ScheduledAt.UTC()
+	if o.FinishedAt != nil {
+		t := o.FinishedAt.UTC()
+		o.FinishedAt = &t
+	}
+	return o
 }
 
 // StreakResult is what a job's newest outcomes say about its run of failures.

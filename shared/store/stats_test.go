@@ -1,10 +1,13 @@
 package store_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
@@ -200,4 +203,74 @@ func TestDurationPercentilesProperties(t *testing.T) {
 		}
 	})
 	require.Equal(t, domain.DurationStats{}, store.DurationPercentiles(nil))
+}
+
+// A skip written inside a long transaction (the tick's claim, which stays open while it
+// publishes) is counted when that transaction commits: finishes of the job's same hour do not
+// wait for it meanwhile.
+func TestJobStatsCountingDoesNotHoldFinishesBehindAnOpenClaim(t *testing.T) {
+	t.Parallel()
+	st, dbURL := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Hour)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, at, time.Millisecond) // the hour's counters exist
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after the commit, a no-op
+	skipAt := at.Add(time.Second)
+	_, err = tx.Exec(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key, trigger, scheduled_at,
+		finished_at, status, attempt, error) VALUES ($1, $2, 1, $3, 'schedule', $4, now(), 'skipped', 0, 'skipped: misfire')`,
+		uuid.NewString(), j.ID, domain.ScheduledKey(j.ID, skipAt), skipAt)
+	require.NoError(t, err)
+
+	// A running execution of the same hour finishes while the transaction stays open.
+	runAt := at.Add(2 * time.Second)
+	e := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: domain.ScheduledKey(j.ID, runAt),
+		Trigger: domain.TriggerSchedule, ScheduledAt: runAt, StartedAt: &runAt, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+	_, err = st.StartExecution(ctx, e, store.StartParams{StaleAfter: time.Hour})
+	require.NoError(t, err)
+	end := runAt.Add(time.Millisecond)
+	e.Status, e.FinishedAt, e.Error = domain.StatusFailed, &end, "boom"
+	finished := make(chan error, 1)
+	go func() {
+		finished <- st.FinishExecution(ctx, e, &domain.Attempt{Attempt: 1, StartedAt: &runAt, FinishedAt: end, Status: domain.StatusFailed, Error: "boom"})
+	}()
+	select {
+	case err := <-finished:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("a finish waited for an open transaction that wrote a skip")
+	}
+	require.NoError(t, tx.Commit(ctx))
+	got, err := st.JobStats(ctx, []string{j.ID}, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, domain.OutcomeCounts{Succeeded: 1, Failed: 1, Skipped: 1}, got[j.ID].Counts)
+}
+
+// An execution whose worker was lost before it said how long it ran has no duration: it does
+// not count as 0 ms.
+func TestJobStatsLeaveOutUnknownDurations(t *testing.T) {
+	t.Parallel()
+	st, dbURL := testfactory.Store(t)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	now := time.Now().UTC().Truncate(time.Second)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, now.Add(-2*time.Minute), 500*time.Millisecond)
+	lost := testfactory.Outcome(t, st, j, domain.StatusFailed, now.Add(-time.Minute), 0)
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `UPDATE job_executions SET duration_ms = NULL WHERE id = $1`, lost.ID)
+	require.NoError(t, err)
+	got, err := st.JobStats(ctx, []string{j.ID}, now)
+	require.NoError(t, err)
+	s := got[j.ID]
+	require.Equal(t, 1, s.Duration.Samples)
+	require.Equal(t, 500.0, *s.Duration.P50)
+	require.Nil(t, s.LastOutcomes[0].DurationMS)
+	require.Equal(t, time.UTC, s.LastOutcomes[0].ScheduledAt.Location())
 }
