@@ -229,7 +229,7 @@ func (s *stack) sql(ctx context.Context, fn func(*pgx.Conn) error) error {
 
 // generateHistory stores n finished execution records for the jobs ids, as a year of busy
 // service leaves them: a tenth of the jobs (at most 1 000) run often and hold 90% of the records,
-// and the others one record each. It returns the busy jobs, quiet jobs with a record, and how
+// and the others one record each; one in a hundred of a busy job's failed. It returns the busy jobs, quiet jobs with a record, and how
 // many records it stored.
 func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy, quiet []string, stored int, err error) {
 	nBusy := max(1, min(1000, len(ids)/10))
@@ -240,7 +240,8 @@ func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy,
 		started_at, finished_at, status, attempt, http_status, duration_ms, response_excerpt, worker_id)
 		SELECT gen_random_uuid(), j.id, 1, j.id::text || ':history:' || g, 'schedule', $4::timestamptz - g * interval '1 second',
 			$4::timestamptz - g * interval '1 second', $4::timestamptz - g * interval '1 second' + interval '12 milliseconds',
-			'succeeded', 1, 200, 12, '{"ok":true}', 'bench-history'
+			CASE WHEN g % 100 = 7 THEN 'failed' ELSE 'succeeded' END, 1, CASE WHEN g % 100 = 7 THEN 503 ELSE 200 END,
+			12, '{"ok":true}', 'bench-history'
 		FROM unnest($1::uuid[]) AS j(id), generate_series($2::int, $3::int) AS g`
 	now := time.Now().Add(-time.Hour)
 	err = s.sql(ctx, func(c *pgx.Conn) error {

@@ -90,6 +90,7 @@ var matrix = map[string]matrixRoute{
 	"POST /api/v1/jobs/{id}/trigger": {body: func(*fixture) string { return `{"payload":{"reason":"matrix"}}` }},
 	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
 		notAudited: "a preview changes nothing"},
+	"GET /api/v1/executions":      {scope: anywhere},
 	"GET /api/v1/executions/{id}": {},
 	"POST /api/v1/executions/{id}/cancel": {body: func(*fixture) string { return `{"reason":"matrix"}` },
 		prepare: func(t *testing.T, e *accessEnv, f *fixture) { f.dead = testfactory.RunningExclusive(t, e.st, f.job) }},

@@ -41,6 +41,7 @@ type Store interface {
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
+	ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
 	jobs.TriggerStore
@@ -295,7 +296,11 @@ func (s *Server) setEnabled(enabled bool) http.HandlerFunc {
 }
 
 func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
+	s.jobHistory(w, r, chi.URLParam(r, "id"))
+}
+
+// jobHistory answers a page of the history of the job id.
+func (s *Server) jobHistory(w http.ResponseWriter, r *http.Request, id string) {
 	if uuid.Validate(id) != nil {
 		writeError(w, r, s.log, domain.ErrNotFound)
 		return
@@ -316,15 +321,29 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, domain.ErrNotFound)
 		return
 	}
-	limit, err := parseLimit(r)
+	f, cursor, limit, ok := s.historyParams(w, r)
+	if !ok {
+		return
+	}
+	list, err := s.store.ListExecutions(r.Context(), id, f, cursor, limit)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, executionPage(list, limit, func(e *domain.Execution) time.Time { return e.ScheduledAt }))
+}
+
+// historyParams reads what every history listing takes: limit, cursor and the filters.
+func (s *Server) historyParams(w http.ResponseWriter, r *http.Request) (domain.ExecutionFilter, *domain.ExecutionCursor, int, bool) {
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return domain.ExecutionFilter{}, nil, 0, false
+	}
 	at, after, ok := decodeCursor(r.URL.Query().Get("cursor"))
 	if !ok {
 		writeError(w, r, s.log, badCursor)
-		return
+		return domain.ExecutionFilter{}, nil, 0, false
 	}
 	var cursor *domain.ExecutionCursor
 	if after != "" {
@@ -333,9 +352,45 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	f, err := parseExecutionFilter(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
+		return domain.ExecutionFilter{}, nil, 0, false
+	}
+	return f, cursor, limit, true
+}
+
+// allExecutions serves GET /api/v1/executions: the history of every job the caller may read the
+// executions of, newest first, narrowed by job_id, namespace and the filters of a job's history.
+func (s *Server) allExecutions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if id := q.Get("job_id"); id != "" {
+		if uuid.Validate(id) != nil {
+			writeError(w, r, s.log, &domain.ValidationError{Fields: []domain.FieldError{{Field: "job_id", Reason: "is not a job id"}}})
+			return
+		}
+		s.jobHistory(w, r, id)
 		return
 	}
-	list, err := s.store.ListExecutions(r.Context(), id, f, cursor, limit)
+	var scope domain.ExecutionScope
+	id := identityOf(r)
+	switch ns := q.Get("namespace"); {
+	case ns != "":
+		if !domain.ValidNamespace(ns) {
+			writeError(w, r, s.log, &domain.ValidationError{Fields: []domain.FieldError{{Field: "namespace", Reason: quoted(printable(ns, 80)) + " is not a namespace name"}}})
+			return
+		}
+		if !s.allow(w, r, domain.PermExecutionRead, ns) {
+			return
+		}
+		scope.Namespaces = []string{ns}
+	default:
+		if all, list := id.Namespaces(domain.PermExecutionRead); !all {
+			scope.Namespaces = append([]string{}, list...)
+		}
+	}
+	f, cursor, limit, ok := s.historyParams(w, r)
+	if !ok {
+		return
+	}
+	list, err := s.store.ListAllExecutions(r.Context(), scope, f, cursor, limit)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

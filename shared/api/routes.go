@@ -61,6 +61,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger},
 		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob},
 		{http.MethodPost, v1 + "/schedules/preview", need(domain.PermJobRead), s.preview},
+		{http.MethodGet, v1 + "/executions", need(domain.PermExecutionRead), s.allExecutions},
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution},
 		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution},
 		{http.MethodGet, v1 + "/stream", need(domain.PermExecutionRead), s.stream},

@@ -18,6 +18,13 @@ type ExecutionCursor struct {
 	ID          string
 }
 
+// ExecutionScope says whose executions a listing across jobs reads.
+type ExecutionScope struct {
+	// Namespaces limits it to the jobs of these namespaces; nil reads every job's, and the
+	// history of deleted jobs too.
+	Namespaces []string
+}
+
 // ExecutionFilter narrows a list of executions; empty fields filter nothing.
 type ExecutionFilter struct {
 	Statuses []ExecutionStatus

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -461,15 +462,76 @@ func (s *Store) ExecutionByKey(ctx context.Context, key string) (*domain.Executi
 func (s *Store) ListExecutions(ctx context.Context, jobID string, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
 	// Built for the filters given, so that the job's index serves the instant's bounds and
 	// the planner opens only the days they name.
-	q := `SELECT ` + executionColumns + ` FROM job_executions WHERE job_id = $1`
-	args := []any{jobID}
+	w := executionWhere(f, after, jobID)
+	w.args = append(w.args, limit)
+	q := `SELECT ` + executionColumns + ` FROM job_executions WHERE ` + w.cond +
+		fmt.Sprintf(" ORDER BY scheduled_at DESC, id DESC LIMIT $%d", len(w.args))
+	return s.queryExecutions(ctx, q, w.args)
+}
+
+// manyJobsMax is the most jobs a listing across jobs reads one by one, each through its own
+// index, before it reads every job's executions newest first and keeps those of its jobs.
+const manyJobsMax = 500
+
+// ListAllExecutions returns a page of the executions of every job in scope, newest scheduled
+// first, filtered by f, after the cursor. A scope of a few jobs is read job by job (their
+// newest limit each, merged); a wide one newest first across every job, through the index on
+// the scheduled instant, keeping the jobs in scope: either way a page reads about a page of
+// rows per job or in all, not the history.
+func (s *Store) ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
+	w := executionWhere(f, after, "")
+	if scope.Namespaces == nil {
+		w.args = append(w.args, limit)
+		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions WHERE `+w.cond+
+			fmt.Sprintf(" ORDER BY scheduled_at DESC, id DESC LIMIT $%d", len(w.args)), w.args)
+	}
+	var jobs []string
+	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs WHERE namespace = ANY($1) LIMIT $2`, scope.Namespaces, manyJobsMax+1)
+	if err == nil {
+		jobs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return nil, translate("list executions: the jobs in scope", err)
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if len(jobs) > manyJobsMax {
+		w.args = append(w.args, scope.Namespaces, limit)
+		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions WHERE `+w.cond+
+			fmt.Sprintf(" AND job_id IN (SELECT id FROM jobs WHERE namespace = ANY($%d)) ORDER BY scheduled_at DESC, id DESC LIMIT $%d",
+				len(w.args)-1, len(w.args)), w.args)
+	}
+	// Each job's newest, through its own index, then the newest of those. Inside the lateral
+	// query the filters' bare names are the executions' columns.
+	w.args = append(w.args, jobs, limit)
+	q := fmt.Sprintf(`SELECT `+executionColumns+` FROM unnest($%d::uuid[]) AS i(jid), LATERAL (
+			SELECT * FROM job_executions WHERE job_id = i.jid AND %s ORDER BY scheduled_at DESC, id DESC LIMIT $%d) x
+		ORDER BY scheduled_at DESC, id DESC LIMIT $%d`, len(w.args)-1, w.cond, len(w.args), len(w.args))
+	return s.queryExecutions(ctx, q, w.args)
+}
+
+// where is a WHERE clause and its arguments.
+type where struct {
+	cond string
+	args []any
+}
+
+// executionWhere builds the conditions of a history listing: the job (when jobID is set), f and
+// the cursor, each only when given.
+func executionWhere(f domain.ExecutionFilter, after *domain.ExecutionCursor, jobID string) where {
+	var w where
+	var conds []string
 	and := func(cond string, v ...any) {
-		args = append(args, v...)
+		w.args = append(w.args, v...)
 		n := make([]any, len(v))
 		for i := range v {
-			n[i] = len(args) - len(v) + i + 1
+			n[i] = len(w.args) - len(v) + i + 1
 		}
-		q += " AND " + fmt.Sprintf(cond, n...)
+		conds = append(conds, fmt.Sprintf(cond, n...))
+	}
+	if jobID != "" {
+		and("job_id = $%d", jobID)
 	}
 	if len(f.Statuses) > 0 {
 		and("status = ANY($%d::text[])", strs(f.Statuses))
@@ -486,8 +548,14 @@ func (s *Store) ListExecutions(ctx context.Context, jobID string, f domain.Execu
 	if after != nil {
 		and("(scheduled_at, id) < ($%d, $%d::uuid)", after.ScheduledAt, after.ID)
 	}
-	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY scheduled_at DESC, id DESC LIMIT $%d", len(args))
+	w.cond = "true"
+	if len(conds) > 0 {
+		w.cond = strings.Join(conds, " AND ")
+	}
+	return w
+}
+
+func (s *Store) queryExecutions(ctx context.Context, q string, args []any) ([]*domain.Execution, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, translate("list executions", err)
