@@ -497,9 +497,11 @@ func (s *Store) ListAllExecutions(ctx context.Context, scope domain.ExecutionSco
 		return nil, nil
 	}
 	if len(jobs) > manyJobsMax {
+		// Each row read looks its job up by key: a join would first gather every job of the
+		// scope, a million of them in a big namespace, to keep a page.
 		w.args = append(w.args, scope.Namespaces, limit)
-		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions WHERE `+w.cond+
-			fmt.Sprintf(" AND job_id IN (SELECT id FROM jobs WHERE namespace = ANY($%d)) ORDER BY scheduled_at DESC, id DESC LIMIT $%d",
+		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions e WHERE `+w.cond+
+			fmt.Sprintf(" AND (SELECT j.namespace FROM jobs j WHERE j.id = e.job_id) = ANY($%d) ORDER BY scheduled_at DESC, id DESC LIMIT $%d",
 				len(w.args)-1, len(w.args)), w.args)
 	}
 	// Each job's newest, through its own index, then the newest of those. Inside the lateral
