@@ -66,14 +66,25 @@ func TestStartPostgres(t *testing.T) {
 // was taken between the probe and the start: a free port is not a reserved one.
 func startOnFreePort(t *testing.T, dir string) (*devenv.Process, error) {
 	t.Helper()
+	p, _, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		return devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: port}, testenv.Logger(t))
+	})
+	return p, err
+}
+
+// onFreePort calls start with a free port, and again with another while the port it drew was
+// taken before the server could listen on it. It returns the port that start was last given.
+func onFreePort(t *testing.T, start func(port int) (*devenv.Process, error)) (*devenv.Process, int, error) {
+	t.Helper()
 	for range 5 {
-		p, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: dir, Port: testenv.FreePort(t)}, testenv.Logger(t))
+		port := testenv.FreePort(t)
+		p, err := start(port)
 		if !errors.Is(err, devenv.ErrPortInUse) {
-			return p, err
+			return p, port, err
 		}
 	}
-	t.Fatal("five free ports in a row were taken before PostgreSQL could listen on them")
-	return nil, nil
+	t.Fatal("five free ports in a row were taken before the server could listen on them")
+	return nil, 0, nil
 }
 
 func TestStartPostgresDataDirInUse(t *testing.T) {
@@ -101,8 +112,10 @@ func TestStartPostgresUntraversableParent(t *testing.T) {
 
 func TestStartRedis(t *testing.T) {
 	t.Parallel()
-	port := testenv.FreePort(t)
-	p, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port}, testenv.Logger(t))
+	dir := dataDir(t)
+	p, port, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		return devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dir, Port: port}, testenv.Logger(t))
+	})
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
@@ -125,9 +138,11 @@ func TestStartRedis(t *testing.T) {
 
 func TestStartNATS(t *testing.T) {
 	t.Parallel()
-	dir, port := dataDir(t), testenv.FreePort(t)
-	cfg := devenv.NATSConfig{DataDir: dir, Port: port}
-	p, err := devenv.StartNATS(t.Context(), cfg, testenv.Logger(t))
+	cfg := devenv.NATSConfig{DataDir: dataDir(t)}
+	p, port, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		cfg.Port = port
+		return devenv.StartNATS(t.Context(), cfg, testenv.Logger(t))
+	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
 	require.Equal(t, "nats://127.0.0.1:"+strconv.Itoa(port), p.URL)
