@@ -25,10 +25,11 @@ func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestStartPostgres(t *testing.T) {
 	t.Parallel()
-	dir, port := dataDir(t), testenv.FreePort(t)
-	cfg := devenv.PostgresConfig{DataDir: dir, Port: port, Database: "devenv_test"}
-
-	p, err := devenv.StartPostgres(t.Context(), cfg, testenv.Logger(t))
+	cfg := devenv.PostgresConfig{DataDir: dataDir(t), Database: "devenv_test"}
+	p, port, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		cfg.Port = port
+		return devenv.StartPostgres(t.Context(), cfg, testenv.Logger(t))
+	})
 	skipIfNotInstalled(t, err)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(context.Background()) })
@@ -105,7 +106,9 @@ func TestStartPostgresUntraversableParent(t *testing.T) {
 		t.Skip("only root hands the server to the postgres user")
 	}
 	dir := t.TempDir() // 0700, owned by root
-	_, err := devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: testenv.FreePort(t)}, testenv.Logger(t))
+	_, _, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		return devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: filepath.Join(dir, "pg"), Port: port}, testenv.Logger(t))
+	})
 	skipIfNotInstalled(t, err)
 	require.ErrorContains(t, err, "cannot enter "+filepath.Dir(dir)+" (mode 0700")
 }
