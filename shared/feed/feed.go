@@ -133,8 +133,8 @@ type Sub struct {
 	ch  chan Item
 	// reason says why the hub ended the subscription; read it after C is closed.
 	reason string
-	// Resume plan, fixed when subscribing: read back (BackfillAfter, BackfillUntil] from the
-	// stream when BackfillUntil > BackfillAfter, then Snapshot, then C.
+	// Resume plan, fixed when subscribing: read back (backfillAfter, backfillUntil] from the
+	// stream when backfillUntil > backfillAfter, then snapshot, then C.
 	backfillAfter, backfillUntil uint64
 	snapshot                     []Item
 	// after: events up to it were seen by the watcher (or skipped by a reset).
