@@ -469,50 +469,6 @@ func (s *Store) ListExecutions(ctx context.Context, jobID string, f domain.Execu
 	return s.queryExecutions(ctx, q, w.args)
 }
 
-// manyJobsMax is the most jobs a listing across jobs reads one by one, each through its own
-// index, before it reads every job's executions newest first and keeps those of its jobs.
-const manyJobsMax = 500
-
-// ListAllExecutions returns a page of the executions of every job in scope, newest scheduled
-// first, filtered by f, after the cursor. A scope of a few jobs is read job by job (their
-// newest limit each, merged); a wide one newest first across every job, through the index on
-// the scheduled instant, keeping the jobs in scope: either way a page reads about a page of
-// rows per job or in all, not the history.
-func (s *Store) ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
-	w := executionWhere(f, after, "")
-	if scope.Namespaces == nil {
-		w.args = append(w.args, limit)
-		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions WHERE `+w.cond+
-			fmt.Sprintf(" ORDER BY scheduled_at DESC, id DESC LIMIT $%d", len(w.args)), w.args)
-	}
-	var jobs []string
-	rows, err := s.pool.Query(ctx, `SELECT id FROM jobs WHERE namespace = ANY($1) LIMIT $2`, scope.Namespaces, manyJobsMax+1)
-	if err == nil {
-		jobs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	}
-	if err != nil {
-		return nil, translate("list executions: the jobs in scope", err)
-	}
-	if len(jobs) == 0 {
-		return nil, nil
-	}
-	if len(jobs) > manyJobsMax {
-		// Each row read looks its job up by key: a join would first gather every job of the
-		// scope, a million of them in a big namespace, to keep a page.
-		w.args = append(w.args, scope.Namespaces, limit)
-		return s.queryExecutions(ctx, `SELECT `+executionColumns+` FROM job_executions e WHERE `+w.cond+
-			fmt.Sprintf(" AND (SELECT j.namespace FROM jobs j WHERE j.id = e.job_id) = ANY($%d) ORDER BY scheduled_at DESC, id DESC LIMIT $%d",
-				len(w.args)-1, len(w.args)), w.args)
-	}
-	// Each job's newest, through its own index, then the newest of those. Inside the lateral
-	// query the filters' bare names are the executions' columns.
-	w.args = append(w.args, jobs, limit)
-	q := fmt.Sprintf(`SELECT `+executionColumns+` FROM unnest($%d::uuid[]) AS i(jid), LATERAL (
-			SELECT * FROM job_executions WHERE job_id = i.jid AND %s ORDER BY scheduled_at DESC, id DESC LIMIT $%d) x
-		ORDER BY scheduled_at DESC, id DESC LIMIT $%d`, len(w.args)-1, w.cond, len(w.args), len(w.args))
-	return s.queryExecutions(ctx, q, w.args)
-}
-
 // where is a WHERE clause and its arguments.
 type where struct {
 	cond string

@@ -52,6 +52,9 @@ type Store struct {
 	auditKeys *audit.Keys
 	// days are the history partitions this process knows exist.
 	days historyDays
+	// rareBatch is how many (job, hour) outcome counts a listing of rare outcomes reads at a
+	// time; 0 is rarePairsBatch.
+	rareBatch int
 }
 
 // Open connects to PostgreSQL and checks the connection. It does not migrate; call Migrate.
