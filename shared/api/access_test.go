@@ -123,9 +123,19 @@ var matrix = map[string]matrixRoute{
 			}
 			return http.StatusForbidden // a token never carries more than its creator holds
 		}},
-	"DELETE /api/v1/tokens/{id}": {},
-	"GET /api/v1/audit":          {scope: anywhere},
-	"GET /api/v1/users":          {scope: global},
+	"DELETE /api/v1/tokens/{id}":        {},
+	"GET /api/v1/changes":               {scope: anywhere},
+	"GET /api/v1/changes/{id}":          {},
+	"POST /api/v1/changes/{id}/approve": {body: func(*fixture) string { return `{"comment":"matrix"}` }},
+	"POST /api/v1/changes/{id}/reject":  {body: func(*fixture) string { return `{"comment":"matrix"}` }},
+	// Only its requester withdraws a change: the matrix's caller asks for it first.
+	"POST /api/v1/changes/{id}/withdraw": {prepare: func(t *testing.T, e *accessEnv, f *fixture) {
+		f.change = testfactory.Change(t, e.st, f.job, f.caller, "withdrawn by its requester")
+	}},
+	"GET /api/v1/namespaces/{namespace}/settings": {},
+	"PUT /api/v1/namespaces/{namespace}/settings": {scope: global, body: func(*fixture) string { return `{"four_eyes":false}` }},
+	"GET /api/v1/audit":                           {scope: anywhere},
+	"GET /api/v1/users":                           {scope: global},
 	"POST /api/v1/users": {scope: global, body: func(*fixture) string {
 		return `{"username":"u-` + uuid.NewString()[:8] + `","password":"a long enough password"}`
 	}},
@@ -187,6 +197,7 @@ type fixture struct {
 	tokenID  string // an API token of the caller
 	refresh  string // a refresh token of the caller
 	variable string
+	change   *domain.Change // a pending edit of job, asked for by target
 }
 
 func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixture {
@@ -210,6 +221,7 @@ func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixtu
 		Namespace: domain.AllNamespaces, CreatedAt: time.Now().UTC(), Hash: []byte(uuid.NewString())}
 	require.NoError(t, e.st.CreateAPIToken(ctx, tok))
 	f.tokenID = tok.ID
+	f.change = testfactory.Change(t, e.st, f.job, f.target, "edited by the matrix")
 	return f
 }
 
@@ -252,12 +264,14 @@ func (f *fixture) path(pattern string) string {
 		id = f.binding.ID
 	case strings.HasPrefix(pattern, "/api/v1/tokens/"):
 		id = f.tokenID
+	case strings.HasPrefix(pattern, "/api/v1/changes/"):
+		id = f.change.ID
 	}
 	name := f.variable
 	if strings.HasPrefix(pattern, "/api/v1/roles/") {
 		name = f.role
 	}
-	return strings.NewReplacer("{id}", id, "{name}", name).Replace(pattern)
+	return strings.NewReplacer("{id}", id, "{name}", name, "{namespace}", f.ns).Replace(pattern)
 }
 
 // caller is one identity of the matrix.
@@ -273,6 +287,7 @@ var callers = []caller{
 	{"Admin", rbac.RoleAdmin, ownNS},
 	{"GlobalAdmin", rbac.RoleAdmin, domain.AllNamespaces},
 	{"GlobalViewer", rbac.RoleViewer, domain.AllNamespaces},
+	{"Approver", rbac.RoleApprover, ownNS},
 }
 
 // expected returns the status class a caller gets: 0 for success (2xx), else 401, 403 or 404.

@@ -45,6 +45,7 @@ type Store interface {
 	jobs.BackfillStore
 	jobs.DeadLetterStore
 	jobs.TriggerStore
+	jobs.ChangeStore
 	AccessStore
 }
 
@@ -156,6 +157,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, j *domain.Job) {
 	// Creating in a namespace one cannot see reveals nothing, so it is a plain 403.
 	if ns := jobs.WithDefaults(&domain.Job{Namespace: j.Namespace}).Namespace; domain.ValidNamespace(ns) && !identityOf(r).Can(domain.PermJobWrite, ns) {
 		writeProblem(w, problem{Status: http.StatusForbidden, Detail: "missing permission job:write in namespace " + ns})
+		return
+	}
+	if s.proposed(w, r, jobs.WithDefaults(&domain.Job{Namespace: j.Namespace}).Namespace, jobs.Proposal{Action: domain.ChangeCreate, Job: j}) {
 		return
 	}
 	if err := s.jobs.Create(r.Context(), j); err != nil {
@@ -271,7 +275,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.allowJob(w, r, domain.PermJobDelete); !ok {
+	cur, ok := s.allowJob(w, r, domain.PermJobDelete)
+	if !ok || s.proposed(w, r, cur.Namespace, jobs.Proposal{Action: domain.ChangeDelete, Current: cur}) {
 		return
 	}
 	if err := s.jobs.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {

@@ -11,6 +11,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
 )
 
 // A job's version is its entity tag: every change bumps it, so a client that sends back the tag
@@ -149,6 +150,9 @@ func badPatch(err error) error {
 }
 
 func (s *Server) edit(w http.ResponseWriter, r *http.Request, cur *domain.Job, in jobRequest, ifVersion int64) {
+	if s.proposed(w, r, cur.Namespace, jobs.Proposal{Action: domain.ChangeUpdate, Job: in.toJob(), Current: cur, IfVersion: ifVersion}) {
+		return
+	}
 	j, err := s.jobs.Update(r.Context(), cur, in.toJob(), ifVersion)
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -80,6 +80,16 @@ func (s *Server) routes() []route {
 		{http.MethodPut, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.put},
 		{http.MethodDelete, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.delete},
 
+		{http.MethodGet, v1 + "/changes", need(domain.PermJobRead), s.listChanges},
+		{http.MethodGet, v1 + "/changes/{id}", need(domain.PermJobRead), s.getChange},
+		{http.MethodPost, v1 + "/changes/{id}/approve", need(domain.PermJobApprove), s.decide(domain.PermJobApprove, s.jobs.Approve)},
+		{http.MethodPost, v1 + "/changes/{id}/reject", need(domain.PermJobApprove), s.decide(domain.PermJobApprove, s.jobs.Reject)},
+		// Only the requester withdraws a change (the handler checks); it grants nothing, so
+		// seeing the namespace's jobs is enough.
+		{http.MethodPost, v1 + "/changes/{id}/withdraw", need(domain.PermJobRead), s.decide(domain.PermJobRead, s.jobs.Withdraw)},
+		{http.MethodGet, v1 + "/namespaces/{namespace}/settings", need(domain.PermJobRead), s.getNamespaceSettings},
+		{http.MethodPut, v1 + "/namespaces/{namespace}/settings", need(domain.PermUserAdmin), s.putNamespaceSettings},
+
 		{http.MethodGet, v1 + "/tokens", signedIn, s.listTokens},
 		{http.MethodPost, v1 + "/tokens", signedIn, s.createToken},
 		{http.MethodDelete, v1 + "/tokens/{id}", signedIn, s.revokeToken},

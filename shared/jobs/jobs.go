@@ -86,6 +86,17 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 // job, a *domain.ValidationError naming every bad field, or an error wrapping domain.ErrStale or
 // domain.ErrConflict.
 func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	keepNext, err := planUpdate(cur, j, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
+}
+
+// planUpdate validates j as the new definition of job cur at now and fills in its identity and
+// next run; keepNext says whether the stored next run may stay (see UpdateJob).
+func planUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
 	if strings.TrimSpace(j.Namespace) == "" {
 		j.Namespace = cur.Namespace
 	}
@@ -97,7 +108,7 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = verr.Fields
 	} else if err != nil {
-		return nil, err
+		return false, err
 	}
 	if j.Namespace != cur.Namespace {
 		v.Add("namespace", fmt.Sprintf("cannot be changed by an edit (the job is in %q); clone the job into the other namespace", cur.Namespace))
@@ -106,16 +117,15 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 		v.Add("kind", fmt.Sprintf("cannot be changed by an edit (the job is a %s job); clone it as a new job", cur.Kind))
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return false, err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
 	j.ID, j.Shard = cur.ID, cur.Shard
 	samePlan := domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone)
 	next := nextRun(sched.WithSeed(j.ID), now)
 	// An edit that leaves the plan alone may keep a schedule that has ended (to fix a
 	// description); a new plan must fire, as on create.
 	if next == nil && !samePlan {
-		return nil, neverFires(j, sched, now)
+		return false, neverFires(j, sched, now)
 	}
 	switch {
 	case !j.Enabled:
@@ -129,8 +139,7 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	// The plan stands: the next run stays where the tick has it (a fixed_delay job's waits for
 	// its run to end; a misfire backlog is still caught up) — if, under the row's lock, the job
 	// is still enabled on the same plan; otherwise NextRunAt applies.
-	keepNext := samePlan && cur.Enabled && j.Enabled
-	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
+	return samePlan && cur.Enabled && j.Enabled, nil
 }
 
 // neverFires is the error of a schedule with no fire after now.

@@ -16,12 +16,16 @@ const (
 	RoleOperator = "operator"
 	RoleEditor   = "editor"
 	RoleAdmin    = "admin"
+	// RoleApprover approves or rejects the changes of namespaces that require four eyes, and
+	// changes nothing itself: who writes and who approves are different people.
+	RoleApprover = "approver"
 )
 
 var (
 	viewer   = []domain.Permission{domain.PermJobRead, domain.PermExecutionRead, domain.PermVariableRead}
 	operator = append(slices.Clone(viewer), domain.PermJobExecute, domain.PermJobEnable)
 	editor   = append(slices.Clone(operator), domain.PermJobWrite, domain.PermJobDelete, domain.PermVariableWrite, domain.PermEventPublish)
+	approver = append(slices.Clone(viewer), domain.PermJobApprove)
 )
 
 // Builtin returns the built-in roles, which cannot be changed or deleted.
@@ -31,6 +35,7 @@ func Builtin() []domain.Role {
 		{Name: RoleOperator, Description: "a viewer who also runs jobs now, backfills, replays dead letters and pauses or resumes jobs", Permissions: operator, Builtin: true},
 		{Name: RoleEditor, Description: "an operator who also creates, edits and deletes jobs and variables and publishes events", Permissions: editor, Builtin: true},
 		{Name: RoleAdmin, Description: "everything, including users, roles, other users' tokens and the audit log", Permissions: domain.Permissions(), Builtin: true},
+		{Name: RoleApprover, Description: "a viewer who also approves or rejects other users' changes where four eyes are required", Permissions: approver, Builtin: true},
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 func TestBuiltinRolesGrowByStep(t *testing.T) {
 	t.Parallel()
 	roles := rbac.Builtin()
-	require.Equal(t, []string{rbac.RoleViewer, rbac.RoleOperator, rbac.RoleEditor, rbac.RoleAdmin},
-		[]string{roles[0].Name, roles[1].Name, roles[2].Name, roles[3].Name})
-	for i := 1; i < len(roles); i++ {
+	require.Equal(t, []string{rbac.RoleViewer, rbac.RoleOperator, rbac.RoleEditor, rbac.RoleAdmin, rbac.RoleApprover},
+		[]string{roles[0].Name, roles[1].Name, roles[2].Name, roles[3].Name, roles[4].Name})
+	for i := 1; i < 4; i++ {
 		for _, p := range roles[i-1].Permissions {
 			require.Contains(t, roles[i].Permissions, p, "%s holds what %s holds", roles[i].Name, roles[i-1].Name)
 		}
@@ -25,6 +25,12 @@ func TestBuiltinRolesGrowByStep(t *testing.T) {
 	op, _ := rbac.BuiltinRole(rbac.RoleOperator)
 	require.Contains(t, op.Permissions, domain.PermJobEnable, "operators pause and resume")
 	require.NotContains(t, op.Permissions, domain.PermJobWrite, "operators do not edit")
+	for _, r := range roles[:3] {
+		require.NotContains(t, r.Permissions, domain.PermJobApprove, "%s approves no change: four eyes need a second person", r.Name)
+	}
+	approver, _ := rbac.BuiltinRole(rbac.RoleApprover)
+	require.ElementsMatch(t, append(slices.Clone(roles[0].Permissions), domain.PermJobApprove), approver.Permissions,
+		"an approver reads and approves, and writes nothing")
 	viewer, _ := rbac.BuiltinRole(rbac.RoleViewer)
 	for _, p := range viewer.Permissions {
 		require.Contains(t, []string{"job:read", "execution:read", "variable:read"}, string(p), "viewers only read")
