@@ -53,6 +53,9 @@ type Store interface {
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
 	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error)
+	// JobsByName and ApplyJobs serve export and apply.
+	JobsByName(ctx context.Context, namespaces []string, fn func(page []*domain.Job) error) error
+	ApplyJobs(ctx context.Context, changes []domain.JobChange, now time.Time) ([]*domain.Job, error)
 }
 
 // Service defines jobs.
@@ -86,6 +89,17 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 // job, a *domain.ValidationError naming every bad field, or an error wrapping domain.ErrStale or
 // domain.ErrConflict.
 func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	keepNext, err := prepareUpdate(cur, j, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
+}
+
+// prepareUpdate validates j, the new definition of job cur, and fills its defaults, identity and
+// next run as of now, as Update stores it. keepNext says whether the stored next run stands.
+func prepareUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
 	if strings.TrimSpace(j.Namespace) == "" {
 		j.Namespace = cur.Namespace
 	}
@@ -97,7 +111,7 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = verr.Fields
 	} else if err != nil {
-		return nil, err
+		return false, err
 	}
 	if j.Namespace != cur.Namespace {
 		v.Add("namespace", fmt.Sprintf("cannot be changed by an edit (the job is in %q); clone the job into the other namespace", cur.Namespace))
@@ -106,16 +120,15 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 		v.Add("kind", fmt.Sprintf("cannot be changed by an edit (the job is a %s job); clone it as a new job", cur.Kind))
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return false, err
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
 	j.ID, j.Shard = cur.ID, cur.Shard
 	samePlan := domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone)
 	next := nextRun(sched.WithSeed(j.ID), now)
 	// An edit that leaves the plan alone may keep a schedule that has ended (to fix a
 	// description); a new plan must fire, as on create.
 	if next == nil && !samePlan {
-		return nil, neverFires(j, sched, now)
+		return false, neverFires(j, sched, now)
 	}
 	switch {
 	case !j.Enabled:
@@ -129,8 +142,7 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	// The plan stands: the next run stays where the tick has it (a fixed_delay job's waits for
 	// its run to end; a misfire backlog is still caught up) — if, under the row's lock, the job
 	// is still enabled on the same plan; otherwise NextRunAt applies.
-	keepNext := samePlan && cur.Enabled && j.Enabled
-	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
+	return samePlan && cur.Enabled && j.Enabled, nil
 }
 
 // neverFires is the error of a schedule with no fire after now.
