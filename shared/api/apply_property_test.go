@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +82,19 @@ func TestExportReadsBackAsItself(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDefinitionIsWhatACreateTakes: an export writes every field a create takes and no other,
+// so that a field added to jobs is exported (and applied) too, or this fails.
+func TestDefinitionIsWhatACreateTakes(t *testing.T) {
+	t.Parallel()
+	names := func(typ reflect.Type) []string {
+		var out []string
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			out = append(out, name)
+		}
+		return out
+	}
+	require.ElementsMatch(t, names(reflect.TypeFor[jobRequest]()), names(reflect.TypeFor[jobs.Definition]()))
 }
