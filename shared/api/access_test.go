@@ -69,9 +69,13 @@ var matrix = map[string]matrixRoute{
 	"POST /api/v1/auth/password": {body: func(*fixture) string {
 		return `{"current_password":"` + testfactory.Password + `","new_password":"another long password"}`
 	}},
-	"GET /api/v1/auth/jwks":    {},
-	"POST /api/v1/jobs":        {body: func(f *fixture) string { return jobBody("new-"+uuid.NewString(), f.ns) }},
-	"GET /api/v1/jobs":         {scope: anywhere},
+	"GET /api/v1/auth/jwks":   {},
+	"POST /api/v1/jobs":       {body: func(f *fixture) string { return jobBody("new-"+uuid.NewString(), f.ns) }},
+	"GET /api/v1/jobs":        {scope: anywhere},
+	"GET /api/v1/jobs/export": {scope: anywhere},
+	"POST /api/v1/jobs/apply": {body: func(f *fixture) string {
+		return `{"jobs":[` + jobBody("applied-"+uuid.NewString(), f.ns) + `]}`
+	}},
 	"GET /api/v1/jobs/{id}":    {},
 	"DELETE /api/v1/jobs/{id}": {},
 	"PUT /api/v1/jobs/{id}":    {body: func(f *fixture) string { return jobBody("edited-"+uuid.NewString(), f.ns) }},

@@ -93,7 +93,10 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)
 	for _, rt := range s.routes() {
 		var h http.Handler = s.guard(rt.access, rt.handler)
-		if strings.HasPrefix(rt.pattern, "/api/v1/") {
+		switch {
+		case takesYAML(rt.method, rt.pattern):
+			h = jsonOrYAML(h)
+		case strings.HasPrefix(rt.pattern, "/api/v1/"):
 			h = jsonOnly(h)
 		}
 		r.Method(rt.method, rt.pattern, h)

@@ -98,7 +98,7 @@ func TestFourEyesChangeTakesEffectOnlyAfterAnotherUserApproves(t *testing.T) {
 	require.Equal(t, f.job.ID, c.JobID)
 	require.Equal(t, int64(1), c.BaseVersion)
 	require.Equal(t, userA, c.RequestedBy)
-	require.Equal(t, []domain.FieldChange{{Field: "description", After: json.RawMessage(`"closes the ledger at 01:00"`)}}, c.Diff)
+	require.Equal(t, []domain.FieldChange{{Path: "description", New: "closes the ledger at 01:00"}}, c.Diff)
 	require.Equal(t, "closes the ledger at 01:00", c.Definition.Description)
 
 	got, err := f.st.GetJob(t.Context(), f.job.ID)

@@ -33,6 +33,21 @@ func jsonOnly(next http.Handler) http.Handler {
 	})
 }
 
+// jsonOrYAML is jsonOnly for a write that also takes application/yaml: YAML, like JSON, is no
+// type a page can send without a preflight.
+func jsonOrYAML(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err == nil && (mt == "application/json" || mt == mediaYAML) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Accept-Post", "application/json, "+mediaYAML)
+		writeProblem(w, problem{Status: http.StatusUnsupportedMediaType,
+			Detail: "Content-Type must be application/json or " + mediaYAML + " (got " + quoted(r.Header.Get("Content-Type")) + ")"})
+	})
+}
+
 // quoted shows a header value the client sent, or that it sent none.
 func quoted(v string) string {
 	if v == "" {

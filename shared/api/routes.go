@@ -49,6 +49,8 @@ func (s *Server) routes() []route {
 
 		{http.MethodPost, v1 + "/jobs", need(domain.PermJobWrite), s.createJob},
 		{http.MethodGet, v1 + "/jobs", need(domain.PermJobRead), s.listJobs},
+		{http.MethodGet, v1 + "/jobs/export", need(domain.PermJobRead), s.exportJobs},
+		{http.MethodPost, v1 + "/jobs/apply", need(domain.PermJobWrite), s.applyJobs},
 		{http.MethodGet, v1 + "/jobs/{id}", need(domain.PermJobRead), s.getJob},
 		{http.MethodPut, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.putJob},
 		{http.MethodPatch, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.patchJob},
@@ -108,4 +110,10 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/role-bindings", need(domain.PermUserAdmin), s.createBinding},
 		{http.MethodDelete, v1 + "/role-bindings/{id}", need(domain.PermUserAdmin), s.deleteBinding},
 	}
+}
+
+// takesYAML reports whether the write of method on pattern takes application/yaml beside JSON
+// (ARCHITECTURE §11: "where a route says so").
+func takesYAML(method, pattern string) bool {
+	return method == http.MethodPost && pattern == "/api/v1/jobs/apply"
 }

@@ -58,12 +58,14 @@ func ChangeStatuses() []ChangeStatus {
 	return []ChangeStatus{ChangePending, ChangeApproved, ChangeRejected, ChangeWithdrawn, ChangeExpired, ChangeFailed}
 }
 
-// FieldChange is one field of a job that a change sets: its JSON path and its values before and
-// after (absent when the field had, or will have, none).
+// FieldChange is one field a change of a job sets: its JSON path ("schedule.cron",
+// "retry.backoff[2]") and its value before and after (absent: the field is not set on that
+// side). Values are shown as the audit log records them: a credential typed into a job reads as
+// Redacted.
 type FieldChange struct {
-	Field  string          `json:"field"`
-	Before json.RawMessage `json:"before,omitempty"`
-	After  json.RawMessage `json:"after,omitempty"`
+	Path string `json:"path"`
+	Old  any    `json:"old,omitempty"`
+	New  any    `json:"new,omitempty"`
 }
 
 // Change is a create, edit or delete of a job that waits for a second user's approval.
@@ -137,17 +139,20 @@ type ListChangesParams struct {
 	Now time.Time
 }
 
-// JobDefinition is what a user writes of a job: a job without its identity, state and history.
+// JobDefinition is a job as its owner writes it: what an export writes, an apply reads and a
+// pending change holds, every default explicit, and nothing the system keeps about the job (id,
+// state, version, next run, shard, who and when). Field for field it is what POST /api/v1/jobs
+// takes.
 type JobDefinition struct {
-	Name              string      `json:"name"`
 	Namespace         string      `json:"namespace"`
+	Name              string      `json:"name"`
 	Description       string      `json:"description,omitempty"`
 	Kind              JobKind     `json:"kind"`
-	HTTP              *HTTPSpec   `json:"http,omitempty"`
-	SQL               *SQLSpec    `json:"sql,omitempty"`
+	Enabled           bool        `json:"enabled"`
 	Schedule          Schedule    `json:"schedule"`
 	Timezone          string      `json:"timezone"`
-	Enabled           bool        `json:"enabled"`
+	HTTP              *HTTPSpec   `json:"http,omitempty"`
+	SQL               *SQLSpec    `json:"sql,omitempty"`
 	Timeout           Duration    `json:"timeout"`
 	MisfirePolicy     string      `json:"misfire_policy"`
 	MaxCatchup        int         `json:"max_catchup"`

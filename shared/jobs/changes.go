@@ -88,6 +88,7 @@ func (s *Service) Propose(ctx context.Context, cs ChangeStore, p Proposal) (*dom
 	c := &domain.Change{Action: p.Action, Requester: domain.ChangeActor{UserID: p.UserID, Actor: actor},
 		RequestedAt: now, Status: domain.ChangePending}
 	var current *domain.JobDefinition
+	var before, after *domain.Job
 	switch p.Action {
 	case domain.ChangeCreate:
 		if err := s.prepare(p.Job, now); err != nil {
@@ -96,30 +97,27 @@ func (s *Service) Propose(ctx context.Context, cs ChangeStore, p Proposal) (*dom
 		if err := nameFree(ctx, cs, p.Job, ""); err != nil {
 			return nil, err
 		}
-		c.Definition = domain.DefinitionOf(p.Job)
+		c.Definition, after = domain.DefinitionOf(p.Job), p.Job
 	case domain.ChangeUpdate, domain.ChangeDelete:
 		cur := p.Current
 		if p.IfVersion != 0 && p.IfVersion != cur.Version {
 			return nil, &domain.StaleError{Kind: "job", Current: cur.Version}
 		}
-		c.JobID, c.BaseVersion, current = cur.ID, cur.Version, domain.DefinitionOf(cur)
+		c.JobID, c.BaseVersion, current, before = cur.ID, cur.Version, domain.DefinitionOf(cur), cur
 		if p.Action == domain.ChangeUpdate {
-			if _, err := planUpdate(cur, p.Job, now); err != nil {
+			if _, err := prepareUpdate(cur, p.Job, now); err != nil {
 				return nil, err
 			}
 			if err := nameFree(ctx, cs, p.Job, cur.ID); err != nil {
 				return nil, err
 			}
-			c.Definition = domain.DefinitionOf(p.Job)
+			c.Definition, after = domain.DefinitionOf(p.Job), p.Job
 		}
 	default:
 		return nil, fmt.Errorf("propose a change: unknown action %q", p.Action)
 	}
 	c.Namespace = cmpNamespace(c.Definition, current)
-	var err error
-	if c.Diff, err = Diff(current, c.Definition); err != nil {
-		return nil, err
-	}
+	c.Diff = Diff(before, after)
 	st, err := cs.NamespaceSettings(ctx, c.Namespace)
 	if err != nil {
 		return nil, err
@@ -224,7 +222,7 @@ func (s *Service) writeOf(ctx context.Context, c *domain.Change, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	w.KeepNext, err = planUpdate(cur, j, now)
+	w.KeepNext, err = prepareUpdate(cur, j, now)
 	return w, err
 }
 

@@ -53,6 +53,9 @@ type Store interface {
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
 	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error)
+	// JobsByName and ApplyJobs serve export and apply.
+	JobsByName(ctx context.Context, namespaces []string, fn func(page []*domain.Job) error) error
+	ApplyJobs(ctx context.Context, changes []domain.JobChange, now time.Time) ([]*domain.Job, error)
 }
 
 // Service defines jobs.
@@ -87,16 +90,16 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 // domain.ErrConflict.
 func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	keepNext, err := planUpdate(cur, j, now)
+	keepNext, err := prepareUpdate(cur, j, now)
 	if err != nil {
 		return nil, err
 	}
 	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
 }
 
-// planUpdate validates j as the new definition of job cur at now and fills in its identity and
-// next run; keepNext says whether the stored next run may stay (see UpdateJob).
-func planUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
+// prepareUpdate validates j, the new definition of job cur, and fills its defaults, identity and
+// next run as of now, as Update stores it. keepNext says whether the stored next run stands.
+func prepareUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
 	if strings.TrimSpace(j.Namespace) == "" {
 		j.Namespace = cur.Namespace
 	}

@@ -247,19 +247,11 @@ func applyJobWrite(ctx context.Context, tx pgx.Tx, w *domain.JobWrite, change *C
 		return "", err
 	}
 	defer func() { _ = sp.Rollback(ctx) }()
-	switch w.Action {
-	case domain.ChangeCreate:
-		err = insertJob(ctx, sp, w.Job, change)
-	case domain.ChangeUpdate:
-		_, err = updateJob(ctx, sp, w.Job, w.IfVersion, w.KeepNext, w.Now, change)
-	case domain.ChangeDelete:
-		err = deleteJob(ctx, sp, w.Job.ID, w.IfVersion, change)
-	default:
-		err = fmt.Errorf("apply change: unknown action %q", w.Action)
-	}
+	a, err := applyJob(ctx, sp, domain.JobChange{Write: w.Action, Job: w.Job, IfVersion: w.IfVersion, KeepNext: w.KeepNext}, w.Now)
 	if err != nil {
 		return "", err
 	}
+	*change = a.change
 	return w.Job.ID, sp.Commit(ctx)
 }
 

@@ -111,21 +111,24 @@ func jobNameTaken(err error, j *domain.Job) error {
 // CreateJob inserts j (its ID, Shard and timestamps already set). It returns an error wrapping
 // domain.ErrConflict when the namespace already has a job of that name.
 func (s *Store) CreateJob(ctx context.Context, j *domain.Job) error {
-	var change Change
-	err := s.inTx(ctx, &change, func(tx pgx.Tx) error { return insertJob(ctx, tx, j, &change) })
+	change := Change{Action: "job.create", ObjectKind: "job", ObjectID: j.ID, Namespace: j.Namespace}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		err := insertJob(ctx, tx, j)
+		change.After = j.Redacted()
+		return err
+	})
 	return translate("create job", err)
 }
 
-// insertJob inserts j in tx, made by the actor ctx carries, and fills in change.
-func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job, change *Change) error {
+// insertJob inserts j in tx, naming its creator after ctx's actor.
+func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	c, err := encodeJob(j)
 	if err != nil {
-		return fmt.Errorf("create job: %w", err)
+		return fmt.Errorf("encode job: %w", err)
 	}
 	if by := domain.ActorLabel(ctx); by != "" {
 		j.CreatedBy, j.UpdatedBy = by, by
 	}
-	*change = Change{Action: "job.create", ObjectKind: "job", ObjectID: j.ID, Namespace: j.Namespace, After: j.Redacted()}
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
 		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by)
@@ -167,30 +170,33 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 // domain.ErrConflict (a *domain.ConflictError naming the field).
 func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error) {
 	var out *domain.Job
-	var change Change
+	change := Change{Action: "job.update", ObjectKind: "job", ObjectID: j.ID}
 	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
-		var err error
-		out, err = updateJob(ctx, tx, j, ifVersion, keepNext, now, &change)
-		return err
+		before, after, err := updateJob(ctx, tx, j, ifVersion, keepNext, now)
+		if err != nil {
+			return err
+		}
+		out = after
+		change.Namespace, change.Before, change.After = out.Namespace, before.Redacted(), out.Redacted()
+		return nil
 	})
 	return out, translate("update job", err)
 }
 
-// updateJob is UpdateJob in tx, made by the actor ctx carries; it fills in change.
-func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, keepNext bool, now time.Time, change *Change) (*domain.Job, error) {
+// updateJob is UpdateJob in tx: it returns the job before and after the change.
+func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (before, after *domain.Job, err error) {
 	c, err := encodeJob(j)
 	if err != nil {
-		return nil, fmt.Errorf("update job: %w", err)
+		return nil, nil, fmt.Errorf("encode job: %w", err)
 	}
-	*change = Change{Action: "job.update", ObjectKind: "job", ObjectID: j.ID}
-	before, err := scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1 FOR UPDATE`, j.ID))
+	before, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1 FOR UPDATE`, j.ID))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ifVersion != 0 && before.Version != ifVersion {
-		return nil, &domain.StaleError{Kind: "job", Current: before.Version}
+		return nil, nil, &domain.StaleError{Kind: "job", Current: before.Version}
 	}
-	out, err := scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
+	after, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
 		schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8,
 		next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
@@ -201,13 +207,14 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
 		nullable(domain.ActorLabel(ctx)), keepNext))
 	if err != nil {
-		return nil, jobNameTaken(err, j)
+		return nil, nil, jobNameTaken(err, j)
 	}
-	change.Namespace, change.Before, change.After = out.Namespace, before.Redacted(), out.Redacted()
-	if before.Enabled && !out.Enabled {
-		err = withdrawScheduled(ctx, tx, j.ID)
+	if before.Enabled && !after.Enabled {
+		if err := withdrawScheduled(ctx, tx, j.ID); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, err
+	return before, after, nil
 }
 
 // GetJob returns the job with id, or an error wrapping domain.ErrNotFound.
@@ -245,36 +252,38 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 // started by hand and not yet begun skipped; its execution history stays. It returns an error
 // wrapping domain.ErrNotFound when there is no such job.
 func (s *Store) DeleteJob(ctx context.Context, id string) error {
-	var change Change
-	return s.inTx(ctx, &change, func(tx pgx.Tx) error { return deleteJob(ctx, tx, id, 0, &change) })
+	change := Change{Action: "job.delete", ObjectKind: "job", ObjectID: id}
+	return s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		j, err := deleteJob(ctx, tx, id, 0)
+		if err != nil {
+			return err
+		}
+		change.Namespace, change.Before = j.Namespace, j.Redacted()
+		return nil
+	})
 }
 
-// deleteJob is DeleteJob in tx, of the job while it is at version ifVersion (0: any); it fills
-// in change. It returns an error wrapping domain.ErrNotFound or domain.ErrStale.
-func deleteJob(ctx context.Context, tx pgx.Tx, id string, ifVersion int64, change *Change) error {
-	*change = Change{Action: "job.delete", ObjectKind: "job", ObjectID: id}
-	if ifVersion != 0 {
-		var v int64
-		if err := tx.QueryRow(ctx, `SELECT version FROM jobs WHERE id = $1 FOR UPDATE`, id).Scan(&v); err != nil {
-			return translate("delete job", err)
-		}
-		if v != ifVersion {
-			return &domain.StaleError{Kind: "job", Current: v}
+// deleteJob is DeleteJob in tx, of the job still at version ifVersion (0: any); it returns the
+// deleted job, or an error wrapping domain.ErrNotFound or domain.ErrStale.
+func deleteJob(ctx context.Context, tx pgx.Tx, id string, ifVersion int64) (*domain.Job, error) {
+	j, err := scanJob(tx.QueryRow(ctx, `DELETE FROM jobs WHERE id = $1 AND ($2::bigint = 0 OR version = $2::bigint) RETURNING `+jobColumns, id, ifVersion))
+	if errors.Is(err, pgx.ErrNoRows) && ifVersion != 0 {
+		var current int64
+		if tx.QueryRow(ctx, `SELECT version FROM jobs WHERE id = $1`, id).Scan(&current) == nil {
+			return nil, &domain.StaleError{Kind: "job", Current: current}
 		}
 	}
-	j, err := scanJob(tx.QueryRow(ctx, `DELETE FROM jobs WHERE id = $1 RETURNING `+jobColumns, id))
 	if err != nil {
-		return translate("delete job", err)
+		return nil, translate("delete job", err)
 	}
-	change.Namespace, change.Before = j.Namespace, j.Redacted()
 	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id); err != nil {
-		return translate("delete job outbox", err)
+		return nil, translate("delete job outbox", err)
 	}
 	// Runs started by hand and not yet begun end with their job: their callers hold ids.
 	_, err = tx.Exec(ctx, `UPDATE job_executions SET status = 'skipped', finished_at = now(),
 		error = 'skipped: the job was deleted before this fire started', next_attempt_at = NULL
 		WHERE job_id = $1 AND status = 'queued' AND attempt = 0`, id)
-	return translate("skip the job's runs started by hand", err)
+	return j, translate("skip the job's runs started by hand", err)
 }
 
 // withdrawScheduled deletes the fires of job id not yet published, but for runs started by hand:

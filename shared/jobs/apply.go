@@ -1,0 +1,318 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// MaxApplyItems bounds the jobs one apply lists: its plan, its transaction and its audit entries
+// stay of a size one review and one commit can hold.
+const MaxApplyItems = 1000
+
+// ApplyItem is one job of an apply.
+type ApplyItem struct {
+	Job *domain.Job
+	// KeepEnabled says the item leaves enabled out: a job that exists keeps its state (an
+	// operator's pause outlives the next apply), a new one is enabled.
+	KeepEnabled bool
+}
+
+// ApplyRequest asks that the jobs of some namespaces be as Items define them.
+type ApplyRequest struct {
+	Items []ApplyItem
+	// Namespaces, when given, are the namespaces the apply is about: every item must be in one,
+	// and a prune reaches all of them, even one no item is in (to empty it). Otherwise they are
+	// the namespaces of the items.
+	Namespaces []string
+	// Prune deletes the jobs of those namespaces that Items do not list.
+	Prune bool
+}
+
+// Batch is an ApplyRequest checked on its own: every item valid, no job listed twice. Plan
+// compares it with the stored jobs.
+type Batch struct {
+	items      []batchItem
+	namespaces []string
+	prune      bool
+}
+
+type batchItem struct {
+	index       int
+	job         *domain.Job // normalised
+	keepEnabled bool
+}
+
+// Namespaces returns the namespaces the apply reads and may change, sorted: where the caller
+// needs job:write (and job:delete to prune).
+func (b *Batch) Namespaces() []string { return slices.Clone(b.namespaces) }
+
+// Prune reports whether the apply deletes the jobs it does not list.
+func (b *Batch) Prune() bool { return b.prune }
+
+// CheckApply checks req without the database: every item as a create checks it, no job listed
+// twice, every item in the namespaces named. It returns a *domain.ValidationError whose fields
+// start with the item ("jobs[3].schedule.cron") and whose reasons name its job.
+func CheckApply(req ApplyRequest) (*Batch, error) {
+	var v domain.ValidationError
+	if len(req.Items) > MaxApplyItems {
+		v.Add("jobs", fmt.Sprintf("lists %d jobs; an apply takes at most %d", len(req.Items), MaxApplyItems))
+		return nil, &v
+	}
+	named := map[string]bool{}
+	for i, ns := range req.Namespaces {
+		if !domain.ValidNamespace(ns) {
+			v.Add(fmt.Sprintf("namespaces[%d]", i), "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		}
+		named[ns] = true
+	}
+	b := &Batch{prune: req.Prune}
+	seen := map[string]int{}
+	spaces := map[string]bool{}
+	for i, it := range req.Items {
+		if it.Job == nil {
+			v.Add(fmt.Sprintf("jobs[%d]", i), "must be a job")
+			continue
+		}
+		j := Normalize(it.Job)
+		field := fmt.Sprintf("jobs[%d]", i)
+		if _, err := Validate(j); err != nil {
+			addItem(&v, field, j, err)
+			continue
+		}
+		if len(named) > 0 && !named[j.Namespace] {
+			v.Add(field+".namespace", fmt.Sprintf("%q is not one of the namespaces the request names (job %s)", j.Namespace, label(j)))
+		}
+		key := j.Namespace + "\x00" + j.Name
+		if k, dup := seen[key]; dup {
+			v.Add(field+".name", fmt.Sprintf("repeats jobs[%d]: an apply lists each job once (job %s)", k, label(j)))
+			continue
+		}
+		seen[key] = i
+		spaces[j.Namespace] = true
+		b.items = append(b.items, batchItem{index: i, job: j, keepEnabled: it.KeepEnabled})
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	for ns := range named {
+		spaces[ns] = true
+	}
+	for ns := range spaces {
+		b.namespaces = append(b.namespaces, ns)
+	}
+	slices.Sort(b.namespaces)
+	return b, nil
+}
+
+// addItem adds the problems err names to v, under the item's field and naming its job.
+func addItem(v *domain.ValidationError, field string, j *domain.Job, err error) {
+	var verr *domain.ValidationError
+	if !errors.As(err, &verr) {
+		v.Add(field, err.Error())
+		return
+	}
+	for _, f := range verr.Fields {
+		v.Add(field+"."+f.Field, fmt.Sprintf("%s (job %s)", f.Reason, label(j)))
+	}
+}
+
+// label names a job in a message: its namespace and name, quoted, cut when long.
+func label(j *domain.Job) string {
+	s := j.Namespace + "/" + j.Name
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// Action is what an apply does to one job.
+type Action string
+
+// Actions.
+const (
+	ActionCreate    Action = "create"
+	ActionUpdate    Action = "update"
+	ActionDelete    Action = "delete"
+	ActionUnchanged Action = "unchanged"
+)
+
+// PlanItem is what an apply does to one job.
+type PlanItem struct {
+	Namespace, Name string
+	Action          Action
+	// Diff lists the fields the action sets (every field for a create, none for a delete or an
+	// unchanged job).
+	Diff []FieldChange
+	// Index is the job's position in the request; -1 for a job it does not list (a prune).
+	Index int
+	// Current is the stored job the plan was made on (nil for a create); Desired is the
+	// definition asked for, normalised (nil for a delete).
+	Current, Desired *domain.Job
+	// Job is the job as stored once the plan is applied: created, updated, deleted (as it was)
+	// or unchanged.
+	Job *domain.Job
+}
+
+// Plan compares b with the stored jobs of its namespaces and returns what applying it does, job
+// by job in (namespace, name) order. It changes nothing. A job that the plan would update or
+// create in a way its single edit or create refuses (a kind changed, a schedule that never fires
+// again) is a *domain.ValidationError naming the item.
+func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	listed := make(map[string]bool, len(b.items))
+	for _, it := range b.items {
+		listed[it.job.Namespace+"\x00"+it.job.Name] = true
+	}
+	current := map[string]*domain.Job{}
+	err := s.store.JobsByName(ctx, b.namespaces, func(page []*domain.Job) error {
+		for _, j := range page {
+			if key := j.Namespace + "\x00" + j.Name; b.prune || listed[key] {
+				current[key] = j
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var v domain.ValidationError
+	plan := make([]PlanItem, 0, len(b.items))
+	for _, it := range b.items {
+		key := it.job.Namespace + "\x00" + it.job.Name
+		want, cur := cloneJob(it.job), current[key]
+		delete(current, key)
+		p := PlanItem{Namespace: want.Namespace, Name: want.Name, Index: it.index, Current: cur, Desired: want}
+		field := "jobs[" + strconv.Itoa(it.index) + "]"
+		if cur == nil {
+			p.Action, p.Diff = ActionCreate, Diff(nil, want)
+			if err := s.prepare(cloneJob(want), now); err != nil {
+				addItem(&v, field, want, err)
+			}
+			plan = append(plan, p)
+			continue
+		}
+		if it.keepEnabled {
+			want.Enabled = cur.Enabled
+		}
+		p.Action, p.Diff = ActionUpdate, Diff(cur, want)
+		if !slices.ContainsFunc(p.Diff, func(c FieldChange) bool { return c.Path == "timezone" || strings.HasPrefix(c.Path, "schedule.") }) {
+			// The same plan as stored, written as stored: the edit keeps the next run where the
+			// tick has it, as an edit of other fields does.
+			want.Schedule = cloneJob(cur).Schedule
+		}
+		if len(p.Diff) == 0 {
+			p.Action, p.Diff, p.Job = ActionUnchanged, nil, cur
+		} else if _, err := prepareUpdate(cur, cloneJob(want), now); err != nil {
+			addItem(&v, field, want, err)
+		}
+		plan = append(plan, p)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	for _, cur := range current { // only left with prune: the jobs not listed
+		plan = append(plan, PlanItem{Namespace: cur.Namespace, Name: cur.Name, Action: ActionDelete, Index: -1, Current: cur})
+	}
+	slices.SortFunc(plan, func(a, b PlanItem) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return plan, nil
+}
+
+// Apply makes the changes of plan in one transaction, each as its single create, edit or
+// delete makes it (one audit entry each): all or none. A job changed, deleted or created by
+// someone else since the plan was made fails the whole apply with an error wrapping
+// domain.ErrConflict (a *domain.ConflictError naming the item). It returns plan with each
+// item's Job set.
+func (s *Service) Apply(ctx context.Context, plan []PlanItem) ([]PlanItem, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var (
+		v       domain.ValidationError
+		changes []domain.JobChange
+		at      []int
+	)
+	for i, p := range plan {
+		var c domain.JobChange
+		switch p.Action {
+		case ActionCreate:
+			c = domain.JobChange{Write: domain.ChangeCreate, Job: cloneJob(p.Desired)}
+			if err := s.prepare(c.Job, now); err != nil {
+				addItem(&v, itemField(p), p.Desired, err)
+			}
+		case ActionUpdate:
+			c = domain.JobChange{Write: domain.ChangeUpdate, Job: cloneJob(p.Desired), IfVersion: p.Current.Version}
+			var err error
+			if c.KeepNext, err = prepareUpdate(p.Current, c.Job, now); err != nil {
+				addItem(&v, itemField(p), p.Desired, err)
+			}
+		case ActionDelete:
+			c = domain.JobChange{Write: domain.ChangeDelete, Job: p.Current, IfVersion: p.Current.Version}
+		default:
+			plan[i].Job = p.Current
+			continue
+		}
+		changes, at = append(changes, c), append(at, i)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		return plan, nil
+	}
+	stored, err := s.store.ApplyJobs(ctx, changes, now)
+	var cerr *domain.JobChangeError
+	if errors.As(err, &cerr) && cerr.Index >= 0 && cerr.Index < len(at) {
+		return nil, changeConflict(plan[at[cerr.Index]], cerr.Err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k, j := range stored {
+		j.DeriveState()
+		plan[at[k]].Job = j
+	}
+	return plan, nil
+}
+
+// itemField is the field of the request a plan item stands for: its job's entry, or for a job
+// the request does not list, "prune".
+func itemField(p PlanItem) string {
+	if p.Index < 0 {
+		return "prune"
+	}
+	return "jobs[" + strconv.Itoa(p.Index) + "]"
+}
+
+// changeConflict explains why the change of p could not be made.
+func changeConflict(p PlanItem, err error) error {
+	var cerr *domain.ConflictError
+	if errors.As(err, &cerr) {
+		return &domain.ConflictError{FieldError: domain.FieldError{Field: itemField(p) + "." + cerr.Field, Reason: cerr.Reason}}
+	}
+	if errors.Is(err, domain.ErrStale) || errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) {
+		return &domain.ConflictError{FieldError: domain.FieldError{Field: itemField(p), Reason: fmt.Sprintf(
+			"job %s changed while the apply ran, so nothing was applied; plan again", strconv.Quote(p.Namespace+"/"+p.Name))}}
+	}
+	return err
+}
+
+// Export calls fn with the definitions of the jobs of namespaces (nil: every namespace; empty:
+// none), a page at a time in (namespace, name) order, all from one snapshot. It stops at fn's
+// first error and returns it.
+func (s *Service) Export(ctx context.Context, namespaces []string, fn func(page []Definition) error) error {
+	return s.store.JobsByName(ctx, namespaces, func(page []*domain.Job) error {
+		defs := make([]Definition, len(page))
+		for i, j := range page {
+			defs[i] = DefinitionOf(j)
+		}
+		return fn(defs)
+	})
+}
