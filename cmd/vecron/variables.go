@@ -20,7 +20,7 @@ type rotateSettings struct {
 	Secrets  secret.Config `koanf:"secrets"`
 }
 
-func variablesCommand() *cobra.Command {
+func variablesCommand(_ env) *cobra.Command {
 	cmd := &cobra.Command{Use: "variables", Short: "Manage variables and secrets"}
 	cmd.AddCommand(rotateCommand())
 	return cmd
