@@ -36,6 +36,9 @@ func rootCommand(e env) *cobra.Command {
 	root.AddCommand(historyCommand())
 	root.AddCommand(usersCommand(e))
 	root.AddCommand(tokensCommand(e))
+	root.AddCommand(jobsCommand(e))
+	root.AddCommand(executionsCommand(e))
+	root.AddCommand(deadLettersCommand(e))
 	root.AddCommand(exitCodesTopic())
 	return root
 }
