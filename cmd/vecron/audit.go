@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -25,9 +24,9 @@ type auditSettings struct {
 	Audit    audit.Config `koanf:"audit"`
 }
 
-func auditCommand() *cobra.Command {
+func auditCommand(e env) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read, verify, export and prune the audit log"}
-	cmd.AddCommand(auditVerifyCommand(false), auditVerifyCommand(true), auditExportCommand(), auditListCommand(), auditPruneCommand())
+	cmd.AddCommand(auditVerifyCommand(false), auditVerifyCommand(true), auditExportCommand(), auditListCommand(e), auditPruneCommand())
 	return cmd
 }
 
@@ -262,28 +261,10 @@ prove. --since keeps rows from that time on.`,
 }
 
 // auditListCommand lists audit rows through the API, as the signed-in user.
-func auditListCommand() *cobra.Command {
+func auditListCommand(e env) *cobra.Command {
 	var actor, action, objectKind, objectID, namespace, since, until string
 	var limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List audit rows through the API, newest first",
-		Args:  cobra.NoArgs,
-	}
-	server := serverFlag(cmd)
-	cmd.Flags().StringVar(&actor, "actor", "", "only rows of this actor id")
-	cmd.Flags().StringVar(&action, "action", "", "only rows of this action, e.g. job.delete")
-	cmd.Flags().StringVar(&objectKind, "object-kind", "", "only rows about objects of this kind, e.g. job")
-	cmd.Flags().StringVar(&objectID, "object-id", "", "only rows about this object")
-	cmd.Flags().StringVar(&namespace, "namespace", "", "only rows of this namespace")
-	cmd.Flags().StringVar(&since, "since", "", "only rows from this time on (RFC 3339)")
-	cmd.Flags().StringVar(&until, "until", "", "only rows before this time (RFC 3339)")
-	cmd.Flags().IntVar(&limit, "limit", 50, "rows to show")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		token, err := bearerToken(cmd.Context(), *server)
-		if err != nil {
-			return err
-		}
+	cmd := e.apiCommand("list", "List audit rows through the API, newest first", cobra.NoArgs, func(cmd *cobra.Command, c *client, _ []string) error {
 		q := url.Values{}
 		for k, v := range map[string]string{"actor": actor, "action": action, "object_kind": objectKind, "object_id": objectID,
 			"namespace": namespace, "since": since, "until": until} {
@@ -295,7 +276,7 @@ func auditListCommand() *cobra.Command {
 		var page struct {
 			Items []audit.Record `json:"items"`
 		}
-		if err := call(cmd.Context(), http.MethodGet, *server, "/api/v1/audit?"+q.Encode(), token, nil, &page); err != nil {
+		if err := c.getJSON(cmd.Context(), "/api/v1/audit", q, &page); err != nil {
 			return err
 		}
 		w := cmd.OutOrStdout()
@@ -303,7 +284,15 @@ func auditListCommand() *cobra.Command {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s %s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), actorOf(r), r.Action, r.ObjectKind, r.ObjectID, r.Namespace)
 		}
 		return nil
-	}
+	})
+	cmd.Flags().StringVar(&actor, "actor", "", "only rows of this actor id")
+	cmd.Flags().StringVar(&action, "action", "", "only rows of this action, e.g. job.delete")
+	cmd.Flags().StringVar(&objectKind, "object-kind", "", "only rows about objects of this kind, e.g. job")
+	cmd.Flags().StringVar(&objectID, "object-id", "", "only rows about this object")
+	cmd.Flags().StringVar(&namespace, "namespace", "", "only rows of this namespace")
+	cmd.Flags().StringVar(&since, "since", "", "only rows from this time on (RFC 3339)")
+	cmd.Flags().StringVar(&until, "until", "", "only rows before this time (RFC 3339)")
+	cmd.Flags().IntVar(&limit, "limit", 50, "rows to show")
 	return cmd
 }
 

@@ -51,7 +51,7 @@ func runAudit(t *testing.T, dbURL, key string, args ...string) (string, error) {
 func runAuditStreams(t *testing.T, dbURL, key string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	root := &cobra.Command{Use: "vecron", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(auditCommand())
+	root.AddCommand(auditCommand(processEnv()))
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

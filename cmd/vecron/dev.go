@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -264,20 +263,6 @@ func bootstrapAdmin(ctx context.Context, db store.Config, ac audit.Config, passw
 	// Recorded in the audit log as the work of vecron dev itself.
 	ctx = domain.WithActor(ctx, domain.Actor{ID: "vecron-dev", Name: "vecron dev", Kind: "system"})
 	return identity.Bootstrap(ctx, st, "admin", password, time.Now())
-}
-
-// usageError marks a configuration mistake (exit status 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func exitCode(err error) int {
-	var u usageError
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
 }
 
 // devKey returns a local key file of size bytes, creating one on first use; what says what the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,16 +31,34 @@ type credentials struct {
 
 // credentialsPath is where they are kept: the user's configuration folder, readable by the
 // user alone.
-func credentialsPath() (string, error) {
-	dir, err := os.UserConfigDir()
+func (e env) credentialsPath() (string, error) {
+	dir, err := e.configDir()
 	if err != nil {
 		return "", fmt.Errorf("find the configuration folder: %w", err)
 	}
 	return filepath.Join(dir, "vecron", "credentials.json"), nil
 }
 
-func saveCredentials(c credentials) (string, error) {
-	path, err := credentialsPath()
+// readCredentials returns what `vecron login` kept; an error wrapping os.ErrNotExist when it
+// kept nothing.
+func (e env) readCredentials() (credentials, error) {
+	var c credentials
+	path, err := e.credentialsPath()
+	if err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (e env) saveCredentials(c credentials) (string, error) {
+	path, err := e.credentialsPath()
 	if err != nil {
 		return "", err
 	}
@@ -73,15 +90,15 @@ func saveCredentials(c credentials) (string, error) {
 }
 
 // serverFlag registers --server, defaulting to VECRON_SERVER or the local API.
-func serverFlag(cmd *cobra.Command) *string {
-	def := os.Getenv("VECRON_SERVER")
+func serverFlag(cmd *cobra.Command, e env) *string {
+	def := e.getenv("VECRON_SERVER")
 	if def == "" {
 		def = serverDefault
 	}
 	return cmd.Flags().String("server", def, "URL of the vecron API (also VECRON_SERVER)")
 }
 
-func loginCommand() *cobra.Command {
+func loginCommand(e env) *cobra.Command {
 	var username string
 	var stdin, printToken bool
 	cmd := &cobra.Command{
@@ -95,7 +112,7 @@ flag, so it stays out of the shell history and the process list.`,
   curl -H "Authorization: Bearer $VECRON_TOKEN" localhost:8080/api/v1/jobs`,
 		Args: cobra.NoArgs,
 	}
-	server := serverFlag(cmd)
+	server := serverFlag(cmd, e)
 	cmd.Flags().StringVar(&username, "username", "", "user to sign in as")
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	cmd.Flags().BoolVar(&printToken, "print-token", false, "print the access token on standard output")
@@ -116,7 +133,7 @@ flag, so it stays out of the shell history and the process list.`,
 			map[string]string{"username": username, "password": password}, &tokens); err != nil {
 			return err
 		}
-		path, err := saveCredentials(credentials{Server: *server, Username: username, AccessToken: tokens.AccessToken,
+		path, err := e.saveCredentials(credentials{Server: *server, Username: username, AccessToken: tokens.AccessToken,
 			RefreshToken: tokens.RefreshToken, ExpiresAt: time.Now().Add(time.Duration(tokens.ExpiresIn) * time.Second).UTC()})
 		if err != nil {
 			return fmt.Errorf("keep the tokens: %w", err)
@@ -152,13 +169,13 @@ func readPassword(cmd *cobra.Command, stdin bool) (string, error) {
 	return string(b), err
 }
 
-func logoutCommand() *cobra.Command {
+func logoutCommand(e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
 		Short: "End the session `vecron login` started and forget its tokens",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := credentialsPath()
+			path, err := e.credentialsPath()
 			if err != nil {
 				return err
 			}
@@ -186,74 +203,19 @@ func logoutCommand() *cobra.Command {
 	}
 }
 
-// call sends in as JSON to the API and decodes a 2xx answer into out (when not nil). A problem
-// answer becomes an error carrying its detail.
-func call(ctx context.Context, method, server, path, token string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(server, "/")+path, body)
-	if err != nil {
-		return usageError{fmt.Errorf("--server: %w", err)}
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach %s: %w", server, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var p struct {
-			Detail string `json:"detail"`
-			Errors []struct {
-				Field, Reason string
-			} `json:"errors"`
-		}
-		_ = json.Unmarshal(b, &p)
-		msg := p.Detail
-		for _, f := range p.Errors {
-			msg += "; " + f.Field + ": " + f.Reason
-		}
-		if msg == "" {
-			msg = http.StatusText(resp.StatusCode)
-		}
-		return fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, msg)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	return json.Unmarshal(b, out)
-}
-
 // bearerToken returns the credential to call server with: VECRON_TOKEN when set (an access
 // token or an API token), else the tokens `vecron login` kept, refreshed when about to expire.
-func bearerToken(ctx context.Context, server string) (string, error) {
-	if t := os.Getenv("VECRON_TOKEN"); t != "" {
+func (e env) bearerToken(ctx context.Context, server string) (string, error) {
+	if t := e.getenv("VECRON_TOKEN"); t != "" {
 		return t, nil
 	}
-	path, err := credentialsPath()
+	path, err := e.credentialsPath()
 	if err != nil {
 		return "", err
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", usageError{errors.New("not signed in: run vecron login, or set VECRON_TOKEN")}
+		return "", authError{errors.New("not signed in: run vecron login, or set VECRON_TOKEN")}
 	}
 	if err != nil {
 		return "", err
@@ -263,7 +225,7 @@ func bearerToken(ctx context.Context, server string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	if strings.TrimRight(c.Server, "/") != strings.TrimRight(server, "/") {
-		return "", usageError{fmt.Errorf("signed in to %s, not %s: run vecron login --server %s", c.Server, server, server)}
+		return "", authError{fmt.Errorf("signed in to %s, not %s: run vecron login --server %s", c.Server, server, server)}
 	}
 	if time.Until(c.ExpiresAt) > 30*time.Second {
 		return c.AccessToken, nil
@@ -283,11 +245,11 @@ func bearerToken(ctx context.Context, server string) (string, error) {
 		RefreshToken string `json:"refresh_token"`
 	}
 	if err := call(ctx, http.MethodPost, server, "/api/v1/auth/refresh", "", map[string]string{"refresh_token": c.RefreshToken}, &tokens); err != nil {
-		return "", fmt.Errorf("the session ended (%w): run vecron login", err)
+		return "", authError{fmt.Errorf("the session ended (%w): run vecron login", err)}
 	}
 	c.AccessToken, c.RefreshToken = tokens.AccessToken, tokens.RefreshToken
 	c.ExpiresAt = time.Now().Add(time.Duration(tokens.ExpiresIn) * time.Second).UTC()
-	if _, err := saveCredentials(c); err != nil {
+	if _, err := e.saveCredentials(c); err != nil {
 		return "", err
 	}
 	return c.AccessToken, nil

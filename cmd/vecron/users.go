@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,33 +15,8 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 )
 
-// apiCommand is a command that calls the API as the signed-in user: run gets the context, the
-// server and the bearer token.
-func apiCommand(use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, a apiCaller, args []string) error) *cobra.Command {
-	cmd := &cobra.Command{Use: use, Short: short, Args: args}
-	server := serverFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		token, err := bearerToken(cmd.Context(), *server)
-		if err != nil {
-			return err
-		}
-		return run(cmd, apiCaller{ctx: cmd.Context(), server: *server, token: token}, args)
-	}
-	return cmd
-}
-
-// apiCaller calls one API as one caller.
-type apiCaller struct {
-	ctx           context.Context
-	server, token string
-}
-
-func (a apiCaller) call(method, path string, in, out any) error {
-	return call(a.ctx, method, a.server, path, a.token, in, out)
-}
-
 // userID resolves a user given by id or by username.
-func (a apiCaller) userID(who string) (string, error) {
+func (c *client) userID(ctx context.Context, who string) (string, error) {
 	if uuid.Validate(who) == nil {
 		return who, nil
 	}
@@ -52,7 +26,7 @@ func (a apiCaller) userID(who string) (string, error) {
 			Items      []domain.User `json:"items"`
 			NextCursor string        `json:"next_cursor"`
 		}
-		if err := a.call(http.MethodGet, "/api/v1/users?limit=500&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+		if err := c.getJSON(ctx, "/api/v1/users", url.Values{"limit": {"500"}, "cursor": {cursor}}, &page); err != nil {
 			return "", err
 		}
 		for _, u := range page.Items {
@@ -67,23 +41,14 @@ func (a apiCaller) userID(who string) (string, error) {
 	}
 }
 
-func table(w io.Writer, header string, rows [][]string) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, header)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	_ = tw.Flush()
-}
-
-func usersCommand() *cobra.Command {
+func usersCommand(e env) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Manage users and their roles (needs user:admin for all namespaces)"}
 
-	list := apiCommand("list", "List users", cobra.NoArgs, func(cmd *cobra.Command, a apiCaller, _ []string) error {
+	list := e.apiCommand("list", "List users", cobra.NoArgs, func(cmd *cobra.Command, c *client, _ []string) error {
 		var page struct {
 			Items []domain.User `json:"items"`
 		}
-		if err := a.call(http.MethodGet, "/api/v1/users?limit=500", nil, &page); err != nil {
+		if err := c.call(cmd.Context(), http.MethodGet, "/api/v1/users?limit=500", nil, &page); err != nil {
 			return err
 		}
 		var rows [][]string
@@ -100,21 +65,21 @@ func usersCommand() *cobra.Command {
 
 	var displayName, role, namespace string
 	var stdin bool
-	create := apiCommand("create USERNAME", "Create a user; the password is read from the terminal or standard input", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, a apiCaller, args []string) error {
+	create := e.apiCommand("create USERNAME", "Create a user; the password is read from the terminal or standard input", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client, args []string) error {
 			password, err := readPassword(cmd, stdin)
 			if err != nil {
 				return err
 			}
 			var u domain.User
-			if err := a.call(http.MethodPost, "/api/v1/users", map[string]any{"username": args[0], "display_name": displayName, "password": password}, &u); err != nil {
+			if err := c.call(cmd.Context(), http.MethodPost, "/api/v1/users", map[string]any{"username": args[0], "display_name": displayName, "password": password}, &u); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s)\n", u.Username, u.ID)
 			if role == "" {
 				return nil
 			}
-			return a.bind(cmd.OutOrStdout(), u.ID, role, namespace)
+			return c.bind(cmd.Context(), cmd.OutOrStdout(), u.ID, role, namespace)
 		})
 	create.Flags().StringVar(&displayName, "display-name", "", "the user's name as people read it")
 	create.Flags().StringVar(&role, "role", "", "grant this role at once (viewer, operator, editor, admin or a custom role)")
@@ -122,19 +87,19 @@ func usersCommand() *cobra.Command {
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 
 	var grantNS string
-	grant := apiCommand("grant USER ROLE", "Grant a role to a user in a namespace", cobra.ExactArgs(2),
-		func(cmd *cobra.Command, a apiCaller, args []string) error {
-			id, err := a.userID(args[0])
+	grant := e.apiCommand("grant USER ROLE", "Grant a role to a user in a namespace", cobra.ExactArgs(2),
+		func(cmd *cobra.Command, c *client, args []string) error {
+			id, err := c.userID(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return a.bind(cmd.OutOrStdout(), id, args[1], grantNS)
+			return c.bind(cmd.Context(), cmd.OutOrStdout(), id, args[1], grantNS)
 		})
 	grant.Flags().StringVar(&grantNS, "namespace", domain.AllNamespaces, "namespace the role holds in (* for all)")
 
 	patch := func(use, short string, body func(cmd *cobra.Command) (map[string]any, error), done string) *cobra.Command {
-		return apiCommand(use, short, cobra.ExactArgs(1), func(cmd *cobra.Command, a apiCaller, args []string) error {
-			id, err := a.userID(args[0])
+		return e.apiCommand(use, short, cobra.ExactArgs(1), func(cmd *cobra.Command, c *client, args []string) error {
+			id, err := c.userID(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -142,7 +107,7 @@ func usersCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.call(http.MethodPatch, "/api/v1/users/"+id, in, nil); err != nil {
+			if err := c.call(cmd.Context(), http.MethodPatch, "/api/v1/users/"+id, in, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", done, args[0])
@@ -162,13 +127,13 @@ func usersCommand() *cobra.Command {
 	}, "set the password of")
 	setPassword.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
 
-	del := apiCommand("delete USER", "Delete a user with their roles and tokens", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, a apiCaller, args []string) error {
-			id, err := a.userID(args[0])
+	del := e.apiCommand("delete USER", "Delete a user with their roles and tokens", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, c *client, args []string) error {
+			id, err := c.userID(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if err := a.call(http.MethodDelete, "/api/v1/users/"+id, nil, nil); err != nil {
+			if err := c.call(cmd.Context(), http.MethodDelete, "/api/v1/users/"+id, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
@@ -179,23 +144,23 @@ func usersCommand() *cobra.Command {
 	return cmd
 }
 
-func (a apiCaller) bind(w io.Writer, userID, role, namespace string) error {
+func (c *client) bind(ctx context.Context, w io.Writer, userID, role, namespace string) error {
 	var b domain.RoleBinding
-	if err := a.call(http.MethodPost, "/api/v1/role-bindings", map[string]string{"role": role, "user_id": userID, "namespace": namespace}, &b); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/api/v1/role-bindings", map[string]string{"role": role, "user_id": userID, "namespace": namespace}, &b); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "granted %s in %s (binding %s)\n", role, namespace, b.ID)
 	return nil
 }
 
-func tokensCommand() *cobra.Command {
+func tokensCommand(e env) *cobra.Command {
 	cmd := &cobra.Command{Use: "tokens", Short: "Manage API tokens for machines (CI pipelines, other services)"}
 
 	var name, namespace string
 	var scopes []string
 	var expiresIn time.Duration
-	create := apiCommand("create", "Create an API token; it is printed once", cobra.NoArgs,
-		func(cmd *cobra.Command, a apiCaller, _ []string) error {
+	create := e.apiCommand("create", "Create an API token; it is printed once", cobra.NoArgs,
+		func(cmd *cobra.Command, c *client, _ []string) error {
 			in := map[string]any{"name": name, "scopes": scopes, "namespace": namespace}
 			if expiresIn > 0 {
 				in["expires_at"] = time.Now().Add(expiresIn).UTC().Format(time.RFC3339)
@@ -204,7 +169,7 @@ func tokensCommand() *cobra.Command {
 				ID    string `json:"id"`
 				Token string `json:"token"`
 			}
-			if err := a.call(http.MethodPost, "/api/v1/tokens", in, &out); err != nil {
+			if err := c.call(cmd.Context(), http.MethodPost, "/api/v1/tokens", in, &out); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "token "+out.ID+" created; it is shown this once:")
@@ -217,14 +182,14 @@ func tokensCommand() *cobra.Command {
 	create.Flags().DurationVar(&expiresIn, "expires-in", 0, "lifetime of the token, e.g. 720h (default: until revoked)")
 
 	var user string
-	list := apiCommand("list", "List your API tokens (or a user's, or everyone's with --user '*', as a user admin)", cobra.NoArgs,
-		func(cmd *cobra.Command, a apiCaller, _ []string) error {
+	list := e.apiCommand("list", "List your API tokens (or a user's, or everyone's with --user '*', as a user admin)", cobra.NoArgs,
+		func(cmd *cobra.Command, c *client, _ []string) error {
 			path := "/api/v1/tokens"
 			if user != "" {
 				id := user
 				if user != "*" {
 					var err error
-					if id, err = a.userID(user); err != nil {
+					if id, err = c.userID(cmd.Context(), user); err != nil {
 						return err
 					}
 				}
@@ -233,7 +198,7 @@ func tokensCommand() *cobra.Command {
 			var page struct {
 				Items []domain.APIToken `json:"items"`
 			}
-			if err := a.call(http.MethodGet, path, nil, &page); err != nil {
+			if err := c.call(cmd.Context(), http.MethodGet, path, nil, &page); err != nil {
 				return err
 			}
 			var rows [][]string
@@ -250,8 +215,8 @@ func tokensCommand() *cobra.Command {
 		})
 	list.Flags().StringVar(&user, "user", "", "list this user's tokens (id or username), or * for everyone's")
 
-	revoke := apiCommand("revoke ID", "Revoke an API token", cobra.ExactArgs(1), func(cmd *cobra.Command, a apiCaller, args []string) error {
-		if err := a.call(http.MethodDelete, "/api/v1/tokens/"+args[0], nil, nil); err != nil {
+	revoke := e.apiCommand("revoke ID", "Revoke an API token", cobra.ExactArgs(1), func(cmd *cobra.Command, c *client, args []string) error {
+		if err := c.call(cmd.Context(), http.MethodDelete, "/api/v1/tokens/"+args[0], nil, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
@@ -259,11 +224,4 @@ func tokensCommand() *cobra.Command {
 	})
 	cmd.AddCommand(create, list, revoke)
 	return cmd
-}
-
-func when(t *time.Time, none string) string {
-	if t == nil {
-		return none
-	}
-	return t.UTC().Format(time.RFC3339)
 }

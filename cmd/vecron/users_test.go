@@ -35,7 +35,8 @@ type cli struct {
 func (c cli) run(stdin string, args ...string) (string, error) {
 	c.t.Helper()
 	root := &cobra.Command{Use: "vecron", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(loginCommand(), logoutCommand(), usersCommand(), tokensCommand(), auditCommand())
+	e := processEnv()
+	root.AddCommand(loginCommand(e), logoutCommand(e), usersCommand(e), tokensCommand(e), auditCommand(e))
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
@@ -123,7 +124,7 @@ func TestCLIManagesUsersAndTokens(t *testing.T) {
 	var cred credentials
 	require.NoError(t, json.Unmarshal(b, &cred))
 	cred.ExpiresAt = time.Now().Add(-time.Minute)
-	_, err = saveCredentials(cred)
+	_, err = processEnv().saveCredentials(cred)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)

@@ -38,7 +38,7 @@ func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 	require.NoError(t, err)
 
 	root := &cobra.Command{Use: "vecron", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(variablesCommand())
+	root.AddCommand(variablesCommand(processEnv()))
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetArgs([]string{"variables", "rotate", "--database.url=" + dbURL, "--secrets.keys=" + newSpec + "," + oldSpec})
