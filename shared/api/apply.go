@@ -95,12 +95,17 @@ type planItem struct {
 	// ID and Version are the job's once applied (for a delete, its last).
 	ID      string `json:"id,omitempty"`
 	Version int64  `json:"version,omitempty"`
+	// ChangeID names the pending change the action became in a namespace that requires four
+	// eyes: it takes effect when another user approves it.
+	ChangeID string `json:"change_id,omitempty"`
 }
 
-// applyResponse is what an apply answers: its plan, made or (dry_run) not.
+// applyResponse is what an apply answers: its plan, made or (dry_run) not, and the pending
+// changes of the namespaces that require four eyes.
 type applyResponse struct {
-	DryRun bool       `json:"dry_run"`
-	Plan   []planItem `json:"plan"`
+	DryRun  bool             `json:"dry_run"`
+	Plan    []planItem       `json:"plan"`
+	Changes []*domain.Change `json:"changes,omitempty"`
 }
 
 // applyJobs serves POST /api/v1/jobs/apply: it makes the jobs of the namespaces the request
@@ -132,7 +137,7 @@ func (s *Server) applyJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	plan, err := s.jobs.Plan(r.Context(), batch)
 	if err == nil && !dryRun {
-		plan, err = s.jobs.Apply(r.Context(), plan)
+		plan, err = s.jobs.Apply(r.Context(), plan, jobs.ApplyAs{Changes: s.store, UserID: identityOf(r).UserID})
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -144,8 +149,16 @@ func (s *Server) applyJobs(w http.ResponseWriter, r *http.Request) {
 		if p.Job != nil && !dryRun {
 			out.Plan[i].ID, out.Plan[i].Version = p.Job.ID, p.Job.Version
 		}
+		if p.Change != nil {
+			out.Plan[i].ChangeID, out.Changes = p.Change.ID, append(out.Changes, p.Change)
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	status := http.StatusOK
+	if len(out.Changes) > 0 {
+		// Some of it waits for another user's approval.
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, out)
 }
 
 // mayApply checks the caller's rights in every namespace the apply touches, before the apply

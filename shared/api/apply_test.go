@@ -268,7 +268,7 @@ func TestApplyBadItemRollsBackTheWholeApply(t *testing.T) {
 	require.Equal(t, jobs.ActionUpdate, plan[1].Action)
 	_, err = c.st.SetEnabled(t.Context(), before["b-existing"].ID, false, nil, time.Now().UTC())
 	require.NoError(t, err)
-	_, err = svc.Apply(t.Context(), plan)
+	_, err = svc.Apply(t.Context(), plan, jobs.ApplyAs{Changes: c.st})
 	var cerr *domain.ConflictError
 	require.ErrorAs(t, err, &cerr)
 	require.Equal(t, "jobs[1]", cerr.Field)

@@ -411,3 +411,63 @@ func TestFourEyesChangesExpire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), got.Version)
 }
+
+// An apply that touches a namespace requiring four eyes makes its part there pending changes,
+// stored in the apply's transaction, and makes the rest at once; each change takes effect when
+// another user approves it.
+func TestApplyInAFourEyesNamespaceProposesItsChanges(t *testing.T) {
+	t.Parallel()
+	f := newFourEyes(t, newClient(t))
+	plain := "plain-" + uuid.NewString()[:8]
+	a, userA := f.as(rbac.RoleEditor, domain.AllNamespaces)
+	body := applyBody(false, false,
+		httpItem(f.ns, "ledger close", "0 30 1 * * *"), httpItem(f.ns, "ledger open", "0 0 6 * * *"), httpItem(plain, "report", "@daily"))
+
+	// A dry run shows the plan and proposes nothing.
+	code, _, b := a.do(http.MethodPost, "/api/v1/jobs/apply", strings.Replace(body, `"dry_run":false`, `"dry_run":true`, 1))
+	require.Equal(t, http.StatusOK, code, string(b))
+	require.NotContains(t, string(b), "change_id")
+
+	code, _, b = a.do(http.MethodPost, "/api/v1/jobs/apply", body)
+	require.Equal(t, http.StatusAccepted, code, string(b))
+	var out struct {
+		Plan []struct {
+			Namespace, Name, Action string
+			ID                      string `json:"id"`
+			ChangeID                string `json:"change_id"`
+		} `json:"plan"`
+		Changes []*domain.Change `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal(b, &out))
+	require.Len(t, out.Changes, 2)
+	for _, p := range out.Plan {
+		if p.Namespace == plain {
+			require.NotEmpty(t, p.ID, "a namespace without four eyes is applied at once")
+			require.Empty(t, p.ChangeID)
+			continue
+		}
+		require.NotEmpty(t, p.ChangeID, "%s/%s waits for approval", p.Namespace, p.Name)
+		require.Empty(t, p.ID)
+	}
+	for _, c := range out.Changes {
+		require.Equal(t, domain.ChangePending, c.Status)
+		require.Equal(t, userA, c.RequestedBy)
+	}
+	got := a.jobsIn(f.ns)
+	require.Len(t, got, 1, "nothing is created before an approval")
+	require.Equal(t, int64(1), got["ledger close"].Version, "nothing is edited before an approval")
+	require.Contains(t, a.jobsIn(plain), "report")
+
+	// The requester cannot approve; another user with job:approve can.
+	a.problem(http.MethodPost, "/api/v1/changes/"+out.Changes[0].ID+"/approve", ``, http.StatusForbidden)
+	approver, _ := f.as(rbac.RoleApprover, f.ns)
+	for _, c := range out.Changes {
+		code, _, b := approver.do(http.MethodPost, "/api/v1/changes/"+c.ID+"/approve", ``)
+		require.Equal(t, domain.ChangeApproved, change(t, code, http.StatusOK, b).Status)
+	}
+	got = a.jobsIn(f.ns)
+	require.Equal(t, "0 30 1 * * *", got["ledger close"].Schedule.Cron)
+	require.Equal(t, int64(2), got["ledger close"].Version)
+	require.Contains(t, got, "ledger open")
+	require.Equal(t, userA, got["ledger open"].CreatedBy, "the job is the requester's")
+}

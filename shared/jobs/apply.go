@@ -157,8 +157,18 @@ type PlanItem struct {
 	// definition asked for, normalised (nil for a delete).
 	Current, Desired *domain.Job
 	// Job is the job as stored once the plan is applied: created, updated, deleted (as it was)
-	// or unchanged.
+	// or unchanged; nil when the action was proposed instead.
 	Job *domain.Job
+	// Change is the pending change the action became, in a namespace that requires four eyes.
+	Change *domain.Change
+}
+
+// ApplyAs says who applies a plan, for the namespaces that require four eyes.
+type ApplyAs struct {
+	// Changes stores pending changes and reads the namespaces' settings.
+	Changes ChangeStore
+	// UserID is the user who applies; the actor the context carries is who the audit log names.
+	UserID string
 }
 
 // Plan compares b with the stored jobs of its namespaces and returns what applying it does, job
@@ -231,15 +241,39 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 // delete makes it (one audit entry each): all or none. A job changed, deleted or created by
 // someone else since the plan was made fails the whole apply with an error wrapping
 // domain.ErrConflict (a *domain.ConflictError naming the item). It returns plan with each
-// item's Job set.
-func (s *Service) Apply(ctx context.Context, plan []PlanItem) ([]PlanItem, error) {
+// item's Job set. An item in a namespace that requires four eyes is not made but proposed: stored
+// as a pending change in the same transaction, and its Change set (docs/four-eyes.md).
+func (s *Service) Apply(ctx context.Context, plan []PlanItem, as ApplyAs) ([]PlanItem, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var (
-		v       domain.ValidationError
-		changes []domain.JobChange
-		at      []int
+		v        domain.ValidationError
+		changes  []domain.JobChange
+		at       []int
+		proposed []*domain.Change
 	)
+	fourEyes := map[string]bool{}
 	for i, p := range plan {
+		if p.Action == ActionUnchanged {
+			plan[i].Job = p.Current
+			continue
+		}
+		on, seen := fourEyes[p.Namespace]
+		if !seen {
+			var err error
+			if on, err = s.FourEyes(ctx, as.Changes, p.Namespace); err != nil {
+				return nil, err
+			}
+			fourEyes[p.Namespace] = on
+		}
+		if on {
+			c, err := s.newChange(ctx, as.Changes, proposalOf(p, as.UserID), now)
+			if err != nil {
+				addItem(&v, itemField(p), cmp.Or(p.Desired, p.Current), err)
+				continue
+			}
+			plan[i].Change, proposed = c, append(proposed, c)
+			continue
+		}
 		var c domain.JobChange
 		switch p.Action {
 		case ActionCreate:
@@ -264,10 +298,10 @@ func (s *Service) Apply(ctx context.Context, plan []PlanItem) ([]PlanItem, error
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(proposed) == 0 {
 		return plan, nil
 	}
-	stored, err := s.store.ApplyJobs(ctx, changes, now)
+	stored, err := s.store.ApplyJobs(ctx, changes, proposed, now)
 	var cerr *domain.JobChangeError
 	if errors.As(err, &cerr) && cerr.Index >= 0 && cerr.Index < len(at) {
 		return nil, changeConflict(plan[at[cerr.Index]], cerr.Err)
@@ -280,6 +314,17 @@ func (s *Service) Apply(ctx context.Context, plan []PlanItem) ([]PlanItem, error
 		plan[at[k]].Job = j
 	}
 	return plan, nil
+}
+
+// proposalOf is the pending change that plan item p becomes, asked by the user userID.
+func proposalOf(p PlanItem, userID string) Proposal {
+	switch p.Action {
+	case ActionCreate:
+		return Proposal{Action: domain.ChangeCreate, Job: cloneJob(p.Desired), UserID: userID}
+	case ActionUpdate:
+		return Proposal{Action: domain.ChangeUpdate, Job: cloneJob(p.Desired), Current: p.Current, IfVersion: p.Current.Version, UserID: userID}
+	}
+	return Proposal{Action: domain.ChangeDelete, Current: p.Current, IfVersion: p.Current.Version, UserID: userID}
 }
 
 // itemField is the field of the request a plan item stands for: its job's entry, or for a job

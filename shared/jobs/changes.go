@@ -80,11 +80,22 @@ type Proposal struct {
 // namespace instead of making it. It returns the change, a *domain.ValidationError, a
 // *domain.ConflictError (name), or a *domain.StaleError.
 func (s *Service) Propose(ctx context.Context, cs ChangeStore, p Proposal) (*domain.Change, error) {
+	c, err := s.newChange(ctx, cs, p, s.now().UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.CreateChange(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newChange validates p as Propose does and returns it as a pending change, not yet stored.
+func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now time.Time) (*domain.Change, error) {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || p.UserID == "" {
 		return nil, errors.New("propose a change: it needs a user who asks")
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
 	c := &domain.Change{Action: p.Action, Requester: domain.ChangeActor{UserID: p.UserID, Actor: actor},
 		RequestedAt: now, Status: domain.ChangePending}
 	var current *domain.JobDefinition
@@ -127,11 +138,7 @@ func (s *Service) Propose(ctx context.Context, cs ChangeStore, p Proposal) (*dom
 	if err != nil {
 		return nil, fmt.Errorf("new change id: %w", err)
 	}
-	c.ID = id.String()
-	if err := cs.CreateChange(ctx, c); err != nil {
-		return nil, err
-	}
-	c.RequestedBy = actor.Label()
+	c.ID, c.RequestedBy = id.String(), actor.Label()
 	return c, nil
 }
 

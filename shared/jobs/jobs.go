@@ -55,7 +55,7 @@ type Store interface {
 	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error)
 	// JobsByName and ApplyJobs serve export and apply.
 	JobsByName(ctx context.Context, namespaces []string, fn func(page []*domain.Job) error) error
-	ApplyJobs(ctx context.Context, changes []domain.JobChange, now time.Time) ([]*domain.Job, error)
+	ApplyJobs(ctx context.Context, changes []domain.JobChange, proposed []*domain.Change, now time.Time) ([]*domain.Job, error)
 }
 
 // Service defines jobs.

@@ -15,11 +15,12 @@ import (
 // create, edit or delete makes it (the same statements), so versions, next runs, withdrawn
 // fires and the tick's wake-up are the same. It returns the jobs as stored (the deleted ones as
 // they were), or a *domain.JobChangeError naming the change that failed and wrapping
-// domain.ErrNotFound, domain.ErrStale or domain.ErrConflict.
-func (s *Store) ApplyJobs(ctx context.Context, changes []domain.JobChange, now time.Time) ([]*domain.Job, error) {
+// domain.ErrNotFound, domain.ErrStale or domain.ErrConflict. The pending changes proposed (the
+// part of an apply in namespaces that require four eyes) are stored in the same transaction.
+func (s *Store) ApplyJobs(ctx context.Context, changes []domain.JobChange, proposed []*domain.Change, now time.Time) ([]*domain.Job, error) {
 	out := make([]*domain.Job, len(changes))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		audited := make([]Change, 0, len(changes))
+		audited := make([]Change, 0, len(changes)+len(proposed))
 		for i, c := range changes {
 			a, err := applyJob(ctx, tx, c, now)
 			if err != nil {
@@ -27,6 +28,13 @@ func (s *Store) ApplyJobs(ctx context.Context, changes []domain.JobChange, now t
 			}
 			out[i] = a.job
 			audited = append(audited, a.change)
+		}
+		for _, c := range proposed {
+			a, err := insertChange(ctx, tx, c)
+			if err != nil {
+				return translate("create change", err)
+			}
+			audited = append(audited, a)
 		}
 		// The audit chain's lock is held until commit: taken last, it serialises the least.
 		for _, c := range audited {

@@ -38,7 +38,7 @@ func TestApplyJobsIsAllOrNothing(t *testing.T) {
 		{Write: domain.ChangeCreate, Job: newJob("ops", "fresh")},
 		{Write: domain.ChangeDelete, Job: doomed, IfVersion: doomed.Version},
 		{Write: domain.ChangeCreate, Job: newJob("ops", "taken")},
-	}, time.Now().UTC())
+	}, nil, time.Now().UTC())
 	var cerr *domain.JobChangeError
 	require.ErrorAs(t, err, &cerr)
 	require.Equal(t, 2, cerr.Index)
@@ -50,7 +50,7 @@ func TestApplyJobsIsAllOrNothing(t *testing.T) {
 	require.Empty(t, rows)
 
 	// A version moved since the plan refuses the change.
-	_, err = st.ApplyJobs(ctx, []domain.JobChange{{Write: domain.ChangeDelete, Job: doomed, IfVersion: doomed.Version + 1}}, time.Now().UTC())
+	_, err = st.ApplyJobs(ctx, []domain.JobChange{{Write: domain.ChangeDelete, Job: doomed, IfVersion: doomed.Version + 1}}, nil, time.Now().UTC())
 	require.ErrorIs(t, err, domain.ErrStale)
 
 	edited := *taken
@@ -59,7 +59,7 @@ func TestApplyJobsIsAllOrNothing(t *testing.T) {
 		{Write: domain.ChangeCreate, Job: newJob("ops", "fresh")},
 		{Write: domain.ChangeUpdate, Job: &edited, IfVersion: taken.Version},
 		{Write: domain.ChangeDelete, Job: doomed, IfVersion: doomed.Version},
-	}, time.Now().UTC())
+	}, nil, time.Now().UTC())
 	require.NoError(t, err)
 	require.Len(t, out, 3)
 	require.Equal(t, "alice", out[0].CreatedBy)

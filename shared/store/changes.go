@@ -114,28 +114,35 @@ func scanChange(row pgx.Row) (*domain.Change, error) {
 
 // CreateChange stores the pending change c and records the request in the audit log.
 func (s *Store) CreateChange(ctx context.Context, c *domain.Change) error {
+	var change Change
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		var err error
+		change, err = insertChange(ctx, tx, c)
+		return err
+	})
+	return translate("create change", err)
+}
+
+// insertChange stores the pending change c in tx and returns its audit entry.
+func insertChange(ctx context.Context, tx pgx.Tx, c *domain.Change) (Change, error) {
 	var definition []byte
 	if c.Definition != nil {
 		var err error
 		if definition, err = json.Marshal(c.Definition); err != nil {
-			return fmt.Errorf("create change: %w", err)
+			return Change{}, fmt.Errorf("create change: %w", err)
 		}
 	}
 	diff, err := json.Marshal(c.Diff)
 	if err != nil {
-		return fmt.Errorf("create change: %w", err)
+		return Change{}, fmt.Errorf("create change: %w", err)
 	}
 	a := c.Requester.Actor
-	change := Change{Action: "change.request", ObjectKind: "change", ObjectID: c.ID, Namespace: c.Namespace, After: c}
-	err = s.inTx(ctx, &change, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO job_changes (id, namespace, action, job_id, base_version, definition, diff,
-			requester_user_id, requester_id, requester_name, requester_kind, requester_mode, requested_at, expires_at, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')`,
-			c.ID, c.Namespace, c.Action, nullable(c.JobID), nullVersion(c.BaseVersion), definition, diff,
-			c.Requester.UserID, a.ID, a.Name, a.Kind, a.Mode, c.RequestedAt, c.ExpiresAt)
-		return err
-	})
-	return translate("create change", err)
+	_, err = tx.Exec(ctx, `INSERT INTO job_changes (id, namespace, action, job_id, base_version, definition, diff,
+		requester_user_id, requester_id, requester_name, requester_kind, requester_mode, requested_at, expires_at, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')`,
+		c.ID, c.Namespace, c.Action, nullable(c.JobID), nullVersion(c.BaseVersion), definition, diff,
+		c.Requester.UserID, a.ID, a.Name, a.Kind, a.Mode, c.RequestedAt, c.ExpiresAt)
+	return Change{Action: "change.request", ObjectKind: "change", ObjectID: c.ID, Namespace: c.Namespace, After: c}, err
 }
 
 func nullVersion(v int64) *int64 {
