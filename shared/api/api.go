@@ -45,6 +45,8 @@ type Store interface {
 	jobs.BackfillStore
 	jobs.DeadLetterStore
 	jobs.TriggerStore
+	jobs.CalendarStore
+	jobs.FreezeStore
 	AccessStore
 }
 

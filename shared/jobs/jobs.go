@@ -21,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // Limits on what a job may hold.
@@ -53,6 +54,7 @@ type Store interface {
 	DeleteJob(ctx context.Context, id string) error
 	SetEnabled(ctx context.Context, id string, enabled bool, nextRunAt *time.Time, now time.Time) (*domain.Job, error)
 	UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (*domain.Job, error)
+	GetCalendars(ctx context.Context, names []string) (map[string]*domain.Calendar, error)
 }
 
 // Service defines jobs.
@@ -68,14 +70,24 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 // *domain.ValidationError naming every bad field, or an error wrapping domain.ErrConflict when
 // the name is taken in the namespace.
 func (s *Service) Create(ctx context.Context, j *domain.Job) error {
-	if err := s.prepare(j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		sched, err := s.check(ctx, j)
+		if err != nil {
+			return err
+		}
+		if err := s.prepare(j, sched, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+			return err
+		}
+		err = s.store.CreateJob(ctx, j)
+		if errors.Is(err, store.ErrCalendarsChanged) && attempt < maxCalendarRetries {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		if err != nil {
+			return err
+		}
+		j.DeriveState()
+		return nil
 	}
-	if err := s.store.CreateJob(ctx, j); err != nil {
-		return err
-	}
-	j.DeriveState()
-	return nil
 }
 
 // Update replaces the definition of job cur with j when the job is still at version ifVersion
@@ -92,7 +104,17 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 	if j.Kind == "" {
 		j.Kind = cur.Kind
 	}
-	sched, err := Validate(WithDefaults(j))
+	for attempt := 1; ; attempt++ {
+		out, err := s.update(ctx, cur, j, ifVersion)
+		if errors.Is(err, store.ErrCalendarsChanged) && attempt < maxCalendarRetries {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		return out, err
+	}
+}
+
+func (s *Service) update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
+	sched, err := s.check(ctx, j)
 	var v domain.ValidationError
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = verr.Fields
@@ -136,7 +158,10 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 // neverFires is the error of a schedule with no fire after now.
 func neverFires(j *domain.Job, sched *schedule.Schedule, now time.Time) error {
 	field := "schedule.cron"
+	plain, err := schedule.Parse(j.Schedule, j.Timezone)
 	switch {
+	case j.CalendarRules != nil && err == nil && nextRun(plain.WithSeed(j.ID), now) != nil:
+		field = "schedule.calendars" // it fires, but never on a day its calendars allow
 	case j.Schedule.EndAt != nil && j.Schedule.EndAt.Before(now):
 		field = "schedule.end_at"
 	case sched.Kind() == domain.ScheduleOnce:
@@ -157,7 +182,10 @@ func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.J
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var v domain.ValidationError
 	for i, j := range list {
-		err := s.prepare(j, now)
+		sched, err := s.check(ctx, j)
+		if err == nil {
+			err = s.prepare(j, sched, now)
+		}
 		var verr *domain.ValidationError
 		switch {
 		case errors.As(err, &verr):
@@ -174,12 +202,8 @@ func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.J
 	return bs.CreateJobs(ctx, list)
 }
 
-// prepare validates j and fills its defaults, identity and next run as of now.
-func (s *Service) prepare(j *domain.Job, now time.Time) error {
-	sched, err := Validate(WithDefaults(j))
-	if err != nil {
-		return err
-	}
+// prepare fills j's identity and next run as of now; sched is its checked schedule.
+func (s *Service) prepare(j *domain.Job, sched *schedule.Schedule, now time.Time) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("new job id: %w", err)
@@ -239,7 +263,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var next *time.Time
 	if enabled {
-		sched, err := schedule.Parse(j.Schedule, j.Timezone)
+		sched, err := schedule.ForJob(j)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +271,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 		if j.PausedAt != nil && j.PausedAt.Before(now) {
 			from = *j.PausedAt
 		}
-		next = nextRun(sched.WithSeed(j.ID), from)
+		next = nextRun(sched, from)
 	}
 	return s.store.SetEnabled(ctx, id, enabled, next, now)
 }
