@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -14,9 +15,42 @@ import (
 // namespace, or bound for all namespaces for a freeze of every namespace. It is read with
 // job:read; one of every namespace by anyone who may read jobs somewhere, since it holds theirs.
 
+// freezeRequest is a freeze as a client writes it. Its instants are read here, so that one that
+// is not a time names its field.
+type freezeRequest struct {
+	Namespace string  `json:"namespace"`
+	Reason    string  `json:"reason"`
+	StartsAt  *string `json:"starts_at"`
+	EndsAt    *string `json:"ends_at"`
+}
+
+func (in freezeRequest) toRequest() (jobs.FreezeRequest, error) {
+	out := jobs.FreezeRequest{Namespace: in.Namespace, Reason: in.Reason}
+	var v domain.ValidationError
+	parse := func(field string, raw *string) *time.Time {
+		if raw == nil {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, *raw)
+		if err != nil {
+			v.Add(field, quoted(printable(*raw, 40))+` is not an RFC 3339 time such as "2026-12-31T17:00:00Z"`)
+			return nil
+		}
+		return &t
+	}
+	out.StartsAt = parse("starts_at", in.StartsAt)
+	out.EndsAt = parse("ends_at", in.EndsAt)
+	return out, v.Err()
+}
+
 func (s *Server) createFreeze(w http.ResponseWriter, r *http.Request) {
-	var in jobs.FreezeRequest
-	if err := decodeBody(w, r, &in); err != nil {
+	var body freezeRequest
+	if err := decodeBody(w, r, &body); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	in, err := body.toRequest()
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -87,9 +87,14 @@ func replanner(now time.Time) store.Replan {
 		}
 		planned := *j
 		planned.CalendarRules = rules
+		// Which field to name: business days, when they are restricted, are the likelier cause.
+		field := "excluded_dates"
+		if rules != nil && len(rules.Weekdays) > 0 {
+			field = "weekdays"
+		}
 		sched, err := schedule.ForJob(&planned)
 		if err != nil {
-			return nil, nil, noFire("excluded_dates", err)
+			return nil, nil, noFire(field, err)
 		}
 		if j.NextRunAt == nil { // paused, waiting for a run to end, or ended: nothing to plan
 			return rules, nil, nil
@@ -108,7 +113,7 @@ func replanner(now time.Time) store.Replan {
 			next, ok = sched.Next(from)
 		}
 		if !ok {
-			return nil, nil, noFire("excluded_dates", errors.New("no fire after now"))
+			return nil, nil, noFire(field, errors.New("no fire after now"))
 		}
 		return rules, &next, nil
 	}

@@ -80,16 +80,16 @@ func checkFreeze(req FreezeRequest, now time.Time) (*domain.Freeze, error) {
 	case !utf8.ValidString(reason) || strings.IndexFunc(reason, unicode.IsControl) >= 0:
 		v.Add("reason", "must be UTF-8 text without control characters")
 	}
+	// A bad starts_at is reported alone: ends_at is judged from now instead.
 	start := now
 	if req.StartsAt != nil {
-		start = req.StartsAt.UTC().Truncate(time.Microsecond)
-		switch {
-		case start.Before(now.Add(-freezeStartSlack)):
+		switch at := req.StartsAt.UTC().Truncate(time.Microsecond); {
+		case at.Before(now.Add(-freezeStartSlack)):
 			v.Add("starts_at", "is in the past: leave it out to start now")
-		case start.After(now.Add(MaxFreezeAhead)):
-			v.Add("starts_at", fmt.Sprintf("is more than %s ahead", MaxFreezeAhead))
-		case start.Before(now):
-			start = now
+		case at.After(now.Add(MaxFreezeAhead)):
+			v.Add("starts_at", "is more than 366 days ahead")
+		case at.After(now):
+			start = at
 		}
 	}
 	var end time.Time
