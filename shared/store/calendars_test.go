@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -56,4 +57,42 @@ func TestJobPlannedByAnEditedCalendarIsRefused(t *testing.T) {
 	plain, err := st.GetJob(ctx, testfactory.Job(t, st, testfactory.JobOpts{}).ID)
 	require.NoError(t, err)
 	require.Nil(t, plain.CalendarRules)
+}
+
+// TestCalendarEditWakesTheTick: an edit of a calendar that jobs name notifies the tick, as an
+// edit of a job does, although the jobs' versions stay.
+func TestCalendarEditWakesTheTick(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, st.CreateCalendar(ctx, &domain.Calendar{Name: "wk", Namespace: "*", Version: 1, CreatedAt: now, UpdatedAt: now}))
+	j := &domain.Job{Name: "daily", Schedule: domain.Schedule{Cron: "0 0 8 * * ?", Calendars: []string{"wk"}},
+		HTTP: &domain.HTTPSpec{URL: "https://example.test/"}, Enabled: true}
+	require.NoError(t, jobs.New(st, time.Now).Create(ctx, j))
+
+	ready := make(chan struct{})
+	notes := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- st.ListenJobChanges(ctx, func() { close(ready) }, func() { notes <- struct{}{} })
+	}()
+	<-ready
+	next := j.NextRunAt.Add(24 * time.Hour)
+	_, replanned, err := st.UpdateCalendar(ctx, &domain.Calendar{Name: "wk", Namespace: "*", Weekdays: []string{"mon"}}, 0, now,
+		func(got *domain.Job, cals map[string]*domain.Calendar) (*domain.CalendarRules, *time.Time, error) {
+			require.Equal(t, j.ID, got.ID)
+			require.EqualValues(t, 2, cals["wk"].Version, "the jobs are planned by the calendar as edited")
+			return &domain.CalendarRules{Versions: map[string]int64{"wk": 2}, Weekdays: []string{"mon"}}, &next, nil
+		})
+	require.NoError(t, err)
+	require.Len(t, replanned, 1)
+	waitNote(t, notes, "a calendar edit")
+	got, err := st.GetJob(ctx, j.ID)
+	require.NoError(t, err)
+	require.True(t, next.Equal(*got.NextRunAt))
+	require.Equal(t, j.Version, got.Version)
+	cancel()
+	require.Error(t, <-done)
 }
