@@ -154,6 +154,31 @@ var matrix = map[string]matrixRoute{
 		return `{"role":"operator","user_id":"` + f.target.ID + `","namespace":"` + ownNS + `"}`
 	}},
 	"DELETE /api/v1/role-bindings/{id}": {scope: global},
+
+	"POST /api/v1/calendars": {body: func(f *fixture) string {
+		return `{"name":"new-` + strings.ToLower(uuid.NewString()[:8]) + `","namespace":"` + f.ns + `","weekdays":["mon","tue","wed","thu","fri"]}`
+	}, expect: func(id *rbac.Identity, ns string) int { return canOr403(id, domain.PermJobWrite, ns) }},
+	"GET /api/v1/calendars":           {scope: anywhere},
+	"GET /api/v1/calendars/{name}":    {},
+	"PUT /api/v1/calendars/{name}":    {body: func(*fixture) string { return `{"excluded_dates":[{"date":"2026-02-17","label":"Tết"}]}` }},
+	"DELETE /api/v1/calendars/{name}": {},
+	// A freeze of the matrix starts in an hour: one that held the namespaces would stop the
+	// runs the other cases start.
+	"POST /api/v1/freezes": {body: func(f *fixture) string {
+		return fmt.Sprintf(`{"namespace":%q,"reason":"matrix","starts_at":%q,"ends_at":%q}`, f.ns,
+			time.Now().Add(time.Hour).Format(time.RFC3339), time.Now().Add(2*time.Hour).Format(time.RFC3339))
+	}, expect: func(id *rbac.Identity, ns string) int { return canOr403(id, domain.PermJobEnable, ns) }},
+	"GET /api/v1/freezes":         {scope: anywhere},
+	"GET /api/v1/freezes/{id}":    {},
+	"DELETE /api/v1/freezes/{id}": {},
+}
+
+// canOr403 is the answer to a create in namespace ns: it never says 404.
+func canOr403(id *rbac.Identity, p domain.Permission, ns string) int {
+	if id.Can(p, ns) {
+		return 0
+	}
+	return http.StatusForbidden
 }
 
 func signIn(t *testing.T, e *accessEnv, f *fixture) { e.signIn(t, f) }
@@ -202,6 +227,8 @@ type fixture struct {
 	refresh  string // a refresh token of the caller
 	variable string
 	change   *domain.Change // a pending edit of job, asked for by target
+	calendar string         // a calendar of ns
+	freeze   string         // a freeze of ns, starting in an hour
 }
 
 func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixture {
@@ -226,6 +253,11 @@ func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixtu
 	require.NoError(t, e.st.CreateAPIToken(ctx, tok))
 	f.tokenID = tok.ID
 	f.change = testfactory.Change(t, e.st, f.job, f.target, "edited by the matrix")
+	f.calendar = "cal-" + strings.ToLower(uuid.NewString()[:8])
+	require.NoError(t, e.st.CreateCalendar(ctx, &domain.Calendar{Name: f.calendar, Namespace: ns, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}))
+	f.freeze = uuid.NewString()
+	require.NoError(t, e.st.CreateFreeze(ctx, &domain.Freeze{ID: f.freeze, Namespace: ns, Reason: "matrix",
+		StartsAt: time.Now().Add(time.Hour), EndsAt: time.Now().Add(2 * time.Hour), CreatedAt: time.Now()}))
 	return f
 }
 
@@ -270,10 +302,15 @@ func (f *fixture) path(pattern string) string {
 		id = f.tokenID
 	case strings.HasPrefix(pattern, "/api/v1/changes/"):
 		id = f.change.ID
+	case strings.HasPrefix(pattern, "/api/v1/freezes/"):
+		id = f.freeze
 	}
 	name := f.variable
-	if strings.HasPrefix(pattern, "/api/v1/roles/") {
+	switch {
+	case strings.HasPrefix(pattern, "/api/v1/roles/"):
 		name = f.role
+	case strings.HasPrefix(pattern, "/api/v1/calendars/"):
+		name = f.calendar
 	}
 	return strings.NewReplacer("{id}", id, "{name}", name, "{namespace}", f.ns).Replace(pattern)
 }

@@ -46,6 +46,8 @@ type Store interface {
 	jobs.DeadLetterStore
 	jobs.TriggerStore
 	jobs.ChangeStore
+	jobs.CalendarStore
+	jobs.FreezeStore
 	AccessStore
 }
 

@@ -31,10 +31,15 @@ func writeJob(w http.ResponseWriter, status int, j *domain.Job) {
 // version is current). It answers 428 when the header is missing, 412 when it names no
 // version of cur's (a weak or foreign tag never matches), 400 when it is not an entity tag.
 func ifMatch(w http.ResponseWriter, r *http.Request, cur *domain.Job) (int64, bool) {
+	return ifMatchVersion(w, r, "job", cur.Version)
+}
+
+// ifMatchVersion is ifMatch for any object (what: "job", "calendar") at version current.
+func ifMatchVersion(w http.ResponseWriter, r *http.Request, what string, current int64) (int64, bool) {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
 	if v == "" {
 		writeProblem(w, problem{Status: http.StatusPreconditionRequired,
-			Detail: "an edit must send If-Match with the job's ETag (its version, as GET returned it: " + etag(cur.Version) + "), so that it cannot overwrite a change it has not seen"})
+			Detail: "an edit must send If-Match with the " + what + "'s ETag (its version, as GET returned it: " + etag(current) + "), so that it cannot overwrite a change it has not seen"})
 		return 0, false
 	}
 	if v == "*" {
@@ -47,20 +52,20 @@ func ifMatch(w http.ResponseWriter, r *http.Request, cur *domain.Job) (int64, bo
 		}
 		unq, ok := strings.CutPrefix(tag, `"`)
 		if unq, ok2 := strings.CutSuffix(unq, `"`); ok && ok2 && len(unq) > 0 {
-			if n, err := strconv.ParseInt(unq, 10, 64); err == nil && n == cur.Version {
+			if n, err := strconv.ParseInt(unq, 10, 64); err == nil && n == current {
 				return n, true
 			}
 			continue // a tag of another version, or no version of ours: no match
 		}
 		writeProblem(w, problem{Status: http.StatusBadRequest, Title: "Invalid input",
-			Detail: "If-Match: " + quoted(tag) + " is not an entity tag; send the job's ETag as GET returned it, such as " + etag(cur.Version),
-			Errors: []domain.FieldError{{Field: "If-Match", Reason: "is not an entity tag such as " + etag(cur.Version)}}})
+			Detail: "If-Match: " + quoted(tag) + " is not an entity tag; send the " + what + "'s ETag as GET returned it, such as " + etag(current),
+			Errors: []domain.FieldError{{Field: "If-Match", Reason: "is not an entity tag such as " + etag(current)}}})
 		return 0, false
 	}
-	w.Header().Set("ETag", etag(cur.Version))
+	w.Header().Set("ETag", etag(current))
 	writeProblem(w, problem{Status: http.StatusPreconditionFailed,
-		Detail: "the job changed since it was read: it is at version " + strconv.FormatInt(cur.Version, 10) +
-			" now; read it again and make your change on that version (If-Match: " + etag(cur.Version) + ")"})
+		Detail: "the " + what + " changed since it was read: it is at version " + strconv.FormatInt(current, 10) +
+			" now; read it again and make your change on that version (If-Match: " + etag(current) + ")"})
 	return 0, false
 }
 

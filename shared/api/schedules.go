@@ -57,7 +57,20 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = append(v.Fields, verr.Fields...)
 	}
+	// Calendars the caller may read apply, with their labels in the notes.
+	all, readable := identityOf(r).Namespaces(domain.PermJobRead)
+	rules, err := s.jobs.PreviewCalendars(r.Context(), in.Schedule.Calendars, all, readable)
+	if verr, ok := err.(*domain.ValidationError); ok {
+		v.Fields = append(v.Fields, verr.Fields...)
+	} else if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	if err := v.Err(); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if sched, err = sched.WithCalendars(rules); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -165,6 +165,9 @@ type Schedule struct {
 	Jitter Duration `json:"jitter,omitempty"`
 	// ExcludedDates are dates (YYYY-MM-DD, in the job's zone) on which nothing fires.
 	ExcludedDates []string `json:"excluded_dates,omitempty"`
+	// Calendars name shared calendars (see Calendar) whose excluded days and business days
+	// apply too.
+	Calendars []string `json:"calendars,omitempty"`
 }
 
 // Misfire policies: what the tick does with fires it could not make on time (it was down, the
@@ -288,6 +291,8 @@ type Job struct {
 	// CreatedBy and UpdatedBy name who made and who last changed the job (Actor.Label).
 	CreatedBy string `json:"created_by,omitempty"`
 	UpdatedBy string `json:"updated_by,omitempty"`
+	// CalendarRules are the resolved rules of Schedule.Calendars (nil without calendars).
+	CalendarRules *CalendarRules `json:"-"`
 }
 
 // Execution is one run of a job for one fire, with its outcome.

@@ -533,11 +533,11 @@ func firesAt(job *domain.Job, at time.Time) bool {
 	if job.Schedule.Kind == domain.ScheduleFixedDelay {
 		return true
 	}
-	sched, err := schedule.Parse(job.Schedule, job.Timezone)
+	sched, err := schedule.ForJob(job)
 	if err != nil {
 		return false
 	}
-	next, ok := sched.WithSeed(job.ID).Next(at.Add(-time.Nanosecond))
+	next, ok := sched.Next(at.Add(-time.Nanosecond))
 	return ok && next.Equal(at)
 }
 

@@ -203,7 +203,7 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 		field := "jobs[" + strconv.Itoa(it.index) + "]"
 		if cur == nil {
 			p.Action, p.Diff = ActionCreate, Diff(nil, want)
-			if err := s.prepare(cloneJob(want), now); err != nil {
+			if err := s.prepareNew(ctx, cloneJob(want), now); err != nil {
 				addItem(&v, field, want, err)
 			}
 			plan = append(plan, p)
@@ -220,7 +220,7 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 		}
 		if len(p.Diff) == 0 {
 			p.Action, p.Diff, p.Job = ActionUnchanged, nil, cur
-		} else if _, err := prepareUpdate(cur, cloneJob(want), now); err != nil {
+		} else if _, err := s.prepareUpdate(ctx, cur, cloneJob(want), now); err != nil {
 			addItem(&v, field, want, err)
 		}
 		plan = append(plan, p)
@@ -278,13 +278,13 @@ func (s *Service) Apply(ctx context.Context, plan []PlanItem, as ApplyAs) ([]Pla
 		switch p.Action {
 		case ActionCreate:
 			c = domain.JobChange{Write: domain.ChangeCreate, Job: cloneJob(p.Desired)}
-			if err := s.prepare(c.Job, now); err != nil {
+			if err := s.prepareNew(ctx, c.Job, now); err != nil {
 				addItem(&v, itemField(p), p.Desired, err)
 			}
 		case ActionUpdate:
 			c = domain.JobChange{Write: domain.ChangeUpdate, Job: cloneJob(p.Desired), IfVersion: p.Current.Version}
 			var err error
-			if c.KeepNext, err = prepareUpdate(p.Current, c.Job, now); err != nil {
+			if c.KeepNext, err = s.prepareUpdate(ctx, p.Current, c.Job, now); err != nil {
 				addItem(&v, itemField(p), p.Desired, err)
 			}
 		case ActionDelete:

@@ -87,11 +87,10 @@ func (s *Service) Backfill(ctx context.Context, bs BackfillStore, id string, req
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	sched, err := schedule.Parse(j.Schedule, j.Timezone)
+	sched, err := schedule.ForJob(j)
 	if err != nil {
 		return nil, err
 	}
-	sched = sched.WithSeed(j.ID)
 	var at []time.Time
 	for t, ok := sched.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = sched.Next(t) {
 		if len(at) == MaxBackfillFires {

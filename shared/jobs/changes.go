@@ -102,7 +102,7 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 	var before, after *domain.Job
 	switch p.Action {
 	case domain.ChangeCreate:
-		if err := s.prepare(p.Job, now); err != nil {
+		if err := s.prepareNew(ctx, p.Job, now); err != nil {
 			return nil, err
 		}
 		if err := nameFree(ctx, cs, p.Job, ""); err != nil {
@@ -116,7 +116,7 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 		}
 		c.JobID, c.BaseVersion, current, before = cur.ID, cur.Version, domain.DefinitionOf(cur), cur
 		if p.Action == domain.ChangeUpdate {
-			if _, err := prepareUpdate(cur, p.Job, now); err != nil {
+			if _, err := s.prepareUpdate(ctx, cur, p.Job, now); err != nil {
 				return nil, err
 			}
 			if err := nameFree(ctx, cs, p.Job, cur.ID); err != nil {
@@ -218,7 +218,7 @@ func (s *Service) writeOf(ctx context.Context, c *domain.Change, now time.Time) 
 	}
 	w.Job = j
 	if c.Action == domain.ChangeCreate {
-		return w, s.prepare(j, now)
+		return w, s.prepareNew(ctx, j, now)
 	}
 	cur, err := s.store.GetJob(ctx, c.JobID)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -229,7 +229,7 @@ func (s *Service) writeOf(ctx context.Context, c *domain.Change, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	w.KeepNext, err = prepareUpdate(cur, j, now)
+	w.KeepNext, err = s.prepareUpdate(ctx, cur, j, now)
 	return w, err
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // Limits on what a job may hold.
@@ -56,6 +57,7 @@ type Store interface {
 	// JobsByName and ApplyJobs serve export and apply.
 	JobsByName(ctx context.Context, namespaces []string, fn func(page []*domain.Job) error) error
 	ApplyJobs(ctx context.Context, changes []domain.JobChange, proposed []*domain.Change, now time.Time) ([]*domain.Job, error)
+	GetCalendars(ctx context.Context, names []string) (map[string]*domain.Calendar, error)
 }
 
 // Service defines jobs.
@@ -71,14 +73,30 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 // *domain.ValidationError naming every bad field, or an error wrapping domain.ErrConflict when
 // the name is taken in the namespace.
 func (s *Service) Create(ctx context.Context, j *domain.Job) error {
-	if err := s.prepare(j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+	for attempt := 1; ; attempt++ {
+		if err := s.prepareNew(ctx, j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+			return err
+		}
+		err := s.store.CreateJob(ctx, j)
+		if errors.Is(err, store.ErrCalendarsChanged) && attempt < maxCalendarRetries {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		if err != nil {
+			return err
+		}
+		j.DeriveState()
+		return nil
+	}
+}
+
+// prepareNew validates j as a new job (its calendars resolved) and fills its defaults,
+// identity and next run as of now, as Create stores it.
+func (s *Service) prepareNew(ctx context.Context, j *domain.Job, now time.Time) error {
+	sched, err := s.check(ctx, j)
+	if err != nil {
 		return err
 	}
-	if err := s.store.CreateJob(ctx, j); err != nil {
-		return err
-	}
-	j.DeriveState()
-	return nil
+	return s.prepare(j, sched, now)
 }
 
 // Update replaces the definition of job cur with j when the job is still at version ifVersion
@@ -89,24 +107,31 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 // job, a *domain.ValidationError naming every bad field, or an error wrapping domain.ErrStale or
 // domain.ErrConflict.
 func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
-	now := s.now().UTC().Truncate(time.Microsecond)
-	keepNext, err := prepareUpdate(cur, j, now)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		now := s.now().UTC().Truncate(time.Microsecond)
+		keepNext, err := s.prepareUpdate(ctx, cur, j, now)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
+		if errors.Is(err, store.ErrCalendarsChanged) && attempt < maxCalendarRetries {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		return out, err
 	}
-	return s.store.UpdateJob(ctx, j, ifVersion, keepNext, now)
 }
 
-// prepareUpdate validates j, the new definition of job cur, and fills its defaults, identity and
-// next run as of now, as Update stores it. keepNext says whether the stored next run stands.
-func prepareUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
+// prepareUpdate validates j, the new definition of job cur (its calendars resolved), and fills
+// its defaults, identity and next run as of now, as Update stores it. keepNext says whether the
+// stored next run stands.
+func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
 	if strings.TrimSpace(j.Namespace) == "" {
 		j.Namespace = cur.Namespace
 	}
 	if j.Kind == "" {
 		j.Kind = cur.Kind
 	}
-	sched, err := Validate(WithDefaults(j))
+	sched, err := s.check(ctx, j)
 	var v domain.ValidationError
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = verr.Fields
@@ -148,7 +173,10 @@ func prepareUpdate(cur, j *domain.Job, now time.Time) (keepNext bool, err error)
 // neverFires is the error of a schedule with no fire after now.
 func neverFires(j *domain.Job, sched *schedule.Schedule, now time.Time) error {
 	field := "schedule.cron"
+	plain, err := schedule.Parse(j.Schedule, j.Timezone)
 	switch {
+	case j.CalendarRules != nil && err == nil && nextRun(plain.WithSeed(j.ID), now) != nil:
+		field = "schedule.calendars" // it fires, but never on a day its calendars allow
 	case j.Schedule.EndAt != nil && j.Schedule.EndAt.Before(now):
 		field = "schedule.end_at"
 	case sched.Kind() == domain.ScheduleOnce:
@@ -169,7 +197,10 @@ func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.J
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var v domain.ValidationError
 	for i, j := range list {
-		err := s.prepare(j, now)
+		sched, err := s.check(ctx, j)
+		if err == nil {
+			err = s.prepare(j, sched, now)
+		}
 		var verr *domain.ValidationError
 		switch {
 		case errors.As(err, &verr):
@@ -186,12 +217,8 @@ func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.J
 	return bs.CreateJobs(ctx, list)
 }
 
-// prepare validates j and fills its defaults, identity and next run as of now.
-func (s *Service) prepare(j *domain.Job, now time.Time) error {
-	sched, err := Validate(WithDefaults(j))
-	if err != nil {
-		return err
-	}
+// prepare fills j's identity and next run as of now; sched is its checked schedule.
+func (s *Service) prepare(j *domain.Job, sched *schedule.Schedule, now time.Time) error {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return fmt.Errorf("new job id: %w", err)
@@ -251,7 +278,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var next *time.Time
 	if enabled {
-		sched, err := schedule.Parse(j.Schedule, j.Timezone)
+		sched, err := schedule.ForJob(j)
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +286,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 		if j.PausedAt != nil && j.PausedAt.Before(now) {
 			from = *j.PausedAt
 		}
-		next = nextRun(sched.WithSeed(j.ID), from)
+		next = nextRun(sched, from)
 	}
 	return s.store.SetEnabled(ctx, id, enabled, next, now)
 }

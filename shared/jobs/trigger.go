@@ -24,6 +24,7 @@ const (
 // TriggerStore is what starting a run by hand needs of the database.
 type TriggerStore interface {
 	QueueManual(ctx context.Context, m store.ManualRun, at time.Time) (*domain.Execution, bool, error)
+	ActiveFreeze(ctx context.Context, ns string, at time.Time) (*domain.Freeze, error)
 }
 
 // RunNow is a request to run a job now.
@@ -31,7 +32,7 @@ type RunNow struct {
 	// Payload is handed to the job's templates as trigger.payload; empty for none.
 	Payload json.RawMessage
 	// Force runs the job even while another execution of a forbid job runs, exempt from the
-	// one-running rule.
+	// one-running rule, and while a freeze holds its namespace.
 	Force bool
 	// Key, when set, is the caller's idempotency key: the same key within RunKeyWindow returns
 	// the run it started first.
@@ -41,7 +42,8 @@ type RunNow struct {
 // Trigger queues a run of j now — trigger manual — and returns its execution, recorded queued,
 // and whether it is the earlier run of the same key. It returns a *domain.ValidationError for a
 // bad payload or key, and an error wrapping domain.ErrConflict when j's concurrency policy is
-// forbid, an execution runs, and the run is not forced.
+// forbid, an execution runs, and the run is not forced — or, a *domain.ConflictError on "force"
+// naming the freeze, when a freeze holds j's namespace and the run is not forced.
 func (s *Service) Trigger(ctx context.Context, ts TriggerStore, j *domain.Job, r RunNow) (*domain.Execution, bool, error) {
 	var v domain.ValidationError
 	switch {
@@ -57,6 +59,16 @@ func (s *Service) Trigger(ctx context.Context, ts TriggerStore, j *domain.Job, r
 		return nil, false, err
 	}
 	now := domain.Instant(s.now())
+	if !r.Force {
+		switch f, err := ts.ActiveFreeze(ctx, j.Namespace, now); {
+		case err != nil:
+			return nil, false, err
+		case f != nil:
+			return nil, false, &domain.ConflictError{FieldError: domain.FieldError{Field: "force", Reason: fmt.Sprintf(
+				"namespace %s is frozen until %s by freeze %s (%s); send \"force\": true to run it all the same",
+				j.Namespace, f.EndsAt.Format(time.RFC3339), f.ID, f.Reason)}}
+		}
+	}
 	id := r.Key
 	if id == "" {
 		u, err := uuid.NewV7()

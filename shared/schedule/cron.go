@@ -144,7 +144,7 @@ func nearestWeekday(d, last, wd1 int) int {
 
 // nextCivil returns the first wall time after wall seconds lb that matches e, with no excluded
 // dates and no later than the end of year yearLimit; false when there is none.
-func (e *cronExpr) nextCivil(lb int64, yearLimit int, ex exclusions) (civil, bool) {
+func (e *cronExpr) nextCivil(lb int64, yearLimit int, ex *exclusions) (civil, bool) {
 	c := civilOf(lb + 1)
 	y, mo, d, h, mi, s := c.year, c.month, c.day, c.hour, c.minute, c.second
 	for {
@@ -170,7 +170,7 @@ func (e *cronExpr) nextCivil(lb int64, yearLimit int, ex exclusions) (civil, boo
 		}
 		first := daysFromCivil(y, mo, 1)
 		dm := e.days.mask(lastDay(y, mo), weekdayOfDays(first))
-		if len(ex) > 0 {
+		if !ex.empty() {
 			dm &^= ex.monthMask(first)
 		}
 		nd := nextBit(dm, d)
@@ -211,8 +211,9 @@ func (e *cronExpr) nextCivil(lb int64, yearLimit int, ex exclusions) (civil, boo
 
 // firesEver reports whether some date matches e outside the excluded dates. Without a year field
 // the calendar repeats, so it checks every month length and first weekday a month can have
-// (excluded dates, finitely many, cannot stop such an expression); with one, every allowed month.
-func (e *cronExpr) firesEver(ex exclusions) bool {
+// (excluded dates, finitely many, cannot stop such an expression; yearly days and weekdays
+// outside the business days can); with one, every allowed month.
+func (e *cronExpr) firesEver(ex *exclusions) bool {
 	if e.allYears {
 		for m := 1; m <= 12; m++ {
 			if e.month&(1<<uint(m)) == 0 {
@@ -224,7 +225,7 @@ func (e *cronExpr) firesEver(ex exclusions) bool {
 			}
 			for _, last := range lengths {
 				for wd1 := range 7 {
-					if e.days.mask(last, wd1) != 0 {
+					if e.days.mask(last, wd1)&^ex.repeatingMask(m, wd1) != 0 {
 						return true
 					}
 				}

@@ -12,7 +12,7 @@ import (
 )
 
 // validField matches the fields a schedule's ValidationError may name.
-var validField = regexp.MustCompile(`^(schedule\.(kind|cron|every|anchor|at|start_at|end_at|dst_gap|dst_overlap|jitter|excluded_dates\[\d+\])|timezone)$`)
+var validField = regexp.MustCompile(`^(schedule\.(kind|cron|every|anchor|at|start_at|end_at|dst_gap|dst_overlap|jitter|excluded_dates\[\d+\]|calendars|calendars\[\d+\])|timezone)$`)
 
 // fuzzSpan is the span of instants the fuzz target draws from: 1900–2200.
 const fuzzSpan = 300 * 365 * 24 * 3600

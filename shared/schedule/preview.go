@@ -67,10 +67,21 @@ func (s *Schedule) Preview(after time.Time, n int) []Fire {
 	return fires
 }
 
+// movedWhy words why, as exclusions.why says it, after the date.
+func movedWhy(why string) string {
+	if why == "it is an excluded date" {
+		return "is an excluded date"
+	}
+	return "is excluded (" + why + ")"
+}
+
+// maxExcludedNotes bounds the excluded days one fire of a preview lists.
+const maxExcludedNotes = 400
+
 // excludedNotes lists the excluded dates on which the schedule would have fired between after
 // and the nominal fire, or the day a fixed_delay fire was moved from.
 func (s *Schedule) excludedNotes(after, nominal time.Time, tr *trace) []Note {
-	if len(s.excl) == 0 {
+	if s.excl.empty() {
 		return nil
 	}
 	if s.mode == modeDelay {
@@ -78,13 +89,13 @@ func (s *Schedule) excludedNotes(after, nominal time.Time, tr *trace) []Note {
 			return nil
 		}
 		return []Note{{Kind: NoteExcludedDate, Detail: fmt.Sprintf(
-			"%s is an excluded date; moved to the start of %s", formatDay(tr.movedFrom), formatDay(s.localDay(nominal)))}}
+			"%s %s; moved to the start of %s", formatDay(tr.movedFrom), movedWhy(s.excl.why(tr.movedFrom)), formatDay(s.localDay(nominal)))}}
 	}
 	free := *s
-	free.excl, free.offset = nil, 0
+	free.excl, free.offset = exclusions{}, 0
 	var notes []Note
 	lower := s.lowerBound(after)
-	for range len(s.excl) + 1 {
+	for range min(s.excl.rounds(), maxExcludedNotes) {
 		f, ok := free.next(lower, nil)
 		if !ok || !f.Before(nominal) {
 			break
@@ -95,7 +106,7 @@ func (s *Schedule) excludedNotes(after, nominal time.Time, tr *trace) []Note {
 			continue
 		}
 		notes = append(notes, Note{Kind: NoteExcludedDate, Detail: fmt.Sprintf(
-			"no fire on %s: it is an excluded date", formatDay(day))})
+			"no fire on %s: %s", formatDay(day), s.excl.why(day))})
 		lower = s.startOfDay(day + 1).Add(-time.Nanosecond)
 	}
 	return notes

@@ -216,8 +216,9 @@ func Parse(in domain.Schedule, tz string) (*Schedule, error) {
 			v.Add("schedule.at", fmt.Sprintf("never fires: %s is an excluded date", formatDay(s.localDay(s.at))))
 		}
 	}
-	if s.cron != nil && len(v.Fields) == 0 && !s.cron.firesEver(s.excl) {
-		if s.cron.firesEver(nil) {
+	s.parseCalendarNames(in.Calendars, &v)
+	if s.cron != nil && len(v.Fields) == 0 && !s.cron.firesEver(&s.excl) {
+		if s.cron.firesEver(&exclusions{}) {
 			v.Add("schedule.cron", "never fires: every date it matches is an excluded date")
 		} else {
 			v.Add("schedule.cron", "never fires: no date matches its day-of-month, day-of-week, month and year fields together")
@@ -508,7 +509,7 @@ func (s *Schedule) nextCron(after time.Time, tr *trace) (time.Time, bool) {
 // expression after wall seconds lb. hint is after's zone period.
 func (s *Schedule) scan(lb, as int64, limit int, hint period, tr *trace) (int64, bool) {
 	for range maxScan {
-		c, ok := s.cron.nextCivil(lb, limit, s.excl)
+		c, ok := s.cron.nextCivil(lb, limit, &s.excl)
 		if !ok {
 			return 0, false
 		}
@@ -555,14 +556,18 @@ func (s *Schedule) scan(lb, as int64, limit int, hint period, tr *trace) (int64,
 // excluded dates.
 func (s *Schedule) nextRate(after time.Time, _ *trace) (time.Time, bool) {
 	lower := s.lowerBound(after)
-	for range len(s.excl) + 2 { // each round passes at least one excluded date
+	for range s.excl.rounds() { // each round passes at least one excluded date
 		f, ok := s.rateAfter(lower)
 		if !ok || (s.hasEnd && f.After(s.end)) {
 			return time.Time{}, false
 		}
-		if len(s.excl) > 0 {
+		if !s.excl.empty() {
 			if day := s.localDay(f); s.excl.has(day) {
-				lower = s.startOfDay(s.excl.nextAllowed(day)).Add(-time.Nanosecond)
+				next, ok := s.excl.nextAllowed(day)
+				if !ok {
+					return time.Time{}, false
+				}
+				lower = s.startOfDay(next).Add(-time.Nanosecond)
 				continue
 			}
 		}
@@ -609,12 +614,16 @@ func (s *Schedule) nextDelay(after time.Time, tr *trace) (time.Time, bool) {
 	if s.hasStart && f.Before(s.start) {
 		f = s.start
 	}
-	if len(s.excl) > 0 {
+	if !s.excl.empty() {
 		if day := s.localDay(f); s.excl.has(day) {
+			next, ok := s.excl.nextAllowed(day)
+			if !ok {
+				return time.Time{}, false
+			}
 			if tr != nil {
 				tr.moved, tr.movedFrom = true, day
 			}
-			f = s.startOfDay(s.excl.nextAllowed(day))
+			f = s.startOfDay(next)
 		}
 	}
 	return s.finish(f)
@@ -634,47 +643,17 @@ func (s *Schedule) startOfDay(day int64) time.Time {
 	return time.Unix(r.t1, 0).UTC()
 }
 
-// exclusions are excluded dates as sorted, distinct day numbers.
-type exclusions []int64
-
-func (ex exclusions) has(day int64) bool {
-	if len(ex) == 0 {
-		return false
-	}
-	_, ok := slices.BinarySearch(ex, day)
-	return ok
-}
-
-// monthMask returns the excluded days (bits 1–31) of the month whose first day is day number
-// first.
-func (ex exclusions) monthMask(first int64) uint64 {
-	i, _ := slices.BinarySearch(ex, first)
-	var m uint64
-	for ; i < len(ex) && ex[i] < first+31; i++ {
-		m |= 1 << uint(ex[i]-first+1)
-	}
-	return m
-}
-
-// nextAllowed returns the first day from day on that is not excluded.
-func (ex exclusions) nextAllowed(day int64) int64 {
-	for ex.has(day) {
-		day++
-	}
-	return day
-}
-
 // parseExcludedDates validates dates written YYYY-MM-DD.
 func parseExcludedDates(dates []string, v *domain.ValidationError) exclusions {
 	if len(dates) == 0 {
-		return nil
+		return exclusions{}
 	}
 	if len(dates) > MaxExcludedDates {
 		v.Add(fmt.Sprintf("schedule.excluded_dates[%d]", MaxExcludedDates),
 			fmt.Sprintf("too many excluded dates: at most %d", MaxExcludedDates))
 		dates = dates[:MaxExcludedDates]
 	}
-	ex := make(exclusions, 0, len(dates))
+	ex := make([]int64, 0, len(dates))
 	for i, d := range dates {
 		day, ok := parseDate(d)
 		if !ok {
@@ -684,7 +663,7 @@ func parseExcludedDates(dates []string, v *domain.ValidationError) exclusions {
 		ex = append(ex, day)
 	}
 	slices.Sort(ex)
-	return slices.Compact(ex)
+	return exclusions{days: slices.Compact(ex)}
 }
 
 // parseDate reads a valid date YYYY-MM-DD (years 0001–9999) as a day number.

@@ -15,7 +15,7 @@ import (
 
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
-	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, '')`
+	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -26,11 +26,18 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		timeoutMS  int64
 		deadlineMS *int64
 		retry      []byte
+		rules      []byte
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
-		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy); err != nil {
+		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules); err != nil {
 		return nil, err
+	}
+	if rules != nil {
+		j.CalendarRules = new(domain.CalendarRules)
+		if err := json.Unmarshal(rules, j.CalendarRules); err != nil {
+			return nil, fmt.Errorf("job %s: decode calendar rules: %w", j.ID, err)
+		}
 	}
 	if err := json.Unmarshal(retry, &j.Retry); err != nil {
 		return nil, fmt.Errorf("job %s: decode retry policy: %w", j.ID, err)
@@ -76,6 +83,8 @@ func specOf(j *domain.Job) ([]byte, error) {
 type encodedJob struct {
 	spec, schedule, retry []byte
 	deadlineMS            *int64
+	// rules is NULL for a job without calendars.
+	rules []byte
 }
 
 func encodeJob(j *domain.Job) (encodedJob, error) {
@@ -93,6 +102,11 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	if j.StartingDeadline > 0 {
 		ms := time.Duration(j.StartingDeadline).Milliseconds()
 		c.deadlineMS = &ms
+	}
+	if j.CalendarRules != nil {
+		if c.rules, err = json.Marshal(j.CalendarRules); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }
@@ -129,13 +143,16 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	if by := domain.ActorLabel(ctx); by != "" {
 		j.CreatedBy, j.UpdatedBy = by, by
 	}
+	if err := calendarsUnchanged(ctx, tx, j.CalendarRules); err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
-		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21)`,
+		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy))
+		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules)
 	return jobNameTaken(err, j)
 }
 
@@ -143,6 +160,7 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 // returns an error wrapping domain.ErrConflict when a name is taken.
 func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	rows := make([][]any, len(jobs))
+	var calendars []*domain.CalendarRules
 	for i, j := range jobs {
 		c, err := encodeJob(j)
 		if err != nil {
@@ -150,12 +168,33 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		}
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
-			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry}
+			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules}
+		if j.CalendarRules != nil {
+			calendars = append(calendars, j.CalendarRules)
+		}
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
-		"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
-		"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-		"paused_at", "retry"}, pgx.CopyFromRows(rows))
+	copyJobs := func(ctx context.Context, db interface {
+		CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+	}) error {
+		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
+			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
+			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
+			"paused_at", "retry", "calendar_rules"}, pgx.CopyFromRows(rows))
+		return err
+	}
+	if len(calendars) == 0 {
+		return translate("create jobs", copyJobs(ctx, s.pool))
+	}
+	// Jobs that name calendars are stored with the rules they were planned by, in a transaction
+	// that holds those calendars unchanged.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, r := range calendars {
+			if err := calendarsUnchanged(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return copyJobs(ctx, tx)
+	})
 	return translate("create jobs", err)
 }
 
@@ -189,6 +228,10 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode job: %w", err)
 	}
+	// Calendars before the job: an edit of a calendar locks it, then the jobs that name it.
+	if err := calendarsUnchanged(ctx, tx, j.CalendarRules); err != nil {
+		return nil, nil, err
+	}
 	before, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1 FOR UPDATE`, j.ID))
 	if err != nil {
 		return nil, nil, err
@@ -201,11 +244,11 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
-		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by)
+		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}

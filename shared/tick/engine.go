@@ -126,6 +126,7 @@ type Store interface {
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error)
 	NextQueued(ctx context.Context, after time.Time) (time.Time, bool, error)
 	ListenJobChanges(ctx context.Context, ready func(), notify func()) error
+	OpenFreezes(ctx context.Context, now, horizon time.Time) ([]*domain.Freeze, error)
 }
 
 // Shards says which shards of the jobs this replica claims (see package lease). Without one
@@ -288,7 +289,16 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 		return now.Add(e.cfg.MaxSleep) // a change of shards wakes the loop
 	}
 	horizon := now.Add(e.cfg.Lookahead)
-	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault}
+	// One read per claim, of a table that holds a handful of rows: the fires of the claim are
+	// planned against it in memory.
+	freezes, err := e.store.OpenFreezes(ctx, now, horizon)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("read open freezes", "error", err)
+		}
+		return now.Add(time.Second)
+	}
+	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault, Freezes: freezes}
 	// A claim under way when shutdown begins must finish: cancelled mid-commit, its fires could
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).

@@ -26,6 +26,30 @@ type Planner struct {
 	MisfireThreshold time.Duration
 	// MaxFires bounds the fires of one job per claim; the rest wait for the next claim.
 	MaxFires int
+	// Freezes are the freezes that may hold a fire of this claim: a fire they hold is recorded
+	// skipped with reason "frozen", and the job's next run moves on past it.
+	Freezes []*domain.Freeze
+}
+
+// frozen returns the freeze that holds a fire of a job of namespace ns at at, or nil.
+func (p Planner) frozen(ns string, at time.Time) *domain.Freeze {
+	for _, f := range p.Freezes {
+		if f.Holds(ns, at) {
+			return f
+		}
+	}
+	return nil
+}
+
+// fire adds the fire at t to b, or records it skipped when a freeze holds it, and then reports
+// true.
+func (p Planner) fire(b *builder, t time.Time) (frozen bool) {
+	if f := p.frozen(b.job.Namespace, t); f != nil {
+		b.skip(t, f.FreezeReason())
+		return true
+	}
+	b.fire(t)
+	return false
 }
 
 // Plan returns j's fires due at or before Horizon, the misfires it records as skipped, and the
@@ -36,24 +60,34 @@ func (p Planner) Plan(j *domain.Job) (domain.PlanResult, error) {
 	if j.NextRunAt == nil {
 		return r, errors.New("claimed job has no next run")
 	}
-	sched, err := schedule.Parse(j.Schedule, j.Timezone)
+	sched, err := schedule.ForJob(j)
 	if err != nil {
 		return r, err
 	}
-	sched = sched.WithSeed(j.ID)
 	b := builder{job: j}
 	next, ok := *j.NextRunAt, true
 	cutoff := p.Now.Add(-p.MisfireThreshold)
 
 	if sched.Kind() == domain.ScheduleFixedDelay {
+		// The executor computed this next run from the end of the last one, without the job's
+		// calendars: a day they exclude moves it to the next day they allow.
+		if next, ok = sched.Admit(next); !ok {
+			return b.result(nil)
+		}
 		// One fire at a time: the executor sets the next run when this one finishes.
-		switch {
+		switch f := p.frozen(j.Namespace, next); {
 		case next.After(p.Horizon):
 			r.Next = &next
 			return r, nil
 		case next.Before(cutoff) && j.MisfirePolicy == domain.MisfireSkip:
 			b.skip(next, fmt.Sprintf("missed by %s; misfire policy skip", p.Now.Sub(next).Round(time.Second)))
 			if n, ok := sched.Next(p.Now); ok {
+				r.Next = &n
+			}
+		case f != nil:
+			// No run ends to set the next one: it is due every after the frozen one.
+			b.skip(next, f.FreezeReason())
+			if n, ok := sched.Next(next); ok {
 				r.Next = &n
 			}
 		default:
@@ -65,8 +99,11 @@ func (p Planner) Plan(j *domain.Job) (domain.PlanResult, error) {
 	if next.Before(cutoff) {
 		next, ok = p.misfire(&b, sched, next, cutoff)
 	}
-	for limit := max(p.MaxFires, 1); ok && !next.After(p.Horizon) && len(b.fires) < limit; {
-		b.fire(next)
+	// Fires a freeze holds count against the cap as fires do.
+	for limit, frozen := max(p.MaxFires, 1), 0; ok && !next.After(p.Horizon) && len(b.fires)+frozen < limit; {
+		if p.fire(&b, next) {
+			frozen++
+		}
 		next, ok = sched.Next(next)
 	}
 	if !ok {
@@ -111,7 +148,7 @@ func (p Planner) misfire(b *builder, sched *schedule.Schedule, first, cutoff tim
 		t, ok = sched.Next(t)
 	}
 	for _, t := range keep {
-		b.fire(t)
+		p.fire(b, t)
 	}
 	return sched.Next(cutoff.Add(-time.Nanosecond))
 }
