@@ -79,6 +79,7 @@ type Server struct {
 	now       func() time.Time
 	log       *slog.Logger
 	router    chi.Router
+	openapi   openAPICache
 	liveH     http.Handler
 	readyH    http.Handler
 }

@@ -3,7 +3,11 @@ package api
 import (
 	"net/http"
 
+	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/identity"
+	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/variables"
 )
 
 // access is what a route asks of its caller.
@@ -23,79 +27,168 @@ var (
 
 func need(p domain.Permission) access { return access{perm: p} }
 
-// route is one entry of the route table.
+// route is one entry of the route table, with its documentation: the OpenAPI document is
+// generated from this table (see op).
 type route struct {
 	method, pattern string
 	access          access
 	handler         http.HandlerFunc
+	doc             op
 }
 
-// routes is the API's one route table: every route and the permission it needs. The router is
-// built from it alone, and a test walks the router to prove that no route escapes it, and
-// checks every route against every built-in role in its own and in another namespace.
+// routes is the API's one route table: every route, the permission it needs and its
+// documentation. The router and the OpenAPI document are built from it alone; a test walks the
+// router to prove that no route escapes it, checks every route against every built-in role in its
+// own and in another namespace, and checks that the document has every route and nothing else.
 func (s *Server) routes() []route {
 	const v1 = "/api/v1"
 	jobVars, globalVars := s.variableHandlers(domain.ScopeJob), s.variableHandlers(domain.ScopeGlobal)
+	ifMatch := inHeader("If-Match", "The ETag of the version the edit is made on, or * for whatever version is current.", `"3"`).must()
+	jobRead, varRead := need(domain.PermJobRead), need(domain.PermVariableRead)
+	var (
+		jobPage  page[jobListItem]
+		execPage page[*domain.Execution]
+		varPage  page[*domain.Variable]
+	)
 	return []route{
-		{http.MethodGet, "/healthz", public, s.live},
-		{http.MethodGet, "/readyz", public, s.ready},
+		{http.MethodGet, "/healthz", public, s.live, op{summary: "Liveness probe", resp: map[string]string{}}},
+		{http.MethodGet, "/readyz", public, s.ready, op{summary: "Readiness probe",
+			description: "200 when every dependency answers, 503 naming the one that does not.",
+			resp:        map[string]string{}, also: []int{http.StatusServiceUnavailable}, respExample: `{"postgres":"ok"}`}},
+		{http.MethodGet, openAPIPath, public, s.serveOpenAPI, op{summary: "This OpenAPI document", tag: "docs",
+			description: "Generated from the route table and the Go types of the handlers; it changes only with the binary (ETag).",
+			resp:        map[string]any{}, respExample: `{"openapi":"3.1.0"}`, headers: []string{"ETag"}}},
 
-		{http.MethodPost, v1 + "/auth/login", public, s.login},
-		{http.MethodPost, v1 + "/auth/refresh", public, s.refresh},
-		{http.MethodPost, v1 + "/auth/logout", public, s.logout},
-		{http.MethodGet, v1 + "/auth/me", signedIn, s.me},
-		{http.MethodPost, v1 + "/auth/password", signedIn, s.changeOwnPassword},
-		{http.MethodGet, v1 + "/auth/jwks", public, s.jwks},
+		{http.MethodPost, v1 + "/auth/login", public, s.login, op{summary: "Sign in with a password",
+			description: "Answers an access token and a refresh token. Repeated failures from one address or for one user are slowed down with 429.",
+			body:        loginRequest{}, resp: identity.Tokens{}, errs: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusTooManyRequests}}},
+		{http.MethodPost, v1 + "/auth/refresh", public, s.refresh, op{summary: "Trade a refresh token for new tokens",
+			description: "The refresh token is used up: a second use of the same one ends the whole session.",
+			body:        refreshRequest{}, resp: identity.Tokens{}, errs: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusTooManyRequests}}},
+		{http.MethodPost, v1 + "/auth/logout", public, s.logout, op{summary: "End the session of a refresh token", body: refreshRequest{}}},
+		{http.MethodGet, v1 + "/auth/me", signedIn, s.me, op{summary: "Who the caller is, and their permissions by namespace", resp: meResponse{}}},
+		{http.MethodPost, v1 + "/auth/password", signedIn, s.changeOwnPassword, op{summary: "Change one's own password",
+			description: "For users signed in with a password; their other sessions end.", body: passwordChange{}, errs: []int{http.StatusTooManyRequests}}},
+		{http.MethodGet, v1 + "/auth/jwks", public, s.jwks, op{summary: "The public keys of the access tokens (JWK set, RFC 7517)",
+			resp: map[string]any{}, respType: "application/jwk-set+json",
+			respExample: `{"keys":[{"kty":"OKP","crv":"Ed25519","use":"sig","kid":"2026-01","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`, errs: []int{http.StatusNotFound}}},
 
-		{http.MethodPost, v1 + "/jobs", need(domain.PermJobWrite), s.createJob},
-		{http.MethodGet, v1 + "/jobs", need(domain.PermJobRead), s.listJobs},
-		{http.MethodGet, v1 + "/jobs/{id}", need(domain.PermJobRead), s.getJob},
-		{http.MethodPut, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.putJob},
-		{http.MethodPatch, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.patchJob},
-		{http.MethodDelete, v1 + "/jobs/{id}", need(domain.PermJobDelete), s.deleteJob},
-		{http.MethodPost, v1 + "/jobs/{id}/enable", need(domain.PermJobEnable), s.setEnabled(true)},
-		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false)},
-		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions},
-		{http.MethodGet, v1 + "/jobs/{id}/stats", need(domain.PermJobRead), s.jobStats},
-		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill},
-		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger},
-		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob},
-		{http.MethodPost, v1 + "/schedules/preview", need(domain.PermJobRead), s.preview},
-		{http.MethodGet, v1 + "/executions", need(domain.PermExecutionRead), s.allExecutions},
-		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution},
-		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution},
-		{http.MethodGet, v1 + "/stream", need(domain.PermExecutionRead), s.stream},
-		{http.MethodGet, v1 + "/dead-letters", need(domain.PermExecutionRead), s.listDeadLetters},
-		{http.MethodPost, v1 + "/dead-letters/{id}/replay", need(domain.PermJobExecute), s.replayDeadLetter},
-		{http.MethodPost, v1 + "/dead-letters/{id}/discard", need(domain.PermJobExecute), s.discardDeadLetter},
+		{http.MethodPost, v1 + "/jobs", need(domain.PermJobWrite), s.createJob, op{summary: "Create a job",
+			body: jobRequest{}, status: http.StatusCreated, resp: domain.Job{}, headers: []string{"ETag", "Location"}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/jobs", jobRead, s.listJobs, op{summary: "List jobs", resp: jobPage,
+			params: append([]param{query("namespace", "Keep the jobs of this namespace.", "payments"),
+				query("include", "Add to each job: stats (its statistics).", "stats").oneOf("stats")}, pageParams()...)}},
+		{http.MethodGet, v1 + "/jobs/{id}", jobRead, s.getJob, op{summary: "Get a job", resp: domain.Job{}, headers: []string{"ETag"}}},
+		{http.MethodPut, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.putJob, op{summary: "Replace a job's definition",
+			description: "Conditional on If-Match. Left out, enabled keeps the job's state; namespace and kind cannot change.",
+			params:      []param{ifMatch}, body: jobRequest{}, resp: domain.Job{}, headers: []string{"ETag"},
+			errs: []int{http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired}}},
+		{http.MethodPatch, v1 + "/jobs/{id}", need(domain.PermJobWrite), s.patchJob, op{summary: "Change some of a job's fields",
+			description: "A JSON merge patch (RFC 7396) of the job's definition, conditional on If-Match: null resets a field to its default.",
+			params:      []param{ifMatch}, body: jobRequest{}, bodyExample: `{"description":"Settle card and wallet payments","timeout":"90s"}`,
+			resp: domain.Job{}, headers: []string{"ETag"},
+			errs: []int{http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired}}},
+		{http.MethodDelete, v1 + "/jobs/{id}", need(domain.PermJobDelete), s.deleteJob, op{summary: "Delete a job",
+			description: "Its history stays readable to those who may read every namespace."}},
+		{http.MethodPost, v1 + "/jobs/{id}/enable", need(domain.PermJobEnable), s.setEnabled(true), op{summary: "Resume a job", resp: domain.Job{}, headers: []string{"ETag"}}},
+		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false), op{summary: "Pause a job", resp: domain.Job{}, headers: []string{"ETag"}}},
+		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions, op{summary: "A job's execution history",
+			description: "Newest first.", resp: execPage, params: historyParams()}},
+		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
+		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill, op{summary: "Run the fires of a past range",
+			description: "200 with the fires on a dry run; otherwise 202 with what was queued. A fire that already ran is not queued again.",
+			body:        jobs.BackfillRequest{}, resp: jobs.BackfillResult{}, also: []int{http.StatusAccepted}}},
+		{http.MethodPost, v1 + "/jobs/{id}/trigger", need(domain.PermJobExecute), s.trigger, op{summary: "Run a job now",
+			description: "The run is recorded queued before the answer. An Idempotency-Key makes a retried request answer the first run.",
+			params:      []param{inHeader("Idempotency-Key", "Makes the request safe to retry: the same key answers the same run.", "deploy-2026-03-02-1")},
+			body:        triggerRequest{}, bodyOptional: true, status: http.StatusAccepted, resp: triggerResponse{},
+			headers: []string{"Location", "Idempotent-Replayed"}, errs: []int{http.StatusConflict}}},
+		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob, op{summary: "Copy a job",
+			description: "A new job with the source's definition, paused unless enabled says otherwise; its own variables are not copied. Needs job:read on the source and job:write where the copy goes.",
+			body:        cloneRequest{}, status: http.StatusCreated, resp: domain.Job{}, headers: []string{"ETag", "Location"}, errs: []int{http.StatusConflict}}},
+		{http.MethodPost, v1 + "/schedules/preview", jobRead, s.preview, op{summary: "The next fires of a schedule",
+			description: "Each fire's instant and local time, with notes where a DST change or an excluded date moved it.",
+			body:        previewRequest{}, resp: previewResponse{}}},
+		{http.MethodGet, v1 + "/executions", need(domain.PermExecutionRead), s.allExecutions, op{summary: "The execution history of every job",
+			description: "Newest first, over the namespaces the caller may read the executions of.", resp: execPage,
+			params: append([]param{query("job_id", "Keep one job's executions.", exampleJobID).format("uuid"),
+				query("namespace", "Keep one namespace's executions.", "payments")}, historyParams()...)}},
+		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution, op{summary: "Get an execution with every attempt", resp: domain.Execution{}}},
+		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution, op{summary: "Cancel a queued or running execution",
+			description: "Recorded cancelled at once; a running attempt stops at its worker's next heartbeat.",
+			body:        cancelRequest{}, bodyOptional: true, resp: domain.Execution{}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/stream", need(domain.PermExecutionRead), s.stream, op{summary: "Live stream of execution and job events",
+			description: "Server-sent events: each event is a CloudEvent (JSON) of a job or an execution the caller may see. Resume with Last-Event-ID.",
+			respType:    "text/event-stream", errs: []int{http.StatusServiceUnavailable},
+			params: []param{query("namespace", "Keep one namespace's events.", "payments"),
+				query("job_id", "Keep one job's events.", exampleJobID),
+				query("types", "Event types (comma-separated), exact or a family such as io.vecron.execution.*.", "io.vecron.execution.failed"),
+				query("last_event_id", "Resume after this event (as the Last-Event-ID header).", "1042"),
+				inHeader("Last-Event-ID", "Resume after this event.", "1042")}}},
+		{http.MethodGet, v1 + "/dead-letters", need(domain.PermExecutionRead), s.listDeadLetters, op{summary: "List dead-lettered executions",
+			resp: execPage, params: append([]param{
+				query("state", "Which dead letters: pending (the default), replayed, discarded or all.", "pending").oneOf(
+					domain.DeadLetterPending, domain.DeadLetterReplayed, domain.DeadLetterDiscarded, "all"),
+				query("job_id", "Keep one job's dead letters.", exampleJobID).format("uuid")}, pageParams()...)}},
+		{http.MethodPost, v1 + "/dead-letters/{id}/replay", need(domain.PermJobExecute), s.replayDeadLetter, op{summary: "Run a dead letter again",
+			status: http.StatusAccepted, resp: domain.Execution{}, errs: []int{http.StatusConflict}}},
+		{http.MethodPost, v1 + "/dead-letters/{id}/discard", need(domain.PermJobExecute), s.discardDeadLetter, op{summary: "Discard a dead letter",
+			resp: domain.Execution{}, errs: []int{http.StatusConflict}}},
 
-		{http.MethodGet, v1 + "/variables", need(domain.PermVariableRead), globalVars.list},
-		{http.MethodPost, v1 + "/variables", need(domain.PermVariableWrite), globalVars.create},
-		{http.MethodGet, v1 + "/variables/{name}", need(domain.PermVariableRead), globalVars.get},
-		{http.MethodPut, v1 + "/variables/{name}", need(domain.PermVariableWrite), globalVars.put},
-		{http.MethodDelete, v1 + "/variables/{name}", need(domain.PermVariableWrite), globalVars.delete},
-		{http.MethodGet, v1 + "/jobs/{id}/variables", need(domain.PermVariableRead), jobVars.list},
-		{http.MethodPost, v1 + "/jobs/{id}/variables", need(domain.PermVariableWrite), jobVars.create},
-		{http.MethodGet, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableRead), jobVars.get},
-		{http.MethodPut, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.put},
-		{http.MethodDelete, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.delete},
+		{http.MethodGet, v1 + "/variables", varRead, globalVars.list, op{summary: "List global variables", resp: varPage}},
+		{http.MethodPost, v1 + "/variables", need(domain.PermVariableWrite), globalVars.create, op{summary: "Create a global variable",
+			body: variableRequest{}, status: http.StatusCreated, resp: domain.Variable{}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/variables/{name}", varRead, globalVars.get, op{summary: "Get a global variable", resp: domain.Variable{}}},
+		{http.MethodPut, v1 + "/variables/{name}", need(domain.PermVariableWrite), globalVars.put, op{summary: "Create or replace a global variable",
+			body: variables.PutRequest{}, resp: domain.Variable{}, also: []int{http.StatusCreated}}},
+		{http.MethodDelete, v1 + "/variables/{name}", need(domain.PermVariableWrite), globalVars.delete, op{summary: "Delete a global variable"}},
+		{http.MethodGet, v1 + "/jobs/{id}/variables", varRead, jobVars.list, op{summary: "List a job's variables", tag: "variables", resp: varPage}},
+		{http.MethodPost, v1 + "/jobs/{id}/variables", need(domain.PermVariableWrite), jobVars.create, op{summary: "Create a job's variable",
+			description: "Needs job:write on the job as well.", tag: "variables",
+			body: variableRequest{}, status: http.StatusCreated, resp: domain.Variable{}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/jobs/{id}/variables/{name}", varRead, jobVars.get, op{summary: "Get a job's variable", tag: "variables", resp: domain.Variable{}}},
+		{http.MethodPut, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.put, op{summary: "Create or replace a job's variable",
+			description: "Needs job:write on the job as well.", tag: "variables",
+			body: variables.PutRequest{}, resp: domain.Variable{}, also: []int{http.StatusCreated}}},
+		{http.MethodDelete, v1 + "/jobs/{id}/variables/{name}", need(domain.PermVariableWrite), jobVars.delete, op{summary: "Delete a job's variable",
+			description: "Needs job:write on the job as well.", tag: "variables"}},
 
-		{http.MethodGet, v1 + "/tokens", signedIn, s.listTokens},
-		{http.MethodPost, v1 + "/tokens", signedIn, s.createToken},
-		{http.MethodDelete, v1 + "/tokens/{id}", signedIn, s.revokeToken},
+		{http.MethodGet, v1 + "/tokens", signedIn, s.listTokens, op{summary: "List API tokens",
+			description: "The caller's own; a user admin may ask for another user's (user_id) or everyone's (user_id=*).",
+			resp:        page[*domain.APIToken]{}, params: []param{query("user_id", "Whose tokens: a user id, or * for everyone's.", exampleUserID)}}},
+		{http.MethodPost, v1 + "/tokens", signedIn, s.createToken, op{summary: "Create an API token",
+			description: "The secret is answered once, in token. Scopes cannot exceed the caller's own permissions; a token cannot create tokens.",
+			body:        tokenRequest{}, status: http.StatusCreated, resp: createdToken{}, headers: []string{"Location"}}},
+		{http.MethodDelete, v1 + "/tokens/{id}", signedIn, s.revokeToken, op{summary: "Revoke an API token",
+			description: "One's own, or anyone's for a user admin.", resp: domain.APIToken{}}},
 
-		{http.MethodGet, v1 + "/audit", need(domain.PermAuditRead), s.listAudit},
+		{http.MethodGet, v1 + "/audit", need(domain.PermAuditRead), s.listAudit, op{summary: "The audit log",
+			description: "Newest first, over the namespaces where the caller holds audit:read.", resp: page[*audit.Record]{},
+			params: append([]param{query("actor", "Keep one actor's rows (their id).", exampleUserID),
+				query("action", "Keep one action.", "job.update"),
+				query("object_kind", "Keep one kind of object.", "job"),
+				query("object_id", "Keep one object's rows.", exampleJobID),
+				query("namespace", "Keep one namespace's rows, or * for rows about no single namespace.", "payments"),
+				query("since", "Keep rows at or after this RFC 3339 time.", "2026-03-01T00:00:00Z").format("date-time"),
+				query("until", "Keep rows before this RFC 3339 time.", "2026-03-02T00:00:00Z").format("date-time")}, pageParams()...)}},
 
-		{http.MethodGet, v1 + "/users", need(domain.PermUserAdmin), s.listUsers},
-		{http.MethodPost, v1 + "/users", need(domain.PermUserAdmin), s.createUser},
-		{http.MethodGet, v1 + "/users/{id}", need(domain.PermUserAdmin), s.getUser},
-		{http.MethodPatch, v1 + "/users/{id}", need(domain.PermUserAdmin), s.updateUser},
-		{http.MethodDelete, v1 + "/users/{id}", need(domain.PermUserAdmin), s.deleteUser},
-		{http.MethodGet, v1 + "/roles", need(domain.PermUserAdmin), s.listRoles},
-		{http.MethodPut, v1 + "/roles/{name}", need(domain.PermUserAdmin), s.putRole},
-		{http.MethodDelete, v1 + "/roles/{name}", need(domain.PermUserAdmin), s.deleteRole},
-		{http.MethodGet, v1 + "/role-bindings", need(domain.PermUserAdmin), s.listBindings},
-		{http.MethodPost, v1 + "/role-bindings", need(domain.PermUserAdmin), s.createBinding},
-		{http.MethodDelete, v1 + "/role-bindings/{id}", need(domain.PermUserAdmin), s.deleteBinding},
+		{http.MethodGet, v1 + "/users", need(domain.PermUserAdmin), s.listUsers, op{summary: "List users", resp: page[*domain.User]{}, params: pageParams()}},
+		{http.MethodPost, v1 + "/users", need(domain.PermUserAdmin), s.createUser, op{summary: "Create a database user",
+			body: userRequest{}, status: http.StatusCreated, resp: domain.User{}, headers: []string{"Location"}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/users/{id}", need(domain.PermUserAdmin), s.getUser, op{summary: "Get a user", resp: domain.User{}}},
+		{http.MethodPatch, v1 + "/users/{id}", need(domain.PermUserAdmin), s.updateUser, op{summary: "Change a user",
+			description: "The fields given are set. Disabling a user or setting their password ends their sessions.",
+			body:        userPatch{}, resp: domain.User{}}},
+		{http.MethodDelete, v1 + "/users/{id}", need(domain.PermUserAdmin), s.deleteUser, op{summary: "Delete a user", errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/roles", need(domain.PermUserAdmin), s.listRoles, op{summary: "List the built-in and custom roles", resp: page[*domain.Role]{}}},
+		{http.MethodPut, v1 + "/roles/{name}", need(domain.PermUserAdmin), s.putRole, op{summary: "Create or replace a custom role",
+			body: roleRequest{}, resp: domain.Role{}, also: []int{http.StatusCreated}}},
+		{http.MethodDelete, v1 + "/roles/{name}", need(domain.PermUserAdmin), s.deleteRole, op{summary: "Delete a custom role",
+			description: "Refused (409) while the role is bound.", errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/role-bindings", need(domain.PermUserAdmin), s.listBindings, op{summary: "List role bindings",
+			resp: page[*domain.RoleBinding]{}, params: []param{query("user_id", "Keep one user's bindings.", exampleUserID).format("uuid")}}},
+		{http.MethodPost, v1 + "/role-bindings", need(domain.PermUserAdmin), s.createBinding, op{summary: "Bind a role to a user or a group",
+			body: bindingRequest{}, status: http.StatusCreated, resp: domain.RoleBinding{}, errs: []int{http.StatusConflict}}},
+		{http.MethodDelete, v1 + "/role-bindings/{id}", need(domain.PermUserAdmin), s.deleteBinding, op{summary: "Delete a role binding"}},
 	}
 }
