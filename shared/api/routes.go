@@ -58,6 +58,10 @@ func (s *Server) routes() []route {
 		{http.MethodGet, openAPIPath, public, s.serveOpenAPI, op{summary: "This OpenAPI document", tag: "docs",
 			description: "Generated from the route table and the Go types of the handlers; it changes only with the binary (ETag).",
 			resp:        map[string]any{}, respExample: `{"openapi":"3.1.0"}`, headers: []string{"ETag"}}},
+		{http.MethodGet, docsPath, public, s.serveDocs, op{summary: "The API reference page", tag: "docs", respType: "text/html"}},
+		{http.MethodGet, docsPath + "/init.js", public, s.serveDocs, op{summary: "The reference page's script", tag: "docs", respType: "text/javascript"}},
+		{http.MethodGet, docsPath + "/swagger-ui-bundle.js", public, s.serveDocs, op{summary: "The reference page's renderer", tag: "docs", respType: "text/javascript"}},
+		{http.MethodGet, docsPath + "/swagger-ui.css", public, s.serveDocs, op{summary: "The reference page's style sheet", tag: "docs", respType: "text/css"}},
 
 		{http.MethodPost, v1 + "/auth/login", public, s.login, op{summary: "Sign in with a password",
 			description: "Answers an access token and a refresh token. Repeated failures from one address or for one user are slowed down with 429.",
