@@ -221,7 +221,7 @@ func buildOpenAPI(routes []route) (*openapi3.T, error) {
 			Description: "vecron's REST API: jobs, their executions, variables, users, roles and tokens.\n\n" +
 				"Sign in with `POST /api/v1/auth/login` and send the access token as `Authorization: Bearer <token>`, " +
 				"or send an API token the same way. Writes take `application/json` (and `application/merge-patch+json` " +
-				"for PATCH); anything else is refused with 415. Every error is an RFC 9457 `application/problem+json` " +
+				"for PATCH), and a POST without a body says so too; anything else is refused with 415. Every error is an RFC 9457 `application/problem+json` " +
 				"document whose `errors` name each offending field. Lists are paged: pass a page's `next_cursor` as " +
 				"`cursor` for the next one.\n\nEach operation names the permission it needs (`x-vecron-permission`); " +
 				"objects in namespaces the caller holds nothing in answer 404.",
@@ -441,6 +441,9 @@ func (g *schemaGen) requestBody(method string, d op) (*openapi3.RequestBody, err
 	types := []string{"application/json"}
 	if method == http.MethodPatch {
 		types = append(types, "application/merge-patch+json")
+		if ref, err = g.mergePatch(ref); err != nil {
+			return nil, err
+		}
 	}
 	if d.yaml {
 		types = append(types, "application/yaml")
@@ -450,6 +453,33 @@ func (g *schemaGen) requestBody(method string, d op) (*openapi3.RequestBody, err
 		content[t] = &openapi3.MediaType{Schema: ref, Example: ex}
 	}
 	return &openapi3.RequestBody{Required: !d.bodyOptional, Content: content}, nil
+}
+
+// mergePatch returns the schema of a JSON merge patch (RFC 7396) of the component ref names: its
+// fields, each of which may be null (a reset to the default), none required. A PATCH handler
+// merges the body into the current object and decodes the result as that component's type.
+func (g *schemaGen) mergePatch(ref *openapi3.SchemaRef) (*openapi3.SchemaRef, error) {
+	name, ok := strings.CutPrefix(ref.Ref, "#/components/schemas/")
+	target := g.schemas[name]
+	if !ok || target == nil || target.Value == nil {
+		return nil, fmt.Errorf("a PATCH body must be a struct type, not %q", ref.Ref)
+	}
+	patch := name + "Patch"
+	if _, done := g.schemas[patch]; !done {
+		s := &openapi3.Schema{Type: &openapi3.Types{"object"}, Properties: openapi3.Schemas{},
+			AdditionalProperties: target.Value.AdditionalProperties,
+			Description: "A JSON merge patch (RFC 7396) of " + name + ": the fields it holds are set, null resets one " +
+				"to its default, the others are kept."}
+		for field, prop := range target.Value.Properties {
+			if prop.Ref == "" && prop.Value != nil && prop.Value.Type != nil {
+				c := *prop.Value // nullable changes its argument's type; the component's stays as it is
+				prop = &openapi3.SchemaRef{Value: &c}
+			}
+			s.Properties[field] = nullable(prop)
+		}
+		g.schemas[patch] = &openapi3.SchemaRef{Value: s}
+	}
+	return &openapi3.SchemaRef{Ref: "#/components/schemas/" + patch}, nil
 }
 
 // response documents d's success response of status.
