@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -221,11 +222,10 @@ func buildOpenAPI(routes []route) (*openapi3.T, error) {
 			Description: "vecron's REST API: jobs, their executions, variables, users, roles and tokens.\n\n" +
 				"Sign in with `POST /api/v1/auth/login` and send the access token as `Authorization: Bearer <token>`, " +
 				"or send an API token the same way. Writes take `application/json` (and `application/merge-patch+json` " +
-				"for PATCH), and a POST without a body says so too; anything else is refused with 415. Every error is an RFC 9457 `application/problem+json` " +
-				"document whose `errors` name each offending field. Lists are paged: pass a page's `next_cursor` as " +
+				"for PATCH), a POST without a body too; any other Content-Type is refused with 415. Every error is an " +
+				"RFC 9457 `application/problem+json` document whose `errors` name each offending field. Lists are paged: pass a page's `next_cursor` as " +
 				"`cursor` for the next one.\n\nEach operation names the permission it needs (`x-vecron-permission`); " +
-				"objects in namespaces the caller holds nothing in answer 404.",
-			License: &openapi3.License{Name: "Apache-2.0", URL: "https://www.apache.org/licenses/LICENSE-2.0"}},
+				"objects in namespaces the caller holds nothing in answer 404."},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
 			Schemas:   openapi3.Schemas{},
@@ -253,26 +253,14 @@ func buildOpenAPI(routes []route) (*openapi3.T, error) {
 		doc.AddOperation(path, rt.method, o)
 		tags[o.Tags[0]] = true
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for t := range tags {
-			if !yield(t) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(tags)) {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name})
 	}
 	problemRef, err := g.schema(problem{})
 	if err != nil {
 		return nil, err
 	}
-	for _, status := range slices.Sorted(func(yield func(int) bool) {
-		for st := range g.problems {
-			if !yield(st) {
-				return
-			}
-		}
-	}) {
+	for _, status := range slices.Sorted(maps.Keys(g.problems)) {
 		resp, err := problemResponse(status, problemRef)
 		if err != nil {
 			return nil, err
@@ -298,12 +286,15 @@ func oasPath(pattern string) (string, error) {
 	return chiRegexp.ReplaceAllString(pattern, "{$1}"), nil
 }
 
-var chiRegexp = regexp.MustCompile(`\{([^}:]+):[^}]*\}`)
+var (
+	chiRegexp       = regexp.MustCompile(`\{([^}:]+):[^}]*\}`)
+	pathParamRegexp = regexp.MustCompile(`\{([^}]+)\}`)
+)
 
 // pathParamNames are the {name}s of an OpenAPI path, in order.
 func pathParamNames(path string) []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1) {
+	for _, m := range pathParamRegexp.FindAllStringSubmatch(path, -1) {
 		out = append(out, m[1])
 	}
 	return out

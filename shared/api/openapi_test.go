@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -132,13 +133,7 @@ func TestOpenAPIOperationsAreDocumented(t *testing.T) {
 		}
 	}
 	problemSchema := doc.Components.Schemas["Problem"].Value
-	require.ElementsMatch(t, []string{"type", "title", "status", "detail", "errors"}, slices.Collect(func(yield func(string) bool) {
-		for name := range problemSchema.Properties {
-			if !yield(name) {
-				return
-			}
-		}
-	}))
+	require.ElementsMatch(t, []string{"type", "title", "status", "detail", "errors"}, slices.Collect(maps.Keys(problemSchema.Properties)))
 	fieldError := problemSchema.Properties["errors"].Value.Items.Value
 	require.ElementsMatch(t, []string{"field", "reason"}, fieldError.Required)
 }
