@@ -214,12 +214,14 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
 	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	require.Contains(t, dev.output(), apiURL+"/api/docs", "the banner names the API reference")
 
 	// Sign in as the README says: the banner shows the admin's password once.
 	m := regexp.MustCompile(`PASSWORD='([^']+)'`).FindStringSubmatch(dev.output())
 	require.NotNil(t, m, "the banner shows the admin password")
 	require.NotContains(t, strings.Replace(dev.output(), m[0], "", 1), m[1], "the password appears once, in the banner only")
 	useToken(t, apiURL, vecronLogin(t, apiURL, "admin", m[1]))
+	checkConformance(t, apiURL) // every answer of the tour, against the document the api serves
 	resp, err := http.Get(apiURL + "/api/v1/jobs")
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -18,7 +18,8 @@ import (
 // no token of its own, and stacks that run in parallel keep theirs apart.
 var tokens sync.Map
 
-// apiClient is the client the tests call the API with.
+// apiClient is the client the tests call the API with; it checks the answers of an API that
+// checkConformance names against that API's OpenAPI document.
 var apiClient = &http.Client{Transport: signIn{http.DefaultTransport}}
 
 type signIn struct{ next http.RoundTripper }
@@ -28,7 +29,11 @@ func (s signIn) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Header.Set("Authorization", "Bearer "+tok.(string))
 	}
-	return s.next.RoundTrip(r)
+	resp, err := s.next.RoundTrip(r)
+	if c, ok := contracts.Load(r.URL.Host); ok && err == nil {
+		c.(*contract).check(r, resp)
+	}
+	return resp, err
 }
 
 // useToken makes apiClient sign requests to apiURL in with token until t ends.

@@ -216,6 +216,7 @@ func banner(out io.Writer, addr net.Addr, s devSettings, password string) {
 vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
 
   API         %[1]s/api/v1/jobs
+  API docs    %[1]s/api/docs  %[1]s/api/v1/openapi.json
   health      %[1]s/healthz  %[1]s/readyz
   PostgreSQL  %[2]s
   Redis       %[3]s

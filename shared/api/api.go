@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -82,6 +83,8 @@ type Server struct {
 	now       func() time.Time
 	log       *slog.Logger
 	router    chi.Router
+	openapi   openAPICache
+	docsTags  func() map[string]string
 	liveH     http.Handler
 	readyH    http.Handler
 }
@@ -90,7 +93,7 @@ type Server struct {
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, streamCfg: d.Stream,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
-		liveH: server.Live(), readyH: server.Ready(d.Checks...)}
+		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
 	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)
 	for _, rt := range s.routes() {

@@ -25,6 +25,15 @@ type applyRequest struct {
 	DryRun     bool              `json:"dry_run"`
 }
 
+// applyDocument is applyRequest as a client writes it: each item of jobs is read as a
+// jobRequest, one by one so that an error names its item (parseApply).
+type applyDocument struct {
+	Jobs       []jobRequest `json:"jobs"`
+	Namespaces []string     `json:"namespaces,omitempty"`
+	Prune      bool         `json:"prune"`
+	DryRun     bool         `json:"dry_run"`
+}
+
 // tooLarge is a request over a size limit: 413, naming what is too large.
 type tooLarge struct{ field, reason string }
 

@@ -15,11 +15,14 @@ import (
 // expensive.
 const maxCredential = 256
 
+// loginRequest is the body of a sign-in with a password.
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
+	var in loginRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -105,19 +108,22 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// meResponse is who the caller is: their bindings, and their permissions by namespace.
+type meResponse struct {
+	Subject     string                         `json:"subject"`
+	Name        string                         `json:"name"`
+	Kind        rbac.Kind                      `json:"kind"`
+	Mode        string                         `json:"mode"`
+	UserID      string                         `json:"user_id,omitempty"`
+	Groups      []string                       `json:"groups,omitempty"`
+	Bindings    []*domain.RoleBinding          `json:"bindings"`
+	Permissions map[string][]domain.Permission `json:"permissions"`
+}
+
 // me answers who the caller is and what they may do where.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
-	out := struct {
-		Subject     string                         `json:"subject"`
-		Name        string                         `json:"name"`
-		Kind        rbac.Kind                      `json:"kind"`
-		Mode        string                         `json:"mode"`
-		UserID      string                         `json:"user_id,omitempty"`
-		Groups      []string                       `json:"groups,omitempty"`
-		Bindings    []*domain.RoleBinding          `json:"bindings"`
-		Permissions map[string][]domain.Permission `json:"permissions"`
-	}{Subject: id.Subject, Name: id.Name, Kind: id.Kind, Mode: id.Mode, UserID: id.UserID, Groups: id.Groups,
+	out := meResponse{Subject: id.Subject, Name: id.Name, Kind: id.Kind, Mode: id.Mode, UserID: id.UserID, Groups: id.Groups,
 		Bindings: []*domain.RoleBinding{}, Permissions: id.Grants()}
 	if id.Kind == rbac.KindUser && id.UserID != "" {
 		list, err := s.store.ListBindings(r.Context(), id.UserID)
@@ -132,14 +138,17 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// passwordChange is the body of a change of one's own password.
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // changeOwnPassword lets a database user change their password, given the current one. Their
 // other sessions end (refresh tokens revoked).
 func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
-	var in struct {
-		CurrentPassword string `json:"current_password"`
-		NewPassword     string `json:"new_password"`
-	}
+	var in passwordChange
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -124,9 +124,7 @@ func (s *Server) getChange(w http.ResponseWriter, r *http.Request) {
 // comment.
 func (s *Server) decide(perm domain.Permission, fn decideFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Comment string `json:"comment"`
-		}
+		var in decisionRequest
 		if err := decodeOptionalBody(w, r, &in); err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -153,6 +151,11 @@ func (s *Server) decide(perm domain.Permission, fn decideFunc) http.HandlerFunc 
 }
 
 // decideFunc is a decision of the jobs service: Approve, Reject or Withdraw.
+// decisionRequest is the body of an approve, reject or withdraw: why, for the audit log.
+type decisionRequest struct {
+	Comment string `json:"comment"`
+}
+
 type decideFunc func(ctx context.Context, cs jobs.ChangeStore, c *domain.Change, userID, comment string) (*domain.Change, error)
 
 // getNamespaceSettings serves GET /api/v1/namespaces/{namespace}/settings to whoever may read

@@ -94,6 +94,12 @@ func acceptsYAML(accept string) (yaml, ok bool) {
 }
 
 // exportWriter writes {"jobs": [...]} a page at a time.
+// exportDocument is what an export writes, page by page (exportWriter), and what an apply reads
+// back (applyDocument).
+type exportDocument struct {
+	Jobs []jobs.Definition `json:"jobs"`
+}
+
 type exportWriter struct {
 	w       http.ResponseWriter
 	yaml    bool

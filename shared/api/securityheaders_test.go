@@ -17,6 +17,7 @@ func TestSecurityHeaders(t *testing.T) {
 	for name, want := range map[string]string{
 		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
 		"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 	} {
 		require.Equal(t, want, rec.Header().Get(name), name)
 	}

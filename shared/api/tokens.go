@@ -20,16 +20,19 @@ type createdToken struct {
 	Token string `json:"token"`
 }
 
+// tokenRequest is the body of a new API token. Namespace defaults to every namespace (*).
+type tokenRequest struct {
+	Name      string              `json:"name"`
+	Scopes    []domain.Permission `json:"scopes"`
+	Namespace string              `json:"namespace"`
+	ExpiresAt *time.Time          `json:"expires_at"`
+}
+
 // createToken issues an API token for the signed-in user, with scopes they hold in the
 // namespace. Tokens cannot issue tokens: a leaked one must not breed.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
-	var in struct {
-		Name      string              `json:"name"`
-		Scopes    []domain.Permission `json:"scopes"`
-		Namespace string              `json:"namespace"`
-		ExpiresAt *time.Time          `json:"expires_at"`
-	}
+	var in tokenRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return

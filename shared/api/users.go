@@ -71,16 +71,19 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// userRequest is the body of a new database user.
+type userRequest struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Password    string `json:"password"`
+	Disabled    bool   `json:"disabled"`
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if !s.allowUsers(w, r) {
 		return
 	}
-	var in struct {
-		Username    string `json:"username"`
-		DisplayName string `json:"display_name"`
-		Password    string `json:"password"`
-		Disabled    bool   `json:"disabled"`
-	}
+	var in userRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -144,6 +147,13 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// userPatch is the body of a change of a user: the fields it holds are set.
+type userPatch struct {
+	DisplayName *string `json:"display_name"`
+	Password    *string `json:"password"`
+	Disabled    *bool   `json:"disabled"`
+}
+
 // updateUser changes a user's display name, password or disabled flag (a merge patch: absent
 // fields stay). Disabling a user or setting their password ends their sessions.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
@@ -154,11 +164,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in struct {
-		DisplayName *string `json:"display_name"`
-		Password    *string `json:"password"`
-		Disabled    *bool   `json:"disabled"`
-	}
+	var in userPatch
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -230,15 +236,18 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page[*domain.Role]{Items: append(out, custom...)})
 }
 
+// roleRequest is the body of a custom role; the path names it.
+type roleRequest struct {
+	Description string              `json:"description"`
+	Permissions []domain.Permission `json:"permissions"`
+}
+
 // putRole creates or replaces a custom role. Built-in roles cannot be changed.
 func (s *Server) putRole(w http.ResponseWriter, r *http.Request) {
 	if !s.allowUsers(w, r) {
 		return
 	}
-	var in struct {
-		Description string              `json:"description"`
-		Permissions []domain.Permission `json:"permissions"`
-	}
+	var in roleRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -319,16 +328,20 @@ func (s *Server) listBindings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page[*domain.RoleBinding]{Items: list})
 }
 
+// bindingRequest is the body of a new role binding: a role for a user or a group, in a namespace
+// or in all of them (*).
+type bindingRequest struct {
+	Role      string `json:"role"`
+	UserID    string `json:"user_id"`
+	Group     string `json:"group"`
+	Namespace string `json:"namespace"`
+}
+
 func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) {
 	if !s.allowUsers(w, r) {
 		return
 	}
-	var in struct {
-		Role      string `json:"role"`
-		UserID    string `json:"user_id"`
-		Group     string `json:"group"`
-		Namespace string `json:"namespace"`
-	}
+	var in bindingRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return

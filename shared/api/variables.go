@@ -54,15 +54,18 @@ func (h variableHandlers) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page[*domain.Variable]{Items: list})
 }
 
+// variableRequest is the body of a new variable: its name beside what a PUT sets.
+type variableRequest struct {
+	Name string `json:"name"`
+	variables.PutRequest
+}
+
 func (h variableHandlers) create(w http.ResponseWriter, r *http.Request) {
 	jobID, ok := h.allow(w, r, domain.PermVariableWrite)
 	if !ok {
 		return
 	}
-	var in struct {
-		Name string `json:"name"`
-		variables.PutRequest
-	}
+	var in variableRequest
 	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, r, h.s.log, err)
 		return
