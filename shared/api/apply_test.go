@@ -104,6 +104,13 @@ func TestApplyAndExportRefuseHostileCallers(t *testing.T) {
 			require.NotContains(t, p.Detail, "theirs")
 		})
 	}
+	// An apply that names no namespace is about none: with prune it must not read, let alone
+	// empty, every namespace.
+	for _, body := range []string{`{"jobs":[],"prune":true}`, `{"jobs":[],"prune":true,"dry_run":true}`, `{"jobs":[],"namespaces":[],"prune":true}`} {
+		p := editorA.problem(http.MethodPost, "/api/v1/jobs/apply", body, http.StatusBadRequest)
+		require.Equal(t, []string{"jobs"}, fields(p))
+		require.NotContains(t, p.Detail, "theirs")
+	}
 	require.Empty(t, c.jobsIn("team-a"), "a refused apply changes nothing, in any namespace")
 	require.Equal(t, theirs.Version, c.jobsIn("team-b")["theirs"].Version)
 	require.Len(t, c.jobsIn("team-b"), 1)

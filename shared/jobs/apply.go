@@ -105,6 +105,13 @@ func CheckApply(req ApplyRequest) (*Batch, error) {
 	for ns := range named {
 		spaces[ns] = true
 	}
+	if len(spaces) == 0 {
+		// Nothing names a namespace: an apply is about the namespaces it names, never "all".
+		return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: "jobs",
+			Reason: `is empty and "namespaces" names none: an apply changes only the namespaces it names; to empty a namespace, name it in "namespaces" with "prune"`}}}
+	}
+	// Never nil: a nil list of namespaces reads every namespace's jobs.
+	b.namespaces = make([]string, 0, len(spaces))
 	for ns := range spaces {
 		b.namespaces = append(b.namespaces, ns)
 	}

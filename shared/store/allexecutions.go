@@ -73,7 +73,10 @@ func (s *Store) ListAllExecutions(ctx context.Context, scope domain.ExecutionSco
 			return found, err
 		}
 		// What the counts cover is read; below it the history is read row by row.
-		list, limit, f.To = found, limit-len(found), below
+		list, limit = found, limit-len(found)
+		if below != nil && (f.To == nil || below.Before(*f.To)) {
+			f.To = below
+		}
 	}
 	more, err := s.scanAll(ctx, scope.Namespaces, f, after, limit)
 	return append(list, more...), err
@@ -155,8 +158,9 @@ func (s *Store) listRare(ctx context.Context, namespaces []string, f domain.Exec
 	}
 	// The range is [lo, hi); lo is nil when open, hi too.
 	lo, hi := f.From, f.To
-	if after != nil && (hi == nil || !after.ScheduledAt.Before(*hi)) {
-		// The cursor's own instant may hold rows after it (a smaller id).
+	if after != nil && (hi == nil || after.ScheduledAt.Before(*hi)) {
+		// Nothing after the cursor is read; its own instant may hold rows after it (a smaller
+		// id).
 		h := after.ScheduledAt.Add(time.Microsecond)
 		hi = &h
 	}

@@ -82,6 +82,10 @@ func TestHistoryOfEveryJobPagesAsASortOfTheWholeHistory(t *testing.T) {
 	slices.SortFunc(all, func(a, b historyRow) int {
 		return cmp.Or(b.at.Compare(a.at), cmp.Compare(b.id, a.id))
 	})
+	byID := make(map[string]historyRow, len(all))
+	for _, h := range all {
+		byID[h.id] = h
+	}
 
 	statuses := []domain.ExecutionStatus{domain.StatusSucceeded, domain.StatusFailed, domain.StatusTimedOut,
 		domain.StatusSkipped, domain.StatusCancelled, domain.StatusDeadLettered}
@@ -127,6 +131,18 @@ func TestHistoryOfEveryJobPagesAsASortOfTheWholeHistory(t *testing.T) {
 			}
 		}
 		var after *domain.ExecutionCursor
+		if rapid.Bool().Draw(rt, "start from a cursor of one's own") {
+			// Any cursor, not only one a page ended on: before the range, inside it, after it.
+			c := instant.Draw(rt, "cursor instant")
+			after = &domain.ExecutionCursor{ScheduledAt: c, ID: "ffffffff-ffff-ffff-ffff-ffffffffffff"}
+			var kept []string
+			for _, id := range want {
+				if h := byID[id]; h.at.Before(c) || h.at.Equal(c) {
+					kept = append(kept, id)
+				}
+			}
+			want = kept
+		}
 		for page := 0; page < 4; page++ {
 			got, err := st.ListAllExecutions(ctx, scope, f, after, limit)
 			require.NoError(rt, err)
