@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // MaxApplyItems bounds the jobs one apply lists: its plan, its transaction and its audit entries
@@ -251,6 +252,18 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 // item's Job set. An item in a namespace that requires four eyes is not made but proposed: stored
 // as a pending change in the same transaction, and its Change set (docs/four-eyes.md).
 func (s *Service) Apply(ctx context.Context, plan []PlanItem, as ApplyAs) ([]PlanItem, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.apply(ctx, plan, as, attempt == maxCalendarRetries)
+		if errors.Is(err, store.ErrCalendarsChanged) {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		return out, err
+	}
+}
+
+// apply is one attempt of Apply; unless it is the last, a calendar changed meanwhile is
+// store.ErrCalendarsChanged, for another.
+func (s *Service) apply(ctx context.Context, plan []PlanItem, as ApplyAs, last bool) ([]PlanItem, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var (
 		v        domain.ValidationError
@@ -311,6 +324,9 @@ func (s *Service) Apply(ctx context.Context, plan []PlanItem, as ApplyAs) ([]Pla
 	stored, err := s.store.ApplyJobs(ctx, changes, proposed, now)
 	var cerr *domain.JobChangeError
 	if errors.As(err, &cerr) && cerr.Index >= 0 && cerr.Index < len(at) {
+		if !last && errors.Is(cerr.Err, store.ErrCalendarsChanged) {
+			return nil, store.ErrCalendarsChanged
+		}
 		return nil, changeConflict(plan[at[cerr.Index]], cerr.Err)
 	}
 	if err != nil {
@@ -348,6 +364,10 @@ func changeConflict(p PlanItem, err error) error {
 	var cerr *domain.ConflictError
 	if errors.As(err, &cerr) {
 		return &domain.ConflictError{FieldError: domain.FieldError{Field: itemField(p) + "." + cerr.Field, Reason: cerr.Reason}}
+	}
+	if errors.Is(err, store.ErrCalendarsChanged) {
+		return &domain.ConflictError{FieldError: domain.FieldError{Field: itemField(p) + ".schedule.calendars", Reason: fmt.Sprintf(
+			"a calendar job %s names kept changing while the apply ran, so nothing was applied; apply again", strconv.Quote(p.Namespace+"/"+p.Name))}}
 	}
 	if errors.Is(err, domain.ErrStale) || errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) {
 		return &domain.ConflictError{FieldError: domain.FieldError{Field: itemField(p), Reason: fmt.Sprintf(

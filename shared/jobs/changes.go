@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // Four eyes: in a namespace that requires it, a create, edit or delete of a job is not made but
@@ -187,22 +188,28 @@ func (s *Service) Approve(ctx context.Context, cs ChangeStore, c *domain.Change,
 	if userID == "" || userID == c.Requester.UserID {
 		return nil, ErrSelfApproval
 	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	d := domain.Decision{Status: domain.ChangeApproved, By: domain.ActorLabel(ctx), UserID: userID, Comment: comment, At: now}
-	w, err := s.writeOf(ctx, c, now)
-	var verr *domain.ValidationError
-	switch {
-	case errors.As(err, &verr):
-		d.Status, d.Reason = domain.ChangeFailed, verr.Error()
-		if _, err := cs.DecideChange(ctx, c.ID, d, nil); err != nil {
+	for attempt := 1; ; attempt++ {
+		now := s.now().UTC().Truncate(time.Microsecond)
+		d := domain.Decision{Status: domain.ChangeApproved, By: domain.ActorLabel(ctx), UserID: userID, Comment: comment, At: now}
+		w, err := s.writeOf(ctx, c, now)
+		var verr *domain.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			d.Status, d.Reason = domain.ChangeFailed, verr.Error()
+			if _, err := cs.DecideChange(ctx, c.ID, d, nil); err != nil {
+				return nil, err
+			}
+			return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: verr.Fields[0].Field,
+				Reason: "the change cannot be applied any more and is now failed: " + verr.Error()}}
+		case err != nil:
 			return nil, err
 		}
-		return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: verr.Fields[0].Field,
-			Reason: "the change cannot be applied any more and is now failed: " + verr.Error()}}
-	case err != nil:
-		return nil, err
+		out, err := cs.DecideChange(ctx, c.ID, d, w)
+		if errors.Is(err, store.ErrCalendarsChanged) && attempt < maxCalendarRetries {
+			continue // planned by a calendar edited meanwhile: plan again
+		}
+		return out, err
 	}
-	return cs.DecideChange(ctx, c.ID, d, w)
 }
 
 // writeOf is the write approving c makes at now.

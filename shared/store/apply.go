@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,13 @@ import (
 func (s *Store) ApplyJobs(ctx context.Context, changes []domain.JobChange, proposed []*domain.Change, now time.Time) ([]*domain.Job, error) {
 	out := make([]*domain.Job, len(changes))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Every calendar the batch names, held first and in name order: an edit of a calendar
+		// holds it and then the jobs naming it, and a batch that took a calendar only on
+		// reaching a job naming it, holding another job already, could wait on such an edit
+		// while the edit waits on that job.
+		if err := lockCalendars(ctx, tx, changes); err != nil {
+			return err
+		}
 		audited := make([]Change, 0, len(changes)+len(proposed))
 		for i, c := range changes {
 			a, err := applyJob(ctx, tx, c, now)
@@ -48,6 +56,24 @@ func (s *Store) ApplyJobs(ctx context.Context, changes []domain.JobChange, propo
 		return nil, fmt.Errorf("apply jobs: %w", err)
 	}
 	return out, nil
+}
+
+// lockCalendars takes FOR SHARE, in name order, the calendars the jobs of changes name.
+func lockCalendars(ctx context.Context, tx pgx.Tx, changes []domain.JobChange) error {
+	var names []string
+	for _, c := range changes {
+		if c.Job != nil && c.Job.CalendarRules != nil {
+			for name := range c.Job.CalendarRules.Versions {
+				names = append(names, name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	_, err := tx.Exec(ctx, `SELECT 1 FROM calendars WHERE name = ANY($1) ORDER BY name FOR SHARE`, slices.Compact(names))
+	return translate("hold the calendars of the jobs", err)
 }
 
 // applied is one change made: the job it left and its audit entry.
