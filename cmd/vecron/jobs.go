@@ -180,6 +180,9 @@ func jobsCreateCommand(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if isPending(resp) {
+				return showOne(cmd.OutOrStdout(), *format, resp.body, func(ch domain.Change) { e.pendingNote(cmd.OutOrStdout(), ch, "") })
+			}
 			return showOne(cmd.OutOrStdout(), *format, resp.body, func(j domain.Job) {
 				fmt.Fprintf(cmd.OutOrStdout(), "created job %s/%s (%s), next run %s\n", j.Namespace, j.Name, j.ID,
 					clock(j.NextRunAt, zoneOf(j.Timezone, e.local), "none"))
@@ -240,6 +243,9 @@ func jobsEditCommand(e env) *cobra.Command {
 			}
 			if kept != "" {
 				_ = os.Remove(kept)
+			}
+			if isPending(resp) {
+				return showOne(cmd.OutOrStdout(), *format, resp.body, func(ch domain.Change) { e.pendingNote(cmd.OutOrStdout(), ch, args[0]) })
 			}
 			return showOne(cmd.OutOrStdout(), *format, resp.body, func(j domain.Job) {
 				fmt.Fprintf(cmd.OutOrStdout(), "edited job %s/%s: version %d, next run %s\n", j.Namespace, j.Name, j.Version,
@@ -323,8 +329,17 @@ func jobsDeleteCommand(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := c.do(cmd.Context(), request{method: http.MethodDelete, path: path}); err != nil {
+			resp, err := c.do(cmd.Context(), request{method: http.MethodDelete, path: path})
+			if err != nil {
 				return err
+			}
+			if isPending(resp) {
+				var ch domain.Change
+				if err := json.Unmarshal(resp.body, &ch); err != nil {
+					return fmt.Errorf("the API answered with something unexpected: %w", err)
+				}
+				e.pendingNote(cmd.OutOrStdout(), ch, args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted job %s\n", args[0])
 			return nil

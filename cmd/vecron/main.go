@@ -39,6 +39,8 @@ func rootCommand(e env) *cobra.Command {
 	root.AddCommand(jobsCommand(e))
 	root.AddCommand(executionsCommand(e))
 	root.AddCommand(deadLettersCommand(e))
+	root.AddCommand(changesCommand(e))
+	root.AddCommand(namespacesCommand(e))
 	root.AddCommand(exitCodesTopic())
 	return root
 }
