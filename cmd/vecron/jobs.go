@@ -22,11 +22,15 @@ import (
 
 // jobsCommand is `vecron jobs`: the jobs of the API, read and changed as the signed-in user.
 func jobsCommand(e env) *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List, read, create, edit, run, pause and delete jobs",
+	cmd := &cobra.Command{Use: "jobs", Short: "List, read, create, edit, run, pause, delete, export and apply jobs",
 		Long: `Jobs are named by id, or by name: within --namespace, or in the one namespace that has a job
-of that name.`}
+of that name.
+
+In a namespace that requires four eyes, create, edit and delete make a change that waits for
+another user's approval (see vecron changes).`}
 	cmd.AddCommand(jobsListCommand(e), jobsGetCommand(e), jobsCreateCommand(e), jobsEditCommand(e), jobsDeleteCommand(e),
-		jobsTriggerCommand(e), jobsEnableCommand(e, true), jobsEnableCommand(e, false), jobsCloneCommand(e))
+		jobsTriggerCommand(e), jobsEnableCommand(e, true), jobsEnableCommand(e, false), jobsCloneCommand(e),
+		jobsExportCommand(e), jobsApplyCommand(e))
 	return cmd
 }
 
