@@ -87,9 +87,12 @@ func newAPIEnv(t *testing.T, stream bool) *apiEnv {
 
 // env is the surroundings the commands see: this API and token, a configuration folder of
 // their own, UTC as the local zone.
-func (a *apiEnv) env() env {
+func (a *apiEnv) env() env { return a.envAs(a.token) }
+
+// envAs is env with token as the credential.
+func (a *apiEnv) envAs(token string) env {
 	dir := a.t.TempDir()
-	vars := map[string]string{"VECRON_SERVER": a.srv.URL, "VECRON_TOKEN": a.token}
+	vars := map[string]string{"VECRON_SERVER": a.srv.URL, "VECRON_TOKEN": token}
 	for k, v := range a.vars {
 		vars[k] = v
 	}
@@ -102,6 +105,14 @@ func (a *apiEnv) run(stdin string, args ...string) (stdout, stderr string, code 
 	a.t.Helper()
 	var out, errb bytes.Buffer
 	code = execute(a.t.Context(), a.env(), strings.NewReader(stdin), &out, &errb, args...)
+	return out.String(), errb.String(), code
+}
+
+// runAs is run with token as the credential: as another user.
+func (a *apiEnv) runAs(token, stdin string, args ...string) (stdout, stderr string, code int) {
+	a.t.Helper()
+	var out, errb bytes.Buffer
+	code = execute(a.t.Context(), a.envAs(token), strings.NewReader(stdin), &out, &errb, args...)
 	return out.String(), errb.String(), code
 }
 

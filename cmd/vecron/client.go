@@ -165,7 +165,8 @@ func exitCode(err error) int {
 type request struct {
 	method, path string
 	query        url.Values
-	// body is sent as JSON: raw when a json.RawMessage, marshalled otherwise.
+	// body is sent as JSON: raw when a json.RawMessage, marshalled otherwise; a []byte is sent
+	// as it is, with the Content-Type header names.
 	body   any
 	header http.Header
 }
@@ -208,13 +209,16 @@ func (c *client) do(ctx context.Context, r request) (*response, error) {
 // send sends r and returns the open answer, whatever its status.
 func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
 	var body io.Reader
-	if r.body != nil {
-		raw, ok := r.body.(json.RawMessage)
-		if !ok {
-			var err error
-			if raw, err = json.Marshal(r.body); err != nil {
-				return nil, err
-			}
+	switch b := r.body.(type) {
+	case nil:
+	case []byte:
+		body = bytes.NewReader(b)
+	case json.RawMessage:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
 		}
 		body = bytes.NewReader(raw)
 	}
@@ -229,8 +233,8 @@ func (c *client) send(ctx context.Context, r request) (*http.Response, error) {
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	if r.body != nil || r.method == http.MethodPost {
-		// Every /api/v1 write is JSON, with a body or without.
+	if (r.body != nil || r.method == http.MethodPost) && req.Header.Get("Content-Type") == "" {
+		// Every /api/v1 write is JSON, with a body or without, unless it says otherwise.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if req.Header.Get("Accept") == "" {

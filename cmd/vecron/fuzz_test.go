@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // FuzzParseInstant: --since and --until never panic, and what they accept is an instant no
@@ -91,6 +94,57 @@ func FuzzReadSSE(f *testing.F) {
 		})
 		if strings.ContainsRune(last, 0) {
 			t.Fatalf("id %q from %q", last, s)
+		}
+	})
+}
+
+// FuzzParseJobsFile: any file given to apply -f gives its jobs or an error; the jobs it gives
+// go into a body that is no file of jobs itself (it holds the flags) and reads back as the same
+// values the file holds.
+func FuzzParseJobsFile(f *testing.F) {
+	for _, s := range []string{"jobs: []\n", "jobs:\n  - " + `{"name":"x","schedule":{"cron":"@daily"}}` + "\n", `{"jobs":[{"name":"a","n":1.5,"t":true,"z":null}]}`,
+		"jobs:\n- &x {a: 1}\n- *x\n", "jobs: []\n---\njobs: []\n", "prune: true\n", "jobs: {}\n", "", "[]", "jobs: [\"yes\", '0123', 1e3, ~, .nan]\n",
+		"jobs:\n  - name: \"\\u0000\"\n", "jobs:\n  - !!binary aGk=\n", "# only a comment\n"} {
+		f.Add([]byte(s))
+	}
+	type request struct {
+		Jobs       []any    `yaml:"jobs"`
+		Namespaces []string `yaml:"namespaces"`
+		Prune      bool     `yaml:"prune"`
+		DryRun     bool     `yaml:"dry_run"`
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		items, err := parseJobsFile(b)
+		if err != nil {
+			if exitCode(usageError{err}) != exitUsage || err.Error() == "" {
+				t.Fatalf("%q: %v", b, err)
+			}
+			return
+		}
+		body, err := (&applyInput{items: items}).body([]string{"ops"}, true, false)
+		if err != nil {
+			t.Fatalf("%q: its jobs make no body: %v", b, err)
+		}
+		if _, err := parseJobsFile(body); err == nil {
+			t.Fatalf("%q: the body %q passed for a file of jobs, flags and all", b, body)
+		}
+		var node yaml.Node
+		if err := yaml.Unmarshal(body, &node); err != nil {
+			t.Fatalf("%q: the body %q is not YAML: %v", b, body, err)
+		}
+		var file request
+		if yaml.Unmarshal(b, &file) != nil {
+			return // a value Go cannot hold, such as a key twice: the API names it
+		}
+		var got request
+		if err := yaml.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%q: the body %q does not read back: %v", b, body, err)
+		}
+		if len(got.Jobs) != len(items) || !got.Prune || got.DryRun || fmt.Sprint(got.Namespaces) != "[ops]" {
+			t.Fatalf("%q: the body %q does not hold the file's %d jobs and the flags", b, body, len(items))
+		}
+		if fmt.Sprintf("%#v", file.Jobs) != fmt.Sprintf("%#v", got.Jobs) {
+			t.Fatalf("%q: jobs %#v came back as %#v", b, file.Jobs, got.Jobs)
 		}
 	})
 }

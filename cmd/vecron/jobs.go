@@ -22,11 +22,15 @@ import (
 
 // jobsCommand is `vecron jobs`: the jobs of the API, read and changed as the signed-in user.
 func jobsCommand(e env) *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List, read, create, edit, run, pause and delete jobs",
+	cmd := &cobra.Command{Use: "jobs", Short: "List, read, create, edit, run, pause, delete, export and apply jobs",
 		Long: `Jobs are named by id, or by name: within --namespace, or in the one namespace that has a job
-of that name.`}
+of that name.
+
+In a namespace that requires four eyes, create, edit and delete make a change that waits for
+another user's approval (see vecron changes).`}
 	cmd.AddCommand(jobsListCommand(e), jobsGetCommand(e), jobsCreateCommand(e), jobsEditCommand(e), jobsDeleteCommand(e),
-		jobsTriggerCommand(e), jobsEnableCommand(e, true), jobsEnableCommand(e, false), jobsCloneCommand(e))
+		jobsTriggerCommand(e), jobsEnableCommand(e, true), jobsEnableCommand(e, false), jobsCloneCommand(e),
+		jobsExportCommand(e), jobsApplyCommand(e))
 	return cmd
 }
 
@@ -180,6 +184,9 @@ func jobsCreateCommand(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if isPending(resp) {
+				return showOne(cmd.OutOrStdout(), *format, resp.body, func(ch domain.Change) { e.pendingNote(cmd.OutOrStdout(), ch, "") })
+			}
 			return showOne(cmd.OutOrStdout(), *format, resp.body, func(j domain.Job) {
 				fmt.Fprintf(cmd.OutOrStdout(), "created job %s/%s (%s), next run %s\n", j.Namespace, j.Name, j.ID,
 					clock(j.NextRunAt, zoneOf(j.Timezone, e.local), "none"))
@@ -240,6 +247,9 @@ func jobsEditCommand(e env) *cobra.Command {
 			}
 			if kept != "" {
 				_ = os.Remove(kept)
+			}
+			if isPending(resp) {
+				return showOne(cmd.OutOrStdout(), *format, resp.body, func(ch domain.Change) { e.pendingNote(cmd.OutOrStdout(), ch, args[0]) })
 			}
 			return showOne(cmd.OutOrStdout(), *format, resp.body, func(j domain.Job) {
 				fmt.Fprintf(cmd.OutOrStdout(), "edited job %s/%s: version %d, next run %s\n", j.Namespace, j.Name, j.Version,
@@ -323,8 +333,17 @@ func jobsDeleteCommand(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := c.do(cmd.Context(), request{method: http.MethodDelete, path: path}); err != nil {
+			resp, err := c.do(cmd.Context(), request{method: http.MethodDelete, path: path})
+			if err != nil {
 				return err
+			}
+			if isPending(resp) {
+				var ch domain.Change
+				if err := json.Unmarshal(resp.body, &ch); err != nil {
+					return fmt.Errorf("the API answered with something unexpected: %w", err)
+				}
+				e.pendingNote(cmd.OutOrStdout(), ch, args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted job %s\n", args[0])
 			return nil

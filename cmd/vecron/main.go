@@ -39,6 +39,8 @@ func rootCommand(e env) *cobra.Command {
 	root.AddCommand(jobsCommand(e))
 	root.AddCommand(executionsCommand(e))
 	root.AddCommand(deadLettersCommand(e))
+	root.AddCommand(changesCommand(e))
+	root.AddCommand(namespacesCommand(e))
 	root.AddCommand(exitCodesTopic())
 	return root
 }
@@ -54,7 +56,7 @@ problem says them (its title, detail and each offending field), never as a Go er
   0  done
   1  any other error
   2  usage: an unknown flag, a missing argument, a value the command cannot read
-  3  not found: no such job, execution, dead letter or variable (404)
+  3  not found: no such job, execution, dead letter, variable or change (404)
   4  conflict: a name taken, an edit of a version changed since it was read, a dead letter
      already resolved, a run of a forbid job while one runs (409, 412, 428)
   5  not signed in, the session ended, or not allowed (401, 403)
