@@ -29,6 +29,7 @@ func rootCommand(e env) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(devCommand())
 	root.AddCommand(scheduleCommand())
+	root.AddCommand(calendarsCommand(e))
 	root.AddCommand(variablesCommand(e))
 	root.AddCommand(loginCommand(e))
 	root.AddCommand(logoutCommand(e))
