@@ -30,6 +30,7 @@ func rootCommand(e env) *cobra.Command {
 	root.AddCommand(devCommand())
 	root.AddCommand(scheduleCommand())
 	root.AddCommand(calendarsCommand(e))
+	root.AddCommand(freezesCommand(e))
 	root.AddCommand(variablesCommand(e))
 	root.AddCommand(loginCommand(e))
 	root.AddCommand(logoutCommand(e))
