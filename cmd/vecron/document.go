@@ -161,6 +161,12 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 		}
 		buf.WriteByte(']')
 	case yaml.ScalarNode:
+		if n.ShortTag() == "!!timestamp" {
+			// A date stays the text written (2026-02-17), not the instant YAML reads in it.
+			b, _ := json.Marshal(n.Value)
+			buf.Write(b)
+			return nil
+		}
 		var v any
 		if err := n.Decode(&v); err != nil {
 			return fmt.Errorf("line %d: %s", n.Line, strings.TrimPrefix(err.Error(), "yaml: "))

@@ -28,7 +28,9 @@ func rootCommand(e env) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(devCommand())
-	root.AddCommand(scheduleCommand())
+	root.AddCommand(scheduleCommand(e))
+	root.AddCommand(calendarsCommand(e))
+	root.AddCommand(freezesCommand(e))
 	root.AddCommand(variablesCommand(e))
 	root.AddCommand(loginCommand(e))
 	root.AddCommand(logoutCommand(e))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 	"github.com/vecron/vecron/shared/schedule"
 )
 
-// scheduleCommand is `vecron schedule`: check schedules offline, without a server.
-func scheduleCommand() *cobra.Command {
+// scheduleCommand is `vecron schedule`: check schedules offline, without a server (with
+// --calendars, through the API's preview, which reads them).
+func scheduleCommand(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "Check schedules offline: list when a cron expression or interval fires",
@@ -26,7 +28,7 @@ func scheduleCommand() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(scheduleNextCommand(time.Now))
+	cmd.AddCommand(scheduleNextCommand(e))
 	return cmd
 }
 
@@ -38,15 +40,16 @@ type scheduleNextFlags struct {
 	after                      string
 	count                      int
 	dstGap, dstOverlap, seed   string
-	exclude                    []string
+	exclude, calendars         []string
 	explain                    bool
+	server                     string
 }
 
 // maxCount bounds --count.
 const maxCount = 10_000
 
-// scheduleNextCommand is `vecron schedule next`; now is the clock --after defaults to.
-func scheduleNextCommand(now func() time.Time) *cobra.Command {
+// scheduleNextCommand is `vecron schedule next`; e.now is the clock --after defaults to.
+func scheduleNextCommand(e env) *cobra.Command {
 	var f scheduleNextFlags
 	cmd := &cobra.Command{
 		Use:   "next",
@@ -58,13 +61,23 @@ status 2 and says why on stderr.
 The schedule is a Quartz cron expression (--cron "0 15 10 ? * MON-FRI"), a 5-field Unix one or a
 descriptor (@daily, @every 90s); a fixed rate (--every 15m with --anchor or --start-at); a fixed
 delay (--kind fixed_delay --every 15m: each fire is every after the one before); or one instant
-(--at). It is evaluated in --tz (default Asia/Ho_Chi_Minh).`,
+(--at). It is evaluated in --tz (default Asia/Ho_Chi_Minh).
+
+With --calendars the schedule is sent to the API's preview (POST /api/v1/schedules/preview) as
+the signed-in user, which skips the excluded days and keeps to the business days of those
+calendars, as the job's own planning does; --explain then names the calendar and label of each
+skipped day. The flags are checked here first (status 2); a calendar the API refuses, or that
+leaves the schedule no fire, exits with status 6, and at most 1000 fires are listed.`,
 		Example: `  vecron schedule next --cron "0 0 9 ? * MON-FRI" --count 5
   vecron schedule next --cron "0 30 2 * * ?" --tz America/New_York --after 2025-03-08T00:00:00Z --dst-gap skip
-  vecron schedule next --every 8h --anchor 2025-09-01T00:00:00Z --exclude 2025-09-02 --explain`,
+  vecron schedule next --every 8h --anchor 2025-09-01T00:00:00Z --exclude 2025-09-02 --explain
+  vecron schedule next --cron "0 0 9 * * ?" --calendars vn-holidays --explain`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runScheduleNext(cmd.OutOrStdout(), f, now)
+			if len(f.calendars) > 0 {
+				return previewScheduleNext(cmd, e, f)
+			}
+			return runScheduleNext(cmd.OutOrStdout(), f, e.now)
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -85,6 +98,8 @@ delay (--kind fixed_delay --every 15m: each fire is every after the one before);
 	fl.StringVar(&f.dstGap, "dst-gap", "", "local times a spring-forward skips: shift_forward (default) or skip")
 	fl.StringVar(&f.dstOverlap, "dst-overlap", "", "local times a fall-back repeats: first (default), last or both")
 	fl.BoolVar(&f.explain, "explain", false, "also print each fire's local time and what DST, excluded dates or jitter did to it")
+	fl.StringSliceVar(&f.calendars, "calendars", nil, "shared calendars whose days apply too (comma-separated): asks the API, as the signed-in user")
+	fl.StringVar(&f.server, "server", "", "URL of the vecron API, with --calendars (default: $VECRON_SERVER, else the server of vecron login, else "+serverDefault+")")
 	return cmd
 }
 
@@ -108,9 +123,14 @@ func runScheduleNext(out io.Writer, f scheduleNextFlags, now func() time.Time) e
 	if err != nil {
 		return usageError{flagErrors(err)}
 	}
-	for _, fire := range s.WithSeed(f.seed).Preview(after, f.count) {
+	return printFires(out, s.WithSeed(f.seed).Preview(after, f.count), f.explain)
+}
+
+// printFires writes one fire a line: its UTC instant, with explain its local time and notes.
+func printFires(out io.Writer, fires []schedule.Fire, explain bool) error {
+	for _, fire := range fires {
 		line := fire.At.Format(time.RFC3339Nano)
-		if f.explain {
+		if explain {
 			notes := make([]string, len(fire.Notes))
 			for i, n := range fire.Notes {
 				notes[i] = n.Kind + ": " + n.Detail
@@ -123,6 +143,55 @@ func runScheduleNext(out io.Writer, f scheduleNextFlags, now func() time.Time) e
 		}
 	}
 	return nil
+}
+
+// previewCountMax is the most fires the API's preview lists.
+const previewCountMax = 1000
+
+// previewScheduleNext is `vecron schedule next --calendars`: the flags are checked here as
+// offline, then the API previews the schedule with the calendars, as the signed-in user.
+func previewScheduleNext(cmd *cobra.Command, e env, f scheduleNextFlags) error {
+	in, after, err := f.schedule(e.now)
+	if err != nil {
+		return usageError{err}
+	}
+	if f.count < 1 || f.count > previewCountMax {
+		return usageError{fmt.Errorf("--count must be from 1 to %d with --calendars, got %d", previewCountMax, f.count)}
+	}
+	if _, err := schedule.Parse(in, f.tz); err != nil {
+		return usageError{flagErrors(err)}
+	}
+	in.Calendars = f.calendars
+	srv := e.serverURL(f.server)
+	token, err := e.bearerToken(cmd.Context(), srv)
+	if err != nil {
+		return err
+	}
+	var answer struct {
+		Timezone string `json:"timezone"`
+		Fires    []struct {
+			At    time.Time       `json:"at"`
+			Local string          `json:"local"`
+			Notes []schedule.Note `json:"notes"`
+		} `json:"fires"`
+	}
+	c := &client{server: srv, token: token}
+	body := map[string]any{"schedule": in, "timezone": f.tz, "after": after, "count": f.count, "seed": f.seed}
+	if err := c.call(cmd.Context(), http.MethodPost, "/api/v1/schedules/preview", body, &answer); err != nil {
+		var p *apiError
+		if errors.As(err, &p) {
+			for i := range p.Fields { // say the flags, as offline
+				p.Fields[i].Field = flagName(p.Fields[i].Field)
+			}
+		}
+		return err
+	}
+	zone := zoneOf(answer.Timezone, time.UTC)
+	fires := make([]schedule.Fire, len(answer.Fires))
+	for i, x := range answer.Fires {
+		fires[i] = schedule.Fire{At: x.At.UTC(), Local: x.At.In(zone), Notes: x.Notes}
+	}
+	return printFires(cmd.OutOrStdout(), fires, f.explain)
 }
 
 // schedule builds the domain schedule and the instant to list fires after from the flags.
@@ -182,6 +251,9 @@ func flagName(field string) string {
 	}
 	if strings.HasPrefix(field, "schedule.excluded_dates[") {
 		return "--exclude " + strings.TrimPrefix(field, "schedule.excluded_dates")
+	}
+	if strings.HasPrefix(field, "schedule.calendars[") {
+		return "--calendars " + strings.TrimPrefix(field, "schedule.calendars")
 	}
 	return "--" + strings.TrimPrefix(field, "schedule.")
 }

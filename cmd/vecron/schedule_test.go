@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runCLI runs `vecron <args>` in process as main does, with a fixed clock, and returns what it
@@ -16,12 +17,10 @@ import (
 func runCLI(t *testing.T, now time.Time, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	root := &cobra.Command{Use: "vecron", SilenceUsage: true, SilenceErrors: true}
-	sched := scheduleCommand()
-	for _, c := range sched.Commands() { // swap in the fixed clock
-		sched.RemoveCommand(c)
-	}
-	sched.AddCommand(scheduleNextCommand(func() time.Time { return now }))
-	root.AddCommand(sched)
+	dir := t.TempDir()
+	e := env{getenv: func(string) string { return "" }, configDir: func() (string, error) { return dir, nil },
+		local: time.UTC, now: func() time.Time { return now }}
+	root.AddCommand(scheduleCommand(e)) // with a fixed clock
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -157,4 +156,34 @@ func TestScheduleCommandRejectsArguments(t *testing.T) {
 	_, stderr, code := runCLI(t, time.Now(), "schedule", "nxt")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `vecron: unknown command "nxt" for "vecron schedule": use "vecron schedule next"`)
+}
+
+// TestScheduleNextWithCalendars: --calendars asks the API's preview, which skips the calendars'
+// days and says why.
+func TestScheduleNextWithCalendars(t *testing.T) {
+	t.Parallel()
+	a := newAPIEnv(t, false)
+	_, stderr, code := a.run(holidaysYAML, "calendars", "create", "-f", "-")
+	require.Equal(t, 0, code, stderr)
+	args := []string{"schedule", "next", "--cron", "0 0 9 * * ?", "--tz", "UTC", "--after", "2027-02-04T12:00:00Z", "--count", "3"}
+
+	require.Equal(t, "2027-02-05T09:00:00Z\n2027-02-06T09:00:00Z\n2027-02-07T09:00:00Z\n", a.ok(args...), "offline: no calendar")
+	require.Equal(t, "2027-02-05T09:00:00Z\n2027-02-08T09:00:00Z\n2027-02-09T09:00:00Z\n", a.ok(append(args, "--calendars", "vn-holidays")...),
+		"Tết (a Saturday) and the Sunday are skipped")
+	out := a.ok(append(args, "--calendars", "vn-holidays", "--explain")...)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 3)
+	require.Equal(t, "2027-02-05T09:00:00Z\t2027-02-05 09:00:00 UTC", lines[0])
+	require.True(t, strings.HasPrefix(lines[1], "2027-02-08T09:00:00Z\t2027-02-08 09:00:00 UTC\texcluded_date: "), lines[1])
+	require.Contains(t, lines[1], "excluded by vn-holidays: Tết")
+
+	_, stderr, code = a.run("", append(args, "--calendars", "vn-holidays,no-such-calendar")...)
+	require.Equal(t, exitInvalid, code, stderr)
+	require.Contains(t, stderr, "vecron: Invalid input (400):\n  --calendars [1]: ")
+	_, stderr, code = a.run("", append(args, "--calendars", "vn-holidays", "--count", "1001")...)
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, "--count must be from 1 to 1000 with --calendars")
+	_, stderr, code = a.run("", "schedule", "next", "--cron", "0 0 25 * * ?", "--calendars", "vn-holidays")
+	require.Equal(t, exitUsage, code, "the flags are checked before the API is called")
+	require.Contains(t, stderr, "--cron: hour: \"25\" is out of range 0-23")
 }
