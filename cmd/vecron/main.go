@@ -58,7 +58,7 @@ problem says them (its title, detail and each offending field), never as a Go er
   0  done
   1  any other error
   2  usage: an unknown flag, a missing argument, a value the command cannot read
-  3  not found: no such job, execution, dead letter, variable or change (404)
+  3  not found: no such job, execution, dead letter, variable, calendar, freeze or change (404)
   4  conflict: a name taken, an edit of a version changed since it was read, a dead letter
      already resolved, a run of a forbid job while one runs (409, 412, 428)
   5  not signed in, the session ended, or not allowed (401, 403)
