@@ -66,52 +66,7 @@ func readDocument(file string, stdin io.Reader) ([]byte, error) {
 // takes, keys in the order written, without the fields the API does not take. Its errors name
 // the line.
 func parseJobDocument(b []byte) (jobDocument, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return jobDocument{}, usageError{fmt.Errorf("the document is neither JSON nor YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return jobDocument{}, usageError{errors.New("the document is empty")}
-	}
-	root := resolveAlias(doc.Content[0])
-	if root.Kind != yaml.MappingNode {
-		return jobDocument{}, usageError{fmt.Errorf("line %d: a job is an object of fields such as name and schedule", root.Line)}
-	}
-	var (
-		out jobDocument
-		buf bytes.Buffer
-	)
-	buf.WriteByte('{')
-	n := 0
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], resolveAlias(root.Content[i+1])
-		switch k.Value {
-		case "id":
-			out.id = v.Value
-		case "version":
-			ver, err := strconv.ParseInt(v.Value, 10, 64)
-			if err != nil || ver < 1 || v.Kind != yaml.ScalarNode {
-				return jobDocument{}, usageError{fmt.Errorf("line %d: version: must be the whole number the job's version was read as", v.Line)}
-			}
-			out.version = ver
-		}
-		if readOnlyJobField(k.Value) {
-			continue
-		}
-		if n > 0 {
-			buf.WriteByte(',')
-		}
-		n++
-		key, _ := json.Marshal(k.Value)
-		buf.Write(key)
-		buf.WriteByte(':')
-		if err := writeJSON(&buf, v, 0); err != nil {
-			return jobDocument{}, usageError{fmt.Errorf("%s: %w", k.Value, err)}
-		}
-	}
-	buf.WriteByte('}')
-	out.body = buf.Bytes()
-	return out, nil
+	return parseObjectDocument(b, readOnlyJobField, "a job is an object of fields such as name and schedule")
 }
 
 func resolveAlias(n *yaml.Node) *yaml.Node {
@@ -184,10 +139,69 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node, depth int) error {
 
 // editableJob is the job the API answered (raw) as a YAML document to edit: its version, then
 // the fields a PUT takes, in the API's order.
-func editableJob(raw []byte) ([]byte, error) {
+func editableJob(raw []byte) ([]byte, error) { return editableDocument(raw, readOnlyJobField) }
+
+// parseObjectDocument reads an object written in JSON or YAML into the JSON object the API
+// takes, keys in the order written, without the fields readOnly names; what says what the
+// object should have been. The version it names, when it does, is kept apart.
+func parseObjectDocument(b []byte, readOnly func(string) bool, what string) (jobDocument, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return jobDocument{}, usageError{fmt.Errorf("the document is neither JSON nor YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return jobDocument{}, usageError{errors.New("the document is empty")}
+	}
+	root := resolveAlias(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return jobDocument{}, usageError{fmt.Errorf("line %d: %s", root.Line, what)}
+	}
+	var (
+		out jobDocument
+		buf bytes.Buffer
+	)
+	buf.WriteByte('{')
+	n := 0
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := resolveAlias(root.Content[i]), resolveAlias(root.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			return jobDocument{}, usageError{fmt.Errorf("line %d: a key must be a plain string", k.Line)}
+		}
+		switch k.Value {
+		case "id":
+			out.id = v.Value
+		case "version":
+			ver, err := strconv.ParseInt(v.Value, 10, 64)
+			if err != nil || ver < 1 || v.Kind != yaml.ScalarNode {
+				return jobDocument{}, usageError{fmt.Errorf("line %d: version: must be the whole number the version was read as", v.Line)}
+			}
+			out.version = ver
+		}
+		if readOnly(k.Value) {
+			continue
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		n++
+		key, _ := json.Marshal(k.Value)
+		buf.Write(key)
+		buf.WriteByte(':')
+		if err := writeJSON(&buf, v, 0); err != nil {
+			return jobDocument{}, usageError{fmt.Errorf("%s: %w", k.Value, err)}
+		}
+	}
+	buf.WriteByte('}')
+	out.body = buf.Bytes()
+	return out, nil
+}
+
+// editableDocument is an object the API answered (raw) as a YAML document to edit: its version,
+// then the fields a PUT takes, in the API's order.
+func editableDocument(raw []byte, readOnly func(string) bool) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the API answered with something other than a job")
+		return nil, errors.New("the API answered with something other than an object")
 	}
 	root := doc.Content[0]
 	var version []*yaml.Node
@@ -196,7 +210,7 @@ func editableJob(raw []byte) ([]byte, error) {
 		switch k := root.Content[i].Value; {
 		case k == "version":
 			version = root.Content[i : i+2]
-		case !readOnlyJobField(k):
+		case !readOnly(k):
 			kept = append(kept, root.Content[i], root.Content[i+1])
 		}
 	}
