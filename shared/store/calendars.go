@@ -60,25 +60,26 @@ func encodeCalendar(c *domain.Calendar) (dates, weekdays []byte, err error) {
 	return dates, weekdays, err
 }
 
-// calendarsUnchanged holds, in tx, the calendars r was resolved from, and returns
-// ErrCalendarsChanged when one is at another version now or gone. It takes them FOR SHARE, so an
-// edit of one waits for tx, and then re-plans the job tx stores.
-func calendarsUnchanged(ctx context.Context, tx pgx.Tx, r *domain.CalendarRules) error {
+// calendarsUnchanged holds, in tx, the calendars r was resolved from for a job of namespace ns,
+// and returns ErrCalendarsChanged when one is at another version now, gone, or no longer one a
+// job of ns may name (deleted and made anew, under its name, for another namespace). It takes
+// them FOR SHARE, so an edit of one waits for tx, and then re-plans the job tx stores.
+func calendarsUnchanged(ctx context.Context, tx pgx.Tx, ns string, r *domain.CalendarRules) error {
 	if r == nil || len(r.Versions) == 0 {
 		return nil
 	}
 	names := slices.Sorted(maps.Keys(r.Versions))
-	rows, err := tx.Query(ctx, `SELECT name, version FROM calendars WHERE name = ANY($1) ORDER BY name FOR SHARE`, names)
+	rows, err := tx.Query(ctx, `SELECT name, version, namespace FROM calendars WHERE name = ANY($1) ORDER BY name FOR SHARE`, names)
 	if err != nil {
 		return err
 	}
 	found := 0
 	var (
-		name    string
-		version int64
+		name, namespace string
+		version         int64
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&name, &version}, func() error {
-		if r.Versions[name] != version {
+	if _, err := pgx.ForEachRow(rows, []any{&name, &version, &namespace}, func() error {
+		if r.Versions[name] != version || (namespace != ns && namespace != domain.AllNamespaces) {
 			return ErrCalendarsChanged
 		}
 		found++

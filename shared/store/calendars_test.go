@@ -59,6 +59,32 @@ func TestJobPlannedByAnEditedCalendarIsRefused(t *testing.T) {
 	require.Nil(t, plain.CalendarRules)
 }
 
+// TestJobPlannedByACalendarMadeAnewForAnotherNamespaceIsRefused: rules resolved from a calendar
+// of the job's namespace do not pass for a calendar deleted and made anew under the same name and
+// version for another namespace, whose editors the job's namespace does not trust.
+func TestJobPlannedByACalendarMadeAnewForAnotherNamespaceIsRefused(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	cal := func(ns string) *domain.Calendar {
+		return &domain.Calendar{Name: "closing", Namespace: ns, Weekdays: []string{"mon"}, Version: 1, CreatedAt: now, UpdatedAt: now}
+	}
+	require.NoError(t, st.CreateCalendar(ctx, cal("team-a")))
+	j := testfactory.Job(t, st, testfactory.JobOpts{Namespace: "team-a"})
+	j.ID, j.Name = "0193b7c4-0000-7000-8000-00000000ca1f", "planned"
+	j.Schedule.Calendars = []string{"closing"}
+	j.CalendarRules = &domain.CalendarRules{Versions: map[string]int64{"closing": 1}, Weekdays: []string{"mon"}}
+	require.NoError(t, st.DeleteCalendar(ctx, "closing", 0))
+	require.NoError(t, st.CreateCalendar(ctx, cal("team-b")))
+	require.ErrorIs(t, st.CreateJob(ctx, j), store.ErrCalendarsChanged)
+
+	// A calendar of every namespace may be named from any.
+	require.NoError(t, st.DeleteCalendar(ctx, "closing", 0))
+	require.NoError(t, st.CreateCalendar(ctx, cal(domain.AllNamespaces)))
+	require.NoError(t, st.CreateJob(ctx, j))
+}
+
 // TestCalendarEditWakesTheTick: an edit of a calendar that jobs name notifies the tick, as an
 // edit of a job does, although the jobs' versions stay.
 func TestCalendarEditWakesTheTick(t *testing.T) {

@@ -143,7 +143,7 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	if by := domain.ActorLabel(ctx); by != "" {
 		j.CreatedBy, j.UpdatedBy = by, by
 	}
-	if err := calendarsUnchanged(ctx, tx, j.CalendarRules); err != nil {
+	if err := calendarsUnchanged(ctx, tx, j.Namespace, j.CalendarRules); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
@@ -160,7 +160,7 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 // returns an error wrapping domain.ErrConflict when a name is taken.
 func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	rows := make([][]any, len(jobs))
-	var calendars []*domain.CalendarRules
+	var calendars []*domain.Job // the jobs that name calendars
 	for i, j := range jobs {
 		c, err := encodeJob(j)
 		if err != nil {
@@ -170,7 +170,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
 			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules}
 		if j.CalendarRules != nil {
-			calendars = append(calendars, j.CalendarRules)
+			calendars = append(calendars, j)
 		}
 	}
 	copyJobs := func(ctx context.Context, db interface {
@@ -188,8 +188,8 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 	// Jobs that name calendars are stored with the rules they were planned by, in a transaction
 	// that holds those calendars unchanged.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, r := range calendars {
-			if err := calendarsUnchanged(ctx, tx, r); err != nil {
+		for _, j := range calendars {
+			if err := calendarsUnchanged(ctx, tx, j.Namespace, j.CalendarRules); err != nil {
 				return err
 			}
 		}
@@ -229,7 +229,7 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		return nil, nil, fmt.Errorf("encode job: %w", err)
 	}
 	// Calendars before the job: an edit of a calendar locks it, then the jobs that name it.
-	if err := calendarsUnchanged(ctx, tx, j.CalendarRules); err != nil {
+	if err := calendarsUnchanged(ctx, tx, j.Namespace, j.CalendarRules); err != nil {
 		return nil, nil, err
 	}
 	before, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1 FOR UPDATE`, j.ID))
