@@ -40,7 +40,10 @@ var (
 // Either way a page reads about a page of rows, not the history.
 func (s *Store) ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
 	if scope.Namespaces != nil {
-		rows, err := s.pool.Query(ctx, `SELECT id FROM jobs WHERE namespace = ANY($1) LIMIT $2`, scope.Namespaces, manyJobsMax+1)
+		// Each namespace's jobs in the order of its (namespace, name) index, so that the read
+		// stops at the limit: a plain match may first gather a million-job namespace whole.
+		rows, err := s.pool.Query(ctx, `SELECT j.id FROM unnest($1::text[]) AS n(ns),
+			LATERAL (SELECT id FROM jobs WHERE namespace = n.ns ORDER BY name LIMIT $2) j LIMIT $2`, scope.Namespaces, manyJobsMax+1)
 		var jobs []string
 		if err == nil {
 			jobs, err = pgx.CollectRows(rows, pgx.RowTo[string])
