@@ -161,19 +161,6 @@ type JobDefinition struct {
 	Retry             RetryPolicy `json:"retry"`
 }
 
-// DefinitionOf returns the definition of j with its credentials masked (Job.Redacted), or nil
-// for nil.
-func DefinitionOf(j *Job) *JobDefinition {
-	if j == nil {
-		return nil
-	}
-	r := j.Redacted()
-	return &JobDefinition{Name: r.Name, Namespace: r.Namespace, Description: r.Description, Kind: r.Kind,
-		HTTP: r.HTTP, SQL: r.SQL, Schedule: r.Schedule, Timezone: r.Timezone, Enabled: r.Enabled, Timeout: r.Timeout,
-		MisfirePolicy: r.MisfirePolicy, MaxCatchup: r.MaxCatchup, StartingDeadline: r.StartingDeadline,
-		ConcurrencyPolicy: r.ConcurrencyPolicy, Retry: r.Retry}
-}
-
 // Job returns a new job of definition d, a deep copy: what validation fills in or changes in
 // place does not reach d.
 func (d *JobDefinition) Job() (*Job, error) {

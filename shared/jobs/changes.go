@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,7 +100,6 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 	}
 	c := &domain.Change{Action: p.Action, Requester: domain.ChangeActor{UserID: p.UserID, Actor: actor},
 		RequestedAt: now, Status: domain.ChangePending}
-	var current *domain.JobDefinition
 	var before, after *domain.Job
 	switch p.Action {
 	case domain.ChangeCreate:
@@ -109,13 +109,13 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 		if err := nameFree(ctx, cs, p.Job, ""); err != nil {
 			return nil, err
 		}
-		c.Definition, after = domain.DefinitionOf(p.Job), p.Job
+		c.Definition, after = shownDefinition(p.Job), p.Job
 	case domain.ChangeUpdate, domain.ChangeDelete:
 		cur := p.Current
 		if p.IfVersion != 0 && p.IfVersion != cur.Version {
 			return nil, &domain.StaleError{Kind: "job", Current: cur.Version}
 		}
-		c.JobID, c.BaseVersion, current, before = cur.ID, cur.Version, domain.DefinitionOf(cur), cur
+		c.JobID, c.BaseVersion, before = cur.ID, cur.Version, cur
 		if p.Action == domain.ChangeUpdate {
 			if _, err := s.prepareUpdate(ctx, cur, p.Job, now); err != nil {
 				return nil, err
@@ -123,12 +123,12 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 			if err := nameFree(ctx, cs, p.Job, cur.ID); err != nil {
 				return nil, err
 			}
-			c.Definition, after = domain.DefinitionOf(p.Job), p.Job
+			c.Definition, after = shownDefinition(p.Job), p.Job
 		}
 	default:
 		return nil, fmt.Errorf("propose a change: unknown action %q", p.Action)
 	}
-	c.Namespace = cmpNamespace(c.Definition, current)
+	c.Namespace = cmp.Or(after, before).Namespace
 	c.Diff = Diff(before, after)
 	st, err := cs.NamespaceSettings(ctx, c.Namespace)
 	if err != nil {
@@ -143,12 +143,11 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 	return c, nil
 }
 
-// cmpNamespace is the namespace of a change: its definition's, or the current job's.
-func cmpNamespace(def, cur *domain.JobDefinition) string {
-	if def != nil {
-		return def.Namespace
-	}
-	return cur.Namespace
+// shownDefinition is the definition of j as a change holds and shows it: normalised, and with
+// any credential masked, as the audit log records it.
+func shownDefinition(j *domain.Job) *domain.JobDefinition {
+	d := DefinitionOf(j.Redacted())
+	return &d
 }
 
 // nameFree returns the conflict of a job named as j in its namespace, other than the job

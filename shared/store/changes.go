@@ -170,16 +170,8 @@ func (s *Store) ListChanges(ctx context.Context, p domain.ListChangesParams) ([]
 	if err != nil {
 		return nil, translate("list changes", err)
 	}
-	defer rows.Close()
-	var out []*domain.Change
-	for rows.Next() {
-		c, err := scanChange(rows)
-		if err != nil {
-			return nil, translate("list changes", err)
-		}
-		out = append(out, c)
-	}
-	return out, translate("list changes", rows.Err())
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.Change, error) { return scanChange(r) })
+	return out, translate("list changes", err)
 }
 
 // DecideChange records decision d on the pending change with id, and the audit row of the
