@@ -14,6 +14,21 @@ import (
 
 type identityKey struct{}
 
+// inProcessKey carries the identity of a request that code of this process built and hands to
+// the API's handler itself (the dashboard, which authenticated its own session cookie). Only a
+// context value can carry it, and a request from the network has no way to set one: the server
+// builds its context, and nothing in the API copies a header, cookie or query parameter into it.
+type inProcessKey struct{}
+
+// WithIdentity returns ctx marking the request it is attached to as made by id, for a request
+// built in this process and served by the API's handler directly. The guard then takes id as the
+// caller without a bearer credential; permissions are checked as for any other caller. Code
+// that forwards a network request must never use it: the identity must be one this process
+// authenticated. A nil id leaves the request unauthenticated.
+func WithIdentity(ctx context.Context, id *rbac.Identity) context.Context {
+	return context.WithValue(ctx, inProcessKey{}, id)
+}
+
 // identityOf returns who made r (nil on a public route).
 func identityOf(r *http.Request) *rbac.Identity {
 	id, _ := r.Context().Value(identityKey{}).(*rbac.Identity)
@@ -45,7 +60,11 @@ func (s *Server) guard(a access, next http.HandlerFunc) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred, present := bearer(r)
-		id, err := s.ident.Authenticate(r.Context(), cred)
+		var err error
+		id, inProcess := r.Context().Value(inProcessKey{}).(*rbac.Identity)
+		if !inProcess || id == nil {
+			id, err = s.ident.Authenticate(r.Context(), cred)
+		}
 		switch {
 		case errors.Is(err, identity.ErrUnauthenticated):
 			challenge := `Bearer realm="vecron"`
