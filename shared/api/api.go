@@ -9,10 +9,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -195,7 +197,12 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	p := domain.ListJobsParams{Namespace: r.URL.Query().Get("namespace"), After: r.URL.Query().Get("cursor"), Limit: limit}
+	p, err := jobFilter(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p.After, p.Limit = r.URL.Query().Get("cursor"), limit
 	if all, list := identityOf(r).Namespaces(domain.PermJobRead); !all {
 		p.Namespaces = append([]string{}, list...)
 	}
@@ -227,6 +234,29 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// maxSearch bounds the name search of a job list: a job name is at most this long.
+const maxSearch = 200
+
+// jobFilter reads the filters of a job list: namespace, q (in the name), kind and state.
+func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
+	q := r.URL.Query()
+	p := domain.ListJobsParams{Namespace: q.Get("namespace"), Search: q.Get("q"), Kind: domain.JobKind(q.Get("kind")), State: q.Get("state")}
+	var v domain.ValidationError
+	if len(p.Search) > maxSearch || !utf8.ValidString(p.Search) {
+		v.Add("q", "must be text of at most 200 bytes")
+	}
+	if p.Kind != "" && p.Kind != domain.KindHTTP && p.Kind != domain.KindSQL {
+		v.Add("kind", quoted(printable(string(p.Kind), 40))+" is not a job kind; use http or sql")
+	}
+	if p.State != "" && !slices.Contains(jobStates, p.State) {
+		v.Add("state", quoted(printable(p.State, 40))+" is not a job state; use one of "+strings.Join(jobStates, ", "))
+	}
+	return p, v.Err()
+}
+
+// jobStates are the states a job list filters on.
+var jobStates = []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded}
 
 // jobListItem is a job of the list, with its statistics when asked for (include=stats).
 type jobListItem struct {

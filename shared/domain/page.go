@@ -10,6 +10,12 @@ type ListJobsParams struct {
 	Namespaces []string
 	After      string // id of the last job of the previous page; "" for the first page
 	Limit      int
+	// Search keeps jobs whose name holds it, ignoring case; "" keeps every job.
+	Search string
+	// Kind keeps jobs of one kind; "" keeps every kind.
+	Kind JobKind
+	// State keeps jobs in one of the State… states; "" keeps every state.
+	State string
 }
 
 // ExecutionCursor is the position after the last execution of a page.
