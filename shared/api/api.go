@@ -89,6 +89,8 @@ type Server struct {
 	docsTags  func() map[string]string
 	liveH     http.Handler
 	readyH    http.Handler
+	// segments are the first path segments of the routes (see Owns).
+	segments map[string]struct{}
 }
 
 // New returns the API handler; now is the clock.
@@ -98,7 +100,9 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
 	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)
-	for _, rt := range s.routes() {
+	routes := s.routes()
+	s.segments = firstSegments(routes)
+	for _, rt := range routes {
 		var h http.Handler = s.guard(rt.access, rt.handler)
 		switch {
 		case takesYAML(rt.method, rt.pattern):

@@ -1,4 +1,4 @@
-// Package apifn wires the api function: settings, connections and the REST API. The api binary
+// Package apifn wires the api function: settings, connections, the REST API and the dashboard. The api binary
 // and `vecron dev` both run it.
 package apifn
 
@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vecron/vecron/dashboard"
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auditsink"
@@ -49,6 +50,7 @@ type Settings struct {
 	// without it both are off. /readyz checks it.
 	NATS          queue.ConnConfig `koanf:"nats"`
 	Stream        StreamSettings   `koanf:"stream"`
+	Dashboard     dashboard.Config `koanf:"dashboard"`
 	Host          string           `koanf:"host" usage:"interface to listen on; empty listens on all"`
 	Port          int              `koanf:"port" usage:"HTTP port (also PORT)"`
 	ShutdownGrace time.Duration    `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
@@ -63,20 +65,32 @@ type StreamSettings struct {
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
 	return Settings{
-		Database: store.Config{MaxConns: store.MaxConnsDefault},
-		Auth:     identity.DefaultConfig(),
-		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
-		Redis:    redisconn.DefaultConfig(),
-		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
-		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
-		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
-		Port:     8080, ShutdownGrace: server.GraceDefault,
+		Database:  store.Config{MaxConns: store.MaxConnsDefault},
+		Auth:      identity.DefaultConfig(),
+		Audit:     audit.Config{ForwardInterval: auditsink.IntervalDefault},
+		Redis:     redisconn.DefaultConfig(),
+		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Stream:    StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
+		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault},
+		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
+		Port:      8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
 	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "NATS_URL": "nats.url", "PORT": "port"}
+}
+
+// Handler serves the API's paths with a and every other path with the dashboard ui.
+func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Owns(r.URL.Path) {
+			a.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
@@ -161,6 +175,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock},
 		clock.Now, log)
+	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
+	if err != nil {
+		return err
+	}
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {
@@ -177,7 +195,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		g.Go(func() error { return publisher.Run(gctx) })
 	}
 	g.Go(func() error {
-		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), h, s.ShutdownGrace, log, listening)
+		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Handler(h, ui), s.ShutdownGrace, log, listening)
 	})
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("api: %w", err)

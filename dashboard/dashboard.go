@@ -1,0 +1,149 @@
+// Package dashboard is vecron's browser console: server-rendered HTML (html/template) made
+// interactive with HTMX, its templates, translations and static assets embedded in the binary.
+//
+// The dashboard is a client of the REST API, in-process: a page reads, and a button writes,
+// by calling the API's own http.Handler with a request built here and the identity of the
+// signed-in session on its context (api.WithIdentity). The API's validation, permission checks,
+// audit log and field errors thus apply to the dashboard exactly as to any other client, and
+// the dashboard holds no permission logic of its own beyond hiding buttons. Its own state is the
+// session (see Sessions), kept server-side in PostgreSQL. docs/dashboard.md records the design.
+package dashboard
+
+import (
+	"cmp"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/vecron/vecron/shared/identity"
+)
+
+//go:embed templates i18n static
+var files embed.FS
+
+// Defaults.
+const (
+	// IdleTimeoutDefault ends a session unused this long.
+	IdleTimeoutDefault = time.Hour
+	// MaxAgeDefault ends a session this long after sign-in, however active.
+	MaxAgeDefault = 12 * time.Hour
+)
+
+// Config configures the dashboard (settings under dashboard).
+type Config struct {
+	IdleTimeout time.Duration `koanf:"idle_timeout" usage:"a dashboard session ends after this long without a request"`
+	MaxAge      time.Duration `koanf:"max_age" usage:"a dashboard session ends this long after sign-in, however active"`
+	// SecureCookie marks the session cookie Secure over plain HTTP too: behind a proxy that
+	// terminates TLS, the request the dashboard sees is plain.
+	SecureCookie bool `koanf:"secure_cookie" usage:"always mark the session cookie Secure (behind a proxy that terminates TLS)"`
+}
+
+func (c Config) validate() error {
+	if c.IdleTimeout < 0 || c.MaxAge < 0 {
+		return errors.New("dashboard.idle_timeout, dashboard.max_age: must not be negative")
+	}
+	return nil
+}
+
+// Deps are what the dashboard serves with.
+type Deps struct {
+	// API is the REST API's handler, which every page reads and every button writes through.
+	API http.Handler
+	// Identity checks passwords and makes a session's identity again on every request.
+	Identity *identity.Service
+	// Sessions stores the sessions.
+	Sessions SessionStore
+	// OIDC is the sign-in through the identity provider; nil shows the password form only.
+	OIDC OIDCFlow
+	// Now is the clock.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// UI is the dashboard's HTTP handler. It serves every path that is not the API's.
+type UI struct {
+	api      http.Handler
+	ident    *identity.Service
+	sessions *Sessions
+	oidc     OIDCFlow
+	now      func() time.Time
+	log      *slog.Logger
+	cat      catalogs
+	pages    map[string]*template.Template
+	assets   *assets
+	zones    zones
+	handler  http.Handler
+}
+
+// New returns the dashboard over d. It fails when cfg is not usable or an embedded file does
+// not parse.
+func New(d Deps, cfg Config) (*UI, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if d.API == nil || d.Identity == nil || d.Sessions == nil || d.Now == nil || d.Log == nil {
+		return nil, errors.New("dashboard: API, Identity, Sessions, Now and Log are required")
+	}
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, IdleTimeoutDefault)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, MaxAgeDefault)
+	cat, err := loadCatalogs(files)
+	if err != nil {
+		return nil, err
+	}
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		return nil, err
+	}
+	a, err := loadAssets(static)
+	if err != nil {
+		return nil, err
+	}
+	ui := &UI{api: d.API, ident: d.Identity, oidc: d.OIDC, now: d.Now, log: d.Log, cat: cat, assets: a,
+		sessions: &Sessions{store: d.Sessions, ident: d.Identity, cfg: cfg, now: d.Now}}
+	if ui.pages, err = parsePages(files, ui.funcs()); err != nil {
+		return nil, err
+	}
+	ui.handler = securityHeaders(ui.crossOrigin(ui.routes()))
+	return ui, nil
+}
+
+func (ui *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) { ui.handler.ServeHTTP(w, r) }
+
+// routes returns the dashboard's router. Pages behind sign-in go through signedIn, which
+// also checks the CSRF token of every unsafe request.
+func (ui *UI) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/jobs", http.StatusSeeOther) })
+	mux.HandleFunc("GET /login", ui.loginPage)
+	mux.HandleFunc("POST /login", ui.login)
+	mux.Handle("POST /logout", ui.signedIn(ui.logout))
+	mux.HandleFunc("GET /lang", ui.setLang)
+	mux.HandleFunc("GET /assets/{file...}", ui.assets.serve)
+	mux.HandleFunc("/auth/oidc/", ui.oidcRoute)
+
+	mux.Handle("GET /jobs", ui.signedIn(ui.jobsPage))
+	mux.Handle("GET /jobs/{id}", ui.signedIn(ui.jobPage))
+	mux.Handle("POST /jobs/{id}/enable", ui.signedIn(ui.setEnabled(true)))
+	mux.Handle("POST /jobs/{id}/disable", ui.signedIn(ui.setEnabled(false)))
+	mux.Handle("POST /jobs/{id}/run", ui.signedIn(ui.runNow))
+	for _, p := range []string{"/history", "/dead-letters", "/variables", "/audit", "/admin"} {
+		mux.Handle("GET "+p, ui.signedIn(ui.soon))
+	}
+	mux.HandleFunc("/", ui.notFound)
+	return mux
+}
+
+// crossOrigin refuses unsafe requests that a browser says come from another origin
+// (Sec-Fetch-Site, Origin): the first line against CSRF, before any session exists (the login
+// form). The per-session token is the second.
+func (ui *UI) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ui.errorPage(w, r, nil, http.StatusForbidden, "error.cross_origin")
+	}))
+	return cop.Handler(next)
+}

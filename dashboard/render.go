@@ -1,0 +1,163 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+)
+
+// pageNames returns the page templates; each is parsed with the layout.
+func pageNames() []string {
+	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html"}
+}
+
+// htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
+// indicator styles, no script tags run from a response, no page snapshots in localStorage
+// (they would hold job data after sign-out), requests to this origin only. A 4xx answer is
+// swapped where it says (HX-Retarget: the flash region), so a refusal is read, not lost.
+const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicatorStyles":false,` +
+	`"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
+	`{"code":"4..","swap":true,"error":true},{"code":"...","swap":false,"error":true}]}`
+
+// parsePages parses every page with the layout.
+func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
+	out := map[string]*template.Template{}
+	for _, name := range pageNames() {
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func (ui *UI) funcs() template.FuncMap {
+	return template.FuncMap{
+		"t":     ui.cat.tr,
+		"asset": func(name string) string { return ui.assets.url(name) },
+	}
+}
+
+// view is what the layout shows around a page.
+type view struct {
+	L     string // language code
+	Title string
+	// CSRF is the session's token (empty before sign-in); HXHeaders sends it on every HTMX
+	// request.
+	CSRF, HXHeaders string
+	HTMXConfig      string
+	User            string
+	Admin           bool
+	Nav             string
+	Langs           []langLink
+	Page            any
+}
+
+// langLink switches the language, coming back to the same page.
+type langLink struct {
+	Code, Label, URL string
+	Current          bool
+}
+
+// newView returns the layout's view of r for sess (nil before sign-in).
+func (ui *UI) newView(r *http.Request, sess *session, titleKey, nav string, page any) *view {
+	lang := langOf(r)
+	v := &view{L: lang, Title: ui.cat.tr(lang, titleKey), HTMXConfig: htmxConfig, Nav: nav, Page: page}
+	here := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		here = "/jobs"
+	}
+	for _, l := range []langLink{{Code: "en", Label: "English"}, {Code: "vi", Label: "Tiếng Việt"}} {
+		l.Current = l.Code == lang
+		l.URL = "/lang?" + url.Values{"set": {l.Code}, "next": {here}}.Encode()
+		v.Langs = append(v.Langs, l)
+	}
+	if sess != nil {
+		v.CSRF, v.User = sess.csrf, sess.id.Name
+		v.Admin = sess.id.CanAnywhere("user:admin")
+		b, _ := json.Marshal(map[string]string{csrfHeader: sess.csrf})
+		v.HXHeaders = string(b)
+	}
+	return v
+}
+
+// render writes the page with status; a template error is logged and answered with 500.
+func (ui *UI) render(w http.ResponseWriter, status int, page string, v *view) {
+	ui.execute(w, status, page, "layout", v)
+}
+
+// execute writes the template name of page's set with data.
+func (ui *UI) execute(w http.ResponseWriter, status int, page, name string, data any) {
+	var buf bytes.Buffer
+	if err := ui.pages[page].ExecuteTemplate(&buf, name, data); err != nil {
+		ui.log.Error("dashboard template", "page", page, "template", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// errorView is what the error page and the flash message show.
+type errorView struct {
+	L       string
+	Status  int
+	Message string
+	Detail  string
+}
+
+// errorPage answers status with the message of key (and the API's detail, when given): a
+// page, or for an HTMX request a message swapped into the flash region.
+func (ui *UI) errorPage(w http.ResponseWriter, r *http.Request, sess *session, status int, key string, detail ...string) {
+	lang := langOf(r)
+	ev := errorView{L: lang, Status: status, Message: ui.cat.tr(lang, key)}
+	if len(detail) > 0 {
+		ev.Detail = detail[0]
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Retarget", "#flash")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		ui.execute(w, status, "error.html", "flash", ev)
+		return
+	}
+	ui.render(w, status, "error.html", ui.newView(r, sess, "error.title", "", ev))
+}
+
+func (ui *UI) notFound(w http.ResponseWriter, r *http.Request) {
+	sess, _, _ := ui.sessions.find(r)
+	ui.errorPage(w, r, sess, http.StatusNotFound, "error.not_found")
+}
+
+// soon stands for the pages the dashboard does not have yet.
+func (ui *UI) soon(w http.ResponseWriter, r *http.Request, sess *session) {
+	ui.render(w, http.StatusOK, "soon.html", ui.newView(r, sess, "soon.title", path.Base(r.URL.Path), nil))
+}
+
+// setLang remembers the language chosen and goes back to the page it was chosen on.
+func (ui *UI) setLang(w http.ResponseWriter, r *http.Request) {
+	if code, ok := known(r.URL.Query().Get("set")); ok {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || ui.sessions.cfg.SecureCookie})
+	}
+	next, ok := localPath(r.URL.Query().Get("next"))
+	if !ok {
+		next = "/jobs"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (ui *UI) oidcRoute(w http.ResponseWriter, r *http.Request) {
+	if ui.oidc == nil {
+		ui.notFound(w, r)
+		return
+	}
+	ui.oidc.ServeOIDC(w, r, ui.sessions)
+}

@@ -1,0 +1,285 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/identity"
+	"github.com/vecron/vecron/shared/rbac"
+)
+
+const (
+	// sessionCookie holds the session token.
+	sessionCookie = "vecron_session"
+	// csrfField and csrfHeader carry the CSRF token of a form and of an HTMX request.
+	csrfField  = "csrf"
+	csrfHeader = "X-CSRF-Token"
+	// touchEvery spaces the writes of a session's last use: a page of HTMX requests must not
+	// write a row each.
+	touchEvery = time.Minute
+	// maxForm bounds the body of a dashboard form.
+	maxForm = 64 << 10
+)
+
+// SessionStore keeps the sessions; *store.Store is one.
+type SessionStore interface {
+	CreateDashboardSession(ctx context.Context, ds *domain.DashboardSession) error
+	DashboardSession(ctx context.Context, hash []byte, now time.Time) (*domain.DashboardSession, error)
+	TouchDashboardSession(ctx context.Context, hash []byte, now, idleExpires time.Time) error
+	RevokeDashboardSession(ctx context.Context, hash []byte, now time.Time) error
+}
+
+// OIDCFlow is the sign-in through an identity provider (Authorization Code with PKCE), plugged
+// into the dashboard by the package that implements it. The dashboard routes every request
+// under /auth/oidc/ to ServeOIDC and links /auth/oidc/start as "Sign in with <Label>" on the
+// login page. Once the flow has verified the provider's answer, it calls
+// start.StartOIDCSession, which sets the session cookie, and redirects the browser (to the
+// next path the login page passed in the start URL's "next" parameter, after SafeNext).
+type OIDCFlow interface {
+	Label() string
+	ServeOIDC(w http.ResponseWriter, r *http.Request, start SessionStarter)
+}
+
+// SessionStarter signs a browser in; *Sessions is one.
+type SessionStarter interface {
+	StartOIDCSession(w http.ResponseWriter, r *http.Request, u identity.OIDCUser) error
+}
+
+// Sessions signs browsers in and out and finds the session of a request.
+type Sessions struct {
+	store SessionStore
+	ident *identity.Service
+	cfg   Config
+	now   func() time.Time
+}
+
+var _ SessionStarter = (*Sessions)(nil)
+
+// session is a request's valid session with the identity it acts as.
+type session struct {
+	ds   *domain.DashboardSession
+	id   *rbac.Identity
+	csrf string
+}
+
+// StartOIDCSession stores a new session of the identity provider's user u and sets its cookie
+// on w. It keeps u's claims, not their roles: the identity, with the role bindings of u's
+// groups, is made again on every request. It fails only when the session cannot be stored.
+func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, u identity.OIDCUser) error {
+	if u.Subject == "" {
+		return errors.New("dashboard: an OIDC session needs the subject")
+	}
+	return s.start(w, r, &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: u.Subject,
+		OIDCUsername: u.Username, OIDCGroups: u.Groups})
+}
+
+// startDatabase stores a new session of the database user with userID, whose login opened the
+// refresh-token family of refreshHash, and sets its cookie on w.
+func (s *Sessions) startDatabase(w http.ResponseWriter, r *http.Request, userID string, refreshHash []byte) error {
+	return s.start(w, r, &domain.DashboardSession{Mode: identity.ModeDatabase, UserID: userID, RefreshHash: refreshHash})
+}
+
+func (s *Sessions) start(w http.ResponseWriter, r *http.Request, ds *domain.DashboardSession) error {
+	token := make([]byte, 32)
+	ds.CSRFSecret = make([]byte, 32)
+	_, _ = rand.Read(token) // crypto/rand.Read never fails
+	_, _ = rand.Read(ds.CSRFSecret)
+	hash := sha256.Sum256(token)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	ds.ID, ds.TokenHash, ds.CreatedAt = uuid.NewString(), hash[:], now
+	ds.IdleExpiresAt, ds.ExpiresAt = now.Add(s.cfg.IdleTimeout), now.Add(s.cfg.MaxAge)
+	if err := s.store.CreateDashboardSession(r.Context(), ds); err != nil {
+		return err
+	}
+	http.SetCookie(w, s.cookie(r, base64.RawURLEncoding.EncodeToString(token), int(s.cfg.MaxAge.Seconds())))
+	return nil
+}
+
+// cookie returns the session cookie holding value; maxAge -1 deletes it.
+func (s *Sessions) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || s.cfg.SecureCookie}
+}
+
+// tokenHash returns the hash of r's session token, and whether r carries one at all.
+func tokenHash(r *http.Request) ([]byte, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, false
+	}
+	token, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(token) != 32 {
+		return nil, true
+	}
+	h := sha256.Sum256(token)
+	return h[:], true
+}
+
+// errNoSession: the request carries no valid session.
+var errNoSession = errors.New("no valid session")
+
+// find returns r's valid session with its identity made anew. It returns errNoSession (and
+// whether r carried a session cookie at all) when there is none, or when its user may no longer
+// sign in.
+func (s *Sessions) find(r *http.Request) (*session, bool, error) {
+	hash, had := tokenHash(r)
+	if hash == nil {
+		return nil, had, errNoSession
+	}
+	now := s.now().UTC()
+	ds, err := s.store.DashboardSession(r.Context(), hash, now)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return nil, true, errNoSession
+	case err != nil:
+		return nil, true, err
+	}
+	var id *rbac.Identity
+	if ds.Mode == identity.ModeOIDC {
+		id, err = s.ident.OIDCUserIdentity(r.Context(), identity.OIDCUser{Subject: ds.OIDCSubject, Username: ds.OIDCUsername, Groups: ds.OIDCGroups})
+	} else {
+		id, err = s.ident.UserIdentity(r.Context(), ds.UserID)
+	}
+	switch {
+	case errors.Is(err, identity.ErrUnauthenticated):
+		return nil, true, errNoSession
+	case err != nil:
+		return nil, true, err
+	}
+	if now.Sub(ds.LastSeenAt) >= touchEvery {
+		// Not the request's failure: a missed touch only shortens the idle time left.
+		_ = s.store.TouchDashboardSession(r.Context(), hash, now, now.Add(s.cfg.IdleTimeout))
+	}
+	return &session{ds: ds, id: id, csrf: base64.RawURLEncoding.EncodeToString(ds.CSRFSecret)}, true, nil
+}
+
+// end revokes r's session, if any, and deletes its cookie; the audit log records the logout as
+// sess's.
+func (s *Sessions) end(w http.ResponseWriter, r *http.Request, sess *session) error {
+	http.SetCookie(w, s.cookie(r, "", -1))
+	hash, _ := tokenHash(r)
+	if hash == nil {
+		return nil
+	}
+	return s.store.RevokeDashboardSession(withActor(r, s.ident, sess.id), hash, s.now().UTC())
+}
+
+// withActor returns r's context naming who makes r for the audit log, as the API names its
+// callers: id, or an anonymous caller when id is nil.
+func withActor(r *http.Request, ident *identity.Service, id *rbac.Identity) context.Context {
+	a := domain.Actor{Kind: "anonymous", SourceIP: ident.ClientAddr(r), UserAgent: printable(r.UserAgent(), 512),
+		RequestID: printable(r.Header.Get("X-Request-Id"), 128)}
+	if id != nil {
+		a.ID, a.Name, a.Kind, a.Mode = id.Subject, id.Name, string(id.Kind), id.Mode
+	}
+	return domain.WithActor(r.Context(), a)
+}
+
+// refreshHash returns the stored hash of a refresh token a login issued.
+func refreshHash(token string) ([]byte, bool) {
+	return auth.ParseOpaqueToken(auth.RefreshTokenPrefix, token)
+}
+
+// validCSRF reports whether r carries sess's CSRF token, in the form or the header.
+func validCSRF(r *http.Request, sess *session) bool {
+	got := r.Header.Get(csrfHeader)
+	if got == "" {
+		got = r.PostFormValue(csrfField)
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
+}
+
+// signedIn lets r reach next only with a valid session: without one, the browser goes to the
+// login page (an HTMX request through HX-Redirect), with a message when a session had been
+// there. Every unsafe request must also carry the session's CSRF token: 403 otherwise.
+func (ui *UI) signedIn(next func(http.ResponseWriter, *http.Request, *session)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, had, err := ui.sessions.find(r)
+		switch {
+		case errors.Is(err, errNoSession):
+			ui.toLogin(w, r, had)
+			return
+		case err != nil:
+			ui.log.Error("dashboard session", "error", err)
+			ui.errorPage(w, r, nil, http.StatusInternalServerError, "error.internal")
+			return
+		}
+		if !safeMethod(r.Method) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if !validCSRF(r, sess) {
+				ui.errorPage(w, r, sess, http.StatusForbidden, "error.csrf")
+				return
+			}
+		}
+		next(w, r, sess)
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// toLogin sends the browser to the login page, which comes back to where it was; expired says
+// a session had been there and ended.
+func (ui *UI) toLogin(w http.ResponseWriter, r *http.Request, expired bool) {
+	q := url.Values{}
+	next := r.URL.RequestURI()
+	if r.Header.Get("HX-Request") == "true" {
+		// Back to the page the request came from, not to the fragment it asked for.
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+			next = u.RequestURI()
+		}
+	}
+	if !safeMethod(r.Method) {
+		next = "/jobs"
+	}
+	if n := SafeNext(next); n != "/jobs" {
+		q.Set("next", n)
+	}
+	if expired {
+		http.SetCookie(w, ui.sessions.cookie(r, "", -1))
+		q.Set("expired", "1")
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// SafeNext returns next when it is a page of this site to go to after signing in, and /jobs
+// otherwise: never another host ("//evil.test", "/\\evil.test", "https://…") nor the login page.
+func SafeNext(next string) string {
+	p, ok := localPath(next)
+	if !ok || strings.HasPrefix(p, "/login") {
+		return "/jobs"
+	}
+	return p
+}
+
+// localPath returns s when it is a path (and query) of this site, and whether it is.
+func localPath(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") ||
+		strings.ContainsAny(s, "\\\r\n\t") || u.Host != "" || u.Scheme != "" || u.User != nil {
+		return "", false
+	}
+	return u.RequestURI(), true
+}

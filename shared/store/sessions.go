@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// sessionSweep bounds how many expired sessions one new session deletes, so that a sign-in
+// never waits on a long delete.
+const sessionSweep = 100
+
+// sessionKeep is how long a session stays in the table after it expired.
+const sessionKeep = 24 * time.Hour
+
+// CreateDashboardSession stores ds (the hash of its token, never the token) and deletes a few
+// sessions that expired long ago.
+func (s *Store) CreateDashboardSession(ctx context.Context, ds *domain.DashboardSession) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO dashboard_sessions (token_hash, id, mode, user_id, refresh_hash, oidc_subject, oidc_username,
+				oidc_groups, csrf_secret, created_at, last_seen_at, idle_expires_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
+			ds.TokenHash, ds.ID, ds.Mode, nullString(ds.UserID), ds.RefreshHash, nullString(ds.OIDCSubject), nullString(ds.OIDCUsername),
+			ds.OIDCGroups, ds.CSRFSecret, ds.CreatedAt, ds.IdleExpiresAt, ds.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM dashboard_sessions WHERE token_hash IN (
+			SELECT token_hash FROM dashboard_sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)`,
+			ds.CreatedAt.Add(-sessionKeep), sessionSweep)
+		return err
+	})
+	return translate("create dashboard session", err)
+}
+
+// DashboardSession returns the session whose token hashes to hash when it is valid at now: not
+// revoked, within its idle and absolute expiry, and, for a database user, its refresh-token
+// family neither revoked nor expired. It returns an error wrapping domain.ErrNotFound otherwise.
+func (s *Store) DashboardSession(ctx context.Context, hash []byte, now time.Time) (*domain.DashboardSession, error) {
+	var (
+		ds                     domain.DashboardSession
+		userID, subject, uname *string
+	)
+	err := s.pool.QueryRow(ctx, `SELECT d.id::text, d.mode, d.user_id::text, d.refresh_hash, d.oidc_subject, d.oidc_username, d.oidc_groups,
+			d.csrf_secret, d.created_at, d.last_seen_at, d.idle_expires_at, d.expires_at
+		FROM dashboard_sessions d
+		WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND d.idle_expires_at > $2 AND d.expires_at > $2
+		  AND (d.refresh_hash IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens r
+		       WHERE r.hash = d.refresh_hash AND r.revoked_at IS NULL AND r.expires_at > $2))`, hash, now).
+		Scan(&ds.ID, &ds.Mode, &userID, &ds.RefreshHash, &subject, &uname, &ds.OIDCGroups,
+			&ds.CSRFSecret, &ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt)
+	if err != nil {
+		return nil, translate("dashboard session", err)
+	}
+	ds.TokenHash = hash
+	ds.UserID, ds.OIDCSubject, ds.OIDCUsername = deref(userID), deref(subject), deref(uname)
+	for _, t := range []*time.Time{&ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt} {
+		*t = t.UTC()
+	}
+	return &ds, nil
+}
+
+// TouchDashboardSession records that the session whose token hashes to hash was used at now,
+// which moves its idle expiry to idleExpires.
+func (s *Store) TouchDashboardSession(ctx context.Context, hash []byte, now, idleExpires time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dashboard_sessions SET last_seen_at = $2, idle_expires_at = $3
+		WHERE token_hash = $1 AND revoked_at IS NULL AND last_seen_at < $2`, hash, now, idleExpires)
+	return translate("touch dashboard session", err)
+}
+
+// RevokeDashboardSession ends the session whose token hashes to hash and, for a database user,
+// the refresh-token family its login opened (recorded as the user's logout). An unknown or
+// already revoked session is not an error.
+func (s *Store) RevokeDashboardSession(ctx context.Context, hash []byte, now time.Time) error {
+	var refresh []byte
+	err := s.pool.QueryRow(ctx, `UPDATE dashboard_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL
+		RETURNING refresh_hash`, hash, now).Scan(&refresh)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return translate("revoke dashboard session", err)
+	case refresh == nil:
+		return nil
+	}
+	return s.RevokeRefreshFamily(ctx, refresh, now)
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
