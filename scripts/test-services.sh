@@ -3,6 +3,7 @@
 # bare Debian machine, installing them first:
 #   PostgreSQL 5432 (trust auth, superuser role root, database test)
 #   Redis 6379, NATS with JetStream 4222, MariaDB 3306 (root, no password)
+# and installs Debian's chromium for the dashboard's browser tests when it is missing.
 # A service whose URL variable (DATABASE_URL, REDIS_URL, NATS_URL, MYSQL_URL) is set is left alone.
 # Prints only `export` lines on stdout, for `eval "$(scripts/test-services.sh)"`; everything else
 # goes to stderr. Starting and installing needs root or sudo. Used by `make test`.
@@ -230,6 +231,17 @@ SQL
   say "mariadb: answering at 127.0.0.1:3306"
 }
 
+# --- Chromium ----------------------------------------------------------------------------------
+# The dashboard's browser tests drive Debian's chromium (headless, through chromedp).
+ensure_chromium() {
+  if have chromium; then
+    return
+  fi
+  install_package chromium
+  have chromium || die "chromium: not on PATH after installing it"
+  say "chromium: installed $(chromium --version 2>/dev/null || true)"
+}
+
 # export_line prints `export NAME='value'`, single-quoted for eval.
 export_line() {
   local quoted=${2//\'/\'\\\'\'}
@@ -240,6 +252,7 @@ ensure_postgres
 ensure_redis
 ensure_nats
 ensure_mariadb
+ensure_chromium
 
 export_line DATABASE_URL "${DATABASE_URL:-$PG_URL}"
 export_line REDIS_URL "${REDIS_URL:-$REDIS_URL_DEFAULT}"

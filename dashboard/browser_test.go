@@ -1,0 +1,157 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/dashboard/dashboardtest"
+	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+// Browser tests drive Debian's chromium through the pages as a person would: the HTMX requests,
+// the CSP and the cookies are the browser's own. Each waits for the page to change, within
+// dashboardtest.BrowserWait, and ends requiring that the page met no CSP violation.
+
+func TestBrowserSignInSeesJobs(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJob(t, srv, srv.Token(t, admin), "settle payments", "pay")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .job-name", "settle payments")
+	require.Equal(t, "pay", dashboardtest.Eval[string](b, `document.querySelector("#job-`+id+` td").textContent.trim()`))
+	require.Contains(t, dashboardtest.Eval[string](b, `document.querySelector(".who").textContent`), admin.Username)
+	b.Clean()
+}
+
+func TestBrowserPauseAndRunNow(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	id := createJob(t, srv, token, "hourly report", "default")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+
+	// HTMX posts with the CSRF header and swaps the row alone.
+	b.Do(chromedp.Click(chromedp.CSS("#job-" + id + " .act-pause")))
+	b.WaitForText("#job-"+id+" .row-msg", "Paused.")
+	b.WaitFor("the resume button", `document.querySelector("#job-`+id+` .act-resume") !== null`)
+	// HTMX wires the buttons of a swapped row when it settles; a click before that would post
+	// the form without HTMX (which works, and reloads the page).
+	b.WaitSettled("#job-" + id)
+	code, body := srv.API(t, token, http.MethodGet, "/api/v1/jobs/"+id, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `"enabled":false`)
+
+	b.Do(chromedp.Click(chromedp.CSS("#job-" + id + " .act-run")))
+	b.WaitForText("#job-"+id+" .row-msg", "Run queued.")
+	code, body = srv.API(t, token, http.MethodGet, "/api/v1/executions?job_id="+id, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `"trigger":"manual"`)
+	require.Equal(t, "/jobs", dashboardtest.Eval[string](b, `location.pathname`), "the page stayed; only the row changed")
+	b.Clean()
+}
+
+func TestBrowserJobNameIsText(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	const name = `<img src=x onerror=alert(1)>`
+	id := createJob(t, srv, srv.Token(t, admin), name, "default")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .job-name", name)
+	require.Equal(t, name, dashboardtest.Eval[string](b, `document.querySelector("#job-`+id+` .job-name").textContent`))
+	require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll("main img").length`), "the name made no element")
+	b.Do(chromedp.Navigate(srv.URL + "/jobs/" + id))
+	b.WaitForText("h1.job-title", name)
+	require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll("main img").length`))
+	b.Clean()
+}
+
+func TestBrowserViewer(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	id := createJob(t, srv, token, "read only", "default")
+	viewer := srv.User(t, rbac.RoleViewer, "")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, viewer.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .job-name", "read only")
+	require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll("#job-`+id+` button, #job-`+id+` form").length`), "no write buttons")
+	require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll('a[href="/admin"]').length`), "no admin link")
+
+	// A forged write with the page's own valid CSRF token: the API's permission check refuses it.
+	status := dashboardtest.Eval[int](b, `(async () => {
+		const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"];
+		const r = await fetch("/jobs/`+id+`/disable", {method: "POST", headers: {"X-CSRF-Token": token, "HX-Request": "true"}});
+		return r.status;
+	})()`)
+	require.Equal(t, http.StatusForbidden, status)
+	code, body := srv.API(t, token, http.MethodGet, "/api/v1/jobs/"+id, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `"enabled":true`)
+	b.Clean()
+}
+
+func TestBrowserFormWithoutCSRFToken(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	id := createJob(t, srv, token, "guarded", "default")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .job-name", "guarded")
+	// A plain form post (no HTMX) of the pause form, its token taken out.
+	b.Do(chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector("#job-` + id + ` form[action$='/disable']");
+		f.querySelector("input[name=csrf]").remove();
+		f.submit();
+	})()`))
+	b.WaitForText("main h1", "This form has expired or did not come from this site.")
+	code, body := srv.API(t, token, http.MethodGet, "/api/v1/jobs/"+id, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `"enabled":true`)
+	b.Clean()
+}
+
+func TestBrowserVietnamese(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJob(t, srv, srv.Token(t, admin), "báo cáo", "default")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.Do(chromedp.Click(chromedp.CSS(`.langs a[lang="vi"]`)))
+	b.WaitForText("main h1", "Tác vụ")
+	b.WaitForText("#job-"+id+" .act-run", "Chạy ngay")
+	require.Equal(t, "vi", dashboardtest.Eval[string](b, `document.documentElement.lang`))
+	// Remembered: a new page is in Vietnamese too.
+	b.Do(chromedp.Navigate(srv.URL + "/jobs/" + id))
+	b.WaitForText("main h2", "Định nghĩa")
+	b.Clean()
+}
+
+func TestBrowserPhoneWidth(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJob(t, srv, srv.Token(t, admin), "a job with a rather long name that must wrap on a phone", "default")
+	b := dashboardtest.NewBrowser(t, 390, 844)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .job-name", "rather long name")
+	width := dashboardtest.Eval[int](b, `document.documentElement.scrollWidth`)
+	require.LessOrEqual(t, width, 390, "nothing scrolls sideways at 390 px")
+	label := dashboardtest.Eval[string](b, `getComputedStyle(document.querySelector("#job-`+id+` td"), "::before").content`)
+	require.True(t, strings.Contains(label, "Namespace"), "each cell is labelled on a phone: %s", label)
+	b.Clean()
+}
