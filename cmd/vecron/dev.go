@@ -215,6 +215,7 @@ func banner(out io.Writer, addr net.Addr, s devSettings, password string) {
 	fmt.Fprintf(out, `
 vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
 
+  dashboard   %[1]s/  (sign in as admin, below)
   API         %[1]s/api/v1/jobs
   API docs    %[1]s/api/docs  %[1]s/api/v1/openapi.json
   health      %[1]s/healthz  %[1]s/readyz
@@ -228,8 +229,8 @@ vecron is running (development mode: local keys, local services, jobs may call t
 		server = " --server " + base
 	}
 	if password != "" {
-		fmt.Fprintf(out, `  Sign in as admin with the password below. It is shown this once and stored only as a hash
-  (set VECRON_ADMIN_PASSWORD to choose it, or to reset it on a later start):
+		fmt.Fprintf(out, `  Sign in as admin with the password below, in the dashboard or the CLI. It is shown this once
+  and stored only as a hash (set VECRON_ADMIN_PASSWORD to choose it, or to reset it on a later start):
 
     PASSWORD='%[1]s'
     export VECRON_TOKEN=$(bin/vecron login%[2]s --username admin --password-stdin --print-token <<< "$PASSWORD")
