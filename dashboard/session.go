@@ -74,15 +74,21 @@ type session struct {
 	csrf string
 }
 
-// StartOIDCSession stores a new session of the identity provider's user u and sets its cookie
-// on w. It keeps u's claims, not their roles: the identity, with the role bindings of u's
-// groups, is made again on every request. It fails only when the session cannot be stored.
+// StartOIDCSession stores a new session of the identity provider's user u, recorded in the
+// audit log as their login, and sets its cookie on w. It keeps u's claims, not their roles: the
+// identity, with the role bindings of u's groups, is made again on every request. It fails
+// when the session cannot be stored or the bindings cannot be read.
 func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, u identity.OIDCUser) error {
 	if u.Subject == "" {
 		return errors.New("dashboard: an OIDC session needs the subject")
 	}
-	return s.start(w, r, &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: u.Subject,
-		OIDCUsername: u.Username, OIDCGroups: u.Groups})
+	ds := &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: u.Subject, OIDCUsername: u.Username, OIDCGroups: u.Groups}
+	id, err := s.ident.OIDCUserIdentity(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	// The sign-in is recorded as the user's own.
+	return s.start(w, r.WithContext(withActor(r, s.ident, id)), ds)
 }
 
 // startDatabase stores a new session of the database user with userID, whose login opened the

@@ -18,9 +18,15 @@ const sessionSweep = 100
 const sessionKeep = 24 * time.Hour
 
 // CreateDashboardSession stores ds (the hash of its token, never the token) and deletes a few
-// sessions that expired long ago.
+// sessions that expired long ago. The sign-in of an identity provider's user is recorded as
+// their login here; a database user's login is recorded with the refresh-token family it opens.
 func (s *Store) CreateDashboardSession(ctx context.Context, ds *domain.DashboardSession) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var change Change
+	if ds.Mode == "oidc" {
+		change = Change{Action: "auth.login", ObjectKind: "user", ObjectID: "oidc:" + ds.OIDCSubject, Namespace: domain.AllNamespaces,
+			After: map[string]any{"session": ds.ID, "expires_at": ds.ExpiresAt}}
+	}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO dashboard_sessions (token_hash, id, mode, user_id, refresh_hash, oidc_subject, oidc_username,
 				oidc_groups, csrf_secret, created_at, last_seen_at, idle_expires_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
@@ -72,20 +78,35 @@ func (s *Store) TouchDashboardSession(ctx context.Context, hash []byte, now, idl
 	return translate("touch dashboard session", err)
 }
 
-// RevokeDashboardSession ends the session whose token hashes to hash and, for a database user,
-// the refresh-token family its login opened (recorded as the user's logout). An unknown or
+// RevokeDashboardSession ends the session whose token hashes to hash, recorded as its user's
+// logout, and for a database user the refresh-token family its login opened. An unknown or
 // already revoked session is not an error.
 func (s *Store) RevokeDashboardSession(ctx context.Context, hash []byte, now time.Time) error {
-	var refresh []byte
-	err := s.pool.QueryRow(ctx, `UPDATE dashboard_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL
-		RETURNING refresh_hash`, hash, now).Scan(&refresh)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	var (
+		refresh []byte
+		subject *string
+	)
+	change := Change{Action: "auth.logout", ObjectKind: "user", Namespace: domain.AllNamespaces}
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
+		var id string
+		err := tx.QueryRow(ctx, `UPDATE dashboard_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL
+			RETURNING id::text, refresh_hash, oidc_subject`, hash, now).Scan(&id, &refresh, &subject)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			change.Action = ""
+			return nil
+		case err != nil:
+			return err
+		}
+		if subject == nil {
+			change.Action = "" // recorded with the refresh-token family below
+			return nil
+		}
+		change.ObjectID, change.After = "oidc:"+*subject, map[string]string{"session": id}
 		return nil
-	case err != nil:
+	})
+	if err != nil || refresh == nil {
 		return translate("revoke dashboard session", err)
-	case refresh == nil:
-		return nil
 	}
 	return s.RevokeRefreshFamily(ctx, refresh, now)
 }
