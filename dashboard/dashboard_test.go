@@ -444,3 +444,30 @@ func TestUnknownPathsAndAssets(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, c.get("/assets/dashboard.go").StatusCode)
 	require.NotEqual(t, http.StatusOK, c.get("/assets/%2e%2e/dashboard.go").StatusCode)
 }
+
+func TestJobPage(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	id := createJob(t, srv, token, "hourly", "default")
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	r := c.get("/jobs/" + id)
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Contains(t, r.body, `<h1 class="job-title">hourly</h1>`)
+	require.Contains(t, r.body, "Local time (Asia/Ho_Chi_Minh)")
+	fires := html.UnescapeString(r.body[strings.Index(r.body, `<table class="fires">`):])
+	require.Equal(t, 10, strings.Count(fires, "<tr><td>"), "the next 10 fires")
+	require.Contains(t, fires, ":00:00 +07")
+	require.Contains(t, fires, ":00:00 UTC")
+	require.Contains(t, html.UnescapeString(r.body), `"id": "`+id+`"`, "the definition as the API answers it")
+
+	// Another namespace's job, or none at all, is a 404 the API decides.
+	other := srv.User(t, rbac.RoleViewer, "elsewhere")
+	c2 := newClient(t, srv)
+	c2.login(other.Username)
+	require.Equal(t, http.StatusNotFound, c2.get("/jobs/"+id).StatusCode)
+	require.Equal(t, http.StatusNotFound, c.get("/jobs/0193b7c4-0000-7000-8000-000000000000").StatusCode)
+	require.Equal(t, http.StatusNotFound, c.get("/jobs/..%2Fusers").StatusCode)
+}
