@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	// templateKey finds {{t .L "key"}}, {{t $L "key"}}, {{t $.L "key"}} in templates.
-	templateKey = regexp.MustCompile(`\bt \$?\.?L "([^"]+)"`)
+	// templateKey finds {{t .L "key"}}, {{t $L "key"}}, {{t $.L "key"}} and {{t . "key"}} in
+	// templates.
+	templateKey = regexp.MustCompile(`\bt (?:\$?\.?L|\.) "([^"]+)"`)
 	// codeKey finds tr(lang, "key") and errorPage(…, "key") in Go code.
 	codeKey = regexp.MustCompile(`(?:\.tr\([a-zA-Z]+, |errorPage\([^"]*?, )"([a-z_]+\.[a-z_.]+)"`)
 	// literalKey finds the other keys Go code names as string literals ("jobs.paused").

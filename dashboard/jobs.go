@@ -174,7 +174,7 @@ func statusIcon(s domain.ExecutionStatus) string {
 	case domain.StatusFailed:
 		return "✗"
 	case domain.StatusTimedOut:
-		return "⏱"
+		return "◷"
 	case domain.StatusSkipped:
 		return "↷"
 	case domain.StatusCancelled:

@@ -154,3 +154,15 @@ func (b *Browser) SignIn(base, username, password string) {
 	)
 	b.WaitFor("the jobs page after signing in", `location.pathname === "/jobs" && document.querySelector("h1") !== null`)
 }
+
+// Run runs one action returning a value, failing the test on an error.
+func Run[T any](b *Browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, testenv.Timeout(BrowserWait))
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+	return v
+}
