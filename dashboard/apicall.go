@@ -2,13 +2,17 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/identity"
+	"github.com/vecron/vecron/shared/rbac"
 )
 
 // apiResponse is what the API answered an in-process request.
@@ -52,6 +56,21 @@ func (a *apiResponse) problem() problem {
 	return p
 }
 
+// reauthenticate checks the session of the browser's request r again, for an API request
+// that outlives a page (the live stream).
+func (ui *UI) reauthenticate(r *http.Request) api.Reauthenticate {
+	return func(ctx context.Context) (*rbac.Identity, error) {
+		sess, _, err := ui.sessions.find(r.WithContext(ctx))
+		if errors.Is(err, errNoSession) {
+			return nil, identity.ErrUnauthenticated
+		}
+		if err != nil {
+			return nil, err
+		}
+		return sess.id, nil
+	}
+}
+
 // call makes a request of the API in-process as sess's identity and returns its answer. The
 // request is built here: method and path are the dashboard's own (ids in it are validated by
 // the caller), and of the browser's request it takes only what the audit log and the login
@@ -68,7 +87,7 @@ func (ui *UI) call(r *http.Request, sess *session, method, path string, body any
 	}
 	ctx := r.Context()
 	if sess != nil {
-		ctx = api.WithIdentity(ctx, sess.id)
+		ctx = api.WithIdentity(ctx, sess.id, ui.reauthenticate(r))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {

@@ -14,19 +14,37 @@ import (
 
 type identityKey struct{}
 
-// inProcessKey carries the identity of a request that code of this process built and hands to
+// inProcessKey carries the caller of a request that code of this process built and hands to
 // the API's handler itself (the dashboard, which authenticated its own session cookie). Only a
 // context value can carry it, and a request from the network has no way to set one: the server
 // builds its context, and nothing in the API copies a header, cookie or query parameter into it.
 type inProcessKey struct{}
 
+// inProcess is an in-process caller: who, and how to check them again.
+type inProcess struct {
+	id    *rbac.Identity
+	again Reauthenticate
+}
+
+// Reauthenticate makes an in-process caller's identity again, for a long request (the live
+// stream) that checks its caller periodically. It returns an error wrapping
+// identity.ErrUnauthenticated when the caller may no longer act.
+type Reauthenticate func(ctx context.Context) (*rbac.Identity, error)
+
 // WithIdentity returns ctx marking the request it is attached to as made by id, for a request
 // built in this process and served by the API's handler directly. The guard then takes id as the
-// caller without a bearer credential; permissions are checked as for any other caller. Code
-// that forwards a network request must never use it: the identity must be one this process
-// authenticated. A nil id leaves the request unauthenticated.
-func WithIdentity(ctx context.Context, id *rbac.Identity) context.Context {
-	return context.WithValue(ctx, inProcessKey{}, id)
+// caller without a bearer credential; permissions are checked as for any other caller. again
+// checks the caller anew where a bearer credential would be verified again; nil ends such a
+// request at its first check. Code that forwards a network request must never use it: the
+// identity must be one this process authenticated. A nil id leaves the request unauthenticated.
+func WithIdentity(ctx context.Context, id *rbac.Identity, again Reauthenticate) context.Context {
+	return context.WithValue(ctx, inProcessKey{}, inProcess{id: id, again: again})
+}
+
+// inProcessOf returns the in-process caller of r, if r has one.
+func inProcessOf(r *http.Request) (inProcess, bool) {
+	ip, ok := r.Context().Value(inProcessKey{}).(inProcess)
+	return ip, ok && ip.id != nil
 }
 
 // identityOf returns who made r (nil on a public route).
@@ -60,9 +78,13 @@ func (s *Server) guard(a access, next http.HandlerFunc) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred, present := bearer(r)
-		var err error
-		id, inProcess := r.Context().Value(inProcessKey{}).(*rbac.Identity)
-		if !inProcess || id == nil {
+		var (
+			id  *rbac.Identity
+			err error
+		)
+		if ip, ok := inProcessOf(r); ok {
+			id = ip.id
+		} else {
 			id, err = s.ident.Authenticate(r.Context(), cred)
 		}
 		switch {

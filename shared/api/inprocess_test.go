@@ -29,7 +29,7 @@ func TestInProcessIdentity(t *testing.T) {
 	require.NoError(t, err)
 
 	serve := func(id *rbac.Identity, method, path, body string) *httptest.ResponseRecorder {
-		req := httptest.NewRequestWithContext(api.WithIdentity(t.Context(), id), method, path, strings.NewReader(body))
+		req := httptest.NewRequestWithContext(api.WithIdentity(t.Context(), id, nil), method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

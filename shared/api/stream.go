@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,6 +221,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	recheck := s.clock.NewTicker(cmp.Or(s.streamCfg.Recheck, RecheckDefault))
 	defer recheck.Stop()
 	cred, _ := bearer(r)
+	again := func(ctx context.Context) (*rbac.Identity, error) { return s.ident.Authenticate(ctx, cred) }
+	if ip, ok := inProcessOf(r); ok {
+		again = ip.again
+		if again == nil {
+			again = func(context.Context) (*rbac.Identity, error) { return nil, identity.ErrUnauthenticated }
+		}
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -255,7 +263,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-recheck.Chan():
-			again, err := s.ident.Authenticate(r.Context(), cred)
+			renewed, err := again(r.Context())
 			if err != nil {
 				reason := "the credential is no longer valid: sign in again"
 				if !errors.Is(err, identity.ErrUnauthenticated) {
@@ -264,7 +272,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				out.end(reason)
 				return
 			}
-			id = again
+			id = renewed
 		}
 	}
 }

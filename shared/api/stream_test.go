@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/feed"
+	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobevents"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/rbac"
@@ -38,6 +40,9 @@ type streamEnv struct {
 	n     int
 	// stopHub stops the live stream's hub, as a shutdown does.
 	stopHub context.CancelFunc
+	// h is the API's handler, ident its sign-in service.
+	h     http.Handler
+	ident *identity.Service
 }
 
 func newStreamEnv(t *testing.T, cfg api.StreamConfig) *streamEnv {
@@ -64,7 +69,7 @@ func newStreamEnv(t *testing.T, cfg api.StreamConfig) *streamEnv {
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { cancel(); srv.Close(); wg.Wait() })
 	return &streamEnv{client: &client{t: t, srv: srv, st: st, dbURL: dbURL, token: testfactory.AdminToken(t, st)}, js: js, names: names,
-		stopHub: stopHub}
+		stopHub: stopHub, h: h, ident: ident}
 }
 
 // publish sends an execution event of a job in namespace ns, as an executor does, and returns
@@ -107,10 +112,18 @@ type watcher struct {
 // watch opens the stream with token; header holds pairs of names and values.
 func (e *streamEnv) watch(t *testing.T, token, query string, header ...string) *watcher {
 	t.Helper()
+	return watchAt(t, e.srv.URL, token, query, header...)
+}
+
+// watchAt opens the stream of the API at base, with token unless it is empty.
+func watchAt(t *testing.T, base, token, query string, header ...string) *watcher {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/stream"+query, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/stream"+query, nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -265,6 +278,47 @@ func TestStreamHeartbeatsAndEndsWhenTheCredentialGoes(t *testing.T) {
 	for open {
 		_, open = <-w.events
 	}
+}
+
+// A stream served in-process (api.WithIdentity) is checked again through its Reauthenticate,
+// not through a bearer credential it does not have: it goes on while that lets it, and ends
+// when that says the caller is gone; without one it ends at the first check.
+func TestStreamChecksAnInProcessCallerAgain(t *testing.T) {
+	t.Parallel()
+	e := newStreamEnv(t, api.StreamConfig{Heartbeat: 20 * time.Millisecond, Recheck: 50 * time.Millisecond})
+	_, u := e.viewer(t, "team-a")
+	id, err := e.ident.UserIdentity(t.Context(), u.ID)
+	require.NoError(t, err)
+	var (
+		gone   atomic.Bool
+		checks atomic.Int32
+	)
+	again := func(context.Context) (*rbac.Identity, error) {
+		checks.Add(1)
+		if gone.Load() {
+			return nil, identity.ErrUnauthenticated
+		}
+		return id, nil
+	}
+	serve := func(again api.Reauthenticate) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e.h.ServeHTTP(w, r.WithContext(api.WithIdentity(r.Context(), id, again)))
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	w := watchAt(t, serve(again).URL, "", "")
+	testenv.Eventually(t, "two checks that let the stream go on", func() bool { return checks.Load() >= 2 })
+	want := e.publish(t, "team-a")
+	require.Equal(t, seq(want), w.next().id)
+	gone.Store(true)
+	end := w.next()
+	require.Equal(t, "vecron.stream.end", end.event)
+	require.Contains(t, end.data["reason"], "sign in again")
+
+	end = watchAt(t, serve(nil).URL, "", "").next()
+	require.Equal(t, "vecron.stream.end", end.event)
+	require.Contains(t, end.data["reason"], "sign in again")
 }
 
 func TestStreamRejectsBadRequests(t *testing.T) {
