@@ -471,3 +471,18 @@ func TestJobPage(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, c.get("/jobs/0193b7c4-0000-7000-8000-000000000000").StatusCode)
 	require.Equal(t, http.StatusNotFound, c.get("/jobs/..%2Fusers").StatusCode)
 }
+
+// TestSessionCookieIsNoAPICredential: the dashboard's cookie signs nobody in to the API from the
+// network; only the dashboard's in-process requests carry the session's identity.
+func TestSessionCookieIsNoAPICredential(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	token := c.csrf("/jobs")
+	r := c.get("/api/v1/auth/me", "X-CSRF-Token", token)
+	require.Equal(t, http.StatusUnauthorized, r.StatusCode, r.body)
+	r = c.do(http.MethodPost, "/api/v1/jobs", nil, "X-CSRF-Token", token, "Content-Type", "application/json")
+	require.Equal(t, http.StatusUnauthorized, r.StatusCode, r.body)
+}
