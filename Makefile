@@ -55,9 +55,11 @@ depcheck:
 	if ! $(GO) list -tags oracle -deps ./functions/execute-db | grep -qE '^github.com/sijms/go-ora/v2$$'; then \
 	  echo "the execute-db-oracle build must link the Oracle driver"; fail=1; fi; \
 	for fn in $(FUNCTIONS); do \
-	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/nats-io/nats-server|/shared/devenv$$|^github.com/testcontainers/'; then \
-	    echo "functions/$$fn must not link the embedded NATS server, devenv or test containers"; fail=1; fi; \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/nats-io/nats-server|/shared/devenv$$|^github.com/testcontainers/|^github.com/chromedp/|/dashboard/dashboardtest$$'; then \
+	    echo "functions/$$fn must not link the embedded NATS server, devenv, test containers or the browser-test harness"; fail=1; fi; \
 	done; \
+	if ! $(GO) list -deps ./functions/api | grep -qE '^github.com/vecron/vecron/dashboard$$'; then \
+	  echo "functions/api must serve the dashboard (the checks above look for its package path)"; fail=1; fi; \
 	exit $$fail
 
 clean:
