@@ -303,8 +303,13 @@ func TestCSRF(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, b, `"enabled":true`, "no refused post changed the job")
 
-	r := c.post("/jobs/"+id+"/disable", url.Values{"csrf": {token}})
+	// Without HTMX, a post goes back to the page it came from, on this site only.
+	r := c.post("/jobs/"+id+"/disable", url.Values{"csrf": {token}}, "Referer", srv.URL+"/jobs?q=hour")
 	require.Equal(t, http.StatusSeeOther, r.StatusCode, r.body)
+	require.Equal(t, "/jobs?q=hour", r.Header.Get("Location"))
+	r = c.post("/jobs/"+id+"/run", url.Values{"csrf": {token}}, "Referer", "https://evil.test/jobs?q=hour")
+	require.Equal(t, http.StatusSeeOther, r.StatusCode, r.body)
+	require.Equal(t, "/jobs", r.Header.Get("Location"))
 	r = c.post("/jobs/"+id+"/enable", url.Values{}, "X-CSRF-Token", token, "HX-Request", "true")
 	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
 	require.Contains(t, r.body, `id="job-`+id+`"`)

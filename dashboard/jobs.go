@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -110,7 +111,7 @@ func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	jv.Kinds = ui.options(lang, "kind.", f.Kind, string(domain.KindHTTP), string(domain.KindSQL))
 	params := f.values()
 	params.Set("include", "stats")
-	params.Set("limit", "50")
+	params.Set("limit", strconv.Itoa(pageSize))
 	if c := q.Get("cursor"); c != "" {
 		params.Set("cursor", c)
 		jv.First = "/jobs"
@@ -280,7 +281,7 @@ func (ui *UI) act(w http.ResponseWriter, r *http.Request, sess *session, id, pat
 		return
 	}
 	if r.Header.Get("HX-Request") != "true" {
-		http.Redirect(w, r, "/jobs", http.StatusSeeOther)
+		http.Redirect(w, r, backTo(r), http.StatusSeeOther)
 		return
 	}
 	lang := langOf(r)
@@ -295,6 +296,15 @@ func (ui *UI) act(w http.ResponseWriter, r *http.Request, sess *session, id, pat
 	}
 	row.Message = ui.cat.tr(lang, doneKey)
 	ui.execute(w, http.StatusOK, "jobs.html", "job-row", row)
+}
+
+// backTo returns the page of this site r was posted from (its Referer), or the jobs list.
+func backTo(r *http.Request) string {
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return "/jobs"
+	}
+	return SafeNext(ref.RequestURI())
 }
 
 // jobRow reads job id and its statistics through the API and makes its row. A refusal of the

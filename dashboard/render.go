@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+
+	"github.com/vecron/vecron/shared/domain"
 )
 
 // pageNames returns the page templates; each is parsed with the layout.
@@ -81,7 +83,7 @@ func (ui *UI) newView(r *http.Request, sess *session, titleKey, nav string, page
 	}
 	if sess != nil {
 		v.CSRF, v.User = sess.csrf, sess.id.Name
-		v.Admin = sess.id.CanAnywhere("user:admin")
+		v.Admin = sess.id.CanAnywhere(domain.PermUserAdmin)
 		b, _ := json.Marshal(map[string]string{csrfHeader: sess.csrf})
 		v.HXHeaders = string(b)
 	}
