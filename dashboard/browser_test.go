@@ -155,3 +155,22 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	require.True(t, strings.Contains(label, "Namespace"), "each cell is labelled on a phone: %s", label)
 	b.Clean()
 }
+
+func TestBrowserSearchUpdatesTheList(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	settle := createJob(t, srv, token, "settle payments", "pay")
+	nightly := createJob(t, srv, token, "nightly report", "reports")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.WaitForText("#job-"+nightly+" .job-name", "nightly report")
+	// Typing filters the list in place, and the address follows (back and reload keep it).
+	b.Do(chromedp.SendKeys(chromedp.CSS("#q"), "SETTLE"))
+	b.WaitFor("the list without the nightly report", `document.querySelector("#job-`+nightly+`") === null`)
+	b.WaitForText("#job-"+settle+" .job-name", "settle payments")
+	b.WaitFor("the search in the address", `new URLSearchParams(location.search).get("q") === "SETTLE"`)
+	require.Equal(t, "SETTLE", dashboardtest.Eval[string](b, `document.querySelector("#q").value`), "the input kept what was typed")
+	b.Clean()
+}
