@@ -652,3 +652,134 @@ func TestPropertyDescribeTimesRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// readNames reads "A–B, C and D" back into the members it names; a range may wrap around the
+// end of names ("Friday–Monday").
+func readNames(t *rapid.T, text string, names []string) map[int]bool {
+	index := func(s string) int {
+		for i, n := range names {
+			if n == s {
+				return i
+			}
+		}
+		t.Fatalf("unknown name %q in %q", s, text)
+		return -1
+	}
+	out := map[int]bool{}
+	for p := range strings.SplitSeq(text, ", ") {
+		for _, it := range strings.Split(p, " and ") {
+			a, b, isRange := strings.Cut(it, "–")
+			i := index(a)
+			out[i] = true
+			if isRange {
+				for j := index(b); i != j; {
+					i = (i + 1) % len(names)
+					out[i] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestPropertyDescribeDaysRoundTrip reads the English words for random weekday, day-of-month
+// and month fields back into the values they name and compares them with the fields.
+func TestPropertyDescribeDaysRoundTrip(t *testing.T) {
+	t.Parallel()
+	months := []string{"January", "February", "March", "April", "May", "June", "July",
+		"August", "September", "October", "November", "December"}
+	rapid.Check(t, func(t *rapid.T) {
+		var want []bool // by value: weekday 1–7 (Quartz), day 1–31 or month 1–12
+		var e, prefix string
+		var read func(string) map[int]bool
+		switch rapid.IntRange(0, 2).Draw(t, "field") {
+		case 0:
+			var text string
+			text, want = genValues(t, "dow", 1, 7, dayNames)
+			e, prefix = "0 0 9 ? * "+text, "at 09:00"
+			read = func(s string) map[int]bool {
+				got := map[int]bool{}
+				switch {
+				case s == " every day":
+					for d := range 7 {
+						got[d+1] = true
+					}
+				case strings.HasPrefix(s, " every "):
+					for d := range readNames(t, strings.TrimPrefix(s, " every "), weekdaysEN) {
+						got[d+1] = true
+					}
+				default:
+					for d := range readNames(t, strings.TrimPrefix(s, ", "), weekdaysEN) {
+						got[d+1] = true
+					}
+				}
+				return got
+			}
+		case 1:
+			var text string
+			text, want = genValues(t, "dom", 1, 31, nil)
+			e, prefix = "0 0 9 "+text+" * ?", "at 09:00"
+			read = func(s string) map[int]bool {
+				got := map[int]bool{}
+				if s == " every day" {
+					for d := 1; d <= 31; d++ {
+						got[d] = true
+					}
+					return got
+				}
+				s = strings.TrimSuffix(s, " of the month")
+				s = strings.TrimPrefix(strings.TrimPrefix(s, " on days "), " on day ")
+				step := 1
+				if a, b, ok := strings.Cut(s, " in steps of "); ok {
+					s = a
+					step, _ = strconv.Atoi(b)
+				}
+				for p := range strings.SplitSeq(s, ", ") {
+					for _, it := range strings.Split(p, " and ") {
+						a, b, isRange := strings.Cut(it, "–")
+						lo, err := strconv.Atoi(a)
+						if err != nil {
+							t.Fatalf("cannot read %q", s)
+						}
+						hi := lo
+						if isRange {
+							hi, _ = strconv.Atoi(b)
+						}
+						for d := lo; d <= hi; d += step {
+							got[d] = true
+						}
+					}
+				}
+				return got
+			}
+		default:
+			var text string
+			text, want = genValues(t, "month", 1, 12, monthNames)
+			e, prefix = "0 0 9 * "+text+" ?", "at 09:00 every day"
+			read = func(s string) map[int]bool {
+				got := map[int]bool{}
+				if s == "" {
+					for m := 1; m <= 12; m++ {
+						got[m] = true
+					}
+					return got
+				}
+				for m := range readNames(t, strings.TrimPrefix(s, " in "), months) {
+					got[m+1] = true
+				}
+				return got
+			}
+		}
+		desc := describeCron(e, "en")
+		rest, ok := strings.CutPrefix(desc, prefix)
+		if !ok {
+			t.Fatalf("%q reads %q", e, desc)
+		}
+		got := read(rest)
+		for v := 1; v < len(want); v++ {
+			if got[v] != want[v] {
+				t.Fatalf("%q reads %q: %d is %v, want %v", e, desc, v, got[v], want[v])
+			}
+		}
+	})
+}
