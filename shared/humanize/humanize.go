@@ -1,7 +1,7 @@
 // Package humanize formats numbers, durations and instants for people reading the dashboard, in
 // English ("en") or Vietnamese ("vi"). It is pure: no I/O, no clock; callers pass the instants.
 //
-// A lang that starts with "vi" (such as "vi" or "vi-VN", in any case) selects Vietnamese; anything
+// A lang of "vi" or a Vietnamese tag ("vi-VN", "vi_VN", in any case) selects Vietnamese; anything
 // else selects English, so an unknown or empty lang never fails. Vietnamese writes a decimal comma,
 // groups thousands with dots and puts the day before the month; English writes a decimal point,
 // groups thousands with commas and puts the month first.

@@ -27,8 +27,10 @@ import (
 // briefly ("…, except 3 excluded dates and calendar vn-holidays"); jitter and the DST policies
 // are not.
 //
-// An invalid cron expression is returned as it is; any other schedule that does not validate
-// is described by its kind alone ("fixed_rate"). Describe never panics.
+// Describe validates no more than it must to speak (schedule.Parse validates): an invalid cron
+// expression is returned as written, and a schedule lacking its kind's own field (every, at) or
+// with an unknown kind is described by its kind alone ("fixed_rate"; "" without one). Describe
+// never panics.
 func Describe(s domain.Schedule, zone *time.Location, lang string) string {
 	w := pickWords(humanize.IsVietnamese(lang))
 	if zone == nil {
