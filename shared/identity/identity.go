@@ -137,8 +137,11 @@ func New(st Store, cfg Config, deps Deps, now func() time.Time) (*Service, error
 	if cfg.Has(ModeOIDC) && deps.OIDC == nil {
 		return nil, errors.New("auth.oidc.issuer: required in oidc mode")
 	}
-	if cfg.OIDCLogin.Enabled() != (deps.OIDCLogin != nil) {
-		return nil, errors.New("auth.oidc_login: the sign-in through the identity provider is configured but not built (or built but not configured)")
+	switch {
+	case cfg.OIDCLogin.Enabled() && deps.OIDCLogin == nil:
+		return nil, errors.New("auth.oidc_login.client_id: set, but the sign-in through the identity provider was not built")
+	case !cfg.OIDCLogin.Enabled() && deps.OIDCLogin != nil:
+		return nil, errors.New("auth.oidc_login.client_id: required by the sign-in through the identity provider")
 	}
 	return s, nil
 }
@@ -379,11 +382,11 @@ func (s *Service) OIDCLogin() *oidclogin.Login { return s.login }
 
 // FinishOIDCLogin completes a sign-in at the callback (see oidclogin.Login.Finish) and returns
 // who signed in, as OIDCIdentity gives it, with the local path to send them to. The caller
-// then starts its session for the identity. Its grants are those of the moment: a role removed
-// at the identity provider reaches the session only at the next sign-in, so the session's
-// lifetime bounds how long it lingers. It returns an
-// *oidclogin.Error for a sign-in that did not complete, ErrOIDCLoginOff when the sign-in is
-// off, or the store's error.
+// then starts its session for the identity (and records the sign-in in the audit log, as the
+// store does for a password sign-in). Its grants are those of the moment: a role removed at
+// the identity provider reaches the session only at the next sign-in, so the session's
+// lifetime bounds how long it lingers. It returns an *oidclogin.Error for a sign-in that did
+// not complete, ErrOIDCLoginOff when the sign-in is off, or the store's error.
 func (s *Service) FinishOIDCLogin(w http.ResponseWriter, r *http.Request) (*rbac.Identity, string, error) {
 	if s.login == nil {
 		return nil, "", ErrOIDCLoginOff

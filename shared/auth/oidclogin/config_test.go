@@ -13,6 +13,7 @@ import (
 
 	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/auth/oidclogin"
+	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/secret"
 )
 
@@ -135,4 +136,20 @@ func TestProviderWithoutTheFlowIsRefused(t *testing.T) {
 			require.ErrorContains(t, err, c.want)
 		})
 	}
+}
+
+// TestSecretsHiddenWhenSettingsArePrinted: --help and the README print the settings' values;
+// the client secret and the state keys are never among them.
+func TestSecretsHiddenWhenSettingsArePrinted(t *testing.T) {
+	t.Parallel()
+	settings := struct {
+		Login oidclogin.Config `koanf:"oidc_login"`
+	}{oidclogin.Config{ClientID: "vecron-dashboard", ClientSecret: "s3cr3t-value", StateKeys: testStateKey(t)}}
+	shown := map[string]string{}
+	for _, s := range config.Describe(&settings, config.Options{}) {
+		shown[s.Key] = s.Default
+	}
+	require.Equal(t, "vecron-dashboard", shown["oidc_login.client_id"])
+	require.Equal(t, "(value hidden)", shown["oidc_login.client_secret"])
+	require.Equal(t, "(value hidden)", shown["oidc_login.state_keys"])
 }
