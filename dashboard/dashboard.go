@@ -57,7 +57,8 @@ type Deps struct {
 	Identity *identity.Service
 	// Sessions stores the sessions.
 	Sessions SessionStore
-	// OIDC is the sign-in through the identity provider; nil shows the password form only.
+	// OIDC is the sign-in through the identity provider; nil takes Identity's (OIDCLogin),
+	// when it has one.
 	OIDC OIDCFlow
 	// Now is the clock.
 	Now func() time.Time
@@ -104,6 +105,9 @@ func New(d Deps, cfg Config) (*UI, error) {
 	}
 	ui := &UI{api: d.API, ident: d.Identity, oidc: d.OIDC, now: d.Now, log: d.Log, cat: cat, assets: a,
 		sessions: &Sessions{store: d.Sessions, ident: d.Identity, cfg: cfg, now: d.Now}}
+	if ui.oidc == nil && d.Identity.OIDCLogin() != nil {
+		ui.oidc = &providerFlow{login: d.Identity.OIDCLogin(), ui: ui}
+	}
 	if ui.pages, err = parsePages(files, ui.funcs()); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,14 @@ func (ui *UI) loginView(r *http.Request, next string) *loginView {
 	return lv
 }
 
+// loginFailed shows the login page with the message of a sign-in through the identity provider
+// that did not complete.
+func (ui *UI) loginFailed(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	lv := ui.loginView(r, "")
+	lv.Error = ui.cat.tr(langOf(r), "login.oidc_failed") + " " + detail
+	ui.render(w, status, "login.html", ui.newView(r, nil, "login.title", "", lv))
+}
+
 // login signs a database user in with the form's username and password, through the same
 // service (rate limit, audit record) as POST /api/v1/auth/login. The form has no session to
 // hold a CSRF token yet: crossOrigin refuses a post another site's page makes.

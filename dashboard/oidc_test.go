@@ -15,6 +15,7 @@ import (
 	"github.com/vecron/vecron/dashboard/dashboardtest"
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
@@ -25,7 +26,7 @@ import (
 )
 
 // fakeFlow stands for the identity provider's flow: /auth/oidc/start signs its user in at once.
-type fakeFlow struct{ user identity.OIDCUser }
+type fakeFlow struct{ user *auth.OIDCIdentity }
 
 func (fakeFlow) Label() string { return "Keycloak" }
 
@@ -51,7 +52,7 @@ func TestOIDCSessionSeam(t *testing.T) {
 	h := api.New(api.Deps{Jobs: jobs.New(st, time.Now), Store: st, Identity: ident}, time.Now, testenv.Logger(t))
 	sub := "sub-" + uuid.NewString()[:8]
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: time.Now, Log: testenv.Logger(t),
-		OIDC: fakeFlow{identity.OIDCUser{Subject: sub, Username: "alice", Groups: []string{"ops"}}}}, dashboard.Config{})
+		OIDC: fakeFlow{&auth.OIDCIdentity{Subject: sub, Username: "alice", Roles: []string{"ops"}}}}, dashboard.Config{})
 	require.NoError(t, err)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.Owns(r.URL.Path) {

@@ -41,12 +41,12 @@ type SessionStore interface {
 	RevokeDashboardSession(ctx context.Context, hash []byte, now time.Time) error
 }
 
-// OIDCFlow is the sign-in through an identity provider (Authorization Code with PKCE), plugged
-// into the dashboard by the package that implements it. The dashboard routes every request
-// under /auth/oidc/ to ServeOIDC and links /auth/oidc/start as "Sign in with <Label>" on the
-// login page. Once the flow has verified the provider's answer, it calls
-// start.StartOIDCSession, which sets the session cookie, and redirects the browser (to the
-// next path the login page passed in the start URL's "next" parameter, after SafeNext).
+// OIDCFlow is the sign-in through an identity provider (Authorization Code with PKCE). The
+// dashboard routes every request under /auth/oidc/ to ServeOIDC and links
+// /auth/oidc/start?next=… as "Sign in with <Label>" on the login page. Once the flow has
+// verified the provider's answer, it calls start.StartOIDCSession, which sets the session
+// cookie, and redirects the browser (to the next path, after SafeNext). The dashboard's own
+// flow runs shared/auth/oidclogin (identity.Service.OIDCLogin); tests plug in another.
 type OIDCFlow interface {
 	Label() string
 	ServeOIDC(w http.ResponseWriter, r *http.Request, start SessionStarter)
@@ -54,7 +54,7 @@ type OIDCFlow interface {
 
 // SessionStarter signs a browser in; *Sessions is one.
 type SessionStarter interface {
-	StartOIDCSession(w http.ResponseWriter, r *http.Request, u identity.OIDCUser) error
+	StartOIDCSession(w http.ResponseWriter, r *http.Request, oi *auth.OIDCIdentity) error
 }
 
 // Sessions signs browsers in and out and finds the session of a request.
@@ -74,16 +74,17 @@ type session struct {
 	csrf string
 }
 
-// StartOIDCSession stores a new session of the identity provider's user u, recorded in the
-// audit log as their login, and sets its cookie on w. It keeps u's claims, not their roles: the
-// identity, with the role bindings of u's groups, is made again on every request. It fails
+// StartOIDCSession stores a new session of the identity provider's user oi, recorded in the
+// audit log as their login, and sets its cookie on w. It keeps oi's claims (subject, username,
+// roles claim), not vecron's roles: the identity, with the role bindings of the user's groups,
+// is made again on every request. It fails
 // when the session cannot be stored or the bindings cannot be read.
-func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, u identity.OIDCUser) error {
-	if u.Subject == "" {
+func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, oi *auth.OIDCIdentity) error {
+	if oi == nil || oi.Subject == "" {
 		return errors.New("dashboard: an OIDC session needs the subject")
 	}
-	ds := &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: u.Subject, OIDCUsername: u.Username, OIDCGroups: u.Groups}
-	id, err := s.ident.OIDCUserIdentity(r.Context(), u)
+	ds := &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: oi.Subject, OIDCUsername: oi.Username, OIDCGroups: oi.Roles}
+	id, err := s.ident.OIDCIdentity(r.Context(), oi)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func (s *Sessions) find(r *http.Request) (*session, bool, error) {
 	}
 	var id *rbac.Identity
 	if ds.Mode == identity.ModeOIDC {
-		id, err = s.ident.OIDCUserIdentity(r.Context(), identity.OIDCUser{Subject: ds.OIDCSubject, Username: ds.OIDCUsername, Groups: ds.OIDCGroups})
+		id, err = s.ident.OIDCIdentity(r.Context(), &auth.OIDCIdentity{Subject: ds.OIDCSubject, Username: ds.OIDCUsername, Roles: ds.OIDCGroups})
 	} else {
 		id, err = s.ident.UserIdentity(r.Context(), ds.UserID)
 	}

@@ -274,9 +274,12 @@ func (s *stack) generateHistory(ctx context.Context, ids []string, n int) (busy,
 		if _, err := c.Exec(ctx, `SET session_replication_role = origin`); err != nil {
 			return err
 		}
-		if _, err := c.Exec(ctx, `INSERT INTO job_outcomes (job_id, hour, succeeded, failed)
+		// As the counting triggers would have: the counts, and the newest failure of each hour.
+		if _, err := c.Exec(ctx, `INSERT INTO job_outcomes (job_id, hour, succeeded, failed, rare_at, rare_id)
 			SELECT job_id, date_trunc('hour', scheduled_at, 'UTC'), count(*) FILTER (WHERE status = 'succeeded'),
-				count(*) FILTER (WHERE status = 'failed')
+				count(*) FILTER (WHERE status = 'failed'),
+				(array_agg(scheduled_at ORDER BY scheduled_at DESC, id DESC) FILTER (WHERE status = 'failed'))[1],
+				(array_agg(id ORDER BY scheduled_at DESC, id DESC) FILTER (WHERE status = 'failed'))[1]
 			FROM job_executions GROUP BY 1, 2`); err != nil {
 			return fmt.Errorf("count the history's outcomes: %w", err)
 		}

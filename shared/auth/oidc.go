@@ -7,16 +7,22 @@ package auth
 // of our own. keyfunc looks a known key id up without fetching, refetches on an
 // unknown one through a rate limiter, and keeps the keys it has when a fetch fails. The one thing
 // go-oidc would add, discovery, is a single GET of a JSON document, done here in discover.
+//
+// The browser sign-in (package oidclogin) verifies its ID tokens through the same OIDC value:
+// one discovery document, one key cache and one HTTP client serve both paths, and an ID token's
+// claims become an OIDCIdentity by the same code as an access token's.
 
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +90,7 @@ func (c OIDCConfig) validate() error {
 	return nil
 }
 
-// OIDCIdentity is who a verified access token speaks for.
+// OIDCIdentity is who a verified access token or ID token speaks for.
 type OIDCIdentity struct {
 	Subject string
 	// Username is the configured username claim, or Subject when the token has none.
@@ -96,13 +102,36 @@ type OIDCIdentity struct {
 	ExpiresAt time.Time
 }
 
-// OIDC verifies access tokens issued by one OIDC issuer. It is safe for concurrent use.
+// OIDCEndpoints are the URLs of the issuer's discovery document, read once by NewOIDC.
+type OIDCEndpoints struct {
+	// Authorization and Token are empty when the document names none: an issuer used only to
+	// verify bearer tokens need not offer the Authorization Code flow.
+	Authorization string
+	Token         string
+	JWKS          string
+	// CodeChallengeMethods is code_challenge_methods_supported; nil when not advertised.
+	CodeChallengeMethods []string
+}
+
+// OIDC verifies access tokens and ID tokens issued by one OIDC issuer. It is safe for
+// concurrent use.
 type OIDC struct {
 	issuer        string
 	rolesClaim    string
 	usernameClaim string
+	endpoints     OIDCEndpoints
+	client        *http.Client
+	now           func() time.Time
 	keys          keyfunc.Keyfunc
 	parser        *jwt.Parser
+}
+
+// validMethods are the signature algorithms accepted from the issuer: asymmetric ones only, so
+// a public key from the key set can never be taken as an HMAC secret (algorithm confusion), and
+// "none" is refused.
+var validMethods = []string{
+	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512", "EdDSA",
 }
 
 // NewOIDC reads the issuer's discovery document and key set (with ctx), failing with an error
@@ -121,10 +150,11 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client, now func(
 	if now == nil {
 		now = time.Now
 	}
-	jwksURL, err := discover(ctx, client, cfg.Issuer)
+	endpoints, err := discover(ctx, client, cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("auth.oidc.issuer: %w", err)
 	}
+	jwksURL := endpoints.JWKS
 	// No RefreshInterval: a periodic refresh would need a goroutine that outlives NewOIDC. Keys
 	// are refetched when a token names an unknown one, which is how issuers rotate, and each
 	// refetch replaces the whole set, dropping keys the issuer no longer publishes.
@@ -159,14 +189,12 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client, now func(
 		issuer:        cfg.Issuer,
 		rolesClaim:    cfg.RolesClaim,
 		usernameClaim: cfg.UsernameClaim,
+		endpoints:     endpoints,
+		client:        client,
+		now:           now,
 		keys:          keys,
 		parser: jwt.NewParser(
-			// Asymmetric algorithms only: a public key from the key set can then never be
-			// taken as an HMAC secret (algorithm confusion), and "none" is refused.
-			jwt.WithValidMethods([]string{
-				"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-				"ES256", "ES384", "ES512", "EdDSA",
-			}),
+			jwt.WithValidMethods(validMethods),
 			jwt.WithIssuer(cfg.Issuer),
 			jwt.WithAudience(cfg.Audience),
 			jwt.WithExpirationRequired(),
@@ -175,39 +203,65 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client, now func(
 	}, nil
 }
 
-// discover reads the issuer's discovery document and returns its jwks_uri.
-func discover(ctx context.Context, client *http.Client, issuer string) (string, error) {
+// discover reads the issuer's discovery document and returns the endpoints it names. An
+// authorization or token endpoint that is not an http or https URL is left empty rather than
+// refused, since only the browser sign-in needs them and it says so when it starts.
+func discover(ctx context.Context, client *http.Client, issuer string) (OIDCEndpoints, error) {
 	docURL := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
 	if err != nil {
-		return "", fmt.Errorf("read discovery document: %w", err)
+		return OIDCEndpoints{}, fmt.Errorf("read discovery document: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("read discovery document: %w", err)
+		return OIDCEndpoints{}, fmt.Errorf("read discovery document: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("read discovery document %s: status %s", docURL, resp.Status)
+		return OIDCEndpoints{}, fmt.Errorf("read discovery document %s: status %s", docURL, resp.Status)
 	}
 	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
+		Issuer                string   `json:"issuer"`
+		JWKSURI               string   `json:"jwks_uri"`
+		AuthorizationEndpoint string   `json:"authorization_endpoint"`
+		TokenEndpoint         string   `json:"token_endpoint"`
+		CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDiscoveryBytes)).Decode(&doc); err != nil {
-		return "", fmt.Errorf("read discovery document %s: %w", docURL, err)
+		return OIDCEndpoints{}, fmt.Errorf("read discovery document %s: %w", docURL, err)
 	}
 	// OpenID Connect Discovery requires the document to name the issuer it was fetched for;
 	// otherwise one issuer's keys could vouch for tokens claimed to come from another.
 	if doc.Issuer != issuer {
-		return "", fmt.Errorf("discovery document %s names issuer %q, not the configured one", docURL, doc.Issuer)
+		return OIDCEndpoints{}, fmt.Errorf("discovery document %s names issuer %q, not the configured one", docURL, doc.Issuer)
 	}
 	if !isHTTPURL(doc.JWKSURI) {
-		return "", fmt.Errorf("discovery document %s has no http or https jwks_uri", docURL)
+		return OIDCEndpoints{}, fmt.Errorf("discovery document %s has no http or https jwks_uri", docURL)
 	}
-	return doc.JWKSURI, nil
+	e := OIDCEndpoints{JWKS: doc.JWKSURI, CodeChallengeMethods: doc.CodeChallengeMethods}
+	if isHTTPURL(doc.AuthorizationEndpoint) {
+		e.Authorization = doc.AuthorizationEndpoint
+	}
+	if isHTTPURL(doc.TokenEndpoint) {
+		e.Token = doc.TokenEndpoint
+	}
+	return e, nil
 }
+
+// Issuer returns the configured issuer, which is also every verified token's iss.
+func (o *OIDC) Issuer() string { return o.issuer }
+
+// Endpoints returns the endpoints the discovery document named when NewOIDC read it.
+func (o *OIDC) Endpoints() OIDCEndpoints {
+	e := o.endpoints
+	e.CodeChallengeMethods = slices.Clone(e.CodeChallengeMethods)
+	return e
+}
+
+// Client returns the HTTP client the issuer is reached through (discovery, key set), for
+// the other requests made to the same issuer, such as the token endpoint's.
+func (o *OIDC) Client() *http.Client { return o.client }
 
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
@@ -222,6 +276,45 @@ func (o *OIDC) Verify(ctx context.Context, raw string) (*OIDCIdentity, error) {
 	if _, err := o.parser.ParseWithClaims(raw, claims, o.keys.KeyfuncCtx(ctx)); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, refusal(err))
 	}
+	return o.identity(claims)
+}
+
+// VerifyIDToken checks an ID token the token endpoint returned to the client clientID, as
+// OpenID Connect Core 3.1.3.7 asks: its signature by a key of the issuer's key set (the cache
+// Verify uses), its iss, that its aud holds clientID (and that azp is clientID when it names
+// several audiences), exp and nbf, and that its nonce is the one sent in the authorization
+// request. The identity is derived from its claims as Verify derives it from an access token's.
+// Every failure wraps ErrInvalidToken and quotes nothing of the token.
+func (o *OIDC) VerifyIDToken(ctx context.Context, raw, clientID, nonce string) (*OIDCIdentity, error) {
+	if clientID == "" || nonce == "" {
+		// An empty expected value would match an ID token that lacks the claim.
+		return nil, fmt.Errorf("%w: no client id or nonce to check against", ErrInvalidToken)
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods(validMethods),
+		jwt.WithIssuer(o.issuer),
+		jwt.WithAudience(clientID),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(o.now),
+	)
+	claims := jwt.MapClaims{}
+	if _, err := parser.ParseWithClaims(raw, claims, o.keys.KeyfuncCtx(ctx)); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, refusal(err))
+	}
+	if aud, err := claims.GetAudience(); err != nil || len(aud) > 1 {
+		if azp, _ := claims["azp"].(string); azp != clientID {
+			return nil, fmt.Errorf("%w: meant for several audiences without this client as its authorized party", ErrInvalidToken)
+		}
+	}
+	got, _ := claims["nonce"].(string)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
+		return nil, fmt.Errorf("%w: its nonce is not the one this sign-in sent", ErrInvalidToken)
+	}
+	return o.identity(claims)
+}
+
+// identity derives who verified claims speak for; access tokens and ID tokens alike.
+func (o *OIDC) identity(claims jwt.MapClaims) (*OIDCIdentity, error) {
 	sub, err := claims.GetSubject()
 	if err != nil || sub == "" {
 		return nil, fmt.Errorf("%w: no subject", ErrInvalidToken)

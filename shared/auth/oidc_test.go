@@ -97,9 +97,12 @@ func newTestIssuer(t testing.TB, published ...*testSigner) *testIssuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /realms/vecron/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{
-			"issuer":   iss.url(),
-			"jwks_uri": iss.url() + "/protocol/openid-connect/certs",
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                           iss.url(),
+			"jwks_uri":                         iss.url() + "/protocol/openid-connect/certs",
+			"authorization_endpoint":           iss.url() + "/protocol/openid-connect/auth",
+			"token_endpoint":                   iss.url() + "/protocol/openid-connect/token",
+			"code_challenge_methods_supported": []string{"plain", "S256"},
 		})
 	})
 	mux.HandleFunc("GET /realms/vecron/protocol/openid-connect/certs", func(w http.ResponseWriter, r *http.Request) {
@@ -593,6 +596,76 @@ func TestLooksLikeJWT(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.want, LooksLikeJWT(tt.raw))
+		})
+	}
+}
+
+func TestOIDCEndpointsFromOneDiscovery(t *testing.T) {
+	t.Parallel()
+	iss := newTestIssuer(t, newRSASigner(t, "k1", jwt.SigningMethodRS256))
+	o := newTestOIDC(t, iss, iss.config())
+	require.Equal(t, OIDCEndpoints{
+		Authorization:        iss.url() + "/protocol/openid-connect/auth",
+		Token:                iss.url() + "/protocol/openid-connect/token",
+		JWKS:                 iss.url() + "/protocol/openid-connect/certs",
+		CodeChallengeMethods: []string{"plain", "S256"},
+	}, o.Endpoints())
+	require.Equal(t, iss.url(), o.Issuer())
+	require.Same(t, iss.srv.Client(), o.Client())
+}
+
+// TestOIDCVerifyIDToken: an ID token is checked against the client it was issued to and the
+// nonce its sign-in sent, with the keys and claim rules of access tokens.
+func TestOIDCVerifyIDToken(t *testing.T) {
+	t.Parallel()
+	signer := newRSASigner(t, "k1", jwt.SigningMethodRS256)
+	iss := newTestIssuer(t, signer)
+	o := newTestOIDC(t, iss, iss.config())
+	const client, nonce = "vecron-dashboard", "n-0S6_WzA2Mj"
+	idToken := func(change func(jwt.MapClaims)) string {
+		c := iss.claims()
+		c["aud"] = client
+		c["nonce"] = nonce
+		if change != nil {
+			change(c)
+		}
+		return signer.sign(t, c)
+	}
+
+	id, err := o.VerifyIDToken(t.Context(), idToken(nil), client, nonce)
+	require.NoError(t, err)
+	access, err := o.Verify(t.Context(), signer.sign(t, iss.claims()))
+	require.NoError(t, err)
+	require.Equal(t, access, id, "the same claims give the same identity by either path")
+
+	_, err = o.VerifyIDToken(t.Context(), idToken(func(c jwt.MapClaims) {
+		c["aud"] = []string{client, "other"}
+		c["azp"] = client
+	}), client, nonce)
+	require.NoError(t, err, "several audiences with this client as the authorized party")
+
+	for _, c := range []struct {
+		name          string
+		raw           string
+		client, nonce string
+		want          string
+	}{
+		{"AccessTokenAudience", idToken(func(c jwt.MapClaims) { c["aud"] = testAudience }), client, nonce, "another audience"},
+		{"SeveralAudiencesOtherAzp", idToken(func(c jwt.MapClaims) {
+			c["aud"] = []string{client, "other"}
+			c["azp"] = "other"
+		}), client, nonce, "several audiences"},
+		{"OtherNonce", idToken(nil), client, "another", "nonce"},
+		{"NoNonceClaim", idToken(func(c jwt.MapClaims) { delete(c, "nonce") }), client, nonce, "nonce"},
+		{"NoExpectedNonce", idToken(func(c jwt.MapClaims) { delete(c, "nonce") }), client, "", "no client id or nonce"},
+		{"NoExpectedClient", idToken(nil), "", nonce, "no client id or nonce"},
+		{"Expired", idToken(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Second).Unix() }), client, nonce, "expired"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := o.VerifyIDToken(t.Context(), c.raw, c.client, c.nonce)
+			require.ErrorIs(t, err, ErrInvalidToken)
+			require.ErrorContains(t, err, c.want)
 		})
 	}
 }

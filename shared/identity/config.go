@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/domain"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	OIDC           auth.OIDCConfig `koanf:"oidc"`
 	// OIDCRoles maps values of the OIDC roles claim to vecron roles: "claim-value=role@namespace".
 	OIDCRoles []string `koanf:"oidc_roles" usage:"OIDC roles or groups granted vecron roles, as value=role@namespace (namespace * for all)"`
+	// OIDCLogin is the dashboard's sign-in through the identity provider of OIDC; off until
+	// its client id is set.
+	OIDCLogin oidclogin.Config `koanf:"oidc_login"`
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -52,6 +56,7 @@ func DefaultConfig() Config {
 		Modes: []string{ModeDatabase}, Issuer: auth.IssuerDefault, AccessTTL: auth.AccessTTLDefault,
 		RefreshTTL: RefreshTTLDefault, CacheTTL: CacheTTLDefault,
 		LoginFailures: auth.LoginMaxFailuresDefault, LoginWindow: auth.LoginWindowDefault,
+		OIDCLogin: oidclogin.Config{Scopes: slices.Clone(oidclogin.ScopesDefault)},
 	}
 }
 
@@ -74,6 +79,9 @@ func (c Config) validate() ([]oidcGrant, []netip.Prefix, error) {
 	}
 	if c.AccessTTL < 0 || c.RefreshTTL < 0 || c.CacheTTL < 0 || c.LoginWindow < 0 || c.LoginFailures < 0 {
 		return nil, nil, fmt.Errorf("auth: durations and counts must not be negative")
+	}
+	if c.OIDCLogin.Enabled() && !c.Has(ModeOIDC) {
+		return nil, nil, fmt.Errorf("auth.oidc_login.client_id: the sign-in through the identity provider needs %s among auth.modes", ModeOIDC)
 	}
 	if c.CacheTTL > CacheTTLMax {
 		return nil, nil, fmt.Errorf("auth.cache_ttl: at most %s, so a disabled user is locked out in time", CacheTTLMax)

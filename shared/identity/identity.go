@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/rbac"
 	"github.com/vecron/vecron/shared/secret"
@@ -32,6 +33,8 @@ var (
 	ErrBadCredentials = errors.New("wrong username or password")
 	// ErrModeOff: a database-mode operation while only OIDC is on.
 	ErrModeOff = errors.New("sign-in with a password is not enabled")
+	// ErrOIDCLoginOff: a sign-in through the identity provider while it is not configured.
+	ErrOIDCLoginOff = errors.New("sign-in through the identity provider is not enabled")
 )
 
 // RateLimitedError refuses a login after too many failures.
@@ -75,6 +78,7 @@ type Service struct {
 	cfg     Config
 	signer  *auth.Signer
 	oidc    *auth.OIDC
+	login   *oidclogin.Login
 	limiter *auth.LoginLimiter
 	now     func() time.Time
 	grants  []oidcGrant
@@ -98,6 +102,9 @@ type Deps struct {
 	Limiter *auth.LoginLimiter
 	// OIDC verifies identity-provider tokens; required in oidc mode.
 	OIDC *auth.OIDC
+	// OIDCLogin is the dashboard's sign-in through the identity provider; required when
+	// auth.oidc_login.client_id is set.
+	OIDCLogin *oidclogin.Login
 }
 
 // New returns the service for cfg, reading the signing keys it names. It fails with an error
@@ -107,7 +114,7 @@ func New(st Store, cfg Config, deps Deps, now func() time.Time) (*Service, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{st: st, cfg: cfg, oidc: deps.OIDC, limiter: deps.Limiter, now: now, grants: grants, proxies: proxies,
+	s := &Service{st: st, cfg: cfg, oidc: deps.OIDC, login: deps.OIDCLogin, limiter: deps.Limiter, now: now, grants: grants, proxies: proxies,
 		users: map[string]cachedUser{}, touched: map[string]time.Time{}}
 	if s.cfg.CacheTTL == 0 {
 		s.cfg.CacheTTL = CacheTTLDefault
@@ -129,6 +136,12 @@ func New(st Store, cfg Config, deps Deps, now func() time.Time) (*Service, error
 	}
 	if cfg.Has(ModeOIDC) && deps.OIDC == nil {
 		return nil, errors.New("auth.oidc.issuer: required in oidc mode")
+	}
+	switch {
+	case cfg.OIDCLogin.Enabled() && deps.OIDCLogin == nil:
+		return nil, errors.New("auth.oidc_login.client_id: set, but the sign-in through the identity provider was not built")
+	case !cfg.OIDCLogin.Enabled() && deps.OIDCLogin != nil:
+		return nil, errors.New("auth.oidc_login.client_id: required by the sign-in through the identity provider")
 	}
 	return s, nil
 }
@@ -277,7 +290,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*rbac.Identi
 	if s.oidc != nil && auth.LooksLikeJWT(bearer) {
 		oi, err := s.oidc.Verify(ctx, bearer)
 		if err == nil {
-			return s.oidcIdentity(ctx, oi)
+			return s.OIDCIdentity(ctx, oi)
 		}
 	}
 	return nil, ErrUnauthenticated
@@ -360,7 +373,41 @@ func (s *Service) userIdentity(ctx context.Context, id, mode string) (*rbac.Iden
 	return rbac.NewIdentity(id, c.user.Username, rbac.KindUser, mode, id, c.grants), nil
 }
 
-func (s *Service) oidcIdentity(ctx context.Context, oi *auth.OIDCIdentity) (*rbac.Identity, error) {
+// OIDCLogin returns the dashboard's sign-in through the identity provider, or nil when it is
+// off (auth.oidc_login.client_id not set). The dashboard shows a "Sign in with " +
+// DisplayName() button when it is not nil, serves Start at /auth/oidc/start and
+// FinishOIDCLogin at the callback (oidclogin.CallbackPath unless auth.oidc_login.redirect_url
+// says otherwise).
+func (s *Service) OIDCLogin() *oidclogin.Login { return s.login }
+
+// FinishOIDCLogin completes a sign-in at the callback (see oidclogin.Login.Finish) and returns
+// who signed in, as OIDCIdentity gives it, with the local path to send them to. The caller
+// then starts its session for the identity (and records the sign-in in the audit log, as the
+// store does for a password sign-in). Its grants are those of the moment: a role removed at
+// the identity provider reaches the session only at the next sign-in, so the session's
+// lifetime bounds how long it lingers. It returns an *oidclogin.Error for a sign-in that did
+// not complete, ErrOIDCLoginOff when the sign-in is off, or the store's error.
+func (s *Service) FinishOIDCLogin(w http.ResponseWriter, r *http.Request) (*rbac.Identity, string, error) {
+	if s.login == nil {
+		return nil, "", ErrOIDCLoginOff
+	}
+	oi, returnTo, err := s.login.Finish(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := s.OIDCIdentity(r.Context(), oi)
+	if err != nil {
+		return nil, "", err
+	}
+	return id, returnTo, nil
+}
+
+// OIDCIdentity returns who a verified OIDC identity (of a bearer token or of a sign-in's ID
+// token) is to vecron: the user "oidc:<subject>", with the grants auth.oidc_roles gives its
+// roles claim and the role bindings of its groups. A dashboard session that keeps the
+// subject, username and roles may call it again for each request, so that bindings changed in
+// vecron apply at once. It fails only when the store does.
+func (s *Service) OIDCIdentity(ctx context.Context, oi *auth.OIDCIdentity) (*rbac.Identity, error) {
 	var grants []domain.Grant
 	for _, g := range s.grants {
 		for _, r := range oi.Roles {

@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 
-	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/rbac"
 )
 
@@ -13,19 +12,4 @@ import (
 // token, so a change takes effect within CacheTTL (at once for a change made in this process).
 func (s *Service) UserIdentity(ctx context.Context, userID string) (*rbac.Identity, error) {
 	return s.userIdentity(ctx, userID, ModeDatabase)
-}
-
-// OIDCUser is what a session keeps of a user who signed in through the identity provider: the
-// claims an access token would carry, so the identity can be made again on every request.
-type OIDCUser struct {
-	Subject  string   `json:"subject"`
-	Username string   `json:"username"`
-	Groups   []string `json:"groups,omitempty"`
-}
-
-// OIDCUserIdentity returns the identity of u as an OIDC access token carrying its claims would
-// make it: the configured role mappings of its groups and the role bindings of those groups,
-// read again on every call so that a changed binding takes effect.
-func (s *Service) OIDCUserIdentity(ctx context.Context, u OIDCUser) (*rbac.Identity, error) {
-	return s.oidcIdentity(ctx, &auth.OIDCIdentity{Subject: u.Subject, Username: u.Username, Roles: u.Groups})
 }

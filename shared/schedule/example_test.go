@@ -103,3 +103,32 @@ func ExampleSchedule_WithSeed() {
 	// job-a 01:00:36.209
 	// job-b 01:00:16.697
 }
+
+// ExampleDescribe says when schedules fire, in English and in Vietnamese.
+func ExampleDescribe() {
+	hcm, err := schedule.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	weekdays := domain.Schedule{Cron: "0 0 8-18/2 ? * MON-FRI", Calendars: []string{"vn-holidays"}}
+	fmt.Println(schedule.Describe(weekdays, hcm, "en"))
+	fmt.Println(schedule.Describe(weekdays, hcm, "vi"))
+
+	monthEnd := domain.Schedule{Cron: "0 0 23 L * ?"}
+	fmt.Println(schedule.Describe(monthEnd, hcm, "en"))
+	fmt.Println(schedule.Describe(monthEnd, hcm, "vi"))
+
+	at := time.Date(2026, 12, 24, 2, 0, 0, 0, time.UTC)
+	fmt.Println(schedule.Describe(domain.Schedule{Kind: domain.ScheduleOnce, At: &at}, hcm, "en"))
+	fmt.Println(schedule.Describe(domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(90 * time.Minute)}, hcm, "en"))
+	fmt.Println(schedule.Describe(domain.Schedule{Cron: "0 0 9 1 * MON"}, hcm, "en"))
+	// Output:
+	// every 2 hours between 08:00 and 18:00, Monday–Friday, except calendar vn-holidays
+	// mỗi 2 giờ từ 08:00 đến 18:00, Thứ Hai–Thứ Sáu, trừ lịch vn-holidays
+	// at 23:00 on the last day of the month
+	// lúc 23:00 ngày cuối tháng
+	// once, at 2026-12-24 09:00
+	// every 1 h 30 min after the previous run finishes
+	// 0 0 9 1 * MON
+}

@@ -10,6 +10,9 @@
 //
 // Any kind may carry a window (start_at, end_at), excluded dates and jitter.
 //
+// Describe says a schedule in words for people, in English or Vietnamese, from the same parsed
+// expression that computes the fires.
+//
 // Cron expressions are matched on the local wall-clock calendar, then each matching wall time is
 // mapped to instants in the zone. A wall time that a spring-forward skips fires when the gap ends
 // (dst_gap "shift_forward", the default; several in one gap fire once) or not at all ("skip"); one

@@ -47,6 +47,17 @@ func ParseKeys(spec string) (*Keyring, error) {
 	return newKeyring(raw)
 }
 
+// NewKeyring returns a keyring of raw, newest first, each an AES-256 key (KeySize bytes); it
+// fails for a key of another size. No keys give an empty keyring.
+func NewKeyring(raw []RawKey) (*Keyring, error) {
+	for _, k := range raw {
+		if len(k.Raw) != KeySize {
+			return nil, fmt.Errorf("key %q: %d bytes, want %d", k.ID, len(k.Raw), KeySize)
+		}
+	}
+	return newKeyring(raw)
+}
+
 func newKeyring(raw []RawKey) (*Keyring, error) {
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
 	for _, key := range raw {

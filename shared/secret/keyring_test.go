@@ -108,3 +108,44 @@ func TestParseKeysErrorsNeverShowKeyMaterial(t *testing.T) {
 	_, _, err = k.Seal([]byte("x"), nil)
 	require.ErrorIs(t, err, ErrNoKey)
 }
+
+// TestDeriveKeys: derived keys keep their ids, are fixed for a key and purpose, and differ from
+// the key they come from and between purposes; a keyring of them seals and opens.
+func TestDeriveKeys(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		raw := RawKey{ID: "k1", Raw: rapid.SliceOfN(rapid.Byte(), KeySize, KeySize).Draw(t, "key")}
+		a, err := DeriveKeys([]RawKey{raw}, "purpose a", KeySize)
+		require.NoError(t, err)
+		again, err := DeriveKeys([]RawKey{raw}, "purpose a", KeySize)
+		require.NoError(t, err)
+		b, err := DeriveKeys([]RawKey{raw}, "purpose b", KeySize)
+		require.NoError(t, err)
+		require.Equal(t, a, again)
+		require.Equal(t, "k1", a[0].ID)
+		require.Len(t, a[0].Raw, KeySize)
+		require.NotEqual(t, raw.Raw, a[0].Raw)
+		require.NotEqual(t, a[0].Raw, b[0].Raw)
+
+		ka, err := NewKeyring(a)
+		require.NoError(t, err)
+		kb, err := NewKeyring(b)
+		require.NoError(t, err)
+		id, sealed, err := ka.Seal([]byte("state"), nil)
+		require.NoError(t, err)
+		plain, err := ka.Open(id, sealed, nil)
+		require.NoError(t, err)
+		require.Equal(t, []byte("state"), plain)
+		_, err = kb.Open(id, sealed, nil)
+		require.ErrorIs(t, err, ErrTampered, "another purpose's key does not open it")
+	})
+}
+
+func TestNewKeyringRefusesOtherSizes(t *testing.T) {
+	t.Parallel()
+	_, err := NewKeyring([]RawKey{{ID: "short", Raw: make([]byte, 16)}})
+	require.ErrorContains(t, err, `"short"`)
+	k, err := NewKeyring(nil)
+	require.NoError(t, err)
+	require.True(t, k.Empty())
+}

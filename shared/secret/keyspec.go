@@ -1,6 +1,8 @@
 package secret
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -54,4 +56,20 @@ func ReadKeyList(setting, inline, file string, size int) ([]RawKey, error) {
 		spec = strings.Join([]string{spec, string(b)}, "\n")
 	}
 	return ParseKeyList(setting, spec, size)
+}
+
+// DeriveKeys returns, for each key of raw, a key of size bytes derived from it with HKDF-SHA256
+// for purpose, under the same id. A derived key tells nothing of the key it came from nor of
+// the keys derived for other purposes, so one configured key list can serve a second use
+// without the two ever sharing a key; rotating the list rotates the derived keys with it.
+func DeriveKeys(raw []RawKey, purpose string, size int) ([]RawKey, error) {
+	out := make([]RawKey, 0, len(raw))
+	for _, k := range raw {
+		d, err := hkdf.Key(sha256.New, k.Raw, nil, "vecron "+purpose, size)
+		if err != nil {
+			return nil, fmt.Errorf("derive key %q for %s: %w", k.ID, purpose, err)
+		}
+		out = append(out, RawKey{ID: k.ID, Raw: d})
+	}
+	return out, nil
 }

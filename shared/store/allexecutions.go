@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -117,10 +118,64 @@ func (s *Store) scanAll(ctx context.Context, namespaces []string, f domain.Execu
 type lanes struct {
 	jobs   []string
 	lo, hi []time.Time
+	// tops bound each lane's newest row, when known: none of the lane's rows is newer.
+	tops []rowKey
 }
+
+// rowKey is a row's place in the order of the history: scheduled instant, then id.
+type rowKey struct {
+	at time.Time
+	id string
+}
+
+// maxID is above every execution id: uuids compare as their canonical lower-case text does.
+const maxID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+// compare orders keys oldest first.
+func (k rowKey) compare(o rowKey) int { return cmp.Or(k.at.Compare(o.at), cmp.Compare(k.id, o.id)) }
 
 func (l *lanes) add(job string, lo, hi time.Time) {
 	l.jobs, l.lo, l.hi = append(l.jobs, job), append(l.lo, lo), append(l.hi, hi)
+	l.tops = append(l.tops, rowKey{hi.Add(-time.Microsecond), maxID})
+}
+
+// addBounded adds a lane none of whose matching rows is newer than top (nil: not known). The
+// lane then ends just after top, so that its reads start there; a lane that ends before it
+// begins is left out, and addBounded reports whether the lane was added.
+func (l *lanes) addBounded(job string, lo, hi time.Time, top *rowKey) bool {
+	if top != nil && top.at.Add(time.Microsecond).Before(hi) {
+		hi = top.at.Add(time.Microsecond)
+	}
+	if !hi.After(lo) {
+		return false
+	}
+	l.add(job, lo, hi)
+	if top != nil && top.compare(l.tops[len(l.tops)-1]) < 0 {
+		l.tops[len(l.tops)-1] = *top
+	}
+	return true
+}
+
+// pick returns the lanes at the indexes is.
+func (l lanes) pick(is []int) lanes {
+	var out lanes
+	for _, i := range is {
+		out.jobs, out.lo, out.hi = append(out.jobs, l.jobs[i]), append(out.lo, l.lo[i]), append(out.hi, l.hi[i])
+		out.tops = append(out.tops, l.tops[i])
+	}
+	return out
+}
+
+// laneQuery is the read of one lane inside a lateral join over the lanes l(jid, lo, hi), with
+// the filter's condition cond and the rows from lo on: the newest limit of them.
+func laneQuery(cols, cond, lo, limit string) string {
+	return `SELECT ` + cols + ` FROM job_executions WHERE job_id = l.jid AND scheduled_at >= ` + lo +
+		` AND scheduled_at < l.hi AND ` + cond + ` ORDER BY scheduled_at DESC, id DESC LIMIT ` + limit
+}
+
+// lanesFrom is the lanes of a query whose arguments end with their jobs, lo and hi.
+func lanesFrom(n int) string {
+	return fmt.Sprintf(`unnest($%d::uuid[], $%d::timestamptz[], $%d::timestamptz[]) WITH ORDINALITY AS l(jid, lo, hi, n)`, n-2, n-1, n)
 }
 
 // readLanes returns the newest limit executions of the lanes that pass f and the cursor. A
@@ -132,19 +187,83 @@ func (s *Store) readLanes(ctx context.Context, ls lanes, f domain.ExecutionFilte
 	w := executionWhere(f, after, "")
 	w.args = append(w.args, ls.jobs, ls.lo, ls.hi, limit)
 	n := len(w.args)
-	// Inside the lateral queries the filters' bare names are the executions' columns.
-	lane := `SELECT %s FROM job_executions WHERE job_id = l.jid AND scheduled_at >= %s AND scheduled_at < l.hi AND ` + w.cond +
-		` ORDER BY scheduled_at DESC, id DESC LIMIT %s`
-	q := fmt.Sprintf(`WITH l AS (SELECT * FROM unnest($%d::uuid[], $%d::timestamptz[], $%d::timestamptz[]) AS l(jid, lo, hi)),
-		tops AS (SELECT x.scheduled_at, x.id FROM l, LATERAL (%s) x),
+	q := fmt.Sprintf(`WITH tops AS (SELECT x.scheduled_at, x.id FROM %s, LATERAL (%s) x),
 		edge AS (SELECT scheduled_at FROM tops ORDER BY scheduled_at DESC, id DESC OFFSET $%d - 1 LIMIT 1)
-		SELECT `+executionColumns+` FROM l, LATERAL (%s) x ORDER BY scheduled_at DESC, id DESC LIMIT $%d`,
-		n-3, n-2, n-1,
-		fmt.Sprintf(lane, "scheduled_at, id", "l.lo", "1"),
-		n,
-		fmt.Sprintf(lane, "*", "greatest(l.lo, coalesce((SELECT scheduled_at FROM edge), l.lo))", fmt.Sprintf("$%d", n)),
+		SELECT `+executionColumns+` FROM %s, LATERAL (%s) x ORDER BY scheduled_at DESC, id DESC LIMIT $%d`,
+		lanesFrom(n-1), laneQuery("scheduled_at, id", w.cond, "l.lo", "1"), n,
+		lanesFrom(n-1), laneQuery("*", w.cond, "greatest(l.lo, coalesce((SELECT scheduled_at FROM edge), l.lo))", fmt.Sprintf("$%d", n)),
 		n)
 	return s.queryExecutions(ctx, q, w.args)
+}
+
+// readRanked is readLanes for lanes with bounds on their newest rows, as the outcome counts
+// give: the lanes are probed for their newest row in the order of their bounds, newest first,
+// only until the bound of the next is below the edge that the rows found make. Of a thousand
+// jobs that failed in the same hour, a page reads about a page of them.
+func (s *Store) readRanked(ctx context.Context, ls lanes, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error) {
+	order := make([]int, len(ls.jobs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return ls.tops[b].compare(ls.tops[a]) })
+	w := executionWhere(f, after, "")
+	probe := fmt.Sprintf(`SELECT l.n, x.scheduled_at, x.id::text FROM %s, LATERAL (%s) x`,
+		lanesFrom(len(w.args)+3), laneQuery("scheduled_at, id", w.cond, "l.lo", "1"))
+	found := map[int]rowKey{}
+	var edge *rowKey
+	for next, chunk := 0, max(limit, 1); next < len(order); chunk *= 2 {
+		var is []int
+		for _, i := range order[next:min(len(order), next+chunk)] {
+			if edge != nil && ls.tops[i].compare(*edge) < 0 {
+				break
+			}
+			is = append(is, i)
+		}
+		if len(is) == 0 {
+			break
+		}
+		next += len(is)
+		part := ls.pick(is)
+		rows, err := s.pool.Query(ctx, probe, append(slices.Clone(w.args), part.jobs, part.lo, part.hi)...)
+		if err != nil {
+			return nil, translate("list executions", err)
+		}
+		var j int
+		var k rowKey
+		_, err = pgx.ForEachRow(rows, []any{&j, &k.at, &k.id}, func() error {
+			found[is[j-1]] = k
+			return nil
+		})
+		if err != nil {
+			return nil, translate("list executions", err)
+		}
+		if len(found) >= limit {
+			keys := slices.Collect(maps.Values(found))
+			slices.SortFunc(keys, func(a, b rowKey) int { return b.compare(a) })
+			edge = &keys[limit-1]
+		}
+	}
+	// Every row of the page is at the edge or newer: only the lanes whose newest row is read
+	// on, from there.
+	var is []int
+	for i, k := range found {
+		if edge == nil || k.compare(*edge) >= 0 {
+			is = append(is, i)
+		}
+	}
+	if len(is) == 0 {
+		return nil, nil
+	}
+	part := ls.pick(is)
+	lo := laneMin
+	if edge != nil {
+		lo = edge.at
+	}
+	w.args = append(w.args, lo, limit, part.jobs, part.lo, part.hi)
+	n := len(w.args)
+	return s.queryExecutions(ctx, fmt.Sprintf(`SELECT `+executionColumns+` FROM %s, LATERAL (%s) x
+		ORDER BY scheduled_at DESC, id DESC LIMIT $%d`,
+		lanesFrom(n), laneQuery("*", w.cond, fmt.Sprintf("greatest(l.lo, $%d)", n-4), fmt.Sprintf("$%d", n-3)), n-3), w.args)
 }
 
 // rarePairsBatch is the most jobs of one hour that listRare reads by their outcome counts.
@@ -211,16 +330,18 @@ func (s *Store) listRare(ctx context.Context, namespaces []string, f domain.Exec
 				laneHi = *hi
 			}
 			for _, p := range pairs {
-				ls.add(p.job, laneLo, laneHi)
-				sum += p.n
+				if ls.addBounded(p.job, laneLo, laneHi, p.top) {
+					sum += p.n
+				}
 			}
 			hi = h
 		}
 		if len(ls.jobs) == 0 {
-			// No counted outcome left in the range: the counted part is read whole.
+			// No counted outcome left in the range (the loop reads on while it has no lane):
+			// the counted part is read whole.
 			return found, counted != nil, counted, nil
 		}
-		page, err := s.readLanes(ctx, ls, f, after, limit-len(found))
+		page, err := s.readRanked(ctx, ls, f, after, limit-len(found))
 		if err != nil {
 			return nil, false, nil, err
 		}
@@ -243,6 +364,8 @@ type rareQuery struct {
 type outcomePair struct {
 	job string
 	n   int64
+	// top bounds the newest rare outcome of the job's hour; nil when not known.
+	top *rowKey
 }
 
 func newRareQuery(namespaces []string, statuses []domain.ExecutionStatus, lo *time.Time) rareQuery {
@@ -284,14 +407,23 @@ func (q rareQuery) nextHour(ctx context.Context, s *Store, hi *time.Time, batch 
 		return nil, nil, nil
 	}
 	args = append(args, *h, batch+1)
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT o.job_id, (%s)::bigint FROM job_outcomes o WHERE %s AND o.hour = $%d LIMIT $%d`,
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT o.job_id, (%s)::bigint, o.rare_at, o.rare_id::text FROM job_outcomes o
+		WHERE %s AND o.hour = $%d LIMIT $%d`,
 		q.sum, cond, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, nil, translate("list executions: outcome counts", err)
 	}
 	pairs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outcomePair, error) {
 		var p outcomePair
-		return p, r.Scan(&p.job, &p.n)
+		var at *time.Time
+		var id *string
+		if err := r.Scan(&p.job, &p.n, &at, &id); err != nil {
+			return p, err
+		}
+		if at != nil && id != nil {
+			p.top = &rowKey{at.UTC(), *id}
+		}
+		return p, nil
 	})
 	hour := h.UTC()
 	return &hour, pairs, translate("list executions: outcome counts", err)

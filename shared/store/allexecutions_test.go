@@ -69,6 +69,13 @@ func TestHistoryOfEveryJobPagesAsASortOfTheWholeHistory(t *testing.T) {
 	uncounted := start.Add(12 * time.Hour)
 	_, err = conn.Exec(ctx, `DELETE FROM job_outcomes WHERE hour < $1`, uncounted)
 	require.NoError(t, err)
+	// Of the hours counted, some were counted before their newest rare outcome was kept, and
+	// some keep one newer than any left (an outcome counted rare that moved on).
+	_, err = conn.Exec(ctx, `UPDATE job_outcomes SET rare_at = NULL, rare_id = NULL WHERE abs(hashtext(job_id::text || hour::text)) % 4 = 0`)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `UPDATE job_outcomes SET rare_at = least(rare_at + interval '20 minutes', hour + interval '1 hour' - interval '1 microsecond'),
+		rare_id = 'ffffffff-ffff-ffff-ffff-ffffffffffff' WHERE abs(hashtext(job_id::text || hour::text)) % 4 = 1 AND rare_at IS NOT NULL`)
+	require.NoError(t, err)
 
 	rows, err := conn.Query(ctx, `SELECT e.id::text, e.job_id::text, j.namespace, e.scheduled_at, e.status, e.trigger
 		FROM job_executions e JOIN jobs j ON j.id = e.job_id`)
@@ -177,4 +184,53 @@ func TestRareOutcomesOfAFreshInstallationAreFoundByTheirCounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	require.Equal(t, []string{recent.ID, old.ID}, []string{got[0].ID, got[1].ID})
+}
+
+// Every path that ends an execution keeps, beside its hour's counts, the newest rare outcome
+// of the hour; a success moves nothing, an older outcome does not move it back, and an hour
+// counted before the bound was kept stays without one.
+func TestTheNewestRareOutcomeOfAnHourIsKeptBesideItsCounts(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	hour := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+	bound := func(h time.Time) (*time.Time, *string) {
+		t.Helper()
+		var at *time.Time
+		var id *string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT rare_at, rare_id::text FROM job_outcomes WHERE job_id = $1 AND hour = $2`,
+			j.ID, h).Scan(&at, &id))
+		return at, id
+	}
+
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, hour.Add(50*time.Minute), time.Millisecond)
+	at, _ := bound(hour)
+	require.Nil(t, at, "a success is not rare")
+	failed := testfactory.Outcome(t, st, j, domain.StatusFailed, hour.Add(20*time.Minute), time.Millisecond)
+	at, id := bound(hour)
+	require.Equal(t, []any{failed.ScheduledAt, failed.ID}, []any{at.UTC(), *id})
+	skipped := testfactory.Outcome(t, st, j, domain.StatusSkipped, hour.Add(30*time.Minute), time.Millisecond)
+	testfactory.Outcome(t, st, j, domain.StatusTimedOut, hour.Add(10*time.Minute), time.Millisecond)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, hour.Add(40*time.Minute), time.Millisecond)
+	at, id = bound(hour)
+	require.Equal(t, []any{skipped.ScheduledAt, skipped.ID}, []any{at.UTC(), *id}, "the newest rare outcome, whatever ended last")
+
+	// Counted before the bound was kept: rare counts without one.
+	_, err = conn.Exec(ctx, `UPDATE job_outcomes SET rare_at = NULL, rare_id = NULL WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+	testfactory.Outcome(t, st, j, domain.StatusCancelled, hour.Add(55*time.Minute), time.Millisecond)
+	at, _ = bound(hour)
+	require.Nil(t, at, "an unknown bound stays unknown")
+	// An hour counted with no rare outcome before gains one.
+	next := hour.Add(time.Hour)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, next.Add(time.Minute), time.Millisecond)
+	_, err = conn.Exec(ctx, `UPDATE job_outcomes SET rare_at = NULL, rare_id = NULL WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+	dead := testfactory.Outcome(t, st, j, domain.StatusDeadLettered, next.Add(2*time.Minute), time.Millisecond)
+	at, id = bound(next)
+	require.Equal(t, []any{dead.ScheduledAt, dead.ID}, []any{at.UTC(), *id})
 }

@@ -1,5 +1,5 @@
-// Package apifn wires the api function: settings, connections, the REST API and the dashboard. The api binary
-// and `vecron dev` both run it.
+// Package apifn wires the api function: settings, connections, the REST API and the
+// dashboard. The api binary and `vecron dev` both run it.
 package apifn
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/feed"
@@ -123,6 +124,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if s.Auth.Has(identity.ModeOIDC) {
 		if deps.OIDC, err = auth.NewOIDC(ctx, s.Auth.OIDC, &http.Client{Timeout: 10 * time.Second}, clock.Now); err != nil {
 			return err
+		}
+		if s.Auth.OIDCLogin.Enabled() {
+			if deps.OIDCLogin, err = oidclogin.New(deps.OIDC, s.Auth.OIDCLogin, s.Secrets, clock.Now); err != nil {
+				return err
+			}
 		}
 	}
 	ident, err := identity.New(st, s.Auth, deps, clock.Now)
