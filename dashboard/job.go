@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/humanize"
 )
 
 // previewCount is how many fires the job page lists.
@@ -96,7 +97,7 @@ func (ui *UI) fires(r *http.Request, sess *session, jv *jobView) {
 	}
 	loc := ui.zones.get(jv.Job.Timezone)
 	for _, f := range p.Fires {
-		fv := fireView{Local: humanizeDateTime(f.At.In(loc), lang), UTC: humanizeDateTime(f.At.UTC(), lang)}
+		fv := fireView{Local: humanize.DateTime(f.At.In(loc), lang), UTC: humanize.DateTime(f.At.UTC(), lang)}
 		for _, n := range f.Notes {
 			fv.Notes = append(fv.Notes, n.Detail)
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/humanize"
+	"github.com/vecron/vecron/shared/schedule"
 )
 
 // pageSize is how many jobs a page of the list shows.
@@ -192,17 +194,17 @@ func statusIcon(s domain.ExecutionStatus) string {
 func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats, m *me, now time.Time) jobRow {
 	row := jobRow{L: lang, CSRF: sess.csrf, ID: j.ID, Name: j.Name, Namespace: j.Namespace, Kind: string(j.Kind),
 		State: j.State, StateLabel: ui.cat.tr(lang, "state."+j.State), Enabled: j.Enabled, Zone: j.Timezone,
-		Schedule:  scheduleDescribe(j.Schedule, lang),
+		Schedule:  schedule.Describe(j.Schedule, ui.zones.get(j.Timezone), lang),
 		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace)}
 	if j.NextRunAt != nil {
-		row.NextRun = humanizeDateTime(j.NextRunAt.In(ui.zones.get(j.Timezone)), lang)
-		row.NextRunRel = humanizeRelative(now, *j.NextRunAt, lang)
+		row.NextRun = humanize.DateTime(j.NextRunAt.In(ui.zones.get(j.Timezone)), lang)
+		row.NextRunRel = humanize.Relative(now, *j.NextRunAt, lang)
 	}
 	if st == nil {
 		return row
 	}
 	if st.SuccessRate != nil {
-		row.Rate = humanizePercent(*st.SuccessRate, lang)
+		row.Rate = humanize.Percent(*st.SuccessRate, lang)
 	}
 	for i := len(st.LastOutcomes) - 1; i >= 0; i-- {
 		o := st.LastOutcomes[i]
@@ -211,7 +213,7 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 			at = *o.FinishedAt
 		}
 		row.Strip = append(row.Strip, outcomeView{Status: string(o.Status), Icon: statusIcon(o.Status),
-			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanizeRelative(now, at, lang)})
+			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanize.Relative(now, at, lang)})
 	}
 	if n := len(row.Strip); n > 0 {
 		row.Last = &row.Strip[n-1]

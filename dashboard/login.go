@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vecron/vecron/shared/humanize"
 	"github.com/vecron/vecron/shared/identity"
 )
 
@@ -90,7 +91,7 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &limited):
 		secs := int64(math.Ceil(limited.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		lv.Error, status = ui.cat.tr(lang, "login.rate_limited", humanizeInt(secs, lang)), http.StatusTooManyRequests
+		lv.Error, status = ui.cat.tr(lang, "login.rate_limited", humanize.Int(secs, lang)), http.StatusTooManyRequests
 	case errors.Is(err, identity.ErrModeOff):
 		lv.Error, status = ui.cat.tr(lang, "login.password_off"), http.StatusNotFound
 	default:
