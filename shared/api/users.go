@@ -29,7 +29,7 @@ type AccessStore interface {
 	DeleteRole(ctx context.Context, name string) error
 	CreateBinding(ctx context.Context, b *domain.RoleBinding) error
 	ListBindings(ctx context.Context, userID string) ([]*domain.RoleBinding, error)
-	DeleteBinding(ctx context.Context, id string) error
+	DeleteBinding(ctx context.Context, id string) (*domain.RoleBinding, error)
 	CreateAPIToken(ctx context.Context, t *domain.APIToken) error
 	GetAPIToken(ctx context.Context, id string) (*domain.APIToken, error)
 	ListAPITokens(ctx context.Context, userID string) ([]*domain.APIToken, error)
@@ -403,9 +403,14 @@ func (s *Server) deleteBinding(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, domain.ErrNotFound)
 		return
 	}
-	if err := s.store.DeleteBinding(r.Context(), id); err != nil {
+	b, err := s.store.DeleteBinding(r.Context(), id)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	// As for a new binding: the change takes effect at once in this process.
+	if b.UserID != "" {
+		s.ident.Forget(b.UserID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

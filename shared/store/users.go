@@ -174,11 +174,12 @@ func collectBindings(rows pgx.Rows) ([]*domain.RoleBinding, error) {
 	return out, translate("list role bindings", rows.Err())
 }
 
-// DeleteBinding deletes the binding with id; it returns an error wrapping domain.ErrNotFound
-// when there is none.
-func (s *Store) DeleteBinding(ctx context.Context, id string) error {
+// DeleteBinding deletes the binding with id and returns it; it returns an error wrapping
+// domain.ErrNotFound when there is none.
+func (s *Store) DeleteBinding(ctx context.Context, id string) (*domain.RoleBinding, error) {
 	change := Change{Action: "role_binding.delete", ObjectKind: "role_binding", ObjectID: id}
-	return translate("delete role binding", s.inTx(ctx, &change, func(tx pgx.Tx) error {
+	var deleted *domain.RoleBinding
+	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM role_bindings WHERE id = $1
 			RETURNING id, role, coalesce(user_id::text, ''), coalesce(group_name, ''), namespace, created_at`, id)
 		if err != nil {
@@ -189,10 +190,12 @@ func (s *Store) DeleteBinding(ctx context.Context, id string) error {
 			return fmt.Errorf("delete role binding: %w", domain.ErrNotFound)
 		}
 		if err == nil {
+			deleted = list[0]
 			change.Before, change.Namespace = list[0], list[0].Namespace
 		}
 		return err
-	}))
+	})
+	return deleted, translate("delete role binding", err)
 }
 
 // PutRole creates or replaces the custom role r; created says which.
