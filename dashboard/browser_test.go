@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -172,5 +173,32 @@ func TestBrowserSearchUpdatesTheList(t *testing.T) {
 	b.WaitForText("#job-"+settle+" .job-name", "settle payments")
 	b.WaitFor("the search in the address", `new URLSearchParams(location.search).get("q") === "SETTLE"`)
 	require.Equal(t, "SETTLE", dashboardtest.Eval[string](b, `document.querySelector("#q").value`), "the input kept what was typed")
+	b.Clean()
+}
+
+func TestBrowserShowsTheAPIsRefusal(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	id := createJob(t, srv, token, "hourly", "default")
+	operator := srv.User(t, rbac.RoleOperator, "default")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, operator.Username, testfactory.Password)
+	b.WaitForText("#job-"+id+" .act-run", "Run now")
+
+	// The operator's role goes while the page is open: the button is still there, the API
+	// refuses, and the page says so in its alert region.
+	code, body := srv.API(t, token, http.MethodGet, "/api/v1/role-bindings?user_id="+operator.ID, "")
+	require.Equal(t, http.StatusOK, code, body)
+	var bindings struct{ Items []struct{ ID string } }
+	require.NoError(t, json.Unmarshal([]byte(body), &bindings))
+	require.Len(t, bindings.Items, 1)
+	code, body = srv.API(t, token, http.MethodDelete, "/api/v1/role-bindings/"+bindings.Items[0].ID, "")
+	require.Equal(t, http.StatusNoContent, code, body)
+
+	b.Do(chromedp.Click(chromedp.CSS("#job-" + id + " .act-run")))
+	b.WaitForText("#flash [role=alert]", "You may not do that.")
+	require.Equal(t, "/jobs", dashboardtest.Eval[string](b, `location.pathname`))
 	b.Clean()
 }
