@@ -108,3 +108,15 @@ func scheduleDescribe(s domain.Schedule, lang string) string {
 	}
 	return "cron " + s.Cron
 }
+
+// describeSchedule stands in for schedule.Describe: s in words, its instants read in zone.
+func describeSchedule(s domain.Schedule, zone *time.Location, lang string) string {
+	if s.Kind == domain.ScheduleOnce && s.At != nil && zone != nil {
+		at := s.At.In(zone)
+		s.At = &at
+	}
+	if s.Kind == "" && s.Cron != "" {
+		s.Kind = domain.ScheduleCron
+	}
+	return scheduleDescribe(s, lang)
+}
