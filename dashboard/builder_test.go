@@ -1,8 +1,10 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"html"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -301,7 +303,7 @@ func TestBuilderViewer(t *testing.T) {
 	viewer := srv.User(t, rbac.RoleViewer, "")
 	c := newClient(t, srv)
 	c.login(viewer.Username)
-	for _, path := range []string{"/jobs/new", "/jobs/" + id + "/edit"} {
+	for _, path := range []string{"/jobs/new", "/jobs/" + id + "/edit", "/jobs/import"} {
 		r := c.get(path)
 		require.Equal(t, http.StatusForbidden, r.StatusCode, path)
 		require.NotContains(t, r.body, `id="builder-form"`)
@@ -393,4 +395,165 @@ func TestBuilderRows(t *testing.T) {
 	got.Set("cron", "not a cron")
 	live = c.post("/jobs/builder/live", got, "HX-Request", "true")
 	require.Contains(t, live.body, "schedule.cron:")
+}
+
+// postMultipart posts fields as multipart/form-data, as the import form does.
+func (c *client) postMultipart(path string, fields map[string]string, file string) response {
+	c.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		require.NoError(c.t, mw.WriteField(k, v))
+	}
+	if file != "" {
+		fw, err := mw.CreateFormFile("file", "jobs.yaml")
+		require.NoError(c.t, err)
+		_, err = fw.Write([]byte(file))
+		require.NoError(c.t, err)
+	}
+	require.NoError(c.t, mw.Close())
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPost, c.srv.URL+path, &body)
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.c.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, err = b.ReadFrom(resp.Body)
+	require.NoError(c.t, err)
+	return response{resp, b.String()}
+}
+
+func jobNames(t *testing.T, srv *dashboardtest.Server, token string) []string {
+	t.Helper()
+	code, b := srv.API(t, token, http.MethodGet, "/api/v1/jobs?limit=100", "")
+	require.Equal(t, http.StatusOK, code, b)
+	var list struct{ Items []domain.Job }
+	require.NoError(t, json.Unmarshal([]byte(b), &list))
+	var names []string
+	for _, j := range list.Items {
+		names = append(names, j.Namespace+"/"+j.Name)
+	}
+	return names
+}
+
+const importDoc = `{"jobs": [
+ {"namespace": "ops", "name": "ping", "schedule": {"cron": "0 * * * * *"}, "http": {"url": "https://ping.example.test/"}},
+ {"namespace": "ops", "name": "report", "schedule": {"kind": "fixed_rate", "every": "1h", "anchor": "2026-01-01T00:00:00Z"},
+  "http": {"method": "POST", "url": "https://report.example.test/"}}
+]}`
+
+func TestImportPlansThenAppliesOnConfirm(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	csrf := c.csrf("/jobs/import")
+
+	r := c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan", "document": importDoc}, "")
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Equal(t, 2, strings.Count(r.body, `class="plan-row plan-create"`))
+	require.Contains(t, r.body, "2 to create")
+	require.Contains(t, r.body, "<code>schedule.every</code>", "the diff of each job")
+	require.Empty(t, jobNames(t, srv, token), "a plan changes nothing")
+	confirm := formOn(t, r, "import-confirm")
+	require.Equal(t, "apply", confirm.Get("op"))
+	require.NotEmpty(t, confirm.Get("digest"))
+
+	// A document changed after its plan was shown is planned again, not applied.
+	fields := map[string]string{}
+	for k := range confirm {
+		fields[k] = confirm.Get(k)
+	}
+	fields["document"] = strings.Replace(importDoc, "ping", "pong", 1)
+	r = c.postMultipart("/jobs/import", fields, "")
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Contains(t, r.body, "The document changed since its plan was shown")
+	require.Empty(t, jobNames(t, srv, token))
+
+	fields["document"] = confirm.Get("document")
+	r = c.postMultipart("/jobs/import", fields, "")
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Contains(t, r.body, "Applied.")
+	require.ElementsMatch(t, []string{"ops/ping", "ops/report"}, jobNames(t, srv, token))
+
+	// Export, change, import as YAML: the plan shows the update and its diff.
+	exp := c.get("/jobs/export?namespace=ops&format=yaml")
+	require.Equal(t, http.StatusOK, exp.StatusCode, exp.body)
+	require.Equal(t, `attachment; filename="vecron-jobs-ops.yaml"`, exp.Header.Get("Content-Disposition"))
+	require.True(t, strings.HasPrefix(exp.body, "jobs:\n"), exp.body)
+	changed := strings.Replace(exp.body, "https://ping.example.test/", "https://ping2.example.test/", 1)
+	r = c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan"}, changed)
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Contains(t, r.body, "1 to update")
+	require.Contains(t, r.body, "1 unchanged")
+	require.Contains(t, r.body, "<code>http.url</code>")
+	require.Contains(t, r.body, "ping2.example.test")
+
+	exp = c.get("/jobs/export?namespace=ops&format=json")
+	require.Equal(t, http.StatusOK, exp.StatusCode)
+	require.Contains(t, exp.Header.Get("Content-Type"), "application/json")
+	var doc struct{ Jobs []domain.JobDefinition }
+	require.NoError(t, json.Unmarshal([]byte(exp.body), &doc))
+	require.Len(t, doc.Jobs, 2)
+	require.Contains(t, c.get("/jobs/export").body, `id="export-download"`)
+}
+
+func TestImportBadItemAppliesNothing(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	csrf := c.csrf("/jobs/import")
+	bad := strings.Replace(importDoc, `"every": "1h"`, `"every": "hourly"`, 1)
+	r := c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan", "document": bad}, "")
+	require.Equal(t, http.StatusBadRequest, r.StatusCode, r.body)
+	require.Contains(t, r.body, "Nothing was applied.")
+	require.Contains(t, r.body, "Job 2 «report» — <code>schedule.every</code>")
+	require.NotContains(t, r.body, `id="import-confirm"`)
+	require.Contains(t, r.body, "hourly", "the document is kept to fix")
+	require.Empty(t, jobNames(t, srv, token))
+
+	r = c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan", "document": "jobs: &a [1]\nx: *a"}, "")
+	require.Equal(t, http.StatusUnprocessableEntity, r.StatusCode, r.body)
+	require.Contains(t, r.body, "anchor or alias")
+	r = c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan", "document": `{"jobs":[{"name":"` + `<img src=x onerror=alert(1)>` + `","timeout":"x"}]}`}, "")
+	require.NotContains(t, r.body, "<img")
+}
+
+func TestImportPruneOnlyForDeleters(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	createJob(t, srv, token, "old", "ops")
+	code, b := srv.API(t, token, http.MethodPut, "/api/v1/roles/writer", `{"permissions":["job:read","job:write"]}`)
+	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, code, b)
+	writer := srv.User(t, "writer", "ops")
+
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	page := c.get("/jobs/import")
+	require.Contains(t, page.body, `id="i-prune"`)
+	require.NotContains(t, page.body, `id="i-prune" name="prune" type="checkbox" checked`, "off by default")
+	csrf := c.csrf("/jobs/import")
+	r := c.postMultipart("/jobs/import", map[string]string{"csrf": csrf, "op": "plan", "document": importDoc, "prune": "on"}, "")
+	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
+	require.Contains(t, r.body, `id="prune-warning"`)
+	require.Contains(t, r.body, "<code>ops</code>")
+	require.Contains(t, r.body, `class="plan-row plan-delete"`)
+	require.Contains(t, jobNames(t, srv, token), "ops/old")
+
+	w := newClient(t, srv)
+	w.login(writer.Username)
+	page = w.get("/jobs/import")
+	require.Equal(t, http.StatusOK, page.StatusCode, page.body)
+	require.NotContains(t, page.body, `id="i-prune"`)
+	r = w.postMultipart("/jobs/import", map[string]string{"csrf": w.csrf("/jobs/import"), "op": "plan", "document": importDoc, "prune": "on"}, "")
+	require.Equal(t, http.StatusForbidden, r.StatusCode, r.body)
+	require.Contains(t, html.UnescapeString(r.body), "job:delete")
 }
