@@ -136,7 +136,7 @@ func (ui *UI) newJobPage(w http.ResponseWriter, r *http.Request, sess *session) 
 // newJobPost creates the job, or re-renders the form when a button asked for another row or
 // another kind.
 func (ui *UI) newJobPost(w http.ResponseWriter, r *http.Request, sess *session) {
-	bv := &builderView{Form: parseBuilder(r.PostForm), New: true, Action: "/jobs/new"}
+	bv := &builderView{Form: parseBuilder(postForm(r)), New: true, Action: "/jobs/new"}
 	if ui.builderOp(w, r, sess, bv) {
 		return
 	}
@@ -184,11 +184,19 @@ func (ui *UI) editJobPost(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
-	bv := &builderView{Form: parseBuilder(r.PostForm), ID: id, Version: version, Action: "/jobs/" + id + "/edit", Lock: true}
+	bv := &builderView{Form: parseBuilder(postForm(r)), ID: id, Version: version, Action: "/jobs/" + id + "/edit", Lock: true}
 	if ui.builderOp(w, r, sess, bv) {
 		return
 	}
 	ui.saveJob(w, r, sess, bv, http.MethodPut, "/api/v1/jobs/"+id, http.Header{"If-Match": {`"` + strconv.FormatInt(version, 10) + `"`}})
+}
+
+// postForm returns the posted form of r. An HTMX request carries its CSRF token in a header, so
+// the check of the token may not have read the body yet; a body over the limit reads as far as
+// it went, and the API then says what is missing.
+func postForm(r *http.Request) url.Values {
+	_ = r.ParseForm()
+	return r.PostForm
 }
 
 // definitionOfJob is the definition of j as the API answered it: every default already filled.
@@ -319,7 +327,7 @@ func (ui *UI) saveJob(w http.ResponseWriter, r *http.Request, sess *session, bv 
 
 // builderLive answers the live region for the posted form: as the user types.
 func (ui *UI) builderLive(w http.ResponseWriter, r *http.Request, sess *session) {
-	f := parseBuilder(r.PostForm)
+	f := parseBuilder(postForm(r))
 	ui.execute(w, http.StatusOK, "builder.html", "builder-live", ui.live(r, sess, &f))
 }
 

@@ -392,8 +392,18 @@ func TestBuilderRows(t *testing.T) {
 	require.Contains(t, live.body, "Local time (America/New_York)")
 	require.Equal(t, 10, strings.Count(live.body, "<tr><td>"))
 	require.Contains(t, live.body, "09:30:00 E")
+	// As htmx posts it: the CSRF token in a header, not in the form.
+	token := got.Get("csrf")
+	got.Del("csrf")
+	live = c.post("/jobs/builder/live", got, "HX-Request", "true", "X-CSRF-Token", token)
+	require.Equal(t, http.StatusOK, live.StatusCode)
+	require.Contains(t, live.body, "Local time (America/New_York)")
+	got.Set("op", "add_header")
+	r = c.post("/jobs/new", got, "HX-Request", "true", "X-CSRF-Token", token)
+	require.Equal(t, []string{"A", "C", "", ""}, formOn(t, r, "builder-form")["header_name"])
+	got.Del("op")
 	got.Set("cron", "not a cron")
-	live = c.post("/jobs/builder/live", got, "HX-Request", "true")
+	live = c.post("/jobs/builder/live", got, "HX-Request", "true", "X-CSRF-Token", token)
 	require.Contains(t, live.body, "schedule.cron:")
 }
 
@@ -556,4 +566,26 @@ func TestImportPruneOnlyForDeleters(t *testing.T) {
 	r = w.postMultipart("/jobs/import", map[string]string{"csrf": w.csrf("/jobs/import"), "op": "plan", "document": importDoc, "prune": "on"}, "")
 	require.Equal(t, http.StatusForbidden, r.StatusCode, r.body)
 	require.Contains(t, html.UnescapeString(r.body), "job:delete")
+}
+
+// TestBuilderPagesNoInlineCode: the builder, import and export pages hold nothing the CSP
+// would refuse.
+func TestBuilderPagesNoInlineCode(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJob(t, srv, srv.Token(t, admin), "hourly", "default")
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	for _, path := range []string{"/jobs/new", "/jobs/" + id + "/edit", "/jobs/import", "/jobs/export"} {
+		r := c.get(path)
+		require.Equal(t, http.StatusOK, r.StatusCode, path)
+		require.Contains(t, r.Header.Get("Content-Security-Policy"), "script-src 'self'")
+		require.NotRegexp(t, `<script(?:\s[^>]*)?>\s*[^<\s]`, r.body, "inline script on %s", path)
+		require.NotRegexp(t, `\sstyle=`, r.body, "inline style on %s", path)
+		require.NotRegexp(t, `\son[a-z]+=`, r.body, "inline event handler on %s", path)
+		require.NotContains(t, r.body, "<style", path)
+		require.NotContains(t, r.body, `hx-vals='js:`, path)
+		require.NotContains(t, r.body, `hx-on`, path)
+	}
 }
