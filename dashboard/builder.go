@@ -14,6 +14,7 @@ import (
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/render"
+	"github.com/vecron/vecron/shared/schedule"
 )
 
 // zoneList holds the IANA zones the timezone field suggests: the canonical zones of
@@ -483,10 +484,10 @@ func (ui *UI) live(r *http.Request, sess *session, f *builderForm) liveView {
 		bf := builderFire{Local: humanizeDateTime(fire.At.In(loc), lang), UTC: humanizeDateTime(fire.At.UTC(), lang)}
 		for _, n := range fire.Notes {
 			icon := "⚑"
-			switch {
-			case strings.HasPrefix(n.Kind, "dst"):
+			switch n.Kind {
+			case schedule.NoteDSTGapShifted, schedule.NoteDSTGapSkipped, schedule.NoteDSTOverlap:
 				icon = "☀"
-			case strings.Contains(n.Kind, "excluded"):
+			case schedule.NoteExcludedDate:
 				icon = "⊘"
 			}
 			bf.Notes = append(bf.Notes, noteView{Icon: icon, Kind: n.Kind, Text: n.Detail})

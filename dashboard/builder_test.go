@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
@@ -588,4 +590,26 @@ func TestBuilderPagesNoInlineCode(t *testing.T) {
 		require.NotContains(t, r.body, `hx-vals='js:`, path)
 		require.NotContains(t, r.body, `hx-on`, path)
 	}
+}
+
+// TestBuilderCronHelperMarks: the next fires mark those a clock change or an excluded date
+// moved, with an icon and the API's words.
+func TestBuilderCronHelperMarks(t *testing.T) {
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC))
+	srv := dashboardtest.Start(t, dashboardtest.Options{Clock: clock})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	v := formOn(t, c.get("/jobs/new"), "builder-form")
+	v.Set("cron", "0 30 2 * * *")
+	v.Set("timezone", "America/New_York")
+	v.Set("excluded_dates", "2026-03-10")
+	live := c.post("/jobs/builder/live", v, "HX-Request", "true")
+	require.Equal(t, http.StatusOK, live.StatusCode, live.body)
+	require.Contains(t, live.body, `class="note note-dst_gap_shifted"><span aria-hidden="true">☀</span>`)
+	require.Contains(t, live.body, "2026-03-08 03:00:00 EDT", "02:30 does not exist that day")
+	require.Contains(t, live.body, "2026-03-08 07:00:00 UTC")
+	require.NotContains(t, live.body, "2026-03-10 02:30:00", "an excluded date does not fire")
+	require.Contains(t, live.body, `class="note note-excluded_date"><span aria-hidden="true">⊘</span>`, "the fire after it says so")
 }
