@@ -93,3 +93,27 @@ func TestBrowserBuilderPhone(t *testing.T) {
 	}
 	b.Clean()
 }
+
+// TestBrowserImport: a document pasted into the import page is planned, and applied only once
+// the plan is confirmed; the document travels back through the browser unchanged.
+func TestBrowserImport(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.Do(chromedp.Navigate(srv.URL + "/jobs/import"))
+	b.WaitFor("the import page", `document.querySelector("#i-document") !== null`)
+	doc, err := json.Marshal(importDoc)
+	require.NoError(t, err)
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#i-document").value = ` + string(doc) + `; document.querySelector("#import-plan-button").click()`))
+	b.WaitFor("the plan", `document.querySelector("#import-apply") !== null`)
+	require.Equal(t, 2, dashboardtest.Eval[int](b, `document.querySelectorAll("tr.plan-create").length`))
+	require.Empty(t, jobNames(t, srv, token), "a plan changes nothing")
+
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#import-apply").click()`))
+	b.WaitForText("#import-result", "Applied.")
+	require.ElementsMatch(t, []string{"ops/ping", "ops/report"}, jobNames(t, srv, token))
+	b.Clean()
+}
