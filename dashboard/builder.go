@@ -2,8 +2,10 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -245,20 +247,13 @@ func (ui *UI) builderOp(w http.ResponseWriter, r *http.Request, sess *session, b
 		f.HTTPMethod = http.MethodGet
 	}
 	if f.Kind == string(domain.KindSQL) {
-		f.SQLDriver = cmpOrString(f.SQLDriver, domain.DriverPostgres)
+		f.SQLDriver = cmp.Or(f.SQLDriver, domain.DriverPostgres)
 		if len(f.Statements) == 0 {
 			f.Statements = []statementRow{{}}
 		}
 	}
 	ui.renderBuilder(w, r, sess, http.StatusOK, bv, nil)
 	return true
-}
-
-func cmpOrString(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // saveJob sends the form's definition to the API — the very JSON the page shows — and goes to
@@ -354,7 +349,7 @@ func (ui *UI) renderBuilder(w http.ResponseWriter, r *http.Request, sess *sessio
 func (ui *UI) prepareBuilder(lang string, bv *builderView, errs formErrors) {
 	f := &bv.Form
 	bv.Errors = map[string]string{}
-	for _, field := range slicesSortedKeys(errs) {
+	for _, field := range slices.Sorted(maps.Keys(errs)) {
 		input := f.inputFor(field)
 		bv.Summary = append(bv.Summary, fieldProblem{Field: field, Input: input, Reason: errs[field]})
 		if input != "" {
@@ -393,22 +388,13 @@ func (ui *UI) prepareBuilder(lang string, bv *builderView, errs formErrors) {
 	bv.ShowDSTFields = k == domain.ScheduleCron || k == "" || f.DSTGap != "" || f.DSTOverlap != ""
 }
 
-func slicesSortedKeys(m formErrors) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // choices are the options of a select labelled from the catalog (key prefix+value, "default"
 // for ""), with the current value kept even when it is none of them: the API will say what is
 // wrong with it.
 func (ui *UI) choices(lang string, prefix, current string, values ...string) []option {
 	out := make([]option, 0, len(values)+1)
 	for _, v := range values {
-		out = append(out, option{Value: v, Label: ui.cat.tr(lang, prefix+cmpOrString(v, "default")), Selected: v == current})
+		out = append(out, option{Value: v, Label: ui.cat.tr(lang, prefix+cmp.Or(v, "default")), Selected: v == current})
 	}
 	if !slices.Contains(values, current) {
 		out = append(out, option{Value: current, Label: current, Selected: true})
@@ -434,7 +420,7 @@ func (ui *UI) live(r *http.Request, sess *session, f *builderForm) liveView {
 	lang := langOf(r)
 	def, ferrs := f.definition()
 	lv := liveView{L: lang, Zone: def.Timezone}
-	for _, field := range slicesSortedKeys(ferrs) {
+	for _, field := range slices.Sorted(maps.Keys(ferrs)) {
 		lv.FormProblems = append(lv.FormProblems, fieldProblem{Field: field, Input: f.inputFor(field), Reason: ferrs[field]})
 	}
 	if b, err := definitionJSON(&def); err == nil {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -223,7 +224,7 @@ func (ui *UI) planImport(r *http.Request, sess *session, iv *importView, apply b
 	for _, p := range out.Plan {
 		pv := planView{Namespace: p.Namespace, Name: p.Name, Action: p.Action, ActionLabel: ui.actionLabel(lang, p.Action),
 			Icon: actionIcon(p.Action)}
-		if uuidLike(p.ID) {
+		if uuid.Validate(p.ID) == nil { // an id goes into a link only once it is one
 			pv.ID = p.ID
 		}
 		for _, d := range p.Diff {
@@ -261,9 +262,6 @@ func itemError(items []*yaml.Node, fe domain.FieldError) importError {
 	}
 	return ie
 }
-
-// uuidLike keeps the ids the page links to to what an id is.
-func uuidLike(s string) bool { return len(s) == 36 && strings.Count(s, "-") == 4 }
 
 // actionLabel names an action of a plan in lang.
 func (ui *UI) actionLabel(lang, a string) string {
