@@ -48,6 +48,9 @@ func TestBrowserBuilderCreatesHTTPJob(t *testing.T) {
 	b.WaitFor("the next 10 fires", `document.querySelectorAll("#live-fires tbody tr").length === 10`)
 	b.WaitForText("#builder-json", `"cron": "0 30 9 * * MON-FRI"`)
 	require.Contains(t, dashboardtest.Eval[string](b, `document.querySelector("#live-fires").textContent`), "09:30:00 +07")
+	// A checkbox changes no value as it is ticked, so its change event refreshes the JSON.
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-enabled").click()`))
+	b.WaitForText("#builder-json", `"enabled": false`)
 	shown := dashboardtest.Eval[string](b, `document.querySelector("#builder-json").textContent`)
 	require.Contains(t, shown, `"X-Region": "eu"`)
 
@@ -62,6 +65,7 @@ func TestBrowserBuilderCreatesHTTPJob(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &j))
 	require.Equal(t, "0 30 9 * * MON-FRI", j.Schedule.Cron)
 	require.Equal(t, map[string]string{"X-Region": "eu"}, j.HTTP.Headers)
+	require.False(t, j.Enabled)
 	var sent domain.JobDefinition
 	require.NoError(t, json.Unmarshal([]byte(shown), &sent))
 	require.Equal(t, sent.Name, j.Name)
