@@ -77,13 +77,27 @@ func (ui *UI) reauthenticate(r *http.Request) api.Reauthenticate {
 // limit record (client address, proxies' X-Forwarded-For, User-Agent, request id), never a
 // cookie or a credential. body, when not nil, is sent as JSON.
 func (ui *UI) call(r *http.Request, sess *session, method, path string, body any) (*apiResponse, error) {
-	var rd io.Reader = http.NoBody
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+	}
+	var contentType string
+	if method != http.MethodGet {
+		contentType = "application/json"
+	}
+	return ui.send(r, sess, method, path, contentType, b, nil)
+}
+
+// send makes a request of the API in-process, with a body already encoded and headers of the
+// caller's own (If-Match, Accept): the builder sends the very bytes it showed, and import sends
+// YAML as the user gave it.
+func (ui *UI) send(r *http.Request, sess *session, method, path, contentType string, body []byte, header http.Header) (*apiResponse, error) {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	ctx := r.Context()
 	if sess != nil {
@@ -100,8 +114,11 @@ func (ui *UI) call(r *http.Request, sess *session, method, path string, body any
 		}
 	}
 	req.Header.Set("Accept", "application/json")
-	if method != http.MethodGet {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res := &apiResponse{header: http.Header{}}
 	ui.api.ServeHTTP(res, req)

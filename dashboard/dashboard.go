@@ -134,6 +134,15 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /jobs/{id}/enable", ui.signedIn(ui.setEnabled(true)))
 	mux.Handle("POST /jobs/{id}/disable", ui.signedIn(ui.setEnabled(false)))
 	mux.Handle("POST /jobs/{id}/run", ui.signedIn(ui.runNow))
+	// The job builder, import and export (builder.go, importexport.go).
+	mux.Handle("GET /jobs/new", ui.signedIn(ui.newJobPage))
+	mux.Handle("POST /jobs/new", ui.signedIn(ui.newJobPost))
+	mux.Handle("GET /jobs/{id}/edit", ui.signedIn(ui.editJobPage))
+	mux.Handle("POST /jobs/{id}/edit", ui.signedIn(ui.editJobPost))
+	mux.Handle("POST /jobs/builder/live", ui.signedIn(ui.builderLive))
+	mux.Handle("GET /jobs/import", ui.signedIn(ui.importPage))
+	mux.Handle("POST /jobs/import", ui.signedIn(ui.importPost))
+	mux.Handle("GET /jobs/export", ui.signedIn(ui.export))
 	for _, p := range []string{"/history", "/dead-letters", "/variables", "/audit", "/admin"} {
 		mux.Handle("GET "+p, ui.signedIn(ui.soon))
 	}

@@ -15,7 +15,7 @@ import (
 
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
-	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html"}
+	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html", "builder.html", "import.html", "export.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
