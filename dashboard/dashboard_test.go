@@ -349,9 +349,11 @@ func TestViewerCannotWrite(t *testing.T) {
 	c.login(viewer.Username)
 	page := c.get("/jobs").body
 	require.Contains(t, page, "hourly")
-	for _, s := range []string{"/disable", "/enable", "/run", "Run now", `class="act act-`} {
+	for _, s := range []string{"/disable", "/enable", "/run", "Run now", `class="act act-`, "/jobs/new", "/jobs/import"} {
 		require.NotContains(t, page, s)
 	}
+	require.NotContains(t, c.get("/jobs/"+id).body, "/edit", "no edit link for a viewer")
+	require.Contains(t, c.get("/jobs").body, "/jobs/export", "a viewer may export what they read")
 	token := csrfInput.FindStringSubmatch(page)[1]
 	for _, action := range []string{"disable", "run"} {
 		r := c.post("/jobs/"+id+"/"+action, url.Values{"csrf": {token}}, "HX-Request", "true")

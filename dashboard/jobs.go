@@ -39,6 +39,8 @@ type jobsView struct {
 	States []option
 	Kinds  []option
 	Rows   []jobRow
+	// CanCreate shows the links to the builder and import: the API decides on every post.
+	CanCreate bool
 	// Next is the address of the next page ("" on the last); First of the first ("" on it).
 	Next, First string
 	// Problem is why the API refused the listing; FieldErrors name the filters at fault.
@@ -65,8 +67,9 @@ type jobRow struct {
 	Last  *outcomeView
 	Rate  string
 	Strip []outcomeView
-	// CanEnable and CanRun show the buttons; the API decides on every post regardless.
-	CanEnable, CanRun bool
+	// CanEnable, CanRun and CanEdit show the buttons and the edit link; the API decides on every
+	// post regardless.
+	CanEnable, CanRun, CanEdit bool
 	// Message tells what an action just did.
 	Message string
 }
@@ -91,6 +94,16 @@ type me struct {
 // can reports whether the caller holds p in namespace ns.
 func (m *me) can(p domain.Permission, ns string) bool {
 	return slices.Contains(m.Permissions[ns], p) || slices.Contains(m.Permissions[domain.AllNamespaces], p)
+}
+
+// canSomewhere reports whether the caller holds p in any namespace.
+func (m *me) canSomewhere(p domain.Permission) bool {
+	for _, ps := range m.Permissions {
+		if slices.Contains(ps, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (ui *UI) me(r *http.Request, sess *session) (*me, error) {
@@ -141,6 +154,7 @@ func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 			ui.internal(w, r, sess, err)
 			return
 		}
+		jv.CanCreate = m.canSomewhere(domain.PermJobWrite)
 		now := ui.now()
 		for i := range list.Items {
 			jv.Rows = append(jv.Rows, ui.row(lang, sess, &list.Items[i].Job, list.Items[i].Stats, m, now))
@@ -195,7 +209,8 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 	row := jobRow{L: lang, CSRF: sess.csrf, ID: j.ID, Name: j.Name, Namespace: j.Namespace, Kind: string(j.Kind),
 		State: j.State, StateLabel: ui.cat.tr(lang, "state."+j.State), Enabled: j.Enabled, Zone: j.Timezone,
 		Schedule:  schedule.Describe(j.Schedule, ui.zones.get(j.Timezone), lang),
-		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace)}
+		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace),
+		CanEdit: m.can(domain.PermJobWrite, j.Namespace)}
 	if j.NextRunAt != nil {
 		row.NextRun = humanize.DateTime(j.NextRunAt.In(ui.zones.get(j.Timezone)), lang)
 		row.NextRunRel = humanize.Relative(now, *j.NextRunAt, lang)
