@@ -60,7 +60,7 @@ func (a *apiResponse) problem() problem {
 // that outlives a page (the live stream).
 func (ui *UI) reauthenticate(r *http.Request) api.Reauthenticate {
 	return func(ctx context.Context) (*rbac.Identity, error) {
-		sess, _, err := ui.sessions.find(r.WithContext(ctx))
+		sess, err := ui.sessions.check(r.WithContext(ctx))
 		if errors.Is(err, errNoSession) {
 			return nil, identity.ErrUnauthenticated
 		}
@@ -99,21 +99,10 @@ func (ui *UI) send(r *http.Request, sess *session, method, path, contentType str
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	ctx := r.Context()
-	if sess != nil {
-		ctx = api.WithIdentity(ctx, sess.id, ui.reauthenticate(r))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	req, err := ui.apiRequest(r.Context(), r, sess, method, path, rd)
 	if err != nil {
 		return nil, err
 	}
-	req.RemoteAddr, req.Host, req.TLS = r.RemoteAddr, r.Host, r.TLS
-	for _, h := range []string{"User-Agent", "X-Forwarded-For", "X-Request-Id"} {
-		if v := r.Header.Values(h); len(v) > 0 {
-			req.Header[h] = v
-		}
-	}
-	req.Header.Set("Accept", "application/json")
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -126,4 +115,25 @@ func (ui *UI) send(r *http.Request, sess *session, method, path, contentType str
 		res.status = http.StatusOK
 	}
 	return res, nil
+}
+
+// apiRequest builds the in-process request of the API for the browser's request r, on ctx, as
+// sess's identity (none when nil): of r it takes only what the audit log and the login limit
+// record, never a cookie or a credential.
+func (ui *UI) apiRequest(ctx context.Context, r *http.Request, sess *session, method, path string, body io.Reader) (*http.Request, error) {
+	if sess != nil {
+		ctx = api.WithIdentity(ctx, sess.id, ui.reauthenticate(r))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.RemoteAddr, req.Host, req.TLS = r.RemoteAddr, r.Host, r.TLS
+	for _, h := range []string{"User-Agent", "X-Forwarded-For", "X-Request-Id"} {
+		if v := r.Header.Values(h); len(v) > 0 {
+			req.Header[h] = v
+		}
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
 }

@@ -141,6 +141,17 @@ var errNoSession = errors.New("no valid session")
 // whether r carried a session cookie at all) when there is none, or when its user may no longer
 // sign in.
 func (s *Sessions) find(r *http.Request) (*session, bool, error) {
+	return s.lookup(r, true)
+}
+
+// check is find for a request that outlives a page (the live stream): it does not count as the
+// user's activity, so an open tab does not keep a session past its idle timeout.
+func (s *Sessions) check(r *http.Request) (*session, error) {
+	sess, _, err := s.lookup(r, false)
+	return sess, err
+}
+
+func (s *Sessions) lookup(r *http.Request, touch bool) (*session, bool, error) {
 	hash, had := tokenHash(r)
 	if hash == nil {
 		return nil, had, errNoSession
@@ -165,7 +176,7 @@ func (s *Sessions) find(r *http.Request) (*session, bool, error) {
 	case err != nil:
 		return nil, true, err
 	}
-	if now.Sub(ds.LastSeenAt) >= touchEvery {
+	if touch && now.Sub(ds.LastSeenAt) >= touchEvery {
 		// Not the request's failure: a missed touch only shortens the idle time left.
 		_ = s.store.TouchDashboardSession(r.Context(), hash, now, now.Add(s.cfg.IdleTimeout))
 	}
