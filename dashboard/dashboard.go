@@ -31,6 +31,10 @@ const (
 	IdleTimeoutDefault = time.Hour
 	// MaxAgeDefault ends a session this long after sign-in, however active.
 	MaxAgeDefault = 12 * time.Hour
+	// LiveRecheckDefault is how often a live connection looks its session up again.
+	LiveRecheckDefault = 15 * time.Second
+	// LiveIntervalDefault spaces the updates of a live connection.
+	LiveIntervalDefault = time.Second
 )
 
 // Config configures the dashboard (settings under dashboard).
@@ -40,11 +44,17 @@ type Config struct {
 	// SecureCookie marks the session cookie Secure over plain HTTP too: behind a proxy that
 	// terminates TLS, the request the dashboard sees is plain.
 	SecureCookie bool `koanf:"secure_cookie" usage:"always mark the session cookie Secure (behind a proxy that terminates TLS)"`
+	// LiveRecheck bounds how long a live connection outlives its session (a sign-out elsewhere,
+	// a disabled user); the API's own recheck of the stream (stream.recheck) is slower.
+	LiveRecheck time.Duration `koanf:"live_recheck" usage:"how often a page's live connection checks its dashboard session again"`
+	// LiveInterval is the least time between two updates of one live connection: a job firing
+	// every 100 ms re-renders its row once per interval, not ten times.
+	LiveInterval time.Duration `koanf:"live_interval" usage:"least time between two live updates of one browser tab; a burst of events becomes one update"`
 }
 
 func (c Config) validate() error {
-	if c.IdleTimeout < 0 || c.MaxAge < 0 {
-		return errors.New("dashboard.idle_timeout, dashboard.max_age: must not be negative")
+	if c.IdleTimeout < 0 || c.MaxAge < 0 || c.LiveRecheck < 0 || c.LiveInterval < 0 {
+		return errors.New("dashboard.idle_timeout, dashboard.max_age, dashboard.live_recheck, dashboard.live_interval: must not be negative")
 	}
 	return nil
 }
@@ -91,6 +101,8 @@ func New(d Deps, cfg Config) (*UI, error) {
 	}
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, IdleTimeoutDefault)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, MaxAgeDefault)
+	cfg.LiveRecheck = cmp.Or(cfg.LiveRecheck, LiveRecheckDefault)
+	cfg.LiveInterval = cmp.Or(cfg.LiveInterval, LiveIntervalDefault)
 	cat, err := loadCatalogs(files)
 	if err != nil {
 		return nil, err
@@ -128,6 +140,8 @@ func (ui *UI) routes() http.Handler {
 	mux.HandleFunc("GET /lang", ui.setLang)
 	mux.HandleFunc("GET /assets/{file...}", ui.assets.serve)
 	mux.HandleFunc("/auth/oidc/", ui.oidcRoute)
+	// The live updates of the jobs list and the job page (live.go).
+	mux.HandleFunc("GET /live", ui.liveUpdates)
 
 	mux.Handle("GET /jobs", ui.signedIn(ui.jobsPage))
 	mux.Handle("GET /jobs/{id}", ui.signedIn(ui.jobPage))

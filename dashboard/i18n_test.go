@@ -78,6 +78,10 @@ func TestCatalogs(t *testing.T) {
 		domain.StatusTimedOut, domain.StatusSkipped, domain.StatusCancelled, domain.StatusDeadLettered} {
 		used["status."+string(s)] = "jobs.go"
 	}
+	for _, tr := range []domain.Trigger{domain.TriggerSchedule, domain.TriggerManual, domain.TriggerWebhook, domain.TriggerEvent,
+		domain.TriggerRetry, domain.TriggerReplay, domain.TriggerBackfill} {
+		used["live.trigger."+string(tr)] = "live.go"
+	}
 	require.Greater(t, len(used), 60, "the scan finds the keys")
 	for k, where := range used {
 		for code, c := range cat {

@@ -22,6 +22,9 @@ type jobView struct {
 	Fires      []fireView
 	// FiresProblem says why the API gave no fires.
 	FiresProblem string
+	// Timeline is the newest executions; Live the address of the page's live updates.
+	Timeline timelineView
+	Live     string
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -67,6 +70,8 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 		jv.Definition = def.String()
 	}
 	ui.fires(r, sess, jv)
+	jv.Timeline = ui.timeline(r, sess, id)
+	jv.Live = liveURL([]string{id}, id)
 	ui.render(w, http.StatusOK, "job.html", ui.newView(r, sess, "job.title", "jobs", jv))
 }
 

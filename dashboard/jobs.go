@@ -43,6 +43,8 @@ type jobsView struct {
 	CanCreate bool
 	// Next is the address of the next page ("" on the last); First of the first ("" on it).
 	Next, First string
+	// Live is the address of the rows' live updates ("" without rows).
+	Live string
 	// Problem is why the API refused the listing; FieldErrors name the filters at fault.
 	Problem     string
 	FieldErrors map[string]string
@@ -72,11 +74,19 @@ type jobRow struct {
 	CanEnable, CanRun, CanEdit bool
 	// Message tells what an action just did.
 	Message string
+	// Live marks a row sent by the live updates: it keeps the message the row shows (hx-preserve)
+	// instead of clearing what an action just said.
+	Live bool
+	// Now is when the row was rendered and NextRunAt the next run, as instants (RFC 3339), so
+	// that the page keeps "in 3 s" fresh between renders.
+	Now, NextRunAt string
 }
 
 // outcomeView is an outcome shown with an icon and text, never by colour alone.
 type outcomeView struct {
 	Status, Icon, Label, When string
+	// At is the instant When is relative to (RFC 3339).
+	At string
 }
 
 // listedJob is a job of the API's list with its statistics.
@@ -159,6 +169,11 @@ func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 		for i := range list.Items {
 			jv.Rows = append(jv.Rows, ui.row(lang, sess, &list.Items[i].Job, list.Items[i].Stats, m, now))
 		}
+		ids := make([]string, len(jv.Rows))
+		for i, row := range jv.Rows {
+			ids[i] = row.ID
+		}
+		jv.Live = liveURL(ids, "")
 		if list.NextCursor != "" {
 			v := f.values()
 			v.Set("cursor", list.NextCursor)
@@ -210,8 +225,9 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 		State: j.State, StateLabel: ui.cat.tr(lang, "state."+j.State), Enabled: j.Enabled, Zone: j.Timezone,
 		Schedule:  schedule.Describe(j.Schedule, ui.zones.get(j.Timezone), lang),
 		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace),
-		CanEdit: m.can(domain.PermJobWrite, j.Namespace)}
+		CanEdit: m.can(domain.PermJobWrite, j.Namespace), Now: now.UTC().Format(time.RFC3339Nano)}
 	if j.NextRunAt != nil {
+		row.NextRunAt = j.NextRunAt.UTC().Format(time.RFC3339Nano)
 		row.NextRun = humanize.DateTime(j.NextRunAt.In(ui.zones.get(j.Timezone)), lang)
 		row.NextRunRel = humanize.Relative(now, *j.NextRunAt, lang)
 	}
@@ -228,7 +244,7 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 			at = *o.FinishedAt
 		}
 		row.Strip = append(row.Strip, outcomeView{Status: string(o.Status), Icon: statusIcon(o.Status),
-			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanize.Relative(now, at, lang)})
+			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanize.Relative(now, at, lang), At: at.UTC().Format(time.RFC3339Nano)})
 	}
 	if n := len(row.Strip); n > 0 {
 		row.Last = &row.Strip[n-1]
@@ -327,6 +343,15 @@ func backTo(r *http.Request) string {
 // jobRow reads job id and its statistics through the API and makes its row. A refusal of the
 // API is returned as its answer.
 func (ui *UI) jobRow(r *http.Request, sess *session, id string) (jobRow, *apiResponse, error) {
+	m, err := ui.me(r, sess)
+	if err != nil {
+		return jobRow{}, nil, err
+	}
+	return ui.jobRowAs(r, sess, id, m)
+}
+
+// jobRowAs is jobRow for a caller m already read: the live updates render many rows at once.
+func (ui *UI) jobRowAs(r *http.Request, sess *session, id string, m *me) (jobRow, *apiResponse, error) {
 	var j domain.Job
 	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil)
 	if err != nil || !res.ok() {
@@ -344,10 +369,6 @@ func (ui *UI) jobRow(r *http.Request, sess *session, id string) (jobRow, *apiRes
 		if err := res.decode(st); err != nil {
 			return jobRow{}, nil, err
 		}
-	}
-	m, err := ui.me(r, sess)
-	if err != nil {
-		return jobRow{}, nil, err
 	}
 	return ui.row(langOf(r), sess, &j, st, m, ui.now()), nil, nil
 }

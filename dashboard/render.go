@@ -31,7 +31,7 @@ const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/"+name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/timeline.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vecron/vecron/functions/api/apifn"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
@@ -31,6 +33,11 @@ type Server struct {
 	Store *store.Store
 	// Clock is its clock: a fake one when Options.Clock was.
 	Clock clockwork.Clock
+	// JS and Names reach its NATS streams, to publish events as the executors do.
+	JS    jetstream.JetStream
+	Names event.Names
+	// settings are what it runs with, for the workers a test starts beside it.
+	settings apifn.Settings
 }
 
 // Options change the server's settings.
@@ -48,7 +55,7 @@ func Start(t *testing.T, o Options) *Server {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	_, _, names := testenv.NATS(t)
+	_, js, names := testenv.NATS(t)
 	redisURL, prefix := testenv.RedisURL(t)
 	secretKey, err := secret.NewKey("test")
 	if err != nil {
@@ -92,7 +99,7 @@ func Start(t *testing.T, o Options) *Server {
 		t.Fatal(err)
 	}
 	st.UseAudit(keys)
-	return &Server{URL: "http://" + addr.String(), Store: st, Clock: clock}
+	return &Server{URL: "http://" + addr.String(), Store: st, Clock: clock, JS: js, Names: names, settings: s}
 }
 
 // User creates a database user holding role in namespace ns ("" for every namespace; role ""

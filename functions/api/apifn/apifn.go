@@ -72,7 +72,7 @@ func DefaultSettings() Settings {
 		Redis:     redisconn.DefaultConfig(),
 		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:    StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
-		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault},
+		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault, LiveInterval: dashboard.LiveIntervalDefault},
 		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
 		Port:      8080, ShutdownGrace: server.GraceDefault,
 	}
