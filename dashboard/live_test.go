@@ -73,6 +73,8 @@ func watchLive(t *testing.T, c *client, path string, header ...string) *liveWatc
 			name, value, _ := strings.Cut(line, ":")
 			value = strings.TrimPrefix(value, " ")
 			switch name {
+			case "retry":
+				seen = true
 			case "id":
 				f.id, seen = value, true
 			case "event":
