@@ -2,15 +2,18 @@ package dashboard_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/humanize"
 	"github.com/vecron/vecron/shared/rbac"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
@@ -126,5 +129,36 @@ func TestBrowserLiveResumesAfterTheServerDropsIt(t *testing.T) {
 	b.WaitForText("#timeline li.tl-item", "run by hand")
 	b.WaitForText("#job-"+id+" .outcome", "Succeeded")
 	requireSamePage(t, b)
+	b.Clean()
+}
+
+func TestBrowserRelativeTimesStayFresh(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJobCalling(t, srv, srv.Token(t, admin), "every minute", "0 * * * * *", "http://example.test/")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	when := `document.querySelector("#job-` + id + ` .when").textContent`
+	b.WaitFor("the next run", when+` !== ""`)
+	markPage(b)
+	first := dashboardtest.Eval[string](b, when)
+	require.Regexp(t, `^(in \d+ s|in 1 min|just now|\d+ s ago)$`, first)
+	b.WaitFor("the next run's relative time to move on", when+` !== `+strconv.Quote(first))
+	requireSamePage(t, b)
+
+	// The page writes relative times as the server does.
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	for _, lang := range []string{"en", "vi"} {
+		for _, d := range []time.Duration{0, 999 * time.Millisecond, time.Second, 1499 * time.Millisecond, 1500 * time.Millisecond,
+			59 * time.Second, 59500 * time.Millisecond, 90 * time.Second, 59 * time.Minute, 3599 * time.Second, time.Hour,
+			23*time.Hour + 31*time.Minute, 24 * time.Hour, 36 * time.Hour, 364 * 24 * time.Hour, 365 * 24 * time.Hour, 800 * 24 * time.Hour} {
+			for _, sign := range []time.Duration{1, -1} {
+				want := humanize.Relative(t0, t0.Add(sign*d), lang)
+				got := dashboardtest.Eval[string](b, fmt.Sprintf(`window.vecron.relative(%d, %q)`, (sign*d).Milliseconds(), lang))
+				require.Equal(t, want, got, "%s %v", lang, sign*d)
+			}
+		}
+	}
 	b.Clean()
 }

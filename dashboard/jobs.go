@@ -225,9 +225,9 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 		State: j.State, StateLabel: ui.cat.tr(lang, "state."+j.State), Enabled: j.Enabled, Zone: j.Timezone,
 		Schedule:  schedule.Describe(j.Schedule, ui.zones.get(j.Timezone), lang),
 		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace),
-		CanEdit: m.can(domain.PermJobWrite, j.Namespace), Now: now.UTC().Format(time.RFC3339Nano)}
+		CanEdit: m.can(domain.PermJobWrite, j.Namespace), Now: now.UTC().Format(instantLayout)}
 	if j.NextRunAt != nil {
-		row.NextRunAt = j.NextRunAt.UTC().Format(time.RFC3339Nano)
+		row.NextRunAt = j.NextRunAt.UTC().Format(instantLayout)
 		row.NextRun = humanize.DateTime(j.NextRunAt.In(ui.zones.get(j.Timezone)), lang)
 		row.NextRunRel = humanize.Relative(now, *j.NextRunAt, lang)
 	}
@@ -244,7 +244,7 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 			at = *o.FinishedAt
 		}
 		row.Strip = append(row.Strip, outcomeView{Status: string(o.Status), Icon: statusIcon(o.Status),
-			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanize.Relative(now, at, lang), At: at.UTC().Format(time.RFC3339Nano)})
+			Label: ui.cat.tr(lang, "status."+string(o.Status)), When: humanize.Relative(now, at, lang), At: at.UTC().Format(instantLayout)})
 	}
 	if n := len(row.Strip); n > 0 {
 		row.Last = &row.Strip[n-1]

@@ -35,6 +35,10 @@ const (
 	apiEnd = "vecron.stream.end"
 )
 
+// instantLayout writes the instants a page keeps its relative times fresh with (data-at,
+// data-now): milliseconds, the precision every browser's Date.parse reads.
+const instantLayout = "2006-01-02T15:04:05.000Z07:00"
+
 // rowEvent and timelineEvent name the events a page's elements swap in (sse-swap): a job's row,
 // and the timeline of its executions.
 func rowEvent(jobID string) string      { return "job-" + jobID }
@@ -453,7 +457,7 @@ func (ui *UI) timeline(r *http.Request, sess *session, id string) timelineView {
 		}
 		it := timelineItem{ID: e.ID, Status: string(e.Status), Icon: statusIcon(e.Status), Label: ui.cat.tr(lang, "status."+string(e.Status)),
 			Trigger: ui.cat.tr(lang, triggerKey(e.Trigger)), When: humanize.Relative(now, at, lang),
-			At: at.UTC().Format(time.RFC3339Nano), Now: now.UTC().Format(time.RFC3339Nano),
+			At: at.UTC().Format(instantLayout), Now: now.UTC().Format(instantLayout),
 			Scheduled: humanize.DateTime(e.ScheduledAt.In(loc), lang), Attempt: e.Attempt, HTTPStatus: e.HTTPStatus}
 		if e.FinishedAt != nil && e.Status != domain.StatusSkipped {
 			it.Duration = humanize.Duration(time.Duration(e.DurationMS*float64(time.Millisecond)), lang)
