@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
+	"github.com/vecron/vecron/functions/api/apifn"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/humanize"
 	"github.com/vecron/vecron/shared/rbac"
@@ -160,5 +161,33 @@ func TestBrowserRelativeTimesStayFresh(t *testing.T) {
 			}
 		}
 	}
+	b.Clean()
+}
+
+func TestBrowserLiveStopsWhenSignedOutElsewhere(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{Settings: func(s *apifn.Settings) {
+		s.Dashboard.LiveRecheck = 200 * time.Millisecond
+	}})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	id := createJobCalling(t, srv, srv.Token(t, admin), "watched", "0 0 0 1 1 ? 2099", "http://example.test/")
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	b.Do(chromedp.Navigate(srv.URL + "/jobs/" + id))
+	const source = `document.querySelector(".live")["htmx-internal-data"].sseEventSource`
+	b.WaitFor("the live connection", source+`.readyState === EventSource.OPEN`)
+	markPage(b)
+
+	// Signed out as from another tab: this page's updates stop, for good, and it says so.
+	status := dashboardtest.Eval[int](b, `(async () => {
+		const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"];
+		const r = await fetch("/logout", {method: "POST", headers: {"X-CSRF-Token": token}, redirect: "manual"});
+		return r.status;
+	})()`)
+	require.Contains(t, []int{0, http.StatusSeeOther}, status) // an opaque redirect reads 0
+	b.WaitForText(".live-note", "your session has ended")
+	b.WaitFor("the connection closed", source+`.readyState === EventSource.CLOSED`)
+	require.Equal(t, "/login?next=%2Fjobs%2F"+id, dashboardtest.Eval[string](b, `document.querySelector(".live-note a").getAttribute("href")`))
+	requireSamePage(t, b)
 	b.Clean()
 }
