@@ -70,9 +70,10 @@ type liveState struct {
 	seen          uint64
 	dirty         map[string]uint64
 	timelineDirty uint64
-	// ended is set once the API's stream is over.
-	ended bool
-	wake  chan struct{}
+	// ended is set once the API's stream is over; beat when it sent a heartbeat, passed on so
+	// that proxies keep the browser's connection and the browser notices a dead one.
+	ended, beat bool
+	wake        chan struct{}
 }
 
 func (s *liveState) signal() {
@@ -95,6 +96,8 @@ func (s *liveState) take(f sseFrame) bool {
 		}
 	}
 	switch {
+	case f.heartbeat():
+		s.beat = true
 	case f.name == apiEnd:
 		s.ended = true
 	case f.name == apiGap:
@@ -255,9 +258,13 @@ func (ui *UI) liveUpdates(w http.ResponseWriter, r *http.Request) {
 			expiry.Reset(ui.untilExpiry(sess))
 		}
 		st.mu.Lock()
-		ended := st.ended
+		ended, beat := st.ended, st.beat
 		pending := len(st.dirty) > 0 || st.timelineDirty != 0
+		st.beat = false
 		st.mu.Unlock()
+		if beat {
+			out.raw(": heartbeat\n\n")
+		}
 		if ended {
 			if _, ok := ui.liveSession(r); !ok {
 				out.event(liveEnd, ui.liveEndNote(r))
@@ -273,10 +280,10 @@ func (ui *UI) liveUpdates(w http.ResponseWriter, r *http.Request) {
 					flushAt.Reset(wait)
 					armed = true
 				}
-				continue
+			} else {
+				last = time.Now()
+				sent = ui.liveUpdate(r, sess, st, out, sent)
 			}
-			last = time.Now()
-			sent = ui.liveUpdate(r, sess, st, out, sent)
 		} else {
 			st.mu.Lock()
 			safe := st.safe()

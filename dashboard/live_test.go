@@ -315,3 +315,28 @@ func TestLiveEndsWithTheSession(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, r.StatusCode)
 	require.True(t, strings.HasPrefix(r.Header.Get("HX-Redirect"), "/login"), r.Header.Get("HX-Redirect"))
 }
+
+func TestLivePassesHeartbeatsOn(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{Settings: func(s *apifn.Settings) { s.Stream.Heartbeat = 100 * time.Millisecond }})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	j := liveJob(t, srv, srv.Token(t, admin), "quiet", "default")
+	c := newClient(t, srv)
+	c.login(admin.Username)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Timeout(30*time.Second))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/live?job="+j.ID, nil)
+	require.NoError(t, err)
+	resp, err := c.c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	// A quiet stream still writes, so that proxies keep it and the browser notices a dead one.
+	sc := bufio.NewScanner(resp.Body)
+	beats := 0
+	for beats < 3 && sc.Scan() {
+		if sc.Text() == ": heartbeat" {
+			beats++
+		}
+	}
+	require.Equal(t, 3, beats, sc.Err())
+}

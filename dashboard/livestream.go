@@ -97,13 +97,16 @@ func (s *apiStream) problem() problem {
 }
 
 // sseFrame is one event of a stream: a frame with neither name nor data (a heartbeat, the
-// position a resume starts from) only moves the id on.
+// position a resume starts from) only moves the id on, if it has one.
 type sseFrame struct {
 	id    uint64
 	hasID bool
 	name  string
 	data  []byte
 }
+
+// heartbeat reports whether f is no event, only a sign of life.
+func (f sseFrame) heartbeat() bool { return f.name == "" && f.data == nil }
 
 // maxFrame bounds one event of the API's stream; the API's events are CloudEvents of a few
 // kilobytes.
@@ -148,7 +151,8 @@ func readFrames(r *bufio.Reader, fn func(sseFrame) bool) error {
 		field, value, _ := strings.Cut(l, ":")
 		value = strings.TrimPrefix(value, " ")
 		switch field {
-		case "": // a comment
+		case "": // a comment: the API's heartbeats are
+			any = true
 		case "id":
 			if n, err := strconv.ParseUint(value, 10, 64); err == nil {
 				f.id, f.hasID, any = n, true, true
