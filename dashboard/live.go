@@ -137,11 +137,11 @@ func (s *liveState) safe() uint64 {
 	return first - 1
 }
 
-// liveUpdates serves GET /live?job=<id>…&timeline=<id>: the page's live updates, as Server-Sent Events
-// the page's elements swap in (sse-swap). It reads the API's stream in-process as the session's
-// identity — the API decides what the caller may see — and answers each event about a row or
-// the timeline the page shows with that row or timeline rendered again through the API. The
-// ids are the API stream's, so a browser that reconnects resumes where it was.
+// liveUpdates serves GET /live?job=<id>…&timeline=<id>: the page's live updates, as Server-Sent
+// Events the page's elements swap in (sse-swap). It reads the API's stream in-process as the
+// session's identity — the API decides what the caller may see — and answers each event about a
+// row or the timeline the page shows with that row or timeline rendered again through the API.
+// The ids are the API stream's, so a browser that reconnects resumes where it was.
 func (ui *UI) liveUpdates(w http.ResponseWriter, r *http.Request) {
 	sess, had, err := ui.sessions.find(r)
 	switch {
@@ -157,7 +157,7 @@ func (ui *UI) liveUpdates(w http.ResponseWriter, r *http.Request) {
 	st := &liveState{rows: map[string]bool{}, dirty: map[string]uint64{}, wake: make(chan struct{}, 1), timeline: q.Get("timeline")}
 	for _, id := range q["job"] {
 		if uuid.Validate(id) != nil || len(st.rows) >= pageSize {
-			http.Error(w, "job: at most "+strconv.Itoa(pageSize)+" job ids", http.StatusBadRequest)
+			http.Error(w, "job: up to "+strconv.Itoa(pageSize)+" job ids", http.StatusBadRequest)
 			return
 		}
 		st.rows[id] = true
