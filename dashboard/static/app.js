@@ -24,6 +24,16 @@
     }
   });
 
+  // A live update does not replace a row while one of its buttons waits for its answer: the
+  // answer is a row rendered after the action, and would otherwise land in a row no longer in
+  // the page. (Live rows settle at once, hx-swap "settle:0ms", so a click never meets a button
+  // htmx has not wired yet.)
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (e.target.querySelector && e.target.querySelector(".htmx-request")) {
+      e.preventDefault();
+    }
+  });
+
   // Relative times ("in 3 s", "2 min ago") stay true between renders. An element with data-at
   // (the instant) and data-now (the server's time when it was rendered) is written again every
   // second, by the rules of shared/humanize's Relative, in the page's language. The server's
