@@ -130,7 +130,15 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /jobs/{id}/enable", ui.signedIn(ui.setEnabled(true)))
 	mux.Handle("POST /jobs/{id}/disable", ui.signedIn(ui.setEnabled(false)))
 	mux.Handle("POST /jobs/{id}/run", ui.signedIn(ui.runNow))
-	for _, p := range []string{"/history", "/dead-letters", "/variables", "/audit", "/admin"} {
+	// The operators' pages.
+	mux.HandleFunc("GET /history", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/executions", http.StatusFound)
+	})
+	mux.Handle("GET /executions", ui.signedIn(ui.historyPage))
+	mux.Handle("GET /executions/{id}", ui.signedIn(ui.executionPage))
+	mux.Handle("GET /executions/{id}/cancel", ui.signedIn(ui.cancelConfirm))
+	mux.Handle("POST /executions/{id}/cancel", ui.signedIn(ui.cancel))
+	for _, p := range []string{"/dead-letters", "/variables", "/audit", "/admin"} {
 		mux.Handle("GET "+p, ui.signedIn(ui.soon))
 	}
 	mux.HandleFunc("/", ui.notFound)
