@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -58,5 +59,38 @@ func TestBrowserExecutionAttempts(t *testing.T) {
 	require.Contains(t, dashboardtest.Eval[string](b, `document.querySelector("tr.attempt .attempt-error").textContent`), "target answered 500")
 	require.Equal(t, hostile, dashboardtest.Eval[string](b, `document.querySelector(".exec-title a").textContent`))
 	require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll("main img").length`), "the name made no element")
+	b.Clean()
+}
+
+func TestBrowserReplayDeadLetter(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	token := srv.Token(t, admin)
+	j := testfactory.Job(t, srv.Store, testfactory.JobOpts{Name: "payout"})
+	dead := testfactory.DeadLetter(t, srv.Store, j)
+	b := dashboardtest.NewBrowser(t, 1280, 800)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+
+	b.Do(chromedp.Click(chromedp.CSS(`.nav a[href="/dead-letters"]`)))
+	b.WaitForText("#dl-"+dead.ID+" .exec-link", "payout")
+	b.Do(chromedp.Click(chromedp.CSS("#dl-" + dead.ID + " .act-replay")))
+	// The server asks; nothing is replayed before the answer.
+	b.WaitForText("main h1", "Run this dead letter again?")
+	code, body := srv.API(t, token, http.MethodGet, "/api/v1/dead-letters?job_id="+j.ID, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, dead.ID, "still pending")
+	b.Do(chromedp.Click(chromedp.CSS(".confirm-yes")))
+	b.WaitForText("main .notice", "Replayed: a new run is queued.")
+	require.Equal(t, "/executions/"+dead.ID, dashboardtest.Eval[string](b, `location.pathname`))
+	b.WaitForText("#dl-state", "Replayed")
+
+	// Once a worker records the replay, the dead letter links it.
+	run := recordReplay(t, srv, token, dead)
+	b.Do(chromedp.Reload())
+	b.WaitForText("#replay-run", "The run that replays it")
+	b.Do(chromedp.Click(chromedp.CSS("#replay-run")))
+	b.WaitFor("the replay's page", `location.pathname === "/executions/`+run.ID+`"`)
+	b.WaitForText("main dl", "Replay")
 	b.Clean()
 }

@@ -138,7 +138,12 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("GET /executions/{id}", ui.signedIn(ui.executionPage))
 	mux.Handle("GET /executions/{id}/cancel", ui.signedIn(ui.cancelConfirm))
 	mux.Handle("POST /executions/{id}/cancel", ui.signedIn(ui.cancel))
-	for _, p := range []string{"/dead-letters", "/variables", "/audit", "/admin"} {
+	mux.Handle("GET /dead-letters", ui.signedIn(ui.deadLettersPage))
+	mux.Handle("GET /dead-letters/{id}/replay", ui.signedIn(ui.deadLetterConfirm(true)))
+	mux.Handle("POST /dead-letters/{id}/replay", ui.signedIn(ui.replay))
+	mux.Handle("GET /dead-letters/{id}/discard", ui.signedIn(ui.deadLetterConfirm(false)))
+	mux.Handle("POST /dead-letters/{id}/discard", ui.signedIn(ui.discard))
+	for _, p := range []string{"/variables", "/audit", "/admin"} {
 		mux.Handle("GET "+p, ui.signedIn(ui.soon))
 	}
 	mux.HandleFunc("/", ui.notFound)

@@ -14,7 +14,7 @@ import (
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
 	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html",
-		"executions.html", "execution.html", "confirm.html"}
+		"executions.html", "execution.html", "confirm.html", "deadletters.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
