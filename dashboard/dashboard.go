@@ -143,7 +143,15 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /dead-letters/{id}/replay", ui.signedIn(ui.replay))
 	mux.Handle("GET /dead-letters/{id}/discard", ui.signedIn(ui.deadLetterConfirm(false)))
 	mux.Handle("POST /dead-letters/{id}/discard", ui.signedIn(ui.discard))
-	for _, p := range []string{"/variables", "/audit", "/admin"} {
+	for _, base := range []string{"/variables", "/jobs/{id}/variables"} {
+		mux.Handle("GET "+base, ui.signedIn(ui.variablesPage))
+		mux.Handle("POST "+base, ui.signedIn(ui.createVariable))
+		mux.Handle("GET "+base+"/{name}/edit", ui.signedIn(ui.editVariablePage))
+		mux.Handle("POST "+base+"/{name}", ui.signedIn(ui.updateVariable))
+		mux.Handle("GET "+base+"/{name}/delete", ui.signedIn(ui.deleteVariableConfirm))
+		mux.Handle("POST "+base+"/{name}/delete", ui.signedIn(ui.deleteVariable))
+	}
+	for _, p := range []string{"/audit", "/admin"} {
 		mux.Handle("GET "+p, ui.signedIn(ui.soon))
 	}
 	mux.HandleFunc("/", ui.notFound)

@@ -14,7 +14,8 @@ import (
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
 	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html",
-		"executions.html", "execution.html", "confirm.html", "deadletters.html"}
+		"executions.html", "execution.html", "confirm.html", "deadletters.html",
+		"variables.html", "variable.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
