@@ -151,7 +151,8 @@ func (ui *UI) routes() http.Handler {
 		mux.Handle("GET "+base+"/{name}/delete", ui.signedIn(ui.deleteVariableConfirm))
 		mux.Handle("POST "+base+"/{name}/delete", ui.signedIn(ui.deleteVariable))
 	}
-	for _, p := range []string{"/audit", "/admin"} {
+	mux.Handle("GET /audit", ui.signedIn(ui.auditPage))
+	for _, p := range []string{"/admin"} {
 		mux.Handle("GET "+p, ui.signedIn(ui.soon))
 	}
 	mux.HandleFunc("/", ui.notFound)

@@ -44,6 +44,9 @@ func TestOperatorKeys(t *testing.T) {
 	for _, s := range []string{domain.DeadLetterPending, domain.DeadLetterReplayed, domain.DeadLetterDiscarded, "all"} {
 		used[keyOf("deadletters.state.", s)] = "deadletters.go"
 	}
+	for _, f := range []string{"actor", "action", "object_kind", "object_id", "namespace", "since", "until", "zone"} {
+		used[keyOf("audit.f.", f)] = "audit.go"
+	}
 	require.Greater(t, len(used), 30, "the scan finds the keys")
 	for k, where := range used {
 		for code, c := range cat {

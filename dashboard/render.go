@@ -15,7 +15,7 @@ import (
 func pageNames() []string {
 	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
-		"variables.html", "variable.html"}
+		"variables.html", "variable.html", "audit.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
