@@ -152,9 +152,20 @@ func (ui *UI) routes() http.Handler {
 		mux.Handle("POST "+base+"/{name}/delete", ui.signedIn(ui.deleteVariable))
 	}
 	mux.Handle("GET /audit", ui.signedIn(ui.auditPage))
-	for _, p := range []string{"/admin"} {
-		mux.Handle("GET "+p, ui.signedIn(ui.soon))
-	}
+	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/users", http.StatusFound) })
+	mux.Handle("GET /admin/users", ui.signedIn(ui.usersPage))
+	mux.Handle("POST /admin/users", ui.signedIn(ui.createUser))
+	mux.Handle("GET /admin/users/{id}", ui.signedIn(ui.userPage))
+	mux.Handle("GET /admin/users/{id}/disable", ui.signedIn(ui.setDisabledConfirm))
+	mux.Handle("POST /admin/users/{id}/disable", ui.signedIn(ui.setDisabled(true)))
+	mux.Handle("POST /admin/users/{id}/enable", ui.signedIn(ui.setDisabled(false)))
+	mux.Handle("POST /admin/users/{id}/bindings", ui.signedIn(ui.bind))
+	mux.Handle("GET /admin/users/{id}/bindings/{bid}/delete", ui.signedIn(ui.unbindConfirm))
+	mux.Handle("POST /admin/users/{id}/bindings/{bid}/delete", ui.signedIn(ui.unbind))
+	mux.Handle("GET /account/tokens", ui.signedIn(ui.tokensPage))
+	mux.Handle("POST /account/tokens", ui.signedIn(ui.createToken))
+	mux.Handle("GET /account/tokens/{id}/revoke", ui.signedIn(ui.revokeConfirm))
+	mux.Handle("POST /account/tokens/{id}/revoke", ui.signedIn(ui.revokeToken))
 	mux.HandleFunc("/", ui.notFound)
 	return mux
 }

@@ -15,7 +15,8 @@ import (
 func pageNames() []string {
 	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
-		"variables.html", "variable.html", "audit.html"}
+		"variables.html", "variable.html", "audit.html",
+		"users.html", "user.html", "tokens.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
