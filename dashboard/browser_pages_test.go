@@ -94,3 +94,20 @@ func TestBrowserReplayDeadLetter(t *testing.T) {
 	b.WaitForText("main dl", "Replay")
 	b.Clean()
 }
+
+func TestBrowserOperatorPagesOnAPhone(t *testing.T) {
+	t.Parallel()
+	srv := dashboardtest.Start(t, dashboardtest.Options{})
+	admin := srv.User(t, rbac.RoleAdmin, "")
+	pages := operatorPages(t, srv, admin)
+	b := dashboardtest.NewBrowser(t, 390, 844)
+	b.SignIn(srv.URL, admin.Username, testfactory.Password)
+	for _, path := range pages {
+		b.Do(chromedp.Navigate(srv.URL + path))
+		b.WaitFor(path+" to load", `document.readyState === "complete" && document.querySelector("main h1") !== null`)
+		width := dashboardtest.Eval[int](b, `document.documentElement.scrollWidth`)
+		require.LessOrEqual(t, width, 390, "nothing scrolls sideways at 390 px on %s", path)
+		require.Zero(t, dashboardtest.Eval[int](b, `document.querySelectorAll("main img, main script").length`), path)
+		b.Clean()
+	}
+}
