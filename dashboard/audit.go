@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -141,7 +142,7 @@ func (ui *UI) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	now := ui.now()
 	for _, rec := range list.Items {
 		row := auditRow{Seq: rec.Seq, Time: humanizeDateTime(rec.Time.In(loc), lang), TimeRel: humanizeRelative(now, rec.Time, lang),
-			ActorID: rec.ActorID, Actor: cmpOr(rec.ActorName, rec.ActorID), ActorKind: rec.ActorKind, Action: rec.Action,
+			ActorID: rec.ActorID, Actor: cmp.Or(rec.ActorName, rec.ActorID), ActorKind: rec.ActorKind, Action: rec.Action,
 			ObjectKind: rec.ObjectKind, ObjectID: rec.ObjectID, Namespace: rec.Namespace, SourceIP: rec.SourceIP, Request: rec.RequestID,
 			Before: indented(rec.Before), After: indented(rec.After)}
 		if rec.ActorID != "" {
@@ -166,13 +167,6 @@ func (ui *UI) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	av.Fields = ui.auditFields(lang, av)
 	ui.render(w, http.StatusOK, "audit.html", ui.newView(r, sess, "audit.title", "audit", av))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // indented returns the JSON of an audit record's object to be read ("" for none): indented,

@@ -143,8 +143,8 @@ func (ui *UI) variableRow(lang string, v *domain.Variable) variableRow {
 	return row
 }
 
-// list splits a comma-separated form field into its items; nil when it is empty.
-func list(s string) []string {
+// commaList splits a comma-separated form field into its items; nil when it is empty.
+func commaList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -162,10 +162,10 @@ func variableBody(r *http.Request, j *domain.Job, secret bool) map[string]any {
 		body["value"] = v
 	}
 	if secret {
-		body["allowed_hosts"] = orEmpty(list(r.PostFormValue("allowed_hosts")))
+		body["allowed_hosts"] = orEmpty(commaList(r.PostFormValue("allowed_hosts")))
 	}
 	if j == nil {
-		body["namespaces"] = orEmpty(list(r.PostFormValue("namespaces")))
+		body["namespaces"] = orEmpty(commaList(r.PostFormValue("namespaces")))
 	}
 	return body
 }
