@@ -46,8 +46,10 @@ func TestDeadLettersReplayDiscard(t *testing.T) {
 	admin := srv.User(t, rbac.RoleAdmin, "")
 	token := srv.Token(t, admin)
 	j := testfactory.Job(t, srv.Store, testfactory.JobOpts{Name: hostile})
-	first := testfactory.DeadLetter(t, srv.Store, j)
-	second := testfactory.DeadLetter(t, srv.Store, j)
+	// Instants of their own: testfactory.DeadLetter's may meet when a second turns between calls.
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	first := failedTwice(t, srv.Store, j, at, "boom")
+	second := failedTwice(t, srv.Store, j, at.Add(time.Second), "boom")
 
 	// A viewer sees the dead letters, no button, and a forged post is refused by the API.
 	viewer := srv.User(t, rbac.RoleViewer, "")
@@ -120,10 +122,11 @@ func TestDeadLettersPages(t *testing.T) {
 	admin := srv.User(t, rbac.RoleAdmin, "")
 	j := testfactory.Job(t, srv.Store, testfactory.JobOpts{Name: "flaky"})
 	other := testfactory.Job(t, srv.Store, testfactory.JobOpts{Name: "other"})
-	for range 51 {
-		testfactory.DeadLetter(t, srv.Store, j)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for i := range 51 {
+		failedTwice(t, srv.Store, j, at.Add(time.Duration(i)*time.Second), "boom")
 	}
-	testfactory.DeadLetter(t, srv.Store, other)
+	failedTwice(t, srv.Store, other, at, "boom")
 	c := newClient(t, srv)
 	c.login(admin.Username)
 	r := c.get("/dead-letters?job=flaky")
