@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
@@ -80,7 +81,8 @@ func TestBrowserReplayDeadLetter(t *testing.T) {
 	code, body := srv.API(t, token, http.MethodGet, "/api/v1/dead-letters?job_id="+j.ID, "")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, dead.ID, "still pending")
-	b.Do(chromedp.Click(chromedp.CSS(".confirm-yes")))
+	// By keyboard: the answer is a plain button.
+	b.Do(chromedp.Focus(chromedp.CSS(".confirm-yes")), chromedp.KeyEvent(kb.Enter))
 	b.WaitForText("main .notice", "Replayed: a new run is queued.")
 	require.Equal(t, "/executions/"+dead.ID, dashboardtest.Eval[string](b, `location.pathname`))
 	b.WaitForText("#dl-state", "Replayed")

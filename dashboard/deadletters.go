@@ -49,6 +49,10 @@ func (ui *UI) deadLettersPage(w http.ResponseWriter, r *http.Request, sess *sess
 			ui.internal(w, r, sess, err)
 			return
 		}
+		if key == "history.job_ambiguous" {
+			// This page has no namespace field to settle it.
+			key = "deadletters.job_ambiguous"
+		}
 		if key != "" {
 			dv.FieldErrors["job"] = ui.cat.tr(lang, key)
 		}

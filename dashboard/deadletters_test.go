@@ -140,4 +140,10 @@ func TestDeadLettersPages(t *testing.T) {
 	require.Equal(t, 1, dlRows(r.body))
 	require.Contains(t, r.body, "First page")
 	require.Equal(t, 1, dlRows(c.get("/dead-letters?job="+other.ID).body))
+	twin := testfactory.Job(t, srv.Store, testfactory.JobOpts{Name: "flaky", Namespace: "elsewhere"})
+	failedTwice(t, srv.Store, twin, at, "boom")
+	r = c.get("/dead-letters?job=flaky")
+	require.Equal(t, http.StatusBadRequest, r.StatusCode)
+	require.Contains(t, r.body, "use the job&#39;s id")
+	require.Equal(t, 1, dlRows(c.get("/dead-letters?job="+twin.ID).body))
 }
