@@ -55,7 +55,12 @@ func TestVariablesSecretsAreWriteOnly(t *testing.T) {
 	r = c.get("/variables/API_KEY/edit")
 	require.Equal(t, http.StatusOK, r.StatusCode, r.body)
 	require.Contains(t, r.body, `<input id="value" name="value" type="password" autocomplete="new-password"`)
+	// Sending a kept secret to more hosts takes its value again: whoever may write variables
+	// need not know it.
 	r = c.post("/variables/API_KEY", url.Values{"csrf": {token}, "allowed_hosts": {"api.example.com, *.example.org"}})
+	require.Equal(t, http.StatusBadRequest, r.StatusCode, r.body)
+	require.Regexp(t, `value-err">[^<]+</p>`, r.body)
+	r = c.post("/variables/API_KEY", url.Values{"csrf": {token}, "value": {secretValue}, "allowed_hosts": {"api.example.com, *.example.org"}})
 	require.Equal(t, http.StatusSeeOther, r.StatusCode, r.body)
 	code, b := srv.API(t, srv.Token(t, admin), http.MethodGet, "/api/v1/variables/API_KEY", "")
 	require.Equal(t, http.StatusOK, code, b)
