@@ -137,7 +137,7 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 		row.Value = *req.Value
 	}
 	row.AllowedHosts, row.Namespaces = bindings(&v, scope, isSecret, req, existing)
-	if req.Value == nil && existing != nil && existing.IsSecret &&
+	if len(v.Fields) == 0 && req.Value == nil && existing != nil && existing.IsSecret &&
 		(widens(existing.AllowedHosts, row.AllowedHosts) || widens(existing.Namespaces, row.Namespaces)) {
 		// Whoever may write a variable need not know a secret's value: were they free to let a
 		// kept secret go to more hosts or namespaces, they could send it to a listener of theirs.
