@@ -391,20 +391,10 @@ func (ui *UI) tokensPage(w http.ResponseWriter, r *http.Request, sess *session) 
 func (ui *UI) showTokens(w http.ResponseWriter, r *http.Request, sess *session, tv *tokensView, status int, scopes []string, expiry string) {
 	lang := langOf(r)
 	tv.DatabaseUser = sess.id.UserID != ""
-	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/tokens", nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
-		return
-	}
-	if !res.ok() {
-		ui.apiError(w, r, sess, res)
-		return
-	}
 	var list struct {
 		Items []*domain.APIToken `json:"items"`
 	}
-	if err := res.decode(&list); err != nil {
-		ui.internal(w, r, sess, err)
+	if !ui.get(w, r, sess, "/api/v1/tokens", &list) {
 		return
 	}
 	loc := ui.zones.get(domain.DefaultTimezone)
@@ -493,20 +483,10 @@ func (ui *UI) revokeConfirm(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/tokens", nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
-		return
-	}
-	if !res.ok() {
-		ui.apiError(w, r, sess, res)
-		return
-	}
 	var list struct {
 		Items []*domain.APIToken `json:"items"`
 	}
-	if err := res.decode(&list); err != nil {
-		ui.internal(w, r, sess, err)
+	if !ui.get(w, r, sess, "/api/v1/tokens", &list) {
 		return
 	}
 	i := slices.IndexFunc(list.Items, func(t *domain.APIToken) bool { return t.ID == id && t.RevokedAt == nil })

@@ -95,3 +95,23 @@ func problemFields(res *apiResponse, rename map[string]string) (string, map[stri
 	}
 	return p.Detail, fields
 }
+
+// get reads path from the API into out as sess's identity. When it cannot, it answers the
+// browser itself — the API's refusal as its page, anything else as an internal error — and
+// reports false.
+func (ui *UI) get(w http.ResponseWriter, r *http.Request, sess *session, path string, out any) bool {
+	res, err := ui.call(r, sess, http.MethodGet, path, nil)
+	if err != nil {
+		ui.internal(w, r, sess, err)
+		return false
+	}
+	if !res.ok() {
+		ui.apiError(w, r, sess, res)
+		return false
+	}
+	if err := res.decode(out); err != nil {
+		ui.internal(w, r, sess, err)
+		return false
+	}
+	return true
+}

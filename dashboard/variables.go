@@ -101,20 +101,10 @@ func (ui *UI) variablesPage(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // showVariables reads the scope's variables into vv and renders the page with status.
 func (ui *UI) showVariables(w http.ResponseWriter, r *http.Request, sess *session, vv *variablesView, status int) {
-	res, err := ui.call(r, sess, http.MethodGet, variableAPI(vv.Base), nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
-		return
-	}
-	if !res.ok() {
-		ui.apiError(w, r, sess, res)
-		return
-	}
 	var list struct {
 		Items []*domain.Variable `json:"items"`
 	}
-	if err := res.decode(&list); err != nil {
-		ui.internal(w, r, sess, err)
+	if !ui.get(w, r, sess, variableAPI(vv.Base), &list) {
 		return
 	}
 	m, err := ui.me(r, sess)
