@@ -28,6 +28,7 @@ func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 var sizes = []struct{ width, height int }{{1280, 800}, {390, 844}}
 
 func TestScreenshots(t *testing.T) {
+	t.Parallel()
 	if *dir == "" {
 		t.Skip("writes the dashboard's screenshots only when given -screenshots DIR (make screenshots)")
 	}

@@ -2,6 +2,7 @@ package screenshots_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -11,17 +12,18 @@ import (
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/store"
 )
 
 // demo names what the screenshots of one job and one execution show.
 type demo struct{ job, execution string }
 
-// demoJob is a job of the demo and its history, oldest first: S succeeded, F failed,
-// T timed out, K skipped (paused), one letter for each period before now.
+// demoJob is a job of the demo and its history: one letter for each of its last fires before
+// now, oldest first: S succeeded, F failed, T timed out, K skipped (paused), D dead-lettered
+// after three attempts (the execution the screenshots show).
 type demoJob struct {
 	def     map[string]any
-	period  time.Duration
 	history string
 	// took is the usual duration of a run.
 	took time.Duration
@@ -29,7 +31,7 @@ type demoJob struct {
 
 func httpJob(ns, name, description, cron, method, url string) map[string]any {
 	return map[string]any{"namespace": ns, "name": name, "description": description, "timezone": "Asia/Ho_Chi_Minh",
-		"schedule": map[string]string{"cron": cron}, "http": map[string]any{"method": method, "url": url,
+		"schedule": map[string]string{"cron": cron}, "timeout": "30s", "http": map[string]any{"method": method, "url": url,
 			"headers": map[string]string{"Authorization": "Bearer {{ var.CORE_API_TOKEN }}"}},
 		"retry": map[string]any{"max_attempts": 3, "backoff": []string{"10s", "30s"}}}
 }
@@ -45,31 +47,31 @@ func sqlJob(ns, name, description, cron, sql string) map[string]any {
 var demoJobs = []demoJob{
 	{def: httpJob("payments", "napas-settlement", "Đối soát giao dịch NAPAS 247 với ngân hàng thành viên",
 		"0 */15 * * * *", "POST", "https://settlement.example.vn/api/v1/napas/settle"),
-		period: 15 * time.Minute, took: 1800 * time.Millisecond,
-		history: "SSSSSSSSFSSSSSSSSSSSSSSSSSKSSSSSSSSSSSSS"},
+		took:    1800 * time.Millisecond,
+		history: "SSSSSSSSFSSSSSSSSSSSSSSSSSKSSSSSSSSSDSSS"},
 	{def: httpJob("payments", "vietqr-reconcile", "Khớp lệnh chuyển khoản VietQR chưa xác nhận",
 		"0 */5 * * * *", "POST", "https://payments.example.vn/api/v1/vietqr/reconcile"),
-		period: 5 * time.Minute, took: 640 * time.Millisecond,
+		took:    640 * time.Millisecond,
 		history: "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS"},
 	{def: httpJob("payments", "sbv-exchange-rates", "Cập nhật tỷ giá trung tâm của Ngân hàng Nhà nước",
 		"0 0 8-17 * * MON-FRI", "GET", "https://treasury.example.vn/api/v1/fx/sbv/sync"),
-		period: time.Hour, took: 420 * time.Millisecond,
+		took:    420 * time.Millisecond,
 		history: "SSSSSSSSSSSTSSSSSSSSSS"},
 	{def: sqlJob("reports", "daily-balance-report", "Báo cáo số dư cuối ngày gửi khối Tài chính",
 		"0 30 6 * * *", "INSERT INTO daily_balances SELECT account_id, sum(amount) FROM ledger WHERE posted_on = current_date - 1 GROUP BY account_id"),
-		period: 24 * time.Hour, took: 41 * time.Second,
+		took:    41 * time.Second,
 		history: "SSSSSS"},
 	{def: sqlJob("reports", "monthly-e-statements", "Sao kê điện tử hằng tháng cho khách hàng cá nhân",
 		"0 0 2 1 * *", "CALL build_e_statements(date_trunc('month', current_date) - interval '1 month')"),
-		period: 24 * time.Hour, took: 4 * time.Minute,
-		history: "SS"},
+		took:    4 * time.Minute,
+		history: "S"},
 	{def: sqlJob("ops", "ledger-partition-maintenance", "Tạo phân vùng sổ cái tháng tới và dọn phân vùng cũ",
 		"0 0 3 * * SUN", "SELECT partman.run_maintenance('public.ledger')"),
-		period: 24 * time.Hour, took: 12 * time.Second,
+		took:    12 * time.Second,
 		history: "SSS"},
 	{def: httpJob("ops", "core-banking-healthcheck", "Kiểm tra sức khoẻ hệ thống core banking",
 		"0 * * * * *", "GET", "https://core.example.vn/healthz"),
-		period: time.Minute, took: 85 * time.Millisecond,
+		took:    85 * time.Millisecond,
 		history: "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSFFSSSSSSSSSSSSSSSSSSSSSSSSSSSSS"},
 }
 
@@ -89,31 +91,49 @@ func seed(t *testing.T, srv *dashboardtest.Server, token string) demo {
 	}
 	now := time.Now().UTC()
 	var out demo
-	for i, dj := range demoJobs {
+	for _, dj := range demoJobs {
 		body, err := json.Marshal(dj.def)
 		require.NoError(t, err)
 		code, resp := srv.API(t, token, http.MethodPost, "/api/v1/jobs", string(body))
 		require.Equal(t, http.StatusCreated, code, resp)
 		var j domain.Job
 		require.NoError(t, json.Unmarshal([]byte(resp), &j))
-		last := now.Truncate(dj.period)
-		for k, outcome := range dj.history {
-			at := last.Add(-time.Duration(len(dj.history)-1-k) * dj.period)
+		for k, at := range pastFires(t, &j, len(dj.history), now) {
+			if dj.history[k] == 'D' {
+				out.job, out.execution = j.ID, gaveUp(t, srv.Store, &j, at).ID
+				continue
+			}
 			// Durations vary a little, the same way on every run of the screenshots.
 			took := dj.took + dj.took*time.Duration((k*37)%23)/50
-			record(t, srv.Store, &j, outcome, at, took)
-		}
-		if i == 0 {
-			out.job = j.ID
-			out.execution = gaveUp(t, srv.Store, &j, last.Add(-3*dj.period-4*time.Minute)).ID
+			record(t, srv.Store, &j, dj.history[k], at, took)
 		}
 	}
+	require.NotEmpty(t, out.execution, "a demo job has a dead-lettered fire")
 	return out
+}
+
+// pastFires returns the last n fires of j's schedule up to now, so that the history reads as
+// the schedule's: a weekday job has no runs on a Sunday.
+func pastFires(t *testing.T, j *domain.Job, n int, now time.Time) []time.Time {
+	t.Helper()
+	s, err := schedule.ForJob(j)
+	require.NoError(t, err)
+	for span := time.Hour; span < 60*24*time.Hour; span *= 2 {
+		var fires []time.Time
+		for at, ok := s.Next(now.Add(-span)); ok && !at.After(now); at, ok = s.Next(at) {
+			fires = append(fires, at)
+		}
+		if len(fires) >= n {
+			return fires[len(fires)-n:]
+		}
+	}
+	t.Fatalf("%s has fewer than %d fires in the last 60 days", j.Name, n)
+	return nil
 }
 
 // record records j's fire at `at` as the executor would have: started then finished, or
 // skipped.
-func record(t *testing.T, st *store.Store, j *domain.Job, outcome rune, at time.Time, took time.Duration) {
+func record(t *testing.T, st *store.Store, j *domain.Job, outcome byte, at time.Time, took time.Duration) {
 	t.Helper()
 	at = at.UTC().Truncate(time.Microsecond)
 	end := at.Add(took)
@@ -137,34 +157,33 @@ func record(t *testing.T, st *store.Store, j *domain.Job, outcome rune, at time.
 			a.HTTPStatus, e.ResponseExcerpt = http.StatusOK, `{"status":"ok"}`
 		}
 	case 'F':
-		a.Status, a.HTTPStatus, a.Error = domain.StatusFailed, http.StatusServiceUnavailable, "server answered 503 Service Unavailable"
+		a.Status, a.HTTPStatus, a.Error = domain.StatusFailed, http.StatusServiceUnavailable, "target answered 503 Service Unavailable"
 	case 'T':
-		a.Status, a.Error = domain.StatusTimedOut, "no answer within the job's timeout of 30s"
+		a.Status, a.Error = domain.StatusTimedOut, j.HTTP.Method+" request: timed out"
 	}
 	e.Status, e.FinishedAt, e.DurationMS, e.HTTPStatus, e.Error = a.Status, &end, a.DurationMS, a.HTTPStatus, a.Error
 	require.NoError(t, st.FinishExecution(t.Context(), e, a))
 }
 
-// gaveUp records a fire of j at `at` whose three attempts failed, the last one dead-lettered,
-// as the executor records retries: each attempt started again on the same execution.
+// gaveUp records j's fire at `at` whose three attempts failed and which was dead-lettered, as
+// the executor records retries: each attempt starts the same execution again.
 func gaveUp(t *testing.T, st *store.Store, j *domain.Job, at time.Time) *domain.Execution {
 	t.Helper()
-	at = at.UTC().Truncate(time.Second)
 	attempts := []struct {
 		after, took time.Duration
 		http        int
 		err         string
 	}{
-		{0, 2100 * time.Millisecond, http.StatusBadGateway, "server answered 502 Bad Gateway"},
-		{12 * time.Second, 1900 * time.Millisecond, http.StatusBadGateway, "server answered 502 Bad Gateway"},
-		{44 * time.Second, 30 * time.Second, 0, "no answer within the job's timeout of 30s"},
+		{0, 2100 * time.Millisecond, http.StatusBadGateway, "target answered 502 Bad Gateway"},
+		{12 * time.Second, 1900 * time.Millisecond, http.StatusBadGateway, "target answered 502 Bad Gateway"},
+		{44 * time.Second, 30 * time.Second, 0, j.HTTP.Method + " request: timed out"},
 	}
 	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule, ScheduledAt: at}
 	for n, a := range attempts {
 		started := at.Add(a.after)
 		finished := started.Add(a.took)
-		e.StartedAt, e.Status, e.Attempt, e.WorkerID = &started, domain.StatusRunning, n+1, "execute-http-"+string(rune('a'+n))
+		e.StartedAt, e.Status, e.Attempt, e.WorkerID = &started, domain.StatusRunning, n+1, fmt.Sprintf("execute-http-%d", n)
 		_, err := st.StartExecution(t.Context(), e, store.StartParams{StaleAfter: time.Hour})
 		require.NoError(t, err)
 		status := domain.StatusFailed
@@ -173,7 +192,7 @@ func gaveUp(t *testing.T, st *store.Store, j *domain.Job, at time.Time) *domain.
 		}
 		rec := &domain.Attempt{Attempt: n + 1, StartedAt: &started, FinishedAt: finished, Status: status, HTTPStatus: a.http,
 			DurationMS: float64(a.took.Milliseconds()), Error: a.err, WorkerID: e.WorkerID}
-		next := finished.Add(attempts[min(n+1, len(attempts)-1)].after - a.after - a.took)
+		next := at.Add(attempts[min(n+1, len(attempts)-1)].after)
 		e.Status, e.HTTPStatus, e.Error, e.NextAttemptAt, e.FinishedAt, e.DurationMS = domain.StatusQueued, a.http, a.err, &next, nil, rec.DurationMS
 		e.ResponseExcerpt = ""
 		if a.http != 0 {
