@@ -41,7 +41,7 @@ func TestScreenshots(t *testing.T) {
 
 	pages := []struct {
 		name, path string
-		// ready is true in the page once what the screenshot is for has arrived.
+		// ready is a JavaScript expression, true once what the screenshot is for has arrived.
 		ready string
 		// then runs once the page is ready, before the screenshot.
 		then func(b *dashboardtest.Browser)
