@@ -6,7 +6,7 @@ FUNCTIONS := tick execute-http execute-db api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: all build run test bench vet fmt-check depcheck clean
+.PHONY: all build run test bench screenshots vet fmt-check depcheck clean
 
 all: build
 
@@ -32,6 +32,12 @@ SCENARIO ?= all
 bench:
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
 	$(GO) run ./bench -scenario $(SCENARIO) $(BENCHFLAGS)
+
+## screenshots: start the services, seed demo data in a schema of its own and write the
+## dashboard's screenshots (jobs, job, builder, execution at 1280×800 and 390×844) to docs/img.
+screenshots:
+	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
+	$(GO) test -count=1 -timeout 10m -run '^TestScreenshots$$' ./dashboard/screenshots -screenshots $(CURDIR)/docs/img
 
 vet:
 	$(GO) vet ./...

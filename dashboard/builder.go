@@ -150,18 +150,8 @@ func (ui *UI) editJobPage(w http.ResponseWriter, r *http.Request, sess *session)
 	if !ok {
 		return
 	}
-	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
-		return
-	}
-	if !res.ok() {
-		ui.apiError(w, r, sess, res)
-		return
-	}
 	var j domain.Job
-	if err := res.decode(&j); err != nil {
-		ui.internal(w, r, sess, err)
+	if !ui.get(w, r, sess, "/api/v1/jobs/"+id, &j) {
 		return
 	}
 	m, err := ui.me(r, sess)

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -252,19 +251,17 @@ func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats
 	return row
 }
 
-// zones caches the time zones jobs name: loading one reads the zone database.
-type zones struct{ m sync.Map }
+// zones finds the time zones jobs name, through the schedule package's cache, which holds only
+// zones spelled as the zone database spells them: a cache of its own, keyed by whatever a form
+// sent, would grow with every spelling of a zone that the loader accepts.
+type zones struct{}
 
-// get returns the location called name, UTC when there is none such.
-func (z *zones) get(name string) *time.Location {
-	if l, ok := z.m.Load(name); ok {
-		return l.(*time.Location)
-	}
-	l, err := time.LoadLocation(name)
+// get returns the location called name ("" the default zone), UTC when there is none such.
+func (zones) get(name string) *time.Location {
+	l, err := schedule.LoadLocation(name)
 	if err != nil {
 		return time.UTC
 	}
-	z.m.Store(name, l)
 	return l
 }
 

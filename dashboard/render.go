@@ -8,14 +8,17 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 
 	"github.com/vecron/vecron/shared/domain"
 )
 
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
-	return []string{"login.html", "jobs.html", "job.html", "error.html", "soon.html", "builder.html", "import.html", "export.html"}
+	return []string{"login.html", "jobs.html", "job.html", "error.html",
+		"builder.html", "import.html", "export.html",
+		"executions.html", "execution.html", "confirm.html", "deadletters.html",
+		"variables.html", "variable.html", "audit.html",
+		"users.html", "user.html", "tokens.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
@@ -136,11 +139,6 @@ func (ui *UI) errorPage(w http.ResponseWriter, r *http.Request, sess *session, s
 func (ui *UI) notFound(w http.ResponseWriter, r *http.Request) {
 	sess, _, _ := ui.sessions.find(r)
 	ui.errorPage(w, r, sess, http.StatusNotFound, "error.not_found")
-}
-
-// soon stands for the pages the dashboard does not have yet.
-func (ui *UI) soon(w http.ResponseWriter, r *http.Request, sess *session) {
-	ui.render(w, http.StatusOK, "soon.html", ui.newView(r, sess, "soon.title", path.Base(r.URL.Path), nil))
 }
 
 // setLang remembers the language chosen and goes back to the page it was chosen on.

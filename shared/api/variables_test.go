@@ -93,8 +93,11 @@ func TestSecretBindingsThroughTheAPI(t *testing.T) {
 	p = c.problem(http.MethodPut, "/api/v1/jobs/"+j.ID+"/variables/X", `{"value":"x","namespaces":["a"]}`, http.StatusBadRequest)
 	require.Equal(t, []string{"namespaces"}, fields(p))
 
-	// Lifting the binding is a change like any other, in the audit log.
-	code, _, b = c.do(http.MethodPut, "/api/v1/variables/BANK_TOKEN", `{"allowed_hosts":[]}`)
+	// Lifting the binding takes the value again (whoever may write need not know it), and is a
+	// change like any other, in the audit log.
+	p = c.problem(http.MethodPut, "/api/v1/variables/BANK_TOKEN", `{"allowed_hosts":[]}`, http.StatusBadRequest)
+	require.Equal(t, []string{"value"}, fields(p))
+	code, _, b = c.do(http.MethodPut, "/api/v1/variables/BANK_TOKEN", `{"value":"tok-bank-2","allowed_hosts":[]}`)
 	require.Equal(t, http.StatusOK, code, string(b))
 	require.NotContains(t, string(b), "allowed_hosts")
 	page := c.audit("object_kind=variable")

@@ -164,7 +164,7 @@ func TestABoundSecretIsNotCarriedAcrossARedirect(t *testing.T) {
 	require.Empty(t, attacker.got())
 
 	// An unbound secret follows the redirect, as the job asked.
-	f.put(t, domain.ScopeGlobal, "", "API_TOKEN", variables.PutRequest{AllowedHosts: &[]string{}})
+	f.put(t, domain.ScopeGlobal, "", "API_TOKEN", variables.PutRequest{Value: new(token), AllowedHosts: &[]string{}})
 	e = f.run(t, j)
 	require.Equal(t, domain.StatusSucceeded, e.Status, e.Error)
 	require.Len(t, attacker.got(), 1)

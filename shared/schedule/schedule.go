@@ -25,6 +25,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/bits"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -349,7 +350,7 @@ func LoadLocation(tz string) (*time.Location, error) {
 	if tz == "" {
 		tz = domain.DefaultTimezone
 	}
-	if tz == "Local" {
+	if tz == "Local" || len(tz) > maxZoneName || !zoneNameRE.MatchString(tz) {
 		return nil, fmt.Errorf("unknown time zone %q: name an IANA zone such as %q", tz, domain.DefaultTimezone)
 	}
 	if loc, ok := locations.Load(tz); ok {
@@ -364,9 +365,17 @@ func LoadLocation(tz string) (*time.Location, error) {
 }
 
 // locations caches the zones loaded: time.LoadLocation reads and parses the zone's data every
-// time, which was a seventh of the tick's work. Only zones that exist are kept, so the cache is
-// bounded by the zone database.
+// time, which was a seventh of the tick's work. Only zones that exist, spelled as the zone
+// database spells them, are kept, so the cache is bounded by the zone database: "America/./X"
+// and "America//X" load too, and would let anyone who may preview a schedule grow it at will.
 var locations sync.Map
+
+// zoneNameRE is how the zone database names zones: segments of letters, digits, "_", "-" and
+// "+", never "." or "..", joined by single slashes.
+var zoneNameRE = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+
+// maxZoneName bounds a zone name; the longest in the zone database has 32 bytes.
+const maxZoneName = 64
 
 // Location is the zone the schedule is evaluated in.
 func (s *Schedule) Location() *time.Location { return s.loc }

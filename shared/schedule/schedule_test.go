@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -346,5 +347,21 @@ func TestNextAcrossOddClockChanges(t *testing.T) {
 			assert.True(t, tt.want.Equal(got), "Next(%s) = %s (local %s), want %s (local %s)",
 				tt.after, got, got.In(s.Location()), tt.want, tt.want.In(s.Location()))
 		})
+	}
+}
+
+// A zone is named as the zone database names it: spellings that the loader would also resolve
+// (dot segments, doubled slashes) are refused, so that the loaded zones stay as many as the
+// database holds.
+func TestZonesAreNamedAsTheDatabaseNamesThem(t *testing.T) {
+	t.Parallel()
+	for _, tz := range []string{"Asia/Ho_Chi_Minh", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "Etc/GMT-14", "UTC", "EST5EDT", "America/Port-au-Prince"} {
+		_, err := schedule.LoadLocation(tz)
+		require.NoError(t, err, tz)
+	}
+	for _, tz := range []string{"America/./New_York", "America//New_York", "./UTC", "America/New_York/", "/UTC", "America/../America/New_York",
+		"Local", strings.Repeat("A/", 40) + "UTC", "Asia/Ho Chi Minh"} {
+		_, err := schedule.LoadLocation(tz)
+		require.Error(t, err, tz)
 	}
 }

@@ -137,6 +137,12 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 		row.Value = *req.Value
 	}
 	row.AllowedHosts, row.Namespaces = bindings(&v, scope, isSecret, req, existing)
+	if len(v.Fields) == 0 && req.Value == nil && existing != nil && existing.IsSecret &&
+		(widens(existing.AllowedHosts, row.AllowedHosts) || widens(existing.Namespaces, row.Namespaces)) {
+		// Whoever may write a variable need not know a secret's value: were they free to let a
+		// kept secret go to more hosts or namespaces, they could send it to a listener of theirs.
+		v.Add("value", "is required to let a secret go to more hosts or namespaces than before: give the value again")
+	}
 	if err := v.Err(); err != nil {
 		return nil, false, err
 	}
@@ -145,6 +151,24 @@ func (s *Service) Put(ctx context.Context, scope, jobID, name string, req PutReq
 		return nil, false, err
 	}
 	return shown(stored), created, nil
+}
+
+// widens reports whether the binding to reaches further than from: from held some and to is
+// empty (anywhere), or names one that from did not. A pattern that another one already covers
+// counts as further too: telling the two apart is not worth the risk.
+func widens(from, to []string) bool {
+	if len(from) == 0 {
+		return false
+	}
+	if len(to) == 0 {
+		return true
+	}
+	for _, x := range to {
+		if !slices.Contains(from, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // bindings validates and returns where a variable may go and who sees it: req's lists, or

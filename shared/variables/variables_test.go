@@ -236,3 +236,51 @@ func TestBindingsAreValidatedAndKept(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, v.AllowedHosts)
 }
+
+// Someone who may write variables but not read secrets cannot let a kept secret go further
+// than it went: more hosts, any host, more namespaces or every namespace need the value given
+// again. Narrowing needs none.
+func TestAKeptSecretGoesNoFurtherWithoutItsValue(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	k, _ := keys(t, "k1")
+	svc := variables.New(st, k, time.Now)
+	ctx := t.Context()
+	j := testfactory.Job(t, st, testfactory.JobOpts{Namespace: "payments"})
+	_, _, err := svc.Put(ctx, domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{Value: str("tok-pay"), IsSecret: yes(),
+		AllowedHosts: &[]string{"api.bank.example", "*.bank.example"}})
+	require.NoError(t, err)
+	_, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Value: str("tok-bank"), IsSecret: yes(),
+		Namespaces: &[]string{"payments", "ops"}})
+	require.NoError(t, err)
+
+	for name, tc := range map[string]struct {
+		scope, jobID, name string
+		req                variables.PutRequest
+	}{
+		"another host":      {domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{AllowedHosts: &[]string{"attacker.example"}}},
+		"a host added":      {domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{AllowedHosts: &[]string{"api.bank.example", "attacker.example"}}},
+		"any host":          {domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{AllowedHosts: &[]string{}}},
+		"a namespace added": {domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Namespaces: &[]string{"payments", "ops", "marketing"}}},
+		"every namespace":   {domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Namespaces: &[]string{}}},
+	} {
+		_, _, err := svc.Put(ctx, tc.scope, tc.jobID, tc.name, tc.req)
+		var verr *domain.ValidationError
+		require.ErrorAs(t, err, &verr, name)
+		require.Equal(t, "value", verr.Fields[0].Field, name)
+	}
+	got, err := svc.Get(ctx, domain.ScopeJob, j.ID, "PAY_TOKEN")
+	require.NoError(t, err)
+	require.Equal(t, []string{"api.bank.example", "*.bank.example"}, got.AllowedHosts, "unchanged")
+
+	// Narrower needs no value; further does, when it comes with the value.
+	v, _, err := svc.Put(ctx, domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{AllowedHosts: &[]string{"API.bank.example"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"api.bank.example"}, v.AllowedHosts)
+	v, _, err = svc.Put(ctx, domain.ScopeGlobal, "", "BANK_TOKEN", variables.PutRequest{Namespaces: &[]string{"ops"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"ops"}, v.Namespaces)
+	v, _, err = svc.Put(ctx, domain.ScopeJob, j.ID, "PAY_TOKEN", variables.PutRequest{Value: str("tok-pay-2"), AllowedHosts: &[]string{"pay.example"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"pay.example"}, v.AllowedHosts)
+}
