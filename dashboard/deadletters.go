@@ -68,20 +68,15 @@ func (ui *UI) deadLettersPage(w http.ResponseWriter, r *http.Request, sess *sess
 		ui.render(w, http.StatusBadRequest, "deadletters.html", ui.newView(r, sess, "deadletters.title", "dead-letters", dv))
 		return
 	}
-	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/dead-letters?"+params.Encode(), nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
+	list, refused, ok := ui.readExecutions(w, r, sess, "/api/v1/dead-letters?"+params.Encode())
+	switch {
+	case !ok:
 		return
-	}
-	if res.ok() {
-		var list struct {
-			Items      []*domain.Execution `json:"items"`
-			NextCursor string              `json:"next_cursor"`
-		}
-		if err := res.decode(&list); err != nil {
-			ui.internal(w, r, sess, err)
-			return
-		}
+	case refused != nil:
+		status = refused.status
+		dv.Problem, dv.FieldErrors = problemFields(refused, map[string]string{"job_id": "job"})
+	default:
+		var err error
 		if dv.Rows, err = ui.deadLetterRows(r, sess, list.Items); err != nil {
 			ui.internal(w, r, sess, err)
 			return
@@ -94,9 +89,6 @@ func (ui *UI) deadLettersPage(w http.ResponseWriter, r *http.Request, sess *sess
 			v.Set("cursor", list.NextCursor)
 			dv.Next = "/dead-letters?" + v.Encode()
 		}
-	} else {
-		status = res.status
-		dv.Problem, dv.FieldErrors = problemFields(res, map[string]string{"job_id": "job"})
 	}
 	ui.render(w, status, "deadletters.html", ui.newView(r, sess, "deadletters.title", "dead-letters", dv))
 }

@@ -129,20 +129,15 @@ func (ui *UI) historyPage(w http.ResponseWriter, r *http.Request, sess *session)
 		ui.render(w, status, "executions.html", ui.newView(r, sess, "history.title", "history", hv))
 		return
 	}
-	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/executions?"+params.Encode(), nil)
-	if err != nil {
-		ui.internal(w, r, sess, err)
+	list, refused, ok := ui.readExecutions(w, r, sess, "/api/v1/executions?"+params.Encode())
+	switch {
+	case !ok:
 		return
-	}
-	if res.ok() {
-		var list struct {
-			Items      []*domain.Execution `json:"items"`
-			NextCursor string              `json:"next_cursor"`
-		}
-		if err := res.decode(&list); err != nil {
-			ui.internal(w, r, sess, err)
-			return
-		}
+	case refused != nil:
+		status = refused.status
+		hv.Problem, hv.FieldErrors = problemFields(refused, map[string]string{"job_id": "job"})
+	default:
+		var err error
 		if hv.Rows, err = ui.execRows(r, sess, list.Items); err != nil {
 			ui.internal(w, r, sess, err)
 			return
@@ -152,11 +147,33 @@ func (ui *UI) historyPage(w http.ResponseWriter, r *http.Request, sess *session)
 			v.Set("cursor", list.NextCursor)
 			hv.Next = "/executions?" + v.Encode()
 		}
-	} else {
-		status = res.status
-		hv.Problem, hv.FieldErrors = problemFields(res, map[string]string{"job_id": "job"})
 	}
 	ui.render(w, status, "executions.html", ui.newView(r, sess, "history.title", "history", hv))
+}
+
+// executionList is a page of executions as the API lists them.
+type executionList struct {
+	Items      []*domain.Execution `json:"items"`
+	NextCursor string              `json:"next_cursor"`
+}
+
+// readExecutions reads a page of executions from the API at path. The API's refusal comes back
+// as refused, for the page to show beside its filters; ok is false when the browser has been
+// answered already.
+func (ui *UI) readExecutions(w http.ResponseWriter, r *http.Request, sess *session, path string) (list executionList, refused *apiResponse, ok bool) {
+	res, err := ui.call(r, sess, http.MethodGet, path, nil)
+	if err != nil {
+		ui.internal(w, r, sess, err)
+		return list, nil, false
+	}
+	if !res.ok() {
+		return list, res, true
+	}
+	if err := res.decode(&list); err != nil {
+		ui.internal(w, r, sess, err)
+		return list, nil, false
+	}
+	return list, nil, true
 }
 
 // names returns the values of a list of string kinds.
