@@ -109,10 +109,6 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) {
 		ui.errorPage(w, r, nil, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	// A session the browser still held ends: one browser, one session.
-	if old, _ := tokenHash(r); old != nil {
-		_ = ui.sessions.store.RevokeDashboardSession(withActor(r, ui.ident, nil), old, ui.now().UTC())
-	}
 	if err := ui.sessions.startDatabase(w, r, user.ID, hash); err != nil {
 		ui.log.Error("dashboard login: store the session", "error", err)
 		ui.errorPage(w, r, nil, http.StatusInternalServerError, "error.internal")

@@ -84,13 +84,26 @@ func TestOIDCSessionSeam(t *testing.T) {
 	require.Equal(t, http.StatusOK, page.StatusCode)
 	require.Contains(t, page.body, "Run now")
 
+	// Signing in again in the same browser ends the session it held: one browser, one session.
+	first := c.sessionCookie()
+	r = c.get("/auth/oidc/start?next=%2Fjobs")
+	require.Equal(t, http.StatusSeeOther, r.StatusCode, r.body)
+	require.NotEqual(t, first, c.sessionCookie())
+	other := newClient(t, env)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	other.c.Jar.SetCookies(u, []*http.Cookie{{Name: "vecron_session", Value: first}})
+	r = other.get("/jobs")
+	require.Equal(t, http.StatusSeeOther, r.StatusCode)
+	require.Equal(t, "/login?expired=1", r.Header.Get("Location"))
+
 	r = c.post("/logout", url.Values{"csrf": {c.csrf("/jobs")}})
 	require.Equal(t, http.StatusSeeOther, r.StatusCode)
 	require.Equal(t, http.StatusSeeOther, c.get("/jobs").StatusCode)
 
-	for _, action := range []string{"auth.login", "auth.logout"} {
+	for action, n := range map[string]int{"auth.login": 2, "auth.logout": 2} {
 		records := auditOf(t, st, action, "oidc:"+sub)
-		require.Len(t, records, 1, action)
+		require.Len(t, records, n, action)
 		require.Equal(t, "alice", records[0].ActorName, action)
 		require.Equal(t, identity.ModeOIDC, records[0].AuthMode, action)
 	}

@@ -99,6 +99,11 @@ func (s *Sessions) startDatabase(w http.ResponseWriter, r *http.Request, userID 
 }
 
 func (s *Sessions) start(w http.ResponseWriter, r *http.Request, ds *domain.DashboardSession) error {
+	// A session the browser still held ends, however the new one signs in: one browser, one
+	// session. Its end is recorded as the anonymous caller's: who holds the cookie is not known.
+	if old, _ := tokenHash(r); old != nil {
+		_ = s.store.RevokeDashboardSession(withActor(r, s.ident, nil), old, s.now().UTC())
+	}
 	token := make([]byte, 32)
 	ds.CSRFSecret = make([]byte, 32)
 	_, _ = rand.Read(token) // crypto/rand.Read never fails
