@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zone rules, whatever the host has
 
 	"pgregory.net/rapid"
 
@@ -136,9 +137,9 @@ func TestRelative(t *testing.T) {
 func TestDateTime(t *testing.T) {
 	t.Parallel()
 	hcm := time.FixedZone("+07", 7*3600)
-	ny, err := time.LoadLocation("America/New_York")
+	ny, err := time.LoadLocation("America/New_York") // zone data compiled in below, never skipped
 	if err != nil {
-		t.Skip("no zone data:", err)
+		t.Fatal(err)
 	}
 	at := time.Date(2026, 12, 6, 14, 5, 9, 0, hcm)
 	for _, tc := range []struct {
