@@ -30,7 +30,7 @@ func createTagged(t *testing.T, srv *dashboardtest.Server, token, name, ns strin
 
 var tagLink = regexp.MustCompile(`<a class="tag" href="([^"]+)"[^>]*>([^<]+)</a>`)
 
-// tagLinks returns the tags a page shows as links, with where each leads, in page order.
+// tagLinks returns the tags a page shows as links, each with where it leads.
 func tagLinks(page string) map[string]string {
 	out := map[string]string{}
 	for _, m := range tagLink.FindAllStringSubmatch(page, -1) {

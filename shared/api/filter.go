@@ -73,7 +73,7 @@ func oneOf[T ~string](v *domain.ValidationError, param, raw string, known []T) [
 // hides the typo.
 func tagFilter(v *domain.ValidationError, raw []string) []string {
 	if len(raw) > domain.MaxTags {
-		v.Add("tag", fmt.Sprintf("is given %d times; a job has at most %d tags", len(raw), domain.MaxTags))
+		v.Add("tag", fmt.Sprintf("asks for %d tags; a job has at most %d", len(raw), domain.MaxTags))
 		return nil
 	}
 	var tags []string

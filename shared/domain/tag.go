@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits of a job's tags (docs/job-tags.md).
@@ -18,10 +19,11 @@ const (
 // lowered: a tag is matched exactly, and a filter typed as "Payments" that silently found
 // "payments" would make the one written in a file and the one stored differ.
 func TagProblem(tag string) string {
+	// The length first: what follows may quote the tag, and a reason stays short.
 	switch {
 	case tag == "":
 		return "is empty; a tag is 1 to 63 lowercase letters, digits and - _ . : /"
-	case len(tag) > MaxTagLen:
+	case utf8.RuneCountInString(tag) > MaxTagLen:
 		return fmt.Sprintf("is longer than %d characters", MaxTagLen)
 	}
 	for i, c := range tag {
