@@ -14,6 +14,7 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/rbac"
 	"github.com/vecron/vecron/shared/store"
 )
 
@@ -212,4 +213,25 @@ func TestApplyDiffsTags(t *testing.T) {
 	plan, _ = c.apply(edited+"dry_run: true\n", "Content-Type", "application/yaml")
 	require.Equal(t, []jobs.FieldChange{{Path: "tags", Old: []any{"env/prod", "team:platform"},
 		New: []any{"env/prod", "nightly", "team:platform"}}}, plan.Plan[0].Diff)
+}
+
+// TestFourEyesChangeOfTags: in a namespace that requires four eyes, a change of tags waits as
+// any edit does, shows the lists before and after, and takes effect when approved.
+func TestFourEyesChangeOfTags(t *testing.T) {
+	t.Parallel()
+	f := newFourEyes(t, newClient(t))
+	a, _ := f.as(rbac.RoleEditor, f.ns)
+	code, _, b := a.do(http.MethodPatch, "/api/v1/jobs/"+f.job.ID, `{"tags":["team:finance","critical"]}`, "If-Match", `"1"`)
+	c := change(t, code, http.StatusAccepted, b)
+	require.Equal(t, []domain.FieldChange{{Path: "tags", New: []any{"critical", "team:finance"}}}, c.Diff)
+	require.Equal(t, []string{"critical", "team:finance"}, c.Definition.Tags)
+	p := a.problem(http.MethodPatch, "/api/v1/jobs/"+f.job.ID, `{"tags":["Finance"]}`, http.StatusBadRequest, "If-Match", `"1"`)
+	require.Equal(t, []string{"tags[0]"}, fields(p), "checked before anything waits")
+
+	approver, _ := f.as(rbac.RoleApprover, f.ns)
+	code, _, b = approver.do(http.MethodPost, "/api/v1/changes/"+c.ID+"/approve", ``)
+	change(t, code, http.StatusOK, b)
+	got, err := f.st.GetJob(t.Context(), f.job.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"critical", "team:finance"}, got.Tags)
 }
