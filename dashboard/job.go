@@ -76,8 +76,8 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	if json.Indent(&def, res.body.Bytes(), "", "  ") == nil {
 		jv.Definition = def.String()
 	}
-	// The sections are independent reads of the API, each bounded; made at once, the page
-	// takes as long as the slowest rather than their sum. Each goroutine fills fields of its
+	// The sections are independent reads of the API, each bounded: made at once, their
+	// database round trips overlap instead of adding up. Each goroutine fills fields of its
 	// own.
 	var (
 		st *domain.JobStats
