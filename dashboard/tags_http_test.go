@@ -145,6 +145,7 @@ func TestBuilderTags(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, r.StatusCode, r.body)
 	def, _ = stored(t, srv, token, id)
 	require.Nil(t, def.Tags)
+	require.Contains(t, c.get("/jobs/"+id).body, "Changed: tags", "the job's audit trail names the field")
 
 	// Refused by the API: beside the input, linked from the summary, the text kept.
 	v = formOn(t, c.get("/jobs/new"), "builder-form")
