@@ -69,15 +69,16 @@ type StreamSettings struct {
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
 	return Settings{
-		Database:  store.Config{MaxConns: store.MaxConnsDefault},
-		Auth:      identity.DefaultConfig(),
-		Audit:     audit.Config{ForwardInterval: auditsink.IntervalDefault},
-		Redis:     redisconn.DefaultConfig(),
-		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
-		Stream:    StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
-		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault, LiveInterval: dashboard.LiveIntervalDefault},
-		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
-		Port:      8080, ShutdownGrace: server.GraceDefault,
+		Database: store.Config{MaxConns: store.MaxConnsDefault},
+		Auth:     identity.DefaultConfig(),
+		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
+		Redis:    redisconn.DefaultConfig(),
+		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
+		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
+			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
+		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
+		Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
