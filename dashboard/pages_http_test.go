@@ -42,7 +42,7 @@ func operatorPages(t *testing.T, srv *dashboardtest.Server, admin *domain.User) 
 		"/executions", "/executions?status=failed", "/executions/" + e.ID, "/executions/" + running.ID + "/cancel",
 		"/dead-letters", "/dead-letters/" + e.ID + "/replay", "/dead-letters/" + e.ID + "/discard",
 		"/variables", "/variables/PLAIN/edit", "/variables/PLAIN/delete", "/jobs/" + j.ID + "/variables", "/jobs/" + j.ID + "/variables/KEY/edit",
-		"/audit", "/admin/users", "/admin/users/" + admin.ID, "/admin/users/" + admin.ID + "/disable", "/account/tokens"}
+		"/audit", "/jobs/" + j.ID, "/admin/users", "/admin/users/" + admin.ID, "/admin/users/" + admin.ID + "/disable", "/account/tokens"}
 }
 
 func TestOperatorPagesNoInlineCode(t *testing.T) {
