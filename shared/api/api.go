@@ -52,6 +52,7 @@ type Store interface {
 	jobs.CalendarStore
 	jobs.FreezeStore
 	AccessStore
+	SessionStore
 }
 
 var _ Store = (*store.Store)(nil)
