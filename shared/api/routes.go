@@ -85,6 +85,7 @@ func (s *Server) routes() []route {
 				query("q", "Keep the jobs whose name holds this text, ignoring case.", "settle"),
 				query("kind", "Keep the jobs of this kind.", "http").oneOf(string(domain.KindHTTP), string(domain.KindSQL)),
 				query("state", "Keep the jobs in this state.", domain.StatePaused).oneOf(jobStates...),
+				taggedParam(),
 				query("include", "Add to each job: stats (its statistics).", "stats").oneOf("stats")}, pageParams()...)}},
 		{http.MethodGet, v1 + "/jobs/export", jobRead, s.exportJobs, op{summary: "Export job definitions",
 			description: "Every job of the namespace (or of every namespace the caller may read) as its owner writes it, every default explicit, sorted by namespace and name; JSON, or YAML for Accept: application/yaml. Secret values are never in a definition: jobs name variables.",
