@@ -51,6 +51,7 @@ type Store interface {
 	jobs.ChangeStore
 	jobs.CalendarStore
 	jobs.FreezeStore
+	jobs.EventStore
 	AccessStore
 }
 
@@ -70,6 +71,9 @@ type Deps struct {
 	Stream StreamConfig
 	// Clock drives the stream's timers; nil is the real clock.
 	Clock clockwork.Clock
+	// EventLimiter enforces event triggers' max_rate; nil refuses events that match a job
+	// with one (503).
+	EventLimiter jobs.RateLimiter
 }
 
 // Server is the API's HTTP handler.
@@ -79,6 +83,8 @@ type Server struct {
 	store Store
 	ident *identity.Service
 	feed  *feed.Hub
+	// limiter enforces event triggers' max_rate.
+	limiter jobs.RateLimiter
 	// streamCfg shapes the live stream; clock drives its timers.
 	streamCfg StreamConfig
 	clock     clockwork.Clock
@@ -95,7 +101,7 @@ type Server struct {
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, streamCfg: d.Stream,
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, streamCfg: d.Stream,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
@@ -140,11 +146,12 @@ type jobRequest struct {
 	Enabled     *bool            `json:"enabled"`
 	Timeout     domain.Duration  `json:"timeout"`
 
-	MisfirePolicy     string             `json:"misfire_policy"`
-	MaxCatchup        int                `json:"max_catchup"`
-	StartingDeadline  domain.Duration    `json:"starting_deadline"`
-	ConcurrencyPolicy string             `json:"concurrency_policy"`
-	Retry             domain.RetryPolicy `json:"retry"`
+	MisfirePolicy     string              `json:"misfire_policy"`
+	MaxCatchup        int                 `json:"max_catchup"`
+	StartingDeadline  domain.Duration     `json:"starting_deadline"`
+	ConcurrencyPolicy string              `json:"concurrency_policy"`
+	Retry             domain.RetryPolicy  `json:"retry"`
+	Triggers          []domain.JobTrigger `json:"triggers"`
 }
 
 // toJob converts the request.
@@ -154,6 +161,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
+		Triggers: in.Triggers,
 	}
 }
 

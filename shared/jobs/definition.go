@@ -22,7 +22,7 @@ func DefinitionOf(j *domain.Job) Definition {
 		Namespace: n.Namespace, Name: n.Name, Description: n.Description, Kind: n.Kind, Enabled: n.Enabled,
 		Schedule: n.Schedule, Timezone: n.Timezone, HTTP: n.HTTP, SQL: n.SQL, Timeout: n.Timeout,
 		MisfirePolicy: n.MisfirePolicy, MaxCatchup: n.MaxCatchup, StartingDeadline: n.StartingDeadline,
-		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry,
+		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers,
 	}
 }
 
@@ -52,6 +52,7 @@ func cloneJob(j *domain.Job) *domain.Job {
 	c := *j
 	c.Schedule.ExcludedDates = slices.Clone(j.Schedule.ExcludedDates)
 	c.Retry.Backoff = slices.Clone(j.Retry.Backoff)
+	c.Triggers = domain.CloneTriggers(j.Triggers)
 	if j.HTTP != nil {
 		h := *j.HTTP
 		h.Headers = maps.Clone(j.HTTP.Headers)
