@@ -25,6 +25,9 @@ const (
 	maxBatch = 100
 )
 
+// eventsPath is where CloudEvents are posted.
+const eventsPath = "/events"
+
 // batchMediaType is the content type of CloudEvents' batch mode.
 const batchMediaType = "application/cloudevents-batch+json"
 

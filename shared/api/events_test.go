@@ -246,7 +246,6 @@ func TestEventsRefuseBadInputNamingTheAttribute(t *testing.T) {
 	}{
 		"NotJSON":         {`{"specversion":`, ce, nil, "body"},
 		"NoAttributes":    {`{}`, ce, nil, "body"},
-		"PlainJSON":       {`{"a":1}`, "application/json", nil, "body"},
 		"MissingSource":   {`{"specversion":"1.0","id":"1","type":"t"}`, ce, nil, "source"},
 		"MissingID":       {`{"specversion":"1.0","source":"/s","type":"t"}`, ce, nil, "id"},
 		"OldSpec":         {`{"specversion":"0.3","id":"1","source":"/s","type":"t"}`, ce, nil, "specversion"},
@@ -265,8 +264,11 @@ func TestEventsRefuseBadInputNamingTheAttribute(t *testing.T) {
 			require.Contains(t, fields(p), tc.field, p.Detail)
 		})
 	}
+	// Plain JSON without ce- headers is no CloudEvent mode at all.
+	p := c.problem(http.MethodPost, "/events", `{"a":1}`, http.StatusUnsupportedMediaType, "Content-Type", "application/json")
+	require.Contains(t, p.Detail, "binary mode")
 	big := structured("1", "/s", "t", "", `"`+strings.Repeat("x", jobs.MaxEventData+10)+`"`)
-	p := c.problem(http.MethodPost, "/events", big, http.StatusRequestEntityTooLarge, "Content-Type", ce)
+	p = c.problem(http.MethodPost, "/events", big, http.StatusRequestEntityTooLarge, "Content-Type", ce)
 	require.Equal(t, []string{"data"}, fields(p))
 	huge := `"` + strings.Repeat("x", 1<<20) + `"`
 	c.problem(http.MethodPost, "/events", huge, http.StatusRequestEntityTooLarge, "Content-Type", ce)
