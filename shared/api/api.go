@@ -270,7 +270,7 @@ func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
 }
 
 // jobStates are the states a job list filters on.
-var jobStates = []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded}
+var jobStates = []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded, domain.StateOnEvent}
 
 // jobListItem is a job of the list, with its statistics when asked for (include=stats).
 type jobListItem struct {

@@ -754,7 +754,7 @@ func fieldEnums(t reflect.Type, field string) []string {
 	case "Job.concurrency_policy":
 		return concurrency
 	case "Job.state":
-		return []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded}
+		return []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded, domain.StateOnEvent}
 	case "Schedule.dst_gap":
 		return []string{domain.DSTGapShiftForward, domain.DSTGapSkip}
 	case "Schedule.dst_overlap":
