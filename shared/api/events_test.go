@@ -404,3 +404,33 @@ func TestEventOfAPausedJobStartsNothing(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, string(b))
 	require.Len(t, c.publish(http.StatusAccepted, structured(uuid.NewString(), "/s", "t", "", "{}")).Executions, 1)
 }
+
+// TestEventTriggersTravelInExportAndApply: an export carries a job's triggers, an apply of
+// that export changes nothing, and an apply that edits them is planned and stored.
+func TestEventTriggersTravelInExportAndApply(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	item := `{"namespace":"ops","name":"on-paid","http":{"url":"https://example.test/paid"},"triggers":[{"event":{"filters":[{"prefix":{"type":"com.shop."}}],"debounce":"30s"}}]}`
+	c.apply(applyBody(false, false, item))
+	j := c.jobsIn("ops")["on-paid"]
+	require.NotNil(t, j)
+	require.Equal(t, "com.shop.", j.EventTrigger().Filters[0].Prefix["type"])
+	require.Equal(t, domain.Duration(30*time.Second), j.EventTrigger().Debounce)
+
+	code, _, b := c.do(http.MethodGet, "/api/v1/jobs/export?namespace=ops", "")
+	require.Equal(t, http.StatusOK, code, string(b))
+	var doc struct {
+		Jobs []domain.JobDefinition `json:"jobs"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	require.Len(t, doc.Jobs, 1)
+	require.Equal(t, j.Triggers, doc.Jobs[0].Triggers, "the export carries the triggers")
+
+	again, err := json.Marshal(map[string]any{"jobs": doc.Jobs})
+	require.NoError(t, err)
+	c.apply(string(again))
+	require.Equal(t, j.Version, c.jobsIn("ops")["on-paid"].Version, "applying the export changes nothing")
+
+	c.apply(applyBody(false, false, strings.Replace(item, `"30s"`, `"1m"`, 1)))
+	require.Equal(t, domain.Duration(time.Minute), c.jobsIn("ops")["on-paid"].EventTrigger().Debounce)
+}
