@@ -148,12 +148,13 @@ type jobRequest struct {
 	Enabled     *bool            `json:"enabled"`
 	Timeout     domain.Duration  `json:"timeout"`
 
-	MisfirePolicy     string              `json:"misfire_policy"`
-	MaxCatchup        int                 `json:"max_catchup"`
-	StartingDeadline  domain.Duration     `json:"starting_deadline"`
-	ConcurrencyPolicy string              `json:"concurrency_policy"`
-	Retry             domain.RetryPolicy  `json:"retry"`
-	Triggers          []domain.JobTrigger `json:"triggers"`
+	MisfirePolicy     string             `json:"misfire_policy"`
+	MaxCatchup        int                `json:"max_catchup"`
+	StartingDeadline  domain.Duration    `json:"starting_deadline"`
+	ConcurrencyPolicy string             `json:"concurrency_policy"`
+	Retry             domain.RetryPolicy `json:"retry"`
+
+	Triggers []domain.JobTrigger `json:"triggers"`
 }
 
 // toJob converts the request.

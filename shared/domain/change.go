@@ -144,22 +144,23 @@ type ListChangesParams struct {
 // state, version, next run, shard, who and when). Field for field it is what POST /api/v1/jobs
 // takes.
 type JobDefinition struct {
-	Namespace         string       `json:"namespace"`
-	Name              string       `json:"name"`
-	Description       string       `json:"description,omitempty"`
-	Kind              JobKind      `json:"kind"`
-	Enabled           bool         `json:"enabled"`
-	Schedule          Schedule     `json:"schedule"`
-	Timezone          string       `json:"timezone"`
-	HTTP              *HTTPSpec    `json:"http,omitempty"`
-	SQL               *SQLSpec     `json:"sql,omitempty"`
-	Timeout           Duration     `json:"timeout"`
-	MisfirePolicy     string       `json:"misfire_policy"`
-	MaxCatchup        int          `json:"max_catchup"`
-	StartingDeadline  Duration     `json:"starting_deadline,omitempty"`
-	ConcurrencyPolicy string       `json:"concurrency_policy"`
-	Retry             RetryPolicy  `json:"retry"`
-	Triggers          []JobTrigger `json:"triggers,omitempty"`
+	Namespace         string      `json:"namespace"`
+	Name              string      `json:"name"`
+	Description       string      `json:"description,omitempty"`
+	Kind              JobKind     `json:"kind"`
+	Enabled           bool        `json:"enabled"`
+	Schedule          Schedule    `json:"schedule"`
+	Timezone          string      `json:"timezone"`
+	HTTP              *HTTPSpec   `json:"http,omitempty"`
+	SQL               *SQLSpec    `json:"sql,omitempty"`
+	Timeout           Duration    `json:"timeout"`
+	MisfirePolicy     string      `json:"misfire_policy"`
+	MaxCatchup        int         `json:"max_catchup"`
+	StartingDeadline  Duration    `json:"starting_deadline,omitempty"`
+	ConcurrencyPolicy string      `json:"concurrency_policy"`
+	Retry             RetryPolicy `json:"retry"`
+	// Triggers are the job's event triggers (domain.Job.Triggers).
+	Triggers []JobTrigger `json:"triggers,omitempty"`
 }
 
 // Job returns a new job of definition d, a deep copy: what validation fills in or changes in
