@@ -20,7 +20,7 @@ type webhookView struct {
 	CanWrite bool
 	// Created holds the credentials just made, shown on this answer only; Curl calls the hook
 	// with them.
-	Created *jobs.EnabledWebhook
+	Created   *jobs.EnabledWebhook
 	URL, Curl string
 	Message   string
 	// CreatedAt is when the webhook's credentials were made, in the reader's language.
