@@ -36,8 +36,8 @@ const (
 var (
 	// ErrWebhookDisabled: the webhook or its job is disabled (403).
 	ErrWebhookDisabled = errors.New("the webhook or its job is disabled")
-	// ErrWebhookUnavailable: the webhook's rate limit cannot be checked (503).
-	ErrWebhookUnavailable = errors.New("the webhook rate limiter is unavailable")
+	// ErrWebhookUnavailable: the webhook's rate limit or secret cannot be checked now (503).
+	ErrWebhookUnavailable = errors.New("the webhook rate limiter or secret keys are unavailable")
 )
 
 // WebhookRateError is a call over the webhook's rate limit (429).
@@ -235,7 +235,7 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	if rl == nil {
 		return nil, fmt.Errorf("%w: no Redis configured", ErrWebhookUnavailable)
 	}
-	rate := cmp0(t.Trigger.MaxRate, domain.WebhookRateDefault())
+	rate := rateOr(t.Trigger.MaxRate, domain.WebhookRateDefault())
 	wait, err := rl.AllowWebhook(ctx, t.Job.ID, rate)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWebhookUnavailable, err)
@@ -268,7 +268,8 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	return &WebhookRun{ExecutionID: x.ID, IdempotencyKey: x.IdempotencyKey, Status: x.Status, Replayed: replayed}, nil
 }
 
-func cmp0(r *domain.EventRate, def domain.EventRate) domain.EventRate {
+// rateOr is *r, or def when r is nil.
+func rateOr(r *domain.EventRate, def domain.EventRate) domain.EventRate {
 	if r == nil {
 		return def
 	}
