@@ -361,3 +361,38 @@ func TestWebhookSecretIsToldOnce(t *testing.T) {
 		require.NotContains(t, c.log.String(), secretText)
 	}
 }
+
+// TestWebhookReplaysAndFreezesSpendNoRate: a replay of a recorded call is answered from its
+// receipt even when the rate is spent; under a freeze of the namespace a call is recorded
+// skipped with the freeze's reason, queues nothing and spends no rate.
+func TestWebhookReplaysAndFreezesSpendNoRate(t *testing.T) {
+	t.Parallel()
+	c := newHookClient(t)
+	j := c.hookJob("team-a", "held", `{"max_rate":{"events":1,"per":"1h"}}`)
+	h := c.enableHook(j.ID, http.StatusCreated)
+	now := c.clk.Now()
+	signed := []string{webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10),
+		webhook.HeaderSignature, webhook.Sign(h.Secret, now, []byte(`{"n":1}`))}
+	first := c.callOK(h, `{"n":1}`, signed...)
+	again := c.callOK(h, `{"n":1}`, signed...)
+	require.True(t, again.Replayed, "the rate is spent, the replay is still answered")
+	require.Equal(t, first.ExecutionID, again.ExecutionID)
+	code, _, b := c.call(h, `{"n":2}`)
+	require.Equal(t, http.StatusTooManyRequests, code, string(b))
+
+	frozen := c.hookJob("team-f", "frozen", `{"max_rate":{"events":1,"per":"1h"}}`)
+	fh := c.enableHook(frozen.ID, http.StatusCreated)
+	c.createFreeze(fmt.Sprintf(`{"namespace":"team-f","reason":"year-end close","ends_at":%q}`, c.clk.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
+	for _, body := range []string{`{"n":1}`, `{"n":2}`} {
+		run := c.callOK(fh, body)
+		require.Equal(t, domain.StatusSkipped, run.Status, "held by the freeze, and no rate spent on it")
+		x, err := c.st.GetExecution(t.Context(), run.ExecutionID)
+		require.NoError(t, err)
+		require.Contains(t, x.Error, "year-end close")
+	}
+	fires, err := c.st.DueQueued(t.Context(), c.clk.Now().Add(time.Hour), 100)
+	require.NoError(t, err)
+	for _, f := range fires {
+		require.NotEqual(t, frozen.ID, f.JobID, "nothing of the frozen job is queued")
+	}
+}

@@ -56,6 +56,8 @@ type WebhookStore interface {
 	DisableWebhook(ctx context.Context, jobID, namespace string, view func(*store.WebhookRecord) *domain.Webhook) (*store.WebhookRecord, error)
 	GetWebhook(ctx context.Context, jobID string) (*store.WebhookRecord, error)
 	WebhookByTokenHash(ctx context.Context, hash []byte) (*store.WebhookRecord, error)
+	EventReceipt(ctx context.Context, key string) (*domain.Execution, error)
+	ActiveFreeze(ctx context.Context, ns string, at time.Time) (*domain.Freeze, error)
 	QueueEvent(ctx context.Context, r store.EventRun, now time.Time) (*domain.Execution, bool, error)
 }
 
@@ -213,7 +215,8 @@ type webhookPayload struct {
 
 // RunWebhook checks call's signature against t's secret within the replay window on the
 // service's clock, takes it from the job's rate limit, and records its execution queued — once
-// per signed call, however often it is delivered. It returns a *webhook.Error (401), a
+// per signed call, however often it is delivered; skipped, with the freeze's reason, while a
+// freeze holds the job's namespace. It returns a *webhook.Error (401), a
 // *domain.ValidationError (400), a *WebhookRateError (429), or ErrWebhookUnavailable (503).
 func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, rl WebhookLimiter, t *HookTarget, call WebhookCall) (*WebhookRun, error) {
 	if keys == nil || keys.Empty() {
@@ -232,19 +235,39 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	if err != nil {
 		return nil, err
 	}
-	if rl == nil {
-		return nil, fmt.Errorf("%w: no Redis configured", ErrWebhookUnavailable)
-	}
-	rate := rateOr(t.Trigger.MaxRate, domain.WebhookRateDefault())
-	wait, err := rl.AllowWebhook(ctx, t.Job.ID, rate)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWebhookUnavailable, err)
-	}
-	if wait > 0 {
-		return nil, &WebhookRateError{RetryAfter: wait, Rate: rate}
-	}
 	j := t.Job
 	key := domain.WebhookKey(j.ID, sig)
+	// A replay is answered before anything is spent on it, as an event's redelivery is: it
+	// takes no rate token and is not judged by a freeze that came after it ran. Two at once
+	// may both pass this read; QueueEvent still records one.
+	switch x, err := ws.EventReceipt(ctx, key); {
+	case err != nil:
+		return nil, err
+	case x != nil:
+		return &WebhookRun{ExecutionID: x.ID, IdempotencyKey: x.IdempotencyKey, Status: x.Status, Replayed: true}, nil
+	}
+	// A freeze holds webhook runs as it holds events and scheduled fires: recorded skipped
+	// with its reason, and no rate token spent.
+	var skip string
+	switch f, err := ws.ActiveFreeze(ctx, j.Namespace, now); {
+	case err != nil:
+		return nil, err
+	case f != nil:
+		skip = f.FreezeReason()
+	}
+	if skip == "" {
+		if rl == nil {
+			return nil, fmt.Errorf("%w: no Redis configured", ErrWebhookUnavailable)
+		}
+		rate := rateOr(t.Trigger.MaxRate, domain.WebhookRateDefault())
+		wait, err := rl.AllowWebhook(ctx, j.ID, rate)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrWebhookUnavailable, err)
+		}
+		if wait > 0 {
+			return nil, &WebhookRateError{RetryAfter: wait, Rate: rate}
+		}
+	}
 	d := event.DueFor(j, now, domain.TriggerWebhook, key)
 	d.Payload = payload
 	data, err := json.Marshal(d)
@@ -258,7 +281,7 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	x, replayed, err := ws.QueueEvent(ctx, store.EventRun{
 		Execution: &domain.Execution{ID: eid.String(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key, Trigger: domain.TriggerWebhook, ScheduledAt: now},
 		Fire:      domain.Fire{Key: key, JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerWebhook, ScheduledAt: now, PublishAt: now, Payload: data},
-		Namespace: j.Namespace, Source: "webhook", EventID: sig, Action: "job.webhook",
+		Namespace: j.Namespace, Source: "webhook", EventID: sig, Action: "job.webhook", Skip: skip,
 		// The receipt outlives the replay window by far: a call replayed within it finds it.
 		ExpireBefore: now.Add(-EventKeyWindow),
 	}, now)
