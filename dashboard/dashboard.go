@@ -179,6 +179,9 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /jobs/{id}/enable", ui.signedIn(ui.setEnabled(true)))
 	mux.Handle("POST /jobs/{id}/disable", ui.signedIn(ui.setEnabled(false)))
 	mux.Handle("POST /jobs/{id}/run", ui.signedIn(ui.runNow))
+	mux.Handle("GET /jobs/{id}/webhook", ui.signedIn(ui.webhookPage))
+	mux.Handle("POST /jobs/{id}/webhook", ui.signedIn(ui.enableWebhook))
+	mux.Handle("POST /jobs/{id}/webhook/disable", ui.signedIn(ui.disableWebhook))
 	// The job builder, import and export (builder.go, importexport.go).
 	mux.Handle("GET /jobs/new", ui.signedIn(ui.newJobPage))
 	mux.Handle("POST /jobs/new", ui.signedIn(ui.newJobPost))

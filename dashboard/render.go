@@ -18,7 +18,7 @@ func pageNames() []string {
 		"builder.html", "import.html", "export.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
 		"variables.html", "variable.html", "audit.html",
-		"users.html", "user.html", "tokens.html", "sessions.html", "account_sessions.html"}
+		"users.html", "user.html", "tokens.html", "sessions.html", "account_sessions.html", "webhook.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline

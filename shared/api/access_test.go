@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +20,16 @@ import (
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/ratelimit"
 	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/variables"
+	"github.com/vecron/vecron/shared/webhook"
 )
 
 // The namespaces of the matrix: callers are bound in own (or in all namespaces).
@@ -56,6 +60,8 @@ type matrixRoute struct {
 	expect func(id *rbac.Identity, ns string) int
 	// contentType, when set, replaces application/json.
 	contentType string
+	// headers, when set, are header pairs to send with body.
+	headers func(f *fixture, body string) []string
 }
 
 // matrix holds, for every route of the table, how to call it. TestRoutesAreAllInTheMatrix
@@ -104,7 +110,16 @@ var matrix = map[string]matrixRoute{
 		body: func(*fixture) string {
 			return `{"specversion":"1.0","id":"matrix-1","source":"/matrix","type":"io.example.matrix"}`
 		}},
-	"POST /api/v1/jobs/{id}/trigger": {body: func(*fixture) string { return `{"payload":{"reason":"matrix"}}` }},
+	"POST /api/v1/jobs/{id}/trigger":   {body: func(*fixture) string { return `{"payload":{"reason":"matrix"}}` }},
+	"GET /api/v1/jobs/{id}/webhook":    {prepare: withWebhook},
+	"POST /api/v1/jobs/{id}/webhook":   {},
+	"DELETE /api/v1/jobs/{id}/webhook": {prepare: withWebhook},
+	// Public: the signature is the credential, whoever else the caller is.
+	"POST " + hooksPattern: {prepare: withWebhook, body: func(*fixture) string { return `{"matrix":"` + uuid.NewString() + `"}` },
+		headers: func(f *fixture, body string) []string {
+			now := time.Now()
+			return []string{webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10), webhook.HeaderSignature, webhook.Sign(f.hook.Secret, now, []byte(body))}
+		}},
 	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
 		notAudited: "a preview changes nothing"},
 	"GET /api/v1/executions":      {scope: anywhere},
@@ -223,8 +238,12 @@ func newAccessEnv(t testing.TB) *accessEnv {
 	require.NoError(t, err)
 	ident := testfactory.Identity(t, st, testfactory.AuthConfig(t), time.Now)
 	vars := variables.New(st, keys, time.Now)
+	redisURL, prefix := testenv.RedisURL(t)
+	rdb, err := redisconn.Open(redisconn.Config{URL: redisURL})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
 	s := New(Deps{Jobs: jobs.New(st, time.Now), Vars: vars, Store: st, Identity: ident,
-		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}}, time.Now, testenv.Logger(t))
+		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}, Keys: keys, WebhookLimiter: ratelimit.NewEvents(rdb, prefix)}, time.Now, testenv.Logger(t))
 	return &accessEnv{s: s, st: st, vars: vars, token: func(u *domain.User) string {
 		tok, _, err := ident.Signer().Issue(u.ID)
 		require.NoError(t, err)
@@ -245,10 +264,19 @@ type fixture struct {
 	tokenID  string // an API token of the caller
 	refresh  string // a refresh token of the caller
 	variable string
-	change   *domain.Change // a pending edit of job, asked for by target
-	calendar string         // a calendar of ns
-	freeze   string         // a freeze of ns, starting in an hour
-	session  string         // a dashboard session of the caller
+	change   *domain.Change       // a pending edit of job, asked for by target
+	calendar string               // a calendar of ns
+	freeze   string               // a freeze of ns, starting in an hour
+	session  string               // a dashboard session of the caller
+	hook     *jobs.EnabledWebhook // the job's webhook, when the route's prepare made one
+}
+
+// withWebhook enables the webhook of f's job.
+func withWebhook(t *testing.T, e *accessEnv, f *fixture) {
+	t.Helper()
+	h, err := e.s.jobs.EnableWebhook(context.Background(), e.st, e.s.keys, f.job)
+	require.NoError(t, err)
+	f.hook = h
 }
 
 func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixture {
@@ -283,6 +311,14 @@ func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixtu
 	return f
 }
 
+// headersOf returns the header pairs m sends with body.
+func headersOf(m matrixRoute, f *fixture, body string) []string {
+	if m.headers == nil {
+		return nil
+	}
+	return m.headers(f, body)
+}
+
 // signIn gives f a refresh token of its caller's, by a login (the API's own path to one).
 func (e *accessEnv) signIn(t *testing.T, f *fixture) {
 	t.Helper()
@@ -296,8 +332,8 @@ func (e *accessEnv) call(t testing.TB, method, path, token, body string) *httpte
 	return e.callAs(t, method, path, token, body, "application/json")
 }
 
-// callAs is call with the body's content type.
-func (e *accessEnv) callAs(t testing.TB, method, path, token, body, contentType string) *httptest.ResponseRecorder {
+// callAs is call with the body's content type and header pairs.
+func (e *accessEnv) callAs(t testing.TB, method, path, token, body, contentType string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -310,6 +346,9 @@ func (e *accessEnv) callAs(t testing.TB, method, path, token, body, contentType 
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	rec := httptest.NewRecorder()
 	e.s.ServeHTTP(rec, req)
@@ -342,7 +381,11 @@ func (f *fixture) path(pattern string) string {
 	case strings.HasPrefix(pattern, "/api/v1/calendars/"):
 		name = f.calendar
 	}
-	return strings.NewReplacer("{id}", id, "{name}", name, "{namespace}", f.ns).Replace(pattern)
+	token := ""
+	if f.hook != nil {
+		token = f.hook.Token
+	}
+	return strings.NewReplacer("{id}", id, "{name}", name, "{namespace}", f.ns, "{token}", token).Replace(pattern)
 }
 
 // caller is one identity of the matrix.
@@ -418,7 +461,7 @@ func TestAccessMatrix(t *testing.T) {
 				body = m.body(f)
 			}
 			ctype := cmp.Or(m.contentType, "application/json")
-			rec := e.callAs(t, rt.method, f.path(rt.pattern), "", body, ctype)
+			rec := e.callAs(t, rt.method, f.path(rt.pattern), "", body, ctype, headersOf(m, f, body)...)
 			if rt.access.public {
 				require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, rec.Code, "%s anonymously: %s", key, rec.Body.String())
 			} else {
@@ -454,7 +497,7 @@ func TestAccessMatrix(t *testing.T) {
 					if m.body != nil {
 						body = m.body(f)
 					}
-					rec := e.callAs(t, rt.method, f.path(rt.pattern), e.token(u), body, ctype)
+					rec := e.callAs(t, rt.method, f.path(rt.pattern), e.token(u), body, ctype, headersOf(m, f, body)...)
 					want := expected(rt, m, id, ns)
 					what := fmt.Sprintf("%s as %s, objects in %s: %s", key, c.name, ns, rec.Body.String())
 					if want == 0 {

@@ -52,6 +52,7 @@ type Store interface {
 	jobs.CalendarStore
 	jobs.FreezeStore
 	jobs.EventStore
+	jobs.WebhookStore
 	AccessStore
 	SessionStore
 }
@@ -75,6 +76,10 @@ type Deps struct {
 	// EventLimiter enforces event triggers' max_rate; nil refuses events that match a job
 	// with one (503).
 	EventLimiter jobs.RateLimiter
+	// WebhookLimiter enforces webhooks' rate limits; nil refuses every webhook call (503).
+	WebhookLimiter jobs.WebhookLimiter
+	// Keys seal and open webhooks' secrets; nil or empty: webhooks cannot be enabled.
+	Keys jobs.Sealer
 }
 
 // Server is the API's HTTP handler.
@@ -84,8 +89,11 @@ type Server struct {
 	store Store
 	ident *identity.Service
 	feed  *feed.Hub
-	// limiter enforces event triggers' max_rate.
-	limiter jobs.RateLimiter
+	// limiter enforces event triggers' max_rate, hookLimiter webhooks' rate limits.
+	limiter     jobs.RateLimiter
+	hookLimiter jobs.WebhookLimiter
+	// keys seal webhooks' secrets.
+	keys jobs.Sealer
 	// streamCfg shapes the live stream; clock drives its timers.
 	streamCfg StreamConfig
 	clock     clockwork.Clock
@@ -102,7 +110,7 @@ type Server struct {
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, streamCfg: d.Stream,
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, hookLimiter: d.WebhookLimiter, keys: d.Keys, streamCfg: d.Stream,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()

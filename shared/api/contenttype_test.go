@@ -31,6 +31,12 @@ func TestWritesRefuseWhatABrowserSendsUnasked(t *testing.T) {
 	require.NotEmpty(t, writes)
 	for _, w := range writes {
 		method, route, _ := strings.Cut(w, " ")
+		if route == hooksPattern {
+			// A webhook takes the types its job declares, text/plain included; no browser
+			// carries its credential (a signature under a secret), so a page gains nothing by
+			// sending one. TestWebhookBodyLimitsAndTypes checks its 415.
+			continue
+		}
 		path := strings.NewReplacer("{id}", "0193b7c4-0000-7000-8000-000000000000", "{name}", "X").Replace(route)
 		for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
 			"multipart/form-data; boundary=x", "application/jsonp", "application/json-seq", "not a media type"} {

@@ -123,6 +123,13 @@ func typeExamples() map[reflect.Type]any {
 		reflect.TypeFor[eventsResponse](): eventsResponse{Executions: []jobs.EventExecution{{EventID: "order-1042-paid", EventSource: "/shop/orders",
 			JobID: exampleJobID, ExecutionID: exampleExecutionID, IdempotencyKey: exampleJobID + ":event:/shop/orders/order-1042-paid",
 			Status: domain.StatusQueued}}},
+		reflect.TypeFor[webhookDoc](): `{"order_id":1042,"status":"paid"}`,
+		reflect.TypeFor[jobs.WebhookRun](): jobs.WebhookRun{ExecutionID: exampleExecutionID,
+			IdempotencyKey: exampleJobID + ":webhook:5d41402abc4b2a76b9719d911017c592ae2d8b5e0bd1a5c1b7e3e1f9a3d4c5b6", Status: domain.StatusQueued},
+		reflect.TypeFor[domain.Webhook](): exampleWebhook(created),
+		reflect.TypeFor[jobs.EnabledWebhook](): jobs.EnabledWebhook{Webhook: exampleWebhook(created),
+			URLPath: "/hooks/vwh_Q2x1Y2tfdGhpc19pc19hbl9leGFtcGxlX3Rva2VuX29r", Token: "vwh_Q2x1Y2tfdGhpc19pc19hbl9leGFtcGxlX3Rva2VuX29r",
+			Secret: "whsec_RXhhbXBsZV9zZWNyZXRfbmV2ZXJfdXNlX3RoaXNfb25l"},
 		reflect.TypeFor[cancelRequest]():        `{"reason":"the acquirer asked us to hold today's run"}`,
 		reflect.TypeFor[jobs.BackfillRequest](): `{"from":"2026-02-20T00:00:00+07:00","to":"2026-02-23T00:00:00+07:00","dry_run":true}`,
 		reflect.TypeFor[jobs.BackfillResult](): jobs.BackfillResult{DryRun: true, Fires: []jobs.BackfillFire{
@@ -164,4 +171,10 @@ func typeExamples() map[reflect.Type]any {
 		reflect.TypeFor[map[string]string]():  map[string]string{"status": "ok"},
 		reflect.TypeFor[map[string]any]():     map[string]any{},
 	}
+}
+
+// exampleWebhook is a job's webhook as GET tells it.
+func exampleWebhook(created time.Time) domain.Webhook {
+	return domain.Webhook{JobID: exampleJobID, Enabled: true, TokenHint: "vwh_Q2x1", PathHint: "/hooks/vwh_Q2x1…",
+		CreatedAt: created, CreatedBy: "minh.nguyen"}
 }

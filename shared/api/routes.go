@@ -8,6 +8,7 @@ import (
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/variables"
+	"github.com/vecron/vecron/shared/webhook"
 )
 
 // access is what a route asks of its caller.
@@ -71,6 +72,16 @@ func (s *Server) routes() []route {
 			resp:        eventsResponse{}, also: []int{http.StatusAccepted},
 			errs: []int{http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable}}},
 
+		// Public: the token addresses the webhook, the signature authenticates the call
+		// (ARCHITECTURE §11: "webhooks authenticate by their own signature").
+		{http.MethodPost, hooksPattern, public, s.callHook, op{summary: "Call a job's webhook",
+			description: "Starts the job, once per signed call however often it is delivered (key <job id>:webhook:<signature>). Sign with the webhook's secret: X-Vecron-Timestamp is the Unix time in seconds, within 5 minutes of the server's; X-Vecron-Signature is sha256= and the hex HMAC-SHA256 of \"<timestamp>.<body>\". The body's type is one the job's webhook trigger declares (application/json by default), at most 64 KiB; templates read trigger.webhook.body, query and the declared headers. 202 with the execution, recorded queued; 401 for a missing, stale or wrong signature; 403 when the webhook or its job is disabled; 404 for a token that is not one (or was regenerated); 429 over the job's rate limit, with Retry-After.",
+			tag:         "webhooks", body: webhookDoc{}, bodyTypes: []string{"application/json"},
+			params: []param{inHeader(webhook.HeaderTimestamp, "The time of the call in Unix seconds.", "1772355600").must(),
+				inHeader(webhook.HeaderSignature, "sha256= and the hex HMAC-SHA256, under the webhook's secret, of \"<timestamp>.<body>\".", "sha256=5d41402abc4b2a76b9719d911017c592ae2d8b5e0bd1a5c1b7e3e1f9a3d4c5b6").must()},
+			bodyExample: `{"order_id":1042,"status":"paid"}`, status: http.StatusAccepted, resp: jobs.WebhookRun{}, headers: []string{"Location", "Idempotent-Replayed"},
+			errs: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests, http.StatusServiceUnavailable}}},
+
 		{http.MethodPost, v1 + "/auth/login", public, s.login, op{summary: "Sign in with a password",
 			description: "Answers an access token and a refresh token. Repeated failures from one address or for one user are slowed down with 429.",
 			body:        loginRequest{}, resp: identity.Tokens{}, errs: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusTooManyRequests}}},
@@ -127,6 +138,15 @@ func (s *Server) routes() []route {
 			params:      []param{inHeader("Idempotency-Key", "Makes the request safe to retry: the same key answers the same run.", "deploy-2026-03-02-1")},
 			body:        triggerRequest{}, bodyOptional: true, status: http.StatusAccepted, resp: triggerResponse{},
 			headers: []string{"Location", "Idempotent-Replayed"}, errs: []int{http.StatusConflict}}},
+		{http.MethodGet, v1 + "/jobs/{id}/webhook", jobRead, s.getWebhook, op{summary: "A job's webhook",
+			description: "Whether it is enabled, the start of its token and when it was made; never the token or the secret. 404 when the job has none.",
+			tag:         "webhooks", resp: domain.Webhook{}}},
+		{http.MethodPost, v1 + "/jobs/{id}/webhook", need(domain.PermJobWrite), s.enableWebhook, op{summary: "Enable a job's webhook, or regenerate its credentials",
+			description: "Mints a token (the URL: url_path) and a signing secret, answered this once and never again: 201 for the first, 200 when they replace earlier ones, which stop working at once. A disabled webhook is enabled again this way. The job's webhook trigger, when it declares one, says which content types, headers and rate the calls have. 409 when the server has no secrets.keys to keep the secret.",
+			tag:         "webhooks", status: http.StatusCreated, also: []int{http.StatusOK}, resp: jobs.EnabledWebhook{}, errs: []int{http.StatusConflict}}},
+		{http.MethodDelete, v1 + "/jobs/{id}/webhook", need(domain.PermJobWrite), s.disableWebhook, op{summary: "Disable a job's webhook",
+			description: "Calls with its token answer 403 until it is enabled again, with new credentials.",
+			tag:         "webhooks", resp: domain.Webhook{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/clone", need(domain.PermJobWrite), s.cloneJob, op{summary: "Copy a job", proposed: true,
 			description: "A new job with the source's definition, paused unless enabled says otherwise; its own variables are not copied. Needs job:read on the source and job:write where the copy goes.",
 			body:        cloneRequest{}, status: http.StatusCreated, resp: domain.Job{}, headers: []string{"ETag", "Location"}, errs: []int{http.StatusConflict}}},

@@ -11,6 +11,8 @@ import (
 type JobTrigger struct {
 	// Event starts the job for each CloudEvent posted to /events that its filters match.
 	Event *EventTrigger `json:"event,omitempty"`
+	// Webhook starts the job for each signed POST /hooks/{token} (docs/webhooks.md).
+	Webhook *WebhookTrigger `json:"webhook,omitempty"`
 }
 
 // EventTrigger matches CloudEvents to a job (docs/event-triggers.md).

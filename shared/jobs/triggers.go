@@ -27,11 +27,22 @@ func validateTriggers(v *domain.ValidationError, ts []domain.JobTrigger) {
 		v.Add("triggers", fmt.Sprintf("lists more than %d triggers", MaxTriggers))
 		return
 	}
-	events := 0
+	events, webhooks := 0, 0
 	for i, t := range ts {
 		field := fmt.Sprintf("triggers[%d]", i)
-		if t.Event == nil {
-			v.Add(field, "must hold event (the only kind of trigger so far)")
+		switch {
+		case t.Event != nil && t.Webhook != nil:
+			v.Add(field, "must hold one of event and webhook, not both")
+			continue
+		case t.Webhook != nil:
+			if webhooks++; webhooks > 1 {
+				v.Add(field+".webhook", "a job has at most one webhook")
+				continue
+			}
+			validateWebhook(v, field+".webhook", t.Webhook)
+			continue
+		case t.Event == nil:
+			v.Add(field, "must hold event or webhook")
 			continue
 		}
 		if events++; events > 1 {
@@ -47,13 +58,19 @@ func validateTriggers(v *domain.ValidationError, ts []domain.JobTrigger) {
 		if d := time.Duration(e.Debounce); d != 0 && (d < MinDebounce || d > MaxDebounce) {
 			v.Add(field+".event.debounce", fmt.Sprintf("must be from %s to %s when set", MinDebounce, MaxDebounce))
 		}
-		if r := e.MaxRate; r != nil {
-			if r.Events < 1 || r.Events > MaxRateEvents {
-				v.Add(field+".event.max_rate.events", fmt.Sprintf("must be from 1 to %d", MaxRateEvents))
-			}
-			if d := time.Duration(r.Per); d < MinRatePer || d > MaxRatePer {
-				v.Add(field+".event.max_rate.per", fmt.Sprintf(`must be a duration such as "1m", from %s to %s`, MinRatePer, MaxRatePer))
-			}
-		}
+		validateRate(v, field+".event.max_rate", e.MaxRate)
+	}
+}
+
+// validateRate checks a max_rate at field, when set.
+func validateRate(v *domain.ValidationError, field string, r *domain.EventRate) {
+	if r == nil {
+		return
+	}
+	if r.Events < 1 || r.Events > MaxRateEvents {
+		v.Add(field+".events", fmt.Sprintf("must be from 1 to %d", MaxRateEvents))
+	}
+	if d := time.Duration(r.Per); d < MinRatePer || d > MaxRatePer {
+		v.Add(field+".per", fmt.Sprintf(`must be a duration such as "1m", from %s to %s`, MinRatePer, MaxRatePer))
 	}
 }

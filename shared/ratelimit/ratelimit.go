@@ -1,5 +1,6 @@
-// Package ratelimit enforces event triggers' max_rate in Redis, so every api replica shares one
-// allowance per job: GCRA through github.com/go-redis/redis_rate (docs/event-triggers.md).
+// Package ratelimit enforces event triggers' max_rate and webhooks' rate limits in Redis, so
+// every api replica shares one allowance per job: GCRA through github.com/go-redis/redis_rate
+// (docs/event-triggers.md, docs/webhooks.md).
 package ratelimit
 
 import (
@@ -34,4 +35,17 @@ func (e *Events) Allow(ctx context.Context, jobID string, r domain.EventRate) (b
 		return false, fmt.Errorf("check event rate: %w", err)
 	}
 	return res.Allowed > 0, nil
+}
+
+// AllowWebhook takes one call from job jobID's webhook allowance of r. It returns 0 when the
+// call may go on, or how long until one may; an error when Redis does not answer.
+func (e *Events) AllowWebhook(ctx context.Context, jobID string, r domain.EventRate) (time.Duration, error) {
+	res, err := e.limiter.Allow(ctx, e.prefix+"webhook-rate:"+jobID, redis_rate.Limit{Rate: r.Events, Burst: r.Events, Period: time.Duration(r.Per)})
+	if err != nil {
+		return 0, fmt.Errorf("check webhook rate: %w", err)
+	}
+	if res.Allowed > 0 {
+		return 0, nil
+	}
+	return max(res.RetryAfter, time.Second), nil
 }

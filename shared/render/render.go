@@ -167,9 +167,10 @@ func parseExpr(body string) (*expr, error) {
 			return nil, fmt.Errorf("execution has id, scheduled_at and attempt")
 		}
 	case "trigger":
-		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload" && e.path[1] != "event") ||
-			(e.path[1] == "type" && len(e.path) > 2) || (e.path[1] == "event" && len(e.path) < 3) {
-			return nil, fmt.Errorf("trigger has type, payload (payload.FIELD…) and event (event.id, event.type, event.data.FIELD…)")
+		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload" && e.path[1] != "event" && e.path[1] != "webhook") ||
+			(e.path[1] == "type" && len(e.path) > 2) || (e.path[1] == "event" && len(e.path) < 3) ||
+			(e.path[1] == "webhook" && (len(e.path) < 3 || e.path[2] != "body" && e.path[2] != "query" && e.path[2] != "headers")) {
+			return nil, fmt.Errorf("trigger has type, payload (payload.FIELD…), event (event.id, event.type, event.data.FIELD…) and webhook (webhook.body, webhook.query.NAME, webhook.headers.NAME)")
 		}
 	default:
 		return nil, fmt.Errorf("%q is not one of var, job, execution, trigger", e.path[0])
@@ -344,9 +345,12 @@ func eval(field string, e *expr, c *Context) (string, error) {
 		}
 		var got string
 		var err error
-		if e.path[1] == "event" {
+		switch e.path[1] {
+		case "event":
 			got, err = eventAttribute(c, e.path[2:])
-		} else {
+		case "webhook":
+			got, err = webhookPart(c, e.path[2:])
+		default:
 			got, err = payload(c.Payload, e.path[2:])
 		}
 		if err != nil {
@@ -384,6 +388,19 @@ func eventAttribute(c *Context, path []string) (string, error) {
 	out, err := payload(c.Payload, path)
 	if err != nil {
 		return "", fmt.Errorf("%s", strings.Replace(err.Error(), "trigger.payload", "trigger.event", 1))
+	}
+	return out, nil
+}
+
+// webhookPart walks path into the webhook call that started the execution: its payload holds
+// the call's body, query and declared headers (docs/webhooks.md).
+func webhookPart(c *Context, path []string) (string, error) {
+	if c.Trigger != "webhook" || len(c.Payload) == 0 {
+		return "", fmt.Errorf("trigger.webhook: this execution was not started by a webhook")
+	}
+	out, err := payload(c.Payload, path)
+	if err != nil {
+		return "", fmt.Errorf("%s", strings.Replace(err.Error(), "trigger.payload", "trigger.webhook", 1))
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,8 @@ type EventRun struct {
 	PayloadFor    func(key string, scheduledAt time.Time) ([]byte, error)
 	// Source and EventID name the event in the audit log.
 	Source, EventID string
+	// Action is the audit log's action; empty: job.event. A webhook call is job.webhook.
+	Action string
 	// ExpireBefore: receipts received before it are deleted, a small batch at a time.
 	ExpireBefore time.Time
 }
@@ -66,7 +69,7 @@ func (s *Store) QueueEvent(ctx context.Context, r EventRun, now time.Time) (*dom
 		out      *domain.Execution
 		replayed bool
 	)
-	change := Change{Action: "job.event", ObjectKind: "job", ObjectID: e.JobID, Namespace: r.Namespace}
+	change := Change{Action: cmp.Or(r.Action, "job.event"), ObjectKind: "job", ObjectID: e.JobID, Namespace: r.Namespace}
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.inTx(ctx, &change, func(tx pgx.Tx) error {
 			out, replayed = nil, false

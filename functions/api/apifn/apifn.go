@@ -126,6 +126,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	var deps identity.Deps
 	// Without Redis, events matching a job with a max_rate are refused (503), not let through.
 	var eventLimiter jobs.RateLimiter
+	// Without Redis, webhook calls are refused (503): a rate limit that cannot be checked is not
+	// ignored.
+	var hookLimiter jobs.WebhookLimiter
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)
 		if err != nil {
@@ -135,7 +138,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 		deps.Limiter = auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{
 			MaxFailures: s.Auth.LoginFailures, Window: s.Auth.LoginWindow, Prefix: s.Redis.Prefix()})
-		eventLimiter = ratelimit.NewEvents(rdb, s.Redis.Prefix())
+		limiter := ratelimit.NewEvents(rdb, s.Redis.Prefix())
+		eventLimiter, hookLimiter = limiter, limiter
 	}
 	if s.Auth.Has(identity.ModeOIDC) {
 		if deps.OIDC, err = auth.NewOIDC(ctx, s.Auth.OIDC, &http.Client{Timeout: 10 * time.Second}, clock.Now); err != nil {
@@ -196,7 +200,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
-		EventLimiter: eventLimiter}, clock.Now, log)
+		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
 	if err != nil {
 		return err
