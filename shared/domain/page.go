@@ -16,6 +16,10 @@ type ListJobsParams struct {
 	Kind JobKind
 	// State keeps jobs in one of the State… states; "" keeps every state.
 	State string
+	// IDs, when not empty, keeps the jobs with these ids (UUIDs).
+	IDs []string
+	// Name keeps the job(s) of exactly this name, case included; "" keeps every job.
+	Name string
 }
 
 // ExecutionCursor is the position after the last execution of a page.
