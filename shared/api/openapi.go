@@ -107,6 +107,16 @@ func (p param) format(f string) param {
 	return p
 }
 
+// repeated makes p a list of at most max values, each a string of p's format, given by
+// repeating the parameter (?id=a&id=b).
+func (p param) repeated(max uint64) param {
+	items := p.schema
+	p.schema = openapi3.NewArraySchema()
+	p.schema.Items, p.schema.MaxItems = &openapi3.SchemaRef{Value: items}, &max
+	p.example = []any{p.example}
+	return p
+}
+
 // must makes p required.
 func (p param) must() param {
 	p.required = true
