@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
@@ -110,6 +111,9 @@ func (ui *UI) send(r *http.Request, sess *session, method, path, contentType str
 		req.Header.Set("Content-Type", contentType)
 	}
 	res := &apiResponse{header: http.Header{}}
+	if t := timingOf(r.Context()); t != nil {
+		defer t.called(time.Now())
+	}
 	ui.api.ServeHTTP(res, req)
 	if res.status == 0 {
 		res.status = http.StatusOK
