@@ -52,9 +52,10 @@ func (w *clause) sql() string {
 }
 
 // queryArgs returns the arguments of a query built with w. The statement is described once and
-// then planned with its values on every execution (not prepared and planned once for any
-// value): a name search that matches one job in a million and one that matches most of them
-// need different plans, and a generic plan is right for one of them only.
+// then planned with its values on every execution: a name search that matches one job in a
+// million and one that matches most of them need different plans, and the generic plan that
+// PostgreSQL may settle on for a prepared statement after five executions is right for one of
+// them only.
 func (w *clause) queryArgs() []any { return append([]any{pgx.QueryExecModeCacheDescribe}, w.args...) }
 
 // jobFilter adds the conditions of p's filters to w, in the order of the fields of
