@@ -38,9 +38,11 @@ type bindingRow struct {
 	ID, Role, Namespace string
 }
 
-// userView is the page of one user: their bindings and what an admin may change.
+// userView is the page of one user: their bindings, their dashboard sessions and what an
+// admin may change.
 type userView struct {
 	User        userRow
+	Sessions    sessionTable
 	Roles       []option
 	Namespace   string
 	Problem     string
@@ -193,7 +195,8 @@ func (ui *UI) user(r *http.Request, sess *session, id string) (*userRow, *apiRes
 func (ui *UI) userPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	uv := &userView{Namespace: domain.AllNamespaces, FieldErrors: map[string]string{},
 		Message: ui.doneMessage(r, map[string]string{"created": "admin.user_created", "disabled": "admin.disabled_done",
-			"enabled": "admin.enabled_done", "bound": "admin.bound", "unbound": "admin.unbound"})}
+			"enabled": "admin.enabled_done", "bound": "admin.bound", "unbound": "admin.unbound",
+			"session_ended": "sessions.ended", "sessions_ended": "sessions.all_ended"})}
 	ui.showUser(w, r, sess, uv, http.StatusOK, "")
 }
 
@@ -213,6 +216,10 @@ func (ui *UI) showUser(w http.ResponseWriter, r *http.Request, sess *session, uv
 		return
 	}
 	uv.User = *u
+	if uv.Sessions, err = ui.userSessions(r, sess, id); err != nil {
+		ui.internal(w, r, sess, err)
+		return
+	}
 	res, err = ui.call(r, sess, http.MethodGet, "/api/v1/roles", nil)
 	if err != nil {
 		ui.internal(w, r, sess, err)

@@ -192,7 +192,7 @@ func postForm(r *http.Request) url.Values {
 
 // definitionOfJob is the definition of j as the API answered it: every default already filled.
 func definitionOfJob(j *domain.Job) domain.JobDefinition {
-	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Kind: j.Kind,
+	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Tags: j.Tags, Kind: j.Kind,
 		Enabled: j.Enabled, Schedule: j.Schedule, Timezone: j.Timezone, HTTP: j.HTTP, SQL: j.SQL, Timeout: j.Timeout,
 		MisfirePolicy: j.MisfirePolicy, MaxCatchup: j.MaxCatchup, StartingDeadline: j.StartingDeadline,
 		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry}

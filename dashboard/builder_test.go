@@ -48,7 +48,7 @@ func stored(t *testing.T, srv *dashboardtest.Server, token, id string) (domain.J
 	require.Equal(t, http.StatusOK, code, b)
 	var j domain.Job
 	require.NoError(t, json.Unmarshal([]byte(b), &j))
-	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Kind: j.Kind,
+	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Tags: j.Tags, Kind: j.Kind,
 		Enabled: j.Enabled, Schedule: j.Schedule, Timezone: j.Timezone, HTTP: j.HTTP, SQL: j.SQL, Timeout: j.Timeout,
 		MisfirePolicy: j.MisfirePolicy, MaxCatchup: j.MaxCatchup, StartingDeadline: j.StartingDeadline,
 		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry}, j

@@ -24,6 +24,8 @@ type builderForm struct {
 	Kind, Name, Namespace, Description string
 	Enabled                            bool
 	Timezone                           string
+	// Tags holds the tags separated by commas or spaces (readTags).
+	Tags string
 
 	SchedKind, Cron, Every, Anchor, At, StartAt, EndAt string
 	DSTGap, DSTOverlap, Jitter                         string
@@ -76,7 +78,7 @@ func formOf(def *domain.JobDefinition) builderForm {
 	s := def.Schedule
 	f := builderForm{
 		Kind: string(def.Kind), Name: def.Name, Namespace: def.Namespace, Description: def.Description,
-		Enabled: def.Enabled, Timezone: def.Timezone,
+		Enabled: def.Enabled, Timezone: def.Timezone, Tags: strings.Join(def.Tags, ", "),
 		SchedKind: string(s.Kind), Cron: s.Cron, Every: optDuration(s.Every),
 		Anchor: optTime(s.Anchor), At: optTime(s.At), StartAt: optTime(s.StartAt), EndAt: optTime(s.EndAt),
 		DSTGap: s.DSTGap, DSTOverlap: s.DSTOverlap, Jitter: optDuration(s.Jitter),
@@ -153,7 +155,7 @@ func parseBuilder(v url.Values) builderForm {
 	text := func(name string) string { return strings.ReplaceAll(v.Get(name), "\r\n", "\n") }
 	f := builderForm{
 		Kind: v.Get("kind"), Name: v.Get("name"), Namespace: v.Get("namespace"), Description: text("description"),
-		Enabled: v.Has("enabled"), Timezone: v.Get("timezone"),
+		Enabled: v.Has("enabled"), Timezone: v.Get("timezone"), Tags: v.Get("tags"),
 		SchedKind: v.Get("sched_kind"), Cron: v.Get("cron"), Every: v.Get("every"), Anchor: v.Get("anchor"),
 		At: v.Get("at"), StartAt: v.Get("start_at"), EndAt: v.Get("end_at"), DSTGap: v.Get("dst_gap"),
 		DSTOverlap: v.Get("dst_overlap"), Jitter: v.Get("jitter"),
@@ -199,7 +201,7 @@ func (f *builderForm) values() url.Values {
 		}
 	}
 	for name, value := range map[string]string{
-		"kind": f.Kind, "name": f.Name, "namespace": f.Namespace, "description": f.Description, "timezone": f.Timezone,
+		"kind": f.Kind, "name": f.Name, "namespace": f.Namespace, "description": f.Description, "timezone": f.Timezone, "tags": f.Tags,
 		"sched_kind": f.SchedKind, "cron": f.Cron, "every": f.Every, "anchor": f.Anchor, "at": f.At,
 		"start_at": f.StartAt, "end_at": f.EndAt, "dst_gap": f.DSTGap, "dst_overlap": f.DSTOverlap, "jitter": f.Jitter,
 		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "timeout": f.Timeout,
@@ -247,7 +249,7 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 	errs := formErrors{}
 	def := domain.JobDefinition{
 		Namespace: f.Namespace, Name: f.Name, Description: f.Description, Kind: domain.JobKind(f.Kind),
-		Enabled: f.Enabled, Timezone: f.Timezone,
+		Enabled: f.Enabled, Timezone: f.Timezone, Tags: readTags(f.Tags),
 		Timeout:       duration(errs, "timeout", f.Timeout),
 		MisfirePolicy: f.MisfirePolicy, MaxCatchup: integer(errs, "max_catchup", f.MaxCatchup),
 		StartingDeadline:  duration(errs, "starting_deadline", f.StartingDeadline),
@@ -463,7 +465,7 @@ func (f *builderForm) inputFor(path string) string {
 	}
 	switch p := indexSuffix.ReplaceAllString(path, ""); p {
 	case "name", "namespace", "description", "kind", "enabled", "timezone", "timeout", "misfire_policy",
-		"max_catchup", "starting_deadline", "concurrency_policy":
+		"max_catchup", "starting_deadline", "concurrency_policy", "tags":
 		return "f-" + p
 	case "retry.max_attempts", "retry.backoff":
 		return "f-retry_" + strings.TrimPrefix(p, "retry.")

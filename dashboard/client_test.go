@@ -97,14 +97,27 @@ func (c *client) csrf(path string) string {
 	return m[1]
 }
 
-// sessionCookie returns the session cookie the jar holds ("" for none).
+// sessionCookie returns the session cookie the jar holds ("" for none), of either name.
 func (c *client) sessionCookie() string {
 	u, err := url.Parse(c.srv.URL)
 	require.NoError(c.t, err)
 	for _, k := range c.c.Jar.Cookies(u) {
-		if k.Name == "vecron_session" {
+		if k.Name == "vecron_session" || k.Name == "__Host-vecron_session" {
 			return k.Value
 		}
 	}
 	return ""
 }
+
+// behindTLS is the cookie jar of a browser that reaches the server over HTTPS through a proxy
+// that ends TLS: the server sees plain HTTP, the browser keeps and sends Secure cookies.
+type behindTLS struct{ http.CookieJar }
+
+func asHTTPS(u *url.URL) *url.URL {
+	v := *u
+	v.Scheme = "https"
+	return &v
+}
+
+func (j behindTLS) SetCookies(u *url.URL, cs []*http.Cookie) { j.CookieJar.SetCookies(asHTTPS(u), cs) }
+func (j behindTLS) Cookies(u *url.URL) []*http.Cookie        { return j.CookieJar.Cookies(asHTTPS(u)) }

@@ -35,15 +35,30 @@ const (
 	LiveRecheckDefault = 15 * time.Second
 	// LiveIntervalDefault spaces the updates of a live connection.
 	LiveIntervalDefault = time.Second
+	// OIDCIdentityMinDefault is the least time a sign-in through the identity provider is
+	// trusted before the provider is asked again.
+	OIDCIdentityMinDefault = 5 * time.Minute
 )
 
 // Config configures the dashboard (settings under dashboard).
 type Config struct {
 	IdleTimeout time.Duration `koanf:"idle_timeout" usage:"a dashboard session ends after this long without a request"`
 	MaxAge      time.Duration `koanf:"max_age" usage:"a dashboard session ends this long after sign-in, however active"`
-	// SecureCookie marks the session cookie Secure over plain HTTP too: behind a proxy that
-	// terminates TLS, the request the dashboard sees is plain.
-	SecureCookie bool `koanf:"secure_cookie" usage:"always mark the session cookie Secure (behind a proxy that terminates TLS)"`
+	// SecureCookie says browsers reach the dashboard over HTTPS when no public URL says so:
+	// behind a proxy that terminates TLS, the request the dashboard sees is plain. public_url
+	// (PublicURL) is the better way to say it.
+	SecureCookie bool `koanf:"secure_cookie" usage:"browsers reach the dashboard over https (behind a proxy that terminates TLS) though public_url is not set: the session cookie is Secure and __Host- prefixed"`
+	// OIDCIdentityMin is the least time a sign-in through the identity provider is trusted
+	// before its refresh token reads the user's groups again (or, without one, the session
+	// ends), when the ID token expires sooner: a provider issuing one-minute ID tokens must not
+	// make every page a round trip to it.
+	OIDCIdentityMin time.Duration `koanf:"oidc_identity_min" usage:"least time a sign-in through the identity provider is trusted before the provider is asked again (its refresh token), when its ID token expires sooner"`
+	// PublicURL is the URL browsers reach the dashboard at: the api's public_url. An https one
+	// makes the session cookie Secure with the __Host- prefix, and every page sends HSTS.
+	PublicURL string `koanf:"-"`
+	// Development is set by `vecron dev`, where plain HTTP on this machine is expected: no
+	// warning is logged for it.
+	Development bool `koanf:"-"`
 	// LiveRecheck bounds how long a live connection outlives its session (a sign-out elsewhere,
 	// a disabled user); the API's own recheck of the stream (stream.recheck) is slower.
 	LiveRecheck time.Duration `koanf:"live_recheck" usage:"how often a page's live connection checks its dashboard session again"`
@@ -57,8 +72,8 @@ type Config struct {
 }
 
 func (c Config) validate() error {
-	if c.IdleTimeout < 0 || c.MaxAge < 0 || c.LiveRecheck < 0 || c.LiveInterval < 0 {
-		return errors.New("dashboard.idle_timeout, dashboard.max_age, dashboard.live_recheck, dashboard.live_interval: must not be negative")
+	if c.IdleTimeout < 0 || c.MaxAge < 0 || c.LiveRecheck < 0 || c.LiveInterval < 0 || c.OIDCIdentityMin < 0 {
+		return errors.New("dashboard.idle_timeout, dashboard.max_age, dashboard.live_recheck, dashboard.live_interval, dashboard.oidc_identity_min: must not be negative")
 	}
 	return nil
 }
@@ -74,6 +89,10 @@ type Deps struct {
 	// OIDC is the sign-in through the identity provider; nil takes Identity's (OIDCLogin),
 	// when it has one.
 	OIDC OIDCFlow
+	// OIDCRefresh asks the identity provider again about a session's user when what it said
+	// expires; nil takes Identity's OIDCLogin, when it has one. Without either, an identity
+	// provider's session ends when its identity expires.
+	OIDCRefresh OIDCRefresher
 	// Now is the clock.
 	Now func() time.Time
 	Log *slog.Logger
@@ -109,6 +128,12 @@ func New(d Deps, cfg Config) (*UI, error) {
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, MaxAgeDefault)
 	cfg.LiveRecheck = cmp.Or(cfg.LiveRecheck, LiveRecheckDefault)
 	cfg.LiveInterval = cmp.Or(cfg.LiveInterval, LiveIntervalDefault)
+	cfg.OIDCIdentityMin = cmp.Or(cfg.OIDCIdentityMin, OIDCIdentityMinDefault)
+	transport, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	transport.warn(d.Log)
 	cat, err := loadCatalogs(files)
 	if err != nil {
 		return nil, err
@@ -122,14 +147,20 @@ func New(d Deps, cfg Config) (*UI, error) {
 		return nil, err
 	}
 	ui := &UI{api: d.API, ident: d.Identity, oidc: d.OIDC, now: d.Now, log: d.Log, cat: cat, assets: a, timing: cfg.ServerTiming,
-		sessions: &Sessions{store: d.Sessions, ident: d.Identity, cfg: cfg, now: d.Now}}
-	if ui.oidc == nil && d.Identity.OIDCLogin() != nil {
-		ui.oidc = &providerFlow{login: d.Identity.OIDCLogin(), ui: ui}
+		sessions: &Sessions{store: d.Sessions, ident: d.Identity, cfg: cfg, now: d.Now, transport: transport, refresher: d.OIDCRefresh,
+			log: d.Log}}
+	if login := d.Identity.OIDCLogin(); login != nil {
+		if ui.oidc == nil {
+			ui.oidc = &providerFlow{login: login, ui: ui}
+		}
+		if ui.sessions.refresher == nil {
+			ui.sessions.refresher = login
+		}
 	}
 	if ui.pages, err = parsePages(files, ui.funcs()); err != nil {
 		return nil, err
 	}
-	ui.handler = securityHeaders(ui.crossOrigin(ui.routes()))
+	ui.handler = securityHeaders(transport.secure, ui.crossOrigin(ui.routes()))
 	return ui, nil
 }
 
@@ -195,6 +226,19 @@ func (ui *UI) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}/bindings", ui.signedIn(ui.bind))
 	mux.Handle("GET /admin/users/{id}/bindings/{bid}/delete", ui.signedIn(ui.unbindConfirm))
 	mux.Handle("POST /admin/users/{id}/bindings/{bid}/delete", ui.signedIn(ui.unbind))
+	// Dashboard sessions (sessions.go): a user's, the identity provider's users', one's own.
+	mux.Handle("GET /admin/users/{id}/sessions/end", ui.signedIn(ui.userSessionsEndConfirm))
+	mux.Handle("POST /admin/users/{id}/sessions/end", ui.signedIn(ui.userSessionsEnd))
+	mux.Handle("GET /admin/users/{id}/sessions/{sid}/end", ui.signedIn(ui.userSessionEndConfirm))
+	mux.Handle("POST /admin/users/{id}/sessions/{sid}/end", ui.signedIn(ui.userSessionEnd))
+	mux.Handle("GET /admin/sessions", ui.signedIn(ui.providerSessionsPage))
+	mux.Handle("GET /admin/sessions/end", ui.signedIn(ui.subjectSessionsEndConfirm))
+	mux.Handle("POST /admin/sessions/end", ui.signedIn(ui.subjectSessionsEnd))
+	mux.Handle("GET /admin/sessions/{sid}/end", ui.signedIn(ui.providerSessionEndConfirm))
+	mux.Handle("POST /admin/sessions/{sid}/end", ui.signedIn(ui.providerSessionEnd))
+	mux.Handle("GET /account/sessions", ui.signedIn(ui.accountSessionsPage))
+	mux.Handle("GET /account/sessions/{sid}/end", ui.signedIn(ui.accountSessionEndConfirm))
+	mux.Handle("POST /account/sessions/{sid}/end", ui.signedIn(ui.accountSessionEnd))
 	mux.Handle("GET /account/tokens", ui.signedIn(ui.tokensPage))
 	mux.Handle("POST /account/tokens", ui.signedIn(ui.createToken))
 	mux.Handle("GET /account/tokens/{id}/revoke", ui.signedIn(ui.revokeConfirm))

@@ -293,6 +293,10 @@ type executionView struct {
 	Attempts   []attemptView
 	Facts      []fact
 	Excerpt    string
+	// IsSQL shows rows where an http job's page shows HTTP statuses; SQL is what the
+	// statements did, as the excerpt tells (nil without one).
+	IsSQL bool
+	SQL   *sqlResultView
 	// CanCancel shows the cancel button; the API decides on the post regardless.
 	CanCancel bool
 	// DeadLetter is the dead letter's state and what to do with it.
@@ -302,9 +306,12 @@ type executionView struct {
 
 // attemptView is one attempt of an execution.
 type attemptView struct {
-	N                 int
-	Status            outcomeView
-	HTTPStatus        string
+	N          int
+	Status     outcomeView
+	HTTPStatus string
+	// Rows sums up the statements of a sql job's attempt: known for the newest attempt only,
+	// whose results the excerpt holds.
+	Rows              string
 	Duration          string
 	Started, Finished string
 	Error, Worker     string
@@ -405,6 +412,7 @@ func (ui *UI) executionPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	if e.WorkerID != "" {
 		ev.Facts = append(ev.Facts, fact{ui.cat.tr(lang, "execution.worker"), e.WorkerID})
 	}
+	ui.sqlOf(lang, e, j, ev)
 	for _, a := range e.Attempts {
 		av := attemptView{N: a.Attempt, Status: ui.outcome(lang, a.Status), Started: at(a.StartedAt), Finished: at(&a.FinishedAt),
 			Error: a.Error, Worker: a.WorkerID, Duration: humanize.Duration(time.Duration(a.DurationMS*float64(time.Millisecond)), lang)}
@@ -412,6 +420,10 @@ func (ui *UI) executionPage(w http.ResponseWriter, r *http.Request, sess *sessio
 			av.HTTPStatus = strconv.Itoa(a.HTTPStatus)
 		}
 		ev.Attempts = append(ev.Attempts, av)
+	}
+	// The excerpt is written when an attempt finishes, so it is the newest recorded attempt's.
+	if n := len(ev.Attempts); n > 0 && ev.SQL != nil {
+		ev.Attempts[n-1].Rows = ev.SQL.Summary
 	}
 	if e.DeadLetter != nil {
 		dv := &deadLetterView{State: ui.cat.tr(lang, keyOf("deadletters.state.", e.DeadLetter.State)), Resolved: at(e.DeadLetter.ResolvedAt),

@@ -9,10 +9,14 @@ import "net/http"
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// hstsMaxAge is a year: browsers that saw the dashboard over HTTPS keep to it that long.
+const hstsMaxAge = "max-age=31536000"
+
 // securityHeaders sets what every dashboard response needs: the CSP, no sniffing, no framing,
-// no Referer beyond this origin, no caching of pages (assets set their own), and, over TLS,
-// HTTPS from then on.
-func securityHeaders(next http.Handler) http.Handler {
+// no Referer beyond this origin, no caching of pages (assets set their own), and, when browsers
+// reach the dashboard over HTTPS (secure: the public URL says so, whatever the request that a
+// proxy which ends TLS passes on) or the request came over TLS, HTTPS from then on.
+func securityHeaders(secure bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -21,8 +25,8 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
-		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		if secure || r.TLS != nil {
+			h.Set("Strict-Transport-Security", hstsMaxAge)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -22,7 +22,7 @@ var (
 	// codeKey finds tr(lang, "key") and errorPage(…, "key") in Go code.
 	codeKey = regexp.MustCompile(`(?:\.tr\([a-zA-Z]+, |errorPage\([^"]*?, )"([a-z_]+\.[a-z_.]+)"`)
 	// literalKey finds the other keys Go code names as string literals ("jobs.paused").
-	literalKey = regexp.MustCompile(`"((?:jobs|job|login|error|nav)\.[a-z_.]+)"`)
+	literalKey = regexp.MustCompile(`"((?:jobs|job|login|error|nav|sessions)\.[a-z_.]+)"`)
 )
 
 // TestCatalogs fails when a key used in a template or in Go code is missing from a catalog, when

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -13,7 +14,8 @@ import (
 // previewCount is how many fires the job page lists.
 const previewCount = 10
 
-// jobView is the job page: the definition and the next fires.
+// jobView is the job page: the definition, the next fires, the live timeline, and the sections
+// the caller may read (nil when not): statistics, variables, audit trail.
 type jobView struct {
 	Row        jobRow
 	Job        *domain.Job
@@ -23,8 +25,13 @@ type jobView struct {
 	// FiresProblem says why the API gave no fires.
 	FiresProblem string
 	// Timeline is the newest executions; Live the address of the page's live updates.
-	Timeline timelineView
-	Live     string
+	Timeline  timelineView
+	Live      string
+	Stats     *statsView
+	Variables *jobVariablesView
+	Audit     *jobAuditView
+	// CanReadVariables links the job's variables page.
+	CanReadVariables bool
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -38,18 +45,13 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	if !ok {
 		return
 	}
-	row, res, err := ui.jobRow(r, sess, id)
-	switch {
-	case err != nil:
-		ui.internal(w, r, sess, err)
-		return
-	case res != nil:
-		ui.apiError(w, r, sess, res)
-		return
-	}
-	res, err = ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil)
+	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil)
 	if err != nil {
 		ui.internal(w, r, sess, err)
+		return
+	}
+	if !res.ok() {
+		ui.apiError(w, r, sess, res)
 		return
 	}
 	var j domain.Job
@@ -57,7 +59,12 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 		ui.internal(w, r, sess, err)
 		return
 	}
-	jv := &jobView{Row: row, Job: &j}
+	m, err := ui.me(r, sess)
+	if err != nil {
+		ui.internal(w, r, sess, err)
+		return
+	}
+	jv := &jobView{Job: &j, CanReadVariables: m.can(domain.PermVariableRead, j.Namespace)}
 	switch {
 	case j.HTTP != nil:
 		jv.Target = j.HTTP.Method + " " + j.HTTP.URL
@@ -69,8 +76,20 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	if json.Indent(&def, res.body.Bytes(), "", "  ") == nil {
 		jv.Definition = def.String()
 	}
-	ui.fires(r, sess, jv)
-	jv.Timeline = ui.timeline(r, sess, id)
+	// The sections are independent reads of the API, each bounded: made at once, their
+	// database round trips overlap instead of adding up. Each goroutine fills fields of its
+	// own.
+	var (
+		st *domain.JobStats
+		wg sync.WaitGroup
+	)
+	wg.Go(func() { st, jv.Stats = ui.jobStats(r, sess, &j) })
+	wg.Go(func() { ui.fires(r, sess, jv) })
+	wg.Go(func() { jv.Timeline = ui.timelineIn(r, sess, id, ui.zones.get(j.Timezone)) })
+	wg.Go(func() { jv.Variables = ui.jobVariables(r, sess, &j, m) })
+	wg.Go(func() { jv.Audit = ui.jobAudit(r, sess, &j, m) })
+	wg.Wait()
+	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)
 	ui.render(w, http.StatusOK, "job.html", ui.newView(r, sess, "job.title", "jobs", jv))
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +21,8 @@ const pageSize = 50
 // jobFilter is the list's search and filters, as the API takes them.
 type jobFilter struct {
 	Q, Namespace, State, Kind string
+	// Tags keeps the jobs that have every one (typed in one input, sent as tag=a&tag=b).
+	Tags []string
 }
 
 func (f jobFilter) values() url.Values {
@@ -28,6 +31,9 @@ func (f jobFilter) values() url.Values {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	for _, t := range f.Tags {
+		v.Add("tag", t)
 	}
 	return v
 }
@@ -60,6 +66,7 @@ type option struct {
 type jobRow struct {
 	L, CSRF                   string
 	ID, Name, Namespace, Kind string
+	Tags                      []string
 	State, StateLabel         string
 	Enabled                   bool
 	Schedule                  string
@@ -129,7 +136,8 @@ func (ui *UI) me(r *http.Request, sess *session) (*me, error) {
 
 func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	lang, q := langOf(r), r.URL.Query()
-	f := jobFilter{Q: q.Get("q"), Namespace: q.Get("namespace"), State: q.Get("state"), Kind: q.Get("kind")}
+	f := jobFilter{Q: q.Get("q"), Namespace: q.Get("namespace"), State: q.Get("state"), Kind: q.Get("kind"),
+		Tags: splitTags(strings.Join(q["tag"], " "))}
 	jv := &jobsView{Filter: f, FieldErrors: map[string]string{}}
 	jv.States = ui.options(lang, "state.", f.State, domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded)
 	jv.Kinds = ui.options(lang, "kind.", f.Kind, string(domain.KindHTTP), string(domain.KindSQL))
@@ -220,7 +228,7 @@ func statusIcon(s domain.ExecutionStatus) string {
 
 // row makes the list's row of job j with its statistics st for the caller m, at now.
 func (ui *UI) row(lang string, sess *session, j *domain.Job, st *domain.JobStats, m *me, now time.Time) jobRow {
-	row := jobRow{L: lang, CSRF: sess.csrf, ID: j.ID, Name: j.Name, Namespace: j.Namespace, Kind: string(j.Kind),
+	row := jobRow{L: lang, CSRF: sess.csrf, ID: j.ID, Name: j.Name, Namespace: j.Namespace, Kind: string(j.Kind), Tags: j.Tags,
 		State: j.State, StateLabel: ui.cat.tr(lang, "state."+j.State), Enabled: j.Enabled, Zone: j.Timezone,
 		Schedule:  schedule.Describe(j.Schedule, ui.zones.get(j.Timezone), lang),
 		CanEnable: m.can(domain.PermJobEnable, j.Namespace), CanRun: m.can(domain.PermJobExecute, j.Namespace),

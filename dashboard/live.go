@@ -433,8 +433,18 @@ type timelineItem struct {
 	HTTPStatus               int
 }
 
-// timeline reads the newest executions of job id through the API.
+// timeline reads the newest executions of job id through the API, shown in the job's zone.
 func (ui *UI) timeline(r *http.Request, sess *session, id string) timelineView {
+	loc := time.UTC
+	var j domain.Job
+	if res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil); err == nil && res.ok() && res.decode(&j) == nil {
+		loc = ui.zones.get(j.Timezone)
+	}
+	return ui.timelineIn(r, sess, id, loc)
+}
+
+// timelineIn is timeline for a page that has read the job already: its times are shown in loc.
+func (ui *UI) timelineIn(r *http.Request, sess *session, id string, loc *time.Location) timelineView {
 	lang := langOf(r)
 	tv := timelineView{L: lang, JobID: id}
 	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id+"/executions?limit="+strconv.Itoa(liveTimelineLen), nil)
@@ -448,11 +458,6 @@ func (ui *UI) timeline(r *http.Request, sess *session, id string) timelineView {
 	if err := res.decode(&list); err != nil {
 		tv.Problem = ui.cat.tr(lang, "live.timeline_problem")
 		return tv
-	}
-	loc := time.UTC
-	var j domain.Job
-	if res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil); err == nil && res.ok() && res.decode(&j) == nil {
-		loc = ui.zones.get(j.Timezone)
 	}
 	now := ui.now()
 	for _, e := range list.Items {

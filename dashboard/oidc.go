@@ -26,7 +26,7 @@ func (f *providerFlow) ServeOIDC(w http.ResponseWriter, r *http.Request, start S
 			f.ui.internal(w, r, nil, err)
 		}
 	case r.Method == http.MethodGet && r.URL.Path == oidclogin.CallbackPath:
-		oi, returnTo, err := f.login.Finish(w, r)
+		g, returnTo, err := f.login.FinishGrant(w, r)
 		var failed *oidclogin.Error
 		switch {
 		case errors.As(err, &failed):
@@ -38,7 +38,7 @@ func (f *providerFlow) ServeOIDC(w http.ResponseWriter, r *http.Request, start S
 			f.ui.internal(w, r, nil, err)
 			return
 		}
-		if err := start.StartOIDCSession(w, r, oi); err != nil {
+		if err := start.StartOIDCSession(w, r, g); err != nil {
 			f.ui.internal(w, r, nil, err)
 			return
 		}

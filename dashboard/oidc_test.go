@@ -16,6 +16,7 @@ import (
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
@@ -35,7 +36,7 @@ func (f fakeFlow) ServeOIDC(w http.ResponseWriter, r *http.Request, start dashbo
 		http.NotFound(w, r)
 		return
 	}
-	if err := start.StartOIDCSession(w, r, f.user); err != nil {
+	if err := start.StartOIDCSession(w, r, &oidclogin.Grant{Identity: f.user}); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -30,10 +30,19 @@ func operatorPages(t *testing.T, srv *dashboardtest.Server, admin *domain.User) 
 	require.Equal(t, http.StatusCreated, code, b)
 	code, b = srv.API(t, token, http.MethodPost, "/api/v1/jobs/"+j.ID+"/variables", `{"name":"KEY","value":"`+secretValue+`","is_secret":true}`)
 	require.Equal(t, http.StatusCreated, code, b)
-	return []string{"/executions", "/executions?status=failed", "/executions/" + e.ID, "/executions/" + running.ID + "/cancel",
+	// Sessions: a database user's, and an identity provider's user's whose claims are hostile.
+	other := srv.User(t, rbac.RoleViewer, "")
+	ds, _ := testfactory.DashboardSession(t, srv.Store, testfactory.SessionOpts{User: other})
+	sub := `sub-"><b>v</b>`
+	oidc, _ := testfactory.DashboardSession(t, srv.Store, testfactory.SessionOpts{Subject: sub, Username: hostile, Groups: []string{hostile}})
+	return []string{"/admin/sessions", "/admin/sessions/end?" + url.Values{"subject": {sub}}.Encode(),
+		"/admin/sessions/" + oidc.ID + "/end?" + url.Values{"subject": {sub}}.Encode(),
+		"/admin/users/" + other.ID, "/admin/users/" + other.ID + "/sessions/end", "/admin/users/" + other.ID + "/sessions/" + ds.ID + "/end",
+		"/account/sessions",
+		"/executions", "/executions?status=failed", "/executions/" + e.ID, "/executions/" + running.ID + "/cancel",
 		"/dead-letters", "/dead-letters/" + e.ID + "/replay", "/dead-letters/" + e.ID + "/discard",
 		"/variables", "/variables/PLAIN/edit", "/variables/PLAIN/delete", "/jobs/" + j.ID + "/variables", "/jobs/" + j.ID + "/variables/KEY/edit",
-		"/audit", "/admin/users", "/admin/users/" + admin.ID, "/admin/users/" + admin.ID + "/disable", "/account/tokens"}
+		"/audit", "/jobs/" + j.ID, "/admin/users", "/admin/users/" + admin.ID, "/admin/users/" + admin.ID + "/disable", "/account/tokens"}
 }
 
 func TestOperatorPagesNoInlineCode(t *testing.T) {
@@ -61,7 +70,7 @@ func TestOperatorPagesNoInlineCode(t *testing.T) {
 				require.Contains(t, r.body, `for="`+id[1]+`"`, "%s: input %s has no label", path, id[1])
 			}
 			// No text was left untranslated.
-			require.NotRegexp(t, `>\s*(?:history|execution|deadletters|variables|audit|admin|confirm)\.[a-z_.]+\s*<`, r.body, path)
+			require.NotRegexp(t, `>\s*(?:history|execution|deadletters|variables|audit|admin|confirm|sessions)\.[a-z_.]+\s*<`, r.body, path)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func pageNames() []string {
 		"builder.html", "import.html", "export.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
 		"variables.html", "variable.html", "audit.html",
-		"users.html", "user.html", "tokens.html"}
+		"users.html", "user.html", "tokens.html", "sessions.html", "account_sessions.html"}
 }
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
@@ -34,7 +34,8 @@ const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/timeline.html", "templates/"+name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/timeline.html",
+			"templates/sessiontable.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,14 +16,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/auth"
+	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/rbac"
 )
 
 const (
-	// sessionCookie holds the session token.
-	sessionCookie = "vecron_session"
 	// csrfField and csrfHeader carry the CSRF token of a form and of an HTMX request.
 	csrfField  = "csrf"
 	csrfHeader = "X-CSRF-Token"
@@ -39,14 +39,19 @@ type SessionStore interface {
 	DashboardSession(ctx context.Context, hash []byte, now time.Time) (*domain.DashboardSession, error)
 	TouchDashboardSession(ctx context.Context, hash []byte, now, idleExpires time.Time) error
 	RevokeDashboardSession(ctx context.Context, hash []byte, now time.Time) error
+	// The refresh of an identity provider's session (sessionrefresh.go).
+	ClaimSessionRefresh(ctx context.Context, hash []byte, now, until time.Time) (keyID string, sealed []byte, ok bool, err error)
+	RefreshSession(ctx context.Context, hash []byte, ri domain.SessionRefresh) error
+	ExpireDashboardSession(ctx context.Context, hash []byte, now time.Time, reason string) error
 }
 
 // OIDCFlow is the sign-in through an identity provider (Authorization Code with PKCE). The
 // dashboard routes every request under /auth/oidc/ to ServeOIDC and links
 // /auth/oidc/start?next=… as "Sign in with <Label>" on the login page. Once the flow has
-// verified the provider's answer, it calls start.StartOIDCSession, which sets the session
-// cookie, and redirects the browser (to the next path, after SafeNext). The dashboard's own
-// flow runs shared/auth/oidclogin (identity.Service.OIDCLogin); tests plug in another.
+// verified the provider's answer, it calls start.StartOIDCSession with what the provider
+// vouches for, which sets the session cookie, and redirects the browser (to the next path,
+// after SafeNext). The dashboard's own flow runs shared/auth/oidclogin
+// (identity.Service.OIDCLogin); tests plug in another.
 type OIDCFlow interface {
 	Label() string
 	ServeOIDC(w http.ResponseWriter, r *http.Request, start SessionStarter)
@@ -54,15 +59,25 @@ type OIDCFlow interface {
 
 // SessionStarter signs a browser in; *Sessions is one.
 type SessionStarter interface {
-	StartOIDCSession(w http.ResponseWriter, r *http.Request, oi *auth.OIDCIdentity) error
+	StartOIDCSession(w http.ResponseWriter, r *http.Request, g *oidclogin.Grant) error
+}
+
+// OIDCRefresher asks the identity provider again about the user of a session whose identity
+// expired, with the refresh token the session keeps sealed; *oidclogin.Login is one.
+type OIDCRefresher interface {
+	Refresh(ctx context.Context, subject string, sealed oidclogin.Sealed) (*oidclogin.Grant, error)
 }
 
 // Sessions signs browsers in and out and finds the session of a request.
 type Sessions struct {
-	store SessionStore
-	ident *identity.Service
-	cfg   Config
-	now   func() time.Time
+	store     SessionStore
+	ident     *identity.Service
+	cfg       Config
+	now       func() time.Time
+	transport transport
+	// refresher renews identity providers' sessions; nil ends them when their identity expires.
+	refresher OIDCRefresher
+	log       *slog.Logger
 }
 
 var _ SessionStarter = (*Sessions)(nil)
@@ -74,16 +89,23 @@ type session struct {
 	csrf string
 }
 
-// StartOIDCSession stores a new session of the identity provider's user oi, recorded in the
-// audit log as their login, and sets its cookie on w. It keeps oi's claims (subject, username,
-// roles claim), not vecron's roles: the identity, with the role bindings of the user's groups,
-// is made again on every request. It fails
+// StartOIDCSession stores a new session of the identity provider's user g.Identity, recorded
+// in the audit log as their login, and sets its cookie on w. It keeps the user's claims
+// (subject, username, roles claim), not vecron's roles: the identity, with the role bindings of
+// the user's groups, is made again on every request. The claims hold until the ID token's
+// expiry (at least dashboard.oidc_identity_min): then the provider is asked again with the
+// refresh token, which the session keeps sealed, or, without one, the session ends. It fails
 // when the session cannot be stored or the bindings cannot be read.
-func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, oi *auth.OIDCIdentity) error {
-	if oi == nil || oi.Subject == "" {
+func (s *Sessions) StartOIDCSession(w http.ResponseWriter, r *http.Request, g *oidclogin.Grant) error {
+	if g == nil || g.Identity == nil || g.Identity.Subject == "" {
 		return errors.New("dashboard: an OIDC session needs the subject")
 	}
-	ds := &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: oi.Subject, OIDCUsername: oi.Username, OIDCGroups: oi.Roles}
+	oi := g.Identity
+	ds := &domain.DashboardSession{Mode: identity.ModeOIDC, OIDCSubject: oi.Subject, OIDCUsername: oi.Username, OIDCGroups: oi.Roles,
+		IdentityExpiresAt: s.identityExpiry(oi.ExpiresAt)}
+	if g.Refresh != nil {
+		ds.RefreshKeyID, ds.RefreshSealed = g.Refresh.KeyID, g.Refresh.Data
+	}
 	id, err := s.ident.OIDCIdentity(r.Context(), oi)
 	if err != nil {
 		return err
@@ -101,7 +123,7 @@ func (s *Sessions) startDatabase(w http.ResponseWriter, r *http.Request, userID 
 func (s *Sessions) start(w http.ResponseWriter, r *http.Request, ds *domain.DashboardSession) error {
 	// A session the browser still held ends, however the new one signs in: one browser, one
 	// session. Its end is recorded as the anonymous caller's: who holds the cookie is not known.
-	if old, _ := tokenHash(r); old != nil {
+	if old, _ := s.tokenHash(r); old != nil {
 		_ = s.store.RevokeDashboardSession(withActor(r, s.ident, nil), old, s.now().UTC())
 	}
 	token := make([]byte, 32)
@@ -115,21 +137,30 @@ func (s *Sessions) start(w http.ResponseWriter, r *http.Request, ds *domain.Dash
 	if err := s.store.CreateDashboardSession(r.Context(), ds); err != nil {
 		return err
 	}
-	http.SetCookie(w, s.cookie(r, base64.RawURLEncoding.EncodeToString(token), int(s.cfg.MaxAge.Seconds())))
+	s.dropLegacyCookie(w, r)
+	http.SetCookie(w, s.transport.cookie(r, base64.RawURLEncoding.EncodeToString(token), int(s.cfg.MaxAge.Seconds())))
 	return nil
 }
 
-// cookie returns the session cookie holding value; maxAge -1 deletes it.
-func (s *Sessions) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || s.cfg.SecureCookie}
+// deleteCookie deletes the session cookie, and one of a name an earlier version used.
+func (s *Sessions) deleteCookie(w http.ResponseWriter, r *http.Request) {
+	s.dropLegacyCookie(w, r)
+	http.SetCookie(w, s.transport.cookie(r, "", -1))
 }
 
-// tokenHash returns the hash of r's session token, and whether r carries one at all.
-func tokenHash(r *http.Request) ([]byte, bool) {
-	c, err := r.Cookie(sessionCookie)
+func (s *Sessions) dropLegacyCookie(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.transport.legacyCookie(r); ok {
+		http.SetCookie(w, c)
+	}
+}
+
+// tokenHash returns the hash of r's session token, and whether r carries a session cookie at
+// all (one of the name an earlier version used included: its session has ended).
+func (s *Sessions) tokenHash(r *http.Request) ([]byte, bool) {
+	c, err := r.Cookie(s.transport.cookieName())
 	if err != nil || c.Value == "" {
-		return nil, false
+		_, legacy := s.transport.legacyCookie(r)
+		return nil, legacy
 	}
 	token, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil || len(token) != 32 {
@@ -157,7 +188,7 @@ func (s *Sessions) check(r *http.Request) (*session, error) {
 }
 
 func (s *Sessions) lookup(r *http.Request, touch bool) (*session, bool, error) {
-	hash, had := tokenHash(r)
+	hash, had := s.tokenHash(r)
 	if hash == nil {
 		return nil, had, errNoSession
 	}
@@ -168,6 +199,11 @@ func (s *Sessions) lookup(r *http.Request, touch bool) (*session, bool, error) {
 		return nil, true, errNoSession
 	case err != nil:
 		return nil, true, err
+	}
+	if ds.Mode == identity.ModeOIDC && !now.Before(ds.IdentityExpiresAt) {
+		if ds, err = s.refresh(r, ds, now); err != nil {
+			return nil, true, err
+		}
 	}
 	var id *rbac.Identity
 	if ds.Mode == identity.ModeOIDC {
@@ -191,8 +227,8 @@ func (s *Sessions) lookup(r *http.Request, touch bool) (*session, bool, error) {
 // end revokes r's session, if any, and deletes its cookie; the audit log records the logout as
 // sess's.
 func (s *Sessions) end(w http.ResponseWriter, r *http.Request, sess *session) error {
-	http.SetCookie(w, s.cookie(r, "", -1))
-	hash, _ := tokenHash(r)
+	s.deleteCookie(w, r)
+	hash, _ := s.tokenHash(r)
 	if hash == nil {
 		return nil
 	}
@@ -276,7 +312,7 @@ func (ui *UI) toLogin(w http.ResponseWriter, r *http.Request, expired bool) {
 		q.Set("next", n)
 	}
 	if expired {
-		http.SetCookie(w, ui.sessions.cookie(r, "", -1))
+		ui.sessions.deleteCookie(w, r)
 		q.Set("expired", "1")
 	}
 	target := "/login"

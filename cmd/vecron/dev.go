@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -155,6 +156,11 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	}
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
 	as.Database.URL, as.Redis.URL, as.NATS, as.Host, as.Port = s.DatabaseURL, s.RedisURL, natsCfg(as.NATS), s.Host, s.Port
+	// Locally the dashboard is plain HTTP on this machine, which the api warns about elsewhere.
+	as.Dashboard.Development = true
+	if ip := net.ParseIP(s.Host); as.PublicURL == "" && s.Port != 0 && (s.Host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		as.PublicURL = "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
+	}
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
 	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
 	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL

@@ -45,12 +45,16 @@ func jobPath(cmd *cobra.Command, c *client, ref, namespace string) (string, erro
 
 func jobsListCommand(e env) *cobra.Command {
 	var namespace string
+	var tags []string
 	var lf *listFlags
 	cmd := e.apiCommand("list", "List jobs with their schedule, state, next run and success rate", cobra.NoArgs,
 		func(cmd *cobra.Command, c *client, _ []string) error {
 			q := url.Values{"include": {"stats"}}
 			if namespace != "" {
 				q.Set("namespace", namespace)
+			}
+			for _, t := range tags {
+				q.Add("tag", t)
 			}
 			return lf.show(cmd, c, "/api/v1/jobs", q, func(items []json.RawMessage) error {
 				list, err := decodeItems[jobWithStats](items)
@@ -71,6 +75,7 @@ func jobsListCommand(e env) *cobra.Command {
 			})
 		})
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "only jobs of this namespace")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "only jobs with this tag; repeated, with every one")
 	lf = addListFlags(cmd)
 	return cmd
 }

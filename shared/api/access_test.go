@@ -132,7 +132,13 @@ var matrix = map[string]matrixRoute{
 			}
 			return http.StatusForbidden // a token never carries more than its creator holds
 		}},
-	"DELETE /api/v1/tokens/{id}":        {},
+	"DELETE /api/v1/tokens/{id}": {},
+	// {id} is a dashboard session of the caller's own: each may end it, an admin anyone's.
+	"GET /api/v1/auth/sessions":         {},
+	"DELETE /api/v1/auth/sessions/{id}": {},
+	"GET /api/v1/sessions":              {scope: global},
+	"POST /api/v1/sessions/end":         {scope: global, body: func(f *fixture) string { return `{"user_id":"` + f.target.ID + `"}` }},
+	"DELETE /api/v1/sessions/{id}":      {scope: global},
 	"GET /api/v1/changes":               {scope: anywhere},
 	"GET /api/v1/changes/{id}":          {},
 	"POST /api/v1/changes/{id}/approve": {body: func(*fixture) string { return `{"comment":"matrix"}` }},
@@ -234,6 +240,7 @@ type fixture struct {
 	change   *domain.Change // a pending edit of job, asked for by target
 	calendar string         // a calendar of ns
 	freeze   string         // a freeze of ns, starting in an hour
+	session  string         // a dashboard session of the caller
 }
 
 func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixture {
@@ -260,6 +267,8 @@ func (e *accessEnv) fixture(t testing.TB, caller *domain.User, ns string) *fixtu
 	f.change = testfactory.Change(t, e.st, f.job, f.target, "edited by the matrix")
 	f.calendar = "cal-" + strings.ToLower(uuid.NewString()[:8])
 	require.NoError(t, e.st.CreateCalendar(ctx, &domain.Calendar{Name: f.calendar, Namespace: ns, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}))
+	ds, _ := testfactory.DashboardSession(t, e.st, testfactory.SessionOpts{User: caller})
+	f.session = ds.ID
 	f.freeze = uuid.NewString()
 	require.NoError(t, e.st.CreateFreeze(ctx, &domain.Freeze{ID: f.freeze, Namespace: ns, Reason: "matrix",
 		StartsAt: time.Now().Add(time.Hour), EndsAt: time.Now().Add(2 * time.Hour), CreatedAt: time.Now()}))
@@ -309,6 +318,8 @@ func (f *fixture) path(pattern string) string {
 		id = f.change.ID
 	case strings.HasPrefix(pattern, "/api/v1/freezes/"):
 		id = f.freeze
+	case strings.HasPrefix(pattern, "/api/v1/sessions/"), strings.HasPrefix(pattern, "/api/v1/auth/sessions/"):
+		id = f.session
 	}
 	name := f.variable
 	switch {

@@ -52,6 +52,7 @@ type Store interface {
 	jobs.CalendarStore
 	jobs.FreezeStore
 	AccessStore
+	SessionStore
 }
 
 var _ Store = (*store.Store)(nil)
@@ -132,6 +133,7 @@ type jobRequest struct {
 	Name        string           `json:"name"`
 	Namespace   string           `json:"namespace"`
 	Description string           `json:"description"`
+	Tags        []string         `json:"tags"`
 	Kind        domain.JobKind   `json:"kind"`
 	HTTP        *domain.HTTPSpec `json:"http"`
 	SQL         *domain.SQLSpec  `json:"sql"`
@@ -150,7 +152,7 @@ type jobRequest struct {
 // toJob converts the request.
 func (in jobRequest) toJob() *domain.Job {
 	return &domain.Job{
-		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Kind: in.Kind,
+		Name: in.Name, Namespace: in.Namespace, Description: in.Description, Tags: in.Tags, Kind: in.Kind,
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
@@ -242,12 +244,13 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 // maxSearch bounds the name search of a job list: a job name is at most this long.
 const maxSearch = 200
 
-// jobFilter reads the filters of a job list: namespace, q (in the name), kind, state, and
-// those of jobSelection.
+// jobFilter reads the filters of a job list: namespace, q (in the name), kind, state, tag
+// (repeated: every one), and those of jobSelection.
 func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
 	q := r.URL.Query()
 	p := domain.ListJobsParams{Namespace: q.Get("namespace"), Search: q.Get("q"), Kind: domain.JobKind(q.Get("kind")), State: q.Get("state")}
 	var v domain.ValidationError
+	p.Tags = tagFilter(&v, q["tag"])
 	if len(p.Search) > maxSearch || !utf8.ValidString(p.Search) {
 		v.Add("q", "must be text of at most 200 bytes")
 	}

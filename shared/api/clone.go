@@ -40,7 +40,7 @@ func (s *Server) cloneJob(w http.ResponseWriter, r *http.Request) {
 
 // cloneOf is src's definition; what Create fills in or changes in place is copied, not shared.
 func cloneOf(src *domain.Job) *domain.Job {
-	j := &domain.Job{Namespace: src.Namespace, Description: src.Description, Kind: src.Kind,
+	j := &domain.Job{Namespace: src.Namespace, Description: src.Description, Tags: slices.Clone(src.Tags), Kind: src.Kind,
 		Schedule: src.Schedule, Timezone: src.Timezone, Timeout: src.Timeout, MisfirePolicy: src.MisfirePolicy,
 		MaxCatchup: src.MaxCatchup, StartingDeadline: src.StartingDeadline, ConcurrencyPolicy: src.ConcurrencyPolicy,
 		Retry: src.Retry}

@@ -74,7 +74,7 @@ func ifMatchVersion(w http.ResponseWriter, r *http.Request, what string, current
 func requestOf(cur *domain.Job) jobRequest {
 	enabled := cur.Enabled
 	return jobRequest{
-		Name: cur.Name, Namespace: cur.Namespace, Description: cur.Description, Kind: cur.Kind,
+		Name: cur.Name, Namespace: cur.Namespace, Description: cur.Description, Tags: cur.Tags, Kind: cur.Kind,
 		HTTP: cur.HTTP, SQL: cur.SQL, Schedule: cur.Schedule, Timezone: cur.Timezone, Enabled: &enabled,
 		Timeout: cur.Timeout, MisfirePolicy: cur.MisfirePolicy, MaxCatchup: cur.MaxCatchup,
 		StartingDeadline: cur.StartingDeadline, ConcurrencyPolicy: cur.ConcurrencyPolicy, Retry: cur.Retry,

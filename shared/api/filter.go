@@ -66,3 +66,26 @@ func oneOf[T ~string](v *domain.ValidationError, param, raw string, known []T) [
 	}
 	return out
 }
+
+// tagFilter reads the tags a job list asks for (?tag=a&tag=b keeps the jobs that have both).
+// A blank value filters nothing, as a blank namespace or kind does; a value that no job could
+// have as a tag is refused naming the parameter, rather than answered with an empty page that
+// hides the typo.
+func tagFilter(v *domain.ValidationError, raw []string) []string {
+	if len(raw) > domain.MaxTags {
+		v.Add("tag", fmt.Sprintf("asks for %d tags; a job has at most %d", len(raw), domain.MaxTags))
+		return nil
+	}
+	var tags []string
+	for _, t := range raw {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if p := domain.TagProblem(t); p != "" {
+			v.Add("tag", quoted(printable(t, 80))+" "+p)
+			return nil
+		}
+		tags = append(tags, t)
+	}
+	return domain.NormalizeTags(tags)
+}

@@ -107,14 +107,21 @@ func (p param) format(f string) param {
 	return p
 }
 
-// repeated makes p a list of at most max values, each a string of p's format, given by
-// repeating the parameter (?id=a&id=b).
-func (p param) repeated(max uint64) param {
-	items := p.schema
-	p.schema = openapi3.NewArraySchema()
-	p.schema.Items, p.schema.MaxItems = &openapi3.SchemaRef{Value: items}, &max
+// many makes p a list given by repeating the parameter (?tag=a&tag=b), of at most max items
+// each as p was.
+func (p param) many(max int) param {
+	p.schema = openapi3.NewArraySchema().WithItems(p.schema).WithMaxItems(int64(max))
 	p.example = []any{p.example}
 	return p
+}
+
+// tagPattern is domain.ValidTag as a regular expression, for the document.
+const tagPattern = `^[a-z0-9][a-z0-9_.:/-]{0,62}$`
+
+// tagSchema documents a job's tag.
+func tagSchema(s *openapi3.Schema) {
+	s.Pattern = tagPattern
+	s.Description = "A lowercase label: letters a-z, digits and - _ . : /, starting with a letter or digit, at most 63 characters."
 }
 
 // must makes p required.
@@ -827,6 +834,11 @@ func (g *schemaGen) customize(_ string, t reflect.Type, _ reflect.StructTag, s *
 		if uuidField(name) && prop.Value != nil && prop.Value.Type.Is("string") {
 			prop.Value.Format = "uuid"
 		}
+		if name == "tags" && prop.Value != nil && prop.Value.Items != nil && prop.Value.Items.Value != nil {
+			prop.Value.MaxItems = ptr(uint64(domain.MaxTags))
+			prop.Value.Description = "Labels to find the job by (GET /api/v1/jobs?tag=), stored without duplicates and sorted."
+			tagSchema(prop.Value.Items.Value)
+		}
 		omit := omitted(f.Tag)
 		if canBeNull(f.Type) && !omit {
 			s.Properties[name] = nullable(prop)
@@ -980,3 +992,10 @@ func names[T ~string](values []T) []string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// taggedParam is the tag filter of the job list.
+func taggedParam() param {
+	p := query("tag", "Keep the jobs that have this tag; repeated (tag=a&tag=b), the jobs that have every one.", "team:payments")
+	tagSchema(p.schema)
+	return p.many(domain.MaxTags)
+}

@@ -68,7 +68,16 @@ func typeExamples() map[reflect.Type]any {
 		Diff:        []domain.FieldChange{{Path: "timeout", Old: "30s", New: "45s"}},
 		RequestedBy: "minh.nguyen", RequestedAt: created, ExpiresAt: expiresChange, Status: domain.ChangePending}
 	updatedSettings := created
+	seen, idle, identityUntil := at("2026-03-01T04:12:00Z"), at("2026-03-01T05:12:00Z"), at("2026-03-01T04:17:00Z")
+	session := domain.SessionInfo{ID: "0193b9d0-1a2b-7c3d-8e4f-5a6b7c8d9e0f", Mode: identity.ModeOIDC,
+		Subject: "f1c2a3b4-5d6e-4f70-8a9b-0c1d2e3f4a5b", Username: "lan.tran", Groups: []string{"payments-ops"},
+		CreatedAt: created, LastSeenAt: seen, IdleExpiresAt: idle, ExpiresAt: created.Add(12 * time.Hour), IdentityExpiresAt: &identityUntil}
+	ended := session
+	ended.EndedAt = &seen
 	return map[reflect.Type]any{
+		reflect.TypeFor[domain.SessionInfo]():       session,
+		reflect.TypeFor[endSessionsRequest]():       `{"subject":"f1c2a3b4-5d6e-4f70-8a9b-0c1d2e3f4a5b"}`,
+		reflect.TypeFor[endedSessions]():            endedSessions{Ended: 1, Sessions: []*domain.SessionInfo{&ended}},
 		reflect.TypeFor[domain.Change]():            change,
 		reflect.TypeFor[decisionRequest]():          `{"comment":"checked with finance"}`,
 		reflect.TypeFor[namespaceSettingsRequest](): `{"four_eyes":true,"change_expiry":"72h"}`,

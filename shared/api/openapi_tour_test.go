@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/rbac"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -243,6 +244,27 @@ func TestOpenAPIConformance(t *testing.T) {
 	code, _, b = v.call(http.MethodPost, "/api/v1/role-bindings", `{"role":"auditor","user_id":"`+strings.TrimPrefix(user, "/api/v1/users/")+`","namespace":"default"}`)
 	require.Equal(t, http.StatusCreated, code, string(b))
 	v.call(http.MethodGet, "/api/v1/role-bindings", "")
+
+	// Dashboard sessions: one's own, and an admin's view of everyone's.
+	lan := strings.TrimPrefix(user, "/api/v1/users/")
+	own, _ := testfactory.DashboardSession(t, c.st, testfactory.SessionOpts{User: admin})
+	theirs, _ := testfactory.DashboardSession(t, c.st, testfactory.SessionOpts{User: &domain.User{ID: lan}})
+	testfactory.DashboardSession(t, c.st, testfactory.SessionOpts{Subject: "f1c2a3b4", Username: "minh", Groups: []string{"payments-ops"}})
+	v.call(http.MethodGet, "/api/v1/auth/sessions", "")
+	code, _, sb := v.call(http.MethodDelete, "/api/v1/auth/sessions/"+own.ID, "")
+	require.Equal(t, http.StatusOK, code, string(sb))
+	code, _, _ = v.call(http.MethodDelete, "/api/v1/auth/sessions/"+theirs.ID, "")
+	require.Equal(t, http.StatusNotFound, code)
+	v.call(http.MethodGet, "/api/v1/sessions?mode=oidc&limit=1", "")
+	v.call(http.MethodGet, "/api/v1/sessions?user_id="+lan, "")
+	code, _, _ = v.wrong(http.MethodGet, "/api/v1/sessions?user_id=nope", "")
+	require.Equal(t, http.StatusBadRequest, code)
+	code, _, sb = v.call(http.MethodDelete, "/api/v1/sessions/"+theirs.ID, "")
+	require.Equal(t, http.StatusOK, code, string(sb))
+	code, _, sb = v.call(http.MethodPost, "/api/v1/sessions/end", `{"subject":"f1c2a3b4"}`)
+	require.Equal(t, http.StatusOK, code, string(sb))
+	code, _, _ = v.call(http.MethodPost, "/api/v1/sessions/end", `{"user_id":"`+uuid.NewString()+`"}`)
+	require.Equal(t, http.StatusNotFound, code)
 	code, _, _ = v.call(http.MethodDelete, "/api/v1/roles/auditor", "")
 	require.Equal(t, http.StatusConflict, code)
 	v.call(http.MethodDelete, "/api/v1/role-bindings/"+jsonField(t, b, "id"), "")

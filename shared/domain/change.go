@@ -147,6 +147,7 @@ type JobDefinition struct {
 	Namespace         string      `json:"namespace"`
 	Name              string      `json:"name"`
 	Description       string      `json:"description,omitempty"`
+	Tags              []string    `json:"tags,omitempty"`
 	Kind              JobKind     `json:"kind"`
 	Enabled           bool        `json:"enabled"`
 	Schedule          Schedule    `json:"schedule"`
@@ -172,7 +173,7 @@ func (d *JobDefinition) Job() (*Job, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
-	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Kind: c.Kind, HTTP: c.HTTP,
+	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Tags: c.Tags, Kind: c.Kind, HTTP: c.HTTP,
 		SQL: c.SQL, Schedule: c.Schedule, Timezone: c.Timezone, Enabled: c.Enabled, Timeout: c.Timeout,
 		MisfirePolicy: c.MisfirePolicy, MaxCatchup: c.MaxCatchup, StartingDeadline: c.StartingDeadline,
 		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry}, nil

@@ -268,6 +268,10 @@ type Job struct {
 	Schedule    Schedule  `json:"schedule"`
 	Timezone    string    `json:"timezone"`
 	Enabled     bool      `json:"enabled"`
+	// Tags label the job for finding it (GET /api/v1/jobs?tag=…): at most MaxTags, each a
+	// ValidTag, stored without duplicates and sorted (NormalizeTags). They mean nothing to the
+	// schedule or the executors, so a due event does not carry them.
+	Tags []string `json:"tags,omitempty"`
 	// Timeout bounds one execution attempt.
 	Timeout Duration `json:"timeout"`
 	// MisfirePolicy is one of the Misfire… constants; MaxCatchup caps fire_all.

@@ -16,6 +16,8 @@ type ListJobsParams struct {
 	Kind JobKind
 	// State keeps jobs in one of the State… states; "" keeps every state.
 	State string
+	// Tags keeps jobs that have every one of these tags; empty keeps every job.
+	Tags []string
 	// IDs, when not empty, keeps the jobs with these ids (UUIDs).
 	IDs []string
 	// Name keeps the job(s) of exactly this name, case included; "" keeps every job.

@@ -383,10 +383,10 @@ func (s *Service) OIDCLogin() *oidclogin.Login { return s.login }
 // FinishOIDCLogin completes a sign-in at the callback (see oidclogin.Login.Finish) and returns
 // who signed in, as OIDCIdentity gives it, with the local path to send them to. The caller
 // then starts its session for the identity (and records the sign-in in the audit log, as the
-// store does for a password sign-in). Its grants are those of the moment: a role removed at
-// the identity provider reaches the session only at the next sign-in, so the session's
-// lifetime bounds how long it lingers. It returns an *oidclogin.Error for a sign-in that did
-// not complete, ErrOIDCLoginOff when the sign-in is off, or the store's error.
+// store does for a password sign-in). Its grants are those of the moment; a caller that keeps
+// a session asks the provider again when the ID token expires (the dashboard does, with
+// oidclogin.Login.FinishGrant and Refresh). It returns an *oidclogin.Error for a sign-in that
+// did not complete, ErrOIDCLoginOff when the sign-in is off, or the store's error.
 func (s *Service) FinishOIDCLogin(w http.ResponseWriter, r *http.Request) (*rbac.Identity, string, error) {
 	if s.login == nil {
 		return nil, "", ErrOIDCLoginOff

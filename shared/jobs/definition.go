@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -19,7 +20,7 @@ type Definition = domain.JobDefinition
 func DefinitionOf(j *domain.Job) Definition {
 	n := Normalize(j)
 	return Definition{
-		Namespace: n.Namespace, Name: n.Name, Description: n.Description, Kind: n.Kind, Enabled: n.Enabled,
+		Namespace: n.Namespace, Name: n.Name, Description: n.Description, Tags: n.Tags, Kind: n.Kind, Enabled: n.Enabled,
 		Schedule: n.Schedule, Timezone: n.Timezone, HTTP: n.HTTP, SQL: n.SQL, Timeout: n.Timeout,
 		MisfirePolicy: n.MisfirePolicy, MaxCatchup: n.MaxCatchup, StartingDeadline: n.StartingDeadline,
 		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry,
@@ -50,6 +51,7 @@ func Normalize(j *domain.Job) *domain.Job {
 // cloneJob copies j deeply enough that filling in the copy's defaults leaves j as it was.
 func cloneJob(j *domain.Job) *domain.Job {
 	c := *j
+	c.Tags = slices.Clone(j.Tags)
 	c.Schedule.ExcludedDates = slices.Clone(j.Schedule.ExcludedDates)
 	c.Retry.Backoff = slices.Clone(j.Retry.Backoff)
 	if j.HTTP != nil {
@@ -137,6 +139,32 @@ func leavesOf(j *domain.Job, shown bool) []leaf {
 	dec.UseNumber()
 	var out []leaf
 	_ = flatten(dec, "", &out) // JSON json.Marshal wrote
+	return foldList(out, "tags")
+}
+
+// foldList makes the items of the list at path one leaf holding the whole list. The tags are a
+// sorted set: by position, adding one would show every later one as changed; as one leaf, a
+// diff shows the list before and after.
+func foldList(ls []leaf, path string) []leaf {
+	var (
+		items []any
+		at    = -1
+		out   = make([]leaf, 0, len(ls))
+	)
+	for _, l := range ls {
+		if !strings.HasPrefix(l.path, path+"[") {
+			out = append(out, l)
+			continue
+		}
+		if at < 0 {
+			at = len(out)
+			out = append(out, leaf{path: path})
+		}
+		items = append(items, l.value)
+	}
+	if at >= 0 {
+		out[at].value = items
+	}
 	return out
 }
 

@@ -37,6 +37,7 @@ func genJob(t *rapid.T) *domain.Job {
 		Namespace:   rapid.SampledFrom([]string{"", "default", " ops ", "ops"}).Draw(t, "namespace"),
 		Name:        rapid.SampledFrom([]string{"a", " a", "b", "ünïcode ✓"}).Draw(t, "name"),
 		Description: rapid.SampledFrom([]string{"", "x", "line\nbreak"}).Draw(t, "description"),
+		Tags:        rapid.SliceOfN(rapid.SampledFrom([]string{"a", " a", "b", "team:ops", "B"}), 0, 3).Draw(t, "tags"),
 		Enabled:     rapid.Bool().Draw(t, "enabled"),
 		Schedule: domain.Schedule{
 			Kind:          rapid.SampledFrom([]domain.ScheduleKind{"", domain.ScheduleCron, domain.ScheduleFixedRate}).Draw(t, "kind"),
@@ -159,4 +160,20 @@ func TestDiffShowsNoCredential(t *testing.T) {
 	diff := jobs.Diff(a, b)
 	require.Equal(t, []jobs.FieldChange{{Path: "http.headers.Authorization", Old: domain.Redacted, New: "Bearer {{ var.TOKEN }}"}}, diff)
 	require.Equal(t, "Bearer old-secret", a.HTTP.Headers["Authorization"])
+}
+
+// TestDiffShowsTagsAsOneList: the tags are a set; a diff shows the list before and after as one
+// field, not each position that an insertion moved.
+func TestDiffShowsTagsAsOneList(t *testing.T) {
+	t.Parallel()
+	a := &domain.Job{Name: "a", Schedule: domain.Schedule{Cron: "@daily"}, HTTP: &domain.HTTPSpec{URL: "https://x.test/"},
+		Tags: []string{"c", "a"}}
+	b := jobs.Normalize(a)
+	b.Tags = []string{"b", "a", "c", "b"}
+	require.Equal(t, []jobs.FieldChange{{Path: "tags", Old: []any{"a", "c"}, New: []any{"a", "b", "c"}}}, jobs.Diff(a, b))
+	b.Tags = nil
+	require.Equal(t, []jobs.FieldChange{{Path: "tags", Old: []any{"a", "c"}}}, jobs.Diff(a, b))
+	require.Equal(t, []jobs.FieldChange{{Path: "tags", New: []any{"a", "c"}}}, jobs.Diff(b, a))
+	b.Tags = []string{" a ", "c", "a"}
+	require.Empty(t, jobs.Diff(a, b), "the same set, written otherwise")
 }

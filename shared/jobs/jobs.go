@@ -307,13 +307,14 @@ func checkID(id string) error {
 }
 
 // WithDefaults fills the fields a user may leave out (namespace, kind, time zone, timeout, HTTP
-// method) in place and returns j.
+// method) and normalises the tags (domain.NormalizeTags) in place, and returns j.
 func WithDefaults(j *domain.Job) *domain.Job {
 	j.Namespace = strings.TrimSpace(j.Namespace)
 	if j.Namespace == "" {
 		j.Namespace = domain.DefaultNamespace
 	}
 	j.Name = strings.TrimSpace(j.Name)
+	j.Tags = domain.NormalizeTags(j.Tags)
 	if j.Kind == "" && j.SQL != nil && j.HTTP == nil {
 		j.Kind = domain.KindSQL
 	}
@@ -373,6 +374,7 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	if len(j.Description) > 4096 {
 		v.Add("description", "is longer than 4096 bytes")
 	}
+	domain.CheckTags(&v, j.Tags)
 	switch j.Kind {
 	case domain.KindHTTP:
 		validateHTTP(&v, j.HTTP)

@@ -463,3 +463,44 @@ func TestValidateChecksConnectionStringsAsTheExecutorWill(t *testing.T) {
 		require.NoError(t, err, ok.SQL.DSN)
 	}
 }
+
+// TestValidateTags: tags are normalised (trimmed, each once, sorted) and each is checked; an
+// error names the item as the user wrote it, and says why.
+func TestValidateTags(t *testing.T) {
+	t.Parallel()
+	j := validJob()
+	j.Tags = []string{" team:payments ", "env/prod", "team:payments", "nightly"}
+	jobs.WithDefaults(j)
+	_, err := jobs.Validate(j)
+	require.NoError(t, err)
+	require.Equal(t, []string{"env/prod", "nightly", "team:payments"}, j.Tags)
+
+	for name, c := range map[string]struct {
+		tags  []string
+		field string
+	}{
+		"TooLong":    {[]string{"ok", strings.Repeat("x", 64)}, "tags[1]"},
+		"Uppercase":  {[]string{"Payments"}, "tags[0]"},
+		"Script":     {[]string{"a", "b", "<script>"}, "tags[2]"},
+		"Empty":      {[]string{""}, "tags[0]"},
+		"Blank":      {[]string{"a", "   "}, "tags[1]"},
+		"Unicode":    {[]string{"thuế"}, "tags[0]"},
+		"LeadingDot": {[]string{".hidden"}, "tags[0]"},
+		"TooMany": {func() []string {
+			var l []string
+			for i := range 21 {
+				l = append(l, fmt.Sprint("t", i))
+			}
+			return l
+		}(), "tags"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			j := validJob()
+			j.Tags = c.tags
+			jobs.WithDefaults(j)
+			_, err := jobs.Validate(j)
+			require.Equal(t, []string{c.field}, fieldsOf(t, err))
+		})
+	}
+}

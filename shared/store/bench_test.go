@@ -13,16 +13,24 @@ import (
 
 // BenchmarkClaimDue claims a batch of due jobs, plans one fire each and writes the outbox, in one
 // transaction: the tick's hot path. Each iteration claims n jobs; the jobs move an hour on, so
-// every iteration has fresh due rows.
+// every iteration has fresh due rows. Tagged jobs cost their claim an entry in the tags' index
+// (untagged ones are not in it).
 func BenchmarkClaimDue(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		n    int
+		tags []string
+	}{{100, nil}, {1000, nil}, {1000, []string{"critical", "env/prod", "team:payments"}}} {
+		n, name := c.n, fmt.Sprintf("n=%d", c.n)
+		if len(c.tags) > 0 {
+			name += fmt.Sprintf(",tags=%d", len(c.tags))
+		}
+		b.Run(name, func(b *testing.B) {
 			st, _ := testfactory.Store(b)
 			svc := jobs.New(st, time.Now)
 			list := make([]*domain.Job, 20*n)
 			for i := range list {
 				list[i] = &domain.Job{Name: fmt.Sprint("claim-", i), Schedule: domain.Schedule{Cron: "* * * * * *"},
-					HTTP: &domain.HTTPSpec{URL: "http://127.0.0.1:9/"}, Enabled: true}
+					HTTP: &domain.HTTPSpec{URL: "http://127.0.0.1:9/"}, Enabled: true, Tags: c.tags}
 			}
 			if err := svc.CreateMany(b.Context(), st, list); err != nil {
 				b.Fatal(err)

@@ -75,6 +75,8 @@ func jobFilter(w *clause, p domain.ListJobsParams) {
 	if p.State != "" {
 		w.and(stateCondition(p.State))
 	}
+	// tags <> '{}' repeats the predicate of the tags' index, so the planner may use it.
+	w.addIf(len(p.Tags) > 0, "tags @> %s AND tags <> '{}'", p.Tags)
 }
 
 // nameSearch keeps the jobs whose name holds search, ignoring case; %, _ and \ in it are

@@ -20,7 +20,7 @@ var nameRunes = []rune{'a', 'A', 'b', 'B', 'c', '1', '2', '-', ' ', '%', '_', '\
 
 // Every combination of the job list's filters lists, page by page, exactly the jobs a plain
 // filter over the same jobs keeps, in id order: the name search as a substring ignoring case
-// (through the trigram index or not), the exact name, ids, namespaces, state, kind.
+// (through the trigram index or not), the exact name, ids, namespaces, state, kind, tags.
 func TestListJobsFiltersProperty(t *testing.T) {
 	t.Parallel()
 	st, _ := testfactory.Store(t)
@@ -44,6 +44,10 @@ func TestListJobsFiltersProperty(t *testing.T) {
 				Retry: domain.RetryPolicy{MaxAttempts: 1, Backoff: domain.BackoffDefault()}}
 			if j.Enabled {
 				j.NextRunAt = &now
+			}
+			j.Tags = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pay", "ops", "nightly"}), 0, 2, func(s string) string { return s }).Draw(rt, "tags")
+			if len(j.Tags) == 0 {
+				j.Tags = nil
 			}
 			jobs = append(jobs, j)
 		}
@@ -94,13 +98,18 @@ func TestListJobsFiltersProperty(t *testing.T) {
 			}
 		}
 
+		if rapid.IntRange(0, 3).Draw(rt, "by tag") == 0 {
+			p.Tags = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"pay", "ops", "nightly"}), 1, 2, func(s string) string { return s }).Draw(rt, "tag filter")
+		}
+
 		var want []string
 		for _, j := range jobs {
 			j.DeriveState()
 			if strings.Contains(strings.ToLower(j.Name), strings.ToLower(p.Search)) &&
 				(p.Name == "" || j.Name == p.Name) && (p.Namespace == "" || j.Namespace == p.Namespace) &&
 				(p.State == "" || j.State == p.State) && (p.Kind == "" || j.Kind == p.Kind) &&
-				(len(p.IDs) == 0 || slices.Contains(p.IDs, j.ID)) {
+				(len(p.IDs) == 0 || slices.Contains(p.IDs, j.ID)) &&
+				!slices.ContainsFunc(p.Tags, func(tag string) bool { return !slices.Contains(j.Tags, tag) }) {
 				want = append(want, j.ID)
 			}
 		}

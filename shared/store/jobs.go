@@ -15,7 +15,8 @@ import (
 
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
-	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules`
+	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules,
+	tags`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -30,8 +31,12 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
-		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules); err != nil {
+		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules,
+		&j.Tags); err != nil {
 		return nil, err
+	}
+	if len(j.Tags) == 0 {
+		j.Tags = nil // none, as a job written without tags holds
 	}
 	if rules != nil {
 		j.CalendarRules = new(domain.CalendarRules)
@@ -85,6 +90,8 @@ type encodedJob struct {
 	deadlineMS            *int64
 	// rules is NULL for a job without calendars.
 	rules []byte
+	// tags is never nil: pgx writes a nil slice as NULL, and the column holds '{}' for none.
+	tags []string
 }
 
 func encodeJob(j *domain.Job) (encodedJob, error) {
@@ -98,6 +105,10 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	}
 	if c.retry, err = json.Marshal(j.Retry); err != nil {
 		return c, err
+	}
+	c.tags = j.Tags
+	if c.tags == nil {
+		c.tags = []string{}
 	}
 	if j.StartingDeadline > 0 {
 		ms := time.Duration(j.StartingDeadline).Milliseconds()
@@ -148,11 +159,11 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
-		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22)`,
+		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules)
+		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags)
 	return jobNameTaken(err, j)
 }
 
@@ -168,7 +179,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		}
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
-			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules}
+			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags}
 		if j.CalendarRules != nil {
 			calendars = append(calendars, j)
 		}
@@ -179,7 +190,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-			"paused_at", "retry", "calendar_rules"}, pgx.CopyFromRows(rows))
+			"paused_at", "retry", "calendar_rules", "tags"}, pgx.CopyFromRows(rows))
 		return err
 	}
 	if len(calendars) == 0 {
@@ -244,11 +255,11 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
-		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18
+		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext, c.rules))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}

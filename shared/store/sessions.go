@@ -24,14 +24,16 @@ func (s *Store) CreateDashboardSession(ctx context.Context, ds *domain.Dashboard
 	var change Change
 	if ds.Mode == "oidc" {
 		change = Change{Action: "auth.login", ObjectKind: "user", ObjectID: "oidc:" + ds.OIDCSubject, Namespace: domain.AllNamespaces,
-			After: map[string]any{"session": ds.ID, "expires_at": ds.ExpiresAt}}
+			After: map[string]any{"session": ds.ID, "expires_at": ds.ExpiresAt, "identity_expires_at": ds.IdentityExpiresAt,
+				"refreshable": ds.RefreshSealed != nil}}
 	}
 	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO dashboard_sessions (token_hash, id, mode, user_id, refresh_hash, oidc_subject, oidc_username,
-				oidc_groups, csrf_secret, created_at, last_seen_at, idle_expires_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
+				oidc_groups, csrf_secret, created_at, last_seen_at, idle_expires_at, expires_at, identity_expires_at, refresh_key_id, refresh_sealed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)`,
 			ds.TokenHash, ds.ID, ds.Mode, nullString(ds.UserID), ds.RefreshHash, nullString(ds.OIDCSubject), nullString(ds.OIDCUsername),
-			ds.OIDCGroups, ds.CSRFSecret, ds.CreatedAt, ds.IdleExpiresAt, ds.ExpiresAt)
+			ds.OIDCGroups, ds.CSRFSecret, ds.CreatedAt, ds.IdleExpiresAt, ds.ExpiresAt, nullTime(ds.IdentityExpiresAt),
+			nullString(ds.RefreshKeyID), ds.RefreshSealed)
 		if err != nil {
 			return err
 		}
@@ -43,28 +45,39 @@ func (s *Store) CreateDashboardSession(ctx context.Context, ds *domain.Dashboard
 	return translate("create dashboard session", err)
 }
 
-// DashboardSession returns the session whose token hashes to hash when it is valid at now: not
+// activeSession is the condition of a valid session d at the instant of parameter now: not
 // revoked, within its idle and absolute expiry, and, for a database user, its refresh-token
-// family neither revoked nor expired. It returns an error wrapping domain.ErrNotFound otherwise.
+// family neither revoked nor expired.
+func activeSession(now string) string {
+	return `d.revoked_at IS NULL AND d.idle_expires_at > ` + now + ` AND d.expires_at > ` + now + `
+		AND (d.refresh_hash IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens r
+		     WHERE r.hash = d.refresh_hash AND r.revoked_at IS NULL AND r.expires_at > ` + now + `))`
+}
+
+// DashboardSession returns the session whose token hashes to hash when it is valid at now (see
+// activeSession). It returns an error wrapping domain.ErrNotFound otherwise. An identity
+// provider's session is returned however stale its identity: refreshing it is the caller's.
 func (s *Store) DashboardSession(ctx context.Context, hash []byte, now time.Time) (*domain.DashboardSession, error) {
 	var (
-		ds                     domain.DashboardSession
-		userID, subject, uname *string
+		ds                            domain.DashboardSession
+		userID, subject, uname, keyID *string
+		identityExpires               *time.Time
 	)
 	err := s.pool.QueryRow(ctx, `SELECT d.id::text, d.mode, d.user_id::text, d.refresh_hash, d.oidc_subject, d.oidc_username, d.oidc_groups,
-			d.csrf_secret, d.created_at, d.last_seen_at, d.idle_expires_at, d.expires_at
+			d.csrf_secret, d.created_at, d.last_seen_at, d.idle_expires_at, d.expires_at, d.identity_expires_at, d.refresh_key_id, d.refresh_sealed
 		FROM dashboard_sessions d
-		WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND d.idle_expires_at > $2 AND d.expires_at > $2
-		  AND (d.refresh_hash IS NULL OR EXISTS (SELECT 1 FROM refresh_tokens r
-		       WHERE r.hash = d.refresh_hash AND r.revoked_at IS NULL AND r.expires_at > $2))`, hash, now).
+		WHERE d.token_hash = $1 AND `+activeSession("$2"), hash, now).
 		Scan(&ds.ID, &ds.Mode, &userID, &ds.RefreshHash, &subject, &uname, &ds.OIDCGroups,
-			&ds.CSRFSecret, &ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt)
+			&ds.CSRFSecret, &ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt, &identityExpires, &keyID, &ds.RefreshSealed)
 	if err != nil {
 		return nil, translate("dashboard session", err)
 	}
 	ds.TokenHash = hash
-	ds.UserID, ds.OIDCSubject, ds.OIDCUsername = deref(userID), deref(subject), deref(uname)
-	for _, t := range []*time.Time{&ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt} {
+	ds.UserID, ds.OIDCSubject, ds.OIDCUsername, ds.RefreshKeyID = deref(userID), deref(subject), deref(uname), deref(keyID)
+	if identityExpires != nil {
+		ds.IdentityExpiresAt = *identityExpires
+	}
+	for _, t := range []*time.Time{&ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt, &ds.IdentityExpiresAt} {
 		*t = t.UTC()
 	}
 	return &ds, nil
@@ -89,7 +102,8 @@ func (s *Store) RevokeDashboardSession(ctx context.Context, hash []byte, now tim
 	change := Change{Action: "auth.logout", ObjectKind: "user", Namespace: domain.AllNamespaces}
 	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		var id string
-		err := tx.QueryRow(ctx, `UPDATE dashboard_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL
+		err := tx.QueryRow(ctx, `UPDATE dashboard_sessions SET revoked_at = $2, `+forgetRefresh+`
+			WHERE token_hash = $1 AND revoked_at IS NULL
 			RETURNING id::text, refresh_hash, oidc_subject`, hash, now).Scan(&id, &refresh, &subject)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -110,6 +124,10 @@ func (s *Store) RevokeDashboardSession(ctx context.Context, hash []byte, now tim
 	}
 	return s.RevokeRefreshFamily(ctx, refresh, now)
 }
+
+// forgetRefresh is the assignment that drops an ended session's sealed refresh token: a
+// credential is kept no longer than the session it serves.
+const forgetRefresh = `refresh_key_id = NULL, refresh_sealed = NULL, refresh_claimed_until = NULL`
 
 func nullString(s string) *string {
 	if s == "" {

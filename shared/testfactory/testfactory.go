@@ -47,6 +47,8 @@ type JobOpts struct {
 	Waiting bool
 	// Retry replaces the default retry policy (10 attempts, backoff from 5 s).
 	Retry *domain.RetryPolicy
+	// Tags are the job's tags, stored as the API stores them.
+	Tags []string
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -66,7 +68,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 		HTTP:     &domain.HTTPSpec{Method: "GET", URL: o.URL},
 		Schedule: domain.Schedule{Cron: o.Cron}, Timezone: domain.DefaultTimezone, Enabled: !o.Disabled,
 		Timeout: domain.Duration(o.Timeout), NextRunAt: &next, Shard: domain.ShardOf(id.String()),
-		Version: 1, CreatedAt: now, UpdatedAt: now,
+		Version: 1, CreatedAt: now, UpdatedAt: now, Tags: domain.NormalizeTags(o.Tags),
 	}
 	if j.Name == "" {
 		j.Name = "job-" + j.ID

@@ -49,12 +49,15 @@ type Settings struct {
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
 	// without it both are off. /readyz checks it.
-	NATS          queue.ConnConfig `koanf:"nats"`
-	Stream        StreamSettings   `koanf:"stream"`
-	Dashboard     dashboard.Config `koanf:"dashboard"`
-	Host          string           `koanf:"host" usage:"interface to listen on; empty listens on all"`
-	Port          int              `koanf:"port" usage:"HTTP port (also PORT)"`
-	ShutdownGrace time.Duration    `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+	NATS      queue.ConnConfig `koanf:"nats"`
+	Stream    StreamSettings   `koanf:"stream"`
+	Dashboard dashboard.Config `koanf:"dashboard"`
+	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
+	// TLS hides from the requests it passes on.
+	PublicURL     string        `koanf:"public_url" usage:"URL browsers reach the api and dashboard at, e.g. https://vecron.example.com; https makes the session cookie Secure (__Host-) and sends HSTS; the identity provider's callback is under it"`
+	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
+	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
+	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
 }
 
 // StreamSettings shape the live stream.
@@ -66,15 +69,16 @@ type StreamSettings struct {
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
 	return Settings{
-		Database:  store.Config{MaxConns: store.MaxConnsDefault},
-		Auth:      identity.DefaultConfig(),
-		Audit:     audit.Config{ForwardInterval: auditsink.IntervalDefault},
-		Redis:     redisconn.DefaultConfig(),
-		NATS:      queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
-		Stream:    StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
-		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault, LiveInterval: dashboard.LiveIntervalDefault},
-		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
-		Port:      8080, ShutdownGrace: server.GraceDefault,
+		Database: store.Config{MaxConns: store.MaxConnsDefault},
+		Auth:     identity.DefaultConfig(),
+		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
+		Redis:    redisconn.DefaultConfig(),
+		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
+		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
+		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
+			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
+		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
+		Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
@@ -101,6 +105,14 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 }
 
 func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
+	public, err := publicURL(s)
+	if err != nil {
+		return err
+	}
+	s.Dashboard.PublicURL = public
+	if s.Auth.OIDCLogin.RedirectURL == "" {
+		s.Auth.OIDCLogin.PublicURL = public
+	}
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err

@@ -33,8 +33,9 @@ type Config struct {
 	ClientSecretFile string `koanf:"client_secret_file" usage:"file holding the client secret (a mounted Kubernetes Secret)"`
 	// RedirectURL wins over PublicURL. The request's Host header is never used: it is the
 	// client's text, and the identity provider would then be the only check on where codes go.
-	RedirectURL string   `koanf:"redirect_url" usage:"callback URL registered at the identity provider, e.g. https://vecron.example.com/auth/oidc/callback"`
-	PublicURL   string   `koanf:"public_url" usage:"the dashboard's public base URL; without redirect_url the callback is <public_url>/auth/oidc/callback"`
+	RedirectURL string `koanf:"redirect_url" usage:"callback URL registered at the identity provider, e.g. https://vecron.example.com/auth/oidc/callback"`
+	// PublicURL is the older name of the api's public_url, which the api fills it from.
+	PublicURL   string   `koanf:"public_url" usage:"older name of public_url, which is preferred: the dashboard's public base URL; without redirect_url the callback is <public_url>/auth/oidc/callback"`
 	Scopes      []string `koanf:"scopes" usage:"scopes asked for; must hold openid; add the one your provider puts the roles claim behind (groups for many)"`
 	DisplayName string   `koanf:"display_name" usage:"name on the dashboard's button, Sign in with <display_name>; default the issuer's host"`
 	// StateKeys seal the short-lived cookie that carries state, nonce and PKCE verifier from

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,6 +163,8 @@ type app struct {
 	srv   *httptest.Server
 	login *oidclogin.Login
 	clock *clockwork.FakeClock
+	// grant is what the last callback that succeeded got.
+	grant atomic.Pointer[oidclogin.Grant]
 }
 
 // result is what the test app's callback answers.
@@ -216,11 +219,13 @@ func newApp(t *testing.T, p *idp, o appOpts) *app {
 
 // finish runs in the server's goroutine, so it reports with assert, not require.
 func (a *app) finish(t *testing.T, w http.ResponseWriter, r *http.Request) {
-	id, ret, err := a.login.Finish(w, r)
+	g, ret, err := a.login.FinishGrant(w, r)
 	var res result
 	var e *oidclogin.Error
 	switch {
 	case err == nil:
+		a.grant.Store(g)
+		id := g.Identity
 		res = result{Subject: id.Subject, Username: id.Username, Roles: id.Roles, Return: ret}
 	case assert.ErrorAs(t, err, &e, "every failure is an *oidclogin.Error"):
 		res = result{Reason: int(e.Reason), Code: e.Code, Message: e.Message(), Error: err.Error()}

@@ -53,7 +53,9 @@ type Login struct {
 	clientSecret string
 	displayName  string
 	keys         *secret.Keyring
-	now          func() time.Time
+	// refreshKeys seal the identity provider's refresh tokens a session keeps (refresh.go).
+	refreshKeys *secret.Keyring
+	now         func() time.Time
 
 	cookieName string
 	cookiePath string
@@ -85,7 +87,11 @@ func New(o *auth.OIDC, cfg Config, secrets secret.Config, now func() time.Time) 
 	if e.CodeChallengeMethods != nil && !slices.Contains(e.CodeChallengeMethods, "S256") {
 		return nil, errors.New("auth.oidc.issuer: the identity provider does not offer PKCE with S256 (code_challenge_methods_supported)")
 	}
-	keys, err := stateKeys(cfg, secrets)
+	keys, base, err := stateKeys(cfg, secrets)
+	if err != nil {
+		return nil, err
+	}
+	refreshKeys, err := derivedKeyring("auth.oidc_login.state_keys", base, refreshPurpose)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +119,7 @@ func New(o *auth.OIDC, cfg Config, secrets secret.Config, now func() time.Time) 
 		clientSecret: s.clientSecret,
 		displayName:  s.displayName,
 		keys:         keys,
+		refreshKeys:  refreshKeys,
 		now:          now,
 		cookiePath:   s.redirect.EscapedPath(),
 		// The callback's scheme, not the request's, decides: behind a proxy that ends TLS the
@@ -131,28 +138,41 @@ func New(o *auth.OIDC, cfg Config, secrets secret.Config, now func() time.Time) 
 	return l, nil
 }
 
-// stateKeys returns the keyring of the state cookie: the configured keys, or keys derived
-// from secrets.
-func stateKeys(cfg Config, secrets secret.Config) (*secret.Keyring, error) {
+// stateKeys returns the keyring of the state cookie, the configured keys or keys derived from
+// secrets, with the key list it came from (which other keys of the sign-in derive from).
+func stateKeys(cfg Config, secrets secret.Config) (*secret.Keyring, []secret.RawKey, error) {
 	raw, err := secret.ReadKeyList("auth.oidc_login.state_keys", cfg.StateKeys, cfg.StateKeysFile, secret.KeySize)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(raw) > 0 {
+		keys, err := secret.NewKeyring(raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("auth.oidc_login.state_keys: %w", err)
+		}
+		return keys, raw, nil
+	}
+	base, err := secret.ReadKeyList("secrets.keys", secrets.Keys, secrets.KeysFile, secret.KeySize)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(base) == 0 {
+		return nil, nil, errors.New("auth.oidc_login.state_keys: is required when secrets.keys is not set (id:key, the key made with `head -c 32 /dev/urandom | base64`)")
+	}
+	keys, err := derivedKeyring("auth.oidc_login.state_keys", base, statePurpose)
+	return keys, base, err
+}
+
+// derivedKeyring returns a keyring of keys derived from base for purpose; setting names the
+// keys in an error.
+func derivedKeyring(setting string, base []secret.RawKey, purpose string) (*secret.Keyring, error) {
+	raw, err := secret.DeriveKeys(base, purpose, secret.KeySize)
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) == 0 {
-		base, err := secret.ReadKeyList("secrets.keys", secrets.Keys, secrets.KeysFile, secret.KeySize)
-		if err != nil {
-			return nil, err
-		}
-		if len(base) == 0 {
-			return nil, errors.New("auth.oidc_login.state_keys: is required when secrets.keys is not set (id:key, the key made with `head -c 32 /dev/urandom | base64`)")
-		}
-		if raw, err = secret.DeriveKeys(base, statePurpose, secret.KeySize); err != nil {
-			return nil, err
-		}
-	}
 	keys, err := secret.NewKeyring(raw)
 	if err != nil {
-		return nil, fmt.Errorf("auth.oidc_login.state_keys: %w", err)
+		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
 	return keys, nil
 }
@@ -204,15 +224,26 @@ func (l *Login) cookie(value string, maxAge int) *http.Cookie {
 	}
 }
 
-// Finish completes a sign-in at the callback. It checks the state parameter against the
+// Finish is FinishGrant for a caller that keeps no refresh token: it returns the identity
+// alone.
+func (l *Login) Finish(w http.ResponseWriter, r *http.Request) (*auth.OIDCIdentity, string, error) {
+	g, returnTo, err := l.FinishGrant(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	return g.Identity, returnTo, nil
+}
+
+// FinishGrant completes a sign-in at the callback. It checks the state parameter against the
 // state cookie this browser got from Start (in constant time), that the cookie is fresh and
 // not used before, and the identity provider's error parameter; it then exchanges the code,
 // with the PKCE verifier, at the token endpoint and verifies the ID token (signature, iss,
-// aud = the client id, exp, nonce). It returns who signed in and the local path to send them
-// to. Finish deletes the state cookie on w whatever the outcome and writes nothing else: the
-// caller then writes its session cookie and the redirect, or an error page. Every failure is
-// an *Error; show its Message(), log its Error().
-func (l *Login) Finish(w http.ResponseWriter, r *http.Request) (*auth.OIDCIdentity, string, error) {
+// aud = the client id, exp, nonce). It returns who signed in, until when the ID token vouches
+// for it, and the provider's refresh token sealed (see Grant), with the local path to send them
+// to. FinishGrant deletes the state cookie on w whatever the outcome and writes nothing else:
+// the caller then writes its session cookie and the redirect, or an error page. Every failure
+// is an *Error; show its Message(), log its Error().
+func (l *Login) FinishGrant(w http.ResponseWriter, r *http.Request) (*Grant, string, error) {
 	// Deleted first: a failed sign-in starts over at Start, and a finished one must leave
 	// nothing to replay.
 	http.SetCookie(w, l.cookie("", -1))
@@ -266,7 +297,11 @@ func (l *Login) Finish(w http.ResponseWriter, r *http.Request) (*auth.OIDCIdenti
 	if err != nil {
 		return nil, "", &Error{Reason: ReasonInvalidToken, err: err}
 	}
-	return id, returnPath(st.Return), nil
+	g, err := l.grant(id, tok.RefreshToken)
+	if err != nil {
+		return nil, "", err
+	}
+	return g, returnPath(st.Return), nil
 }
 
 // exchangeError classifies a failed token request. The provider's answer is kept as its error
