@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
@@ -112,7 +111,7 @@ func (ui *UI) send(r *http.Request, sess *session, method, path, contentType str
 	}
 	res := &apiResponse{header: http.Header{}}
 	if t := timingOf(r.Context()); t != nil {
-		defer t.called(time.Now())
+		defer t.begin()()
 	}
 	ui.api.ServeHTTP(res, req)
 	if res.status == 0 {

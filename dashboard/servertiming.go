@@ -14,8 +14,12 @@ import (
 type pageTiming struct {
 	start time.Time
 	mu    sync.Mutex
-	api   time.Duration
-	calls int
+	// api is the time at least one call of the API was under way: the calls a page makes at
+	// once (the job page's) overlap, and are counted once, so that api stays within app.
+	api      time.Duration
+	calls    int
+	inFlight int
+	since    time.Time
 }
 
 type pageTimingKey struct{}
@@ -26,13 +30,21 @@ func timingOf(ctx context.Context) *pageTiming {
 	return t
 }
 
-// called counts a call of the API that began at start.
-func (t *pageTiming) called(start time.Time) {
-	d := time.Since(start)
+// begin counts a call of the API that starts now, and returns what ends it.
+func (t *pageTiming) begin() (end func()) {
 	t.mu.Lock()
-	t.api += d
+	defer t.mu.Unlock()
 	t.calls++
-	t.mu.Unlock()
+	if t.inFlight++; t.inFlight == 1 {
+		t.since = time.Now()
+	}
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.inFlight--; t.inFlight == 0 {
+			t.api += time.Since(t.since)
+		}
+	}
 }
 
 // header is the Server-Timing header's value: app (the whole answer up to its header) and api
