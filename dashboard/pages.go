@@ -45,24 +45,29 @@ func (ui *UI) confirm(w http.ResponseWriter, r *http.Request, sess *session, nav
 // the answer, as are ids that are not UUIDs.
 func (ui *UI) jobsByID(r *http.Request, sess *session, ids []string) (map[string]*domain.Job, error) {
 	out := map[string]*domain.Job{}
-	var batch []string
 	seen := map[string]bool{}
-	for i, id := range ids {
-		if !seen[id] && uuid.Validate(id) == nil && len(id) == 36 {
-			seen[id] = true
-			batch = append(batch, id)
+	var batch []string
+	for _, id := range ids {
+		if seen[id] || len(id) != 36 || uuid.Validate(id) != nil {
+			continue
 		}
-		if len(batch) == maxJobsByID || (i == len(ids)-1 && len(batch) > 0) {
+		seen[id] = true
+		if batch = append(batch, id); len(batch) == maxJobsByID {
 			if err := ui.readJobs(r, sess, batch, out); err != nil {
 				return nil, err
 			}
 			batch = batch[:0]
 		}
 	}
+	if len(batch) > 0 {
+		if err := ui.readJobs(r, sess, batch, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
-// maxJobsByID is how many ids the API takes in one job list.
+// maxJobsByID is how many ids the API takes in one job list (shared/api's maxListIDs).
 const maxJobsByID = 100
 
 // readJobs adds the jobs of ids, at most maxJobsByID, to out.
