@@ -53,6 +53,8 @@ depcheck:
 	for fn in tick execute-http execute-db; do \
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/go-chi/|/dashboard$$|^github.com/getkin/kin-openapi/'; then \
 	    echo "functions/$$fn must not link chi, the dashboard or the OpenAPI generator"; fail=1; fi; \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/cloudevents/sdk-go/sql/|^github.com/antlr/|/shared/eventfilter$$|^github.com/go-redis/redis_rate/'; then \
+	    echo "functions/$$fn must not link event filters (CESQL, ANTLR) or the event rate limiter: only the api ingests events"; fail=1; fi; \
 	done; \
 	for fn in $(FUNCTIONS); do \
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/sijms/go-ora'; then \

@@ -359,7 +359,7 @@ func (ui *UI) prepareBuilder(lang string, bv *builderView, errs formErrors) {
 	bv.Zones = strings.Fields(zoneList)
 	bv.Kinds = ui.choices(lang, "kind.", f.Kind, string(domain.KindHTTP), string(domain.KindSQL))
 	bv.SchedKinds = ui.choices(lang, "builder.sched.", f.SchedKind, string(domain.ScheduleCron), string(domain.ScheduleFixedRate),
-		string(domain.ScheduleFixedDelay), string(domain.ScheduleOnce))
+		string(domain.ScheduleFixedDelay), string(domain.ScheduleOnce), "")
 	bv.Methods = plainChoices(f.HTTPMethod, "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 	bv.Drivers = plainChoices(f.SQLDriver, domain.DriverPostgres, domain.DriverMySQL, domain.DriverOracle)
 	bv.Misfires = ui.choices(lang, "builder.misfire.", f.MisfirePolicy, domain.MisfireFireOnce, domain.MisfireSkip, domain.MisfireFireAll)

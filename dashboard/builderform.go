@@ -31,6 +31,9 @@ type builderForm struct {
 	DSTGap, DSTOverlap, Jitter                         string
 	// ExcludedDates and Calendars hold one item a line.
 	ExcludedDates, Calendars string
+	// Triggers is the job's triggers as JSON (a list; empty for none): the builder takes them
+	// as the API does, so editing an event-triggered job keeps them.
+	Triggers string
 
 	Timeout, MisfirePolicy, MaxCatchup, StartingDeadline, ConcurrencyPolicy string
 	// RetryBackoff lists the delays separated by commas.
@@ -83,7 +86,8 @@ func formOf(def *domain.JobDefinition) builderForm {
 		Anchor: optTime(s.Anchor), At: optTime(s.At), StartAt: optTime(s.StartAt), EndAt: optTime(s.EndAt),
 		DSTGap: s.DSTGap, DSTOverlap: s.DSTOverlap, Jitter: optDuration(s.Jitter),
 		ExcludedDates: strings.Join(s.ExcludedDates, "\n"), Calendars: strings.Join(s.Calendars, "\n"),
-		Timeout: time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
+		Triggers: triggersText(def.Triggers),
+		Timeout:  time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
 		MaxCatchup: strconv.Itoa(def.MaxCatchup), StartingDeadline: optDuration(def.StartingDeadline),
 		ConcurrencyPolicy: def.ConcurrencyPolicy, RetryMaxAttempts: strconv.Itoa(def.Retry.MaxAttempts),
 	}
@@ -138,6 +142,33 @@ func optInt(n int) string {
 	return strconv.Itoa(n)
 }
 
+// triggersText is a job's triggers as the form shows them: JSON, empty for none.
+func triggersText(ts []domain.JobTrigger) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	return compactJSON(ts)
+}
+
+// readTriggers reads the triggers field: a JSON list of triggers, nil when left empty. Their
+// meaning (filters, CESQL) is the API's to check.
+func readTriggers(errs formErrors, s string) []domain.JobTrigger {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var ts []domain.JobTrigger
+	if err := dec.Decode(&ts); err != nil || dec.More() {
+		errs.add("triggers", `must be a JSON list such as [{"event": {"filters": [{"exact": {"type": "com.example.order.paid"}}]}}]`)
+		return nil
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts
+}
+
 // compactJSON is v as JSON without HTML escaping: the user reads it as they wrote it.
 func compactJSON(v any) string {
 	var b bytes.Buffer
@@ -159,7 +190,7 @@ func parseBuilder(v url.Values) builderForm {
 		SchedKind: v.Get("sched_kind"), Cron: v.Get("cron"), Every: v.Get("every"), Anchor: v.Get("anchor"),
 		At: v.Get("at"), StartAt: v.Get("start_at"), EndAt: v.Get("end_at"), DSTGap: v.Get("dst_gap"),
 		DSTOverlap: v.Get("dst_overlap"), Jitter: v.Get("jitter"),
-		ExcludedDates: text("excluded_dates"), Calendars: text("calendars"),
+		ExcludedDates: text("excluded_dates"), Calendars: text("calendars"), Triggers: text("triggers"),
 		Timeout: v.Get("timeout"), MisfirePolicy: v.Get("misfire_policy"), MaxCatchup: v.Get("max_catchup"),
 		StartingDeadline: v.Get("starting_deadline"), ConcurrencyPolicy: v.Get("concurrency_policy"),
 		RetryMaxAttempts: v.Get("retry_max_attempts"), RetryBackoff: v.Get("retry_backoff"),
@@ -204,7 +235,7 @@ func (f *builderForm) values() url.Values {
 		"kind": f.Kind, "name": f.Name, "namespace": f.Namespace, "description": f.Description, "timezone": f.Timezone, "tags": f.Tags,
 		"sched_kind": f.SchedKind, "cron": f.Cron, "every": f.Every, "anchor": f.Anchor, "at": f.At,
 		"start_at": f.StartAt, "end_at": f.EndAt, "dst_gap": f.DSTGap, "dst_overlap": f.DSTOverlap, "jitter": f.Jitter,
-		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "timeout": f.Timeout,
+		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "triggers": f.Triggers, "timeout": f.Timeout,
 		"misfire_policy": f.MisfirePolicy, "max_catchup": f.MaxCatchup, "starting_deadline": f.StartingDeadline,
 		"concurrency_policy": f.ConcurrencyPolicy, "retry_max_attempts": f.RetryMaxAttempts, "retry_backoff": f.RetryBackoff,
 		"http_method": f.HTTPMethod, "http_url": f.HTTPURL, "http_body": f.HTTPBody, "http_follow_redirects": f.HTTPFollowRedirects,
@@ -269,6 +300,7 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 		DSTGap: f.DSTGap, DSTOverlap: f.DSTOverlap, Jitter: duration(errs, "schedule.jitter", f.Jitter),
 		ExcludedDates: lines(f.ExcludedDates), Calendars: lines(f.Calendars),
 	}
+	def.Triggers = readTriggers(errs, f.Triggers)
 	switch def.Kind {
 	case domain.KindHTTP:
 		h := &domain.HTTPSpec{Method: f.HTTPMethod, URL: f.HTTPURL, Body: f.HTTPBody,
@@ -471,6 +503,8 @@ func (f *builderForm) inputFor(path string) string {
 		return "f-retry_" + strings.TrimPrefix(p, "retry.")
 	case "schedule", "schedule.kind":
 		return "f-sched_kind"
+	case "triggers":
+		return "f-triggers"
 	case "schedule.cron", "schedule.every", "schedule.anchor", "schedule.at", "schedule.start_at", "schedule.end_at",
 		"schedule.dst_gap", "schedule.dst_overlap", "schedule.jitter", "schedule.excluded_dates", "schedule.calendars":
 		return "f-" + strings.TrimPrefix(p, "schedule.")

@@ -127,6 +127,17 @@ func definitionGen() *rapid.Generator[domain.JobDefinition] {
 		if cals := rapid.SliceOfN(rapid.StringMatching(`[a-z0-9][a-z0-9-]{0,20}`), 0, 3).Draw(t, "calendars"); len(cals) > 0 {
 			s.Calendars = cals
 		}
+		if rapid.Bool().Draw(t, "triggered") {
+			f := domain.EventFilter{Exact: map[string]string{"type": lineGen().Draw(t, "event_type")}}
+			if rapid.Bool().Draw(t, "cesql") {
+				f = domain.EventFilter{Any: []domain.EventFilter{f, {CESQL: lineGen().Draw(t, "cesql_text")}}}
+			}
+			def.Triggers = []domain.JobTrigger{{Event: &domain.EventTrigger{Filters: []domain.EventFilter{f},
+				Debounce: durationGen("debounce").Draw(t, "debounce")}}}
+			if rapid.Bool().Draw(t, "rate") {
+				def.Triggers[0].Event.MaxRate = &domain.EventRate{Events: rapid.IntRange(0, 100).Draw(t, "rate_events"), Per: durationGen("per").Draw(t, "per")}
+			}
+		}
 		if def.Kind == domain.KindHTTP {
 			h := &domain.HTTPSpec{Method: oneOrAny("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS").Draw(t, "method"),
 				URL:             rapid.StringMatching(`(https?://[a-z0-9.-]{1,20}(/[^\s\x00-\x1f\x7f]{0,20})?)?`).Draw(t, "url"),

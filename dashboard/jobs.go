@@ -139,7 +139,7 @@ func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	f := jobFilter{Q: q.Get("q"), Namespace: q.Get("namespace"), State: q.Get("state"), Kind: q.Get("kind"),
 		Tags: splitTags(strings.Join(q["tag"], " "))}
 	jv := &jobsView{Filter: f, FieldErrors: map[string]string{}}
-	jv.States = ui.options(lang, "state.", f.State, domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded)
+	jv.States = ui.options(lang, "state.", f.State, domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded, domain.StateOnEvent)
 	jv.Kinds = ui.options(lang, "kind.", f.Kind, string(domain.KindHTTP), string(domain.KindSQL))
 	params := f.values()
 	params.Set("include", "stats")

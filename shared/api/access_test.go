@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -53,6 +54,8 @@ type matrixRoute struct {
 	prepare func(t *testing.T, e *accessEnv, f *fixture)
 	// expect, when set, overrides the table's answer for a caller (0: success).
 	expect func(id *rbac.Identity, ns string) int
+	// contentType, when set, replaces application/json.
+	contentType string
 }
 
 // matrix holds, for every route of the table, how to call it. TestRoutesAreAllInTheMatrix
@@ -95,7 +98,12 @@ var matrix = map[string]matrixRoute{
 	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
 		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
 	}},
-	"POST /api/v1/jobs/{id}/clone":   {body: func(*fixture) string { return `{"name":"clone-` + uuid.NewString() + `"}` }},
+	"POST /api/v1/jobs/{id}/clone": {body: func(*fixture) string { return `{"name":"clone-` + uuid.NewString() + `"}` }},
+	// The fixture's job has no event trigger: the event matches nothing, and changes nothing.
+	"POST " + eventsPath: {scope: anywhere, contentType: structuredMediaType, notAudited: "an event that matches nothing records nothing",
+		body: func(*fixture) string {
+			return `{"specversion":"1.0","id":"matrix-1","source":"/matrix","type":"io.example.matrix"}`
+		}},
 	"POST /api/v1/jobs/{id}/trigger": {body: func(*fixture) string { return `{"payload":{"reason":"matrix"}}` }},
 	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
 		notAudited: "a preview changes nothing"},
@@ -285,12 +293,18 @@ func (e *accessEnv) signIn(t *testing.T, f *fixture) {
 
 func (e *accessEnv) call(t testing.TB, method, path, token, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	return e.callAs(t, method, path, token, body, "application/json")
+}
+
+// callAs is call with the body's content type.
+func (e *accessEnv) callAs(t testing.TB, method, path, token, body, contentType string) *httptest.ResponseRecorder {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, path, rd)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	if method == http.MethodPut || method == http.MethodPatch {
 		req.Header.Set("If-Match", "*") // edits of jobs are conditional; the others ignore it
 	}
@@ -403,7 +417,8 @@ func TestAccessMatrix(t *testing.T) {
 			if m.body != nil {
 				body = m.body(f)
 			}
-			rec := e.call(t, rt.method, f.path(rt.pattern), "", body)
+			ctype := cmp.Or(m.contentType, "application/json")
+			rec := e.callAs(t, rt.method, f.path(rt.pattern), "", body, ctype)
 			if rt.access.public {
 				require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, rec.Code, "%s anonymously: %s", key, rec.Body.String())
 			} else {
@@ -439,7 +454,7 @@ func TestAccessMatrix(t *testing.T) {
 					if m.body != nil {
 						body = m.body(f)
 					}
-					rec := e.call(t, rt.method, f.path(rt.pattern), e.token(u), body)
+					rec := e.callAs(t, rt.method, f.path(rt.pattern), e.token(u), body, ctype)
 					want := expected(rt, m, id, ns)
 					what := fmt.Sprintf("%s as %s, objects in %s: %s", key, c.name, ns, rec.Body.String())
 					if want == 0 {

@@ -51,6 +51,7 @@ type Store interface {
 	jobs.ChangeStore
 	jobs.CalendarStore
 	jobs.FreezeStore
+	jobs.EventStore
 	AccessStore
 	SessionStore
 }
@@ -71,6 +72,9 @@ type Deps struct {
 	Stream StreamConfig
 	// Clock drives the stream's timers; nil is the real clock.
 	Clock clockwork.Clock
+	// EventLimiter enforces event triggers' max_rate; nil refuses events that match a job
+	// with one (503).
+	EventLimiter jobs.RateLimiter
 }
 
 // Server is the API's HTTP handler.
@@ -80,6 +84,8 @@ type Server struct {
 	store Store
 	ident *identity.Service
 	feed  *feed.Hub
+	// limiter enforces event triggers' max_rate.
+	limiter jobs.RateLimiter
 	// streamCfg shapes the live stream; clock drives its timers.
 	streamCfg StreamConfig
 	clock     clockwork.Clock
@@ -96,7 +102,7 @@ type Server struct {
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, streamCfg: d.Stream,
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, streamCfg: d.Stream,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
@@ -108,6 +114,8 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 		switch {
 		case takesYAML(rt.method, rt.pattern):
 			h = jsonOrYAML(h)
+		case rt.pattern == eventsPath:
+			h = cloudEventsOnly(h)
 		case strings.HasPrefix(rt.pattern, "/api/v1/"):
 			h = jsonOnly(h)
 		}
@@ -147,6 +155,8 @@ type jobRequest struct {
 	StartingDeadline  domain.Duration    `json:"starting_deadline"`
 	ConcurrencyPolicy string             `json:"concurrency_policy"`
 	Retry             domain.RetryPolicy `json:"retry"`
+
+	Triggers []domain.JobTrigger `json:"triggers"`
 }
 
 // toJob converts the request.
@@ -156,6 +166,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
+		Triggers: in.Triggers,
 	}
 }
 
@@ -265,7 +276,7 @@ func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
 }
 
 // jobStates are the states a job list filters on.
-var jobStates = []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded}
+var jobStates = []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded, domain.StateOnEvent}
 
 // jobListItem is a job of the list, with its statistics when asked for (include=stats).
 type jobListItem struct {

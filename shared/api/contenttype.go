@@ -58,3 +58,23 @@ func quoted(v string) string {
 	}
 	return `"` + v + `"`
 }
+
+// structuredMediaType is the content type of CloudEvents' structured mode.
+const structuredMediaType = "application/cloudevents+json"
+
+// cloudEventsOnly is jsonOnly for POST /events (ARCHITECTURE §11: it takes CloudEvents in their
+// HTTP modes): structured or batch mode by their media types, or binary mode, whose data may be
+// of any type but whose ce- headers a page cannot send without a preflight.
+func cloudEventsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if r.Header.Get("Ce-Specversion") != "" || err == nil && (mt == structuredMediaType || mt == batchMediaType) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Accept-Post", structuredMediaType+", "+batchMediaType)
+		writeProblem(w, problem{Status: http.StatusUnsupportedMediaType,
+			Detail: "Content-Type must be " + structuredMediaType + " or " + batchMediaType +
+				", or the event in binary mode with ce- headers (got " + quoted(r.Header.Get("Content-Type")) + ")"})
+	})
+}

@@ -46,7 +46,11 @@ func TestWritesRefuseWhatABrowserSendsUnasked(t *testing.T) {
 				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 				var p problem
 				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
-				require.Contains(t, p.Detail, "Content-Type must be application/json")
+				want := "Content-Type must be application/json"
+				if route == eventsPath {
+					want = "Content-Type must be " + structuredMediaType
+				}
+				require.Contains(t, p.Detail, want)
 			})
 		}
 	}

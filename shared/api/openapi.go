@@ -45,6 +45,8 @@ type op struct {
 	body         any
 	bodyOptional bool
 	yaml         bool
+	// bodyTypes, when set, are the media types the route takes instead of application/json.
+	bodyTypes []string
 	// bodyExample replaces the example of body's type: JSON text (a string) or a Go value.
 	bodyExample any
 	// status is the success status: 0 means 200 with a response body, 204 without one. also
@@ -458,6 +460,9 @@ func (g *schemaGen) requestBody(method string, d op) (*openapi3.RequestBody, err
 		return nil, err
 	}
 	types := []string{"application/json"}
+	if len(d.bodyTypes) > 0 {
+		types = d.bodyTypes
+	}
 	if method == http.MethodPatch {
 		types = append(types, "application/merge-patch+json")
 		if ref, err = g.mergePatch(ref); err != nil {
@@ -766,7 +771,7 @@ func fieldEnums(t reflect.Type, field string) []string {
 	case "Job.concurrency_policy":
 		return concurrency
 	case "Job.state":
-		return []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded}
+		return []string{domain.StateScheduled, domain.StatePaused, domain.StateWaiting, domain.StateCompleted, domain.StateEnded, domain.StateOnEvent}
 	case "Schedule.dst_gap":
 		return []string{domain.DSTGapShiftForward, domain.DSTGapSkip}
 	case "Schedule.dst_overlap":

@@ -119,6 +119,10 @@ func typeExamples() map[reflect.Type]any {
 		reflect.TypeFor[triggerRequest]():   `{"payload":{"reason":"re-run after the acquirer's outage"}}`,
 		reflect.TypeFor[triggerResponse](): triggerResponse{ExecutionID: exampleExecutionID,
 			IdempotencyKey: exampleJobID + ":manual:01JNR8Z6W4K3V2Q9M7B5X1C0D8", Status: domain.StatusQueued},
+		reflect.TypeFor[cloudEventDoc](): `{"specversion":"1.0","id":"order-1042-paid","source":"/shop/orders","type":"com.example.order.paid","datacontenttype":"application/json","data":{"order_id":1042,"amount":250000}}`,
+		reflect.TypeFor[eventsResponse](): eventsResponse{Executions: []jobs.EventExecution{{EventID: "order-1042-paid", EventSource: "/shop/orders",
+			JobID: exampleJobID, ExecutionID: exampleExecutionID, IdempotencyKey: exampleJobID + ":event:/shop/orders/order-1042-paid",
+			Status: domain.StatusQueued}}},
 		reflect.TypeFor[cancelRequest]():        `{"reason":"the acquirer asked us to hold today's run"}`,
 		reflect.TypeFor[jobs.BackfillRequest](): `{"from":"2026-02-20T00:00:00+07:00","to":"2026-02-23T00:00:00+07:00","dry_run":true}`,
 		reflect.TypeFor[jobs.BackfillResult](): jobs.BackfillResult{DryRun: true, Fires: []jobs.BackfillFire{

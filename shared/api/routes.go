@@ -64,6 +64,13 @@ func (s *Server) routes() []route {
 		{http.MethodGet, docsPath + "/swagger-ui-bundle.js", public, s.serveDocs, op{summary: "The reference page's renderer", tag: "docs", respType: "text/javascript"}},
 		{http.MethodGet, docsPath + "/swagger-ui.css", public, s.serveDocs, op{summary: "The reference page's style sheet", tag: "docs", respType: "text/css"}},
 
+		{http.MethodPost, eventsPath, need(domain.PermEventPublish), s.ingestEvents, op{summary: "Publish CloudEvents to start jobs",
+			description: "CloudEvents 1.0 in binary, structured or batch HTTP mode (as a Knative Trigger sends them) start the enabled jobs whose event trigger matches, in the namespaces where the caller holds both event:publish and job:execute: one execution per job and event, however often the event is delivered (key <job id>:event:<source>/<id>). 202 with the executions, recorded queued (skipped when over the job's max_rate); 200 with none when nothing matched; 503 when a matching job's max_rate cannot be checked.",
+			tag:         "events", body: cloudEventDoc{}, bodyTypes: []string{"application/cloudevents+json", batchMediaType, "application/json"},
+			bodyExample: `{"specversion":"1.0","id":"order-1042-paid","source":"/shop/orders","type":"com.example.order.paid","datacontenttype":"application/json","data":{"order_id":1042,"amount":250000}}`,
+			resp:        eventsResponse{}, also: []int{http.StatusAccepted},
+			errs: []int{http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable}}},
+
 		{http.MethodPost, v1 + "/auth/login", public, s.login, op{summary: "Sign in with a password",
 			description: "Answers an access token and a refresh token. Repeated failures from one address or for one user are slowed down with 429.",
 			body:        loginRequest{}, resp: identity.Tokens{}, errs: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusTooManyRequests}}},

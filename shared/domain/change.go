@@ -160,6 +160,8 @@ type JobDefinition struct {
 	StartingDeadline  Duration    `json:"starting_deadline,omitempty"`
 	ConcurrencyPolicy string      `json:"concurrency_policy"`
 	Retry             RetryPolicy `json:"retry"`
+	// Triggers are the job's event triggers (domain.Job.Triggers).
+	Triggers []JobTrigger `json:"triggers,omitempty"`
 }
 
 // Job returns a new job of definition d, a deep copy: what validation fills in or changes in

@@ -192,6 +192,7 @@ const (
 	StateWaiting   = "waiting"   // fixed_delay: the next run is set when the running one finishes
 	StateCompleted = "completed" // a once job that fired
 	StateEnded     = "ended"     // the schedule has no further fire (past end_at)
+	StateOnEvent   = "on_event"  // enabled, without a schedule: runs when an event matches
 )
 
 // SQL drivers.
@@ -272,6 +273,8 @@ type Job struct {
 	// ValidTag, stored without duplicates and sorted (NormalizeTags). They mean nothing to the
 	// schedule or the executors, so a due event does not carry them.
 	Tags []string `json:"tags,omitempty"`
+	// Triggers are the job's ways in beside (or instead of) its schedule: event triggers.
+	Triggers []JobTrigger `json:"triggers,omitempty"`
 	// Timeout bounds one execution attempt.
 	Timeout Duration `json:"timeout"`
 	// MisfirePolicy is one of the Misfire… constants; MaxCatchup caps fire_all.
@@ -382,6 +385,8 @@ func (j *Job) DeriveState() {
 		j.State = StatePaused
 	case j.NextRunAt != nil:
 		j.State = StateScheduled
+	case !j.HasSchedule() && len(j.Triggers) > 0:
+		j.State = StateOnEvent
 	case j.Schedule.Kind == ScheduleFixedDelay:
 		j.State = StateWaiting
 	case j.Schedule.Kind == ScheduleOnce:

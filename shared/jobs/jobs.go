@@ -4,6 +4,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -64,6 +65,8 @@ type Store interface {
 type Service struct {
 	store Store
 	now   func() time.Time
+	// matchers caches compiled event filters (events.go).
+	matchers matcherCache
 }
 
 // New returns a service over st; now is the clock.
@@ -148,6 +151,10 @@ func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now tim
 		return false, err
 	}
 	j.ID, j.Shard = cur.ID, cur.Shard
+	if sched == nil { // events alone start it
+		j.NextRunAt = nil
+		return false, nil
+	}
 	samePlan := domain.SamePlan(cur.Schedule, cur.Timezone, j.Schedule, j.Timezone)
 	next := nextRun(sched.WithSeed(j.ID), now)
 	// An edit that leaves the plan alone may keep a schedule that has ended (to fix a
@@ -227,6 +234,10 @@ func (s *Service) prepare(j *domain.Job, sched *schedule.Schedule, now time.Time
 	j.Shard = domain.ShardOf(j.ID)
 	j.Version = 1
 	j.CreatedAt, j.UpdatedAt = now, now
+	j.NextRunAt = nil
+	if sched == nil { // events alone start it
+		return nil
+	}
 	next := nextRun(sched.WithSeed(j.ID), now)
 	if next == nil {
 		return neverFires(j, sched, now)
@@ -277,7 +288,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (*dom
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var next *time.Time
-	if enabled {
+	if enabled && j.HasSchedule() {
 		sched, err := schedule.ForJob(j)
 		if err != nil {
 			return nil, err
@@ -405,6 +416,14 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 		v.Add("concurrency_policy", fmt.Sprintf("%q is not one of allow, forbid, replace", j.ConcurrencyPolicy))
 	}
 	validateRetry(&v, j.Retry)
+	validateTriggers(&v, j.Triggers)
+	if !j.HasSchedule() && len(j.Triggers) > 0 {
+		// Events alone start the job: the rest of a schedule would be about no fire.
+		if b, err := json.Marshal(j.Schedule); err != nil || string(b) != "{}" {
+			v.Add("schedule", "sets fields of a schedule without one (kind or cron); leave it out for a job that runs on events alone")
+		}
+		return nil, v.Err()
+	}
 	sched, err := schedule.Parse(j.Schedule, j.Timezone)
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = append(v.Fields, verr.Fields...)

@@ -167,8 +167,9 @@ func parseExpr(body string) (*expr, error) {
 			return nil, fmt.Errorf("execution has id, scheduled_at and attempt")
 		}
 	case "trigger":
-		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload") || (e.path[1] == "type" && len(e.path) > 2) {
-			return nil, fmt.Errorf("trigger has type and payload (payload.FIELD…)")
+		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload" && e.path[1] != "event") ||
+			(e.path[1] == "type" && len(e.path) > 2) || (e.path[1] == "event" && len(e.path) < 3) {
+			return nil, fmt.Errorf("trigger has type, payload (payload.FIELD…) and event (event.id, event.type, event.data.FIELD…)")
 		}
 	default:
 		return nil, fmt.Errorf("%q is not one of var, job, execution, trigger", e.path[0])
@@ -341,7 +342,13 @@ func eval(field string, e *expr, c *Context) (string, error) {
 			v = c.Trigger
 			break
 		}
-		got, err := payload(c.Payload, e.path[2:])
+		var got string
+		var err error
+		if e.path[1] == "event" {
+			got, err = eventAttribute(c, e.path[2:])
+		} else {
+			got, err = payload(c.Payload, e.path[2:])
+		}
 		if err != nil {
 			return "", &Error{Field: field, Reason: err.Error()}
 		}
@@ -366,6 +373,19 @@ func apply(filters []filter, v string) string {
 		}
 	}
 	return v
+}
+
+// eventAttribute walks path into the CloudEvent that started the execution: its payload is the
+// event in structured JSON form (attributes and extensions at the top, data under "data").
+func eventAttribute(c *Context, path []string) (string, error) {
+	if c.Trigger != "event" || len(c.Payload) == 0 {
+		return "", fmt.Errorf("trigger.event: this execution was not started by an event")
+	}
+	out, err := payload(c.Payload, path)
+	if err != nil {
+		return "", fmt.Errorf("%s", strings.Replace(err.Error(), "trigger.payload", "trigger.event", 1))
+	}
+	return out, nil
 }
 
 // payload walks path into the JSON payload; a string renders bare, anything else as JSON.

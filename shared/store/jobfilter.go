@@ -127,8 +127,15 @@ func stateCondition(state string) string {
 		return "enabled AND next_run_at IS NULL AND schedule->>'kind' = 'fixed_delay'"
 	case domain.StateCompleted:
 		return "enabled AND next_run_at IS NULL AND schedule->>'kind' = 'once'"
+	case domain.StateOnEvent:
+		return "enabled AND next_run_at IS NULL AND " + unscheduled
 	case domain.StateEnded:
-		return "enabled AND next_run_at IS NULL AND coalesce(schedule->>'kind', '') NOT IN ('fixed_delay', 'once')"
+		return "enabled AND next_run_at IS NULL AND coalesce(schedule->>'kind', '') NOT IN ('fixed_delay', 'once') AND NOT " + unscheduled
 	}
 	return "false"
 }
+
+// unscheduled is domain.Job.HasSchedule false with triggers, in SQL: a job that runs only on
+// events.
+const unscheduled = `(triggers IS NOT NULL AND schedule->>'kind' IS NULL AND schedule->>'cron' IS NULL
+		AND schedule->>'every' IS NULL AND schedule->>'anchor' IS NULL AND schedule->>'at' IS NULL)`

@@ -16,7 +16,7 @@ import (
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
 	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules,
-	tags`
+	tags, triggers`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -28,11 +28,12 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		deadlineMS *int64
 		retry      []byte
 		rules      []byte
+		triggers   []byte
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
 		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules,
-		&j.Tags); err != nil {
+		&j.Tags, &triggers); err != nil {
 		return nil, err
 	}
 	if len(j.Tags) == 0 {
@@ -42,6 +43,11 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		j.CalendarRules = new(domain.CalendarRules)
 		if err := json.Unmarshal(rules, j.CalendarRules); err != nil {
 			return nil, fmt.Errorf("job %s: decode calendar rules: %w", j.ID, err)
+		}
+	}
+	if triggers != nil {
+		if err := json.Unmarshal(triggers, &j.Triggers); err != nil {
+			return nil, fmt.Errorf("job %s: decode triggers: %w", j.ID, err)
 		}
 	}
 	if err := json.Unmarshal(retry, &j.Retry); err != nil {
@@ -92,6 +98,10 @@ type encodedJob struct {
 	rules []byte
 	// tags is never nil: pgx writes a nil slice as NULL, and the column holds '{}' for none.
 	tags []string
+	// triggers is NULL for a job without triggers; eventType indexes its event trigger.
+	triggers     []byte
+	eventTrigger bool
+	eventType    *string
 }
 
 func encodeJob(j *domain.Job) (encodedJob, error) {
@@ -117,6 +127,17 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	if j.CalendarRules != nil {
 		if c.rules, err = json.Marshal(j.CalendarRules); err != nil {
 			return c, err
+		}
+	}
+	if len(j.Triggers) > 0 {
+		if c.triggers, err = json.Marshal(j.Triggers); err != nil {
+			return c, err
+		}
+	}
+	if t := j.EventTrigger(); t != nil {
+		c.eventTrigger = true
+		if typ := t.IndexedType(); typ != "" {
+			c.eventType = &typ
 		}
 	}
 	return c, nil
@@ -159,11 +180,13 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
-		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23)`,
+		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags,
+		triggers, event_trigger, event_type)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
-		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags)
+		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags,
+		c.triggers, c.eventTrigger, c.eventType)
 	return jobNameTaken(err, j)
 }
 
@@ -179,7 +202,8 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		}
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
-			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags}
+			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags,
+			c.triggers, c.eventTrigger, c.eventType}
 		if j.CalendarRules != nil {
 			calendars = append(calendars, j)
 		}
@@ -190,7 +214,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-			"paused_at", "retry", "calendar_rules", "tags"}, pgx.CopyFromRows(rows))
+			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type"}, pgx.CopyFromRows(rows))
 		return err
 	}
 	if len(calendars) == 0 {
@@ -255,11 +279,12 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
-		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19
+		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19,
+		triggers = $20, event_trigger = $21, event_type = $22
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}
@@ -337,10 +362,12 @@ func deleteJob(ctx context.Context, tx pgx.Tx, id string, ifVersion int64) (*dom
 	return j, translate("skip the job's runs started by hand", err)
 }
 
-// withdrawScheduled deletes the fires of job id not yet published, but for runs started by hand:
-// a pause stops the schedule, not an operator (docs/manual-runs.md).
+// withdrawScheduled deletes the fires of job id not yet published, but for runs started by hand
+// (a pause stops the schedule, not an operator: docs/manual-runs.md) and by events: their
+// executions are recorded queued, and the executor records them skipped (paused) when their
+// fire arrives, as it does any fire of a paused job.
 func withdrawScheduled(ctx context.Context, tx pgx.Tx, id string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1 AND trigger <> 'manual'`, id)
+	_, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1 AND trigger NOT IN ('manual', 'event')`, id)
 	return err
 }
 

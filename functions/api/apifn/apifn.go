@@ -27,6 +27,7 @@ import (
 	"github.com/vecron/vecron/shared/jobevents"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/ratelimit"
 	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
@@ -123,6 +124,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}}
 	var deps identity.Deps
+	// Without Redis, events matching a job with a max_rate are refused (503), not let through.
+	var eventLimiter jobs.RateLimiter
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)
 		if err != nil {
@@ -132,6 +135,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 		deps.Limiter = auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{
 			MaxFailures: s.Auth.LoginFailures, Window: s.Auth.LoginWindow, Prefix: s.Redis.Prefix()})
+		eventLimiter = ratelimit.NewEvents(rdb, s.Redis.Prefix())
 	}
 	if s.Auth.Has(identity.ModeOIDC) {
 		if deps.OIDC, err = auth.NewOIDC(ctx, s.Auth.OIDC, &http.Client{Timeout: 10 * time.Second}, clock.Now); err != nil {
@@ -191,8 +195,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		log.Warn("no secrets.keys: secret variables cannot be stored")
 	}
 	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
-		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock},
-		clock.Now, log)
+		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
+		EventLimiter: eventLimiter}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
 	if err != nil {
 		return err
