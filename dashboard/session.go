@@ -157,7 +157,7 @@ func (s *Sessions) dropLegacyCookie(w http.ResponseWriter, r *http.Request) {
 // tokenHash returns the hash of r's session token, and whether r carries a session cookie at
 // all (one of the name an earlier version used included: its session has ended).
 func (s *Sessions) tokenHash(r *http.Request) ([]byte, bool) {
-	c, err := r.Cookie(s.transport.cookieName())
+	c, err := r.Cookie(s.transport.cookieName(r))
 	if err != nil || c.Value == "" {
 		_, legacy := s.transport.legacyCookie(r)
 		return nil, legacy

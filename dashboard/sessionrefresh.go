@@ -68,7 +68,11 @@ func (s *Sessions) refresh(r *http.Request, ds *domain.DashboardSession, now tim
 			s.log.Warn("dashboard session: the identity provider did not renew it", "session", ds.ID, "error", err)
 			reason = refreshFailure(failed.Reason)
 		case err != nil:
-			return nil, err
+			// Not the provider's answer but ours (sealing the new refresh token): the
+			// session ends all the same, or its claim would lapse and every request after
+			// it would act on the stale groups, and fail again. The error quotes no token.
+			s.log.Error("dashboard session: its renewal failed here; ending it", "session", ds.ID, "error", err)
+			reason = "the renewal of the identity provider's sign-in failed here"
 		}
 	}
 	if reason != "" {
@@ -87,7 +91,16 @@ func (s *Sessions) refresh(r *http.Request, ds *domain.DashboardSession, now tim
 	case errors.Is(err, domain.ErrNotFound):
 		return nil, errNoSession // ended meanwhile, by an admin or a sign-out
 	case err != nil:
-		return nil, err
+		// The renewal is not stored: end the session rather than let the stale groups
+		// serve until the claim lapses. If the database refuses that too, the claim
+		// lapses after refreshClaim and the next request tries again.
+		actor := rbac.NewIdentity("oidc:"+ds.OIDCSubject, ds.OIDCUsername, rbac.KindUser, identity.ModeOIDC, "", nil)
+		if xerr := s.store.ExpireDashboardSession(withActor(r.WithContext(ctx), s.ident, actor), ds.TokenHash, now,
+			"the renewal of the identity provider's sign-in could not be stored"); xerr != nil {
+			return nil, errors.Join(err, xerr)
+		}
+		s.log.Error("dashboard session: its renewal could not be stored; ended it", "session", ds.ID, "error", err)
+		return nil, errNoSession
 	}
 	ds.OIDCUsername, ds.OIDCGroups, ds.IdentityExpiresAt = ref.Username, ref.Groups, ref.IdentityExpiresAt
 	ds.RefreshKeyID, ds.RefreshSealed = ref.RefreshKeyID, ref.RefreshSealed

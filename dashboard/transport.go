@@ -72,9 +72,18 @@ func (t transport) warn(log *slog.Logger) {
 	}
 }
 
-// cookieName is the name of the session cookie.
-func (t transport) cookieName() string {
-	if t.secure {
+// hostOnly reports whether the session cookie of r has the __Host- name: when browsers reach
+// the dashboard over HTTPS as configured, or, with no public_url, when r reached vecron over
+// TLS itself. The name then varies only with the listener a request came through, which a
+// browser's sign-in never crosses: every request of an https origin is TLS. A public_url
+// decides for every request, so a proxy's plain hop changes nothing.
+func (t transport) hostOnly(r *http.Request) bool {
+	return t.secure || (t.public == nil && r.TLS != nil)
+}
+
+// cookieName is the name of the session cookie of r.
+func (t transport) cookieName(r *http.Request) string {
+	if t.hostOnly(r) {
 		return hostSessionCookie
 	}
 	return sessionCookie
@@ -82,7 +91,7 @@ func (t transport) cookieName() string {
 
 // cookie returns the session cookie holding value for the browser of r; maxAge -1 deletes it.
 func (t transport) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: t.cookieName(), Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+	return &http.Cookie{Name: t.cookieName(r), Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: t.secure || r.TLS != nil}
 }
 
@@ -91,7 +100,7 @@ func (t transport) cookie(r *http.Request, value string, maxAge int) *http.Cooki
 // is not taken as a session: it may have been planted where a __Host- one cannot be, and its
 // session ends at its expiry anyway; its holder signs in once more.
 func (t transport) legacyCookie(r *http.Request) (*http.Cookie, bool) {
-	if !t.secure {
+	if !t.hostOnly(r) {
 		return nil, false
 	}
 	if _, err := r.Cookie(sessionCookie); err != nil {

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -43,12 +44,26 @@ func TestTransport(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tc.secure, tr.secure)
-			require.Equal(t, tc.cookie, tr.cookieName())
+			require.Equal(t, tc.cookie, tr.cookieName(httptest.NewRequest("GET", "/", nil)))
 			k := tr.cookie(httptest.NewRequest("GET", "/", nil), "v", 60)
 			require.Equal(t, tc.secure, k.Secure)
 			require.Equal(t, "/", k.Path)
 			require.Empty(t, k.Domain)
 			require.True(t, k.HttpOnly)
+			// Over TLS ended by vecron itself, with no public_url to say otherwise, the cookie
+			// is Secure and host-only by name too; a public_url decides for every request.
+			tlsReq := httptest.NewRequest("GET", "https://vecron.test/", nil)
+			k = tr.cookie(tlsReq, "v", 60)
+			require.True(t, k.Secure)
+			wantTLS := tc.cookie
+			if tc.cfg.PublicURL == "" {
+				wantTLS = hostSessionCookie
+			}
+			require.Equal(t, wantTLS, k.Name)
+			require.Equal(t, wantTLS, tr.cookieName(tlsReq))
+			tlsReq.AddCookie(&http.Cookie{Name: sessionCookie, Value: "planted"})
+			_, legacy := tr.legacyCookie(tlsReq)
+			require.Equal(t, wantTLS == hostSessionCookie, legacy, "a plain-named cookie is not a session where the name is __Host-")
 			var logged bytes.Buffer
 			tr.warn(slog.New(slog.NewTextHandler(&logged, nil)))
 			if tc.warn == "" {

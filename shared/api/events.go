@@ -68,7 +68,8 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request) {
 	res, err := s.jobs.Ingest(r.Context(), s.store, s.limiter, eventScope(identityOf(r)), events)
 	for _, f := range res.FilterFailures {
 		// The event's data and attributes stay out of the log: they are the producer's.
-		s.log.WarnContext(r.Context(), "event filter failed to evaluate; treated as no match", "job_id", f.JobID, "event_type", printable(f.EventType, 100))
+		s.log.WarnContext(r.Context(), "event filter failed to evaluate; treated as no match", "job_id", f.JobID,
+			"event_type", printable(f.EventType, 100), "events", f.Count)
 	}
 	if errors.Is(err, jobs.ErrRateUnavailable) {
 		s.log.ErrorContext(r.Context(), "event rate limit cannot be checked", "error", err)
@@ -76,6 +77,9 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Status: http.StatusServiceUnavailable,
 			Detail: "a matching job has a max_rate and the rate limiter (Redis) is not available; retry later"})
 		return
+	}
+	if err != nil && r.Context().Err() != nil {
+		return // the publisher hung up, and stopped the work; it delivers again
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)

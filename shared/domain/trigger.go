@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -100,7 +101,11 @@ func CloneTriggers(ts []JobTrigger) []JobTrigger {
 }
 
 // EventKey is the idempotency key of the execution of job jobID for the event of source and
-// id: "<job id>:event:<source>/<id>". The same event delivered twice has the same key.
+// id: "<job id>:event:<escaped source>/<id>", where the source has "%" written "%25" and "/"
+// written "%2F", so the first "/" after "event:" ends it and two events never share a key. The
+// same event delivered twice has the same key. It adds no character that source and id do not
+// already allow but "%", "2", "5" and "F", and at most twice the source's length.
 func EventKey(jobID, source, id string) string {
+	source = strings.ReplaceAll(strings.ReplaceAll(source, "%", "%25"), "/", "%2F")
 	return Key(jobID, TriggerEvent, time.Time{}, source+"/"+id)
 }

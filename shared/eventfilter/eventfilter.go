@@ -59,6 +59,8 @@ func Compile(prefix string, fs []domain.EventFilter) (*Matcher, error) {
 type compiler struct {
 	v     domain.ValidationError
 	count int
+	// steps adds up the LIKE steps of the trigger's CESQL filters (LikeSteps).
+	steps int
 }
 
 func (c *compiler) list(field string, fs []domain.EventFilter, depth int) []node {
@@ -135,6 +137,16 @@ func (c *compiler) one(field string, f *domain.EventFilter, depth int) (node, bo
 			c.v.Add(field+".cesql", err.Error())
 			return node{}, false
 		}
+		steps, err := LikeSteps(f.CESQL)
+		if err != nil {
+			c.v.Add(field+".cesql", err.Error())
+			return node{}, false
+		}
+		if c.steps += steps; c.steps > MaxLikeSteps {
+			c.v.Add(field+".cesql", fmt.Sprintf("brings the LIKE work of the trigger's filters to %d steps per event, over the %d allowed: "+
+				"use shorter patterns, fewer LIKEs or fewer attributes in them", c.steps, MaxLikeSteps))
+			return node{}, false
+		}
 		return node{kind: kind, expr: expr, source: f.CESQL}, true
 	}
 	return node{}, false
@@ -166,8 +178,12 @@ func Parse(src string) (expr cesql.Expression, err error) {
 
 // Match reports whether ev matches every filter of m. A CESQL expression that fails on ev, or
 // gives no boolean, is false where it stands (as in Knative); failed reports that one did, for
-// the caller to log.
+// the caller to log. An event with an attribute over MaxValueLen matches nothing and fails:
+// the bound of the filters' work assumes none is.
 func (m *Matcher) Match(ev cloudevents.Event) (match, failed bool) {
+	if !fits(&ev) {
+		return false, true
+	}
 	match = true
 	for i := range m.nodes {
 		ok, f := m.nodes[i].eval(ev)

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cloudevent "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -43,6 +45,8 @@ var ErrRateUnavailable = errors.New("the event rate limiter is unavailable")
 // EventStore is what ingesting events needs of the database.
 type EventStore interface {
 	EventJobs(ctx context.Context, typ string, namespaces []string) ([]*domain.Job, error)
+	EventReceipt(ctx context.Context, key string) (*domain.Execution, error)
+	ActiveFreeze(ctx context.Context, ns string, at time.Time) (*domain.Freeze, error)
 	QueueEvent(ctx context.Context, r store.EventRun, now time.Time) (*domain.Execution, bool, error)
 }
 
@@ -79,9 +83,11 @@ type IngestResult struct {
 	FilterFailures []FilterFailure
 }
 
-// FilterFailure is a CESQL filter that failed to evaluate on an event.
+// FilterFailure is a job whose CESQL filter failed to evaluate on Count events of a request,
+// the first of type EventType: one per job, so a batch cannot make a log line per event.
 type FilterFailure struct {
 	JobID, EventType string
+	Count            int
 }
 
 // CheckEvent checks ev beyond the CloudEvents spec, for what vecron makes of it: its required
@@ -113,10 +119,48 @@ func CheckEvent(prefix string, ev *cloudevents.Event) error {
 	if len(ev.Type()) > 256 {
 		v.Add(prefix+"type", "is longer than 256 bytes")
 	}
-	if len(ev.Data()) > MaxEventData {
+	// Filters read every attribute; their work is bounded for values of at most
+	// eventfilter.MaxValueLen (a LIKE scans its text once per pattern byte).
+	for _, a := range []struct{ name, value string }{{"type", ev.Type()}, {"subject", ev.Subject()},
+		{"datacontenttype", ev.DataContentType()}, {"dataschema", ev.DataSchema()}} {
+		checkAttribute(&v, prefix+a.name, a.value)
+	}
+	exts := ev.Extensions()
+	for _, name := range slices.Sorted(maps.Keys(exts)) {
+		s, err := types.ToString(exts[name])
+		if err != nil {
+			v.Add(prefix+name, "is not a CloudEvents attribute value")
+			continue
+		}
+		checkAttribute(&v, prefix+name, s)
+	}
+	switch data := ev.Data(); {
+	case len(data) > MaxEventData:
 		v.Add(prefix+"data", fmt.Sprintf("is larger than %d bytes", MaxEventData))
+	case len(data) > 0 && jsonMediaType(ev.DataContentType()) && !json.Valid(data):
+		// The event travels as JSON in the fire's payload: its data must be JSON as it says.
+		v.Add(prefix+"data", fmt.Sprintf("is not JSON, though datacontenttype is %s", clipText(ev.DataContentType())))
 	}
 	return v.Err()
+}
+
+// checkAttribute adds to v when the attribute value s of field is not UTF-8 or over
+// eventfilter.MaxValueLen.
+func checkAttribute(v *domain.ValidationError, field, s string) {
+	switch {
+	case !utf8.ValidString(s):
+		v.Add(field, "is not valid UTF-8")
+	case len(s) > eventfilter.MaxValueLen:
+		v.Add(field, fmt.Sprintf("is longer than %d bytes", eventfilter.MaxValueLen))
+	}
+}
+
+// jsonMediaType reports whether the media type ct is JSON: application/json, text/json or a
+// +json suffix, parameters aside.
+func jsonMediaType(ct string) bool {
+	ct, _, _ = strings.Cut(ct, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/json" || ct == "text/json" || strings.HasSuffix(ct, "+json")
 }
 
 // keyText reports whether s may travel in an idempotency key: a NATS message id and an HTTP
@@ -155,6 +199,7 @@ func (s *Service) Ingest(ctx context.Context, es EventStore, rl RateLimiter, sco
 	if !scope.All {
 		namespaces = scope.Namespaces
 	}
+	failures := map[string]int{} // job id → index in res.FilterFailures
 	for i := range events {
 		ev := &events[i]
 		candidates, err := es.EventJobs(ctx, ev.Type(), namespaces)
@@ -163,6 +208,11 @@ func (s *Service) Ingest(ctx context.Context, es EventStore, rl RateLimiter, sco
 		}
 		var payload []byte
 		for _, j := range candidates {
+			// A publisher that hung up stops the work of its events between jobs; what was
+			// recorded stays, and a redelivery finds it.
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 			t := j.EventTrigger()
 			if t == nil {
 				continue
@@ -173,7 +223,12 @@ func (s *Service) Ingest(ctx context.Context, es EventStore, rl RateLimiter, sco
 			}
 			ok, failed := m.Match(*ev)
 			if failed {
-				res.FilterFailures = append(res.FilterFailures, FilterFailure{JobID: j.ID, EventType: ev.Type()})
+				if k, seen := failures[j.ID]; seen {
+					res.FilterFailures[k].Count++
+				} else {
+					failures[j.ID] = len(res.FilterFailures)
+					res.FilterFailures = append(res.FilterFailures, FilterFailure{JobID: j.ID, EventType: ev.Type(), Count: 1})
+				}
 			}
 			if !ok {
 				continue
@@ -200,8 +255,34 @@ func (s *Service) Ingest(ctx context.Context, es EventStore, rl RateLimiter, sco
 func (s *Service) queueEvent(ctx context.Context, es EventStore, rl RateLimiter, j *domain.Job, t *domain.EventTrigger, ev *cloudevents.Event, payload []byte) (EventExecution, error) {
 	now := domain.Instant(s.now())
 	key := domain.EventKey(j.ID, ev.Source(), ev.ID())
+	answer := func(x *domain.Execution, replayed bool) EventExecution {
+		return EventExecution{EventID: ev.ID(), EventSource: ev.Source(), JobID: j.ID, ExecutionID: x.ID,
+			IdempotencyKey: x.IdempotencyKey, Status: x.Status, Replayed: replayed}
+	}
+	// A redelivery is answered before anything is spent on it: it must not take a max_rate
+	// token, nor be judged by a freeze that came after it ran. Two deliveries at once may
+	// both pass this read; QueueEvent still records one.
+	switch x, err := es.EventReceipt(ctx, key); {
+	case err != nil:
+		return EventExecution{}, err
+	case x != nil:
+		return answer(x, true), nil
+	}
 	run := store.EventRun{Namespace: j.Namespace, Source: ev.Source(), EventID: ev.ID(), ExpireBefore: now.Add(-EventKeyWindow)}
-	if t.MaxRate != nil {
+	due := now
+	if t.Debounce > 0 {
+		due = domain.Instant(now.Add(time.Duration(t.Debounce)))
+	}
+	// A freeze holds event runs as it holds scheduled fires (tick.Planner): recorded skipped
+	// with its reason at the instant the run would be due, the end of a debounce window.
+	at := now
+	switch f, err := es.ActiveFreeze(ctx, j.Namespace, due); {
+	case err != nil:
+		return EventExecution{}, err
+	case f != nil:
+		run.Skip, at = f.FreezeReason(), due
+	}
+	if t.MaxRate != nil && run.Skip == "" {
 		if rl == nil {
 			return EventExecution{}, ErrRateUnavailable
 		}
@@ -213,9 +294,8 @@ func (s *Service) queueEvent(ctx context.Context, es EventStore, rl RateLimiter,
 			run.Skip = "skipped: rate: more than " + strconv.Itoa(t.MaxRate.Events) + " events in " + time.Duration(t.MaxRate.Per).String()
 		}
 	}
-	at := now
 	if t.Debounce > 0 && run.Skip == "" {
-		at = domain.Instant(now.Add(time.Duration(t.Debounce)))
+		at = due
 		run.CoalesceAfter = now.Add(coalesceMargin)
 	}
 	dueFor := func(key string, at time.Time) ([]byte, error) {
@@ -239,8 +319,7 @@ func (s *Service) queueEvent(ctx context.Context, es EventStore, rl RateLimiter,
 	if err != nil {
 		return EventExecution{}, err
 	}
-	return EventExecution{EventID: ev.ID(), EventSource: ev.Source(), JobID: j.ID, ExecutionID: x.ID,
-		IdempotencyKey: x.IdempotencyKey, Status: x.Status, Replayed: replayed}, nil
+	return answer(x, replayed), nil
 }
 
 // matcherCache keeps compiled filters by job id and version, so a busy event type does not

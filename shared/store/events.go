@@ -133,8 +133,19 @@ func (s *Store) QueueEvent(ctx context.Context, r EventRun, now time.Time) (*dom
 	return out, replayed, nil
 }
 
+// EventReceipt returns the execution the receipt of the event key names, or nil when the
+// event has none: a cheap read that answers a redelivery before the caller spends anything
+// on it. QueueEvent still decides, under the receipt's insert.
+func (s *Store) EventReceipt(ctx context.Context, key string) (*domain.Execution, error) {
+	out, err := receiptExecution(ctx, s.pool, key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return out, translate("read event receipt", err)
+}
+
 // receiptExecution returns the execution the receipt of key names.
-func receiptExecution(ctx context.Context, tx pgx.Tx, key string) (*domain.Execution, error) {
+func receiptExecution(ctx context.Context, tx querier, key string) (*domain.Execution, error) {
 	var id string
 	var at time.Time
 	if err := tx.QueryRow(ctx, `SELECT execution_id::text, scheduled_at FROM event_receipts WHERE idempotency_key = $1`, key).Scan(&id, &at); err != nil {

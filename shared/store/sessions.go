@@ -40,6 +40,14 @@ func (s *Store) CreateDashboardSession(ctx context.Context, ds *domain.Dashboard
 		_, err = tx.Exec(ctx, `DELETE FROM dashboard_sessions WHERE token_hash IN (
 			SELECT token_hash FROM dashboard_sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)`,
 			ds.CreatedAt.Add(-sessionKeep), sessionSweep)
+		if err != nil {
+			return err
+		}
+		// A session past its idle or absolute expiry stays a day for the session list, but
+		// its sealed refresh token serves nothing any more: it goes now.
+		_, err = tx.Exec(ctx, `UPDATE dashboard_sessions SET `+forgetRefresh+` WHERE token_hash IN (
+			SELECT token_hash FROM dashboard_sessions WHERE refresh_sealed IS NOT NULL AND (idle_expires_at <= $1 OR expires_at <= $1)
+			LIMIT $2)`, ds.CreatedAt, sessionSweep)
 		return err
 	})
 	return translate("create dashboard session", err)
@@ -69,6 +77,14 @@ func (s *Store) DashboardSession(ctx context.Context, hash []byte, now time.Time
 		WHERE d.token_hash = $1 AND `+activeSession("$2"), hash, now).
 		Scan(&ds.ID, &ds.Mode, &userID, &ds.RefreshHash, &subject, &uname, &ds.OIDCGroups,
 			&ds.CSRFSecret, &ds.CreatedAt, &ds.LastSeenAt, &ds.IdleExpiresAt, &ds.ExpiresAt, &identityExpires, &keyID, &ds.RefreshSealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Expired (idle, most often) or ended: a sealed refresh token it still holds is
+		// dropped now, not at the sweep.
+		if _, ferr := s.pool.Exec(ctx, `UPDATE dashboard_sessions d SET `+forgetRefresh+`
+			WHERE d.token_hash = $1 AND d.refresh_sealed IS NOT NULL AND NOT (`+activeSession("$2")+`)`, hash, now); ferr != nil {
+			return nil, translate("dashboard session", ferr)
+		}
+	}
 	if err != nil {
 		return nil, translate("dashboard session", err)
 	}

@@ -49,6 +49,8 @@ type JobOpts struct {
 	Retry *domain.RetryPolicy
 	// Tags are the job's tags, stored as the API stores them.
 	Tags []string
+	// Triggers are the job's triggers (an event trigger: matched by ingested events).
+	Triggers []domain.JobTrigger
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -85,6 +87,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	if o.Waiting {
 		j.NextRunAt = nil
 	}
+	j.Triggers = o.Triggers
 	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
 	j.Retry = domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()}
 	if o.Retry != nil {
