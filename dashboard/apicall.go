@@ -110,6 +110,9 @@ func (ui *UI) send(r *http.Request, sess *session, method, path, contentType str
 		req.Header.Set("Content-Type", contentType)
 	}
 	res := &apiResponse{header: http.Header{}}
+	if t := timingOf(r.Context()); t != nil {
+		defer t.begin()()
+	}
 	ui.api.ServeHTTP(res, req)
 	if res.status == 0 {
 		res.status = http.StatusOK

@@ -212,7 +212,8 @@ func (ui *UI) resolveJob(r *http.Request, sess *session, job, ns string) (string
 		return job, "", nil
 	}
 	const nobody = "00000000-0000-0000-0000-000000000000"
-	params := url.Values{"q": {job}, "limit": {"500"}}
+	// Two tell one job from several (one per namespace).
+	params := url.Values{"name": {job}, "limit": {"2"}}
 	if ns != "" {
 		params.Set("namespace", ns)
 	}
@@ -229,17 +230,11 @@ func (ui *UI) resolveJob(r *http.Request, sess *session, job, ns string) (string
 	if err := res.decode(&list); err != nil {
 		return "", "", err
 	}
-	var found []string
-	for _, j := range list.Items {
-		if j.Name == job {
-			found = append(found, j.ID)
-		}
-	}
-	switch len(found) {
+	switch len(list.Items) {
 	case 0:
 		return nobody, "history.job_unknown", nil
 	case 1:
-		return found[0], "", nil
+		return list.Items[0].ID, "", nil
 	}
 	return nobody, "history.job_ambiguous", nil
 }

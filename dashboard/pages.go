@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/google/uuid"
 
@@ -37,34 +39,61 @@ func (ui *UI) confirm(w http.ResponseWriter, r *http.Request, sess *session, nav
 	ui.render(w, http.StatusOK, "confirm.html", ui.newView(r, sess, "confirm.title", nav, cv))
 }
 
-// jobsByID reads the jobs of ids through the API, once each. A job the caller may not read or
-// that was deleted is absent from the answer.
+// jobsByID reads the jobs of ids through the API, a hundred to a request
+// (GET /api/v1/jobs?id=…&id=…): a page of the history names up to 50 jobs, and reading them one
+// by one cost a request each. A job the caller may not read or that was deleted is absent from
+// the answer, as are ids that are not UUIDs.
 func (ui *UI) jobsByID(r *http.Request, sess *session, ids []string) (map[string]*domain.Job, error) {
 	out := map[string]*domain.Job{}
+	seen := map[string]bool{}
+	var batch []string
 	for _, id := range ids {
-		if _, seen := out[id]; seen || uuid.Validate(id) != nil {
+		if seen[id] || len(id) != 36 || uuid.Validate(id) != nil {
 			continue
 		}
-		res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+id, nil)
-		if err != nil {
-			return nil, err
+		seen[id] = true
+		if batch = append(batch, id); len(batch) == maxJobsByID {
+			if err := ui.readJobs(r, sess, batch, out); err != nil {
+				return nil, err
+			}
+			batch = batch[:0]
 		}
-		if !res.ok() {
-			out[id] = nil
-			continue
-		}
-		var j domain.Job
-		if err := res.decode(&j); err != nil {
-			return nil, err
-		}
-		out[id] = &j
 	}
-	for id, j := range out {
-		if j == nil {
-			delete(out, id)
+	if len(batch) > 0 {
+		if err := ui.readJobs(r, sess, batch, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// maxJobsByID is how many ids the API takes in one job list (shared/api's maxListIDs).
+const maxJobsByID = 100
+
+// readJobs adds the jobs of ids, at most maxJobsByID, to out.
+func (ui *UI) readJobs(r *http.Request, sess *session, ids []string, out map[string]*domain.Job) error {
+	params := url.Values{"id": ids, "limit": {strconv.Itoa(len(ids))}}
+	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs?"+params.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	if !res.ok() {
+		// A caller who may read jobs in no namespace: none of them is theirs to show.
+		if res.status == http.StatusForbidden {
+			return nil
+		}
+		return fmt.Errorf("dashboard: list jobs by id: the API answered %d", res.status)
+	}
+	var list struct {
+		Items []*domain.Job `json:"items"`
+	}
+	if err := res.decode(&list); err != nil {
+		return err
+	}
+	for _, j := range list.Items {
+		out[j.ID] = j
+	}
+	return nil
 }
 
 // doneMessage returns the message of a finished action named by the done parameter of a

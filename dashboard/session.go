@@ -264,7 +264,7 @@ func validCSRF(r *http.Request, sess *session) bool {
 // login page (an HTMX request through HX-Redirect), with a message when a session had been
 // there. Every unsafe request must also carry the session's CSRF token: 403 otherwise.
 func (ui *UI) signedIn(next func(http.ResponseWriter, *http.Request, *session)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, had, err := ui.sessions.find(r)
 		switch {
 		case errors.Is(err, errNoSession):
@@ -284,6 +284,10 @@ func (ui *UI) signedIn(next func(http.ResponseWriter, *http.Request, *session)) 
 		}
 		next(w, r, sess)
 	})
+	if ui.timing {
+		return withTiming(h)
+	}
+	return h
 }
 
 func safeMethod(m string) bool {

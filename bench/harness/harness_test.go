@@ -126,6 +126,12 @@ func TestScaleTiny(t *testing.T) {
 	require.Len(t, r.Lateness["api list jobs"], 200)
 	require.Equal(t, 2000.0, metric(t, r, "execution records stored"), "50 busy jobs × 36, and 200 quiet ones")
 	require.Len(t, r.Lateness["api execution history"], 600)
+	for _, page := range []string{"jobs, first page", "jobs, a page deep in the table", "jobs, a search one job matches",
+		"jobs, a search a tenth match", "jobs, paused http jobs", "a job's page", "history, first page", "history, failures only"} {
+		require.Len(t, r.Lateness["dashboard "+page], 50, page)
+		require.Positive(t, metric(t, r, "dashboard: "+page+", p99 on the server"), "timed by its Server-Timing header")
+		require.GreaterOrEqual(t, metric(t, r, "dashboard: "+page+", p99 on the loopback"), metric(t, r, "dashboard: "+page+", p50 on the server"))
+	}
 	writes(t, r)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -451,7 +452,8 @@ func ColdStart(ctx context.Context, env Env, runs int) (report.Result, error) {
 }
 
 // Scale stores p.Jobs jobs spread over an hour that starts ten minutes ahead, then watches the
-// tick while nothing is due (CPU, RSS), times the claim queries, and times the API.
+// tick while nothing is due (CPU, RSS), times the claim queries, the API, and the dashboard's
+// pages.
 func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 	res := newResult(ctx, env, fmt.Sprintf("scale-%d", p.Jobs), map[string]any{"jobs": p.Jobs, "idle_s": p.Duration.Seconds()})
 	s, err := newStack(ctx, env, "scale")
@@ -464,12 +466,20 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 	insertStart := time.Now()
 	ids, err := s.createJobs(ctx, p.Jobs, func(i int) *domain.Job {
 		at := base.Add(time.Duration(rng.IntN(3600)) * time.Second)
-		return httpJob(fmt.Sprint("scale-", i), "http://127.0.0.1:9/", domain.Schedule{Kind: domain.ScheduleOnce, At: &at})
+		j := httpJob(fmt.Sprint("scale-", i), "http://127.0.0.1:9/", domain.Schedule{Kind: domain.ScheduleOnce, At: &at})
+		// One in a thousand paused, for the dashboard's filter by state to find a few.
+		j.Enabled = i%1000 != 999
+		return j
 	})
 	if err != nil {
 		return res, err
 	}
 	res.Metrics = append(res.Metrics, metric("jobs stored per second", float64(p.Jobs)/time.Since(insertStart).Seconds(), "jobs/s"))
+	// As autovacuum would within a minute or so of the load: the name search is planned by the
+	// statistics of lower(name).
+	if err := s.sql(ctx, func(c *pgx.Conn) error { _, err := c.Exec(ctx, "ANALYZE jobs"); return err }); err != nil {
+		return res, err
+	}
 	historyStart := time.Now()
 	busy, quiet, stored, err := s.generateHistory(ctx, ids, p.Executions)
 	if err != nil {
@@ -482,7 +492,7 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 	if _, _, err := s.startFn(ctx, "tick", "--tick.instance=bench-tick"); err != nil {
 		return res, err
 	}
-	api, _, err := s.startFn(ctx, "api", "--host=127.0.0.1")
+	api, _, err := s.startFn(ctx, "api", "--host=127.0.0.1", "--dashboard.server-timing=true")
 	if err != nil {
 		return res, err
 	}
@@ -629,6 +639,10 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 		}
 		allNamespace = append(allNamespace, all[len(all)-1])
 	}
+	dashMetrics, dashSets, err := s.timeDashboard(ctx, rng, apiURL, ids)
+	if err != nil {
+		return res, err
+	}
 	smp.stop()
 	history = slices.Concat(busyFirst, busyNext, quietFirst)
 	res.Lateness = map[string][]float64{"api list jobs": list, "api get job": get, "api execution history": history,
@@ -645,7 +659,10 @@ func Scale(ctx context.Context, env Env, p Params) (report.Result, error) {
 		metric("every job: next page p99", report.Summarize(allNext).P99, "ms"),
 		metric("every job: failures only p99", report.Summarize(allFailed).P99, "ms"),
 		metric("every job: one namespace p99", report.Summarize(allNamespace).P99, "ms"))
-	res.Notes = append(res.Notes, fmt.Sprintf("history: %d busy jobs hold 90%% of the execution records, the rest one each", len(busy)))
+	res.Metrics = append(res.Metrics, dashMetrics...)
+	maps.Copy(res.Lateness, dashSets)
+	res.Notes = append(res.Notes, fmt.Sprintf("history: %d busy jobs hold 90%% of the execution records, the rest one each", len(busy)),
+		"dashboard: signed in through the login form; each page read 50 times, timed by its Server-Timing header (the server's time to answer, API calls and rendering included) and on the loopback")
 	res.CPU, res.RSS = smp.series()
 	return res, nil
 }

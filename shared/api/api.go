@@ -263,8 +263,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 // maxSearch bounds the name search of a job list: a job name is at most this long.
 const maxSearch = 200
 
-// jobFilter reads the filters of a job list: namespace, q (in the name), kind, state and tag
-// (repeated: every one).
+// jobFilter reads the filters of a job list: namespace, q (in the name), kind, state, tag
+// (repeated: every one), and those of jobSelection.
 func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
 	q := r.URL.Query()
 	p := domain.ListJobsParams{Namespace: q.Get("namespace"), Search: q.Get("q"), Kind: domain.JobKind(q.Get("kind")), State: q.Get("state")}
@@ -279,6 +279,7 @@ func jobFilter(r *http.Request) (domain.ListJobsParams, error) {
 	if p.State != "" && !slices.Contains(jobStates, p.State) {
 		v.Add("state", quoted(printable(p.State, 40))+" is not a job state; use one of "+strings.Join(jobStates, ", "))
 	}
+	jobSelection(q, &p, &v)
 	return p, v.Err()
 }
 

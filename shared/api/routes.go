@@ -101,6 +101,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/jobs", jobRead, s.listJobs, op{summary: "List jobs", resp: jobPage,
 			params: append([]param{query("namespace", "Keep the jobs of this namespace.", "payments"),
 				query("q", "Keep the jobs whose name holds this text, ignoring case.", "settle"),
+				query("name", "Keep the jobs of exactly this name (one per namespace).", "settle-payments"),
+				query("id", "Keep the jobs of these ids: repeat the parameter, at most 100 times (set limit to list them all).", exampleJobID).format("uuid").many(maxListIDs),
 				query("kind", "Keep the jobs of this kind.", "http").oneOf(string(domain.KindHTTP), string(domain.KindSQL)),
 				query("state", "Keep the jobs in this state.", domain.StatePaused).oneOf(jobStates...),
 				taggedParam(),

@@ -18,6 +18,10 @@ type ListJobsParams struct {
 	State string
 	// Tags keeps jobs that have every one of these tags; empty keeps every job.
 	Tags []string
+	// IDs, when not empty, keeps the jobs with these ids (UUIDs).
+	IDs []string
+	// Name keeps the job(s) of exactly this name, case included; "" keeps every job.
+	Name string
 }
 
 // ExecutionCursor is the position after the last execution of a page.

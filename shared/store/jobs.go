@@ -304,23 +304,11 @@ func (s *Store) GetJob(ctx context.Context, id string) (*domain.Job, error) {
 
 // ListJobs returns a page of jobs.
 func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domain.Job, error) {
-	var after *string
-	if p.After != "" {
-		after = &p.After
-	}
-	// tags <> '{}' repeats the predicate of the tags' index, so the planner may use it.
-	var tags []string
-	if len(p.Tags) > 0 {
-		tags = p.Tags
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE ($1 = '' OR namespace = $1) AND ($2::uuid IS NULL OR id > $2::uuid)
-			AND ($4::text[] IS NULL OR namespace = ANY($4))
-			AND ($5 = '' OR strpos(lower(name), lower($5)) > 0)
-			AND ($6 = '' OR kind = $6)
-			AND `+stateCondition+`
-			AND ($8::text[] IS NULL OR (tags @> $8 AND tags <> '{}'))
-		ORDER BY id LIMIT $3`, p.Namespace, after, p.Limit, nullSlice(p.Namespaces), p.Search, string(p.Kind), p.State, tags)
+	var w clause
+	jobFilter(&w, p)
+	w.addIf(p.After != "", "id > %s::uuid", p.After)
+	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs `+w.sql()+`
+		ORDER BY id LIMIT `+w.param(p.Limit), w.queryArgs()...)
 	if err != nil {
 		return nil, translate("list jobs", err)
 	}
@@ -335,22 +323,6 @@ func (s *Store) ListJobs(ctx context.Context, p domain.ListJobsParams) ([]*domai
 	}
 	return jobs, translate("list jobs", rows.Err())
 }
-
-// stateCondition keeps the jobs in state $7 ("" for every state): domain.Job.DeriveState in SQL.
-const stateCondition = `(CASE $7::text
-		WHEN '' THEN true
-		WHEN 'paused' THEN NOT enabled
-		WHEN 'scheduled' THEN enabled AND next_run_at IS NOT NULL
-		WHEN 'waiting' THEN enabled AND next_run_at IS NULL AND schedule->>'kind' = 'fixed_delay'
-		WHEN 'completed' THEN enabled AND next_run_at IS NULL AND schedule->>'kind' = 'once'
-		WHEN 'on_event' THEN enabled AND next_run_at IS NULL AND ` + unscheduled + `
-		ELSE enabled AND next_run_at IS NULL AND coalesce(schedule->>'kind', '') NOT IN ('fixed_delay', 'once') AND NOT (` + unscheduled + `)
-	END)`
-
-// unscheduled is domain.Job.HasSchedule false with triggers, in SQL: a job that runs only on
-// events.
-const unscheduled = `(triggers IS NOT NULL AND schedule->>'kind' IS NULL AND schedule->>'cron' IS NULL
-		AND schedule->>'every' IS NULL AND schedule->>'anchor' IS NULL AND schedule->>'at' IS NULL)`
 
 // DeleteJob deletes the job with id and its fires not yet published, and records its runs
 // started by hand and not yet begun skipped; its execution history stays. It returns an error
