@@ -192,6 +192,25 @@ func (ui *UI) user(r *http.Request, sess *session, id string) (*userRow, *apiRes
 	return &row, nil, nil
 }
 
+// pathUser reads the user of r's path; it answers and reports false when there is none to
+// show.
+func (ui *UI) pathUser(w http.ResponseWriter, r *http.Request, sess *session) (string, *userRow, bool) {
+	id, ok := ui.userID(w, r, sess)
+	if !ok {
+		return "", nil, false
+	}
+	u, res, err := ui.user(r, sess, id)
+	switch {
+	case err != nil:
+		ui.internal(w, r, sess, err)
+		return "", nil, false
+	case res != nil:
+		ui.apiError(w, r, sess, res)
+		return "", nil, false
+	}
+	return id, u, true
+}
+
 func (ui *UI) userPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	uv := &userView{Namespace: domain.AllNamespaces, FieldErrors: map[string]string{},
 		Message: ui.doneMessage(r, map[string]string{"created": "admin.user_created", "disabled": "admin.disabled_done",
@@ -202,25 +221,17 @@ func (ui *UI) userPage(w http.ResponseWriter, r *http.Request, sess *session) {
 
 // showUser renders the page of the user of r's path with uv, and role selected in the form.
 func (ui *UI) showUser(w http.ResponseWriter, r *http.Request, sess *session, uv *userView, status int, role string) {
-	id, ok := ui.userID(w, r, sess)
+	id, u, ok := ui.pathUser(w, r, sess)
 	if !ok {
 		return
 	}
-	u, res, err := ui.user(r, sess, id)
-	switch {
-	case err != nil:
-		ui.internal(w, r, sess, err)
-		return
-	case res != nil:
-		ui.apiError(w, r, sess, res)
-		return
-	}
 	uv.User = *u
+	var err error
 	if uv.Sessions, err = ui.userSessions(r, sess, id); err != nil {
 		ui.internal(w, r, sess, err)
 		return
 	}
-	res, err = ui.call(r, sess, http.MethodGet, "/api/v1/roles", nil)
+	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/roles", nil)
 	if err != nil {
 		ui.internal(w, r, sess, err)
 		return
@@ -242,17 +253,8 @@ func (ui *UI) showUser(w http.ResponseWriter, r *http.Request, sess *session, uv
 
 // setDisabledConfirm asks before disabling a user; enabling needs no question.
 func (ui *UI) setDisabledConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := ui.userID(w, r, sess)
+	id, u, ok := ui.pathUser(w, r, sess)
 	if !ok {
-		return
-	}
-	u, res, err := ui.user(r, sess, id)
-	switch {
-	case err != nil:
-		ui.internal(w, r, sess, err)
-		return
-	case res != nil:
-		ui.apiError(w, r, sess, res)
 		return
 	}
 	lang := langOf(r)
@@ -314,17 +316,8 @@ func (ui *UI) bind(w http.ResponseWriter, r *http.Request, sess *session) {
 // binding finds binding bid of the user of r's path; it answers and reports false when there
 // is none such.
 func (ui *UI) binding(w http.ResponseWriter, r *http.Request, sess *session) (*userRow, *bindingRow, bool) {
-	id, ok := ui.userID(w, r, sess)
+	_, u, ok := ui.pathUser(w, r, sess)
 	if !ok {
-		return nil, nil, false
-	}
-	u, res, err := ui.user(r, sess, id)
-	switch {
-	case err != nil:
-		ui.internal(w, r, sess, err)
-		return nil, nil, false
-	case res != nil:
-		ui.apiError(w, r, sess, res)
 		return nil, nil, false
 	}
 	i := slices.IndexFunc(u.Bindings, func(b bindingRow) bool { return b.ID == r.PathValue("bid") })

@@ -183,7 +183,14 @@ func (ui *UI) userSessionEndConfirm(w http.ResponseWriter, r *http.Request, sess
 	if !ok {
 		return
 	}
-	list, ok := ui.sessionsOf(w, r, sess, "/api/v1/sessions?"+url.Values{"user_id": {id}, "limit": {"500"}}.Encode())
+	ui.confirmEndSession(w, r, sess, url.Values{"user_id": {id}}, sid, "/admin/users/"+id+"/sessions/"+sid+"/end", "/admin/users/"+id)
+}
+
+// confirmEndSession asks before ending session sid, found among the sessions filter selects;
+// the answer posts to action, and back leads away.
+func (ui *UI) confirmEndSession(w http.ResponseWriter, r *http.Request, sess *session, filter url.Values, sid, action, back string) {
+	filter.Set("limit", "500")
+	list, ok := ui.sessionsOf(w, r, sess, "/api/v1/sessions?"+filter.Encode())
 	if !ok {
 		return
 	}
@@ -193,7 +200,7 @@ func (ui *UI) userSessionEndConfirm(w http.ResponseWriter, r *http.Request, sess
 	}
 	lang := langOf(r)
 	ui.confirm(w, r, sess, "admin", &confirmView{Question: ui.cat.tr(lang, "sessions.end_question"), Facts: ui.sessionFacts(r, si),
-		Action: "/admin/users/" + id + "/sessions/" + sid + "/end", Back: "/admin/users/" + id, Button: ui.cat.tr(lang, "sessions.end"), Danger: true})
+		Action: action, Back: back, Button: ui.cat.tr(lang, "sessions.end"), Danger: true})
 }
 
 func (ui *UI) userSessionEnd(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -211,17 +218,8 @@ func (ui *UI) userSessionEnd(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (ui *UI) userSessionsEndConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
-	id, ok := ui.userID(w, r, sess)
+	id, u, ok := ui.pathUser(w, r, sess)
 	if !ok {
-		return
-	}
-	u, res, err := ui.user(r, sess, id)
-	switch {
-	case err != nil:
-		ui.internal(w, r, sess, err)
-		return
-	case res != nil:
-		ui.apiError(w, r, sess, res)
 		return
 	}
 	lang := langOf(r)
@@ -327,17 +325,7 @@ func (ui *UI) providerSessionEndConfirm(w http.ResponseWriter, r *http.Request, 
 		ui.errorPage(w, r, sess, http.StatusNotFound, "error.not_found")
 		return
 	}
-	list, ok := ui.sessionsOf(w, r, sess, "/api/v1/sessions?"+url.Values{"subject": {subject}, "limit": {"500"}}.Encode())
-	if !ok {
-		return
-	}
-	si, ok := ui.findSession(w, r, sess, list, sid)
-	if !ok {
-		return
-	}
-	lang := langOf(r)
-	ui.confirm(w, r, sess, "admin", &confirmView{Question: ui.cat.tr(lang, "sessions.end_question"), Facts: ui.sessionFacts(r, si),
-		Action: "/admin/sessions/" + sid + "/end", Back: "/admin/sessions", Button: ui.cat.tr(lang, "sessions.end"), Danger: true})
+	ui.confirmEndSession(w, r, sess, url.Values{"subject": {subject}}, sid, "/admin/sessions/"+sid+"/end", "/admin/sessions")
 }
 
 func (ui *UI) providerSessionEnd(w http.ResponseWriter, r *http.Request, sess *session) {
