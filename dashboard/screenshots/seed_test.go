@@ -24,6 +24,7 @@ type demo struct{ job, execution string }
 // after three attempts (the execution the screenshots show).
 type demoJob struct {
 	def     map[string]any
+	tags    []string
 	history string
 	// took is the usual duration of a run.
 	took time.Duration
@@ -47,30 +48,37 @@ func sqlJob(ns, name, description, cron, sql string) map[string]any {
 var demoJobs = []demoJob{
 	{def: httpJob("payments", "napas-settlement", "Đối soát giao dịch NAPAS 247 với ngân hàng thành viên",
 		"0 */15 * * * *", "POST", "https://settlement.example.vn/api/v1/napas/settle"),
+		tags:    []string{"napas", "settlement", "tier-1"},
 		took:    1800 * time.Millisecond,
 		history: "SSSSSSSSFSSSSSSSSSSSSSSSSSKSSSSSSSSSDSSS"},
 	{def: httpJob("payments", "vietqr-reconcile", "Khớp lệnh chuyển khoản VietQR chưa xác nhận",
 		"0 */5 * * * *", "POST", "https://payments.example.vn/api/v1/vietqr/reconcile"),
+		tags:    []string{"vietqr", "tier-1"},
 		took:    640 * time.Millisecond,
 		history: "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS"},
 	{def: httpJob("payments", "sbv-exchange-rates", "Cập nhật tỷ giá trung tâm của Ngân hàng Nhà nước",
 		"0 0 8-17 * * MON-FRI", "GET", "https://treasury.example.vn/api/v1/fx/sbv/sync"),
+		tags:    []string{"treasury", "fx"},
 		took:    420 * time.Millisecond,
 		history: "SSSSSSSSSSSTSSSSSSSSSS"},
 	{def: sqlJob("reports", "daily-balance-report", "Báo cáo số dư cuối ngày gửi khối Tài chính",
 		"0 30 6 * * *", "INSERT INTO daily_balances SELECT account_id, sum(amount) FROM ledger WHERE posted_on = current_date - 1 GROUP BY account_id"),
+		tags:    []string{"finance", "daily"},
 		took:    41 * time.Second,
 		history: "SSSSSS"},
 	{def: sqlJob("reports", "monthly-e-statements", "Sao kê điện tử hằng tháng cho khách hàng cá nhân",
 		"0 0 2 1 * *", "CALL build_e_statements(date_trunc('month', current_date) - interval '1 month')"),
+		tags:    []string{"statements"},
 		took:    4 * time.Minute,
 		history: "S"},
 	{def: sqlJob("ops", "ledger-partition-maintenance", "Tạo phân vùng sổ cái tháng tới và dọn phân vùng cũ",
 		"0 0 3 * * SUN", "SELECT partman.run_maintenance('public.ledger')"),
+		tags:    []string{"maintenance"},
 		took:    12 * time.Second,
 		history: "SSS"},
 	{def: httpJob("ops", "core-banking-healthcheck", "Kiểm tra sức khoẻ hệ thống core banking",
 		"0 * * * * *", "GET", "https://core.example.vn/healthz"),
+		tags:    []string{"core", "tier-1"},
 		took:    85 * time.Millisecond,
 		history: "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSFFSSSSSSSSSSSSSSSSSSSSSSSSSSSSS"},
 }
@@ -92,6 +100,7 @@ func seed(t *testing.T, srv *dashboardtest.Server, token string) demo {
 	now := time.Now().UTC()
 	var out demo
 	for _, dj := range demoJobs {
+		dj.def["tags"] = dj.tags
 		body, err := json.Marshal(dj.def)
 		require.NoError(t, err)
 		code, resp := srv.API(t, token, http.MethodPost, "/api/v1/jobs", string(body))
