@@ -3,7 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/humanize"
 	"github.com/vecron/vecron/shared/sqljob"
+	"github.com/vecron/vecron/shared/sqlresult"
 )
 
 // sqlResultView is what the statements of a sql execution did, read from its excerpt.
@@ -36,33 +36,8 @@ type statementView struct {
 	Rows               [][]string
 }
 
-// readStatements reads the excerpt of a sql execution: the JSON list of sqljob.StatementResult
-// the executor keeps. The excerpt is cut at a byte limit and has secrets masked, so it may
-// well not be JSON: the results that are whole before the cut are returned, and complete says
-// whether the list was read to its end. A text that does not start as such a list gives none.
-func readStatements(excerpt string) (list []sqljob.StatementResult, complete bool) {
-	dec := json.NewDecoder(strings.NewReader(excerpt))
-	dec.UseNumber() // values of a row as the database sent them, not through a float
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return nil, false
-	}
-	for dec.More() {
-		var sr sqljob.StatementResult
-		if err := dec.Decode(&sr); err != nil {
-			return list, false
-		}
-		// The executor numbers the statements from 1, in order: anything else is not its list.
-		if sr.Statement != len(list)+1 {
-			return list, false
-		}
-		list = append(list, sr)
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
-		return list, false
-	}
-	_, err := dec.Token()
-	return list, err == io.EOF
-}
+// readStatements reads the excerpt of a sql execution (see sqlresult.Read).
+func readStatements(excerpt string) ([]sqljob.StatementResult, bool) { return sqlresult.Read(excerpt) }
 
 // sqlResult makes the view of a sql execution's excerpt in lang; nil for an empty excerpt.
 func (ui *UI) sqlResult(lang, excerpt string) *sqlResultView {

@@ -165,6 +165,8 @@ type jobRequest struct {
 	Retry             domain.RetryPolicy `json:"retry"`
 
 	Triggers []domain.JobTrigger `json:"triggers"`
+	// Chains: on_success, on_failure, on_completion (docs/chaining.md).
+	domain.Chains
 }
 
 // toJob converts the request.
@@ -174,7 +176,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
-		Triggers: in.Triggers,
+		Triggers: in.Triggers, Chains: in.Chains,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -107,7 +108,7 @@ func (s *Server) guard(a access, next http.HandlerFunc) http.Handler {
 			return
 		}
 		ctx := domain.WithActor(context.WithValue(r.Context(), identityKey{}, id), s.actor(r, id))
-		next(w, r.WithContext(ctx))
+		next(w, r.WithContext(domain.WithCaller(ctx, callerOf(id))))
 	})
 }
 
@@ -133,4 +134,19 @@ func printable(s string, max int) string {
 		max--
 	}
 	return s[:max]
+}
+
+// callerOf is id as a job's chains record their editor: the token or the user, found again by
+// id when a chained run starts; a user of the identity provider by the groups they came with.
+func callerOf(id *rbac.Identity) domain.Caller {
+	c := domain.Caller{Rights: id}
+	switch {
+	case id.Kind == rbac.KindToken:
+		c.Editor.TokenID = id.Subject
+	case id.Mode == "oidc":
+		c.Editor.Groups = slices.Clone(id.Groups)
+	default:
+		c.Editor.UserID = id.UserID
+	}
+	return c
 }

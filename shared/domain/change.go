@@ -162,6 +162,8 @@ type JobDefinition struct {
 	Retry             RetryPolicy `json:"retry"`
 	// Triggers are the job's event triggers (domain.Job.Triggers).
 	Triggers []JobTrigger `json:"triggers,omitempty"`
+	// Chains are the jobs the job's executions start when they end (domain.Job.Chains).
+	Chains
 }
 
 // Job returns a new job of definition d, a deep copy: what validation fills in or changes in
@@ -178,5 +180,5 @@ func (d *JobDefinition) Job() (*Job, error) {
 	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Tags: c.Tags, Kind: c.Kind, HTTP: c.HTTP,
 		SQL: c.SQL, Schedule: c.Schedule, Timezone: c.Timezone, Enabled: c.Enabled, Timeout: c.Timeout,
 		MisfirePolicy: c.MisfirePolicy, MaxCatchup: c.MaxCatchup, StartingDeadline: c.StartingDeadline,
-		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry}, nil
+		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Chains: c.Chains}, nil
 }

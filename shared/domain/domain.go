@@ -80,7 +80,8 @@ const (
 // Triggers returns every trigger. Tests range over it to check each one has an idempotency-key
 // form, and a test of this package keeps it in step with the constants.
 func Triggers() []Trigger {
-	return []Trigger{TriggerSchedule, TriggerManual, TriggerWebhook, TriggerEvent, TriggerRetry, TriggerReplay, TriggerBackfill}
+	return []Trigger{TriggerSchedule, TriggerManual, TriggerWebhook, TriggerEvent, TriggerRetry, TriggerReplay, TriggerBackfill,
+		TriggerChain}
 }
 
 // ExecutionStatus is the state of one execution.
@@ -275,6 +276,10 @@ type Job struct {
 	Tags []string `json:"tags,omitempty"`
 	// Triggers are the job's ways in beside (or instead of) its schedule: event triggers.
 	Triggers []JobTrigger `json:"triggers,omitempty"`
+	// Chains are the jobs this job's executions start when they end (docs/chaining.md).
+	Chains
+	// Editor is who last wrote Chains; never shown.
+	Editor *Editor `json:"-"`
 	// Timeout bounds one execution attempt.
 	Timeout Duration `json:"timeout"`
 	// MisfirePolicy is one of the Misfire… constants; MaxCatchup caps fire_all.

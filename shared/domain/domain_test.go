@@ -73,6 +73,7 @@ func TestEveryTriggerHasAKeyForm(t *testing.T) {
 		domain.TriggerManual:   triggerForm,
 		domain.TriggerWebhook:  triggerForm,
 		domain.TriggerEvent:    triggerForm,
+		domain.TriggerChain:    triggerForm,
 		domain.TriggerRetry:    triggerForm,
 		domain.TriggerReplay:   triggerForm,
 	}

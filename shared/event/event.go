@@ -148,6 +148,10 @@ type Due struct {
 	// Forced marks a run started by hand with "force": it runs beside a running execution of
 	// a forbid or replace job, exempt from the one-running rule.
 	Forced bool `json:"forced,omitempty"`
+	// Chains are the jobs the fire's end starts, and ChainEditor who wrote them; absent for a
+	// job that chains to nothing, which then costs the executor nothing when it ends.
+	Chains      *domain.Chains `json:"chains,omitempty"`
+	ChainEditor *domain.Editor `json:"chain_editor,omitempty"`
 }
 
 // Exclusive says whether d's fire is subject to the one-running rule of its job's concurrency
@@ -158,7 +162,7 @@ func (d Due) Exclusive() bool {
 
 // DueFor snapshots job for the fire at scheduledAt.
 func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key string) Due {
-	return Due{
+	d := Due{
 		JobID:             job.ID,
 		JobVersion:        job.Version,
 		JobName:           job.Name,
@@ -176,6 +180,11 @@ func DueFor(job *domain.Job, scheduledAt time.Time, trigger domain.Trigger, key 
 		Trigger:           trigger,
 		IdempotencyKey:    key,
 	}
+	if !job.Chains.Empty() {
+		c := job.Chains.Clone()
+		d.Chains, d.ChainEditor = &c, job.Editor
+	}
+	return d
 }
 
 // DueMeta is what the attributes of a due event carry; the data carries the rest.

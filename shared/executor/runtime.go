@@ -717,7 +717,7 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 // the delivery's answer: nil when settled, a *delivery.RetryError to run again after retryIn (or
 // at once on another worker, after a shutdown).
 func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt, v verdict, retryIn time.Duration, log execLog) error {
-	if err := r.finish(ctx, e, a); err != nil {
+	if err := r.finish(ctx, d, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
 			return r.ended(ctx, d, e)
@@ -1069,12 +1069,19 @@ const finishPatience = 10 * time.Minute
 // finish records the terminal state, retrying through a database outage: giving up would have
 // the fire redelivered, found running, taken over and sent to the target a second time. While it
 // retries, the transport keeps the event (pull mode signals progress).
-func (r *Runtime) finish(ctx context.Context, e *domain.Execution, a *domain.Attempt) error {
+//
+// The runs e's end starts through its job's chains are queued in the same transaction, so that
+// neither is recorded without the other.
+func (r *Runtime) finish(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt) error {
 	ctx = context.WithoutCancel(ctx)
 	deadline := r.clock.Now().Add(finishPatience)
 	wait := 100 * time.Millisecond
 	for {
-		recorded, err := r.finishes.do(ctx, store.Finish{Execution: e, Attempt: a})
+		chain, err := r.chainRuns(ctx, d, e)
+		recorded := false
+		if err == nil {
+			recorded, err = r.finishes.do(ctx, store.Finish{Execution: e, Attempt: a, Chain: chain})
+		}
 		if err == nil && !recorded {
 			err = fmt.Errorf("finish execution %s attempt %d: %w", e.ID, e.Attempt, domain.ErrConflict)
 		}

@@ -198,6 +198,9 @@ func (s *Service) check(ctx context.Context, j *domain.Job) (*schedule.Schedule,
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkChainTargets(ctx, j); err != nil {
+		return nil, err
+	}
 	if sched == nil { // events alone start the job
 		return nil, nil
 	}

@@ -23,7 +23,7 @@ func DefinitionOf(j *domain.Job) Definition {
 		Namespace: n.Namespace, Name: n.Name, Description: n.Description, Tags: n.Tags, Kind: n.Kind, Enabled: n.Enabled,
 		Schedule: n.Schedule, Timezone: n.Timezone, HTTP: n.HTTP, SQL: n.SQL, Timeout: n.Timeout,
 		MisfirePolicy: n.MisfirePolicy, MaxCatchup: n.MaxCatchup, StartingDeadline: n.StartingDeadline,
-		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers,
+		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers, Chains: n.Chains,
 	}
 }
 
@@ -55,6 +55,7 @@ func cloneJob(j *domain.Job) *domain.Job {
 	c.Schedule.ExcludedDates = slices.Clone(j.Schedule.ExcludedDates)
 	c.Retry.Backoff = slices.Clone(j.Retry.Backoff)
 	c.Triggers = domain.CloneTriggers(j.Triggers)
+	c.Chains = j.Chains.Clone()
 	if j.HTTP != nil {
 		h := *j.HTTP
 		h.Headers = maps.Clone(j.HTTP.Headers)

@@ -59,6 +59,7 @@ type Store interface {
 	JobsByName(ctx context.Context, namespaces []string, fn func(page []*domain.Job) error) error
 	ApplyJobs(ctx context.Context, changes []domain.JobChange, proposed []*domain.Change, now time.Time) ([]*domain.Job, error)
 	GetCalendars(ctx context.Context, names []string) (map[string]*domain.Calendar, error)
+	ChainStore
 }
 
 // Service defines jobs.
@@ -134,6 +135,7 @@ func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now tim
 	if j.Kind == "" {
 		j.Kind = cur.Kind
 	}
+	j.ID = cur.ID // the chains' cycle check sets the stored job's own chains aside
 	sched, err := s.check(ctx, j)
 	var v domain.ValidationError
 	if verr, ok := err.(*domain.ValidationError); ok {
@@ -386,6 +388,7 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 		v.Add("description", "is longer than 4096 bytes")
 	}
 	domain.CheckTags(&v, j.Tags)
+	validateChains(&v, j)
 	switch j.Kind {
 	case domain.KindHTTP:
 		validateHTTP(&v, j.HTTP)

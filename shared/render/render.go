@@ -167,10 +167,11 @@ func parseExpr(body string) (*expr, error) {
 			return nil, fmt.Errorf("execution has id, scheduled_at and attempt")
 		}
 	case "trigger":
-		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload" && e.path[1] != "event" && e.path[1] != "webhook") ||
+		if len(e.path) < 2 || (e.path[1] != "type" && e.path[1] != "payload" && e.path[1] != "event" && e.path[1] != "webhook" && e.path[1] != "upstream") ||
 			(e.path[1] == "type" && len(e.path) > 2) || (e.path[1] == "event" && len(e.path) < 3) ||
-			(e.path[1] == "webhook" && (len(e.path) < 3 || e.path[2] != "body" && e.path[2] != "query" && e.path[2] != "headers")) {
-			return nil, fmt.Errorf("trigger has type, payload (payload.FIELD…), event (event.id, event.type, event.data.FIELD…) and webhook (webhook.body, webhook.query.NAME, webhook.headers.NAME)")
+			(e.path[1] == "webhook" && (len(e.path) < 3 || e.path[2] != "body" && e.path[2] != "query" && e.path[2] != "headers")) ||
+			(e.path[1] == "upstream" && (len(e.path) != 3 || !upstreamFields[e.path[2]])) {
+			return nil, fmt.Errorf("trigger has type, payload (payload.FIELD…), event (event.id, event.type, event.data.FIELD…), webhook (webhook.body, webhook.query.NAME, webhook.headers.NAME) and upstream (upstream.job_id, execution_id, status, http_status, rows, response_excerpt)")
 		}
 	default:
 		return nil, fmt.Errorf("%q is not one of var, job, execution, trigger", e.path[0])
@@ -350,6 +351,8 @@ func eval(field string, e *expr, c *Context) (string, error) {
 			got, err = eventAttribute(c, e.path[2:])
 		case "webhook":
 			got, err = webhookPart(c, e.path[2:])
+		case "upstream":
+			got, err = upstreamField(c, e.path[2])
 		default:
 			got, err = payload(c.Payload, e.path[2:])
 		}
@@ -390,6 +393,32 @@ func eventAttribute(c *Context, path []string) (string, error) {
 		return "", fmt.Errorf("%s", strings.Replace(err.Error(), "trigger.payload", "trigger.event", 1))
 	}
 	return out, nil
+}
+
+// upstreamFields are what a chained execution's templates may read of the execution that
+// started it (trigger.upstream.NAME, docs/chaining.md).
+var upstreamFields = map[string]bool{"job_id": true, "execution_id": true, "status": true, "http_status": true,
+	"rows": true, "response_excerpt": true}
+
+// upstreamField reads field of the upstream execution a chained execution's payload holds. A
+// field without a value (rows of an http job) renders empty: it is known to be absent.
+func upstreamField(c *Context, field string) (string, error) {
+	if c.Trigger != "chain" || len(c.Payload) == 0 {
+		return "", fmt.Errorf("trigger.upstream: this execution was not started by a chain")
+	}
+	var up map[string]json.RawMessage
+	if err := json.Unmarshal(c.Payload, &up); err != nil {
+		return "", fmt.Errorf("trigger.upstream: the upstream result is not readable")
+	}
+	raw := up[field]
+	var str string
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", nil
+	case json.Unmarshal(raw, &str) == nil:
+		return str, nil
+	}
+	return string(raw), nil
 }
 
 // webhookPart walks path into the webhook call that started the execution: its payload holds

@@ -33,6 +33,7 @@ import (
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/render"
+	"github.com/vecron/vecron/shared/sqlresult"
 )
 
 // Defaults of Config.
@@ -213,15 +214,8 @@ func (r *Runner) Pools() int {
 	return len(r.pools)
 }
 
-// StatementResult is what one statement did.
-type StatementResult struct {
-	Statement    int      `json:"statement"`
-	RowsAffected *int64   `json:"rows_affected,omitempty"`
-	Columns      []string `json:"columns,omitempty"`
-	Rows         [][]any  `json:"rows,omitempty"`
-	Truncated    bool     `json:"truncated,omitempty"`
-	DurationMS   float64  `json:"duration_ms"`
-}
+// StatementResult is what one statement did; package sqlresult reads a list of them back.
+type StatementResult = sqlresult.Statement
 
 // Run runs d's statements once; ctx carries the attempt's deadline. A failure is a result, never
 // an error: Permanent says whether retrying could help.

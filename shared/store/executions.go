@@ -657,15 +657,29 @@ type insertedRow struct {
 type Finish struct {
 	Execution *domain.Execution
 	Attempt   *domain.Attempt
+	// Chain holds the runs the execution's end starts (docs/chaining.md); nil for nearly all.
+	Chain []ChainRun
 }
 
 // FinishExecutions is FinishExecution for many attempts in one statement. It reports, per
-// attempt, whether it was recorded; false means the attempt is no longer its worker's.
+// attempt, whether it was recorded; false means the attempt is no longer its worker's. The
+// chained runs of an attempt recorded are queued in the same transaction (finishChained); a
+// batch without any is the one statement it always was.
 func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, error) {
-	n := len(list)
-	if n == 0 {
+	if len(list) == 0 {
 		return nil, nil
 	}
+	if slices.ContainsFunc(list, func(f Finish) bool { return len(f.Chain) > 0 }) {
+		return s.finishChained(ctx, list)
+	}
+	return finishExecutions(ctx, s.pool, list)
+}
+
+// finishExecutions records list's attempts through q (the pool, or a transaction).
+func finishExecutions(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, list []Finish) ([]bool, error) {
+	n := len(list)
 	ids, statuses, excerpts, errs, aStatuses, aErrs, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	attempts, httpStatus, aHTTP := make([]int32, n), make([]*int32, n), make([]*int32, n)
 	finished, next, aStarted := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
@@ -686,7 +700,7 @@ func (s *Store) FinishExecutions(ctx context.Context, list []Finish) ([]bool, er
 			aHTTP[i] = &v
 		}
 	}
-	rows, err := s.pool.Query(ctx, `WITH d AS (
+	rows, err := q.Query(ctx, `WITH d AS (
 			SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::float8[],
 				$7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[],
 				$13::int[], $14::float8[], $15::text[], $16::text[], $17::timestamptz[])

@@ -16,7 +16,7 @@ import (
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
 	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules,
-	tags, triggers`
+	tags, triggers, chains`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -29,11 +29,12 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		retry      []byte
 		rules      []byte
 		triggers   []byte
+		chains     []byte
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
 		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules,
-		&j.Tags, &triggers); err != nil {
+		&j.Tags, &triggers, &chains); err != nil {
 		return nil, err
 	}
 	if len(j.Tags) == 0 {
@@ -49,6 +50,13 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		if err := json.Unmarshal(triggers, &j.Triggers); err != nil {
 			return nil, fmt.Errorf("job %s: decode triggers: %w", j.ID, err)
 		}
+	}
+	if chains != nil {
+		var c storedChains
+		if err := json.Unmarshal(chains, &c); err != nil {
+			return nil, fmt.Errorf("job %s: decode chains: %w", j.ID, err)
+		}
+		j.Chains, j.Editor = c.Chains, c.Editor
 	}
 	if err := json.Unmarshal(retry, &j.Retry); err != nil {
 		return nil, fmt.Errorf("job %s: decode retry policy: %w", j.ID, err)
@@ -102,6 +110,14 @@ type encodedJob struct {
 	triggers     []byte
 	eventTrigger bool
 	eventType    *string
+	// chains is NULL for a job that chains to nothing.
+	chains []byte
+}
+
+// storedChains is the chains column: a job's chains and who last wrote them.
+type storedChains struct {
+	domain.Chains
+	Editor *domain.Editor `json:"editor,omitempty"`
 }
 
 func encodeJob(j *domain.Job) (encodedJob, error) {
@@ -131,6 +147,11 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	}
 	if len(j.Triggers) > 0 {
 		if c.triggers, err = json.Marshal(j.Triggers); err != nil {
+			return c, err
+		}
+	}
+	if !j.Chains.Empty() {
+		if c.chains, err = json.Marshal(storedChains{Chains: j.Chains, Editor: j.Editor}); err != nil {
 			return c, err
 		}
 	}
@@ -181,12 +202,12 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
 		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags,
-		triggers, event_trigger, event_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26)`,
+		triggers, event_trigger, event_type, chains)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
 		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags,
-		c.triggers, c.eventTrigger, c.eventType)
+		c.triggers, c.eventTrigger, c.eventType, c.chains)
 	return jobNameTaken(err, j)
 }
 
@@ -203,7 +224,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
 			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags,
-			c.triggers, c.eventTrigger, c.eventType}
+			c.triggers, c.eventTrigger, c.eventType, c.chains}
 		if j.CalendarRules != nil {
 			calendars = append(calendars, j)
 		}
@@ -214,7 +235,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type"}, pgx.CopyFromRows(rows))
+			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type", "chains"}, pgx.CopyFromRows(rows))
 		return err
 	}
 	if len(calendars) == 0 {
@@ -280,11 +301,11 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19,
-		triggers = $20, event_trigger = $21, event_type = $22
+		triggers = $20, event_trigger = $21, event_type = $22, chains = $23
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType, c.chains))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}
