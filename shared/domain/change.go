@@ -180,5 +180,5 @@ func (d *JobDefinition) Job() (*Job, error) {
 	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Tags: c.Tags, Kind: c.Kind, HTTP: c.HTTP,
 		SQL: c.SQL, Schedule: c.Schedule, Timezone: c.Timezone, Enabled: c.Enabled, Timeout: c.Timeout,
 		MisfirePolicy: c.MisfirePolicy, MaxCatchup: c.MaxCatchup, StartingDeadline: c.StartingDeadline,
-		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Chains: c.Chains}, nil
+		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Triggers: c.Triggers, Chains: c.Chains}, nil
 }

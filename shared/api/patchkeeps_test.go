@@ -1,0 +1,29 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// A merge patch changes what it names and nothing else: a job's tags, event and webhook
+// triggers and chains survive an edit of its description.
+func TestPatchKeepsTriggersTagsAndChains(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	next, _ := c.createJob(strings.Replace(validJob, "nightly report", "next step", 1))
+	j, _ := c.createJob(strings.Replace(validJob, `"timeout"`, `"tags":["finance","nightly"],`+
+		`"triggers":[{"event":{"filters":[{"exact":{"type":"com.example.order.paid"}}],"debounce":"30s"}},{"webhook":{}}],`+
+		`"on_success":["next step"],"timeout"`, 1))
+	require.Len(t, j.Triggers, 2)
+	got, _ := c.edit(http.MethodPatch, j.ID, `{"description":"runs the report"}`, "If-Match", `"1"`, "Content-Type", "application/merge-patch+json")
+	require.Equal(t, "runs the report", got.Description)
+	require.Equal(t, j.Tags, got.Tags)
+	require.Equal(t, j.Triggers, got.Triggers, "a patch that does not name the triggers keeps them")
+	require.Equal(t, j.Chains, got.Chains)
+	require.Equal(t, []string{domain.DefaultNamespace + "/" + next.Name}, got.OnSuccess)
+}
