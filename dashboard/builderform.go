@@ -34,6 +34,8 @@ type builderForm struct {
 	// Triggers is the job's triggers as JSON (a list; empty for none): the builder takes them
 	// as the API does, so editing an event-triggered job keeps them.
 	Triggers string
+	// OnSuccess, OnFailure and OnCompletion are the chains' job refs (refsText, readRefs).
+	OnSuccess, OnFailure, OnCompletion string
 
 	Timeout, MisfirePolicy, MaxCatchup, StartingDeadline, ConcurrencyPolicy string
 	// RetryBackoff lists the delays separated by commas.
@@ -86,8 +88,9 @@ func formOf(def *domain.JobDefinition) builderForm {
 		Anchor: optTime(s.Anchor), At: optTime(s.At), StartAt: optTime(s.StartAt), EndAt: optTime(s.EndAt),
 		DSTGap: s.DSTGap, DSTOverlap: s.DSTOverlap, Jitter: optDuration(s.Jitter),
 		ExcludedDates: strings.Join(s.ExcludedDates, "\n"), Calendars: strings.Join(s.Calendars, "\n"),
-		Triggers: triggersText(def.Triggers),
-		Timeout:  time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
+		Triggers:  triggersText(def.Triggers),
+		OnSuccess: refsText(def.OnSuccess), OnFailure: refsText(def.OnFailure), OnCompletion: refsText(def.OnCompletion),
+		Timeout: time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
 		MaxCatchup: strconv.Itoa(def.MaxCatchup), StartingDeadline: optDuration(def.StartingDeadline),
 		ConcurrencyPolicy: def.ConcurrencyPolicy, RetryMaxAttempts: strconv.Itoa(def.Retry.MaxAttempts),
 	}
@@ -169,6 +172,25 @@ func readTriggers(errs formErrors, s string) []domain.JobTrigger {
 	return ts
 }
 
+// refsText is a chain's job refs as the form shows them: one a line. A single ref with a comma
+// in its name (names may hold one) ends with a line break, so that readRefs does not split it.
+func refsText(refs []string) string {
+	s := strings.Join(refs, "\n")
+	if len(refs) == 1 && strings.Contains(s, ",") {
+		s += "\n"
+	}
+	return s
+}
+
+// readRefs reads a chain's field: one job ref a line or, typed on one line, refs separated by
+// commas; nil when empty. Whether each names a job the caller may run is the API's to say.
+func readRefs(s string) []string {
+	if !strings.Contains(s, "\n") {
+		s = strings.ReplaceAll(s, ",", "\n")
+	}
+	return lines(s)
+}
+
 // compactJSON is v as JSON without HTML escaping: the user reads it as they wrote it.
 func compactJSON(v any) string {
 	var b bytes.Buffer
@@ -191,6 +213,7 @@ func parseBuilder(v url.Values) builderForm {
 		At: v.Get("at"), StartAt: v.Get("start_at"), EndAt: v.Get("end_at"), DSTGap: v.Get("dst_gap"),
 		DSTOverlap: v.Get("dst_overlap"), Jitter: v.Get("jitter"),
 		ExcludedDates: text("excluded_dates"), Calendars: text("calendars"), Triggers: text("triggers"),
+		OnSuccess: text("on_success"), OnFailure: text("on_failure"), OnCompletion: text("on_completion"),
 		Timeout: v.Get("timeout"), MisfirePolicy: v.Get("misfire_policy"), MaxCatchup: v.Get("max_catchup"),
 		StartingDeadline: v.Get("starting_deadline"), ConcurrencyPolicy: v.Get("concurrency_policy"),
 		RetryMaxAttempts: v.Get("retry_max_attempts"), RetryBackoff: v.Get("retry_backoff"),
@@ -236,6 +259,7 @@ func (f *builderForm) values() url.Values {
 		"sched_kind": f.SchedKind, "cron": f.Cron, "every": f.Every, "anchor": f.Anchor, "at": f.At,
 		"start_at": f.StartAt, "end_at": f.EndAt, "dst_gap": f.DSTGap, "dst_overlap": f.DSTOverlap, "jitter": f.Jitter,
 		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "triggers": f.Triggers, "timeout": f.Timeout,
+		"on_success": f.OnSuccess, "on_failure": f.OnFailure, "on_completion": f.OnCompletion,
 		"misfire_policy": f.MisfirePolicy, "max_catchup": f.MaxCatchup, "starting_deadline": f.StartingDeadline,
 		"concurrency_policy": f.ConcurrencyPolicy, "retry_max_attempts": f.RetryMaxAttempts, "retry_backoff": f.RetryBackoff,
 		"http_method": f.HTTPMethod, "http_url": f.HTTPURL, "http_body": f.HTTPBody, "http_follow_redirects": f.HTTPFollowRedirects,
@@ -301,6 +325,7 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 		ExcludedDates: lines(f.ExcludedDates), Calendars: lines(f.Calendars),
 	}
 	def.Triggers = readTriggers(errs, f.Triggers)
+	def.Chains = domain.Chains{OnSuccess: readRefs(f.OnSuccess), OnFailure: readRefs(f.OnFailure), OnCompletion: readRefs(f.OnCompletion)}
 	switch def.Kind {
 	case domain.KindHTTP:
 		h := &domain.HTTPSpec{Method: f.HTTPMethod, URL: f.HTTPURL, Body: f.HTTPBody,
@@ -505,6 +530,8 @@ func (f *builderForm) inputFor(path string) string {
 		return "f-sched_kind"
 	case "triggers":
 		return "f-triggers"
+	case "on_success", "on_failure", "on_completion":
+		return "f-" + p
 	case "schedule.cron", "schedule.every", "schedule.anchor", "schedule.at", "schedule.start_at", "schedule.end_at",
 		"schedule.dst_gap", "schedule.dst_overlap", "schedule.jitter", "schedule.excluded_dates", "schedule.calendars":
 		return "f-" + strings.TrimPrefix(p, "schedule.")

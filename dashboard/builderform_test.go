@@ -138,6 +138,19 @@ func definitionGen() *rapid.Generator[domain.JobDefinition] {
 				def.Triggers[0].Event.MaxRate = &domain.EventRate{Events: rapid.IntRange(0, 100).Draw(t, "rate_events"), Per: durationGen("per").Draw(t, "per")}
 			}
 		}
+		// Refs as a person writes them: bare names and namespace/name, names with spaces and
+		// commas (which a line of their own keeps whole).
+		ref := rapid.StringMatching(`([a-z0-9]{1,8}/)?[A-Za-z0-9]([A-Za-z0-9 ,._-]{0,12}[A-Za-z0-9])?`)
+		def.Chains = domain.Chains{
+			OnSuccess:    rapid.SliceOfN(ref, 0, 3).Draw(t, "on_success"),
+			OnFailure:    rapid.SliceOfN(ref, 0, 3).Draw(t, "on_failure"),
+			OnCompletion: rapid.SliceOfN(ref, 0, 3).Draw(t, "on_completion"),
+		}
+		for _, l := range []*[]string{&def.OnSuccess, &def.OnFailure, &def.OnCompletion} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
 		if def.Kind == domain.KindHTTP {
 			h := &domain.HTTPSpec{Method: oneOrAny("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS").Draw(t, "method"),
 				URL:             rapid.StringMatching(`(https?://[a-z0-9.-]{1,20}(/[^\s\x00-\x1f\x7f]{0,20})?)?`).Draw(t, "url"),
@@ -293,6 +306,9 @@ func TestBuilderInputFor(t *testing.T) {
 		"http.headers.X-A":                 "f-header_value-0",
 		"sql.statements[0].params":         "f-stmt_params-0",
 		"sql.statements[1]":                "f-stmt_sql-2",
+		"on_success[1]":                    "f-on_success",
+		"on_failure":                       "f-on_failure",
+		"on_completion[0]":                 "f-on_completion",
 	} {
 		require.Equal(t, want, f.inputFor(path), path)
 	}
@@ -307,7 +323,8 @@ func TestBuilderInputFor(t *testing.T) {
 		page := renderForm(t, ui, form, "en")
 		for path, id := range map[string]string{"schedule.cron": "", "name": "", "timezone": "", "retry.backoff": "", "schedule.every": "",
 			"schedule.at": "", "schedule.anchor": "", "schedule.dst_gap": "", "http.url": "http", "http.headers.X-A": "http",
-			"http.headers": "http", "http.body": "http", "sql.dsn": "sql", "sql.statements[1].params": "sql", "sql.max_rows": "sql"} {
+			"http.headers": "http", "http.body": "http", "sql.dsn": "sql", "sql.statements[1].params": "sql", "sql.max_rows": "sql",
+			"on_success[0]": "", "on_failure[2]": "", "on_completion": ""} {
 			if id != "" && id != kind {
 				continue
 			}
@@ -331,5 +348,24 @@ func TestBuilderOptionsTranslated(t *testing.T) {
 				require.NotContains(t, o.Label, ".", "%s: %q has no text", lang, o.Value)
 			}
 		}
+	}
+}
+
+func TestBuilderReadRefs(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][]string{
+		"":                    nil,
+		" \n ":                nil,
+		"a, ops/b ,,c":        {"a", "ops/b", "c"},
+		"a, b\nops/c":         {"a, b", "ops/c"},
+		"ops/page, on call\n": {"ops/page, on call"},
+		"x\n\n y \n":          {"x", "y"},
+		"ops/page, on call":   {"ops/page", "on call"},
+		"<b>&\n":              {"<b>&"},
+	} {
+		require.Equal(t, want, readRefs(in), "%q", in)
+	}
+	for _, refs := range [][]string{nil, {"a"}, {"a, b"}, {"a, b", "c"}, {"ops/x", "y"}} {
+		require.Equal(t, refs, readRefs(refsText(refs)), "%q", refs)
 	}
 }

@@ -32,6 +32,8 @@ type jobView struct {
 	Audit     *jobAuditView
 	// CanReadVariables links the job's variables page.
 	CanReadVariables bool
+	// Chains are the jobs this job starts when its executions end (docs/chaining.md).
+	Chains []chainListView
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -88,6 +90,7 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Go(func() { jv.Timeline = ui.timelineIn(r, sess, id, ui.zones.get(j.Timezone)) })
 	wg.Go(func() { jv.Variables = ui.jobVariables(r, sess, &j, m) })
 	wg.Go(func() { jv.Audit = ui.jobAudit(r, sess, &j, m) })
+	wg.Go(func() { jv.Chains = ui.jobChains(r, sess, &j) })
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)

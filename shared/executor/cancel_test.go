@@ -123,7 +123,7 @@ func TestAStagedFireTakenOverBeforeItsInstantIsNotSentByTheFirstWorker(t *testin
 		taken := *e
 		now := time.Now().UTC()
 		taken.Attempt, taken.WorkerID, taken.StartedAt = 2, "other", &now
-		ok, err := f.store.ResolveSilent(t.Context(), &taken, lost, store.StartParams{StaleAfter: -time.Hour})
+		ok, err := f.store.ResolveSilent(t.Context(), &taken, lost, store.StartParams{StaleAfter: -time.Hour}, nil)
 		require.NoError(t, err)
 		require.True(t, ok)
 	})

@@ -86,7 +86,7 @@ func (c Config) validate() error {
 // Store is what the runtime needs of the database.
 type Store interface {
 	StartExecution(ctx context.Context, e *domain.Execution, p store.StartParams) (store.StartOutcome, error)
-	ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p store.StartParams) (bool, error)
+	ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p store.StartParams, chain []store.ChainRun) (bool, error)
 	RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error)
 	CancelRunning(ctx context.Context, jobID, reason string, at time.Time) (string, error)
 	Heartbeat(ctx context.Context, id string, scheduledAt time.Time, attempt int) error
@@ -581,12 +581,18 @@ func (r *Runtime) takeOver(ctx context.Context, d event.Due, e *domain.Execution
 	lost := &domain.Attempt{Attempt: e.Attempt, StartedAt: e.StartedAt, FinishedAt: now, Status: domain.StatusFailed,
 		Error: fmt.Sprintf("worker %s went silent (no heartbeat) during this attempt", e.WorkerID), WorkerID: e.WorkerID}
 	gaveUp, ok := giveUp(d.Retry, e.Attempt, lost.Error)
+	var chain []store.ChainRun
 	if ok {
 		e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &now, gaveUp
+		// A dead letter is an end like any other: its chains start with it, as finish queues them.
+		var err error
+		if chain, err = r.chainRuns(ctx, d, e); err != nil {
+			return nil, err
+		}
 	} else {
 		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt = e.Attempt+1, domain.StatusRunning, r.cfg.WorkerID, &now, nil
 	}
-	resolved, err := r.store.ResolveSilent(ctx, e, lost, p)
+	resolved, err := r.store.ResolveSilent(ctx, e, lost, p, chain)
 	switch {
 	case err != nil:
 		return nil, err

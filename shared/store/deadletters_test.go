@@ -33,7 +33,7 @@ func TestSilentAttemptResolvedAsGivenUp(t *testing.T) {
 	lost := &domain.Attempt{Attempt: 1, StartedAt: e.StartedAt, FinishedAt: p.Now, Status: domain.StatusFailed,
 		Error: "worker w1 went silent", WorkerID: "w1"}
 	e.Status, e.FinishedAt, e.Error = domain.StatusDeadLettered, &p.Now, "gave up after 1 attempts: worker w1 went silent"
-	ok, err := st.ResolveSilent(ctx, e, lost, p)
+	ok, err := st.ResolveSilent(ctx, e, lost, p, nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 

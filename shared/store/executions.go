@@ -142,8 +142,40 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 // or terminal (given up). It reports false, changing nothing, when the attempt is no longer
 // silent by p.StaleAfter, or no longer running: another worker resolved it first, or
 // its own came back.
-func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
-	err := s.pool.QueryRow(ctx, `WITH old AS (
+//
+// chain holds the runs a terminal e starts (docs/chaining.md), nil for nearly all: they are
+// queued in the same transaction as the end, exactly as FinishExecutions queues them, and only
+// when this call is the one that resolved the execution.
+func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *domain.Attempt, p StartParams, chain []ChainRun) (bool, error) {
+	if len(chain) == 0 {
+		ok, err := resolveSilent(ctx, s.pool, e, lost, p)
+		return ok, translate("resolve silent execution", err)
+	}
+	at := make([]time.Time, len(chain))
+	for i, c := range chain {
+		at[i] = c.Execution.ScheduledAt
+	}
+	var resolved bool
+	err := s.writeHistory(ctx, at, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			if resolved, err = resolveSilent(ctx, tx, e, lost, p); err != nil || !resolved {
+				return err
+			}
+			return queueChained(ctx, tx, chain)
+		})
+	})
+	if err != nil {
+		return false, translate("resolve silent execution", err)
+	}
+	return resolved, nil
+}
+
+// resolveSilent is ResolveSilent's one statement, through q (the pool, or a transaction).
+func resolveSilent(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, e *domain.Execution, lost *domain.Attempt, p StartParams) (bool, error) {
+	err := q.QueryRow(ctx, `WITH old AS (
 			SELECT id, scheduled_at FROM job_executions
 			WHERE id = $1 AND scheduled_at = $15 AND attempt = $2 AND status = 'running' AND heartbeat_at < now() - $3::interval
 			FOR UPDATE),
@@ -163,7 +195,7 @@ func (s *Store) ResolveSilent(ctx context.Context, e *domain.Execution, lost *do
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil, translate("resolve silent execution", err)
+	return err == nil, err
 }
 
 func isOneRunning(err error) bool {

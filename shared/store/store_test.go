@@ -314,12 +314,12 @@ func TestStartExecutionOncePerKey(t *testing.T) {
 		Error: "worker w1 went silent", WorkerID: "w1"}
 	taken := *third
 	taken.Attempt, taken.WorkerID, taken.StartedAt = 2, "w3", &later.Now
-	ok, err := st.ResolveSilent(ctx, &taken, lost, later)
+	ok, err := st.ResolveSilent(ctx, &taken, lost, later, nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	other := *third
 	other.Attempt, other.WorkerID = 2, "w5"
-	ok, err = st.ResolveSilent(ctx, &other, lost, later)
+	ok, err = st.ResolveSilent(ctx, &other, lost, later, nil)
 	require.NoError(t, err)
 	require.False(t, ok, "resolved once: another worker that saw it silent too changes nothing")
 	third = &taken
