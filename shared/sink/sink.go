@@ -78,22 +78,13 @@ func New(cfg Config) (*Client, error) {
 // Host returns the receiver's host and port, which may be logged (the URL may not).
 func (c *Client) Host() string { return c.host }
 
-// Refused returns the policy's *egress.DeniedError when the URL's host is an address (or
-// localhost) the egress policy refuses, so that a setting that can never work fails at startup;
-// nil otherwise. A host name is judged only when dialled, on the address it resolves to then.
+// Refused returns the policy's *egress.DeniedError when the URL's host is an address the egress
+// policy refuses, so that a setting that can never work fails at startup; nil otherwise. A host
+// name is judged only when dialled, on the address it resolves to then.
 func (c *Client) Refused() error {
 	u, _ := url.Parse(c.url) // New parsed it
-	host := u.Hostname()
-	addrs := []netip.Addr{}
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = append(addrs, a)
-	} else if host == "localhost" {
-		addrs = append(addrs, netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback())
-	}
-	for _, a := range addrs {
-		if err := c.policy.Check(a); err != nil {
-			return err
-		}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return c.policy.Check(a)
 	}
 	return nil
 }
