@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -339,4 +340,46 @@ func TestARefusedOrFailingSinkGivesAnEventUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplicasShareOneConsumer: every api replica runs a deliverer; they pull from one durable
+// consumer, so a sink that accepts everything gets each event once, not once per replica.
+func TestReplicasShareOneConsumer(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	sk := newSink(t, 0, 0)
+	for range 2 {
+		start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 4})
+	}
+	const n = 60
+	pub := queue.NewPublisher(js)
+	var msgs []queue.Message
+	for i := range n {
+		ev := cloudevents.NewEvent()
+		ev.SetID("ev-" + strconv.Itoa(i))
+		ev.SetType(event.TypeExecutionSucceeded)
+		ev.SetSource("/test")
+		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
+		msg, err := event.ToNATS(t.Context(), ev)
+		require.NoError(t, err)
+		msgs = append(msgs, queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg})
+	}
+	for _, err := range pub.PublishBatch(t.Context(), msgs) {
+		require.NoError(t, err)
+	}
+	got := testenv.Await(t, "every event at the sink", func() ([]cloudevents.Event, bool) {
+		_, got := sk.snapshot()
+		return got, len(got) >= n
+	})
+	require.Eventually(t, func() bool {
+		info, err := js.Consumer(t.Context(), names.EventsStream(), names.SinkConsumer())
+		return err == nil && info.CachedInfo().NumAckPending == 0 && info.CachedInfo().NumPending == 0
+	}, 10*time.Second, 10*time.Millisecond, "all acknowledged")
+	requests, got := sk.snapshot()
+	require.Equal(t, n, requests, "each event delivered once")
+	ids := map[string]bool{}
+	for _, ev := range got {
+		ids[ev.ID()] = true
+	}
+	require.Len(t, ids, n)
 }
