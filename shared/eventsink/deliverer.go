@@ -240,8 +240,10 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 	attempts := int(meta.NumDelivered)
 	age := d.clock.Now().Sub(meta.Timestamp)
 	attrs := []any{"event_id", ev.ID(), "event_type", ev.Type(), "attempts", attempts}
+	var asked time.Duration // the sink's Retry-After
 	if se := (*sink.Error)(nil); errors.As(err, &se) && se.Status != 0 {
 		attrs = append(attrs, "status", se.Status)
+		asked = se.RetryAfter
 	} else {
 		attrs = append(attrs, "error", err.Error())
 	}
@@ -250,7 +252,8 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 		d.settle(msg, ev.ID(), msg.Term())
 		return
 	}
-	wait := sink.Backoff(attempts, d.cfg.MinBackoff, d.cfg.MaxBackoff)
+	// A sink that asks for a pause gets it, up to the longest back-off.
+	wait := max(sink.Backoff(attempts, d.cfg.MinBackoff, d.cfg.MaxBackoff), min(asked, d.cfg.MaxBackoff))
 	level := slog.LevelWarn
 	if _, refused := egress.Denied(err); refused {
 		level = slog.LevelError // not going away by itself: the policy or the sink must change

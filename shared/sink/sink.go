@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -95,6 +96,9 @@ type Error struct {
 	Status int
 	// Err is why there was no answer or no request; nil when the receiver answered.
 	Err error
+	// RetryAfter is how long the receiver asked to be left alone (Retry-After in seconds, with
+	// a 429 or a 503); 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -131,7 +135,13 @@ func (c *Client) Post(ctx context.Context, ev cloudevents.Event) error {
 	// Read a little of the body so the connection can serve the next event.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &Error{Status: resp.StatusCode}
+		e := &Error{Status: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
+				e.RetryAfter = time.Duration(min(n, 24*3600)) * time.Second
+			}
+		}
+		return e
 	}
 	return nil
 }

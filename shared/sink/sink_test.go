@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
@@ -30,6 +31,9 @@ func TestPostAcceptsOnly2xxAndFollowsNoRedirect(t *testing.T) {
 		switch r.URL.Path {
 		case "/moved":
 			http.Redirect(w, r, "/ok", http.StatusFound)
+		case "/busy":
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
 		case "/ok":
 			require.Equal(t, "1", r.Header.Get("ce-id"), "binary mode")
 			w.WriteHeader(http.StatusAccepted)
@@ -46,6 +50,8 @@ func TestPostAcceptsOnly2xxAndFollowsNoRedirect(t *testing.T) {
 	var se *sink.Error
 	require.True(t, errors.As(post("/moved"), &se))
 	require.Equal(t, http.StatusFound, se.Status)
+	require.True(t, errors.As(post("/busy"), &se))
+	require.Equal(t, 7*time.Second, se.RetryAfter, "a sink's Retry-After is passed on")
 
 	c, err := sink.New(sink.Config{URL: srv.URL + "/ok?token=t0ken", Setting: "events.sink", Policy: &egress.Policy{}})
 	require.NoError(t, err)
