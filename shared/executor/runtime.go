@@ -1128,9 +1128,7 @@ func (r *Runtime) publishStarted(d event.Due, e *domain.Execution, log execLog) 
 		return nil
 	}
 	m := queue.Message{Subject: r.names.EventSubject(event.TypeExecutionStarted), MsgID: ev.ID(), Msg: msg}
-	// The broker sets the subject on the message it sends; a copy keeps m's for a second try.
-	cp := *msg
-	return &startedEvent{msg: m, pending: r.pub.PublishAsync(queue.Message{Subject: m.Subject, MsgID: m.MsgID, Msg: &cp})}
+	return &startedEvent{msg: m, pending: r.pub.PublishAsync(m)}
 }
 
 // confirmStarted waits for the acknowledgement of a started event (long arrived, as a rule, by

@@ -412,3 +412,36 @@ func TestStartedEventPrecedesTheOutcome(t *testing.T) {
 		event.TypeExecutionStarted + " " + failing.ID, event.TypeExecutionDeadLettered + " " + failing.ID,
 	}, got)
 }
+
+// lostAsync publishes the asynchronous messages where no stream takes them, as when the broker
+// does not acknowledge a started event.
+type lostAsync struct{ *queue.Publisher }
+
+func (p lostAsync) PublishAsync(m queue.Message) *queue.Pending {
+	m.Subject = "nowhere." + m.Subject
+	return p.Publisher.PublishAsync(m)
+}
+
+// TestAStartedEventTheBrokerMissedIsPublishedAgain: a started event whose asynchronous publish
+// was not stored is published once more, waiting, before the outcome.
+func TestAStartedEventTheBrokerMissedIsPublishedAgain(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
+	t.Cleanup(runner.Close)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
+		Publisher: lostAsync{queue.NewPublisher(js)}, Names: names, Clock: clock, Log: testenv.Logger(t)}, executor.Config{})
+	require.NoError(t, err)
+	f := &fixture{rt: rt, store: st, js: js, names: names, clock: clock}
+	j := testfactory.Job(t, st, testfactory.JobOpts{URL: target.URL})
+	require.NoError(t, rt.Handle(t.Context(), dueEvent(t, j, clock.Now().Add(-time.Minute).Truncate(time.Second))))
+	var types []string
+	for _, ev := range allLifecycle(t, f) {
+		types = append(types, ev.Type())
+	}
+	require.Equal(t, []string{event.TypeExecutionStarted, event.TypeExecutionSucceeded}, types)
+}
