@@ -1,16 +1,10 @@
 package e2e_test
 
 import (
-	"context"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -29,39 +23,13 @@ func TestAPIDeliversLifecycleEventsToTheSink(t *testing.T) {
 	t.Parallel()
 	schemas, err := eventschema.Load("../docs/events")
 	require.NoError(t, err)
-	var (
-		mu     sync.Mutex
-		events []cloudevents.Event
-	)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, err := cehttp.NewEventFromHTTPRequest(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		events = append(events, *ev)
-		mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(sink.Close)
-
+	sink := newReceiver(t)
 	_, js, names := testenv.NATS(t)
 	as, dbURL := apiSettings(t)
 	as.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
-	as.Events.Sink = sink.URL + "/events"
+	as.Events.Sink = sink.url + "/events"
 	as.Egress = egress.Loopback() // the test's sink listens on 127.0.0.1
-	ready := make(chan net.Addr, 1)
-	run(t, "api", func(ctx context.Context) error {
-		return apifn.Run(ctx, clockwork.NewRealClock(), as, testenv.Logger(t), func(a net.Addr) { ready <- a })
-	})
-	var apiURL string
-	select {
-	case a := <-ready:
-		apiURL = "http://" + a.String()
-	case <-time.After(testenv.Timeout(30 * time.Second)):
-		t.Fatal("api did not start")
-	}
+	apiURL := startAPI(t, as)
 	signInAsAdmin(t, dbURL, apiURL)
 	// The consumer starts at the stream's end: changes made before it exists are not the sink's.
 	testenv.EventuallyWithin(t, 20*time.Second, "the sink's consumer", func() bool {
@@ -74,11 +42,7 @@ func TestAPIDeliversLifecycleEventsToTheSink(t *testing.T) {
 		"name": "nightly-report", "enabled": false, "schedule": map[string]string{"cron": "0 0 0 1 1 *"},
 		"http": map[string]any{"url": "http://127.0.0.1:9/"},
 	}, &j))
-	got := testenv.Await(t, "the creation at the sink", func() ([]cloudevents.Event, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]cloudevents.Event(nil), events...), len(events) >= 1
-	})
+	got := sink.await(t, "the creation at the sink", 1)
 	require.Equal(t, event.TypeJobCreated, got[0].Type())
 	require.Equal(t, j.ID, got[0].Subject())
 	require.NoError(t, schemas.Validate(got[0]))
