@@ -35,41 +35,68 @@ func apiSettings(t *testing.T) (apifn.Settings, string) {
 	return as, dbURL
 }
 
-// TestAPIForwardsItsAuditLogToTheSink: with audit.sink set, the changes made through the API
-// reach the SIEM as CloudEvents it can verify with the audit key.
-func TestAPIForwardsItsAuditLogToTheSink(t *testing.T) {
-	t.Parallel()
-	var (
-		mu     sync.Mutex
-		events []cloudevents.Event
-	)
-	siem := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// receiver is a CloudEvents receiver over HTTP (a SIEM, an events sink) that records what it
+// accepts.
+type receiver struct {
+	url    string
+	mu     sync.Mutex
+	events []cloudevents.Event
+}
+
+func newReceiver(t *testing.T) *receiver {
+	t.Helper()
+	rc := &receiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := cehttp.NewEventFromHTTPRequest(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		mu.Lock()
-		events = append(events, *ev)
-		mu.Unlock()
+		rc.mu.Lock()
+		rc.events = append(rc.events, *ev)
+		rc.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	t.Cleanup(siem.Close)
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL
+	return rc
+}
 
-	as, dbURL := apiSettings(t)
-	as.Audit.Sink, as.Audit.ForwardInterval = siem.URL+"/ingest", 50*time.Millisecond
-	as.Egress = egress.Loopback() // the SIEM of the test listens on 127.0.0.1
+// await returns the events received once there are at least n.
+func (rc *receiver) await(t *testing.T, what string, n int) []cloudevents.Event {
+	t.Helper()
+	return testenv.Await(t, what, func() ([]cloudevents.Event, bool) {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return append([]cloudevents.Event(nil), rc.events...), len(rc.events) >= n
+	})
+}
+
+// startAPI runs the api function with as until the test ends and returns its URL.
+func startAPI(t *testing.T, as apifn.Settings) string {
+	t.Helper()
 	ready := make(chan net.Addr, 1)
 	run(t, "api", func(ctx context.Context) error {
 		return apifn.Run(ctx, clockwork.NewRealClock(), as, testenv.Logger(t), func(a net.Addr) { ready <- a })
 	})
-	var apiURL string
 	select {
 	case a := <-ready:
-		apiURL = "http://" + a.String()
+		return "http://" + a.String()
 	case <-time.After(testenv.Timeout(30 * time.Second)):
 		t.Fatal("api did not start")
+		return ""
 	}
+}
+
+// TestAPIForwardsItsAuditLogToTheSink: with audit.sink set, the changes made through the API
+// reach the SIEM as CloudEvents it can verify with the audit key.
+func TestAPIForwardsItsAuditLogToTheSink(t *testing.T) {
+	t.Parallel()
+	siem := newReceiver(t)
+	as, dbURL := apiSettings(t)
+	as.Audit.Sink, as.Audit.ForwardInterval = siem.url+"/ingest", 50*time.Millisecond
+	as.Egress = egress.Loopback() // the SIEM of the test listens on 127.0.0.1
+	apiURL := startAPI(t, as)
 	signInAsAdmin(t, dbURL, apiURL)
 
 	var ids []string
@@ -82,11 +109,7 @@ func TestAPIForwardsItsAuditLogToTheSink(t *testing.T) {
 		ids = append(ids, j.ID)
 	}
 
-	got := testenv.Await(t, "both creations at the SIEM", func() ([]cloudevents.Event, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]cloudevents.Event(nil), events...), len(events) >= 2
-	})
+	got := siem.await(t, "both creations at the SIEM", 2)
 	keys, err := audit.Config{Keys: as.Audit.Keys}.Load()
 	require.NoError(t, err)
 	v := keys.Verifier(nil)

@@ -272,10 +272,10 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 		getJSON(t, apiURL+"/api/v1/executions/"+run.ExecutionID, &e)
 		return e.Status == domain.StatusSucceeded && e.Trigger == domain.TriggerManual
 	})
-	// The stream showed it all: the job's creation and edit, and the run's outcome.
+	// The stream showed it all: the job's creation and edit, and the run's start and outcome.
 	testenv.EventuallyWithin(t, 20*time.Second, "the tour on the live stream", func() bool {
 		return live.saw(event.TypeJobCreated, j.ID, "") && live.saw(event.TypeJobUpdated, j.ID, "") &&
-			live.saw(event.TypeExecutionSucceeded, j.ID, run.ExecutionID)
+			live.saw(event.TypeExecutionStarted, j.ID, run.ExecutionID) && live.saw(event.TypeExecutionSucceeded, j.ID, run.ExecutionID)
 	})
 	resp, err = http.Get(apiURL + "/readyz")
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,15 +100,7 @@ func parseStreamFilter(r *http.Request) (streamFilter, *uint64, error) {
 	return f, last, v.Err()
 }
 
-func knownStreamType(t string) bool {
-	switch t {
-	case event.TypeExecutionStarted, event.TypeExecutionSucceeded, event.TypeExecutionFailed, event.TypeExecutionSkipped,
-		event.TypeExecutionCancelled, event.TypeExecutionDeadLettered,
-		event.TypeJobCreated, event.TypeJobUpdated, event.TypeJobDeleted, event.TypeJobPaused, event.TypeJobResumed:
-		return true
-	}
-	return false
-}
+func knownStreamType(t string) bool { return slices.Contains(event.LifecycleTypes(), t) }
 
 // shows reports whether it passes f for a caller with id: an execution event needs
 // execution:read in the event's namespace, a job event job:read; an event of no namespace (from

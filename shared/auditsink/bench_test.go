@@ -36,7 +36,7 @@ func BenchmarkForward(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(f.client.CloseIdleConnections)
+		b.Cleanup(f.sink.CloseIdleConnections)
 		conn, err := pgx.Connect(b.Context(), dbURL)
 		if err != nil {
 			b.Fatal(err)

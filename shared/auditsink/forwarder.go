@@ -16,19 +16,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/sink"
 	"github.com/vecron/vecron/shared/store"
 )
 
@@ -71,11 +67,7 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) validate() error {
-	// The URL may carry credentials: the error says what is wrong without quoting it.
-	u, err := url.Parse(c.Sink)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
-		return errors.New("audit.sink: must be an http or https URL with a host, such as https://siem.example.com/events")
 	case c.Interval < 0:
 		return errors.New("audit.forward_interval: must not be negative")
 	case c.BatchSize < 0:
@@ -100,47 +92,31 @@ var _ Store = (*store.Store)(nil)
 // Forwarder delivers the audit log to the sink. Run it on every API replica: they take turns
 // through the store's cursor, and one delivers at a time.
 type Forwarder struct {
-	store  Store
-	client *http.Client
-	cfg    Config
-	host   string
-	clock  clockwork.Clock
-	log    *slog.Logger
+	store Store
+	sink  *sink.Client
+	cfg   Config
+	clock clockwork.Clock
+	log   *slog.Logger
 }
 
 // New returns a forwarder to cfg.Sink that waits on clock and logs to log. It returns an error
 // naming the setting when cfg is invalid.
 func New(st Store, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Forwarder, error) {
+	// The URL may carry credentials: the errors say what is wrong without quoting it.
+	client, err := sink.New(sink.Config{URL: cfg.Sink, Setting: "audit.sink", Timeout: cfg.Timeout, Policy: cfg.Policy})
+	if err != nil {
+		return nil, err
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	u, _ := url.Parse(cfg.Sink) // validate parsed it
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	policy := cfg.Policy
-	if policy == nil {
-		policy = &egress.Policy{}
-	}
-	transport.DialContext = policy.Dialer(cfg.Timeout).DialContext
-	transport.Proxy = nil // the policy would see only the proxy
-	return &Forwarder{
-		store: st,
-		client: &http.Client{
-			Transport: transport,
-			// A redirect is not an acceptance: followed, a 302 would turn the POST into a GET
-			// of, say, a login page whose 200 would count the row as delivered.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		cfg:   cfg.withDefaults(),
-		host:  u.Host,
-		clock: clock,
-		log:   log,
-	}, nil
+	return &Forwarder{store: st, sink: client, cfg: cfg.withDefaults(), clock: clock, log: log}, nil
 }
 
 // Run forwards until ctx ends, then returns nil. Failures are logged and retried; none ends it.
 func (f *Forwarder) Run(ctx context.Context) error {
-	defer f.client.CloseIdleConnections()
-	f.log.Info("forwarding the audit log", "sink_host", f.host, "interval", f.cfg.Interval.String())
+	defer f.sink.CloseIdleConnections()
+	f.log.Info("forwarding the audit log", "sink_host", f.sink.Host(), "interval", f.cfg.Interval.String())
 	failures := 0
 	for {
 		full, err := f.pass(ctx)
@@ -154,7 +130,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			failures = 0
 		case err != nil:
 			failures++
-			wait = backoff(failures, f.cfg.MinBackoff, f.cfg.MaxBackoff)
+			wait = sink.Backoff(failures, f.cfg.MinBackoff, f.cfg.MaxBackoff)
 			f.logFailure(err, failures, wait)
 		case full:
 			failures, wait = 0, 0 // more rows may be waiting
@@ -213,29 +189,12 @@ func (f *Forwarder) deliver(ctx context.Context, r *audit.Record) error {
 	if err != nil {
 		return &DeliveryError{Seq: r.Seq, Err: err}
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.cfg.Sink, nil)
-	if err != nil {
-		return &DeliveryError{Seq: r.Seq, Err: errors.New("build the request")}
+	err = f.sink.Post(ctx, ev)
+	if se := (*sink.Error)(nil); errors.As(err, &se) {
+		return &DeliveryError{Seq: r.Seq, Status: se.Status, Err: se.Err}
 	}
-	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&ev), req); err != nil {
-		return &DeliveryError{Seq: r.Seq, Err: fmt.Errorf("encode the event: %w", err)}
-	}
-	resp, err := f.client.Do(req)
 	if err != nil {
-		// A *url.Error quotes the URL, whose path or query may hold the SIEM's token.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
 		return &DeliveryError{Seq: r.Seq, Err: err}
-	}
-	defer resp.Body.Close()
-	// Read a little of the body so the connection can serve the next row.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &DeliveryError{Seq: r.Seq, Status: resp.StatusCode}
 	}
 	return nil
 }
@@ -271,14 +230,4 @@ func (f *Forwarder) sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.Chan():
 		return true
 	}
-}
-
-// backoff returns the wait after the n-th failure in a row (n ≥ 1): first, doubled for each
-// failure after the first, at most limit.
-func backoff(n int, first, limit time.Duration) time.Duration {
-	d := first
-	for i := 1; i < n && d > 0 && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
 }

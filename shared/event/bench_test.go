@@ -54,3 +54,23 @@ func BenchmarkDecodeDue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeStarted is what the started event adds to an execution on the worker, besides
+// its publish: the event built from the running execution and rendered as a NATS message.
+func BenchmarkEncodeStarted(b *testing.B) {
+	d, _ := benchDue()
+	now := d.ScheduledAt
+	e := &domain.Execution{ID: "0195f1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c", JobID: d.JobID, JobVersion: d.JobVersion, IdempotencyKey: d.IdempotencyKey,
+		Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w1"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := event.NewExecution(event.TypeExecutionStarted, e, d, "/vecron/execute-http/w1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := event.ToNATS(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

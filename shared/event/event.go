@@ -41,6 +41,25 @@ const (
 	TypeJobResumed = "io.vecron.job.resumed"
 )
 
+// LifecycleTypes returns the types of the lifecycle events on the events stream: what the live
+// stream shows, what events.sink receives, and what docs/events/<type>.schema.json describes
+// (a test holds the schemas to this list). A new type on the events stream is one line here.
+func LifecycleTypes() []string {
+	return []string{
+		TypeExecutionStarted,
+		TypeExecutionSucceeded,
+		TypeExecutionFailed,
+		TypeExecutionSkipped,
+		TypeExecutionCancelled,
+		TypeExecutionDeadLettered,
+		TypeJobCreated,
+		TypeJobUpdated,
+		TypeJobDeleted,
+		TypeJobPaused,
+		TypeJobResumed,
+	}
+}
+
 // Prefixes of the families of lifecycle event types.
 const (
 	ExecutionTypePrefix = "io.vecron.execution."
@@ -117,6 +136,10 @@ func (n Names) DLQSubjects() string { return n.prefix() + ".dlq.>" }
 
 // DueConsumer is the durable consumer name of the executor for kind.
 func (n Names) DueConsumer(kind domain.JobKind) string { return "execute-" + string(kind) }
+
+// SinkConsumer is the durable consumer of the events stream that delivers to events.sink; every
+// api replica pulls from it, so each event goes out once.
+func (n Names) SinkConsumer() string { return "event-sink" }
 
 // Source is the CloudEvents source of a function instance: "/vecron/<function>/<instance>".
 func Source(function, instance string) string { return "/vecron/" + function + "/" + instance }

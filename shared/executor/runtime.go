@@ -120,9 +120,11 @@ type Variables interface {
 	Resolve(ctx context.Context, jobID string) (*variables.Resolved, error)
 }
 
-// Publisher publishes one message and waits for the broker's acknowledgement.
+// Publisher publishes messages: Publish waits for the broker's acknowledgement, PublishAsync
+// does not (the started event rides the fire's path and must not add a round trip to it).
 type Publisher interface {
 	Publish(ctx context.Context, m queue.Message) error
+	PublishAsync(m queue.Message) *queue.Pending
 }
 
 // Breaker guards targets that keep failing: see package breaker.
@@ -229,8 +231,9 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	log := r.logFor(d, e)
 	var (
-		res  domain.RunResult
-		mask *secret.Masker
+		res     domain.RunResult
+		mask    *secret.Masker
+		started *startedEvent
 	)
 	// notSent says why an attempt ended without reaching its target, when it did: not the
 	// target's doing, so it is tried again without a back-off (see reportResult).
@@ -261,6 +264,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		e.StartedAt = &now
 		res = domain.RunResult{Status: domain.StatusFailed, Error: notSent}
 	} else {
+		started = r.publishStarted(d, e, log)
 		res, mask = r.execute(ctx, templated, d, e, log)
 	}
 	// The attempt is over: its slot may serve the next one while this outcome is recorded.
@@ -273,6 +277,8 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		notSent = shutDown
 	}
 	a, v, retryIn := r.reportResult(d, e, res, notSent)
+	// Before the outcome's event, so that a reader of the stream sees the start first.
+	r.confirmStarted(ctx, started, log)
 	return r.settle(ctx, d, e, a, v, retryIn, log)
 }
 
@@ -1097,6 +1103,48 @@ func (r *Runtime) finish(ctx context.Context, d event.Due, e *domain.Execution, 
 		r.log.Warn("record execution outcome; retrying", "execution_id", e.ID, "retry_in", wait, "error", err)
 		r.clock.Sleep(wait)
 		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// startedEvent is a started event on its way to the events stream.
+type startedEvent struct {
+	msg     queue.Message
+	pending *queue.Pending
+}
+
+// publishStarted publishes the io.vecron.execution.started event of e's attempt, about to run,
+// without waiting for the broker: the acknowledgement is collected by confirmStarted once the
+// attempt is over, so the event costs the fire an encoding and a buffered write, not a round
+// trip. It returns nil when the event could not be built (logged; the attempt runs anyway).
+func (r *Runtime) publishStarted(d event.Due, e *domain.Execution, log execLog) *startedEvent {
+	ev, err := event.NewExecution(event.TypeExecutionStarted, e, d, event.Source(r.function, r.cfg.WorkerID))
+	if err != nil {
+		log.Warn("build the started event", "error", err)
+		return nil
+	}
+	msg, err := event.ToNATS(context.Background(), ev)
+	if err != nil {
+		log.Warn("encode the started event", "error", err)
+		return nil
+	}
+	m := queue.Message{Subject: r.names.EventSubject(event.TypeExecutionStarted), MsgID: ev.ID(), Msg: msg}
+	return &startedEvent{msg: m, pending: r.pub.PublishAsync(m)}
+}
+
+// confirmStarted waits for the acknowledgement of a started event (long arrived, as a rule, by
+// the time its attempt is over) and publishes it once more, waiting, when it was not stored: a
+// lost started event is not worth failing or repeating the attempt for, so a second failure is
+// logged and the execution goes on to its terminal event, which sinks always get.
+func (r *Runtime) confirmStarted(ctx context.Context, s *startedEvent, log execLog) {
+	if s == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if s.pending.Wait(ctx) == nil {
+		return
+	}
+	if err := r.pub.Publish(ctx, s.msg); err != nil {
+		log.Warn("started event not published", "event_id", s.msg.MsgID, "error", err)
 	}
 }
 

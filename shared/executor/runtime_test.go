@@ -64,8 +64,21 @@ func dueEvent(t *testing.T, j *domain.Job, at time.Time) cloudevents.Event {
 	return ev
 }
 
-// lifecycle returns the lifecycle events published so far.
+// lifecycle returns the outcome events published so far: the lifecycle events but the started
+// ones, which TestStartedEventPrecedesTheOutcome looks at.
 func lifecycle(t *testing.T, f *fixture) []cloudevents.Event {
+	t.Helper()
+	var out []cloudevents.Event
+	for _, ev := range allLifecycle(t, f) {
+		if ev.Type() != event.TypeExecutionStarted {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// allLifecycle returns every lifecycle event published so far, in stream order.
+func allLifecycle(t *testing.T, f *fixture) []cloudevents.Event {
 	t.Helper()
 	c, err := f.js.OrderedConsumer(t.Context(), f.names.EventsStream(), jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
@@ -358,4 +371,77 @@ func TestAFirePausedAfterItWasClaimedDoesNotRun(t *testing.T) {
 		require.Contains(t, e.Error, c.reason)
 	}
 	require.Zero(t, hits.Load(), "the target was never called")
+}
+
+// TestStartedEventPrecedesTheOutcome: each attempt that runs announces itself with a started
+// event (id <execution>:<attempt>:running, data the running execution), stored before the
+// attempt's outcome; a fire that never runs (a duplicate, a skip) has none.
+func TestStartedEventPrecedesTheOutcome(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	defer target.Close()
+	f := newFixture(t, executor.Config{})
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	ok := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL})
+	failing := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL + "/fail", Retry: &domain.RetryPolicy{MaxAttempts: 1}})
+	okEv := dueEvent(t, ok, at)
+	require.NoError(t, f.rt.Handle(t.Context(), okEv))
+	require.NoError(t, f.rt.Handle(t.Context(), okEv), "a duplicate delivery runs nothing")
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, failing, at)))
+
+	okExec, err := f.store.ExecutionByKey(t.Context(), okEv.ID())
+	require.NoError(t, err)
+	var got []string
+	for _, ev := range allLifecycle(t, f) {
+		got = append(got, ev.Type()+" "+ev.Subject())
+		if ev.Type() == event.TypeExecutionStarted && ev.Subject() == ok.ID {
+			require.Equal(t, okExec.ID+":1:running", ev.ID())
+			var data domain.Execution
+			require.NoError(t, ev.DataAs(&data))
+			require.Equal(t, domain.StatusRunning, data.Status)
+			require.NotNil(t, data.StartedAt)
+			require.Nil(t, data.FinishedAt)
+		}
+	}
+	require.Equal(t, []string{
+		event.TypeExecutionStarted + " " + ok.ID, event.TypeExecutionSucceeded + " " + ok.ID,
+		event.TypeExecutionStarted + " " + failing.ID, event.TypeExecutionDeadLettered + " " + failing.ID,
+	}, got)
+}
+
+// lostAsync publishes the asynchronous messages where no stream takes them, as when the broker
+// does not acknowledge a started event.
+type lostAsync struct{ *queue.Publisher }
+
+func (p lostAsync) PublishAsync(m queue.Message) *queue.Pending {
+	m.Subject = "nowhere." + m.Subject
+	return p.Publisher.PublishAsync(m)
+}
+
+// TestAStartedEventTheBrokerMissedIsPublishedAgain: a started event whose asynchronous publish
+// was not stored is published once more, waiting, before the outcome.
+func TestAStartedEventTheBrokerMissedIsPublishedAgain(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
+	t.Cleanup(runner.Close)
+	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
+		Publisher: lostAsync{queue.NewPublisher(js)}, Names: names, Clock: clock, Log: testenv.Logger(t)}, executor.Config{})
+	require.NoError(t, err)
+	f := &fixture{rt: rt, store: st, js: js, names: names, clock: clock}
+	j := testfactory.Job(t, st, testfactory.JobOpts{URL: target.URL})
+	require.NoError(t, rt.Handle(t.Context(), dueEvent(t, j, clock.Now().Add(-time.Minute).Truncate(time.Second))))
+	var types []string
+	for _, ev := range allLifecycle(t, f) {
+		types = append(types, ev.Type())
+	}
+	require.Equal(t, []string{event.TypeExecutionStarted, event.TypeExecutionSucceeded}, types)
 }

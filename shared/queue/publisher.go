@@ -63,3 +63,39 @@ func (p *Publisher) Publish(ctx context.Context, m Message) error {
 	}
 	return nil
 }
+
+// Pending is a message published without waiting: its acknowledgement arrives later.
+type Pending struct {
+	id  string
+	f   jetstream.PubAckFuture
+	err error
+}
+
+// PublishAsync publishes one message and returns at once, before JetStream acknowledges it:
+// the caller goes on with its work and asks Pending.Wait later, when the acknowledgement has
+// most likely arrived. It blocks only while the connection holds MaxPending unacknowledged
+// messages.
+func (p *Publisher) PublishAsync(m Message) *Pending {
+	m.Msg.Subject = m.Subject
+	f, err := p.js.PublishMsgAsync(m.Msg, jetstream.WithMsgID(m.MsgID))
+	if err != nil {
+		err = fmt.Errorf("publish %s: %w", m.MsgID, err)
+	}
+	return &Pending{id: m.MsgID, f: f, err: err}
+}
+
+// Wait returns nil once JetStream has stored the message (or dropped it as a duplicate), and
+// an error when the publish failed, its acknowledgement timed out, or ctx ended first.
+func (q *Pending) Wait(ctx context.Context) error {
+	if q.err != nil {
+		return q.err
+	}
+	select {
+	case <-q.f.Ok():
+		return nil
+	case err := <-q.f.Err():
+		return fmt.Errorf("publish %s: %w", q.id, err)
+	case <-ctx.Done():
+		return fmt.Errorf("publish %s: %w", q.id, ctx.Err())
+	}
+}

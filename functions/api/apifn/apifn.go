@@ -22,6 +22,7 @@ import (
 	"github.com/vecron/vecron/shared/auth/oidclogin"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/eventsink"
 	"github.com/vecron/vecron/shared/feed"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobevents"
@@ -44,8 +45,10 @@ type Settings struct {
 	Debug    telemetry.DebugConfig `koanf:"debug"`
 	Auth     identity.Config       `koanf:"auth"`
 	Audit    audit.Config          `koanf:"audit"`
-	// Egress is the policy the audit sink is reached through.
+	// Egress is the policy the audit sink and the events sink are reached through.
 	Egress egress.Config `koanf:"egress"`
+	// Events delivers the lifecycle events to a sink; it needs NATS.
+	Events eventsink.Config `koanf:"events"`
 	// Redis holds the failed-login counters; /readyz checks it.
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
@@ -73,6 +76,7 @@ func DefaultSettings() Settings {
 		Database: store.Config{MaxConns: store.MaxConnsDefault},
 		Auth:     identity.DefaultConfig(),
 		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
+		Events:   eventsink.DefaultConfig(),
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
@@ -85,7 +89,9 @@ func DefaultSettings() Settings {
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "NATS_URL": "nats.url", "PORT": "port"}
+	// K_SINK is set by a Knative SinkBinding on the api's Service.
+	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "NATS_URL": "nats.url", "PORT": "port",
+		"K_SINK": "events.sink"}
 }
 
 // Handler serves the API's paths with a and every other path with the dashboard ui.
@@ -175,7 +181,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	var (
 		hub       *feed.Hub
 		publisher *jobevents.Publisher
+		deliverer *eventsink.Deliverer
 	)
+	if s.Events.Sink != "" && s.NATS.URL == "" {
+		return fmt.Errorf("events.sink: the lifecycle events are read from NATS; set nats.url too")
+	}
 	if s.NATS.URL != "" {
 		nc, js, err := queue.Connect(ctx, s.NATS, "vecron-api", log)
 		if err != nil {
@@ -185,6 +195,16 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		checks = append(checks, server.Check{Name: "nats", Fn: queue.Ping(nc)})
 		hub = feed.New(js, s.NATS.Names(), clock, log.With("component", "stream"), feed.Config{})
 		publisher = jobevents.New(st, js, s.NATS.Names(), clock, log.With("component", "jobevents"), jobevents.Config{})
+		if s.Events.Sink != "" {
+			// Every replica runs one; they share one durable consumer, so each event goes once.
+			policy, err := egress.New(s.Egress)
+			if err != nil {
+				return err
+			}
+			if deliverer, err = eventsink.New(js, s.NATS.Names(), policy, clock, log.With("component", "eventsink"), s.Events); err != nil {
+				return err
+			}
+		}
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
 	}
@@ -219,6 +239,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if hub != nil {
 		g.Go(func() error { return hub.Run(gctx) })
 		g.Go(func() error { return publisher.Run(gctx) })
+	}
+	if deliverer != nil {
+		g.Go(func() error { return deliverer.Run(gctx) })
 	}
 	g.Go(func() error {
 		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Handler(h, ui), s.ShutdownGrace, log, listening)

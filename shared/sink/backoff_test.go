@@ -1,4 +1,4 @@
-package auditsink
+package sink
 
 import (
 	"testing"
@@ -12,11 +12,11 @@ func TestBackoffDefaults(t *testing.T) {
 	t.Parallel()
 	var got []time.Duration
 	for n := 1; n <= 9; n++ {
-		got = append(got, backoff(n, MinBackoffDefault, MaxBackoffDefault))
+		got = append(got, Backoff(n, time.Second, time.Minute))
 	}
 	s := time.Second
 	require.Equal(t, []time.Duration{s, 2 * s, 4 * s, 8 * s, 16 * s, 32 * s, time.Minute, time.Minute, time.Minute}, got)
-	require.Equal(t, time.Minute, backoff(1<<40, MinBackoffDefault, MaxBackoffDefault), "a sink down for weeks is still tried every minute")
+	require.Equal(t, time.Minute, Backoff(1<<40, time.Second, time.Minute), "a sink down for weeks is still tried every minute")
 }
 
 // The wait starts at first, doubles with each failure in a row, and never passes the limit.
@@ -26,7 +26,7 @@ func TestBackoffProperties(t *testing.T) {
 		first := time.Duration(rapid.Int64Range(int64(time.Millisecond), int64(10*time.Second)).Draw(t, "first"))
 		limit := time.Duration(rapid.Int64Range(int64(first), int64(time.Hour)).Draw(t, "limit"))
 		n := rapid.IntRange(1, 10_000).Draw(t, "n")
-		d, next := backoff(n, first, limit), backoff(n+1, first, limit)
+		d, next := Backoff(n, first, limit), Backoff(n+1, first, limit)
 		if n == 1 && d != first {
 			t.Fatalf("first wait %s, want %s", d, first)
 		}
