@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -395,4 +397,34 @@ func TestWebhookReplaysAndFreezesSpendNoRate(t *testing.T) {
 	for _, f := range fires {
 		require.NotEqual(t, frozen.ID, f.JobID, "nothing of the frozen job is queued")
 	}
+}
+
+// TestWebhookSealedByRetiredKey: a webhook whose secret was sealed by a key no longer
+// configured answers the caller 503 with a problem that names no key, and tells the operator,
+// in the log, which key is missing.
+func TestWebhookSealedByRetiredKey(t *testing.T) {
+	t.Parallel()
+	c := newHookClient(t)
+	j := c.hookJob("team-a", "retired-key", `{}`)
+	h := c.enableHook(j.ID, http.StatusCreated)
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(t.Context(), `UPDATE webhooks SET secret_key_id = 'retired-2019' WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+
+	code, hdr, b := c.call(h, `{"v":1}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(b))
+	require.Equal(t, "application/problem+json", hdr.Get("Content-Type"))
+	require.NotContains(t, string(b), "retired-2019")
+	require.NotContains(t, string(b), h.Secret)
+	require.Contains(t, c.log.String(), "retired-2019")
+	require.Contains(t, c.log.String(), "secrets.keys")
+	require.NotContains(t, c.log.String(), h.Token)
+
+	// Altered ciphertext: the same answer, never a 500.
+	_, err = conn.Exec(t.Context(), `UPDATE webhooks SET secret_key_id = 'test', secret_sealed = secret_sealed || '\x00'::bytea WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+	code, _, b = c.call(h, `{"v":2}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(b))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/webhook"
 )
@@ -222,12 +223,20 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	if keys == nil || keys.Empty() {
 		return nil, fmt.Errorf("%w: no secret key configured to open the webhook's secret", ErrWebhookUnavailable)
 	}
-	secret, err := keys.Open(t.Webhook.KeyID, t.Webhook.Sealed, webhookAD(t.Job.ID))
+	plain, err := keys.Open(t.Webhook.KeyID, t.Webhook.Sealed, webhookAD(t.Job.ID))
 	if err != nil {
-		return nil, fmt.Errorf("open webhook secret of job %s: %w", t.Job.ID, err)
+		// The caller cannot fix this and must not learn which keys exist: it gets a 503; the
+		// operator reads the key's id in the log, and either configures that key again or has
+		// the webhook regenerated (`vecron secrets rotate` would have re-sealed it).
+		if errors.Is(err, secret.ErrUnknownKey) {
+			return nil, fmt.Errorf("%w: the secret of job %s's webhook was sealed by key %q, which is not among secrets.keys: configure it again and run `vecron secrets rotate`, or regenerate the webhook",
+				ErrWebhookUnavailable, t.Job.ID, t.Webhook.KeyID)
+		}
+		return nil, fmt.Errorf("%w: the secret of job %s's webhook does not open with key %q of secrets.keys (%v): regenerate the webhook",
+			ErrWebhookUnavailable, t.Job.ID, t.Webhook.KeyID, err)
 	}
 	now := domain.Instant(s.now())
-	sig, err := webhook.Verify(string(secret), call.Header.Get(webhook.HeaderTimestamp), call.Header.Get(webhook.HeaderSignature), call.Body, now)
+	sig, err := webhook.Verify(string(plain), call.Header.Get(webhook.HeaderTimestamp), call.Header.Get(webhook.HeaderSignature), call.Body, now)
 	if err != nil {
 		return nil, err
 	}
