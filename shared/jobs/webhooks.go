@@ -351,3 +351,21 @@ func webhookData(t *HookTarget, call WebhookCall) (json.RawMessage, error) {
 	}
 	return json.Marshal(p)
 }
+
+// WebhookResealer is what a key rotation needs of the database for webhooks.
+type WebhookResealer interface {
+	ResealWebhooks(ctx context.Context, current string, limit int, reseal func(jobID string) domain.Resealer) (domain.ResealReport, error)
+}
+
+// RotateWebhookSecrets re-seals every webhook's signing secret not sealed by keys' current key
+// with it, batch secrets per transaction, each batch audited. Tokens and secrets stay the same:
+// senders notice nothing. A secret that does not open is left as it was and listed in the
+// report. It returns secret.ErrNoKey when no key is configured.
+func RotateWebhookSecrets(ctx context.Context, st WebhookResealer, keys *secret.Keyring, batch int) (domain.ResealReport, error) {
+	if keys.Empty() {
+		return domain.ResealReport{}, secret.ErrNoKey
+	}
+	return st.ResealWebhooks(ctx, keys.Current(), batch, func(jobID string) domain.Resealer {
+		return secret.Reseal(keys, webhookAD(jobID))
+	})
+}
