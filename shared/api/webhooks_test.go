@@ -428,3 +428,45 @@ func TestWebhookSealedByRetiredKey(t *testing.T) {
 	code, _, b = c.call(h, `{"v":2}`)
 	require.Equal(t, http.StatusServiceUnavailable, code, string(b))
 }
+
+// TestWebhookInFourEyesNamespace: where changes need a second person, a webhook is enabled
+// only on a job whose reviewed definition declares a webhook trigger; a job that declares none
+// answers 409 naming triggers and gets no credentials. Regenerating a declared one and
+// disabling any stay immediate, as pausing does.
+func TestWebhookInFourEyesNamespace(t *testing.T) {
+	t.Parallel()
+	c := newHookClient(t)
+	plain, _ := c.createJob(`{"namespace":"fe-hooks","name":"undeclared","schedule":{"cron":"0 0 1 * * *"},"http":{"url":"https://example.test/u"}}`)
+	declared := c.hookJob("fe-hooks", "declared", `{}`)
+	early := c.enableHook(plain.ID, http.StatusCreated) // before four eyes: as before
+	code, _, b := c.do(http.MethodPut, "/api/v1/namespaces/fe-hooks/settings", `{"four_eyes":true}`)
+	require.Equal(t, http.StatusOK, code, string(b))
+
+	for _, who := range []*client{c.client, c.as(rbac.RoleEditor, "fe-hooks")} {
+		p := who.problem(http.MethodPost, "/api/v1/jobs/"+plain.ID+"/webhook", "", http.StatusConflict)
+		require.Equal(t, []string{"triggers"}, fields(p))
+		require.Contains(t, p.Errors[0].Reason, "four eyes")
+		require.NotContains(t, string(mustJSON(t, p)), "whsec_")
+	}
+	c.callOK(early, `{"v":1}`) // the refused regeneration left the old credentials working
+
+	h := c.enableHook(declared.ID, http.StatusCreated)
+	c.callOK(h, `{"v":1}`)
+	again := c.enableHook(declared.ID, http.StatusOK)
+	c.callProblem(h, `{"v":2}`, http.StatusNotFound)
+	c.callOK(again, `{"v":2}`)
+
+	for _, id := range []string{plain.ID, declared.ID} {
+		code, _, b := c.do(http.MethodDelete, "/api/v1/jobs/"+id+"/webhook", "")
+		require.Equal(t, http.StatusOK, code, string(b))
+	}
+	c.callProblem(again, `{"v":3}`, http.StatusForbidden)
+	c.callProblem(early, `{"v":3}`, http.StatusForbidden)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}

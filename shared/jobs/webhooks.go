@@ -56,6 +56,7 @@ type WebhookStore interface {
 	PutWebhook(ctx context.Context, w *store.WebhookRecord, namespace string, view *domain.Webhook) (bool, error)
 	DisableWebhook(ctx context.Context, jobID, namespace string, view func(*store.WebhookRecord) *domain.Webhook) (*store.WebhookRecord, error)
 	GetWebhook(ctx context.Context, jobID string) (*store.WebhookRecord, error)
+	NamespaceSettings(ctx context.Context, ns string) (*domain.NamespaceSettings, error)
 	WebhookByTokenHash(ctx context.Context, hash []byte) (*store.WebhookRecord, error)
 	EventReceipt(ctx context.Context, key string) (*domain.Execution, error)
 	ActiveFreeze(ctx context.Context, ns string, at time.Time) (*domain.Freeze, error)
@@ -100,11 +101,24 @@ func webhookAD(jobID string) []byte { return []byte("webhook:" + jobID) }
 
 // EnableWebhook mints a token and a secret for j's webhook — replacing any earlier ones, which
 // stop working at once — and enables it. It returns a *domain.ConflictError on "webhook" when
-// no secret key is configured to seal the secret.
+// no secret key is configured to seal the secret, and on "triggers" when j's namespace requires
+// four eyes and j's definition declares no webhook trigger: there, a second person approves
+// that a job may be started from outside by approving the definition that says so
+// (docs/four-eyes.md); the credentials, secrets, are never part of a change.
 func (s *Service) EnableWebhook(ctx context.Context, ws WebhookStore, keys Sealer, j *domain.Job) (*EnabledWebhook, error) {
 	if keys == nil || keys.Empty() {
 		return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: "webhook",
 			Reason: "this server has no encryption key configured (secrets.keys), so it cannot keep a webhook's secret"}}
+	}
+	if j.WebhookTrigger() == nil {
+		st, err := ws.NamespaceSettings(ctx, j.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if st.FourEyes {
+			return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: "triggers", Reason: fmt.Sprintf(
+				`namespace %s requires four eyes and this job's definition declares no webhook trigger: propose an edit that adds {"webhook": {}} to its triggers; once another user approves it, the webhook can be enabled`, j.Namespace)}}
+		}
 	}
 	creds, err := webhook.Mint()
 	if err != nil {
