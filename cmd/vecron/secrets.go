@@ -58,9 +58,10 @@ keys can be removed.
 
 It works in batches, one transaction each, and writes one audit row (secrets.rotate) per batch,
 so it needs audit.keys. Stopped half-way, it is run again and carries on. A value that no
-configured key opens is left as it was and listed (the command then ends with status 1); a
-refresh token sealed by a key no longer configured is forgotten instead: its session ends at its
-next identity check, as it would have anyway.`,
+configured key opens is left as it was and listed, and the command ends with status 1 — except
+a session's refresh token, which is listed only: its session ends at its next identity check, as
+it would have anyway. Give the command the same auth.oidc_login.state_keys as the api when it has
+them (refresh tokens are sealed with keys derived from those, else from secrets.keys).`,
 		Example: `  VECRON_SECRETS__KEYS="2026:$NEW_KEY,2025:$OLD_KEY" VECRON_AUDIT__KEYS=… DATABASE_URL=postgres://… vecron secrets rotate`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -97,15 +98,16 @@ next identity check, as it would have anyway.`,
 // each, and fails when a value was left as it was.
 func rotateAll(ctx context.Context, out io.Writer, st *store.Store, keys, refreshKeys *secret.Keyring) error {
 	steps := []struct {
-		what string
-		key  string
-		run  func() (domain.ResealReport, error)
+		what, key string
+		// harmless says a value left behind does nothing worse than it would have done anyway.
+		harmless string
+		run      func() (domain.ResealReport, error)
 	}{
-		{"secret variables", keys.Current(), func() (domain.ResealReport, error) { return variables.New(st, keys, time.Now).Rotate(ctx) }},
-		{"webhook secrets", keys.Current(), func() (domain.ResealReport, error) {
+		{"secret variables", keys.Current(), "", func() (domain.ResealReport, error) { return variables.New(st, keys, time.Now).Rotate(ctx) }},
+		{"webhook secrets", keys.Current(), "", func() (domain.ResealReport, error) {
 			return jobs.RotateWebhookSecrets(ctx, st, keys, variables.RotateBatch)
 		}},
-		{"session refresh tokens", refreshKeys.Current(), func() (domain.ResealReport, error) {
+		{"session refresh tokens", refreshKeys.Current(), "its session ends at its next identity check, as it would have", func() (domain.ResealReport, error) {
 			return st.ResealSessionRefresh(ctx, refreshKeys.Current(), variables.RotateBatch, func(subject string) domain.Resealer {
 				return oidclogin.ResealRefresh(refreshKeys, subject)
 			})
@@ -117,15 +119,17 @@ func rotateAll(ctx context.Context, out io.Writer, st *store.Store, keys, refres
 		if err != nil {
 			return fmt.Errorf("%s: %w", step.what, err)
 		}
-		fmt.Fprintf(out, "re-sealed %d %s with key %s", rep.Resealed, step.what, step.key)
-		if rep.Forgotten > 0 {
-			fmt.Fprintf(out, ", forgot %d that no configured key opens", rep.Forgotten)
-		}
-		fmt.Fprintln(out)
+		fmt.Fprintf(out, "re-sealed %d %s with key %s\n", rep.Resealed, step.what, step.key)
 		for _, f := range rep.Failed {
-			fmt.Fprintf(out, "  left %s (sealed by key %s): %v\n", f.ID, f.KeyID, f.Err)
+			fmt.Fprintf(out, "  left %s (sealed by key %s): %v", f.ID, f.KeyID, f.Err)
+			if step.harmless != "" {
+				fmt.Fprintf(out, "; %s", step.harmless)
+			}
+			fmt.Fprintln(out)
 		}
-		failed += len(rep.Failed)
+		if step.harmless == "" {
+			failed += len(rep.Failed)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d values did not open and are still sealed by old keys: configure their keys and run again, or replace them (set the variable again, regenerate the webhook)", failed)

@@ -4,9 +4,6 @@ package domain
 type ResealReport struct {
 	// Resealed counts the values now sealed by the current key.
 	Resealed int
-	// Forgotten counts values dropped because no configured key opens them and they are worth
-	// nothing without it (a session's refresh token: the session then ends at its next check).
-	Forgotten int
 	// Failed lists the values left as they were, because they did not open; the rotation went
 	// on past them, and a run after the cause is fixed picks them up.
 	Failed []ResealFailure

@@ -2,14 +2,12 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/shared/domain"
-	"github.com/vecron/vecron/shared/secret"
 )
 
 // ActionSecretsRotate is the audit action of one batch of a key rotation (docs/variables-and-secrets.md).
@@ -25,16 +23,14 @@ type resealRow struct {
 }
 
 // resealBatches re-seals, one transaction per batch of up to limit rows after the cursor: list
-// returns a batch, update stores one re-sealed value, forget (when not nil) drops one that no
-// configured key opens. Each batch
-// writes one audit row (secrets.rotate, object kind kind, with the ids and the key) in the same
-// transaction, so a rotation that stops half-way leaves every committed batch recorded and a
-// second run carries on with what is left. A value that does not open is
-// skipped, not retried in the same run, so one broken row does not stop the rest.
+// returns a batch, update stores one re-sealed value. Each batch writes one audit row
+// (secrets.rotate, object kind kind, with the ids and the key) in the same transaction, so a
+// rotation that stops half-way leaves every committed batch recorded and a second run carries on
+// with what is left. A value that does not open is skipped, not retried in the same run, so one
+// broken row does not stop the rest.
 func (s *Store) resealBatches(ctx context.Context, kind, current string, limit int, first any,
 	list func(tx pgx.Tx, after any) ([]resealRow, error),
 	update func(tx pgx.Tx, r resealRow, sealed []byte) error,
-	forget func(tx pgx.Tx, r resealRow) error,
 ) (domain.ResealReport, error) {
 	var rep domain.ResealReport
 	after := first
@@ -46,37 +42,27 @@ func (s *Store) resealBatches(ctx context.Context, kind, current string, limit i
 				return err
 			}
 			n = len(rows)
-			var done, dropped []string
+			var done []string
 			var failed []domain.ResealFailure
 			for _, r := range rows {
 				after = r.cursor
 				sealed, err := r.reseal(r.keyID, r.sealed)
-				switch {
-				case err == nil:
-					if err := update(tx, r, sealed); err != nil {
-						return err
-					}
-					done = append(done, r.id)
-				case forget != nil && errors.Is(err, secret.ErrUnknownKey):
-					if err := forget(tx, r); err != nil {
-						return err
-					}
-					dropped = append(dropped, r.id)
-				default:
+				if err != nil {
 					failed = append(failed, domain.ResealFailure{ID: r.id, KeyID: r.keyID, Err: err})
+					continue
 				}
+				if err := update(tx, r, sealed); err != nil {
+					return err
+				}
+				done = append(done, r.id)
 			}
-			if len(done)+len(dropped) > 0 {
-				after := map[string]any{"key_id": current, "resealed": orEmpty(done)}
-				if forget != nil {
-					after["forgotten"] = orEmpty(dropped)
-				}
+			if len(done) > 0 {
+				after := map[string]any{"key_id": current, "resealed": done}
 				if err := s.record(ctx, tx, Change{Action: ActionSecretsRotate, ObjectKind: kind, After: after}); err != nil {
 					return err
 				}
 			}
 			rep.Resealed += len(done)
-			rep.Forgotten += len(dropped)
 			rep.Failed = append(rep.Failed, failed...)
 			return nil
 		})
@@ -110,7 +96,7 @@ func (s *Store) ResealVariables(ctx context.Context, now time.Time, current stri
 		func(tx pgx.Tx, r resealRow, sealed []byte) error {
 			_, err := tx.Exec(ctx, `UPDATE variables SET ciphertext = $2, key_id = $3, updated_at = $4 WHERE id = $1`, r.id, sealed, current, now.UTC())
 			return err
-		}, nil)
+		})
 }
 
 // ResealWebhooks re-seals, in batches of up to limit, the webhook secrets not sealed by key
@@ -136,15 +122,15 @@ func (s *Store) ResealWebhooks(ctx context.Context, current string, limit int, r
 		func(tx pgx.Tx, r resealRow, sealed []byte) error {
 			_, err := tx.Exec(ctx, `UPDATE webhooks SET secret_sealed = $2, secret_key_id = $3 WHERE job_id = $1`, r.id, sealed, current)
 			return err
-		}, nil)
+		})
 }
 
 // ResealSessionRefresh re-seals, in batches of up to limit, the identity provider's refresh
 // tokens that dashboard sessions keep and that are not sealed by key current; reseal gets the
-// session's subject to bind its associated data. A token sealed by a key no longer configured
-// is forgotten: no key opens it, and the session then ends at its next identity check, as it
-// would when it tried to use it. Sessions are named in the report and the audit log by the
-// first 8 bytes of their token hash, in hex, never by the hash itself.
+// session's subject to bind its associated data. A token no configured key opens is left as it
+// was: the session ends at its next identity check, and the token with it. Sessions are named
+// in the report and the audit log by the first 8 bytes of their token hash, in hex, never by
+// the hash itself.
 func (s *Store) ResealSessionRefresh(ctx context.Context, current string, limit int, reseal func(subject string) domain.Resealer) (domain.ResealReport, error) {
 	return s.resealBatches(ctx, "session", current, limit, []byte{},
 		func(tx pgx.Tx, after any) ([]resealRow, error) {
@@ -169,10 +155,6 @@ func (s *Store) ResealSessionRefresh(ctx context.Context, current string, limit 
 		},
 		func(tx pgx.Tx, r resealRow, sealed []byte) error {
 			_, err := tx.Exec(ctx, `UPDATE dashboard_sessions SET refresh_sealed = $2, refresh_key_id = $3 WHERE token_hash = $1`, r.cursor, sealed, current)
-			return err
-		},
-		func(tx pgx.Tx, r resealRow) error {
-			_, err := tx.Exec(ctx, `UPDATE dashboard_sessions SET `+forgetRefresh+` WHERE token_hash = $1`, r.cursor)
 			return err
 		})
 }
