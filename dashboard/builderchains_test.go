@@ -57,6 +57,24 @@ func TestBuilderChainsRoundTripAndJobPage(t *testing.T) {
 	require.NotRegexp(t, `<a href="[^"]*">ops/page, on call</a>`, page.body)
 	require.Contains(t, page.body, `ops/page, on call <span class="muted">(not found, or you cannot read it)</span>`)
 
+	// The targets' pages say what starts them: the admin sees extract under both lists that
+	// name it; a reader of ops alone sees it counted, not named.
+	page = c.get("/jobs/" + report)
+	require.Contains(t, page.body, `id="job-upstream"`)
+	require.Contains(t, page.body, `<a href="/jobs/`+id+`">pay/extract</a> <span class="muted">After a success, After either</span>`)
+	onCall := srv.User(t, rbac.RoleViewer, "ops")
+	oc := newClient(t, srv)
+	oc.login(onCall.Username)
+	var pageID string
+	for _, m := range regexp.MustCompile(`<a href="/jobs/([0-9a-f-]{36})">ops/page, on call</a>`).FindAllStringSubmatch(c.get("/jobs/"+id).body, -1) {
+		pageID = m[1]
+	}
+	require.NotEmpty(t, pageID)
+	page = oc.get("/jobs/" + pageID)
+	require.Equal(t, http.StatusOK, page.StatusCode, page.body)
+	require.Contains(t, page.body, "1 more in namespaces you cannot read")
+	require.NotContains(t, page.body, "pay/extract")
+
 	// A job without chains has no such section.
 	require.NotContains(t, c.get("/jobs/"+report).body, `id="job-chains"`)
 }

@@ -75,3 +75,40 @@ func (ui *UI) jobHref(r *http.Request, sess *session, ref string) string {
 	}
 	return ""
 }
+
+// upstreamView is the jobs whose chains start a job, for its page's "Started by": each with
+// the lists that name it, and how many more the reader may not see.
+type upstreamView struct {
+	Jobs []upstreamJobView
+	// Hidden counts upstream jobs in namespaces the reader may not read: told, never named.
+	Hidden    int
+	Truncated bool
+}
+
+// upstreamJobView is one upstream job: its ref, its page, and the chain lists (on_success, …).
+type upstreamJobView struct {
+	Ref, Href  string
+	Conditions []string
+}
+
+// jobUpstream returns what GET /api/v1/jobs/{id}/upstream says of j for the caller, or nil when
+// nothing chains to j (or the API did not answer: the section is an aid, not the page).
+func (ui *UI) jobUpstream(r *http.Request, sess *session, j *domain.Job) *upstreamView {
+	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(j.ID)+"/upstream", nil)
+	if err != nil || !res.ok() {
+		return nil
+	}
+	var out struct {
+		Items     []domain.UpstreamJob `json:"items"`
+		Hidden    int                  `json:"hidden"`
+		Truncated bool                 `json:"truncated"`
+	}
+	if res.decode(&out) != nil || len(out.Items)+out.Hidden == 0 {
+		return nil
+	}
+	v := &upstreamView{Hidden: out.Hidden, Truncated: out.Truncated}
+	for _, u := range out.Items {
+		v.Jobs = append(v.Jobs, upstreamJobView{Ref: domain.Ref(u.Namespace, u.Name), Href: "/jobs/" + url.PathEscape(u.ID), Conditions: u.Conditions})
+	}
+	return v
+}

@@ -1,6 +1,6 @@
 // Command vecron is vecron's command-line tool. `vecron dev` runs the whole system locally; the
 // other commands call a vecron API (--server, VECRON_SERVER) as the user `vecron login` signed
-// in (or VECRON_TOKEN), or read the system database directly (audit, history, variables rotate).
+// in (or VECRON_TOKEN), or read the system database directly (audit, history, secrets rotate).
 package main
 
 import (
@@ -32,6 +32,7 @@ func rootCommand(e env) *cobra.Command {
 	root.AddCommand(calendarsCommand(e))
 	root.AddCommand(freezesCommand(e))
 	root.AddCommand(variablesCommand(e))
+	root.AddCommand(secretsCommand())
 	root.AddCommand(loginCommand(e))
 	root.AddCommand(logoutCommand(e))
 	root.AddCommand(auditCommand(e))

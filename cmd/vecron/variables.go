@@ -4,35 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/domain"
-	"github.com/vecron/vecron/shared/secret"
-	"github.com/vecron/vecron/shared/store"
-	"github.com/vecron/vecron/shared/variables"
 )
-
-// rotateSettings configure `vecron variables rotate`.
-type rotateSettings struct {
-	Database store.Config  `koanf:"database"`
-	Secrets  secret.Config `koanf:"secrets"`
-}
 
 func variablesCommand(e env) *cobra.Command {
 	cmd := &cobra.Command{Use: "variables", Short: "Manage variables and secrets",
 		Long: `Variables are global, or a job's own with --job. A secret's value is never shown: the API
 masks it, and set reads it from standard input (or asks for it on the terminal), never from an
 argument, so it stays out of the shell history and the process list.`}
-	cmd.AddCommand(variablesListCommand(e), variablesSetCommand(e), variablesDeleteCommand(e), rotateCommand())
+	cmd.AddCommand(variablesListCommand(e), variablesSetCommand(e), variablesDeleteCommand(e), rotateCommand("rotate", "Re-seal every sealed value with the newest key (as `vecron secrets rotate`)"))
 	return cmd
 }
 
@@ -177,50 +165,5 @@ func variablesDeleteCommand(e env) *cobra.Command {
 	})
 	cmd.Flags().StringVar(&job, "job", "", "a variable of this job (id or name); default: a global one")
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the job named by --job")
-	return cmd
-}
-
-func rotateCommand() *cobra.Command {
-	s := rotateSettings{Database: store.Config{MaxConns: 2}}
-	var file string
-	cmd := &cobra.Command{
-		Use:   "rotate",
-		Short: "Re-encrypt every secret variable with the newest key",
-		Long: `Re-encrypts every secret variable not sealed by the newest key (the first of secrets.keys)
-with it. Rotate a key by putting a new one first in secrets.keys, keeping the old ones after it,
-restarting the functions, and running this; then the old keys can be removed.`,
-		Example: `  VECRON_SECRETS__KEYS="2026:$NEW_KEY,2025:$OLD_KEY" DATABASE_URL=postgres://… vecron variables rotate`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := config.Load(&s, config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix,
-				Flags: cmd.Flags(), Aliases: map[string]string{"DATABASE_URL": "database.url"}}); err != nil {
-				return usageError{err}
-			}
-			keys, err := s.Secrets.Keyring()
-			if err != nil {
-				return usageError{err}
-			}
-			if keys.Empty() {
-				return usageError{fmt.Errorf("secrets.keys: no key is configured to re-encrypt with")}
-			}
-			ctx := cmd.Context()
-			st, err := store.Open(ctx, s.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-				return err
-			}
-			n, err := variables.New(st, keys, time.Now).Rotate(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "re-encrypted %d secrets with key %s\n", n, keys.Current())
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&file, "config", "", "settings file (YAML or JSON)")
-	config.BindFlags(cmd.Flags(), &s)
 	return cmd
 }

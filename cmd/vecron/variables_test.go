@@ -12,6 +12,7 @@ import (
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/variables"
 )
 
@@ -41,9 +42,9 @@ func TestVariablesRotateMovesEverySecretToTheNewestKey(t *testing.T) {
 	root.AddCommand(variablesCommand(processEnv()))
 	var out bytes.Buffer
 	root.SetOut(&out)
-	root.SetArgs([]string{"variables", "rotate", "--database.url=" + dbURL, "--secrets.keys=" + newSpec + "," + oldSpec})
+	root.SetArgs([]string{"variables", "rotate", "--database.url=" + dbURL, "--secrets.keys=" + newSpec + "," + oldSpec, "--audit.keys=" + testfactory.AuditKey(t)})
 	require.NoError(t, root.ExecuteContext(ctx))
-	require.Equal(t, "re-encrypted 2 secrets with key new\n", out.String())
+	require.Contains(t, out.String(), "re-sealed 2 secret variables with key new\n")
 
 	onlyNew, err := secret.ParseKeys(newSpec)
 	require.NoError(t, err)

@@ -44,6 +44,7 @@ type Store interface {
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
+	Upstreams(ctx context.Context, ref string, limit int) ([]domain.UpstreamJob, error)
 	ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore

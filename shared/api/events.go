@@ -54,6 +54,11 @@ type cloudEventDoc struct {
 // jobs whose event trigger matches them, in the namespaces where the caller holds both
 // event:publish and job:execute.
 func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request) {
+	s.ingest(w, r, eventScope(identityOf(r)))
+}
+
+// ingest reads the CloudEvents of r and starts the jobs of scope that match them.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, scope jobs.EventScope) {
 	events, err := readEvents(w, r)
 	if err != nil {
 		var tooLarge *tooLargeError
@@ -65,7 +70,7 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	res, err := s.jobs.Ingest(r.Context(), s.store, s.limiter, eventScope(identityOf(r)), events)
+	res, err := s.jobs.Ingest(r.Context(), s.store, s.limiter, scope, events)
 	for _, f := range res.FilterFailures {
 		// The event's data and attributes stay out of the log: they are the producer's.
 		s.log.WarnContext(r.Context(), "event filter failed to evaluate; treated as no match", "job_id", f.JobID,

@@ -109,6 +109,8 @@ func typeExamples() map[reflect.Type]any {
 			SuccessRate: &rate, LastSuccessAt: &finished, LastOutcomes: []domain.Outcome{{ExecutionID: exampleExecutionID,
 				Status: domain.StatusSucceeded, ScheduledAt: fired, FinishedAt: &finished}},
 			Duration: domain.DurationStats{P50: &p50, P95: &p95, Samples: 25}}},
+		reflect.TypeFor[upstreamResponse](): upstreamResponse{Items: []domain.UpstreamJob{{ID: "0193b7c4-5e1f-7c2a-9d3e-8f00aa11bb22",
+			Namespace: "payments", Name: "extract-settlements", Conditions: []string{"on_success"}}}, Hidden: 1},
 		reflect.TypeFor[domain.JobStats](): domain.JobStats{JobID: exampleJobID, WindowFrom: at("2026-02-22T03:00:00Z"),
 			Counts: domain.OutcomeCounts{Succeeded: 24, Failed: 1}, SuccessRate: &rate, LastSuccessAt: &finished,
 			LastOutcomes: []domain.Outcome{{ExecutionID: exampleExecutionID, Status: domain.StatusSucceeded,

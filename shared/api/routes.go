@@ -75,7 +75,7 @@ func (s *Server) routes() []route {
 		// Public: the token addresses the webhook, the signature authenticates the call
 		// (ARCHITECTURE §11: "webhooks authenticate by their own signature").
 		{http.MethodPost, hooksPattern, public, s.callHook, op{summary: "Call a job's webhook",
-			description: "Starts the job, once per signed call however often it is delivered (key <job id>:webhook:<signature>). Sign with the webhook's secret: X-Vecron-Timestamp is the Unix time in seconds, within 5 minutes of the server's; X-Vecron-Signature is sha256= and the hex HMAC-SHA256 of \"<timestamp>.<body>\". The body's type is one the job's webhook trigger declares (application/json by default), at most 64 KiB; templates read trigger.webhook.body, query and the declared headers. 202 with the execution, recorded queued; 401 for a missing, stale or wrong signature; 403 when the webhook or its job is disabled; 404 for a token that is not one (or was regenerated); 429 over the job's rate limit, with Retry-After.",
+			description: "Starts the job, once per signed call however often it is delivered (key <job id>:webhook:<signature>). Sign with the webhook's secret: X-Vecron-Timestamp is the Unix time in seconds, within 5 minutes of the server's; X-Vecron-Signature is sha256= and the hex HMAC-SHA256 of \"<timestamp>.<body>\". The body's type is one the job's webhook trigger declares (application/json by default), at most 64 KiB; templates read trigger.webhook.body, query and the declared headers. 202 with the execution, recorded queued; 401 for a missing, stale or wrong signature; 403 when the webhook or its job is disabled; 404 for a token that is not one (or was regenerated); 429 over the job's rate limit, with Retry-After; 503, with Retry-After, when the rate limiter or the key that sealed the webhook's secret is not available.",
 			tag:         "webhooks", body: webhookDoc{}, bodyTypes: []string{"application/json"},
 			params: []param{inHeader(webhook.HeaderTimestamp, "The time of the call in Unix seconds.", "1772355600").must(),
 				inHeader(webhook.HeaderSignature, "sha256= and the hex HMAC-SHA256, under the webhook's secret, of \"<timestamp>.<body>\".", "sha256=5d41402abc4b2a76b9719d911017c592ae2d8b5e0bd1a5c1b7e3e1f9a3d4c5b6").must()},
@@ -132,6 +132,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions, op{summary: "A job's execution history",
 			description: "Newest first.", resp: execPage, params: historyParams()}},
 		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
+		{http.MethodGet, v1 + "/jobs/{id}/upstream", jobRead, s.jobUpstream, op{summary: "The jobs that chain to a job",
+			description: "The jobs whose on_success, on_failure or on_completion name this job, with the lists that do, in (namespace, name) order. Jobs in namespaces the caller may not read are counted in hidden, never named. At most 500 are read; truncated says there are more.",
+			resp:        upstreamResponse{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill, op{summary: "Run the fires of a past range",
 			description: "200 with the fires on a dry run; otherwise 202 with what was queued. A fire that already ran is not queued again.",
 			body:        jobs.BackfillRequest{}, resp: jobs.BackfillResult{}, also: []int{http.StatusAccepted}}},
@@ -144,7 +147,7 @@ func (s *Server) routes() []route {
 			description: "Whether it is enabled, the start of its token and when it was made; never the token or the secret. 404 when the job has none.",
 			tag:         "webhooks", resp: domain.Webhook{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/webhook", need(domain.PermJobWrite), s.enableWebhook, op{summary: "Enable a job's webhook, or regenerate its credentials",
-			description: "Mints a token (the URL: url_path) and a signing secret, answered this once and never again: 201 for the first, 200 when they replace earlier ones, which stop working at once. A disabled webhook is enabled again this way. The job's webhook trigger, when it declares one, says which content types, headers and rate the calls have. 409 when the server has no secrets.keys to keep the secret.",
+			description: "Mints a token (the URL: url_path) and a signing secret, answered this once and never again: 201 for the first, 200 when they replace earlier ones, which stop working at once. A disabled webhook is enabled again this way. The job's webhook trigger, when it declares one, says which content types, headers and rate the calls have. 409 when the server has no secrets.keys to keep the secret, or (on triggers) when the namespace requires four eyes and the job's approved definition declares no webhook trigger.",
 			tag:         "webhooks", status: http.StatusCreated, also: []int{http.StatusOK}, resp: jobs.EnabledWebhook{}, errs: []int{http.StatusConflict}}},
 		{http.MethodDelete, v1 + "/jobs/{id}/webhook", need(domain.PermJobWrite), s.disableWebhook, op{summary: "Disable a job's webhook",
 			description: "Calls with its token answer 403 until it is enabled again, with new credentials.",

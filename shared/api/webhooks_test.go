@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
@@ -395,4 +397,76 @@ func TestWebhookReplaysAndFreezesSpendNoRate(t *testing.T) {
 	for _, f := range fires {
 		require.NotEqual(t, frozen.ID, f.JobID, "nothing of the frozen job is queued")
 	}
+}
+
+// TestWebhookSealedByRetiredKey: a webhook whose secret was sealed by a key no longer
+// configured answers the caller 503 with a problem that names no key, and tells the operator,
+// in the log, which key is missing.
+func TestWebhookSealedByRetiredKey(t *testing.T) {
+	t.Parallel()
+	c := newHookClient(t)
+	j := c.hookJob("team-a", "retired-key", `{}`)
+	h := c.enableHook(j.ID, http.StatusCreated)
+	conn, err := pgx.Connect(t.Context(), c.dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(t.Context(), `UPDATE webhooks SET secret_key_id = 'retired-2019' WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+
+	code, hdr, b := c.call(h, `{"v":1}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(b))
+	require.Equal(t, "application/problem+json", hdr.Get("Content-Type"))
+	require.NotContains(t, string(b), "retired-2019")
+	require.NotContains(t, string(b), h.Secret)
+	require.Contains(t, c.log.String(), "retired-2019")
+	require.Contains(t, c.log.String(), "secrets.keys")
+	require.NotContains(t, c.log.String(), h.Token)
+
+	// Altered ciphertext: the same answer, never a 500.
+	_, err = conn.Exec(t.Context(), `UPDATE webhooks SET secret_key_id = 'test', secret_sealed = secret_sealed || '\x00'::bytea WHERE job_id = $1`, j.ID)
+	require.NoError(t, err)
+	code, _, b = c.call(h, `{"v":2}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, string(b))
+}
+
+// TestWebhookInFourEyesNamespace: where changes need a second person, a webhook is enabled
+// only on a job whose reviewed definition declares a webhook trigger; a job that declares none
+// answers 409 naming triggers and gets no credentials. Regenerating a declared one and
+// disabling any stay immediate, as pausing does.
+func TestWebhookInFourEyesNamespace(t *testing.T) {
+	t.Parallel()
+	c := newHookClient(t)
+	plain, _ := c.createJob(`{"namespace":"fe-hooks","name":"undeclared","schedule":{"cron":"0 0 1 * * *"},"http":{"url":"https://example.test/u"}}`)
+	declared := c.hookJob("fe-hooks", "declared", `{}`)
+	early := c.enableHook(plain.ID, http.StatusCreated) // before four eyes: as before
+	code, _, b := c.do(http.MethodPut, "/api/v1/namespaces/fe-hooks/settings", `{"four_eyes":true}`)
+	require.Equal(t, http.StatusOK, code, string(b))
+
+	for _, who := range []*client{c.client, c.as(rbac.RoleEditor, "fe-hooks")} {
+		p := who.problem(http.MethodPost, "/api/v1/jobs/"+plain.ID+"/webhook", "", http.StatusConflict)
+		require.Equal(t, []string{"triggers"}, fields(p))
+		require.Contains(t, p.Errors[0].Reason, "four eyes")
+		require.NotContains(t, string(mustJSON(t, p)), "whsec_")
+	}
+	c.callOK(early, `{"v":1}`) // the refused regeneration left the old credentials working
+
+	h := c.enableHook(declared.ID, http.StatusCreated)
+	c.callOK(h, `{"v":1}`)
+	again := c.enableHook(declared.ID, http.StatusOK)
+	c.callProblem(h, `{"v":2}`, http.StatusNotFound)
+	c.callOK(again, `{"v":2}`)
+
+	for _, id := range []string{plain.ID, declared.ID} {
+		code, _, b := c.do(http.MethodDelete, "/api/v1/jobs/"+id+"/webhook", "")
+		require.Equal(t, http.StatusOK, code, string(b))
+	}
+	c.callProblem(again, `{"v":3}`, http.StatusForbidden)
+	c.callProblem(early, `{"v":3}`, http.StatusForbidden)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

@@ -130,3 +130,12 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	c, ok := ctx.Value(callerKey{}).(Caller)
 	return c, ok
 }
+
+// UpstreamJob is a job whose chains start another: its identity and the lists that name the
+// other ("on_success", "on_failure", "on_completion", in that order).
+type UpstreamJob struct {
+	ID         string   `json:"id"`
+	Namespace  string   `json:"namespace"`
+	Name       string   `json:"name"`
+	Conditions []string `json:"conditions"`
+}

@@ -201,6 +201,19 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The chains are checked against the graph the whole apply leaves, so a job may chain to
+	// another the same apply creates, whatever their order in the file.
+	written := make([]*domain.Job, 0, len(b.items))
+	for _, it := range b.items {
+		written = append(written, it.job)
+	}
+	var gone []*domain.Job
+	for key, cur := range current {
+		if !listed[key] {
+			gone = append(gone, cur)
+		}
+	}
+	cs := s.batchChains(written, gone)
 	var v domain.ValidationError
 	plan := make([]PlanItem, 0, len(b.items))
 	for _, it := range b.items {
@@ -211,7 +224,7 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 		field := "jobs[" + strconv.Itoa(it.index) + "]"
 		if cur == nil {
 			p.Action, p.Diff = ActionCreate, Diff(nil, want)
-			if err := s.prepareNew(ctx, cloneJob(want), now); err != nil {
+			if err := s.prepareNew(ctx, cloneJob(want), now, cs); err != nil {
 				addItem(&v, field, want, err)
 			}
 			plan = append(plan, p)
@@ -228,7 +241,7 @@ func (s *Service) Plan(ctx context.Context, b *Batch) ([]PlanItem, error) {
 		}
 		if len(p.Diff) == 0 {
 			p.Action, p.Diff, p.Job = ActionUnchanged, nil, cur
-		} else if _, err := s.prepareUpdate(ctx, cur, cloneJob(want), now); err != nil {
+		} else if _, err := s.prepareUpdate(ctx, cur, cloneJob(want), now, cs); err != nil {
 			addItem(&v, field, want, err)
 		}
 		plan = append(plan, p)
@@ -271,6 +284,17 @@ func (s *Service) apply(ctx context.Context, plan []PlanItem, as ApplyAs, last b
 		at       []int
 		proposed []*domain.Change
 	)
+	// As in Plan: the chains are checked against the graph the whole plan leaves.
+	var written, gone []*domain.Job
+	for _, p := range plan {
+		switch p.Action {
+		case ActionCreate, ActionUpdate:
+			written = append(written, p.Desired)
+		case ActionDelete:
+			gone = append(gone, p.Current)
+		}
+	}
+	cs := s.batchChains(written, gone)
 	fourEyes := map[string]bool{}
 	for i, p := range plan {
 		if p.Action == ActionUnchanged {
@@ -298,13 +322,13 @@ func (s *Service) apply(ctx context.Context, plan []PlanItem, as ApplyAs, last b
 		switch p.Action {
 		case ActionCreate:
 			c = domain.JobChange{Write: domain.ChangeCreate, Job: cloneJob(p.Desired)}
-			if err := s.prepareNew(ctx, c.Job, now); err != nil {
+			if err := s.prepareNew(ctx, c.Job, now, cs); err != nil {
 				addItem(&v, itemField(p), p.Desired, err)
 			}
 		case ActionUpdate:
 			c = domain.JobChange{Write: domain.ChangeUpdate, Job: cloneJob(p.Desired), IfVersion: p.Current.Version}
 			var err error
-			if c.KeepNext, err = s.prepareUpdate(ctx, p.Current, c.Job, now); err != nil {
+			if c.KeepNext, err = s.prepareUpdate(ctx, p.Current, c.Job, now, cs); err != nil {
 				addItem(&v, itemField(p), p.Desired, err)
 			}
 		case ActionDelete:

@@ -178,8 +178,9 @@ func (s *Service) resolveCalendars(ctx context.Context, j *domain.Job) error {
 }
 
 // check fills j's defaults, resolves its calendars and validates it, reporting every bad field
-// at once, and returns its schedule under its calendars.
-func (s *Service) check(ctx context.Context, j *domain.Job) (*schedule.Schedule, error) {
+// at once, and returns its schedule under its calendars. Chains are checked against cs, or the
+// stored jobs when cs is nil.
+func (s *Service) check(ctx context.Context, j *domain.Job, cs ChainStore) (*schedule.Schedule, error) {
 	WithDefaults(j)
 	var v domain.ValidationError
 	if err := s.resolveCalendars(ctx, j); err != nil {
@@ -198,7 +199,7 @@ func (s *Service) check(ctx context.Context, j *domain.Job) (*schedule.Schedule,
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkChainTargets(ctx, j); err != nil {
+	if err := s.checkChainTargets(ctx, j, cs); err != nil {
 		return nil, err
 	}
 	if sched == nil { // events alone start the job

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -68,12 +69,14 @@ func validateChains(v *domain.ValidationError, j *domain.Job) {
 // them: each target exists and the caller may read it, the caller may run jobs in its
 // namespace (ARCHITECTURE §11), and no chain leads back to j. It records the caller as the
 // chains' editor, whose rights each chained run is checked against again.
-func (s *Service) checkChainTargets(ctx context.Context, j *domain.Job) error {
+func (s *Service) checkChainTargets(ctx context.Context, j *domain.Job, cs ChainStore) error {
 	if j.Chains.Empty() {
 		j.Editor = nil
 		return nil
 	}
-	cs := s.store
+	if cs == nil {
+		cs = s.store
+	}
 	caller, ok := domain.CallerFrom(ctx)
 	if !ok || caller.Rights == nil {
 		return &domain.ValidationError{Fields: []domain.FieldError{{Field: "on_success",
@@ -154,4 +157,85 @@ func FindCycle(start string, next func(ref string) []string) []string {
 		return path
 	}
 	return nil
+}
+
+// batchChains is the chain graph as it will be once a batch of writes (an apply, an import) is
+// made: the batch's jobs as written, over the stored ones, without the ones it deletes. A job
+// of the batch may chain to another of it whatever their order, and a cycle the batch would
+// close among its own jobs, or through stored ones, is found as it would be one job at a time.
+type batchChains struct {
+	base ChainStore
+	// jobs are the batch's jobs by ref, their chains written as refs.
+	jobs    map[string]*domain.Job
+	deleted map[string]bool
+}
+
+// batchChains returns the chain graph once written are stored and deleted are gone.
+func (s *Service) batchChains(written, deleted []*domain.Job) *batchChains {
+	b := &batchChains{base: s.store, jobs: make(map[string]*domain.Job, len(written)), deleted: map[string]bool{}}
+	for _, j := range deleted {
+		b.deleted[domain.Ref(j.Namespace, j.Name)] = true
+	}
+	for _, j := range written {
+		if j == nil {
+			continue
+		}
+		ns := strings.TrimSpace(j.Namespace)
+		if ns == "" {
+			ns = domain.DefaultNamespace
+		}
+		c := *cloneJob(j)
+		c.Namespace = ns
+		for _, l := range chainLists(&c.Chains) {
+			for i, ref := range *l.refs {
+				n, name := domain.SplitRef(strings.TrimSpace(ref), ns)
+				(*l.refs)[i] = domain.Ref(n, name)
+			}
+		}
+		b.jobs[domain.Ref(ns, j.Name)] = &c
+	}
+	return b
+}
+
+// JobsByRef returns the jobs of refs, the batch's over the stored ones.
+func (b *batchChains) JobsByRef(ctx context.Context, refs []string) (map[string]*domain.Job, error) {
+	out := map[string]*domain.Job{}
+	var rest []string
+	for _, ref := range refs {
+		if j, ok := b.jobs[ref]; ok {
+			out[ref] = j
+		} else if !b.deleted[ref] {
+			rest = append(rest, ref)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	stored, err := b.base.JobsByRef(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, stored)
+	return out, nil
+}
+
+// ChainGraph returns the chains of every job but exceptID's as the batch leaves them.
+func (b *batchChains) ChainGraph(ctx context.Context, exceptID string) (map[string]domain.Chains, error) {
+	g, err := b.base.ChainGraph(ctx, exceptID)
+	if err != nil {
+		return nil, err
+	}
+	for ref := range b.deleted {
+		delete(g, ref)
+	}
+	for ref, j := range b.jobs {
+		switch {
+		case exceptID != "" && j.ID == exceptID:
+		case j.Chains.Empty():
+			delete(g, ref)
+		default:
+			g[ref] = j.Chains.Clone()
+		}
+	}
+	return g, nil
 }

@@ -103,7 +103,7 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 	var before, after *domain.Job
 	switch p.Action {
 	case domain.ChangeCreate:
-		if err := s.prepareNew(ctx, p.Job, now); err != nil {
+		if err := s.prepareNew(ctx, p.Job, now, nil); err != nil {
 			return nil, err
 		}
 		if err := nameFree(ctx, cs, p.Job, ""); err != nil {
@@ -117,7 +117,7 @@ func (s *Service) newChange(ctx context.Context, cs ChangeStore, p Proposal, now
 		}
 		c.JobID, c.BaseVersion, before = cur.ID, cur.Version, cur
 		if p.Action == domain.ChangeUpdate {
-			if _, err := s.prepareUpdate(ctx, cur, p.Job, now); err != nil {
+			if _, err := s.prepareUpdate(ctx, cur, p.Job, now, nil); err != nil {
 				return nil, err
 			}
 			if err := nameFree(ctx, cs, p.Job, cur.ID); err != nil {
@@ -224,7 +224,7 @@ func (s *Service) writeOf(ctx context.Context, c *domain.Change, now time.Time) 
 	}
 	w.Job = j
 	if c.Action == domain.ChangeCreate {
-		return w, s.prepareNew(ctx, j, now)
+		return w, s.prepareNew(ctx, j, now, nil)
 	}
 	cur, err := s.store.GetJob(ctx, c.JobID)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -235,7 +235,7 @@ func (s *Service) writeOf(ctx context.Context, c *domain.Change, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	w.KeepNext, err = s.prepareUpdate(ctx, cur, j, now)
+	w.KeepNext, err = s.prepareUpdate(ctx, cur, j, now, nil)
 	return w, err
 }
 

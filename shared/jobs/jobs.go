@@ -78,7 +78,7 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 // the name is taken in the namespace.
 func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 	for attempt := 1; ; attempt++ {
-		if err := s.prepareNew(ctx, j, s.now().UTC().Truncate(time.Microsecond)); err != nil {
+		if err := s.prepareNew(ctx, j, s.now().UTC().Truncate(time.Microsecond), nil); err != nil {
 			return err
 		}
 		err := s.store.CreateJob(ctx, j)
@@ -95,8 +95,8 @@ func (s *Service) Create(ctx context.Context, j *domain.Job) error {
 
 // prepareNew validates j as a new job (its calendars resolved) and fills its defaults,
 // identity and next run as of now, as Create stores it.
-func (s *Service) prepareNew(ctx context.Context, j *domain.Job, now time.Time) error {
-	sched, err := s.check(ctx, j)
+func (s *Service) prepareNew(ctx context.Context, j *domain.Job, now time.Time, cs ChainStore) error {
+	sched, err := s.check(ctx, j, cs)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Service) prepareNew(ctx context.Context, j *domain.Job, now time.Time) 
 func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int64) (*domain.Job, error) {
 	for attempt := 1; ; attempt++ {
 		now := s.now().UTC().Truncate(time.Microsecond)
-		keepNext, err := s.prepareUpdate(ctx, cur, j, now)
+		keepNext, err := s.prepareUpdate(ctx, cur, j, now, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func (s *Service) Update(ctx context.Context, cur, j *domain.Job, ifVersion int6
 // prepareUpdate validates j, the new definition of job cur (its calendars resolved), and fills
 // its defaults, identity and next run as of now, as Update stores it. keepNext says whether the
 // stored next run stands.
-func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now time.Time) (keepNext bool, err error) {
+func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now time.Time, cs ChainStore) (keepNext bool, err error) {
 	if strings.TrimSpace(j.Namespace) == "" {
 		j.Namespace = cur.Namespace
 	}
@@ -136,7 +136,7 @@ func (s *Service) prepareUpdate(ctx context.Context, cur, j *domain.Job, now tim
 		j.Kind = cur.Kind
 	}
 	j.ID = cur.ID // the chains' cycle check sets the stored job's own chains aside
-	sched, err := s.check(ctx, j)
+	sched, err := s.check(ctx, j, cs)
 	var v domain.ValidationError
 	if verr, ok := err.(*domain.ValidationError); ok {
 		v.Fields = verr.Fields
@@ -205,8 +205,10 @@ type BulkStore interface {
 func (s *Service) CreateMany(ctx context.Context, bs BulkStore, list []*domain.Job) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var v domain.ValidationError
+	// A job may chain to another of the same import, whatever their order.
+	cs := s.batchChains(list, nil)
 	for i, j := range list {
-		sched, err := s.check(ctx, j)
+		sched, err := s.check(ctx, j, cs)
 		if err == nil {
 			err = s.prepare(j, sched, now)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/webhook"
 )
@@ -55,6 +56,7 @@ type WebhookStore interface {
 	PutWebhook(ctx context.Context, w *store.WebhookRecord, namespace string, view *domain.Webhook) (bool, error)
 	DisableWebhook(ctx context.Context, jobID, namespace string, view func(*store.WebhookRecord) *domain.Webhook) (*store.WebhookRecord, error)
 	GetWebhook(ctx context.Context, jobID string) (*store.WebhookRecord, error)
+	NamespaceSettings(ctx context.Context, ns string) (*domain.NamespaceSettings, error)
 	WebhookByTokenHash(ctx context.Context, hash []byte) (*store.WebhookRecord, error)
 	EventReceipt(ctx context.Context, key string) (*domain.Execution, error)
 	ActiveFreeze(ctx context.Context, ns string, at time.Time) (*domain.Freeze, error)
@@ -99,11 +101,24 @@ func webhookAD(jobID string) []byte { return []byte("webhook:" + jobID) }
 
 // EnableWebhook mints a token and a secret for j's webhook — replacing any earlier ones, which
 // stop working at once — and enables it. It returns a *domain.ConflictError on "webhook" when
-// no secret key is configured to seal the secret.
+// no secret key is configured to seal the secret, and on "triggers" when j's namespace requires
+// four eyes and j's definition declares no webhook trigger: there, a second person approves
+// that a job may be started from outside by approving the definition that says so
+// (docs/four-eyes.md); the credentials, secrets, are never part of a change.
 func (s *Service) EnableWebhook(ctx context.Context, ws WebhookStore, keys Sealer, j *domain.Job) (*EnabledWebhook, error) {
 	if keys == nil || keys.Empty() {
 		return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: "webhook",
 			Reason: "this server has no encryption key configured (secrets.keys), so it cannot keep a webhook's secret"}}
+	}
+	if j.WebhookTrigger() == nil {
+		st, err := ws.NamespaceSettings(ctx, j.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if st.FourEyes {
+			return nil, &domain.ConflictError{FieldError: domain.FieldError{Field: "triggers", Reason: fmt.Sprintf(
+				`namespace %s requires four eyes and this job's definition declares no webhook trigger: propose an edit that adds {"webhook": {}} to its triggers; once another user approves it, the webhook can be enabled`, j.Namespace)}}
+		}
 	}
 	creds, err := webhook.Mint()
 	if err != nil {
@@ -222,12 +237,20 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	if keys == nil || keys.Empty() {
 		return nil, fmt.Errorf("%w: no secret key configured to open the webhook's secret", ErrWebhookUnavailable)
 	}
-	secret, err := keys.Open(t.Webhook.KeyID, t.Webhook.Sealed, webhookAD(t.Job.ID))
+	plain, err := keys.Open(t.Webhook.KeyID, t.Webhook.Sealed, webhookAD(t.Job.ID))
 	if err != nil {
-		return nil, fmt.Errorf("open webhook secret of job %s: %w", t.Job.ID, err)
+		// The caller cannot fix this and must not learn which keys exist: it gets a 503; the
+		// operator reads the key's id in the log, and either configures that key again or has
+		// the webhook regenerated (`vecron secrets rotate` would have re-sealed it).
+		if errors.Is(err, secret.ErrUnknownKey) {
+			return nil, fmt.Errorf("%w: the secret of job %s's webhook was sealed by key %q, which is not among secrets.keys: configure it again and run `vecron secrets rotate`, or regenerate the webhook",
+				ErrWebhookUnavailable, t.Job.ID, t.Webhook.KeyID)
+		}
+		return nil, fmt.Errorf("%w: the secret of job %s's webhook does not open with key %q of secrets.keys (%v): regenerate the webhook",
+			ErrWebhookUnavailable, t.Job.ID, t.Webhook.KeyID, err)
 	}
 	now := domain.Instant(s.now())
-	sig, err := webhook.Verify(string(secret), call.Header.Get(webhook.HeaderTimestamp), call.Header.Get(webhook.HeaderSignature), call.Body, now)
+	sig, err := webhook.Verify(string(plain), call.Header.Get(webhook.HeaderTimestamp), call.Header.Get(webhook.HeaderSignature), call.Body, now)
 	if err != nil {
 		return nil, err
 	}
@@ -341,4 +364,22 @@ func webhookData(t *HookTarget, call WebhookCall) (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(p)
+}
+
+// WebhookResealer is what a key rotation needs of the database for webhooks.
+type WebhookResealer interface {
+	ResealWebhooks(ctx context.Context, current string, limit int, reseal func(jobID string) domain.Resealer) (domain.ResealReport, error)
+}
+
+// RotateWebhookSecrets re-seals every webhook's signing secret not sealed by keys' current key
+// with it, batch secrets per transaction, each batch audited. Tokens and secrets stay the same:
+// senders notice nothing. A secret that does not open is left as it was and listed in the
+// report. It returns secret.ErrNoKey when no key is configured.
+func RotateWebhookSecrets(ctx context.Context, st WebhookResealer, keys *secret.Keyring, batch int) (domain.ResealReport, error) {
+	if keys.Empty() {
+		return domain.ResealReport{}, secret.ErrNoKey
+	}
+	return st.ResealWebhooks(ctx, keys.Current(), batch, func(jobID string) domain.Resealer {
+		return secret.Reseal(keys, webhookAD(jobID))
+	})
 }

@@ -143,3 +143,17 @@ func (k *Keyring) Open(id string, sealed, ad []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// Reseal returns a function that opens a value sealed by key id for the row ad names and seals
+// it again with k's current key, for a key rotation. It fails as Open and Seal do.
+func Reseal(k *Keyring, ad []byte) func(id string, sealed []byte) ([]byte, error) {
+	return func(id string, sealed []byte) ([]byte, error) {
+		plain, err := k.Open(id, sealed, ad)
+		if err != nil {
+			return nil, err
+		}
+		_, out, err := k.Seal(plain, ad)
+		clear(plain)
+		return out, err
+	}
+}

@@ -144,14 +144,37 @@ func (s *Store) ChainGraph(ctx context.Context, exceptID string) (map[string]dom
 	return out, translate("chain graph", err)
 }
 
-// Upstreams returns the refs of the jobs that chain to the job named by ref, sorted.
-func (s *Store) Upstreams(ctx context.Context, ref string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT namespace || '/' || name FROM jobs
-		WHERE chains IS NOT NULL AND (chains->'on_success' ? $1 OR chains->'on_failure' ? $1 OR chains->'on_completion' ? $1)
-		ORDER BY 1`, ref)
+// chainTargets is every ref a job's chains name, as the index of migration 00030 has it.
+const chainTargets = `(coalesce(chains -> 'on_success', '[]'::jsonb) || coalesce(chains -> 'on_failure', '[]'::jsonb)
+        || coalesce(chains -> 'on_completion', '[]'::jsonb))`
+
+// Upstreams returns up to limit of the jobs whose chains name the job ref ("namespace/name"),
+// in (namespace, name) order, each with the lists that name it.
+func (s *Store) Upstreams(ctx context.Context, ref string, limit int) ([]domain.UpstreamJob, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id::text, namespace, name,
+			coalesce(chains -> 'on_success' ? $1, false), coalesce(chains -> 'on_failure' ? $1, false), coalesce(chains -> 'on_completion' ? $1, false)
+		FROM jobs WHERE chains IS NOT NULL AND `+chainTargets+` ? $1
+		ORDER BY namespace, name LIMIT $2`, ref, limit)
 	if err != nil {
 		return nil, translate("upstream jobs", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var (
+		u                                  domain.UpstreamJob
+		onSuccess, onFailure, onCompletion bool
+	)
+	var out []domain.UpstreamJob
+	_, err = pgx.ForEachRow(rows, []any{&u.ID, &u.Namespace, &u.Name, &onSuccess, &onFailure, &onCompletion}, func() error {
+		u.Conditions = nil
+		for _, c := range []struct {
+			on   bool
+			name string
+		}{{onSuccess, "on_success"}, {onFailure, "on_failure"}, {onCompletion, "on_completion"}} {
+			if c.on {
+				u.Conditions = append(u.Conditions, c.name)
+			}
+		}
+		out = append(out, u)
+		return nil
+	})
 	return out, translate("upstream jobs", err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -175,45 +174,6 @@ func (s *Store) CountSecrets(ctx context.Context) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM variables WHERE is_secret`).Scan(&n)
 	return n, translate("count secrets", err)
-}
-
-// Reseal re-encrypts, in batches of up to limit, the secrets not sealed by key current:
-// reseal opens and seals one; each is stamped updated at now. It returns how many it re-encrypted.
-func (s *Store) Reseal(ctx context.Context, now time.Time, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error) {
-	total := 0
-	for {
-		n := 0
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT `+variableColumns+` FROM variables
-				WHERE is_secret AND key_id <> $1 ORDER BY id LIMIT $2 FOR UPDATE`, current, limit)
-			if err != nil {
-				return err
-			}
-			list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.SealedVariable, error) { return scanVariable(r) })
-			if err != nil {
-				return err
-			}
-			for _, v := range list {
-				sealed, err := reseal(v)
-				if err != nil {
-					return fmt.Errorf("variable %s (%s): %w", v.Name, v.Scope, err)
-				}
-				if _, err := tx.Exec(ctx, `UPDATE variables SET ciphertext = $2, key_id = $3, updated_at = $4 WHERE id = $1`,
-					v.ID, sealed, current, now.UTC()); err != nil {
-					return err
-				}
-			}
-			n = len(list)
-			return nil
-		})
-		if err != nil {
-			return total, translate("re-encrypt secrets", err)
-		}
-		total += n
-		if n < limit {
-			return total, nil
-		}
-	}
 }
 
 func isForeignKey(err error) bool {

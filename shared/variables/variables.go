@@ -34,7 +34,7 @@ type Store interface {
 	DeleteVariable(ctx context.Context, scope, jobID, name string) error
 	VariablesFor(ctx context.Context, jobID string) ([]*domain.SealedVariable, error)
 	CountSecrets(ctx context.Context) (int, error)
-	Reseal(ctx context.Context, now time.Time, current string, limit int, reseal func(v *domain.SealedVariable) ([]byte, error)) (int, error)
+	ResealVariables(ctx context.Context, now time.Time, current string, limit int, reseal func(v *domain.SealedVariable) domain.Resealer) (domain.ResealReport, error)
 }
 
 // Service manages variables.
@@ -300,18 +300,17 @@ func (s *Service) Resolve(ctx context.Context, jobID string) (*Resolved, error) 
 	return r, nil
 }
 
-// Rotate re-encrypts every secret not sealed by the current key with it, and returns how many.
-func (s *Service) Rotate(ctx context.Context) (int, error) {
+// RotateBatch is how many values one transaction of a rotation re-seals.
+const RotateBatch = 500
+
+// Rotate re-seals every secret not sealed by the current key with it, a batch per transaction,
+// each batch audited; a secret that does not open is left as it was and listed in the report.
+// It returns secret.ErrNoKey when no key is configured.
+func (s *Service) Rotate(ctx context.Context) (domain.ResealReport, error) {
 	if s.keys.Empty() {
-		return 0, secret.ErrNoKey
+		return domain.ResealReport{}, secret.ErrNoKey
 	}
-	return s.store.Reseal(ctx, s.now(), s.keys.Current(), 500, func(v *domain.SealedVariable) ([]byte, error) {
-		ad := associated(v.Scope, v.JobID, v.Name)
-		plain, err := s.keys.Open(v.KeyID, v.Ciphertext, ad)
-		if err != nil {
-			return nil, err
-		}
-		_, sealed, err := s.keys.Seal(plain, ad)
-		return sealed, err
+	return s.store.ResealVariables(ctx, s.now(), s.keys.Current(), RotateBatch, func(v *domain.SealedVariable) domain.Resealer {
+		return secret.Reseal(s.keys, associated(v.Scope, v.JobID, v.Name))
 	})
 }

@@ -140,12 +140,13 @@ func TestRotateReencryptsToTheNewestKey(t *testing.T) {
 	both, err := secret.ParseKeys(newSpec + "," + oldSpecs[0])
 	require.NoError(t, err)
 	rotated := variables.New(st, both, time.Now)
-	n, err := rotated.Rotate(ctx)
+	rep, err := rotated.Rotate(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 3, n)
-	n, err = rotated.Rotate(ctx)
+	require.Equal(t, 3, rep.Resealed)
+	rep, err = rotated.Rotate(ctx)
 	require.NoError(t, err)
-	require.Zero(t, n, "nothing left on the old key")
+	require.Zero(t, rep.Resealed, "nothing left on the old key")
+	require.Empty(t, rep.Failed)
 
 	// The old key can go: the new one alone opens everything.
 	onlyNew, err := secret.ParseKeys(newSpec)

@@ -4,6 +4,7 @@ package apifn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/auditsink"
 	"github.com/vecron/vecron/shared/auth"
 	"github.com/vecron/vecron/shared/auth/oidclogin"
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/eventsink"
@@ -53,8 +55,10 @@ type Settings struct {
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
 	// without it both are off. /readyz checks it.
-	NATS      queue.ConnConfig `koanf:"nats"`
-	Stream    StreamSettings   `koanf:"stream"`
+	NATS   queue.ConnConfig `koanf:"nats"`
+	Stream StreamSettings   `koanf:"stream"`
+	// Events configure the cluster-internal events listener a Knative Trigger delivers to.
+	Events    EventsSettings   `koanf:"events"`
 	Dashboard dashboard.Config `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
 	// TLS hides from the requests it passes on.
@@ -62,6 +66,35 @@ type Settings struct {
 	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
 	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+}
+
+// EventsSettings configure the cluster-internal events listener (docs/event-triggers.md): POST
+// /events without a credential, for a Knative Trigger, which cannot send one. Whoever reaches
+// the port may start the jobs of its namespaces, so only the broker may (a NetworkPolicy).
+type EventsSettings struct {
+	InternalPort       int      `koanf:"internal_port" usage:"port of the cluster-internal CloudEvents listener (POST /events without a token, for a Knative Trigger; let only the broker reach it); 0: off"`
+	InternalNamespaces []string `koanf:"internal_namespaces" usage:"namespaces whose jobs events on the internal listener may start; required with events.internal_port"`
+}
+
+// validate names the setting that is wrong.
+func (e EventsSettings) validate(port int) error {
+	if e.InternalPort == 0 {
+		return nil
+	}
+	switch {
+	case e.InternalPort < 0 || e.InternalPort > 65535:
+		return fmt.Errorf("events.internal_port: %d is not a port", e.InternalPort)
+	case e.InternalPort == port:
+		return errors.New("events.internal_port: must differ from port: the internal listener takes events without a credential and must never be the public port")
+	case len(e.InternalNamespaces) == 0:
+		return errors.New("events.internal_namespaces: name the namespaces whose jobs the internal listener may start (it has no caller whose rights would say)")
+	}
+	for _, ns := range e.InternalNamespaces {
+		if !domain.ValidNamespace(ns) {
+			return fmt.Errorf("events.internal_namespaces: %q is not a namespace", ns)
+		}
+	}
+	return nil
 }
 
 // StreamSettings shape the live stream.
@@ -114,6 +147,9 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
 	public, err := publicURL(s)
 	if err != nil {
+		return err
+	}
+	if err := s.Events.validate(s.Port); err != nil {
 		return err
 	}
 	s.Dashboard.PublicURL = public
@@ -246,6 +282,15 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g.Go(func() error {
 		return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Handler(h, ui), s.ShutdownGrace, log, listening)
 	})
+	if s.Events.InternalPort != 0 {
+		g.Go(func() error {
+			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Events.InternalPort)), h.InternalEvents(s.Events.InternalNamespaces),
+				s.ShutdownGrace, log, func(addr net.Addr) {
+					log.Warn("internal events listener: POST /events without a credential; let only the broker reach it",
+						"addr", addr.String(), "namespaces", s.Events.InternalNamespaces)
+				})
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

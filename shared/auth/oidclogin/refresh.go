@@ -91,3 +91,21 @@ func (l *Login) Refresh(ctx context.Context, subject string, sealed Sealed) (*Gr
 	// x/oauth2 keeps the refresh token it was given when the provider sends no new one.
 	return l.grant(id, tok.RefreshToken)
 }
+
+// RefreshKeys returns the keyring that seals the refresh tokens sessions keep, derived as New
+// derives it from cfg's state keys or, when none are set, from secrets; a key rotation re-seals
+// with it. It fails, naming the setting, when neither holds a usable key.
+func RefreshKeys(cfg Config, secrets secret.Config) (*secret.Keyring, error) {
+	_, base, err := stateKeys(cfg, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return derivedKeyring("auth.oidc_login.state_keys", base, refreshPurpose)
+}
+
+// ResealRefresh returns a function that opens a refresh token of subject sealed by key id with
+// keys and seals it again with their current key, for a key rotation. It fails as
+// secret.Keyring's Open and Seal do.
+func ResealRefresh(keys *secret.Keyring, subject string) func(id string, sealed []byte) ([]byte, error) {
+	return secret.Reseal(keys, refreshAD(subject))
+}

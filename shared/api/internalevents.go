@@ -1,0 +1,41 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/jobs"
+)
+
+// InternalEventsActor names the cluster-internal events listener in the audit log and on the
+// executions it starts.
+const InternalEventsActor = "events-internal"
+
+// InternalEvents returns the handler of the cluster-internal events listener
+// (docs/event-triggers.md): POST /events as on the public port, in every CloudEvents HTTP mode,
+// but without a credential — a Knative Trigger cannot send one — starting only jobs of
+// namespaces. Whoever can reach it may start those jobs, so it is served on its own port that
+// only the broker may reach (a NetworkPolicy), never on the public one. It serves nothing else.
+func (s *Server) InternalEvents(namespaces []string) http.Handler {
+	scope := jobs.EventScope{Namespaces: slices.Clone(namespaces)}
+	if scope.Namespaces == nil {
+		scope.Namespaces = []string{} // nil would read as no restriction to a careless reader
+	}
+	r := chi.NewRouter()
+	r.Use(requestID, recoverer(s.log), securityHeaders, validUTF8)
+	r.Method(http.MethodPost, eventsPath, cloudEventsOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		a := s.actor(req, nil)
+		a.Kind, a.ID, a.Name, a.Mode = "system", InternalEventsActor, "cluster-internal events listener", "network"
+		s.ingest(w, req.WithContext(domain.WithActor(req.Context(), a)), scope)
+	})))
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "this listener serves POST " + eventsPath + " only"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problem{Status: http.StatusMethodNotAllowed, Detail: "this listener serves POST " + eventsPath + " only"})
+	})
+	return r
+}
