@@ -49,15 +49,14 @@ type Settings struct {
 	Audit    audit.Config          `koanf:"audit"`
 	// Egress is the policy the audit sink and the events sink are reached through.
 	Egress egress.Config `koanf:"egress"`
-	// Events delivers the lifecycle events to a sink; it needs NATS.
-	Events eventsink.Config `koanf:"events"`
 	// Redis holds the failed-login counters; /readyz checks it.
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
 	// without it both are off. /readyz checks it.
 	NATS   queue.ConnConfig `koanf:"nats"`
 	Stream StreamSettings   `koanf:"stream"`
-	// Events configure the cluster-internal events listener a Knative Trigger delivers to.
+	// Events deliver the lifecycle events to a sink (which needs NATS) and configure the
+	// cluster-internal listener a Knative Trigger delivers to.
 	Events    EventsSettings   `koanf:"events"`
 	Dashboard dashboard.Config `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
@@ -72,6 +71,7 @@ type Settings struct {
 // /events without a credential, for a Knative Trigger, which cannot send one. Whoever reaches
 // the port may start the jobs of its namespaces, so only the broker may (a NetworkPolicy).
 type EventsSettings struct {
+	eventsink.Config   `koanf:",squash"`
 	InternalPort       int      `koanf:"internal_port" usage:"port of the cluster-internal CloudEvents listener (POST /events without a token, for a Knative Trigger; let only the broker reach it); 0: off"`
 	InternalNamespaces []string `koanf:"internal_namespaces" usage:"namespaces whose jobs events on the internal listener may start; required with events.internal_port"`
 }
@@ -109,7 +109,7 @@ func DefaultSettings() Settings {
 		Database: store.Config{MaxConns: store.MaxConnsDefault},
 		Auth:     identity.DefaultConfig(),
 		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
-		Events:   eventsink.DefaultConfig(),
+		Events:   EventsSettings{Config: eventsink.DefaultConfig()},
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
@@ -237,7 +237,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			if err != nil {
 				return err
 			}
-			if deliverer, err = eventsink.New(js, s.NATS.Names(), policy, clock, log.With("component", "eventsink"), s.Events); err != nil {
+			if deliverer, err = eventsink.New(js, s.NATS.Names(), policy, clock, log.With("component", "eventsink"), s.Events.Config); err != nil {
 				return err
 			}
 		}
