@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/vecron/vecron/shared/domain"
+)
+
+// deliveryColumns are the columns of an execution's delivery facts (migration 00029), in the
+// order deliveryArgs gives their values.
+const deliveryColumns = `claimed_by, claimed_at, published_at, stream_seq, consumer, delivery_count`
+
+// deliveryArgs are f's values for deliveryColumns: NULL for every fact not known.
+func deliveryArgs(f *domain.DeliveryFacts) []any {
+	var d deliveryColumnsOf
+	d.add(f)
+	return []any{d.claimedBy[0], d.claimedAt[0], d.publishedAt[0], d.streamSeq[0], d.consumer[0], d.count[0]}
+}
+
+// deliveryColumnsOf gathers the delivery facts of a batch of executions, column by column.
+type deliveryColumnsOf struct {
+	claimedBy, consumer    []*string
+	claimedAt, publishedAt []*time.Time
+	streamSeq              []*int64
+	count                  []*int32
+}
+
+func (d *deliveryColumnsOf) add(f *domain.DeliveryFacts) {
+	var (
+		claimedBy, consumer    *string
+		claimedAt, publishedAt *time.Time
+		seq                    *int64
+		count                  *int32
+	)
+	if f != nil {
+		if f.ClaimedBy != "" {
+			claimedBy = &f.ClaimedBy
+		}
+		if f.Consumer != "" {
+			consumer = &f.Consumer
+		}
+		claimedAt, publishedAt = f.ClaimedAt, f.PublishedAt
+		if f.StreamSeq > 0 {
+			v := int64(f.StreamSeq)
+			seq = &v
+		}
+		if f.DeliveryCount > 0 {
+			v := int32(f.DeliveryCount)
+			count = &v
+		}
+	}
+	d.claimedBy, d.consumer = append(d.claimedBy, claimedBy), append(d.consumer, consumer)
+	d.claimedAt, d.publishedAt = append(d.claimedAt, claimedAt), append(d.publishedAt, publishedAt)
+	d.streamSeq, d.count = append(d.streamSeq, seq), append(d.count, count)
+}
+
+// DeliveryFacts returns what the execution id scheduled at scheduledAt recorded of its delivery;
+// nil when it recorded nothing (a push delivery, a run recorded by the API, an older row).
+func (s *Store) DeliveryFacts(ctx context.Context, id string, scheduledAt time.Time) (*domain.DeliveryFacts, error) {
+	var (
+		f                      domain.DeliveryFacts
+		claimedBy, consumer    *string
+		claimedAt, publishedAt *time.Time
+		seq                    *int64
+		count                  *int32
+	)
+	err := s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM job_executions WHERE id = $1 AND scheduled_at = $2`,
+		id, scheduledAt).Scan(&claimedBy, &claimedAt, &publishedAt, &seq, &consumer, &count)
+	if err != nil {
+		return nil, translate("get delivery facts", err)
+	}
+	if claimedBy == nil && claimedAt == nil && publishedAt == nil && seq == nil && consumer == nil && count == nil {
+		return nil, nil
+	}
+	f.ClaimedAt, f.PublishedAt = utcPtr(claimedAt), utcPtr(publishedAt)
+	if claimedBy != nil {
+		f.ClaimedBy = *claimedBy
+	}
+	if consumer != nil {
+		f.Consumer = *consumer
+	}
+	if seq != nil {
+		f.StreamSeq = uint64(*seq)
+	}
+	if count != nil {
+		f.DeliveryCount = int(*count)
+	}
+	return &f, nil
+}
