@@ -55,6 +55,7 @@ type Store interface {
 	jobs.WebhookStore
 	AccessStore
 	SessionStore
+	TimelineStore
 }
 
 var _ Store = (*store.Store)(nil)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vecron/vecron/shared/domain"
 )
 
@@ -87,4 +89,32 @@ func (s *Store) DeliveryFacts(ctx context.Context, id string, scheduledAt time.T
 		f.DeliveryCount = int(*count)
 	}
 	return &f, nil
+}
+
+// EnabledChange is one recorded change of whether a job is enabled.
+type EnabledChange struct {
+	At      time.Time
+	Enabled bool
+}
+
+// EnabledChanges returns, oldest first, every audit row of job jobID recorded before until
+// that says whether the job was enabled after it (create, edit, apply, pause, resume), at most
+// limit of the latest. Its time is the job's updated_at from the row, which the api sets from
+// its clock, or the row's own time when the row has none.
+func (s *Store) EnabledChanges(ctx context.Context, jobID string, until time.Time, limit int) ([]EnabledChange, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, enabled FROM (
+			SELECT seq, coalesce((after::jsonb ->> 'updated_at')::timestamptz, time) AS at, (after::jsonb ->> 'enabled')::boolean AS enabled
+			FROM audit_log WHERE object_kind = 'job' AND object_id = $1 AND after IS NOT NULL
+				AND after::jsonb ? 'enabled' AND time < $2
+			ORDER BY seq DESC LIMIT $3) x ORDER BY seq`, jobID, until, limit)
+	if err != nil {
+		return nil, translate("list job state changes", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EnabledChange, error) {
+		var c EnabledChange
+		err := r.Scan(&c.At, &c.Enabled)
+		c.At = c.At.UTC()
+		return c, err
+	})
+	return list, translate("list job state changes", err)
 }
