@@ -134,7 +134,7 @@ func (s *Server) routes() []route {
 			description: "Newest first.", resp: execPage, params: historyParams()}},
 		{http.MethodGet, v1 + "/jobs/{id}/fires", jobRead, s.jobFires, op{summary: "Why a job did or did not run, instant by instant",
 			description: "Every instant the job's schedule names in [from, to) — RFC 3339, at most 7 days and 2000 instants; by default the last 24 hours — with its execution or the reason it has none: paused, outside_window, dst_gap, excluded_date, frozen, forbid, misfire_policy, deadline, breaker_open, not_yet_due, before_created, missed, unknown (docs/fire-timeline.md); then the executions of other triggers in the range. Execution ids and recorded details need execution:read.",
-			resp: firesResponse{}, params: []param{
+			resp:        firesResponse{}, params: []param{
 				query("from", "The range's first instant, RFC 3339; by default 24 hours before to.", "2026-03-28T00:00:00+01:00").format("date-time"),
 				query("to", "The instant the range ends before, RFC 3339; by default now, or 24 hours after from.", "2026-03-30T00:00:00+02:00").format("date-time"),
 			}}},
@@ -188,7 +188,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution, op{summary: "Get an execution with every attempt", resp: domain.Execution{}}},
 		{http.MethodGet, v1 + "/executions/{id}/timeline", need(domain.PermExecutionRead), s.executionTimeline, op{summary: "An execution's way, step by step",
 			description: "scheduled → claimed (tick replica, time) → published (stream sequence, time) → delivered (consumer, delivery count) → each attempt → result, each step done, pending, not_applicable or unknown: a step nothing recorded is unknown, never guessed (docs/fire-timeline.md).",
-			resp: timeline.Execution{}}},
+			resp:        timeline.Execution{}}},
 		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution, op{summary: "Cancel a queued or running execution",
 			description: "Recorded cancelled at once; a running attempt stops at its worker's next heartbeat.",
 			body:        cancelRequest{}, bodyOptional: true, resp: domain.Execution{}, errs: []int{http.StatusConflict}}},
