@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,16 +98,16 @@ type EnabledChange struct {
 	Enabled bool
 }
 
-// EnabledChanges returns, oldest first, every audit row of job jobID recorded before until
-// that says whether the job was enabled after it (create, edit, apply, pause, resume), at most
-// limit of the latest. Its time is the job's updated_at from the row, which the api sets from
+// EnabledChanges returns, in the order they were recorded, the audit rows of job jobID made
+// before until that say whether the job was enabled after them (create, edit, apply, pause,
+// resume), at most limit of the latest. Its time is the job's updated_at from the row, which the api sets from
 // its clock, or the row's own time when the row has none.
 func (s *Store) EnabledChanges(ctx context.Context, jobID string, until time.Time, limit int) ([]EnabledChange, error) {
+	// By the api's time of the change, not the row's: the row's is the database's.
 	rows, err := s.pool.Query(ctx, `SELECT at, enabled FROM (
 			SELECT seq, coalesce((after::jsonb ->> 'updated_at')::timestamptz, time) AS at, (after::jsonb ->> 'enabled')::boolean AS enabled
-			FROM audit_log WHERE object_kind = 'job' AND object_id = $1 AND after IS NOT NULL
-				AND after::jsonb ? 'enabled' AND time < $2
-			ORDER BY seq DESC LIMIT $3) x ORDER BY seq`, jobID, until, limit)
+			FROM audit_log WHERE object_kind = 'job' AND object_id = $1 AND after IS NOT NULL AND after::jsonb ? 'enabled') x
+		WHERE at < $2 ORDER BY seq DESC LIMIT $3`, jobID, until, limit)
 	if err != nil {
 		return nil, translate("list job state changes", err)
 	}
@@ -116,5 +117,6 @@ func (s *Store) EnabledChanges(ctx context.Context, jobID string, until time.Tim
 		c.At = c.At.UTC()
 		return c, err
 	})
+	slices.Reverse(list)
 	return list, translate("list job state changes", err)
 }
