@@ -3,8 +3,8 @@ package e2e_test
 import (
 	"net/http"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 

@@ -49,7 +49,7 @@ func (c *client) createdAt(jobID string, at time.Time) {
 func TestFiresNamesWhyEachInstantDidOrDidNotRun(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	day := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -4)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4)
 	excluded := day.AddDate(0, 0, 1)
 	j, _ := c.createJob(`{"name":"hourly","timezone":"UTC","schedule":{"cron":"0 0 * * * ?","excluded_dates":["` +
 		excluded.Format(time.DateOnly) + `"]},"http":{"url":"https://example.test/h"}}`)
@@ -79,7 +79,7 @@ func TestFiresNamesWhyEachInstantDidOrDidNotRun(t *testing.T) {
 	manualAt := third.Add(14*time.Hour + 30*time.Minute)
 	manual := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version,
 		IdempotencyKey: domain.Key(j.ID, domain.TriggerManual, manualAt, uuid.NewString()),
-		Trigger: domain.TriggerManual, ScheduledAt: manualAt, StartedAt: &manualAt, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+		Trigger:        domain.TriggerManual, ScheduledAt: manualAt, StartedAt: &manualAt, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
 	_, err = c.st.InsertExecutions(t.Context(), []*domain.Execution{manual})
 	require.NoError(t, err)
 
