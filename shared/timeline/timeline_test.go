@@ -2,6 +2,7 @@ package timeline_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -105,7 +106,8 @@ func TestPropertyAssembleAgreesWithAReference(t *testing.T) {
 		created := from.Add(time.Duration(rapid.IntRange(-5, 20).Draw(t, "created")) * time.Hour)
 		now := from.Add(time.Duration(rapid.IntRange(0, 120).Draw(t, "now")) * time.Hour)
 		var changes []timeline.StateChange
-		for i, h := range rapid.SliceOfNDistinct(rapid.IntRange(0, 96), 0, 4, func(i int) int { return i }).Draw(t, "changes") {
+		// Pause, resume, pause … in the order the audit log keeps them.
+		for i, h := range slices.Sorted(slices.Values(rapid.SliceOfNDistinct(rapid.IntRange(0, 96), 0, 4, func(i int) int { return i }).Draw(t, "changes"))) {
 			changes = append(changes, timeline.StateChange{At: from.Add(time.Duration(h) * time.Hour), Enabled: i%2 == 1})
 		}
 		pauses := timeline.Pauses(changes, true)
