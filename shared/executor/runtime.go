@@ -592,6 +592,7 @@ func (r *Runtime) takeOver(ctx context.Context, d event.Due, e *domain.Execution
 	} else {
 		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt = e.Attempt+1, domain.StatusRunning, r.cfg.WorkerID, &now, nil
 	}
+	e.Delivery = deliveryFacts(ctx, d)
 	resolved, err := r.store.ResolveSilent(ctx, e, lost, p, chain)
 	switch {
 	case err != nil:

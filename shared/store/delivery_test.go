@@ -16,7 +16,7 @@ import (
 // statement they already run, and a fire recorded without any reads back as nil.
 func TestDeliveryFactsRideEveryWayOfRecordingAFire(t *testing.T) {
 	t.Parallel()
-	st, _ := testfactory.Store(t)
+	st, url := testfactory.Store(t)
 	ctx := t.Context()
 	j := testfactory.Job(t, st, testfactory.JobOpts{})
 	base := time.Now().UTC().Truncate(time.Second)
@@ -62,6 +62,19 @@ func TestDeliveryFactsRideEveryWayOfRecordingAFire(t *testing.T) {
 	got, err = st.DeliveryFacts(ctx, careful.ID, careful.ScheduledAt)
 	require.NoError(t, err)
 	require.Equal(t, facts(42, 2), got, "the claim is kept, the count is the resuming delivery's")
+
+	// Its worker goes silent; the delivery that takes it over is counted 3.
+	testfactory.SilenceWorker(t, url, careful.IdempotencyKey)
+	lost := &domain.Attempt{Attempt: retry.Attempt, StartedAt: retry.StartedAt, FinishedAt: finished, Status: domain.StatusFailed, WorkerID: "w3"}
+	takeover := *retry
+	takeover.Attempt, takeover.WorkerID = retry.Attempt+1, "w4"
+	takeover.Delivery = &domain.DeliveryFacts{StreamSeq: 42, Consumer: "execute-http", DeliveryCount: 3}
+	resolved, err := st.ResolveSilent(ctx, &takeover, lost, store.StartParams{StaleAfter: time.Minute}, nil)
+	require.NoError(t, err)
+	require.True(t, resolved)
+	got, err = st.DeliveryFacts(ctx, careful.ID, careful.ScheduledAt)
+	require.NoError(t, err)
+	require.Equal(t, facts(42, 3), got)
 
 	skipped := newExecution(j, base.Add(3*time.Second), "w4", now)
 	skipped.Status, skipped.StartedAt, skipped.FinishedAt, skipped.Error = domain.StatusSkipped, nil, &now, "late"

@@ -192,14 +192,18 @@ func resolveSilent(ctx context.Context, q interface {
 			SELECT id, $2, scheduled_at, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
 		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
 			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
+			-- The delivery that takes it over is the one its timeline shows from now on.
+			claimed_by = coalesce($16, j.claimed_by), claimed_at = coalesce($17, j.claimed_at),
+			published_at = coalesce($18, j.published_at), stream_seq = coalesce($19, j.stream_seq),
+			consumer = coalesce($20, j.consumer), delivery_count = coalesce($21, j.delivery_count),
 			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END,
 			job_version = CASE WHEN $10 = 'running'
 				THEN coalesce((SELECT version FROM jobs WHERE id = j.job_id), j.job_version) ELSE j.job_version END
 		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at AND j.scheduled_at = $15
 		RETURNING j.job_version`,
-		e.ID, lost.Attempt, p.StaleAfter,
-		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
-		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt).Scan(&e.JobVersion)
+		append([]any{e.ID, lost.Attempt, p.StaleAfter,
+			lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
+			e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt}, deliveryArgs(e.Delivery)...)...).Scan(&e.JobVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
