@@ -117,9 +117,16 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := firesResponse{JobID: j.ID, Timezone: j.Timezone, From: from, To: to}
-	var expected []schedule.Expected
-	sched, err := schedule.ForJob(j)
+	var (
+		expected []schedule.Expected
+		sched    *schedule.Schedule
+	)
+	if j.HasSchedule() {
+		sched, err = schedule.ForJob(j)
+	}
 	switch {
+	case !j.HasSchedule():
+		resp.Note = "the job has no schedule: it runs when its triggers start it"
 	case err != nil:
 		// A job its own schedule cannot plan stopped firing (the tick logged why); its
 		// executions still answer.
@@ -165,7 +172,7 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	var loc *time.Location
+	loc, _ := schedule.LoadLocation(j.Timezone) // nil (UTC) for a zone the job cannot have
 	if sched != nil {
 		loc = sched.Location()
 	}

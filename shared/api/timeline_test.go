@@ -168,3 +168,23 @@ func TestFiresRefusesBadRangesNamingTheField(t *testing.T) {
 	c.problem(http.MethodGet, "/api/v1/executions/not-an-id/timeline", "", http.StatusNotFound)
 	c.problem(http.MethodGet, "/api/v1/jobs/"+uuid.NewString()+"/fires", "", http.StatusNotFound)
 }
+
+// TestFiresOfAJobWithoutSchedule: a job started only by events names no instant; its runs are
+// listed as they came, and the answer says why there is nothing else.
+func TestFiresOfAJobWithoutSchedule(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"on-event","triggers":[{"event":{"filters":[{"exact":{"type":"com.example.paid"}}]}}],"http":{"url":"https://example.test/e"}}`)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	run := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.Key(j.ID, domain.TriggerEvent, at, "/shop/orders/1"), Trigger: domain.TriggerEvent,
+		ScheduledAt: at, StartedAt: &at, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+	_, err := c.st.InsertExecutions(t.Context(), []*domain.Execution{run})
+	require.NoError(t, err)
+	got := c.fires(j.ID, at.Add(-time.Minute), at.Add(time.Minute))
+	require.Contains(t, got.Note, "no schedule")
+	require.Len(t, got.Fires, 1)
+	require.False(t, got.Fires[0].Expected)
+	require.Equal(t, domain.TriggerEvent, got.Fires[0].Trigger)
+	require.Equal(t, run.ID, got.Fires[0].ExecutionID)
+}
