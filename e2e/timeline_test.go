@@ -10,6 +10,7 @@ import (
 
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/timeline"
 )
 
@@ -77,4 +78,33 @@ func TestTimelineOfAFireThatFailedThenSucceeded(t *testing.T) {
 	require.True(t, fires.Fires[0].Expected)
 	require.Equal(t, e.ID, fires.Fires[0].ExecutionID)
 	require.Equal(t, domain.StatusSucceeded, fires.Fires[0].Status)
+}
+
+// TestTimelineOfAPushedFireSaysWhatItCannotKnow: a fire pushed over HTTP (as a Knative broker
+// delivers) carries no claim of a tick and no stream metadata: those steps are unknown, not
+// filled in, and the attempt and result are what happened.
+func TestTimelineOfAPushedFireSaysWhatItCannotKnow(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, httpfn.TransportPush)
+	tg := newTarget(t)
+	var j domain.Job
+	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+		"name": "pushed", "schedule": map[string]any{"kind": "once", "at": time.Now().Add(365 * 24 * time.Hour).UTC().Format(time.RFC3339)},
+		"http": map[string]any{"url": tg.URL},
+	}, &j))
+	at := time.Now().UTC().Truncate(time.Second)
+	ev, err := event.NewDue(event.DueFor(&j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at)), "/test/broker")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, push(t, s.pushURL, ev))
+	execs := allExecutions(t, s.apiURL, j.ID)
+	require.Len(t, execs, 1)
+
+	var tl timeline.Execution
+	getJSON(t, s.apiURL+"/api/v1/executions/"+execs[0].ID+"/timeline", &tl)
+	states := map[string]string{}
+	for _, st := range tl.Steps {
+		states[st.Step] = st.State
+	}
+	require.Equal(t, map[string]string{"scheduled": "done", "claimed": "unknown", "published": "unknown", "delivered": "unknown",
+		"attempt": "done", "result": "done"}, states)
 }
