@@ -16,25 +16,11 @@ const deliveryColumns = `claimed_by, claimed_at, published_at, stream_seq, consu
 
 // deliveryArgs are f's values for deliveryColumns: NULL for every fact not known.
 func deliveryArgs(f *domain.DeliveryFacts) []any {
-	var d deliveryColumnsOf
-	d.add(f)
-	return []any{d.claimedBy[0], d.claimedAt[0], d.publishedAt[0], d.streamSeq[0], d.consumer[0], d.count[0]}
-}
-
-// deliveryColumnsOf gathers the delivery facts of a batch of executions, column by column.
-type deliveryColumnsOf struct {
-	claimedBy, consumer    []*string
-	claimedAt, publishedAt []*time.Time
-	streamSeq              []*int64
-	count                  []*int32
-}
-
-func (d *deliveryColumnsOf) add(f *domain.DeliveryFacts) {
 	var (
-		claimedBy, consumer    *string
-		claimedAt, publishedAt *time.Time
-		seq                    *int64
-		count                  *int32
+		claimedBy, consumer *string
+		seq                 *int64
+		count               *int32
+		claimedAt, pubAt    *time.Time
 	)
 	if f != nil {
 		if f.ClaimedBy != "" {
@@ -43,7 +29,6 @@ func (d *deliveryColumnsOf) add(f *domain.DeliveryFacts) {
 		if f.Consumer != "" {
 			consumer = &f.Consumer
 		}
-		claimedAt, publishedAt = f.ClaimedAt, f.PublishedAt
 		if f.StreamSeq > 0 {
 			v := int64(f.StreamSeq)
 			seq = &v
@@ -52,11 +37,48 @@ func (d *deliveryColumnsOf) add(f *domain.DeliveryFacts) {
 			v := int32(f.DeliveryCount)
 			count = &v
 		}
+		claimedAt, pubAt = f.ClaimedAt, f.PublishedAt
 	}
-	d.claimedBy, d.consumer = append(d.claimedBy, claimedBy), append(d.consumer, consumer)
-	d.claimedAt, d.publishedAt = append(d.claimedAt, claimedAt), append(d.publishedAt, publishedAt)
-	d.streamSeq, d.count = append(d.streamSeq, seq), append(d.count, count)
+	return []any{claimedBy, claimedAt, pubAt, seq, consumer, count}
 }
+
+// deliveryColumnsOf gathers the delivery facts of a batch of executions, column by column, as
+// plain values — the zero value for a fact not known, which the statement turns into NULL
+// (deliveryFromUnnest) — so that a batch costs six slices, not a pointer per fact.
+type deliveryColumnsOf struct {
+	claimedBy, consumer    []string
+	claimedAt, publishedAt []time.Time
+	streamSeq              []int64
+	count                  []int32
+}
+
+func newDeliveryColumns(n int) deliveryColumnsOf {
+	return deliveryColumnsOf{claimedBy: make([]string, 0, n), consumer: make([]string, 0, n),
+		claimedAt: make([]time.Time, 0, n), publishedAt: make([]time.Time, 0, n),
+		streamSeq: make([]int64, 0, n), count: make([]int32, 0, n)}
+}
+
+func (d *deliveryColumnsOf) add(f *domain.DeliveryFacts) {
+	var v domain.DeliveryFacts
+	if f != nil {
+		v = *f
+	}
+	var claimedAt, publishedAt time.Time
+	if v.ClaimedAt != nil {
+		claimedAt = *v.ClaimedAt
+	}
+	if v.PublishedAt != nil {
+		publishedAt = *v.PublishedAt
+	}
+	d.claimedBy, d.consumer = append(d.claimedBy, v.ClaimedBy), append(d.consumer, v.Consumer)
+	d.claimedAt, d.publishedAt = append(d.claimedAt, claimedAt), append(d.publishedAt, publishedAt)
+	d.streamSeq, d.count = append(d.streamSeq, int64(v.StreamSeq)), append(d.count, int32(v.DeliveryCount))
+}
+
+// deliveryFromUnnest selects the delivery columns of an unnest of deliveryColumnsOf's arrays
+// (aliased u), a zero value read as NULL: Go's zero time is 0001-01-01 UTC, no fire's.
+const deliveryFromUnnest = `nullif(u.claimed_by, ''), nullif(u.claimed_at, '0001-01-01 00:00:00+00'),
+			nullif(u.published_at, '0001-01-01 00:00:00+00'), nullif(u.stream_seq, 0), nullif(u.consumer, ''), nullif(u.delivery_count, 0)`
 
 // DeliveryFacts returns what the execution id scheduled at scheduledAt recorded of its delivery;
 // nil when it recorded nothing (a push delivery, a run recorded by the API, an older row).

@@ -643,7 +643,7 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	ids, jobIDs, keys, triggers, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, attempts := make([]int64, n), make([]int32, n)
 	scheduled, started := make([]time.Time, n), make([]*time.Time, n)
-	var facts deliveryColumnsOf
+	facts := newDeliveryColumns(n)
 	for i, e := range list {
 		ids[i], jobIDs[i], keys[i], triggers[i], workers[i] = e.ID, e.JobID, e.IdempotencyKey, string(e.Trigger), e.WorkerID
 		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
@@ -655,7 +655,7 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error,
 		`+deliveryColumns+`)
 		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`,
-			u.claimed_by, u.claimed_at, u.published_at, u.stream_seq, u.consumer, u.delivery_count
+			`+deliveryFromUnnest+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[],
 				$10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::text[], $15::int[])
 			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker,
