@@ -285,8 +285,10 @@ func (ui *UI) outcome(lang string, s domain.ExecutionStatus) outcomeView {
 
 // executionView is the page of one execution.
 type executionView struct {
-	Row execRow
-	E   *domain.Execution
+	// Steps are the execution's way from its claim to its result (docs/fire-timeline.md).
+	Steps []stepView
+	Row   execRow
+	E     *domain.Execution
 	// SkipReason names why a skipped fire did not run (a key's text), beside the recorded
 	// detail.
 	SkipReason string
@@ -413,6 +415,7 @@ func (ui *UI) executionPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		ev.Facts = append(ev.Facts, fact{ui.cat.tr(lang, "execution.worker"), e.WorkerID})
 	}
 	ui.sqlOf(lang, e, j, ev)
+	ev.Steps = ui.executionSteps(r, sess, e, loc)
 	for _, a := range e.Attempts {
 		av := attemptView{N: a.Attempt, Status: ui.outcome(lang, a.Status), Started: at(a.StartedAt), Finished: at(&a.FinishedAt),
 			Error: a.Error, Worker: a.WorkerID, Duration: humanize.Duration(time.Duration(a.DurationMS*float64(time.Millisecond)), lang)}

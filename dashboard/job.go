@@ -36,6 +36,8 @@ type jobView struct {
 	Chains []chainListView
 	// Upstream are the jobs whose chains start this one ("Started by").
 	Upstream *upstreamView
+	// Recent are the last day's fires with their outcome or why they did not run.
+	Recent *recentFiresView
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -94,6 +96,7 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Go(func() { jv.Audit = ui.jobAudit(r, sess, &j, m) })
 	wg.Go(func() { jv.Chains = ui.jobChains(r, sess, &j) })
 	wg.Go(func() { jv.Upstream = ui.jobUpstream(r, sess, &j) })
+	wg.Go(func() { jv.Recent = ui.recentFires(r, sess, &j) })
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)

@@ -102,6 +102,7 @@ var matrix = map[string]matrixRoute{
 	"GET /api/v1/jobs/{id}/executions": {},
 	"GET /api/v1/jobs/{id}/stats":      {},
 	"GET /api/v1/jobs/{id}/upstream":   {},
+	"GET /api/v1/jobs/{id}/fires":      {},
 	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
 		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
 	}},
@@ -123,8 +124,9 @@ var matrix = map[string]matrixRoute{
 		}},
 	"POST /api/v1/schedules/preview": {scope: anywhere, body: func(*fixture) string { return `{"schedule":{"cron":"0 0 * * * *"},"count":1}` },
 		notAudited: "a preview changes nothing"},
-	"GET /api/v1/executions":      {scope: anywhere},
-	"GET /api/v1/executions/{id}": {},
+	"GET /api/v1/executions":               {scope: anywhere},
+	"GET /api/v1/executions/{id}":          {},
+	"GET /api/v1/executions/{id}/timeline": {},
 	"POST /api/v1/executions/{id}/cancel": {body: func(*fixture) string { return `{"reason":"matrix"}` },
 		prepare: func(t *testing.T, e *accessEnv, f *fixture) { f.dead = testfactory.RunningExclusive(t, e.st, f.job) }},
 	// The matrix's API runs without NATS, so a caller let through gets 503; the stream's own

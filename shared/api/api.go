@@ -56,6 +56,7 @@ type Store interface {
 	jobs.WebhookStore
 	AccessStore
 	SessionStore
+	TimelineStore
 }
 
 var _ Store = (*store.Store)(nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
 	"github.com/vecron/vecron/shared/schedule"
+	"github.com/vecron/vecron/shared/timeline"
 	"github.com/vecron/vecron/shared/variables"
 )
 
@@ -111,6 +112,8 @@ func typeExamples() map[reflect.Type]any {
 			Duration: domain.DurationStats{P50: &p50, P95: &p95, Samples: 25}}},
 		reflect.TypeFor[upstreamResponse](): upstreamResponse{Items: []domain.UpstreamJob{{ID: "0193b7c4-5e1f-7c2a-9d3e-8f00aa11bb22",
 			Namespace: "payments", Name: "extract-settlements", Conditions: []string{"on_success"}}}, Hidden: 1},
+		reflect.TypeFor[timeline.Execution](): timelineExample(execution, fired, finished),
+		reflect.TypeFor[firesResponse]():      firesExample(fired),
 		reflect.TypeFor[domain.JobStats](): domain.JobStats{JobID: exampleJobID, WindowFrom: at("2026-02-22T03:00:00Z"),
 			Counts: domain.OutcomeCounts{Succeeded: 24, Failed: 1}, SuccessRate: &rate, LastSuccessAt: &finished,
 			LastOutcomes: []domain.Outcome{{ExecutionID: exampleExecutionID, Status: domain.StatusSucceeded,
@@ -179,4 +182,26 @@ func typeExamples() map[reflect.Type]any {
 func exampleWebhook(created time.Time) domain.Webhook {
 	return domain.Webhook{JobID: exampleJobID, Enabled: true, TokenHint: "vwh_Q2x1", PathHint: "/hooks/vwh_Q2x1…",
 		CreatedAt: created, CreatedBy: "minh.nguyen"}
+}
+
+// timelineExample is the timeline of the example execution, published by a tick and pulled.
+func timelineExample(e domain.Execution, fired, finished time.Time) timeline.Execution {
+	claimed, stored := fired.Add(-1250*time.Millisecond), fired.Add(-500*time.Millisecond)
+	return timeline.ForExecution(&e, &domain.DeliveryFacts{ClaimedBy: "tick-0", ClaimedAt: &claimed, PublishedAt: &stored,
+		StreamSeq: 481516, Consumer: "execute-http", DeliveryCount: 1},
+		[]domain.Attempt{{Attempt: 1, StartedAt: &fired, FinishedAt: finished, Status: domain.StatusSucceeded, HTTPStatus: 200,
+			DurationMS: 1200, WorkerID: e.WorkerID}})
+}
+
+// firesExample is two days of a nightly job: one fire ran, one fell on an excluded date.
+func firesExample(fired time.Time) firesResponse {
+	loc, _ := time.LoadLocation(domain.DefaultTimezone)
+	next := fired.Add(24 * time.Hour)
+	return firesResponse{JobID: exampleJobID, Timezone: domain.DefaultTimezone, From: fired.Add(-time.Hour), To: next.Add(time.Hour),
+		Fires: []timeline.Fire{
+			{At: fired, Local: fired.In(loc).Format("2006-01-02 15:04:05 MST"), Expected: true, Trigger: domain.TriggerSchedule,
+				ExecutionID: exampleExecutionID, Status: domain.StatusSucceeded},
+			{At: next, Local: next.In(loc).Format("2006-01-02 15:04:05 MST"), Expected: true, Trigger: domain.TriggerSchedule,
+				Reason: timeline.ReasonExcludedDate, Detail: "no fire on 2026-03-03: Ngày lễ (calendar vn-holidays)"},
+		}}
 }

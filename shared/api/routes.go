@@ -7,6 +7,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/timeline"
 	"github.com/vecron/vecron/shared/variables"
 	"github.com/vecron/vecron/shared/webhook"
 )
@@ -131,6 +132,12 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false), op{summary: "Pause a job", resp: domain.Job{}, headers: []string{"ETag"}}},
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions, op{summary: "A job's execution history",
 			description: "Newest first.", resp: execPage, params: historyParams()}},
+		{http.MethodGet, v1 + "/jobs/{id}/fires", jobRead, s.jobFires, op{summary: "Why a job did or did not run, instant by instant",
+			description: "Every instant the job's schedule names in [from, to) — RFC 3339, at most 7 days and 2000 instants; by default the last 24 hours — with its execution or the reason it has none: paused, outside_window, dst_gap, excluded_date, frozen, forbid, misfire_policy, deadline, breaker_open, not_yet_due, before_created, missed, unknown (docs/fire-timeline.md); then the executions of other triggers in the range. Execution ids and recorded details need execution:read.",
+			resp:        firesResponse{}, params: []param{
+				query("from", "The range's first instant, RFC 3339; by default 24 hours before to.", "2026-03-28T00:00:00+01:00").format("date-time"),
+				query("to", "The instant the range ends before, RFC 3339; by default now, or 24 hours after from.", "2026-03-30T00:00:00+02:00").format("date-time"),
+			}}},
 		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
 		{http.MethodGet, v1 + "/jobs/{id}/upstream", jobRead, s.jobUpstream, op{summary: "The jobs that chain to a job",
 			description: "The jobs whose on_success, on_failure or on_completion name this job, with the lists that do, in (namespace, name) order. Jobs in namespaces the caller may not read are counted in hidden, never named. At most 500 are read; truncated says there are more.",
@@ -182,6 +189,9 @@ func (s *Server) routes() []route {
 			params: append([]param{query("job_id", "Keep one job's executions.", exampleJobID).format("uuid"),
 				query("namespace", "Keep one namespace's executions.", "payments")}, historyParams()...)}},
 		{http.MethodGet, v1 + "/executions/{id}", need(domain.PermExecutionRead), s.getExecution, op{summary: "Get an execution with every attempt", resp: domain.Execution{}}},
+		{http.MethodGet, v1 + "/executions/{id}/timeline", need(domain.PermExecutionRead), s.executionTimeline, op{summary: "An execution's way, step by step",
+			description: "scheduled → claimed (tick replica, time) → published (stream sequence, time) → delivered (consumer, delivery count) → each attempt → result, each step done, pending, not_applicable or unknown: a step nothing recorded is unknown, never guessed (docs/fire-timeline.md).",
+			resp:        timeline.Execution{}}},
 		{http.MethodPost, v1 + "/executions/{id}/cancel", need(domain.PermJobExecute), s.cancelExecution, op{summary: "Cancel a queued or running execution",
 			description: "Recorded cancelled at once; a running attempt stops at its worker's next heartbeat.",
 			body:        cancelRequest{}, bodyOptional: true, resp: domain.Execution{}, errs: []int{http.StatusConflict}}},

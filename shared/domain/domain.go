@@ -335,6 +335,24 @@ type Execution struct {
 	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
 	// Attempts lists every attempt, oldest first; only a single execution's view fills it.
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// Delivery is what the executor knew of how the fire reached it when it recorded the
+	// execution; only the timeline reads it back (nil elsewhere).
+	Delivery *DeliveryFacts `json:"-"`
+}
+
+// DeliveryFacts are how a fire travelled from its claim to the worker that recorded it
+// (docs/fire-timeline.md). A zero field is not known: never guessed.
+type DeliveryFacts struct {
+	// ClaimedBy is the tick replica that claimed the fire, and ClaimedAt when.
+	ClaimedBy string     `json:"claimed_by,omitempty"`
+	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
+	// PublishedAt is when the broker stored the fire's message, StreamSeq under which sequence.
+	PublishedAt *time.Time `json:"published_at,omitempty"`
+	StreamSeq   uint64     `json:"stream_seq,omitempty"`
+	// Consumer is the durable consumer that delivered it; DeliveryCount counts its deliveries
+	// up to the one that recorded (or resumed) the execution.
+	Consumer      string `json:"consumer,omitempty"`
+	DeliveryCount int    `json:"delivery_count,omitempty"`
 }
 
 // Attempt is one try of an execution.

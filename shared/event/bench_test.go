@@ -17,6 +17,9 @@ func benchDue() (event.Due, []byte) {
 		Retry: domain.RetryPolicy{MaxAttempts: 10, Backoff: domain.BackoffDefault()}}
 	at := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
 	d := event.DueFor(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))
+	// A scheduled fire carries its claim (docs/fire-timeline.md).
+	claimed := at.Add(-1250 * time.Millisecond)
+	d.ClaimedBy, d.ClaimedAt = "tick-0", &claimed
 	payload, _ := json.Marshal(d)
 	return d, payload
 }

@@ -175,6 +175,12 @@ type Due struct {
 	// job that chains to nothing, which then costs the executor nothing when it ends.
 	Chains      *domain.Chains `json:"chains,omitempty"`
 	ChainEditor *domain.Editor `json:"chain_editor,omitempty"`
+	// ClaimedBy names the tick replica that claimed a scheduled fire, and ClaimedAt when: they
+	// ride the payload the claim writes anyway, and the executor records them with the
+	// execution, so the fire's timeline names its claim at no cost of its own. Absent for a
+	// fire no tick claimed (a run started by hand, an event's).
+	ClaimedBy string     `json:"claimed_by,omitempty"`
+	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
 }
 
 // Exclusive says whether d's fire is subject to the one-running rule of its job's concurrency

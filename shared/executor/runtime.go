@@ -598,6 +598,7 @@ func (r *Runtime) takeOver(ctx context.Context, d event.Due, e *domain.Execution
 	} else {
 		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt = e.Attempt+1, domain.StatusRunning, r.cfg.WorkerID, &now, nil
 	}
+	e.Delivery = deliveryFacts(ctx, d)
 	resolved, err := r.store.ResolveSilent(ctx, e, lost, p, chain)
 	switch {
 	case err != nil:
@@ -954,7 +955,7 @@ func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execu
 }
 
 // newExecution is the running execution d's delivery would record.
-func (r *Runtime) newExecution(d event.Due, now time.Time) (*domain.Execution, error) {
+func (r *Runtime) newExecution(ctx context.Context, d event.Due, now time.Time) (*domain.Execution, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new execution id: %w", err)
@@ -962,13 +963,30 @@ func (r *Runtime) newExecution(d event.Due, now time.Time) (*domain.Execution, e
 	return &domain.Execution{
 		ID: id.String(), JobID: d.JobID, JobVersion: d.JobVersion, IdempotencyKey: d.IdempotencyKey,
 		Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, StartedAt: &now, Status: domain.StatusRunning,
-		Attempt: 1, WorkerID: r.cfg.WorkerID,
+		Attempt: 1, WorkerID: r.cfg.WorkerID, Delivery: deliveryFacts(ctx, d),
 	}, nil
+}
+
+// deliveryFacts are what d and the transport that delivered it tell of the fire's way here,
+// recorded with the execution for its timeline (docs/fire-timeline.md); nil when nothing is
+// known, which costs the insert nothing but NULLs.
+func deliveryFacts(ctx context.Context, d event.Due) *domain.DeliveryFacts {
+	tf, ok := delivery.FactsFrom(ctx)
+	if !ok && d.ClaimedBy == "" && d.ClaimedAt == nil {
+		return nil
+	}
+	f := &domain.DeliveryFacts{ClaimedBy: d.ClaimedBy, ClaimedAt: d.ClaimedAt,
+		StreamSeq: tf.StreamSeq, Consumer: tf.Consumer, DeliveryCount: tf.Count}
+	if !tf.StoredAt.IsZero() {
+		at := tf.StoredAt
+		f.PublishedAt = &at
+	}
+	return f
 }
 
 func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store.StartParams) (*domain.Execution, store.StartOutcome, error) {
 	// A staged fire, recorded ahead, starts at its instant.
-	e, err := r.newExecution(d, later(now, d.ScheduledAt))
+	e, err := r.newExecution(ctx, d, later(now, d.ScheduledAt))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -994,7 +1012,7 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 // fire is recorded already; the caller then goes by that record.
 func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, error) {
 	now := r.now().UTC()
-	e, err := r.newExecution(d, now)
+	e, err := r.newExecution(ctx, d, now)
 	if err != nil {
 		return false, err
 	}

@@ -275,7 +275,7 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 			if err := slot.Acquire(ctx); err != nil {
 				return &delivery.RetryError{After: 0, Err: err}
 			}
-			return p.call(delivery.WithSlot(ctx, slot), ev)
+			return p.call(delivery.WithSlot(withFacts(ctx, msg), slot), ev)
 		})
 	}
 	outcome := delivery.Decide(err)
@@ -297,6 +297,17 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 	if settleErr != nil {
 		p.log.Warn("settle event", "event_id", ev.ID(), "error", settleErr)
 	}
+}
+
+// withFacts returns ctx carrying msg's delivery metadata, for the execution's timeline; ctx as it
+// is when the message has none (not a JetStream delivery).
+func withFacts(ctx context.Context, msg jetstream.Msg) context.Context {
+	md, err := msg.Metadata()
+	if err != nil {
+		return ctx
+	}
+	return delivery.WithFacts(ctx, delivery.Facts{StreamSeq: md.Sequence.Stream, StoredAt: md.Timestamp.UTC(),
+		Consumer: md.Consumer, Count: int(md.NumDelivered)})
 }
 
 // call calls the handler, turning a panic into an error that has the event redelivered: a

@@ -69,6 +69,10 @@ func BenchmarkExecutionRecords(b *testing.B) {
 				for i := range list {
 					at = at.Add(time.Second)
 					list[i] = newExecution(j, at, "bench", time.Now().UTC())
+					// What a pulled fire carries to its record (docs/fire-timeline.md).
+					claimed := at.Add(-1250 * time.Millisecond)
+					list[i].Delivery = &domain.DeliveryFacts{ClaimedBy: "tick-0", ClaimedAt: &claimed, PublishedAt: &claimed,
+						StreamSeq: uint64(recorded + i + 1), Consumer: "execute-http", DeliveryCount: 1}
 				}
 				if batch == 1 {
 					if _, err := st.StartExecution(b.Context(), list[0], store.StartParams{StaleAfter: time.Minute}); err != nil {

@@ -73,14 +73,16 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	var reason *string
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
-		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`
+		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error,
+		`+deliveryColumns+`)
+		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`,
+			$11::text, $12::timestamptz, $13::timestamptz, $14::bigint, $15::text, $16::int
 		FROM (VALUES ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::int, $9::text))
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING error, job_version`,
-			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-			e.Attempt, e.WorkerID, p.Exclusive).Scan(&reason, &e.JobVersion)
+			append([]any{e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
+				e.Attempt, e.WorkerID, p.Exclusive}, deliveryArgs(e.Delivery)...)...).Scan(&reason, &e.JobVersion)
 	})
 	switch {
 	case isOneRunning(err):
@@ -98,9 +100,15 @@ func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p Start
 	// Each attempt runs the job as it is when the attempt starts (see gatedVersion).
 	row := s.pool.QueryRow(ctx, `UPDATE job_executions SET status = 'running', attempt = attempt + 1,
 		worker_id = $2, started_at = $3, heartbeat_at = now(), next_attempt_at = NULL, exclusive = $4,
-		job_version = coalesce((SELECT version FROM jobs WHERE id = job_executions.job_id), job_version)
+		job_version = coalesce((SELECT version FROM jobs WHERE id = job_executions.job_id), job_version),
+		-- The delivery that resumes it is the one its timeline shows; what it does not know
+		-- (a push delivery) keeps what the first one recorded.
+		claimed_by = coalesce($8, claimed_by), claimed_at = coalesce($9, claimed_at),
+		published_at = coalesce($10, published_at), stream_seq = coalesce($11, stream_seq),
+		consumer = coalesce($12, consumer), delivery_count = coalesce($13, delivery_count)
 		WHERE idempotency_key = $1 AND scheduled_at = $7 AND status = 'queued' AND ($5 OR next_attempt_at <= `+nowParam(6)+`)
-		RETURNING id, attempt, job_version`, e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff, nullTime(p.Now), e.ScheduledAt)
+		RETURNING id, attempt, job_version`, append([]any{e.IdempotencyKey, e.WorkerID, e.StartedAt, p.Exclusive, p.IgnoreBackoff,
+		nullTime(p.Now), e.ScheduledAt}, deliveryArgs(e.Delivery)...)...)
 	switch err := row.Scan(&e.ID, &e.Attempt, &e.JobVersion); {
 	case err == nil:
 		return Resumed, nil
@@ -184,14 +192,18 @@ func resolveSilent(ctx context.Context, q interface {
 			SELECT id, $2, scheduled_at, $4, $5, $6, $7, $8 FROM old ON CONFLICT DO NOTHING)
 		UPDATE job_executions j SET attempt = $9, status = $10, worker_id = $11, started_at = $12,
 			finished_at = $13, error = nullif($14, ''), heartbeat_at = now(),
+			-- The delivery that takes it over is the one its timeline shows from now on.
+			claimed_by = coalesce($16, j.claimed_by), claimed_at = coalesce($17, j.claimed_at),
+			published_at = coalesce($18, j.published_at), stream_seq = coalesce($19, j.stream_seq),
+			consumer = coalesce($20, j.consumer), delivery_count = coalesce($21, j.delivery_count),
 			dead_letter_state = CASE WHEN $10 = 'dead_lettered' THEN 'pending' END,
 			job_version = CASE WHEN $10 = 'running'
 				THEN coalesce((SELECT version FROM jobs WHERE id = j.job_id), j.job_version) ELSE j.job_version END
 		FROM old WHERE j.id = old.id AND j.scheduled_at = old.scheduled_at AND j.scheduled_at = $15
 		RETURNING j.job_version`,
-		e.ID, lost.Attempt, p.StaleAfter,
-		lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
-		e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt).Scan(&e.JobVersion)
+		append([]any{e.ID, lost.Attempt, p.StaleAfter,
+			lost.StartedAt, lost.FinishedAt, lost.Status, lost.Error, lost.WorkerID,
+			e.Attempt, e.Status, e.WorkerID, e.StartedAt, e.FinishedAt, e.Error, e.ScheduledAt}, deliveryArgs(e.Delivery)...)...).Scan(&e.JobVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -248,13 +260,14 @@ func (s *Store) exclusiveRun(ctx context.Context, jobID string) (*domain.Executi
 func (s *Store) RecordSkipped(ctx context.Context, e *domain.Execution) (bool, error) {
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, finished_at, status, attempt, worker_id, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8, $9, $10)
+		trigger, scheduled_at, finished_at, status, attempt, worker_id, error, `+deliveryColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'skipped', $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (idempotency_key, scheduled_at) DO UPDATE SET status = 'skipped', finished_at = excluded.finished_at,
 			worker_id = excluded.worker_id, error = excluded.error, next_attempt_at = NULL
 			WHERE job_executions.status = 'queued' AND job_executions.attempt = 0
 		RETURNING id`,
-			e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error).Scan(&e.ID)
+			append([]any{e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.FinishedAt, e.Attempt, e.WorkerID, e.Error},
+				deliveryArgs(e.Delivery)...)...).Scan(&e.ID)
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -630,23 +643,30 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	ids, jobIDs, keys, triggers, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, attempts := make([]int64, n), make([]int32, n)
 	scheduled, started := make([]time.Time, n), make([]*time.Time, n)
+	facts := newDeliveryColumns(n)
 	for i, e := range list {
 		ids[i], jobIDs[i], keys[i], triggers[i], workers[i] = e.ID, e.JobID, e.IdempotencyKey, string(e.Trigger), e.WorkerID
 		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
+		facts.add(e.Delivery)
 	}
 	var inserted []insertedRow
 	err := s.writeHistory(ctx, scheduled, func() error {
 		rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error)
-		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`
-		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
-			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker, n)
+		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error,
+		`+deliveryColumns+`)
+		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`,
+			`+deliveryFromUnnest+`
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[],
+				$10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::text[], $15::int[])
+			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker,
+				claimed_by, claimed_at, published_at, stream_seq, consumer, delivery_count, n)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		-- In key order, as every writer of job_outcomes counts (migration 00013); then in the
 		-- order given, so that of two deliveries of one fire in a batch the first wins.
 		ORDER BY u.job_id, u.scheduled, u.n
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error, job_version`,
-			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers)
+			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers,
+			facts.claimedBy, facts.claimedAt, facts.publishedAt, facts.streamSeq, facts.consumer, facts.count)
 		if err != nil {
 			return err
 		}

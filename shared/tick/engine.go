@@ -298,7 +298,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 		}
 		return now.Add(time.Second)
 	}
-	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault, Freezes: freezes}
+	planner := Planner{Now: now, Horizon: horizon, MisfireThreshold: e.cfg.MisfireThreshold, MaxFires: MaxFiresPerJobDefault, Freezes: freezes, Instance: e.cfg.Instance}
 	// A claim under way when shutdown begins must finish: cancelled mid-commit, its fires could
 	// be committed to the outbox yet never handed to the publisher (the relay would send them
 	// only later).

@@ -29,6 +29,9 @@ type Planner struct {
 	// Freezes are the freezes that may hold a fire of this claim: a fire they hold is recorded
 	// skipped with reason "frozen", and the job's next run moves on past it.
 	Freezes []*domain.Freeze
+	// Instance names the replica that claims, written into each fire's due event with Now
+	// (docs/fire-timeline.md).
+	Instance string
 }
 
 // frozen returns the freeze that holds a fire of a job of namespace ns at at, or nil.
@@ -64,7 +67,7 @@ func (p Planner) Plan(j *domain.Job) (domain.PlanResult, error) {
 	if err != nil {
 		return r, err
 	}
-	b := builder{job: j}
+	b := builder{job: j, claimedBy: p.Instance, claimedAt: p.Now.UTC()}
 	next, ok := *j.NextRunAt, true
 	cutoff := p.Now.Add(-p.MisfireThreshold)
 
@@ -174,9 +177,11 @@ func lastFires(sched *schedule.Schedule, first, cutoff time.Time, k int) []time.
 
 // builder accumulates a plan's fires and skips.
 type builder struct {
-	job   *domain.Job
-	fires []time.Time
-	skips []domain.Skip
+	job       *domain.Job
+	claimedBy string
+	claimedAt time.Time
+	fires     []time.Time
+	skips     []domain.Skip
 }
 
 func (b *builder) fire(t time.Time) { b.fires = append(b.fires, t) }
@@ -201,7 +206,9 @@ func (b *builder) result(next *time.Time) (domain.PlanResult, error) {
 	for i, t := range b.fires {
 		t = domain.Instant(t)
 		key := domain.ScheduledKey(b.job.ID, t)
-		payload, err := json.Marshal(event.DueFor(b.job, t, domain.TriggerSchedule, key))
+		due := event.DueFor(b.job, t, domain.TriggerSchedule, key)
+		due.ClaimedBy, due.ClaimedAt = b.claimedBy, &b.claimedAt
+		payload, err := json.Marshal(due)
 		if err != nil {
 			return domain.PlanResult{}, err
 		}

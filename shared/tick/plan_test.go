@@ -79,14 +79,17 @@ func TestPlanFireCarriesSnapshotAndKey(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	j := job("* * * * * *", now)
-	r, err := Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}.Plan(j)
+	r, err := Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10, Instance: "tick-7"}.Plan(j)
 	require.NoError(t, err)
 	require.Len(t, r.Fires, 1)
 	f := r.Fires[0]
 	require.Equal(t, j.ID+":1767225600000", f.Key)
 	var d event.Due
 	require.NoError(t, json.Unmarshal(f.Payload, &d))
-	require.Equal(t, event.DueFor(j, now, domain.TriggerSchedule, f.Key), d)
+	want := event.DueFor(j, now, domain.TriggerSchedule, f.Key)
+	// The claim rides the payload, for the fire's timeline.
+	want.ClaimedBy, want.ClaimedAt = "tick-7", &now
+	require.Equal(t, want, d)
 }
 
 func TestPlanRejectsBrokenJobs(t *testing.T) {

@@ -1,0 +1,190 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/timeline"
+)
+
+type firesAnswer struct {
+	From  time.Time       `json:"from"`
+	To    time.Time       `json:"to"`
+	Note  string          `json:"note"`
+	Fires []timeline.Fire `json:"fires"`
+}
+
+func (c *client) fires(jobID string, from, to time.Time) firesAnswer {
+	c.t.Helper()
+	q := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}}
+	code, _, b := c.do(http.MethodGet, "/api/v1/jobs/"+jobID+"/fires?"+q.Encode(), "")
+	require.Equal(c.t, http.StatusOK, code, string(b))
+	var out firesAnswer
+	require.NoError(c.t, json.Unmarshal(b, &out))
+	return out
+}
+
+// createdAt moves the job's creation back, as if it had been scheduled since then.
+func (c *client) createdAt(jobID string, at time.Time) {
+	c.t.Helper()
+	conn, err := pgx.Connect(c.t.Context(), c.dbURL)
+	require.NoError(c.t, err)
+	defer conn.Close(c.t.Context())
+	_, err = conn.Exec(c.t.Context(), `UPDATE jobs SET created_at = $2 WHERE id = $1`, jobID, at)
+	require.NoError(c.t, err)
+}
+
+// TestFiresNamesWhyEachInstantDidOrDidNotRun: over three past days of an hourly job, each
+// instant is answered from what was recorded: an excluded day, a pause (from the audit log of
+// its disable and enable), a fire that ran, a forbid skip, instants nothing recorded (unknown,
+// not guessed), and a manual run listed beside them.
+func TestFiresNamesWhyEachInstantDidOrDidNotRun(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4)
+	excluded := day.AddDate(0, 0, 1)
+	j, _ := c.createJob(`{"name":"hourly","timezone":"UTC","schedule":{"cron":"0 0 * * * ?","excluded_dates":["` +
+		excluded.Format(time.DateOnly) + `"]},"http":{"url":"https://example.test/h"}}`)
+	c.createdAt(j.ID, day.AddDate(0, 0, -10))
+
+	// Paused from 06:00 to 09:00 on the third day (the api's clock is in updated_at).
+	third := day.AddDate(0, 0, 2)
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: uuid.NewString(), Name: "ops", Kind: "user", Mode: "database"})
+	_, err := c.st.SetEnabled(ctx, j.ID, false, nil, third.Add(6*time.Hour))
+	require.NoError(t, err)
+	_, err = c.st.SetEnabled(ctx, j.ID, true, nil, third.Add(9*time.Hour))
+	require.NoError(t, err)
+
+	ran := third.Add(12 * time.Hour)
+	started := ran
+	done := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: domain.ScheduledKey(j.ID, ran),
+		Trigger: domain.TriggerSchedule, ScheduledAt: ran, StartedAt: &started, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+	_, err = c.st.InsertExecutions(t.Context(), []*domain.Execution{done})
+	require.NoError(t, err)
+	forbid := third.Add(13 * time.Hour)
+	skipped := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: domain.ScheduledKey(j.ID, forbid),
+		Trigger: domain.TriggerSchedule, ScheduledAt: forbid, FinishedAt: &forbid, Status: domain.StatusSkipped, Attempt: 1, WorkerID: "w",
+		Error: "execution " + done.IdempotencyKey + " of this job was still running (concurrency policy forbid)"}
+	recorded, err := c.st.RecordSkipped(t.Context(), skipped)
+	require.NoError(t, err)
+	require.True(t, recorded)
+	manualAt := third.Add(14*time.Hour + 30*time.Minute)
+	manual := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.Key(j.ID, domain.TriggerManual, manualAt, uuid.NewString()),
+		Trigger:        domain.TriggerManual, ScheduledAt: manualAt, StartedAt: &manualAt, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+	_, err = c.st.InsertExecutions(t.Context(), []*domain.Execution{manual})
+	require.NoError(t, err)
+
+	got := c.fires(j.ID, day, day.AddDate(0, 0, 3))
+	require.Len(t, got.Fires, 72+1)
+	reasons := map[time.Time]timeline.Fire{}
+	for _, f := range got.Fires {
+		if f.Expected {
+			reasons[f.At] = f
+		}
+	}
+	require.Len(t, reasons, 72)
+	for h := range 24 {
+		require.Equal(t, timeline.ReasonUnknown, reasons[day.Add(time.Duration(h)*time.Hour)].Reason)
+		require.Equal(t, timeline.ReasonExcludedDate, reasons[excluded.Add(time.Duration(h)*time.Hour)].Reason)
+	}
+	for h := 6; h < 9; h++ {
+		require.Equal(t, timeline.ReasonPaused, reasons[third.Add(time.Duration(h)*time.Hour)].Reason, "%02d:00", h)
+	}
+	require.Equal(t, timeline.ReasonUnknown, reasons[third.Add(9*time.Hour)].Reason, "resumed at 09:00")
+	require.Equal(t, done.ID, reasons[ran].ExecutionID)
+	require.Equal(t, domain.StatusRunning, reasons[ran].Status)
+	require.Empty(t, reasons[ran].Reason)
+	require.Equal(t, timeline.ReasonForbid, reasons[forbid].Reason)
+	require.Equal(t, skipped.ID, reasons[forbid].ExecutionID)
+	require.Contains(t, reasons[forbid].Detail, "concurrency policy forbid")
+	var extra []timeline.Fire
+	for _, f := range got.Fires {
+		if !f.Expected {
+			extra = append(extra, f)
+		}
+	}
+	require.Len(t, extra, 1)
+	require.Equal(t, domain.TriggerManual, extra[0].Trigger)
+	require.Equal(t, manual.ID, extra[0].ExecutionID)
+}
+
+// TestFiresOnBerlinsSpringForward: 02:30 does not exist in Berlin on 2026-03-29. Under the
+// documented rule the fire happens at 03:00 CEST and is noted; under dst_gap skip the day
+// names the instant with reason dst_gap.
+func TestFiresOnBerlinsSpringForward(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	from, to := time.Date(2026, 3, 28, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	gapEnd := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+
+	shift, _ := c.createJob(`{"name":"berlin-shift","timezone":"Europe/Berlin","schedule":{"cron":"0 30 2 * * ?"},"http":{"url":"https://example.test/b"}}`)
+	c.createdAt(shift.ID, from.AddDate(0, -1, 0))
+	got := c.fires(shift.ID, from, to)
+	require.Len(t, got.Fires, 3)
+	require.Equal(t, gapEnd, got.Fires[1].At)
+	require.Equal(t, "2026-03-29 03:00:00 CEST", got.Fires[1].Local)
+	require.Equal(t, timeline.ReasonUnknown, got.Fires[1].Reason, "it should have fired: nothing says why not")
+	require.Equal(t, "dst_gap_shifted", got.Fires[1].Notes[0].Kind)
+
+	skip, _ := c.createJob(`{"name":"berlin-skip","timezone":"Europe/Berlin","schedule":{"cron":"0 30 2 * * ?","dst_gap":"skip"},"http":{"url":"https://example.test/b"}}`)
+	c.createdAt(skip.ID, from.AddDate(0, -1, 0))
+	got = c.fires(skip.ID, from, to)
+	require.Len(t, got.Fires, 3)
+	require.Equal(t, timeline.ReasonDSTGap, got.Fires[1].Reason)
+	require.Contains(t, got.Fires[1].Detail, "2026-03-29 02:30 does not exist in Europe/Berlin")
+	require.Empty(t, got.Fires[1].ExecutionID)
+}
+
+// TestFiresRefusesBadRangesNamingTheField: hostile and careless ranges are 400 naming from or
+// to, never a 500 and never an unbounded read.
+func TestFiresRefusesBadRangesNamingTheField(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"every-second","schedule":{"cron":"* * * * * ?"},"http":{"url":"https://example.test/s"}}`)
+	for _, tc := range []struct{ query, field string }{
+		{"from=yesterday", "from"},
+		{"to=" + url.QueryEscape("2026-13-01T00:00:00Z"), "to"},
+		{"from=" + url.QueryEscape("<script>alert(1)</script>"), "from"},
+		{"from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "to"},
+		{"from=2026-03-01T00:00:00Z&to=2026-03-09T00:00:00Z", "to"},
+		{"from=2026-03-01T00:00:00Z&to=2026-03-01T01:00:00Z", "to"}, // 3600 instants of a 1 s schedule
+	} {
+		p := c.problem(http.MethodGet, "/api/v1/jobs/"+j.ID+"/fires?"+tc.query, "", http.StatusBadRequest)
+		require.Equal(t, []string{tc.field}, fields(p), tc.query)
+	}
+	// Asked nothing, the busy schedule gets its latest instants rather than a refusal.
+	code, _, b := c.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/fires", "")
+	require.Equal(t, http.StatusOK, code, string(b))
+	// An execution id that is none, and a job id that is none: 404.
+	c.problem(http.MethodGet, "/api/v1/executions/not-an-id/timeline", "", http.StatusNotFound)
+	c.problem(http.MethodGet, "/api/v1/jobs/"+uuid.NewString()+"/fires", "", http.StatusNotFound)
+}
+
+// TestFiresOfAJobWithoutSchedule: a job started only by events names no instant; its runs are
+// listed as they came, and the answer says why there is nothing else.
+func TestFiresOfAJobWithoutSchedule(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"on-event","triggers":[{"event":{"filters":[{"exact":{"type":"com.example.paid"}}]}}],"http":{"url":"https://example.test/e"}}`)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	run := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version,
+		IdempotencyKey: domain.Key(j.ID, domain.TriggerEvent, at, "/shop/orders/1"), Trigger: domain.TriggerEvent,
+		ScheduledAt: at, StartedAt: &at, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"}
+	_, err := c.st.InsertExecutions(t.Context(), []*domain.Execution{run})
+	require.NoError(t, err)
+	got := c.fires(j.ID, at.Add(-time.Minute), at.Add(time.Minute))
+	require.Contains(t, got.Note, "no schedule")
+	require.Len(t, got.Fires, 1)
+	require.False(t, got.Fires[0].Expected)
+	require.Equal(t, domain.TriggerEvent, got.Fires[0].Trigger)
+	require.Equal(t, run.ID, got.Fires[0].ExecutionID)
+}
