@@ -167,6 +167,8 @@ type jobRequest struct {
 	Triggers []domain.JobTrigger `json:"triggers"`
 	// Chains: on_success, on_failure, on_completion (docs/chaining.md).
 	domain.Chains
+	// Alert: after how many consecutive failures the job alerts (docs/alerts.md).
+	Alert domain.AlertPolicy `json:"alert"`
 }
 
 // toJob converts the request.
@@ -176,7 +178,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
-		Triggers: in.Triggers, Chains: in.Chains,
+		Triggers: in.Triggers, Chains: in.Chains, Alert: in.Alert,
 	}
 }
 
