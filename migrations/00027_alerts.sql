@@ -40,6 +40,7 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_pending_idx ON alerts (next_attempt_at, id) WHERE done_at IS NULL;
 CREATE INDEX alerts_job_idx ON alerts (job_id, id);
+CREATE INDEX alerts_done_idx ON alerts (done_at) WHERE done_at IS NOT NULL;
 
 -- +goose StatementBegin
 -- vecron_alert_count moves job p_job's streak by one ended execution (or missed fire): a
@@ -98,8 +99,10 @@ CREATE FUNCTION vecron_alert_ended() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
-    -- Most statements end nothing (heartbeats, starts) or only successes of healthy jobs.
-    IF NOT EXISTS (SELECT 1 FROM new_rows WHERE status IN ('succeeded', 'failed', 'timed_out', 'dead_lettered')) THEN
+    -- Most statements end nothing (heartbeats, starts) or only successes of healthy jobs:
+    -- two scans of the statement's rows, and an empty index probed, say so.
+    IF NOT EXISTS (SELECT 1 FROM new_rows WHERE status IN ('failed', 'timed_out', 'dead_lettered'))
+        AND NOT EXISTS (SELECT 1 FROM new_rows n JOIN job_alert_state s ON s.job_id = n.job_id WHERE n.status = 'succeeded') THEN
         RETURN NULL;
     END IF;
     -- In key order, so that two statements lock the streaks of the same jobs in one order.

@@ -28,6 +28,8 @@ const (
 	MinBackoffDefault  = 5 * time.Second
 	MaxBackoffDefault  = 5 * time.Minute
 	BatchSizeDefault   = 50
+	// RetentionDefault is how long a delivered notice is kept.
+	RetentionDefault = 30 * 24 * time.Hour
 	// SMTPPortDefault is the submission port, where STARTTLS is the norm.
 	SMTPPortDefault = 587
 )
@@ -282,6 +284,8 @@ type Config struct {
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	BatchSize  int
+	// Retention is how long a notice is kept once done.
+	Retention time.Duration
 	// Policy is the egress policy every channel is reached through; nil applies the default.
 	Policy *egress.Policy
 }
@@ -293,6 +297,7 @@ func (c Config) withDefaults() Config {
 	c.MinBackoff = cmp.Or(c.MinBackoff, MinBackoffDefault)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, MaxBackoffDefault)
 	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
+	c.Retention = cmp.Or(c.Retention, RetentionDefault)
 	if c.Policy == nil {
 		c.Policy = &egress.Policy{}
 	}
@@ -305,8 +310,8 @@ func (c Config) validate() error {
 		return errors.New("alerts.interval: must not be negative")
 	case c.GiveUpAfter < 0:
 		return errors.New("alerts.give_up_after: must not be negative")
-	case c.Timeout < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 || c.BatchSize < 0:
-		return errors.New("alert: Timeout, MinBackoff, MaxBackoff and BatchSize must not be negative")
+	case c.Timeout < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 || c.BatchSize < 0 || c.Retention < 0:
+		return errors.New("alert: Timeout, MinBackoff, MaxBackoff, BatchSize and Retention must not be negative")
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" {

@@ -18,9 +18,13 @@ import (
 	"github.com/vecron/vecron/shared/store"
 )
 
+// parallelNotices bounds the notices of a batch delivered at once.
+const parallelNotices = 8
+
 // Store is what the dispatcher needs of the database.
 type Store interface {
 	DeliverAlerts(ctx context.Context, now time.Time, limit int, deliver func(ctx context.Context, list []*domain.Alert) error) (int, error)
+	PruneAlerts(ctx context.Context, before time.Time) (int64, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -82,6 +86,9 @@ func New(st Store, js jetstream.JetStream, names event.Names, clock clockwork.Cl
 	return d, nil
 }
 
+// pruneEvery is how often Run removes notices done for longer than Config.Retention.
+const pruneEvery = time.Hour
+
 // Run delivers until ctx ends, then returns nil. Failures are logged; none ends it.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	defer d.client.CloseIdleConnections()
@@ -91,7 +98,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	d.log.Info("delivering alerts", "channels", names, "interval", d.cfg.Interval.String())
 	failures := 0
+	var pruned time.Time
 	for {
+		if now := d.clock.Now(); now.Sub(pruned) >= pruneEvery {
+			// Done notices are kept a while for the job page and for an operator's questions.
+			if n, err := d.store.PruneAlerts(ctx, now.Add(-d.cfg.Retention)); err != nil {
+				d.log.Warn("alerts: prune delivered notices", "error", err)
+			} else if n > 0 {
+				d.log.Info("alerts: pruned delivered notices", "count", n)
+			}
+			pruned = now
+		}
 		n, err := d.Pass(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -122,9 +139,19 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // It returns the database's error.
 func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	return d.store.DeliverAlerts(ctx, d.clock.Now(), d.cfg.BatchSize, func(ctx context.Context, list []*domain.Alert) error {
+		// At once, a few at a time: a channel that answers slowly holds up the batch (and its
+		// locks) for one timeout, not one per notice. A batch never holds two notices of one
+		// job (the store hands a job's next notice over once the one before it is done).
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, parallelNotices)
 		for _, a := range list {
-			d.deliver(ctx, a)
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				d.deliver(ctx, a)
+			})
 		}
+		wg.Wait()
 		return nil
 	})
 }

@@ -291,3 +291,39 @@ channels:
 }
 
 var _ alert.Store = (*store.Store)(nil)
+
+// Two replicas delivering at once send each notice once: a notice one holds, the other skips.
+func TestReplicasDeliverEachNoticeOnce(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	h := newHook(t)
+	channels, err := alert.ParseChannels(fmt.Appendf(nil, "channels: [{name: hook, type: webhook, url: %q}]", h.URL), nil)
+	require.NoError(t, err)
+	var replicas []*alert.Dispatcher
+	for range 2 {
+		d, err := alert.New(st, nil, event.Names{}, clockwork.NewRealClock(), testenv.Logger(t),
+			alert.Config{Channels: channels, Policy: egress.LoopbackPolicy(), BatchSize: 2})
+		require.NoError(t, err)
+		replicas = append(replicas, d)
+	}
+	at := time.Now().Add(-time.Minute)
+	for i := range 6 {
+		j := testfactory.Job(t, st, testfactory.JobOpts{Alert: domain.AlertPolicy{AfterFailures: 1}})
+		testfactory.Outcome(t, st, j, domain.StatusFailed, at.Add(time.Duration(i)*time.Second), 0)
+	}
+	done := make(chan error, 2)
+	for _, d := range replicas {
+		go func() {
+			for {
+				n, err := d.Pass(t.Context())
+				if err != nil || n == 0 {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
+	require.Len(t, h.Bodies(), 6)
+}

@@ -132,3 +132,9 @@ func (s *Store) DeliverAlerts(ctx context.Context, now time.Time, limit int, del
 	})
 	return n, translate("deliver alerts", err)
 }
+
+// PruneAlerts removes the notices done before before, and returns how many it removed.
+func (s *Store) PruneAlerts(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM alerts WHERE done_at < $1`, before)
+	return tag.RowsAffected(), translate("prune alerts", err)
+}

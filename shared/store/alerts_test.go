@@ -239,3 +239,45 @@ func TestStoreStreakFollowsTheRule(t *testing.T) {
 		require.Equal(rt, alert.Notices(outcomes, threshold), got)
 	})
 }
+
+// Delivery hands over only notices due and not done, a job's next only once the one before it
+// is done; pruning removes done notices older than the bound.
+func TestDeliverAlertsInOrderAndPrune(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{Alert: domain.AlertPolicy{AfterFailures: 1}})
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	testfactory.Outcome(t, st, j, domain.StatusFailed, at, 0)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, at.Add(time.Second), 0)
+	now := at.Add(time.Minute)
+	var seen []domain.AlertState
+	deliver := func(ctx context.Context, list []*domain.Alert) error {
+		for _, a := range list {
+			seen = append(seen, a.State)
+			a.Deliveries = map[string]*domain.AlertDelivery{"x": {State: domain.DeliveryDelivered, Attempts: 1}}
+			done := now
+			a.DoneAt = &done
+		}
+		return nil
+	}
+	n, err := st.DeliverAlerts(t.Context(), now, 10, deliver)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the recovery waits for its alert")
+	n, err = st.DeliverAlerts(t.Context(), now, 10, deliver)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, []domain.AlertState{domain.AlertFiring, domain.AlertResolved}, seen)
+	n, err = st.DeliverAlerts(t.Context(), now, 10, deliver)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	list := alertsOf(t, st, j.ID)
+	require.Equal(t, domain.DeliveryDelivered, list[0].Deliveries["x"].State)
+
+	removed, err := st.PruneAlerts(t.Context(), now)
+	require.NoError(t, err)
+	require.Zero(t, removed, "done at the bound is kept")
+	removed, err = st.PruneAlerts(t.Context(), now.Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, int64(2), removed)
+	require.Empty(t, alertsOf(t, st, j.ID))
+}
