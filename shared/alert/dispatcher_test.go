@@ -183,7 +183,7 @@ channels:
   - {name: good, type: webhook, url: %q}
   - {name: flaky, type: webhook, url: %q, headers: {Authorization: "Bearer ${env:TOKEN}"}}
   - {name: dead, type: webhook, url: %q}
-`, good.URL, flaky.URL, dead.URL), []string{"TOKEN=t0k3n"})
+`, good.URL, flaky.URL, dead.URL+"/hooks/s3cr3t"), []string{"TOKEN=t0k3n"})
 	require.NoError(t, err)
 	clock := clockwork.NewFakeClockAt(time.Now())
 	log := &testenv.LogBuffer{}
@@ -224,7 +224,9 @@ channels:
 	require.NotNil(t, firing.DoneAt)
 	require.Equal(t, domain.DeliveryFailed, firing.Deliveries["dead"].State)
 	require.Contains(t, firing.Deliveries["dead"].LastError, "answered 500")
-	require.NotContains(t, firing.Deliveries["dead"].LastError, dead.URL, "the URL may hold a token")
+	require.NotContains(t, firing.Deliveries["dead"].LastError, "s3cr3t", "the URL may hold a token")
+	require.NotContains(t, log.String(), "s3cr3t")
+	require.NotContains(t, log.String(), "t0k3n")
 	require.Equal(t, domain.DeliveryDelivered, firing.Deliveries["flaky"].State)
 	require.Contains(t, log.String(), "giving up on the channel")
 	// The recovery came after its alert, on every channel that works.
