@@ -132,6 +132,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions, op{summary: "A job's execution history",
 			description: "Newest first.", resp: execPage, params: historyParams()}},
 		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
+		{http.MethodGet, v1 + "/jobs/{id}/alerts", jobRead, s.jobAlerts, op{summary: "A job's failure streak and its newest alerts, with each channel's delivery", resp: jobAlerts{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill, op{summary: "Run the fires of a past range",
 			description: "200 with the fires on a dry run; otherwise 202 with what was queued. A fire that already ran is not queued again.",
 			body:        jobs.BackfillRequest{}, resp: jobs.BackfillResult{}, also: []int{http.StatusAccepted}}},
