@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/rbac"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -43,4 +44,15 @@ func TestJobAlertsThroughTheAPI(t *testing.T) {
 
 	status, _, body = c.do(http.MethodGet, "/api/v1/jobs/00000000-0000-7000-8000-000000000000/alerts", "")
 	require.Equal(t, http.StatusNotFound, status, string(body))
+
+	// A token that may read the job but not its executions sees the alerts without their ids.
+	reader := c.as(rbac.RoleViewer, j.Namespace, domain.PermJobRead)
+	status, _, body = reader.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/alerts", "")
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.NotContains(t, string(body), last.ID)
+	require.Contains(t, string(body), `"state":"firing"`)
+	// One who may not read the namespace is told the job does not exist.
+	other := c.as(rbac.RoleViewer, "elsewhere")
+	status, _, _ = other.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/alerts", "")
+	require.Equal(t, http.StatusNotFound, status)
 }
