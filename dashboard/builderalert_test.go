@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/testfactory"
 )
 
 // The builder writes a job's alert policy as the API stores it, keeps it in an edit, and the
@@ -37,7 +39,16 @@ func TestBuilderAlertRoundTripAndJobPage(t *testing.T) {
 	require.Equal(t, domain.AlertPolicy{AfterFailures: 5}, def.Alert)
 	page := c.get("/jobs/" + id)
 	require.Equal(t, http.StatusOK, page.StatusCode, page.body)
-	require.Contains(t, page.body, `<dd id="job-alerts">after 5 failures in a row</dd>`)
+	require.Contains(t, page.body, `<dd id="job-alerts">after 5 failures in a row</dd>`, "no streak, nothing more")
+	// Six failures in a row: the page says so, and that the alert went out.
+	j, err := srv.Store.GetJob(t.Context(), id)
+	require.NoError(t, err)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for i := range 6 {
+		testfactory.Outcome(t, srv.Store, j, domain.StatusFailed, at.Add(time.Duration(i)*time.Second), 0)
+	}
+	page = c.get("/jobs/" + id)
+	require.Contains(t, page.body, `<span id="job-streak"><span aria-hidden="true">⚠</span> failing 6 times in a row now, alert sent</span>`)
 
 	id = builderRoundTrip(t, srv, c, token, nil, fill("quiet", "3", true))
 	def, _ = stored(t, srv, token, id)
