@@ -38,6 +38,9 @@ type builderForm struct {
 	OnSuccess, OnFailure, OnCompletion string
 
 	Timeout, MisfirePolicy, MaxCatchup, StartingDeadline, ConcurrencyPolicy string
+	// AlertAfter is the failure streak that alerts; AlertOff turns the job's alerts off.
+	AlertAfter string
+	AlertOff   bool
 	// RetryBackoff lists the delays separated by commas.
 	RetryMaxAttempts, RetryBackoff string
 
@@ -74,6 +77,7 @@ func newJobForm(ns string) builderForm {
 		Timeout:  domain.Duration(jobs.TimeoutDefault), MisfirePolicy: domain.MisfireFireOnce,
 		MaxCatchup: jobs.MaxCatchupDefault, ConcurrencyPolicy: domain.ConcurrencyAllow,
 		Retry: domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()},
+		Alert: domain.AlertPolicy{AfterFailures: domain.AlertAfterDefault},
 	}
 	return formOf(&def)
 }
@@ -92,6 +96,7 @@ func formOf(def *domain.JobDefinition) builderForm {
 		OnSuccess: refsText(def.OnSuccess), OnFailure: refsText(def.OnFailure), OnCompletion: refsText(def.OnCompletion),
 		Timeout: time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
 		MaxCatchup: strconv.Itoa(def.MaxCatchup), StartingDeadline: optDuration(def.StartingDeadline),
+		AlertAfter: optInt(def.Alert.AfterFailures), AlertOff: !def.Alert.On(),
 		ConcurrencyPolicy: def.ConcurrencyPolicy, RetryMaxAttempts: strconv.Itoa(def.Retry.MaxAttempts),
 	}
 	backoff := make([]string, len(def.Retry.Backoff))
@@ -215,6 +220,7 @@ func parseBuilder(v url.Values) builderForm {
 		ExcludedDates: text("excluded_dates"), Calendars: text("calendars"), Triggers: text("triggers"),
 		OnSuccess: text("on_success"), OnFailure: text("on_failure"), OnCompletion: text("on_completion"),
 		Timeout: v.Get("timeout"), MisfirePolicy: v.Get("misfire_policy"), MaxCatchup: v.Get("max_catchup"),
+		AlertAfter: v.Get("alert_after"), AlertOff: v.Has("alert_off"),
 		StartingDeadline: v.Get("starting_deadline"), ConcurrencyPolicy: v.Get("concurrency_policy"),
 		RetryMaxAttempts: v.Get("retry_max_attempts"), RetryBackoff: v.Get("retry_backoff"),
 		HTTPMethod: v.Get("http_method"), HTTPURL: v.Get("http_url"), HTTPBody: text("http_body"),
@@ -261,6 +267,7 @@ func (f *builderForm) values() url.Values {
 		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "triggers": f.Triggers, "timeout": f.Timeout,
 		"on_success": f.OnSuccess, "on_failure": f.OnFailure, "on_completion": f.OnCompletion,
 		"misfire_policy": f.MisfirePolicy, "max_catchup": f.MaxCatchup, "starting_deadline": f.StartingDeadline,
+		"alert_after":        f.AlertAfter,
 		"concurrency_policy": f.ConcurrencyPolicy, "retry_max_attempts": f.RetryMaxAttempts, "retry_backoff": f.RetryBackoff,
 		"http_method": f.HTTPMethod, "http_url": f.HTTPURL, "http_body": f.HTTPBody, "http_follow_redirects": f.HTTPFollowRedirects,
 		"sql_driver": f.SQLDriver, "sql_dsn": f.SQLDSN, "sql_host": f.SQLHost, "sql_port": f.SQLPort,
@@ -270,6 +277,7 @@ func (f *builderForm) values() url.Values {
 		set(name, value)
 	}
 	flag("enabled", f.Enabled)
+	flag("alert_off", f.AlertOff)
 	flag("sql_transaction", f.SQLTransaction)
 	flag("sql_read_only", f.SQLReadOnly)
 	for _, h := range f.Headers {
@@ -310,7 +318,14 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 		StartingDeadline:  duration(errs, "starting_deadline", f.StartingDeadline),
 		ConcurrencyPolicy: f.ConcurrencyPolicy,
 		Retry:             domain.RetryPolicy{MaxAttempts: integer(errs, "retry.max_attempts", f.RetryMaxAttempts), Backoff: []domain.Duration{}},
+		Alert:             domain.AlertPolicy{AfterFailures: integer(errs, "alert.after_failures", f.AlertAfter)},
 	}
+	if f.AlertOff {
+		off := false
+		def.Alert.Enabled = &off
+	}
+	// An empty threshold is the default, written out as the API stores it.
+	def.Alert = def.Alert.Normal()
 	for i, part := range strings.Split(f.RetryBackoff, ",") {
 		if part = strings.TrimSpace(part); part == "" {
 			continue
@@ -532,6 +547,10 @@ func (f *builderForm) inputFor(path string) string {
 		return "f-triggers"
 	case "on_success", "on_failure", "on_completion":
 		return "f-" + p
+	case "alert", "alert.after_failures":
+		return "f-alert_after"
+	case "alert.enabled":
+		return "f-alert_off"
 	case "schedule.cron", "schedule.every", "schedule.anchor", "schedule.at", "schedule.start_at", "schedule.end_at",
 		"schedule.dst_gap", "schedule.dst_overlap", "schedule.jitter", "schedule.excluded_dates", "schedule.calendars":
 		return "f-" + strings.TrimPrefix(p, "schedule.")

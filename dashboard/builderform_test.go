@@ -111,6 +111,12 @@ func definitionGen() *rapid.Generator[domain.JobDefinition] {
 			ConcurrencyPolicy: oneOrAny(domain.ConcurrencyAllow, domain.ConcurrencyForbid, domain.ConcurrencyReplace).Draw(t, "concurrency"),
 			Retry: domain.RetryPolicy{MaxAttempts: rapid.IntRange(0, 100).Draw(t, "attempts"),
 				Backoff: rapid.SliceOfN(durationGen("step"), 0, 5).Draw(t, "backoff")},
+			// As the API answers it: the threshold written out, "enabled" only when off.
+			Alert: domain.AlertPolicy{AfterFailures: rapid.IntRange(1, domain.MaxAlertAfter).Draw(t, "alert_after")},
+		}
+		if rapid.Bool().Draw(t, "alert_off") {
+			off := false
+			def.Alert.Enabled = &off
 		}
 		s := &def.Schedule
 		s.Kind = domain.ScheduleKind(oneOrAny("cron", "fixed_rate", "fixed_delay", "once").Draw(t, "sched_kind"))

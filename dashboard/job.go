@@ -38,6 +38,8 @@ type jobView struct {
 	Upstream *upstreamView
 	// Recent are the last day's fires with their outcome or why they did not run.
 	Recent *recentFiresView
+	// Streak is the job's current failure streak (docs/alerts.md); nil when it has none.
+	Streak *streakView
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -97,6 +99,7 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Go(func() { jv.Chains = ui.jobChains(r, sess, &j) })
 	wg.Go(func() { jv.Upstream = ui.jobUpstream(r, sess, &j) })
 	wg.Go(func() { jv.Recent = ui.recentFires(r, sess, &j) })
+	wg.Go(func() { jv.Streak = ui.jobStreak(r, sess, &j) })
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)

@@ -311,3 +311,26 @@ func (ui *UI) auditSummary(lang, verb string, rec *audit.Record, loc *time.Locat
 	}
 	return "", ""
 }
+
+// streakView is a job's current failure streak: how long, and whether it has alerted.
+type streakView struct {
+	Failures int
+	Alerted  bool
+}
+
+// jobStreak returns j's current failure streak, read through the API as the caller; nil when
+// it has none, or when the API does not answer (the page goes without it).
+func (ui *UI) jobStreak(r *http.Request, sess *session, j *domain.Job) *streakView {
+	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/jobs/"+j.ID+"/alerts", nil)
+	if err != nil || !res.ok() {
+		return nil
+	}
+	var v struct {
+		ConsecutiveFailures int  `json:"consecutive_failures"`
+		Alerted             bool `json:"alerted"`
+	}
+	if err := res.decode(&v); err != nil || v.ConsecutiveFailures == 0 {
+		return nil
+	}
+	return &streakView{Failures: v.ConsecutiveFailures, Alerted: v.Alerted}
+}

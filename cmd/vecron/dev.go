@@ -156,6 +156,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	}
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
 	as.Database.URL, as.Redis.URL, as.NATS, as.Host, as.Port = s.DatabaseURL, s.RedisURL, natsCfg(as.NATS), s.Host, s.Port
+	as.Environ = fnOpts.Environ
 	// Locally the dashboard is plain HTTP on this machine, which the api warns about elsewhere.
 	as.Dashboard.Development = true
 	if ip := net.ParseIP(s.Host); as.PublicURL == "" && s.Port != 0 && (s.Host == "localhost" || (ip != nil && ip.IsLoopback())) {

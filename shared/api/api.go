@@ -45,6 +45,8 @@ type Store interface {
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
 	Upstreams(ctx context.Context, ref string, limit int) ([]domain.UpstreamJob, error)
+	AlertStreak(ctx context.Context, jobID string) (failures int, alerted bool, err error)
+	JobAlerts(ctx context.Context, jobID string, limit int) ([]*domain.Alert, error)
 	ListAllExecutions(ctx context.Context, scope domain.ExecutionScope, f domain.ExecutionFilter, after *domain.ExecutionCursor, limit int) ([]*domain.Execution, error)
 	jobs.BackfillStore
 	jobs.DeadLetterStore
@@ -169,6 +171,8 @@ type jobRequest struct {
 	Triggers []domain.JobTrigger `json:"triggers"`
 	// Chains: on_success, on_failure, on_completion (docs/chaining.md).
 	domain.Chains
+	// Alert: after how many consecutive failures the job alerts (docs/alerts.md).
+	Alert domain.AlertPolicy `json:"alert"`
 }
 
 // toJob converts the request.
@@ -178,7 +182,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
-		Triggers: in.Triggers, Chains: in.Chains,
+		Triggers: in.Triggers, Chains: in.Chains, Alert: in.Alert,
 	}
 }
 
@@ -524,3 +528,43 @@ func decodeCursor(s string) (at time.Time, id string, ok bool) {
 }
 
 var badCursor = &domain.ValidationError{Fields: []domain.FieldError{{Field: "cursor", Reason: "is not a cursor this API returned"}}}
+
+// jobAlerts is a job's alert state (docs/alerts.md): its policy, its current failure streak and
+// its newest notices.
+type jobAlerts struct {
+	Policy domain.AlertPolicy `json:"policy"`
+	// ConsecutiveFailures is the current streak; Alerted says whether it has alerted.
+	ConsecutiveFailures int             `json:"consecutive_failures"`
+	Alerted             bool            `json:"alerted"`
+	Alerts              []*domain.Alert `json:"alerts"`
+}
+
+// maxJobAlerts is how many of a job's newest notices GET …/alerts answers.
+const maxJobAlerts = 20
+
+func (s *Server) jobAlerts(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.allowJob(w, r, domain.PermJobRead)
+	if !ok {
+		return
+	}
+	n, alerted, err := s.store.AlertStreak(r.Context(), j.ID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.store.JobAlerts(r.Context(), j.ID, maxJobAlerts)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if list == nil {
+		list = []*domain.Alert{}
+	}
+	// The execution ids are the executions', as in the statistics.
+	if !identityOf(r).Can(domain.PermExecutionRead, j.Namespace) {
+		for _, a := range list {
+			a.ExecutionID = ""
+		}
+	}
+	writeJSON(w, http.StatusOK, jobAlerts{Policy: j.Alert.Normal(), ConsecutiveFailures: n, Alerted: alerted, Alerts: list})
+}

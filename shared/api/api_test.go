@@ -179,6 +179,9 @@ func TestCreateRejectsBadInputNamingTheField(t *testing.T) {
 		{"NotJSON", `{"name":`, []string{"body"}},
 		{"TrailingData", `{"name":"a"} {}`, []string{"body"}},
 		{"NeverFires", `{"name":"a","schedule":{"cron":"0 0 0 30 2 *"},"http":{"url":"http://x.test"}}`, []string{"schedule.cron"}},
+		{"AlertTooLate", `{"name":"a","schedule":{"cron":"* * * * * *"},"http":{"url":"http://x.test"},"alert":{"after_failures":1001}}`, []string{"alert.after_failures"}},
+		{"AlertNegative", `{"name":"a","schedule":{"cron":"* * * * * *"},"http":{"url":"http://x.test"},"alert":{"after_failures":-1}}`, []string{"alert.after_failures"}},
+		{"AlertWrongType", `{"name":"a","schedule":{"cron":"* * * * * *"},"http":{"url":"http://x.test"},"alert":{"after_failures":"3"}}`, []string{"alert.after_failures"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 func TestCloneCopiesTheDefinitionIntoANewPausedJob(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	src, _ := c.createJob(strings.Replace(validJob, `"timeout"`, `"concurrency_policy":"forbid","timeout"`, 1))
+	src, _ := c.createJob(strings.Replace(validJob, `"timeout"`, `"concurrency_policy":"forbid","alert":{"after_failures":7},"timeout"`, 1))
 	code, h, b := c.do(http.MethodPost, "/api/v1/jobs/"+src.ID+"/clone", `{"name":"nightly report (copy)"}`)
 	require.Equal(t, http.StatusCreated, code, string(b))
 	got, err := c.st.GetJob(t.Context(), strings.TrimPrefix(h.Get("Location"), "/api/v1/jobs/"))
@@ -28,6 +28,7 @@ func TestCloneCopiesTheDefinitionIntoANewPausedJob(t *testing.T) {
 	require.Equal(t, src.Schedule, got.Schedule)
 	require.Equal(t, src.Retry, got.Retry)
 	require.Equal(t, domain.ConcurrencyForbid, got.ConcurrencyPolicy)
+	require.Equal(t, domain.AlertPolicy{AfterFailures: 7}, got.Alert)
 	require.False(t, got.Enabled, "a clone does not call its source's targets until asked")
 	require.Nil(t, got.NextRunAt)
 

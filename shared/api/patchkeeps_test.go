@@ -18,7 +18,7 @@ func TestPatchKeepsTriggersTagsAndChains(t *testing.T) {
 	next, _ := c.createJob(strings.Replace(validJob, "nightly report", "next step", 1))
 	j, _ := c.createJob(strings.Replace(validJob, `"timeout"`, `"tags":["finance","nightly"],`+
 		`"triggers":[{"event":{"filters":[{"exact":{"type":"com.example.order.paid"}}],"debounce":"30s"}},{"webhook":{}}],`+
-		`"on_success":["next step"],"timeout"`, 1))
+		`"on_success":["next step"],"alert":{"after_failures":5},"timeout"`, 1))
 	require.Len(t, j.Triggers, 2)
 	got, _ := c.edit(http.MethodPatch, j.ID, `{"description":"runs the report"}`, "If-Match", `"1"`, "Content-Type", "application/merge-patch+json")
 	require.Equal(t, "runs the report", got.Description)
@@ -26,4 +26,9 @@ func TestPatchKeepsTriggersTagsAndChains(t *testing.T) {
 	require.Equal(t, j.Triggers, got.Triggers, "a patch that does not name the triggers keeps them")
 	require.Equal(t, j.Chains, got.Chains)
 	require.Equal(t, []string{domain.DefaultNamespace + "/" + next.Name}, got.OnSuccess)
+	require.Equal(t, domain.AlertPolicy{AfterFailures: 5}, got.Alert, "a patch that does not name the alert keeps it")
+
+	got, _ = c.edit(http.MethodPatch, j.ID, `{"alert":{"enabled":false}}`, "If-Match", `"2"`, "Content-Type", "application/merge-patch+json")
+	require.False(t, got.Alert.On())
+	require.Equal(t, 5, got.Alert.AfterFailures, "a patch of one alert field keeps the other")
 }

@@ -142,6 +142,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, v1 + "/jobs/{id}/upstream", jobRead, s.jobUpstream, op{summary: "The jobs that chain to a job",
 			description: "The jobs whose on_success, on_failure or on_completion name this job, with the lists that do, in (namespace, name) order. Jobs in namespaces the caller may not read are counted in hidden, never named. At most 500 are read; truncated says there are more.",
 			resp:        upstreamResponse{}}},
+		{http.MethodGet, v1 + "/jobs/{id}/alerts", jobRead, s.jobAlerts, op{summary: "A job's failure streak and its newest alerts, with each channel's delivery", resp: jobAlerts{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill, op{summary: "Run the fires of a past range",
 			description: "200 with the fires on a dry run; otherwise 202 with what was queued. A fire that already ran is not queued again.",
 			body:        jobs.BackfillRequest{}, resp: jobs.BackfillResult{}, also: []int{http.StatusAccepted}}},

@@ -164,6 +164,8 @@ type JobDefinition struct {
 	Triggers []JobTrigger `json:"triggers,omitempty"`
 	// Chains are the jobs the job's executions start when they end (domain.Job.Chains).
 	Chains
+	// Alert says when the job's failures raise an alert (domain.Job.Alert).
+	Alert AlertPolicy `json:"alert,omitzero"`
 }
 
 // Job returns a new job of definition d, a deep copy: what validation fills in or changes in
@@ -180,5 +182,5 @@ func (d *JobDefinition) Job() (*Job, error) {
 	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Tags: c.Tags, Kind: c.Kind, HTTP: c.HTTP,
 		SQL: c.SQL, Schedule: c.Schedule, Timezone: c.Timezone, Enabled: c.Enabled, Timeout: c.Timeout,
 		MisfirePolicy: c.MisfirePolicy, MaxCatchup: c.MaxCatchup, StartingDeadline: c.StartingDeadline,
-		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Triggers: c.Triggers, Chains: c.Chains}, nil
+		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Triggers: c.Triggers, Chains: c.Chains, Alert: c.Alert}, nil
 }

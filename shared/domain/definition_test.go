@@ -19,7 +19,8 @@ func TestDefinitionJobKeepsEveryField(t *testing.T) {
 		"max_catchup":3,"starting_deadline":"1m","concurrency_policy":"forbid",
 		"retry":{"max_attempts":3,"backoff":["5s"]},
 		"triggers":[{"event":{"filters":[{"exact":{"type":"x"}}]}},{"webhook":{}}],
-		"on_success":["payments/a"],"on_failure":["payments/b"],"on_completion":["payments/c"]}`
+		"on_success":["payments/a"],"on_failure":["payments/b"],"on_completion":["payments/c"],
+		"alert":{"enabled":false,"after_failures":7}}`
 	var d domain.JobDefinition
 	require.NoError(t, json.Unmarshal([]byte(full), &d))
 	var defFields map[string]json.RawMessage

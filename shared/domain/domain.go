@@ -280,6 +280,8 @@ type Job struct {
 	Chains
 	// Editor is who last wrote Chains; never shown.
 	Editor *Editor `json:"-"`
+	// Alert says when the job's failures raise an alert (docs/alerts.md).
+	Alert AlertPolicy `json:"alert,omitzero"`
 	// Timeout bounds one execution attempt.
 	Timeout Duration `json:"timeout"`
 	// MisfirePolicy is one of the Misfire… constants; MaxCatchup caps fire_all.

@@ -39,6 +39,9 @@ const (
 	TypeJobDeleted = "io.vecron.job.deleted"
 	TypeJobPaused  = "io.vecron.job.paused"
 	TypeJobResumed = "io.vecron.job.resumed"
+
+	// TypeJobAlert: a job's failure streak reached its threshold, or ended (docs/alerts.md).
+	TypeJobAlert = "io.vecron.job.alert"
 )
 
 // LifecycleTypes returns the types of the lifecycle events on the events stream: what the live
@@ -70,6 +73,10 @@ const (
 // events apart by source and id, and a row sent twice (delivery is at least once) must be the
 // same event both times.
 const SourceAudit = "/vecron/audit"
+
+// SourceAlerts is the source of every alert event, whichever replica delivers it: an alert
+// delivered twice must be the same event both times.
+const SourceAlerts = "/vecron/alerts"
 
 // SourceJobs is the source of every job-change event, whichever replica publishes it: like
 // SourceAudit, an event published twice must be the same event both times.
@@ -421,4 +428,51 @@ func newJobChange(r *audit.Record, typ, id string, kind domain.JobKind, name str
 	ev.SetDataContentType(cloudevents.ApplicationJSON)
 	ev.DataEncoded = data
 	return ev
+}
+
+// AlertData is the data of an io.vecron.job.alert event, and what the templates of the alert
+// channels read.
+type AlertData struct {
+	JobID     string `json:"job_id"`
+	JobName   string `json:"job_name"`
+	Namespace string `json:"namespace"`
+	// State is "firing" when the streak reached the threshold, "resolved" when it ended.
+	State               domain.AlertState `json:"state"`
+	ConsecutiveFailures int               `json:"consecutive_failures"`
+	Threshold           int               `json:"threshold"`
+	// LastError is the error of the streak's last failure, cut short; empty for a recovery.
+	LastError   string    `json:"last_error,omitempty"`
+	ExecutionID string    `json:"execution_id,omitempty"`
+	Time        time.Time `json:"time"`
+	// URL is the job's page on the dashboard, when public_url is set.
+	URL string `json:"url,omitempty"`
+}
+
+// AlertDataOf returns the data of alert a; publicURL ("" for none) makes the job page's URL.
+func AlertDataOf(a *domain.Alert, publicURL string) AlertData {
+	d := AlertData{JobID: a.JobID, JobName: a.JobName, Namespace: a.Namespace, State: a.State,
+		ConsecutiveFailures: a.ConsecutiveFailures, Threshold: a.Threshold, LastError: a.LastError,
+		ExecutionID: a.ExecutionID, Time: a.CreatedAt.UTC()}
+	if publicURL != "" {
+		d.URL = strings.TrimSuffix(publicURL, "/") + "/jobs/" + a.JobID
+	}
+	return d
+}
+
+// NewJobAlert builds the io.vecron.job.alert event of alert a: its id is the alert's, its
+// subject the job id, its time when the alert was raised. It returns an error only when the
+// data cannot be encoded.
+func NewJobAlert(a *domain.Alert, publicURL string) (cloudevents.Event, error) {
+	ev := cloudevents.NewEvent()
+	ev.SetID(strconv.FormatInt(a.ID, 10))
+	ev.SetType(TypeJobAlert)
+	ev.SetSource(SourceAlerts)
+	ev.SetSubject(a.JobID)
+	ev.SetTime(a.CreatedAt)
+	ev.SetExtension(ExtNamespace, a.Namespace)
+	ev.SetExtension(ExtJobName, a.JobName)
+	if err := ev.SetData(cloudevents.ApplicationJSON, AlertDataOf(a, publicURL)); err != nil {
+		return ev, fmt.Errorf("encode alert %d: %w", a.ID, err)
+	}
+	return ev, nil
 }

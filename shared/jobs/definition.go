@@ -23,7 +23,7 @@ func DefinitionOf(j *domain.Job) Definition {
 		Namespace: n.Namespace, Name: n.Name, Description: n.Description, Tags: n.Tags, Kind: n.Kind, Enabled: n.Enabled,
 		Schedule: n.Schedule, Timezone: n.Timezone, HTTP: n.HTTP, SQL: n.SQL, Timeout: n.Timeout,
 		MisfirePolicy: n.MisfirePolicy, MaxCatchup: n.MaxCatchup, StartingDeadline: n.StartingDeadline,
-		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers, Chains: n.Chains,
+		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers, Chains: n.Chains, Alert: n.Alert,
 	}
 }
 
@@ -56,6 +56,7 @@ func cloneJob(j *domain.Job) *domain.Job {
 	c.Retry.Backoff = slices.Clone(j.Retry.Backoff)
 	c.Triggers = domain.CloneTriggers(j.Triggers)
 	c.Chains = j.Chains.Clone()
+	c.Alert = j.Alert.Clone()
 	if j.HTTP != nil {
 		h := *j.HTTP
 		h.Headers = maps.Clone(j.HTTP.Headers)

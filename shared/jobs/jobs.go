@@ -363,6 +363,7 @@ func WithDefaults(j *domain.Job) *domain.Job {
 	if j.Retry.Backoff == nil {
 		j.Retry.Backoff = domain.BackoffDefault()
 	}
+	j.Alert = j.Alert.Normal()
 	return j
 }
 
@@ -390,6 +391,7 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 		v.Add("description", "is longer than 4096 bytes")
 	}
 	domain.CheckTags(&v, j.Tags)
+	domain.CheckAlert(&v, j.Alert)
 	validateChains(&v, j)
 	switch j.Kind {
 	case domain.KindHTTP:

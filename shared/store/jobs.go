@@ -16,7 +16,7 @@ import (
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
 	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules,
-	tags, triggers, chains`
+	tags, triggers, chains, alert_after, alert_enabled`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -30,11 +30,13 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		rules      []byte
 		triggers   []byte
 		chains     []byte
+		alertAfter int16
+		alertOn    bool
 	)
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
 		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules,
-		&j.Tags, &triggers, &chains); err != nil {
+		&j.Tags, &triggers, &chains, &alertAfter, &alertOn); err != nil {
 		return nil, err
 	}
 	if len(j.Tags) == 0 {
@@ -50,6 +52,10 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		if err := json.Unmarshal(triggers, &j.Triggers); err != nil {
 			return nil, fmt.Errorf("job %s: decode triggers: %w", j.ID, err)
 		}
+	}
+	j.Alert = domain.AlertPolicy{AfterFailures: int(alertAfter)}
+	if !alertOn {
+		j.Alert.Enabled = &alertOn
 	}
 	if chains != nil {
 		var c storedChains
@@ -112,6 +118,9 @@ type encodedJob struct {
 	eventType    *string
 	// chains is NULL for a job that chains to nothing.
 	chains []byte
+	// alertAfter and alertOn are the job's alert policy, its default filled in.
+	alertAfter int16
+	alertOn    bool
 }
 
 // storedChains is the chains column: a job's chains and who last wrote them.
@@ -132,6 +141,7 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	if c.retry, err = json.Marshal(j.Retry); err != nil {
 		return c, err
 	}
+	c.alertAfter, c.alertOn = int16(min(j.Alert.Threshold(), domain.MaxAlertAfter)), j.Alert.On()
 	c.tags = j.Tags
 	if c.tags == nil {
 		c.tags = []string{}
@@ -202,12 +212,12 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
 		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags,
-		triggers, event_trigger, event_type, chains)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27)`,
+		triggers, event_trigger, event_type, chains, alert_after, alert_enabled)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
 		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags,
-		c.triggers, c.eventTrigger, c.eventType, c.chains)
+		c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn)
 	return jobNameTaken(err, j)
 }
 
@@ -224,7 +234,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
 			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags,
-			c.triggers, c.eventTrigger, c.eventType, c.chains}
+			c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn}
 		if j.CalendarRules != nil {
 			calendars = append(calendars, j)
 		}
@@ -235,7 +245,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type", "chains"}, pgx.CopyFromRows(rows))
+			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type", "chains", "alert_after", "alert_enabled"}, pgx.CopyFromRows(rows))
 		return err
 	}
 	if len(calendars) == 0 {
@@ -301,11 +311,11 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19,
-		triggers = $20, event_trigger = $21, event_type = $22, chains = $23
+		triggers = $20, event_trigger = $21, event_type = $22, chains = $23, alert_after = $24, alert_enabled = $25
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType, c.chains))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}
@@ -375,6 +385,10 @@ func deleteJob(ctx context.Context, tx pgx.Tx, id string, ifVersion int64) (*dom
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE job_id = $1`, id); err != nil {
 		return nil, translate("delete job outbox", err)
+	}
+	// The streak goes with its job; its undelivered notices stay, naming the job.
+	if _, err := tx.Exec(ctx, `DELETE FROM job_alert_state WHERE job_id = $1`, id); err != nil {
+		return nil, translate("delete job alert state", err)
 	}
 	// Runs started by hand and not yet begun end with their job: their callers hold ids.
 	_, err = tx.Exec(ctx, `UPDATE job_executions SET status = 'skipped', finished_at = now(),

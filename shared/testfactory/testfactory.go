@@ -51,6 +51,8 @@ type JobOpts struct {
 	Tags []string
 	// Triggers are the job's triggers (an event trigger: matched by ingested events).
 	Triggers []domain.JobTrigger
+	// Alert is the job's alert policy (default: after 3 failures).
+	Alert domain.AlertPolicy
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -88,6 +90,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 		j.NextRunAt = nil
 	}
 	j.Triggers = o.Triggers
+	j.Alert = o.Alert
 	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
 	j.Retry = domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()}
 	if o.Retry != nil {

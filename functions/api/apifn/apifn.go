@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/dashboard"
+	"github.com/vecron/vecron/shared/alert"
 	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/auditsink"
@@ -47,8 +49,11 @@ type Settings struct {
 	Debug    telemetry.DebugConfig `koanf:"debug"`
 	Auth     identity.Config       `koanf:"auth"`
 	Audit    audit.Config          `koanf:"audit"`
-	// Egress is the policy the audit sink and the events sink are reached through.
+	// Egress is the policy the audit sink, the events sink and the alert channels are reached
+	// through.
 	Egress egress.Config `koanf:"egress"`
+	// Alerts configure the channels failure-streak notices go to (docs/alerts.md).
+	Alerts alert.Settings `koanf:"alerts"`
 	// Redis holds the failed-login counters; /readyz checks it.
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
@@ -65,6 +70,9 @@ type Settings struct {
 	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
 	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+	// Environ is the process environment, from main: the alert channels' ${env:NAME}
+	// references are read from it.
+	Environ []string `koanf:"-"`
 }
 
 // EventsSettings configure the cluster-internal events listener (docs/event-triggers.md): POST
@@ -110,6 +118,7 @@ func DefaultSettings() Settings {
 		Auth:     identity.DefaultConfig(),
 		Audit:    audit.Config{ForwardInterval: auditsink.IntervalDefault},
 		Events:   EventsSettings{Config: eventsink.DefaultConfig()},
+		Alerts:   alert.Settings{Interval: alert.IntervalDefault, GiveUpAfter: alert.GiveUpAfterDefault},
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
@@ -202,13 +211,19 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	st.UseAudit(auditKeys)
+	policy, err := egress.New(s.Egress)
+	if err != nil {
+		return err
+	}
+	var channels []alert.Channel
+	if s.Alerts.ChannelsFile != "" {
+		if channels, err = alert.LoadChannels(s.Alerts.ChannelsFile, s.Environ); err != nil {
+			return err
+		}
+	}
 	var forwarder *auditsink.Forwarder
 	if s.Audit.Sink != "" {
 		// Every replica runs one; they take turns through the store, one delivering at a time.
-		policy, err := egress.New(s.Egress)
-		if err != nil {
-			return err
-		}
 		cfg := auditsink.Config{Sink: s.Audit.Sink, Interval: s.Audit.ForwardInterval, Policy: policy}
 		if forwarder, err = auditsink.New(st, clock, log.With("component", "auditsink"), cfg); err != nil {
 			return err
@@ -218,6 +233,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		hub       *feed.Hub
 		publisher *jobevents.Publisher
 		deliverer *eventsink.Deliverer
+		alertJS   jetstream.JetStream
 	)
 	if s.Events.Sink != "" && s.NATS.URL == "" {
 		return fmt.Errorf("events.sink: the lifecycle events are read from NATS; set nats.url too")
@@ -233,16 +249,19 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		publisher = jobevents.New(st, js, s.NATS.Names(), clock, log.With("component", "jobevents"), jobevents.Config{})
 		if s.Events.Sink != "" {
 			// Every replica runs one; they share one durable consumer, so each event goes once.
-			policy, err := egress.New(s.Egress)
-			if err != nil {
-				return err
-			}
 			if deliverer, err = eventsink.New(js, s.NATS.Names(), policy, clock, log.With("component", "eventsink"), s.Events.Config); err != nil {
 				return err
 			}
 		}
+		alertJS = js
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
+	}
+	// Every replica runs one; the store's row locks let one deliver each notice at a time.
+	alerts, err := alert.New(st, alertJS, s.NATS.Names(), clock, log.With("component", "alerts"), alert.Config{Channels: channels,
+		PublicURL: public, Interval: s.Alerts.Interval, GiveUpAfter: s.Alerts.GiveUpAfter, Policy: policy})
+	if err != nil {
+		return err
 	}
 	keys, err := s.Secrets.Keyring()
 	if err != nil {
@@ -272,6 +291,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
 	}
+	g.Go(func() error { return alerts.Run(gctx) })
 	if hub != nil {
 		g.Go(func() error { return hub.Run(gctx) })
 		g.Go(func() error { return publisher.Run(gctx) })
