@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/event/eventschema"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
@@ -31,6 +33,8 @@ func alertEvents(t *testing.T, js jetstream.JetStream, names event.Names) []even
 	require.NoError(t, err)
 	info, err := s.Info(t.Context())
 	require.NoError(t, err)
+	schemas, err := eventschema.Load("../../docs/events")
+	require.NoError(t, err)
 	var out []event.AlertData
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(t.Context(), seq)
@@ -42,6 +46,9 @@ func alertEvents(t *testing.T, js jetstream.JetStream, names event.Names) []even
 		}
 		require.Equal(t, event.TypeJobAlert, m.Header.Get("ce-type"))
 		require.Equal(t, event.SourceAlerts, m.Header.Get("ce-source"))
+		ev, err := event.FromNATS(t.Context(), &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		require.NoError(t, err)
+		require.NoError(t, schemas.Validate(ev), "the alert event as sent matches docs/events/io.vecron.job.alert.schema.json")
 		var d event.AlertData
 		require.NoError(t, json.Unmarshal(m.Data, &d))
 		out = append(out, d)

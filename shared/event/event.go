@@ -60,6 +60,7 @@ func LifecycleTypes() []string {
 		TypeJobDeleted,
 		TypeJobPaused,
 		TypeJobResumed,
+		TypeJobAlert,
 	}
 }
 
