@@ -38,6 +38,8 @@ type builderForm struct {
 	OnSuccess, OnFailure, OnCompletion string
 
 	Timeout, MisfirePolicy, MaxCatchup, StartingDeadline, ConcurrencyPolicy string
+	// MissedAfter is the job's watchdog grace; empty keeps the default.
+	MissedAfter string
 	// RetryBackoff lists the delays separated by commas.
 	RetryMaxAttempts, RetryBackoff string
 
@@ -92,6 +94,7 @@ func formOf(def *domain.JobDefinition) builderForm {
 		OnSuccess: refsText(def.OnSuccess), OnFailure: refsText(def.OnFailure), OnCompletion: refsText(def.OnCompletion),
 		Timeout: time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
 		MaxCatchup: strconv.Itoa(def.MaxCatchup), StartingDeadline: optDuration(def.StartingDeadline),
+		MissedAfter:       optDuration(def.MissedAfter),
 		ConcurrencyPolicy: def.ConcurrencyPolicy, RetryMaxAttempts: strconv.Itoa(def.Retry.MaxAttempts),
 	}
 	backoff := make([]string, len(def.Retry.Backoff))
@@ -216,6 +219,7 @@ func parseBuilder(v url.Values) builderForm {
 		OnSuccess: text("on_success"), OnFailure: text("on_failure"), OnCompletion: text("on_completion"),
 		Timeout: v.Get("timeout"), MisfirePolicy: v.Get("misfire_policy"), MaxCatchup: v.Get("max_catchup"),
 		StartingDeadline: v.Get("starting_deadline"), ConcurrencyPolicy: v.Get("concurrency_policy"),
+		MissedAfter:      v.Get("missed_after"),
 		RetryMaxAttempts: v.Get("retry_max_attempts"), RetryBackoff: v.Get("retry_backoff"),
 		HTTPMethod: v.Get("http_method"), HTTPURL: v.Get("http_url"), HTTPBody: text("http_body"),
 		HTTPFollowRedirects: v.Get("http_follow_redirects"),
@@ -261,6 +265,7 @@ func (f *builderForm) values() url.Values {
 		"excluded_dates": f.ExcludedDates, "calendars": f.Calendars, "triggers": f.Triggers, "timeout": f.Timeout,
 		"on_success": f.OnSuccess, "on_failure": f.OnFailure, "on_completion": f.OnCompletion,
 		"misfire_policy": f.MisfirePolicy, "max_catchup": f.MaxCatchup, "starting_deadline": f.StartingDeadline,
+		"missed_after":       f.MissedAfter,
 		"concurrency_policy": f.ConcurrencyPolicy, "retry_max_attempts": f.RetryMaxAttempts, "retry_backoff": f.RetryBackoff,
 		"http_method": f.HTTPMethod, "http_url": f.HTTPURL, "http_body": f.HTTPBody, "http_follow_redirects": f.HTTPFollowRedirects,
 		"sql_driver": f.SQLDriver, "sql_dsn": f.SQLDSN, "sql_host": f.SQLHost, "sql_port": f.SQLPort,
@@ -308,6 +313,7 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 		Timeout:       duration(errs, "timeout", f.Timeout),
 		MisfirePolicy: f.MisfirePolicy, MaxCatchup: integer(errs, "max_catchup", f.MaxCatchup),
 		StartingDeadline:  duration(errs, "starting_deadline", f.StartingDeadline),
+		MissedAfter:       duration(errs, "missed_after", f.MissedAfter),
 		ConcurrencyPolicy: f.ConcurrencyPolicy,
 		Retry:             domain.RetryPolicy{MaxAttempts: integer(errs, "retry.max_attempts", f.RetryMaxAttempts), Backoff: []domain.Duration{}},
 	}
@@ -522,7 +528,7 @@ func (f *builderForm) inputFor(path string) string {
 	}
 	switch p := indexSuffix.ReplaceAllString(path, ""); p {
 	case "name", "namespace", "description", "kind", "enabled", "timezone", "timeout", "misfire_policy",
-		"max_catchup", "starting_deadline", "concurrency_policy", "tags":
+		"max_catchup", "starting_deadline", "missed_after", "concurrency_policy", "tags":
 		return "f-" + p
 	case "retry.max_attempts", "retry.backoff":
 		return "f-retry_" + strings.TrimPrefix(p, "retry.")

@@ -51,6 +51,8 @@ type JobOpts struct {
 	Tags []string
 	// Triggers are the job's triggers (an event trigger: matched by ingested events).
 	Triggers []domain.JobTrigger
+	// MissedAfter is the job's watchdog grace; zero keeps the default.
+	MissedAfter time.Duration
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -87,7 +89,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	if o.Waiting {
 		j.NextRunAt = nil
 	}
-	j.Triggers = o.Triggers
+	j.Triggers, j.MissedAfter = o.Triggers, domain.Duration(o.MissedAfter)
 	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
 	j.Retry = domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()}
 	if o.Retry != nil {

@@ -1,0 +1,217 @@
+// Package watchdog finds fires that were due and have not started within their job's grace —
+// never claimed, claimed but never published, published but never delivered, delivered but never
+// started — and records them as missed, once each, counting them in a metric
+// (docs/missed-fires.md). It runs in the api function, apart from the tick and the executors
+// whose failures it is there to see, and adds nothing to the path of a healthy fire: it reads
+// the jobs' due index, the outbox and the due stream, which hold only what has not gone through.
+package watchdog
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
+)
+
+// Defaults of Config.
+const (
+	IntervalDefault = 10 * time.Second
+	LimitDefault    = 1000
+	// lookBack bounds how far back a pass notes the start of fires it recorded.
+	lookBack = 7 * 24 * time.Hour
+)
+
+// Config shapes the watchdog.
+type Config struct {
+	// Interval is how often one of the api replicas runs a pass.
+	Interval time.Duration `koanf:"interval" usage:"how often the missed-fire watchdog looks (one api replica at a time)"`
+	// Limit bounds the fires a pass looks at in each place, so that a huge backlog does not
+	// turn the watchdog into a load of its own.
+	Limit int `koanf:"limit" usage:"fires the missed-fire watchdog looks at per place and pass"`
+	// Disabled turns the watchdog off on this replica.
+	Disabled bool `koanf:"disabled" usage:"do not run the missed-fire watchdog on this replica"`
+}
+
+func (c Config) withDefaults() Config {
+	c.Interval = cmp.Or(c.Interval, IntervalDefault)
+	c.Limit = cmp.Or(c.Limit, LimitDefault)
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Interval < time.Second:
+		return fmt.Errorf("watchdog.interval: %s is shorter than 1s", c.Interval)
+	case c.Limit < 1 || c.Limit > 100_000:
+		return fmt.Errorf("watchdog.limit: %d is not from 1 to 100000", c.Limit)
+	}
+	return nil
+}
+
+// Store is what the watchdog reads and writes in the database.
+type Store interface {
+	BeginMissedPass(ctx context.Context, now time.Time, every time.Duration) (bool, error)
+	UnclaimedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
+	UnpublishedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
+	OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []domain.MissedFire) ([]domain.MissedFire, error)
+	RecordMissedFires(ctx context.Context, fires []domain.MissedFire, hook store.MissedHook) ([]domain.MissedFire, error)
+	NoteMissedStarts(ctx context.Context, since time.Time) (int, error)
+}
+
+// Stream lists the fires the due stream holds.
+type Stream interface {
+	Waiting(ctx context.Context, limit int) ([]queue.Waiting, error)
+}
+
+var (
+	_ Store  = (*store.Store)(nil)
+	_ Stream = (*queue.Inspector)(nil)
+)
+
+// Deps are the watchdog's collaborators. Stream may be nil (no NATS configured): the stages
+// after publication are then not looked at.
+type Deps struct {
+	Store  Store
+	Stream Stream
+	Clock  clockwork.Clock
+	Log    *slog.Logger
+	// Metrics, when not nil, receives vecron_missed_fires_total.
+	Metrics prometheus.Registerer
+	// OnMissed, when not nil, runs in the transaction that records missed fires, with those
+	// recorded now (alerting).
+	OnMissed store.MissedHook
+}
+
+// Watchdog looks for missed fires every interval.
+type Watchdog struct {
+	deps   Deps
+	cfg    Config
+	missed *prometheus.CounterVec
+}
+
+// New returns a watchdog, or an error naming the field of cfg that is wrong or the metric that
+// cannot be registered.
+func New(deps Deps, cfg Config) (*Watchdog, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	w := &Watchdog{deps: deps, cfg: cfg, missed: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vecron_missed_fires_total",
+		Help: "Fires recorded missed: due and not started within their job's grace, by the stage they stopped at.",
+	}, []string{"stage"})}
+	for _, s := range domain.MissedStages() {
+		w.missed.WithLabelValues(string(s)) // every stage shows, at 0, before its first miss
+	}
+	if deps.Metrics != nil {
+		if err := deps.Metrics.Register(w.missed); err != nil {
+			return nil, fmt.Errorf("register watchdog metrics: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// Run runs a pass every interval on the clock until ctx ends. A pass that fails is logged and
+// the next one tries again: the watchdog must outlive the outages it is there to report.
+func (w *Watchdog) Run(ctx context.Context) error {
+	if w.cfg.Disabled {
+		return nil
+	}
+	t := w.deps.Clock.NewTicker(w.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.Chan():
+		}
+		if _, err := w.Pass(ctx); err != nil && ctx.Err() == nil {
+			w.deps.Log.Warn("missed-fire pass failed", "error", err)
+		}
+	}
+}
+
+// Pass looks once, when no other replica has within the interval, and returns the fires it
+// recorded missed now. A place that cannot be read (the broker down) is reported in the error
+// after the others were looked at and their findings recorded.
+func (w *Watchdog) Pass(ctx context.Context) ([]domain.MissedFire, error) {
+	now := w.deps.Clock.Now().UTC()
+	// A little less than the interval, so that a replica's own ticker, a hair early, still wins.
+	mine, err := w.deps.Store.BeginMissedPass(ctx, now, w.cfg.Interval*9/10)
+	if err != nil || !mine {
+		return nil, err
+	}
+	return w.look(ctx, now)
+}
+
+// look is one pass at now.
+func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire, error) {
+	var found []domain.MissedFire
+	var errs []error
+	def := domain.MissedAfterDefault
+	if fires, err := w.deps.Store.UnclaimedFires(ctx, now, def, w.cfg.Limit); err != nil {
+		errs = append(errs, err)
+	} else {
+		found = append(found, fires...)
+	}
+	if fires, err := w.deps.Store.UnpublishedFires(ctx, now, def, w.cfg.Limit); err != nil {
+		errs = append(errs, err)
+	} else {
+		found = append(found, fires...)
+	}
+	if w.deps.Stream != nil {
+		if fires, err := w.waiting(ctx, now, def); err != nil {
+			errs = append(errs, err)
+		} else {
+			found = append(found, fires...)
+		}
+	}
+	recorded, err := w.deps.Store.RecordMissedFires(ctx, found, w.deps.OnMissed)
+	if err != nil {
+		return nil, errors.Join(append(errs, err)...)
+	}
+	for _, f := range recorded {
+		w.missed.WithLabelValues(string(f.Stage)).Inc()
+		w.deps.Log.Warn("fire missed", "job_id", f.JobID, "idempotency_key", f.Key, "scheduled_at", f.ScheduledAt,
+			"stage", string(f.Stage), "detail", f.Detail)
+	}
+	if _, err := w.deps.Store.NoteMissedStarts(ctx, now.Add(-lookBack)); err != nil {
+		errs = append(errs, err)
+	}
+	return recorded, errors.Join(errs...)
+}
+
+// waiting returns the fires the due stream holds past their grace that no execution has taken.
+func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration) ([]domain.MissedFire, error) {
+	held, err := w.deps.Stream.Waiting(ctx, w.cfg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]domain.MissedFire, 0, len(held))
+	for _, h := range held {
+		// The shortest grace any job may have: what is younger is not judged yet.
+		if !h.ScheduledAt.Before(now.Add(-domain.MissedAfterMin)) {
+			continue
+		}
+		f := domain.MissedFire{Key: h.Key, JobID: h.JobID, ScheduledAt: h.ScheduledAt, StreamSeq: h.Seq, Consumer: h.Consumer}
+		switch {
+		case h.Consumer == "":
+			f.Stage, f.Detail = domain.MissedUndelivered, "in the due stream; no consumer takes "+string(h.Kind)+" fires"
+		case !h.Delivered:
+			f.Stage, f.Detail = domain.MissedUndelivered, "in the due stream; consumer "+h.Consumer+" never delivered it (no executor pulling)"
+		default:
+			f.Stage, f.Detail = domain.MissedUnacknowledged, "delivered by consumer "+h.Consumer+"; no executor recorded its start"
+		}
+		cands = append(cands, f)
+	}
+	return w.deps.Store.OverdueAmong(ctx, now, def, cands)
+}
