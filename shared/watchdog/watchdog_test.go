@@ -12,7 +12,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -74,33 +73,24 @@ func (f *fixture) missed(t *testing.T, jobID string) []domain.MissedFire {
 	return list
 }
 
-func (f *fixture) counted(stage domain.MissedStage) float64 {
-	return testutil.ToFloat64(watchdogCounter(f.reg, stage))
-}
-
-// watchdogCounter finds the stage's series in reg.
-func watchdogCounter(reg *prometheus.Registry, stage domain.MissedStage) prometheus.Collector {
-	return collectorFunc(func(ch chan<- prometheus.Metric) {
-		mfs, _ := reg.Gather()
-		for _, mf := range mfs {
-			if mf.GetName() != "vecron_missed_fires_total" {
-				continue
-			}
-			for _, m := range mf.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "stage" && l.GetValue() == string(stage) {
-						ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
-					}
-				}
+// counted is what the registry's vecron_missed_fires_total says for stage.
+func (f *fixture) counted(t *testing.T, stage domain.MissedStage) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "vecron_missed_fires_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == string(stage) {
+				return m.GetCounter().GetValue()
 			}
 		}
-	})
+	}
+	t.Fatalf("no vecron_missed_fires_total{stage=%q}", stage)
+	return 0
 }
-
-type collectorFunc func(ch chan<- prometheus.Metric)
-
-func (c collectorFunc) Describe(chan<- *prometheus.Desc) {}
-func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c(ch) }
 
 // A job whose next run is past its grace with no tick running is recorded unclaimed once, however
 // many passes see it, and counted once; a job with a longer grace is not yet.
@@ -120,14 +110,14 @@ func TestUnclaimedIsRecordedOnceAndCounted(t *testing.T) {
 
 	require.Empty(t, f.pass(t, watchdog.IntervalDefault), "a second pass records the same fire again")
 	require.Len(t, f.missed(t, j.ID), 1)
-	require.Equal(t, 1.0, f.counted(domain.MissedUnclaimed))
+	require.Equal(t, 1.0, f.counted(t, domain.MissedUnclaimed))
 	require.Len(t, f.hooked, 1, "the hook sees each fire once")
 
 	// Past its own grace, the patient job is flagged too.
 	got = f.pass(t, 3*time.Minute)
 	require.Len(t, got, 1)
 	require.Equal(t, patient.ID, got[0].JobID)
-	require.Equal(t, 2.0, f.counted(domain.MissedUnclaimed))
+	require.Equal(t, 2.0, f.counted(t, domain.MissedUnclaimed))
 }
 
 // Replicas take turns: within an interval, only the first asks; recording the same fires twice
@@ -170,7 +160,7 @@ func TestUnpublishedFromTheOutbox(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, domain.MissedUnpublished, got[0].Stage)
 	require.Equal(t, domain.ScheduledKey(j.ID, now), got[0].Key)
-	require.Equal(t, 1.0, f.counted(domain.MissedUnpublished))
+	require.Equal(t, 1.0, f.counted(t, domain.MissedUnpublished))
 }
 
 // publishDue publishes the due fire of j at at as the tick does.
@@ -289,7 +279,7 @@ func TestExecutorsStoppedThenRecovering(t *testing.T) {
 		require.NotZero(t, m.StreamSeq)
 		require.Empty(t, m.Consumer, "no executor ever made its consumer")
 	}
-	require.Equal(t, float64(len(stages[domain.MissedUndelivered])), f.counted(domain.MissedUndelivered))
+	require.Equal(t, float64(len(stages[domain.MissedUndelivered])), f.counted(t, domain.MissedUndelivered))
 
 	startExecutor(t, f)
 	testenv.Eventually(t, "the late fires run", func() bool { return !streamHolds(t, f, 1)() })
