@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/dashboard"
@@ -34,6 +37,7 @@ import (
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
 	"github.com/vecron/vecron/shared/variables"
+	"github.com/vecron/vecron/shared/watchdog"
 )
 
 // Settings configure the api function.
@@ -50,8 +54,12 @@ type Settings struct {
 	Redis redisconn.Config `koanf:"redis"`
 	// NATS carries the live stream (/api/v1/stream) and the job events the api publishes;
 	// without it both are off. /readyz checks it.
-	NATS      queue.ConnConfig `koanf:"nats"`
-	Stream    StreamSettings   `koanf:"stream"`
+	NATS   queue.ConnConfig `koanf:"nats"`
+	Stream StreamSettings   `koanf:"stream"`
+	// Watchdog looks for fires that were due and did not start (docs/missed-fires.md).
+	Watchdog watchdog.Config `koanf:"watchdog"`
+	// Admin serves /metrics apart from the public port (ARCHITECTURE §11).
+	Admin     AdminSettings    `koanf:"admin"`
 	Dashboard dashboard.Config `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
 	// TLS hides from the requests it passes on.
@@ -59,6 +67,11 @@ type Settings struct {
 	Host          string        `koanf:"host" usage:"interface to listen on; empty listens on all"`
 	Port          int           `koanf:"port" usage:"HTTP port (also PORT)"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight requests on SIGTERM"`
+}
+
+// AdminSettings place the admin endpoint.
+type AdminSettings struct {
+	Port int `koanf:"port" usage:"port serving /metrics, never the public one and never behind sign-in; 0 serves nothing"`
 }
 
 // StreamSettings shape the live stream.
@@ -76,6 +89,7 @@ func DefaultSettings() Settings {
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
+		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault},
 		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
 			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
 		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
@@ -175,6 +189,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	var (
 		hub       *feed.Hub
 		publisher *jobevents.Publisher
+		// due stays nil without NATS: the watchdog then looks only at the database.
+		due watchdog.Stream
 	)
 	if s.NATS.URL != "" {
 		nc, js, err := queue.Connect(ctx, s.NATS, "vecron-api", log)
@@ -185,6 +201,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		checks = append(checks, server.Check{Name: "nats", Fn: queue.Ping(nc)})
 		hub = feed.New(js, s.NATS.Names(), clock, log.With("component", "stream"), feed.Config{})
 		publisher = jobevents.New(st, js, s.NATS.Names(), clock, log.With("component", "jobevents"), jobevents.Config{})
+		due = queue.NewInspector(js, s.NATS.Names())
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
 	}
@@ -205,6 +222,13 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every replica runs one; they take turns through the store, one pass per interval.
+	dog, err := watchdog.New(watchdog.Deps{Store: st, Stream: due, Clock: clock, Log: log.With("component", "watchdog"), Metrics: reg}, s.Watchdog)
+	if err != nil {
+		return err
+	}
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {
@@ -213,6 +237,14 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
+	g.Go(func() error { return dog.Run(gctx) })
+	if s.Admin.Port != 0 {
+		g.Go(func() error {
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Admin.Port)), mux, s.ShutdownGrace, log, nil)
+		})
+	}
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
 	}
