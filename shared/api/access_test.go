@@ -101,6 +101,7 @@ var matrix = map[string]matrixRoute{
 	"POST /api/v1/jobs/{id}/disable":   {},
 	"GET /api/v1/jobs/{id}/executions": {},
 	"GET /api/v1/jobs/{id}/stats":      {},
+	"GET /api/v1/jobs/{id}/missed":     {},
 	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
 		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
 	}},

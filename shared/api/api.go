@@ -53,6 +53,7 @@ type Store interface {
 	jobs.FreezeStore
 	jobs.EventStore
 	jobs.WebhookStore
+	MissedStore
 	AccessStore
 	SessionStore
 }

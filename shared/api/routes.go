@@ -49,6 +49,7 @@ func (s *Server) routes() []route {
 	jobRead, varRead := need(domain.PermJobRead), need(domain.PermVariableRead)
 	var (
 		jobPage  page[jobListItem]
+		missPage page[domain.MissedFire]
 		execPage page[*domain.Execution]
 		varPage  page[*domain.Variable]
 	)
@@ -131,6 +132,12 @@ func (s *Server) routes() []route {
 		{http.MethodPost, v1 + "/jobs/{id}/disable", need(domain.PermJobEnable), s.setEnabled(false), op{summary: "Pause a job", resp: domain.Job{}, headers: []string{"ETag"}}},
 		{http.MethodGet, v1 + "/jobs/{id}/executions", need(domain.PermExecutionRead), s.listExecutions, op{summary: "A job's execution history",
 			description: "Newest first.", resp: execPage, params: historyParams()}},
+		{http.MethodGet, v1 + "/jobs/{id}/missed", jobRead, s.listMissedFires, op{summary: "A job's missed fires",
+			description: "Fires that were due and had not started within the job's missed_after (default 1m), as the watchdog recorded them, newest first: stage says how far each got (unclaimed: no tick claimed it; unpublished: claimed, never acknowledged by the broker; undelivered: published, no executor took it; unacknowledged: taken, never started). A missed fire still runs when the system recovers; started_at and execution_id then say when and as what.",
+			resp:        missPage, params: append([]param{
+				query("from", "Keep fires scheduled at or after this RFC 3339 instant.", "2026-03-01T00:00:00+07:00").format("date-time"),
+				query("to", "Keep fires scheduled before this RFC 3339 instant; after from.", "2026-03-02T00:00:00+07:00").format("date-time"),
+			}, pageParams()...)}},
 		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
 		{http.MethodPost, v1 + "/jobs/{id}/backfill", need(domain.PermJobExecute), s.backfill, op{summary: "Run the fires of a past range",
 			description: "200 with the fires on a dry run; otherwise 202 with what was queued. A fire that already ran is not queued again.",
