@@ -34,6 +34,8 @@ type jobView struct {
 	CanReadVariables bool
 	// Chains are the jobs this job starts when its executions end (docs/chaining.md).
 	Chains []chainListView
+	// Missed are the job's newest missed fires (docs/missed-fires.md).
+	Missed *missedView
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -91,6 +93,7 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Go(func() { jv.Variables = ui.jobVariables(r, sess, &j, m) })
 	wg.Go(func() { jv.Audit = ui.jobAudit(r, sess, &j, m) })
 	wg.Go(func() { jv.Chains = ui.jobChains(r, sess, &j) })
+	wg.Go(func() { jv.Missed = ui.jobMissed(r, sess, &j) })
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)
