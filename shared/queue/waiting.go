@@ -19,8 +19,10 @@ type Waiting struct {
 	JobID       string
 	ScheduledAt time.Time
 	Kind        domain.JobKind
-	// Seq is the message's sequence in the due stream.
-	Seq uint64
+	// Seq is the message's sequence in the due stream; Stored when the stream stored it, by
+	// the broker's clock.
+	Seq    uint64
+	Stored time.Time
 	// Consumer is the durable consumer of the fire's kind; empty when there is none.
 	Consumer string
 	// Delivered reports that the consumer has handed the message out at least once.
@@ -86,7 +88,7 @@ func (i *Inspector) Waiting(ctx context.Context, limit int) ([]Waiting, error) {
 		}
 		seq = msg.Sequence + 1
 		w := Waiting{Key: msg.Header.Get(jetstream.MsgIDHeader), JobID: msg.Header.Get("ce-subject"),
-			Kind: domain.JobKind(strings.TrimPrefix(msg.Subject, prefix)), Seq: msg.Sequence}
+			Kind: domain.JobKind(strings.TrimPrefix(msg.Subject, prefix)), Seq: msg.Sequence, Stored: msg.Time.UTC()}
 		at, err := time.Parse(time.RFC3339Nano, msg.Header.Get("ce-time"))
 		if err != nil || w.Key == "" || w.JobID == "" {
 			continue // not a due fire this version wrote; nothing to judge it by

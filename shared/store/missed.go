@@ -87,22 +87,32 @@ func (s *Store) UnpublishedFires(ctx context.Context, now time.Time, def time.Du
 	return fires, translate("list unpublished fires", err)
 }
 
-// OverdueAmong returns those of fires (fires the broker holds, known by key, job and instant)
-// that are older than their job's grace at now and that no execution has taken, with their
-// job's namespace. A fire of a job deleted since is left out: its delivery will be recorded
-// skipped.
-func (s *Store) OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []domain.MissedFire) ([]domain.MissedFire, error) {
+// WaitingFire is a fire the broker holds, to be judged.
+type WaitingFire struct {
+	domain.MissedFire
+	// Since is when the fire was due to move on: the later of its instant and when it reached
+	// the stream. A backfill's or a catch-up's instant is long past when it is published; its
+	// grace runs from the publication.
+	Since time.Time
+}
+
+// OverdueAmong returns those of fires whose Since is older than their job's grace at now and
+// that no execution has taken, with their job's namespace. A fire of a job deleted since is left
+// out: its delivery will be recorded skipped.
+func (s *Store) OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []WaitingFire) ([]domain.MissedFire, error) {
 	if len(fires) == 0 {
 		return nil, nil
 	}
-	keys, jobIDs, at := make([]string, len(fires)), make([]string, len(fires)), make([]time.Time, len(fires))
+	n := len(fires)
+	keys, jobIDs, at, since := make([]string, n), make([]string, n), make([]time.Time, n), make([]time.Time, n)
 	for i, f := range fires {
-		keys[i], jobIDs[i], at[i] = f.Key, f.JobID, f.ScheduledAt
+		keys[i], jobIDs[i], at[i], since[i] = f.Key, f.JobID, f.ScheduledAt, f.Since
 	}
-	rows, err := s.pool.Query(ctx, `SELECT f.i, j.namespace FROM unnest($3::text[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY AS f(k, job_id, at, i)
+	rows, err := s.pool.Query(ctx, `SELECT f.i, j.namespace
+		FROM unnest($3::text[], $4::uuid[], $5::timestamptz[], $6::timestamptz[]) WITH ORDINALITY AS f(k, job_id, at, since, i)
 		JOIN jobs j ON j.id = f.job_id
-		WHERE f.at < $1::timestamptz - `+graceSQL("$2")+` AND `+notStartedSQL+`
-		ORDER BY f.i`, now, def.Milliseconds(), keys, jobIDs, at)
+		WHERE f.since < $1::timestamptz - `+graceSQL("$2")+` AND `+notStartedSQL+`
+		ORDER BY f.i`, now, def.Milliseconds(), keys, jobIDs, at, since)
 	if err != nil {
 		return nil, translate("judge waiting fires", err)
 	}
@@ -119,7 +129,7 @@ func (s *Store) OverdueAmong(ctx context.Context, now time.Time, def time.Durati
 	}
 	var out []domain.MissedFire
 	for _, h := range hits {
-		f := fires[h.i-1]
+		f := fires[h.i-1].MissedFire
 		f.Namespace, f.DetectedAt = h.ns, now
 		out = append(out, f)
 	}

@@ -62,7 +62,7 @@ type Store interface {
 	BeginMissedPass(ctx context.Context, now time.Time, every time.Duration) (bool, error)
 	UnclaimedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
 	UnpublishedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
-	OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []domain.MissedFire) ([]domain.MissedFire, error)
+	OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []store.WaitingFire) ([]domain.MissedFire, error)
 	RecordMissedFires(ctx context.Context, fires []domain.MissedFire, hook store.MissedHook) ([]domain.MissedFire, error)
 	NoteMissedStarts(ctx context.Context, since time.Time) (int, error)
 }
@@ -196,13 +196,18 @@ func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration
 	if err != nil {
 		return nil, err
 	}
-	cands := make([]domain.MissedFire, 0, len(held))
+	cands := make([]store.WaitingFire, 0, len(held))
 	for _, h := range held {
+		since := h.ScheduledAt
+		if h.Stored.After(since) {
+			since = h.Stored
+		}
 		// The shortest grace any job may have: what is younger is not judged yet.
-		if !h.ScheduledAt.Before(now.Add(-domain.MissedAfterMin)) {
+		if !since.Before(now.Add(-domain.MissedAfterMin)) {
 			continue
 		}
-		f := domain.MissedFire{Key: h.Key, JobID: h.JobID, ScheduledAt: h.ScheduledAt, StreamSeq: h.Seq, Consumer: h.Consumer}
+		f := store.WaitingFire{Since: since, MissedFire: domain.MissedFire{Key: h.Key, JobID: h.JobID, ScheduledAt: h.ScheduledAt,
+			StreamSeq: h.Seq, Consumer: h.Consumer}}
 		switch {
 		case h.Consumer == "":
 			f.Stage, f.Detail = domain.MissedUndelivered, "in the due stream; no consumer takes "+string(h.Kind)+" fires"

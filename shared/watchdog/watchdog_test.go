@@ -314,3 +314,19 @@ func TestHealthyFiresAreNotRecorded(t *testing.T) {
 	require.Empty(t, f.pass(t, 2*time.Minute))
 	require.Empty(t, f.missed(t, j.ID))
 }
+
+// A fire published long after its instant — a backfill's, a catch-up's — gets its grace from its
+// publication: it is not missed while an executor may still be taking it.
+func TestGraceRunsFromPublication(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	f := newFixture(t, now)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	key := publishDue(t, f, j, domain.Instant(now.Add(-time.Hour)))
+
+	require.Empty(t, f.pass(t, 30*time.Second), "published 30s ago, within the grace")
+	got := f.pass(t, 40*time.Second)
+	require.Len(t, got, 1)
+	require.Equal(t, key, got[0].Key)
+	require.Equal(t, domain.MissedUndelivered, got[0].Stage)
+}
