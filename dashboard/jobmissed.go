@@ -34,7 +34,7 @@ type missedView struct {
 }
 
 // missedRow is one missed fire: when it was due, in the job's zone, where it stopped in words,
-// and when it ran late, if it did.
+// and when it ran late, if it did (or what it became, when that never started).
 type missedRow struct {
 	Scheduled, Detected, Started string
 	Stage                        string
@@ -69,8 +69,13 @@ func (ui *UI) jobMissed(r *http.Request, sess *session, j *domain.Job) *missedVi
 		if row.Stage == "" {
 			row.Stage = string(f.Stage)
 		}
-		if f.StartedAt != nil {
+		switch {
+		case f.StartedAt != nil:
 			row.Started = humanize.DateTime(f.StartedAt.In(loc), lang)
+		case f.ExecutionStatus != "":
+			// It became an execution that never started: recorded skipped, as a claim after a
+			// dead tick records a misfire.
+			row.Started = ui.cat.tr(lang, "status."+string(f.ExecutionStatus))
 		}
 		mv.Rows = append(mv.Rows, row)
 	}

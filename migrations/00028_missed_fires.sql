@@ -17,14 +17,17 @@ CREATE TABLE missed_fires (
     delivery_count  integer,
     consumer        text,
     detail          text        NOT NULL DEFAULT '',
-    -- Filled by a later pass when the fire did become an execution.
-    started_at      timestamptz,
-    execution_id    uuid
+    -- Filled by a later pass once the fire became an execution: which, when it started (NULL
+    -- for one recorded skipped, as a claim after a dead tick records a misfire) and its status
+    -- then.
+    execution_id     uuid,
+    started_at       timestamptz,
+    execution_status text
 );
 
 CREATE INDEX missed_fires_job_idx ON missed_fires (job_id, scheduled_at DESC, idempotency_key DESC);
--- The later passes look only at records whose fire has not started yet.
-CREATE INDEX missed_fires_waiting_idx ON missed_fires (detected_at) WHERE started_at IS NULL;
+-- The later passes look only at records whose fire has not become an execution yet.
+CREATE INDEX missed_fires_waiting_idx ON missed_fires (detected_at) WHERE execution_id IS NULL;
 
 -- One row: when the last pass began. A replica runs a pass only if it moves this forward, so
 -- the replicas take turns without a lock held across the pass.

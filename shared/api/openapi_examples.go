@@ -130,7 +130,7 @@ func typeExamples() map[reflect.Type]any {
 		reflect.TypeFor[domain.MissedFire](): domain.MissedFire{Key: exampleJobID + ":1772393400000", JobID: exampleJobID,
 			Namespace: "payments", ScheduledAt: fired, DetectedAt: fired.Add(70 * time.Second), Stage: domain.MissedUndelivered,
 			StreamSeq: 48213, Consumer: "execute-http", Detail: "in the due stream; consumer execute-http never delivered it (no executor pulling)",
-			StartedAt: &finished, ExecutionID: exampleExecutionID},
+			StartedAt: &finished, ExecutionID: exampleExecutionID, ExecutionStatus: domain.StatusSucceeded},
 		reflect.TypeFor[jobs.EnabledWebhook](): jobs.EnabledWebhook{Webhook: exampleWebhook(created),
 			URLPath: "/hooks/vwh_Q2x1Y2tfdGhpc19pc19hbl9leGFtcGxlX3Rva2VuX29r", Token: "vwh_Q2x1Y2tfdGhpc19pc19hbl9leGFtcGxlX3Rva2VuX29r",
 			Secret: "whsec_RXhhbXBsZV9zZWNyZXRfbmV2ZXJfdXNlX3RoaXNfb25l"},

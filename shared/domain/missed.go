@@ -51,7 +51,11 @@ type MissedFire struct {
 	// Consumer is the durable consumer the fire waited on.
 	Consumer string `json:"consumer,omitempty"`
 	// Detail says in words what was seen.
-	Detail      string     `json:"detail,omitempty"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	ExecutionID string     `json:"execution_id,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// ExecutionID is the execution the fire became, once it did; StartedAt when that started
+	// (nil for one recorded skipped, as the claim after a dead tick may record a misfire), and
+	// ExecutionStatus its status when the watchdog noticed it.
+	ExecutionID     string          `json:"execution_id,omitempty"`
+	StartedAt       *time.Time      `json:"started_at,omitempty"`
+	ExecutionStatus ExecutionStatus `json:"execution_status,omitempty"`
 }

@@ -195,12 +195,12 @@ func (s *Store) RecordMissedFires(ctx context.Context, fires []domain.MissedFire
 	return recorded, nil
 }
 
-// NoteMissedStarts fills when, and as what, the missed fires detected since since started,
-// for those that have now become executions. It returns how many it filled.
+// NoteMissedStarts notes, for the missed fires detected since since that have now become
+// executions, which execution, when it started and its status now. It returns how many it noted.
 func (s *Store) NoteMissedStarts(ctx context.Context, since time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE missed_fires m SET started_at = coalesce(e.started_at, e.finished_at, e.created_at), execution_id = e.id
+	tag, err := s.pool.Exec(ctx, `UPDATE missed_fires m SET execution_id = e.id, started_at = e.started_at, execution_status = e.status
 		FROM job_executions e
-		WHERE m.started_at IS NULL AND m.detected_at >= $1
+		WHERE m.execution_id IS NULL AND m.detected_at >= $1
 			AND e.idempotency_key = m.idempotency_key AND e.scheduled_at = m.scheduled_at AND e.status <> 'queued'`, since)
 	if err != nil {
 		return 0, translate("note started missed fires", err)
@@ -244,7 +244,7 @@ func (s *Store) MissedFire(ctx context.Context, key string) (domain.MissedFire, 
 }
 
 const missedColumns = `idempotency_key, job_id, namespace, scheduled_at, detected_at, stage, stream_seq, delivery_count,
-	coalesce(consumer, ''), detail, started_at, execution_id`
+	coalesce(consumer, ''), detail, started_at, execution_id, coalesce(execution_status, '')`
 
 func scanMissed(row pgx.Row) (domain.MissedFire, error) {
 	var (
@@ -254,7 +254,7 @@ func scanMissed(row pgx.Row) (domain.MissedFire, error) {
 		execID     *string
 	)
 	if err := row.Scan(&f.Key, &f.JobID, &f.Namespace, &f.ScheduledAt, &f.DetectedAt, &f.Stage, &seq, &deliveries,
-		&f.Consumer, &f.Detail, &f.StartedAt, &execID); err != nil {
+		&f.Consumer, &f.Detail, &f.StartedAt, &execID, &f.ExecutionStatus); err != nil {
 		return f, err
 	}
 	f.ScheduledAt, f.DetectedAt, f.StartedAt = f.ScheduledAt.UTC(), f.DetectedAt.UTC(), utcPtr(f.StartedAt)

@@ -290,6 +290,8 @@ func TestExecutorsStoppedThenRecovering(t *testing.T) {
 		if m.Stage == domain.MissedUndelivered {
 			require.NotNil(t, m.StartedAt, "the late start is noted: %+v", m)
 			require.NotEmpty(t, m.ExecutionID)
+			require.NotEmpty(t, m.ExecutionStatus)
+			require.False(t, m.StartedAt.Before(m.ScheduledAt))
 		}
 	}
 }
