@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -40,12 +41,14 @@ func NewInspector(js jetstream.JetStream, names event.Names) *Inspector {
 	return &Inspector{js: js, names: names}
 }
 
-// Waiting returns up to limit of the oldest fires the due stream holds, oldest first, each
-// with what its kind's durable consumer says of it. A work-queue stream holds a message until an
+// Waiting returns up to limit of the oldest fires the due stream holds from sequence from on
+// (from the first when from is 0, or beyond the stream's end, as after the stream was made
+// again), oldest first, each with what its kind's durable consumer says of it. A message that
+// is not a due fire this version wrote comes back with an empty Key, to be stepped over. A work-queue stream holds a message until an
 // executor acknowledges it, so in a healthy system it holds only fires in flight, staged, or
 // waiting for a retry. It reads each message by "next by subject" from the previous one, which
 // steps over the holes acknowledged messages leave, and never consumes or redelivers anything.
-func (i *Inspector) Waiting(ctx context.Context, limit int) ([]Waiting, error) {
+func (i *Inspector) Waiting(ctx context.Context, from uint64, limit int) ([]Waiting, error) {
 	stream, err := i.js.Stream(ctx, i.names.DueStream())
 	if err != nil {
 		return nil, fmt.Errorf("inspect due stream: %w", err)
@@ -78,7 +81,11 @@ func (i *Inspector) Waiting(ctx context.Context, limit int) ([]Waiting, error) {
 	}
 	prefix := strings.TrimSuffix(i.names.DueSubjects(), ">")
 	var out []Waiting
-	for seq := info.State.FirstSeq; len(out) < limit; {
+	seq := max(from, info.State.FirstSeq)
+	if from > info.State.LastSeq+1 {
+		seq = info.State.FirstSeq
+	}
+	for len(out) < limit {
 		msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(i.names.DueSubjects()))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break
@@ -90,8 +97,9 @@ func (i *Inspector) Waiting(ctx context.Context, limit int) ([]Waiting, error) {
 		w := Waiting{Key: msg.Header.Get(jetstream.MsgIDHeader), JobID: msg.Header.Get("ce-subject"),
 			Kind: domain.JobKind(strings.TrimPrefix(msg.Subject, prefix)), Seq: msg.Sequence, Stored: msg.Time.UTC()}
 		at, err := time.Parse(time.RFC3339Nano, msg.Header.Get("ce-time"))
-		if err != nil || w.Key == "" || w.JobID == "" {
-			continue // not a due fire this version wrote; nothing to judge it by
+		if err != nil || w.Key == "" || uuid.Validate(w.JobID) != nil {
+			out = append(out, Waiting{Seq: msg.Sequence}) // nothing to judge it by
+			continue
 		}
 		w.ScheduledAt = domain.Instant(at)
 		if name, ok := consumers[w.Kind]; ok {

@@ -25,6 +25,10 @@ func graceSQL(n string) string {
 const notStartedSQL = `NOT EXISTS (SELECT 1 FROM job_executions e
 	WHERE e.idempotency_key = k AND e.scheduled_at = at AND e.status <> 'queued')`
 
+// notRecordedSQL holds for a fire (key k) not recorded missed yet, so that a backlog larger
+// than a pass's limit is recorded a limit at a time, not its oldest part again and again.
+const notRecordedSQL = `NOT EXISTS (SELECT 1 FROM missed_fires m WHERE m.idempotency_key = k)`
+
 // BeginMissedPass reports whether this replica is to run the watchdog's pass at now: it moves
 // the one pass marker to now when the last pass began every or more before, in one statement, so
 // that of the replicas asking at once exactly one gets true, and no lock is held while the pass
@@ -47,7 +51,7 @@ func (s *Store) UnclaimedFires(ctx context.Context, now time.Time, def time.Dura
 		CROSS JOIN LATERAL (SELECT j.id::text || ':' || floor(extract(epoch FROM j.next_run_at) * 1000)::bigint AS k, j.next_run_at AS at) f
 		WHERE j.enabled AND j.next_run_at < $1::timestamptz - $4::interval
 			AND j.next_run_at < $1::timestamptz - `+graceSQL("$2")+`
-			AND `+notStartedSQL+`
+			AND `+notStartedSQL+` AND `+notRecordedSQL+`
 		ORDER BY j.next_run_at LIMIT $3`, now, def.Milliseconds(), limit, domain.MissedAfterMin)
 	if err != nil {
 		return nil, translate("list unclaimed fires", err)
@@ -71,7 +75,7 @@ func (s *Store) UnpublishedFires(ctx context.Context, now time.Time, def time.Du
 		JOIN jobs j ON j.id = o.job_id
 		CROSS JOIN LATERAL (SELECT o.idempotency_key AS k, o.scheduled_at AS at) f
 		WHERE o.publish_at < $1::timestamptz - $4::interval AND o.publish_at < $1::timestamptz - `+graceSQL("$2")+`
-			AND `+notStartedSQL+`
+			AND `+notStartedSQL+` AND `+notRecordedSQL+`
 		ORDER BY o.publish_at LIMIT $3`, now, def.Milliseconds(), limit, domain.MissedAfterMin)
 	if err != nil {
 		return nil, translate("list unpublished fires", err)
@@ -96,10 +100,23 @@ type WaitingFire struct {
 	Since time.Time
 }
 
-// OverdueAmong returns those of fires whose Since is older than their job's grace at now and
-// that no execution has taken, with their job's namespace. A fire of a job deleted since is left
-// out: its delivery will be recorded skipped.
-func (s *Store) OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []WaitingFire) ([]domain.MissedFire, error) {
+// Verdict is what JudgeWaiting says of a fire the broker holds.
+type Verdict int
+
+// Verdicts of JudgeWaiting.
+const (
+	// VerdictYoung: within its job's grace; to be looked at again.
+	VerdictYoung Verdict = iota
+	// VerdictMissed: past its grace and no execution has taken it.
+	VerdictMissed
+	// VerdictSettled: an execution has taken it (a retry waiting in the stream, a late start),
+	// or its job is gone (its delivery will be recorded skipped): never to be recorded missed.
+	VerdictSettled
+)
+
+// JudgeWaiting returns a verdict for each of fires, in order, with the namespace of each missed
+// one filled in.
+func (s *Store) JudgeWaiting(ctx context.Context, now time.Time, def time.Duration, fires []WaitingFire) ([]Verdict, error) {
 	if len(fires) == 0 {
 		return nil, nil
 	}
@@ -108,32 +125,34 @@ func (s *Store) OverdueAmong(ctx context.Context, now time.Time, def time.Durati
 	for i, f := range fires {
 		keys[i], jobIDs[i], at[i], since[i] = f.Key, f.JobID, f.ScheduledAt, f.Since
 	}
-	rows, err := s.pool.Query(ctx, `SELECT f.i, j.namespace
+	rows, err := s.pool.Query(ctx, `SELECT f.i, coalesce(j.namespace, ''), j.id IS NULL OR NOT `+notStartedSQL+`,
+			f.since < $1::timestamptz - `+graceSQL("$2")+`
 		FROM unnest($3::text[], $4::uuid[], $5::timestamptz[], $6::timestamptz[]) WITH ORDINALITY AS f(k, job_id, at, since, i)
-		JOIN jobs j ON j.id = f.job_id
-		WHERE f.since < $1::timestamptz - `+graceSQL("$2")+` AND `+notStartedSQL+`
+		LEFT JOIN jobs j ON j.id = f.job_id
 		ORDER BY f.i`, now, def.Milliseconds(), keys, jobIDs, at, since)
 	if err != nil {
 		return nil, translate("judge waiting fires", err)
 	}
-	type hit struct {
-		i  int64
-		ns string
-	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hit, error) {
-		var h hit
-		return h, r.Scan(&h.i, &h.ns)
+	verdicts := make([]Verdict, n)
+	var (
+		i                int64
+		ns               string
+		settled, overdue bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&i, &ns, &settled, &overdue}, func() error {
+		switch {
+		case settled:
+			verdicts[i-1] = VerdictSettled
+		case overdue:
+			verdicts[i-1] = VerdictMissed
+			fires[i-1].Namespace = ns
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, translate("judge waiting fires", err)
 	}
-	var out []domain.MissedFire
-	for _, h := range hits {
-		f := fires[h.i-1].MissedFire
-		f.Namespace, f.DetectedAt = h.ns, now
-		out = append(out, f)
-	}
-	return out, nil
+	return verdicts, nil
 }
 
 // RecordMissedFires records fires as missed, each key once (a key recorded before keeps its

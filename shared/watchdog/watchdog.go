@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -62,14 +63,14 @@ type Store interface {
 	BeginMissedPass(ctx context.Context, now time.Time, every time.Duration) (bool, error)
 	UnclaimedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
 	UnpublishedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error)
-	OverdueAmong(ctx context.Context, now time.Time, def time.Duration, fires []store.WaitingFire) ([]domain.MissedFire, error)
+	JudgeWaiting(ctx context.Context, now time.Time, def time.Duration, fires []store.WaitingFire) ([]store.Verdict, error)
 	RecordMissedFires(ctx context.Context, fires []domain.MissedFire, hook store.MissedHook) ([]domain.MissedFire, error)
 	NoteMissedStarts(ctx context.Context, since time.Time) (int, error)
 }
 
 // Stream lists the fires the due stream holds.
 type Stream interface {
-	Waiting(ctx context.Context, limit int) ([]queue.Waiting, error)
+	Waiting(ctx context.Context, from uint64, limit int) ([]queue.Waiting, error)
 }
 
 var (
@@ -96,6 +97,11 @@ type Watchdog struct {
 	deps   Deps
 	cfg    Config
 	missed *prometheus.CounterVec
+
+	mu sync.Mutex
+	// from is the due stream's sequence the next pass reads from: everything before it was
+	// recorded missed or taken by an execution, or was not a fire.
+	from uint64
 }
 
 // New returns a watchdog, or an error naming the field of cfg that is wrong or the metric that
@@ -191,9 +197,14 @@ func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire
 }
 
 // waiting returns the fires the due stream holds past their grace that no execution has taken.
+// It reads from where the previous pass of this replica found the first fire still to be
+// judged, so that a backlog larger than the limit is read a limit at a time, oldest first,
+// instead of its oldest part again and again.
 func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration) ([]domain.MissedFire, error) {
-	held, err := w.deps.Stream.Waiting(ctx, w.cfg.Limit)
-	if err != nil {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held, err := w.deps.Stream.Waiting(ctx, w.from, w.cfg.Limit)
+	if err != nil || len(held) == 0 {
 		return nil, err
 	}
 	cands := make([]store.WaitingFire, 0, len(held))
@@ -202,12 +213,8 @@ func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration
 		if h.Stored.After(since) {
 			since = h.Stored
 		}
-		// The shortest grace any job may have: what is younger is not judged yet.
-		if !since.Before(now.Add(-domain.MissedAfterMin)) {
-			continue
-		}
 		f := store.WaitingFire{Since: since, MissedFire: domain.MissedFire{Key: h.Key, JobID: h.JobID, ScheduledAt: h.ScheduledAt,
-			StreamSeq: h.Seq, Consumer: h.Consumer}}
+			StreamSeq: h.Seq, Consumer: h.Consumer, DetectedAt: now}}
 		switch {
 		case h.Consumer == "":
 			f.Stage, f.Detail = domain.MissedUndelivered, "in the due stream; no consumer takes "+string(h.Kind)+" fires"
@@ -218,5 +225,33 @@ func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration
 		}
 		cands = append(cands, f)
 	}
-	return w.deps.Store.OverdueAmong(ctx, now, def, cands)
+	// Messages that are not fires are stepped over; the rest are judged.
+	judged := make([]store.WaitingFire, 0, len(cands))
+	for _, c := range cands {
+		if c.Key != "" {
+			judged = append(judged, c)
+		}
+	}
+	verdicts, err := w.deps.Store.JudgeWaiting(ctx, now, def, judged)
+	if err != nil {
+		return nil, err
+	}
+	var missed []domain.MissedFire
+	next, young := held[len(held)-1].Seq+1, false
+	for i, k := 0, 0; i < len(cands); i++ {
+		if cands[i].Key == "" {
+			continue
+		}
+		switch verdicts[k] {
+		case store.VerdictMissed:
+			missed = append(missed, judged[k].MissedFire)
+		case store.VerdictYoung:
+			if !young {
+				next, young = cands[i].StreamSeq, true
+			}
+		}
+		k++
+	}
+	w.from = next
+	return missed, nil
 }

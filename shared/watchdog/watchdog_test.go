@@ -165,6 +165,7 @@ func TestUnpublishedFromTheOutbox(t *testing.T) {
 
 // publishDue publishes the due fire of j at at as the tick does.
 func publishDue(t *testing.T, f *fixture, j *domain.Job, at time.Time) string {
+	at = domain.Instant(at)
 	t.Helper()
 	key := domain.ScheduledKey(j.ID, at)
 	ev, err := event.NewDue(event.DueFor(j, at, domain.TriggerSchedule, key), "/test")
@@ -331,4 +332,32 @@ func TestGraceRunsFromPublication(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, key, got[0].Key)
 	require.Equal(t, domain.MissedUndelivered, got[0].Stage)
+}
+
+// A backlog larger than a pass's limit is recorded a limit at a time, oldest first, each fire
+// once: later passes go on where the earlier ones stopped.
+func TestBacklogBeyondTheLimitIsRecordedInTurn(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	wd, err := watchdog.New(watchdog.Deps{Store: f.st, Stream: queue.NewInspector(f.js, f.names), Clock: f.clock, Log: testenv.Logger(t)},
+		watchdog.Config{Limit: 2})
+	require.NoError(t, err)
+	var keys []string
+	for i := range 3 {
+		j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(-time.Duration(10-i) * time.Minute)})
+		keys = append(keys, domain.ScheduledKey(j.ID, *j.NextRunAt), publishDue(t, f, j, now.Add(-time.Duration(20-i)*time.Minute)))
+	}
+	var seen []string
+	f.clock.Advance(2 * time.Minute) // past the grace of the publications too
+	for _, want := range []int{4, 2, 0} {
+		f.clock.Advance(watchdog.IntervalDefault)
+		got, err := wd.Pass(t.Context())
+		require.NoError(t, err)
+		require.Len(t, got, want)
+		for _, m := range got {
+			seen = append(seen, m.Key)
+		}
+	}
+	require.ElementsMatch(t, keys, seen)
 }
