@@ -113,6 +113,14 @@ func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
 	})
 }
 
+// AdminHandler serves the admin port: the metrics of reg at /metrics, and nothing else — none
+// of the API, the dashboard or sign-in.
+func AdminHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
 // requests and returns. ready, when not nil, receives the bound address.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
@@ -240,9 +248,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g.Go(func() error { return dog.Run(gctx) })
 	if s.Admin.Port != 0 {
 		g.Go(func() error {
-			mux := http.NewServeMux()
-			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Admin.Port)), mux, s.ShutdownGrace, log, nil)
+			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Admin.Port)), AdminHandler(reg), s.ShutdownGrace, log, nil)
 		})
 	}
 	if forwarder != nil {
