@@ -2,6 +2,7 @@ package watchdog_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -360,4 +362,54 @@ func TestBacklogBeyondTheLimitIsRecordedInTurn(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, keys, seen)
+}
+
+// What the alerting hook refuses is not recorded, nor counted: the next pass records it.
+func TestAFailingHookRecordsNothing(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	reg := prometheus.NewRegistry()
+	fail := true
+	wd, err := watchdog.New(watchdog.Deps{Store: f.st, Clock: f.clock, Log: testenv.Logger(t), Metrics: reg,
+		OnMissed: func(context.Context, pgx.Tx, []domain.MissedFire) error {
+			if fail {
+				return errors.New("alerts unavailable")
+			}
+			return nil
+		}}, watchdog.Config{})
+	require.NoError(t, err)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(-2 * time.Minute)})
+	got, err := wd.Pass(t.Context())
+	require.ErrorContains(t, err, "alerts unavailable")
+	require.Empty(t, got)
+	require.Empty(t, f.missed(t, j.ID))
+
+	fail = false
+	f.clock.Advance(watchdog.IntervalDefault)
+	got, err = wd.Pass(t.Context())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+}
+
+// Messages in the due stream that are not fires — no id, a subject that is no job id, no
+// instant — are stepped over; the fires behind them are still judged.
+func TestForeignMessagesInTheStreamAreSteppedOver(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	f := newFixture(t, now)
+	for _, h := range []nats.Header{
+		{},
+		{"Nats-Msg-Id": {"x:1"}, "ce-subject": {"'; DROP TABLE jobs; --"}, "ce-time": {now.Format(time.RFC3339)}},
+		{"Nats-Msg-Id": {"x:2"}, "ce-subject": {"01a24a1b-90e6-7298-ade7-0377b6481993"}, "ce-time": {"yesterday"}},
+	} {
+		_, err := f.js.PublishMsg(t.Context(), &nats.Msg{Subject: f.names.DueSubject(domain.KindHTTP), Header: h, Data: []byte("{}")})
+		require.NoError(t, err)
+	}
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	key := publishDue(t, f, j, now.Add(-time.Minute))
+	got := f.pass(t, 2*time.Minute)
+	require.Len(t, got, 1)
+	require.Equal(t, key, got[0].Key)
+	require.Empty(t, f.pass(t, watchdog.IntervalDefault), "nothing is recorded twice, nothing foreign at all")
 }
