@@ -26,6 +26,8 @@ CREATE TABLE missed_fires (
 );
 
 CREATE INDEX missed_fires_job_idx ON missed_fires (job_id, scheduled_at DESC, idempotency_key DESC);
+-- Records older than the watchdog's retention leave, a pass's limit at a time.
+CREATE INDEX missed_fires_detected_idx ON missed_fires (detected_at);
 -- The later passes look only at records whose fire has not become an execution yet.
 CREATE INDEX missed_fires_waiting_idx ON missed_fires (detected_at) WHERE execution_id IS NULL;
 

@@ -227,6 +227,17 @@ func (s *Store) NoteMissedStarts(ctx context.Context, since time.Time) (int, err
 	return int(tag.RowsAffected()), nil
 }
 
+// ForgetMissedFires deletes up to limit missed-fire records detected before before, oldest
+// first, and returns how many it deleted.
+func (s *Store) ForgetMissedFires(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM missed_fires WHERE idempotency_key IN (
+		SELECT idempotency_key FROM missed_fires WHERE detected_at < $1 ORDER BY detected_at LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, translate("forget old missed fires", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // MissedCursor is where a page of missed fires goes on from: after the fire of this instant
 // and key, newest first.
 type MissedCursor struct {

@@ -25,8 +25,9 @@ import (
 
 // Defaults of Config.
 const (
-	IntervalDefault = 10 * time.Second
-	LimitDefault    = 1000
+	IntervalDefault  = 10 * time.Second
+	LimitDefault     = 1000
+	RetentionDefault = 30 * 24 * time.Hour
 	// lookBack bounds how far back a pass notes the start of fires it recorded.
 	lookBack = 7 * 24 * time.Hour
 )
@@ -38,6 +39,9 @@ type Config struct {
 	// Limit bounds the fires a pass looks at in each place, so that a huge backlog does not
 	// turn the watchdog into a load of its own.
 	Limit int `koanf:"limit" usage:"fires the missed-fire watchdog looks at per place and pass"`
+	// Retention is how long a missed fire's record is kept, as long as the execution history
+	// by default.
+	Retention time.Duration `koanf:"retention" usage:"how long missed-fire records are kept"`
 	// Disabled turns the watchdog off on this replica.
 	Disabled bool `koanf:"disabled" usage:"do not run the missed-fire watchdog on this replica"`
 }
@@ -45,6 +49,7 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	c.Interval = cmp.Or(c.Interval, IntervalDefault)
 	c.Limit = cmp.Or(c.Limit, LimitDefault)
+	c.Retention = cmp.Or(c.Retention, RetentionDefault)
 	return c
 }
 
@@ -54,6 +59,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("watchdog.interval: %s is shorter than 1s", c.Interval)
 	case c.Limit < 1 || c.Limit > 100_000:
 		return fmt.Errorf("watchdog.limit: %d is not from 1 to 100000", c.Limit)
+	case c.Retention < lookBack:
+		return fmt.Errorf("watchdog.retention: %s is shorter than the %s a missed fire is followed for", c.Retention, lookBack)
 	}
 	return nil
 }
@@ -66,6 +73,7 @@ type Store interface {
 	JudgeWaiting(ctx context.Context, now time.Time, def time.Duration, fires []store.WaitingFire) ([]store.Verdict, error)
 	RecordMissedFires(ctx context.Context, fires []domain.MissedFire, hook store.MissedHook) ([]domain.MissedFire, error)
 	NoteMissedStarts(ctx context.Context, since time.Time) (int, error)
+	ForgetMissedFires(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Stream lists the fires the due stream holds.
@@ -191,6 +199,9 @@ func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire
 			"stage", string(f.Stage), "detail", f.Detail)
 	}
 	if _, err := w.deps.Store.NoteMissedStarts(ctx, now.Add(-lookBack)); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := w.deps.Store.ForgetMissedFires(ctx, now.Add(-w.cfg.Retention), w.cfg.Limit); err != nil {
 		errs = append(errs, err)
 	}
 	return recorded, errors.Join(errs...)

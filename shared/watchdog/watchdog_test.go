@@ -413,3 +413,22 @@ func TestForeignMessagesInTheStreamAreSteppedOver(t *testing.T) {
 	require.Equal(t, key, got[0].Key)
 	require.Empty(t, f.pass(t, watchdog.IntervalDefault), "nothing is recorded twice, nothing foreign at all")
 }
+
+// Records older than the retention leave, a limit at a time.
+func TestOldRecordsLeave(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	fire := func(key string, detected time.Time) domain.MissedFire {
+		return domain.MissedFire{Key: key, JobID: j.ID, Namespace: j.Namespace, ScheduledAt: detected.Add(-time.Minute),
+			DetectedAt: detected, Stage: domain.MissedUnclaimed}
+	}
+	_, err := f.st.RecordMissedFires(t.Context(), []domain.MissedFire{
+		fire(j.ID+":1", now.Add(-31*24*time.Hour)), fire(j.ID+":2", now.Add(-29*24*time.Hour))}, nil)
+	require.NoError(t, err)
+	f.pass(t, 0)
+	list := f.missed(t, j.ID)
+	require.Len(t, list, 1)
+	require.Equal(t, j.ID+":2", list[0].Key)
+}

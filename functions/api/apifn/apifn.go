@@ -89,7 +89,7 @@ func DefaultSettings() Settings {
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
-		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault},
+		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault, Retention: watchdog.RetentionDefault},
 		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
 			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
 		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
