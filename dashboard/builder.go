@@ -195,7 +195,7 @@ func definitionOfJob(j *domain.Job) domain.JobDefinition {
 	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Tags: j.Tags, Kind: j.Kind,
 		Enabled: j.Enabled, Schedule: j.Schedule, Timezone: j.Timezone, HTTP: j.HTTP, SQL: j.SQL, Timeout: j.Timeout,
 		MisfirePolicy: j.MisfirePolicy, MaxCatchup: j.MaxCatchup, StartingDeadline: j.StartingDeadline,
-		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry, Triggers: j.Triggers, Chains: j.Chains, Alert: j.Alert}
+		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry, Triggers: j.Triggers, Chains: j.Chains, Alert: j.Alert, MissedAfter: j.MissedAfter}
 }
 
 // builderOp does what a button of the form other than save asked: add or remove a row, show

@@ -51,7 +51,7 @@ func stored(t *testing.T, srv *dashboardtest.Server, token, id string) (domain.J
 	return domain.JobDefinition{Namespace: j.Namespace, Name: j.Name, Description: j.Description, Tags: j.Tags, Kind: j.Kind,
 		Enabled: j.Enabled, Schedule: j.Schedule, Timezone: j.Timezone, HTTP: j.HTTP, SQL: j.SQL, Timeout: j.Timeout,
 		MisfirePolicy: j.MisfirePolicy, MaxCatchup: j.MaxCatchup, StartingDeadline: j.StartingDeadline,
-		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry, Triggers: j.Triggers, Chains: j.Chains, Alert: j.Alert}, j
+		ConcurrencyPolicy: j.ConcurrencyPolicy, Retry: j.Retry, Triggers: j.Triggers, Chains: j.Chains, Alert: j.Alert, MissedAfter: j.MissedAfter}, j
 }
 
 func asJSON(t *testing.T, v any) string {

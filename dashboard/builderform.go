@@ -41,6 +41,8 @@ type builderForm struct {
 	// AlertAfter is the failure streak that alerts; AlertOff turns the job's alerts off.
 	AlertAfter string
 	AlertOff   bool
+	// MissedAfter is the job's watchdog grace; empty keeps the default.
+	MissedAfter string
 	// RetryBackoff lists the delays separated by commas.
 	RetryMaxAttempts, RetryBackoff string
 
@@ -97,6 +99,7 @@ func formOf(def *domain.JobDefinition) builderForm {
 		Timeout: time.Duration(def.Timeout).String(), MisfirePolicy: def.MisfirePolicy,
 		MaxCatchup: strconv.Itoa(def.MaxCatchup), StartingDeadline: optDuration(def.StartingDeadline),
 		AlertAfter: optInt(def.Alert.AfterFailures), AlertOff: !def.Alert.On(),
+		MissedAfter:       optDuration(def.MissedAfter),
 		ConcurrencyPolicy: def.ConcurrencyPolicy, RetryMaxAttempts: strconv.Itoa(def.Retry.MaxAttempts),
 	}
 	backoff := make([]string, len(def.Retry.Backoff))
@@ -222,6 +225,7 @@ func parseBuilder(v url.Values) builderForm {
 		Timeout: v.Get("timeout"), MisfirePolicy: v.Get("misfire_policy"), MaxCatchup: v.Get("max_catchup"),
 		AlertAfter: v.Get("alert_after"), AlertOff: v.Has("alert_off"),
 		StartingDeadline: v.Get("starting_deadline"), ConcurrencyPolicy: v.Get("concurrency_policy"),
+		MissedAfter:      v.Get("missed_after"),
 		RetryMaxAttempts: v.Get("retry_max_attempts"), RetryBackoff: v.Get("retry_backoff"),
 		HTTPMethod: v.Get("http_method"), HTTPURL: v.Get("http_url"), HTTPBody: text("http_body"),
 		HTTPFollowRedirects: v.Get("http_follow_redirects"),
@@ -268,6 +272,7 @@ func (f *builderForm) values() url.Values {
 		"on_success": f.OnSuccess, "on_failure": f.OnFailure, "on_completion": f.OnCompletion,
 		"misfire_policy": f.MisfirePolicy, "max_catchup": f.MaxCatchup, "starting_deadline": f.StartingDeadline,
 		"alert_after":        f.AlertAfter,
+		"missed_after":       f.MissedAfter,
 		"concurrency_policy": f.ConcurrencyPolicy, "retry_max_attempts": f.RetryMaxAttempts, "retry_backoff": f.RetryBackoff,
 		"http_method": f.HTTPMethod, "http_url": f.HTTPURL, "http_body": f.HTTPBody, "http_follow_redirects": f.HTTPFollowRedirects,
 		"sql_driver": f.SQLDriver, "sql_dsn": f.SQLDSN, "sql_host": f.SQLHost, "sql_port": f.SQLPort,
@@ -316,6 +321,7 @@ func (f *builderForm) definition() (domain.JobDefinition, formErrors) {
 		Timeout:       duration(errs, "timeout", f.Timeout),
 		MisfirePolicy: f.MisfirePolicy, MaxCatchup: integer(errs, "max_catchup", f.MaxCatchup),
 		StartingDeadline:  duration(errs, "starting_deadline", f.StartingDeadline),
+		MissedAfter:       duration(errs, "missed_after", f.MissedAfter),
 		ConcurrencyPolicy: f.ConcurrencyPolicy,
 		Retry:             domain.RetryPolicy{MaxAttempts: integer(errs, "retry.max_attempts", f.RetryMaxAttempts), Backoff: []domain.Duration{}},
 		Alert:             domain.AlertPolicy{AfterFailures: integer(errs, "alert.after_failures", f.AlertAfter)},
@@ -537,7 +543,7 @@ func (f *builderForm) inputFor(path string) string {
 	}
 	switch p := indexSuffix.ReplaceAllString(path, ""); p {
 	case "name", "namespace", "description", "kind", "enabled", "timezone", "timeout", "misfire_policy",
-		"max_catchup", "starting_deadline", "concurrency_policy", "tags":
+		"max_catchup", "starting_deadline", "missed_after", "concurrency_policy", "tags":
 		return "f-" + p
 	case "retry.max_attempts", "retry.backoff":
 		return "f-retry_" + strings.TrimPrefix(p, "retry.")

@@ -40,6 +40,8 @@ type jobView struct {
 	Recent *recentFiresView
 	// Streak is the job's current failure streak (docs/alerts.md); nil when it has none.
 	Streak *streakView
+	// Missed are the job's newest missed fires (docs/missed-fires.md).
+	Missed *missedView
 }
 
 // fireView is one coming fire, in the job's zone and in UTC, with what moved it.
@@ -100,6 +102,7 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Go(func() { jv.Upstream = ui.jobUpstream(r, sess, &j) })
 	wg.Go(func() { jv.Recent = ui.recentFires(r, sess, &j) })
 	wg.Go(func() { jv.Streak = ui.jobStreak(r, sess, &j) })
+	wg.Go(func() { jv.Missed = ui.jobMissed(r, sess, &j) })
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)

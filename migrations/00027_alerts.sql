@@ -45,10 +45,12 @@ CREATE INDEX alerts_done_idx ON alerts (done_at) WHERE done_at IS NOT NULL;
 -- +goose StatementBegin
 -- vecron_alert_count moves job p_job's streak by one ended execution (or missed fire): a
 -- failure lengthens it and raises the one alert of the streak when it reaches the job's
--- threshold; a success ends it, with a recovery notice when it had alerted. p_at is the end's
--- instant, from the writer's clock. Two writers for one job queue on its row, so neither counts
+-- threshold (at once when p_missed: a fire the watchdog found missed, already late by its grace,
+-- of which a dead tick leaves only one per job); a success ends it, with a recovery notice when
+-- it had alerted. p_at is the end's instant, from the writer's clock. Two writers for one job queue on its row, so neither counts
 -- from a state the other changed.
-CREATE FUNCTION vecron_alert_count(p_job uuid, p_failed boolean, p_execution uuid, p_error text, p_at timestamptz)
+CREATE FUNCTION vecron_alert_count(p_job uuid, p_failed boolean, p_execution uuid, p_error text, p_at timestamptz,
+    p_missed boolean DEFAULT false)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     j        record;
@@ -66,7 +68,7 @@ BEGIN
         ON CONFLICT (job_id) DO UPDATE SET failures = s.failures + 1, last_error = excluded.last_error,
             last_execution_id = excluded.last_execution_id, updated_at = excluded.updated_at
         RETURNING failures, alerted INTO n, was;
-        IF NOT was AND n >= j.alert_after THEN
+        IF NOT was AND (n >= j.alert_after OR p_missed) THEN
             UPDATE job_alert_state SET alerted = true WHERE job_id = p_job;
             INSERT INTO alerts (job_id, namespace, job_name, state, consecutive_failures, threshold, last_error,
                 execution_id, created_at, next_attempt_at)
@@ -131,7 +133,7 @@ CREATE TRIGGER job_executions_streak AFTER UPDATE ON job_executions
 -- +goose Down
 DROP TRIGGER job_executions_streak ON job_executions;
 DROP FUNCTION vecron_alert_ended();
-DROP FUNCTION vecron_alert_count(uuid, boolean, uuid, text, timestamptz);
+DROP FUNCTION vecron_alert_count(uuid, boolean, uuid, text, timestamptz, boolean);
 DROP TABLE alerts;
 DROP TABLE job_alert_state;
 ALTER TABLE jobs DROP COLUMN alert_enabled, DROP COLUMN alert_after;

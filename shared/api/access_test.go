@@ -104,6 +104,7 @@ var matrix = map[string]matrixRoute{
 	"GET /api/v1/jobs/{id}/upstream":   {},
 	"GET /api/v1/jobs/{id}/fires":      {},
 	"GET /api/v1/jobs/{id}/alerts":     {},
+	"GET /api/v1/jobs/{id}/missed":     {},
 	"POST /api/v1/jobs/{id}/backfill": {body: func(*fixture) string {
 		return `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:02Z"}`
 	}},

@@ -56,6 +56,7 @@ type Store interface {
 	jobs.FreezeStore
 	jobs.EventStore
 	jobs.WebhookStore
+	MissedStore
 	AccessStore
 	SessionStore
 	TimelineStore
@@ -165,6 +166,7 @@ type jobRequest struct {
 	MisfirePolicy     string             `json:"misfire_policy"`
 	MaxCatchup        int                `json:"max_catchup"`
 	StartingDeadline  domain.Duration    `json:"starting_deadline"`
+	MissedAfter       domain.Duration    `json:"missed_after"`
 	ConcurrencyPolicy string             `json:"concurrency_policy"`
 	Retry             domain.RetryPolicy `json:"retry"`
 
@@ -182,7 +184,7 @@ func (in jobRequest) toJob() *domain.Job {
 		HTTP: in.HTTP, SQL: in.SQL, Schedule: in.Schedule, Timezone: in.Timezone, Enabled: in.Enabled == nil || *in.Enabled,
 		Timeout: in.Timeout, MisfirePolicy: in.MisfirePolicy, MaxCatchup: in.MaxCatchup,
 		StartingDeadline: in.StartingDeadline, ConcurrencyPolicy: in.ConcurrencyPolicy, Retry: in.Retry,
-		Triggers: in.Triggers, Chains: in.Chains, Alert: in.Alert,
+		MissedAfter: in.MissedAfter, Triggers: in.Triggers, Chains: in.Chains, Alert: in.Alert,
 	}
 }
 

@@ -43,7 +43,7 @@ func cloneOf(src *domain.Job) *domain.Job {
 	j := &domain.Job{Namespace: src.Namespace, Description: src.Description, Tags: slices.Clone(src.Tags), Kind: src.Kind,
 		Schedule: src.Schedule, Timezone: src.Timezone, Timeout: src.Timeout, MisfirePolicy: src.MisfirePolicy,
 		MaxCatchup: src.MaxCatchup, StartingDeadline: src.StartingDeadline, ConcurrencyPolicy: src.ConcurrencyPolicy,
-		Retry: src.Retry, Alert: src.Alert.Clone()}
+		Retry: src.Retry, Alert: src.Alert.Clone(), MissedAfter: src.MissedAfter}
 	j.Retry.Backoff = slices.Clone(src.Retry.Backoff)
 	if src.HTTP != nil {
 		h := *src.HTTP

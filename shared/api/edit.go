@@ -78,7 +78,7 @@ func requestOf(cur *domain.Job) jobRequest {
 		HTTP: cur.HTTP, SQL: cur.SQL, Schedule: cur.Schedule, Timezone: cur.Timezone, Enabled: &enabled,
 		Timeout: cur.Timeout, MisfirePolicy: cur.MisfirePolicy, MaxCatchup: cur.MaxCatchup,
 		StartingDeadline: cur.StartingDeadline, ConcurrencyPolicy: cur.ConcurrencyPolicy, Retry: cur.Retry,
-		Triggers: domain.CloneTriggers(cur.Triggers), Chains: cur.Chains.Clone(), Alert: cur.Alert.Clone(),
+		MissedAfter: cur.MissedAfter, Triggers: domain.CloneTriggers(cur.Triggers), Chains: cur.Chains.Clone(), Alert: cur.Alert.Clone(),
 	}
 }
 

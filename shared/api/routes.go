@@ -50,6 +50,7 @@ func (s *Server) routes() []route {
 	jobRead, varRead := need(domain.PermJobRead), need(domain.PermVariableRead)
 	var (
 		jobPage  page[jobListItem]
+		missPage page[domain.MissedFire]
 		execPage page[*domain.Execution]
 		varPage  page[*domain.Variable]
 	)
@@ -138,6 +139,12 @@ func (s *Server) routes() []route {
 				query("from", "The range's first instant, RFC 3339; by default 24 hours before to.", "2026-03-28T00:00:00+01:00").format("date-time"),
 				query("to", "The instant the range ends before, RFC 3339; by default now, or 24 hours after from.", "2026-03-30T00:00:00+02:00").format("date-time"),
 			}}},
+		{http.MethodGet, v1 + "/jobs/{id}/missed", jobRead, s.listMissedFires, op{summary: "A job's missed fires",
+			description: "Fires that were due and had not started within the job's missed_after (default 1m), as the watchdog recorded them, newest first: stage says how far each got (unclaimed: no tick claimed it; unpublished: claimed, never acknowledged by the broker; undelivered: published, no executor took it; unacknowledged: taken, never started). A missed fire still runs when the system recovers; started_at and execution_id then say when and as what.",
+			resp:        missPage, params: append([]param{
+				query("from", "Keep fires scheduled at or after this RFC 3339 instant.", "2026-03-01T00:00:00+07:00").format("date-time"),
+				query("to", "Keep fires scheduled before this RFC 3339 instant; after from.", "2026-03-02T00:00:00+07:00").format("date-time"),
+			}, pageParams()...)}},
 		{http.MethodGet, v1 + "/jobs/{id}/stats", jobRead, s.jobStats, op{summary: "A job's statistics over the last 7 days", resp: domain.JobStats{}}},
 		{http.MethodGet, v1 + "/jobs/{id}/upstream", jobRead, s.jobUpstream, op{summary: "The jobs that chain to a job",
 			description: "The jobs whose on_success, on_failure or on_completion name this job, with the lists that do, in (namespace, name) order. Jobs in namespaces the caller may not read are counted in hidden, never named. At most 500 are read; truncated says there are more.",

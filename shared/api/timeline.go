@@ -193,9 +193,17 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 }
 
 // missedFires returns what the missed-fire watchdog recorded of the job's fires in [from, to),
-// by idempotency key: where a fire without an execution stopped. The watchdog's table
-// (missed_fires) is read here once it exists; until then nothing is recorded, and such a fire
-// is reported unknown.
-func (s *Server) missedFires(_ context.Context, _ string, _, _ time.Time) (map[string]timeline.Missed, error) {
-	return nil, nil
+// by idempotency key: where a fire without an execution stopped (docs/missed-fires.md). The
+// range holds at most firesMaxInstants instants of the schedule, and the watchdog records a
+// fire at most once, so one read of that many holds every record of it.
+func (s *Server) missedFires(ctx context.Context, jobID string, from, to time.Time) (map[string]timeline.Missed, error) {
+	list, err := s.store.MissedFires(ctx, jobID, from, to, nil, firesMaxInstants)
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	out := make(map[string]timeline.Missed, len(list))
+	for _, m := range list {
+		out[m.Key] = timeline.Missed{Stage: string(m.Stage), Detail: m.Detail}
+	}
+	return out, nil
 }

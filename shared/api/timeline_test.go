@@ -188,3 +188,31 @@ func TestFiresOfAJobWithoutSchedule(t *testing.T) {
 	require.Equal(t, domain.TriggerEvent, got.Fires[0].Trigger)
 	require.Equal(t, run.ID, got.Fires[0].ExecutionID)
 }
+
+// A fire the watchdog recorded missed, which never became an execution, is named missed with
+// the stage it stopped at and the watchdog's words; its neighbours without a record stay
+// unknown.
+func TestFiresNameWhereAMissedFireStopped(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"every-minute","timezone":"UTC","schedule":{"cron":"0 * * * * ?"},"http":{"url":"https://example.test/m"}}`)
+	at := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute)
+	c.createdAt(j.ID, at.Add(-time.Hour))
+	_, err := c.st.RecordMissedFires(t.Context(), []domain.MissedFire{{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID,
+		Namespace: j.Namespace, ScheduledAt: at, DetectedAt: at.Add(2 * time.Minute), Stage: domain.MissedUndelivered,
+		StreamSeq: 42, Consumer: "execute-http", Detail: "published as stream sequence 42; no executor took it"}}, nil)
+	require.NoError(t, err)
+
+	got := c.fires(j.ID, at.Add(-time.Minute), at.Add(2*time.Minute))
+	require.Len(t, got.Fires, 3)
+	byAt := map[time.Time]int{}
+	for i, f := range got.Fires {
+		byAt[f.At.UTC()] = i
+	}
+	missed := got.Fires[byAt[at]]
+	require.Equal(t, timeline.ReasonMissed, missed.Reason)
+	require.Equal(t, string(domain.MissedUndelivered), missed.Stage)
+	require.Contains(t, missed.Detail, "no executor took it")
+	require.Equal(t, timeline.ReasonUnknown, got.Fires[byAt[at.Add(-time.Minute)]].Reason)
+	require.Empty(t, got.Fires[byAt[at.Add(-time.Minute)]].Stage)
+}

@@ -158,6 +158,7 @@ type JobDefinition struct {
 	MisfirePolicy     string      `json:"misfire_policy"`
 	MaxCatchup        int         `json:"max_catchup"`
 	StartingDeadline  Duration    `json:"starting_deadline,omitempty"`
+	MissedAfter       Duration    `json:"missed_after,omitempty"`
 	ConcurrencyPolicy string      `json:"concurrency_policy"`
 	Retry             RetryPolicy `json:"retry"`
 	// Triggers are the job's event triggers (domain.Job.Triggers).
@@ -182,5 +183,5 @@ func (d *JobDefinition) Job() (*Job, error) {
 	return &Job{Name: c.Name, Namespace: c.Namespace, Description: c.Description, Tags: c.Tags, Kind: c.Kind, HTTP: c.HTTP,
 		SQL: c.SQL, Schedule: c.Schedule, Timezone: c.Timezone, Enabled: c.Enabled, Timeout: c.Timeout,
 		MisfirePolicy: c.MisfirePolicy, MaxCatchup: c.MaxCatchup, StartingDeadline: c.StartingDeadline,
-		ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Triggers: c.Triggers, Chains: c.Chains, Alert: c.Alert}, nil
+		MissedAfter: c.MissedAfter, ConcurrencyPolicy: c.ConcurrencyPolicy, Retry: c.Retry, Triggers: c.Triggers, Chains: c.Chains, Alert: c.Alert}, nil
 }

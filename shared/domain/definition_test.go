@@ -16,7 +16,7 @@ func TestDefinitionJobKeepsEveryField(t *testing.T) {
 	const full = `{"namespace":"payments","name":"settle","description":"d","tags":["a","b"],"kind":"http",
 		"enabled":true,"schedule":{"cron":"0 * * * * *"},"timezone":"Asia/Ho_Chi_Minh",
 		"http":{"method":"POST","url":"https://example.test/"},"timeout":"30s","misfire_policy":"fire_once",
-		"max_catchup":3,"starting_deadline":"1m","concurrency_policy":"forbid",
+		"max_catchup":3,"starting_deadline":"1m","missed_after":"2m","concurrency_policy":"forbid",
 		"retry":{"max_attempts":3,"backoff":["5s"]},
 		"triggers":[{"event":{"filters":[{"exact":{"type":"x"}}]}},{"webhook":{}}],
 		"on_success":["payments/a"],"on_failure":["payments/b"],"on_completion":["payments/c"],

@@ -290,6 +290,9 @@ type Job struct {
 	// StartingDeadline, when set, records a fire that cannot start within it of its scheduled
 	// instant as skipped.
 	StartingDeadline Duration `json:"starting_deadline,omitempty"`
+	// MissedAfter, when set, is how long after its instant a fire that has not started is
+	// recorded missed (docs/missed-fires.md); zero means MissedAfterDefault.
+	MissedAfter Duration `json:"missed_after,omitempty"`
 	// ConcurrencyPolicy is one of the Concurrency… constants.
 	ConcurrencyPolicy string `json:"concurrency_policy"`
 	// Retry says how often and how soon a failed attempt is tried again.

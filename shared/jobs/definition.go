@@ -24,6 +24,7 @@ func DefinitionOf(j *domain.Job) Definition {
 		Schedule: n.Schedule, Timezone: n.Timezone, HTTP: n.HTTP, SQL: n.SQL, Timeout: n.Timeout,
 		MisfirePolicy: n.MisfirePolicy, MaxCatchup: n.MaxCatchup, StartingDeadline: n.StartingDeadline,
 		ConcurrencyPolicy: n.ConcurrencyPolicy, Retry: n.Retry, Triggers: n.Triggers, Chains: n.Chains, Alert: n.Alert,
+		MissedAfter: n.MissedAfter,
 	}
 }
 
@@ -35,6 +36,7 @@ func Normalize(j *domain.Job) *domain.Job {
 	// Cut first: a duration that the cut makes zero takes its default, as the stored one would.
 	n.Timeout = domain.Duration(time.Duration(n.Timeout).Truncate(time.Millisecond))
 	n.StartingDeadline = domain.Duration(time.Duration(n.StartingDeadline).Truncate(time.Millisecond))
+	n.MissedAfter = domain.Duration(time.Duration(n.MissedAfter).Truncate(time.Millisecond))
 	WithDefaults(n)
 	if n.Schedule.Kind == "" && n.Schedule.Cron != "" {
 		n.Schedule.Kind = domain.ScheduleCron

@@ -417,6 +417,9 @@ func Validate(j *domain.Job) (*schedule.Schedule, error) {
 	if d := time.Duration(j.StartingDeadline); d < 0 || (d > 0 && d < time.Second) {
 		v.Add("starting_deadline", "must be at least 1s when set")
 	}
+	if d := time.Duration(j.MissedAfter); d != 0 && (d < domain.MissedAfterMin || d > domain.MissedAfterMax) {
+		v.Add("missed_after", fmt.Sprintf("must be from %s to %s when set", domain.MissedAfterMin, domain.MissedAfterMax))
+	}
 	switch j.ConcurrencyPolicy {
 	case domain.ConcurrencyAllow, domain.ConcurrencyForbid, domain.ConcurrencyReplace:
 	default:

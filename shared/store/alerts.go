@@ -29,6 +29,10 @@ type AlertOutcome struct {
 	Error string
 	// At is when the failure was established, from the caller's clock.
 	At time.Time
+	// Missed marks a fire the watchdog found missed: it raises the streak's alert at once,
+	// whatever the threshold, since it is late by its grace already and a dead tick leaves one
+	// missed fire per job, never a streak of them.
+	Missed bool
 }
 
 // CountFailuresTx counts outcomes as failures of their jobs' streaks in tx, as an execution
@@ -43,8 +47,8 @@ func (s *Store) CountFailuresTx(ctx context.Context, tx pgx.Tx, outcomes []Alert
 		return cmp.Or(cmp.Compare(a.JobID, b.JobID), a.At.Compare(b.At))
 	})
 	for _, o := range list {
-		if _, err := tx.Exec(ctx, `SELECT vecron_alert_count($1, true, $2, $3, $4)`,
-			o.JobID, nullable(o.ExecutionID), o.Error, o.At); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT vecron_alert_count($1, true, $2, $3, $4, $5)`,
+			o.JobID, nullable(o.ExecutionID), o.Error, o.At, o.Missed); err != nil {
 			return translate("count failure", err)
 		}
 	}
@@ -137,4 +141,20 @@ func (s *Store) DeliverAlerts(ctx context.Context, now time.Time, limit int, del
 func (s *Store) PruneAlerts(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM alerts WHERE done_at < $1`, before)
 	return tag.RowsAffected(), translate("prune alerts", err)
+}
+
+// CountMissed is the missed-fire watchdog's hook (MissedHook): in the transaction that records
+// fires missed, each counts as a failure of its job's streak and raises the streak's alert at
+// once (AlertOutcome.Missed), so an operator hears of a dead tick or a stuck executor through
+// the job's alert channels, and the job's next success sends the recovery.
+func (s *Store) CountMissed(ctx context.Context, tx pgx.Tx, fires []domain.MissedFire) error {
+	out := make([]AlertOutcome, 0, len(fires))
+	for _, f := range fires {
+		msg := "missed (" + string(f.Stage) + "): due " + f.ScheduledAt.UTC().Format(time.RFC3339) + " and not started within its grace"
+		if f.Detail != "" {
+			msg += ": " + f.Detail
+		}
+		out = append(out, AlertOutcome{JobID: f.JobID, Error: msg, At: f.DetectedAt, Missed: true})
+	}
+	return s.CountFailuresTx(ctx, tx, out)
 }

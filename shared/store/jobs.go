@@ -16,7 +16,7 @@ import (
 const jobColumns = `id, namespace, name, description, kind, spec, schedule, timezone, enabled,
 	timeout_ms, next_run_at, shard, version, created_at, updated_at, misfire_policy, max_catchup,
 	starting_deadline_ms, concurrency_policy, paused_at, retry, coalesce(created_by, ''), coalesce(updated_by, ''), calendar_rules,
-	tags, triggers, chains, alert_after, alert_enabled`
+	tags, triggers, chains, alert_after, alert_enabled, missed_after_ms`
 
 // scanJob reads one row selected with jobColumns.
 func scanJob(row pgx.Row) (*domain.Job, error) {
@@ -26,6 +26,7 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 		schedule   []byte
 		timeoutMS  int64
 		deadlineMS *int64
+		missedMS   *int64
 		retry      []byte
 		rules      []byte
 		triggers   []byte
@@ -36,7 +37,7 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	if err := row.Scan(&j.ID, &j.Namespace, &j.Name, &j.Description, &j.Kind, &spec, &schedule,
 		&j.Timezone, &j.Enabled, &timeoutMS, &j.NextRunAt, &j.Shard, &j.Version, &j.CreatedAt, &j.UpdatedAt,
 		&j.MisfirePolicy, &j.MaxCatchup, &deadlineMS, &j.ConcurrencyPolicy, &j.PausedAt, &retry, &j.CreatedBy, &j.UpdatedBy, &rules,
-		&j.Tags, &triggers, &chains, &alertAfter, &alertOn); err != nil {
+		&j.Tags, &triggers, &chains, &alertAfter, &alertOn, &missedMS); err != nil {
 		return nil, err
 	}
 	if len(j.Tags) == 0 {
@@ -69,6 +70,9 @@ func scanJob(row pgx.Row) (*domain.Job, error) {
 	}
 	if deadlineMS != nil {
 		j.StartingDeadline = domain.Duration(time.Duration(*deadlineMS) * time.Millisecond)
+	}
+	if missedMS != nil {
+		j.MissedAfter = domain.Duration(time.Duration(*missedMS) * time.Millisecond)
 	}
 	j.PausedAt = utcPtr(j.PausedAt)
 	if err := json.Unmarshal(schedule, &j.Schedule); err != nil {
@@ -108,6 +112,8 @@ func specOf(j *domain.Job) ([]byte, error) {
 type encodedJob struct {
 	spec, schedule, retry []byte
 	deadlineMS            *int64
+	// missedMS is NULL for a job on the default grace.
+	missedMS *int64
 	// rules is NULL for a job without calendars.
 	rules []byte
 	// tags is never nil: pgx writes a nil slice as NULL, and the column holds '{}' for none.
@@ -149,6 +155,10 @@ func encodeJob(j *domain.Job) (encodedJob, error) {
 	if j.StartingDeadline > 0 {
 		ms := time.Duration(j.StartingDeadline).Milliseconds()
 		c.deadlineMS = &ms
+	}
+	if j.MissedAfter > 0 {
+		ms := time.Duration(j.MissedAfter).Milliseconds()
+		c.missedMS = &ms
 	}
 	if j.CalendarRules != nil {
 		if c.rules, err = json.Marshal(j.CalendarRules); err != nil {
@@ -212,12 +222,12 @@ func insertJob(ctx context.Context, tx pgx.Tx, j *domain.Job) error {
 	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, namespace, name, description, kind, spec, schedule,
 		timezone, enabled, timeout_ms, next_run_at, shard, version, created_at, updated_at,
 		misfire_policy, max_catchup, starting_deadline_ms, concurrency_policy, paused_at, retry, created_by, updated_by, calendar_rules, tags,
-		triggers, event_trigger, event_type, chains, alert_after, alert_enabled)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
+		triggers, event_trigger, event_type, chains, alert_after, alert_enabled, missed_after_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
 		j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 		time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt,
 		j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, nullable(j.CreatedBy), c.rules, c.tags,
-		c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn)
+		c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn, c.missedMS)
 	return jobNameTaken(err, j)
 }
 
@@ -234,7 +244,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		rows[i] = []any{j.ID, j.Namespace, j.Name, j.Description, j.Kind, c.spec, c.schedule, j.Timezone, j.Enabled,
 			time.Duration(j.Timeout).Milliseconds(), j.NextRunAt, j.Shard, j.Version, j.CreatedAt, j.UpdatedAt,
 			j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, j.PausedAt, c.retry, c.rules, c.tags,
-			c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn}
+			c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn, c.missedMS}
 		if j.CalendarRules != nil {
 			calendars = append(calendars, j)
 		}
@@ -245,7 +255,7 @@ func (s *Store) CreateJobs(ctx context.Context, jobs []*domain.Job) error {
 		_, err := db.CopyFrom(ctx, pgx.Identifier{"jobs"}, []string{"id", "namespace", "name", "description",
 			"kind", "spec", "schedule", "timezone", "enabled", "timeout_ms", "next_run_at", "shard", "version",
 			"created_at", "updated_at", "misfire_policy", "max_catchup", "starting_deadline_ms", "concurrency_policy",
-			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type", "chains", "alert_after", "alert_enabled"}, pgx.CopyFromRows(rows))
+			"paused_at", "retry", "calendar_rules", "tags", "triggers", "event_trigger", "event_type", "chains", "alert_after", "alert_enabled", "missed_after_ms"}, pgx.CopyFromRows(rows))
 		return err
 	}
 	if len(calendars) == 0 {
@@ -311,11 +321,11 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19,
-		triggers = $20, event_trigger = $21, event_type = $22, chains = $23, alert_after = $24, alert_enabled = $25
+		triggers = $20, event_trigger = $21, event_type = $22, chains = $23, alert_after = $24, alert_enabled = $25, missed_after_ms = $26
 		WHERE id = $1 RETURNING `+jobColumns,
 		j.ID, j.Name, j.Description, c.spec, c.schedule, j.Timezone, j.Enabled, time.Duration(j.Timeout).Milliseconds(),
 		j.NextRunAt, j.MisfirePolicy, j.MaxCatchup, c.deadlineMS, j.ConcurrencyPolicy, c.retry, now,
-		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn))
+		nullable(domain.ActorLabel(ctx)), keepNext, c.rules, c.tags, c.triggers, c.eventTrigger, c.eventType, c.chains, c.alertAfter, c.alertOn, c.missedMS))
 	if err != nil {
 		return nil, nil, jobNameTaken(err, j)
 	}

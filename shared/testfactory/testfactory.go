@@ -53,6 +53,8 @@ type JobOpts struct {
 	Triggers []domain.JobTrigger
 	// Alert is the job's alert policy (default: after 3 failures).
 	Alert domain.AlertPolicy
+	// MissedAfter is the job's watchdog grace; zero keeps the default.
+	MissedAfter time.Duration
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -91,6 +93,7 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	}
 	j.Triggers = o.Triggers
 	j.Alert = o.Alert
+	j.MissedAfter = domain.Duration(o.MissedAfter)
 	j.MisfirePolicy, j.MaxCatchup, j.ConcurrencyPolicy = domain.MisfireFireOnce, 10, domain.ConcurrencyAllow
 	j.Retry = domain.RetryPolicy{MaxAttempts: domain.MaxAttemptsDefault, Backoff: domain.BackoffDefault()}
 	if o.Retry != nil {

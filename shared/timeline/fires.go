@@ -22,9 +22,12 @@ type Fire struct {
 	Status      domain.ExecutionStatus `json:"status,omitempty"`
 	// Reason is set when the fire did not run (or never reached its target): a word of the
 	// vocabulary (ReasonPaused …); Detail is what was recorded, for people.
-	Reason string          `json:"reason,omitempty"`
-	Detail string          `json:"detail,omitempty"`
-	Notes  []schedule.Note `json:"notes,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Stage is where a missed fire stopped, as the watchdog recorded it (unclaimed,
+	// unpublished, undelivered, unacknowledged); set with ReasonMissed only.
+	Stage string          `json:"stage,omitempty"`
+	Notes []schedule.Note `json:"notes,omitempty"`
 }
 
 // Interval is a span of time, open at the end when To is nil.
@@ -132,6 +135,9 @@ func Assemble(jobID string, f Facts) []Fire {
 			continue
 		}
 		fire.Reason, fire.Detail = f.reasonWithout(key, at, x)
+		if fire.Reason == ReasonMissed {
+			fire.Stage = f.Missed[key].Stage
+		}
 		if fire.Reason == ReasonUnknown {
 			for _, r := range ranges {
 				if !at.Before(r.from) && at.Before(r.until) {

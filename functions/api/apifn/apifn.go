@@ -14,6 +14,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/dashboard"
@@ -39,6 +42,7 @@ import (
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
 	"github.com/vecron/vecron/shared/variables"
+	"github.com/vecron/vecron/shared/watchdog"
 )
 
 // Settings configure the api function.
@@ -62,7 +66,11 @@ type Settings struct {
 	Stream StreamSettings   `koanf:"stream"`
 	// Events deliver the lifecycle events to a sink (which needs NATS) and configure the
 	// cluster-internal listener a Knative Trigger delivers to.
-	Events    EventsSettings   `koanf:"events"`
+	Events EventsSettings `koanf:"events"`
+	// Watchdog looks for fires that were due and did not start (docs/missed-fires.md).
+	Watchdog watchdog.Config `koanf:"watchdog"`
+	// Admin serves /metrics apart from the public port (ARCHITECTURE §11).
+	Admin     AdminSettings    `koanf:"admin"`
 	Dashboard dashboard.Config `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
 	// TLS hides from the requests it passes on.
@@ -105,6 +113,11 @@ func (e EventsSettings) validate(port int) error {
 	return nil
 }
 
+// AdminSettings place the admin endpoint.
+type AdminSettings struct {
+	Port int `koanf:"port" usage:"port serving /metrics, never the public one and never behind sign-in; 0 serves nothing"`
+}
+
 // StreamSettings shape the live stream.
 type StreamSettings struct {
 	Heartbeat time.Duration `koanf:"heartbeat" usage:"how often an idle live stream writes a heartbeat"`
@@ -122,6 +135,7 @@ func DefaultSettings() Settings {
 		Redis:    redisconn.DefaultConfig(),
 		NATS:     queue.ConnConfig{Prefix: event.DefaultPrefix, MaxPending: queue.MaxPendingDefault},
 		Stream:   StreamSettings{Heartbeat: api.HeartbeatDefault, Recheck: api.RecheckDefault},
+		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault, Retention: watchdog.RetentionDefault},
 		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
 			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
 		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
@@ -145,6 +159,14 @@ func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
 		}
 		ui.ServeHTTP(w, r)
 	})
+}
+
+// AdminHandler serves the admin port: the metrics of reg at /metrics, and nothing else — none
+// of the API, the dashboard or sign-in.
+func AdminHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
@@ -234,6 +256,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		publisher *jobevents.Publisher
 		deliverer *eventsink.Deliverer
 		alertJS   jetstream.JetStream
+		// due stays nil without NATS: the watchdog then looks only at the database.
+		due watchdog.Stream
 	)
 	if s.Events.Sink != "" && s.NATS.URL == "" {
 		return fmt.Errorf("events.sink: the lifecycle events are read from NATS; set nats.url too")
@@ -254,6 +278,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			}
 		}
 		alertJS = js
+		due = queue.NewInspector(js, s.NATS.Names())
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
 	}
@@ -280,6 +305,15 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every replica runs one; they take turns through the store, one pass per interval.
+	// A missed fire counts in its job's failure streak and alerts through the job's channels.
+	dog, err := watchdog.New(watchdog.Deps{Store: st, Stream: due, Clock: clock, Log: log.With("component", "watchdog"), Metrics: reg,
+		OnMissed: st.CountMissed}, s.Watchdog)
+	if err != nil {
+		return err
+	}
 	listening := func(addr net.Addr) {
 		log.Info("api listening", "addr", addr.String())
 		if ready != nil {
@@ -288,6 +322,12 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
+	g.Go(func() error { return dog.Run(gctx) })
+	if s.Admin.Port != 0 {
+		g.Go(func() error {
+			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Admin.Port)), AdminHandler(reg), s.ShutdownGrace, log, nil)
+		})
+	}
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
 	}
