@@ -96,7 +96,21 @@ func firesRange(r *http.Request, now time.Time) (from, to time.Time, err error) 
 	default:
 		from, to = now.Add(-firesDefaultSpan), now
 	}
+	// An answer repeats from and to, and JSON writes the years 0000 to 9999 only: past them
+	// the answer could not be written at all. The end that is off is named, or the one given
+	// when the other was derived from it.
+	outside := func(t time.Time) bool { return t.Year() < 1 || t.Year() > 9999 }
+	name := func(off string, given bool, other string) string {
+		if given {
+			return off
+		}
+		return other
+	}
 	switch {
+	case outside(from):
+		v.Add(name("from", hasFrom, "to"), "must be in the years 0001 to 9999 (UTC), and so must the range it makes")
+	case outside(to):
+		v.Add(name("to", hasTo, "from"), "must be in the years 0001 to 9999 (UTC), and so must the range it makes")
 	case !from.Before(to):
 		v.Add("to", "must be after from")
 	case to.Sub(from) > firesMaxSpan:

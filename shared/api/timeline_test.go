@@ -188,3 +188,25 @@ func TestFiresOfAJobWithoutSchedule(t *testing.T) {
 	require.Equal(t, domain.TriggerEvent, got.Fires[0].Trigger)
 	require.Equal(t, run.ID, got.Fires[0].ExecutionID)
 }
+
+// TestFiresRefusesRangesBeyondTheYear9999: RFC 3339 reads years 0000 to 9999, and a range
+// given by one end reaches a day past it; an answer naming an instant past 9999 cannot be
+// written as JSON, and was a 200 with an empty body. It is a 400 naming the field given.
+func TestFiresRefusesRangesBeyondTheYear9999(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"hourly","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	for _, tc := range []struct{ query, field string }{
+		{"from=" + url.QueryEscape("9999-12-31T12:00:00Z"), "from"},
+		{"from=" + url.QueryEscape("9999-12-31T23:00:00-14:00"), "from"},
+		{"from=" + url.QueryEscape("9999-12-31T00:00:00Z") + "&to=" + url.QueryEscape("9999-12-31T23:59:59-01:00"), "to"},
+		{"to=" + url.QueryEscape("0000-01-01T12:00:00Z"), "to"},
+		{"from=" + url.QueryEscape("0000-01-01T00:00:00+01:00") + "&to=" + url.QueryEscape("0000-01-02T00:00:00Z"), "from"},
+	} {
+		p := c.problem(http.MethodGet, "/api/v1/jobs/"+j.ID+"/fires?"+tc.query, "", http.StatusBadRequest)
+		require.Equal(t, []string{tc.field}, fields(p), tc.query)
+	}
+	// The years at the edges still answer.
+	got := c.fires(j.ID, time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+	require.Len(t, got.Fires, 24)
+}
