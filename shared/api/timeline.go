@@ -172,7 +172,10 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 			Reason: "the range holds more than " + strconv.Itoa(firesMaxExecutions) + " executions of this job; ask for a shorter one"}}})
 		return
 	}
-	changes, err := s.store.EnabledChanges(r.Context(), j.ID, to, maxStateChanges)
+	// Up to now, not to the range's end: a change after the range says what the job was in it
+	// when nothing before the range is left (audit rows are pruned), where the job's state now
+	// would not (paused today is not paused last week).
+	changes, err := s.store.EnabledChanges(r.Context(), j.ID, later(now, to), maxStateChanges)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -212,4 +215,12 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 // is reported unknown.
 func (s *Server) missedFires(_ context.Context, _ string, _, _ time.Time) (map[string]timeline.Missed, error) {
 	return nil, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -210,3 +210,23 @@ func TestFiresRefusesRangesBeyondTheYear9999(t *testing.T) {
 	got := c.fires(j.ID, time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
 	require.Len(t, got.Fires, 24)
 }
+
+// TestFiresOfAJobPausedAfterTheRange: a job paused today was not paused last week. When no
+// change of its state is recorded before the range (its older audit rows were pruned), the
+// range was read as paused throughout because the job is paused now.
+func TestFiresOfAJobPausedAfterTheRange(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"hourly","timezone":"UTC","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	c.createdAt(j.ID, day.AddDate(0, 0, -10))
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: uuid.NewString(), Name: "ops", Kind: "user", Mode: "database"})
+	_, err := c.st.SetEnabled(ctx, j.ID, false, nil, time.Now().UTC())
+	require.NoError(t, err)
+
+	got := c.fires(j.ID, day, day.Add(6*time.Hour))
+	require.Len(t, got.Fires, 6)
+	for _, f := range got.Fires {
+		require.Equal(t, timeline.ReasonUnknown, f.Reason, "%s: paused only since today", f.At)
+	}
+}
