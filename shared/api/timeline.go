@@ -96,7 +96,21 @@ func firesRange(r *http.Request, now time.Time) (from, to time.Time, err error) 
 	default:
 		from, to = now.Add(-firesDefaultSpan), now
 	}
+	// An answer repeats from and to, and JSON writes the years 0000 to 9999 only: past them
+	// the answer could not be written at all. The end that is off is named, or the one given
+	// when the other was derived from it.
+	outside := func(t time.Time) bool { return t.Year() < 1 || t.Year() > 9999 }
+	name := func(off string, given bool, other string) string {
+		if given {
+			return off
+		}
+		return other
+	}
 	switch {
+	case outside(from):
+		v.Add(name("from", hasFrom, "to"), "must be in the years 0001 to 9999 (UTC), and so must the range it makes")
+	case outside(to):
+		v.Add(name("to", hasTo, "from"), "must be in the years 0001 to 9999 (UTC), and so must the range it makes")
 	case !from.Before(to):
 		v.Add("to", "must be after from")
 	case to.Sub(from) > firesMaxSpan:
@@ -158,7 +172,10 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 			Reason: "the range holds more than " + strconv.Itoa(firesMaxExecutions) + " executions of this job; ask for a shorter one"}}})
 		return
 	}
-	changes, err := s.store.EnabledChanges(r.Context(), j.ID, to, maxStateChanges)
+	// Up to now, not to the range's end: a change after the range says what the job was in it
+	// when nothing before the range is left (audit rows are pruned), where the job's state now
+	// would not (paused today is not paused last week).
+	changes, err := s.store.EnabledChanges(r.Context(), j.ID, later(now, to), maxStateChanges)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -206,4 +223,12 @@ func (s *Server) missedFires(ctx context.Context, jobID string, from, to time.Ti
 		out[m.Key] = timeline.Missed{Stage: string(m.Stage), Detail: m.Detail}
 	}
 	return out, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -216,3 +216,45 @@ func TestFiresNameWhereAMissedFireStopped(t *testing.T) {
 	require.Equal(t, timeline.ReasonUnknown, got.Fires[byAt[at.Add(-time.Minute)]].Reason)
 	require.Empty(t, got.Fires[byAt[at.Add(-time.Minute)]].Stage)
 }
+
+// TestFiresRefusesRangesBeyondTheYear9999: RFC 3339 reads years 0000 to 9999, and a range
+// given by one end reaches a day past it; an answer naming an instant past 9999 cannot be
+// written as JSON, and was a 200 with an empty body. It is a 400 naming the field given.
+func TestFiresRefusesRangesBeyondTheYear9999(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"hourly","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	for _, tc := range []struct{ query, field string }{
+		{"from=" + url.QueryEscape("9999-12-31T12:00:00Z"), "from"},
+		{"from=" + url.QueryEscape("9999-12-31T23:00:00-14:00"), "from"},
+		{"from=" + url.QueryEscape("9999-12-31T00:00:00Z") + "&to=" + url.QueryEscape("9999-12-31T23:59:59-01:00"), "to"},
+		{"to=" + url.QueryEscape("0000-01-01T12:00:00Z"), "to"},
+		{"from=" + url.QueryEscape("0000-01-01T00:00:00+01:00") + "&to=" + url.QueryEscape("0000-01-02T00:00:00Z"), "from"},
+	} {
+		p := c.problem(http.MethodGet, "/api/v1/jobs/"+j.ID+"/fires?"+tc.query, "", http.StatusBadRequest)
+		require.Equal(t, []string{tc.field}, fields(p), tc.query)
+	}
+	// The years at the edges still answer.
+	got := c.fires(j.ID, time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+	require.Len(t, got.Fires, 24)
+}
+
+// TestFiresOfAJobPausedAfterTheRange: a job paused today was not paused last week. When no
+// change of its state is recorded before the range (its older audit rows were pruned), the
+// range was read as paused throughout because the job is paused now.
+func TestFiresOfAJobPausedAfterTheRange(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"hourly","timezone":"UTC","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	c.createdAt(j.ID, day.AddDate(0, 0, -10))
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: uuid.NewString(), Name: "ops", Kind: "user", Mode: "database"})
+	_, err := c.st.SetEnabled(ctx, j.ID, false, nil, time.Now().UTC())
+	require.NoError(t, err)
+
+	got := c.fires(j.ID, day, day.Add(6*time.Hour))
+	require.Len(t, got.Fires, 6)
+	for _, f := range got.Fires {
+		require.Equal(t, timeline.ReasonUnknown, f.Reason, "%s: paused only since today", f.At)
+	}
+}

@@ -130,23 +130,47 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 }
 
 // Run delivers until ctx ends, then lets the deliveries in flight end and returns nil. A
-// missing stream (the tick and the executors create it) is waited for.
+// missing stream (the tick and the executors create it) is waited for, and a consumer that
+// goes away meanwhile (removed by an operator, or with its stream) is made again.
 func (d *Deliverer) Run(ctx context.Context) error {
 	defer d.sink.CloseIdleConnections()
-	cons, ok := d.consumer(ctx)
-	if !ok {
-		return nil
+	sem := make(chan struct{}, d.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		cons, ok := d.consumer(ctx)
+		if !ok {
+			return nil
+		}
+		d.log.Info("delivering lifecycle events", "sink_host", d.sink.Host(), "consumer", d.names.SinkConsumer())
+		if err := d.consume(ctx, cons, sem, &wg); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The iterator ended without being stopped: without this, nothing would be delivered
+		// again until the api restarted.
+		d.log.Warn("event sink: the consumer is gone; making it again", "consumer", d.names.SinkConsumer())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.clock.After(time.Second):
+		}
 	}
-	d.log.Info("delivering lifecycle events", "sink_host", d.sink.Host(), "consumer", d.names.SinkConsumer())
-	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency))
+}
+
+// consume delivers the messages of cons until ctx ends or its iterator closes (the consumer
+// was deleted, the connection closed), each in a goroutine of wg holding a slot of sem.
+func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem chan struct{}, wg *sync.WaitGroup) error {
+	// A pull to a consumer deleted before it was made gets no answer, only missed heartbeats:
+	// a shorter expiry than the default 30 s notices that sooner.
+	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", d.names.SinkConsumer(), err)
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
-	sem := make(chan struct{}, d.cfg.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -160,6 +184,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			<-sem
+			if d.gone(ctx, cons, err) {
+				it.Stop()
+				return nil
+			}
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			d.log.Warn("event sink: pull events", "error", err)
 			select {
@@ -205,6 +233,19 @@ func (d *Deliverer) consumer(ctx context.Context) (jetstream.Consumer, bool) {
 		case <-d.clock.After(wait):
 		}
 	}
+}
+
+// pullExpiry is how long a pull request of the deliverer waits on the server.
+const pullExpiry = 10 * time.Second
+
+// gone reports whether err, from the iterator of cons, is because cons no longer exists: the
+// server said so, or heartbeats stopped and the server does not know the consumer.
+func (d *Deliverer) gone(ctx context.Context, cons jetstream.Consumer, err error) bool {
+	if errors.Is(err, jetstream.ErrConsumerDeleted) {
+		return true
+	}
+	_, err = cons.Info(ctx)
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
 }
 
 // handle delivers one message and settles it: decides, in this one place, between ack, a

@@ -383,3 +383,33 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 	}
 	require.Len(t, ids, n)
 }
+
+// TestDeliveryGoesOnWhenItsConsumerIsDeleted: an operator removes the consumer (or the events
+// stream is made again, taking its consumers with it). The deliverer's iterator then closes,
+// and Run returned nil while the api went on serving: nothing was delivered again until the
+// next restart, and nothing but a warning said so. It makes the consumer again and goes on.
+func TestDeliveryGoesOnWhenItsConsumerIsDeleted(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	sk := newSink(t, 0, 0)
+	start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 2})
+	require.NoError(t, js.DeleteConsumer(t.Context(), names.EventsStream(), names.SinkConsumer()))
+	require.Eventually(t, func() bool {
+		_, err := js.Consumer(t.Context(), names.EventsStream(), names.SinkConsumer())
+		return err == nil
+	}, 40*time.Second, 20*time.Millisecond, "the consumer is made again")
+
+	ev := cloudevents.NewEvent()
+	ev.SetID("after-delete")
+	ev.SetType(event.TypeExecutionSucceeded)
+	ev.SetSource("/test")
+	require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": 1}))
+	msg, err := event.ToNATS(t.Context(), ev)
+	require.NoError(t, err)
+	require.NoError(t, queue.NewPublisher(js).Publish(t.Context(), queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg}))
+	got := testenv.Await(t, "the event at the sink", func() ([]cloudevents.Event, bool) {
+		_, got := sk.snapshot()
+		return got, len(got) >= 1
+	})
+	require.Equal(t, "after-delete", got[0].ID())
+}

@@ -264,8 +264,9 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		e.StartedAt = &now
 		res = domain.RunResult{Status: domain.StatusFailed, Error: notSent}
 	} else {
-		started = r.publishStarted(d, e, log)
-		res, mask = r.execute(ctx, templated, d, e, log)
+		// Announced once the attempt is about to call its target: its variables resolved, its
+		// breaker closed. One refused before sending never started.
+		res, mask = r.execute(ctx, templated, d, e, log, func() { started = r.publishStarted(d, e, log) })
 	}
 	// The attempt is over: its slot may serve the next one while this outcome is recorded.
 	if slot := delivery.SlotFrom(ctx); slot != nil {
@@ -804,14 +805,14 @@ func Backoff(p domain.RetryPolicy, n int, rnd func(n int64) int64) time.Duration
 // would otherwise take every other in-flight attempt down with it, each to be taken over later
 // and sent to its target a second time. The deferred calls on the way up stop the attempt's
 // heartbeat and timeout and report to the breaker.
-func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *domain.Execution, log execLog) (res domain.RunResult, mask *secret.Masker) {
+func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *domain.Execution, log execLog, onStart func()) (res domain.RunResult, mask *secret.Masker) {
 	defer func() {
 		if v := recover(); v != nil {
 			res = panicked(log, v, mask)
 		}
 	}()
 	if !templated {
-		return r.attempt(ctx, d, e), nil
+		return r.attempt(ctx, d, e, onStart), nil
 	}
 	c := &render.Context{JobID: d.JobID, JobName: d.JobName, ExecutionID: e.ID, Attempt: e.Attempt,
 		ScheduledAt: d.ScheduledAt, Trigger: string(d.Trigger), Payload: d.Payload}
@@ -860,7 +861,7 @@ func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *d
 		}
 		ctx = secret.WithBindings(ctx, bound)
 	}
-	return r.attempt(ctx, rendered, e), mask
+	return r.attempt(ctx, rendered, e, onStart), mask
 }
 
 // destinations is a Runner whose job may connect to several hosts: a connection string with
@@ -912,10 +913,12 @@ func panicked(log execLog, v any, mask *secret.Masker) domain.RunResult {
 	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg}
 }
 
-// attempt runs one attempt behind the target's circuit breaker.
-func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution) domain.RunResult {
+// attempt runs one attempt behind the target's circuit breaker, calling onStart just before
+// the target is called.
+func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution, onStart func()) domain.RunResult {
 	target := r.runner.Target(d)
 	if r.breaker == nil || target == "" {
+		onStart()
 		return r.run(ctx, d, e)
 	}
 	done, err := r.breaker.Allow(ctx, target)
@@ -931,6 +934,7 @@ func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution)
 	// against the target, and the breaker must not stay waiting for a report.
 	targetOK := true
 	defer func() { done(targetOK) }()
+	onStart()
 	res := r.run(ctx, d, e)
 	// A permanent failure (a 404) shows the target is up; it is the job that is wrong.
 	targetOK = res.Status == domain.StatusSucceeded || res.Permanent

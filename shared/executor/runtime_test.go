@@ -445,3 +445,35 @@ func TestAStartedEventTheBrokerMissedIsPublishedAgain(t *testing.T) {
 	}
 	require.Equal(t, []string{event.TypeExecutionStarted, event.TypeExecutionSucceeded}, types)
 }
+
+// TestABreakerRefusalSendsNoStartedEvent: an attempt its target's open breaker refuses never
+// calls the target, and docs/lifecycle-events.md says it sends no started event; it sent one,
+// published before the breaker was asked. The next attempt, let through, sends its own.
+func TestABreakerRefusalSendsNoStartedEvent(t *testing.T) {
+	t.Parallel()
+	f := newPanicFixture(t)
+	j := f.job(t, "/ok", nil)
+	done, err := f.breakers.Allow(t.Context(), "127.0.0.1:9")
+	require.NoError(t, err)
+	done(false) // one failure opens it (panicBreakerConfig)
+
+	at := f.clock.Now().Truncate(time.Second)
+	ev := dueEvent(t, j, at)
+	require.Error(t, f.rt.Handle(t.Context(), ev), "refused, to be tried again")
+	e, err := f.store.ExecutionByKey(t.Context(), ev.ID())
+	require.NoError(t, err)
+	require.Contains(t, e.Error, "not sent")
+	for _, le := range allLifecycle(t, f.fixture) {
+		require.NotEqual(t, event.TypeExecutionStarted, le.Type(), "the refused attempt did not start: %s", le.ID())
+	}
+
+	f.clock.Advance(panicBreakerConfig.CoolDown)
+	require.NoError(t, f.rt.Handle(t.Context(), ev))
+	var started []string
+	for _, le := range allLifecycle(t, f.fixture) {
+		if le.Type() == event.TypeExecutionStarted {
+			started = append(started, le.ID())
+		}
+	}
+	require.Equal(t, []string{e.ID + ":2:running"}, started, "the attempt let through started")
+}

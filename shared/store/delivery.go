@@ -114,6 +114,11 @@ func (s *Store) DeliveryFacts(ctx context.Context, id string, scheduledAt time.T
 	return &f, nil
 }
 
+// jobStateActions are the audit actions whose row holds the job as it is after them. Other rows
+// of a job hold other things: a webhook's row has an "enabled" of its own, the webhook's, and
+// disabling a webhook does not pause its job.
+var jobStateActions = []string{"job.create", "job.update", "job.enable", "job.disable"}
+
 // EnabledChange is one recorded change of whether a job is enabled.
 type EnabledChange struct {
 	At      time.Time
@@ -128,8 +133,9 @@ func (s *Store) EnabledChanges(ctx context.Context, jobID string, until time.Tim
 	// By the api's time of the change, not the row's: the row's is the database's.
 	rows, err := s.pool.Query(ctx, `SELECT at, enabled FROM (
 			SELECT seq, coalesce((after::jsonb ->> 'updated_at')::timestamptz, time) AS at, (after::jsonb ->> 'enabled')::boolean AS enabled
-			FROM audit_log WHERE object_kind = 'job' AND object_id = $1 AND after IS NOT NULL AND after::jsonb ? 'enabled') x
-		WHERE at < $2 ORDER BY seq DESC LIMIT $3`, jobID, until, limit)
+			FROM audit_log WHERE object_kind = 'job' AND object_id = $1 AND action = ANY($4)
+				AND after IS NOT NULL AND after::jsonb ? 'enabled') x
+		WHERE at < $2 ORDER BY seq DESC LIMIT $3`, jobID, until, limit, jobStateActions)
 	if err != nil {
 		return nil, translate("list job state changes", err)
 	}

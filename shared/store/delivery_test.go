@@ -86,3 +86,30 @@ func TestDeliveryFactsRideEveryWayOfRecordingAFire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, facts(43, 1), got)
 }
+
+// TestEnabledChangesAreTheJobsOwnNotItsWebhooks: a job's webhook is audited under the job, and
+// its view has an "enabled" of its own; disabling the webhook does not pause the job, so it is
+// no change of the job's state (the fires of a job whose webhook was disabled read "paused").
+func TestEnabledChangesAreTheJobsOwnNotItsWebhooks(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: "ops", Name: "ops", Kind: "user", Mode: "database"})
+	j := testfactory.Job(t, st, testfactory.JobOpts{})
+	paused, resumed := time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second), time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	_, err := st.SetEnabled(ctx, j.ID, false, nil, paused)
+	require.NoError(t, err)
+	_, err = st.SetEnabled(ctx, j.ID, true, nil, resumed)
+	require.NoError(t, err)
+	_, err = st.PutWebhook(ctx, &store.WebhookRecord{JobID: j.ID, TokenHash: []byte(j.ID), TokenHint: "h", KeyID: "k", Sealed: []byte("s")},
+		j.Namespace, &domain.Webhook{JobID: j.ID, Enabled: true})
+	require.NoError(t, err)
+	_, err = st.DisableWebhook(ctx, j.ID, j.Namespace, func(w *store.WebhookRecord) *domain.Webhook {
+		return &domain.Webhook{JobID: w.JobID, Enabled: w.Enabled}
+	})
+	require.NoError(t, err)
+
+	changes, err := st.EnabledChanges(ctx, j.ID, time.Now().Add(time.Hour), 100)
+	require.NoError(t, err)
+	require.Equal(t, []store.EnabledChange{{At: paused, Enabled: false}, {At: resumed, Enabled: true}}, changes,
+		"the pause and the resume; not the webhook's enable and disable")
+}
