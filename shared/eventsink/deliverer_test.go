@@ -352,21 +352,7 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 		start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 4})
 	}
 	const n = 60
-	pub := queue.NewPublisher(js)
-	var msgs []queue.Message
-	for i := range n {
-		ev := cloudevents.NewEvent()
-		ev.SetID("ev-" + strconv.Itoa(i))
-		ev.SetType(event.TypeExecutionSucceeded)
-		ev.SetSource("/test")
-		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
-		msg, err := event.ToNATS(t.Context(), ev)
-		require.NoError(t, err)
-		msgs = append(msgs, queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg})
-	}
-	for _, err := range pub.PublishBatch(t.Context(), msgs) {
-		require.NoError(t, err)
-	}
+	publishSucceeded(t, js, names, "ev-", n)
 	got := testenv.Await(t, "every event at the sink", func() ([]cloudevents.Event, bool) {
 		_, got := sk.snapshot()
 		return got, len(got) >= n
@@ -448,17 +434,7 @@ func TestShutdownHandsBackTheEventsFetchedAndNotStarted(t *testing.T) {
 	})
 
 	const n = 3 * concurrency
-	pub := queue.NewPublisher(js)
-	for i := range n {
-		ev := cloudevents.NewEvent()
-		ev.SetID("held-" + strconv.Itoa(i))
-		ev.SetType(event.TypeExecutionSucceeded)
-		ev.SetSource("/test")
-		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
-		msg, err := event.ToNATS(t.Context(), ev)
-		require.NoError(t, err)
-		require.NoError(t, pub.Publish(t.Context(), queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg}))
-	}
+	publishSucceeded(t, js, names, "held-", n)
 	<-arrived
 	testenv.Eventually(t, "events in delivery and more fetched behind them", func() bool {
 		c, err := js.Consumer(t.Context(), names.EventsStream(), names.SinkConsumer())
@@ -478,4 +454,23 @@ func TestShutdownHandsBackTheEventsFetchedAndNotStarted(t *testing.T) {
 		ids[ev.ID()] = true
 	}
 	require.Len(t, ids, n)
+}
+
+// publishSucceeded publishes n execution.succeeded events with ids prefix0, prefix1 …
+func publishSucceeded(t *testing.T, js jetstream.JetStream, names event.Names, prefix string, n int) {
+	t.Helper()
+	var msgs []queue.Message
+	for i := range n {
+		ev := cloudevents.NewEvent()
+		ev.SetID(prefix + strconv.Itoa(i))
+		ev.SetType(event.TypeExecutionSucceeded)
+		ev.SetSource("/test")
+		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
+		msg, err := event.ToNATS(t.Context(), ev)
+		require.NoError(t, err)
+		msgs = append(msgs, queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg})
+	}
+	for _, err := range queue.NewPublisher(js).PublishBatch(t.Context(), msgs) {
+		require.NoError(t, err)
+	}
 }
