@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -179,6 +180,13 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if len(changes) == maxStateChanges {
+		// The oldest changes were not read: a fire before the first one read may show unknown
+		// where it was paused, and the caller is told so rather than left to guess.
+		resp.Note = strings.TrimPrefix(resp.Note+"; ", "; ") + "only the latest " + strconv.Itoa(maxStateChanges) +
+			" pauses and resumes of this job were read, back to " + changes[0].At.UTC().Format(time.RFC3339) +
+			"; a fire before then may be unknown where it was paused"
 	}
 	states := make([]timeline.StateChange, len(changes))
 	for i, c := range changes {

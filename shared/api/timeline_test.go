@@ -258,3 +258,24 @@ func TestFiresOfAJobPausedAfterTheRange(t *testing.T) {
 		require.Equal(t, timeline.ReasonUnknown, f.Reason, "%s: paused only since today", f.At)
 	}
 }
+
+// TestFiresSayWhenThePauseHistoryIsCut: a job paused and resumed more often than the fires
+// route reads (1 000 changes) is answered with a note naming the cut, rather than fires before
+// it silently unknown.
+func TestFiresSayWhenThePauseHistoryIsCut(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"toggled","timezone":"UTC","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)
+	c.createdAt(j.ID, day.AddDate(0, 0, -10))
+	got := c.fires(j.ID, day, day.Add(time.Hour))
+	require.NotContains(t, got.Note, "pauses and resumes", "a short history is read whole")
+
+	ctx := domain.WithActor(t.Context(), domain.Actor{ID: uuid.NewString(), Name: "ops", Kind: "user", Mode: "database"})
+	for i := range 1000 {
+		_, err := c.st.SetEnabled(ctx, j.ID, i%2 == 1, nil, day.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+	}
+	got = c.fires(j.ID, day, day.Add(time.Hour))
+	require.Contains(t, got.Note, "only the latest 1000 pauses and resumes of this job were read")
+}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/sink"
 )
 
@@ -129,35 +130,29 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 	return &Deliverer{js: js, names: names, sink: client, cfg: cfg, clock: clock, log: log}, nil
 }
 
-// Run delivers until ctx ends, then lets the deliveries in flight end and returns nil. A
-// missing stream (the tick and the executors create it) is waited for, and a consumer that
-// goes away meanwhile (removed by an operator, or with its stream) is made again.
+// Run delivers until ctx ends, then hands the events it fetched and did not start back for
+// another replica, lets the deliveries in flight end and returns nil. A missing stream (the
+// tick and the executors create it) is waited for, and a consumer that goes away meanwhile
+// (removed by an operator, or with its stream) is made again (see queue.ConsumeDurable).
 func (d *Deliverer) Run(ctx context.Context) error {
 	defer d.sink.CloseIdleConnections()
 	sem := make(chan struct{}, d.cfg.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for {
-		cons, ok := d.consumer(ctx)
-		if !ok {
-			return nil
-		}
-		d.log.Info("delivering lifecycle events", "sink_host", d.sink.Host(), "consumer", d.names.SinkConsumer())
-		if err := d.consume(ctx, cons, sem, &wg); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		// The iterator ended without being stopped: without this, nothing would be delivered
-		// again until the api restarted.
-		d.log.Warn("event sink: the consumer is gone; making it again", "consumer", d.names.SinkConsumer())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-d.clock.After(time.Second):
-		}
+	cfg := jetstream.ConsumerConfig{
+		Durable:     d.names.SinkConsumer(),
+		Description: "vecron delivery of lifecycle events to events.sink",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		// Longer than a delivery and the wait of a message fetched behind one.
+		AckWait:       3*d.cfg.Timeout + 10*time.Second,
+		MaxAckPending: 4 * d.cfg.Concurrency,
+		// From when delivery was first configured: a new sink does not get a day of history.
+		DeliverPolicy: jetstream.DeliverNewPolicy,
 	}
+	return queue.ConsumeDurable(ctx, d.js, d.names.EventsStream(), cfg, d.clock, d.log, func(cons jetstream.Consumer) error {
+		d.log.Info("delivering lifecycle events", "sink_host", d.sink.Host(), "consumer", d.names.SinkConsumer())
+		return d.consume(ctx, cons, sem, &wg)
+	})
 }
 
 // consume delivers the messages of cons until ctx ends or its iterator closes (the consumer
@@ -169,12 +164,15 @@ func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem ch
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", d.names.SinkConsumer(), err)
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	// Drained rather than stopped: the messages it fetched ahead are handed back, not left to
+	// wait out the ack wait (some 40 s) while another replica could deliver them.
+	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
 	for {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
+			queue.ReturnBuffered(it, d.log)
 			return nil
 		}
 		msg, err := it.Next()
@@ -184,7 +182,7 @@ func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem ch
 		}
 		if err != nil {
 			<-sem
-			if d.gone(ctx, cons, err) {
+			if queue.ConsumerGone(ctx, cons, err) {
 				it.Stop()
 				return nil
 			}
@@ -192,10 +190,15 @@ func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem ch
 			d.log.Warn("event sink: pull events", "error", err)
 			select {
 			case <-ctx.Done():
-				return nil
 			case <-d.clock.After(time.Second):
 			}
 			continue
+		}
+		if ctx.Err() != nil {
+			<-sem
+			queue.Nak(msg, d.log)
+			queue.ReturnBuffered(it, d.log)
+			return nil
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -204,49 +207,8 @@ func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem ch
 	}
 }
 
-// consumer creates or updates the durable consumer, retrying until the stream exists; false
-// when ctx ended first.
-func (d *Deliverer) consumer(ctx context.Context) (jetstream.Consumer, bool) {
-	cfg := jetstream.ConsumerConfig{
-		Durable:     d.names.SinkConsumer(),
-		Description: "vecron delivery of lifecycle events to events.sink",
-		AckPolicy:   jetstream.AckExplicitPolicy,
-		// Longer than a delivery and the wait of a message fetched behind one.
-		AckWait:       3*d.cfg.Timeout + 10*time.Second,
-		MaxAckPending: 4 * d.cfg.Concurrency,
-		// From when delivery was first configured: a new sink does not get a day of history.
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-	}
-	for failures := 1; ; failures++ {
-		cons, err := d.js.CreateOrUpdateConsumer(ctx, d.names.EventsStream(), cfg)
-		if err == nil {
-			return cons, true
-		}
-		if ctx.Err() != nil {
-			return nil, false
-		}
-		wait := sink.Backoff(failures, time.Second, 30*time.Second)
-		d.log.Warn("event sink: create the consumer; retrying", "consumer", cfg.Durable, "error", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil, false
-		case <-d.clock.After(wait):
-		}
-	}
-}
-
 // pullExpiry is how long a pull request of the deliverer waits on the server.
 const pullExpiry = 10 * time.Second
-
-// gone reports whether err, from the iterator of cons, is because cons no longer exists: the
-// server said so, or heartbeats stopped and the server does not know the consumer.
-func (d *Deliverer) gone(ctx context.Context, cons jetstream.Consumer, err error) bool {
-	if errors.Is(err, jetstream.ErrConsumerDeleted) {
-		return true
-	}
-	_, err = cons.Info(ctx)
-	return errors.Is(err, jetstream.ErrConsumerNotFound)
-}
 
 // handle delivers one message and settles it: decides, in this one place, between ack, a
 // delayed redelivery, and giving up.

@@ -352,21 +352,7 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 		start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 4})
 	}
 	const n = 60
-	pub := queue.NewPublisher(js)
-	var msgs []queue.Message
-	for i := range n {
-		ev := cloudevents.NewEvent()
-		ev.SetID("ev-" + strconv.Itoa(i))
-		ev.SetType(event.TypeExecutionSucceeded)
-		ev.SetSource("/test")
-		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
-		msg, err := event.ToNATS(t.Context(), ev)
-		require.NoError(t, err)
-		msgs = append(msgs, queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg})
-	}
-	for _, err := range pub.PublishBatch(t.Context(), msgs) {
-		require.NoError(t, err)
-	}
+	publishSucceeded(t, js, names, "ev-", n)
 	got := testenv.Await(t, "every event at the sink", func() ([]cloudevents.Event, bool) {
 		_, got := sk.snapshot()
 		return got, len(got) >= n
@@ -412,4 +398,79 @@ func TestDeliveryGoesOnWhenItsConsumerIsDeleted(t *testing.T) {
 		return got, len(got) >= 1
 	})
 	require.Equal(t, "after-delete", got[0].ID())
+}
+
+// TestShutdownHandsBackTheEventsFetchedAndNotStarted: a replica that stops holds events its
+// iterator fetched ahead beside those it delivers. They were left to wait out the ack wait
+// (3×timeout+10 s, here 70 s) before another replica could deliver them; now they are handed
+// back on the way out, and the replica that goes on delivers them at once.
+func TestShutdownHandsBackTheEventsFetchedAndNotStarted(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	arrived := make(chan struct{}, 10)
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) })
+
+	const concurrency = 4
+	cfg := eventsink.Config{Sink: stuck.URL, Concurrency: concurrency, Timeout: 20 * time.Second, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	d, err := eventsink.New(js, names, egress.LoopbackPolicy(), clockwork.NewRealClock(), testenv.Logger(t), cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(cancel)
+	testenv.Eventually(t, "the sink's consumer is created", func() bool {
+		_, err := js.Consumer(t.Context(), names.EventsStream(), names.SinkConsumer())
+		return err == nil
+	})
+
+	const n = 3 * concurrency
+	publishSucceeded(t, js, names, "held-", n)
+	<-arrived
+	testenv.Eventually(t, "events in delivery and more fetched behind them", func() bool {
+		c, err := js.Consumer(t.Context(), names.EventsStream(), names.SinkConsumer())
+		return err == nil && c.CachedInfo().NumAckPending > concurrency
+	})
+	cancel()
+	require.NoError(t, <-done)
+
+	sk := newSink(t, 0, 0)
+	start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: concurrency, Timeout: 20 * time.Second})
+	got := testenv.Await(t, "every event at the other replica's sink, well within the ack wait", func() ([]cloudevents.Event, bool) {
+		_, got := sk.snapshot()
+		return got, len(got) >= n
+	})
+	ids := map[string]bool{}
+	for _, ev := range got {
+		ids[ev.ID()] = true
+	}
+	require.Len(t, ids, n)
+}
+
+// publishSucceeded publishes n execution.succeeded events with ids prefix0, prefix1 …
+func publishSucceeded(t *testing.T, js jetstream.JetStream, names event.Names, prefix string, n int) {
+	t.Helper()
+	var msgs []queue.Message
+	for i := range n {
+		ev := cloudevents.NewEvent()
+		ev.SetID(prefix + strconv.Itoa(i))
+		ev.SetType(event.TypeExecutionSucceeded)
+		ev.SetSource("/test")
+		require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]int{"n": i}))
+		msg, err := event.ToNATS(t.Context(), ev)
+		require.NoError(t, err)
+		msgs = append(msgs, queue.Message{Subject: names.EventSubject(ev.Type()), MsgID: ev.ID(), Msg: msg})
+	}
+	for _, err := range queue.NewPublisher(js).PublishBatch(t.Context(), msgs) {
+		require.NoError(t, err)
+	}
 }

@@ -110,12 +110,21 @@ func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, h
 	return &Puller{js: js, names: names, kind: kind, cfg: cfg.withDefaults(), handler: handler, clock: clock, log: log}, nil
 }
 
-// Run creates or updates the durable consumer and handles events until ctx ends. Then it stops
-// fetching, returns buffered events to the stream at once, and lets in-flight handlers finish
-// within the grace period; past it their context is cancelled with cause delivery.ErrShutdown, so
-// they record what they can and hand their event back. It returns nil.
+// Run creates or updates the durable consumer and handles events until ctx ends; a consumer
+// deleted meanwhile (alone, or with its stream) is made again (see ConsumeDurable). When ctx
+// ends it stops fetching, returns buffered events to the stream at once, and lets in-flight
+// handlers finish within the grace period; past it their context is cancelled with cause
+// delivery.ErrShutdown, so they record what they can and hand their event back. It returns nil.
 func (p *Puller) Run(ctx context.Context) error {
-	consumer, err := p.js.CreateOrUpdateConsumer(ctx, p.names.DueStream(), jetstream.ConsumerConfig{
+	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer interrupt(nil)
+	// sem bounds the events handled at once; held those taken and not yet settled: the handled
+	// ones and those staged, which gave their slot back until their instants.
+	sem := make(chan struct{}, p.cfg.Concurrency)
+	held := make(chan struct{}, p.cfg.Concurrency+p.cfg.MaxStaged)
+	var wg sync.WaitGroup
+	defer p.drain(&wg, interrupt)
+	cfg := jetstream.ConsumerConfig{
 		Durable:       p.names.DueConsumer(p.kind),
 		Description:   "vecron executor for " + string(p.kind) + " jobs",
 		FilterSubject: p.names.DueSubject(p.kind),
@@ -123,10 +132,15 @@ func (p *Puller) Run(ctx context.Context) error {
 		AckWait:       p.cfg.AckWait,
 		MaxAckPending: maxAckPending(p.cfg.Concurrency, p.cfg.MaxStaged),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("create consumer %s: %w", p.names.DueConsumer(p.kind), err)
 	}
+	return ConsumeDurable(ctx, p.js, p.names.DueStream(), cfg, p.clock, p.log, func(consumer jetstream.Consumer) error {
+		return p.consume(ctx, work, consumer, sem, held, &wg)
+	})
+}
+
+// consume handles the messages of consumer until ctx ends or its iterator closes (the consumer
+// is gone), each in a goroutine of wg running on work.
+func (p *Puller) consume(ctx, work context.Context, consumer jetstream.Consumer, sem, held chan struct{}, wg *sync.WaitGroup) error {
 	// A pull request the server stops answering — seen against NATS 2.9 under a backlog, when
 	// the client waits for a heartbeat that never comes — is noticed after two missed
 	// heartbeats and renewed: with the client's default expiry of 30 s that stopped all
@@ -137,15 +151,6 @@ func (p *Puller) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
-
-	work, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer interrupt(nil)
-	// sem bounds the events handled at once; held those taken and not yet settled: the handled
-	// ones and those staged, which gave their slot back until their instants.
-	sem := make(chan struct{}, p.cfg.Concurrency)
-	held := make(chan struct{}, p.cfg.Concurrency+p.cfg.MaxStaged)
-	var wg sync.WaitGroup
-	defer p.drain(&wg, interrupt)
 	for {
 		// Take a message only while a slot is free, so that no message waits long for one (and
 		// spends its ack wait) in this process — but without keeping that slot while waiting
@@ -153,7 +158,7 @@ func (p *Puller) Run(ctx context.Context) error {
 		select {
 		case held <- struct{}{}:
 		case <-ctx.Done():
-			p.returnBuffered(it)
+			ReturnBuffered(it, p.log)
 			return nil
 		}
 		select {
@@ -161,7 +166,7 @@ func (p *Puller) Run(ctx context.Context) error {
 			<-sem
 		case <-ctx.Done():
 			<-held
-			p.returnBuffered(it)
+			ReturnBuffered(it, p.log)
 			return nil
 		}
 		msg, err := it.Next()
@@ -171,6 +176,10 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			<-held
+			if ConsumerGone(ctx, consumer, err) {
+				it.Stop()
+				return nil
+			}
 			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
 			p.log.Warn("pull due events", "consumer", p.names.DueConsumer(p.kind), "error", err)
 			select {
@@ -181,8 +190,8 @@ func (p *Puller) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			<-held
-			p.nak(msg)
-			p.returnBuffered(it)
+			Nak(msg, p.log)
+			ReturnBuffered(it, p.log)
 			return nil
 		}
 		// Its slot now, if still free, so that the next turn sees it taken; otherwise a staged
@@ -246,24 +255,6 @@ func (p *Puller) drain(wg *sync.WaitGroup, interrupt context.CancelCauseFunc) {
 // flushTimeout bounds the wait for the server to take the last acknowledgements in: a round
 // trip when it is there, and no more than a small part of a shutdown's budget when it is not.
 const flushTimeout = time.Second
-
-// returnBuffered gives the messages fetched but not started back to the stream at once, for
-// another worker, rather than letting them wait out their ack wait.
-func (p *Puller) returnBuffered(it jetstream.MessagesContext) {
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			return
-		}
-		p.nak(msg)
-	}
-}
-
-func (p *Puller) nak(msg jetstream.Msg) {
-	if err := msg.Nak(); err != nil {
-		p.log.Warn("return event on shutdown", "error", err)
-	}
-}
 
 // handle decodes one message, takes a slot for it, and handles and settles it.
 func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) {

@@ -326,3 +326,39 @@ func TestAHandlerGetsItsSlotBackWhileThePullerWaitsForMessages(t *testing.T) {
 	publishDue(t, js, names, "alone")
 	require.NoError(t, <-reacquired, "the idle puller must not keep the only slot")
 }
+
+// TestPullerGoesOnWhenItsConsumerIsDeleted: an operator removes an executor's durable consumer
+// (or the due stream is made again, taking its consumers with it). The puller's iterator then
+// closed and Run returned nil while the executor went on answering its probes: no fire ran
+// again until it restarted. It makes the consumer again, and a fire published afterwards runs.
+func TestPullerGoesOnWhenItsConsumerIsDeleted(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	handled := make(chan string, 10)
+	runPuller(t, js, names, queue.PullerConfig{Concurrency: 2}, func(_ context.Context, ev cloudevents.Event) error {
+		handled <- ev.ID()
+		return nil
+	})
+	consumerExists := func() bool {
+		_, err := js.Consumer(t.Context(), names.DueStream(), names.DueConsumer(domain.KindHTTP))
+		return err == nil
+	}
+	testenv.Eventually(t, "the consumer is made", consumerExists)
+	publishDue(t, js, names, "before")
+	require.Equal(t, "before", <-handled)
+	// Its ack applied (the stream is a work queue), so that the new consumer does not get it again.
+	testenv.Eventually(t, "the first fire acknowledged", func() bool { return pending(t, js, names) == 0 })
+
+	require.NoError(t, js.DeleteConsumer(t.Context(), names.DueStream(), names.DueConsumer(domain.KindHTTP)))
+	testenv.EventuallyWithin(t, 40*time.Second, "the consumer is made again", consumerExists)
+	publishDue(t, js, names, "after")
+	id := testenv.Await(t, "the fire published after the delete handled", func() (string, bool) {
+		select {
+		case id := <-handled:
+			return id, true
+		default:
+			return "", false
+		}
+	})
+	require.Equal(t, "after", id)
+}
