@@ -206,13 +206,22 @@ func (s *Server) jobFires(w http.ResponseWriter, r *http.Request) {
 		Pauses: timeline.Pauses(states, j.Enabled), Missed: missed, Location: loc,
 	})
 	if !identityOf(r).Can(domain.PermExecutionRead, j.Namespace) {
-		// As with a job's statistics: the fires are the job's, its executions are not this
-		// caller's to look up, nor what they recorded.
-		for i := range resp.Fires {
-			if resp.Fires[i].ExecutionID != "" {
-				resp.Fires[i].ExecutionID, resp.Fires[i].Detail = "", ""
+		// As with a job's statistics: the fires of its schedule are the job's, its executions
+		// are not this caller's to look up, nor what they recorded. Runs of other triggers
+		// (manual, event, webhook, chain) are not instants of the schedule but executions, so
+		// they are left out whole: who ran the job by hand, or which event started it, and when,
+		// is execution history.
+		kept := resp.Fires[:0]
+		for _, f := range resp.Fires {
+			if !f.Expected {
+				continue
 			}
+			if f.ExecutionID != "" {
+				f.ExecutionID, f.Detail = "", ""
+			}
+			kept = append(kept, f)
 		}
+		resp.Fires = kept
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/testfactory"
 	"github.com/vecron/vecron/shared/timeline"
 )
 
@@ -278,4 +280,38 @@ func TestFiresSayWhenThePauseHistoryIsCut(t *testing.T) {
 	}
 	got = c.fires(j.ID, day, day.Add(time.Hour))
 	require.Contains(t, got.Note, "only the latest 1000 pauses and resumes of this job were read")
+}
+
+// A caller who may read the job but not its executions sees the schedule's instants without
+// execution ids or recorded details, and not the runs of other triggers, which are execution
+// history.
+func TestFiresWithoutExecutionReadKeepOnlyTheSchedule(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j, _ := c.createJob(`{"name":"hourly","namespace":"team-a","timezone":"UTC","schedule":{"cron":"0 0 * * * ?"},"http":{"url":"https://example.test/h"}}`)
+	at := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+	c.createdAt(j.ID, at.Add(-24*time.Hour))
+	ran, manualAt := at, at.Add(30*time.Minute)
+	for _, e := range []*domain.Execution{
+		{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: domain.ScheduledKey(j.ID, ran),
+			Trigger: domain.TriggerSchedule, ScheduledAt: ran, StartedAt: &ran, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"},
+		{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: domain.Key(j.ID, domain.TriggerManual, manualAt, uuid.NewString()),
+			Trigger: domain.TriggerManual, ScheduledAt: manualAt, StartedAt: &manualAt, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w"},
+	} {
+		_, err := c.st.InsertExecutions(t.Context(), []*domain.Execution{e})
+		require.NoError(t, err)
+	}
+	all := c.fires(j.ID, at.Add(-time.Minute), at.Add(time.Hour))
+	require.Len(t, all.Fires, 2, "the admin sees the instant and the manual run")
+
+	role := "jobs-only-" + strings.ToLower(uuid.NewString()[:8])
+	_, err := c.st.PutRole(t.Context(), &domain.Role{Name: role, Permissions: []domain.Permission{domain.PermJobRead}}, time.Now())
+	require.NoError(t, err)
+	reader := testfactory.User(t, c.st, testfactory.UserOpts{Role: role, Namespace: "team-a"})
+	c.token = testfactory.APIToken(t, c.st, reader.ID, domain.AllNamespaces, nil)
+	got := c.fires(j.ID, at.Add(-time.Minute), at.Add(time.Hour))
+	require.Len(t, got.Fires, 1, "only the schedule's instant")
+	require.True(t, got.Fires[0].Expected)
+	require.Equal(t, domain.StatusRunning, got.Fires[0].Status)
+	require.Empty(t, got.Fires[0].ExecutionID)
 }
