@@ -68,13 +68,16 @@ func (s *Store) UnclaimedFires(ctx context.Context, now time.Time, def time.Dura
 }
 
 // UnpublishedFires returns up to limit fires left in the outbox — claimed or queued, never
-// acknowledged by the broker — whose publication time is older than their job's grace at now,
-// and that no execution has taken.
+// acknowledged by the broker — whose publication time and claim are older than their job's
+// grace at now, and that no execution has taken.
 func (s *Store) UnpublishedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT o.idempotency_key, j.id, j.namespace, o.scheduled_at, o.created_at FROM outbox o
 		JOIN jobs j ON j.id = o.job_id
 		CROSS JOIN LATERAL (SELECT o.idempotency_key AS k, o.scheduled_at AS at) f
 		WHERE o.publish_at < $1::timestamptz - $4::interval AND o.publish_at < $1::timestamptz - `+graceSQL("$2")+`
+			-- A catch-up claimed long after its instant waits here under that instant: its
+			-- grace runs from the claim, as a stream fire's runs from its publication.
+			AND o.created_at < $1::timestamptz - `+graceSQL("$2")+`
 			AND `+notStartedSQL+` AND `+notRecordedSQL+`
 		ORDER BY o.publish_at LIMIT $3`, now, def.Milliseconds(), limit, domain.MissedAfterMin)
 	if err != nil {

@@ -165,6 +165,26 @@ func TestUnpublishedFromTheOutbox(t *testing.T) {
 	require.Equal(t, 1.0, f.counted(t, domain.MissedUnpublished))
 }
 
+// A catch-up fire claimed long after its instant (a tick back from an outage) waits in the
+// outbox under that old instant: its grace runs from the claim, as a stream fire's runs from
+// its publication, so a pass in the moment before the relay publishes it records nothing.
+func TestUnpublishedGraceRunsFromTheClaim(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Minute)
+	f := newFixture(t, now)
+	testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(-30 * time.Minute), Cron: "0 * * * * *"})
+	planner := tick.Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}
+	fires, _, _, err := f.st.ClaimDue(t.Context(), now, nil, now, 10, planner.Plan)
+	require.NoError(t, err)
+	require.NotEmpty(t, fires)
+	require.True(t, fires[0].ScheduledAt.Before(now.Add(-time.Minute)), "a catch-up of an instant past its grace")
+
+	require.Empty(t, f.pass(t, time.Second), "claimed a second ago, the relay may be publishing it")
+	got := f.pass(t, time.Minute)
+	require.Len(t, got, len(fires), "past the grace from the claim, never acknowledged")
+	require.Equal(t, domain.MissedUnpublished, got[0].Stage)
+}
+
 // publishDue publishes the due fire of j at at as the tick does.
 func publishDue(t *testing.T, f *fixture, j *domain.Job, at time.Time) string {
 	at = domain.Instant(at)
