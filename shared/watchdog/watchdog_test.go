@@ -412,6 +412,35 @@ func TestAFailingHookRecordsNothing(t *testing.T) {
 	require.Len(t, got, 1)
 }
 
+// A fire in the due stream whose record failed (the hook refused, the database blinked) is
+// judged again by the next pass: the pass does not step past what it could not record.
+func TestAFailedRecordOfAStreamFireIsTriedAgain(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	fail := true
+	wd, err := watchdog.New(watchdog.Deps{Store: f.st, Stream: queue.NewInspector(f.js, f.names), Clock: f.clock, Log: testenv.Logger(t),
+		OnMissed: func(context.Context, pgx.Tx, []domain.MissedFire) error {
+			if fail {
+				return errors.New("alerts unavailable")
+			}
+			return nil
+		}}, watchdog.Config{})
+	require.NoError(t, err)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	key := publishDue(t, f, j, now.Add(-time.Minute))
+	f.clock.Advance(2 * time.Minute)
+	_, err = wd.Pass(t.Context())
+	require.ErrorContains(t, err, "alerts unavailable")
+
+	fail = false
+	f.clock.Advance(watchdog.IntervalDefault)
+	got, err := wd.Pass(t.Context())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, key, got[0].Key)
+}
+
 // Messages in the due stream that are not fires — no id, a subject that is no job id, no
 // instant — are stepped over; the fires behind them are still judged.
 func TestForeignMessagesInTheStreamAreSteppedOver(t *testing.T) {
