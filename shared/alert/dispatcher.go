@@ -73,7 +73,7 @@ func New(st Store, js jetstream.JetStream, names event.Names, clock clockwork.Cl
 		)
 		switch c.Type {
 		case "webhook":
-			s, err = newWebhook(c, client)
+			s, err = newWebhook(c, client, cfg.PublicURL)
 		case "smtp":
 			s, err = newMailer(c, cfg.Policy, clock)
 		default:

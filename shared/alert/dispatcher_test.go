@@ -393,3 +393,35 @@ channels:
 	require.Len(t, good.Bodies(), 2, "the recovery went out")
 	require.Contains(t, good.Bodies()[1], `"state":"resolved"`)
 }
+
+// A JSON body is checked when it is rendered, not only on the samples at start: a branch the
+// samples do not take (here: an alert without public_url) that writes an error text unquoted
+// is not posted, so that no job name or error can add a field to what the receiver reads.
+func TestJSONBodyThatARealAlertBreaksIsNotPosted(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{Name: `x", "routing_key": "attacker`, Alert: domain.AlertPolicy{AfterFailures: 1}})
+	h := newHook(t)
+	channels, err := alert.ParseChannels(fmt.Appendf(nil, `
+channels:
+  - name: pager
+    type: webhook
+    url: %q
+    body: '{"routing_key": "ops", "summary": {{if .URL}}{{json .Title}}{{else if .Firing}}"{{.Title}}"{{else}}"recovered"{{end}}}'
+`, h.URL), nil)
+	require.NoError(t, err, "the samples take the URL branch of an alert")
+	d, err := alert.New(st, nil, event.Names{}, clockwork.NewRealClock(), testenv.Logger(t),
+		alert.Config{Channels: channels, Policy: egress.LoopbackPolicy()})
+	require.NoError(t, err)
+	testfactory.Outcome(t, st, j, domain.StatusFailed, time.Now().Add(-time.Minute), 0)
+	_, err = d.Pass(t.Context())
+	require.NoError(t, err)
+	for _, b := range h.Bodies() {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(b), &v), b)
+		require.Equal(t, "ops", v["routing_key"], b)
+	}
+	list, err := st.JobAlerts(t.Context(), j.ID, 1)
+	require.NoError(t, err)
+	require.Contains(t, list[0].Deliveries["pager"].LastError, "not valid JSON of the template's shape")
+}
