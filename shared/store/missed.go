@@ -20,10 +20,11 @@ func graceSQL(n string) string {
 }
 
 // notStartedSQL holds for a fire (key k, instant at) that no execution has taken: none recorded,
-// or one recorded queued (a run-now, an event) that no executor has picked up. The unique key
-// (idempotency_key, scheduled_at) is the index it reads.
+// or one recorded queued (a run-now, an event) that no executor has picked up — attempt 0: an
+// execution queued again after a failed attempt waits for its retry, and has started. The
+// unique key (idempotency_key, scheduled_at) is the index it reads.
 const notStartedSQL = `NOT EXISTS (SELECT 1 FROM job_executions e
-	WHERE e.idempotency_key = k AND e.scheduled_at = at AND e.status <> 'queued')`
+	WHERE e.idempotency_key = k AND e.scheduled_at = at AND (e.status <> 'queued' OR e.attempt > 0))`
 
 // notRecordedSQL holds for a fire (key k) not recorded missed yet, so that a backlog larger
 // than a pass's limit is recorded a limit at a time, not its oldest part again and again.
@@ -223,7 +224,7 @@ func (s *Store) NoteMissedStarts(ctx context.Context, since time.Time) (int, err
 	tag, err := s.pool.Exec(ctx, `UPDATE missed_fires m SET execution_id = e.id, started_at = e.started_at, execution_status = e.status
 		FROM job_executions e
 		WHERE m.execution_id IS NULL AND m.detected_at >= $1
-			AND e.idempotency_key = m.idempotency_key AND e.scheduled_at = m.scheduled_at AND e.status <> 'queued'`, since)
+			AND e.idempotency_key = m.idempotency_key AND e.scheduled_at = m.scheduled_at AND (e.status <> 'queued' OR e.attempt > 0)`, since)
 	if err != nil {
 		return 0, translate("note started missed fires", err)
 	}

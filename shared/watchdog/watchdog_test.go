@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
@@ -354,6 +355,29 @@ func TestGraceRunsFromPublication(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, key, got[0].Key)
 	require.Equal(t, domain.MissedUndelivered, got[0].Stage)
+}
+
+// A fire whose attempt failed and waits in the stream for its retry (its execution back to
+// queued, attempt 1 done) has started: it is not recorded missed however long its back-off.
+func TestAFireWaitingForItsRetryIsNotMissed(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	at := domain.Instant(now.Add(-time.Second))
+	key := publishDue(t, f, j, at)
+	started := now
+	e := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key, Trigger: domain.TriggerSchedule,
+		ScheduledAt: at, StartedAt: &started, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w1"}
+	_, err := f.st.StartExecution(t.Context(), e, store.StartParams{StaleAfter: time.Hour})
+	require.NoError(t, err)
+	finished, retryAt := now.Add(time.Second), now.Add(10*time.Minute)
+	e.Status, e.FinishedAt, e.NextAttemptAt, e.Error = domain.StatusQueued, &finished, &retryAt, "target answered 503"
+	require.NoError(t, f.st.FinishExecution(t.Context(), e, &domain.Attempt{Attempt: 1, StartedAt: &started, FinishedAt: finished,
+		Status: domain.StatusFailed, Error: "target answered 503", WorkerID: "w1"}))
+
+	require.Empty(t, f.pass(t, 3*time.Minute), "waiting for its retry, not missed")
+	require.Empty(t, f.missed(t, j.ID))
 }
 
 // A backlog larger than a pass's limit is recorded a limit at a time, oldest first, each fire
