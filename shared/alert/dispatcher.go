@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,7 +73,7 @@ func New(st Store, js jetstream.JetStream, names event.Names, clock clockwork.Cl
 		)
 		switch c.Type {
 		case "webhook":
-			s, err = newWebhook(c, client)
+			s, err = newWebhook(c, client, cfg.PublicURL)
 		case "smtp":
 			s, err = newMailer(c, cfg.Policy, clock)
 		default:
@@ -182,6 +183,7 @@ func (d *Dispatcher) deliver(ctx context.Context, a *domain.Alert) {
 		})
 	}
 	wg.Wait()
+	d.settleUnknown(a, now)
 	var next *time.Time
 	for _, st := range a.Deliveries {
 		if st.State == domain.DeliveryPending && st.NextAt != nil && (next == nil || st.NextAt.Before(*next)) {
@@ -193,6 +195,34 @@ func (d *Dispatcher) deliver(ctx context.Context, a *domain.Alert) {
 		return
 	}
 	a.NextAttemptAt = *next
+}
+
+// settleUnknown deals with the pending deliveries of a to channels this replica does not have:
+// a channel renamed or removed from the settings while it failed, or one another replica (in a
+// rollout) has. Such a delivery is given up, as a failing channel is, once GiveUpAfter has
+// passed since a was raised; until then it is looked at again after MaxBackoff, not on every
+// pass, and a replica that has the channel may still deliver it. Left pending, it would keep a
+// due forever, and every later notice of its job (the recovery) behind it.
+func (d *Dispatcher) settleUnknown(a *domain.Alert, now time.Time) {
+	for name, st := range a.Deliveries {
+		if st.State != domain.DeliveryPending || slices.ContainsFunc(d.senders, func(s sender) bool { return s.Name() == name }) {
+			continue
+		}
+		giveUp := a.CreatedAt.Add(d.cfg.GiveUpAfter)
+		if !now.Before(giveUp) {
+			st.State, st.At, st.NextAt, st.LastError = domain.DeliveryFailed, &now, nil, "the channel is not configured on this replica"
+			d.log.Error("alert not delivered; giving up on a channel that is not configured",
+				"alert_id", a.ID, "job_id", a.JobID, "state", string(a.State), "channel", name)
+			continue
+		}
+		if st.NextAt == nil || !st.NextAt.After(now) {
+			next := now.Add(d.cfg.MaxBackoff)
+			if giveUp.Before(next) {
+				next = giveUp
+			}
+			st.NextAt = &next
+		}
+	}
 }
 
 // settle records how one channel's attempt went.

@@ -336,3 +336,92 @@ func TestReplicasDeliverEachNoticeOnce(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Len(t, h.Bodies(), 6)
 }
+
+// A notice left pending on a channel that the settings no longer list (renamed or removed while
+// it failed) is given up like a failing channel once GiveUpAfter has passed, instead of staying
+// due on every pass and holding the job's recovery behind it for good.
+func TestChannelRemovedWhilePendingDoesNotHoldTheRecovery(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{Alert: domain.AlertPolicy{AfterFailures: 1}})
+	good, broken := newHook(t), newHook(t, 500, 500, 500, 500, 500, 500, 500, 500)
+	clock := clockwork.NewFakeClockAt(time.Now())
+	cfg := alert.Config{Policy: egress.LoopbackPolicy(), MinBackoff: time.Second, MaxBackoff: 4 * time.Second, GiveUpAfter: time.Minute}
+	before, err := alert.ParseChannels(fmt.Appendf(nil, `
+channels:
+  - {name: good, type: webhook, url: %q}
+  - {name: broken, type: webhook, url: %q}
+`, good.URL, broken.URL), nil)
+	require.NoError(t, err)
+	cfg.Channels = before
+	d, err := alert.New(st, nil, event.Names{}, clock, testenv.Logger(t), cfg)
+	require.NoError(t, err)
+	at := clock.Now().UTC().Add(-2 * time.Second)
+	testfactory.Outcome(t, st, j, domain.StatusFailed, at, 0)
+	testfactory.Outcome(t, st, j, domain.StatusSucceeded, at.Add(time.Second), 0)
+	_, err = d.Pass(t.Context())
+	require.NoError(t, err)
+	require.Len(t, broken.Bodies(), 1)
+
+	// The operator drops the broken channel and restarts.
+	after, err := alert.ParseChannels(fmt.Appendf(nil, "channels: [{name: good, type: webhook, url: %q}]", good.URL), nil)
+	require.NoError(t, err)
+	cfg.Channels = after
+	d, err = alert.New(st, nil, event.Names{}, clock, testenv.Logger(t), cfg)
+	require.NoError(t, err)
+	looked := 0
+	for range 20 {
+		clock.Advance(time.Second)
+		n, err := d.Pass(t.Context())
+		require.NoError(t, err)
+		looked += n
+	}
+	require.Less(t, looked, 20, "a notice nobody here can send is not taken up on every pass")
+	clock.Advance(time.Minute)
+	for range 3 {
+		_, err := d.Pass(t.Context())
+		require.NoError(t, err)
+	}
+	list, err := st.JobAlerts(t.Context(), j.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	firing := list[1]
+	require.NotNil(t, firing.DoneAt, "given up once GiveUpAfter has passed")
+	require.Equal(t, domain.DeliveryFailed, firing.Deliveries["broken"].State)
+	require.Contains(t, firing.Deliveries["broken"].LastError, "not configured")
+	require.NotNil(t, list[0].DoneAt)
+	require.Len(t, good.Bodies(), 2, "the recovery went out")
+	require.Contains(t, good.Bodies()[1], `"state":"resolved"`)
+}
+
+// A JSON body is checked when it is rendered, not only on the samples at start: a branch the
+// samples do not take (here: an alert without public_url) that writes an error text unquoted
+// is not posted, so that no job name or error can add a field to what the receiver reads.
+func TestJSONBodyThatARealAlertBreaksIsNotPosted(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	j := testfactory.Job(t, st, testfactory.JobOpts{Name: `x", "routing_key": "attacker`, Alert: domain.AlertPolicy{AfterFailures: 1}})
+	h := newHook(t)
+	channels, err := alert.ParseChannels(fmt.Appendf(nil, `
+channels:
+  - name: pager
+    type: webhook
+    url: %q
+    body: '{"routing_key": "ops", "summary": {{if .URL}}{{json .Title}}{{else if .Firing}}"{{.Title}}"{{else}}"recovered"{{end}}}'
+`, h.URL), nil)
+	require.NoError(t, err, "the samples take the URL branch of an alert")
+	d, err := alert.New(st, nil, event.Names{}, clockwork.NewRealClock(), testenv.Logger(t),
+		alert.Config{Channels: channels, Policy: egress.LoopbackPolicy()})
+	require.NoError(t, err)
+	testfactory.Outcome(t, st, j, domain.StatusFailed, time.Now().Add(-time.Minute), 0)
+	_, err = d.Pass(t.Context())
+	require.NoError(t, err)
+	for _, b := range h.Bodies() {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(b), &v), b)
+		require.Equal(t, "ops", v["routing_key"], b)
+	}
+	list, err := st.JobAlerts(t.Context(), j.ID, 1)
+	require.NoError(t, err)
+	require.Contains(t, list[0].Deliveries["pager"].LastError, "not valid JSON of the template's shape")
+}

@@ -51,8 +51,28 @@ func TestJobAlertsThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, string(body))
 	require.NotContains(t, string(body), last.ID)
 	require.Contains(t, string(body), `"state":"firing"`)
+	// Nor what the execution recorded: its error may quote the target's answer (the timeline
+	// keeps a fire's detail from them alike).
+	require.NotContains(t, string(body), "testfactory: failed")
 	// One who may not read the namespace is told the job does not exist.
 	other := c.as(rbac.RoleViewer, "elsewhere")
 	status, _, _ = other.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/alerts", "")
 	require.Equal(t, http.StatusNotFound, status)
+}
+
+// A missed fire's alert is the watchdog's finding, not an execution's record: a caller who may
+// read the job but not its executions still reads why it alerted.
+func TestJobAlertOfAMissedFireKeepsItsReasonForReaders(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	j := testfactory.Job(t, c.st, testfactory.JobOpts{})
+	at := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	f := domain.MissedFire{Key: domain.ScheduledKey(j.ID, at), JobID: j.ID, Namespace: j.Namespace, ScheduledAt: at,
+		DetectedAt: at.Add(2 * time.Minute), Stage: domain.MissedUnclaimed}
+	_, err := c.st.RecordMissedFires(t.Context(), []domain.MissedFire{f}, c.st.CountMissed)
+	require.NoError(t, err)
+	reader := c.as(rbac.RoleViewer, j.Namespace, domain.PermJobRead)
+	status, _, body := reader.do(http.MethodGet, "/api/v1/jobs/"+j.ID+"/alerts", "")
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.Contains(t, string(body), "missed (unclaimed)")
 }

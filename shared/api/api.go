@@ -562,10 +562,14 @@ func (s *Server) jobAlerts(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []*domain.Alert{}
 	}
-	// The execution ids are the executions', as in the statistics.
+	// The execution ids are the executions', as in the statistics, and so is the error one
+	// recorded (it may quote the target's answer), as in the timeline. A missed fire's reason,
+	// with no execution, is the watchdog's and stays.
 	if !identityOf(r).Can(domain.PermExecutionRead, j.Namespace) {
 		for _, a := range list {
-			a.ExecutionID = ""
+			if a.ExecutionID != "" {
+				a.ExecutionID, a.LastError = "", ""
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, jobAlerts{Policy: j.Alert.Normal(), ConsecutiveFailures: n, Alerted: alerted, Alerts: list})

@@ -103,7 +103,8 @@ func parseStreamFilter(r *http.Request) (streamFilter, *uint64, error) {
 func knownStreamType(t string) bool { return slices.Contains(event.LifecycleTypes(), t) }
 
 // shows reports whether it passes f for a caller with id: an execution event needs
-// execution:read in the event's namespace, a job event job:read; an event of no namespace (from
+// execution:read in the event's namespace, a job event job:read (an alert both, for the
+// execution's error it carries); an event of no namespace (from
 // an executor of an earlier version) needs the permission for all namespaces.
 func (f streamFilter) shows(id *rbac.Identity, it feed.Item) bool {
 	if f.namespace != "" && it.Namespace != f.namespace {
@@ -128,6 +129,9 @@ func (f streamFilter) shows(id *rbac.Identity, it feed.Item) bool {
 	switch {
 	case strings.HasPrefix(it.Type, event.ExecutionTypePrefix):
 		return id.Can(domain.PermExecutionRead, ns)
+	case it.Type == event.TypeJobAlert:
+		// A job's event, carrying what one of its executions recorded (its error, its id).
+		return id.Can(domain.PermJobRead, ns) && id.Can(domain.PermExecutionRead, ns)
 	case strings.HasPrefix(it.Type, event.JobTypePrefix):
 		return id.Can(domain.PermJobRead, ns)
 	}

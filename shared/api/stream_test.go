@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -372,4 +373,37 @@ func TestStreamAnnouncesEventsItCannotDeliver(t *testing.T) {
 	require.Equal(t, float64(s1), gap.data["after"])
 	require.Equal(t, float64(s2), gap.data["until"])
 	require.Equal(t, seq(s3), w.next().id)
+}
+
+// An alert event carries what an execution recorded (its error, its id): the live stream shows
+// it to those who may read the job's executions, not to one who may read the job alone there
+// (and executions elsewhere, as the stream's route asks).
+func TestStreamShowsAlertsOnlyToExecutionReaders(t *testing.T) {
+	t.Parallel()
+	e := newStreamEnv(t, api.StreamConfig{})
+	now := time.Now().UTC()
+	_, err := e.st.PutRole(t.Context(), &domain.Role{Name: "job-reader", Permissions: []domain.Permission{domain.PermJobRead}}, now)
+	require.NoError(t, err)
+	u := testfactory.User(t, e.st, testfactory.UserOpts{Role: rbac.RoleViewer, Namespace: "team-b"})
+	require.NoError(t, e.st.CreateBinding(t.Context(), &domain.RoleBinding{ID: uuid.NewString(), Role: "job-reader", UserID: u.ID,
+		Namespace: "team-a", CreatedAt: now}))
+	narrow := e.watch(t, testfactory.APIToken(t, e.st, u.ID, domain.AllNamespaces, nil), "")
+	reader, _ := e.viewer(t, "team-a")
+	full := e.watch(t, reader, "")
+	a := &domain.Alert{ID: 7, JobID: "job-team-a", Namespace: "team-a", JobName: "nightly", State: domain.AlertFiring,
+		ConsecutiveFailures: 3, Threshold: 3, LastError: "target answered 500: card 4111 declined", ExecutionID: "exec-9",
+		CreatedAt: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	ev, err := event.NewJobAlert(a, "")
+	require.NoError(t, err)
+	msg, err := event.ToNATS(t.Context(), ev)
+	require.NoError(t, err)
+	msg.Subject = e.names.EventSubject(event.TypeJobAlert)
+	ack, err := e.js.PublishMsg(t.Context(), msg)
+	require.NoError(t, err)
+	marker := e.publish(t, "team-b")
+
+	got := full.next()
+	require.Equal(t, seq(ack.Sequence), got.id)
+	require.Equal(t, event.TypeJobAlert, got.event)
+	require.Equal(t, seq(marker), narrow.next().id, "the alert is not shown to a caller who may not read team-a's executions")
 }

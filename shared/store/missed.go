@@ -20,10 +20,11 @@ func graceSQL(n string) string {
 }
 
 // notStartedSQL holds for a fire (key k, instant at) that no execution has taken: none recorded,
-// or one recorded queued (a run-now, an event) that no executor has picked up. The unique key
-// (idempotency_key, scheduled_at) is the index it reads.
+// or one recorded queued (a run-now, an event) that no executor has picked up — attempt 0: an
+// execution queued again after a failed attempt waits for its retry, and has started. The
+// unique key (idempotency_key, scheduled_at) is the index it reads.
 const notStartedSQL = `NOT EXISTS (SELECT 1 FROM job_executions e
-	WHERE e.idempotency_key = k AND e.scheduled_at = at AND e.status <> 'queued')`
+	WHERE e.idempotency_key = k AND e.scheduled_at = at AND (e.status <> 'queued' OR e.attempt > 0))`
 
 // notRecordedSQL holds for a fire (key k) not recorded missed yet, so that a backlog larger
 // than a pass's limit is recorded a limit at a time, not its oldest part again and again.
@@ -68,13 +69,16 @@ func (s *Store) UnclaimedFires(ctx context.Context, now time.Time, def time.Dura
 }
 
 // UnpublishedFires returns up to limit fires left in the outbox — claimed or queued, never
-// acknowledged by the broker — whose publication time is older than their job's grace at now,
-// and that no execution has taken.
+// acknowledged by the broker — whose publication time and claim are older than their job's
+// grace at now, and that no execution has taken.
 func (s *Store) UnpublishedFires(ctx context.Context, now time.Time, def time.Duration, limit int) ([]domain.MissedFire, error) {
 	rows, err := s.pool.Query(ctx, `SELECT o.idempotency_key, j.id, j.namespace, o.scheduled_at, o.created_at FROM outbox o
 		JOIN jobs j ON j.id = o.job_id
 		CROSS JOIN LATERAL (SELECT o.idempotency_key AS k, o.scheduled_at AS at) f
 		WHERE o.publish_at < $1::timestamptz - $4::interval AND o.publish_at < $1::timestamptz - `+graceSQL("$2")+`
+			-- A catch-up claimed long after its instant waits here under that instant: its
+			-- grace runs from the claim, as a stream fire's runs from its publication.
+			AND o.created_at < $1::timestamptz - `+graceSQL("$2")+`
 			AND `+notStartedSQL+` AND `+notRecordedSQL+`
 		ORDER BY o.publish_at LIMIT $3`, now, def.Milliseconds(), limit, domain.MissedAfterMin)
 	if err != nil {
@@ -220,7 +224,7 @@ func (s *Store) NoteMissedStarts(ctx context.Context, since time.Time) (int, err
 	tag, err := s.pool.Exec(ctx, `UPDATE missed_fires m SET execution_id = e.id, started_at = e.started_at, execution_status = e.status
 		FROM job_executions e
 		WHERE m.execution_id IS NULL AND m.detected_at >= $1
-			AND e.idempotency_key = m.idempotency_key AND e.scheduled_at = m.scheduled_at AND e.status <> 'queued'`, since)
+			AND e.idempotency_key = m.idempotency_key AND e.scheduled_at = m.scheduled_at AND (e.status <> 'queued' OR e.attempt > 0)`, since)
 	if err != nil {
 		return 0, translate("note started missed fires", err)
 	}

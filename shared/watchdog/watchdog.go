@@ -108,7 +108,8 @@ type Watchdog struct {
 
 	mu sync.Mutex
 	// from is the due stream's sequence the next pass reads from: everything before it was
-	// recorded missed or taken by an execution, or was not a fire.
+	// recorded missed or taken by an execution, or was not a fire. It moves once a pass has
+	// recorded what it found.
 	from uint64
 }
 
@@ -182,16 +183,26 @@ func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire
 	} else {
 		found = append(found, fires...)
 	}
+	var (
+		from    uint64
+		advance bool
+	)
 	if w.deps.Stream != nil {
-		if fires, err := w.waiting(ctx, now, def); err != nil {
+		if fires, next, err := w.waiting(ctx, now, def); err != nil {
 			errs = append(errs, err)
 		} else {
-			found = append(found, fires...)
+			found, from, advance = append(found, fires...), next, true
 		}
 	}
 	recorded, err := w.deps.Store.RecordMissedFires(ctx, found, w.deps.OnMissed)
 	if err != nil {
+		// The stream is read from where it was again: what could not be recorded is judged anew.
 		return nil, errors.Join(append(errs, err)...)
+	}
+	if advance {
+		w.mu.Lock()
+		w.from = from
+		w.mu.Unlock()
 	}
 	for _, f := range recorded {
 		w.missed.WithLabelValues(string(f.Stage)).Inc()
@@ -207,16 +218,18 @@ func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire
 	return recorded, errors.Join(errs...)
 }
 
-// waiting returns the fires the due stream holds past their grace that no execution has taken.
-// It reads from where the previous pass of this replica found the first fire still to be
-// judged, so that a backlog larger than the limit is read a limit at a time, oldest first,
-// instead of its oldest part again and again.
-func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration) ([]domain.MissedFire, error) {
+// waiting returns the fires the due stream holds past their grace that no execution has taken,
+// and the sequence the next pass is to read from once they are recorded. It reads from where
+// the previous pass of this replica found the first fire still to be judged, so that a backlog
+// larger than the limit is read a limit at a time, oldest first, instead of its oldest part
+// again and again.
+func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration) ([]domain.MissedFire, uint64, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	held, err := w.deps.Stream.Waiting(ctx, w.from, w.cfg.Limit)
+	from := w.from
+	w.mu.Unlock()
+	held, err := w.deps.Stream.Waiting(ctx, from, w.cfg.Limit)
 	if err != nil || len(held) == 0 {
-		return nil, err
+		return nil, from, err
 	}
 	cands := make([]store.WaitingFire, 0, len(held))
 	for _, h := range held {
@@ -245,7 +258,7 @@ func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration
 	}
 	verdicts, err := w.deps.Store.JudgeWaiting(ctx, now, def, judged)
 	if err != nil {
-		return nil, err
+		return nil, from, err
 	}
 	var missed []domain.MissedFire
 	next, young := held[len(held)-1].Seq+1, false
@@ -263,6 +276,5 @@ func (w *Watchdog) waiting(ctx context.Context, now time.Time, def time.Duration
 		}
 		k++
 	}
-	w.from = next
-	return missed, nil
+	return missed, next, nil
 }

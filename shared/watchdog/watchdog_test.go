@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
@@ -163,6 +164,26 @@ func TestUnpublishedFromTheOutbox(t *testing.T) {
 	require.Equal(t, domain.MissedUnpublished, got[0].Stage)
 	require.Equal(t, domain.ScheduledKey(j.ID, now), got[0].Key)
 	require.Equal(t, 1.0, f.counted(t, domain.MissedUnpublished))
+}
+
+// A catch-up fire claimed long after its instant (a tick back from an outage) waits in the
+// outbox under that old instant: its grace runs from the claim, as a stream fire's runs from
+// its publication, so a pass in the moment before the relay publishes it records nothing.
+func TestUnpublishedGraceRunsFromTheClaim(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Minute)
+	f := newFixture(t, now)
+	testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(-30 * time.Minute), Cron: "0 * * * * *"})
+	planner := tick.Planner{Now: now, Horizon: now, MisfireThreshold: time.Minute, MaxFires: 10}
+	fires, _, _, err := f.st.ClaimDue(t.Context(), now, nil, now, 10, planner.Plan)
+	require.NoError(t, err)
+	require.NotEmpty(t, fires)
+	require.True(t, fires[0].ScheduledAt.Before(now.Add(-time.Minute)), "a catch-up of an instant past its grace")
+
+	require.Empty(t, f.pass(t, time.Second), "claimed a second ago, the relay may be publishing it")
+	got := f.pass(t, time.Minute)
+	require.Len(t, got, len(fires), "past the grace from the claim, never acknowledged")
+	require.Equal(t, domain.MissedUnpublished, got[0].Stage)
 }
 
 // publishDue publishes the due fire of j at at as the tick does.
@@ -336,6 +357,29 @@ func TestGraceRunsFromPublication(t *testing.T) {
 	require.Equal(t, domain.MissedUndelivered, got[0].Stage)
 }
 
+// A fire whose attempt failed and waits in the stream for its retry (its execution back to
+// queued, attempt 1 done) has started: it is not recorded missed however long its back-off.
+func TestAFireWaitingForItsRetryIsNotMissed(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	at := domain.Instant(now.Add(-time.Second))
+	key := publishDue(t, f, j, at)
+	started := now
+	e := &domain.Execution{ID: uuid.NewString(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key, Trigger: domain.TriggerSchedule,
+		ScheduledAt: at, StartedAt: &started, Status: domain.StatusRunning, Attempt: 1, WorkerID: "w1"}
+	_, err := f.st.StartExecution(t.Context(), e, store.StartParams{StaleAfter: time.Hour})
+	require.NoError(t, err)
+	finished, retryAt := now.Add(time.Second), now.Add(10*time.Minute)
+	e.Status, e.FinishedAt, e.NextAttemptAt, e.Error = domain.StatusQueued, &finished, &retryAt, "target answered 503"
+	require.NoError(t, f.st.FinishExecution(t.Context(), e, &domain.Attempt{Attempt: 1, StartedAt: &started, FinishedAt: finished,
+		Status: domain.StatusFailed, Error: "target answered 503", WorkerID: "w1"}))
+
+	require.Empty(t, f.pass(t, 3*time.Minute), "waiting for its retry, not missed")
+	require.Empty(t, f.missed(t, j.ID))
+}
+
 // A backlog larger than a pass's limit is recorded a limit at a time, oldest first, each fire
 // once: later passes go on where the earlier ones stopped.
 func TestBacklogBeyondTheLimitIsRecordedInTurn(t *testing.T) {
@@ -390,6 +434,35 @@ func TestAFailingHookRecordsNothing(t *testing.T) {
 	got, err = wd.Pass(t.Context())
 	require.NoError(t, err)
 	require.Len(t, got, 1)
+}
+
+// A fire in the due stream whose record failed (the hook refused, the database blinked) is
+// judged again by the next pass: the pass does not step past what it could not record.
+func TestAFailedRecordOfAStreamFireIsTriedAgain(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC().Truncate(time.Second)
+	f := newFixture(t, now)
+	fail := true
+	wd, err := watchdog.New(watchdog.Deps{Store: f.st, Stream: queue.NewInspector(f.js, f.names), Clock: f.clock, Log: testenv.Logger(t),
+		OnMissed: func(context.Context, pgx.Tx, []domain.MissedFire) error {
+			if fail {
+				return errors.New("alerts unavailable")
+			}
+			return nil
+		}}, watchdog.Config{})
+	require.NoError(t, err)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{NextRunAt: now.Add(time.Hour)})
+	key := publishDue(t, f, j, now.Add(-time.Minute))
+	f.clock.Advance(2 * time.Minute)
+	_, err = wd.Pass(t.Context())
+	require.ErrorContains(t, err, "alerts unavailable")
+
+	fail = false
+	f.clock.Advance(watchdog.IntervalDefault)
+	got, err := wd.Pass(t.Context())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, key, got[0].Key)
 }
 
 // Messages in the due stream that are not fires — no id, a subject that is no job id, no
