@@ -73,7 +73,6 @@ BEGIN
             INSERT INTO alerts (job_id, namespace, job_name, state, consecutive_failures, threshold, last_error,
                 execution_id, created_at, next_attempt_at)
             VALUES (p_job, j.namespace, j.name, 'firing', n, j.alert_after, left(p_error, 1000), p_execution, p_at, p_at);
-            PERFORM pg_notify(current_schema() || '.vecron_alerts', '');
         END IF;
     ELSE
         DELETE FROM job_alert_state WHERE job_id = p_job RETURNING failures, alerted INTO n, was;
@@ -83,7 +82,6 @@ BEGIN
                 INSERT INTO alerts (job_id, namespace, job_name, state, consecutive_failures, threshold,
                     execution_id, created_at, next_attempt_at)
                 VALUES (p_job, j.namespace, j.name, 'resolved', n, j.alert_after, p_execution, p_at, p_at);
-                PERFORM pg_notify(current_schema() || '.vecron_alerts', '');
             END IF;
         END IF;
     END IF;
