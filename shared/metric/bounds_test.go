@@ -31,6 +31,7 @@ func TestLabelValuesStayInBounds(t *testing.T) {
 		value := rapid.OneOf(
 			rapid.SampledFrom([]string{"http", "sql", "other", "", "HTTP", "ns-a", "ns-b"}),
 			rapid.StringN(0, 8, -1),
+			rapid.StringN(maxValueLen-1, maxValueLen+2, -1), // around the length bound
 			rapid.Map(rapid.SliceOfN(rapid.Byte(), 0, 6), func(b []byte) string { return string(b) }), // often invalid UTF-8
 		)
 		kept := []string{}
@@ -53,7 +54,7 @@ func TestLabelValuesStayInBounds(t *testing.T) {
 				require.Equal(rt, Other, out[0])
 			}
 			switch {
-			case !utf8.ValidString(ns) || ns == Other:
+			case len(ns) > maxValueLen || !utf8.ValidString(ns) || ns == Other:
 				require.Equal(rt, Other, out[1])
 			case wasKept:
 				require.Equal(rt, ns, out[1], "a kept value stays kept")
@@ -69,4 +70,34 @@ func TestLabelValuesStayInBounds(t *testing.T) {
 		require.LessOrEqual(rt, testutil.CollectAndCount(vec), (len(known)+1)*(capN+1), "kinds and Other, times kept namespaces and Other")
 		require.Equal(rt, float64(overflows), testutil.ToFloat64(reg.overflow.v.WithLabelValues(Other)))
 	})
+}
+
+func BenchmarkCounterVecInc(b *testing.B) {
+	reg, err := New(Config{Function: "dev"})
+	require.NoError(b, err)
+	c, err := reg.CounterVec(MissedFires)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Inc("unclaimed")
+	}
+}
+
+func BenchmarkCappedLabel(b *testing.B) {
+	reg, err := New(Config{Function: "dev"})
+	require.NoError(b, err)
+	d := Desc{Name: "vecron_test_total", Type: TypeCounter, Labels: []Label{{Name: "kind", Values: []string{"http", "sql"}}, {Name: "namespace", Cap: 50}}}
+	bd := reg.newBounds(d)
+	b.ReportAllocs()
+	for b.Loop() {
+		bd.apply([]string{"http", "payments"})
+	}
+}
+
+func BenchmarkNilHandle(b *testing.B) {
+	var c *CounterVec
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Inc("unclaimed")
+	}
 }

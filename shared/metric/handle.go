@@ -7,6 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// maxValueLen is the longest label value kept; a namespace or host is far shorter.
+const maxValueLen = 128
+
 // bounds maps the label values a caller gives to the values a family may carry: a closed
 // label's unknown value and a capped label's value past its cap become Other, so no caller can
 // grow a family's series beyond what the catalog allows.
@@ -47,8 +50,8 @@ func (b *bounds) apply(values []string) []string {
 			v = values[i]
 		}
 		switch {
-		case !utf8.ValidString(v) || v == Other:
-			// Prometheus refuses such a value with a panic.
+		case len(v) > maxValueLen || !utf8.ValidString(v) || v == Other:
+			// Prometheus panics on invalid UTF-8; a long value would bloat every scrape.
 			v = Other
 		case b.closed[i] != nil:
 			if !b.closed[i][v] {
