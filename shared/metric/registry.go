@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,9 @@ type Registry struct {
 // New returns a registry with the Go and process collectors and vecron_build_info, or an error
 // naming cfg.Function when it is not one of Functions().
 func New(cfg Config) (*Registry, error) {
+	if !slices.Contains(Functions(), cfg.Function) {
+		return nil, fmt.Errorf("metric function: %q is not one of %v", cfg.Function, Functions())
+	}
 	r := &Registry{reg: prometheus.NewRegistry(), handles: map[Name]any{}}
 	if err := r.reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, fmt.Errorf("register go collector: %w", err)
@@ -51,13 +55,6 @@ func New(cfg Config) (*Registry, error) {
 	info, err := r.GaugeVec(BuildInfo)
 	if err != nil {
 		return nil, err
-	}
-	known := false
-	for _, f := range Functions() {
-		known = known || f == cfg.Function
-	}
-	if !known {
-		return nil, fmt.Errorf("metric function: %q is not one of %v", cfg.Function, Functions())
 	}
 	info.Set(1, cfg.Function, cmp.Or(cfg.Version, mainVersion()), runtime.Version())
 	return r, nil
