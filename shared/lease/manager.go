@@ -28,10 +28,10 @@ import (
 	"github.com/go-redsync/redsync/v4"
 	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/redisconn"
 )
 
@@ -123,7 +123,7 @@ type Manager struct {
 // without it go-redis waits out its own read timeout whatever the context says, and a stalled
 // Redis would stall the renewals. reg may be nil. New returns an error naming the field when cfg
 // is invalid, or when the metrics cannot be registered; it does not contact Redis.
-func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Manager, error) {
+func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger, reg *metric.Registry) (*Manager, error) {
 	if rdb == nil {
 		return nil, errors.New("lease: redis client is required")
 	}

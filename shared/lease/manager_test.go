@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/testenv"
 )
 
@@ -340,7 +340,8 @@ func TestRedisUnreachableFallsBackToEveryShard(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	reg := prometheus.NewRegistry()
+	reg, err := metric.New(metric.Config{Function: "tick"})
+	require.NoError(t, err)
 	m, err := New(rdb, clockwork.NewRealClock(), Config{Instance: "tick-0", TTL: testTTL}, testenv.Logger(t), reg)
 	require.NoError(t, err)
 	owned, fallback := m.Owned()
@@ -413,7 +414,8 @@ func TestLeasingResumesWhenRedisAnswersAgain(t *testing.T) {
 	opts.Dialer = o.dial
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
-	reg := prometheus.NewRegistry()
+	reg, err := metric.New(metric.Config{Function: "tick"})
+	require.NoError(t, err)
 	m, err := New(rdb, clockwork.NewRealClock(), Config{KeyPrefix: prefix, Instance: "tick-0", TTL: testTTL}, testenv.Logger(t), reg)
 	require.NoError(t, err)
 	r := run(t, "tick-0", m, rdb)

@@ -3,39 +3,28 @@ package lease
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vecron/vecron/shared/metric"
 )
 
-// metrics are the manager's Prometheus series.
+// metrics are the manager's series; nil handles (no registry) record nothing.
 type metrics struct {
-	owned    prometheus.Gauge
-	fallback prometheus.Gauge
-	errors   prometheus.Counter
+	owned    *metric.Gauge
+	fallback *metric.Gauge
+	errors   *metric.Counter
 }
 
-// newMetrics returns the series, registered with reg unless it is nil.
-func newMetrics(reg prometheus.Registerer) (metrics, error) {
-	m := metrics{
-		owned: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "vecron_tick_shards_owned",
-			Help: "Shards this tick replica claims jobs from (all of them in fallback).",
-		}),
-		fallback: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "vecron_tick_lease_fallback",
-			Help: "1 while Redis is unreachable and the replica claims every shard, relying on the database claim alone.",
-		}),
-		errors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "vecron_tick_lease_errors_total",
-			Help: "Redis calls for shard leases that failed.",
-		}),
+// newMetrics returns the manager's families from reg, which may be nil.
+func newMetrics(reg *metric.Registry) (metrics, error) {
+	var m metrics
+	var err error
+	if m.owned, err = reg.Gauge(metric.TickShardsOwned); err != nil {
+		return metrics{}, fmt.Errorf("lease metrics: %w", err)
 	}
-	if reg == nil {
-		return m, nil
+	if m.fallback, err = reg.Gauge(metric.TickLeaseFallback); err != nil {
+		return metrics{}, fmt.Errorf("lease metrics: %w", err)
 	}
-	for _, c := range []prometheus.Collector{m.owned, m.fallback, m.errors} {
-		if err := reg.Register(c); err != nil {
-			return metrics{}, fmt.Errorf("register lease metrics: %w", err)
-		}
+	if m.errors, err = reg.Counter(metric.TickLeaseErrors); err != nil {
+		return metrics{}, fmt.Errorf("lease metrics: %w", err)
 	}
 	return m, nil
 }

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
 )
@@ -94,7 +94,7 @@ type Deps struct {
 	Clock  clockwork.Clock
 	Log    *slog.Logger
 	// Metrics, when not nil, receives vecron_missed_fires_total.
-	Metrics prometheus.Registerer
+	Metrics *metric.Registry
 	// OnMissed, when not nil, runs in the transaction that records missed fires, with those
 	// recorded now (alerting).
 	OnMissed store.MissedHook
@@ -104,7 +104,7 @@ type Deps struct {
 type Watchdog struct {
 	deps   Deps
 	cfg    Config
-	missed *prometheus.CounterVec
+	missed *metric.CounterVec
 
 	mu sync.Mutex
 	// from is the due stream's sequence the next pass reads from: everything before it was
@@ -120,18 +120,12 @@ func New(deps Deps, cfg Config) (*Watchdog, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	w := &Watchdog{deps: deps, cfg: cfg, missed: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vecron_missed_fires_total",
-		Help: "Fires recorded missed: due and not started within their job's grace, by the stage they stopped at.",
-	}, []string{"stage"})}
-	for _, s := range domain.MissedStages() {
-		w.missed.WithLabelValues(string(s)) // every stage shows, at 0, before its first miss
+	// Every stage shows, at 0, before its first miss: the registry starts closed label sets at 0.
+	missed, err := deps.Metrics.CounterVec(metric.MissedFires)
+	if err != nil {
+		return nil, fmt.Errorf("watchdog metrics: %w", err)
 	}
-	if deps.Metrics != nil {
-		if err := deps.Metrics.Register(w.missed); err != nil {
-			return nil, fmt.Errorf("register watchdog metrics: %w", err)
-		}
-	}
+	w := &Watchdog{deps: deps, cfg: cfg, missed: missed}
 	return w, nil
 }
 
@@ -205,7 +199,7 @@ func (w *Watchdog) look(ctx context.Context, now time.Time) ([]domain.MissedFire
 		w.mu.Unlock()
 	}
 	for _, f := range recorded {
-		w.missed.WithLabelValues(string(f.Stage)).Inc()
+		w.missed.Inc(string(f.Stage))
 		w.deps.Log.Warn("fire missed", "job_id", f.JobID, "idempotency_key", f.Key, "scheduled_at", f.ScheduledAt,
 			"stage", string(f.Stage), "detail", f.Detail)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -22,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/httpjob"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
@@ -39,7 +39,7 @@ type fixture struct {
 	js    jetstream.JetStream
 	names event.Names
 	clock *clockwork.FakeClock
-	reg   *prometheus.Registry
+	reg   *metric.Registry
 	wd    *watchdog.Watchdog
 	// hooked collects what the alerting hook was given.
 	hooked [][]domain.MissedFire
@@ -49,7 +49,7 @@ func newFixture(t *testing.T, at time.Time) *fixture {
 	t.Helper()
 	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
-	f := &fixture{st: st, js: js, names: names, clock: clockwork.NewFakeClockAt(at), reg: prometheus.NewRegistry()}
+	f := &fixture{st: st, js: js, names: names, clock: clockwork.NewFakeClockAt(at), reg: newRegistry(t)}
 	wd, err := watchdog.New(watchdog.Deps{Store: st, Stream: queue.NewInspector(js, names), Clock: f.clock,
 		Log: testenv.Logger(t), Metrics: f.reg, OnMissed: func(_ context.Context, _ pgx.Tx, fires []domain.MissedFire) error {
 			f.hooked = append(f.hooked, fires)
@@ -413,7 +413,7 @@ func TestAFailingHookRecordsNothing(t *testing.T) {
 	t.Parallel()
 	now := time.Now().UTC().Truncate(time.Second)
 	f := newFixture(t, now)
-	reg := prometheus.NewRegistry()
+	reg := newRegistry(t)
 	fail := true
 	wd, err := watchdog.New(watchdog.Deps{Store: f.st, Clock: f.clock, Log: testenv.Logger(t), Metrics: reg,
 		OnMissed: func(context.Context, pgx.Tx, []domain.MissedFire) error {
@@ -504,4 +504,11 @@ func TestOldRecordsLeave(t *testing.T) {
 	list := f.missed(t, j.ID)
 	require.Len(t, list, 1)
 	require.Equal(t, j.ID+":2", list[0].Key)
+}
+
+func newRegistry(t *testing.T) *metric.Registry {
+	t.Helper()
+	reg, err := metric.New(metric.Config{Function: "api"})
+	require.NoError(t, err)
+	return reg
 }

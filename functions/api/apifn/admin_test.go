@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/watchdog"
 )
@@ -19,8 +19,9 @@ import (
 // nothing of the API.
 func TestAdminServesTheMissedFiresCounter(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	_, err := watchdog.New(watchdog.Deps{Clock: clockwork.NewFakeClock(), Log: testenv.Logger(t), Metrics: reg}, watchdog.Config{})
+	reg, err := metric.New(metric.Config{Function: "api"})
+	require.NoError(t, err)
+	_, err = watchdog.New(watchdog.Deps{Clock: clockwork.NewFakeClock(), Log: testenv.Logger(t), Metrics: reg}, watchdog.Config{})
 	require.NoError(t, err)
 	srv := httptest.NewServer(apifn.AdminHandler(reg))
 	t.Cleanup(srv.Close)

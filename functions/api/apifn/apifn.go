@@ -14,9 +14,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/dashboard"
@@ -34,6 +31,7 @@ import (
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobevents"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/ratelimit"
 	"github.com/vecron/vecron/shared/redisconn"
@@ -163,9 +161,9 @@ func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
 
 // AdminHandler serves the admin port: the metrics of reg at /metrics, and nothing else — none
 // of the API, the dashboard or sign-in.
-func AdminHandler(reg *prometheus.Registry) http.Handler {
+func AdminHandler(reg *metric.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", reg.Handler())
 	return mux
 }
 
@@ -305,8 +303,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg, err := metric.New(metric.Config{Function: "api"})
+	if err != nil {
+		return err
+	}
 	// Every replica runs one; they take turns through the store, one pass per interval.
 	// A missed fire counts in its job's failure streak and alerts through the job's channels.
 	dog, err := watchdog.New(watchdog.Deps{Store: st, Stream: due, Clock: clock, Log: log.With("component", "watchdog"), Metrics: reg,

@@ -11,14 +11,12 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/history"
 	"github.com/vecron/vecron/shared/lease"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/server"
@@ -94,8 +92,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg, err := metric.New(metric.Config{Function: "tick"})
+	if err != nil {
+		return err
+	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
@@ -132,8 +132,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 
 // serveHealth answers probes — live while the process runs, ready while Postgres and NATS
 // answer — and serves the metrics.
-func serveHealth(ctx context.Context, s Settings, checks []server.Check, reg *prometheus.Registry, log *slog.Logger) error {
+func serveHealth(ctx context.Context, s Settings, checks []server.Check, reg *metric.Registry, log *slog.Logger) error {
 	mux := server.Probes(checks...)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", reg.Handler())
 	return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
 }

@@ -1,0 +1,204 @@
+package metric
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Config says which process the registry belongs to.
+type Config struct {
+	// Function is build info's function label: one of Functions().
+	Function string
+	// Version is build info's version; empty takes the main module's version.
+	Version string
+}
+
+// Registry holds one process's families. A nil *Registry is valid: it hands out nil handles,
+// whose methods do nothing (metrics off).
+type Registry struct {
+	reg *prometheus.Registry
+
+	mu       sync.Mutex
+	handles  map[Name]any
+	overflow *CounterVec
+}
+
+// New returns a registry with the Go and process collectors and vecron_build_info, or an error
+// naming cfg.Function when it is not one of Functions().
+func New(cfg Config) (*Registry, error) {
+	if !slices.Contains(Functions(), cfg.Function) {
+		return nil, fmt.Errorf("metric function: %q is not one of %v", cfg.Function, Functions())
+	}
+	r := &Registry{reg: prometheus.NewRegistry(), handles: map[Name]any{}}
+	if err := r.reg.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("register go collector: %w", err)
+	}
+	if err := r.reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("register process collector: %w", err)
+	}
+	overflow, err := r.CounterVec(LabelOverflow)
+	if err != nil {
+		return nil, err
+	}
+	r.overflow = overflow
+	info, err := r.GaugeVec(BuildInfo)
+	if err != nil {
+		return nil, err
+	}
+	info.Set(1, cfg.Function, cmp.Or(cfg.Version, mainVersion()), runtime.Version())
+	return r, nil
+}
+
+func mainVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+// Gather makes the registry a prometheus.Gatherer (tests, and a caller that serves it itself).
+func (r *Registry) Gather() ([]*dto.MetricFamily, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return r.reg.Gather()
+}
+
+// Handler serves the registry in the Prometheus text format, or OpenMetrics (with exemplars) to
+// a scraper that asks for it. A nil registry serves 404.
+func (r *Registry) Handler() http.Handler {
+	if r == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// ErrNotInCatalog is returned for a name the catalog does not describe.
+var ErrNotInCatalog = errors.New("not in the metric catalog")
+
+// family returns the handle for n, creating and registering it on first use, so two components
+// of one process asking for the same family share one collector.
+func family[H any](r *Registry, n Name, want Type, vec bool, build func(Desc) (H, prometheus.Collector)) (H, error) {
+	var zero H
+	if r == nil {
+		return zero, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h, ok := r.handles[n]; ok {
+		got, ok := h.(H)
+		if !ok {
+			return zero, fmt.Errorf("metric %s: asked as %T, registered as %T", n, zero, h)
+		}
+		return got, nil
+	}
+	d, ok := Lookup(n)
+	if !ok {
+		return zero, fmt.Errorf("metric %s: %w", n, ErrNotInCatalog)
+	}
+	if d.Type != want || (len(d.Labels) > 0) != vec {
+		return zero, fmt.Errorf("metric %s: a %s with %d labels, asked as %T", n, d.Type, len(d.Labels), zero)
+	}
+	h, c := build(d)
+	if err := r.reg.Register(c); err != nil {
+		return zero, fmt.Errorf("register metric %s: %w", n, err)
+	}
+	r.handles[n] = h
+	return h, nil
+}
+
+// Counter returns the label-less counter n, or an error naming n when the catalog does not
+// describe it as one. A nil registry returns a nil handle.
+func (r *Registry) Counter(n Name) (*Counter, error) {
+	return family(r, n, TypeCounter, false, func(d Desc) (*Counter, prometheus.Collector) {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: string(d.Name), Help: d.Help})
+		return &Counter{c: c}, c
+	})
+}
+
+// Gauge returns the label-less gauge n, or an error naming n when the catalog does not describe
+// it as one. A nil registry returns a nil handle.
+func (r *Registry) Gauge(n Name) (*Gauge, error) {
+	return family(r, n, TypeGauge, false, func(d Desc) (*Gauge, prometheus.Collector) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: string(d.Name), Help: d.Help})
+		return &Gauge{g: g}, g
+	})
+}
+
+// Histogram returns the label-less histogram n, or an error naming n when the catalog does not
+// describe it as one. A nil registry returns a nil handle.
+func (r *Registry) Histogram(n Name) (*Histogram, error) {
+	return family(r, n, TypeHistogram, false, func(d Desc) (*Histogram, prometheus.Collector) {
+		h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: string(d.Name), Help: d.Help, Buckets: d.Buckets})
+		return &Histogram{h: h}, h
+	})
+}
+
+// CounterVec returns the labelled counter n, every closed combination at 0, or an error naming n
+// when the catalog does not describe it as one. A nil registry returns a nil handle.
+func (r *Registry) CounterVec(n Name) (*CounterVec, error) {
+	return family(r, n, TypeCounter, true, func(d Desc) (*CounterVec, prometheus.Collector) {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: string(d.Name), Help: d.Help}, d.labelNames())
+		h := &CounterVec{v: v, b: r.newBounds(d)}
+		// A rate over a new install is 0, not "no data", and increase() sees the first event.
+		if !d.capped() && !perProcess(d) {
+			for _, vals := range combinations(d.Labels) {
+				v.WithLabelValues(vals...)
+			}
+		}
+		return h, v
+	})
+}
+
+// GaugeVec returns the labelled gauge n, or an error naming n when the catalog does not describe
+// it as one. A nil registry returns a nil handle.
+func (r *Registry) GaugeVec(n Name) (*GaugeVec, error) {
+	return family(r, n, TypeGauge, true, func(d Desc) (*GaugeVec, prometheus.Collector) {
+		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: string(d.Name), Help: d.Help}, d.labelNames())
+		return &GaugeVec{v: v, b: r.newBounds(d)}, v
+	})
+}
+
+// HistogramVec returns the labelled histogram n, or an error naming n when the catalog does not
+// describe it as one. A nil registry returns a nil handle.
+func (r *Registry) HistogramVec(n Name) (*HistogramVec, error) {
+	return family(r, n, TypeHistogram, true, func(d Desc) (*HistogramVec, prometheus.Collector) {
+		v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: string(d.Name), Help: d.Help, Buckets: d.Buckets}, d.labelNames())
+		return &HistogramVec{v: v, b: r.newBounds(d)}, v
+	})
+}
+
+func perProcess(d Desc) bool {
+	for _, l := range d.Labels {
+		if l.PerProcess {
+			return true
+		}
+	}
+	return false
+}
+
+// combinations returns every combination of closed label values.
+func combinations(labels []Label) [][]string {
+	out := [][]string{nil}
+	for _, l := range labels {
+		var next [][]string
+		for _, prefix := range out {
+			for _, v := range l.Values {
+				next = append(next, append(append([]string(nil), prefix...), v))
+			}
+		}
+		out = next
+	}
+	return out
+}
