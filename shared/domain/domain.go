@@ -522,6 +522,8 @@ type RunResult struct {
 	Permanent bool
 	// RetryAfter is the target's own hint (an HTTP Retry-After) of when to try again; 0 if none.
 	RetryAfter time.Duration
+	// Reason says why the attempt failed, from FailReasons(); "" when it succeeded.
+	Reason FailReason
 }
 
 // Variable scopes.

@@ -108,7 +108,7 @@ func (r *Runner) Close() { r.client.CloseIdleConnections() }
 func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	spec := d.HTTP
 	if spec == nil {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no http spec"}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: "job has no http spec"}
 	}
 	method := cmp.Or(strings.ToUpper(spec.Method), http.MethodGet)
 	var body io.Reader
@@ -117,7 +117,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	req, err := http.NewRequestWithContext(context.WithValue(ctx, redirectsKey{}, spec.FollowRedirects), method, spec.URL, body)
 	if err != nil {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "build request: " + describe(err)}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: "build request: " + describe(err)}
 	}
 	for k, v := range spec.Headers {
 		req.Header.Set(k, v)
@@ -130,7 +130,8 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	start := r.clock.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {
-		res := domain.RunResult{Status: domain.StatusFailed, Duration: r.clock.Since(start), Error: method + " request: " + describe(err)}
+		res := domain.RunResult{Status: domain.StatusFailed, Duration: r.clock.Since(start), Error: method + " request: " + describe(err),
+			Reason: transportReason(err)}
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			res.Status = domain.StatusTimedOut
@@ -140,9 +141,11 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		if d, ok := egress.Denied(err); ok {
 			// Said plainly, and nothing else: whether something listens there stays unknown.
 			res.Status, res.Permanent, res.Error = domain.StatusFailed, true, method+" request: "+d.Error()
+			res.Reason = domain.FailEgressDenied
 		}
 		if b := (*secret.BindingError)(nil); errors.As(err, &b) {
 			res.Status, res.Permanent, res.Error = domain.StatusFailed, true, method+" request: redirect not followed: "+b.Error()
+			res.Reason = domain.FailEgressDenied
 		}
 		return res
 	}
@@ -157,9 +160,10 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	switch {
 	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):
-		res.Status, res.Error = domain.StatusTimedOut, "read response: "+describe(readErr)
+		res.Status, res.Error, res.Reason = domain.StatusTimedOut, "read response: "+describe(readErr), domain.FailTimeout
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		res.Status, res.Error = domain.StatusFailed, fmt.Sprintf("target answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		res.Reason = domain.FailHTTPStatus
 		res.Permanent = PermanentStatus(resp.StatusCode)
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			// Asking again gets the same redirect.
@@ -208,6 +212,43 @@ func PermanentStatus(code int) bool {
 // permanentTransportError reports whether a request failed in a way a retry cannot fix: the URL
 // is unusable or the target's certificate does not verify.
 func permanentTransportError(err error) bool {
+	if tlsError(err) {
+		return true // includes an http:// server behind an https:// URL
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "no Host in request URL") ||
+		strings.Contains(msg, "invalid URL")
+}
+
+// transportReason names why a request got no answer. The egress and secret-binding refusals are
+// named by Run itself, which checks them last.
+func transportReason(err error) domain.FailReason {
+	var (
+		nerr      net.Error
+		alert     tls.AlertError
+		echReject *tls.ECHRejectionError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
+		return domain.FailTimeout
+	case errors.Is(err, context.Canceled):
+		// The executor took the attempt back; it counts that as interrupted, not as the target's failure.
+		return domain.FailOther
+	case tlsError(err), errors.As(err, &alert), errors.As(err, &echReject),
+		// net/http replaces the RecordHeaderError of a plain server with an error of its own.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return domain.FailTLS
+	case permanentTransportError(err):
+		return domain.FailOther // the URL itself is unusable
+	}
+	// Refused, reset, unreachable, a name that does not resolve, a connection closed before the
+	// answer: the target could not be reached or kept.
+	return domain.FailConnect
+}
+
+// tlsError reports whether err is the target's certificate not verifying, or TLS spoken to a
+// server that does not speak it.
+func tlsError(err error) bool {
 	var (
 		hostErr   x509.HostnameError
 		unknownCA x509.UnknownAuthorityError
@@ -215,15 +256,8 @@ func permanentTransportError(err error) bool {
 		verifyErr *tls.CertificateVerificationError
 		recordErr tls.RecordHeaderError
 	)
-	switch {
-	case errors.As(err, &hostErr), errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &verifyErr):
-		return true
-	case errors.As(err, &recordErr):
-		return true // an http:// server behind an https:// URL
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "no Host in request URL") ||
-		strings.Contains(msg, "invalid URL")
+	return errors.As(err, &hostErr) || errors.As(err, &unknownCA) || errors.As(err, &invalid) ||
+		errors.As(err, &verifyErr) || errors.As(err, &recordErr)
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date. It returns 0 when absent or

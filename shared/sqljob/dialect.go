@@ -37,6 +37,11 @@ type Dialect struct {
 	// Classify tells whether err is this database's error and, if it is, whether retrying
 	// cannot help and whether it says a statement ran out of time.
 	Classify func(err error) (ours, permanent, timedOut bool)
+	// Reason, when set, names what only this database's own error codes tell: credentials
+	// refused (domain.FailAuth) or a connection lost or not made (domain.FailConnect); "" (or a
+	// nil Reason) leaves err to the runner's rule, under which the database's errors are
+	// domain.FailSQLError.
+	Reason func(err error) domain.FailReason
 	// ReadOnlyStatement, when set, starts a read-only transaction in place of database/sql's
 	// ReadOnly option, which the driver does not support.
 	ReadOnlyStatement string
@@ -128,7 +133,7 @@ func NamedSQL(params map[string]any) []any {
 // Postgres returns the dialect of PostgreSQL, through pgx.
 func Postgres() Dialect {
 	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Connector: postgresConnector,
-		Target: postgresTarget, Hosts: postgresHosts, Classify: postgresClassify,
+		Target: postgresTarget, Hosts: postgresHosts, Classify: postgresClassify, Reason: postgresReason,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
 		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }}
 }
@@ -136,7 +141,7 @@ func Postgres() Dialect {
 // MySQL returns the dialect of MySQL and MariaDB.
 func MySQL() Dialect {
 	return Dialect{Driver: domain.DriverMySQL, DriverName: "mysql", Source: mysqlSource, Connector: mysqlConnector,
-		Target: mysqlTarget, Classify: mysqlClassify, ReadOnlyAllows: mysqlReadOnly}
+		Target: mysqlTarget, Classify: mysqlClassify, Reason: mysqlReason, ReadOnlyAllows: mysqlReadOnly}
 }
 
 // returnsRows is the rule of PostgreSQL and MySQL, whose CALL can return a result set.

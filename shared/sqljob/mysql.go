@@ -161,6 +161,23 @@ func mysqlTarget(dsn string) string {
 	return "mysql://" + cfg.Addr
 }
 
+// mysqlReason: access denied to the user (1045, and 1698 from MariaDB for an unknown one) or to
+// the database it asked for (1044); too many connections, a server shutting down or gone away,
+// a connection lost mid-query.
+func mysqlReason(err error) domain.FailReason {
+	var myErr *mysql.MySQLError
+	if !errors.As(err, &myErr) {
+		return ""
+	}
+	switch myErr.Number {
+	case 1044, 1045, 1698:
+		return domain.FailAuth
+	case 1040, 1053, 2006, 2013:
+		return domain.FailConnect
+	}
+	return ""
+}
+
 func mysqlClassify(err error) (ours, permanent, timedOut bool) {
 	var myErr *mysql.MySQLError
 	if !errors.As(err, &myErr) {

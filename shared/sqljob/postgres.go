@@ -454,6 +454,21 @@ func postgresHosts(dsn string) []string {
 	return hosts
 }
 
+// postgresReason: class 28 is invalid authorization (a wrong password, an unknown role, no
+// pg_hba entry), class 08 a connection exception.
+func postgresReason(err error) domain.FailReason {
+	var pgErr *pgconn.PgError
+	switch {
+	case !errors.As(err, &pgErr):
+		return ""
+	case strings.HasPrefix(pgErr.Code, "28"):
+		return domain.FailAuth
+	case strings.HasPrefix(pgErr.Code, "08"):
+		return domain.FailConnect
+	}
+	return ""
+}
+
 func postgresClassify(err error) (ours, permanent, timedOut bool) {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {

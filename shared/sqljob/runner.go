@@ -17,6 +17,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -224,18 +226,20 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	res := domain.RunResult{Status: domain.StatusSucceeded}
 	spec := d.SQL
 	if spec == nil || len(spec.Statements) == 0 {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "job has no sql statements"}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: "job has no sql statements"}
 	}
 	dl, err := r.dialect(spec.Driver)
 	if err != nil {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: err.Error()}
 	}
 	if err := check(dl, spec); err != nil {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+		// The statements themselves are refused, as the database would refuse a bad one.
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailSQLError, Error: err.Error()}
 	}
 	db, err := r.pool(dl, spec)
 	if err != nil {
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: err.Error()}
+		// The connection fields do not make a connection string the runner accepts.
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: err.Error()}
 	}
 	results, err := r.runAll(ctx, dl, db, spec)
 	res.Duration = r.clock.Since(start)
@@ -251,21 +255,52 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	}
 	if err != nil {
 		res.Status, res.Error = domain.StatusFailed, err.Error()
-		_, permanent, timedOut := r.classify(err)
+		ours, permanent, timedOut := r.classify(err)
 		res.Permanent = permanent || errors.As(err, new(jobError))
+		res.Reason = reason(dl, err, ours)
 		if errors.Is(err, context.DeadlineExceeded) || timedOut {
-			res.Status, res.Permanent = domain.StatusTimedOut, false
+			res.Status, res.Permanent, res.Reason = domain.StatusTimedOut, false, domain.FailTimeout
 		}
 		// A refused destination is the job's fault and stays refused; say only which rule
 		// refused it (nothing was dialed, so there is nothing else to say).
 		var system *SystemDatabaseError
 		if denied, ok := egress.Denied(err); ok {
-			res.Status, res.Error, res.Permanent = domain.StatusFailed, "connect: "+denied.Error(), true
+			res.Status, res.Error, res.Permanent, res.Reason = domain.StatusFailed, "connect: "+denied.Error(), true, domain.FailEgressDenied
 		} else if errors.As(err, &system) {
-			res.Status, res.Error, res.Permanent = domain.StatusFailed, "connect: "+system.Error(), true
+			res.Status, res.Error, res.Permanent, res.Reason = domain.StatusFailed, "connect: "+system.Error(), true, domain.FailEgressDenied
 		}
 	}
 	return res
+}
+
+// reason names why running the statements failed, short of a timeout or a refused destination,
+// which Run names itself. ours says whether the database's own error is in err.
+func reason(dl Dialect, err error, ours bool) domain.FailReason {
+	var (
+		hostErr   x509.HostnameError
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+		recordErr tls.RecordHeaderError
+		alert     tls.AlertError
+	)
+	if dl.Reason != nil {
+		if r := dl.Reason(err); r != "" {
+			return r
+		}
+	}
+	switch {
+	case ours, errors.As(err, new(jobError)):
+		return domain.FailSQLError
+	case errors.As(err, &hostErr), errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &verifyErr),
+		errors.As(err, &recordErr), errors.As(err, &alert):
+		return domain.FailTLS
+	case errors.Is(err, context.Canceled):
+		// The executor took the attempt back; it counts that as interrupted, not as the target's failure.
+		return domain.FailOther
+	}
+	// A network or driver error: the database could not be reached, or the connection broke.
+	return domain.FailConnect
 }
 
 // statementError says which statement failed.

@@ -33,6 +33,7 @@ func Dialect() sqljob.Dialect {
 		Target:     Target,
 		Hosts:      Hosts,
 		Classify:   Classify,
+		Reason:     Reason,
 		// go-ora refuses database/sql's ReadOnly option; Oracle's own statement enforces it.
 		ReadOnlyStatement: "SET TRANSACTION READ ONLY",
 		ReturnsRows:       returnsRows,
@@ -130,6 +131,23 @@ func Classify(err error) (ours, permanent, timedOut bool) {
 		return true, false, true
 	}
 	return true, !transient[oe.ErrCode], false
+}
+
+// Reason names a refused login — ORA-01017 (invalid username or password), ORA-28000 (account
+// locked), ORA-28001 (password expired), ORA-01045 (no CREATE SESSION privilege) — and the
+// listener and connection errors; "" for the rest, which are the statements' errors.
+func Reason(err error) domain.FailReason {
+	var oe *network.OracleError
+	if !errors.As(err, &oe) {
+		return ""
+	}
+	switch oe.ErrCode {
+	case 1017, 28000, 28001, 1045:
+		return domain.FailAuth
+	case 3113, 3114, 3135, 12170, 12505, 12514, 12528, 12537, 12541, 12543:
+		return domain.FailConnect
+	}
+	return ""
 }
 
 // transient are the ORA codes a retry can get past.

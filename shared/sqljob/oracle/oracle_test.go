@@ -148,6 +148,20 @@ func TestClassification_NotRunAgainstOracle(t *testing.T) {
 	require.False(t, ours)
 }
 
+func TestReasonsOfOracleErrors_NotRunAgainstOracle(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[int]domain.FailReason{
+		1017:  domain.FailAuth,    // invalid username/password
+		28000: domain.FailAuth,    // account locked
+		12541: domain.FailConnect, // no listener
+		3113:  domain.FailConnect, // end-of-file on communication channel
+		942:   "",                 // table or view does not exist: the runner's rule (sql_error)
+	} {
+		require.Equal(t, want, oracle.Reason(fmt.Errorf("connect: %w", &network.OracleError{ErrCode: code})), "ORA-%05d", code)
+	}
+	require.Empty(t, oracle.Reason(errors.New("dial tcp: connection refused")))
+}
+
 func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracle(t *testing.T) {
 	t.Parallel()
 	port := testenv.RefusedAddr(t).Port // nothing listens there
@@ -159,6 +173,7 @@ func TestRunAgainstNoListenerRetriesWithoutShowingThePassword_NotRunAgainstOracl
 	}})
 	require.Equal(t, domain.StatusFailed, res.Status)
 	require.False(t, res.Permanent, "no listener may be a database restarting: retry")
+	require.Equal(t, domain.FailConnect, res.Reason, res.Error)
 	require.Contains(t, res.Error, "connect")
 	require.NotContains(t, res.Error, "p@ss")
 	require.Equal(t, fmt.Sprintf("oracle://127.0.0.1:%d", port), r.Target(event.Due{SQL: &domain.SQLSpec{
