@@ -30,6 +30,7 @@ func apiSettings(t *testing.T) (apifn.Settings, string) {
 	dbURL := testenv.PostgresURL(t)
 	as := apifn.DefaultSettings()
 	as.Database.URL, as.Host, as.Port, as.ShutdownGrace = dbURL, "127.0.0.1", 0, 5*time.Second
+	as.Admin.Addr = "127.0.0.1:0" // never the default port, which another test's api may hold
 	as.Auth.SigningKeys, as.Audit.Keys = testfactory.SigningKey(t), testfactory.AuditKey(t)
 	as.Redis.URL, as.Redis.KeyPrefix = testenv.RedisURL(t)
 	return as, dbURL

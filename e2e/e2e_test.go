@@ -150,6 +150,8 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	as.Database.URL, as.Host, as.Port, as.ShutdownGrace, as.Secrets.Keys = dbURL, "127.0.0.1", 0, 5*time.Second, keys
 	as.Auth.SigningKeys, as.Audit.Keys = testfactory.SigningKey(t), testfactory.AuditKey(t)
 	as.Redis.URL, as.Redis.KeyPrefix = testenv.RedisURL(t)
+	// Four functions share this process: each admin listener takes a free port of its own.
+	as.Admin.Addr = "127.0.0.1:0"
 	s.stops["api"] = run(t, "api", func(ctx context.Context) error {
 		return apifn.Run(ctx, s.clock, as, log, func(a net.Addr) { ready <- a })
 	})
@@ -164,6 +166,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	ts := tickfn.DefaultSettings()
 	ts.Tick = tickCfg
 	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = dbURL, natsCfg, 0, "e2e"
+	ts.Admin.Addr = "127.0.0.1:0"
 	s.startTick = func() func() {
 		return run(t, "tick", func(ctx context.Context) error { return tickfn.Run(ctx, s.clock, ts, log) })
 	}
@@ -171,7 +174,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 
 	hs := httpfn.DefaultSettings()
 	hs.Database.URL, hs.NATS, hs.Transport, hs.Executor.WorkerID = dbURL, natsCfg, transport, "e2e-worker"
-	hs.Port = 0
+	hs.Port, hs.Admin.Addr = 0, "127.0.0.1:0"
 	hs.Redis.URL, hs.Redis.KeyPrefix = testenv.RedisURL(t)
 	hs.Secrets.Keys = keys
 	hs.Egress = egress.Loopback() // the targets are test listeners on 127.0.0.1
@@ -183,7 +186,7 @@ func startStackWith(t *testing.T, transport string, tickCfg tick.Config, mods ..
 	}
 	s.stops["execute-http"] = run(t, "execute-http", func(ctx context.Context) error { return httpfn.Run(ctx, s.clock, hs, log) })
 	ds := dbfn.DefaultSettings()
-	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port = dbURL, natsCfg, "e2e-db-worker", 0
+	ds.Database.URL, ds.NATS, ds.Executor.WorkerID, ds.Port, ds.Admin.Addr = dbURL, natsCfg, "e2e-db-worker", 0, "127.0.0.1:0"
 	ds.Redis.URL, ds.Redis.KeyPrefix, ds.Secrets.Keys = hs.Redis.URL, hs.Redis.KeyPrefix, keys
 	ds.Egress = egress.Loopback() // the tests' databases are on this host
 	s.stops["execute-db"] = run(t, "execute-db", func(ctx context.Context) error {

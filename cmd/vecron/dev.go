@@ -170,6 +170,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
+	// Four functions in one process cannot each hold the admin port: until dev serves one
+	// listener for all of them, none serves metrics.
+	as.Admin.Addr, as.Admin.Port, ts.Admin.Addr, hs.Admin.Addr, ds.Admin.Addr = "", 0, "", "", ""
 	// Jobs on one machine call services on it; in production loopback stays denied.
 	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
 	as.Egress.Allow = append(as.Egress.Allow, egress.Loopback().Allow...)

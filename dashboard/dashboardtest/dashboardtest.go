@@ -68,6 +68,8 @@ func Start(t *testing.T, o Options) *Server {
 	s.NATS.URL, s.NATS.Prefix = testenv.NATSURL(t), names.Prefix
 	s.Secrets.Keys, s.Audit.Keys, s.Auth.SigningKeys = secretKey, auditKey, testfactory.SigningKey(t)
 	s.Host, s.Port, s.ShutdownGrace = "127.0.0.1", 0, time.Second
+	// Many tests run an api in this process: none serves metrics unless it asks for them.
+	s.Admin.Addr = ""
 	if o.Settings != nil {
 		o.Settings(&s)
 	}

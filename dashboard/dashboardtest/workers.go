@@ -27,8 +27,9 @@ func (s *Server) StartWorkers(t *testing.T) string {
 
 	ts := tickfn.DefaultSettings()
 	ts.Database.URL, ts.NATS, ts.Port, ts.Tick.Instance = s.settings.Database.URL, natsCfg, 0, "dashboardtest"
+	ts.Admin.Addr = ""
 	hs := httpfn.DefaultSettings()
-	hs.Database.URL, hs.NATS, hs.Executor.WorkerID, hs.Port = s.settings.Database.URL, natsCfg, "dashboardtest", 0
+	hs.Database.URL, hs.NATS, hs.Executor.WorkerID, hs.Port, hs.Admin.Addr = s.settings.Database.URL, natsCfg, "dashboardtest", 0, ""
 	hs.Redis.URL, hs.Redis.KeyPrefix = s.settings.Redis.URL, s.settings.Redis.KeyPrefix
 	hs.Secrets.Keys = s.settings.Secrets.Keys
 	hs.Egress = egress.Loopback()

@@ -3,8 +3,10 @@ package testenv
 import (
 	"bytes"
 	"log/slog"
+	"regexp"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Logger returns a logger whose records go to t.Log, one line each, from level Info up: they
@@ -60,4 +62,23 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// adminLine is the line every function logs once its admin listener is bound.
+var adminLine = regexp.MustCompile(`msg="admin listening" addr=(\S+)`)
+
+// AdminAddr waits for the "admin listening" line a function logged to l through a text handler
+// and returns its address: a function told to bind port 0 is found only there. It fails t when
+// no such line comes within Timeout(30s).
+func (l *LogBuffer) AdminAddr(t testing.TB) string {
+	t.Helper()
+	var addr string
+	EventuallyWithin(t, 30*time.Second, "the admin listening line", func() bool {
+		m := adminLine.FindStringSubmatch(l.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	return addr
 }

@@ -113,7 +113,20 @@ func (e EventsSettings) validate(port int) error {
 
 // AdminSettings place the admin endpoint.
 type AdminSettings struct {
-	Port int `koanf:"port" usage:"port serving /metrics, never the public one and never behind sign-in; 0 serves nothing"`
+	server.AdminConfig `koanf:",squash"`
+	// Port is the setting admin.addr replaced, kept so configurations written for it still work.
+	Port int `koanf:"port" usage:"alias of admin.addr: a non-zero port serves /metrics on host:port in its place"`
+}
+
+// addr returns where the admin listener binds: admin.port on host when set, else admin.addr.
+func (a AdminSettings) addr(host string) (string, error) {
+	if a.Port == 0 {
+		return a.Addr, nil
+	}
+	if a.Port < 0 || a.Port > 65535 {
+		return "", fmt.Errorf("admin.port: %d is not a port", a.Port)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port)), nil
 }
 
 // StreamSettings shape the live stream.
@@ -136,8 +149,9 @@ func DefaultSettings() Settings {
 		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault, Retention: watchdog.RetentionDefault},
 		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
 			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
-		Log:  telemetry.LogConfig{Level: "info", Format: "json"},
-		Port: 8080, ShutdownGrace: server.GraceDefault,
+		Log:   telemetry.LogConfig{Level: "info", Format: "json"},
+		Admin: AdminSettings{AdminConfig: server.AdminConfig{Addr: server.AdminAddrDefault}},
+		Port:  8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
@@ -161,11 +175,7 @@ func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
 
 // AdminHandler serves the admin port: the metrics of reg at /metrics, and nothing else — none
 // of the API, the dashboard or sign-in.
-func AdminHandler(reg *metric.Registry) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", reg.Handler())
-	return mux
-}
+func AdminHandler(reg *metric.Registry) http.Handler { return server.Admin(reg.Handler()) }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
 // requests and returns. ready, when not nil, receives the bound address.
@@ -179,6 +189,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	if err := s.Events.validate(s.Port); err != nil {
+		return err
+	}
+	adminAddr, err := s.Admin.addr(s.Host)
+	if err != nil {
 		return err
 	}
 	s.Dashboard.PublicURL = public
@@ -323,11 +337,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
 	g.Go(func() error { return dog.Run(gctx) })
-	if s.Admin.Port != 0 {
-		g.Go(func() error {
-			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Admin.Port)), AdminHandler(reg), s.ShutdownGrace, log, nil)
-		})
-	}
+	g.Go(func() error { return server.ServeAdmin(gctx, adminAddr, reg.Handler(), s.ShutdownGrace, log, nil) })
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/redisconn"
 	"github.com/vecron/vecron/shared/secret"
@@ -38,17 +39,19 @@ const (
 // Settings are what every executor function is configured with; a function embeds them
 // (`koanf:",squash"`) and adds its runner's section.
 type Settings struct {
-	Database  store.Config          `koanf:"database"`
-	NATS      queue.ConnConfig      `koanf:"nats"`
-	Streams   queue.StreamsConfig   `koanf:"streams"`
-	Executor  executor.Config       `koanf:"executor"`
-	Pull      queue.PullerConfig    `koanf:"pull"`
-	Redis     redisconn.Config      `koanf:"redis"`
-	Breaker   breaker.Config        `koanf:"breaker"`
-	Secrets   secret.Config         `koanf:"secrets"`
-	Log       telemetry.LogConfig   `koanf:"log"`
-	Debug     telemetry.DebugConfig `koanf:"debug"`
-	Transport string                `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	Database store.Config          `koanf:"database"`
+	NATS     queue.ConnConfig      `koanf:"nats"`
+	Streams  queue.StreamsConfig   `koanf:"streams"`
+	Executor executor.Config       `koanf:"executor"`
+	Pull     queue.PullerConfig    `koanf:"pull"`
+	Redis    redisconn.Config      `koanf:"redis"`
+	Breaker  breaker.Config        `koanf:"breaker"`
+	Secrets  secret.Config         `koanf:"secrets"`
+	Log      telemetry.LogConfig   `koanf:"log"`
+	Debug    telemetry.DebugConfig `koanf:"debug"`
+	// Admin serves /metrics apart from the port pushed events arrive on (ARCHITECTURE §11).
+	Admin     server.AdminConfig `koanf:"admin"`
+	Transport string             `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
 	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
@@ -65,6 +68,7 @@ func DefaultSettings() Settings {
 		Redis:     redisconn.DefaultConfig(),
 		Breaker:   breaker.DefaultConfig(),
 		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
+		Admin:     server.AdminConfig{Addr: server.AdminAddrDefault},
 		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -123,6 +127,12 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
+	// No family observes in the executors yet; the registry serves the Go and process collectors
+	// and build info, and is where the executor families land.
+	reg, err := metric.New(metric.Config{Function: function})
+	if err != nil {
+		return err
+	}
 	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
 		Variables: variables.New(st, keys, clock.Now)}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
@@ -161,6 +171,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		g.Go(func() error { return puller.Run(ctx) })
 	}
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
+	g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {

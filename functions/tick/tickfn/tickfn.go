@@ -36,6 +36,8 @@ type Settings struct {
 	Lease    lease.Config          `koanf:"lease"`
 	Log      telemetry.LogConfig   `koanf:"log"`
 	Debug    telemetry.DebugConfig `koanf:"debug"`
+	// Admin serves /metrics apart from the health port (ARCHITECTURE §11).
+	Admin server.AdminConfig `koanf:"admin"`
 	// Port serves /healthz and /readyz; 0 serves nothing.
 	Port          int           `koanf:"port" usage:"health endpoint port (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight work on SIGTERM"`
@@ -52,6 +54,7 @@ func DefaultSettings() Settings {
 		Redis:    redisconn.DefaultConfig(),
 		Lease:    lease.Config{TTL: lease.TTLDefault},
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
+		Admin:    server.AdminConfig{Addr: server.AdminAddrDefault},
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -119,8 +122,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g.Go(func() error { return engine.Run(ctx) })
 	g.Go(func() error { return keeper.Run(ctx) })
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
+	g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
 	if s.Port != 0 {
-		g.Go(func() error { return serveHealth(ctx, s, checks, reg, log) })
+		g.Go(func() error {
+			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), server.Probes(checks...), s.ShutdownGrace, log, nil)
+		})
 	}
 	log.Info("tick started", "instance", s.Tick.Instance)
 	if err := g.Wait(); err != nil {
@@ -128,12 +134,4 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	log.Info("tick stopped")
 	return nil
-}
-
-// serveHealth answers probes — live while the process runs, ready while Postgres and NATS
-// answer — and serves the metrics.
-func serveHealth(ctx context.Context, s Settings, checks []server.Check, reg *metric.Registry, log *slog.Logger) error {
-	mux := server.Probes(checks...)
-	mux.Handle("GET /metrics", reg.Handler())
-	return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
 }

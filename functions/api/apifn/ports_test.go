@@ -1,0 +1,93 @@
+package apifn_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
+)
+
+// The api serves its metrics on the admin address it logs and nothing else there; its public
+// port, the internet-facing one, has no /metrics.
+func TestAPIAdminAndPublicPortsStayApart(t *testing.T) {
+	t.Parallel()
+	s := apifn.DefaultSettings()
+	require.Equal(t, ":9464", s.Admin.Addr)
+	s.Database.URL = testenv.PostgresURL(t)
+	s.Auth.SigningKeys, s.Audit.Keys = testfactory.SigningKey(t), testfactory.AuditKey(t)
+	s.Redis.URL, s.Redis.KeyPrefix = testenv.RedisURL(t)
+	s.Host, s.Port, s.ShutdownGrace, s.Admin.Addr = "127.0.0.1", 0, time.Second, "127.0.0.1:0"
+	var logs testenv.LogBuffer
+	ready := make(chan net.Addr, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- apifn.Run(ctx, clockwork.NewRealClock(), s, slog.New(slog.NewTextHandler(&logs, nil)), func(a net.Addr) { ready <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	var public string
+	select {
+	case a := <-ready:
+		public = "http://" + a.String()
+	case err := <-done:
+		done <- nil // for the cleanup
+		t.Fatalf("api stopped: %v\n%s", err, logs.String())
+	case <-time.After(testenv.Timeout(30 * time.Second)):
+		t.Fatalf("api did not start:\n%s", logs.String())
+	}
+	admin := "http://" + logs.AdminAddr(t)
+
+	code, body := get(t, admin+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `vecron_build_info{function="api"`)
+	require.Contains(t, body, `vecron_missed_fires_total{stage="unclaimed"} 0`)
+	for _, path := range []string{"/", "/healthz", "/readyz", "/api/v1/jobs", "/login", "/events"} {
+		code, body := get(t, admin+path)
+		require.Equal(t, http.StatusNotFound, code, path)
+		require.NotContains(t, body, "vecron_", path)
+	}
+
+	code, _ = get(t, public+"/healthz")
+	require.Equal(t, http.StatusOK, code, "the public port is up")
+	code, body = get(t, public+"/metrics")
+	require.NotEqual(t, http.StatusOK, code)
+	require.Less(t, code, http.StatusInternalServerError)
+	require.NotContains(t, body, "vecron_build_info")
+}
+
+// The admin.port alias still places the listener: an api configured before admin.addr keeps
+// serving its metrics where it did.
+func TestAPIAdminPortAliasIsValidated(t *testing.T) {
+	t.Parallel()
+	s := apifn.DefaultSettings()
+	s.Admin.Port = 70000
+	err := apifn.Run(t.Context(), clockwork.NewRealClock(), s, testenv.Logger(t), nil)
+	require.ErrorContains(t, err, "admin.port")
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Close = true
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
