@@ -80,7 +80,9 @@ func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	require.NoError(t, err)
 	p := &proc{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(dir, name), args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	// Every function serves /metrics on admin.addr, :9464 by default: the tests' processes
+	// would fight over it, so each takes a free port of its own (env may still say otherwise).
+	p.cmd.Env = append(append(os.Environ(), "VECRON_ADMIN__ADDR=127.0.0.1:0"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	startGroup(t, p.cmd, p.done)
 	t.Cleanup(func() {

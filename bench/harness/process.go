@@ -75,7 +75,9 @@ func startCommand(env Env, c command) (*process, error) {
 	}
 	p := &process{name: c.name, port: port, done: make(chan struct{})}
 	args := append(slices.Clone(c.args), "--port="+strconv.Itoa(port))
-	vars := slices.Clone(c.vars)
+	// Every function serves /metrics on admin.addr, :9464 by default: several on one machine
+	// would fight over it, so each takes a free port of its own (and logs it).
+	vars := append([]string{"VECRON_ADMIN__ADDR=127.0.0.1:0"}, c.vars...)
 	if env.ProfileDir != "" {
 		if p.pprofPort, err = freePort(); err != nil {
 			return nil, err
