@@ -2,7 +2,6 @@ package apifn_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,19 +49,12 @@ func TestAPIAdminAndPublicPortsStayApart(t *testing.T) {
 	}
 	admin := "http://" + logs.AdminAddr(t)
 
-	code, body := get(t, admin+"/metrics")
-	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, body, `vecron_build_info{function="api"`)
-	require.Contains(t, body, `vecron_missed_fires_total{stage="unclaimed"} 0`)
-	for _, path := range []string{"/", "/healthz", "/readyz", "/api/v1/jobs", "/login", "/events"} {
-		code, body := get(t, admin+path)
-		require.Equal(t, http.StatusNotFound, code, path)
-		require.NotContains(t, body, "vecron_", path)
-	}
+	testenv.AdminServesOnlyMetrics(t, admin, []string{`vecron_build_info{function="api"`, `vecron_missed_fires_total{stage="unclaimed"} 0`},
+		[]string{"/", "/healthz", "/readyz", "/api/v1/jobs", "/login", "/events"})
 
-	code, _ = get(t, public+"/healthz")
+	code, _ := testenv.Get(t, public+"/healthz")
 	require.Equal(t, http.StatusOK, code, "the public port is up")
-	code, body = get(t, public+"/metrics")
+	code, body := testenv.Get(t, public+"/metrics")
 	require.NotEqual(t, http.StatusOK, code)
 	require.Less(t, code, http.StatusInternalServerError)
 	require.NotContains(t, body, "vecron_build_info")
@@ -76,18 +68,4 @@ func TestAPIAdminPortAliasIsValidated(t *testing.T) {
 	s.Admin.Port = 70000
 	err := apifn.Run(t.Context(), clockwork.NewRealClock(), s, testenv.Logger(t), nil)
 	require.ErrorContains(t, err, "admin.port")
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Close = true
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
 }

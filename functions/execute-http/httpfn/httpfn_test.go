@@ -2,9 +2,7 @@ package httpfn_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
@@ -25,38 +23,8 @@ func TestExecutorServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 	s.Database.URL = testenv.PostgresURL(t)
 	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
 	s.Port, s.ShutdownGrace, s.Executor.WorkerID, s.Admin.Addr = 0, time.Second, "httpfn-test", "127.0.0.1:0"
-	var logs testenv.LogBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- httpfn.Run(ctx, clockwork.NewRealClock(), s, slog.New(slog.NewTextHandler(&logs, nil)))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
+	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return httpfn.Run(ctx, clockwork.NewRealClock(), s, log)
 	})
-	admin := "http://" + logs.AdminAddr(t)
-
-	code, body := get(t, admin+"/metrics")
-	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, body, `vecron_build_info{function="execute-http"`)
-	require.Contains(t, body, "go_goroutines")
-	for _, path := range []string{"/", "/healthz", "/readyz"} {
-		code, body := get(t, admin+path)
-		require.Equal(t, http.StatusNotFound, code, path)
-		require.NotContains(t, body, "vecron_", path)
-	}
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Close = true
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="execute-http"`, "go_goroutines"}, []string{"/", "/healthz", "/readyz"})
 }
