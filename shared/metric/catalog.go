@@ -52,6 +52,8 @@ type Label struct {
 	Cap int
 	// PerProcess marks a label set once at start (build info), never from job data.
 	PerProcess bool
+	// capSetting names the setting that overrides Cap (NamespaceLabel, HostLabel, JobNameLabel).
+	capSetting int
 }
 
 // Closed reports whether the label's values are a closed set.

@@ -15,7 +15,7 @@ const maxValueLen = 128
 // grow a family's series beyond what the catalog allows.
 type bounds struct {
 	family Name
-	labels []Label
+	labels []Label // with their caps as the settings give them
 	closed []map[string]bool
 	over   func() *CounterVec
 
@@ -24,9 +24,14 @@ type bounds struct {
 }
 
 func (r *Registry) newBounds(d Desc) *bounds {
-	b := &bounds{family: d.Name, labels: d.Labels, closed: make([]map[string]bool, len(d.Labels)),
-		seen: make([]map[string]bool, len(d.Labels)), over: func() *CounterVec { return r.overflow }}
+	labels := make([]Label, len(d.Labels))
 	for i, l := range d.Labels {
+		l.Cap = r.settings.capFor(l)
+		labels[i] = l
+	}
+	b := &bounds{family: d.Name, labels: labels, closed: make([]map[string]bool, len(d.Labels)),
+		seen: make([]map[string]bool, len(d.Labels)), over: func() *CounterVec { return r.overflow }}
+	for i, l := range labels {
 		if l.Closed() {
 			b.closed[i] = make(map[string]bool, len(l.Values))
 			for _, v := range l.Values {

@@ -22,12 +22,15 @@ type Config struct {
 	Function string
 	// Version is build info's version; empty takes the main module's version.
 	Version string
+	// Settings are the metrics.* settings; the zero value is read as DefaultSettings.
+	Settings Settings
 }
 
 // Registry holds one process's families. A nil *Registry is valid: it hands out nil handles,
 // whose methods do nothing (metrics off).
 type Registry struct {
-	reg *prometheus.Registry
+	reg      *prometheus.Registry
+	settings Settings
 
 	mu       sync.Mutex
 	handles  map[Name]any
@@ -35,12 +38,22 @@ type Registry struct {
 }
 
 // New returns a registry with the Go and process collectors and vecron_build_info, or an error
-// naming cfg.Function when it is not one of Functions().
+// naming cfg.Function when it is not one of Functions() or the setting a bad cfg.Settings holds.
+// With metrics.enabled false it returns a nil registry: every handle it gives does nothing.
 func New(cfg Config) (*Registry, error) {
 	if !slices.Contains(Functions(), cfg.Function) {
 		return nil, fmt.Errorf("metric function: %q is not one of %v", cfg.Function, Functions())
 	}
-	r := &Registry{reg: prometheus.NewRegistry(), handles: map[Name]any{}}
+	if cfg.Settings.isZero() {
+		cfg.Settings = DefaultSettings()
+	}
+	if err := cfg.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if !cfg.Settings.Enabled {
+		return nil, nil
+	}
+	r := &Registry{reg: prometheus.NewRegistry(), settings: cfg.Settings, handles: map[Name]any{}}
 	if err := r.reg.Register(collectors.NewGoCollector()); err != nil {
 		return nil, fmt.Errorf("register go collector: %w", err)
 	}

@@ -68,7 +68,9 @@ type Settings struct {
 	// Watchdog looks for fires that were due and did not start (docs/missed-fires.md).
 	Watchdog watchdog.Config `koanf:"watchdog"`
 	// Admin serves /metrics apart from the public port (ARCHITECTURE §11).
-	Admin     AdminSettings    `koanf:"admin"`
+	Admin AdminSettings `koanf:"admin"`
+	// Metrics says what the admin listener serves.
+	Metrics   metric.Settings  `koanf:"metrics"`
 	Dashboard dashboard.Config `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
 	// TLS hides from the requests it passes on.
@@ -149,9 +151,10 @@ func DefaultSettings() Settings {
 		Watchdog: watchdog.Config{Interval: watchdog.IntervalDefault, Limit: watchdog.LimitDefault, Retention: watchdog.RetentionDefault},
 		Dashboard: dashboard.Config{IdleTimeout: dashboard.IdleTimeoutDefault, MaxAge: dashboard.MaxAgeDefault, LiveRecheck: dashboard.LiveRecheckDefault,
 			LiveInterval: dashboard.LiveIntervalDefault, OIDCIdentityMin: dashboard.OIDCIdentityMinDefault},
-		Log:   telemetry.LogConfig{Level: "info", Format: "json"},
-		Admin: AdminSettings{AdminConfig: server.AdminConfig{Addr: server.AdminAddrDefault}},
-		Port:  8080, ShutdownGrace: server.GraceDefault,
+		Log:     telemetry.LogConfig{Level: "info", Format: "json"},
+		Admin:   AdminSettings{AdminConfig: server.AdminConfig{Addr: server.AdminAddrDefault}},
+		Metrics: metric.DefaultSettings(),
+		Port:    8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
@@ -317,7 +320,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	reg, err := metric.New(metric.Config{Function: "api"})
+	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
 	if err != nil {
 		return err
 	}

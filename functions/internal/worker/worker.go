@@ -50,8 +50,10 @@ type Settings struct {
 	Log      telemetry.LogConfig   `koanf:"log"`
 	Debug    telemetry.DebugConfig `koanf:"debug"`
 	// Admin serves /metrics apart from the port pushed events arrive on (ARCHITECTURE §11).
-	Admin     server.AdminConfig `koanf:"admin"`
-	Transport string             `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	Admin server.AdminConfig `koanf:"admin"`
+	// Metrics says what the admin listener serves.
+	Metrics   metric.Settings `koanf:"metrics"`
+	Transport string          `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
 	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
@@ -69,6 +71,7 @@ func DefaultSettings() Settings {
 		Breaker:   breaker.DefaultConfig(),
 		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
 		Admin:     server.AdminConfig{Addr: server.AdminAddrDefault},
+		Metrics:   metric.DefaultSettings(),
 		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -129,7 +132,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	}
 	// No family observes in the executors yet; the registry serves the Go and process collectors
 	// and build info, and is where the executor families land.
-	reg, err := metric.New(metric.Config{Function: function})
+	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
 	if err != nil {
 		return err
 	}

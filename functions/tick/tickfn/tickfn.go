@@ -38,6 +38,8 @@ type Settings struct {
 	Debug    telemetry.DebugConfig `koanf:"debug"`
 	// Admin serves /metrics apart from the health port (ARCHITECTURE §11).
 	Admin server.AdminConfig `koanf:"admin"`
+	// Metrics says what the admin listener serves.
+	Metrics metric.Settings `koanf:"metrics"`
 	// Port serves /healthz and /readyz; 0 serves nothing.
 	Port          int           `koanf:"port" usage:"health endpoint port (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight work on SIGTERM"`
@@ -55,6 +57,7 @@ func DefaultSettings() Settings {
 		Lease:    lease.Config{TTL: lease.TTLDefault},
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Admin:    server.AdminConfig{Addr: server.AdminAddrDefault},
+		Metrics:  metric.DefaultSettings(),
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -95,7 +98,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 
-	reg, err := metric.New(metric.Config{Function: "tick"})
+	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
 	if err != nil {
 		return err
 	}
