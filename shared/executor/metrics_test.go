@@ -26,17 +26,23 @@ import (
 // newMetricsFixture is newFixture with a registry of its own, the per-job series given to jobs.
 func newMetricsFixture(t *testing.T, settings metric.Settings, jobs []string) (*fixture, *metric.Registry) {
 	t.Helper()
+	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	return newMetricsFixtureWith(t, settings, executor.Deps{Clock: clock, MetricJobs: jobs})
+}
+
+// newMetricsFixtureWith is newMetricsFixture with the collaborators deps names (a clock, a
+// breaker, the per-job list); the rest are the fixture's.
+func newMetricsFixtureWith(t *testing.T, settings metric.Settings, deps executor.Deps) (*fixture, *metric.Registry) {
+	t.Helper()
 	reg, err := metric.New(metric.Config{Function: "execute-http", Settings: settings})
 	require.NoError(t, err)
 	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
-	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	clock := deps.Clock.(*clockwork.FakeClock)
 	runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
 	t.Cleanup(runner.Close)
-	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{
-		Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: testenv.Logger(t),
-		Metrics: reg, MetricJobs: jobs,
-	}, executor.Config{})
+	deps.Store, deps.Runner, deps.Publisher, deps.Names, deps.Log, deps.Metrics = st, runner, queue.NewPublisher(js), names, testenv.Logger(t), reg
+	rt, err := executor.New(domain.KindHTTP, "execute-http", deps, executor.Config{})
 	require.NoError(t, err)
 	return &fixture{rt: rt, store: st, js: js, names: names, clock: clock}, reg
 }
@@ -264,4 +270,35 @@ func TestNoPerJobFamiliesWithoutAList(t *testing.T) {
 	_, err = executor.New(domain.KindHTTP, "execute-http", executor.Deps{Clock: clockwork.NewRealClock(), Log: testenv.Logger(t),
 		Metrics: reg, MetricJobs: []string{"payments"}}, executor.Config{})
 	require.ErrorContains(t, err, "metrics.jobs[0]")
+}
+
+// TestTheExecutorNamesWhatItDecided: the failures decided around the runner carry the
+// executor's reasons — a template that cannot be filled (template, for good) and a target whose
+// breaker is open (breaker_open, retried).
+func TestTheExecutorNamesWhatItDecided(t *testing.T) {
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	clock := clockwork.NewFakeClockAt(time.Now().UTC())
+	breakers := testBreakers(t, clock)
+	f, reg := newMetricsFixtureWith(t, metric.DefaultSettings(), executor.Deps{Clock: clock, Breaker: breakers})
+	ns := testNamespace(t)
+	at := clock.Now().Add(-time.Minute).Truncate(time.Second)
+
+	templated := testfactory.Job(t, f.store, testfactory.JobOpts{Namespace: ns, URL: target.URL + "/{{ var.MISSING }}"})
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, templated, at)), "a template error is permanent")
+
+	done, err := breakers.Allow(t.Context(), strings.TrimPrefix(target.URL, "http://"))
+	require.NoError(t, err)
+	done(false) // one failure opens it (panicBreakerConfig)
+	refused := testfactory.Job(t, f.store, testfactory.JobOpts{Namespace: ns, URL: target.URL})
+	require.Error(t, f.rt.Handle(t.Context(), dueEvent(t, refused, at)), "refused, to be tried again")
+
+	base := "kind=http,namespace=" + ns
+	require.Equal(t, map[string]float64{base + ",reason=template,trigger=schedule": 1},
+		nonZero(series(t, reg, metric.JobFailed, map[string]string{"namespace": ns})))
+	require.Equal(t, map[string]float64{base + ",reason=breaker_open": 1},
+		nonZero(series(t, reg, metric.JobRetries, map[string]string{"namespace": ns})))
+	require.Empty(t, nonZero(series(t, reg, metric.JobDuration, nil)), "neither reached its runner")
+	require.Empty(t, nonZero(series(t, reg, metric.FireLateness, nil)), "neither called its target")
 }
