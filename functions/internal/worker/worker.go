@@ -130,14 +130,12 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	// No family observes in the executors yet; the registry serves the Go and process collectors
-	// and build info, and is where the executor families land.
 	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
 	if err != nil {
 		return err
 	}
 	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
-		Variables: variables.New(st, keys, clock.Now)}
+		Variables: variables.New(st, keys, clock.Now), Metrics: reg, MetricJobs: s.Metrics.Jobs}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)
