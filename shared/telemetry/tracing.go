@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -45,16 +47,11 @@ func DefaultTracingConfig() TracingConfig {
 	return TracingConfig{SampleRatio: SampleRatioDefault, Timeout: OTelTimeoutDefault, PropagateToTargets: true}
 }
 
-// TracingAliases maps the OpenTelemetry environment variable of the collector to its setting.
-func TracingAliases() map[string]string {
-	return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint"}
-}
-
 // TracingDeps are what tracing needs besides its settings.
 type TracingDeps struct {
 	// Function is the default service.name ("tick").
 	Function string
-	// Version is service.version; empty leaves it out.
+	// Version is service.version; empty takes the main module's version.
 	Version string
 	// Instance is service.instance.id (the worker id, the tick instance); empty leaves it out.
 	Instance string
@@ -150,6 +147,14 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// Stop is Shutdown for a function's Run on its way out: a flush that fails is logged, not
+// returned, since the function's own outcome is what its caller needs.
+func (t *Tracing) Stop(ctx context.Context, log *slog.Logger) {
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("traces not flushed", "error", err.Error())
+	}
+}
+
 // envRef is a value taken from the environment: ${env:NAME}.
 var envRef = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -213,11 +218,18 @@ func newResource(cfg TracingConfig, deps TracingDeps, env map[string]string) (*r
 		}
 	}
 	attrs = append(attrs, attribute.String("service.name", cmp.Or(name, deps.Function)))
-	if deps.Version != "" {
-		attrs = append(attrs, attribute.String("service.version", deps.Version))
+	if v := cmp.Or(deps.Version, mainVersion()); v != "" {
+		attrs = append(attrs, attribute.String("service.version", v))
 	}
 	if deps.Instance != "" {
 		attrs = append(attrs, attribute.String("service.instance.id", deps.Instance))
 	}
 	return resource.NewSchemaless(attrs...), nil
+}
+
+func mainVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return ""
 }
