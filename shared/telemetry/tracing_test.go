@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -80,9 +81,20 @@ func (c *collector) span(t *testing.T, name string) *tracepb.Span {
 
 // Not parallel: AllocsPerRun refuses to run beside other tests.
 func TestTracingOffAllocatesNoSpan(t *testing.T) {
-	tr, err := telemetry.NewTracing(telemetry.DefaultTracingConfig(), telemetry.TracingDeps{Function: "tick"})
+	reg, err := metric.New(metric.Config{Function: "tick"})
+	require.NoError(t, err)
+	tr, err := telemetry.NewTracing(telemetry.DefaultTracingConfig(), telemetry.TracingDeps{Function: "tick", Registry: reg})
 	require.NoError(t, err)
 	require.False(t, tr.Enabled())
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	served := map[string]bool{}
+	for _, f := range families {
+		served[f.GetName()] = true
+	}
+	for _, n := range []metric.Name{metric.OtelSpansEnded, metric.OtelSpansExported, metric.OtelExportFailures} {
+		require.True(t, served[string(n)], "%s is served with tracing off", n)
+	}
 	require.False(t, tr.PropagateToTargets())
 	tracer := tr.Tracer("t")
 	ctx := context.Background()
