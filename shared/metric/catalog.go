@@ -133,6 +133,8 @@ func Catalog() []Desc {
 			ObservedIn: "shared/metric, at registry creation",
 		},
 	}
+	c = append(c, queueFamilies()...)
+	c = append(c, partsFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {
