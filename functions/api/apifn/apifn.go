@@ -266,6 +266,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			return err
 		}
 	}
+	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
 	var (
 		hub       *feed.Hub
 		publisher *jobevents.Publisher
@@ -294,6 +298,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		}
 		alertJS = js
 		due = queue.NewInspector(js, s.NATS.Names())
+		if err := queue.RegisterQueueSize(reg, js, s.NATS.Names(), clock); err != nil {
+			return err
+		}
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
 	}
@@ -317,10 +324,6 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
 		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
-	if err != nil {
-		return err
-	}
-	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
 	if err != nil {
 		return err
 	}

@@ -130,13 +130,17 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	// No family observes in the executors yet; the registry serves the Go and process collectors
-	// and build info, and is where the executor families land.
+	// The registry serves the Go and process collectors, build info and the queue's families,
+	// and is where the executor families land.
 	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
 	if err != nil {
 		return err
 	}
-	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
+	pub, err := queue.NewPublisher(js).WithMetrics(reg)
+	if err != nil {
+		return err
+	}
+	deps := executor.Deps{Store: st, Runner: runner, Publisher: pub, Names: s.NATS.Names(), Clock: clock, Log: log,
 		Variables: variables.New(st, keys, clock.Now)}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
@@ -169,6 +173,9 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		s.Pull.Grace = s.ShutdownGrace * 4 / 5
 		puller, err := queue.NewPuller(js, s.NATS.Names(), kind, rt.Handle, clock, s.Pull, log)
 		if err != nil {
+			return err
+		}
+		if puller, err = puller.WithMetrics(reg); err != nil {
 			return err
 		}
 		g.Go(func() error { return puller.Run(ctx) })

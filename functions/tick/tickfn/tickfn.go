@@ -89,7 +89,15 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
 		return err
 	}
-	engine, err := tick.New(st, queue.NewPublisher(js), s.NATS.Names(), clock, log, s.Tick)
+	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
+	pub, err := queue.NewPublisher(js).WithMetrics(reg)
+	if err != nil {
+		return err
+	}
+	engine, err := tick.New(st, pub, s.NATS.Names(), clock, log, s.Tick)
 	if err != nil {
 		return err
 	}
@@ -98,10 +106,6 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 
-	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
-	if err != nil {
-		return err
-	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
