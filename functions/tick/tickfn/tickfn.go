@@ -93,6 +93,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	if err := st.RegisterMetrics(reg); err != nil {
+		return err
+	}
 	pub, err := queue.NewPublisher(js).WithMetrics(reg)
 	if err != nil {
 		return err
@@ -109,7 +112,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis)
+		rdb, err := redisconn.Open(s.Redis, "lease", reg)
 		if err != nil {
 			return err
 		}
