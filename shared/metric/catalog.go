@@ -135,6 +135,8 @@ func Catalog() []Desc {
 	}
 	c = append(c, executorFamilies()...)
 	c = append(c, otelFamilies()...)
+	c = append(c, queueFamilies()...)
+	c = append(c, partsFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {

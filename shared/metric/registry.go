@@ -215,3 +215,103 @@ func combinations(labels []Label) [][]string {
 	}
 	return out
 }
+
+// NewDesc returns the prometheus.Desc of catalog family n, for a collector that reads n's values
+// on scrape: the help and label names come from the catalog, so they are written once. It
+// returns an error naming n when the catalog does not describe it.
+func NewDesc(n Name) (*prometheus.Desc, error) {
+	d, ok := Lookup(n)
+	if !ok {
+		return nil, fmt.Errorf("metric %s: %w", n, ErrNotInCatalog)
+	}
+	return prometheus.NewDesc(string(d.Name), d.Help, d.labelNames(), nil), nil
+}
+
+// RegisterCollector registers c, a collector that reads the families names on scrape (a pool's
+// statistics, a consumer's backlog) rather than being told of each event. Every family c
+// describes must be one of names, built with NewDesc, and every name must be in the catalog;
+// otherwise it returns an error naming the family.
+//
+// When a collector of the same names is registered already it returns that one and leaves c
+// out: several functions sharing one registry (vecron dev) add their sources to the collector
+// the first one registered, so the families are summed, not refused as duplicates. Otherwise it
+// returns c. A nil registry returns c unregistered.
+func (r *Registry) RegisterCollector(c prometheus.Collector, names ...Name) (prometheus.Collector, error) {
+	if r == nil {
+		return c, nil
+	}
+	if len(names) == 0 {
+		return nil, errors.New("register collector: no family named")
+	}
+	want := map[string]Name{}
+	for _, n := range names {
+		d, err := NewDesc(n)
+		if err != nil {
+			return nil, err
+		}
+		want[d.String()] = n
+	}
+	descs := make(chan *prometheus.Desc)
+	go func() { c.Describe(descs); close(descs) }()
+	var stray []string
+	described := map[Name]bool{}
+	for d := range descs {
+		n, ok := want[d.String()]
+		if !ok {
+			stray = append(stray, d.String())
+			continue
+		}
+		described[n] = true
+	}
+	if len(stray) > 0 {
+		return nil, fmt.Errorf("register collector of %v: it describes %v, not built by NewDesc from those families", names, stray)
+	}
+	for _, n := range names {
+		if !described[n] {
+			return nil, fmt.Errorf("register collector: it does not describe %s", n)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, ok := r.handles[names[0]]; ok {
+		existing, ok := got.(collectorOf)
+		if !ok || !slices.Equal(existing.names, names) {
+			return nil, fmt.Errorf("register collector of %v: %s is registered already, otherwise", names, names[0])
+		}
+		return existing.c, nil
+	}
+	for _, n := range names {
+		if _, ok := r.handles[n]; ok {
+			return nil, fmt.Errorf("register collector of %v: %s is registered already, otherwise", names, n)
+		}
+	}
+	if err := r.reg.Register(c); err != nil {
+		return nil, fmt.Errorf("register collector of %v: %w", names, err)
+	}
+	for _, n := range names {
+		r.handles[n] = collectorOf{c: c, names: slices.Clone(names)}
+	}
+	return c, nil
+}
+
+// collectorOf is what the registry remembers of a registered collector, under each family it
+// reads: a handle asked for one of them is refused, a second collector of them shares it.
+type collectorOf struct {
+	c     prometheus.Collector
+	names []Name
+}
+
+// Shared is RegisterCollector for a collector of type C: it returns c, or the collector of the
+// same families registered before it, to which the caller adds its source.
+func Shared[C prometheus.Collector](r *Registry, c C, names ...Name) (C, error) {
+	var zero C
+	got, err := r.RegisterCollector(c, names...)
+	if err != nil {
+		return zero, err
+	}
+	typed, ok := got.(C)
+	if !ok {
+		return zero, fmt.Errorf("register collector of %v: registered as %T, asked as %T", names, got, zero)
+	}
+	return typed, nil
+}

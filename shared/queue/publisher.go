@@ -3,9 +3,12 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vecron/vecron/shared/metric"
 )
 
 // Message is one message to publish: the subject, the de-duplication id and the encoded event.
@@ -19,12 +22,41 @@ type Message struct {
 
 // Publisher publishes to JetStream.
 type Publisher struct {
-	js jetstream.JetStream
+	js   jetstream.JetStream
+	errs *metric.CounterVec
 }
 
 // NewPublisher returns a publisher on js. Create js with jetstream.WithPublishAsyncMaxPending
 // sized to the largest batch you publish.
 func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js} }
+
+// WithMetrics returns a copy of p that counts the messages JetStream did not store in reg's
+// vecron_queue_publish_errors_total, or an error when reg cannot register the family.
+func (p *Publisher) WithMetrics(reg *metric.Registry) (*Publisher, error) {
+	errs, err := reg.CounterVec(metric.QueuePublishErrors)
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.errs = errs
+	return &q, nil
+}
+
+// failed counts a message to subject that was not stored, and returns err.
+func (p *Publisher) failed(subject string, err error) error {
+	if p != nil {
+		p.errs.Inc(streamOf(subject))
+	}
+	return err
+}
+
+// streamOf returns the stream label of subject: its second token ("vecron.due.http" → "due"),
+// since a prefix is one token (event.Names) and each stream has its own second token.
+func streamOf(subject string) string {
+	_, rest, _ := strings.Cut(subject, ".")
+	token, _, _ := strings.Cut(rest, ".")
+	return token
+}
 
 // PublishBatch publishes msgs without waiting between them, then waits for every acknowledgement.
 // It returns one error per message (nil when JetStream stored it, including as a duplicate).
@@ -35,7 +67,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
 		m.Msg.Subject = m.Subject
 		f, err := p.js.PublishMsgAsync(m.Msg, jetstream.WithMsgID(m.MsgID))
 		if err != nil {
-			errs[i] = fmt.Errorf("publish %s: %w", m.MsgID, err)
+			errs[i] = p.failed(m.Subject, fmt.Errorf("publish %s: %w", m.MsgID, err))
 			continue
 		}
 		futures[i] = f
@@ -47,9 +79,9 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			errs[i] = fmt.Errorf("publish %s: %w", msgs[i].MsgID, err)
+			errs[i] = p.failed(msgs[i].Subject, fmt.Errorf("publish %s: %w", msgs[i].MsgID, err))
 		case <-ctx.Done():
-			errs[i] = fmt.Errorf("publish %s: %w", msgs[i].MsgID, ctx.Err())
+			errs[i] = p.failed(msgs[i].Subject, fmt.Errorf("publish %s: %w", msgs[i].MsgID, ctx.Err()))
 		}
 	}
 	return errs
@@ -59,16 +91,18 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
 func (p *Publisher) Publish(ctx context.Context, m Message) error {
 	m.Msg.Subject = m.Subject
 	if _, err := p.js.PublishMsg(ctx, m.Msg, jetstream.WithMsgID(m.MsgID)); err != nil {
-		return fmt.Errorf("publish %s: %w", m.MsgID, err)
+		return p.failed(m.Subject, fmt.Errorf("publish %s: %w", m.MsgID, err))
 	}
 	return nil
 }
 
 // Pending is a message published without waiting: its acknowledgement arrives later.
 type Pending struct {
-	id  string
-	f   jetstream.PubAckFuture
-	err error
+	p       *Publisher
+	id      string
+	subject string
+	f       jetstream.PubAckFuture
+	err     error
 }
 
 // PublishAsync publishes one message and returns at once, before JetStream acknowledges it:
@@ -79,9 +113,9 @@ func (p *Publisher) PublishAsync(m Message) *Pending {
 	m.Msg.Subject = m.Subject
 	f, err := p.js.PublishMsgAsync(m.Msg, jetstream.WithMsgID(m.MsgID))
 	if err != nil {
-		err = fmt.Errorf("publish %s: %w", m.MsgID, err)
+		err = p.failed(m.Subject, fmt.Errorf("publish %s: %w", m.MsgID, err))
 	}
-	return &Pending{id: m.MsgID, f: f, err: err}
+	return &Pending{p: p, id: m.MsgID, subject: m.Subject, f: f, err: err}
 }
 
 // Wait returns nil once JetStream has stored the message (or dropped it as a duplicate), and
@@ -94,8 +128,8 @@ func (q *Pending) Wait(ctx context.Context) error {
 	case <-q.f.Ok():
 		return nil
 	case err := <-q.f.Err():
-		return fmt.Errorf("publish %s: %w", q.id, err)
+		return q.p.failed(q.subject, fmt.Errorf("publish %s: %w", q.id, err))
 	case <-ctx.Done():
-		return fmt.Errorf("publish %s: %w", q.id, ctx.Err())
+		return q.p.failed(q.subject, fmt.Errorf("publish %s: %w", q.id, ctx.Err()))
 	}
 }

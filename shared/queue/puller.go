@@ -18,6 +18,7 @@ import (
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
 )
 
 // Defaults of PullerConfig.
@@ -77,6 +78,8 @@ type Puller struct {
 	handler Handler
 	clock   clockwork.Clock
 	log     *slog.Logger
+	// redelivered counts the messages taken that were delivered before.
+	redelivered *metric.CounterVec
 }
 
 // DefaultPullerConfig returns the configuration zero fields fall back to.
@@ -108,6 +111,18 @@ func NewPuller(js jetstream.JetStream, names event.Names, kind domain.JobKind, h
 		return nil, err
 	}
 	return &Puller{js: js, names: names, kind: kind, cfg: cfg.withDefaults(), handler: handler, clock: clock, log: log}, nil
+}
+
+// WithMetrics returns a copy of p that counts the due events delivered again in reg's
+// vecron_queue_redeliveries_total, or an error when reg cannot register the family.
+func (p *Puller) WithMetrics(reg *metric.Registry) (*Puller, error) {
+	redelivered, err := reg.CounterVec(metric.QueueRedeliveries)
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.redelivered = redelivered
+	return &q, nil
 }
 
 // Run creates or updates the durable consumer and handles events until ctx ends; a consumer
@@ -258,6 +273,14 @@ const flushTimeout = time.Second
 
 // handle decodes one message, takes a slot for it, and handles and settles it.
 func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) {
+	callCtx := ctx
+	// A message without metadata is not a JetStream delivery: nothing to tell.
+	if md, err := msg.Metadata(); err == nil {
+		if md.NumDelivered > 1 {
+			p.redelivered.Inc(string(p.kind))
+		}
+		callCtx = withFacts(ctx, md)
+	}
 	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
 	if err != nil {
 		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
@@ -266,7 +289,7 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 			if err := slot.Acquire(ctx); err != nil {
 				return &delivery.RetryError{After: 0, Err: err}
 			}
-			return p.call(delivery.WithSlot(withFacts(ctx, msg), slot), ev)
+			return p.call(delivery.WithSlot(callCtx, slot), ev)
 		})
 	}
 	outcome := delivery.Decide(err)
@@ -290,13 +313,8 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 	}
 }
 
-// withFacts returns ctx carrying msg's delivery metadata, for the execution's timeline; ctx as it
-// is when the message has none (not a JetStream delivery).
-func withFacts(ctx context.Context, msg jetstream.Msg) context.Context {
-	md, err := msg.Metadata()
-	if err != nil {
-		return ctx
-	}
+// withFacts returns ctx carrying a message's delivery metadata md, for the execution's timeline.
+func withFacts(ctx context.Context, md *jetstream.MsgMetadata) context.Context {
 	return delivery.WithFacts(ctx, delivery.Facts{StreamSeq: md.Sequence.Stream, StoredAt: md.Timestamp.UTC(),
 		Consumer: md.Consumer, Count: int(md.NumDelivered)})
 }

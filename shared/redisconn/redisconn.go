@@ -6,9 +6,13 @@ package redisconn
 import (
 	"cmp"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vecron/vecron/shared/metric"
 )
 
 // KeyPrefixDefault starts every key vecron writes.
@@ -30,9 +34,18 @@ func (c Config) Enabled() bool { return c.URL != "" }
 // Prefix returns the key prefix to use.
 func (c Config) Prefix() string { return cmp.Or(c.KeyPrefix, KeyPrefixDefault) }
 
-// Open returns a client for c.URL, or an error naming the setting. It does not connect: Redis
-// may come up later, and callers work on without it meanwhile.
-func Open(c Config) (*redis.Client, error) {
+// Open returns a client for c.URL used by component (one of metric.RedisComponents()), or an
+// error naming the setting. It does not connect: Redis may come up later, and callers work on
+// without it meanwhile. The client counts its failed commands in reg's
+// vecron_redis_errors_total{component}; a nil reg counts nothing.
+func Open(c Config, component string, reg *metric.Registry) (*redis.Client, error) {
+	if !slices.Contains(metric.RedisComponents(), component) {
+		return nil, fmt.Errorf("redis client: component %q is not one of %v", component, metric.RedisComponents())
+	}
+	errs, err := reg.CounterVec(metric.RedisErrors)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := redis.ParseURL(c.URL)
 	if err != nil {
 		// The parser's message may echo the URL, password included.
@@ -44,7 +57,11 @@ func Open(c Config) (*redis.Client, error) {
 	if !strings.HasPrefix(opts.ClientName, "vecron") {
 		opts.ClientName = "vecron"
 	}
-	return redis.NewClient(opts), nil
+	rdb := redis.NewClient(opts)
+	if errs != nil {
+		rdb.AddHook(errorHook{errs: errs, component: component})
+	}
+	return rdb, nil
 }
 
 // ContextTimeouts reports whether rdb gives up on a command when its context ends, as far as

@@ -79,6 +79,9 @@ type Runner struct {
 	system   domain.DatabaseIdentity
 	mu       sync.Mutex
 	pools    map[string]*pool
+	// closedWait is, per Dialect.Driver, the connection wait of the pools closed so far, so
+	// that the wait counted over the open ones never goes back when one closes.
+	closedWait map[string]time.Duration
 
 	// sources remembers what connection fields resolved to: checking a DSN parses it, which
 	// costs more than the rest of a short statement's work in the executor.
@@ -128,6 +131,7 @@ func (r *Runner) resolve(dl Dialect, spec *domain.SQLSpec) (resolved, error) {
 type pool struct {
 	db       *sql.DB
 	lastUsed time.Time
+	driver   string // Dialect.Driver
 }
 
 // New returns a runner of the jobs whose driver is one of dialects, with no pools yet, timing
@@ -157,7 +161,7 @@ func New(clock clockwork.Clock, dialects []Dialect, policy *egress.Policy, syste
 		byDriver[d.Driver] = d
 	}
 	return &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, policy: policy, system: system,
-		pools: map[string]*pool{}, sources: map[sourceKey]resolved{}}, nil
+		pools: map[string]*pool{}, closedWait: map[string]time.Duration{}, sources: map[sourceKey]resolved{}}, nil
 }
 
 // SystemDatabaseError refuses a connection that is in vecron's own system database.
@@ -204,7 +208,7 @@ func (r *Runner) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, p := range r.pools {
-		p.db.Close()
+		r.closeLocked(p)
 		delete(r.pools, k)
 	}
 }
@@ -462,7 +466,7 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 		}
 		// Close returns at once; a statement still running on the pool finishes, then its
 		// connection closes.
-		r.pools[oldest].db.Close()
+		r.closeLocked(r.pools[oldest])
 		delete(r.pools, oldest)
 	}
 	connector, err := dl.Connector(dsn, r.connect())
@@ -473,7 +477,7 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
 	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
 	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)
-	r.pools[key] = &pool{db: db, lastUsed: r.clock.Now()}
+	r.pools[key] = &pool{db: db, lastUsed: r.clock.Now(), driver: dl.Driver}
 	return db, nil
 }
 

@@ -213,6 +213,13 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := st.Migrate(ctx, log); err != nil {
 		return err
 	}
+	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
+	if err := st.RegisterMetrics(reg); err != nil {
+		return err
+	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}}
 	var deps identity.Deps
 	// Without Redis, events matching a job with a max_rate are refused (503), not let through.
@@ -221,15 +228,22 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	// ignored.
 	var hookLimiter jobs.WebhookLimiter
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis)
+		// One client per component, so that each one's failures are counted as its own; a
+		// client connects on first use, so the second costs nothing until it is used.
+		rdb, err := redisconn.Open(s.Redis, "login", reg)
 		if err != nil {
 			return err
 		}
 		defer rdb.Close()
+		limits, err := redisconn.Open(s.Redis, "ratelimit", reg)
+		if err != nil {
+			return err
+		}
+		defer limits.Close()
 		checks = append(checks, server.Check{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 		deps.Limiter = auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{
 			MaxFailures: s.Auth.LoginFailures, Window: s.Auth.LoginWindow, Prefix: s.Redis.Prefix()})
-		limiter := ratelimit.NewEvents(rdb, s.Redis.Prefix())
+		limiter := ratelimit.NewEvents(limits, s.Redis.Prefix())
 		eventLimiter, hookLimiter = limiter, limiter
 	}
 	if s.Auth.Has(identity.ModeOIDC) {
@@ -297,6 +311,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		}
 		alertJS = js
 		due = queue.NewInspector(js, s.NATS.Names())
+		if err := queue.RegisterQueueSize(reg, js, s.NATS.Names(), clock); err != nil {
+			return err
+		}
 	} else {
 		log.Warn("no nats.url: the live stream (/api/v1/stream) and job events are off")
 	}
@@ -320,10 +337,6 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
 		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
-	if err != nil {
-		return err
-	}
-	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/api/apifn"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -25,6 +26,8 @@ func TestAPIAdminAndPublicPortsStayApart(t *testing.T) {
 	s.Database.URL = testenv.PostgresURL(t)
 	s.Auth.SigningKeys, s.Audit.Keys = testfactory.SigningKey(t), testfactory.AuditKey(t)
 	s.Redis.URL, s.Redis.KeyPrefix = testenv.RedisURL(t)
+	_, _, names := testenv.NATS(t)
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
 	s.Host, s.Port, s.ShutdownGrace, s.Admin.Addr = "127.0.0.1", 0, time.Second, "127.0.0.1:0"
 	var logs testenv.LogBuffer
 	ready := make(chan net.Addr, 1)
@@ -49,7 +52,9 @@ func TestAPIAdminAndPublicPortsStayApart(t *testing.T) {
 	}
 	admin := "http://" + logs.AdminAddr(t)
 
-	testenv.AdminServesOnlyMetrics(t, admin, []string{`vecron_build_info{function="api"`, `vecron_missed_fires_total{stage="unclaimed"} 0`},
+	testenv.AdminServesOnlyMetrics(t, admin, []string{`vecron_build_info{function="api"`, `vecron_missed_fires_total{stage="unclaimed"} 0`,
+		`vecron_db_pool_max_conns 10`, `vecron_redis_errors_total{component="login"} 0`, `vecron_redis_errors_total{component="ratelimit"} 0`,
+		`vecron_job_queue_size{kind="http"} 0`, `vecron_job_queue_size{kind="sql"} 0`},
 		[]string{"/", "/healthz", "/readyz", "/api/v1/jobs", "/login", "/events"})
 
 	code, _ := testenv.Get(t, public+"/healthz")

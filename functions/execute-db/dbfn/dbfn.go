@@ -13,6 +13,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/executor"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/store"
 )
@@ -61,7 +62,7 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqlj
 			runner.Close()
 		}
 	}()
-	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store) (executor.Runner, error) {
+	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store, reg *metric.Registry) (executor.Runner, error) {
 		// Jobs are kept out of the system database by what its server reports, read once here.
 		var system domain.DatabaseIdentity
 		if !s.SQL.AllowSystemDatabase {
@@ -71,6 +72,9 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqlj
 		}
 		if runner, err = sqljob.New(clock, dialects, policy, system, s.SQL); err != nil {
 			return nil, fmt.Errorf("sql runner: %w", err)
+		}
+		if err := runner.RegisterMetrics(reg); err != nil {
+			return nil, err
 		}
 		return runner, nil
 	}, log)

@@ -26,5 +26,6 @@ func TestExecutorServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
 		return httpfn.Run(ctx, clockwork.NewRealClock(), s, log)
 	})
-	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="execute-http"`, "go_goroutines", `vecron_job_interrupted_total{kind="http"} 0`}, []string{"/", "/healthz", "/readyz"})
+	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="execute-http"`, "go_goroutines",
+		`vecron_db_pool_acquire_total`, `vecron_queue_publish_errors_total{stream="events"} 0`, `vecron_queue_redeliveries_total{kind="http"} 0`, `vecron_job_interrupted_total{kind="http"} 0`}, []string{"/", "/healthz", "/readyz"})
 }

@@ -94,12 +94,13 @@ func Aliases() map[string]string {
 // Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
 // it lets in-flight executions finish (within the grace period) and returns.
 func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
-	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store) (executor.Runner, error) { return runner, nil }, log)
+	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store, *metric.Registry) (executor.Runner, error) { return runner, nil }, log)
 }
 
 // NewRunner makes an executor's runner once the system database is open, for a runner that
-// must know that database: execute-db keeps sql jobs out of it.
-type NewRunner func(ctx context.Context, st *store.Store) (executor.Runner, error)
+// must know that database: execute-db keeps sql jobs out of it. reg is the process's registry,
+// for a runner with families of its own.
+type NewRunner func(ctx context.Context, st *store.Store, reg *metric.Registry) (executor.Runner, error)
 
 // RunWith is Run with the runner newRunner makes once the system database is open.
 func RunWith(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger) error {
@@ -121,7 +122,16 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := st.Migrate(ctx, log); err != nil {
 		return err
 	}
-	runner, err := newRunner(ctx, st)
+	// The registry serves the Go and process collectors, build info and the families of the
+	// parts (pools, queue, Redis), and is where the executor families land.
+	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
+	if err := st.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	runner, err := newRunner(ctx, st, reg)
 	if err != nil {
 		return err
 	}
@@ -140,10 +150,6 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
-	if err != nil {
-		return err
-	}
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
@@ -153,11 +159,15 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		return err
 	}
 	defer tracing.Stop(ctx, log)
-	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
+	pub, err := queue.NewPublisher(js).WithMetrics(reg)
+	if err != nil {
+		return err
+	}
+	deps := executor.Deps{Store: st, Runner: runner, Publisher: pub, Names: s.NATS.Names(), Clock: clock, Log: log,
 		Variables: variables.New(st, keys, clock.Now), Metrics: reg, MetricJobs: s.Metrics.Jobs}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis)
+		rdb, err := redisconn.Open(s.Redis, "breaker", reg)
 		if err != nil {
 			return err
 		}
@@ -186,6 +196,9 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		s.Pull.Grace = s.ShutdownGrace * 4 / 5
 		puller, err := queue.NewPuller(js, s.NATS.Names(), kind, rt.Handle, clock, s.Pull, log)
 		if err != nil {
+			return err
+		}
+		if puller, err = puller.WithMetrics(reg); err != nil {
 			return err
 		}
 		g.Go(func() error { return puller.Run(ctx) })

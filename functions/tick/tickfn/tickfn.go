@@ -99,7 +99,18 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
 		return err
 	}
-	engine, err := tick.New(st, queue.NewPublisher(js), s.NATS.Names(), clock, log, s.Tick)
+	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
+	if err := st.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	pub, err := queue.NewPublisher(js).WithMetrics(reg)
+	if err != nil {
+		return err
+	}
+	engine, err := tick.New(st, pub, s.NATS.Names(), clock, log, s.Tick)
 	if err != nil {
 		return err
 	}
@@ -108,10 +119,6 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 
-	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
-	if err != nil {
-		return err
-	}
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
@@ -124,7 +131,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis)
+		rdb, err := redisconn.Open(s.Redis, "lease", reg)
 		if err != nil {
 			return err
 		}

@@ -31,7 +31,8 @@ func TestTickServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
 		return tickfn.Run(ctx, clockwork.NewRealClock(), s, log)
 	})
-	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="tick"`, "vecron_tick_shards_owned"}, []string{"/", "/healthz", "/readyz", "/api/v1/jobs"})
+	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="tick"`, "vecron_tick_shards_owned",
+		`vecron_db_pool_max_conns 10`, `vecron_queue_publish_errors_total{stream="due"} 0`, `vecron_redis_errors_total{component="lease"} 0`}, []string{"/", "/healthz", "/readyz", "/api/v1/jobs"})
 }
 
 // With otel.endpoint set, the tick exports through the egress policy and serves the tracing
