@@ -130,8 +130,8 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	// No family observes in the executors yet; the registry serves the Go and process collectors
-	// and build info, and is where the executor families land.
+	// The registry serves the Go and process collectors, build info and the breakers' families,
+	// and is where the executor families land.
 	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
 	if err != nil {
 		return err
@@ -146,7 +146,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		}
 		defer rdb.Close()
 		s.Breaker.KeyPrefix = s.Redis.Prefix()
-		b, err := breaker.New(rdb, clock, s.Breaker, log)
+		b, err := breaker.New(rdb, clock, s.Breaker, log, reg)
 		if err != nil {
 			return err
 		}
