@@ -18,6 +18,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/metric"
 )
 
 // Defaults of Settings and Config.
@@ -288,6 +289,8 @@ type Config struct {
 	Retention time.Duration
 	// Policy is the egress policy every channel is reached through; nil applies the default.
 	Policy *egress.Policy
+	// Metrics receives vecron_alert_notifications_total; nil counts nothing.
+	Metrics *metric.Registry
 }
 
 func (c Config) withDefaults() Config {

@@ -15,6 +15,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/store"
 )
@@ -47,6 +48,9 @@ type Dispatcher struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	client  *http.Client
+	// types are the channel_type label of each sender, by name; notices counts the attempts.
+	types   map[string]string
+	notices *metric.CounterVec
 }
 
 // New returns a dispatcher that delivers through cfg.Channels and, when js is not nil, to the
@@ -62,9 +66,14 @@ func New(st Store, js jetstream.JetStream, names event.Names, clock clockwork.Cl
 	client := &http.Client{Transport: transport,
 		// A redirect is not a delivery: followed, a 302 to a login page would count as one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	d := &Dispatcher{store: st, cfg: cfg, clock: clock, log: log, client: client}
+	notices, err := cfg.Metrics.CounterVec(metric.AlertNotifications)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{store: st, cfg: cfg, clock: clock, log: log, client: client, types: map[string]string{}, notices: notices}
 	if js != nil {
 		d.senders = append(d.senders, &events{pub: queue.NewPublisher(js), names: names, publicURL: cfg.PublicURL})
+		d.types[EventsChannel] = "events"
 	}
 	for _, c := range cfg.Channels {
 		var (
@@ -83,6 +92,7 @@ func New(st Store, js jetstream.JetStream, names event.Names, clock clockwork.Cl
 			return nil, err
 		}
 		d.senders = append(d.senders, s)
+		d.types[c.Name] = c.Type
 	}
 	return d, nil
 }
@@ -230,6 +240,7 @@ func (d *Dispatcher) settle(a *domain.Alert, channel string, st *domain.AlertDel
 	st.Attempts++
 	if err == nil {
 		st.State, st.At, st.NextAt, st.LastError = domain.DeliveryDelivered, &now, nil, ""
+		d.notices.Inc(d.types[channel], metric.ResultOK)
 		return
 	}
 	st.LastError = err.Error()
@@ -239,6 +250,7 @@ func (d *Dispatcher) settle(a *domain.Alert, channel string, st *domain.AlertDel
 		// A refusal by the egress policy is permanent: retrying cannot change it.
 		st.State, st.At, st.NextAt = domain.DeliveryFailed, &now, nil
 		d.log.Error("alert not delivered; giving up on the channel", attrs...)
+		d.notices.Inc(d.types[channel], metric.ResultGaveUp)
 		return
 	}
 	wait := d.cfg.MinBackoff
@@ -248,6 +260,7 @@ func (d *Dispatcher) settle(a *domain.Alert, channel string, st *domain.AlertDel
 	next := now.Add(min(wait, d.cfg.MaxBackoff))
 	st.NextAt = &next
 	d.log.Warn("alert not delivered; retrying", append(attrs, "retry_at", next.Format(time.RFC3339))...)
+	d.notices.Inc(d.types[channel], metric.ResultRetry)
 }
 
 // events publishes the io.vecron.job.alert event on the events stream, where the lifecycle

@@ -24,6 +24,7 @@ import (
 	"github.com/vecron/vecron/shared/feed"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/variables"
@@ -85,6 +86,8 @@ type Deps struct {
 	WebhookLimiter jobs.WebhookLimiter
 	// Keys seal and open webhooks' secrets; nil or empty: webhooks cannot be enabled.
 	Keys jobs.Sealer
+	// RequestDurations is vecron_http_request_duration_seconds; nil measures nothing.
+	RequestDurations *metric.HistogramVec
 }
 
 // Server is the API's HTTP handler.
@@ -119,7 +122,7 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
-	r.Use(requestID, recoverer(log), securityHeaders, validUTF8)
+	r.Use(requestMetrics(d.RequestDurations, now), requestID, recoverer(log), securityHeaders, validUTF8)
 	routes := s.routes()
 	s.segments = firstSegments(routes)
 	for _, rt := range routes {

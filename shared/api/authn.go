@@ -11,6 +11,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/telemetry"
 )
 
 type identityKey struct{}
@@ -108,6 +109,9 @@ func (s *Server) guard(a access, next http.HandlerFunc) http.Handler {
 			return
 		}
 		ctx := domain.WithActor(context.WithValue(r.Context(), identityKey{}, id), s.actor(r, id))
+		// The username or the token's name, never the credential: every line the request logs
+		// with its context says who asked.
+		ctx = telemetry.WithLogAttrs(ctx, "user", id.Name)
 		next(w, r.WithContext(domain.WithCaller(ctx, callerOf(id))))
 	})
 }

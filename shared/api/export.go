@@ -54,7 +54,7 @@ func (s *Server) exportJobs(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Half a document must not pass for a whole one, least of all in YAML, where a cut list
 		// still parses: the connection is dropped, and the client sees the export fail.
-		s.log.Error("export failed after it started", "request_id", r.Header.Get(requestIDHeader), "error", err)
+		s.log.ErrorContext(r.Context(), "export failed after it started", "request_id", r.Header.Get(requestIDHeader), "error", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -67,7 +67,8 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	case errors.Is(err, domain.ErrConflict):
 		writeProblem(w, problem{Status: http.StatusConflict, Detail: "a resource with that identity already exists"})
 	default:
-		log.Error("request failed", "request_id", r.Header.Get(requestIDHeader), "method", r.Method, "path", r.URL.Path, "error", err)
+		// The route, not the path: a path may hold a webhook's token.
+		log.ErrorContext(r.Context(), "request failed", "request_id", r.Header.Get(requestIDHeader), "method", r.Method, "route", routePattern(r), "error", err)
 		writeProblem(w, problem{Status: http.StatusInternalServerError, Detail: "internal error; see the server log"})
 	}
 }

@@ -27,7 +27,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				if v == http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
 					panic(v)
 				}
-				log.Error("request panicked", "request_id", r.Header.Get(requestIDHeader), "method", r.Method, "route", routePattern(r), "panic", delivery.DescribePanic(v, nil),
+				log.ErrorContext(r.Context(), "request panicked", "request_id", r.Header.Get(requestIDHeader), "method", r.Method, "route", routePattern(r), "panic", delivery.DescribePanic(v, nil),
 					"response_started", sw.started, "stack", string(debug.Stack()))
 				if sw.started {
 					panic(http.ErrAbortHandler)

@@ -163,7 +163,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		out.end("the server is shutting down; reconnect")
 		return
 	case err != nil:
-		s.log.Error("live stream: subscribe", "error", err)
+		s.log.ErrorContext(r.Context(), "live stream: subscribe", "error", err)
 		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the live stream is not available: the event stream cannot be read now; try again shortly"})
 		return
 	}
@@ -205,7 +205,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := sub.Replay(r.Context(), gap, send); err != nil {
 		if r.Context().Err() == nil {
-			s.log.Warn("live stream: replay", "error", err)
+			s.log.WarnContext(r.Context(), "live stream: replay", "error", err)
 			out.end("the missed events could not be read back; reconnect to try again")
 		}
 		return

@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/redisconn"
 )
 
@@ -171,6 +172,7 @@ type Breakers struct {
 	script *redis.Script
 	open   *openHosts
 	closed *closedHosts
+	gauge  *hostGauge
 	// asking groups the concurrent questions about one host (ask).
 	asking singleflight.Group
 
@@ -184,9 +186,10 @@ type Breakers struct {
 }
 
 // New returns the breakers kept in rdb, which must have ContextTimeoutEnabled set: without it
-// go-redis waits out its own read timeout, seconds, whatever the context says. It returns an
-// error naming the field when cfg is invalid; it does not contact Redis.
-func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger) (*Breakers, error) {
+// go-redis waits out its own read timeout, seconds, whatever the context says. The breakers'
+// families go to reg (nil: no metrics). It returns an error naming the field when cfg is
+// invalid; it does not contact Redis.
+func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog.Logger, reg *metric.Registry) (*Breakers, error) {
 	if rdb == nil {
 		return nil, errors.New("breaker: redis client is required")
 	}
@@ -200,11 +203,16 @@ func New(rdb redis.UniversalClient, clock clockwork.Clock, cfg Config, log *slog
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	gauge, err := newHostGauge(reg, clock, cfg.Window)
+	if err != nil {
+		return nil, err
+	}
 	return &Breakers{
 		rdb: rdb, clock: clock, cfg: cfg, log: log,
 		script: redis.NewScript(script),
 		open:   newOpenHosts(maxOpenHosts),
 		closed: newClosedHosts(maxOpenHosts),
+		gauge:  gauge,
 	}, nil
 }
 
@@ -221,6 +229,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	}
 	now := b.clock.Now()
 	if until, ok := b.open.get(host, now); ok {
+		b.gauge.touch(host, now) // still open: the gauge says so already
 		return nil, &OpenError{Host: host, RetryAfter: until.Sub(now)}
 	}
 	if b.paused(now) {
@@ -327,6 +336,7 @@ func (b *Breakers) flush(host string, closing bool) {
 // Close reports the successes still gathered, after waiting for reports under way. Call it
 // before closing the Redis client; outcomes reported afterwards go to Redis one by one.
 func (b *Breakers) Close() {
+	defer b.gauge.stop()
 	b.flushing.Lock()
 	b.stopped.Store(true)
 	b.flushing.Unlock()
@@ -371,13 +381,21 @@ type result struct {
 	gen        int64
 	retryAfter time.Duration
 	state      string
+	// entered lists the states the call moved the breaker into, comma-separated.
+	entered string
 }
 
-// run evaluates the script, waiting no longer than the configured Redis timeout.
+// run evaluates the script, waiting no longer than the configured Redis timeout. What Redis
+// answers is what this process learns of host's state, and a change the call made is one this
+// replica caused: both go to the metrics here, once per script run.
 func (b *Breakers) run(ctx context.Context, now time.Time, op, host string, gen int64, oks, fails int, age time.Duration) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.RedisTimeout)
 	defer cancel()
-	return b.eval(ctx, now, op, host, gen, oks, fails, age)
+	r, err := b.eval(ctx, now, op, host, gen, oks, fails, age)
+	if err == nil {
+		b.gauge.learned(host, r, now)
+	}
+	return r, err
 }
 
 // eval runs the script's op at now: the script decides by that instant, so what the caller
@@ -400,14 +418,15 @@ func (b *Breakers) eval(ctx context.Context, now time.Time, op, host string, gen
 	if err != nil {
 		return result{}, err
 	}
-	if len(v) != 4 {
+	if len(v) != 5 {
 		return result{}, fmt.Errorf("breaker script returned %d values", len(v))
 	}
 	allowed, _ := v[0].(int64)
 	gen, _ = v[1].(int64)
 	retry, _ := v[2].(int64)
 	state, _ := v[3].(string)
-	return result{allowed: allowed == 1, gen: gen, retryAfter: time.Duration(retry) * time.Millisecond, state: state}, nil
+	entered, _ := v[4].(string)
+	return result{allowed: allowed == 1, gen: gen, retryAfter: time.Duration(retry) * time.Millisecond, state: state, entered: entered}, nil
 }
 
 func (b *Breakers) paused(now time.Time) bool {

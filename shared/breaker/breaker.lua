@@ -20,7 +20,9 @@
 --          are older than the last failure counted do not end a run of consecutive failures
 -- ARGV[13] the caller's clock, unix milliseconds; 0 uses Redis's own clock
 --
--- Returns {allowed (0|1), generation, retry after in milliseconds, state}.
+-- Returns {allowed (0|1), generation, retry after in milliseconds, state, entered}: entered lists
+-- the states this call moved the breaker into, comma-separated, empty when it changed nothing
+-- (the caller counts the transitions it made; "state" writes nothing, so it enters nothing).
 
 local key = KEYS[1]
 local op = ARGV[1]
@@ -52,11 +54,13 @@ local s = {
   lfail = tonumber(f[10]) or 0,  -- closed: when the last failure was counted
 }
 local dirty = false
+local entered = {}
 
 -- Every change of state starts a new generation, and outcomes of requests let through in an
 -- earlier one are ignored: a request started before the breaker opened says nothing about
 -- whether the host has recovered since.
 local function enter(state)
+  if state ~= s.state then table.insert(entered, state) end
   s.state = state
   s.gen = s.gen + 1
   s.since = now
@@ -130,4 +134,6 @@ if dirty and op ~= 'state' then
   redis.call('PEXPIRE', key, ttl)
 end
 
-return {allowed, s.gen, retry, s.state}
+if op == 'state' then entered = {} end
+
+return {allowed, s.gen, retry, s.state, table.concat(entered, ',')}

@@ -65,7 +65,7 @@ func replica(t *testing.T, url, prefix string, cfg breaker.Config) *breaker.Brea
 func replicaOn(t *testing.T, url, prefix string, clock clockwork.Clock, cfg breaker.Config) *breaker.Breakers {
 	t.Helper()
 	cfg.KeyPrefix = prefix
-	b, err := breaker.New(newClient(t, url), clock, cfg, testenv.Logger(t))
+	b, err := breaker.New(newClient(t, url), clock, cfg, testenv.Logger(t), nil)
 	require.NoError(t, err)
 	return b
 }
@@ -422,7 +422,7 @@ func TestNewNeedsContextTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
-	_, err = breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{}, nil)
+	_, err = breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{}, nil, nil)
 	require.ErrorContains(t, err, "ContextTimeoutEnabled")
 }
 
@@ -497,7 +497,7 @@ func TestRedisDownFailsOpen(t *testing.T) {
 			rdb := redis.NewClient(&redis.Options{Addr: addr(t), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = rdb.Close() })
 			logs := &warnings{}
-			b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{ConsecutiveFailures: 1}, slog.New(logs))
+			b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{ConsecutiveFailures: 1}, slog.New(logs), nil)
 			require.NoError(t, err)
 
 			start := time.Now()
@@ -543,7 +543,7 @@ func TestAHealthyHostCostsFewRoundTrips(t *testing.T) {
 	rdb := newClient(t, url)
 	counter := &evals{}
 	rdb.AddHook(counter)
-	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix}, testenv.Logger(t))
+	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix}, testenv.Logger(t), nil)
 	require.NoError(t, err)
 	const host = "healthy.example.com:443"
 
@@ -601,7 +601,7 @@ func TestTheRequestsOfAnInstantShareOneQuestion(t *testing.T) {
 	// and an unanswered question lets its request through unchecked, by design: this test
 	// counts what Redis answered.
 	b, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: prefix, ConsecutiveFailures: 1,
-		HalfOpenRequests: 3, CoolDown: coolDown, RedisTimeout: 30 * time.Second}, testenv.Logger(t))
+		HalfOpenRequests: 3, CoolDown: coolDown, RedisTimeout: 30 * time.Second}, testenv.Logger(t), nil)
 	require.NoError(t, err)
 	t.Cleanup(b.Close)
 	const host, requests = "instant.example.com:443", 200

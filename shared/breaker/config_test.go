@@ -56,7 +56,7 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestNewRejectsMissingClient(t *testing.T) {
 	t.Parallel()
-	_, err := New(nil, clockwork.NewRealClock(), Config{}, nil)
+	_, err := New(nil, clockwork.NewRealClock(), Config{}, nil, nil)
 	require.Error(t, err)
 }
 

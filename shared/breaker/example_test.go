@@ -16,7 +16,7 @@ import (
 func ExampleBreakers_Allow() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	breakers, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: "vecron:"}, slog.Default())
+	breakers, err := breaker.New(rdb, clockwork.NewRealClock(), breaker.Config{KeyPrefix: "vecron:"}, slog.Default(), nil)
 	if err != nil {
 		panic(err)
 	}

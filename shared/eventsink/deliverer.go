@@ -29,6 +29,7 @@ import (
 
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/sink"
 )
@@ -63,6 +64,8 @@ type Config struct {
 	// doubles it, up to MaxBackoff.
 	MinBackoff time.Duration `koanf:"-"`
 	MaxBackoff time.Duration `koanf:"-"`
+	// Metrics receives vecron_event_sink_deliveries_total; nil counts nothing.
+	Metrics *metric.Registry `koanf:"-"`
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -108,6 +111,8 @@ type Deliverer struct {
 	cfg   Config
 	clock clockwork.Clock
 	log   *slog.Logger
+	// deliveries counts the settled deliveries by result.
+	deliveries *metric.CounterVec
 }
 
 // New returns a deliverer to cfg.Sink through policy (nil: the default policy). It returns an
@@ -127,7 +132,11 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 	if err := client.Refused(); err != nil {
 		return nil, fmt.Errorf("events.sink: %w; allow the sink's address with egress.allow", err)
 	}
-	return &Deliverer{js: js, names: names, sink: client, cfg: cfg, clock: clock, log: log}, nil
+	deliveries, err := cfg.Metrics.CounterVec(metric.EventSinkDeliveries)
+	if err != nil {
+		return nil, err
+	}
+	return &Deliverer{js: js, names: names, sink: client, cfg: cfg, clock: clock, log: log, deliveries: deliveries}, nil
 }
 
 // Run delivers until ctx ends, then hands the events it fetched and did not start back for
@@ -223,6 +232,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 	if err != nil {
 		// Never readable, whatever the sink does.
 		d.log.Error("event sink: an unreadable event given up", "subject", msg.Subject(), "stream_seq", meta.Sequence.Stream, "error", err)
+		d.deliveries.Inc(metric.ResultGaveUp)
 		_ = msg.Term()
 		return
 	}
@@ -232,6 +242,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	err = d.sink.Post(ctx, ev)
 	if err == nil {
+		d.deliveries.Inc(metric.ResultOK)
 		d.settle(msg, ev.ID(), msg.Ack())
 		return
 	}
@@ -252,6 +263,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	if attempts >= d.cfg.MaxAttempts || age >= d.cfg.MaxAge {
 		d.log.Error("lifecycle event given up: the sink did not accept it", append(attrs, "age", age.Round(time.Second).String())...)
+		d.deliveries.Inc(metric.ResultGaveUp)
 		d.settle(msg, ev.ID(), msg.Term())
 		return
 	}
@@ -262,6 +274,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 		level = slog.LevelError // not going away by itself: the policy or the sink must change
 	}
 	d.log.Log(ctx, level, "lifecycle event not delivered to the sink; retrying", append(attrs, "retry_in", wait.String())...)
+	d.deliveries.Inc(metric.ResultRetry)
 	d.settle(msg, ev.ID(), msg.NakWithDelay(wait))
 }
 

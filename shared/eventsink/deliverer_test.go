@@ -28,6 +28,7 @@ import (
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/jobevents"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
@@ -300,8 +301,9 @@ func TestARefusedOrFailingSinkGivesAnEventUp(t *testing.T) {
 				url = strings.Replace(url, "127.0.0.1", "localhost", 1)
 				policy = &egress.Policy{}
 			}
+			reg := newRegistry(t)
 			start(t, js, names, policy, log, eventsink.Config{Sink: url, MaxAttempts: 3,
-				MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Types: []string{"io.vecron.job.*"}})
+				MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, Types: []string{"io.vecron.job.*"}, Metrics: reg})
 
 			pub := queue.NewPublisher(js)
 			for _, typ := range []string{event.TypeExecutionSucceeded, "io.vecron.job.alert"} {
@@ -338,6 +340,8 @@ func TestARefusedOrFailingSinkGivesAnEventUp(t *testing.T) {
 				require.Equal(t, 3, requests, "events.max_attempts deliveries, then given up")
 				require.Contains(t, out, `"status":500`)
 			}
+			require.Equal(t, map[string]float64{"ok": 0, "retry": 2, "gave_up": 1}, deliveries(t, reg),
+				"two retried, then given up; the filtered event is no delivery")
 		})
 	}
 }
@@ -348,8 +352,9 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 	t.Parallel()
 	_, js, names := testenv.NATS(t)
 	sk := newSink(t, 0, 0)
+	reg := newRegistry(t) // one process's: both replicas count into one family
 	for range 2 {
-		start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 4})
+		start(t, js, names, egress.LoopbackPolicy(), testenv.Logger(t), eventsink.Config{Sink: sk.srv.URL, Concurrency: 4, Metrics: reg})
 	}
 	const n = 60
 	publishSucceeded(t, js, names, "ev-", n)
@@ -368,6 +373,30 @@ func TestReplicasShareOneConsumer(t *testing.T) {
 		ids[ev.ID()] = true
 	}
 	require.Len(t, ids, n)
+	require.Equal(t, map[string]float64{"ok": n, "retry": 0, "gave_up": 0}, deliveries(t, reg))
+}
+
+func newRegistry(t *testing.T) *metric.Registry {
+	t.Helper()
+	reg, err := metric.New(metric.Config{Function: "api"})
+	require.NoError(t, err)
+	return reg
+}
+
+// deliveries returns vecron_event_sink_deliveries_total by result.
+func deliveries(t *testing.T, reg *metric.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == string(metric.EventSinkDeliveries) {
+			for _, m := range mf.GetMetric() {
+				out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }
 
 // TestDeliveryGoesOnWhenItsConsumerIsDeleted: an operator removes the consumer (or the events

@@ -126,7 +126,7 @@ func testBreakers(t *testing.T, clock clockwork.Clock) *breaker.Breakers {
 	require.NoError(t, err)
 	cfg := panicBreakerConfig
 	cfg.KeyPrefix = prefix
-	b, err := breaker.New(rdb, clock, cfg, slog.New(slog.DiscardHandler))
+	b, err := breaker.New(rdb, clock, cfg, slog.New(slog.DiscardHandler), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		b.Close()

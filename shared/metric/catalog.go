@@ -137,6 +137,7 @@ func Catalog() []Desc {
 	c = append(c, otelFamilies()...)
 	c = append(c, queueFamilies()...)
 	c = append(c, partsFamilies()...)
+	c = append(c, healthFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {

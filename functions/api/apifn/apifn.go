@@ -205,16 +205,21 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if s.Auth.OIDCLogin.RedirectURL == "" {
 		s.Auth.OIDCLogin.PublicURL = public
 	}
+	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
+	if err != nil {
+		return err
+	}
+	requests, err := reg.HistogramVec(metric.HTTPRequestDuration)
+	if err != nil {
+		return err
+	}
+	s.Events.Metrics = reg
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx, log); err != nil {
-		return err
-	}
-	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
-	if err != nil {
 		return err
 	}
 	if err := st.RegisterMetrics(reg); err != nil {
@@ -319,7 +324,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	// Every replica runs one; the store's row locks let one deliver each notice at a time.
 	alerts, err := alert.New(st, alertJS, s.NATS.Names(), clock, log.With("component", "alerts"), alert.Config{Channels: channels,
-		PublicURL: public, Interval: s.Alerts.Interval, GiveUpAfter: s.Alerts.GiveUpAfter, Policy: policy})
+		PublicURL: public, Interval: s.Alerts.Interval, GiveUpAfter: s.Alerts.GiveUpAfter, Policy: policy, Metrics: reg})
 	if err != nil {
 		return err
 	}
@@ -335,7 +340,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
-		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys}, clock.Now, log)
+		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys, RequestDurations: requests}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
 	if err != nil {
 		return err

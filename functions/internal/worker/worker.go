@@ -173,7 +173,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		}
 		defer rdb.Close()
 		s.Breaker.KeyPrefix = s.Redis.Prefix()
-		b, err := breaker.New(rdb, clock, s.Breaker, log)
+		b, err := breaker.New(rdb, clock, s.Breaker, log, reg)
 		if err != nil {
 			return err
 		}
