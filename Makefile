@@ -6,7 +6,7 @@ FUNCTIONS := tick execute-http execute-db api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: all build run test bench screenshots vet fmt-check depcheck clean
+.PHONY: all build run test bench screenshots vet fmt-check templ-check depcheck clean
 
 all: build
 
@@ -21,7 +21,7 @@ run: build
 	exec $(BIN)/vecron dev
 
 ## test: start the services the tests need, then run every test with the race detector.
-test: fmt-check vet depcheck
+test: fmt-check templ-check vet depcheck
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
 	$(GO) test -race -count=1 -timeout 15m ./...
 
@@ -38,6 +38,15 @@ bench:
 screenshots:
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
 	$(GO) test -count=1 -timeout 10m -run '^TestScreenshots$$' ./dashboard/screenshots -screenshots $(CURDIR)/docs/img
+
+## templ-check: the committed *_templ.go files are what the .templ files generate. The generator
+## is pinned and run with go run, from the module cache when it holds it (no network then).
+TEMPL := github.com/a-h/templ/cmd/templ@v0.3.1100
+templ-check:
+	@$(GO) run $(TEMPL) generate -path dashboard >/dev/null
+	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files are stale: run go run $(TEMPL) generate -path dashboard and commit them"; exit 1; }
+	@out=$$(git ls-files --others --exclude-standard '*_templ.go'); \
+	if [ -n "$$out" ]; then echo "generated templ files not committed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...

@@ -1,11 +1,12 @@
 package dashboard
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -39,9 +40,10 @@ func renderForm(t testing.TB, ui *UI, f builderForm, lang string) string {
 	t.Helper()
 	bv := &builderView{Form: f, New: true, Action: "/jobs/new"}
 	ui.prepareBuilder(lang, bv, nil)
-	var buf bytes.Buffer
-	require.NoError(t, ui.pages["builder.html"].ExecuteTemplate(&buf, "layout", &view{L: lang, Page: bv, CSRF: "token", HTMXConfig: htmxConfig}))
-	return buf.String()
+	rec := httptest.NewRecorder()
+	ui.render(rec, http.StatusOK, "builder.html", &view{L: lang, Page: bv, CSRF: "token", HTMXConfig: htmxConfig, cat: ui.cat, assets: ui.assets})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	return rec.Body.String()
 }
 
 // submitted returns the values a browser submits for the form with id of page.

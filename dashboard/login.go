@@ -42,7 +42,13 @@ func (ui *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 	case q.Get("signed_out") == "1":
 		lv.Notice = ui.cat.tr(lang, "login.signed_out")
 	}
-	ui.render(w, http.StatusOK, "login.html", ui.newView(r, nil, "login.title", "", lv))
+	ui.renderLogin(w, r, http.StatusOK, lv)
+}
+
+// renderLogin writes the login page of lv with status.
+func (ui *UI) renderLogin(w http.ResponseWriter, r *http.Request, status int, lv *loginView) {
+	v := ui.newView(r, nil, "login.title", "", lv)
+	ui.renderPage(w, status, v, loginContent(v, lv))
 }
 
 func (ui *UI) loginView(r *http.Request, next string) *loginView {
@@ -59,7 +65,7 @@ func (ui *UI) loginView(r *http.Request, next string) *loginView {
 func (ui *UI) loginFailed(w http.ResponseWriter, r *http.Request, status int, detail string) {
 	lv := ui.loginView(r, "")
 	lv.Error = ui.cat.tr(langOf(r), "login.oidc_failed") + " " + detail
-	ui.render(w, status, "login.html", ui.newView(r, nil, "login.title", "", lv))
+	ui.renderLogin(w, r, status, lv)
 }
 
 // login signs a database user in with the form's username and password, through the same
@@ -77,7 +83,7 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(lv.FieldErrors) > 0 {
-		ui.render(w, http.StatusUnprocessableEntity, "login.html", ui.newView(r, nil, "login.title", "", lv))
+		ui.renderLogin(w, r, http.StatusUnprocessableEntity, lv)
 		return
 	}
 	ip := ui.ident.ClientAddr(r)
@@ -100,7 +106,7 @@ func (ui *UI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lv.Error != "" {
-		ui.render(w, status, "login.html", ui.newView(r, nil, "login.title", "", lv))
+		ui.renderLogin(w, r, status, lv)
 		return
 	}
 	hash, ok := refreshHash(tokens.RefreshToken)

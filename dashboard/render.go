@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -9,12 +10,14 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/a-h/templ"
+
 	"github.com/vecron/vecron/shared/domain"
 )
 
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
-	return []string{"login.html", "jobs.html", "job.html", "error.html",
+	return []string{"jobs.html", "job.html",
 		"builder.html", "import.html", "export.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
 		"variables.html", "variable.html", "audit.html",
@@ -30,11 +33,12 @@ const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
 	`{"code":"4..","swap":true,"error":true},{"code":"...","swap":false,"error":true}]}`
 
-// parsePages parses every page with the layout.
+// parsePages parses every page not yet written as a templ component (layout.templ is the
+// layout around both kinds).
 func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/layout.html", "templates/row.html", "templates/timeline.html",
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/row.html", "templates/timeline.html",
 			"templates/sessiontable.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
@@ -64,7 +68,16 @@ type view struct {
 	Nav             string
 	Langs           []langLink
 	Page            any
+
+	cat    catalogs
+	assets *assets
 }
+
+// T returns the text of key in the view's language (catalogs.tr).
+func (v *view) T(key string, args ...any) string { return v.cat.tr(v.L, key, args...) }
+
+// Asset returns the versioned address of the static file name.
+func (v *view) Asset(name string) string { return v.assets.url(name) }
 
 // langLink switches the language, coming back to the same page.
 type langLink struct {
@@ -75,7 +88,8 @@ type langLink struct {
 // newView returns the layout's view of r for sess (nil before sign-in).
 func (ui *UI) newView(r *http.Request, sess *session, titleKey, nav string, page any) *view {
 	lang := langOf(r)
-	v := &view{L: lang, Title: ui.cat.tr(lang, titleKey), HTMXConfig: htmxConfig, Nav: nav, Page: page}
+	v := &view{L: lang, Title: ui.cat.tr(lang, titleKey), HTMXConfig: htmxConfig, Nav: nav, Page: page,
+		cat: ui.cat, assets: ui.assets}
 	here := r.URL.RequestURI()
 	if r.Method != http.MethodGet {
 		here = "/jobs"
@@ -94,9 +108,35 @@ func (ui *UI) newView(r *http.Request, sess *session, titleKey, nav string, page
 	return v
 }
 
-// render writes the page with status; a template error is logged and answered with 500.
+// render writes page, an html/template page, in the layout with status; a template error is
+// logged and answered with 500.
 func (ui *UI) render(w http.ResponseWriter, status int, page string, v *view) {
-	ui.execute(w, status, page, "layout", v)
+	var buf bytes.Buffer
+	if err := ui.pages[page].ExecuteTemplate(&buf, "content", v); err != nil {
+		ui.log.Error("dashboard template", "page", page, "template", "content", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	ui.renderPage(w, status, v, templ.Raw(buf.String()))
+}
+
+// renderPage writes content in the layout with status.
+func (ui *UI) renderPage(w http.ResponseWriter, status int, v *view, content templ.Component) {
+	ui.renderComponent(w, status, layout(v, content))
+}
+
+// renderComponent writes c with status; an error is logged and answered with 500. Rendering
+// reads only what it is given, so it takes no request context.
+func (ui *UI) renderComponent(w http.ResponseWriter, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		ui.log.Error("dashboard component", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
 }
 
 // execute writes the template name of page's set with data.
@@ -131,10 +171,11 @@ func (ui *UI) errorPage(w http.ResponseWriter, r *http.Request, sess *session, s
 	if r.Header.Get("HX-Request") == "true" {
 		w.Header().Set("HX-Retarget", "#flash")
 		w.Header().Set("HX-Reswap", "innerHTML")
-		ui.execute(w, status, "error.html", "flash", ev)
+		ui.renderComponent(w, status, flash(ev))
 		return
 	}
-	ui.render(w, status, "error.html", ui.newView(r, sess, "error.title", "", ev))
+	v := ui.newView(r, sess, "error.title", "", ev)
+	ui.renderPage(w, status, v, errorContent(v, ev))
 }
 
 func (ui *UI) notFound(w http.ResponseWriter, r *http.Request) {

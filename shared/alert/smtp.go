@@ -15,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -30,7 +29,7 @@ type mailer struct {
 	name, host, addr, from string
 	to                     []string
 	username, password     string
-	subject, body          *template.Template
+	subject, body          *tmpl
 	roots                  *x509.CertPool
 	plain                  bool
 	policy                 *egress.Policy

@@ -1,11 +1,9 @@
 package alert
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -45,33 +43,6 @@ func DataOf(a *domain.Alert, publicURL string) Data {
 	return d
 }
 
-// funcs are the templates' helpers. json writes its argument as a JSON value — a string
-// quoted and escaped — so that no error text can break out of a JSON body.
-var funcs = template.FuncMap{
-	"json": func(v any) (string, error) {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return "", err
-		}
-		return strings.TrimSuffix(b.String(), "\n"), nil
-	},
-}
-
-func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Funcs(funcs).Parse(text)
-}
-
-// render executes t with d.
-func render(t *template.Template, d Data) ([]byte, error) {
-	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
 // sample is an alert and a recovery with every field set and text that a careless template
 // would break on: what a template is tried with when the settings are loaded.
 func samples() []Data {
@@ -85,7 +56,7 @@ func samples() []Data {
 }
 
 // checkRenders renders t with the samples; asJSON also requires a JSON document.
-func checkRenders(at string, t *template.Template, asJSON bool) error {
+func checkRenders(at string, t *tmpl, asJSON bool) error {
 	for _, d := range samples() {
 		out, err := render(t, d)
 		if err != nil {

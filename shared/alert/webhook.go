@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -20,7 +19,7 @@ import (
 type webhook struct {
 	name, url, contentType, host string
 	headers                      map[string]string
-	body                         *template.Template
+	body                         *tmpl
 	client                       *http.Client
 	// asJSON: the body is JSON, and each one rendered is checked to be (see jsonShape).
 	asJSON    bool
