@@ -189,6 +189,12 @@ type Due struct {
 	// fire no tick claimed (a run started by hand, an event's).
 	ClaimedBy string     `json:"claimed_by,omitempty"`
 	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
+	// Trace and TraceState are the W3C trace context of the request or upstream attempt that
+	// started the fire (run now, webhook, event, chain): they ride the outbox payload the api
+	// writes anyway, and whoever publishes the fire parents its span on them
+	// (docs/observability.md §3). Empty for a scheduled fire, whose trace comes from its key.
+	Trace      string `json:"trace,omitempty"`
+	TraceState string `json:"tracestate,omitempty"`
 }
 
 // Exclusive says whether d's fire is subject to the one-running rule of its job's concurrency
