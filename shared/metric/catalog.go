@@ -133,6 +133,7 @@ func Catalog() []Desc {
 			ObservedIn: "shared/metric, at registry creation",
 		},
 	}
+	c = append(c, tickFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {
