@@ -3,6 +3,7 @@ package tickfn_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 )
@@ -29,4 +31,32 @@ func TestTickServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 		return tickfn.Run(ctx, clockwork.NewRealClock(), s, log)
 	})
 	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="tick"`, "vecron_tick_shards_owned"}, []string{"/", "/healthz", "/readyz", "/api/v1/jobs"})
+}
+
+// Given a registry, the tick registers its families there and serves no admin listener of its
+// own, whatever admin.addr says: its caller (vecron dev) serves the one registry.
+func TestTickRegistersIntoTheRegistryItIsGiven(t *testing.T) {
+	t.Parallel()
+	_, _, names := testenv.NATS(t)
+	s := tickfn.DefaultSettings()
+	s.Database.URL = testenv.PostgresURL(t)
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	s.Redis.URL, s.Redis.KeyPrefix = testenv.RedisURL(t)
+	s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 0, time.Second, "tickfn-test", "127.0.0.1:0"
+	reg, err := metric.New(metric.Config{Function: "dev"})
+	require.NoError(t, err)
+	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return tickfn.RunIn(ctx, clockwork.NewRealClock(), s, log, reg)
+	})
+	testenv.Eventually(t, "the tick started", func() bool { return strings.Contains(logs.String(), "tick started") })
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+	}
+	for _, n := range []metric.Name{metric.TickShardsOwned, metric.FiresPublished, metric.TickClaimDuration, metric.OutboxBacklog} {
+		require.True(t, got[string(n)], "%s in the registry given", n)
+	}
+	require.NotContains(t, logs.String(), "admin listening")
 }
