@@ -204,6 +204,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// Jobs on one machine call services on it; in production loopback stays denied.
 	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
 	as.Egress.Allow = append(as.Egress.Allow, egress.Loopback().Allow...)
+	// A collector on this machine (otel.endpoint) is reached through the same policy.
+	ts.Egress.Allow = append(ts.Egress.Allow, egress.Loopback().Allow...)
+	ts.Environ, hs.Environ, ds.Environ = fnOpts.Environ, fnOpts.Environ, fnOpts.Environ
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
 		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), secret.KeySize, "secret variables are sealed", log)
 		if err != nil {

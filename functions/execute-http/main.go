@@ -29,6 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "execute-http:", err)
 		os.Exit(2)
 	}
+	s.Environ = os.Environ()
 	log, err := telemetry.NewLogger(os.Stderr, s.Log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "execute-http:", err)

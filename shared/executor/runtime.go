@@ -29,6 +29,7 @@ import (
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/render"
 	"github.com/vecron/vecron/shared/schedule"
@@ -148,6 +149,10 @@ type Deps struct {
 	// attempt timeouts, back-off between tries to record an outcome).
 	Clock clockwork.Clock
 	Log   *slog.Logger
+	// Metrics may be nil: no metrics.
+	Metrics *metric.Registry
+	// MetricJobs are metrics.jobs, the jobs that get per-job series ("ns/name", "ns/*").
+	MetricJobs []string
 }
 
 // Runtime handles due events of one job kind.
@@ -164,6 +169,7 @@ type Runtime struct {
 	log      *slog.Logger
 	cfg      Config
 	jitter   func(n int64) int64
+	m        *metrics
 
 	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
@@ -185,8 +191,12 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(deps.Metrics, kind, deps.MetricJobs)
+	if err != nil {
+		return nil, err
+	}
 	r := &Runtime{kind: kind, function: function, store: deps.Store, runner: deps.Runner, pub: deps.Publisher,
-		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, clock: deps.Clock, log: deps.Log, cfg: cfg, jitter: rand.Int64N}
+		breaker: deps.Breaker, vars: deps.Variables, names: deps.Names, clock: deps.Clock, log: deps.Log, cfg: cfg, jitter: rand.Int64N, m: m}
 	if deps.Store != nil {
 		r.inserts = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.InsertExecutions)
 		r.finishes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.FinishExecutions)
@@ -229,11 +239,14 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if e == nil {
 		return err
 	}
+	r.m.inFlight.Add(1, r.m.kind)
+	defer r.m.inFlight.Add(-1, r.m.kind)
 	log := r.logFor(d, e)
 	var (
 		res     domain.RunResult
 		mask    *secret.Masker
 		started *startedEvent
+		ran     bool
 	)
 	// notSent says why an attempt ended without reaching its target, when it did: not the
 	// target's doing, so it is tried again without a back-off (see reportResult).
@@ -262,11 +275,18 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if notSent != "" {
 		now := r.now().UTC()
 		e.StartedAt = &now
-		res = domain.RunResult{Status: domain.StatusFailed, Error: notSent}
+		res = domain.RunResult{Status: domain.StatusFailed, Error: notSent, Reason: domain.FailOther}
+		if notSent == shutDown {
+			res.Reason = domain.FailShutdown
+		}
 	} else {
 		// Announced once the attempt is about to call its target: its variables resolved, its
 		// breaker closed. One refused before sending never started.
-		res, mask = r.execute(ctx, templated, d, e, log, func() { started = r.publishStarted(d, e, log) })
+		res, mask = r.execute(ctx, templated, d, e, log, func() {
+			ran = true
+			r.m.started(&d, e.Attempt, r.now())
+			started = r.publishStarted(d, e, log)
+		})
 	}
 	// The attempt is over: its slot may serve the next one while this outcome is recorded.
 	if slot := delivery.SlotFrom(ctx); slot != nil {
@@ -280,7 +300,7 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	a, v, retryIn := r.reportResult(d, e, res, notSent)
 	// Before the outcome's event, so that a reader of the stream sees the start first.
 	r.confirmStarted(ctx, started, log)
-	return r.settle(ctx, d, e, a, v, retryIn, log)
+	return r.settle(ctx, d, e, a, v, retryIn, observed{res: res, ran: ran}, log)
 }
 
 // parse reads ev as a due event of this runtime's kind, with the retry policy's defaults
@@ -561,6 +581,7 @@ func (r *Runtime) skipStaged(ctx context.Context, d event.Due, e *domain.Executi
 		return nil
 	}
 	e.Status, e.Error, e.FinishedAt, e.StartedAt = domain.StatusSkipped, reason, e.StartedAt, nil
+	r.m.skip(&d, reason)
 	r.logFor(d, e).Info("execution skipped", "reason", reason)
 	return r.closeOut(ctx, d, e)
 }
@@ -612,7 +633,8 @@ func (r *Runtime) takeOver(ctx context.Context, d event.Due, e *domain.Execution
 	if ok {
 		log.Warn("execution dead-lettered: the worker of its last attempt went silent", "attempt", e.Attempt)
 		e.DeadLetter = &domain.DeadLetter{State: domain.DeadLetterPending}
-		return nil, r.deadLettered(ctx, d, e)
+		r.m.exhausted(&d, namespaceOf(&d), r.m.listed(&d))
+		return nil, r.newDeadLetter(ctx, d, e)
 	}
 	log.Warn("took over execution from a silent worker", "attempt", e.Attempt)
 	return e, nil
@@ -656,6 +678,7 @@ func (r *Runtime) started(ctx context.Context, d event.Due, e *domain.Execution,
 	case store.Busy:
 		return nil, r.busy(ctx, d, e)
 	case store.Skipped:
+		r.m.skip(&d, e.Error)
 		log.Info("execution skipped", "reason", e.Error)
 		return nil, r.closeOut(ctx, d, e)
 	}
@@ -730,7 +753,7 @@ func (r *Runtime) reportResult(d event.Due, e *domain.Execution, res domain.RunR
 // settle records attempt a and e's new state, publishes what verdict v calls for, and returns
 // the delivery's answer: nil when settled, a *delivery.RetryError to run again after retryIn (or
 // at once on another worker, after a shutdown).
-func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt, v verdict, retryIn time.Duration, log execLog) error {
+func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt, v verdict, retryIn time.Duration, o observed, log execLog) error {
 	if err := r.finish(ctx, d, e, a); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			log.Warn("execution was cancelled or taken over while running; result discarded", "attempt", e.Attempt)
@@ -738,6 +761,7 @@ func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, 
 		}
 		return err
 	}
+	r.m.recorded(&d, e, o, v)
 	switch v {
 	case verdictInterrupted:
 		log.Warn("attempt interrupted; handed back", "attempt", e.Attempt, "reason", a.Error)
@@ -752,7 +776,7 @@ func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, 
 		return &delivery.RetryError{After: retryIn, Err: fmt.Errorf("attempt %d of %s failed: %s", e.Attempt, d.IdempotencyKey, a.Error)}
 	case verdictDeadLettered:
 		log.Warn("execution dead-lettered", "attempt", e.Attempt, "error", a.Error)
-		return r.deadLettered(ctx, d, e)
+		return r.newDeadLetter(ctx, d, e)
 	}
 	// A success is in the execution's record and its lifecycle event; the log keeps to what
 	// needs a person's eye.
@@ -836,7 +860,7 @@ func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *d
 	rendered, err := r.runner.Render(d, c)
 	if resolveErr != nil {
 		// The keys or the database: not the job's fault, so not permanent.
-		return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + resolveErr.Error()}, nil
+		return domain.RunResult{Status: domain.StatusFailed, Error: "resolve variables: " + resolveErr.Error(), Reason: domain.FailVariables}, nil
 	}
 	if len(c.Tainted) > 0 {
 		// What a filter made of a secret shows as much of it as the secret itself.
@@ -844,7 +868,7 @@ func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *d
 	}
 	if err != nil {
 		// A missing variable or a bad template stays wrong until someone fixes the job.
-		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
+		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error(), Reason: domain.FailTemplate}, mask
 	}
 	var bound secret.Bindings
 	for name := range c.Used {
@@ -857,7 +881,7 @@ func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *d
 		// Checked on the request as filled in, before anything is sent; a redirect is checked
 		// again at its hop.
 		if err := r.checkDestinations(rendered, bound); err != nil {
-			return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error()}, mask
+			return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Error: "not sent: " + err.Error(), Reason: domain.FailEgressDenied}, mask
 		}
 		ctx = secret.WithBindings(ctx, bound)
 	}
@@ -910,7 +934,7 @@ func (r *Runtime) resolve(ctx context.Context, jobID string, log execLog) (res *
 func panicked(log execLog, v any, mask *secret.Masker) domain.RunResult {
 	msg := delivery.DescribePanic(v, mask.Mask)
 	log.Error("attempt panicked", "panic", msg, "stack", mask.Mask(string(debug.Stack())))
-	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg}
+	return domain.RunResult{Status: domain.StatusFailed, Error: "panicked: " + msg, Reason: domain.FailOther}
 }
 
 // attempt runs one attempt behind the target's circuit breaker, calling onStart just before
@@ -923,7 +947,7 @@ func (r *Runtime) attempt(ctx context.Context, d event.Due, e *domain.Execution,
 	}
 	done, err := r.breaker.Allow(ctx, target)
 	if err != nil {
-		res := domain.RunResult{Status: domain.StatusFailed, Error: "not sent: " + err.Error()}
+		res := domain.RunResult{Status: domain.StatusFailed, Error: "not sent: " + err.Error(), Reason: domain.FailBreakerOpen}
 		var open interface{ Wait() time.Duration }
 		if errors.As(err, &open) {
 			res.RetryAfter = open.Wait()
@@ -956,6 +980,17 @@ func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execu
 		return err
 	}
 	return r.closeOut(ctx, d, e)
+}
+
+// newDeadLetter publishes e, which this worker just recorded dead-lettered, and counts it once it
+// is in the dead-letter stream. A duplicate delivery publishes it again (deadLettered) without
+// counting: whether the first publish was stored is not known there.
+func (r *Runtime) newDeadLetter(ctx context.Context, d event.Due, e *domain.Execution) error {
+	if err := r.deadLettered(ctx, d, e); err != nil {
+		return err
+	}
+	r.m.deadLetterPublished(&d)
+	return nil
 }
 
 // newExecution is the running execution d's delivery would record.
@@ -1025,6 +1060,7 @@ func (r *Runtime) skip(ctx context.Context, d event.Due, reason string) (bool, e
 	if err != nil || !recorded {
 		return false, err
 	}
+	r.m.skip(&d, reason)
 	r.log.Info("execution skipped", "job_id", d.JobID, "idempotency_key", d.IdempotencyKey, "reason", reason)
 	return true, r.closeOut(ctx, d, e)
 }

@@ -134,6 +134,8 @@ func Catalog() []Desc {
 		},
 	}
 	c = append(c, tickFamilies()...)
+	c = append(c, executorFamilies()...)
+	c = append(c, otelFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {

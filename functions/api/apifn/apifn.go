@@ -70,8 +70,10 @@ type Settings struct {
 	// Admin serves /metrics apart from the public port (ARCHITECTURE §11).
 	Admin AdminSettings `koanf:"admin"`
 	// Metrics says what the admin listener serves.
-	Metrics   metric.Settings  `koanf:"metrics"`
-	Dashboard dashboard.Config `koanf:"dashboard"`
+	Metrics metric.Settings `koanf:"metrics"`
+	// OTel sends traces to an OTLP collector, through the egress policy.
+	OTel      telemetry.TracingConfig `koanf:"otel"`
+	Dashboard dashboard.Config        `koanf:"dashboard"`
 	// PublicURL is where browsers and clients reach the api, which a proxy or ingress that ends
 	// TLS hides from the requests it passes on.
 	PublicURL     string        `koanf:"public_url" usage:"URL browsers reach the api and dashboard at, e.g. https://vecron.example.com; https makes the session cookie Secure (__Host-) and sends HSTS; the identity provider's callback is under it"`
@@ -154,6 +156,7 @@ func DefaultSettings() Settings {
 		Log:     telemetry.LogConfig{Level: "info", Format: "json"},
 		Admin:   AdminSettings{AdminConfig: server.AdminConfig{Addr: server.AdminAddrDefault}},
 		Metrics: metric.DefaultSettings(),
+		OTel:    telemetry.DefaultTracingConfig(),
 		Port:    8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -162,7 +165,7 @@ func DefaultSettings() Settings {
 func Aliases() map[string]string {
 	// K_SINK is set by a Knative SinkBinding on the api's Service.
 	return map[string]string{"DATABASE_URL": "database.url", "REDIS_URL": "redis.url", "NATS_URL": "nats.url", "PORT": "port",
-		"K_SINK": "events.sink"}
+		"K_SINK": "events.sink", "OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint"}
 }
 
 // Handler serves the API's paths with a and every other path with the dashboard ui.
@@ -334,6 +337,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			return err
 		}
 	}
+	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: "api", Policy: policy, Registry: reg, Environ: s.Environ})
+	if err != nil {
+		return err
+	}
+	defer tracing.Stop(ctx, log)
 	// Every replica runs one; they take turns through the store, one pass per interval.
 	// A missed fire counts in its job's failure streak and alerts through the job's channels.
 	dog, err := watchdog.New(watchdog.Deps{Store: st, Stream: due, Clock: clock, Log: log.With("component", "watchdog"), Metrics: reg,

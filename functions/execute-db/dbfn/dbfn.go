@@ -29,7 +29,6 @@ const (
 type Settings struct {
 	worker.Settings `koanf:",squash"`
 	SQL             sqljob.Config `koanf:"sql"`
-	Egress          egress.Config `koanf:"egress"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.

@@ -25,7 +25,6 @@ const (
 type Settings struct {
 	worker.Settings `koanf:",squash"`
 	HTTP            httpjob.Config `koanf:"http"`
-	Egress          egress.Config  `koanf:"egress"`
 }
 
 // DefaultSettings returns the settings used when nothing is configured.

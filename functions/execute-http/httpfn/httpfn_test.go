@@ -26,5 +26,5 @@ func TestExecutorServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
 		return httpfn.Run(ctx, clockwork.NewRealClock(), s, log)
 	})
-	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="execute-http"`, "go_goroutines"}, []string{"/", "/healthz", "/readyz"})
+	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="execute-http"`, "go_goroutines", `vecron_job_interrupted_total{kind="http"} 0`}, []string{"/", "/healthz", "/readyz"})
 }

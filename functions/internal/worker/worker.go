@@ -16,6 +16,7 @@ import (
 	"github.com/vecron/vecron/shared/breaker"
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/metric"
@@ -52,8 +53,15 @@ type Settings struct {
 	// Admin serves /metrics apart from the port pushed events arrive on (ARCHITECTURE §11).
 	Admin server.AdminConfig `koanf:"admin"`
 	// Metrics says what the admin listener serves.
-	Metrics   metric.Settings `koanf:"metrics"`
-	Transport string          `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
+	Metrics metric.Settings `koanf:"metrics"`
+	// OTel sends traces to an OTLP collector, through the egress policy.
+	OTel telemetry.TracingConfig `koanf:"otel"`
+	// Egress is where jobs may connect, and the policy the OTLP collector is reached through.
+	Egress egress.Config `koanf:"egress"`
+	// Environ is the process environment, from main: ${env:NAME} in otel.headers and
+	// OTEL_RESOURCE_ATTRIBUTES.
+	Environ   []string `koanf:"-"`
+	Transport string   `koanf:"transport" usage:"how due events arrive: pull (JetStream) or push (HTTP CloudEvents on port)"`
 	// Port receives pushed events and serves /healthz and /readyz; 0 serves nothing (pull only).
 	Port          int           `koanf:"port" usage:"HTTP port for pushed events and probes (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight executions on SIGTERM"`
@@ -72,13 +80,15 @@ func DefaultSettings() Settings {
 		Log:       telemetry.LogConfig{Level: "info", Format: "json"},
 		Admin:     server.AdminConfig{Addr: server.AdminAddrDefault},
 		Metrics:   metric.DefaultSettings(),
+		OTel:      telemetry.DefaultTracingConfig(),
 		Transport: TransportPull, Port: 8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint"}
 }
 
 // Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
@@ -132,16 +142,23 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	// No family observes in the executors yet; the registry serves the Go and process collectors
-	// and build info, and is where the executor families land.
 	serveAdmin := reg == nil
 	if serveAdmin {
 		if reg, err = metric.New(metric.Config{Function: function, Settings: s.Metrics}); err != nil {
 			return err
 		}
 	}
+	policy, err := egress.New(s.Egress)
+	if err != nil {
+		return err
+	}
+	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: function, Instance: s.Executor.WorkerID, Policy: policy, Registry: reg, Environ: s.Environ})
+	if err != nil {
+		return err
+	}
+	defer tracing.Stop(ctx, log)
 	deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: s.NATS.Names(), Clock: clock, Log: log,
-		Variables: variables.New(st, keys, clock.Now)}
+		Variables: variables.New(st, keys, clock.Now), Metrics: reg, MetricJobs: s.Metrics.Jobs}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis)

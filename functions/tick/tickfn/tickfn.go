@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/history"
 	"github.com/vecron/vecron/shared/lease"
@@ -40,6 +41,13 @@ type Settings struct {
 	Admin server.AdminConfig `koanf:"admin"`
 	// Metrics says what the admin listener serves.
 	Metrics metric.Settings `koanf:"metrics"`
+	// OTel sends traces to an OTLP collector, through the egress policy.
+	OTel telemetry.TracingConfig `koanf:"otel"`
+	// Egress is the policy the OTLP collector is reached through.
+	Egress egress.Config `koanf:"egress"`
+	// Environ is the process environment, from main: ${env:NAME} in otel.headers and
+	// OTEL_RESOURCE_ATTRIBUTES.
+	Environ []string `koanf:"-"`
 	// Port serves /healthz and /readyz; 0 serves nothing.
 	Port          int           `koanf:"port" usage:"health endpoint port (also PORT); 0 disables"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" usage:"time allowed to finish in-flight work on SIGTERM"`
@@ -58,13 +66,15 @@ func DefaultSettings() Settings {
 		Log:      telemetry.LogConfig{Level: "info", Format: "json"},
 		Admin:    server.AdminConfig{Addr: server.AdminAddrDefault},
 		Metrics:  metric.DefaultSettings(),
+		OTel:     telemetry.DefaultTracingConfig(),
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
 }
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
-	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port"}
+	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint"}
 }
 
 // Run runs the tick on clock until ctx ends, then finishes the fires it has claimed and returns.
@@ -115,6 +125,15 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := engine.SetMetrics(reg); err != nil {
 		return err
 	}
+	policy, err := egress.New(s.Egress)
+	if err != nil {
+		return err
+	}
+	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: "tick", Instance: s.Tick.Instance, Policy: policy, Registry: reg, Environ: s.Environ})
+	if err != nil {
+		return err
+	}
+	defer tracing.Stop(ctx, log)
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {

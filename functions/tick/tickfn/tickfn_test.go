@@ -3,6 +3,8 @@ package tickfn_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
@@ -59,4 +62,33 @@ func TestTickRegistersIntoTheRegistryItIsGiven(t *testing.T) {
 		require.True(t, got[string(n)], "%s in the registry given", n)
 	}
 	require.NotContains(t, logs.String(), "admin listening")
+}
+
+// With otel.endpoint set, the tick exports through the egress policy and serves the tracing
+// counters; a collector address the policy refuses fails the start, naming the setting.
+func TestTickTracingSettings(t *testing.T) {
+	t.Parallel()
+	_, _, names := testenv.NATS(t)
+	collector := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(collector.Close)
+	settings := func() tickfn.Settings {
+		s := tickfn.DefaultSettings()
+		s.Database.URL = testenv.PostgresURL(t)
+		s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+		s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 0, time.Second, "tickfn-otel-test", "127.0.0.1:0"
+		s.OTel.Endpoint = collector.URL
+		return s
+	}
+
+	denied := settings()
+	err := tickfn.Run(t.Context(), clockwork.NewRealClock(), denied, testenv.Logger(t))
+	require.ErrorContains(t, err, "otel.endpoint: egress policy refuses 127.0.0.1")
+
+	s := settings()
+	s.Egress = egress.Loopback()
+	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return tickfn.Run(ctx, clockwork.NewRealClock(), s, log)
+	})
+	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t),
+		[]string{"vecron_otel_spans_ended_total 0", "vecron_otel_spans_exported_total 0", "vecron_otel_export_failures_total 0"}, []string{"/"})
 }

@@ -1,0 +1,51 @@
+package event_test
+
+import (
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/event"
+)
+
+func TestTraceRidesTheNATSHeaders(t *testing.T) {
+	t.Parallel()
+	const (
+		traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		tracestate  = "vendor=abc,other=1"
+	)
+	for _, tc := range []struct {
+		name, parent, state string
+	}{
+		{"ParentAndState", traceparent, tracestate},
+		{"ParentOnly", traceparent, ""},
+		{"None", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev := cloudevents.NewEvent()
+			ev.SetID("job-1:1767225600000")
+			ev.SetSource("/vecron/tick/t0")
+			ev.SetType(event.TypeJobDue)
+			ev.SetTime(time.UnixMilli(1767225600000).UTC())
+			require.NoError(t, ev.SetData(cloudevents.ApplicationJSON, map[string]string{"job_id": "job-1"}))
+			event.SetTrace(&ev, tc.parent, tc.state)
+
+			msg, err := event.ToNATS(t.Context(), ev)
+			require.NoError(t, err)
+			require.Equal(t, tc.parent, msg.Header.Get("ce-traceparent"))
+			require.Equal(t, tc.state, msg.Header.Get("ce-tracestate"))
+			if tc.state == "" {
+				require.NotContains(t, msg.Header, "ce-tracestate")
+			}
+
+			back, err := event.FromNATS(t.Context(), msg)
+			require.NoError(t, err)
+			parent, state := event.TraceFrom(back)
+			require.Equal(t, tc.parent, parent)
+			require.Equal(t, tc.state, state)
+		})
+	}
+}
