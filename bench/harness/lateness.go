@@ -453,9 +453,14 @@ func startShape(ctx context.Context, env Env, p LatenessParams, shape Shape, tar
 		if err != nil {
 			return s, err
 		}
+		// dev's metrics listener refuses a taken port: another run's, or a function's default.
+		adminPort, err := freePort()
+		if err != nil {
+			return s, err
+		}
 		// Without NATS_URL, dev runs its embedded NATS, as it does on a laptop.
 		_, err = s.startCommand(ctx, command{name: "vecron", args: []string{"dev", "--data-dir=" + dataDir,
-			"--nats-port=" + strconv.Itoa(natsPort), "--host=127.0.0.1"}, vars: vars, unset: []string{"NATS_URL"}, pprofInEnv: true})
+			"--nats-port=" + strconv.Itoa(natsPort), "--admin-port=" + strconv.Itoa(adminPort), "--host=127.0.0.1"}, vars: vars, unset: []string{"NATS_URL"}, pprofInEnv: true})
 		return s, err
 	}
 	vars = append(vars, "NATS_URL="+env.NATSURL, "VECRON_NATS__PREFIX="+s.space.natsPrefix,
