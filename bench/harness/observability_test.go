@@ -257,7 +257,7 @@ func TestObservabilityFiguresAreMediansAndTheirChanges(t *testing.T) {
 		require.NotContains(t, m.Name, "baseline: scrape", "the baseline serves no metrics")
 	}
 	notes := observabilityNotes(runs, 3)
-	require.NotContains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again")
+	require.NotContains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again, and the goal for tracing-0.1 is not judged")
 }
 
 func TestObservabilityFiguresWithoutABaselineFigure(t *testing.T) {
@@ -278,8 +278,12 @@ func TestObservabilityNotesSayWhenNothingTraced(t *testing.T) {
 	t.Parallel()
 	r := run(VariantTracing01, 1, 400, 200, 0)
 	r.otlp = otlpTotals{}
-	notes := observabilityNotes(map[Variant][]variantRun{VariantTracing01: {r}}, 1)
-	require.Contains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again")
+	m := run(VariantMetrics, 1, 300, 150, 0)
+	runs := map[Variant][]variantRun{VariantMetrics: {m}, VariantTracing01: {r}}
+	notes := observabilityNotes(runs, 1)
+	require.Contains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again, and the goal for tracing-0.1 is not judged")
+	require.Nil(t, figure(t, observabilityFigures(runs), "tracing-0.1: CPU per fire over metrics").Met,
+		"without spans the variant does not measure tracing, and its goal is not judged")
 }
 
 func TestCheckMetricsOff(t *testing.T) {
