@@ -252,7 +252,8 @@ type shapeExtras struct {
 	// are removed from the environment they inherit.
 	vars, unset []string
 	// during, when set, is called once the shape's processes are ready; the function it returns
-	// is called once the window's fires have arrived, and an error from either fails the run.
+	// is called once the window's fires have arrived, and again when the run ends early, so it
+	// must allow a second call. An error from either fails the run.
 	during func(ctx context.Context, s *stack) (stop func() error, err error)
 }
 
@@ -274,6 +275,7 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 		if stopDuring, err = x.during(ctx, s); err != nil {
 			return r, err
 		}
+		defer func() { _ = stopDuring() }()
 	}
 
 	watch, err := watchPostgres(ctx, env.DatabaseURL)
