@@ -2,8 +2,6 @@ package metric
 
 import (
 	"slices"
-
-	"github.com/vecron/vecron/shared/domain"
 )
 
 // The tick's families (docs/observability.md §2, "Time and dispatch" and "Queue and outbox").
@@ -20,17 +18,9 @@ const (
 // instant, so a negative lateness is the healthy case.
 var bucketsDispatch = []float64{-1, -0.5, -0.25, -0.1, 0, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
-// bucketsClaim (R) spans a claim of a few jobs on an idle database to one stuck on locks.
-var bucketsClaim = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
-
 // tickKindTrigger are the labels of a fire the tick publishes.
 func tickKindTrigger() []Label {
-	kinds := []string{string(domain.KindHTTP), string(domain.KindSQL)}
-	var triggers []string
-	for _, t := range domain.Triggers() {
-		triggers = append(triggers, string(t))
-	}
-	return []Label{{Name: "kind", Values: kinds}, {Name: "trigger", Values: triggers}}
+	return []Label{{Name: "kind", Values: executorKinds()}, {Name: "trigger", Values: executorTriggers()}}
 }
 
 // tickFamilies clones the bucket lists: a caller of Catalog may change what it gets.
@@ -52,7 +42,7 @@ func tickFamilies() []Desc {
 		{
 			Name: TickClaimDuration, Type: TypeHistogram, Unit: "seconds",
 			Help:       "Time a claim of due jobs took, up to its fires being planned (a held claim commits later, after their publication).",
-			Buckets:    slices.Clone(bucketsClaim),
+			Buckets:    slices.Clone(bucketsRequest),
 			ObservedIn: "shared/tick claim, around claimFires",
 		},
 		{
