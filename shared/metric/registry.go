@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -314,4 +315,15 @@ func Shared[C prometheus.Collector](r *Registry, c C, names ...Name) (C, error) 
 		return zero, fmt.Errorf("register collector of %v: registered as %T, asked as %T", names, got, zero)
 	}
 	return typed, nil
+}
+
+// Names returns the families registered so far, sorted: what a test holds against Catalog() to
+// see that every family is served by some function.
+func (r *Registry) Names() []Name {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.handles))
 }
