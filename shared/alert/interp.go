@@ -450,9 +450,23 @@ var (
 // runner runs a checked tree: every type is known to fit, so the only errors are break and
 // continue on their way to their range.
 type runner struct {
-	out  bytes.Buffer
-	vars []binding
+	out   bytes.Buffer
+	vars  []binding
+	steps int // range iterations so far
 }
+
+// A template is user configuration, and .ConsecutiveFailures grows for as long as a job fails:
+// a render is bounded in output and in range iterations, so no template can make an alert
+// take the api's memory or CPU.
+const (
+	maxRenderBytes = 1 << 20
+	maxRangeSteps  = 100_000
+)
+
+var (
+	errTooLarge = fmt.Errorf("template: the output is over %d bytes", maxRenderBytes)
+	errTooLong  = fmt.Errorf("template: over %d range iterations", maxRangeSteps)
+)
 
 func (r *runner) list(l *parse.ListNode, dot any) error {
 	if l == nil {
@@ -470,10 +484,16 @@ func (r *runner) node(n parse.Node, dot any) error {
 	switch n := n.(type) {
 	case *parse.TextNode:
 		r.out.Write(n.Text)
+		if r.out.Len() > maxRenderBytes {
+			return errTooLarge
+		}
 	case *parse.ActionNode:
 		v := r.pipe(n.Pipe, dot)
 		if len(n.Pipe.Decl) == 0 {
 			fmt.Fprint(&r.out, v)
+			if r.out.Len() > maxRenderBytes {
+				return errTooLarge
+			}
 		}
 	case *parse.IfNode:
 		return r.branch(&n.BranchNode, dot, false)
@@ -483,6 +503,9 @@ func (r *runner) node(n parse.Node, dot any) error {
 		mark := len(r.vars)
 		defer func() { r.vars = r.vars[:mark] }()
 		count := r.pipe(n.Pipe, dot).(int)
+		if r.steps += max(count, 0); r.steps > maxRangeSteps {
+			return errTooLong
+		}
 		inner := len(r.vars)
 		for i := range max(count, 0) {
 			if len(n.Pipe.Decl) > 0 {
@@ -498,7 +521,11 @@ func (r *runner) node(n parse.Node, dot any) error {
 			}
 		}
 		if count <= 0 {
-			return r.list(n.ElseList, dot)
+			// text/template's range absorbs a break that comes from its own else list (one
+			// the parser let through because an outer range encloses it).
+			if err := r.list(n.ElseList, dot); err != errBreak {
+				return err
+			}
 		}
 	case *parse.BreakNode:
 		return errBreak

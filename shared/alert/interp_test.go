@@ -82,6 +82,8 @@ func seedTemplates() []string {
 		`{{- /* a comment */ -}} {{ .Title -}}  {{- .Ref }}`,
 		`{{if .Firing}}a{{else if .LastError}}b{{else}}c{{end}}{{with .URL}}x{{else with .LastError}}{{.}}{{end}}`,
 		`{{eq 1.5 1.50}} {{lt "a" .Ref}} {{ge .State "a"}} {{1e3}} {{-2}}`,
+		`{{range 2}}[{{range 0}}x{{else}}{{break}}{{end}}]{{end}}tail`,
+		`{{range 2}}[{{range 0}}x{{else}}{{continue}}{{end}}]{{end}}tail`,
 	}
 	return seeds
 }
@@ -381,4 +383,27 @@ func (g *gen) expr(depth int, t typ, dot typ, vars []genVar) string {
 		return "$"
 	}
 	return g.pick("expr", choices...)
+}
+
+// A template cannot make an alert take the api's memory or CPU: its output and its range
+// iterations are bounded, and a render past them fails rather than grows.
+func TestRenderIsBounded(t *testing.T) {
+	t.Parallel()
+	d := samples()[0]
+	d.ConsecutiveFailures = 1000
+	for _, text := range []string{
+		`{{range .ConsecutiveFailures}}{{printf "%999999d" 1}}{{end}}`,
+		`{{range .ConsecutiveFailures}}{{range $.ConsecutiveFailures}}x{{end}}{{end}}`,
+		`{{range 2000000000}}{{end}}`,
+	} {
+		tm, err := parseTemplate("t", text)
+		require.NoError(t, err, text)
+		_, err = render(tm, d)
+		require.Error(t, err, text)
+	}
+	tm, err := parseTemplate("t", `{{range .ConsecutiveFailures}}x{{end}}`)
+	require.NoError(t, err)
+	out, err := render(tm, d)
+	require.NoError(t, err)
+	require.Len(t, out, 1000)
 }
