@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -44,4 +46,17 @@ func TestAttemptSpanIDsAreDeterministicAndDistinct(t *testing.T) {
 	require.True(t, a1.IsValid())
 	_, fire := telemetry.KeyIDs("k")
 	require.NotEqual(t, fire, a1, "the consume span is not the fire span")
+}
+
+func TestExecLogCarriesTheAttemptsSpan(t *testing.T) {
+	var buf bytes.Buffer
+	tid, _ := telemetry.KeyIDs("k")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 2)})
+	x := execLog{l: slog.New(slog.NewJSONHandler(&buf, nil)), job: "j", execution: "e", key: "k", sc: sc}
+	x.Info("attempt failed")
+	require.Contains(t, buf.String(), `"trace_id":"`+tid.String()+`"`)
+	require.Contains(t, buf.String(), `"span_id":"`+sc.SpanID().String()+`"`)
+	buf.Reset()
+	execLog{l: x.l}.Info("untraced")
+	require.NotContains(t, buf.String(), "trace_id")
 }

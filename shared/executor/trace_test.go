@@ -341,3 +341,21 @@ func BenchmarkHandleTracing(b *testing.B) {
 		})
 	}
 }
+
+func TestAStagedFireShowsItsWait(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	f := newTracedFixtureOn(t, st, nil, clockwork.NewRealClock())
+	j := testfactory.Job(t, st, testfactory.JobOpts{URL: okTarget(t).URL,
+		Retry: &domain.RetryPolicy{MaxAttempts: 3}})
+	at := time.Now().UTC().Add(1500 * time.Millisecond).Truncate(time.Millisecond)
+	require.NoError(t, f.rt.Handle(t.Context(), dueEvent(t, j, at)))
+
+	consume := oneSpan(t, f.rec, "process "+f.names.DueSubject(domain.KindHTTP))
+	wait := oneSpan(t, f.rec, "stage.wait")
+	rec := oneSpan(t, f.rec, "execution.record")
+	require.Equal(t, consume.SpanContext().SpanID(), wait.Parent().SpanID())
+	require.False(t, wait.StartTime().Before(rec.EndTime()), "recorded ahead, then waits")
+	require.False(t, wait.EndTime().Before(at), "the wait ends at the fire's instant")
+	require.True(t, rec.StartTime().Before(at))
+}
