@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -48,6 +49,7 @@ func (r *Runtime) chainRuns(ctx context.Context, d event.Due, e *domain.Executio
 	if !ok {
 		return nil, errors.New("chain: the store cannot start chained runs")
 	}
+	tp, ts := traceParent(trace.SpanContextFromContext(ctx))
 	up := domain.Upstream{JobID: d.JobID, ExecutionID: e.ID, Status: e.Status, HTTPStatus: e.HTTPStatus,
 		ResponseExcerpt: e.ResponseExcerpt}
 	if d.Kind == domain.KindSQL {
@@ -104,7 +106,7 @@ func (r *Runtime) chainRuns(ctx context.Context, d event.Due, e *domain.Executio
 				skip = f.FreezeReason()
 			}
 		}
-		run, err := chainRun(t, ref, d, e, at, payload, skip)
+		run, err := chainRun(t, ref, d, e, at, payload, skip, tp, ts)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +117,8 @@ func (r *Runtime) chainRuns(ctx context.Context, d event.Due, e *domain.Executio
 
 // chainRun is the run of target t (nil when it does not exist: only a skip is recorded, under
 // the upstream job's id, for want of the target's) that e's end starts.
-func chainRun(t *domain.Job, ref string, d event.Due, e *domain.Execution, at time.Time, payload []byte, skip string) (store.ChainRun, error) {
+// tp and ts are the upstream attempt's trace context: the chained run continues its trace.
+func chainRun(t *domain.Job, ref string, d event.Due, e *domain.Execution, at time.Time, payload []byte, skip, tp, ts string) (store.ChainRun, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return store.ChainRun{}, err
@@ -134,7 +137,7 @@ func chainRun(t *domain.Job, ref string, d event.Due, e *domain.Execution, at ti
 		return run, nil
 	}
 	due := event.DueFor(t, at, domain.TriggerChain, key)
-	due.Payload = payload
+	due.Payload, due.Trace, due.TraceState = payload, tp, ts
 	data, err := json.Marshal(due)
 	if err != nil {
 		return run, err

@@ -147,15 +147,16 @@ func failReason(res domain.RunResult) string {
 	return string(cmp.Or(res.Reason, domain.FailOther))
 }
 
-// recorded counts the attempt of o, and what verdict v made of e, once both are recorded.
-func (m *metrics) recorded(d *event.Due, e *domain.Execution, o observed, v verdict) {
+// recorded counts the attempt of o, and what verdict v made of e, once both are recorded;
+// traceID, when the attempt's span is sampled, is the duration's exemplar.
+func (m *metrics) recorded(d *event.Due, e *domain.Execution, o observed, v verdict, traceID string) {
 	ns := namespaceOf(d)
 	listed := m.listed(d)
 	if o.ran {
 		secs := o.res.Duration.Seconds()
-		m.duration.Observe(secs, "", ns, m.kind, attemptStatus(o.res))
+		m.duration.Observe(secs, traceID, ns, m.kind, attemptStatus(o.res))
 		if listed {
-			m.runDuration.Observe(secs, "", ns, d.JobName)
+			m.runDuration.Observe(secs, traceID, ns, d.JobName)
 		}
 	}
 	if o.res.Status == domain.StatusTimedOut {
@@ -208,12 +209,13 @@ func (m *metrics) skip(d *event.Due, why string) {
 	}
 }
 
-// started observes how late the first attempt of d's fire calls its target.
-func (m *metrics) started(d *event.Due, attempt int, now time.Time) {
+// started observes how late the first attempt of d's fire calls its target; traceID, when the
+// attempt's span is sampled, is the exemplar.
+func (m *metrics) started(d *event.Due, attempt int, now time.Time, traceID string) {
 	if attempt != 1 || m.lateness == nil {
 		return
 	}
-	m.lateness.Observe(max(now.Sub(d.ScheduledAt), 0).Seconds(), "", m.kind, string(d.Trigger))
+	m.lateness.Observe(max(now.Sub(d.ScheduledAt), 0).Seconds(), traceID, m.kind, string(d.Trigger))
 }
 
 func finishedAt(e *domain.Execution) time.Time {

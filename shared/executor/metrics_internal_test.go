@@ -57,8 +57,8 @@ func BenchmarkObserveAFire(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				m.inFlight.Add(1, m.kind)
-				m.started(d, e.Attempt, now)
-				m.recorded(d, e, o, verdictFinished)
+				m.started(d, e.Attempt, now, "")
+				m.recorded(d, e, o, verdictFinished, "")
 				m.inFlight.Add(-1, m.kind)
 			}
 		})
@@ -76,8 +76,8 @@ func BenchmarkObserveMetricsOff(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.inFlight.Add(1, m.kind)
-		m.started(d, e.Attempt, now)
-		m.recorded(d, e, o, verdictFinished)
+		m.started(d, e.Attempt, now, "")
+		m.recorded(d, e, o, verdictFinished, "")
 		m.inFlight.Add(-1, m.kind)
 	}
 }

@@ -39,6 +39,8 @@ func PushHandler(interrupt context.Context, handle func(context.Context, cloudev
 		// The broker may give up on the request; the execution must still be recorded. Only the
 		// end of the grace period stops it.
 		ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+		// The broker's own trace context: a link of the consume span, never its parent.
+		ctx = withPushTrace(ctx, r.Header.Get("traceparent"), r.Header.Get("tracestate"))
 		defer cancel(nil)
 		stop := context.AfterFunc(interrupt, func() { cancel(context.Cause(interrupt)) })
 		defer stop()

@@ -25,6 +25,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
@@ -153,6 +156,11 @@ type Deps struct {
 	Metrics *metric.Registry
 	// MetricJobs are metrics.jobs, the jobs that get per-job series ("ns/name", "ns/*").
 	MetricJobs []string
+	// Tracer may be nil, or the no-op provider of tracing off: no span, nothing allocated.
+	Tracer trace.TracerProvider
+	// TraceSampleRatio is otel.sample_ratio: the share of fires whose key-derived trace is
+	// sampled, which the runtime must know before a consume span starts (see fireTrace).
+	TraceSampleRatio float64
 }
 
 // Runtime handles due events of one job kind.
@@ -170,6 +178,12 @@ type Runtime struct {
 	cfg      Config
 	jitter   func(n int64) int64
 	m        *metrics
+
+	// tracer is nil when tracing is off.
+	tracer      trace.Tracer
+	ratio       sdktrace.Sampler
+	dueSubject  string
+	consumeName string
 
 	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
@@ -202,6 +216,15 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 		r.finishes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.FinishExecutions)
 		r.gates = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.GateStaged)
 	}
+	if r.tracer = tracerOf(deps.Tracer); r.tracer != nil {
+		r.ratio = sdktrace.TraceIDRatioBased(deps.TraceSampleRatio)
+		r.dueSubject = deps.Names.DueSubject(kind)
+		r.consumeName = "process " + r.dueSubject
+		if r.inserts != nil {
+			r.inserts.traced(r.tracer, "executions.insert")
+			r.finishes.traced(r.tracer, "executions.finish")
+		}
+	}
 	return r, nil
 }
 
@@ -230,6 +253,11 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if err != nil {
 		return err
 	}
+	var ft *fireTrace
+	if r.tracer != nil {
+		ft = r.newFireTrace(ctx, ev, d)
+		ctx = context.WithValue(ctx, fireTraceKey{}, ft)
+	}
 	var e *domain.Execution
 	if d.ScheduledAt.After(r.now()) {
 		e, err = r.stage(ctx, d, pushed)
@@ -239,9 +267,16 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if e == nil {
 		return err
 	}
+	var span trace.Span
+	if ft != nil {
+		ctx, span = r.startConsume(ctx, ev, d, e, ft)
+		defer span.End()
+	}
 	r.m.inFlight.Add(1, r.m.kind)
 	defer r.m.inFlight.Add(-1, r.m.kind)
 	log := r.logFor(d, e)
+	// Filled once: the ids of the consume span, on every line about this attempt.
+	log.sc = trace.SpanContextFromContext(ctx)
 	var (
 		res     domain.RunResult
 		mask    *secret.Masker
@@ -284,8 +319,8 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 		// breaker closed. One refused before sending never started.
 		res, mask = r.execute(ctx, templated, d, e, log, func() {
 			ran = true
-			r.m.started(&d, e.Attempt, r.now())
-			started = r.publishStarted(d, e, log)
+			r.m.started(&d, e.Attempt, r.now(), sampledTraceID(ctx))
+			started = r.publishStarted(ctx, d, e, log)
 		})
 	}
 	// The attempt is over: its slot may serve the next one while this outcome is recorded.
@@ -294,6 +329,10 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	}
 	// Stored as text: valid UTF-8 without NUL, whatever a driver or target sent.
 	res.Error, res.Excerpt = storable(mask.Mask(res.Error)), storable(mask.Mask(res.Excerpt))
+	if span != nil && res.Status != domain.StatusSucceeded {
+		// The text as stored: masked, never a secret.
+		span.SetStatus(codes.Error, res.Error)
+	}
 	if notSent == "" && errors.Is(context.Cause(ctx), delivery.ErrShutdown) {
 		notSent = shutDown
 	}
@@ -327,13 +366,19 @@ func (r *Runtime) logFor(d event.Due, e *domain.Execution) execLog {
 type execLog struct {
 	l                   *slog.Logger
 	job, execution, key string
+	// sc is the attempt's consume span; invalid when tracing is off.
+	sc trace.SpanContext
 }
 
 func (x execLog) log(level slog.Level, msg string, kv []any) {
 	if !x.l.Enabled(context.Background(), level) {
 		return
 	}
-	x.l.Log(context.Background(), level, msg, append([]any{"job_id", x.job, "execution_id", x.execution, "idempotency_key", x.key}, kv...)...)
+	attrs := []any{"job_id", x.job, "execution_id", x.execution, "idempotency_key", x.key}
+	if x.sc.IsValid() {
+		attrs = append(attrs, "trace_id", x.sc.TraceID().String(), "span_id", x.sc.SpanID().String())
+	}
+	x.l.Log(context.Background(), level, msg, append(attrs, kv...)...)
 }
 
 func (x execLog) Debug(msg string, kv ...any) { x.log(slog.LevelDebug, msg, kv) }
@@ -425,7 +470,11 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 	}
 	atInstant := d.Exclusive() ||
 		d.Retry.MaxAttempts <= 1
+	ft := fireTraceFrom(ctx)
 	if atInstant {
+		if ft != nil {
+			ft.stageStart = time.Now()
+		}
 		if err := r.sleepUntil(ctx, d.ScheduledAt); err != nil {
 			return nil, handBack(err)
 		}
@@ -434,6 +483,9 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 			if err := slot.Acquire(ctx); err != nil {
 				return nil, handBack(err)
 			}
+		}
+		if ft != nil {
+			ft.stageEnd = time.Now()
 		}
 		return r.begin(ctx, d, pushed)
 	}
@@ -445,6 +497,9 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		return nil, err
 	}
 	recorded := r.now()
+	if ft != nil {
+		ft.stageStart = time.Now()
+	}
 	log := r.logFor(d, e)
 	if err := r.sleepUntil(ctx, d.ScheduledAt.Add(-gateLead)); err != nil {
 		return e, interrupted(err)
@@ -470,6 +525,9 @@ func (r *Runtime) stage(ctx context.Context, d event.Due, pushed bool) (*domain.
 		if err := slot.Acquire(ctx); err != nil {
 			return e, interrupted(err)
 		}
+	}
+	if ft != nil {
+		ft.stageEnd = time.Now()
 	}
 	now := r.now()
 	if reason, late := pastDeadline(d, now); late {
@@ -761,7 +819,7 @@ func (r *Runtime) settle(ctx context.Context, d event.Due, e *domain.Execution, 
 		}
 		return err
 	}
-	r.m.recorded(&d, e, o, v)
+	r.m.recorded(&d, e, o, v, sampledTraceID(ctx))
 	switch v {
 	case verdictInterrupted:
 		log.Warn("attempt interrupted; handed back", "attempt", e.Attempt, "reason", a.Error)
@@ -915,6 +973,10 @@ func (r *Runtime) checkDestinations(d event.Due, bound secret.Bindings) error {
 // there is an error that names the panic's type only: its value may hold a secret, and no
 // masker knows the secrets before Resolve returns them.
 func (r *Runtime) resolve(ctx context.Context, jobID string, log execLog) (res *variables.Resolved, err error) {
+	ctx, span := r.startSpan(ctx, "variables.resolve")
+	// Deferred first, so it runs last and sees the panic's error; the text is what is stored
+	// ("resolve variables: …"): no value is in it, none is known yet.
+	defer func() { endSpan(span, errText(err)) }()
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("resolving variables panicked", "panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
@@ -972,11 +1034,14 @@ func (r *Runtime) deadLettered(ctx context.Context, d event.Due, e *domain.Execu
 	if err != nil {
 		return err
 	}
+	subject := r.names.DLQSubject(d.Kind)
+	span := r.startPublish(ctx, subject, &ev)
 	msg, err := event.ToNATS(ctx, ev)
-	if err != nil {
-		return err
+	if err == nil {
+		err = r.pub.Publish(ctx, queue.Message{Subject: subject, MsgID: ev.ID(), Msg: msg})
 	}
-	if err := r.pub.Publish(ctx, queue.Message{Subject: r.names.DLQSubject(d.Kind), MsgID: ev.ID(), Msg: msg}); err != nil {
+	endSpan(span, errText(err))
+	if err != nil {
 		return err
 	}
 	return r.closeOut(ctx, d, e)
@@ -1031,8 +1096,22 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 	}
 	// A first delivery of a non-exclusive fire — nearly every one — is inserted with others';
 	// anything else (a redelivery, a retry, forbid/replace) takes the careful path.
+	ft := fireTraceFrom(ctx)
+	if ft != nil {
+		if ft.recStart.IsZero() {
+			ft.recStart = time.Now()
+		}
+		defer func() { ft.recEnd = time.Now() }()
+	}
 	if !p.Exclusive {
-		inserted, err := r.inserts.do(ctx, e)
+		var link trace.SpanContext
+		if ft != nil {
+			link = ft.recordLink()
+		}
+		inserted, batch, err := r.inserts.doLinked(ctx, e, link)
+		if ft != nil {
+			ft.recBatch = batch
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -1144,18 +1223,28 @@ const finishPatience = 10 * time.Minute
 // neither is recorded without the other.
 func (r *Runtime) finish(ctx context.Context, d event.Due, e *domain.Execution, a *domain.Attempt) error {
 	ctx = context.WithoutCancel(ctx)
+	fctx, span := r.startSpan(ctx, "execution.finish")
+	var member trace.SpanContext
+	if span != nil {
+		member = span.SpanContext()
+	}
 	deadline := r.clock.Now().Add(finishPatience)
 	wait := 100 * time.Millisecond
 	for {
 		chain, err := r.chainRuns(ctx, d, e)
 		recorded := false
 		if err == nil {
-			recorded, err = r.finishes.do(ctx, store.Finish{Execution: e, Attempt: a, Chain: chain})
+			var batch trace.SpanContext
+			recorded, batch, err = r.finishes.doLinked(fctx, store.Finish{Execution: e, Attempt: a, Chain: chain}, member)
+			if span != nil && batch.IsValid() {
+				span.AddLink(trace.Link{SpanContext: batch})
+			}
 		}
 		if err == nil && !recorded {
 			err = fmt.Errorf("finish execution %s attempt %d: %w", e.ID, e.Attempt, domain.ErrConflict)
 		}
 		if err == nil || errors.Is(err, domain.ErrConflict) || r.clock.Now().After(deadline) {
+			endSpan(span, errText(err))
 			return err
 		}
 		r.log.Warn("record execution outcome; retrying", "execution_id", e.ID, "retry_in", wait, "error", err)
@@ -1174,18 +1263,22 @@ type startedEvent struct {
 // without waiting for the broker: the acknowledgement is collected by confirmStarted once the
 // attempt is over, so the event costs the fire an encoding and a buffered write, not a round
 // trip. It returns nil when the event could not be built (logged; the attempt runs anyway).
-func (r *Runtime) publishStarted(d event.Due, e *domain.Execution, log execLog) *startedEvent {
+func (r *Runtime) publishStarted(ctx context.Context, d event.Due, e *domain.Execution, log execLog) *startedEvent {
 	ev, err := event.NewExecution(event.TypeExecutionStarted, e, d, event.Source(r.function, r.cfg.WorkerID))
 	if err != nil {
 		log.Warn("build the started event", "error", err)
 		return nil
 	}
+	subject := r.names.EventSubject(event.TypeExecutionStarted)
+	span := r.startPublish(ctx, subject, &ev)
+	// Ended once handed to the connection: the acknowledgement is collected later, off the span.
+	defer endSpan(span, "")
 	msg, err := event.ToNATS(context.Background(), ev)
 	if err != nil {
 		log.Warn("encode the started event", "error", err)
 		return nil
 	}
-	m := queue.Message{Subject: r.names.EventSubject(event.TypeExecutionStarted), MsgID: ev.ID(), Msg: msg}
+	m := queue.Message{Subject: subject, MsgID: ev.ID(), Msg: msg}
 	return &startedEvent{msg: m, pending: r.pub.PublishAsync(m)}
 }
 
@@ -1223,11 +1316,14 @@ func (r *Runtime) publishOutcome(ctx context.Context, d event.Due, e *domain.Exe
 	if err != nil {
 		return err
 	}
+	subject := r.names.EventSubject(typ)
+	span := r.startPublish(ctx, subject, &ev)
 	msg, err := event.ToNATS(ctx, ev)
-	if err != nil {
-		return err
+	if err == nil {
+		err = r.pub.Publish(ctx, queue.Message{Subject: subject, MsgID: ev.ID(), Msg: msg})
 	}
-	return r.pub.Publish(ctx, queue.Message{Subject: r.names.EventSubject(typ), MsgID: ev.ID(), Msg: msg})
+	endSpan(span, errText(err))
+	return err
 }
 
 func (r *Runtime) now() time.Time { return r.clock.Now() }

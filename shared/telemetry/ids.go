@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -17,7 +18,11 @@ type idKey struct{}
 // keyed is the key and whether a span took its ids already: the context of that span (and of
 // every span under it) still holds the value, and those spans must not reuse its ids.
 type keyed struct {
-	key  string
+	key string
+	// ids, when set, are the ids to take instead of those derived from key.
+	ids  bool
+	tid  trace.TraceID
+	sid  trace.SpanID
 	used atomic.Bool
 }
 
@@ -30,6 +35,32 @@ type keyed struct {
 func WithIDKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, idKey{}, &keyed{key: key})
 }
+
+// WithIDs returns ctx carrying explicit ids for the next span started from it, taken as
+// WithIDKey's are: a root span takes both, a span with a parent the span id alone. The executor
+// gives an attempt's consume span its deterministic id (AttemptSpanID) this way, and the child
+// span a batch links to the id it chose before the batch ran.
+func WithIDs(ctx context.Context, tid trace.TraceID, sid trace.SpanID) context.Context {
+	return context.WithValue(ctx, idKey{}, &keyed{ids: true, tid: tid, sid: sid})
+}
+
+// AttemptSpanID returns the span id of the consume span of attempt n of the fire of key: the
+// first 8 bytes of SHA-256(key, NUL, n in decimal). Attempt n+1 links to attempt n's span by
+// this id, which is thus known without being stored.
+func AttemptSpanID(key string, n int) trace.SpanID {
+	h := sha256.New()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write(strconv.AppendInt(nil, int64(n), 10))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	var sid trace.SpanID
+	copy(sid[:], sum[:8])
+	return sid
+}
+
+// RandomSpanID returns a random valid span id, for a span whose id must be known before it starts.
+func RandomSpanID() trace.SpanID { return randomSpanID() }
 
 // KeyIDs returns the trace and span ids derived from key.
 func KeyIDs(key string) (trace.TraceID, trace.SpanID) {
@@ -52,6 +83,9 @@ func derived(ctx context.Context) (trace.TraceID, trace.SpanID, bool) {
 	k, ok := ctx.Value(idKey{}).(*keyed)
 	if !ok || !k.used.CompareAndSwap(false, true) {
 		return trace.TraceID{}, trace.SpanID{}, false
+	}
+	if k.ids {
+		return k.tid, k.sid, true
 	}
 	tid, sid := KeyIDs(k.key)
 	return tid, sid, true

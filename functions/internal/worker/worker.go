@@ -169,7 +169,8 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		return err
 	}
 	deps := executor.Deps{Store: st, Runner: runner, Publisher: pub, Names: s.NATS.Names(), Clock: clock, Log: log,
-		Variables: variables.New(st, keys, clock.Now), Metrics: reg, MetricJobs: s.Metrics.Jobs}
+		Variables: variables.New(st, keys, clock.Now), Metrics: reg, MetricJobs: s.Metrics.Jobs,
+		Tracer: tracing.Provider(), TraceSampleRatio: s.OTel.SampleRatio}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
 		rdb, err := redisconn.Open(s.Redis, "breaker", reg)
