@@ -146,3 +146,24 @@ func TestRunSpanHidesSecrets(t *testing.T) {
 	assert.NotContains(t, spanText(spans[0]), secretValue)
 	assert.Equal(t, "/p/"+secret.Masked, attrs(spans[0])["url.path"].AsString())
 }
+
+// TestRunSpanCoversRedirects: one span for the request and the hop it follows, whose traceparent
+// is the same span's, and whose status code is the last answer's.
+func TestRunSpanCoversRedirects(t *testing.T) {
+	t.Parallel()
+	tp, rec := tracing(t, sdktrace.AlwaysSample())
+	final := newTarget(t, nil)
+	first := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, final.URL+"/there", http.StatusFound) })
+	res := newRunner(t, Config{TracerProvider: tp, Propagate: true}).Run(t.Context(),
+		dueFor(&domain.HTTPSpec{URL: first.URL + "/here", FollowRedirects: 1}))
+	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
+
+	spans := rec.Ended()
+	require.Len(t, spans, 1)
+	want := fmt.Sprintf("00-%s-%s-01", spans[0].SpanContext().TraceID(), spans[0].SpanContext().SpanID())
+	assert.Equal(t, want, first.only(t).header.Get("Traceparent"))
+	assert.Equal(t, want, final.only(t).header.Get("Traceparent"))
+	a := attrs(spans[0])
+	assert.Equal(t, "/here", a["url.path"].AsString())
+	assert.Equal(t, int64(200), a["http.response.status_code"].AsInt64())
+}
