@@ -153,7 +153,9 @@ func TestRunSpanCoversRedirects(t *testing.T) {
 	t.Parallel()
 	tp, rec := tracing(t, sdktrace.AlwaysSample())
 	final := newTarget(t, nil)
-	first := newTarget(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, final.URL+"/there", http.StatusFound) })
+	first := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, final.URL+"/there", http.StatusFound)
+	})
 	res := newRunner(t, Config{TracerProvider: tp, Propagate: true}).Run(t.Context(),
 		dueFor(&domain.HTTPSpec{URL: first.URL + "/here", FollowRedirects: 1}))
 	require.Equal(t, domain.StatusSucceeded, res.Status, res.Error)
