@@ -26,8 +26,9 @@ test: fmt-check templ-check vet depcheck
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## bench: start the services, run the load scenarios and write bench/results
-## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|floor|all, BENCHFLAGS for sizes;
-## lateness also builds the River peer from its own module, bench/peers/river).
+## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|floor|observability|all, BENCHFLAGS
+## for sizes; lateness also builds the River peer from its own module, bench/peers/river;
+## observability takes -rounds N, 3 by default).
 SCENARIO ?= all
 bench:
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \

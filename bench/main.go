@@ -3,10 +3,12 @@
 // the PostgreSQL, NATS and Redis named by DATABASE_URL, NATS_URL and REDIS_URL (make bench starts
 // them), each scenario in a schema, stream prefix and key prefix of its own. The lateness
 // scenario also runs `vecron dev` and the River peer (bench/peers/river, built from its own Go
-// module) to compare with.
+// module) to compare with. The observability scenario runs the lateness scenario's binaries
+// with metrics and traces off and on, to tell what they cost a fire.
 //
 //	go run ./bench -scenario steady -jobs 1000 -duration 60s
 //	go run ./bench -scenario lateness
+//	go run ./bench -scenario observability -rounds 1
 //	go run ./bench -scenario all
 package main
 
@@ -28,10 +30,10 @@ import (
 
 func main() {
 	var (
-		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness, floor or all")
+		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness, floor, observability or all")
 		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
-		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; lateness: the measured window; scale: how long the idle tick is watched")
-		warmup      = flag.Duration("warmup", 10*time.Second, "lateness: how long each shape runs before it is measured")
+		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; lateness, observability: the measured window; scale: how long the idle tick is watched")
+		warmup      = flag.Duration("warmup", 10*time.Second, "lateness, observability: how long each shape or variant runs before it is measured")
 		workers     = flag.Int("workers", 2, "executor processes")
 		concurrency = flag.Int("concurrency", 256, "pull concurrency of each executor process")
 		out         = flag.String("out", "bench/results", "directory the reports are written to")
@@ -39,11 +41,12 @@ func main() {
 		shapes      = flag.String("shapes", "", "lateness: comma-separated shapes to run (vecron-dev, vecron-binaries, river); empty runs all")
 		herd        = flag.Bool("herd", true, "lateness: also run the top-of-minute herd")
 		steady      = flag.Bool("steady", true, "lateness: run the jobs-due-every-second load (false: only the herd)")
+		rounds      = flag.Int("rounds", harness.ObservabilityRoundsDefault, "observability: how many times the four variants run, interleaved")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	lateness := latenessFlags{herd: *herd, steady: *steady}
+	lateness := latenessFlags{herd: *herd, steady: *steady, rounds: *rounds}
 	for _, name := range strings.Split(*shapes, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			if !slices.Contains(harness.AllShapes(), harness.Shape(name)) {
@@ -59,11 +62,13 @@ func main() {
 	}
 }
 
-// latenessFlags narrow the lateness scenario, for comparing one change quickly.
+// latenessFlags narrow the lateness scenario, for comparing one change quickly, and the
+// observability scenario built on it.
 type latenessFlags struct {
 	shapes []harness.Shape
 	herd   bool
 	steady bool
+	rounds int
 }
 
 func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string, lf latenessFlags) error {
@@ -152,8 +157,17 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 			runs = append(runs, func() (report.Result, error) { return harness.Lateness(ctx, env, lp) })
 		}
 	}
+	if want("observability") {
+		if lf.rounds < 1 {
+			return fmt.Errorf("-rounds: %d is not at least 1", lf.rounds)
+		}
+		for _, n := range sizes(1000) {
+			op := harness.ObservabilityParams{Jobs: n, Window: duration, Warmup: warmup, Rounds: lf.rounds}
+			runs = append(runs, func() (report.Result, error) { return harness.Observability(ctx, env, op) })
+		}
+	}
 	if len(runs) == 0 {
-		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, floor, all", scenario)
+		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, floor, observability, all", scenario)
 	}
 	var failed []string
 	for _, r := range runs {

@@ -208,15 +208,18 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	t.Parallel()
 	_, _, names := testenv.NATS(t) // only for a unique prefix; dev embeds its own NATS server
 	redisURL, redisPrefix := testenv.RedisURL(t)
-	apiPort, natsPort := testenv.FreePort(t), testenv.FreePort(t)
+	apiPort, natsPort, adminPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	dev := startProc(t, "vecron", []string{
 		"DATABASE_URL=" + testenv.PostgresURL(t), "REDIS_URL=" + redisURL, "NATS_URL=",
 		"VECRON_NATS__PREFIX=" + names.Prefix, "VECRON_REDIS__PREFIX=" + redisPrefix,
-	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), "--data-dir="+t.TempDir())
+	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), fmt.Sprintf("--admin-port=%d", adminPort),
+		"--data-dir="+t.TempDir())
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
 	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
 	require.Contains(t, dev.output(), apiURL+"/api/docs", "the banner names the API reference")
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", adminPort)
+	require.Contains(t, dev.output(), "  metrics     "+metricsURL+"  (all four functions, one registry)")
 
 	// Sign in as the README says: the banner shows the admin's password once.
 	m := regexp.MustCompile(`PASSWORD='([^']+)'`).FindStringSubmatch(dev.output())
@@ -285,6 +288,21 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
 	resp.Body.Close()
 	require.Equal(t, map[string]string{"postgres": "ok", "redis": "ok", "nats": "ok"}, ready)
+
+	// One registry for the four functions, served on the banner's address: dev's build info, the
+	// tick's fires and leases, the api's watchdog, and the Go collectors once.
+	resp, err = http.Get(metricsURL)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	scraped := string(body)
+	require.Contains(t, scraped, `vecron_build_info{function="dev"`)
+	require.Regexp(t, `(?m)^vecron_fires_published_total\{kind="http",trigger="schedule"\} [1-9]`, scraped, "the tick counts into dev's registry")
+	require.Contains(t, scraped, "vecron_tick_shards_owned ")
+	require.Contains(t, scraped, "vecron_missed_fires_total{")
+	require.Equal(t, 1, strings.Count(scraped, "\ngo_goroutines "), "one Go collector for the process")
 
 	require.Equal(t, 0, dev.stop(t, os.Interrupt), "vecron dev exit code")
 	require.Contains(t, dev.output(), "vecron stopped")

@@ -172,3 +172,30 @@ func TestLatenessTiny(t *testing.T) {
 	require.Positive(t, metric(t, r, "vecron-dev ÷ river: CPU per fire"))
 	writes(t, r)
 }
+
+func TestObservabilityTiny(t *testing.T) {
+	t.Parallel()
+	r, err := harness.Observability(t.Context(), env(t), harness.ObservabilityParams{Jobs: 5, Window: 2 * time.Second, Warmup: time.Second, Rounds: 1})
+	require.NoError(t, err)
+	require.Equal(t, "observability-5", r.Scenario)
+	for _, v := range harness.AllVariants() {
+		t.Run(string(v), func(t *testing.T) {
+			require.Equal(t, 10.0, metric(t, r, string(v)+": fires expected"))
+			require.Zero(t, metric(t, r, string(v)+": fires not arrived 30 s after the window"))
+			require.Zero(t, metric(t, r, string(v)+": fires duplicated"))
+			require.Len(t, r.Lateness[string(v)], 10)
+			require.Positive(t, metric(t, r, string(v)+": CPU per fire, every process"))
+			require.Positive(t, metric(t, r, string(v)+": RSS, vecron's processes"))
+			if v != harness.VariantBaseline {
+				// Each process is scraped once it is ready, before the window.
+				require.GreaterOrEqual(t, metric(t, r, string(v)+": scrapes"), 3.0)
+				require.Zero(t, metric(t, r, string(v)+": scrapes failed"))
+				require.Positive(t, metric(t, r, string(v)+": scrape size"))
+			}
+		})
+	}
+	// Zero until the binaries trace; the figure is there either way.
+	require.GreaterOrEqual(t, metric(t, r, "tracing-1.0: spans received per second"), 0.0)
+	metric(t, r, "metrics: CPU per fire over baseline")
+	writes(t, r)
+}

@@ -77,7 +77,10 @@ type shapeRun struct {
 	// also when a shape fell behind and spent the window on fires due before it.
 	cpuRequests int
 	// walBytes is the WAL PostgreSQL wrote in the CPU window, whoever wrote it.
-	walBytes                        int64
+	walBytes int64
+	// rssMB is the shape's own processes' resident memory, each at its highest in the CPU
+	// window, added up.
+	rssMB                           float64
 	load                            string
 	cpuSeries, rssSeries            []report.Series
 	throughput                      report.Series
@@ -125,7 +128,7 @@ func Lateness(ctx context.Context, env Env, p LatenessParams) (report.Result, er
 	var runs []shapeRun
 	for _, shape := range shapes {
 		env.progress("%s: %s", name, shape)
-		r, err := runShape(ctx, env, name, p, shape)
+		r, err := runShape(ctx, env, name, p, shape, shapeExtras{})
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", shape, err)
 		}
@@ -242,12 +245,24 @@ func latenessNotes(p LatenessParams) []string {
 	return notes
 }
 
+// shapeExtras change how a vecron shape runs, for a scenario that measures a setting on the
+// lateness run (the observability scenario); the zero value changes nothing.
+type shapeExtras struct {
+	// vars are added to the environment of every vecron process, after the shape's own; unset
+	// are removed from the environment they inherit.
+	vars, unset []string
+	// during, when set, is called once the shape's processes are ready; the function it returns
+	// is called once the window's fires have arrived, and again when the run ends early, so it
+	// must allow a second call. An error from either fails the run.
+	during func(ctx context.Context, s *stack) (stop func() error, err error)
+}
+
 // runShape runs one shape and measures it.
-func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, shape Shape) (shapeRun, error) {
+func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, shape Shape, x shapeExtras) (shapeRun, error) {
 	r := shapeRun{shape: shape, load: loadAverage()}
 	tg := newTarget()
 	defer tg.Close()
-	s, err := startShape(ctx, env, p, shape, tg.URL)
+	s, err := startShape(ctx, env, p, shape, tg.URL, x)
 	if s != nil {
 		defer s.close(ctx)
 	}
@@ -255,6 +270,13 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 		return r, err
 	}
 	ready := time.Now()
+	stopDuring := func() error { return nil }
+	if x.during != nil {
+		if stopDuring, err = x.during(ctx, s); err != nil {
+			return r, err
+		}
+		defer func() { _ = stopDuring() }()
+	}
 
 	watch, err := watchPostgres(ctx, env.DatabaseURL)
 	if err != nil {
@@ -345,6 +367,9 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 		}
 	}
 	r.walBytes = walTo - walFrom
+	if err := stopDuring(); err != nil {
+		return r, err
+	}
 	if err := profiled(); err != nil {
 		return r, err
 	}
@@ -403,6 +428,10 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 	// the shape: shown so a figure from a busy machine is not mistaken for the shape's.
 	other := smp.cpuUsed(machine, f, t) - r.cpuSeconds - smp.cpuUsed(self.name, f, t)
 	r.otherPercent = max(0, 100*other/(t-f))
+	for _, name := range r.processes {
+		peak, _ := smp.stats(name, f, t)
+		r.rssMB += peak
+	}
 
 	cpu, rss := smp.series()
 	cpu = slices.DeleteFunc(cpu, func(s report.Series) bool { return s.Name == self.name })
@@ -418,8 +447,9 @@ func runShape(ctx context.Context, env Env, scenario string, p LatenessParams, s
 }
 
 // startShape starts shape's processes in a space of their own, with p.Jobs jobs calling target,
-// and waits until they are ready. The returned stack, when not nil, must be closed, also on error.
-func startShape(ctx context.Context, env Env, p LatenessParams, shape Shape, target string) (*stack, error) {
+// and waits until they are ready; x changes vecron's processes. The returned stack, when not nil,
+// must be closed, also on error.
+func startShape(ctx context.Context, env Env, p LatenessParams, shape Shape, target string, x shapeExtras) (*stack, error) {
 	if shape == ShapeRiver {
 		sp, err := newSpace(ctx, env, "lateness-river")
 		if err != nil {
@@ -453,16 +483,22 @@ func startShape(ctx context.Context, env Env, p LatenessParams, shape Shape, tar
 		if err != nil {
 			return s, err
 		}
+		// dev's metrics listener refuses a taken port: another run's, or a function's default.
+		adminPort, err := freePort()
+		if err != nil {
+			return s, err
+		}
 		// Without NATS_URL, dev runs its embedded NATS, as it does on a laptop.
 		_, err = s.startCommand(ctx, command{name: "vecron", args: []string{"dev", "--data-dir=" + dataDir,
-			"--nats-port=" + strconv.Itoa(natsPort), "--host=127.0.0.1"}, vars: vars, unset: []string{"NATS_URL"}, pprofInEnv: true})
+			"--nats-port=" + strconv.Itoa(natsPort), "--admin-port=" + strconv.Itoa(adminPort), "--host=127.0.0.1"}, vars: append(vars, x.vars...),
+			unset: append([]string{"NATS_URL"}, x.unset...), pprofInEnv: true})
 		return s, err
 	}
 	vars = append(vars, "NATS_URL="+env.NATSURL, "VECRON_NATS__PREFIX="+s.space.natsPrefix,
 		// The target runs on this machine, which the egress policy denies unless allowed.
 		"VECRON_EGRESS__ALLOW=127.0.0.0/8,::1/128")
 	for _, fn := range []string{"tick", "execute-http", "execute-db"} {
-		if _, err := s.startCommand(ctx, command{name: fn, vars: vars}); err != nil {
+		if _, err := s.startCommand(ctx, command{name: fn, vars: append(slices.Clone(vars), x.vars...), unset: x.unset}); err != nil {
 			return s, err
 		}
 	}

@@ -28,8 +28,10 @@ import (
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/gcdefault"
 	"github.com/vecron/vecron/shared/identity"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/store"
@@ -48,14 +50,18 @@ type devSettings struct {
 	PostgresPort int                 `koanf:"postgres_port" usage:"port of the local PostgreSQL"`
 	RedisPort    int                 `koanf:"redis_port" usage:"port of the local Redis"`
 	NATSPort     int                 `koanf:"nats_port" usage:"port of the embedded NATS"`
+	AdminPort    int                 `koanf:"admin_port" usage:"port on 127.0.0.1 serving /metrics of all four functions from one registry; 0 serves none"`
 	Log          telemetry.LogConfig `koanf:"log"`
 	// AdminPassword sets the password of the user admin (created on first start).
 	AdminPassword string `koanf:"admin_password" usage:"password of the user admin; empty: a random one, printed once, on first start (also VECRON_ADMIN_PASSWORD)"`
 }
 
+// devAdminPortDefault is the admin port every function uses in production (server.AdminAddrDefault).
+const devAdminPortDefault = 9464
+
 func defaultDevSettings() devSettings {
 	return devSettings{
-		DataDir: ".vecron", Host: "127.0.0.1", Port: 8080,
+		DataDir: ".vecron", Host: "127.0.0.1", Port: 8080, AdminPort: devAdminPortDefault,
 		PostgresPort: devenv.PostgresPortDefault, RedisPort: devenv.RedisPortDefault, NATSPort: devenv.NATSPortDefault,
 		Log: telemetry.LogConfig{Level: "info", Format: "text"},
 	}
@@ -69,7 +75,8 @@ func devCommand() *cobra.Command {
 		Short: "Run vecron locally: every function in one process, with NATS, Postgres and Redis",
 		Long: `Runs the four functions in one process: api (REST API and health probes on --host and
 --port), tick, execute-http and execute-db (PostgreSQL, MySQL/MariaDB and Oracle jobs); the
-executors pull their work from JetStream. It also runs what they need, each on 127.0.0.1 with its
+executors pull their work from JetStream. Their metrics are served from one registry at
+http://127.0.0.1:<--admin-port>/metrics. It also runs what they need, each on 127.0.0.1 with its
 data under --data-dir: an embedded NATS JetStream server unless NATS_URL (--nats-url) is given,
 and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
 (--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.`,
@@ -112,6 +119,16 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	dataDir, err := filepath.Abs(s.DataDir)
 	if err != nil {
 		return fmt.Errorf("data_dir: %w", err)
+	}
+	// Bound before anything starts: a port already taken is the flag's error, not a metrics
+	// listener quietly missing.
+	var adminLn net.Listener
+	if s.AdminPort != 0 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.AdminPort))
+		if adminLn, err = net.Listen("tcp", addr); err != nil {
+			return usageError{fmt.Errorf("--admin-port: cannot listen on %s (%w); choose another port, or 0 for no metrics", addr, err)}
+		}
+		defer adminLn.Close() // served below, which closes it too; this covers a failed start
 	}
 	var in infra
 	defer in.stop(log)
@@ -170,9 +187,20 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	host, _ := os.Hostname()
 	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
 	ts.Redis.URL = s.RedisURL
-	// Four functions in one process cannot each hold the admin port: until dev serves one
-	// listener for all of them, none serves metrics.
+	// Four functions in one process cannot each hold the admin port: they register into one
+	// registry, served on --admin-port, and serve none themselves.
 	as.Admin.Addr, as.Admin.Port, ts.Admin.Addr, hs.Admin.Addr, ds.Admin.Addr = "", 0, "", "", ""
+	var reg *metric.Registry
+	if adminLn != nil {
+		// The four read their metrics.* settings from the same file and environment.
+		if reg, err = metric.New(metric.Config{Function: "dev", Settings: hs.Metrics}); err != nil {
+			return usageError{err}
+		}
+	}
+	metricsURL := ""
+	if reg != nil {
+		metricsURL = "http://" + adminLn.Addr().String() + "/metrics"
+	}
 	// Jobs on one machine call services on it; in production loopback stays denied.
 	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
 	as.Egress.Allow = append(as.Egress.Allow, egress.Loopback().Allow...)
@@ -208,14 +236,17 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// One clock for every function in the process.
 	clock := clockwork.NewRealClock()
 	g, gctx := errgroup.WithContext(ctx)
+	if reg != nil {
+		g.Go(func() error { return server.ServeAdminOn(gctx, adminLn, reg.Handler(), as.ShutdownGrace, log, nil) })
+	}
 	g.Go(func() error {
-		return apifn.Run(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password) })
+		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password, metricsURL) }, reg)
 	})
-	g.Go(func() error { return tickfn.Run(gctx, clock, ts, log.With("function", "tick")) })
-	g.Go(func() error { return httpfn.Run(gctx, clock, hs, log.With("function", "execute-http")) })
+	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
+	g.Go(func() error { return httpfn.RunIn(gctx, clock, hs, log.With("function", "execute-http"), reg) })
 	// dev runs every kind of sql job, Oracle's too, so a first run needs no second build.
 	dialects := []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}
-	g.Go(func() error { return dbfn.Run(gctx, clock, ds, dialects, log.With("function", "execute-db")) })
+	g.Go(func() error { return dbfn.RunIn(gctx, clock, ds, dialects, log.With("function", "execute-db"), reg) })
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")
@@ -223,20 +254,25 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	return err
 }
 
-func banner(out io.Writer, addr net.Addr, s devSettings, password string) {
+// banner says what dev serves; metricsURL is empty when it serves no metrics.
+func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string) {
 	base := "http://" + addr.String()
+	metrics := ""
+	if metricsURL != "" {
+		metrics = "\n  metrics     " + metricsURL + "  (all four functions, one registry)"
+	}
 	fmt.Fprintf(out, `
 vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
 
   dashboard   %[1]s/  (sign in as admin, below)
   API         %[1]s/api/v1/jobs
   API docs    %[1]s/api/docs  %[1]s/api/v1/openapi.json
-  health      %[1]s/healthz  %[1]s/readyz
+  health      %[1]s/healthz  %[1]s/readyz%[5]s
   PostgreSQL  %[2]s
   Redis       %[3]s
   NATS        %[4]s
 
-`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL))
+`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics)
 	server := ""
 	if base != "http://127.0.0.1:8080" {
 		server = " --server " + base

@@ -133,6 +133,7 @@ func Catalog() []Desc {
 			ObservedIn: "shared/metric, at registry creation",
 		},
 	}
+	c = append(c, tickFamilies()...)
 	c = append(c, executorFamilies()...)
 	c = append(c, otelFamilies()...)
 	c = append(c, queueFamilies()...)

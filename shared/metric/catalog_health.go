@@ -2,6 +2,7 @@ package metric
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -14,7 +15,8 @@ const (
 	AlertNotifications  Name = "vecron_alert_notifications_total"
 )
 
-// bucketsRequest are the R buckets: a request or a claim, from a millisecond to five seconds.
+// bucketsRequest are the R buckets: an api request or a tick claim, from a millisecond to five
+// seconds.
 var bucketsRequest = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
 // The values of the health families' closed labels.
@@ -75,7 +77,7 @@ func healthFamilies() []Desc {
 				{Name: "method", Values: HTTPMethods()},
 				{Name: "code", Values: HTTPCodes()},
 			},
-			Buckets:    bucketsRequest,
+			Buckets:    slices.Clone(bucketsRequest),
 			ObservedIn: "shared/api, the request metrics middleware around the router",
 		},
 		{

@@ -44,6 +44,12 @@ func ServeAdmin(ctx context.Context, addr string, metrics http.Handler, grace ti
 	if err != nil {
 		return fmt.Errorf("admin.addr: listen on %s: %w", addr, err)
 	}
+	return ServeAdminOn(ctx, ln, metrics, grace, log, ready)
+}
+
+// ServeAdminOn is ServeAdmin on a listener its caller opened, to report a port already taken in
+// the caller's own terms (`vecron dev --admin-port`) before starting anything else. It closes ln.
+func ServeAdminOn(ctx context.Context, ln net.Listener, metrics http.Handler, grace time.Duration, log *slog.Logger, ready func(net.Addr)) error {
 	log.Info("admin listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr())

@@ -284,6 +284,21 @@ func (s *Store) StrandedFires(ctx context.Context, now time.Time, age time.Durat
 	return collectFires(rows, err, "list stranded fires")
 }
 
+// OutboxDue returns how many outbox fires are due for publication at now (the caller's clock;
+// zero: the database's) and the publication time of the oldest of them, zero when none is: the backlog a stalled
+// broker or a dead replica leaves. One aggregate over the publish_at index, read once per relay
+// pass.
+func (s *Store) OutboxDue(ctx context.Context, now time.Time) (count int, oldest time.Time, err error) {
+	var first *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(publish_at) FROM outbox WHERE publish_at <= `+nowParam(1), nullTime(now)).Scan(&count, &first); err != nil {
+		return 0, time.Time{}, translate("count due outbox fires", err)
+	}
+	if first == nil {
+		return 0, time.Time{}, nil
+	}
+	return count, first.UTC(), nil
+}
+
 // DueQueued returns up to limit queued fires (backfills, replays: every trigger but the
 // schedule, whose fires the claim publishes) whose publication time has come.
 func (s *Store) DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error) {

@@ -184,12 +184,20 @@ func Handler(a *api.Server, ui *dashboard.UI) http.Handler {
 func AdminHandler(reg *metric.Registry) http.Handler { return server.Admin(reg.Handler()) }
 
 // Run serves the API, reading the time from clock, until ctx ends, then drains in-flight
-// requests and returns. ready, when not nil, receives the bound address.
+// requests and returns. ready, when not nil, receives the bound address. The metrics are served
+// on admin.addr.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
-	return server.StopDuringStart(ctx, "api", run(ctx, clock, s, log, ready), log)
+	return RunIn(ctx, clock, s, log, ready, nil)
 }
 
-func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr)) error {
+// RunIn is Run with the api's metrics registered into reg, which its caller serves: the api then
+// serves no admin listener (vecron dev runs every function under one registry). A nil reg is
+// Run.
+func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr), reg *metric.Registry) error {
+	return server.StopDuringStart(ctx, "api", run(ctx, clock, s, log, ready, reg), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, ready func(net.Addr), reg *metric.Registry) error {
 	public, err := publicURL(s)
 	if err != nil {
 		return err
@@ -205,9 +213,12 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if s.Auth.OIDCLogin.RedirectURL == "" {
 		s.Auth.OIDCLogin.PublicURL = public
 	}
-	reg, err := metric.New(metric.Config{Function: "api", Settings: s.Metrics})
-	if err != nil {
-		return err
+	serveAdmin := reg == nil
+	if serveAdmin {
+		var err error
+		if reg, err = metric.New(metric.Config{Function: "api", Settings: s.Metrics}); err != nil {
+			return err
+		}
 	}
 	requests, err := reg.HistogramVec(metric.HTTPRequestDuration)
 	if err != nil {
@@ -366,7 +377,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
 	g.Go(func() error { return dog.Run(gctx) })
-	g.Go(func() error { return server.ServeAdmin(gctx, adminAddr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	if serveAdmin {
+		g.Go(func() error { return server.ServeAdmin(gctx, adminAddr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	}
 	if forwarder != nil {
 		g.Go(func() error { return forwarder.Run(gctx) })
 	}

@@ -50,7 +50,16 @@ func Aliases() map[string]string { return worker.Aliases() }
 // Run runs the jobs of the drivers of dialects on clock until ctx ends, then lets in-flight executions
 // finish and returns. The caller chooses dialects, so only the builds that can afford the Oracle
 // driver link it.
+//
+// It serves its metrics on admin.addr.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqljob.Dialect, log *slog.Logger) error {
+	return RunIn(ctx, clock, s, dialects, log, nil)
+}
+
+// RunIn is Run with the executor's metrics registered into reg, which its caller serves: the
+// executor then serves no admin listener (vecron dev runs every function under one registry). A
+// nil reg is Run.
+func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqljob.Dialect, log *slog.Logger, reg *metric.Registry) error {
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
@@ -81,5 +90,5 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sqlj
 			return nil, err
 		}
 		return runner, nil
-	}, log)
+	}, log, reg)
 }

@@ -39,7 +39,15 @@ func DefaultSettings() Settings {
 func Aliases() map[string]string { return worker.Aliases() }
 
 // Run runs the executor on clock until ctx ends, then lets in-flight executions finish and returns.
+// It serves its metrics on admin.addr.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
+	return RunIn(ctx, clock, s, log, nil)
+}
+
+// RunIn is Run with the executor's metrics registered into reg, which its caller serves: the
+// executor then serves no admin listener (vecron dev runs every function under one registry). A
+// nil reg is Run.
+func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, reg *metric.Registry) error {
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
@@ -56,5 +64,5 @@ func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		}
 		runner = httpjob.New(clock, s.HTTP, policy)
 		return runner, nil
-	}, log)
+	}, log, reg)
 }

@@ -92,11 +92,13 @@ func Aliases() map[string]string {
 }
 
 // Run runs the executor of kind jobs, named function, with runner, on clock, until ctx ends; then
-// it lets in-flight executions finish (within the grace period) and returns.
-func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger) error {
+// it lets in-flight executions finish (within the grace period) and returns. With reg nil it
+// serves its own metrics on admin.addr; given, it registers into reg, which its caller serves
+// (vecron dev), and serves no admin listener.
+func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger, reg *metric.Registry) error {
 	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store, *metric.Registry, *telemetry.Tracing) (executor.Runner, error) {
 		return runner, nil
-	}, log)
+	}, log, reg)
 }
 
 // NewRunner makes an executor's runner once the system database is open, for a runner that
@@ -105,11 +107,11 @@ func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 type NewRunner func(ctx context.Context, st *store.Store, reg *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error)
 
 // RunWith is Run with the runner newRunner makes once the system database is open.
-func RunWith(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger) error {
-	return server.StopDuringStart(ctx, function, run(ctx, clock, kind, function, s, newRunner, log), log)
+func RunWith(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger, reg *metric.Registry) error {
+	return server.StopDuringStart(ctx, function, run(ctx, clock, kind, function, s, newRunner, log, reg), log)
 }
 
-func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger) error {
+func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger, reg *metric.Registry) error {
 	if s.Transport != TransportPull && s.Transport != TransportPush {
 		return fmt.Errorf("transport: %q is not one of pull, push", s.Transport)
 	}
@@ -126,9 +128,12 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	}
 	// The registry serves the Go and process collectors, build info and the families of the
 	// parts (pools, queue, Redis), and is where the executor families land.
-	reg, err := metric.New(metric.Config{Function: function, Settings: s.Metrics})
-	if err != nil {
-		return err
+	serveAdmin := reg == nil
+	if serveAdmin {
+		var err error
+		if reg, err = metric.New(metric.Config{Function: function, Settings: s.Metrics}); err != nil {
+			return err
+		}
 	}
 	if err := st.RegisterMetrics(reg); err != nil {
 		return err
@@ -206,7 +211,9 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		g.Go(func() error { return puller.Run(ctx) })
 	}
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
-	g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	if serveAdmin {
+		g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	}
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {

@@ -78,11 +78,19 @@ func Aliases() map[string]string {
 }
 
 // Run runs the tick on clock until ctx ends, then finishes the fires it has claimed and returns.
+// It serves its metrics on admin.addr.
 func Run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
-	return server.StopDuringStart(ctx, "tick", run(ctx, clock, s, log), log)
+	return RunIn(ctx, clock, s, log, nil)
 }
 
-func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger) error {
+// RunIn is Run with the tick's metrics registered into reg, which its caller serves: the tick
+// then serves no admin listener (vecron dev runs every function under one registry). A nil reg
+// is Run.
+func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, reg *metric.Registry) error {
+	return server.StopDuringStart(ctx, "tick", run(ctx, clock, s, log, reg), log)
+}
+
+func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, reg *metric.Registry) error {
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -99,9 +107,12 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
 		return err
 	}
-	reg, err := metric.New(metric.Config{Function: "tick", Settings: s.Metrics})
-	if err != nil {
-		return err
+	serveAdmin := reg == nil
+	if serveAdmin {
+		var err error
+		if reg, err = metric.New(metric.Config{Function: "tick", Settings: s.Metrics}); err != nil {
+			return err
+		}
 	}
 	if err := st.RegisterMetrics(reg); err != nil {
 		return err
@@ -119,6 +130,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 
+	if err := engine.SetMetrics(reg); err != nil {
+		return err
+	}
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
@@ -151,7 +165,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g.Go(func() error { return engine.Run(ctx) })
 	g.Go(func() error { return keeper.Run(ctx) })
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
-	g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	if serveAdmin {
+		g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })
+	}
 	if s.Port != 0 {
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), server.Probes(checks...), s.ShutdownGrace, log, nil)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
 )
@@ -33,6 +35,34 @@ func TestTickServesMetricsOnlyOnItsAdminListener(t *testing.T) {
 	})
 	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t), []string{`vecron_build_info{function="tick"`, "vecron_tick_shards_owned",
 		`vecron_db_pool_max_conns 10`, `vecron_queue_publish_errors_total{stream="due"} 0`, `vecron_redis_errors_total{component="lease"} 0`}, []string{"/", "/healthz", "/readyz", "/api/v1/jobs"})
+}
+
+// Given a registry, the tick registers its families there and serves no admin listener of its
+// own, whatever admin.addr says: its caller (vecron dev) serves the one registry.
+func TestTickRegistersIntoTheRegistryItIsGiven(t *testing.T) {
+	t.Parallel()
+	_, _, names := testenv.NATS(t)
+	s := tickfn.DefaultSettings()
+	s.Database.URL = testenv.PostgresURL(t)
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	s.Redis.URL, s.Redis.KeyPrefix = testenv.RedisURL(t)
+	s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 0, time.Second, "tickfn-test", "127.0.0.1:0"
+	reg, err := metric.New(metric.Config{Function: "dev"})
+	require.NoError(t, err)
+	logs := testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return tickfn.RunIn(ctx, clockwork.NewRealClock(), s, log, reg)
+	})
+	testenv.Eventually(t, "the tick started", func() bool { return strings.Contains(logs.String(), "tick started") })
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+	}
+	for _, n := range []metric.Name{metric.TickShardsOwned, metric.FiresPublished, metric.TickClaimDuration, metric.OutboxBacklog} {
+		require.True(t, got[string(n)], "%s in the registry given", n)
+	}
+	require.NotContains(t, logs.String(), "admin listening")
 }
 
 // With otel.endpoint set, the tick exports through the egress policy and serves the tracing
