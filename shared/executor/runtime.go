@@ -943,6 +943,8 @@ func (r *Runtime) execute(ctx context.Context, templated bool, d event.Due, e *d
 		}
 		ctx = secret.WithBindings(ctx, bound)
 	}
+	// The runner's span records its error before the outcome is masked here.
+	ctx = secret.WithMasker(ctx, mask)
 	return r.attempt(ctx, rendered, e, onStart), mask
 }
 

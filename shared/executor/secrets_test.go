@@ -14,6 +14,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
@@ -51,7 +53,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{}, egress.LoopbackPolicy())
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	runner := httpjob.New(clockwork.NewRealClock(), httpjob.Config{TracerProvider: tp, Propagate: true}, egress.LoopbackPolicy())
 	t.Cleanup(runner.Close)
 	rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
 		Publisher: queue.NewPublisher(js), Names: names, Clock: clockwork.NewRealClock(), Log: log, Variables: vars}, executor.Config{})
@@ -97,6 +101,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	require.NotEmpty(t, logs.String())
 	require.NotContains(t, logs.String(), token)
+
+	require.Len(t, spans.Ended(), 2, "a client span per request")
+	for _, s := range spans.Ended() {
+		text := s.Name() + " " + s.Status().Description
+		for _, a := range s.Attributes() {
+			text += " " + a.Value.Emit()
+		}
+		require.NotContains(t, text, token)
+	}
 }
 
 func TestMissingVariableFailsNamingItAndTheField(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
@@ -41,6 +42,12 @@ type Config struct {
 	UserAgent    string `koanf:"user_agent" usage:"User-Agent header of job requests"`
 	// MaxIdleConnsPerHost sizes the keep-alive pool per target host.
 	MaxIdleConnsPerHost int `koanf:"max_idle_conns_per_host" usage:"keep-alive connections kept per target host"`
+	// TracerProvider makes the client span of each request; nil makes none and sends no trace
+	// context. The function sets it from its tracing, not from settings.
+	TracerProvider trace.TracerProvider `koanf:"-"`
+	// Propagate sends the client span's traceparent and tracestate to the target
+	// (otel.propagate_to_targets).
+	Propagate bool `koanf:"-"`
 }
 
 // Runner sends job requests.
@@ -48,6 +55,7 @@ type Runner struct {
 	client *http.Client
 	clock  clockwork.Clock
 	cfg    Config
+	tracer trace.Tracer // nil: no spans
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -73,7 +81,11 @@ func New(clock clockwork.Clock, cfg Config, policy *egress.Policy) *Runner {
 	// A proxy from the environment would receive every request, and the policy would only see
 	// the proxy's address: jobs connect directly.
 	tr.Proxy = nil
-	return &Runner{client: &http.Client{Transport: tr, CheckRedirect: checkRedirect}, clock: clock, cfg: cfg}
+	r := &Runner{client: &http.Client{Transport: tr, CheckRedirect: checkRedirect}, clock: clock, cfg: cfg}
+	if cfg.TracerProvider != nil {
+		r.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
+	return r
 }
 
 type redirectsKey struct{}
@@ -127,6 +139,14 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 	req.Header.Set("X-Vecron-Job-Id", d.JobID)
 	req.Header.Set("X-Vecron-Scheduled-At", d.ScheduledAt.UTC().Format(time.RFC3339Nano))
 
+	span := r.startSpan(ctx, req)
+	res := r.send(req, method, spec.FollowRedirects)
+	endSpan(ctx, span, res)
+	return res
+}
+
+// send sends req and reads its answer.
+func (r *Runner) send(req *http.Request, method string, followRedirects int) domain.RunResult {
 	start := r.clock.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {
@@ -168,7 +188,7 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			// Asking again gets the same redirect.
 			res.Permanent = true
-			res.Error += fmt.Sprintf("; the job follows %d redirects (http.follow_redirects)", spec.FollowRedirects)
+			res.Error += fmt.Sprintf("; the job follows %d redirects (http.follow_redirects)", followRedirects)
 		}
 		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), r.clock.Now())
 	}

@@ -146,3 +146,20 @@ func CheckDestination(ctx context.Context, hostport string) error {
 	b, _ := ctx.Value(bindingsKey{}).(Bindings)
 	return b.Check(hostport)
 }
+
+type maskerKey struct{}
+
+// WithMasker returns ctx carrying m, the masker of the attempt made under it, so what a runner
+// records while it runs (a span's status) hides the same secrets as the stored outcome.
+func WithMasker(ctx context.Context, m *Masker) context.Context {
+	if m == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, maskerKey{}, m)
+}
+
+// MaskerFrom returns the masker ctx carries; nil (which masks nothing) when it carries none.
+func MaskerFrom(ctx context.Context) *Masker {
+	m, _ := ctx.Value(maskerKey{}).(*Masker)
+	return m
+}

@@ -31,6 +31,9 @@ type Dialect struct {
 	// Target names the database's address for its circuit breaker, such as
 	// "postgres://db:5432", or "" when dsn does not say.
 	Target func(dsn string) string
+	// Database names the database (the service, for Oracle) dsn connects to, for the
+	// db.namespace of statement spans; nil, or "", leaves it out.
+	Database func(dsn string) string
 	// Hosts names every "host:port" dsn may connect to — a connection string may list fallback
 	// servers — for the check of bound secrets; nil means the one Target names.
 	Hosts func(dsn string) []string
@@ -133,7 +136,7 @@ func NamedSQL(params map[string]any) []any {
 // Postgres returns the dialect of PostgreSQL, through pgx.
 func Postgres() Dialect {
 	return Dialect{Driver: domain.DriverPostgres, DriverName: "pgx", Source: postgresSource, Connector: postgresConnector,
-		Target: postgresTarget, Hosts: postgresHosts, Classify: postgresClassify, Reason: postgresReason,
+		Target: postgresTarget, Hosts: postgresHosts, Database: postgresDatabase, Classify: postgresClassify, Reason: postgresReason,
 		// Strict: a placeholder without a value, or a value without a placeholder, is an error.
 		Named: func(params map[string]any) []any { return []any{pgx.StrictNamedArgs(params)} }}
 }
@@ -141,7 +144,7 @@ func Postgres() Dialect {
 // MySQL returns the dialect of MySQL and MariaDB.
 func MySQL() Dialect {
 	return Dialect{Driver: domain.DriverMySQL, DriverName: "mysql", Source: mysqlSource, Connector: mysqlConnector,
-		Target: mysqlTarget, Classify: mysqlClassify, Reason: mysqlReason, ReadOnlyAllows: mysqlReadOnly}
+		Target: mysqlTarget, Database: mysqlDatabase, Classify: mysqlClassify, Reason: mysqlReason, ReadOnlyAllows: mysqlReadOnly}
 }
 
 // returnsRows is the rule of PostgreSQL and MySQL, whose CALL can return a result set.

@@ -161,6 +161,15 @@ func mysqlTarget(dsn string) string {
 	return "mysql://" + cfg.Addr
 }
 
+// mysqlDatabase names the default database dsn selects.
+func mysqlDatabase(dsn string) string {
+	cfg, err := mysqlConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	return cfg.DBName
+}
+
 // mysqlReason: access denied to the user (1045, and 1698 from MariaDB for an unknown one) or to
 // the database it asked for (1044); too many connections, a server shutting down or gone away,
 // a connection lost mid-query.

@@ -441,6 +441,15 @@ func postgresTarget(dsn string) string {
 	return "postgres://" + net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
 
+// postgresDatabase names the database dsn connects to.
+func postgresDatabase(dsn string) string {
+	cfg, err := postgresConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	return cfg.Database
+}
+
 // postgresHosts names the server dsn names first and each fallback pgx tries after it.
 func postgresHosts(dsn string) []string {
 	cfg, err := postgresConfig(dsn)

@@ -30,6 +30,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
@@ -57,6 +59,9 @@ type Config struct {
 	// job, user and (sealed) secret. Off, such a connection is refused, however the job names
 	// the database.
 	AllowSystemDatabase bool `koanf:"allow_system_database" usage:"let sql jobs connect to vecron's own system database (refused by default: it holds every job and secret)"`
+	// TracerProvider makes a client span per statement; nil makes none. The function sets it
+	// from its tracing, not from settings.
+	TracerProvider trace.TracerProvider `koanf:"-"`
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +79,7 @@ func DefaultConfig() Config { return Config{}.withDefaults() }
 type Runner struct {
 	clock    clockwork.Clock
 	cfg      Config
+	tracer   trace.Tracer       // nil: no spans
 	dialects map[string]Dialect // by Dialect.Driver
 	policy   *egress.Policy
 	system   domain.DatabaseIdentity
@@ -96,6 +102,7 @@ type sourceKey struct {
 
 type resolved struct {
 	dsn, target, poolKey string
+	database             string // the name the dialect reads from dsn; "" when unknown
 	hosts                []string
 	err                  error
 }
@@ -111,6 +118,9 @@ func (r *Runner) resolve(dl Dialect, spec *domain.SQLSpec) (resolved, error) {
 	}
 	if res.dsn, res.err = dl.Source(spec); res.err == nil {
 		res.target = dl.Target(res.dsn)
+		if dl.Database != nil {
+			res.database = dl.Database(res.dsn)
+		}
 		if dl.Hosts != nil {
 			res.hosts = dl.Hosts(res.dsn)
 		} else if _, hostport, ok := strings.Cut(res.target, "://"); ok {
@@ -160,8 +170,12 @@ func New(clock clockwork.Clock, dialects []Dialect, policy *egress.Policy, syste
 		}
 		byDriver[d.Driver] = d
 	}
-	return &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, policy: policy, system: system,
-		pools: map[string]*pool{}, closedWait: map[string]time.Duration{}, sources: map[sourceKey]resolved{}}, nil
+	r := &Runner{clock: clock, cfg: cfg.withDefaults(), dialects: byDriver, policy: policy, system: system,
+		pools: map[string]*pool{}, closedWait: map[string]time.Duration{}, sources: map[sourceKey]resolved{}}
+	if cfg.TracerProvider != nil {
+		r.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
+	return r, nil
 }
 
 // SystemDatabaseError refuses a connection that is in vecron's own system database.
@@ -240,12 +254,12 @@ func (r *Runner) Run(ctx context.Context, d event.Due) domain.RunResult {
 		// The statements themselves are refused, as the database would refuse a bad one.
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailSQLError, Error: err.Error()}
 	}
-	db, err := r.pool(dl, spec)
+	db, src, err := r.pool(dl, spec)
 	if err != nil {
 		// The connection fields do not make a connection string the runner accepts.
 		return domain.RunResult{Status: domain.StatusFailed, Permanent: true, Reason: domain.FailOther, Error: err.Error()}
 	}
-	results, err := r.runAll(ctx, dl, db, spec)
+	results, err := r.runAll(ctx, dl, db, spec, r.spanAttributes(ctx, dl, src))
 	res.Duration = r.clock.Since(start)
 	if b, mErr := json.Marshal(results); mErr == nil {
 		res.Excerpt = string(b)
@@ -337,7 +351,7 @@ func check(dl Dialect, spec *domain.SQLSpec) error {
 	return nil
 }
 
-func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domain.SQLSpec) ([]StatementResult, error) {
+func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domain.SQLSpec, attrs []attribute.KeyValue) ([]StatementResult, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -379,7 +393,9 @@ func (r *Runner) runAll(ctx context.Context, dl Dialect, db *sql.DB, spec *domai
 			}
 			args = dl.Named(st.NamedParams)
 		}
+		sctx, span := r.startStatement(sctx, st.SQL, attrs)
 		err := runOne(sctx, target, st.SQL, args, queries(st.SQL), maxRows, &sr)
+		r.endStatement(span, dl, err)
 		cancel()
 		sr.DurationMS = float64(r.clock.Since(t0).Microseconds()) / 1000
 		out = append(out, sr)
@@ -444,18 +460,18 @@ func runOne(ctx context.Context, target execer, query string, args []any, rowsBa
 	return rows.Err()
 }
 
-// pool returns the pool of spec's target, opening it on first use.
-func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
+// pool returns the pool of spec's target, opening it on first use, and what spec resolved to.
+func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, resolved, error) {
 	src, err := r.resolve(dl, spec)
 	if err != nil {
-		return nil, err
+		return nil, src, err
 	}
 	dsn, key := src.dsn, src.poolKey
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if p, ok := r.pools[key]; ok {
 		p.lastUsed = r.clock.Now()
-		return p.db, nil
+		return p.db, src, nil
 	}
 	if len(r.pools) >= r.cfg.MaxTargets {
 		var oldest string
@@ -471,14 +487,14 @@ func (r *Runner) pool(dl Dialect, spec *domain.SQLSpec) (*sql.DB, error) {
 	}
 	connector, err := dl.Connector(dsn, r.connect())
 	if err != nil {
-		return nil, err // names the field, never holds the DSN
+		return nil, src, err // names the field, never holds the DSN
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(r.cfg.MaxConnsPerTarget)
 	db.SetMaxIdleConns(r.cfg.MaxConnsPerTarget)
 	db.SetConnMaxIdleTime(r.cfg.IdleTimeout)
 	r.pools[key] = &pool{db: db, lastUsed: r.clock.Now(), driver: dl.Driver}
-	return db, nil
+	return db, src, nil
 }
 
 // Source returns the database/sql driver name and DSN of spec: its DSN, or one built from its

@@ -16,6 +16,7 @@ import (
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/telemetry"
 )
 
 // Transports.
@@ -71,13 +72,16 @@ func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sq
 			runner.Close()
 		}
 	}()
-	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store, reg *metric.Registry) (executor.Runner, error) {
+	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store, reg *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
 		// Jobs are kept out of the system database by what its server reports, read once here.
 		var system domain.DatabaseIdentity
 		if !s.SQL.AllowSystemDatabase {
 			if system, err = st.DatabaseIdentity(ctx); err != nil {
 				return nil, fmt.Errorf("%w (sql jobs are refused the system database by its identity; grant EXECUTE on pg_control_system() or set sql.allow_system_database)", err)
 			}
+		}
+		if tracing.Enabled() { // off, a statement costs no span at all
+			s.SQL.TracerProvider = tracing.Provider()
 		}
 		if runner, err = sqljob.New(clock, dialects, policy, system, s.SQL); err != nil {
 			return nil, fmt.Errorf("sql runner: %w", err)

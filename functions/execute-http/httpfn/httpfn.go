@@ -11,8 +11,11 @@ import (
 	"github.com/vecron/vecron/functions/internal/worker"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/metric"
+	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/telemetry"
 )
 
 // Transports.
@@ -49,7 +52,17 @@ func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Log
 	if err != nil {
 		return err
 	}
-	runner := httpjob.New(clock, s.HTTP, policy)
-	defer runner.Close()
-	return worker.Run(ctx, clock, domain.KindHTTP, "execute-http", s.Settings, runner, log, reg)
+	var runner *httpjob.Runner
+	defer func() {
+		if runner != nil {
+			runner.Close()
+		}
+	}()
+	return worker.RunWith(ctx, clock, domain.KindHTTP, "execute-http", s.Settings, func(_ context.Context, _ *store.Store, _ *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
+		if tracing.Enabled() { // off, a request costs no span at all
+			s.HTTP.TracerProvider, s.HTTP.Propagate = tracing.Provider(), tracing.PropagateToTargets()
+		}
+		runner = httpjob.New(clock, s.HTTP, policy)
+		return runner, nil
+	}, log, reg)
 }

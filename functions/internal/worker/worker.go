@@ -96,13 +96,15 @@ func Aliases() map[string]string {
 // serves its own metrics on admin.addr; given, it registers into reg, which its caller serves
 // (vecron dev), and serves no admin listener.
 func Run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, runner executor.Runner, log *slog.Logger, reg *metric.Registry) error {
-	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store, *metric.Registry) (executor.Runner, error) { return runner, nil }, log, reg)
+	return RunWith(ctx, clock, kind, function, s, func(context.Context, *store.Store, *metric.Registry, *telemetry.Tracing) (executor.Runner, error) {
+		return runner, nil
+	}, log, reg)
 }
 
 // NewRunner makes an executor's runner once the system database is open, for a runner that
 // must know that database: execute-db keeps sql jobs out of it. reg is the process's registry,
-// for a runner with families of its own.
-type NewRunner func(ctx context.Context, st *store.Store, reg *metric.Registry) (executor.Runner, error)
+// for a runner with families of its own; tracing is the process's, for the runner's spans.
+type NewRunner func(ctx context.Context, st *store.Store, reg *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error)
 
 // RunWith is Run with the runner newRunner makes once the system database is open.
 func RunWith(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, function string, s Settings, newRunner NewRunner, log *slog.Logger, reg *metric.Registry) error {
@@ -136,7 +138,16 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := st.RegisterMetrics(reg); err != nil {
 		return err
 	}
-	runner, err := newRunner(ctx, st, reg)
+	policy, err := egress.New(s.Egress)
+	if err != nil {
+		return err
+	}
+	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: function, Instance: s.Executor.WorkerID, Policy: policy, Registry: reg, Environ: s.Environ})
+	if err != nil {
+		return err
+	}
+	defer tracing.Stop(ctx, log)
+	runner, err := newRunner(ctx, st, reg, tracing)
 	if err != nil {
 		return err
 	}
@@ -155,15 +166,6 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := variables.CheckKeys(ctx, st, keys); err != nil {
 		return err
 	}
-	policy, err := egress.New(s.Egress)
-	if err != nil {
-		return err
-	}
-	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: function, Instance: s.Executor.WorkerID, Policy: policy, Registry: reg, Environ: s.Environ})
-	if err != nil {
-		return err
-	}
-	defer tracing.Stop(ctx, log)
 	pub, err := queue.NewPublisher(js).WithMetrics(reg)
 	if err != nil {
 		return err

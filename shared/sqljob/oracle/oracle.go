@@ -32,6 +32,7 @@ func Dialect() sqljob.Dialect {
 		Connector:  Connector,
 		Target:     Target,
 		Hosts:      Hosts,
+		Database:   Database,
 		Classify:   Classify,
 		Reason:     Reason,
 		// go-ora refuses database/sql's ReadOnly option; Oracle's own statement enforces it.
@@ -103,6 +104,15 @@ func Target(dsn string) string {
 	}
 	s := cfg.Servers[0]
 	return "oracle://" + net.JoinHostPort(s.Addr, strconv.Itoa(cmp.Or(s.Port, DefaultPort)))
+}
+
+// Database names the service (or, without one, the SID) dsn connects to.
+func Database(dsn string) string {
+	cfg, err := goora.ParseConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	return cmp.Or(cfg.ServiceName, cfg.SID)
 }
 
 // Hosts names every server of dsn, the first and those go-ora fails over to.

@@ -1,0 +1,81 @@
+package httpjob
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/secret"
+)
+
+// tracerName is the instrumentation scope of the request spans.
+const tracerName = "github.com/vecron/vecron/shared/httpjob"
+
+// startSpan starts the client span of req, a child of the attempt's span in ctx, and writes its
+// trace context into req's headers when the runner propagates it. It returns nil when the
+// runner makes no spans.
+//
+// The trace context is written last, over any traceparent or tracestate the job set itself: the
+// target's view of the trace is ours, and a job cannot splice its request into another trace.
+// An unsampled span is sent too (flag 00): the target may sample on its own.
+//
+// One span covers the request and the redirects it follows: net/http follows them inside one
+// Do, and each hop carries the headers of the first, this traceparent included.
+func (r *Runner) startSpan(ctx context.Context, req *http.Request) trace.Span {
+	if r.tracer == nil {
+		return nil
+	}
+	ctx, span := r.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		// Only the parts of the URL that name the endpoint: a query or userinfo often holds a
+		// token. A rendered host or path may hold a secret too, hidden as the stored outcome is.
+		mask := secret.MaskerFrom(ctx)
+		port := req.URL.Port()
+		if port == "" {
+			port = "80"
+			if strings.EqualFold(req.URL.Scheme, "https") {
+				port = "443"
+			}
+		}
+		n, _ := strconv.Atoi(port)
+		span.SetAttributes(
+			attribute.String("http.request.method", req.Method),
+			attribute.String("server.address", mask.Mask(req.URL.Hostname())),
+			attribute.Int("server.port", n),
+			attribute.String("url.scheme", req.URL.Scheme),
+			attribute.String("url.path", mask.Mask(req.URL.EscapedPath())),
+		)
+	}
+	if r.cfg.Propagate && span.SpanContext().IsValid() {
+		// A job's own tracestate would otherwise ride along with our traceparent.
+		req.Header.Del("Tracestate")
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
+	return span
+}
+
+// endSpan records res on span (nil: nothing). The error is masked as the runtime masks the
+// stored one, with the masker of the attempt in ctx.
+func endSpan(ctx context.Context, span trace.Span, res domain.RunResult) {
+	if span == nil {
+		return
+	}
+	if span.IsRecording() {
+		if res.HTTPStatus != 0 {
+			span.SetAttributes(attribute.Int("http.response.status_code", res.HTTPStatus))
+		}
+		if res.Error != "" {
+			span.SetAttributes(attribute.String("error.type", cmp.Or(string(res.Reason), "_OTHER")))
+			span.SetStatus(codes.Error, strings.ToValidUTF8(secret.MaskerFrom(ctx).Mask(res.Error), "\uFFFD"))
+		}
+	}
+	span.End()
+}
