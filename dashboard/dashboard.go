@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/vecron/vecron/shared/identity"
@@ -69,11 +71,27 @@ type Config struct {
 	// a signed-in user little their own clock does not, but without the network's noise, and
 	// the time of a search can hint at how many rows the database looked at, readable or not.
 	ServerTiming bool `koanf:"server_timing" usage:"add a Server-Timing header (time to answer, and in the API) to the dashboard's signed-in pages"`
+	// TraceURL links an execution's trace id to where the traces are read (docs/observability.md
+	// §3): an http(s) URL in which {trace_id} is replaced, such as a Grafana Explore URL. Empty:
+	// the execution page shows the id as text.
+	TraceURL string `koanf:"trace_url" usage:"link an execution's trace id to this http(s) URL, {trace_id} replaced by the id (e.g. a Grafana Explore URL); empty shows the id as text"`
 }
+
+// traceIDPlaceholder is what TraceURL's template has replaced by the trace id.
+const traceIDPlaceholder = "{trace_id}"
 
 func (c Config) validate() error {
 	if c.IdleTimeout < 0 || c.MaxAge < 0 || c.LiveRecheck < 0 || c.LiveInterval < 0 || c.OIDCIdentityMin < 0 {
 		return errors.New("dashboard.idle_timeout, dashboard.max_age, dashboard.live_recheck, dashboard.live_interval, dashboard.oidc_identity_min: must not be negative")
+	}
+	if c.TraceURL != "" {
+		u, err := url.Parse(strings.ReplaceAll(c.TraceURL, traceIDPlaceholder, "0"))
+		switch {
+		case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+			return errors.New("dashboard.trace_url: must be an http or https URL with a host")
+		case !strings.Contains(c.TraceURL, traceIDPlaceholder):
+			return errors.New("dashboard.trace_url: must hold " + traceIDPlaceholder + ", which the execution page replaces by the trace id")
+		}
 	}
 	return nil
 }
@@ -113,6 +131,8 @@ type UI struct {
 	handler  http.Handler
 	// timing adds the Server-Timing header to the signed-in pages (Config.ServerTiming).
 	timing bool
+	// traceURL is Config.TraceURL.
+	traceURL string
 }
 
 // New returns the dashboard over d. It fails when cfg is not usable or an embedded file does
@@ -146,7 +166,7 @@ func New(d Deps, cfg Config) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui := &UI{api: d.API, ident: d.Identity, oidc: d.OIDC, now: d.Now, log: d.Log, cat: cat, assets: a, timing: cfg.ServerTiming,
+	ui := &UI{api: d.API, ident: d.Identity, oidc: d.OIDC, now: d.Now, log: d.Log, cat: cat, assets: a, timing: cfg.ServerTiming, traceURL: cfg.TraceURL,
 		sessions: &Sessions{store: d.Sessions, ident: d.Identity, cfg: cfg, now: d.Now, transport: transport, refresher: d.OIDCRefresh,
 			log: d.Log}}
 	if login := d.Identity.OIDCLogin(); login != nil {

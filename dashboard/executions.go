@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -283,6 +284,9 @@ func (ui *UI) outcome(lang string, s domain.ExecutionStatus) outcomeView {
 	return outcomeView{Status: string(s), Icon: statusIcon(s), Label: ui.cat.tr(lang, "status."+string(s))}
 }
 
+// traceIDPattern is a W3C trace id as the store records it.
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
 // executionView is the page of one execution.
 type executionView struct {
 	// Steps are the execution's way from its claim to its result (docs/fire-timeline.md).
@@ -304,6 +308,9 @@ type executionView struct {
 	// DeadLetter is the dead letter's state and what to do with it.
 	DeadLetter *deadLetterView
 	Message    string
+	// TraceID is the execution's sampled trace; TraceURL where to read it (dashboard.trace_url),
+	// empty to show the id as text.
+	TraceID, TraceURL string
 }
 
 // attemptView is one attempt of an execution.
@@ -413,6 +420,14 @@ func (ui *UI) executionPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	if e.WorkerID != "" {
 		ev.Facts = append(ev.Facts, fact{ui.cat.tr(lang, "execution.worker"), e.WorkerID})
+	}
+	// Only an id of the W3C form reaches the page, and the link: the template is the
+	// operator's, the id is what the API answered.
+	if traceIDPattern.MatchString(e.TraceID) {
+		ev.TraceID = e.TraceID
+		if ui.traceURL != "" {
+			ev.TraceURL = strings.ReplaceAll(ui.traceURL, traceIDPlaceholder, e.TraceID)
+		}
 	}
 	ui.sqlOf(lang, e, j, ev)
 	ev.Steps = ui.executionSteps(r, sess, e, loc)

@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/feed"
@@ -88,6 +89,9 @@ type Deps struct {
 	Keys jobs.Sealer
 	// RequestDurations is vecron_http_request_duration_seconds; nil measures nothing.
 	RequestDurations *metric.HistogramVec
+	// Tracer starts a server span per request, and the runs a request starts continue its
+	// trace; nil traces nothing.
+	Tracer trace.TracerProvider
 }
 
 // Server is the API's HTTP handler.
@@ -114,15 +118,17 @@ type Server struct {
 	readyH    http.Handler
 	// segments are the first path segments of the routes (see Owns).
 	segments map[string]struct{}
+	// tracer is Deps.Tracer, for the internal events listener.
+	tracer trace.TracerProvider
 }
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
-	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, hookLimiter: d.WebhookLimiter, keys: d.Keys, streamCfg: d.Stream,
+	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, hookLimiter: d.WebhookLimiter, keys: d.Keys, streamCfg: d.Stream, tracer: d.Tracer,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()
-	r.Use(requestMetrics(d.RequestDurations, now), requestID, recoverer(log), securityHeaders, validUTF8)
+	r.Use(requestMetrics(d.RequestDurations, now), serverSpans(d.Tracer, true), requestID, recoverer(log), securityHeaders, validUTF8)
 	routes := s.routes()
 	s.segments = firstSegments(routes)
 	for _, rt := range routes {

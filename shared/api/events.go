@@ -70,6 +70,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, scope jobs.Event
 		writeError(w, r, s.log, err)
 		return
 	}
+	linkEventTraces(r.Context(), events)
 	res, err := s.jobs.Ingest(r.Context(), s.store, s.limiter, scope, events)
 	for _, f := range res.FilterFailures {
 		// The event's data and attributes stay out of the log: they are the producer's.

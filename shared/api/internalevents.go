@@ -25,7 +25,8 @@ func (s *Server) InternalEvents(namespaces []string) http.Handler {
 		scope.Namespaces = []string{} // nil would read as no restriction to a careless reader
 	}
 	r := chi.NewRouter()
-	r.Use(requestID, recoverer(s.log), securityHeaders, validUTF8)
+	// The HTTP traceparent is the broker's: the span links the event's own trace extension.
+	r.Use(serverSpans(s.tracer, false), requestID, recoverer(s.log), securityHeaders, validUTF8)
 	r.Method(http.MethodPost, eventsPath, cloudEventsOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		a := s.actor(req, nil)
 		a.Kind, a.ID, a.Name, a.Mode = "system", InternalEventsActor, "cluster-internal events listener", "network"

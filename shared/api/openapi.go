@@ -844,6 +844,11 @@ func (g *schemaGen) customize(_ string, t reflect.Type, _ reflect.StructTag, s *
 			prop.Value.Description = "Labels to find the job by (GET /api/v1/jobs?tag=), stored without duplicates and sorted."
 			tagSchema(prop.Value.Items.Value)
 		}
+		if name == "trace_id" && t == reflect.TypeFor[domain.Execution]() && prop.Value != nil {
+			prop.Value.Pattern = "^[0-9a-f]{32}$"
+			prop.Value.Description = "The W3C trace id of the sampled trace the run belongs to (docs/observability.md); " +
+				"absent when it was not sampled or tracing is off."
+		}
 		omit := omitted(f.Tag)
 		if canBeNull(f.Type) && !omit {
 			s.Properties[name] = nullable(prop)

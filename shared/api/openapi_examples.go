@@ -46,7 +46,8 @@ func typeExamples() map[reflect.Type]any {
 	execution := domain.Execution{ID: exampleExecutionID, JobID: exampleJobID, JobVersion: 3,
 		IdempotencyKey: exampleJobID + ":1772393400000", Trigger: domain.TriggerSchedule, ScheduledAt: fired,
 		StartedAt: &fired, FinishedAt: &finished, Status: domain.StatusSucceeded, Attempt: 1, HTTPStatus: 200,
-		DurationMS: 1200, ResponseExcerpt: `{"settled":1284}`, WorkerID: "execute-http-7d9f-1"}
+		DurationMS: 1200, ResponseExcerpt: `{"settled":1284}`, WorkerID: "execute-http-7d9f-1",
+		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"}
 	user := domain.User{ID: exampleUserID, Username: "minh.nguyen", DisplayName: "Nguyễn Văn Minh",
 		Source: domain.UserSourceDatabase, CreatedAt: created, UpdatedAt: created}
 	binding := domain.RoleBinding{ID: "0193b6f2-3e4f-7a5b-9c6d-7e8f9a0b1c2d", Role: "editor", UserID: exampleUserID,

@@ -343,6 +343,10 @@ type Execution struct {
 	// Delivery is what the executor knew of how the fire reached it when it recorded the
 	// execution; only the timeline reads it back (nil elsewhere).
 	Delivery *DeliveryFacts `json:"-"`
+	// TraceID is the W3C trace id (32 lowercase hex digits) of the sampled trace the run belongs
+	// to — the request that started it, or its fire's — recorded with the execution; empty when
+	// its span was not sampled or tracing was off.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // DeliveryFacts are how a fire travelled from its claim to the worker that recorded it

@@ -50,7 +50,9 @@ func (s *Service) Replay(ctx context.Context, ds DeadLetterStore, executionID st
 		return nil, err
 	}
 	key := domain.Key(j.ID, domain.TriggerReplay, dead.ScheduledAt, id.String())
-	payload, err := json.Marshal(event.DueFor(j, dead.ScheduledAt, domain.TriggerReplay, key))
+	d := event.DueFor(j, dead.ScheduledAt, domain.TriggerReplay, key)
+	withTrace(ctx, &d) // the replay's execution is the executor's to record
+	payload, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
 	}

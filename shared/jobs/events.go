@@ -298,9 +298,11 @@ func (s *Service) queueEvent(ctx context.Context, es EventStore, rl RateLimiter,
 		at = due
 		run.CoalesceAfter = now.Add(coalesceMargin)
 	}
+	var traceID string
 	dueFor := func(key string, at time.Time) ([]byte, error) {
 		d := event.DueFor(j, at, domain.TriggerEvent, key)
 		d.Payload = payload
+		traceID = withTrace(ctx, &d)
 		return json.Marshal(d)
 	}
 	data, err := dueFor(key, at)
@@ -313,7 +315,7 @@ func (s *Service) queueEvent(ctx context.Context, es EventStore, rl RateLimiter,
 		return EventExecution{}, err
 	}
 	run.Execution = &domain.Execution{ID: eid.String(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key,
-		Trigger: domain.TriggerEvent, ScheduledAt: at}
+		Trigger: domain.TriggerEvent, ScheduledAt: at, TraceID: traceID}
 	run.Fire = domain.Fire{Key: key, JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerEvent, ScheduledAt: at, PublishAt: at, Payload: data}
 	x, replayed, err := es.QueueEvent(ctx, run, now)
 	if err != nil {

@@ -80,6 +80,7 @@ func (s *Service) Trigger(ctx context.Context, ts TriggerStore, j *domain.Job, r
 	key := domain.Key(j.ID, domain.TriggerManual, now, id)
 	d := event.DueFor(j, now, domain.TriggerManual, key)
 	d.Payload, d.Forced = r.Payload, r.Force
+	traceID := withTrace(ctx, &d)
 	data, err := json.Marshal(d)
 	if err != nil {
 		return nil, false, err
@@ -89,7 +90,7 @@ func (s *Service) Trigger(ctx context.Context, ts TriggerStore, j *domain.Job, r
 		return nil, false, err
 	}
 	e := &domain.Execution{ID: eid.String(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key,
-		Trigger: domain.TriggerManual, ScheduledAt: now, Forced: r.Force}
+		Trigger: domain.TriggerManual, ScheduledAt: now, Forced: r.Force, TraceID: traceID}
 	return ts.QueueManual(ctx, store.ManualRun{
 		Execution: e, Namespace: j.Namespace,
 		Fire:   domain.Fire{Key: key, JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerManual, ScheduledAt: now, PublishAt: now, Payload: data},

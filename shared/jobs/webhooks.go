@@ -293,6 +293,7 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 	}
 	d := event.DueFor(j, now, domain.TriggerWebhook, key)
 	d.Payload = payload
+	traceID := withTrace(ctx, &d)
 	data, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -302,7 +303,7 @@ func (s *Service) RunWebhook(ctx context.Context, ws WebhookStore, keys Sealer, 
 		return nil, err
 	}
 	x, replayed, err := ws.QueueEvent(ctx, store.EventRun{
-		Execution: &domain.Execution{ID: eid.String(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key, Trigger: domain.TriggerWebhook, ScheduledAt: now},
+		Execution: &domain.Execution{ID: eid.String(), JobID: j.ID, JobVersion: j.Version, IdempotencyKey: key, Trigger: domain.TriggerWebhook, ScheduledAt: now, TraceID: traceID},
 		Fire:      domain.Fire{Key: key, JobID: j.ID, Kind: j.Kind, Trigger: domain.TriggerWebhook, ScheduledAt: now, PublishAt: now, Payload: data},
 		Namespace: j.Namespace, Source: "webhook", EventID: sig, Action: "job.webhook", Skip: skip,
 		// The receipt outlives the replay window by far: a call replayed within it finds it.

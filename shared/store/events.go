@@ -191,10 +191,10 @@ func coalesce(ctx context.Context, tx pgx.Tx, r EventRun) (*domain.Execution, er
 func queueEventFire(ctx context.Context, tx pgx.Tx, r EventRun, now time.Time) (*domain.Execution, error) {
 	e, f := r.Execution, r.Fire
 	out, err := scanExecution(tx.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-		trigger, scheduled_at, status, attempt, next_attempt_at, exclusive, forced)
-		VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, false, false)
+		trigger, scheduled_at, status, attempt, next_attempt_at, exclusive, forced, trace_id)
+		VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, false, false, nullif($8, ''))
 		RETURNING `+executionColumns,
-		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, f.PublishAt))
+		e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, f.PublishAt, e.TraceID))
 	if err != nil {
 		return nil, err
 	}

@@ -68,21 +68,22 @@ type StartParams struct {
 // to resolve, and a running row that is not is reported Running with e.NextAttemptAt set to when
 // it would turn silent. An exclusive execution is not started while another exclusive execution of the job
 // runs (Busy). On Started and Resumed, e.ID and e.Attempt hold the recorded values; otherwise e
-// holds the existing row.
+// holds the existing row. e.TraceID, when set, is recorded with a new row (a resumed one keeps
+// what its first record holds).
 func (s *Store) StartExecution(ctx context.Context, e *domain.Execution, p StartParams) (StartOutcome, error) {
 	var reason *string
 	err := s.writeHistory(ctx, []time.Time{e.ScheduledAt}, func() error {
 		return s.pool.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error,
-		`+deliveryColumns+`)
+		`+deliveryColumns+`, trace_id)
 		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, $10, `+gatedError+`,
-			$11::text, $12::timestamptz, $13::timestamptz, $14::bigint, $15::text, $16::int
+			$11::text, $12::timestamptz, $13::timestamptz, $14::bigint, $15::text, $16::int, nullif($17::text, '')
 		FROM (VALUES ($1::uuid, $2::uuid, $3::bigint, $4::text, $5::text, $6::timestamptz, $7::timestamptz, $8::int, $9::text))
 			AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING error, job_version`,
 			append([]any{e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.StartedAt,
-				e.Attempt, e.WorkerID, p.Exclusive}, deliveryArgs(e.Delivery)...)...).Scan(&reason, &e.JobVersion)
+				e.Attempt, e.WorkerID, p.Exclusive}, append(deliveryArgs(e.Delivery), e.TraceID)...)...).Scan(&reason, &e.JobVersion)
 	})
 	switch {
 	case isOneRunning(err):
@@ -462,7 +463,7 @@ func (s *Store) Attempts(ctx context.Context, executionID string, scheduledAt ti
 const executionColumns = `id, job_id, job_version, idempotency_key, trigger, scheduled_at,
 	started_at, finished_at, status, attempt, coalesce(http_status, 0), coalesce(duration_ms, 0),
 	coalesce(response_excerpt, ''), coalesce(error, ''), coalesce(worker_id, ''), next_attempt_at,
-	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at, forced`
+	dead_letter_state, coalesce(dead_letter_replay_key, ''), dead_letter_resolved_at, forced, coalesce(trace_id, '')`
 
 // scanExecution scans the executionColumns of row, then any extra columns into extra.
 func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
@@ -474,7 +475,7 @@ func scanExecution(row pgx.Row, extra ...any) (*domain.Execution, error) {
 	)
 	dest := append([]any{&e.ID, &e.JobID, &e.JobVersion, &e.IdempotencyKey, &e.Trigger, &e.ScheduledAt,
 		&e.StartedAt, &e.FinishedAt, &e.Status, &e.Attempt, &e.HTTPStatus, &e.DurationMS,
-		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved, &e.Forced}, extra...)
+		&e.ResponseExcerpt, &e.Error, &e.WorkerID, &e.NextAttemptAt, &dlState, &replayKey, &resolved, &e.Forced, &e.TraceID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -637,15 +638,17 @@ const (
 // — the common case of a first delivery, grouped across concurrent deliveries so the database
 // commits once for all. It reports, per execution, what it did; a fire of a job paused or
 // deleted since the fire was claimed is recorded skipped instead, and its execution updated to
-// that record.
+// that record. Each execution's TraceID, when set, is recorded with it.
 func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) ([]Inserted, error) {
 	n := len(list)
 	ids, jobIDs, keys, triggers, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, attempts := make([]int64, n), make([]int32, n)
 	scheduled, started := make([]time.Time, n), make([]*time.Time, n)
 	facts := newDeliveryColumns(n)
+	traces := make([]string, n)
 	for i, e := range list {
 		ids[i], jobIDs[i], keys[i], triggers[i], workers[i] = e.ID, e.JobID, e.IdempotencyKey, string(e.Trigger), e.WorkerID
+		traces[i] = e.TraceID
 		versions[i], attempts[i], scheduled[i], started[i] = e.JobVersion, int32(e.Attempt), e.ScheduledAt, e.StartedAt
 		facts.add(e.Delivery)
 	}
@@ -653,20 +656,20 @@ func (s *Store) InsertExecutions(ctx context.Context, list []*domain.Execution) 
 	err := s.writeHistory(ctx, scheduled, func() error {
 		rows, err := s.pool.Query(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
 		trigger, scheduled_at, started_at, heartbeat_at, finished_at, status, attempt, worker_id, exclusive, error,
-		`+deliveryColumns+`)
+		`+deliveryColumns+`, trace_id)
 		SELECT u.id, u.job_id, `+gatedVersion+`, u.key, u.trigger, u.scheduled,`+gatedColumns+`, u.attempt, u.worker, false, `+gatedError+`,
-			`+deliveryFromUnnest+`
+			`+deliveryFromUnnest+`, nullif(u.trace_id, '')
 		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[],
-				$10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::text[], $15::int[])
+				$10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::text[], $15::int[], $16::text[])
 			WITH ORDINALITY AS u(id, job_id, version, key, trigger, scheduled, started, attempt, worker,
-				claimed_by, claimed_at, published_at, stream_seq, consumer, delivery_count, n)
+				claimed_by, claimed_at, published_at, stream_seq, consumer, delivery_count, trace_id, n)
 		LEFT JOIN jobs j ON j.id = u.job_id
 		-- In key order, as every writer of job_outcomes counts (migration 00013); then in the
 		-- order given, so that of two deliveries of one fire in a batch the first wins.
 		ORDER BY u.job_id, u.scheduled, u.n
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING RETURNING id, error, job_version`,
 			ids, jobIDs, versions, keys, triggers, scheduled, started, attempts, workers,
-			facts.claimedBy, facts.claimedAt, facts.publishedAt, facts.streamSeq, facts.consumer, facts.count)
+			facts.claimedBy, facts.claimedAt, facts.publishedAt, facts.streamSeq, facts.consumer, facts.count, traces)
 		if err != nil {
 			return err
 		}

@@ -80,10 +80,10 @@ func (s *Store) QueueManual(ctx context.Context, m ManualRun, at time.Time) (*do
 			}
 			var err error
 			out, err = scanExecution(tx.QueryRow(ctx, `INSERT INTO job_executions (id, job_id, job_version, idempotency_key,
-				trigger, scheduled_at, status, attempt, next_attempt_at, exclusive, forced)
-				VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $6, false, $7)
+				trigger, scheduled_at, status, attempt, next_attempt_at, exclusive, forced, trace_id)
+				VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $6, false, $7, nullif($8, ''))
 				RETURNING `+executionColumns,
-				e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.Forced))
+				e.ID, e.JobID, e.JobVersion, e.IdempotencyKey, e.Trigger, e.ScheduledAt, e.Forced, e.TraceID))
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vecron/vecron/dashboard"
@@ -349,18 +350,23 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if keys.Empty() {
 		log.Warn("no secrets.keys: secret variables cannot be stored")
 	}
-	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
-		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
-		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys, RequestDurations: requests}, clock.Now, log)
-	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
-	if err != nil {
-		return err
-	}
 	tracing, err := telemetry.NewTracing(s.OTel, telemetry.TracingDeps{Function: "api", Policy: policy, Registry: reg, Environ: s.Environ})
 	if err != nil {
 		return err
 	}
 	defer tracing.Stop(ctx, log)
+	// Off, the api takes no tracer at all: no span, no traceparent in any run it starts.
+	var tracer trace.TracerProvider
+	if tracing.Enabled() {
+		tracer = tracing.Provider()
+	}
+	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
+		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
+		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys, RequestDurations: requests, Tracer: tracer}, clock.Now, log)
+	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
+	if err != nil {
+		return err
+	}
 	// Every replica runs one; they take turns through the store, one pass per interval.
 	// A missed fire counts in its job's failure streak and alerts through the job's channels.
 	dog, err := watchdog.New(watchdog.Deps{Store: st, Stream: due, Clock: clock, Log: log.With("component", "watchdog"), Metrics: reg,
