@@ -19,6 +19,8 @@ var (
 	// templateKey finds {{t .L "key"}}, {{t $L "key"}}, {{t $.L "key"}} and {{t . "key"}} in
 	// templates.
 	templateKey = regexp.MustCompile(`\bt (?:\$?\.?L|\.) "([^"]+)"`)
+	// componentKey finds v.T("key") and w.T("key") in templ components.
+	componentKey = regexp.MustCompile(`\bT\("([a-z_]+\.[a-z_.]+)"`)
 	// codeKey finds tr(lang, "key") and errorPage(…, "key") in Go code.
 	codeKey = regexp.MustCompile(`(?:\.tr\([a-zA-Z]+, |errorPage\([^"]*?, )"([a-z_]+\.[a-z_.]+)"`)
 	// literalKey finds the other keys Go code names as string literals ("jobs.paused").
@@ -48,6 +50,15 @@ func TestCatalogs(t *testing.T) {
 		b, err := fs.ReadFile(files, name)
 		require.NoError(t, err)
 		for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = name
+		}
+	}
+	components, err := filepath.Glob("*.templ")
+	require.NoError(t, err)
+	for _, name := range components {
+		b, err := os.ReadFile(name)
+		require.NoError(t, err)
+		for _, m := range componentKey.FindAllStringSubmatch(string(b), -1) {
 			used[m[1]] = name
 		}
 	}

@@ -106,7 +106,8 @@ func (ui *UI) jobPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	wg.Wait()
 	jv.Row = ui.row(langOf(r), sess, &j, st, m, ui.now())
 	jv.Live = liveURL([]string{id}, id)
-	ui.render(w, http.StatusOK, "job.html", ui.newView(r, sess, "job.title", "jobs", jv))
+	v := ui.newView(r, sess, "job.title", "jobs", jv)
+	ui.renderPage(w, http.StatusOK, v, jobContent(v, jv))
 }
 
 // fires fills in the job's next fires from the API's schedule preview.

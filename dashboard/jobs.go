@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/google/uuid"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -193,8 +194,21 @@ func (ui *UI) jobsPage(w http.ResponseWriter, r *http.Request, sess *session) {
 			jv.FieldErrors[fe.Field] = fe.Reason
 		}
 	}
-	ui.render(w, status, "jobs.html", ui.newView(r, sess, "jobs.title", "jobs", jv))
+	v := ui.newView(r, sess, "jobs.title", "jobs", jv)
+	ui.renderPage(w, status, v, jobsContent(v, jv))
 }
+
+// exportURL returns the export page, for the namespace the list is filtered by (if any).
+func exportURL(namespace string) templ.SafeURL {
+	if namespace == "" {
+		return "/jobs/export"
+	}
+	return templ.SafeURL("/jobs/export?namespace=" + queryValue(namespace))
+}
+
+// queryValue escapes s as a value of a query string, a space as %20 (as the pages always wrote
+// it), not url.QueryEscape's +.
+func queryValue(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
 
 // options returns the choices of a select: every value, labelled by its key under prefix.
 func (ui *UI) options(lang, prefix, selected string, values ...string) []option {
@@ -333,7 +347,7 @@ func (ui *UI) act(w http.ResponseWriter, r *http.Request, sess *session, id, pat
 		return
 	}
 	row.Message = ui.cat.tr(lang, doneKey)
-	ui.execute(w, http.StatusOK, "jobs.html", "job-row", row)
+	ui.renderComponent(w, http.StatusOK, jobRowItem(words{cat: ui.cat, lang: lang}, row))
 }
 
 // backTo returns the page of this site r was posted from (its Referer), or the jobs list.

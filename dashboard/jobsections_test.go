@@ -206,7 +206,7 @@ func TestJobPageAuditTrail(t *testing.T) {
 		require.Contains(t, rows[i][1], `<span>`+want.action+` <code class="muted">`+want.code+`</code></span>`, "newest first")
 		require.Contains(t, rows[i][1], want.summary)
 		require.Contains(t, rows[i][1], want.actor, "the user, or the API token by its name")
-		require.Regexp(t, `<span class="when" data-at="[^"]+" data-now="[^"]+">[^<]+</span> <span class="muted">[^<]+ &#43;07</span>`, rows[i][1])
+		require.Regexp(t, `<span class="when" data-at="[^"]+" data-now="[^"]+">[^<]+</span> <span class="muted">[^<]+ (?:&#43;|\+)07</span>`, rows[i][1])
 	}
 	require.NotContains(t, trail, other)
 	all := `/audit?object_id=` + id + `&amp;object_kind=job`

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -345,8 +346,8 @@ func (ui *UI) liveUpdate(r *http.Request, sess *session, st *liveState, out *liv
 			}
 			row.Live = true
 			var buf bytes.Buffer
-			if err := ui.pages["jobs.html"].ExecuteTemplate(&buf, "job-row", row); err != nil {
-				ui.log.Error("dashboard template", "template", "job-row", "error", err)
+			if err := jobRowItem(words{cat: ui.cat, lang: row.L}, row).Render(context.Background(), &buf); err != nil {
+				ui.log.Error("dashboard component", "component", "job row", "error", err)
 				continue
 			}
 			out.event(rowEvent(id), buf.String())
@@ -355,8 +356,8 @@ func (ui *UI) liveUpdate(r *http.Request, sess *session, st *liveState, out *liv
 	if timeline {
 		tv := ui.timeline(r, sess, st.timeline)
 		var buf bytes.Buffer
-		if err := ui.pages["job.html"].ExecuteTemplate(&buf, "timeline", tv); err != nil {
-			ui.log.Error("dashboard template", "template", "timeline", "error", err)
+		if err := timelineItems(words{cat: ui.cat, lang: tv.L}, tv).Render(context.Background(), &buf); err != nil {
+			ui.log.Error("dashboard component", "component", "timeline", "error", err)
 		} else {
 			out.event(timelineEvent(st.timeline), buf.String())
 		}

@@ -17,8 +17,7 @@ import (
 
 // pageNames returns the page templates; each is parsed with the layout.
 func pageNames() []string {
-	return []string{"jobs.html", "job.html",
-		"builder.html", "import.html", "export.html",
+	return []string{"builder.html", "import.html", "export.html",
 		"executions.html", "execution.html", "confirm.html", "deadletters.html",
 		"variables.html", "variable.html", "audit.html",
 		"users.html", "user.html", "tokens.html", "sessions.html", "account_sessions.html", "webhook.html"}
@@ -38,8 +37,7 @@ const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/row.html", "templates/timeline.html",
-			"templates/sessiontable.html", "templates/"+name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/sessiontable.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}
@@ -75,6 +73,19 @@ type view struct {
 
 // T returns the text of key in the view's language (catalogs.tr).
 func (v *view) T(key string, args ...any) string { return v.cat.tr(v.L, key, args...) }
+
+// words returns the view's language, for the components it holds.
+func (v *view) words() words { return words{cat: v.cat, lang: v.L} }
+
+// words is one language of the catalogs: the translator of a component that is also rendered
+// without a page around it (a job's row, the timeline).
+type words struct {
+	cat  catalogs
+	lang string
+}
+
+// T returns the text of key in w's language (catalogs.tr).
+func (w words) T(key string, args ...any) string { return w.cat.tr(w.lang, key, args...) }
 
 // Asset returns the versioned address of the static file name.
 func (v *view) Asset(name string) string { return v.assets.url(name) }

@@ -58,7 +58,7 @@ func TestJobsListTags(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.StatusCode)
 	links := tagLinks(r.body)
 	require.Len(t, links, 4)
-	require.Equal(t, "/jobs?tag=env%2fprod", links["env/prod"])
+	require.Equal(t, "/jobs?tag=env%2Fprod", links["env/prod"])
 	require.Equal(t, 6, strings.Count(r.body, `class="tag"`), "each job its own")
 	require.Contains(t, r.body, `<ul class="tags" aria-label="Tags">`)
 
