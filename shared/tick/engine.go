@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -165,6 +166,9 @@ type Engine struct {
 	held atomic.Int32
 
 	metrics metrics
+	// tracer is nil when the engine does not trace (SetTracer): the fire's path then skips
+	// every span.
+	tracer trace.Tracer
 }
 
 // SetShards makes the engine claim only the shards sh owns. Call it before Run.
@@ -307,9 +311,12 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	// only later).
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 	began := e.now()
-	fires, claimed, planErrs, held, err := e.claimFires(claimCtx, now, shards, horizon, planner.Plan)
+	spanBegan := time.Now()
+	var skips skipTally
+	fires, claimed, planErrs, held, err := e.claimFires(claimCtx, now, shards, horizon, e.countingPlan(planner.Plan, &skips), &skips)
 	e.metrics.claimTime.Observe(e.clock.Since(began).Seconds(), "")
 	cancel()
+	cs := e.traceClaim(spanBegan, shards, claimed, len(fires), err)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("claim due jobs", "error", err)
@@ -320,7 +327,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 		e.log.Error("job cannot be scheduled; it stops firing until edited", "error", perr)
 	}
 	for _, f := range fires {
-		heap.Push(pending, pendingFire{Fire: f, held: held})
+		heap.Push(pending, pendingFire{Fire: f, held: held, claim: cs})
 	}
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
@@ -346,12 +353,14 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 }
 
 // claimFires claims due jobs, holding the claim open until its fires are published when it
-// may (see maxHeldClaims); held is nil for a claim whose fires went to the outbox.
-func (e *Engine) claimFires(ctx context.Context, now time.Time, shards []int32, horizon time.Time, plan store.Plan) (fires []domain.Fire, claimed int, planErrs []error, held *heldClaim, err error) {
+// may (see maxHeldClaims); held is nil for a claim whose fires went to the outbox. The skips
+// plan tallied into *skips are counted once the claim commits.
+func (e *Engine) claimFires(ctx context.Context, now time.Time, shards []int32, horizon time.Time, plan store.Plan, skips *skipTally) (fires []domain.Fire, claimed int, planErrs []error, held *heldClaim, err error) {
 	if e.cfg.Lookahead > maxHeldLookahead || e.held.Load() >= maxHeldClaims {
 		fires, claimed, planErrs, err = e.store.ClaimDue(ctx, now, shards, horizon, e.cfg.BatchSize, plan)
 		if err == nil {
 			e.metrics.claimed.Add(float64(len(fires)))
+			e.metrics.countSkips(*skips)
 		}
 		return fires, claimed, planErrs, nil, err
 	}
@@ -364,10 +373,11 @@ func (e *Engine) claimFires(ctx context.Context, now time.Time, shards []int32, 
 		if err := c.Commit(ctx, nil); err != nil {
 			return nil, 0, nil, nil, err
 		}
+		e.metrics.countSkips(*skips)
 		return nil, c.Claimed, c.PlanErrs, nil, nil
 	}
 	e.held.Add(1)
-	return c.Fires, c.Claimed, c.PlanErrs, &heldClaim{claim: c, left: len(c.Fires)}, nil
+	return c.Fires, c.Claimed, c.PlanErrs, &heldClaim{claim: c, left: len(c.Fires), skips: *skips}, nil
 }
 
 // heldClaim is an open claim and how many of its fires are still to be published. Only the
@@ -376,6 +386,8 @@ type heldClaim struct {
 	claim       *store.HeldClaim
 	left        int
 	unpublished []domain.Fire
+	// skips are counted when the claim commits.
+	skips skipTally
 }
 
 // pendingFire is a claimed fire waiting for its instant, with the open claim it belongs to (nil
@@ -383,6 +395,8 @@ type heldClaim struct {
 type pendingFire struct {
 	domain.Fire
 	held *heldClaim
+	// claim is the claim's span, nil for a fire from the outbox or when the engine does not trace.
+	claim *claimSpan
 }
 
 // relay queues fires that stayed in the outbox past RelayAfter: a replica died between claiming
@@ -468,19 +482,47 @@ func (e *Engine) publishLoop(ctx context.Context, batches <-chan []pendingFire) 
 	for fires := range batches {
 		msgs := make([]queue.Message, 0, len(fires))
 		sent := make([]pendingFire, 0, len(fires))
-		var unsent []pendingFire
-		for _, f := range fires {
+		var (
+			unsent     []pendingFire
+			spans      []fireSpans // of sent, index for index; nil when the engine does not trace
+			batchBegan time.Time
+		)
+		if e.tracer != nil {
+			spans = make([]fireSpans, 0, len(fires))
+			batchBegan = time.Now()
+		}
+		for i := range fires {
+			f := &fires[i]
 			ev := event.NewDueEncoded(event.DueMeta{Key: f.Key, JobID: f.JobID, Kind: f.Kind, Trigger: f.Trigger, ScheduledAt: f.ScheduledAt}, f.Payload, source)
+			var fs fireSpans
+			if e.tracer != nil {
+				var parent, state string
+				fs, parent, state = e.startFire(f, batchBegan)
+				ev = withTrace(ev, parent, state)
+			}
 			msg, err := event.ToNATS(ctx, ev)
 			if err != nil {
 				e.log.Error("encode due event", "idempotency_key", f.Key, "error", err)
-				unsent = append(unsent, f)
+				if e.tracer != nil {
+					fs.end(err)
+				}
+				unsent = append(unsent, *f)
 				continue
 			}
 			msgs = append(msgs, queue.Message{Subject: e.names.DueSubject(f.Kind), MsgID: f.Key, Msg: msg})
-			sent = append(sent, f)
+			sent = append(sent, *f)
+			if e.tracer != nil {
+				spans = append(spans, fs)
+			}
+		}
+		var batch trace.Span
+		if e.tracer != nil {
+			batch = e.traceBatch(batchBegan, spans, len(msgs))
 		}
 		errs := e.pub.PublishBatch(ctx, msgs)
+		if e.tracer != nil {
+			e.endSpans(batch, spans, errs)
+		}
 		ackedAt := e.now()
 		acked := make([]string, 0, len(sent))
 		var failed int
@@ -535,6 +577,7 @@ func (e *Engine) published(ctx context.Context, h *heldClaim, unpublished *domai
 		e.log.Error("commit claim; its jobs will be claimed again", "fires", len(h.claim.Fires), "error", err)
 	} else {
 		e.metrics.claimed.Add(float64(len(h.claim.Fires)))
+		e.metrics.countSkips(h.skips)
 	}
 	e.held.Add(-1)
 	select {

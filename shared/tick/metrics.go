@@ -16,12 +16,13 @@ type metrics struct {
 	claimed   *metric.Counter
 	backlog   *metric.Gauge
 	oldest    *metric.Gauge
+	skipped   *metric.CounterVec
 }
 
 func newMetrics(reg *metric.Registry) (metrics, error) {
 	var (
 		m    metrics
-		errs [6]error
+		errs [7]error
 	)
 	m.lateness, errs[0] = reg.HistogramVec(metric.DispatchLateness)
 	m.published, errs[1] = reg.CounterVec(metric.FiresPublished)
@@ -29,6 +30,7 @@ func newMetrics(reg *metric.Registry) (metrics, error) {
 	m.claimed, errs[3] = reg.Counter(metric.TickClaimedFires)
 	m.backlog, errs[4] = reg.Gauge(metric.OutboxBacklog)
 	m.oldest, errs[5] = reg.Gauge(metric.OutboxOldestAge)
+	m.skipped, errs[6] = reg.CounterVec(metric.JobSkipped)
 	for _, err := range errs {
 		if err != nil {
 			return metrics{}, fmt.Errorf("tick metrics: %w", err)

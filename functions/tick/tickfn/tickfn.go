@@ -142,6 +142,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	defer tracing.Stop(ctx, log)
+	engine.SetTracer(tracing.Provider())
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {

@@ -1,0 +1,97 @@
+package tick
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
+)
+
+// discard acknowledges every message without sending it: what is measured is the engine's
+// share of a batch.
+type discard struct{}
+
+func (discard) PublishBatch(_ context.Context, msgs []queue.Message) []error {
+	return make([]error, len(msgs))
+}
+
+// publishOnce publishes a batch of fires of a held claim that never commits.
+func publishOnce(e *Engine, fires []pendingFire) {
+	batches := make(chan []pendingFire, 1)
+	batches <- fires
+	close(batches)
+	e.publishLoop(context.Background(), batches)
+}
+
+func benchFires(n int, h *heldClaim) []pendingFire {
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	fires := make([]pendingFire, n)
+	for i := range fires {
+		fires[i] = pendingFire{Fire: domain.Fire{Key: domain.ScheduledKey("job", at.Add(time.Duration(i)*time.Second)), JobID: "job",
+			Kind: domain.KindHTTP, Trigger: domain.TriggerSchedule, ScheduledAt: at, Payload: []byte(`{"job_id":"job"}`)}, held: h}
+	}
+	return fires
+}
+
+func benchEngine() *Engine {
+	return &Engine{pub: discard{}, names: event.Names{}, cfg: DefaultConfig(), clock: clockwork.NewRealClock(), log: slog.New(slog.DiscardHandler)}
+}
+
+// Tracing off (no tracer, or the no-op provider functions build without otel.endpoint) costs no
+// allocation on the fire's path.
+func TestPublishWithTracingOffAllocatesNothingExtra(t *testing.T) {
+	h := &heldClaim{left: 1 << 30}
+	fires := benchFires(100, h)
+	plain := benchEngine()
+	noopEngine := benchEngine()
+	noopEngine.SetTracer(noop.NewTracerProvider())
+	require.Nil(t, noopEngine.tracer, "a no-op provider is tracing off")
+	noopEngine.SetTracer(nil)
+	require.Nil(t, noopEngine.tracer)
+	noopEngine.SetTracer(noop.NewTracerProvider())
+
+	base := testing.AllocsPerRun(20, func() { publishOnce(plain, fires) })
+	off := testing.AllocsPerRun(20, func() { publishOnce(noopEngine, fires) })
+	require.Equal(t, base, off)
+	// And none per fire from the tracing code: double the fires, double only the encoding's share.
+	fires2 := benchFires(200, h)
+	base2 := testing.AllocsPerRun(20, func() { publishOnce(plain, fires2) })
+	t.Logf("allocations per batch: 100 fires %.0f, 200 fires %.0f (%.1f per fire)", base, base2, (base2-base)/100)
+}
+
+func BenchmarkPublishBatch(b *testing.B) {
+	h := &heldClaim{left: 1 << 30}
+	for _, tc := range []struct {
+		name    string
+		trigger domain.Trigger
+		trace   bool
+	}{{"TracingOff", domain.TriggerSchedule, false}, {"TracingOnSchedule", domain.TriggerSchedule, true}, {"TracingOnManual", domain.TriggerManual, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			fires := benchFires(100, h)
+			for i := range fires {
+				fires[i].Trigger = tc.trigger
+				fires[i].Payload = []byte(`{"job_id":"job","kind":"http","http":{"url":"http://127.0.0.1:9/","method":"GET"},"trace":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`)
+			}
+			e := benchEngine()
+			if tc.trace {
+				rec, tp := benchProvider()
+				defer tp.Shutdown(context.Background()) //nolint:errcheck // nothing to flush
+				_ = rec
+				e.SetTracer(tp)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				publishOnce(e, fires)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fires)), "ns/fire")
+		})
+	}
+}
