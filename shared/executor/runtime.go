@@ -1099,6 +1099,11 @@ func (r *Runtime) start(ctx context.Context, d event.Due, now time.Time, p store
 	// A first delivery of a non-exclusive fire — nearly every one — is inserted with others';
 	// anything else (a redelivery, a retry, forbid/replace) takes the careful path.
 	ft := fireTraceFrom(ctx)
+	if ft != nil && ft.flags.IsSampled() {
+		// The execution names its trace only where the trace was kept: a link to an unsampled
+		// trace leads nowhere.
+		e.TraceID = ft.tid.String()
+	}
 	if ft != nil {
 		if ft.recStart.IsZero() {
 			ft.recStart = time.Now()

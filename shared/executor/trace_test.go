@@ -128,6 +128,7 @@ func TestAFireIsTracedUnderTheSpanItsEventNames(t *testing.T) {
 	require.Equal(t, trace.SpanKindConsumer, consume.SpanKind())
 	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", consume.SpanContext().TraceID().String())
 	require.Equal(t, "00f067aa0ba902b7", consume.Parent().SpanID().String(), "the parent is the event's trace extension")
+	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", e.TraceID, "the execution names its sampled trace")
 	require.True(t, consume.Parent().IsRemote())
 	require.Equal(t, telemetry.AttemptSpanID(key, 1), consume.SpanContext().SpanID())
 	require.Equal(t, e.ID, attr(consume, "vecron.execution.id").AsString())
