@@ -182,8 +182,8 @@ func parseHeaders(list []string, env map[string]string) (map[string]string, erro
 	for i, h := range list {
 		k, v, ok := strings.Cut(h, "=")
 		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("otel.headers[%d]: not a key=value pair", i)
+		if !ok || k == "" || strings.ContainsAny(k, ": \t") {
+			return nil, fmt.Errorf("otel.headers[%d]: not a name=value pair", i)
 		}
 		var missing string
 		v = envRef.ReplaceAllStringFunc(strings.TrimSpace(v), func(ref string) string {
@@ -195,7 +195,7 @@ func parseHeaders(list []string, env map[string]string) (map[string]string, erro
 			return val
 		})
 		if missing != "" {
-			return nil, fmt.Errorf("otel.headers[%d] (%s): the environment has no %s", i, k, missing)
+			return nil, fmt.Errorf("otel.headers[%d]: the environment has no %s", i, missing)
 		}
 		out[k] = v
 	}

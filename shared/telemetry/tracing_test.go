@@ -159,8 +159,9 @@ func TestTracingSettingsAreChecked(t *testing.T) {
 	}{
 		{"RatioAboveOne", func(c *telemetry.TracingConfig) { c.SampleRatio = 1.5 }, "otel.sample_ratio"},
 		{"NegativeTimeout", func(c *telemetry.TracingConfig) { c.Timeout = -1 }, "otel.timeout"},
-		{"HeaderWithoutValue", func(c *telemetry.TracingConfig) { c.Headers = []string{"Authorization"} }, "otel.headers[0]: not a key=value pair"},
-		{"HeaderFromMissingEnv", func(c *telemetry.TracingConfig) { c.Headers = []string{"K=${env:NOPE}"} }, "otel.headers[0] (K): the environment has no NOPE"},
+		{"HeaderWithoutValue", func(c *telemetry.TracingConfig) { c.Headers = []string{"Authorization"} }, "otel.headers[0]: not a name=value pair"},
+		{"HeaderWrittenAsHTTP", func(c *telemetry.TracingConfig) { c.Headers = []string{"Authorization: Basic dXNlcjpzM2NyM3Q="} }, "otel.headers[0]: not a name=value pair"},
+		{"HeaderFromMissingEnv", func(c *telemetry.TracingConfig) { c.Headers = []string{"K=${env:NOPE}"} }, "otel.headers[0]: the environment has no NOPE"},
 		{"DeniedEndpoint", func(c *telemetry.TracingConfig) { c.Endpoint = "http://169.254.169.254:4318" }, "otel.endpoint: egress policy refuses"},
 		{"LoopbackNeedsAllow", func(c *telemetry.TracingConfig) { c.Endpoint = "http://127.0.0.1:4318" }, "egress.allow"},
 	} {
@@ -171,6 +172,7 @@ func TestTracingSettingsAreChecked(t *testing.T) {
 			tc.mod(&cfg)
 			_, err := telemetry.NewTracing(cfg, telemetry.TracingDeps{Function: "api"})
 			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "dXNlcjpzM2NyM3Q", "a header value in an error")
 		})
 	}
 }

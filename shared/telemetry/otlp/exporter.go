@@ -106,7 +106,9 @@ func New(cfg Config) (*Exporter, error) {
 	headers := http.Header{}
 	for k, v := range cfg.Headers {
 		if !validHeaderName(k) {
-			return nil, fmt.Errorf("otel.headers: %q is not a header name", k)
+			// Never quote it: an entry written "Authorization: Basic …=" puts its credential
+			// in what looks like the key.
+			return nil, errors.New("otel.headers: an entry's name is not a header name; write each as name=value")
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return nil, fmt.Errorf("otel.headers: the value of %s holds a line break", k)
