@@ -200,6 +200,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	metricsURL := ""
 	if reg != nil {
 		metricsURL = "http://" + adminLn.Addr().String() + "/metrics"
+	} else if adminLn != nil {
+		// metrics.enabled is false: a held port nobody serves would hang its callers.
+		adminLn.Close()
 	}
 	// Jobs on one machine call services on it; in production loopback stays denied.
 	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)

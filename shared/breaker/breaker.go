@@ -229,7 +229,7 @@ func (b *Breakers) Allow(ctx context.Context, host string) (done func(ok bool), 
 	}
 	now := b.clock.Now()
 	if until, ok := b.open.get(host, now); ok {
-		b.gauge.touch(host, now) // still open: the gauge says so already
+		b.gauge.touch(host, now, 1) // still open
 		return nil, &OpenError{Host: host, RetryAfter: until.Sub(now)}
 	}
 	if b.paused(now) {

@@ -48,19 +48,18 @@ func (g *hostGauge) learned(host string, r result, now time.Time) {
 			g.transitions.Inc(to)
 		}
 	}
-	if !g.touch(host, now) {
-		return
-	}
 	v := 0.0
 	if r.state == StateOpen {
 		v = 1
 	}
-	g.open.Set(v, host)
+	g.touch(host, now, v)
 }
 
-// touch notes that host was asked about at now, and reports whether it is kept: past
-// maxOpenHosts a new host is not, until the sweep makes room.
-func (g *hostGauge) touch(host string, now time.Time) bool {
+// touch notes that host was asked about at now and sets its gauge to v, and reports whether it
+// is kept: past maxOpenHosts a new host is not, until the sweep makes room. The gauge is set
+// under the lock the sweep takes, so a sweep cannot drop a host between the two and leave a
+// series nobody sweeps.
+func (g *hostGauge) touch(host string, now time.Time, v float64) bool {
 	if g.open == nil {
 		return false
 	}
@@ -73,6 +72,7 @@ func (g *hostGauge) touch(host string, now time.Time) bool {
 		return false
 	}
 	g.seen[host] = now
+	g.open.Set(v, host)
 	if g.sweep == nil {
 		g.sweep = g.clock.AfterFunc(g.forgetAfter, g.forget)
 	}
