@@ -140,13 +140,18 @@ func (t *Tracing) Tracer(name string) trace.Tracer { return t.provider.Tracer(na
 // PropagateToTargets reports whether HTTP job targets are sent the trace context.
 func (t *Tracing) PropagateToTargets() bool { return t.Enabled() && t.cfg.PropagateToTargets }
 
-// Shutdown exports the spans still queued, within otel.timeout even when ctx is already done
-// (the process is stopping), and stops the provider. A no-op provider returns nil at once.
+// flushOnStop bounds the last flush: it runs after the function's shutdown grace, which a pod's
+// termination period is set from, so a slow collector must not hold the exit for long.
+const flushOnStop = 5 * time.Second
+
+// Shutdown exports the spans still queued, within otel.timeout (at most 5 s) even when ctx is
+// already done (the process is stopping), and stops the provider. A no-op provider returns nil
+// at once.
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t.sdk == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(t.timeout, flushOnStop))
 	defer cancel()
 	if err := t.sdk.Shutdown(ctx); err != nil {
 		return fmt.Errorf("flush traces: %w", err)
