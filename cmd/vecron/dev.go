@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -243,7 +244,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		g.Go(func() error { return server.ServeAdminOn(gctx, adminLn, reg.Handler(), as.ShutdownGrace, log, nil) })
 	}
 	g.Go(func() error {
-		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password, metricsURL) }, reg)
+		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password, metricsURL, as.OTel) }, reg)
 	})
 	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
 	g.Go(func() error { return httpfn.RunIn(gctx, clock, hs, log.With("function", "execute-http"), reg) })
@@ -258,11 +259,16 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 }
 
 // banner says what dev serves; metricsURL is empty when it serves no metrics.
-func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string) {
+func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig) {
 	base := "http://" + addr.String()
 	metrics := ""
 	if metricsURL != "" {
 		metrics = "\n  metrics     " + metricsURL + "  (all four functions, one registry)"
+	}
+	if otel.Endpoint == "" {
+		metrics += "\n  traces      off; set VECRON_OTEL__ENDPOINT=http://127.0.0.1:4318 to send them to an OTLP/HTTP collector"
+	} else {
+		metrics += fmt.Sprintf("\n  traces      %s/v1/traces  (sampling %g)", redactURL(strings.TrimSuffix(otel.Endpoint, "/")), otel.SampleRatio)
 	}
 	fmt.Fprintf(out, `
 vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
