@@ -61,7 +61,16 @@ func streamOf(subject string) string {
 // PublishBatch publishes msgs without waiting between them, then waits for every acknowledgement.
 // It returns one error per message (nil when JetStream stored it, including as a duplicate).
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
+	errs, _ := p.PublishBatchDup(ctx, msgs)
+	return errs
+}
+
+// PublishBatchDup is PublishBatch that also says which messages JetStream acknowledged as
+// duplicates of one it already had (the same MsgID within the stream's duplicate window): a
+// republished fire is acknowledged, but was published before.
+func (p *Publisher) PublishBatchDup(ctx context.Context, msgs []Message) ([]error, []bool) {
 	errs := make([]error, len(msgs))
+	dups := make([]bool, len(msgs))
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
 		m.Msg.Subject = m.Subject
@@ -77,14 +86,15 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) []error {
 			continue
 		}
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			dups[i] = ack != nil && ack.Duplicate
 		case err := <-f.Err():
 			errs[i] = p.failed(msgs[i].Subject, fmt.Errorf("publish %s: %w", msgs[i].MsgID, err))
 		case <-ctx.Done():
 			errs[i] = p.failed(msgs[i].Subject, fmt.Errorf("publish %s: %w", msgs[i].MsgID, ctx.Err()))
 		}
 	}
-	return errs
+	return errs, dups
 }
 
 // Publish publishes one message and waits for its acknowledgement.

@@ -23,7 +23,8 @@ import (
 
 func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
-func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ...string) {
+// dueMessages are due events of http jobs, one per key, each published under its key.
+func dueMessages(t *testing.T, names event.Names, keys ...string) []queue.Message {
 	t.Helper()
 	var msgs []queue.Message
 	for _, k := range keys {
@@ -35,6 +36,12 @@ func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ..
 		require.NoError(t, err)
 		msgs = append(msgs, queue.Message{Subject: names.DueSubject(domain.KindHTTP), MsgID: k, Msg: msg})
 	}
+	return msgs
+}
+
+func publishDue(t *testing.T, js jetstream.JetStream, names event.Names, keys ...string) {
+	t.Helper()
+	msgs := dueMessages(t, names, keys...)
 	for _, err := range queue.NewPublisher(js).PublishBatch(t.Context(), msgs) {
 		require.NoError(t, err)
 	}
@@ -361,4 +368,15 @@ func TestPullerGoesOnWhenItsConsumerIsDeleted(t *testing.T) {
 		}
 	})
 	require.Equal(t, "after", id)
+}
+
+// A message published again under its MsgID is acknowledged as a duplicate, and the batch says
+// so: the tick counts a republished fire once.
+func TestPublishBatchDupNamesTheRepublished(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	publishDue(t, js, names, "first")
+	errs, dups := queue.NewPublisher(js).PublishBatchDup(t.Context(), dueMessages(t, names, "first", "second"))
+	require.Equal(t, []error{nil, nil}, errs)
+	require.Equal(t, []bool{true, false}, dups)
 }

@@ -146,6 +146,11 @@ type Publisher interface {
 	PublishBatch(ctx context.Context, msgs []queue.Message) []error
 }
 
+// dupPublisher is a publisher that also says which messages the broker had already.
+type dupPublisher interface {
+	PublishBatchDup(ctx context.Context, msgs []queue.Message) ([]error, []bool)
+}
+
 // Engine runs the claim → publish loop.
 type Engine struct {
 	store Store
@@ -519,7 +524,13 @@ func (e *Engine) publishLoop(ctx context.Context, batches <-chan []pendingFire) 
 		if e.tracer != nil {
 			batch = e.traceBatch(batchBegan, spans, len(msgs))
 		}
-		errs := e.pub.PublishBatch(ctx, msgs)
+		var errs []error
+		var dups []bool // nil when the publisher cannot tell
+		if dp, ok := e.pub.(dupPublisher); ok {
+			errs, dups = dp.PublishBatchDup(ctx, msgs)
+		} else {
+			errs = e.pub.PublishBatch(ctx, msgs)
+		}
 		if e.tracer != nil {
 			e.endSpans(batch, spans, errs)
 		}
@@ -535,7 +546,11 @@ func (e *Engine) publishLoop(ctx context.Context, batches <-chan []pendingFire) 
 				unsent = append(unsent, sent[i])
 				continue
 			}
-			e.metrics.acknowledged(&sent[i].Fire, ackedAt)
+			// A republished fire (a relay pass, a claim redone) is acknowledged as a duplicate:
+			// it was counted when it was first published.
+			if dups == nil || !dups[i] {
+				e.metrics.acknowledged(&sent[i].Fire, ackedAt)
+			}
 			if sent[i].held == nil {
 				acked = append(acked, sent[i].Key)
 			} else {
