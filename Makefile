@@ -76,6 +76,10 @@ depcheck:
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/nats-io/nats-server|/shared/devenv$$|^github.com/testcontainers/|^github.com/chromedp/|/dashboard/dashboardtest$$'; then \
 	    echo "functions/$$fn must not link the embedded NATS server, devenv, test containers or the browser-test harness"; fail=1; fi; \
 	done; \
+	for fn in $(FUNCTIONS); do \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^google.golang.org/grpc$$|^go.opentelemetry.io/otel/exporters/otlp/|^go.opentelemetry.io/proto/otlp/'; then \
+	    echo "functions/$$fn must not link gRPC or the OTLP exporters and types: spans go out through shared/telemetry/otlp (docs/observability.md §5)"; fail=1; fi; \
+	done; \
 	if ! $(GO) list -deps ./functions/api | grep -qE '^github.com/vecron/vecron/dashboard$$'; then \
 	  echo "functions/api must serve the dashboard (the checks above look for its package path)"; fail=1; fi; \
 	exit $$fail

@@ -444,7 +444,7 @@ func ColdStart(ctx context.Context, env Env, runs int) (report.Result, error) {
 		res.Metrics = append(res.Metrics, targeted(name+" ready after exec (median)", sum.P50, "ms", "<=", 100))
 		res.Metrics = append(res.Metrics, metric(name+" ready after exec (max)", sum.Max, "ms"))
 		if fi, err := os.Stat(s.env.BinDir + "/" + name); err == nil {
-			res.Metrics = append(res.Metrics, targeted(name+" binary size", float64(fi.Size())/(1<<20), "MB", "<=", 25))
+			res.Metrics = append(res.Metrics, targeted(name+" binary size", float64(fi.Size())/(1<<20), "MiB", "<=", 30))
 		}
 	}
 	res.Notes = append(res.Notes, "ready = /readyz answers 200: connected to PostgreSQL and NATS, migrations checked, streams ensured")
