@@ -312,7 +312,8 @@ func (ui *UI) saveJob(w http.ResponseWriter, r *http.Request, sess *session, bv 
 // builderLive answers the live region for the posted form: as the user types.
 func (ui *UI) builderLive(w http.ResponseWriter, r *http.Request, sess *session) {
 	f := parseBuilder(postForm(r))
-	ui.execute(w, http.StatusOK, "builder.html", "builder-live", ui.live(r, sess, &f))
+	lv := ui.live(r, sess, &f)
+	ui.renderComponent(w, http.StatusOK, builderLive(words{cat: ui.cat, lang: lv.L}, lv))
 }
 
 // renderBuilder answers the builder page with status, the problems errs beside their fields.
@@ -329,7 +330,8 @@ func (ui *UI) renderBuilder(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !bv.New {
 		title = "builder.title_edit"
 	}
-	ui.render(w, status, "builder.html", ui.newView(r, sess, title, "jobs", bv))
+	v := ui.newView(r, sess, title, "jobs", bv)
+	ui.renderPage(w, status, v, builderContent(v, bv))
 }
 
 // prepareBuilder fills in what the page shows of bv's form in lang: the choices of its

@@ -499,7 +499,7 @@ func lines(s string) []string {
 }
 
 // definitionJSON is def as the builder shows it and sends it: indented, and with <, > and &
-// as typed (html/template escapes the page, not the JSON).
+// as typed (the page escapes them where it shows the JSON).
 func definitionJSON(def *domain.JobDefinition) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
