@@ -75,7 +75,8 @@ func (ui *UI) importPage(w http.ResponseWriter, r *http.Request, sess *session) 
 	if !ok {
 		return
 	}
-	ui.render(w, http.StatusOK, "import.html", ui.newView(r, sess, "import.title", "jobs", iv))
+	v := ui.newView(r, sess, "import.title", "jobs", iv)
+	ui.renderPage(w, http.StatusOK, v, importContent(v, iv))
 }
 
 // importAccess answers 403 to those who may write jobs nowhere, and otherwise returns the page
@@ -112,7 +113,8 @@ func (ui *UI) importPost(w http.ResponseWriter, r *http.Request, sess *session) 
 	doc, err := importDocument(r)
 	if err != nil {
 		iv.Problem = ui.cat.tr(lang, "import.unreadable")
-		ui.render(w, http.StatusBadRequest, "import.html", ui.newView(r, sess, "import.title", "jobs", iv))
+		v := ui.newView(r, sess, "import.title", "jobs", iv)
+		ui.renderPage(w, http.StatusBadRequest, v, importContent(v, iv))
 		return
 	}
 	iv.Document = doc
@@ -122,7 +124,8 @@ func (ui *UI) importPost(w http.ResponseWriter, r *http.Request, sess *session) 
 		iv.Problem = ui.cat.tr(lang, "import.replanned")
 	}
 	status := ui.planImport(r, sess, iv, apply)
-	ui.render(w, status, "import.html", ui.newView(r, sess, "import.title", "jobs", iv))
+	v := ui.newView(r, sess, "import.title", "jobs", iv)
+	ui.renderPage(w, status, v, importContent(v, iv))
 }
 
 // importDocument returns the posted document: the uploaded file when there is one, else the
@@ -444,7 +447,8 @@ func (ui *UI) export(w http.ResponseWriter, r *http.Request, sess *session) {
 			}
 			slices.Sort(ev.Namespaces)
 		}
-		ui.render(w, http.StatusOK, "export.html", ui.newView(r, sess, "export.title", "jobs", ev))
+		v := ui.newView(r, sess, "export.title", "jobs", ev)
+		ui.renderPage(w, http.StatusOK, v, exportContent(v, ev))
 		return
 	}
 	path := "/api/v1/jobs/export"

@@ -121,7 +121,8 @@ func (ui *UI) showVariables(w http.ResponseWriter, r *http.Request, sess *sessio
 	if vv.Job != nil {
 		title = "variables.job_title"
 	}
-	ui.render(w, status, "variables.html", ui.newView(r, sess, title, "variables", vv))
+	v := ui.newView(r, sess, title, "variables", vv)
+	ui.renderPage(w, status, v, variablesContent(v, vv))
 }
 
 func (ui *UI) variableRow(lang string, v *domain.Variable) variableRow {
@@ -238,7 +239,8 @@ func (ui *UI) editVariablePage(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	vv := &variableView{Job: j, Base: base, Row: ui.variableRow(langOf(r), v), FieldErrors: map[string]string{}}
-	ui.render(w, http.StatusOK, "variable.html", ui.newView(r, sess, "variables.edit_title", "variables", vv))
+	pv := ui.newView(r, sess, "variables.edit_title", "variables", vv)
+	ui.renderPage(w, http.StatusOK, pv, variableContent(pv, vv))
 }
 
 // updateVariable replaces a variable's value and lists through the API; a secret left empty
@@ -267,7 +269,8 @@ func (ui *UI) updateVariable(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	vv.Row.Hosts, vv.Row.Namespaces = r.PostFormValue("allowed_hosts"), r.PostFormValue("namespaces")
 	vv.Problem, vv.FieldErrors = problemFields(res, nil)
-	ui.render(w, res.status, "variable.html", ui.newView(r, sess, "variables.edit_title", "variables", vv))
+	pv := ui.newView(r, sess, "variables.edit_title", "variables", vv)
+	ui.renderPage(w, res.status, pv, variableContent(pv, vv))
 }
 
 func (ui *UI) deleteVariableConfirm(w http.ResponseWriter, r *http.Request, sess *session) {

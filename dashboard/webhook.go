@@ -41,7 +41,8 @@ func (ui *UI) webhookPage(w http.ResponseWriter, r *http.Request, sess *session)
 	case "disabled":
 		wv.Message = ui.cat.tr(langOf(r), "webhook.disabled_done")
 	}
-	ui.render(w, http.StatusOK, "webhook.html", ui.newView(r, sess, "webhook.title", "jobs", wv))
+	v := ui.newView(r, sess, "webhook.title", "jobs", wv)
+	ui.renderPage(w, http.StatusOK, v, webhookContent(v, wv))
 }
 
 // loadWebhook reads the job and its webhook through the API; when it cannot, it has answered.
@@ -103,7 +104,8 @@ func (ui *UI) enableWebhook(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	wv.Created, wv.URL = &created, ui.origin(r)+created.URLPath
 	wv.Curl = curlExample(wv.URL, created.Secret)
-	ui.render(w, res.status, "webhook.html", ui.newView(r, sess, "webhook.title", "jobs", wv))
+	v := ui.newView(r, sess, "webhook.title", "jobs", wv)
+	ui.renderPage(w, res.status, v, webhookContent(v, wv))
 }
 
 // disableWebhook disables the job's webhook through the API.
