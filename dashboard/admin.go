@@ -133,7 +133,8 @@ func (ui *UI) showUsers(w http.ResponseWriter, r *http.Request, sess *session, u
 	if cursor != "" {
 		uv.First = "/admin/users"
 	}
-	ui.render(w, status, "users.html", ui.newView(r, sess, "admin.title", "admin", uv))
+	v := ui.newView(r, sess, "admin.title", "admin", uv)
+	ui.renderPage(w, status, v, usersContent(v, uv))
 }
 
 // createUser creates a database user through the API; a refusal shows the form again with
@@ -248,7 +249,8 @@ func (ui *UI) showUser(w http.ResponseWriter, r *http.Request, sess *session, uv
 			uv.Roles = append(uv.Roles, option{Value: ro.Name, Label: ro.Name, Selected: ro.Name == role})
 		}
 	}
-	ui.render(w, status, "user.html", ui.newView(r, sess, "admin.user_title", "admin", uv))
+	v := ui.newView(r, sess, "admin.user_title", "admin", uv)
+	ui.renderPage(w, status, v, userContent(v, uv))
 }
 
 // setDisabledConfirm asks before disabling a user; enabling needs no question.
@@ -432,7 +434,8 @@ func (ui *UI) showTokens(w http.ResponseWriter, r *http.Request, sess *session, 
 		}
 		tv.Expiry = append(tv.Expiry, option{Value: d, Label: label, Selected: d == expiry})
 	}
-	ui.render(w, status, "tokens.html", ui.newView(r, sess, "admin.tokens_title", "tokens", tv))
+	v := ui.newView(r, sess, "admin.tokens_title", "tokens", tv)
+	ui.renderPage(w, status, v, tokensContent(v, tv))
 }
 
 // createToken creates an API token for the signed-in user through the API and shows its

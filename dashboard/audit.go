@@ -114,7 +114,8 @@ func (ui *UI) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	if len(av.FieldErrors) > 0 {
 		av.Fields = ui.auditFields(lang, av)
-		ui.render(w, http.StatusBadRequest, "audit.html", ui.newView(r, sess, "audit.title", "audit", av))
+		v := ui.newView(r, sess, "audit.title", "audit", av)
+		ui.renderPage(w, http.StatusBadRequest, v, auditContent(v, av))
 		return
 	}
 	res, err := ui.call(r, sess, http.MethodGet, "/api/v1/audit?"+params.Encode(), nil)
@@ -129,7 +130,8 @@ func (ui *UI) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	case !res.ok():
 		av.Problem, av.FieldErrors = problemFields(res, nil)
 		av.Fields = ui.auditFields(lang, av)
-		ui.render(w, res.status, "audit.html", ui.newView(r, sess, "audit.title", "audit", av))
+		v := ui.newView(r, sess, "audit.title", "audit", av)
+		ui.renderPage(w, res.status, v, auditContent(v, av))
 		return
 	}
 	var list struct {
@@ -167,7 +169,8 @@ func (ui *UI) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
 		av.Next = "/audit?" + v.Encode()
 	}
 	av.Fields = ui.auditFields(lang, av)
-	ui.render(w, http.StatusOK, "audit.html", ui.newView(r, sess, "audit.title", "audit", av))
+	v := ui.newView(r, sess, "audit.title", "audit", av)
+	ui.renderPage(w, http.StatusOK, v, auditContent(v, av))
 }
 
 // indented returns the JSON of an audit record's object to be read ("" for none): indented,

@@ -65,7 +65,8 @@ func (ui *UI) deadLettersPage(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	status := http.StatusOK
 	if len(dv.FieldErrors) > 0 {
-		ui.render(w, http.StatusBadRequest, "deadletters.html", ui.newView(r, sess, "deadletters.title", "dead-letters", dv))
+		v := ui.newView(r, sess, "deadletters.title", "dead-letters", dv)
+		ui.renderPage(w, http.StatusBadRequest, v, deadLettersContent(v, dv))
 		return
 	}
 	list, refused, ok := ui.readExecutions(w, r, sess, "/api/v1/dead-letters?"+params.Encode())
@@ -90,7 +91,8 @@ func (ui *UI) deadLettersPage(w http.ResponseWriter, r *http.Request, sess *sess
 			dv.Next = "/dead-letters?" + v.Encode()
 		}
 	}
-	ui.render(w, status, "deadletters.html", ui.newView(r, sess, "deadletters.title", "dead-letters", dv))
+	v := ui.newView(r, sess, "deadletters.title", "dead-letters", dv)
+	ui.renderPage(w, status, v, deadLettersContent(v, dv))
 }
 
 func (ui *UI) deadLetterStates(lang, selected string) []option {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"html/template"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -411,8 +411,8 @@ func (ui *UI) liveEndNote(r *http.Request) string {
 		next = SafeNext(u.RequestURI())
 	}
 	login := "/login?" + url.Values{"next": {next}}.Encode()
-	return `<span>` + template.HTMLEscapeString(ui.cat.tr(lang, "live.ended")) + `</span> <a href="` +
-		template.HTMLEscapeString(login) + `">` + template.HTMLEscapeString(ui.cat.tr(lang, "live.sign_in")) + `</a>`
+	return `<span>` + html.EscapeString(ui.cat.tr(lang, "live.ended")) + `</span> <a href="` +
+		html.EscapeString(login) + `">` + html.EscapeString(ui.cat.tr(lang, "live.sign_in")) + `</a>`
 }
 
 // timelineView is the job page's timeline of executions, newest first.

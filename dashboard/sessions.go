@@ -19,7 +19,7 @@ import (
 // provider's users' on /admin/sessions, and one's own on /account/sessions. Every read and every
 // end goes through the API (/api/v1/sessions, /api/v1/auth/sessions), which decides who may.
 
-// sessionTable is a table of sessions; L is the page's language, for the shared template.
+// sessionTable is a table of sessions (sessionTableBlock); L is the page's language.
 type sessionTable struct {
 	L    string
 	Rows []sessionRow
@@ -265,7 +265,8 @@ func (ui *UI) showProviderSessions(w http.ResponseWriter, r *http.Request, sess 
 	if cursor != "" {
 		sv.First = "/admin/sessions"
 	}
-	ui.render(w, status, "sessions.html", ui.newView(r, sess, "sessions.title", "admin", sv))
+	v := ui.newView(r, sess, "sessions.title", "admin", sv)
+	ui.renderPage(w, status, v, sessionsContent(v, sv))
 }
 
 // subjectMax bounds a subject typed in the form, as the API does.
@@ -348,7 +349,8 @@ func (ui *UI) accountSessionsPage(w http.ResponseWriter, r *http.Request, sess *
 		Table: sessionTable{L: langOf(r), Rows: ui.sessionRows(r, sess, list.Items, func(si *domain.SessionInfo) string {
 			return "/account/sessions/" + si.ID + "/end"
 		})}}
-	ui.render(w, http.StatusOK, "account_sessions.html", ui.newView(r, sess, "sessions.account_title", "sessions", av))
+	v := ui.newView(r, sess, "sessions.account_title", "sessions", av)
+	ui.renderPage(w, http.StatusOK, v, accountSessionsContent(v, av))
 }
 
 func (ui *UI) accountSessionEndConfirm(w http.ResponseWriter, r *http.Request, sess *session) {
