@@ -127,7 +127,7 @@ func (ui *UI) historyPage(w http.ResponseWriter, r *http.Request, sess *session)
 	status := http.StatusOK
 	if len(hv.FieldErrors) > 0 {
 		status = http.StatusBadRequest
-		ui.render(w, status, "executions.html", ui.newView(r, sess, "history.title", "history", hv))
+		ui.renderHistory(w, r, sess, status, hv)
 		return
 	}
 	list, refused, ok := ui.readExecutions(w, r, sess, "/api/v1/executions?"+params.Encode())
@@ -149,7 +149,13 @@ func (ui *UI) historyPage(w http.ResponseWriter, r *http.Request, sess *session)
 			hv.Next = "/executions?" + v.Encode()
 		}
 	}
-	ui.render(w, status, "executions.html", ui.newView(r, sess, "history.title", "history", hv))
+	ui.renderHistory(w, r, sess, status, hv)
+}
+
+// renderHistory writes the history page hv with status.
+func (ui *UI) renderHistory(w http.ResponseWriter, r *http.Request, sess *session, status int, hv *historyView) {
+	v := ui.newView(r, sess, "history.title", "history", hv)
+	ui.renderPage(w, status, v, historyContent(v, hv))
 }
 
 // executionList is a page of executions as the API lists them.
@@ -454,7 +460,8 @@ func (ui *UI) executionPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		}
 		ev.DeadLetter = dv
 	}
-	ui.render(w, http.StatusOK, "execution.html", ui.newView(r, sess, "execution.title", "history", ev))
+	v := ui.newView(r, sess, "execution.title", "history", ev)
+	ui.renderPage(w, http.StatusOK, v, executionContent(v, ev))
 }
 
 // replayRun returns the address of the run that replays dead letter e: its page once an

@@ -36,7 +36,8 @@ type confirmView struct {
 
 func (ui *UI) confirm(w http.ResponseWriter, r *http.Request, sess *session, nav string, cv *confirmView) {
 	cv.CSRF = sess.csrf
-	ui.render(w, http.StatusOK, "confirm.html", ui.newView(r, sess, "confirm.title", nav, cv))
+	v := ui.newView(r, sess, "confirm.title", nav, cv)
+	ui.renderPage(w, http.StatusOK, v, confirmContent(v, cv))
 }
 
 // jobsByID reads the jobs of ids through the API, a hundred to a request
