@@ -243,4 +243,12 @@ func invalid(id, msg string) templ.Attributes {
 	return templ.Attributes{"aria-invalid": "true", "aria-describedby": id}
 }
 
+// dotted returns " · s", or nothing without an s: a detail after a name.
+func dotted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " · " + s
+}
+
 var _ = templruntime.GeneratedTemplate

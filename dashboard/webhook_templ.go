@@ -531,12 +531,4 @@ func webhookFacts(v *view, h *domain.Webhook, createdAt string) templ.Component 
 	})
 }
 
-// dotted returns " · who", or nothing without anyone.
-func dotted(who string) string {
-	if who == "" {
-		return ""
-	}
-	return " · " + who
-}
-
 var _ = templruntime.GeneratedTemplate
