@@ -29,10 +29,7 @@ func pageUI(t testing.TB) *UI {
 	require.NoError(t, err)
 	a, err := loadAssets(static)
 	require.NoError(t, err)
-	ui := &UI{cat: cat, assets: a, log: slog.New(slog.DiscardHandler)}
-	ui.pages, err = parsePages(files, ui.funcs())
-	require.NoError(t, err)
-	return ui
+	return &UI{cat: cat, assets: a, log: slog.New(slog.DiscardHandler)}
 }
 
 // renderForm renders the builder page of f, as renderBuilder does, and returns the HTML.
@@ -41,7 +38,8 @@ func renderForm(t testing.TB, ui *UI, f builderForm, lang string) string {
 	bv := &builderView{Form: f, New: true, Action: "/jobs/new"}
 	ui.prepareBuilder(lang, bv, nil)
 	rec := httptest.NewRecorder()
-	ui.render(rec, http.StatusOK, "builder.html", &view{L: lang, Page: bv, CSRF: "token", HTMXConfig: htmxConfig, cat: ui.cat, assets: ui.assets})
+	v := &view{L: lang, Page: bv, CSRF: "token", HTMXConfig: htmxConfig, cat: ui.cat, assets: ui.assets}
+	ui.renderPage(rec, http.StatusOK, v, builderContent(v, bv))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	return rec.Body.String()
 }

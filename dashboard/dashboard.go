@@ -1,5 +1,6 @@
-// Package dashboard is vecron's browser console: server-rendered HTML (html/template) made
-// interactive with HTMX, its templates, translations and static assets embedded in the binary.
+// Package dashboard is vecron's browser console: server-rendered HTML (templ components,
+// compiled into the binary) made interactive with HTMX, its translations and static assets
+// embedded in the binary.
 //
 // The dashboard is a client of the REST API, in-process: a page reads, and a button writes,
 // by calling the API's own http.Handler with a request built here and the identity of the
@@ -13,7 +14,6 @@ import (
 	"cmp"
 	"embed"
 	"errors"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -24,7 +24,7 @@ import (
 	"github.com/vecron/vecron/shared/identity"
 )
 
-//go:embed templates i18n static
+//go:embed i18n static
 var files embed.FS
 
 // Defaults.
@@ -125,7 +125,6 @@ type UI struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cat      catalogs
-	pages    map[string]*template.Template
 	assets   *assets
 	zones    zones
 	handler  http.Handler
@@ -176,9 +175,6 @@ func New(d Deps, cfg Config) (*UI, error) {
 		if ui.sessions.refresher == nil {
 			ui.sessions.refresher = login
 		}
-	}
-	if ui.pages, err = parsePages(files, ui.funcs()); err != nil {
-		return nil, err
 	}
 	ui.handler = securityHeaders(transport.secure, ui.crossOrigin(ui.routes()))
 	return ui, nil

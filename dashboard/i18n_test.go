@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,9 +15,6 @@ import (
 )
 
 var (
-	// templateKey finds {{t .L "key"}}, {{t $L "key"}}, {{t $.L "key"}} and {{t . "key"}} in
-	// templates.
-	templateKey = regexp.MustCompile(`\bt (?:\$?\.?L|\.) "([^"]+)"`)
 	// componentKey finds v.T("key") and w.T("key") in templ components.
 	componentKey = regexp.MustCompile(`\bT\("([a-z_]+\.[a-z_.]+)"`)
 	// codeKey finds tr(lang, "key") and errorPage(…, "key") in Go code.
@@ -27,7 +23,7 @@ var (
 	literalKey = regexp.MustCompile(`"((?:jobs|job|login|error|nav|sessions)\.[a-z_.]+)"`)
 )
 
-// TestCatalogs fails when a key used in a template or in Go code is missing from a catalog, when
+// TestCatalogs fails when a key used in a component or in Go code is missing from a catalog, when
 // the catalogs do not have the same keys, or when a text is empty.
 func TestCatalogs(t *testing.T) {
 	t.Parallel()
@@ -44,15 +40,6 @@ func TestCatalogs(t *testing.T) {
 	}
 
 	used := map[string]string{}
-	tmpl, err := fs.Glob(files, "templates/*.html")
-	require.NoError(t, err)
-	for _, name := range tmpl {
-		b, err := fs.ReadFile(files, name)
-		require.NoError(t, err)
-		for _, m := range templateKey.FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = name
-		}
-	}
 	components, err := filepath.Glob("*.templ")
 	require.NoError(t, err)
 	for _, name := range components {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
 	"net/url"
 
@@ -14,14 +11,6 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 )
-
-// pageNames returns the page templates; each is parsed with the layout.
-func pageNames() []string {
-	return []string{"builder.html", "import.html", "export.html",
-		"executions.html", "execution.html", "confirm.html", "deadletters.html",
-		"variables.html", "variable.html", "audit.html",
-		"users.html", "user.html", "tokens.html", "sessions.html", "account_sessions.html", "webhook.html"}
-}
 
 // htmxConfig keeps htmx within the CSP and off the browser's storage: no eval, no inline
 // indicator styles, no script tags run from a response, no page snapshots in localStorage
@@ -31,27 +20,6 @@ const htmxConfig = `{"allowEval":false,"allowScriptTags":false,"includeIndicator
 	`"historyCacheSize":0,"refreshOnHistoryMiss":true,"selfRequestsOnly":true,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
 	`{"code":"4..","swap":true,"error":true},{"code":"...","swap":false,"error":true}]}`
-
-// parsePages parses every page not yet written as a templ component (layout.templ is the
-// layout around both kinds).
-func parsePages(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
-	out := map[string]*template.Template{}
-	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "templates/sessiontable.html", "templates/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
-		}
-		out[name] = t
-	}
-	return out, nil
-}
-
-func (ui *UI) funcs() template.FuncMap {
-	return template.FuncMap{
-		"t":     ui.cat.tr,
-		"asset": func(name string) string { return ui.assets.url(name) },
-	}
-}
 
 // view is what the layout shows around a page.
 type view struct {
@@ -119,18 +87,6 @@ func (ui *UI) newView(r *http.Request, sess *session, titleKey, nav string, page
 	return v
 }
 
-// render writes page, an html/template page, in the layout with status; a template error is
-// logged and answered with 500.
-func (ui *UI) render(w http.ResponseWriter, status int, page string, v *view) {
-	var buf bytes.Buffer
-	if err := ui.pages[page].ExecuteTemplate(&buf, "content", v); err != nil {
-		ui.log.Error("dashboard template", "page", page, "template", "content", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	ui.renderPage(w, status, v, templ.Raw(buf.String()))
-}
-
 // renderPage writes content in the layout with status.
 func (ui *UI) renderPage(w http.ResponseWriter, status int, v *view, content templ.Component) {
 	ui.renderComponent(w, status, layout(v, content))
@@ -142,19 +98,6 @@ func (ui *UI) renderComponent(w http.ResponseWriter, status int, c templ.Compone
 	var buf bytes.Buffer
 	if err := c.Render(context.Background(), &buf); err != nil {
 		ui.log.Error("dashboard component", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
-}
-
-// execute writes the template name of page's set with data.
-func (ui *UI) execute(w http.ResponseWriter, status int, page, name string, data any) {
-	var buf bytes.Buffer
-	if err := ui.pages[page].ExecuteTemplate(&buf, name, data); err != nil {
-		ui.log.Error("dashboard template", "page", page, "template", name, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
