@@ -81,6 +81,92 @@ func (b *bounds) apply(values []string) []string {
 	return out
 }
 
+// keptAsGiven reports whether apply kept every value as given: only such a series may be
+// cached under the values, since a value bounded to Other must count its overflow every time.
+func keptAsGiven(values, bounded []string) bool {
+	if len(values) != len(bounded) {
+		return false
+	}
+	for i, v := range values {
+		if v != bounded[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// cachedLabels is how many label values a series cache keys on; the catalog's families have
+// at most four labels, and a family with more goes without the cache.
+const cachedLabels = 4
+
+// seriesKey holds a series' label values: an array is a map key, so a lookup builds no string.
+type seriesKey [cachedLabels]string
+
+// series caches the prometheus child of every label set a handle kept as given, so that an
+// observation after the first costs one map lookup under a read lock, with no allocation,
+// rather than bounding the values and hashing them into the vector again. It holds at most one
+// entry per series of the family, which the bounds keep few.
+type series[M any] struct {
+	mu sync.RWMutex
+	m  map[seriesKey]M
+}
+
+// key returns the cache key of values, and false when they cannot be cached: fewer or more
+// values than the family's labels (apply fills or drops them), or more labels than a key holds.
+func (b *bounds) key(values []string) (seriesKey, bool) {
+	var k seriesKey
+	if len(values) != len(b.labels) || len(values) > cachedLabels {
+		return k, false
+	}
+	copy(k[:], values)
+	return k, true
+}
+
+func (s *series[M]) load(k seriesKey) (M, bool) {
+	s.mu.RLock()
+	m, ok := s.m[k]
+	s.mu.RUnlock()
+	return m, ok
+}
+
+// delete forgets the child of k and runs remove, which takes it out of the vector, under the
+// lock a resolve takes: a Set racing a Delete cannot cache the child the Delete removed.
+func (s *series[M]) delete(k seriesKey, remove func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+	remove()
+}
+
+// resolver is a prometheus vector: it returns the child of bounded label values.
+type resolver[M any] interface{ WithLabelValues(...string) M }
+
+// child returns the child of values in v, bounded by b: from the cache, or bounded, resolved
+// and cached when every value was kept as given.
+func child[M any, V resolver[M]](s *series[M], b *bounds, v V, values []string) M {
+	k, cacheable := b.key(values)
+	if cacheable {
+		if m, ok := s.load(k); ok {
+			return m
+		}
+	}
+	bounded := b.apply(values)
+	if !cacheable || !keptAsGiven(values, bounded) {
+		return v.WithLabelValues(bounded...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.m[k]
+	if !ok {
+		m = v.WithLabelValues(bounded...)
+		if s.m == nil {
+			s.m = map[seriesKey]M{}
+		}
+		s.m[k] = m
+	}
+	return m
+}
+
 // Counter is a label-less counter. Its methods do nothing on a nil *Counter.
 type Counter struct{ c prometheus.Counter }
 
@@ -156,64 +242,75 @@ func (h *Histogram) Observe(v float64, traceID string) {
 // CounterVec is a counter with labels, values in the catalog's order. Its methods do nothing on
 // a nil *CounterVec.
 type CounterVec struct {
-	v *prometheus.CounterVec
-	b *bounds
+	v      *prometheus.CounterVec
+	b      *bounds
+	series series[prometheus.Counter]
 }
 
 // Inc adds 1 to the series of values (bounded).
 func (c *CounterVec) Inc(values ...string) {
 	if c != nil {
-		c.v.WithLabelValues(c.b.apply(values)...).Inc()
+		child(&c.series, c.b, c.v, values).Inc()
 	}
 }
 
 // Add adds v, which must not be negative, to the series of values (bounded).
 func (c *CounterVec) Add(v float64, values ...string) {
 	if c != nil && v >= 0 {
-		c.v.WithLabelValues(c.b.apply(values)...).Add(v)
+		child(&c.series, c.b, c.v, values).Add(v)
 	}
 }
 
 // GaugeVec is a gauge with labels, values in the catalog's order. Its methods do nothing on a
 // nil *GaugeVec.
 type GaugeVec struct {
-	v *prometheus.GaugeVec
-	b *bounds
+	v      *prometheus.GaugeVec
+	b      *bounds
+	series series[prometheus.Gauge]
 }
 
 // Set sets the series of values (bounded) to v.
 func (g *GaugeVec) Set(v float64, values ...string) {
 	if g != nil {
-		g.v.WithLabelValues(g.b.apply(values)...).Set(v)
+		child(&g.series, g.b, g.v, values).Set(v)
 	}
 }
 
 // Add adds v to the series of values (bounded).
 func (g *GaugeVec) Add(v float64, values ...string) {
 	if g != nil {
-		g.v.WithLabelValues(g.b.apply(values)...).Add(v)
+		child(&g.series, g.b, g.v, values).Add(v)
 	}
 }
 
 // Delete removes the series of values (bounded), so a gauge of something gone stops showing.
+// The cache forgets it first: a later Set makes the series again rather than setting the
+// removed one, which no scrape reads.
 func (g *GaugeVec) Delete(values ...string) {
 	if g != nil {
-		g.v.DeleteLabelValues(g.b.apply(values)...)
+		bounded := g.b.apply(values)
+		remove := func() { g.v.DeleteLabelValues(bounded...) }
+		if k, ok := g.b.key(values); ok {
+			g.series.delete(k, remove)
+			return
+		}
+		remove()
 	}
 }
 
 // HistogramVec is a histogram with labels, values in the catalog's order. Its methods do nothing
 // on a nil *HistogramVec.
 type HistogramVec struct {
-	v *prometheus.HistogramVec
-	b *bounds
+	v      *prometheus.HistogramVec
+	b      *bounds
+	series series[prometheus.Observer]
 }
 
 // Observe records v in the series of values (bounded), with an exemplar carrying traceID when it
 // is not empty.
 func (h *HistogramVec) Observe(v float64, traceID string, values ...string) {
 	if h != nil {
-		observe(h.v.WithLabelValues(h.b.apply(values)...), v, traceID)
+		observe(child(&h.series, h.b, h.v, values), v, traceID)
 	}
 }
 
