@@ -79,6 +79,8 @@ depcheck:
 	for fn in $(FUNCTIONS); do \
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^google.golang.org/grpc$$|^go.opentelemetry.io/otel/exporters/otlp/|^go.opentelemetry.io/proto/otlp/'; then \
 	    echo "functions/$$fn must not link gRPC or the OTLP exporters and types: spans go out through shared/telemetry/otlp (docs/observability.md §5)"; fail=1; fi; \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/getkin/kin-openapi/'; then \
+	    echo "functions/$$fn must not link kin-openapi: the OpenAPI document is generated ahead, shared/api/openapi.json (docs/openapi.md)"; fail=1; fi; \
 	done; \
 	if ! $(GO) list -deps ./functions/api | grep -qE '^github.com/vecron/vecron/dashboard$$'; then \
 	  echo "functions/api must serve the dashboard (the checks above look for its package path)"; fail=1; fi; \

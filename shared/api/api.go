@@ -112,7 +112,6 @@ type Server struct {
 	now       func() time.Time
 	log       *slog.Logger
 	router    chi.Router
-	openapi   openAPICache
 	docsTags  func() map[string]string
 	liveH     http.Handler
 	readyH    http.Handler

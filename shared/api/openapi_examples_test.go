@@ -18,12 +18,6 @@ import (
 // examples are values of the types the handlers encode. The document's validation checks every
 // one against its schema, so an example cannot drift from its type either.
 
-const (
-	exampleJobID       = "0193b7c4-5d2e-7a41-9c3b-2f1e8d4a6b70"
-	exampleExecutionID = "0193b7c9-0a11-7c2d-8e4f-5a6b7c8d9e0f"
-	exampleUserID      = "0193b6f0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
-)
-
 // typeExamples holds an example of every type a route reads or writes; a page of T is made
 // of T's example.
 func typeExamples() map[reflect.Type]any {
