@@ -21,7 +21,7 @@ import (
 // embedded and served as it is, and TestOpenAPIDocumentIsCurrent fails when the route table no
 // longer gives it (go test ./shared/api -run TestOpenAPIDocumentIsCurrent -update-openapi
 // writes it again). The generator (openapi_gen_test.go) reflects the Go types with kin-openapi,
-// which the api binary then does not link: about 1 MiB of a 30 MiB budget
+// which the api binary then does not link: about 1.5 MiB of a 30 MiB budget
 // (docs/observability.md §5).
 
 const openAPIPath = "/api/v1/openapi.json"
