@@ -82,6 +82,12 @@ depcheck:
 	  if $(GO) list -deps ./functions/$$fn | grep -E '^github.com/getkin/kin-openapi/'; then \
 	    echo "functions/$$fn must not link kin-openapi: the OpenAPI document is generated ahead, shared/api/openapi.json (docs/openapi.md)"; fail=1; fi; \
 	done; \
+	for fn in $(FUNCTIONS); do \
+	  if $(GO) list -deps ./functions/$$fn | grep -E '/functions/contract$$'; then \
+	    echo "functions/$$fn must not link functions/contract: it describes every function for the deploy checks (docs/deploy.md §1)"; fail=1; fi; \
+	done; \
+	if $(GO) list -tags oracle -deps ./functions/execute-db | grep -E '/functions/contract$$'; then \
+	  echo "the execute-db-oracle build must not link functions/contract"; fail=1; fi; \
 	if ! $(GO) list -deps ./functions/api | grep -qE '^github.com/vecron/vecron/dashboard$$'; then \
 	  echo "functions/api must serve the dashboard (the checks above look for its package path)"; fail=1; fi; \
 	exit $$fail

@@ -110,7 +110,7 @@ var matrix = map[string]matrixRoute{
 	}},
 	"POST /api/v1/jobs/{id}/clone": {body: func(*fixture) string { return `{"name":"clone-` + uuid.NewString() + `"}` }},
 	// The fixture's job has no event trigger: the event matches nothing, and changes nothing.
-	"POST " + eventsPath: {scope: anywhere, contentType: structuredMediaType, notAudited: "an event that matches nothing records nothing",
+	"POST " + EventsPath: {scope: anywhere, contentType: structuredMediaType, notAudited: "an event that matches nothing records nothing",
 		body: func(*fixture) string {
 			return `{"specversion":"1.0","id":"matrix-1","source":"/matrix","type":"io.example.matrix"}`
 		}},

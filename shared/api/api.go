@@ -135,7 +135,7 @@ func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 		switch {
 		case takesYAML(rt.method, rt.pattern):
 			h = jsonOrYAML(h)
-		case rt.pattern == eventsPath:
+		case rt.pattern == EventsPath:
 			h = cloudEventsOnly(h)
 		case strings.HasPrefix(rt.pattern, "/api/v1/"):
 			h = jsonOnly(h)

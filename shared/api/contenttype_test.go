@@ -53,7 +53,7 @@ func TestWritesRefuseWhatABrowserSendsUnasked(t *testing.T) {
 				var p problem
 				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
 				want := "Content-Type must be application/json"
-				if route == eventsPath {
+				if route == EventsPath {
 					want = "Content-Type must be " + structuredMediaType
 				}
 				require.Contains(t, p.Detail, want)

@@ -25,8 +25,9 @@ const (
 	maxBatch = 100
 )
 
-// eventsPath is where CloudEvents are posted.
-const eventsPath = "/events"
+// EventsPath is where CloudEvents are posted: on the public port with a credential, and on the
+// internal listener (events.internal_port) without one.
+const EventsPath = "/events"
 
 // batchMediaType is the content type of CloudEvents' batch mode.
 const batchMediaType = "application/cloudevents-batch+json"

@@ -27,16 +27,16 @@ func (s *Server) InternalEvents(namespaces []string) http.Handler {
 	r := chi.NewRouter()
 	// The HTTP traceparent is the broker's: the span links the event's own trace extension.
 	r.Use(serverSpans(s.tracer, false), requestID, recoverer(s.log), securityHeaders, validUTF8)
-	r.Method(http.MethodPost, eventsPath, cloudEventsOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Method(http.MethodPost, EventsPath, cloudEventsOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		a := s.actor(req, nil)
 		a.Kind, a.ID, a.Name, a.Mode = "system", InternalEventsActor, "cluster-internal events listener", "network"
 		s.ingest(w, req.WithContext(domain.WithActor(req.Context(), a)), scope)
 	})))
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "this listener serves POST " + eventsPath + " only"})
+		writeProblem(w, problem{Status: http.StatusNotFound, Detail: "this listener serves POST " + EventsPath + " only"})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		writeProblem(w, problem{Status: http.StatusMethodNotAllowed, Detail: "this listener serves POST " + eventsPath + " only"})
+		writeProblem(w, problem{Status: http.StatusMethodNotAllowed, Detail: "this listener serves POST " + EventsPath + " only"})
 	})
 	return r
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/timeline"
 	"github.com/vecron/vecron/shared/variables"
 	"github.com/vecron/vecron/shared/webhook"
@@ -55,8 +56,8 @@ func (s *Server) routes() []route {
 		varPage  page[*domain.Variable]
 	)
 	return []route{
-		{http.MethodGet, "/healthz", public, s.live, op{summary: "Liveness probe", resp: map[string]string{}}},
-		{http.MethodGet, "/readyz", public, s.ready, op{summary: "Readiness probe",
+		{http.MethodGet, server.LivePath, public, s.live, op{summary: "Liveness probe", resp: map[string]string{}}},
+		{http.MethodGet, server.ReadyPath, public, s.ready, op{summary: "Readiness probe",
 			description: "200 when every dependency answers, 503 naming the one that does not.",
 			resp:        map[string]string{}, also: []int{http.StatusServiceUnavailable}, respExample: `{"postgres":"ok"}`}},
 		{http.MethodGet, openAPIPath, public, s.serveOpenAPI, op{summary: "This OpenAPI document", tag: "docs",
@@ -67,7 +68,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, docsPath + "/swagger-ui-bundle.js", public, s.serveDocs, op{summary: "The reference page's renderer", tag: "docs", respType: "text/javascript"}},
 		{http.MethodGet, docsPath + "/swagger-ui.css", public, s.serveDocs, op{summary: "The reference page's style sheet", tag: "docs", respType: "text/css"}},
 
-		{http.MethodPost, eventsPath, need(domain.PermEventPublish), s.ingestEvents, op{summary: "Publish CloudEvents to start jobs",
+		{http.MethodPost, EventsPath, need(domain.PermEventPublish), s.ingestEvents, op{summary: "Publish CloudEvents to start jobs",
 			description: "CloudEvents 1.0 in binary, structured or batch HTTP mode (as a Knative Trigger sends them) start the enabled jobs whose event trigger matches, in the namespaces where the caller holds both event:publish and job:execute: one execution per job and event, however often the event is delivered (key <job id>:event:<source>/<id>). 202 with the executions, recorded queued (skipped when over the job's max_rate); 200 with none when nothing matched; 503 when a matching job's max_rate cannot be checked.",
 			tag:         "events", body: cloudEventDoc{}, bodyTypes: []string{"application/cloudevents+json", batchMediaType, "application/json"},
 			bodyExample: `{"specversion":"1.0","id":"order-1042-paid","source":"/shop/orders","type":"com.example.order.paid","datacontenttype":"application/json","data":{"order_id":1042,"amount":250000}}`,

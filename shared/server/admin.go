@@ -21,11 +21,11 @@ type AdminConfig struct {
 	Addr string `koanf:"addr" usage:"address serving /metrics and nothing else, never the public port and never behind sign-in; a port of 0 binds a free one (logged as admin listening); empty serves nothing"`
 }
 
-// Admin serves metrics at GET /metrics and nothing else: no probes, no API, no dashboard, no
+// Admin serves metrics at GET MetricsPath and nothing else: no probes, no API, no dashboard, no
 // sign-in. Every other path answers 404.
 func Admin(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics)
+	mux.Handle("GET "+MetricsPath, metrics)
 	return mux
 }
 

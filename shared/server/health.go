@@ -7,6 +7,18 @@ import (
 	"time"
 )
 
+// The probe paths every function serves on its public port, and the one path its admin port
+// serves. The manifests' probes and scrape configuration are checked against these
+// (functions/contract), so they are the served paths, not copies of them.
+const (
+	// LivePath answers liveness probes.
+	LivePath = "/healthz"
+	// ReadyPath answers readiness probes.
+	ReadyPath = "/readyz"
+	// MetricsPath serves the metrics on the admin port.
+	MetricsPath = "/metrics"
+)
+
 // Check is one dependency a readiness probe asks.
 type Check struct {
 	Name string
@@ -45,11 +57,11 @@ func Ready(checks ...Check) http.Handler {
 	})
 }
 
-// Probes returns a mux serving GET /healthz and GET /readyz.
+// Probes returns a mux serving GET LivePath and GET ReadyPath.
 func Probes(checks ...Check) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", Live())
-	mux.Handle("GET /readyz", Ready(checks...))
+	mux.Handle("GET "+LivePath, Live())
+	mux.Handle("GET "+ReadyPath, Ready(checks...))
 	return mux
 }
 

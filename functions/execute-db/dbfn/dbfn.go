@@ -19,6 +19,10 @@ import (
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
+// Kind is the kind of jobs this function runs: it names the durable consumer the function pulls
+// (event.Names.DueConsumer) and the subject it reads.
+const Kind = domain.KindSQL
+
 // Transports.
 const (
 	TransportPull = worker.TransportPull
@@ -72,7 +76,7 @@ func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, dialects []sq
 			runner.Close()
 		}
 	}()
-	return worker.RunWith(ctx, clock, domain.KindSQL, "execute-db", s.Settings, func(ctx context.Context, st *store.Store, reg *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
+	return worker.RunWith(ctx, clock, Kind, "execute-db", s.Settings, func(ctx context.Context, st *store.Store, reg *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
 		// Jobs are kept out of the system database by what its server reports, read once here.
 		var system domain.DatabaseIdentity
 		if !s.SQL.AllowSystemDatabase {

@@ -18,6 +18,10 @@ import (
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
+// Kind is the kind of jobs this function runs: it names the durable consumer the function pulls
+// (event.Names.DueConsumer) and the subject it reads.
+const Kind = domain.KindHTTP
+
 // Transports.
 const (
 	TransportPull = worker.TransportPull
@@ -58,7 +62,7 @@ func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Log
 			runner.Close()
 		}
 	}()
-	return worker.RunWith(ctx, clock, domain.KindHTTP, "execute-http", s.Settings, func(_ context.Context, _ *store.Store, _ *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
+	return worker.RunWith(ctx, clock, Kind, "execute-http", s.Settings, func(_ context.Context, _ *store.Store, _ *metric.Registry, tracing *telemetry.Tracing) (executor.Runner, error) {
 		if tracing.Enabled() { // off, a request costs no span at all
 			s.HTTP.TracerProvider, s.HTTP.Propagate = tracing.Provider(), tracing.PropagateToTargets()
 		}

@@ -37,6 +37,9 @@ const (
 	TransportPush = "push"
 )
 
+// PushPath is where the push transport takes due events, as POSTed CloudEvents on Port.
+const PushPath = "/"
+
 // Settings are what every executor function is configured with; a function embeds them
 // (`koanf:",squash"`) and adds its runner's section.
 type Settings struct {
@@ -218,7 +221,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if s.Port != 0 {
 		mux := server.Probes(checks...)
 		if s.Transport == TransportPush {
-			mux.Handle("POST /", executor.PushHandler(interruptAfterGrace(ctx, clock, s.ShutdownGrace*4/5), rt.HandlePushed, log))
+			mux.Handle("POST "+PushPath, executor.PushHandler(interruptAfterGrace(ctx, clock, s.ShutdownGrace*4/5), rt.HandlePushed, log))
 		}
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), mux, s.ShutdownGrace, log, nil)
