@@ -37,10 +37,7 @@ type AccessStore interface {
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]*audit.Record, error)
 }
 
-var (
-	usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-	roleNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-)
+var roleNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // allowUsers checks user:admin for all namespaces: users are not in any one namespace.
 func (s *Server) allowUsers(w http.ResponseWriter, r *http.Request) bool {
@@ -89,8 +86,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v domain.ValidationError
-	if !usernamePattern.MatchString(in.Username) {
-		v.Add("username", "must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	if !domain.ValidUsername(in.Username) {
+		v.Add("username", domain.UsernameRule)
 	}
 	if len(in.DisplayName) > 200 {
 		v.Add("display_name", "must be at most 200 bytes")

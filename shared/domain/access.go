@@ -44,6 +44,14 @@ var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // ValidNamespace reports whether ns may name a namespace.
 func ValidNamespace(ns string) bool { return namespacePattern.MatchString(ns) }
 
+var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// UsernameRule says what ValidUsername accepts, for an error message.
+const UsernameRule = "must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+
+// ValidUsername reports whether name may name a database user (UsernameRule).
+func ValidUsername(name string) bool { return usernamePattern.MatchString(name) }
+
 // Sources of a user.
 const (
 	UserSourceDatabase = "database"

@@ -48,6 +48,11 @@ type Config struct {
 	// OIDCLogin is the dashboard's sign-in through the identity provider of OIDC; off until
 	// its client id is set.
 	OIDCLogin oidclogin.Config `koanf:"oidc_login"`
+	// BootstrapAdmin and BootstrapPasswordFile make the first user of an installation, once,
+	// when no user exists at all (FirstAdmin, CreateFirstAdmin): how an installed chart is
+	// signed into without a default password.
+	BootstrapAdmin        string `koanf:"bootstrap_admin" usage:"user created with the admin role for all namespaces when no user exists at all (never when one does: not a reset); empty: none"`
+	BootstrapPasswordFile string `koanf:"bootstrap_password_file" usage:"file holding the password of auth.bootstrap_admin (a mounted Kubernetes Secret); one final line break is not part of it"`
 }
 
 // DefaultConfig returns the configuration used when nothing is set.

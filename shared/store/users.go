@@ -253,3 +253,50 @@ type userChange struct {
 	*domain.User
 	PasswordChanged bool `json:"password_changed"`
 }
+
+// HasUsers reports whether any user exists.
+func (s *Store) HasUsers(ctx context.Context) (bool, error) {
+	var found bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&found)
+	return found, translate("look for users", err)
+}
+
+// CreateFirstUser stores u and the role binding b, audited as user.create and
+// role_binding.create, in one transaction, when no user exists at all. It returns false and
+// stores nothing when one does. Replicas starting together may all call it: one creates the
+// user, the others find it.
+func (s *Store) CreateFirstUser(ctx context.Context, u *domain.User, b *domain.RoleBinding) (bool, error) {
+	created := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// SHARE ROW EXCLUSIVE conflicts with itself and with every insert into users: between
+		// looking and inserting, neither another replica's start nor any other path adds a user.
+		// It is held until commit, taken only by a start that found no user.
+		if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&found); err != nil || found {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO users (id, username, display_name, password_hash, disabled, source, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, u.ID, u.Username, u.DisplayName, nullable(u.PasswordHash), u.Disabled, u.Source, u.CreatedAt); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO role_bindings (id, role, user_id, group_name, namespace, created_at)
+			VALUES ($1, $2, $3::uuid, $4, $5, $6)`, b.ID, b.Role, nullable(b.UserID), nullable(b.Group), b.Namespace, b.CreatedAt); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, Change{Action: "user.create", ObjectKind: "user", ObjectID: u.ID, Namespace: domain.AllNamespaces, After: u}); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, Change{Action: "role_binding.create", ObjectKind: "role_binding", ObjectID: b.ID, Namespace: b.Namespace, After: b}); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, translate("create first user", err)
+	}
+	return created, nil
+}

@@ -206,6 +206,12 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err := s.Events.validate(s.Port); err != nil {
 		return err
 	}
+	// Read before connecting to anything: a missing or weak password fails the start even when
+	// users exist and it will not be used.
+	firstAdmin, err := s.Auth.FirstAdmin()
+	if err != nil {
+		return err
+	}
 	adminAddr, err := s.Admin.addr(s.Host)
 	if err != nil {
 		return err
@@ -282,6 +288,17 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	st.UseAudit(auditKeys)
+	if firstAdmin != nil {
+		created, err := identity.CreateFirstAdmin(ctx, st, firstAdmin, clock.Now())
+		if err != nil {
+			return fmt.Errorf("auth.bootstrap_admin: %w", err)
+		}
+		if created {
+			log.Info("created the first user, with the admin role for all namespaces", "username", firstAdmin.Username)
+		} else {
+			log.Info("auth.bootstrap_admin: users exist already; nothing created", "username", firstAdmin.Username)
+		}
+	}
 	policy, err := egress.New(s.Egress)
 	if err != nil {
 		return err
