@@ -5,12 +5,17 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -59,4 +64,38 @@ func TestExecLogCarriesTheAttemptsSpan(t *testing.T) {
 	buf.Reset()
 	execLog{l: x.l}.Info("untraced")
 	require.NotContains(t, buf.String(), "trace_id")
+}
+
+// An unsampled fire whose insert batch was kept (another member of it was sampled) exports no
+// span: its record span links to the batch, and started, that link alone would keep it, under
+// a consume span that was dropped. Its events still carry the fire's trace, unsampled.
+func TestAnUnsampledFireInAKeptBatchExportsNothing(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(telemetry.LinkedOrRatio(0)),
+		sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(0), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+
+	ev := cloudevents.NewEvent()
+	ev.SetID("k")
+	d := event.Due{IdempotencyKey: "k", JobID: "j"}
+	ft := r.newFireTrace(context.Background(), ev, d)
+	require.False(t, ft.flags.IsSampled(), "ratio 0")
+	kept := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
+	ft.recStart, ft.recEnd, ft.recBatch = time.Now(), time.Now(), kept
+	ft.stageStart, ft.stageEnd = time.Now(), time.Now()
+
+	ctx, span := r.startConsume(context.Background(), ev, d, &domain.Execution{ID: "e", Attempt: 1}, ft)
+	sc := span.SpanContext()
+	require.False(t, span.IsRecording())
+	require.Equal(t, ft.tid, sc.TraceID(), "logs still name the fire's trace")
+	require.Equal(t, telemetry.AttemptSpanID("k", 1), sc.SpanID())
+
+	out := cloudevents.NewEvent()
+	require.Nil(t, r.startPublish(ctx, "vecron.events.x", &out), "no span under a dropped parent")
+	parent, _ := event.TraceFrom(out)
+	require.Equal(t, "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-00", parent, "the decision travels on")
+	span.End()
+	require.Empty(t, rec.Ended())
 }
