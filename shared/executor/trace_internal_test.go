@@ -9,6 +9,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -98,4 +99,30 @@ func TestAnUnsampledFireInAKeptBatchExportsNothing(t *testing.T) {
 	require.Equal(t, "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-00", parent, "the decision travels on")
 	span.End()
 	require.Empty(t, rec.Ended())
+}
+
+// traceParent writes what propagation.TraceContext injects.
+func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
+	t.Parallel()
+	ts, err := trace.ParseTraceState("vendor=v1,other=x")
+	require.NoError(t, err)
+	tid, _ := telemetry.KeyIDs("k")
+	for _, tc := range []struct {
+		name string
+		sc   trace.SpanContext
+	}{
+		{"Sampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1), TraceFlags: trace.FlagsSampled})},
+		{"NotSampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 2)})},
+		{"OtherFlagsAndState", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 3), TraceFlags: 0xff, TraceState: ts})},
+		{"Invalid", trace.SpanContext{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := propagation.MapCarrier{}
+			propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), tc.sc), c)
+			parent, state := traceParent(tc.sc)
+			require.Equal(t, c["traceparent"], parent)
+			require.Equal(t, c["tracestate"], state)
+		})
+	}
 }
