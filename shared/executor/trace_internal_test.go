@@ -126,3 +126,36 @@ func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkTraceParent(b *testing.B) {
+	tid, _ := telemetry.KeyIDs("k")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1)})
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = traceParent(sc)
+	}
+}
+
+// BenchmarkUnsampledFireSpans is the span work of a fire the ratio drops, nine in ten at the
+// default: its trace bookkeeping, its consume span (in a kept insert batch), one event
+// published under it.
+func BenchmarkUnsampledFireSpans(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()), sdktrace.WithSampler(telemetry.LinkedOrRatio(0)),
+		sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(0), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+	ev := cloudevents.NewEvent()
+	ev.SetID("k")
+	d := event.Due{IdempotencyKey: "0193a4b2-7c1e-7000-8000-000000000001@2026-12-06T10:00:00Z", JobID: "0193a4b2-7c1e-7000-8000-000000000001"}
+	e := &domain.Execution{ID: "0193a4b2-7c1e-7000-8000-000000000002", Attempt: 1}
+	kept := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
+	b.ReportAllocs()
+	for b.Loop() {
+		ft := r.newFireTrace(context.Background(), ev, d)
+		ft.recStart, ft.recEnd, ft.recBatch = time.Now(), time.Now(), kept
+		ctx, span := r.startConsume(context.Background(), ev, d, e, ft)
+		out := cloudevents.NewEvent()
+		endSpan(r.startPublish(ctx, "vecron.events.x", &out), "")
+		span.End()
+	}
+}
