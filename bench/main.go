@@ -9,6 +9,7 @@
 //	go run ./bench -scenario steady -jobs 1000 -duration 60s
 //	go run ./bench -scenario lateness
 //	go run ./bench -scenario observability -rounds 1
+//	go run ./bench -scenario observability -variants metrics,tracing-0.1
 //	go run ./bench -scenario all
 package main
 
@@ -41,7 +42,8 @@ func main() {
 		shapes      = flag.String("shapes", "", "lateness: comma-separated shapes to run (vecron-dev, vecron-binaries, river); empty runs all")
 		herd        = flag.Bool("herd", true, "lateness: also run the top-of-minute herd")
 		steady      = flag.Bool("steady", true, "lateness: run the jobs-due-every-second load (false: only the herd)")
-		rounds      = flag.Int("rounds", harness.ObservabilityRoundsDefault, "observability: how many times the four variants run, interleaved")
+		rounds      = flag.Int("rounds", harness.ObservabilityRoundsDefault, "observability: how many times the variants run, interleaved")
+		variants    = flag.String("variants", "", "observability: comma-separated variants to run (baseline, metrics, tracing-0.1, tracing-1.0); empty runs all")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -56,6 +58,12 @@ func main() {
 			lateness.shapes = append(lateness.shapes, harness.Shape(name))
 		}
 	}
+	vs, err := harness.ParseVariants(*variants)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: -variants: %v\n", err)
+		os.Exit(2)
+	}
+	lateness.variants = vs
 	if err := run(ctx, *scenario, *jobs, *duration, *warmup, *workers, *concurrency, *out, *profiles, lateness); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -65,10 +73,11 @@ func main() {
 // latenessFlags narrow the lateness scenario, for comparing one change quickly, and the
 // observability scenario built on it.
 type latenessFlags struct {
-	shapes []harness.Shape
-	herd   bool
-	steady bool
-	rounds int
+	shapes   []harness.Shape
+	herd     bool
+	steady   bool
+	rounds   int
+	variants []harness.Variant
 }
 
 func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string, lf latenessFlags) error {
@@ -162,7 +171,7 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 			return fmt.Errorf("-rounds: %d is not at least 1", lf.rounds)
 		}
 		for _, n := range sizes(1000) {
-			op := harness.ObservabilityParams{Jobs: n, Window: duration, Warmup: warmup, Rounds: lf.rounds}
+			op := harness.ObservabilityParams{Jobs: n, Window: duration, Warmup: warmup, Rounds: lf.rounds, Variants: lf.variants}
 			runs = append(runs, func() (report.Result, error) { return harness.Observability(ctx, env, op) })
 		}
 	}

@@ -49,6 +49,39 @@ type ObservabilityParams struct {
 	// ScrapeEvery is the interval at which the metrics variants are scraped; 0 means
 	// ScrapeEveryDefault, Prometheus's usual.
 	ScrapeEvery time.Duration
+	// Variants are the variants each round runs, in AllVariants's order whatever order they are
+	// given in; empty means all of them.
+	Variants []Variant
+}
+
+// variants returns the variants p selects, in the order a round runs them.
+func (p ObservabilityParams) variants() []Variant {
+	if len(p.Variants) == 0 {
+		return AllVariants()
+	}
+	var out []Variant
+	for _, v := range AllVariants() {
+		if slices.Contains(p.Variants, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ParseVariants returns the variants named in s, comma-separated; empty means all of them. It
+// returns an error naming the first name that is not a variant.
+func ParseVariants(s string) ([]Variant, error) {
+	var out []Variant
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !slices.Contains(AllVariants(), Variant(name)) {
+			return nil, fmt.Errorf("%q is not one of %v", name, AllVariants())
+		}
+		out = append(out, Variant(name))
+	}
+	return out, nil
 }
 
 // vars returns the settings of v, exporting spans to endpoint when v traces.
@@ -97,8 +130,8 @@ func (r variantRun) vecronMicrosPerFire() float64 {
 }
 
 // Observability measures what metrics and traces cost a fire: the vecron-binaries shape of the
-// lateness scenario, p.Jobs jobs on `* * * * * *`, in the four variants, interleaved (each round
-// runs them in order), the median per variant reported.
+// lateness scenario, p.Jobs jobs on `* * * * * *`, in the variants p selects, interleaved (each
+// round runs them in order), the median per variant reported.
 func Observability(ctx context.Context, env Env, p ObservabilityParams) (report.Result, error) {
 	rounds := p.Rounds
 	if rounds <= 0 {
@@ -108,16 +141,20 @@ func Observability(ctx context.Context, env Env, p ObservabilityParams) (report.
 	if every <= 0 {
 		every = ScrapeEveryDefault
 	}
+	variants := p.variants()
+	if len(variants) == 0 {
+		return report.Result{}, fmt.Errorf("no variant among %v", p.Variants)
+	}
 	lp := LatenessParams{Jobs: p.Jobs, Window: p.Window, Warmup: p.Warmup, Shapes: []Shape{ShapeBinaries}}
 	res := newResult(ctx, env, fmt.Sprintf("observability-%d", p.Jobs), map[string]any{
 		"jobs": p.Jobs, "cron": lp.cron(), "warmup_s": p.Warmup.Seconds(), "window_s": p.Window.Seconds(),
 		"rounds": rounds, "scrape_every_s": every.Seconds(), "shape": string(ShapeBinaries)})
-	for _, v := range AllVariants() {
+	for _, v := range variants {
 		res.Params[string(v)+" settings"] = strings.Join(v.vars("<the bench's OTLP sink>"), " ")
 	}
 	runs := map[Variant][]variantRun{}
 	for round := 1; round <= rounds; round++ {
-		for _, v := range AllVariants() {
+		for _, v := range variants {
 			env.progress("%s: round %d of %d: %s", res.Scenario, round, rounds, v)
 			r, err := runVariant(ctx, env, res.Scenario, lp, v, round, every)
 			if err != nil {
@@ -128,7 +165,7 @@ func Observability(ctx context.Context, env Env, p ObservabilityParams) (report.
 			runs[v] = append(runs[v], r)
 		}
 	}
-	res.Metrics, res.Notes = observabilityFigures(runs), append(res.Notes, observabilityNotes(runs, rounds)...)
+	res.Metrics, res.Notes = observabilityFigures(runs), append(res.Notes, observabilityNotes(runs, variants, rounds)...)
 	res.Lateness = map[string][]float64{}
 	for _, v := range AllVariants() {
 		rs := runs[v]
@@ -280,6 +317,9 @@ func observabilityFigures(runs map[Variant][]variantRun) []report.Metric {
 	}
 	// The changes, from the medians.
 	for _, v := range AllVariants()[1:] {
+		if len(runs[v]) == 0 {
+			continue // not run: its 0 is no figure
+		}
 		if d, ok := change(cpu[v], cpu[VariantBaseline]); ok {
 			if v == VariantMetrics {
 				out = append(out, targeted(string(v)+": CPU per fire over baseline", d, "%", "<=", metricsOverBaselineMax))
@@ -292,6 +332,9 @@ func observabilityFigures(runs map[Variant][]variantRun) []report.Metric {
 		}
 	}
 	for _, v := range []Variant{VariantTracing01, VariantTracing10} {
+		if len(runs[v]) == 0 {
+			continue
+		}
 		if d, ok := change(cpu[v], cpu[VariantMetrics]); ok {
 			// Without a span received the variant ran the metrics variant's binaries again: its
 			// change is noise, and no goal is judged on it.
@@ -310,9 +353,13 @@ func received(runs []variantRun) bool {
 	return slices.ContainsFunc(runs, func(r variantRun) bool { return r.otlp.requests > 0 })
 }
 
-func observabilityNotes(runs map[Variant][]variantRun, rounds int) []string {
+func observabilityNotes(runs map[Variant][]variantRun, variants []Variant, rounds int) []string {
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = string(v)
+	}
 	notes := []string{
-		"each variant is the vecron-binaries shape of the lateness scenario (one tick, one execute-http, one execute-db on the shared nats-server, at their defaults, in a schema, stream prefix and key prefix of its own, every job stored before it starts); the variants run interleaved, baseline, metrics, tracing-0.1, tracing-1.0 in every round, and each figure is the median over the rounds",
+		"each variant is the vecron-binaries shape of the lateness scenario (one tick, one execute-http, one execute-db on the shared nats-server, at their defaults, in a schema, stream prefix and key prefix of its own, every job stored before it starts); the variants run interleaved, " + strings.Join(names, ", ") + " in every round, and each figure is the median over the rounds",
 		"CPU per fire, every process: as the lateness scenario counts it, the CPU seconds over the window of vecron's processes, the PostgreSQL backends of their connections, PostgreSQL's own processes, nats-server and redis-server, divided by the requests that arrived at the target in the window. \"vecron's processes\" counts the three binaries alone, where metrics and spans cost. The changes are taken between the variants' medians",
 		"metrics: each process serves /metrics on admin.addr 127.0.0.1:0, found in its \"admin listening\" log line; the bench scrapes every process once when it is ready and then at the scrape interval, with Prometheus's Accept header (OpenMetrics first). The scrapes' CPU in the processes counts; the bench's does not",
 		"tracing: otel.endpoint is an OTLP/HTTP receiver in the bench's process that reads each POST /v1/traces, counts its bytes (as sent) and its spans, and answers 200; its CPU is the bench's and counts in no variant. Spans per second are those received in the window",

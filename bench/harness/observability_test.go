@@ -256,7 +256,7 @@ func TestObservabilityFiguresAreMediansAndTheirChanges(t *testing.T) {
 	for _, m := range ms {
 		require.NotContains(t, m.Name, "baseline: scrape", "the baseline serves no metrics")
 	}
-	notes := observabilityNotes(runs, 3)
+	notes := observabilityNotes(runs, AllVariants(), 3)
 	require.NotContains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again, and the goal for tracing-0.1 is not judged")
 }
 
@@ -280,7 +280,7 @@ func TestObservabilityNotesSayWhenNothingTraced(t *testing.T) {
 	r.otlp = otlpTotals{}
 	m := run(VariantMetrics, 1, 300, 150, 0)
 	runs := map[Variant][]variantRun{VariantMetrics: {m}, VariantTracing01: {r}}
-	notes := observabilityNotes(runs, 1)
+	notes := observabilityNotes(runs, []Variant{VariantMetrics, VariantTracing01}, 1)
 	require.Contains(t, notes, "the sink received no span: the binaries measured do not trace (otel.* not wired yet), so the tracing variants measure the metrics variant again, and the goal for tracing-0.1 is not judged")
 	require.Nil(t, figure(t, observabilityFigures(runs), "tracing-0.1: CPU per fire over metrics").Met,
 		"without spans the variant does not measure tracing, and its goal is not judged")
@@ -301,4 +301,30 @@ func TestCheckMetricsOff(t *testing.T) {
 	require.NoError(t, checkMetricsOff(t.Context(), []*process{loggedProcess("tick", line(off))}))
 	err := checkMetricsOff(t.Context(), []*process{loggedProcess("tick", line(off)), loggedProcess("execute-db", line(on))})
 	require.ErrorContains(t, err, "execute-db serves metrics with metrics.enabled=false")
+}
+
+func TestVariantSelection(t *testing.T) {
+	t.Parallel()
+	vs, err := ParseVariants(" tracing-0.1,metrics ,")
+	require.NoError(t, err)
+	require.Equal(t, []Variant{VariantMetrics, VariantTracing01}, ObservabilityParams{Variants: vs}.variants(), "in the order a round runs them")
+	require.Equal(t, AllVariants(), ObservabilityParams{}.variants(), "none named: all")
+	none, err := ParseVariants("")
+	require.NoError(t, err)
+	require.Empty(t, none)
+	_, err = ParseVariants("metrics,tracing-0.5")
+	require.ErrorContains(t, err, `"tracing-0.5"`)
+
+	runs := map[Variant][]variantRun{
+		VariantMetrics:   {run(VariantMetrics, 1, 410, 205, 0)},
+		VariantTracing01: {run(VariantTracing01, 1, 451, 220, 1000)},
+	}
+	ms := observabilityFigures(runs)
+	for _, m := range ms {
+		require.NotContains(t, m.Name, "over baseline", "no baseline ran")
+		require.NotContains(t, m.Name, "tracing-1.0", "tracing-1.0 did not run")
+	}
+	require.InDelta(t, 10, figure(t, ms, "tracing-0.1: CPU per fire over metrics").Value, 1e-6)
+	notes := observabilityNotes(runs, []Variant{VariantMetrics, VariantTracing01}, 1)
+	require.Contains(t, notes[0], "interleaved, metrics, tracing-0.1 in every round")
 }

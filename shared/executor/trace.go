@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/hex"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -90,9 +91,17 @@ func traceParent(sc trace.SpanContext) (string, string) {
 	if !sc.IsValid() {
 		return "", ""
 	}
-	c := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), c)
-	return c["traceparent"], c["tracestate"]
+	// Written out rather than through propagation.TraceContext's Inject, whose carrier map and
+	// context cost every delivery a few allocations for the same 55 bytes.
+	var b [55]byte
+	tid, sid := sc.TraceID(), sc.SpanID()
+	copy(b[:3], "00-")
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))})
+	return string(b[:]), sc.TraceState().String()
 }
 
 // newFireTrace starts the trace bookkeeping of delivery ev of d.
@@ -124,18 +133,7 @@ func (ft *fireTrace) recordLink() trace.SpanContext {
 // receipt, and the children that happened before it could (the record, the staged wait).
 func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution, ft *fireTrace) (context.Context, trace.Span) {
 	sid := telemetry.AttemptSpanID(d.IdempotencyKey, e.Attempt)
-	attrs := make([]attribute.KeyValue, 0, 8)
-	attrs = append(attrs,
-		attribute.String("messaging.destination.name", r.dueSubject),
-		attribute.String("messaging.message.id", ev.ID()),
-		attribute.String("vecron.job.id", d.JobID),
-		attribute.String("vecron.execution.id", e.ID),
-		attribute.Int("vecron.attempt", e.Attempt),
-	)
-	if f, ok := delivery.FactsFrom(ctx); ok {
-		attrs = append(attrs, attribute.String("messaging.system", "nats"), attribute.Int("vecron.delivery.count", f.Count))
-	}
-	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(ft.received), trace.WithAttributes(attrs...)}
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(ft.received)}
 	var links []trace.Link
 	if e.Attempt > 1 {
 		prev := trace.NewSpanContext(trace.SpanContextConfig{TraceID: ft.tid, SpanID: telemetry.AttemptSpanID(d.IdempotencyKey, e.Attempt-1), TraceFlags: ft.flags})
@@ -154,6 +152,23 @@ func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d even
 		opts = append(opts, trace.WithNewRoot())
 	}
 	ctx, span := r.tracer.Start(telemetry.WithIDs(pctx, ft.tid, sid), r.consumeName, opts...)
+	if !span.IsRecording() {
+		// Dropped, and its children with it: they would only be started to be dropped. The
+		// record span in particular must not start, since its link to a kept insert batch would
+		// keep it, under a parent that is not (nine fires in ten, at the default ratio).
+		return ctx, span
+	}
+	// Set once the sampler kept the span, for the same reason.
+	span.SetAttributes(
+		attribute.String("messaging.destination.name", r.dueSubject),
+		attribute.String("messaging.message.id", ev.ID()),
+		attribute.String("vecron.job.id", d.JobID),
+		attribute.String("vecron.execution.id", e.ID),
+		attribute.Int("vecron.attempt", e.Attempt),
+	)
+	if f, ok := delivery.FactsFrom(ctx); ok {
+		span.SetAttributes(attribute.String("messaging.system", "nats"), attribute.Int("vecron.delivery.count", f.Count))
+	}
 	if !ft.recStart.IsZero() {
 		o := []trace.SpanStartOption{trace.WithTimestamp(ft.recStart)}
 		if ft.recBatch.IsValid() {
@@ -169,9 +184,11 @@ func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d even
 	return ctx, span
 }
 
-// startSpan starts an internal child span of ctx's; a no-op when tracing is off.
+// startSpan starts an internal child span of ctx's; nil when tracing is off or ctx's span
+// is not recorded.
 func (r *Runtime) startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
-	if r.tracer == nil {
+	if r.tracer == nil || !trace.SpanFromContext(ctx).IsRecording() {
+		// Under a dropped parent the child would be dropped too; nil ends as a no-op.
 		return ctx, nil
 	}
 	return r.tracer.Start(ctx, name)
@@ -180,7 +197,18 @@ func (r *Runtime) startSpan(ctx context.Context, name string) (context.Context, 
 // startPublish starts the producer span of publishing ev to subject and puts it on ev as its
 // trace extension, so the event's consumers continue the trace. Nil when tracing is off.
 func (r *Runtime) startPublish(ctx context.Context, subject string, ev *cloudevents.Event) trace.Span {
-	if r.tracer == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+	if r.tracer == nil {
+		return nil
+	}
+	parent := trace.SpanContextFromContext(ctx)
+	if !parent.IsValid() {
+		return nil
+	}
+	if !parent.IsSampled() {
+		// A producer span under a dropped parent is dropped too: the event carries the parent,
+		// which tells its consumers the decision all the same, without a span started for it.
+		tp, ts := traceParent(parent)
+		event.SetTrace(ev, tp, ts)
 		return nil
 	}
 	_, span := r.tracer.Start(ctx, "publish "+subject, trace.WithSpanKind(trace.SpanKindProducer),

@@ -5,12 +5,18 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -59,4 +65,97 @@ func TestExecLogCarriesTheAttemptsSpan(t *testing.T) {
 	buf.Reset()
 	execLog{l: x.l}.Info("untraced")
 	require.NotContains(t, buf.String(), "trace_id")
+}
+
+// An unsampled fire whose insert batch was kept (another member of it was sampled) exports no
+// span: its record span links to the batch, and started, that link alone would keep it, under
+// a consume span that was dropped. Its events still carry the fire's trace, unsampled.
+func TestAnUnsampledFireInAKeptBatchExportsNothing(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(telemetry.LinkedOrRatio(0)),
+		sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(0), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+
+	ev := cloudevents.NewEvent()
+	ev.SetID("k")
+	d := event.Due{IdempotencyKey: "k", JobID: "j"}
+	ft := r.newFireTrace(context.Background(), ev, d)
+	require.False(t, ft.flags.IsSampled(), "ratio 0")
+	kept := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
+	ft.recStart, ft.recEnd, ft.recBatch = time.Now(), time.Now(), kept
+	ft.stageStart, ft.stageEnd = time.Now(), time.Now()
+
+	ctx, span := r.startConsume(context.Background(), ev, d, &domain.Execution{ID: "e", Attempt: 1}, ft)
+	sc := span.SpanContext()
+	require.False(t, span.IsRecording())
+	require.Equal(t, ft.tid, sc.TraceID(), "logs still name the fire's trace")
+	require.Equal(t, telemetry.AttemptSpanID("k", 1), sc.SpanID())
+
+	out := cloudevents.NewEvent()
+	require.Nil(t, r.startPublish(ctx, "vecron.events.x", &out), "no span under a dropped parent")
+	parent, _ := event.TraceFrom(out)
+	require.Equal(t, "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-00", parent, "the decision travels on")
+	span.End()
+	require.Empty(t, rec.Ended())
+}
+
+// traceParent writes what propagation.TraceContext injects.
+func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
+	t.Parallel()
+	ts, err := trace.ParseTraceState("vendor=v1,other=x")
+	require.NoError(t, err)
+	tid, _ := telemetry.KeyIDs("k")
+	for _, tc := range []struct {
+		name string
+		sc   trace.SpanContext
+	}{
+		{"Sampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1), TraceFlags: trace.FlagsSampled})},
+		{"NotSampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 2)})},
+		{"OtherFlagsAndState", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 3), TraceFlags: 0xff, TraceState: ts})},
+		{"Invalid", trace.SpanContext{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := propagation.MapCarrier{}
+			propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), tc.sc), c)
+			parent, state := traceParent(tc.sc)
+			require.Equal(t, c["traceparent"], parent)
+			require.Equal(t, c["tracestate"], state)
+		})
+	}
+}
+
+func BenchmarkTraceParent(b *testing.B) {
+	tid, _ := telemetry.KeyIDs("k")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1)})
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = traceParent(sc)
+	}
+}
+
+// BenchmarkUnsampledFireSpans is the span work of a fire the ratio drops, nine in ten at the
+// default: its trace bookkeeping, its consume span (in a kept insert batch), one event
+// published under it.
+func BenchmarkUnsampledFireSpans(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()), sdktrace.WithSampler(telemetry.LinkedOrRatio(0)),
+		sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(0), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+	ev := cloudevents.NewEvent()
+	ev.SetID("k")
+	d := event.Due{IdempotencyKey: "0193a4b2-7c1e-7000-8000-000000000001@2026-12-06T10:00:00Z", JobID: "0193a4b2-7c1e-7000-8000-000000000001"}
+	e := &domain.Execution{ID: "0193a4b2-7c1e-7000-8000-000000000002", Attempt: 1}
+	kept := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
+	b.ReportAllocs()
+	for b.Loop() {
+		ft := r.newFireTrace(context.Background(), ev, d)
+		ft.recStart, ft.recEnd, ft.recBatch = time.Now(), time.Now(), kept
+		ctx, span := r.startConsume(context.Background(), ev, d, e, ft)
+		out := cloudevents.NewEvent()
+		endSpan(r.startPublish(ctx, "vecron.events.x", &out), "")
+		span.End()
+	}
 }

@@ -48,12 +48,13 @@ func WithIDs(ctx context.Context, tid trace.TraceID, sid trace.SpanID) context.C
 // first 8 bytes of SHA-256(key, NUL, n in decimal). Attempt n+1 links to attempt n's span by
 // this id, which is thus known without being stored.
 func AttemptSpanID(key string, n int) trace.SpanID {
-	h := sha256.New()
-	h.Write([]byte(key))
-	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(nil, int64(n), 10))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	// One buffer on the stack for the usual key, rather than a hash object and a digit slice
+	// on the heap for every delivery.
+	var buf [128]byte
+	b := append(buf[:0], key...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(n), 10)
+	sum := sha256.Sum256(b)
 	var sid trace.SpanID
 	copy(sid[:], sum[:8])
 	return sid

@@ -85,14 +85,21 @@ func (e *Engine) startFire(f *pendingFire, batchBegan time.Time) (fireSpans, str
 	if f.claim != nil {
 		began = f.claim.began
 	}
-	ctx, fire := e.tracer.Start(telemetry.WithIDKey(ctx, f.Key), "vecron.fire",
-		trace.WithTimestamp(began),
-		trace.WithAttributes(
-			attribute.String("vecron.idempotency_key", f.Key),
-			attribute.String("vecron.job.id", f.JobID),
-			attribute.String("vecron.job.kind", string(f.Kind)),
-			attribute.String("vecron.trigger", string(f.Trigger)),
-		))
+	// The attributes are set once the sampler kept the span: nine fires in ten at the default
+	// ratio are not recorded, and building them cost more than the rest of their span.
+	ctx, fire := e.tracer.Start(telemetry.WithIDKey(ctx, f.Key), "vecron.fire", trace.WithTimestamp(began))
+	if !fire.IsRecording() {
+		// The producer span would be dropped with its parent: the fire's own (non-recording)
+		// span stands in for it, so that ending both is harmless.
+		sc := fire.SpanContext()
+		return fireSpans{fire: fire, publish: fire}, traceparent(sc), sc.TraceState().String()
+	}
+	fire.SetAttributes(
+		attribute.String("vecron.idempotency_key", f.Key),
+		attribute.String("vecron.job.id", f.JobID),
+		attribute.String("vecron.job.kind", string(f.Kind)),
+		attribute.String("vecron.trigger", string(f.Trigger)),
+	)
 	if f.claim != nil && f.claim.sc.IsValid() {
 		fire.AddLink(trace.Link{SpanContext: f.claim.sc})
 	}

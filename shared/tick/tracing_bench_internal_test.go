@@ -7,9 +7,9 @@ import (
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
-// benchProvider samples every span into memory, as an exporting process would record them.
-func benchProvider() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
+// benchProvider samples spans at ratio into memory, as an exporting process would record them.
+func benchProvider(ratio float64) (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
 	rec := tracetest.NewSpanRecorder()
 	return rec, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec),
-		sdktrace.WithSampler(telemetry.LinkedOrRatio(1)), sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+		sdktrace.WithSampler(telemetry.LinkedOrRatio(ratio)), sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
 }

@@ -72,8 +72,9 @@ func BenchmarkPublishBatch(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		trigger domain.Trigger
-		trace   bool
-	}{{"TracingOff", domain.TriggerSchedule, false}, {"TracingOnSchedule", domain.TriggerSchedule, true}, {"TracingOnManual", domain.TriggerManual, true}} {
+		ratio   float64 // 0: tracing off
+	}{{"TracingOff", domain.TriggerSchedule, 0}, {"TracingOnSchedule", domain.TriggerSchedule, 1}, {"TracingOnManual", domain.TriggerManual, 1},
+		{"TracingOnScheduleRatio0.1", domain.TriggerSchedule, 0.1}} {
 		b.Run(tc.name, func(b *testing.B) {
 			fires := benchFires(100, h)
 			for i := range fires {
@@ -81,8 +82,8 @@ func BenchmarkPublishBatch(b *testing.B) {
 				fires[i].Payload = []byte(`{"job_id":"job","kind":"http","http":{"url":"http://127.0.0.1:9/","method":"GET"},"trace":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`)
 			}
 			e := benchEngine()
-			if tc.trace {
-				rec, tp := benchProvider()
+			if tc.ratio > 0 {
+				rec, tp := benchProvider(tc.ratio)
 				defer tp.Shutdown(context.Background()) //nolint:errcheck // nothing to flush
 				_ = rec
 				e.SetTracer(tp)
