@@ -139,9 +139,6 @@ func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d even
 		prev := trace.NewSpanContext(trace.SpanContextConfig{TraceID: ft.tid, SpanID: telemetry.AttemptSpanID(d.IdempotencyKey, e.Attempt-1), TraceFlags: ft.flags})
 		links = append(links, trace.Link{SpanContext: prev, Attributes: []attribute.KeyValue{attribute.String("vecron.link", "previous_attempt")}})
 	}
-	if ft.pushed.IsValid() && !ft.pushed.Equal(ft.parent) {
-		links = append(links, trace.Link{SpanContext: ft.pushed, Attributes: []attribute.KeyValue{attribute.String("vecron.link", "push_request")}})
-	}
 	if len(links) > 0 {
 		opts = append(opts, trace.WithLinks(links...))
 	}
@@ -157,6 +154,12 @@ func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d even
 		// record span in particular must not start, since its link to a kept insert batch would
 		// keep it, under a parent that is not (nine fires in ten, at the default ratio).
 		return ctx, span
+	}
+	// The push request's trace is a link added after the sampler decided, never one it sees:
+	// whoever can reach the push port (or a broker that samples its own spans) must not be able
+	// to make a fire's consume span recorded.
+	if ft.pushed.IsValid() && !ft.pushed.Equal(ft.parent) {
+		span.AddLink(trace.Link{SpanContext: ft.pushed, Attributes: []attribute.KeyValue{attribute.String("vecron.link", "push_request")}})
 	}
 	// Set once the sampler kept the span, for the same reason.
 	span.SetAttributes(

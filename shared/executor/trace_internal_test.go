@@ -101,6 +101,41 @@ func TestAnUnsampledFireInAKeptBatchExportsNothing(t *testing.T) {
 	require.Empty(t, rec.Ended())
 }
 
+// Whoever reaches the push port sends a traceparent of its choice: it is a link of a kept
+// consume span, never a reason to keep one.
+func TestAPushRequestsTraceCannotForceSampling(t *testing.T) {
+	t.Parallel()
+	const pushed = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	for _, tc := range []struct {
+		name  string
+		ratio float64
+	}{{"Dropped", 0}, {"Kept", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(telemetry.LinkedOrRatio(tc.ratio)),
+				sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(tc.ratio), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+			ev := cloudevents.NewEvent()
+			ev.SetID("k")
+			d := event.Due{IdempotencyKey: "k", JobID: "j"}
+			ft := r.newFireTrace(withPushTrace(context.Background(), pushed, ""), ev, d)
+			_, span := r.startConsume(context.Background(), ev, d, &domain.Execution{ID: "e", Attempt: 1}, ft)
+			span.End()
+			if tc.ratio == 0 {
+				require.False(t, span.IsRecording())
+				require.Empty(t, rec.Ended())
+				return
+			}
+			require.Len(t, rec.Ended(), 1)
+			links := rec.Ended()[0].Links()
+			require.Len(t, links, 1)
+			require.Equal(t, "0af7651916cd43dd8448eb211c80319c", links[0].SpanContext.TraceID().String())
+		})
+	}
+}
+
 // traceParent writes what propagation.TraceContext injects.
 func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
 	t.Parallel()
