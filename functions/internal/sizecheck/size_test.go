@@ -31,10 +31,17 @@ func goCmd(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// short reports whether a -short run may leave the builds out: never in CI, where the budget
+// must be checked on every change.
+func short(t *testing.T) bool {
+	t.Helper()
+	return testing.Short() && os.Getenv("CI") != "true"
+}
+
 // Every function binary, built as make build builds it, fits the budget. The functions are
 // built in one command, which shares the build cache with the end-to-end tests' build.
 func TestFunctionBinariesFitTheBudget(t *testing.T) {
-	if testing.Short() {
+	if short(t) {
 		t.Skip("builds the function binaries")
 	}
 	t.Parallel()
@@ -58,7 +65,7 @@ func TestFunctionBinariesFitTheBudget(t *testing.T) {
 // api grew; this one names the cause: whatever brings such a call back (an html/template page,
 // a dependency that renders one, as gRPC's x/net/trace does) costs about 11 MiB.
 func TestAPILinksNoTemplateReflection(t *testing.T) {
-	if testing.Short() {
+	if short(t) {
 		t.Skip("links the api")
 	}
 	t.Parallel()
