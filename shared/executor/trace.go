@@ -133,6 +133,17 @@ func (ft *fireTrace) recordLink() trace.SpanContext {
 // receipt, and the children that happened before it could (the record, the staged wait).
 func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d event.Due, e *domain.Execution, ft *fireTrace) (context.Context, trace.Span) {
 	sid := telemetry.AttemptSpanID(d.IdempotencyKey, e.Attempt)
+	if !ft.flags.IsSampled() {
+		// The sampler's answer is already known: an unsampled parent is dropped by ParentBased,
+		// a root is dropped on the same trace id by the same ratio (newFireTrace), and the only
+		// link it could see, the previous attempt's, carries the same flags. So the span the
+		// SDK would start, with its options, id hint and sampler call, is the non-recording one
+		// made here, nine fires in ten at the default ratio; logs and the events published
+		// under it still name the fire's trace and this attempt's span.
+		sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: ft.tid, SpanID: sid, TraceState: ft.parent.TraceState()})
+		ctx = trace.ContextWithSpanContext(ctx, sc)
+		return ctx, trace.SpanFromContext(ctx)
+	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(ft.received)}
 	var links []trace.Link
 	if e.Attempt > 1 {
