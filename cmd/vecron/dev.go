@@ -32,6 +32,7 @@ import (
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/tlsconf"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
@@ -177,6 +178,12 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	as.Environ = fnOpts.Environ
 	// Locally the dashboard is plain HTTP on this machine, which the api warns about elsewhere.
 	as.Dashboard.Development = true
+	// A local server with a self-signed certificate may go unverified here (insecure_skip_verify,
+	// skip_verify in a rediss:// URL); nowhere else.
+	for _, c := range []*tlsconf.Config{&as.Redis.TLS, &as.NATS.TLS, &ts.Redis.TLS, &ts.NATS.TLS,
+		&hs.Redis.TLS, &hs.NATS.TLS, &ds.Redis.TLS, &ds.NATS.TLS} {
+		c.Development = true
+	}
 	if ip := net.ParseIP(s.Host); as.PublicURL == "" && s.Port != 0 && (s.Host == "localhost" || (ip != nil && ip.IsLoopback())) {
 		as.PublicURL = "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}

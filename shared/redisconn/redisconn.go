@@ -21,7 +21,7 @@ const KeyPrefixDefault = "vecron:"
 
 // Config locates Redis.
 type Config struct {
-	URL string `koanf:"url" usage:"Redis URL, e.g. redis://127.0.0.1:6379/0 (also REDIS_URL); empty runs without Redis"`
+	URL string `koanf:"url" usage:"Redis URL, e.g. redis://127.0.0.1:6379/0, or rediss://user:password@host:6380/0 for TLS and an ACL user (also REDIS_URL); empty runs without Redis"`
 	// KeyPrefix lets several installations share one Redis.
 	KeyPrefix string `koanf:"prefix" usage:"prefix of every Redis key"`
 	// TLS applies over a rediss:// URL: a private CA, a client certificate, another name. The

@@ -34,7 +34,7 @@ type Config struct {
 	// takes it: anywhere else it would hand the connection to whoever sits in between.
 	InsecureSkipVerify bool `koanf:"insecure_skip_verify" usage:"do not verify the server's certificate; refused outside vecron dev"`
 	// MinVersion is the lowest TLS version accepted.
-	MinVersion string `koanf:"min_version" usage:"lowest TLS version accepted: 1.2 or 1.3"`
+	MinVersion string `koanf:"min_version" usage:"lowest TLS version accepted: 1.2 or 1.3; empty is 1.2"`
 
 	// Development is set by `vecron dev`, where a server on this machine with a self-signed
 	// certificate is expected; it allows InsecureSkipVerify.
