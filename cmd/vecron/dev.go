@@ -32,12 +32,12 @@ import (
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
-	"github.com/vecron/vecron/shared/tlsconf"
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tlsconf"
 )
 
 // devSettings configure `vecron dev`. The functions' own settings (VECRON_TICK__…, a --config
