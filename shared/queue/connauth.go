@@ -3,9 +3,11 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
@@ -110,5 +112,15 @@ func (c ConnConfig) explain(err error) error {
 		}
 		return fmt.Errorf("%s: the server refused the credentials: %w", setting, err)
 	}
-	return tlsconf.Explain(err, tlsconf.SettingsOf(tlsSection))
+	names := tlsconf.SettingsOf(tlsSection)
+	if explained := tlsconf.Explain(err, names); explained != err {
+		return explained
+	}
+	// With TLS 1.3 a server that refuses the client certificate may close the connection
+	// before its alert reaches the client, which then sees only the connection gone right
+	// after a handshake it completed (nats.go says so under ErrTLS).
+	if errors.Is(err, nats.ErrTLS) && (errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+		return fmt.Errorf("%s: the server closed the connection after the TLS handshake, as one that verifies clients does when the client certificate is missing or not signed by a CA it trusts: %w", names.Cert, err)
+	}
+	return err
 }
