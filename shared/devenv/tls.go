@@ -1,7 +1,6 @@
 package devenv
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,9 +62,10 @@ func copyPrivate(from, to string, cred *syscall.Credential) error {
 	if err != nil {
 		return fmt.Errorf("read tls file: %w", err)
 	}
-	if err := os.WriteFile(to, b, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.WriteFile(to, b, 0o600); err != nil {
 		return fmt.Errorf("copy tls file: %w", err)
 	}
+	// WriteFile keeps the mode of a file a previous start left.
 	if err := os.Chmod(to, 0o600); err != nil {
 		return fmt.Errorf("copy tls file: %w", err)
 	}
