@@ -37,6 +37,7 @@ import (
 	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tlsconf"
 )
 
 // devSettings configure `vecron dev`. The functions' own settings (VECRON_TICK__…, a --config
@@ -177,6 +178,12 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	as.Environ = fnOpts.Environ
 	// Locally the dashboard is plain HTTP on this machine, which the api warns about elsewhere.
 	as.Dashboard.Development = true
+	// A local server with a self-signed certificate may go unverified here (insecure_skip_verify,
+	// skip_verify in a rediss:// URL); nowhere else.
+	for _, c := range []*tlsconf.Config{&as.Redis.TLS, &as.NATS.TLS, &ts.Redis.TLS, &ts.NATS.TLS,
+		&hs.Redis.TLS, &hs.NATS.TLS, &ds.Redis.TLS, &ds.NATS.TLS} {
+		c.Development = true
+	}
 	if ip := net.ParseIP(s.Host); as.PublicURL == "" && s.Port != 0 && (s.Host == "localhost" || (ip != nil && ip.IsLoopback())) {
 		as.PublicURL = "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}

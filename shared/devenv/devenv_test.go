@@ -269,3 +269,46 @@ func withJetStream(t *testing.T, url string, f func(js jetstream.JetStream)) {
 	require.NoError(t, err)
 	f(js)
 }
+
+func TestStartRedisWithTLSAndAUser(t *testing.T) {
+	t.Parallel()
+	ca := testenv.NewCA(t, "dev CA")
+	server := ca.Server(t)
+	var logs testenv.LogBuffer
+	const password = "pw-Dev-5ecret"
+	p, port, err := onFreePort(t, func(port int) (*devenv.Process, error) {
+		return devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: dataDir(t), Port: port,
+			TLS: &devenv.ServerTLS{CertFile: server.CertFile, KeyFile: server.KeyFile}, User: "vecron", Password: password},
+			slog.New(slog.NewTextHandler(&logs, nil)))
+	})
+	skipIfNotInstalled(t, err)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	require.Equal(t, "rediss://vecron:"+password+"@127.0.0.1:"+strconv.Itoa(port)+"/0", p.URL)
+	require.Contains(t, logs.String(), "rediss://vecron:xxxxx@127.0.0.1:")
+	require.NotContains(t, logs.String(), password)
+
+	opts, err := redis.ParseURL(p.URL)
+	require.NoError(t, err)
+	opts.TLSConfig.InsecureSkipVerify = true // the server's certificate is not what this test checks
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	who, err := rdb.Do(t.Context(), "ACL", "WHOAMI").Text()
+	require.NoError(t, err)
+	require.Equal(t, "vecron", who)
+
+	// Nothing listens without TLS.
+	plain := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), Username: "vecron", Password: password, MaxRetries: -1})
+	defer plain.Close()
+	require.Error(t, plain.Ping(t.Context()).Err())
+}
+
+func TestStartRefusesHalfSettings(t *testing.T) {
+	t.Parallel()
+	_, err := devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: t.TempDir(), User: "vecron"}, testenv.Logger(t))
+	require.ErrorContains(t, err, "RedisConfig.User, RedisConfig.Password: set both or neither")
+	_, err = devenv.StartRedis(t.Context(), devenv.RedisConfig{DataDir: t.TempDir(), TLS: &devenv.ServerTLS{CertFile: "c"}}, testenv.Logger(t))
+	require.ErrorContains(t, err, "RedisConfig.TLS.CertFile, RedisConfig.TLS.KeyFile: both are required")
+	_, err = devenv.StartPostgres(t.Context(), devenv.PostgresConfig{DataDir: t.TempDir(), TLS: &devenv.ServerTLS{KeyFile: "k"}}, testenv.Logger(t))
+	require.ErrorContains(t, err, "PostgresConfig.TLS.CertFile, PostgresConfig.TLS.KeyFile: both are required")
+}

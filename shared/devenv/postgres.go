@@ -44,7 +44,17 @@ type PostgresConfig struct {
 	Port int
 	// Database is created when missing; PostgresDatabaseDefault when empty.
 	Database string
+	// TLS, when set, makes the server take TCP connections with TLS only (hostssl), and with
+	// TLS.ClientCAFile only from clients whose certificate it signed and names the user
+	// (clientcert=verify-full).
+	TLS *ServerTLS
+	// Password, when set, is the superuser's, and TCP connections must give it
+	// (scram-sha-256); the URL carries it.
+	Password string
 }
+
+// secured reports whether the configuration changes how clients sign in over TCP.
+func (c PostgresConfig) secured() bool { return c.TLS != nil || c.Password != "" }
 
 func (c PostgresConfig) withDefaults() PostgresConfig {
 	c.Port = cmp.Or(c.Port, PostgresPortDefault)
@@ -56,6 +66,9 @@ func (c PostgresConfig) validate() error {
 	if c.DataDir == "" {
 		return errors.New("PostgresConfig.DataDir: required")
 	}
+	if err := c.TLS.validate("PostgresConfig.TLS"); err != nil {
+		return err
+	}
 	return validatePort(c.Port, "PostgresConfig.Port")
 }
 
@@ -63,7 +76,11 @@ func (c PostgresConfig) validate() error {
 // connections on 127.0.0.1:cfg.Port, initializing a cluster in cfg.DataDir first when there is
 // none (UTF8, locale C, trust authentication, superuser postgres) and creating cfg.Database when
 // missing. The URL of the returned Process has the form
-// postgres://postgres@127.0.0.1:15432/vecron?sslmode=disable. ctx bounds the startup only.
+// postgres://postgres@127.0.0.1:15432/vecron?sslmode=disable; with cfg.TLS it asks for
+// sslmode=require (the caller adds sslrootcert, sslcert and sslkey, and verify-full), with
+// cfg.Password it carries the password, which is never logged. With either, the server is set up
+// through a unix socket in the data directory, and the cluster's own pg_hba.conf is left alone
+// (the server reads one written for this start). ctx bounds the startup only.
 //
 // As root, the server runs as the "postgres" system user (PostgreSQL refuses to run as root),
 // which must be able to enter every directory above cfg.DataDir.
@@ -130,10 +147,25 @@ func startPostgres(ctx context.Context, cfg PostgresConfig, log *slog.Logger) (*
 	}
 	defer logFile.Close() // the child holds its own descriptor
 	args := []string{"-D", pgdata, "-p", strconv.Itoa(cfg.Port), "-c", "listen_addresses=127.0.0.1"}
-	if len(filepath.Join(pgdata, ".s.PGSQL."+strconv.Itoa(cfg.Port))) <= socketPathMax {
+	socketOK := len(filepath.Join(pgdata, ".s.PGSQL."+strconv.Itoa(cfg.Port))) <= socketPathMax
+	if socketOK {
 		args = append(args, "-c", "unix_socket_directories="+pgdata)
 	} else {
 		args = append(args, "-c", "unix_socket_directories=") // TCP only: the socket path would be too long
+	}
+	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
+	adminURL := "postgres://postgres@" + hostPort + "/postgres?sslmode=disable&connect_timeout=2"
+	if cfg.secured() {
+		if !socketOK {
+			return nil, fmt.Errorf("PostgresConfig.DataDir: %s is too long for the unix socket a server with TLS or a password is set up through", pgdata)
+		}
+		secure, err := securePostgres(dataDir, cfg, cred)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, secure...)
+		adminURL = "postgres://postgres@/postgres?" + url.Values{"host": {pgdata}, "port": {strconv.Itoa(cfg.Port)},
+			"sslmode": {"disable"}, "connect_timeout": {"2"}}.Encode()
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = pgdata
@@ -144,8 +176,6 @@ func startPostgres(ctx context.Context, cfg PostgresConfig, log *slog.Logger) (*
 		return nil, err
 	}
 
-	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
-	adminURL := "postgres://postgres@" + hostPort + "/postgres?sslmode=disable&connect_timeout=2"
 	err = waitReady(ctx, c.done, func(ctx context.Context) error {
 		conn, err := pgx.Connect(ctx, adminURL)
 		if err != nil {
@@ -156,13 +186,23 @@ func startPostgres(ctx context.Context, cfg PostgresConfig, log *slog.Logger) (*
 	if err == nil {
 		err = createDatabase(ctx, adminURL, cfg.Database)
 	}
+	if err == nil && cfg.Password != "" {
+		err = setPassword(ctx, adminURL, cfg.Password)
+	}
 	if err != nil {
 		c.abort(ctx)
 		return nil, withLogTail(err, logPath, logStart)
 	}
 
-	connURL := "postgres://postgres@" + hostPort + "/" + url.PathEscape(cfg.Database) + "?sslmode=disable"
-	log.Info("postgres ready", "url", connURL, "pid", cmd.Process.Pid, "log_file", logPath)
+	u := &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: hostPort, Path: "/" + cfg.Database, RawQuery: "sslmode=disable"}
+	if cfg.Password != "" {
+		u.User = url.UserPassword("postgres", cfg.Password)
+	}
+	if cfg.TLS != nil {
+		u.RawQuery = "sslmode=require"
+	}
+	connURL := u.String()
+	log.Info("postgres ready", "url", u.Redacted(), "pid", cmd.Process.Pid, "log_file", logPath)
 	return &Process{URL: connURL, name: "postgres", log: log, done: c.done, stop: c.stop}, nil
 }
 
@@ -365,6 +405,63 @@ func createDatabase(ctx context.Context, adminURL, name string) error {
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// hbaFile is the client authentication file of a start with TLS or a password, beside the
+// cluster: the cluster's own pg_hba.conf stays as initdb wrote it, for a later start without.
+const hbaFile = "pg_hba_vecron.conf"
+
+// securePostgres writes the authentication file and installs the TLS files for cfg, and returns
+// the server arguments that use them.
+func securePostgres(dataDir string, cfg PostgresConfig, cred *syscall.Credential) ([]string, error) {
+	method := "trust"
+	if cfg.Password != "" {
+		method = "scram-sha-256"
+	}
+	// The unix socket stays trusted: it is how this package sets the server up, and only the
+	// server's user (or root) can enter the data directory that holds it.
+	hba := "local all all trust\n"
+	var args []string
+	if cfg.TLS == nil {
+		hba += "host all all 127.0.0.1/32 " + method + "\n"
+	} else {
+		files, err := cfg.TLS.install(dataDir, cred)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-c", "ssl=on", "-c", "ssl_cert_file="+files.cert, "-c", "ssl_key_file="+files.key)
+		line := "hostssl all all 127.0.0.1/32 " + method
+		if files.clientCA != "" {
+			args = append(args, "-c", "ssl_ca_file="+files.clientCA)
+			line += " clientcert=verify-full"
+		}
+		hba += line + "\n"
+	}
+	path := filepath.Join(dataDir, hbaFile)
+	if err := os.WriteFile(path, []byte(hba), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", hbaFile, err)
+	}
+	if cred != nil {
+		if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
+			return nil, fmt.Errorf("hand %s to the postgres user: %w", hbaFile, err)
+		}
+	}
+	return append(args, "-c", "hba_file="+path), nil
+}
+
+// setPassword gives the superuser password, sent as a SCRAM verifier computed by the server.
+func setPassword(ctx context.Context, adminURL, password string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// ALTER ROLE takes no parameters: quote the literal. The statement is not logged
+	// (log_statement is none) and its errors do not quote it.
+	if _, err := conn.Exec(ctx, "ALTER ROLE postgres PASSWORD '"+strings.ReplaceAll(password, "'", "''")+"'"); err != nil {
+		return errors.New("set the postgres password: the server refused it")
 	}
 	return nil
 }

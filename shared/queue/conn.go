@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/tlsconf"
 )
 
 // PublishTimeout bounds the wait for a publish acknowledgement.
@@ -27,6 +28,13 @@ type ConnConfig struct {
 	Prefix string `koanf:"prefix" usage:"prefix of stream and subject names"`
 	// MaxPending bounds asynchronous publishes awaiting acknowledgement.
 	MaxPending int `koanf:"max_pending" usage:"asynchronous publishes awaiting acknowledgement"`
+	// TLS applies to every server of the URL, tls:// or nats://: with any of it set, a server
+	// that does not offer TLS is refused.
+	TLS tlsconf.Config `koanf:"tls"`
+	// CredsFile and NkeyFile are read again at every (re)connection, so a rotated Secret is
+	// used from the next one on. A user and password or token stay in the URL.
+	CredsFile string `koanf:"creds_file" usage:"NATS credentials file (user JWT and NKey seed), for a server in operator mode; a mounted Secret"`
+	NkeyFile  string `koanf:"nkey_file" usage:"file holding the NKey seed (SU…) of a user the server lists by public key; a mounted Secret"`
 }
 
 // Names returns the subject and stream names of this configuration.
@@ -37,7 +45,11 @@ func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger)
 	if cfg.URL == "" {
 		return nil, nil, errors.New("nats.url: is required (set NATS_URL or VECRON_NATS__URL)")
 	}
-	nc, err := nats.Connect(cfg.URL,
+	secure, err := cfg.secureOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(cfg.URL, append(secure,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
@@ -47,9 +59,9 @@ func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger)
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
-	)
+	)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to nats: %w", err)
+		return nil, nil, fmt.Errorf("connect to nats: %w", cfg.explain(err))
 	}
 	// A lost acknowledgement fails its publish after the timeout instead of blocking the
 	// publisher for ever; the outbox keeps the fire for the relay.

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/shared/metric"
+	"github.com/vecron/vecron/shared/tlsconf"
 )
 
 // KeyPrefixDefault starts every key vecron writes.
@@ -20,9 +21,12 @@ const KeyPrefixDefault = "vecron:"
 
 // Config locates Redis.
 type Config struct {
-	URL string `koanf:"url" usage:"Redis URL, e.g. redis://127.0.0.1:6379/0 (also REDIS_URL); empty runs without Redis"`
+	URL string `koanf:"url" usage:"Redis URL, e.g. redis://127.0.0.1:6379/0, or rediss://user:password@host:6380/0 for TLS and an ACL user (also REDIS_URL); empty runs without Redis"`
 	// KeyPrefix lets several installations share one Redis.
 	KeyPrefix string `koanf:"prefix" usage:"prefix of every Redis key"`
+	// TLS applies over a rediss:// URL: a private CA, a client certificate, another name. The
+	// credentials (an ACL user and its password) stay in the URL, which comes from a Secret.
+	TLS tlsconf.Config `koanf:"tls"`
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -51,6 +55,9 @@ func Open(c Config, component string, reg *metric.Registry) (*redis.Client, erro
 		// The parser's message may echo the URL, password included.
 		return nil, errors.New("redis.url: not a redis:// or rediss:// URL")
 	}
+	if err := useTLS(opts, c.TLS); err != nil {
+		return nil, err
+	}
 	// Without this, go-redis ignores context deadlines while reading a reply, and a paused
 	// Redis would hold a caller for the full socket timeout.
 	opts.ContextTimeoutEnabled = true
@@ -60,6 +67,9 @@ func Open(c Config, component string, reg *metric.Registry) (*redis.Client, erro
 	rdb := redis.NewClient(opts)
 	if errs != nil {
 		rdb.AddHook(errorHook{errs: errs, component: component})
+	}
+	if opts.TLSConfig != nil {
+		rdb.AddHook(tlsHook{})
 	}
 	return rdb, nil
 }

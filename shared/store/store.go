@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,7 @@ import (
 	"github.com/vecron/vecron/migrations"
 	"github.com/vecron/vecron/shared/audit"
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/tlsconf"
 )
 
 // MaxConnsDefault bounds the pool when Config.MaxConns is zero.
@@ -57,6 +59,29 @@ type Store struct {
 	rareBatch int
 }
 
+// urlTLS names where the TLS of the connection is set: libpq's parameters in database.url, which
+// pgx honours (sslmode, sslrootcert, sslcert, sslkey).
+var urlTLS = tlsconf.Settings{
+	CA:         "database.url (sslrootcert)",
+	Cert:       "database.url (sslcert, sslkey)",
+	ServerName: "database.url (the host, checked with sslmode=verify-full)",
+}
+
+// explainConnect names the part of database.url to look at when the server refused the
+// connection for its TLS or its credentials; other errors are returned as they are.
+func explainConnect(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "28000" && strings.Contains(pgErr.Message, "certificate"):
+			return fmt.Errorf("%s: the server wants a client certificate it trusts: %w", urlTLS.Cert, err)
+		case pgErr.Code == "28P01", pgErr.Code == "28000":
+			return fmt.Errorf("database.url (user and password, or client certificate's name): the server refused the sign-in: %w", err)
+		}
+	}
+	return tlsconf.Explain(err, urlTLS)
+}
+
 // Open connects to PostgreSQL and checks the connection. It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
@@ -75,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{pool: pool}
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&s.schema); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to postgres %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, err)
+		return nil, fmt.Errorf("connect to postgres %s:%d: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, explainConnect(err))
 	}
 	return s, nil
 }
