@@ -121,6 +121,8 @@ func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case out.Status == domain.StatusRunning:
+		// Retried by the broker (Knative retries 5xx, 404, 408, 409 and 429): a later
+		// delivery finds the attempt ended, or queued for a retry, which it then ends.
 		writeProblem(w, problem{Status: http.StatusConflict, Detail: "the fire's execution is running; its worker records how it ends",
 			Errors: []domain.FieldError{{Field: "status", Reason: "running"}}})
 		return
