@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/feed"
 	"github.com/vecron/vecron/shared/identity"
 	"github.com/vecron/vecron/shared/jobs"
@@ -45,6 +46,8 @@ type Store interface {
 	ListDeadLetters(ctx context.Context, p store.ListDeadLettersParams) ([]*domain.Execution, error)
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
+	DeadLetterUndelivered(ctx context.Context, e *domain.Execution, at time.Time) (*domain.Execution, bool, error)
+	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
 	Upstreams(ctx context.Context, ref string, limit int) ([]domain.UpstreamJob, error)
 	AlertStreak(ctx context.Context, jobID string) (failures int, alerted bool, err error)
@@ -92,6 +95,10 @@ type Deps struct {
 	// Tracer starts a server span per request, and the runs a request starts continue its
 	// trace; nil traces nothing.
 	Tracer trace.TracerProvider
+	// DeadLetters publishes what the dead-letter sink records to the dead-letter and events
+	// streams of Names; nil answers the sink with 503 (the api runs without NATS).
+	DeadLetters Publisher
+	Names       event.Names
 }
 
 // Server is the API's HTTP handler.
@@ -119,11 +126,15 @@ type Server struct {
 	segments map[string]struct{}
 	// tracer is Deps.Tracer, for the internal events listener.
 	tracer trace.TracerProvider
+	// deadLetters publishes the dead-letter sink's records to the streams of names.
+	deadLetters Publisher
+	names       event.Names
 }
 
 // New returns the API handler; now is the clock.
 func New(d Deps, now func() time.Time, log *slog.Logger) *Server {
 	s := &Server{jobs: d.Jobs, vars: d.Vars, store: d.Store, ident: d.Identity, feed: d.Feed, limiter: d.EventLimiter, hookLimiter: d.WebhookLimiter, keys: d.Keys, streamCfg: d.Stream, tracer: d.Tracer,
+		deadLetters: d.DeadLetters, names: d.Names,
 		clock: cmp.Or[clockwork.Clock](d.Clock, clockwork.NewRealClock()), now: now, log: log,
 		liveH: server.Live(), readyH: server.Ready(d.Checks...), docsTags: sync.OnceValue(docsETags)}
 	r := chi.NewRouter()

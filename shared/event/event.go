@@ -42,6 +42,12 @@ const (
 
 	// TypeJobAlert: a job's failure streak reached its threshold, or ended (docs/alerts.md).
 	TypeJobAlert = "io.vecron.job.alert"
+
+	// TypeWake: a fire of a kind is due soon. It travels the due subject of the kind, so it
+	// takes the path of a fire in every mode and starts an executor at zero (a lag for KEDA, a
+	// request for Knative); an executor answers it at once and records nothing (docs/deploy.md
+	// §8). Never on the events stream.
+	TypeWake = "io.vecron.executor.wake"
 )
 
 // LifecycleTypes returns the types of the lifecycle events on the events stream: what the live
@@ -151,6 +157,28 @@ func (n Names) SinkConsumer() string { return "event-sink" }
 
 // Source is the CloudEvents source of a function instance: "/vecron/<function>/<instance>".
 func Source(function, instance string) string { return "/vecron/" + function + "/" + instance }
+
+// WakeID is the id, and the Nats-Msg-Id, of the wake of kind's executors ahead of the fire due
+// at at: tick replicas that see the same fire send the same wake, which the due stream stores
+// once.
+func WakeID(kind domain.JobKind, at time.Time) string {
+	return "wake:" + string(kind) + ":" + strconv.FormatInt(at.UnixMilli(), 10)
+}
+
+// NewWake builds the wake of kind's executors ahead of the fire due at at, sent by source. It
+// carries no data: an executor reads nothing of it but its type.
+func NewWake(kind domain.JobKind, at time.Time, source string) cloudevents.Event {
+	ev := cloudevents.NewEvent()
+	ev.SetID(WakeID(kind, at))
+	ev.SetType(TypeWake)
+	ev.SetSource(source)
+	ev.SetTime(at.UTC())
+	ev.SetExtension(ExtJobKind, string(kind))
+	return ev
+}
+
+// IsWake reports whether ev is a wake, which an executor answers without running anything.
+func IsWake(ev cloudevents.Event) bool { return ev.Type() == TypeWake }
 
 // Due is the data of an io.vecron.job.due event: everything an executor needs to run the fire
 // without reading the job again.

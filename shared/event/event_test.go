@@ -2,6 +2,7 @@ package event_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -407,4 +408,33 @@ func TestNewExecution(t *testing.T) {
 	ev3, err := event.NewExecution(event.TypeExecutionFailed, e, d, testSource)
 	require.NoError(t, err)
 	assert.NotEqual(t, ev.ID(), ev3.ID())
+}
+
+// A wake is a valid CloudEvent without data whose id names its kind and instant, so that tick
+// replicas that see the same fire publish one; it survives both encodings an executor reads,
+// and it is never mistaken for a due event.
+func TestNewWake(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, time.FixedZone("ICT", 7*3600))
+	ev := event.NewWake(domain.KindSQL, at, "/vecron/tick/t-1")
+	require.NoError(t, ev.Validate())
+	require.Equal(t, "wake:sql:"+strconv.FormatInt(at.UnixMilli(), 10), ev.ID())
+	require.Equal(t, event.WakeID(domain.KindSQL, at.UTC()), ev.ID())
+	require.Equal(t, event.TypeWake, ev.Type())
+	require.Equal(t, at.UTC(), ev.Time())
+	require.Equal(t, "sql", ev.Extensions()[event.ExtJobKind])
+	require.Empty(t, ev.Data())
+	require.True(t, event.IsWake(ev))
+	require.NotEqual(t, event.WakeID(domain.KindHTTP, at), ev.ID())
+
+	msg, err := event.ToNATS(t.Context(), ev)
+	require.NoError(t, err)
+	back, err := event.FromNATS(t.Context(), msg)
+	require.NoError(t, err)
+	require.True(t, event.IsWake(back))
+	require.Equal(t, ev.ID(), back.ID())
+
+	_, err = event.ParseDue(ev)
+	require.Error(t, err, "a wake is not a due event")
+	require.NotContains(t, event.LifecycleTypes(), event.TypeWake)
 }

@@ -229,7 +229,8 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 }
 
 // Handle runs the fire a due event announces, at most once per idempotency key. It returns nil
-// when the event is settled (run and recorded, or a duplicate), an error wrapping
+// when the event is settled (run and recorded, or a duplicate) and at once for a wake
+// (event.TypeWake), which it records nowhere, an error wrapping
 // delivery.ErrPermanent when the event can never be handled, and another error when it should be
 // delivered again (see delivery.Decide) — a *delivery.RetryError after a failed attempt, with
 // the backoff as its delay. It is for transports that can delay a redelivery (JetStream pull):
@@ -249,6 +250,10 @@ func (r *Runtime) HandlePushed(ctx context.Context, ev cloudevents.Event) error 
 // running), execute the attempt, reportResult (what becomes of the execution), settle (record,
 // publish, answer the delivery).
 func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool) error {
+	if event.IsWake(ev) {
+		// Its arrival was its work: this executor is up. Nothing is recorded or published.
+		return nil
+	}
 	d, err := r.parse(ev)
 	if err != nil {
 		return err

@@ -125,7 +125,7 @@ func (p *Puller) WithMetrics(reg *metric.Registry) (*Puller, error) {
 	return &q, nil
 }
 
-// Run creates or updates the durable consumer and handles events until ctx ends; a consumer
+// Run creates or updates the durable consumer (DueConsumerConfig) and handles events until ctx ends; a consumer
 // deleted meanwhile (alone, or with its stream) is made again (see ConsumeDurable). When ctx
 // ends it stops fetching, returns buffered events to the stream at once, and lets in-flight
 // handlers finish within the grace period; past it their context is cancelled with cause
@@ -139,15 +139,7 @@ func (p *Puller) Run(ctx context.Context) error {
 	held := make(chan struct{}, p.cfg.Concurrency+p.cfg.MaxStaged)
 	var wg sync.WaitGroup
 	defer p.drain(&wg, interrupt)
-	cfg := jetstream.ConsumerConfig{
-		Durable:       p.names.DueConsumer(p.kind),
-		Description:   "vecron executor for " + string(p.kind) + " jobs",
-		FilterSubject: p.names.DueSubject(p.kind),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       p.cfg.AckWait,
-		MaxAckPending: maxAckPending(p.cfg.Concurrency, p.cfg.MaxStaged),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
+	cfg := DueConsumerConfig(p.names, p.kind, p.cfg)
 	return ConsumeDurable(ctx, p.js, p.names.DueStream(), cfg, p.clock, p.log, func(consumer jetstream.Consumer) error {
 		return p.consume(ctx, work, consumer, sem, held, &wg)
 	})
@@ -282,6 +274,13 @@ func (p *Puller) handle(ctx context.Context, msg jetstream.Msg, slot *pullSlot) 
 		callCtx = withFacts(ctx, md)
 	}
 	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err == nil && event.IsWake(ev) {
+		// Its delivery was its work (the executor is up): no slot, no handler, nothing recorded.
+		if err := msg.Ack(); err != nil {
+			p.log.Warn("settle wake", "event_id", ev.ID(), "error", err)
+		}
+		return
+	}
 	if err != nil {
 		err = fmt.Errorf("%w: %w", delivery.ErrPermanent, err)
 	} else {

@@ -46,7 +46,7 @@ func RegisterQueueSize(reg *metric.Registry, js jetstream.JetStream, names event
 	if err != nil {
 		return err
 	}
-	q := &QueueSize{js: js, names: names, kinds: []domain.JobKind{domain.KindHTTP, domain.KindSQL}, clock: clock, desc: desc}
+	q := &QueueSize{js: js, names: names, kinds: DueKinds(), clock: clock, desc: desc}
 	// A second api on the same registry finds one registered: one reader of the broker is
 	// enough, and two would not be summed (their backlog is the same).
 	_, err = reg.RegisterCollector(q, metric.JobQueueSize)

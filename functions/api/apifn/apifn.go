@@ -91,7 +91,7 @@ type Settings struct {
 // the port may start the jobs of its namespaces, so only the broker may (a NetworkPolicy).
 type EventsSettings struct {
 	eventsink.Config   `koanf:",squash"`
-	InternalPort       int      `koanf:"internal_port" usage:"port of the cluster-internal CloudEvents listener (POST /events without a token, for a Knative Trigger; let only the broker reach it); 0: off"`
+	InternalPort       int      `koanf:"internal_port" usage:"port of the cluster-internal CloudEvents listener (POST /events without a token, for a Knative Trigger, and POST /dead-letter, the dead-letter sink of the executors' Triggers; let only the broker reach it); 0: off"`
 	InternalNamespaces []string `koanf:"internal_namespaces" usage:"namespaces whose jobs events on the internal listener may start; required with events.internal_port"`
 }
 
@@ -324,6 +324,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		alertJS   jetstream.JetStream
 		// due stays nil without NATS: the watchdog then looks only at the database.
 		due watchdog.Stream
+		// deadLetters stays nil without NATS: the dead-letter sink then answers 503.
+		deadLetters api.Publisher
 	)
 	if s.Events.Sink != "" && s.NATS.URL == "" {
 		return fmt.Errorf("events.sink: the lifecycle events are read from NATS; set nats.url too")
@@ -345,6 +347,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		}
 		alertJS = js
 		due = queue.NewInspector(js, s.NATS.Names())
+		deadLetters = queue.NewPublisher(js)
 		if err := queue.RegisterQueueSize(reg, js, s.NATS.Names(), clock); err != nil {
 			return err
 		}
@@ -379,7 +382,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	h := api.New(api.Deps{Jobs: jobs.New(st, clock.Now), Vars: variables.New(st, keys, clock.Now), Store: st, Identity: ident, Checks: checks,
 		Feed: hub, Stream: api.StreamConfig{Heartbeat: s.Stream.Heartbeat, Recheck: s.Stream.Recheck}, Clock: clock,
-		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys, RequestDurations: requests, Tracer: tracer}, clock.Now, log)
+		EventLimiter: eventLimiter, WebhookLimiter: hookLimiter, Keys: keys, RequestDurations: requests, Tracer: tracer,
+		DeadLetters: deadLetters, Names: s.NATS.Names()}, clock.Now, log)
 	ui, err := dashboard.New(dashboard.Deps{API: h, Identity: ident, Sessions: st, Now: clock.Now, Log: log.With("component", "dashboard")}, s.Dashboard)
 	if err != nil {
 		return err
@@ -421,7 +425,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		g.Go(func() error {
 			return server.Serve(gctx, net.JoinHostPort(s.Host, strconv.Itoa(s.Events.InternalPort)), h.InternalEvents(s.Events.InternalNamespaces),
 				s.ShutdownGrace, log, func(addr net.Addr) {
-					log.Warn("internal events listener: POST /events without a credential; let only the broker reach it",
+					log.Warn("internal events listener: POST /events and POST /dead-letter without a credential; let only the broker reach it",
 						"addr", addr.String(), "namespaces", s.Events.InternalNamespaces)
 				})
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/executor"
 	"github.com/vecron/vecron/shared/metric"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
@@ -39,14 +40,14 @@ type Settings struct {
 // DefaultSettings returns the settings used when nothing is configured.
 func DefaultSettings() Settings {
 	s := Settings{Settings: worker.DefaultSettings(), SQL: sqljob.DefaultConfig()}
-	// A sql job waits for one of sql.max_conns_per_target connections, within its timeout: more
-	// executions in flight than a few targets' connections only queue there and time out.
-	s.Pull.Concurrency = DBConcurrencyDefault
+	// The queue package holds the default, so that the consumer the tick makes ahead for sql
+	// jobs is the one this function's puller makes.
+	s.Pull = queue.DefaultPullerConfigOf(Kind)
 	return s
 }
 
 // DBConcurrencyDefault is execute-db's pull.concurrency when none is set.
-const DBConcurrencyDefault = 32
+const DBConcurrencyDefault = queue.SQLConcurrencyDefault
 
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string { return worker.Aliases() }

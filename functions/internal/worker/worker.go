@@ -162,6 +162,11 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if err := queue.EnsureStreams(ctx, js, s.NATS.Names(), s.Streams); err != nil {
 		return err
 	}
+	// The due consumers exist before any executor runs: KEDA scales executors from zero by
+	// their lag (docs/deploy.md §5).
+	if err := queue.EnsureDueConsumers(ctx, js, s.NATS.Names()); err != nil {
+		return err
+	}
 	keys, err := s.Secrets.Keyring()
 	if err != nil {
 		return err
