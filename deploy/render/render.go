@@ -103,6 +103,21 @@ func (h *Helm) Lint(ctx context.Context, chart string, values ...string) error {
 	return nil
 }
 
+// Package packages the chart at chart into dir with `helm package` and returns the archive's
+// path. It returns an error with helm's message when helm refuses the chart.
+func (h *Helm) Package(ctx context.Context, chart, dir string) (string, error) {
+	out, err := h.run(ctx, "package", chart, "--destination", dir)
+	if err != nil {
+		return "", fmt.Errorf("helm package: %w", err)
+	}
+	// "Successfully packaged chart and saved it to: <path>"
+	_, path, ok := strings.Cut(strings.TrimSpace(string(out)), ": ")
+	if !ok {
+		return "", fmt.Errorf("helm package: no archive named in %q", out)
+	}
+	return path, nil
+}
+
 func (h *Helm) run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, h.Path, args...)
 	cmd.Env = append(os.Environ(),
