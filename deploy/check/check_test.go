@@ -76,6 +76,7 @@ func TestValueSets(t *testing.T) {
 			}
 			require.NoError(t, errors.Join(errs...))
 			require.ElementsMatch(t, r.values.Functions(), got, "the functions rendered")
+			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
 		})
 	}
 }

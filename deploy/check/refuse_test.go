@@ -177,8 +177,12 @@ func TestCheckWorkloadRefuses(t *testing.T) {
 		}
 	}
 	common := []mutation{
-		{"Registry", "api", func(w *check.Workload) { c0(w).Image = strings.Replace(c0(w).Image, "ghcr.io/vecron", "docker.io/vecron", 1) }, "image"},
-		{"ImageName", "execute-http", func(w *check.Workload) { c0(w).Image = strings.Replace(c0(w).Image, "vecron-execute-http", "vecron-executor", 1) }, "image"},
+		{"Registry", "api", func(w *check.Workload) {
+			c0(w).Image = strings.Replace(c0(w).Image, "ghcr.io/vecron", "docker.io/vecron", 1)
+		}, "image"},
+		{"ImageName", "execute-http", func(w *check.Workload) {
+			c0(w).Image = strings.Replace(c0(w).Image, "vecron-execute-http", "vecron-executor", 1)
+		}, "image"},
 		{"ImageOfAnotherFunction", "tick", func(w *check.Workload) { c0(w).Image = strings.Replace(c0(w).Image, "vecron-tick", "vecron-api", 1) }, "image"},
 		{"ReadinessPath", "tick", func(w *check.Workload) { c0(w).ReadinessProbe.HTTPGet.Path = "/healthz" }, "probes"},
 		{"LivenessPath", "api", func(w *check.Workload) { c0(w).LivenessProbe.HTTPGet.Path = "/live" }, "probes"},

@@ -25,9 +25,9 @@ type Workload struct {
 	Function string
 	// Knative is true for a Knative Service, whose platform sets PORT and routes to one port.
 	Knative bool
-	// Annotations are the pod template's (Knative's scale bounds).
-	Annotations map[string]string
-	Pod         corev1.PodSpec
+	// Labels and Annotations are the pod template's (Knative's scale bounds are annotations).
+	Labels, Annotations map[string]string
+	Pod                 corev1.PodSpec
 }
 
 // Workloads returns the workloads among objs, in their order.
@@ -37,10 +37,10 @@ func Workloads(objs []Object) []Workload {
 		switch v := o.Value.(type) {
 		case *appsv1.Deployment:
 			out = append(out, Workload{Object: o, Function: v.Spec.Template.Labels[ComponentLabel],
-				Annotations: v.Spec.Template.Annotations, Pod: v.Spec.Template.Spec})
+				Labels: v.Spec.Template.Labels, Annotations: v.Spec.Template.Annotations, Pod: v.Spec.Template.Spec})
 		case *servingv1.Service:
 			out = append(out, Workload{Object: o, Function: v.Spec.Template.Labels[ComponentLabel], Knative: true,
-				Annotations: v.Spec.Template.Annotations, Pod: v.Spec.Template.Spec.PodSpec})
+				Labels: v.Spec.Template.Labels, Annotations: v.Spec.Template.Annotations, Pod: v.Spec.Template.Spec.PodSpec})
 		}
 	}
 	return out
