@@ -11,7 +11,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"knative.dev/pkg/apis"
 	servingconfig "knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -102,12 +105,39 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 	if head.Metadata.Name == "" {
 		return o, fmt.Errorf("%s: metadata.name is empty", o)
 	}
+	if err := validateMeta(v).ToAggregate(); err != nil {
+		return o, fmt.Errorf("%s: %w", o, err)
+	}
 	if ksvc, ok := v.(*servingv1.Service); ok {
 		if err := ValidateKnative(ksvc, cluster); err != nil {
 			return o, fmt.Errorf("%s: %w", o, err)
 		}
 	}
 	return o, nil
+}
+
+// validateMeta validates what the API server validates of every object's metadata and a pod
+// template's labels: names (a DNS label for Services, whose name becomes a host name; a DNS
+// subdomain for the rest), label keys and values, annotation keys and size. The chart sets no
+// namespace: helm install gives the release's.
+func validateMeta(v any) field.ErrorList {
+	m, ok := v.(metav1.Object)
+	if !ok {
+		return nil
+	}
+	name := apivalidation.NameIsDNSSubdomain
+	var template map[string]string
+	switch t := v.(type) {
+	case *corev1.Service:
+		name = apivalidation.NameIsDNS1035Label
+	case *servingv1.Service:
+		name = apivalidation.NameIsDNS1035Label
+		template = t.Spec.Template.Labels
+	case *appsv1.Deployment:
+		template = t.Spec.Template.Labels
+	}
+	errs := apivalidation.ValidateObjectMetaAccessor(m, false, name, field.NewPath("metadata"))
+	return append(errs, metavalidation.ValidateLabels(template, field.NewPath("spec", "template", "metadata", "labels"))...)
 }
 
 // ValidateKnative validates svc as Serving's admission webhook does on create — defaults

@@ -95,6 +95,18 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { d["apiVersion"] = "serving.knative.dev/v1beta1" }, want: "unknown kind"},
 		{name: "NoName", m: manifest(t, dep, "v1 Service", "vecron-api"),
 			change: func(d map[string]any) { delete(at(d, "metadata"), "name") }, want: "metadata.name"},
+		{name: "NameNotADNSLabel", m: manifest(t, dep, "v1 Service", "vecron-api"),
+			change: func(d map[string]any) { at(d, "metadata")["name"] = "vecron.api" }, want: "metadata.name"},
+		{name: "NameNotADNSSubdomain", m: manifest(t, dep, "apps/v1 Deployment", "vecron-api"),
+			change: func(d map[string]any) { at(d, "metadata")["name"] = "Vecron_API" }, want: "metadata.name"},
+		{name: "LabelValue", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
+			change: func(d map[string]any) { at(d, "metadata", "labels")["app.kubernetes.io/version"] = "1.0 beta" }, want: "metadata.labels"},
+		{name: "PodTemplateLabel", m: manifest(t, kn, "serving.knative.dev/v1 Service", "vecron-tick"),
+			change: func(d map[string]any) {
+				at(d, "spec", "template", "metadata", "labels")[check.ComponentLabel] = strings.Repeat("x", 64)
+			}, want: "spec.template.metadata.labels"},
+		{name: "NamespaceSet", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
+			change: func(d map[string]any) { at(d, "metadata")["namespace"] = "kube-system" }, want: "metadata.namespace"},
 		{name: "AffinityWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-tick"),
 			cluster: check.Cluster{AllowZeroInitialScale: true}, want: "affinity"},
 		{name: "ZeroInitialScaleWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-execute-http"),
