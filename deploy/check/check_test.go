@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -141,18 +142,32 @@ func TestDefaultsFollowTheContract(t *testing.T) {
 	v, err := check.LoadValues(chart)
 	require.NoError(t, err)
 	fns := contract.Functions("")
-	concurrency := func(name string) int {
+	setting := func(name, key string) string {
 		i := slices.IndexFunc(fns, func(f contract.Function) bool { return f.Name == name })
 		require.GreaterOrEqual(t, i, 0, name)
 		for _, s := range fns[i].Settings {
-			if s.Key == "pull.concurrency" {
-				n, err := strconv.Atoi(s.Default)
-				require.NoError(t, err)
-				return n
+			if s.Key == key {
+				return s.Default
 			}
 		}
-		t.Fatalf("%s has no pull.concurrency", name)
-		return 0
+		t.Fatalf("%s has no %s", name, key)
+		return ""
+	}
+	concurrency := func(name string) int {
+		n, err := strconv.Atoi(setting(name, "pull.concurrency"))
+		require.NoError(t, err)
+		return n
+	}
+	duration := func(name, key string) time.Duration {
+		d, err := time.ParseDuration(setting(name, key))
+		require.NoError(t, err)
+		return d
+	}
+	// A staged fire holds its request from stage_ahead before its instant to the job's end.
+	for _, ev := range []check.ExecutorValues{v.Executors.HTTP, v.Executors.SQL} {
+		hold := duration("execute-http", "executor.default_timeout") + duration("tick", "tick.stage_ahead")
+		require.GreaterOrEqual(t, time.Duration(ev.TimeoutSeconds)*time.Second, hold, "an executor's Knative timeout cuts a job of the default timeout")
+		require.LessOrEqual(t, ev.TimeoutSeconds, 600, "over Serving's default max-revision-timeout-seconds")
 	}
 	require.Equal(t, concurrency("execute-http"), v.Executors.HTTP.ContainerConcurrency)
 	require.Equal(t, concurrency("execute-db"), v.Executors.SQL.ContainerConcurrency)
