@@ -176,3 +176,26 @@ func TestDefaultsFollowTheContract(t *testing.T) {
 	require.Equal(t, 2, v.API.Replicas, "the seed's HA shape")
 	require.Equal(t, "knative", v.Mode)
 }
+
+// TestSettingsBecomeEnv: settings.all reaches every function, a role's settings its functions
+// only and over all's, and a number is written as the setting reads it (YAML's numbers reach
+// templates as floats).
+func TestSettingsBecomeEnv(t *testing.T) {
+	t.Parallel()
+	r := renderSet(t, valueSets(t)["knative-affinity"])
+	env := map[string]map[string]string{}
+	for _, w := range check.Workloads(r.objects) {
+		env[w.Function] = map[string]string{}
+		for _, v := range w.Pod.Containers[0].Env {
+			env[w.Function][v.Name] = v.Value
+		}
+	}
+	require.Equal(t, "2000000", env["tick"]["VECRON_TICK__BATCH_SIZE"])
+	require.NotContains(t, env["api"], "VECRON_TICK__BATCH_SIZE")
+	require.Equal(t, "debug", env["tick"]["VECRON_LOG__LEVEL"])
+	require.Equal(t, "debug", env["execute-db-oracle"]["VECRON_LOG__LEVEL"])
+	require.Equal(t, "info", env["api"]["VECRON_LOG__LEVEL"])
+	require.Equal(t, "true", env["api"]["VECRON_DASHBOARD__SECURE_COOKIE"])
+	require.Equal(t, "2m", env["execute-http"]["VECRON_EXECUTOR__DEFAULT_TIMEOUT"])
+	require.NotContains(t, env["tick"], "VECRON_EXECUTOR__DEFAULT_TIMEOUT")
+}

@@ -147,8 +147,13 @@ to it.
 {{- end }}
 {{- $settings := merge (dict) (get $v.settings .f.role | default dict) $v.settings.all }}
 {{- range $key := keys $settings | sortAlpha }}
+{{- $val := get $settings $key }}
+{{- /* YAML numbers reach templates as float64: 1000000 would print as 1e+06. */}}
+{{- if and (kindIs "float64" $val) (eq (floor $val) $val) }}
+{{- $val = int64 $val }}
+{{- end }}
 - name: {{ printf "VECRON_%s" ($key | replace "." "__" | upper) }}
-  value: {{ get $settings $key | toString | quote }}
+  value: {{ $val | toString | quote }}
 {{- end }}
 {{- end -}}
 
