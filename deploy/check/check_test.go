@@ -199,3 +199,30 @@ func TestSettingsBecomeEnv(t *testing.T) {
 	require.Equal(t, "2m", env["execute-http"]["VECRON_EXECUTOR__DEFAULT_TIMEOUT"])
 	require.NotContains(t, env["tick"], "VECRON_EXECUTOR__DEFAULT_TIMEOUT")
 }
+
+// TestLongReleaseName: a release name at Helm's limit still gives every function an object name
+// of its own that Kubernetes and Knative accept.
+func TestLongReleaseName(t *testing.T) {
+	t.Parallel()
+	for _, set := range []string{"knative-affinity", "deployment-no-keda"} {
+		t.Run(set, func(t *testing.T) {
+			t.Parallel()
+			file := valueSets(t)[set]
+			v, err := check.LoadValues(chart, file)
+			require.NoError(t, err)
+			out, err := helm.Template(t.Context(), chart, strings.Repeat("r", 53), "vecron-system", file)
+			require.NoError(t, err)
+			names := map[string]bool{}
+			for _, m := range render.Split(out) {
+				o, err := check.Decode(m, v.Cluster())
+				require.NoError(t, err)
+				key := o.APIVersion + " " + o.Kind + " " + o.Name
+				require.False(t, names[key], "%s twice", key)
+				names[key] = true
+				if o.Kind == "Service" || o.Kind == "Deployment" {
+					require.LessOrEqual(t, len(o.Name), 52, "%s: Knative appends -00001 for a revision", o.Name)
+				}
+			}
+		})
+	}
+}

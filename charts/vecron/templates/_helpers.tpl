@@ -12,10 +12,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 
 {{/*
 The name of a function's objects: <release>-<function>. Takes (dict "root" $ "fn" "tick").
-Knative names a revision <service>-00001, so the name stays well under 63 characters.
+Knative names a revision <service>-00001, so the name stays within 52 characters; a long
+release name is cut, never the function's, so execute-http and execute-db stay apart.
 */}}
 {{- define "vecron.name" -}}
-{{- printf "%s-%s" .root.Release.Name .fn | trunc 52 | trimSuffix "-" -}}
+{{- $release := .root.Release.Name | trunc (int (sub 52 (add1 (len .fn)))) | trimSuffix "-" -}}
+{{- printf "%s-%s" $release .fn -}}
 {{- end -}}
 
 {{/* Selector labels of a function's pods. Takes (dict "root" $ "fn" "tick"). */}}
