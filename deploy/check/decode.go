@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -42,7 +43,7 @@ type Object struct {
 	Kind       string
 	Name       string
 	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
-	// *servingv1.Service or *CRDObject.
+	// *networkingv1.Ingress, *servingv1.Service or *CRDObject.
 	Value any
 }
 
@@ -69,6 +70,8 @@ func newObject(apiVersion, kind string) (any, bool) {
 		return new(corev1.Service), true
 	case "v1 ConfigMap":
 		return new(corev1.ConfigMap), true
+	case "networking.k8s.io/v1 Ingress":
+		return new(networkingv1.Ingress), true
 	case "serving.knative.dev/v1 Service":
 		return new(servingv1.Service), true
 	case "monitoring.coreos.com/v1 PodMonitor",

@@ -282,6 +282,7 @@ func TestSchemaRefuses(t *testing.T) {
 		{"ChartsSettingAsSetting", "settings:\n  executor:\n    transport: pull", "transport"},
 		{"InternalEventsOnAnAPIAtZero", "events:\n  internalPort: 8081\napi:\n  minScale: 0", "minScale"},
 		{"InternalEventsOnThePublicPort", "events:\n  internalPort: 8080", "internalPort"},
+		{"IngressWithoutHost", "ingress:\n  enabled: true", "host"},
 		{"Digest", "image:\n  digests:\n    api: latest", "digests"},
 		{"DigestOfNoFunction", "image:\n  digests:\n    worker: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "worker"},
 		{"NoKeys", "secrets:\n  existingSecret: \"\"", "secrets.existingSecret"},

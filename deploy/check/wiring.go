@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -24,7 +25,8 @@ const VisibilityLabel = "networking.knative.dev/visibility"
 // a "metrics" port, which the ServiceMonitor scrapes at the contract's metrics path; the
 // PodMonitor selects every pod and scrapes the admin port by number at that path; and only the
 // api's public port leaves the cluster (a LoadBalancer or NodePort Service, external IPs, or a
-// Knative Service that is not cluster-local). It returns every rule broken, each error naming
+// Knative Service that is not cluster-local, and every Ingress backend is the api's Service on
+// its http port). It returns every rule broken, each error naming
 // the object and the rule.
 func CheckWiring(objs []Object, fns []contract.Function, e Expect) error {
 	var errs []error
@@ -77,6 +79,27 @@ func CheckWiring(objs []Object, fns []contract.Function, e Expect) error {
 			external := v.Spec.Type == corev1.ServiceTypeLoadBalancer || v.Spec.Type == corev1.ServiceTypeNodePort || len(v.Spec.ExternalIPs) > 0
 			if external && (w.Function != "api" || slices.ContainsFunc(v.Spec.Ports, func(p corev1.ServicePort) bool { return p.TargetPort.String() != "http" })) {
 				fail(o, "exposure", "type %s exposes %s outside the cluster; only the api's http port may be", v.Spec.Type, w.Function)
+			}
+		case *networkingv1.Ingress:
+			var backends []networkingv1.IngressBackend
+			if v.Spec.DefaultBackend != nil {
+				backends = append(backends, *v.Spec.DefaultBackend)
+			}
+			for _, r := range v.Spec.Rules {
+				if r.HTTP == nil {
+					continue
+				}
+				for _, p := range r.HTTP.Paths {
+					backends = append(backends, p.Backend)
+				}
+			}
+			if len(backends) == 0 {
+				fail(o, "exposure", "routes nothing")
+			}
+			for _, b := range backends {
+				if !isAPIHTTP(b, objs, ws) {
+					fail(o, "exposure", "routes to %v; only the api's http port may be reached from outside", b)
+				}
 			}
 		case *CRDObject:
 			checkMonitor(o, v, ws, objs, e, metricsPath, fail)
@@ -137,6 +160,32 @@ func checkMonitor(o Object, v *CRDObject, ws []Workload, objs []Object, e Expect
 			fail(o, "monitor", "port %v, want metrics", m["port"])
 		}
 	}
+}
+
+// isAPIHTTP reports whether b is the api's Service on the port that targets the api's "http"
+// container port.
+func isAPIHTTP(b networkingv1.IngressBackend, objs []Object, ws []Workload) bool {
+	if b.Service == nil {
+		return false
+	}
+	for _, o := range objs {
+		s, ok := o.Value.(*corev1.Service)
+		if !ok || s.Name != b.Service.Name {
+			continue
+		}
+		sel := labels.SelectorFromSet(s.Spec.Selector)
+		api := slices.ContainsFunc(ws, func(w Workload) bool {
+			return !w.Knative && w.Function == "api" && len(s.Spec.Selector) > 0 && sel.Matches(labels.Set(w.Labels))
+		})
+		for _, p := range s.Spec.Ports {
+			byName := b.Service.Port.Name != "" && p.Name == b.Service.Port.Name
+			byNumber := b.Service.Port.Name == "" && p.Port == b.Service.Port.Number
+			if api && (byName || byNumber) && p.TargetPort.String() == "http" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // declares reports whether one of cs declares the port p names or numbers.

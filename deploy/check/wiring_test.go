@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 
@@ -65,6 +66,19 @@ func TestCheckWiringRefuses(t *testing.T) {
 		}, "exposure"},
 		{"PublicExecutor", "knative-default", func(t *testing.T, r rendered) {
 			delete(find[*servingv1.Service](t, r, "serving.knative.dev/v1 Service", "vecron-execute-db").Labels, check.VisibilityLabel)
+		}, "exposure"},
+		{"IngressToTheMetricsPort", "deployment-no-keda", func(t *testing.T, r rendered) {
+			ing := find[*networkingv1.Ingress](t, r, "networking.k8s.io/v1 Ingress", "vecron-api")
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name = "metrics"
+		}, "exposure"},
+		{"IngressToAnExecutor", "deployment-no-keda", func(t *testing.T, r rendered) {
+			ing := find[*networkingv1.Ingress](t, r, "networking.k8s.io/v1 Ingress", "vecron-api")
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "vecron-execute-http"
+		}, "exposure"},
+		{"IngressDefaultBackend", "deployment-no-keda", func(t *testing.T, r rendered) {
+			ing := find[*networkingv1.Ingress](t, r, "networking.k8s.io/v1 Ingress", "vecron-api")
+			ing.Spec.DefaultBackend = &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+				Name: "vecron-tick", Port: networkingv1.ServiceBackendPort{Number: 8080}}}
 		}, "exposure"},
 		{"ServiceMonitorPath", "deployment-no-keda", func(t *testing.T, r rendered) {
 			m := find[*check.CRDObject](t, r, "monitoring.coreos.com/v1 ServiceMonitor", "vecron")
