@@ -85,7 +85,11 @@ func (h *Helm) Template(ctx context.Context, chart, release, namespace string, v
 	}
 	out, err := h.run(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("helm template %s: %w", filepath.Base(strings.Join(values, ",")), err)
+		names := make([]string, len(values))
+		for i, v := range values {
+			names[i] = filepath.Base(v)
+		}
+		return nil, fmt.Errorf("helm template with %s: %w", strings.Join(names, ", "), err)
 	}
 	return out, nil
 }
