@@ -1,6 +1,236 @@
+{{/*
+Labels every object of the release carries. The monitors select pods and Services by
+app.kubernetes.io/instance, so every pod template carries it too.
+*/}}
 {{- define "vecron.labels" -}}
 app.kubernetes.io/name: vecron
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/*
+The name of a function's objects: <release>-<function>. Takes (dict "root" $ "fn" "tick").
+Knative names a revision <service>-00001, so the name stays within 52 characters; a long
+release name is cut, never the function's, so execute-http and execute-db stay apart.
+*/}}
+{{- define "vecron.name" -}}
+{{- $release := .root.Release.Name | trunc (int (sub 52 (add1 (len .fn)))) | trimSuffix "-" -}}
+{{- printf "%s-%s" $release .fn -}}
+{{- end -}}
+
+{{/* Selector labels of a function's pods. Takes (dict "root" $ "fn" "tick"). */}}
+{{- define "vecron.selectorLabels" -}}
+app.kubernetes.io/name: vecron
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .fn }}
+{{- end -}}
+
+{{/* All labels of a function's objects. Takes (dict "root" $ "fn" "tick"). */}}
+{{- define "vecron.fnLabels" -}}
+{{ include "vecron.labels" .root }}
+app.kubernetes.io/component: {{ .fn }}
+{{- end -}}
+
+{{/*
+The image of a function: <registry>/vecron-<function>:<tag>, or @<digest> when
+image.digests names one. Takes (dict "root" $ "fn" "execute-db-oracle").
+*/}}
+{{- define "vecron.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $digest := get $img.digests .fn -}}
+{{- if $digest -}}
+{{- printf "%s/vecron-%s@%s" $img.registry .fn $digest -}}
+{{- else -}}
+{{- printf "%s/vecron-%s:%s" $img.registry .fn (default .root.Chart.AppVersion $img.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The functions the release runs, as a list of dicts: fn (the function's name, which names its
+image and objects), role (tick, executor or api) and, for executors, kind (http or sql) and
+values (its executors.<kind> values).
+*/}}
+{{- define "vecron.functions" -}}
+{{- $fns := list (dict "fn" "tick" "role" "tick") -}}
+{{- with .Values.executors.http -}}
+{{- if .enabled -}}
+{{- $fns = append $fns (dict "fn" "execute-http" "role" "executor" "kind" "http" "values" .) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.executors.sql -}}
+{{- if .enabled -}}
+{{- $fns = append $fns (dict "fn" (ternary "execute-db-oracle" "execute-db" .oracle) "role" "executor" "kind" "sql" "values" .) -}}
+{{- end -}}
+{{- end -}}
+{{- $fns = append $fns (dict "fn" "api" "role" "api") -}}
+{{- toJson $fns -}}
+{{- end -}}
+
+{{/*
+The restricted container security context (Pod Security Standards "restricted"), allowed by
+Knative Serving without any feature flag. The images run as 65532 and write nothing to disk.
+*/}}
+{{- define "vecron.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+A connection URL's env entry: from an existing Secret's key, or the value given. Takes
+(dict "name" "DATABASE_URL" "v" .Values.database "what" "database").
+*/}}
+{{- define "vecron.urlEnv" -}}
+{{- if .v.existingSecret }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .v.existingSecret }}
+      key: {{ .v.key }}
+{{- else if .v.url }}
+- name: {{ .name }}
+  value: {{ .v.url | quote }}
+{{- else }}
+{{- fail (printf "%s.url or %s.existingSecret is required: every function connects to it" .what .what) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The env of a function's container. Takes (dict "root" $ "f" <a vecron.functions entry>).
+Names are the functions' setting env names (functions/contract); the check module holds them
+to it.
+*/}}
+{{- define "vecron.env" -}}
+{{- $v := .root.Values -}}
+{{- include "vecron.urlEnv" (dict "name" "DATABASE_URL" "v" $v.database "what" "database") }}
+{{- include "vecron.urlEnv" (dict "name" "NATS_URL" "v" $v.nats "what" "nats") }}
+{{- include "vecron.urlEnv" (dict "name" "REDIS_URL" "v" $v.redis "what" "redis") }}
+{{- if ne .f.role "tick" }}
+- name: VECRON_SECRETS__KEYS_FILE
+  value: /etc/vecron/keys/secrets-keys
+{{- end }}
+{{- if eq .f.role "executor" }}
+- name: VECRON_TRANSPORT
+  value: {{ ternary "push" "pull" (eq $v.mode "knative") }}
+{{- end }}
+{{- if eq .f.role "api" }}
+- name: VECRON_AUTH__SIGNING_KEYS_FILE
+  value: /etc/vecron/keys/signing-keys
+- name: VECRON_AUDIT__KEYS_FILE
+  value: /etc/vecron/keys/audit-keys
+{{- with $v.publicURL }}
+- name: VECRON_PUBLIC_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if $v.events.internalPort }}
+- name: VECRON_EVENTS__INTERNAL_PORT
+  value: {{ $v.events.internalPort | quote }}
+- name: VECRON_EVENTS__INTERNAL_NAMESPACES
+  value: {{ join "," $v.events.internalNamespaces | quote }}
+{{- end }}
+{{- with $v.admin.existingSecret }}
+- name: VECRON_AUTH__BOOTSTRAP_ADMIN
+  value: {{ $v.admin.username | quote }}
+- name: VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE
+  value: /etc/vecron/admin/password
+{{- end }}
+{{- end }}
+{{- if ne (int $v.observability.metricsPort) 9464 }}
+- name: VECRON_ADMIN__ADDR
+  value: {{ printf ":%d" (int $v.observability.metricsPort) | quote }}
+{{- end }}
+{{- $settings := merge (dict) (get $v.settings .f.role | default dict) $v.settings.all }}
+{{- range $key := keys $settings | sortAlpha }}
+{{- $val := get $settings $key }}
+{{- /* YAML numbers reach templates as float64: 1000000 would print as 1e+06. */}}
+{{- if and (kindIs "float64" $val) (eq (floor $val) $val) }}
+{{- $val = int64 $val }}
+{{- end }}
+- name: {{ printf "VECRON_%s" ($key | replace "." "__" | upper) }}
+  value: {{ $val | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The volumes of a function's pod. Takes (dict "root" $ "f" <a vecron.functions entry>). Secret
+files are root-owned: readable by the image's user 65532 through fsGroup in deployment mode;
+Knative refuses a pod securityContext's fsGroup unless kubernetes.podspec-securitycontext is on,
+so there they are world-readable inside a container that runs one non-root process.
+*/}}
+{{- define "vecron.volumes" -}}
+{{- $v := .root.Values -}}
+{{- $mode := ternary 0444 0440 (eq $v.mode "knative") -}}
+{{- if ne .f.role "tick" }}
+- name: keys
+  secret:
+    secretName: {{ required "secrets.existingSecret is required: the Secret holding secrets-keys, signing-keys and audit-keys" $v.secrets.existingSecret }}
+    defaultMode: {{ $mode }}
+{{- end }}
+{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+- name: admin
+  secret:
+    secretName: {{ $v.admin.existingSecret }}
+    defaultMode: {{ $mode }}
+    items:
+      - key: {{ $v.admin.passwordKey }}
+        path: password
+{{- end }}
+{{- with $v.database.tls.existingSecret }}
+- name: postgres-tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: {{ $mode }}
+{{- end }}
+{{- end -}}
+
+{{/* The volume mounts of a function's container, beside vecron.volumes. */}}
+{{- define "vecron.volumeMounts" -}}
+{{- $v := .root.Values -}}
+{{- if ne .f.role "tick" }}
+- name: keys
+  mountPath: /etc/vecron/keys
+  readOnly: true
+{{- end }}
+{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+- name: admin
+  mountPath: /etc/vecron/admin
+  readOnly: true
+{{- end }}
+{{- if $v.database.tls.existingSecret }}
+- name: postgres-tls
+  mountPath: /etc/vecron/tls/postgres
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The resources of a function. Takes (dict "root" $ "f" <a vecron.functions entry>). */}}
+{{- define "vecron.resources" -}}
+{{- if eq .f.role "executor" -}}
+{{- toYaml .f.values.resources -}}
+{{- else -}}
+{{- toYaml (get .root.Values .f.role).resources -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The tick's anti-affinity: replicas on different nodes where the cluster has them, so a node
+lost takes one shard owner, not all. Takes the root context.
+*/}}
+{{- define "vecron.tickAffinity" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 12 }}
 {{- end -}}

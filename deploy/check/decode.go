@@ -1,0 +1,176 @@
+// Package check decodes what the vecron chart renders into the real Kubernetes and Knative
+// types, strictly, validates the Knative Services as Serving's webhook would, and compares every
+// workload with what the function binaries read and serve (functions/contract). The tests render
+// each value set of testdata/values with the helm binary (deploy/render) and run these checks;
+// each check has a test that a mutated manifest fails it (docs/deploy.md §10).
+package check
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"knative.dev/pkg/apis"
+	servingconfig "knative.dev/serving/pkg/apis/config"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	asconfig "knative.dev/serving/pkg/autoscaler/config"
+	"sigs.k8s.io/yaml"
+
+	"github.com/vecron/vecron/deploy/render"
+)
+
+// Cluster is what the cluster a value set is meant for allows: the Knative Serving feature
+// flags and autoscaler settings its values claim. Knative Services are validated with exactly
+// these, the rest at Serving's defaults.
+type Cluster struct {
+	// PodSpecAffinity is config-features' kubernetes.podspec-affinity.
+	PodSpecAffinity bool
+	// AllowZeroInitialScale is config-autoscaler's allow-zero-initial-scale.
+	AllowZeroInitialScale bool
+}
+
+// Object is one decoded manifest.
+type Object struct {
+	// Source is the template the manifest came from.
+	Source     string
+	APIVersion string
+	Kind       string
+	Name       string
+	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
+	// *networkingv1.Ingress, *servingv1.Service or *CRDObject.
+	Value any
+}
+
+func (o Object) String() string {
+	return fmt.Sprintf("%s %s %q (%s)", o.APIVersion, o.Kind, o.Name, o.Source)
+}
+
+// CRDObject is an object of a custom resource whose Go types the module does not link; its
+// spec is checked against the resource's published CRD schema (docs/deploy.md §10, step V3).
+// Decoding it strictly checks the envelope and the metadata.
+type CRDObject struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              map[string]any `json:"spec"`
+}
+
+// newObject returns a new object of the type a manifest of apiVersion and kind decodes into,
+// or false for a kind the chart is not known to render.
+func newObject(apiVersion, kind string) (any, bool) {
+	switch apiVersion + " " + kind {
+	case "apps/v1 Deployment":
+		return new(appsv1.Deployment), true
+	case "v1 Service":
+		return new(corev1.Service), true
+	case "v1 ConfigMap":
+		return new(corev1.ConfigMap), true
+	case "networking.k8s.io/v1 Ingress":
+		return new(networkingv1.Ingress), true
+	case "serving.knative.dev/v1 Service":
+		return new(servingv1.Service), true
+	case "monitoring.coreos.com/v1 PodMonitor",
+		"monitoring.coreos.com/v1 ServiceMonitor",
+		"monitoring.coreos.com/v1 PrometheusRule":
+		return new(CRDObject), true
+	}
+	return nil, false
+}
+
+// Decode decodes m into its type, refusing unknown and duplicate fields and unknown kinds, and
+// validates a Knative Service for cluster. It returns an error naming the manifest when any of
+// these fails.
+func Decode(m render.Manifest, cluster Cluster) (Object, error) {
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(m.Body, &head); err != nil {
+		return Object{}, fmt.Errorf("%s: not YAML: %w", m.Source, err)
+	}
+	o := Object{Source: m.Source, APIVersion: head.APIVersion, Kind: head.Kind, Name: head.Metadata.Name}
+	v, ok := newObject(head.APIVersion, head.Kind)
+	if !ok {
+		return o, fmt.Errorf("%s: unknown kind: no check decodes it", o)
+	}
+	if err := yaml.UnmarshalStrict(m.Body, v); err != nil {
+		return o, fmt.Errorf("%s: strict decode: %w", o, err)
+	}
+	o.Value = v
+	if head.Metadata.Name == "" {
+		return o, fmt.Errorf("%s: metadata.name is empty", o)
+	}
+	if err := validateMeta(v).ToAggregate(); err != nil {
+		return o, fmt.Errorf("%s: %w", o, err)
+	}
+	if ksvc, ok := v.(*servingv1.Service); ok {
+		if err := ValidateKnative(ksvc, cluster); err != nil {
+			return o, fmt.Errorf("%s: %w", o, err)
+		}
+	}
+	return o, nil
+}
+
+// validateMeta validates what the API server validates of every object's metadata and a pod
+// template's labels: names (a DNS label for Services, whose name becomes a host name; a DNS
+// subdomain for the rest), label keys and values, annotation keys and size. The chart sets no
+// namespace: helm install gives the release's.
+func validateMeta(v any) field.ErrorList {
+	m, ok := v.(metav1.Object)
+	if !ok {
+		return nil
+	}
+	name := apivalidation.NameIsDNSSubdomain
+	var template map[string]string
+	switch t := v.(type) {
+	case *corev1.Service:
+		name = apivalidation.NameIsDNS1035Label
+	case *servingv1.Service:
+		name = apivalidation.NameIsDNS1035Label
+		template = t.Spec.Template.Labels
+	case *appsv1.Deployment:
+		template = t.Spec.Template.Labels
+	}
+	errs := apivalidation.ValidateObjectMetaAccessor(m, false, name, field.NewPath("metadata"))
+	return append(errs, metavalidation.ValidateLabels(template, field.NewPath("spec", "template", "metadata", "labels"))...)
+}
+
+// ValidateKnative validates svc as Serving's admission webhook does on create — defaults
+// first, then validation — in a cluster with the flags of cluster. Warnings pass (a valid
+// Service gets some); it returns the errors.
+func ValidateKnative(svc *servingv1.Service, cluster Cluster) error {
+	features := map[string]string{}
+	if cluster.PodSpecAffinity {
+		features[servingconfig.FeaturePodSpecAffinity] = string(servingconfig.Enabled)
+	}
+	feat, err := servingconfig.NewFeaturesConfigFromMap(features)
+	if err != nil {
+		return fmt.Errorf("serving features: %w", err)
+	}
+	as, err := asconfig.NewConfigFromMap(map[string]string{
+		"allow-zero-initial-scale": fmt.Sprint(cluster.AllowZeroInitialScale),
+	})
+	if err != nil {
+		return fmt.Errorf("serving autoscaler config: %w", err)
+	}
+	defaults, err := servingconfig.NewDefaultsConfigFromMap(nil)
+	if err != nil {
+		return fmt.Errorf("serving defaults: %w", err)
+	}
+	ctx := servingconfig.ToContext(context.Background(), &servingconfig.Config{Features: feat, Autoscaler: as, Defaults: defaults})
+	ctx = apis.WithinCreate(ctx)
+	s := svc.DeepCopy()
+	s.SetDefaults(ctx)
+	if err := s.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
+		return fmt.Errorf("knative validation: %w", err)
+	}
+	return nil
+}

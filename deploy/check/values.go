@@ -1,0 +1,151 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Values are the chart values the checks compare with: a value set over the chart's defaults.
+type Values struct {
+	Mode  string `json:"mode"`
+	Image struct {
+		Registry string            `json:"registry"`
+		Tag      string            `json:"tag"`
+		Digests  map[string]string `json:"digests"`
+	} `json:"image"`
+	Settings struct {
+		All map[string]any `json:"all"`
+	} `json:"settings"`
+	Tick struct {
+		Replicas int `json:"replicas"`
+	} `json:"tick"`
+	API struct {
+		Replicas       int `json:"replicas"`
+		MinScale       int `json:"minScale"`
+		MaxScale       int `json:"maxScale"`
+		TimeoutSeconds int `json:"timeoutSeconds"`
+	} `json:"api"`
+	Executors struct {
+		HTTP ExecutorValues `json:"http"`
+		SQL  ExecutorValues `json:"sql"`
+	} `json:"executors"`
+	Events struct {
+		InternalPort int `json:"internalPort"`
+	} `json:"events"`
+	Keda struct {
+		Enabled bool `json:"enabled"`
+	} `json:"keda"`
+	Knative struct {
+		Features struct {
+			PodspecAffinity bool `json:"podspecAffinity"`
+		} `json:"features"`
+		AllowZeroInitialScale bool `json:"allowZeroInitialScale"`
+	} `json:"knative"`
+	Observability struct {
+		MetricsPort int `json:"metricsPort"`
+	} `json:"observability"`
+
+	// AppVersion is the chart's appVersion, the images' tag when image.tag is empty.
+	AppVersion string `json:"-"`
+}
+
+// ExecutorValues are the values of one executor kind.
+type ExecutorValues struct {
+	Enabled              bool `json:"enabled"`
+	Oracle               bool `json:"oracle"`
+	MaxScale             int  `json:"maxScale"`
+	Replicas             int  `json:"replicas"`
+	ContainerConcurrency int  `json:"containerConcurrency"`
+	TimeoutSeconds       int  `json:"timeoutSeconds"`
+}
+
+// LoadValues reads the chart's values.yaml and Chart.yaml in chart and merges the values files
+// over them, as helm does (maps merge key by key, anything else replaces). It returns an error
+// naming the file that cannot be read.
+func LoadValues(chart string, files ...string) (Values, error) {
+	merged := map[string]any{}
+	for _, f := range append([]string{filepath.Join(chart, "values.yaml")}, files...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return Values{}, fmt.Errorf("values: %w", err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(b, &m); err != nil {
+			return Values{}, fmt.Errorf("values %s: %w", f, err)
+		}
+		merge(merged, m)
+	}
+	b, err := yaml.Marshal(merged)
+	if err != nil {
+		return Values{}, fmt.Errorf("values: %w", err)
+	}
+	var v Values
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return Values{}, fmt.Errorf("values: %w", err)
+	}
+	b, err = os.ReadFile(filepath.Join(chart, "Chart.yaml"))
+	if err != nil {
+		return Values{}, fmt.Errorf("values: %w", err)
+	}
+	var c struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return Values{}, fmt.Errorf("values: Chart.yaml: %w", err)
+	}
+	v.AppVersion = c.AppVersion
+	return v, nil
+}
+
+func merge(dst, src map[string]any) {
+	for k, sv := range src {
+		if sm, ok := sv.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				merge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = sv
+	}
+}
+
+// Cluster returns the cluster the values claim.
+func (v Values) Cluster() Cluster {
+	return Cluster{PodSpecAffinity: v.Knative.Features.PodspecAffinity, AllowZeroInitialScale: v.Knative.AllowZeroInitialScale}
+}
+
+// Expect returns what the values say the images and admin port are.
+func (v Values) Expect() Expect {
+	tag := v.Image.Tag
+	if tag == "" {
+		tag = v.AppVersion
+	}
+	return Expect{Registry: v.Image.Registry, Tag: tag, Digests: v.Image.Digests, MetricsPort: v.Observability.MetricsPort}
+}
+
+// Functions returns the names of the functions the values run, each once.
+func (v Values) Functions() []string {
+	out := []string{"tick"}
+	if v.Executors.HTTP.Enabled {
+		out = append(out, "execute-http")
+	}
+	if v.Executors.SQL.Enabled {
+		if v.Executors.SQL.Oracle {
+			out = append(out, "execute-db-oracle")
+		} else {
+			out = append(out, "execute-db")
+		}
+	}
+	return append(out, "api")
+}
+
+// NATSPrefix returns the nats.prefix the values set for every function, "" when none.
+func (v Values) NATSPrefix() string {
+	if p, ok := v.Settings.All["nats.prefix"].(string); ok {
+		return p
+	}
+	return ""
+}
