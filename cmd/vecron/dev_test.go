@@ -3,13 +3,20 @@ package main
 import (
 	"io"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecron/vecron/functions/execute-db/dbfn"
+	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/shared/autoscale"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/telemetry"
 )
 
@@ -36,11 +43,11 @@ func TestDevBannerNamesTheMetricsListener(t *testing.T) {
 	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
 	var with, without, traced strings.Builder
 	off := telemetry.DefaultTracingConfig()
-	banner(&with, addr, defaultDevSettings(), "", "http://127.0.0.1:9464/metrics", off)
-	banner(&without, addr, defaultDevSettings(), "", "", off)
+	banner(&with, addr, defaultDevSettings(), "", "http://127.0.0.1:9464/metrics", off, nil)
+	banner(&without, addr, defaultDevSettings(), "", "", off, nil)
 	on := off
 	on.Endpoint = "http://user:secret@127.0.0.1:4318/"
-	banner(&traced, addr, defaultDevSettings(), "", "", on)
+	banner(&traced, addr, defaultDevSettings(), "", "", on, nil)
 	require.Contains(t, with.String(), "  health      http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz\n"+
 		"  metrics     http://127.0.0.1:9464/metrics  (all four functions, one registry)\n"+
 		"  traces      off; set VECRON_OTEL__ENDPOINT=http://127.0.0.1:4318 to send them to an OTLP/HTTP collector\n  PostgreSQL")
@@ -48,4 +55,161 @@ func TestDevBannerNamesTheMetricsListener(t *testing.T) {
 	require.Contains(t, without.String(), "/readyz\n  traces      off;")
 	require.Contains(t, traced.String(), "/v1/traces  (sampling 0.1)")
 	require.NotContains(t, traced.String(), "secret")
+}
+
+// devFlags loads dev's settings from args and environ as `vecron dev` does.
+func devFlags(t *testing.T, environ []string, args ...string) (devSettings, config.Options, error) {
+	t.Helper()
+	s := defaultDevSettings()
+	cmd := devCommand()
+	require.NoError(t, cmd.ParseFlags(args))
+	opts := config.Options{Environ: environ, Prefix: config.EnvPrefix, Flags: cmd.Flags(), Aliases: devAliases()}
+	err := config.Load(&s, opts)
+	return s, opts, err
+}
+
+// The autoscale flags and their environment variables set the rules; a lag threshold of 0 is
+// each executor's pull.concurrency, as the chart sets it; the rest are KEDA's and the HPA's.
+func TestDevAutoscaleFlagsSetTheRules(t *testing.T) {
+	t.Parallel()
+	s, opts, err := devFlags(t, nil)
+	require.NoError(t, err)
+	require.False(t, s.Autoscale, "off unless asked for")
+	rules, err := devAutoscaleRules(s, opts)
+	require.NoError(t, err)
+	http, sql := rules[domain.KindHTTP], rules[domain.KindSQL]
+	require.Equal(t, int64(queue.ConcurrencyDefault), http.LagThreshold)
+	require.Equal(t, int64(dbfn.DBConcurrencyDefault), sql.LagThreshold)
+	require.Equal(t, 5*time.Second, http.PollingInterval, "the chart's pollingInterval")
+	require.Equal(t, 10, http.MaxReplicas, "the chart's maxReplicaCount")
+	require.Equal(t, autoscale.CooldownPeriodDefault, http.CooldownPeriod)
+	want := autoscale.DefaultRules()
+	want.PollingInterval, want.MaxReplicas, want.LagThreshold = 5*time.Second, 10, int64(queue.ConcurrencyDefault)
+	require.Equal(t, want, http)
+
+	s, opts, err = devFlags(t, []string{"VECRON_AUTOSCALE_MAX=7", "VECRON_PULL__CONCURRENCY=64"},
+		"--autoscale", "--autoscale-cooldown=1s", "--autoscale-polling=100ms")
+	require.NoError(t, err)
+	require.True(t, s.Autoscale)
+	rules, err = devAutoscaleRules(s, opts)
+	require.NoError(t, err)
+	for _, r := range rules {
+		require.Equal(t, 7, r.MaxReplicas)
+		require.Equal(t, time.Second, r.CooldownPeriod)
+		require.Equal(t, 100*time.Millisecond, r.PollingInterval)
+		require.Equal(t, int64(64), r.LagThreshold, "pull.concurrency of the environment")
+	}
+
+	s, opts, err = devFlags(t, nil, "--autoscale", "--autoscale-lag-threshold=50")
+	require.NoError(t, err)
+	rules, err = devAutoscaleRules(s, opts)
+	require.NoError(t, err)
+	require.Equal(t, int64(50), rules[domain.KindHTTP].LagThreshold)
+	require.Equal(t, int64(50), rules[domain.KindSQL].LagThreshold)
+}
+
+// A bad autoscale value stops dev before it starts anything, naming the flag.
+func TestDevRefusesBadAutoscaleSettings(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		args []string
+		want []string
+	}{
+		"ZeroMax":              {[]string{"--autoscale-max=0"}, []string{"--autoscale-max: must be at least 1"}},
+		"ZeroPolling":          {[]string{"--autoscale-polling=0s"}, []string{"--autoscale-polling: must be positive"}},
+		"NegativeCooldown":     {[]string{"--autoscale-cooldown=-1s"}, []string{"--autoscale-cooldown: must not be negative"}},
+		"NegativeLagThreshold": {[]string{"--autoscale-lag-threshold=-5"}, []string{"--autoscale-lag-threshold: must not be negative"}},
+		"Several":              {[]string{"--autoscale-max=-1", "--autoscale-polling=-1s"}, []string{"--autoscale-max", "--autoscale-polling"}},
+		"NotANumber":           {[]string{"--autoscale-cooldown=soon"}, []string{"autoscale-cooldown"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := devCommand()
+			err := cmd.ParseFlags(append([]string{"--autoscale"}, tc.args...))
+			if err == nil {
+				s := defaultDevSettings()
+				opts := config.Options{Prefix: config.EnvPrefix, Flags: cmd.Flags(), Aliases: devAliases()}
+				require.NoError(t, config.Load(&s, opts))
+				// Nothing may start: the services' URLs lead nowhere, the data folder is fresh.
+				s.DataDir, s.AdminPort = t.TempDir(), 0
+				s.DatabaseURL, s.RedisURL, s.NATSURL = "postgres://nowhere.invalid/x", "redis://nowhere.invalid", "nats://nowhere.invalid"
+				err = runDev(t.Context(), s, opts, io.Discard)
+				require.ErrorAs(t, err, new(usageError))
+			}
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+		})
+	}
+}
+
+// The banner says autoscale is on and its bounds for each executor, and that the executors'
+// metrics are their own; without it the banner is as before.
+func TestDevBannerSaysAutoscaleIsOn(t *testing.T) {
+	t.Parallel()
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	s, opts, err := devFlags(t, nil, "--autoscale", "--autoscale-max=3", "--autoscale-cooldown=1s", "--autoscale-polling=100ms")
+	require.NoError(t, err)
+	rules, err := devAutoscaleRules(s, opts)
+	require.NoError(t, err)
+	var on, off strings.Builder
+	banner(&on, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), rules)
+	banner(&off, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), nil)
+	require.Contains(t, on.String(), "  metrics     http://127.0.0.1:9464/metrics  (api and tick, one registry; each executor process serves its own on a free port)\n")
+	require.Contains(t, on.String(), "\n  autoscale   on: executors run as child processes, from 0, by KEDA's nats-jetstream and HPA rules\n"+
+		"              execute-http 0..3 processes, one per 256 of lag, polled every 100ms, to 0 after 1s without lag\n"+
+		"              execute-db   0..3 processes, one per 32 of lag, polled every 100ms, to 0 after 1s without lag\n\n")
+	require.NotContains(t, off.String(), "autoscale")
+	require.Contains(t, off.String(), "  NATS        \n\n  Sign in")
+}
+
+// An executor process reads the services dev resolved from its environment, over whatever the
+// environment said of them, and so runs with the settings an executor in dev's process has;
+// nothing secret is on its command line.
+func TestDevExecutorProcessGetsDevsSettings(t *testing.T) {
+	t.Parallel()
+	s := defaultDevSettings()
+	s.DataDir = t.TempDir()
+	s.DatabaseURL, s.RedisURL, s.NATSURL = "postgres://vecron:pg-secret@127.0.0.1:5499/vecron", "redis://:rd-secret@127.0.0.1:6399/0", "nats://127.0.0.1:4299"
+	s.Log = telemetry.LogConfig{Level: "debug", Format: "json"}
+	parent := []string{"DATABASE_URL=postgres://stale", "VECRON_DATABASE_URL=postgres://stale-too", "VECRON_DATA_DIR=/elsewhere",
+		"VECRON_LOG__LEVEL=error", "VECRON_PULL__CONCURRENCY=12", "PATH=/usr/bin"}
+	fnOpts := config.Options{Environ: parent, Prefix: config.EnvPrefix}
+	wantHTTP, wantSQL, err := devExecutorSettings(s, fnOpts, s.DataDir)
+	require.NoError(t, err)
+
+	env := devChildEnv(parent, s)
+	require.Contains(t, env, "PATH=/usr/bin")
+	require.Contains(t, env, "VECRON_PULL__CONCURRENCY=12")
+	got := defaultDevSettings()
+	require.NoError(t, config.Load(&got, config.Options{Environ: env, Prefix: config.EnvPrefix, Aliases: devAliases()}))
+	require.Equal(t, s.DatabaseURL, got.DatabaseURL)
+	require.Equal(t, s.RedisURL, got.RedisURL)
+	require.Equal(t, s.NATSURL, got.NATSURL)
+	require.Equal(t, s.DataDir, got.DataDir)
+	require.Equal(t, s.Log, got.Log)
+	gotHTTP, gotSQL, err := devExecutorSettings(got, config.Options{Environ: env, Prefix: config.EnvPrefix}, got.DataDir)
+	require.NoError(t, err)
+	// The environment differs by what dev set in it; everything else is the same.
+	gotHTTP.Environ, gotSQL.Environ, wantHTTP.Environ, wantSQL.Environ = nil, nil, nil, nil
+	require.Equal(t, wantHTTP, gotHTTP)
+	require.Equal(t, wantSQL, gotSQL)
+	require.Equal(t, 12, gotHTTP.Pull.Concurrency)
+	require.Equal(t, filepath.Join(s.DataDir, "secrets.key"), gotHTTP.Secrets.KeysFile)
+	require.Equal(t, httpfn.TransportPull, gotHTTP.Transport)
+	require.Zero(t, gotHTTP.Port)
+}
+
+// __executor is hidden, and refuses a kind it does not run.
+func TestExecutorCommandIsHiddenAndChecksTheKind(t *testing.T) {
+	t.Parallel()
+	e := env{getenv: func(string) string { return "" }, configDir: func() (string, error) { return t.TempDir(), nil }, local: time.UTC, now: time.Now}
+	var out, errOut strings.Builder
+	require.Equal(t, 0, execute(t.Context(), e, strings.NewReader(""), &out, &errOut, "--help"))
+	require.Contains(t, out.String(), "dev ")
+	require.NotContains(t, out.String(), executorCommandName)
+
+	out.Reset()
+	require.Equal(t, exitUsage, execute(t.Context(), e, strings.NewReader(""), &out, &errOut, executorCommandName, "oracle"))
+	require.Contains(t, errOut.String(), `kind: "oracle" is not one of http, sql`)
 }

@@ -1,8 +1,8 @@
 package autoscale_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"

@@ -25,12 +25,6 @@ type Replicas interface {
 	Scale(ctx context.Context, n int) error
 }
 
-// Target is one kind the scaler scales, and its replicas.
-type Target struct {
-	Kind     domain.JobKind
-	Replicas Replicas
-}
-
 // Event is one change of a kind's count, as the scaler applied it.
 type Event struct {
 	Kind     domain.JobKind
@@ -44,28 +38,28 @@ type Event struct {
 
 // ScalerDeps are what a Scaler works with.
 type ScalerDeps struct {
-	Lag     LagReader
-	Targets []Target
-	Clock   clockwork.Clock
-	Log     *slog.Logger
+	// Kind is the kind whose executors are scaled: the lag read is its durable consumer's.
+	Kind     domain.JobKind
+	Lag      LagReader
+	Replicas Replicas
+	Clock    clockwork.Clock
+	Log      *slog.Logger
 	// OnScale, when set, is called with each change of a count once it is applied, on the
 	// scaler's goroutine: a caller that waits on it (a test, the bench) gets a signal, not a log
 	// line to parse. It must not block for long: the next poll waits for it.
 	OnScale func(Event)
 }
 
-// Scaler is a local stand-in for KEDA with a nats-jetstream trigger: every PollingInterval it
-// reads each kind's lag, asks Rules.Desired for a count and has the kind's Replicas run it. Every
-// kind starts at zero replicas.
+// Scaler is a local stand-in for one KEDA ScaledObject with a nats-jetstream trigger: every
+// PollingInterval it reads its kind's lag, asks Rules.Desired for a count and has the Replicas run
+// it. It starts at zero replicas. Each kind has a Scaler of its own, as each Deployment has its
+// own ScaledObject.
 type Scaler struct {
 	deps  ScalerDeps
 	rules Rules
-	kinds []*scaled
-}
+	log   *slog.Logger
 
-// scaled is what the scaler knows of one kind between polls.
-type scaled struct {
-	Target
+	// current and state are what the last applied decision left.
 	current int
 	state   State
 	// lagErr and scaleErr are the last failures logged, so that a failure repeated at every poll
@@ -73,44 +67,32 @@ type scaled struct {
 	lagErr, scaleErr string
 }
 
-// NewScaler returns a scaler of deps' targets by rules, or an error naming the first field of
-// rules that Validate rejects, or a missing dependency.
+// NewScaler returns a scaler by rules, or an error: every field of rules that Validate rejects,
+// or the dependency missing.
 func NewScaler(deps ScalerDeps, rules Rules) (*Scaler, error) {
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
 	switch {
+	case deps.Kind == "":
+		return nil, errors.New("autoscale scaler: Kind is required")
 	case deps.Lag == nil:
 		return nil, errors.New("autoscale scaler: Lag is required")
+	case deps.Replicas == nil:
+		return nil, errors.New("autoscale scaler: Replicas is required")
 	case deps.Clock == nil:
 		return nil, errors.New("autoscale scaler: Clock is required")
 	case deps.Log == nil:
 		return nil, errors.New("autoscale scaler: Log is required")
-	case len(deps.Targets) == 0:
-		return nil, errors.New("autoscale scaler: Targets: at least one kind is required")
 	}
-	s := &Scaler{deps: deps, rules: rules}
-	seen := map[domain.JobKind]bool{}
-	for _, t := range deps.Targets {
-		if t.Replicas == nil || seen[t.Kind] {
-			return nil, fmt.Errorf("autoscale scaler: Targets: kind %q is listed twice or has no Replicas", t.Kind)
-		}
-		seen[t.Kind] = true
-		s.kinds = append(s.kinds, &scaled{Target: t})
-	}
-	return s, nil
+	return &Scaler{deps: deps, rules: rules, log: deps.Log.With("kind", string(deps.Kind))}, nil
 }
 
 // Run polls at once and then every PollingInterval until ctx ends, and returns nil. It leaves
 // the replicas as they are: stopping them is their owner's part (Processes.Close).
 func (s *Scaler) Run(ctx context.Context) error {
 	for {
-		for _, k := range s.kinds {
-			if ctx.Err() != nil {
-				return nil
-			}
-			s.poll(ctx, k)
-		}
+		s.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -119,56 +101,55 @@ func (s *Scaler) Run(ctx context.Context) error {
 	}
 }
 
-// poll reads k's lag, decides and applies. A lag that cannot be read keeps the count (KEDA keeps
+// poll reads the lag, decides and applies. A lag that cannot be read keeps the count (KEDA keeps
 // the replicas when its scaler errs and no fallback is set); a count that cannot be applied
 // keeps the old State, so the next poll decides again from what runs.
-func (s *Scaler) poll(ctx context.Context, k *scaled) {
-	log := s.deps.Log.With("kind", string(k.Kind))
-	lag, err := s.deps.Lag.Lag(ctx, k.Kind)
+func (s *Scaler) poll(ctx context.Context) {
+	lag, err := s.deps.Lag.Lag(ctx, s.deps.Kind)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
-		if err.Error() != k.lagErr {
-			log.Warn("cannot read the lag; keeping the count", "replicas", k.current, "error", err)
-			k.lagErr = err.Error()
+		if err.Error() != s.lagErr {
+			s.log.Warn("cannot read the lag; keeping the count", "replicas", s.current, "error", err)
+			s.lagErr = err.Error()
 		}
-		s.apply(ctx, log, k, k.current)
+		s.apply(ctx, s.current)
 		return
 	}
-	if k.lagErr != "" {
-		log.Info("the lag is readable again", "lag", lag)
-		k.lagErr = ""
+	if s.lagErr != "" {
+		s.log.Info("the lag is readable again", "lag", lag)
+		s.lagErr = ""
 	}
 	now := s.deps.Clock.Now()
-	want, state := s.rules.Desired(lag, k.current, k.state, now)
-	if !s.apply(ctx, log, k, want) {
+	want, state := s.rules.Desired(lag, s.current, s.state, now)
+	if !s.apply(ctx, want) {
 		return
 	}
-	from := k.current
-	k.current, k.state = want, state
+	from := s.current
+	s.current, s.state = want, state
 	if want == from {
 		return
 	}
-	ev := Event{Kind: k.Kind, From: from, To: want, Lag: lag, Reason: s.rules.reason(lag, from, want, k.state, now), At: now}
-	log.Info("scaled", "from", from, "to", want, "lag", lag, "why", ev.Reason)
+	ev := Event{Kind: s.deps.Kind, From: from, To: want, Lag: lag, Reason: s.rules.reason(lag, from, want, s.state, now), At: now}
+	s.log.Info("scaled", "from", from, "to", want, "lag", lag, "why", ev.Reason)
 	if s.deps.OnScale != nil {
 		s.deps.OnScale(ev)
 	}
 }
 
-// apply has k's replicas run n and reports whether they took it.
-func (s *Scaler) apply(ctx context.Context, log *slog.Logger, k *scaled, n int) bool {
-	if err := k.Replicas.Scale(ctx, n); err != nil {
-		if ctx.Err() == nil && err.Error() != k.scaleErr {
-			log.Warn("cannot scale; trying again at the next poll", "from", k.current, "to", n, "error", err)
-			k.scaleErr = err.Error()
+// apply has the replicas run n and reports whether they took it.
+func (s *Scaler) apply(ctx context.Context, n int) bool {
+	if err := s.deps.Replicas.Scale(ctx, n); err != nil {
+		if ctx.Err() == nil && err.Error() != s.scaleErr {
+			s.log.Warn("cannot scale; trying again at the next poll", "from", s.current, "to", n, "error", err)
+			s.scaleErr = err.Error()
 		}
 		return false
 	}
-	if k.scaleErr != "" {
-		log.Info("scaling works again", "replicas", n)
-		k.scaleErr = ""
+	if s.scaleErr != "" {
+		s.log.Info("scaling works again", "replicas", n)
+		s.scaleErr = ""
 	}
 	return true
 }
