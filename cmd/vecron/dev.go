@@ -133,7 +133,6 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	if err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	s.DataDir = dataDir // as the executor processes of --autoscale find it
 	// Checked before anything starts, like the admin port below.
 	var rules map[domain.JobKind]autoscale.Rules
 	if s.Autoscale {
@@ -271,7 +270,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	})
 	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
 	if s.Autoscale {
-		g.Go(func() error { return runAutoscale(gctx, clock, s, opts.File, hs, ds, rules, log) })
+		g.Go(func() error { return runAutoscale(gctx, clock, hs, ds, s.Log, rules, log) })
 	} else {
 		g.Go(func() error { return httpfn.RunIn(gctx, clock, hs, log.With("function", "execute-http"), reg) })
 		g.Go(func() error {

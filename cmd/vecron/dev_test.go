@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net"
-	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,41 +165,82 @@ func TestDevBannerSaysAutoscaleIsOn(t *testing.T) {
 	require.Contains(t, off.String(), "  NATS        \n\n  Sign in")
 }
 
-// An executor process reads the services dev resolved from its environment, over whatever the
-// environment said of them, and so runs with the settings an executor in dev's process has;
-// nothing secret is on its command line.
-func TestDevExecutorProcessGetsDevsSettings(t *testing.T) {
+// An executor process runs with the settings dev made for it, every field as it was: they cross
+// to it as JSON on its standard input, so each field, present or added later, must survive the
+// trip (fill sets every field the test can reach to a value no default has).
+func TestDevExecutorPayloadKeepsEverySetting(t *testing.T) {
 	t.Parallel()
-	s := defaultDevSettings()
-	s.DataDir = t.TempDir()
-	s.DatabaseURL, s.RedisURL, s.NATSURL = "postgres://vecron:pg-secret@127.0.0.1:5499/vecron", "redis://:rd-secret@127.0.0.1:6399/0", "nats://127.0.0.1:4299"
-	s.Log = telemetry.LogConfig{Level: "debug", Format: "json"}
-	parent := []string{"DATABASE_URL=postgres://stale", "VECRON_DATABASE_URL=postgres://stale-too", "VECRON_DATA_DIR=/elsewhere",
-		"VECRON_LOG__LEVEL=error", "VECRON_PULL__CONCURRENCY=12", "PATH=/usr/bin"}
-	fnOpts := config.Options{Environ: parent, Prefix: config.EnvPrefix}
-	wantHTTP, wantSQL, err := devExecutorSettings(s, fnOpts, s.DataDir)
-	require.NoError(t, err)
+	hs, ds := httpfn.DefaultSettings(), dbfn.DefaultSettings()
+	fill(t, reflect.ValueOf(&hs).Elem(), "hs")
+	fill(t, reflect.ValueOf(&ds).Elem(), "ds")
+	for kind, want := range map[domain.JobKind]executorPayload{
+		domain.KindHTTP: {Log: telemetry.LogConfig{Level: "debug", Format: "json"}, HTTP: &hs},
+		domain.KindSQL:  {Log: telemetry.LogConfig{Level: "warn", Format: "text"}, SQL: &ds},
+	} {
+		b, err := json.Marshal(want)
+		require.NoError(t, err)
+		got, err := readExecutorPayload(bytes.NewReader(b), kind)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "%s", kind)
+	}
+}
 
-	env := devChildEnv(parent, s)
-	require.Contains(t, env, "PATH=/usr/bin")
-	require.Contains(t, env, "VECRON_PULL__CONCURRENCY=12")
-	got := defaultDevSettings()
-	require.NoError(t, config.Load(&got, config.Options{Environ: env, Prefix: config.EnvPrefix, Aliases: devAliases()}))
-	require.Equal(t, s.DatabaseURL, got.DatabaseURL)
-	require.Equal(t, s.RedisURL, got.RedisURL)
-	require.Equal(t, s.NATSURL, got.NATSURL)
-	require.Equal(t, s.DataDir, got.DataDir)
-	require.Equal(t, s.Log, got.Log)
-	gotHTTP, gotSQL, err := devExecutorSettings(got, config.Options{Environ: env, Prefix: config.EnvPrefix}, got.DataDir)
+// fill sets every settable field under v to a value that is not its type's default; v's
+// interfaces (a tracer provider: set by the function, never by settings) stay nil.
+func fill(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				fill(t, v.Field(i), path+"."+f.Name)
+			}
+		}
+	case reflect.String:
+		v.SetString(path + "=value")
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(v.Int()*3 + 7)
+	case reflect.Float64:
+		v.SetFloat(v.Float()/2 + 0.25)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			t.Fatalf("%s: a slice of %s: teach fill about it", path, v.Type().Elem())
+		}
+		v.Set(reflect.ValueOf([]string{path + "=1", path + "=2"}).Convert(v.Type()))
+	case reflect.Interface:
+	default:
+		t.Fatalf("%s: a %s: teach fill about it", path, v.Kind())
+	}
+}
+
+// An executor process refuses settings that are not its kind's alone, unknown fields, or no
+// settings at all, saying who starts it.
+func TestExecutorRefusesSettingsNotMadeForIt(t *testing.T) {
+	t.Parallel()
+	hs, ds := httpfn.DefaultSettings(), dbfn.DefaultSettings()
+	both, err := json.Marshal(executorPayload{HTTP: &hs, SQL: &ds})
 	require.NoError(t, err)
-	// The environment differs by what dev set in it; everything else is the same.
-	gotHTTP.Environ, gotSQL.Environ, wantHTTP.Environ, wantSQL.Environ = nil, nil, nil, nil
-	require.Equal(t, wantHTTP, gotHTTP)
-	require.Equal(t, wantSQL, gotSQL)
-	require.Equal(t, 12, gotHTTP.Pull.Concurrency)
-	require.Equal(t, filepath.Join(s.DataDir, "secrets.key"), gotHTTP.Secrets.KeysFile)
-	require.Equal(t, httpfn.TransportPull, gotHTTP.Transport)
-	require.Zero(t, gotHTTP.Port)
+	sqlOnly, err := json.Marshal(executorPayload{SQL: &ds})
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		in   string
+		want string
+	}{
+		"Nothing":      {"", "vecron dev --autoscale"},
+		"NotJSON":      {"DATABASE_URL=postgres://x", "vecron dev --autoscale"},
+		"UnknownField": {`{"http":{"database":{"url":"x"}},"shell":"rm -rf /"}`, `unknown field "shell"`},
+		"Both":         {string(both), "not those of a http executor alone"},
+		"OtherKind":    {string(sqlOnly), "not those of a http executor alone"},
+		"TooLong":      {`{"log":{"level":"` + strings.Repeat("x", executorPayloadMax) + `"}}`, "unexpected EOF"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := readExecutorPayload(strings.NewReader(tc.in), domain.KindHTTP)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
 }
 
 // __executor is hidden, and refuses a kind it does not run.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -156,8 +159,10 @@ func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules) string {
 
 // runAutoscale runs a scaler per executor kind with its processes until ctx ends, then stops
 // the processes (each drains as on SIGTERM) and returns. The processes are this binary's
-// __executor command, given dev's resolved settings s through the environment.
-func runAutoscale(ctx context.Context, clock clockwork.Clock, s devSettings, file string, hs httpfn.Settings, ds dbfn.Settings,
+// __executor command, each handed the settings hs or ds exactly as dev made them, with logCfg,
+// on its standard input: their URLs and keys may hold secrets, which a pipe, unlike arguments or
+// a file, shows to no one else.
+func runAutoscale(ctx context.Context, clock clockwork.Clock, hs httpfn.Settings, ds dbfn.Settings, logCfg telemetry.LogConfig,
 	rules map[domain.JobKind]autoscale.Rules, log *slog.Logger,
 ) error {
 	log = log.With("function", "autoscale")
@@ -174,9 +179,9 @@ func runAutoscale(ctx context.Context, clock clockwork.Clock, s devSettings, fil
 	if err != nil {
 		return fmt.Errorf("autoscale: find this binary to start executors with: %w", err)
 	}
-	env := devChildEnv(os.Environ(), s)
-	inspector := queue.NewInspector(js, hs.NATS.Names())
+	payloads := map[domain.JobKind]executorPayload{httpfn.Kind: {Log: logCfg, HTTP: &hs}, dbfn.Kind: {Log: logCfg, SQL: &ds}}
 	graces := map[domain.JobKind]time.Duration{httpfn.Kind: hs.ShutdownGrace, dbfn.Kind: ds.ShutdownGrace}
+	inspector := queue.NewInspector(js, hs.NATS.Names())
 	var all []*autoscale.Processes
 	defer func() {
 		// Draining takes the executors' grace at most; a process that outlasts it is killed.
@@ -188,15 +193,15 @@ func runAutoscale(ctx context.Context, clock clockwork.Clock, s devSettings, fil
 	}()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, kind := range devKinds() {
-		args := []string{executorCommandName, string(kind)}
-		if file != "" {
-			args = append(args, "--config", file)
+		payload, err := json.Marshal(payloads[kind])
+		if err != nil {
+			return fmt.Errorf("autoscale: settings of %s: %w", devFunctionName(kind), err)
 		}
 		procs, err := autoscale.NewProcesses(autoscale.ProcessesConfig{
 			Name: devFunctionName(kind),
 			Command: func(n int) *exec.Cmd {
-				cmd := exec.Command(self, append(slices.Clone(args), "--replica", strconv.Itoa(n))...)
-				cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
+				cmd := exec.Command(self, executorCommandName, string(kind), "--replica", strconv.Itoa(n))
+				cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(payload), os.Stderr, os.Stderr
 				return cmd
 			},
 			// A pod's terminationGracePeriodSeconds exceeds its process's own grace, or the
@@ -216,19 +221,29 @@ func runAutoscale(ctx context.Context, clock clockwork.Clock, s devSettings, fil
 	return g.Wait()
 }
 
-// devChildEnv returns environ with dev's resolved settings s for an executor process: the
-// services it started or was given (their URLs may hold passwords: the environment, unlike
-// arguments, is not shown to other users), the data folder its keys are in, and the log format.
-// They replace any value environ had for them, and the prefixed names win over any alias.
-func devChildEnv(environ []string, s devSettings) []string {
-	set := []string{
-		config.EnvPrefix + "DATABASE_URL=" + s.DatabaseURL, config.EnvPrefix + "REDIS_URL=" + s.RedisURL, config.EnvPrefix + "NATS_URL=" + s.NATSURL,
-		config.EnvPrefix + "DATA_DIR=" + s.DataDir, config.EnvPrefix + "LOG__LEVEL=" + s.Log.Level, config.EnvPrefix + "LOG__FORMAT=" + s.Log.Format,
+// executorPayload is what dev hands an executor process: its settings, those of its kind only.
+type executorPayload struct {
+	Log  telemetry.LogConfig `json:"log"`
+	HTTP *httpfn.Settings    `json:"http,omitempty"`
+	SQL  *dbfn.Settings      `json:"sql,omitempty"`
+}
+
+// executorPayloadMax bounds what an executor process reads from its standard input.
+const executorPayloadMax = 4 << 20
+
+// readExecutorPayload decodes the payload for kind from r, or returns an error saying what is
+// wrong with it.
+func readExecutorPayload(r io.Reader, kind domain.JobKind) (executorPayload, error) {
+	var p executorPayload
+	dec := json.NewDecoder(io.LimitReader(r, executorPayloadMax))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("settings on standard input: %w (this command is started by vecron dev --autoscale)", err)
 	}
-	env := slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
-		return slices.ContainsFunc(set, func(x string) bool { k, _, _ := strings.Cut(x, "="); return strings.HasPrefix(kv, k+"=") })
-	})
-	return append(env, set...)
+	if (kind == httpfn.Kind) != (p.HTTP != nil) || (kind == dbfn.Kind) != (p.SQL != nil) {
+		return p, fmt.Errorf("settings on standard input: not those of a %s executor alone", kind)
+	}
+	return p, nil
 }
 
 // devAliases are the unprefixed variables dev reads.
@@ -237,10 +252,8 @@ func devAliases() map[string]string {
 }
 
 // executorCommand is `vecron __executor <kind>`, hidden: one executor process of `vecron dev
-// --autoscale`, which starts it with dev's settings in its environment.
+// --autoscale`, which hands it its settings on standard input.
 func executorCommand() *cobra.Command {
-	s := defaultDevSettings()
-	var file string
 	var replica int
 	cmd := &cobra.Command{
 		Use:    executorCommandName + " http|sql",
@@ -253,43 +266,34 @@ func executorCommand() *cobra.Command {
 			if !slices.Contains(devKinds(), kind) {
 				return usageError{fmt.Errorf("kind: %q is not one of http, sql", args[0])}
 			}
-			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Aliases: devAliases()}
-			if err := config.Load(&s, opts); err != nil {
+			p, err := readExecutorPayload(cmd.InOrStdin(), kind)
+			if err != nil {
 				return usageError{err}
 			}
-			return runExecutor(signals.NewContext(), kind, replica, s, opts)
+			return runExecutor(signals.NewContext(), kind, replica, p)
 		},
 	}
-	cmd.Flags().StringVar(&file, "config", "", "settings file (YAML or JSON)")
 	cmd.Flags().IntVar(&replica, "replica", 0, "number of this process among its kind's, for its worker id and log lines")
 	return cmd
 }
 
-// runExecutor runs kind's executor until ctx ends, as dev would in its process, but with an
-// admin listener of its own on a free loopback port and a worker id of its own.
-func runExecutor(ctx context.Context, kind domain.JobKind, replica int, s devSettings, opts config.Options) error {
-	log, err := telemetry.NewLogger(os.Stderr, s.Log)
+// runExecutor runs kind's executor with p's settings until ctx ends, as dev would in its
+// process, but with an admin listener of its own on a free loopback port and a worker id of its
+// own.
+func runExecutor(ctx context.Context, kind domain.JobKind, replica int, p executorPayload) error {
+	log, err := telemetry.NewLogger(os.Stderr, p.Log)
 	if err != nil {
 		return usageError{err}
 	}
-	dataDir, err := filepath.Abs(s.DataDir)
-	if err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
-	fnOpts := opts
-	fnOpts.Flags, fnOpts.Aliases = nil, nil
-	hs, ds, err := devExecutorSettings(s, fnOpts, dataDir)
-	if err != nil {
-		return usageError{err}
-	}
-	function := devFunctionName(kind)
-	log = log.With("function", function, "replica", replica)
-	id := hs.Executor.WorkerID + "-" + string(kind) + "-" + strconv.Itoa(replica)
+	log = log.With("function", devFunctionName(kind), "replica", replica)
 	clock := clockwork.NewRealClock()
+	suffix := "-" + string(kind) + "-" + strconv.Itoa(replica)
 	if kind == dbfn.Kind {
-		ds.Executor.WorkerID, ds.Admin.Addr = id, "127.0.0.1:0"
+		ds := *p.SQL
+		ds.Executor.WorkerID, ds.Admin.Addr = ds.Executor.WorkerID+suffix, "127.0.0.1:0"
 		return dbfn.Run(ctx, clock, ds, devDialects(), log)
 	}
-	hs.Executor.WorkerID, hs.Admin.Addr = id, "127.0.0.1:0"
+	hs := *p.HTTP
+	hs.Executor.WorkerID, hs.Admin.Addr = hs.Executor.WorkerID+suffix, "127.0.0.1:0"
 	return httpfn.Run(ctx, clock, hs, log)
 }
