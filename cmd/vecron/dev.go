@@ -23,6 +23,7 @@ import (
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/audit"
+	"github.com/vecron/vecron/shared/autoscale"
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/devenv"
 	"github.com/vecron/vecron/shared/domain"
@@ -33,8 +34,6 @@ import (
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/secret"
 	"github.com/vecron/vecron/shared/server"
-	"github.com/vecron/vecron/shared/sqljob"
-	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
 	"github.com/vecron/vecron/shared/tlsconf"
@@ -56,6 +55,13 @@ type devSettings struct {
 	Log          telemetry.LogConfig `koanf:"log"`
 	// AdminPassword sets the password of the user admin (created on first start).
 	AdminPassword string `koanf:"admin_password" usage:"password of the user admin; empty: a random one, printed once, on first start (also VECRON_ADMIN_PASSWORD)"`
+	// Autoscale runs the executors as child processes scaled from zero by KEDA's rules
+	// (docs/deploy.md §9), instead of in the process.
+	Autoscale             bool          `koanf:"autoscale" usage:"run the executors as child processes, scaled 0..max by their lag with KEDA's rules"`
+	AutoscaleMax          int           `koanf:"autoscale_max" usage:"with --autoscale: most processes of each executor (KEDA maxReplicaCount)"`
+	AutoscaleLagThreshold int64         `koanf:"autoscale_lag_threshold" usage:"with --autoscale: lag one process carries (KEDA lagThreshold); 0: each executor's pull.concurrency, as the chart sets it"`
+	AutoscaleCooldown     time.Duration `koanf:"autoscale_cooldown" usage:"with --autoscale: time without lag before an executor goes to zero (KEDA cooldownPeriod)"`
+	AutoscalePolling      time.Duration `koanf:"autoscale_polling" usage:"with --autoscale: how often the lag is read (KEDA pollingInterval)"`
 }
 
 // devAdminPortDefault is the admin port every function uses in production (server.AdminAddrDefault).
@@ -65,7 +71,8 @@ func defaultDevSettings() devSettings {
 	return devSettings{
 		DataDir: ".vecron", Host: "127.0.0.1", Port: 8080, AdminPort: devAdminPortDefault,
 		PostgresPort: devenv.PostgresPortDefault, RedisPort: devenv.RedisPortDefault, NATSPort: devenv.NATSPortDefault,
-		Log: telemetry.LogConfig{Level: "info", Format: "text"},
+		Log:          telemetry.LogConfig{Level: "info", Format: "text"},
+		AutoscaleMax: devAutoscaleMaxDefault, AutoscaleCooldown: autoscale.CooldownPeriodDefault, AutoscalePolling: devAutoscalePollingDefault,
 	}
 }
 
@@ -81,12 +88,17 @@ executors pull their work from JetStream. Their metrics are served from one regi
 http://127.0.0.1:<--admin-port>/metrics. It also runs what they need, each on 127.0.0.1 with its
 data under --data-dir: an embedded NATS JetStream server unless NATS_URL (--nats-url) is given,
 and PostgreSQL and Redis started from the installed binaries unless DATABASE_URL
-(--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.`,
+(--database-url) or REDIS_URL (--redis-url) is given. Ctrl-C stops it all.
+
+With --autoscale the executors run instead as child processes of this one, from zero: every
+--autoscale-polling each executor's lag is read as KEDA's nats-jetstream scaler reads it, and
+KEDA's and the HorizontalPodAutoscaler's rules decide how many processes run (at most
+--autoscale-max; to zero after --autoscale-cooldown without lag). A stopped process drains as a
+pod does. Each decision is a log line.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			gcdefault.Apply()
-			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(),
-				Aliases: map[string]string{"DATABASE_URL": "database_url", "REDIS_URL": "redis_url", "NATS_URL": "nats_url", "VECRON_ADMIN_PASSWORD": "admin_password"}}
+			opts := config.Options{File: file, Environ: os.Environ(), Prefix: config.EnvPrefix, Flags: cmd.Flags(), Aliases: devAliases()}
 			if err := config.Load(&s, opts); err != nil {
 				return usageError{err}
 			}
@@ -121,6 +133,13 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	dataDir, err := filepath.Abs(s.DataDir)
 	if err != nil {
 		return fmt.Errorf("data_dir: %w", err)
+	}
+	// Checked before anything starts, like the admin port below.
+	var rules map[domain.JobKind]autoscale.Rules
+	if s.Autoscale {
+		if rules, err = devAutoscaleRules(s, opts); err != nil {
+			return usageError{err}
+		}
 	}
 	// Bound before anything starts: a port already taken is the flag's error, not a metrics
 	// listener quietly missing.
@@ -167,11 +186,15 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// belong to dev), then runs against the services above.
 	fnOpts := opts
 	fnOpts.Flags, fnOpts.Aliases = nil, nil
-	as, ts, hs, ds := apifn.DefaultSettings(), tickfn.DefaultSettings(), httpfn.DefaultSettings(), dbfn.DefaultSettings()
-	for _, dst := range []any{&as, &ts, &hs, &ds} {
+	as, ts := apifn.DefaultSettings(), tickfn.DefaultSettings()
+	for _, dst := range []any{&as, &ts} {
 		if err := config.Load(dst, fnOpts); err != nil {
 			return usageError{err}
 		}
+	}
+	hs, ds, err := devExecutorSettings(s, fnOpts, dataDir)
+	if err != nil {
+		return usageError{err}
 	}
 	natsCfg := func(c queue.ConnConfig) queue.ConnConfig { c.URL = s.NATSURL; return c }
 	as.Database.URL, as.Redis.URL, as.NATS, as.Host, as.Port = s.DatabaseURL, s.RedisURL, natsCfg(as.NATS), s.Host, s.Port
@@ -188,16 +211,12 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		as.PublicURL = "http://" + net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
 	ts.Database.URL, ts.NATS, ts.Port = s.DatabaseURL, natsCfg(ts.NATS), 0
-	hs.Database.URL, hs.NATS, hs.Port, hs.Transport, hs.Redis.URL = s.DatabaseURL, natsCfg(hs.NATS), 0, httpfn.TransportPull, s.RedisURL
-	ds.Database.URL, ds.NATS, ds.Port, ds.Transport, ds.Redis.URL = s.DatabaseURL, natsCfg(ds.NATS), 0, dbfn.TransportPull, s.RedisURL
-	// Locally, jobs may call this machine: the databases a first run tries its sql jobs on.
-	ds.Egress.Allow = append(ds.Egress.Allow, egress.Loopback().Allow...)
 	host, _ := os.Hostname()
-	ts.Tick.Instance, hs.Executor.WorkerID, ds.Executor.WorkerID = "dev-"+host, "dev-"+host, "dev-"+host
+	ts.Tick.Instance = "dev-" + host
 	ts.Redis.URL = s.RedisURL
 	// Four functions in one process cannot each hold the admin port: they register into one
 	// registry, served on --admin-port, and serve none themselves.
-	as.Admin.Addr, as.Admin.Port, ts.Admin.Addr, hs.Admin.Addr, ds.Admin.Addr = "", 0, "", "", ""
+	as.Admin.Addr, as.Admin.Port, ts.Admin.Addr = "", 0, ""
 	var reg *metric.Registry
 	if adminLn != nil {
 		// The four read their metrics.* settings from the same file and environment.
@@ -213,17 +232,18 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		adminLn.Close()
 	}
 	// Jobs on one machine call services on it; in production loopback stays denied.
-	hs.Egress.Allow = append(hs.Egress.Allow, egress.Loopback().Allow...)
 	as.Egress.Allow = append(as.Egress.Allow, egress.Loopback().Allow...)
 	// A collector on this machine (otel.endpoint) is reached through the same policy.
 	ts.Egress.Allow = append(ts.Egress.Allow, egress.Loopback().Allow...)
-	ts.Environ, hs.Environ, ds.Environ = fnOpts.Environ, fnOpts.Environ, fnOpts.Environ
+	ts.Environ = fnOpts.Environ
 	if as.Secrets.Keys == "" && as.Secrets.KeysFile == "" {
-		keyFile, err := devKey(filepath.Join(dataDir, "secrets.key"), secret.KeySize, "secret variables are sealed", log)
+		// The executors' settings name the same file (devExecutorSettings); made here, before
+		// any executor starts.
+		keyFile, err := devKey(devSecretsKeyFile(dataDir), secret.KeySize, "secret variables are sealed", log)
 		if err != nil {
 			return err
 		}
-		as.Secrets.KeysFile, hs.Secrets.KeysFile, ds.Secrets.KeysFile = keyFile, keyFile, keyFile
+		as.Secrets.KeysFile = keyFile
 	}
 	if as.Auth.SigningKeys == "" && as.Auth.SigningKeysFile == "" {
 		keyFile, err := devKey(filepath.Join(dataDir, "signing.key"), ed25519.SeedSize, "the API's access tokens are signed", log)
@@ -251,13 +271,19 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 		g.Go(func() error { return server.ServeAdminOn(gctx, adminLn, reg.Handler(), as.ShutdownGrace, log, nil) })
 	}
 	g.Go(func() error {
-		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) { banner(out, addr, s, password, metricsURL, as.OTel) }, reg)
+		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) {
+			banner(out, addr, s, password, metricsURL, as.OTel, rules)
+		}, reg)
 	})
 	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
-	g.Go(func() error { return httpfn.RunIn(gctx, clock, hs, log.With("function", "execute-http"), reg) })
-	// dev runs every kind of sql job, Oracle's too, so a first run needs no second build.
-	dialects := []sqljob.Dialect{sqljob.Postgres(), sqljob.MySQL(), oracle.Dialect()}
-	g.Go(func() error { return dbfn.RunIn(gctx, clock, ds, dialects, log.With("function", "execute-db"), reg) })
+	if s.Autoscale {
+		g.Go(func() error { return runAutoscale(gctx, clock, hs, ds, s.Log, rules, log) })
+	} else {
+		g.Go(func() error { return httpfn.RunIn(gctx, clock, hs, log.With("function", "execute-http"), reg) })
+		g.Go(func() error {
+			return dbfn.RunIn(gctx, clock, ds, devDialects(), log.With("function", "execute-db"), reg)
+		})
+	}
 	err = g.Wait()
 	if ctx.Err() != nil {
 		fmt.Fprintln(out, "vecron stopped")
@@ -266,10 +292,13 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 }
 
 // banner says what dev serves; metricsURL is empty when it serves no metrics.
-func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig) {
+func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig, rules map[domain.JobKind]autoscale.Rules) {
 	base := "http://" + addr.String()
 	metrics := ""
-	if metricsURL != "" {
+	switch {
+	case metricsURL != "" && rules != nil:
+		metrics = "\n  metrics     " + metricsURL + "  (api and tick, one registry; each executor process serves its own on a free port)"
+	case metricsURL != "":
 		metrics = "\n  metrics     " + metricsURL + "  (all four functions, one registry)"
 	}
 	if otel.Endpoint == "" {
@@ -287,8 +316,8 @@ vecron is running (development mode: local keys, local services, jobs may call t
   PostgreSQL  %[2]s
   Redis       %[3]s
   NATS        %[4]s
-
-`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics)
+%[6]s
+`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics, autoscaleBanner(rules))
 	server := ""
 	if base != "http://127.0.0.1:8080" {
 		server = " --server " + base

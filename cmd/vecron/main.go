@@ -28,6 +28,7 @@ func rootCommand(e env) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(devCommand())
+	root.AddCommand(executorCommand())
 	root.AddCommand(scheduleCommand(e))
 	root.AddCommand(calendarsCommand(e))
 	root.AddCommand(freezesCommand(e))

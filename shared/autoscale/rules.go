@@ -33,6 +33,10 @@
 // On a cluster KEDA polls every pollingInterval and the HPA syncs every 15 s; here one call of
 // Desired per poll does both. The HPA's limits are stated in time (windows, periods), not in
 // syncs, so they mean the same at any polling interval.
+//
+// Scaler applies the rules as KEDA does, polling a kind's lag and setting its count through a
+// Replicas the caller provides; Processes is such a Replicas made of child processes, the local
+// stand-in for a Deployment that `vecron dev --autoscale` and the autoscale bench run.
 package autoscale
 
 import (

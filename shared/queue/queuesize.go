@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -85,28 +84,9 @@ func (q *QueueSize) read() map[domain.JobKind]float64 {
 	return sizes
 }
 
-// size returns kind's backlog: what its durable consumer has not delivered plus what it
-// delivered and has not had acknowledged. Before the executor made its consumer (a kind never
-// run yet, or every replica of it at zero since install), the due stream still keeps the fires
-// published for it: those are the backlog, so a missing consumer counts the stream's messages
-// on the kind's subject (0 when none), not nothing.
+// size returns kind's backlog (see Inspector.Lag): a missing consumer counts the due stream's
+// messages on the kind's subject, not nothing.
 func (q *QueueSize) size(ctx context.Context, kind domain.JobKind) (float64, error) {
-	cons, err := q.js.Consumer(ctx, q.names.DueStream(), q.names.DueConsumer(kind))
-	if err == nil {
-		info := cons.CachedInfo()
-		return float64(info.NumPending) + float64(info.NumAckPending), nil
-	}
-	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return 0, err
-	}
-	stream, err := q.js.Stream(ctx, q.names.DueStream())
-	if err != nil {
-		return 0, err
-	}
-	subject := q.names.DueSubject(kind)
-	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		return 0, err
-	}
-	return float64(info.State.Subjects[subject]), nil
+	n, err := dueLag(ctx, q.js, q.names, kind)
+	return float64(n), err
 }
