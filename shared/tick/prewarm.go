@@ -22,6 +22,9 @@ const (
 	// PrewarmKeepDefault is under Knative's 60 s stable window, so a kind kept warm by wakes
 	// and fires never shows the autoscaler a gap; KEDA's cooldown is longer.
 	PrewarmKeepDefault = 45 * time.Second
+	// prewarmMax bounds lead and keep: a cold start longer than an hour is no cold start, and a
+	// kind kept warm that long never scales to zero.
+	prewarmMax = time.Hour
 )
 
 // PrewarmKindsDefault returns the kinds woken when tick.prewarm.kinds is not set: every kind.
@@ -49,8 +52,12 @@ func (c PrewarmConfig) validate() error {
 	switch {
 	case c.Lead < 0:
 		return errors.New("tick.prewarm.lead: must not be negative")
+	case c.Lead > prewarmMax:
+		return fmt.Errorf("tick.prewarm.lead: must be at most %s", prewarmMax)
 	case c.Keep < 0:
 		return errors.New("tick.prewarm.keep: must not be negative")
+	case c.Keep > prewarmMax:
+		return fmt.Errorf("tick.prewarm.keep: must be at most %s", prewarmMax)
 	}
 	known := PrewarmKindsDefault()
 	for _, k := range c.Kinds {

@@ -227,6 +227,33 @@ func TestPrewarmSendsNoWakeWhileTheKindIsWarm(t *testing.T) {
 	require.Equal(t, 1.0, counted)
 }
 
+// Each kind is woken for its own next fire, and only the kinds tick.prewarm.kinds names.
+func TestPrewarmWakesOnlyTheKindsNamedEachForItsFire(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	clock := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))
+	httpAt, sqlAt := clock.Now().Add(15*time.Second), clock.Now().Add(35*time.Second)
+	testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: httpAt, Cron: "0 0 0 1 1 *"})
+	testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: sqlAt, Cron: "0 0 0 1 1 *", Kind: domain.KindSQL})
+	col := collect(t, js, names)
+	cfg := prewarmConfig(true)
+	cfg.Prewarm.Kinds = []string{"sql"}
+	r := startReplicas(t, st, js, names, clock, 2, cfg)
+	defer r.stop()
+
+	r.stepTo(t, sqlAt.Add(-10*time.Second-time.Second))
+	require.Empty(t, wakesOf(col.snapshot()), "no wake of http, not named; none of sql before its lead")
+	r.stepTo(t, sqlAt.Add(time.Second))
+	got := col.waitFor(t, 10*time.Second, "the wake and both fires", func(m []received) bool { return len(m) == 3 })
+	wakes := wakesOf(got)
+	require.Len(t, wakes, 1)
+	require.Equal(t, event.WakeID(domain.KindSQL, sqlAt), wakes[0].msgID)
+	require.Equal(t, string(domain.KindSQL), wakes[0].kind)
+	tried, _ := r.wakesSent(t, domain.KindHTTP)
+	require.Zero(t, tried)
+}
+
 // Off (the binary's default), the tick sends no wake.
 func TestPrewarmOffSendsNoWake(t *testing.T) {
 	t.Parallel()
@@ -257,6 +284,9 @@ func TestPrewarmSettingsAreValidated(t *testing.T) {
 	}{
 		"NegativeLead": {tick.PrewarmConfig{Lead: -time.Second}, "tick.prewarm.lead"},
 		"NegativeKeep": {tick.PrewarmConfig{Keep: -time.Second}, "tick.prewarm.keep"},
+		"HugeLead":     {tick.PrewarmConfig{Lead: 1 << 62}, "tick.prewarm.lead: must be at most 1h0m0s"},
+		"HugeKeep":     {tick.PrewarmConfig{Keep: time.Hour + time.Nanosecond}, "tick.prewarm.keep: must be at most"},
+		"UpperCase":    {tick.PrewarmConfig{Kinds: []string{"HTTP"}}, "tick.prewarm.kinds"},
 		"UnknownKind":  {tick.PrewarmConfig{Kinds: []string{"http", "ftp"}}, `tick.prewarm.kinds: unknown kind "ftp"`},
 		"EmptyKind":    {tick.PrewarmConfig{Kinds: []string{""}}, "tick.prewarm.kinds"},
 	} {
