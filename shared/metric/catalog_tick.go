@@ -12,6 +12,7 @@ const (
 	TickClaimedFires  Name = "vecron_tick_claimed_fires_total"
 	OutboxBacklog     Name = "vecron_outbox_backlog"
 	OutboxOldestAge   Name = "vecron_outbox_oldest_age_seconds"
+	PrewarmWakes      Name = "vecron_prewarm_wakes_total"
 )
 
 // bucketsDispatch (D) starts below zero: a staged fire is published tick.stage_ahead before its
@@ -59,6 +60,12 @@ func tickFamilies() []Desc {
 			Name: OutboxOldestAge, Type: TypeGauge, Unit: "seconds",
 			Help:       "How long the oldest due outbox fire has waited past its publication time, as the last relay pass saw it; 0 when none waits.",
 			ObservedIn: "shared/tick relay pass, one aggregate statement every tick.relay_interval",
+		},
+		{
+			Name: PrewarmWakes, Type: TypeCounter,
+			Help:       "Wakes of an executor kind ahead of its fire (tick.prewarm) the broker stored; another replica's duplicate of the same wake is not counted.",
+			Labels:     []Label{{Name: "kind", Values: executorKinds()}},
+			ObservedIn: "shared/tick wake loop, per wake acknowledged",
 		},
 	}
 }

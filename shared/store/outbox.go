@@ -267,6 +267,62 @@ func (s *Store) NextDue(ctx context.Context, shards []int32) (next time.Time, ok
 	return free.UTC(), true, held, nil
 }
 
+// NextDueTimes is when the jobs of some shards are next due: NextDue's answer, and per job kind
+// the earliest instant of the kinds asked for.
+type NextDueTimes struct {
+	// Next, OK and Held are NextDue's next, ok and held.
+	Next     time.Time
+	OK, Held bool
+	// Kinds holds, for each kind asked for that has one, the earliest next_run_at of an
+	// enabled job of the kind that no claim holds, if it is at most lead after the earlier of
+	// Next and until. A kind due later is left out: the caller looks again before then.
+	Kinds map[domain.JobKind]time.Time
+}
+
+// NextDueByKind is NextDue with, in the same statement, the next due instant of each of kinds
+// (see NextDueTimes): what the tick needs to wake a kind's executors lead before its fire
+// (docs/deploy.md §8). Each kind's probe walks jobs_due_idx from its start and stops at the
+// kind's first job or at the bound, so a kind with no job due soon costs a walk over the jobs
+// due before the bound, of whatever kind.
+func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration) (NextDueTimes, error) {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	var (
+		free, earliest *time.Time
+		gotKinds       []string
+		gotAt          []time.Time
+	)
+	err := s.pool.QueryRow(ctx, `WITH due AS (SELECT
+			(SELECT next_run_at FROM jobs
+				WHERE enabled AND next_run_at IS NOT NULL AND ($1::int[] IS NULL OR shard = ANY($1))
+				ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS free,
+			(SELECT min(next_run_at) FROM jobs WHERE enabled AND ($1::int[] IS NULL OR shard = ANY($1))) AS earliest)
+		SELECT due.free, due.earliest, coalesce(d.kinds, '{}'), coalesce(d.ats, '{}') FROM due
+			CROSS JOIN LATERAL (SELECT array_agg(k.kind ORDER BY k.ord) AS kinds, array_agg(n.next_run_at ORDER BY k.ord) AS ats
+				FROM unnest($2::text[]) WITH ORDINALITY AS k(kind, ord)
+				CROSS JOIN LATERAL (SELECT next_run_at FROM jobs
+					WHERE enabled AND kind = k.kind AND next_run_at <= least(due.free, $3::timestamptz) + $4::interval
+						AND ($1::int[] IS NULL OR shard = ANY($1))
+					ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS n) AS d`, shards, names, until, lead).Scan(&free, &earliest, &gotKinds, &gotAt)
+	if err != nil {
+		return NextDueTimes{}, translate("next due job by kind", err)
+	}
+	var t NextDueTimes
+	t.Held = earliest != nil && (free == nil || earliest.Before(*free))
+	if free != nil {
+		t.Next, t.OK = free.UTC(), true
+	}
+	if len(gotKinds) > 0 {
+		t.Kinds = make(map[domain.JobKind]time.Time, len(gotKinds))
+		for i, k := range gotKinds {
+			t.Kinds[domain.JobKind(k)] = gotAt[i].UTC()
+		}
+	}
+	return t, nil
+}
+
 // DeleteFires removes published fires from the outbox.
 func (s *Store) DeleteFires(ctx context.Context, keys []string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE idempotency_key = ANY($1)`, keys)

@@ -55,6 +55,8 @@ type JobOpts struct {
 	Alert domain.AlertPolicy
 	// MissedAfter is the job's watchdog grace; zero keeps the default.
 	MissedAfter time.Duration
+	// Kind is the job's kind (default http); an sql job runs SELECT 1 on an unreachable server.
+	Kind domain.JobKind
 }
 
 // Job inserts an http job (default: every second, due now, calling http://127.0.0.1:9/).
@@ -101,6 +103,10 @@ func Job(t testing.TB, st *store.Store, o JobOpts) *domain.Job {
 	}
 	if j.HTTP.URL == "" {
 		j.HTTP.URL = "http://127.0.0.1:9/"
+	}
+	if o.Kind == domain.KindSQL {
+		j.Kind, j.HTTP = domain.KindSQL, nil
+		j.SQL = &domain.SQLSpec{Driver: domain.DriverPostgres, DSN: "postgres://127.0.0.1:9/vecron", Statements: []domain.SQLStatement{{SQL: "SELECT 1"}}}
 	}
 	if j.Timeout == 0 {
 		j.Timeout = domain.Duration(5 * time.Second)

@@ -60,6 +60,8 @@ type Config struct {
 	StageAhead time.Duration `koanf:"stage_ahead" usage:"how early fires are published for executors to prepare (at most tick.lookahead)"`
 	// Instance names this replica in event sources and logs.
 	Instance string `koanf:"instance" usage:"replica name used in event sources"`
+	// Prewarm wakes executors ahead of their fires (docs/deploy.md §8).
+	Prewarm PrewarmConfig `koanf:"prewarm"`
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -74,6 +76,7 @@ func (c Config) withDefaults() Config {
 	c.MaxSleep = cmp.Or(c.MaxSleep, MaxSleepDefault)
 	c.StageAhead = cmp.Or(c.StageAhead, StageAheadDefault)
 	c.Instance = cmp.Or(c.Instance, "tick")
+	c.Prewarm = c.Prewarm.withDefaults()
 	return c
 }
 
@@ -94,7 +97,7 @@ func (c Config) validate() error {
 	case c.StageAhead < 0:
 		return errors.New("tick.stage_ahead: must not be negative")
 	}
-	return nil
+	return c.Prewarm.validate()
 }
 
 // claimTimeout bounds one claim transaction.
@@ -122,6 +125,7 @@ type Store interface {
 	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
 	ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) (*store.HeldClaim, error)
 	NextDue(ctx context.Context, shards []int32) (next time.Time, ok, held bool, err error)
+	NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration) (store.NextDueTimes, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error)
@@ -170,6 +174,9 @@ type Engine struct {
 	// held counts the claims open until their fires are published.
 	held atomic.Int32
 
+	// prewarm is nil unless the engine wakes executors ahead of their fires.
+	prewarm *prewarmer
+
 	metrics metrics
 	// tracer is nil when the engine does not trace (SetTracer): the fire's path then skips
 	// every span.
@@ -208,6 +215,7 @@ func New(st Store, pub Publisher, names event.Names, clock clockwork.Clock, log 
 	return &Engine{
 		store: st, pub: pub, names: names, cfg: cfg.withDefaults(), clock: clock, log: log,
 		wake: make(chan struct{}, 1), claimed: make(chan struct{}, 1), listening: make(chan struct{}),
+		prewarm: newPrewarmer(cfg.withDefaults().Prewarm),
 	}, nil
 }
 
@@ -228,6 +236,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	batches := make(chan []pendingFire, 64)
 	wg.Go(func() { e.publishLoop(context.WithoutCancel(ctx), batches) })
 	defer close(batches)
+	var wakes chan wake
+	if e.prewarm != nil {
+		wakes = make(chan wake, wakeQueue)
+		wg.Go(func() { e.wakeLoop(context.WithoutCancel(ctx), wakes) })
+		defer close(wakes)
+	}
 
 	var (
 		pending      fireHeap
@@ -242,6 +256,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		// Fires due now (published StageAhead before their instants) go out before the next
 		// claim: a claim of a thousand jobs takes about a tenth of a second.
 		if due := pending.popDue(now.Add(e.cfg.StageAhead)); len(due) > 0 {
+			e.prewarm.published(due, now)
 			batches <- due
 		}
 		if !now.Before(nextClaim) {
@@ -255,12 +270,20 @@ func (e *Engine) Run(ctx context.Context) error {
 			nextBackfill = e.backfill(ctx, now, batches)
 		}
 		if due := pending.popDue(now.Add(e.cfg.StageAhead)); len(due) > 0 {
+			e.prewarm.published(due, now)
 			batches <- due
 		}
 
 		wakeAt := minTime(minTime(nextClaim, nextRelay), nextBackfill)
 		if len(pending) > 0 {
 			wakeAt = minTime(wakeAt, pending[0].ScheduledAt.Add(-e.cfg.StageAhead))
+		}
+		if e.prewarm != nil {
+			ws, later := e.prewarm.next(now)
+			e.sendWakes(ws, wakes)
+			if !later.IsZero() {
+				wakeAt = minTime(wakeAt, later)
+			}
 		}
 		timer.Reset(max(wakeAt.Sub(e.now()), 0))
 		var shardsChanged <-chan struct{}
@@ -337,7 +360,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
 	}
-	next, ok, heldEarlier, err := e.store.NextDue(ctx, shards)
+	next, ok, heldEarlier, err := e.nextDue(ctx, now, shards)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Error("find next due job", "error", err)
@@ -417,7 +440,9 @@ func (e *Engine) relay(ctx context.Context, now time.Time, batches chan<- []pend
 	}
 	if len(fires) > 0 {
 		e.log.Warn("republishing stranded fires", "count", len(fires), "oldest", fires[0].ScheduledAt)
-		batches <- outboxFires(fires)
+		out := outboxFires(fires)
+		e.prewarm.published(out, now)
+		batches <- out
 	}
 }
 
@@ -452,7 +477,9 @@ func (e *Engine) backfill(ctx context.Context, now time.Time, batches chan<- []p
 		return now.Add(time.Second)
 	}
 	if len(fires) > 0 {
-		batches <- outboxFires(fires)
+		out := outboxFires(fires)
+		e.prewarm.published(out, now)
+		batches <- out
 	}
 	if len(fires) == e.cfg.BatchSize {
 		return now

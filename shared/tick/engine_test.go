@@ -33,6 +33,9 @@ type received struct {
 	jobID   string
 	at      time.Time
 	source  string
+	// wake is set for a wake (event.TypeWake), of kind: it has no job and no key.
+	wake bool
+	kind string
 	// arrived is when the consumer received it.
 	arrived time.Time
 }
@@ -53,6 +56,14 @@ func collect(t *testing.T, js jetstream.JetStream, names event.Names) *collector
 		ev, err := event.FromNATS(context.Background(), natsMsg(m))
 		if err != nil {
 			t.Errorf("decode due event: %v", err)
+			return
+		}
+		if event.IsWake(ev) {
+			col.mu.Lock()
+			col.msgs = append(col.msgs, received{msgID: m.Headers().Get(jetstream.MsgIDHeader), eventID: ev.ID(), wake: true,
+				kind: fmt.Sprint(ev.Extensions()[event.ExtJobKind]), at: ev.Time(), source: ev.Source(), arrived: time.Now()})
+			col.mu.Unlock()
+			_ = m.Ack()
 			return
 		}
 		d, err := event.ParseDue(ev)

@@ -17,12 +17,13 @@ type metrics struct {
 	backlog   *metric.Gauge
 	oldest    *metric.Gauge
 	skipped   *metric.CounterVec
+	wakes     *metric.CounterVec
 }
 
 func newMetrics(reg *metric.Registry) (metrics, error) {
 	var (
 		m    metrics
-		errs [7]error
+		errs [8]error
 	)
 	m.lateness, errs[0] = reg.HistogramVec(metric.DispatchLateness)
 	m.published, errs[1] = reg.CounterVec(metric.FiresPublished)
@@ -31,6 +32,7 @@ func newMetrics(reg *metric.Registry) (metrics, error) {
 	m.backlog, errs[4] = reg.Gauge(metric.OutboxBacklog)
 	m.oldest, errs[5] = reg.Gauge(metric.OutboxOldestAge)
 	m.skipped, errs[6] = reg.CounterVec(metric.JobSkipped)
+	m.wakes, errs[7] = reg.CounterVec(metric.PrewarmWakes)
 	for _, err := range errs {
 		if err != nil {
 			return metrics{}, fmt.Errorf("tick metrics: %w", err)
