@@ -30,6 +30,13 @@ func valueSets(t *testing.T) map[string]string {
 	return out
 }
 
+// clusterOf returns the cluster v claims, with the vendored CRDs installed.
+func clusterOf(v check.Values) check.Cluster {
+	c := v.Cluster()
+	c.CRDs = schemas
+	return c
+}
+
 // rendered is one value set rendered and decoded.
 type rendered struct {
 	values    check.Values
@@ -49,7 +56,7 @@ func renderSet(t *testing.T, file string) rendered {
 	require.NotEmpty(t, r.manifests)
 	var errs []error
 	for _, m := range r.manifests {
-		o, err := check.Decode(m, v.Cluster())
+		o, err := check.Decode(m, clusterOf(v))
 		errs = append(errs, err)
 		r.objects = append(r.objects, o)
 	}
@@ -214,7 +221,7 @@ func TestLongReleaseName(t *testing.T) {
 			require.NoError(t, err)
 			names := map[string]bool{}
 			for _, m := range render.Split(out) {
-				o, err := check.Decode(m, v.Cluster())
+				o, err := check.Decode(m, clusterOf(v))
 				require.NoError(t, err)
 				key := o.APIVersion + " " + o.Kind + " " + o.Name
 				require.False(t, names[key], "%s twice", key)

@@ -22,6 +22,7 @@ import (
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vecron/vecron/deploy/crds"
 	"github.com/vecron/vecron/deploy/render"
 )
 
@@ -33,6 +34,10 @@ type Cluster struct {
 	PodSpecAffinity bool
 	// AllowZeroInitialScale is config-autoscaler's allow-zero-initial-scale.
 	AllowZeroInitialScale bool
+	// CRDs are the schemas of the custom resources the cluster has installed (crds.Load): a
+	// custom resource is validated against its schema as the API server would, and one
+	// without a schema here fails.
+	CRDs *crds.Set
 }
 
 // Object is one decoded manifest.
@@ -111,8 +116,13 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 	if err := validateMeta(v).ToAggregate(); err != nil {
 		return o, fmt.Errorf("%s: %w", o, err)
 	}
-	if ksvc, ok := v.(*servingv1.Service); ok {
-		if err := ValidateKnative(ksvc, cluster); err != nil {
+	switch t := v.(type) {
+	case *servingv1.Service:
+		if err := ValidateKnative(t, cluster); err != nil {
+			return o, fmt.Errorf("%s: %w", o, err)
+		}
+	case *CRDObject:
+		if err := validateCRD(m, cluster.CRDs); err != nil {
 			return o, fmt.Errorf("%s: %w", o, err)
 		}
 	}
@@ -171,6 +181,22 @@ func ValidateKnative(svc *servingv1.Service, cluster Cluster) error {
 	s.SetDefaults(ctx)
 	if err := s.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		return fmt.Errorf("knative validation: %w", err)
+	}
+	return nil
+}
+
+// validateCRD validates a custom resource's whole manifest against its CRD's schema in set.
+// The envelope was decoded strictly already; the schema is what knows the spec.
+func validateCRD(m render.Manifest, set *crds.Set) error {
+	if set == nil {
+		return fmt.Errorf("crd schema: no CRD schemas given (Cluster.CRDs)")
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(m.Body, &doc); err != nil {
+		return fmt.Errorf("crd schema: %w", err)
+	}
+	if err := set.Validate(doc); err != nil {
+		return fmt.Errorf("crd schema: %w", err)
 	}
 	return nil
 }

@@ -87,6 +87,16 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { at(d, podSpec...)["containerConcurency"] = 10 }, want: "unknown field"},
 		{name: "UnknownFieldInCustomResource", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
 			change: func(d map[string]any) { d["specs"] = map[string]any{} }, want: "unknown field"},
+		{name: "PodMonitorSpecAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "podMetricsEndpoints", "0")["portNumbr"] = 9464 }, want: "spec.podMetricsEndpoints[0].portNumbr"},
+		{name: "PodMonitorTypeAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "podMetricsEndpoints", "0")["honorLabels"] = "yes" }, want: "honorLabels"},
+		{name: "ServiceMonitorSpecAgainstItsCRD", m: manifest(t, dep, "monitoring.coreos.com/v1 ServiceMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec")["endpoint"] = []any{} }, want: "spec.endpoint"},
+		{name: "PrometheusRuleSpecAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PrometheusRule", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "groups", "0", "rules", "0")["fore"] = "5m" }, want: "spec.groups[0].rules[0].fore"},
+		{name: "PrometheusRuleWithoutGroupName", m: manifest(t, kn, "monitoring.coreos.com/v1 PrometheusRule", "vecron"),
+			change: func(d map[string]any) { delete(at(d, "spec", "groups", "0"), "name") }, want: "spec.groups[0].name"},
 		{name: "UnknownFieldInConfigMap", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
 			change: func(d map[string]any) { at(d, "metadata")["label"] = map[string]any{} }, want: "unknown field"},
 		{name: "UnknownKind", m: manifest(t, dep, "apps/v1 Deployment", "vecron-tick"),
@@ -133,8 +143,9 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cluster := tc.cluster
+			cluster.CRDs = schemas
 			if tc.change == nil {
-				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true})
+				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true, CRDs: schemas})
 				require.NoError(t, err, "the manifest passes on the cluster it was rendered for")
 			} else {
 				_, err := check.Decode(tc.m, cluster)
@@ -155,6 +166,14 @@ func TestDecodeRefusesDuplicateKeys(t *testing.T) {
 	m := render.Manifest{Source: "test", Body: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"1\"\n  x: \"2\"\n")}
 	_, err := check.Decode(m, check.Cluster{})
 	require.ErrorContains(t, err, "already set")
+}
+
+// TestDecodeNeedsTheCRDs: a custom resource is never passed unvalidated for want of its schemas.
+func TestDecodeNeedsTheCRDs(t *testing.T) {
+	t.Parallel()
+	kn := renderSet(t, valueSets(t)["knative-default"])
+	_, err := check.Decode(manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"), check.Cluster{})
+	require.ErrorContains(t, err, "no CRD schemas")
 }
 
 // TestCheckWorkloadRefuses: each contract rule fails a workload mutated to break it.
