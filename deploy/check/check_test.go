@@ -15,6 +15,7 @@ import (
 	"github.com/vecron/vecron/deploy/check"
 	"github.com/vecron/vecron/deploy/render"
 	"github.com/vecron/vecron/functions/contract"
+	"github.com/vecron/vecron/shared/autoscale"
 )
 
 // valueSets returns the value sets of testdata/values by name.
@@ -85,6 +86,7 @@ func TestValueSets(t *testing.T) {
 			require.NoError(t, errors.Join(errs...))
 			require.ElementsMatch(t, r.values.Functions(), got, "the functions rendered")
 			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
+			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
 		})
 	}
 }
@@ -179,6 +181,13 @@ func TestDefaultsFollowTheContract(t *testing.T) {
 	require.Equal(t, concurrency("execute-http"), v.Executors.HTTP.ContainerConcurrency)
 	require.Equal(t, concurrency("execute-db"), v.Executors.SQL.ContainerConcurrency)
 	require.Equal(t, concurrency("execute-db-oracle"), v.Executors.SQL.ContainerConcurrency)
+	// KEDA: one replica per full set of slots; what the chart does not tune is KEDA's default,
+	// which the local autoscaler simulates.
+	require.Equal(t, concurrency("execute-http"), v.Keda.LagThreshold["http"])
+	require.Equal(t, concurrency("execute-db"), v.Keda.LagThreshold["sql"])
+	rules := autoscale.DefaultRules()
+	require.EqualValues(t, rules.CooldownPeriod.Seconds(), v.Keda.CooldownPeriod)
+	require.EqualValues(t, rules.ActivationLagThreshold, v.Keda.ActivationLagThreshold)
 	require.Equal(t, 3, v.Tick.Replicas, "the seed's HA shape")
 	require.Equal(t, 2, v.API.Replicas, "the seed's HA shape")
 	require.Equal(t, "knative", v.Mode)

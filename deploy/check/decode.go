@@ -48,7 +48,7 @@ type Object struct {
 	Kind       string
 	Name       string
 	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
-	// *networkingv1.Ingress, *servingv1.Service or *CRDObject.
+	// *networkingv1.Ingress, *networkingv1.NetworkPolicy, *servingv1.Service or *CRDObject.
 	Value any
 }
 
@@ -77,11 +77,15 @@ func newObject(apiVersion, kind string) (any, bool) {
 		return new(corev1.ConfigMap), true
 	case "networking.k8s.io/v1 Ingress":
 		return new(networkingv1.Ingress), true
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return new(networkingv1.NetworkPolicy), true
 	case "serving.knative.dev/v1 Service":
 		return new(servingv1.Service), true
 	case "monitoring.coreos.com/v1 PodMonitor",
 		"monitoring.coreos.com/v1 ServiceMonitor",
-		"monitoring.coreos.com/v1 PrometheusRule":
+		"monitoring.coreos.com/v1 PrometheusRule",
+		"keda.sh/v1alpha1 ScaledObject",
+		"keda.sh/v1alpha1 TriggerAuthentication":
 		return new(CRDObject), true
 	}
 	return nil, false

@@ -70,6 +70,7 @@ func TestDecodeRefuses(t *testing.T) {
 	kn := renderSet(t, sets["knative-default"])
 	aff := renderSet(t, sets["knative-affinity"])
 	dep := renderSet(t, sets["deployment-no-keda"])
+	keda := renderSet(t, sets["deployment-keda"])
 	podSpec := []string{"spec", "template", "spec"}
 	container := append(podSpec, "containers", "0")
 	for _, tc := range []struct {
@@ -97,6 +98,16 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { at(d, "spec", "groups", "0", "rules", "0")["fore"] = "5m" }, want: "spec.groups[0].rules[0].fore"},
 		{name: "PrometheusRuleWithoutGroupName", m: manifest(t, kn, "monitoring.coreos.com/v1 PrometheusRule", "vecron"),
 			change: func(d map[string]any) { delete(at(d, "spec", "groups", "0"), "name") }, want: "spec.groups[0].name"},
+		{name: "ScaledObjectAgainstItsCRD", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-http"),
+			change: func(d map[string]any) { at(d, "spec")["minReplicaCount"] = "0" }, want: "spec.minReplicaCount"},
+		{name: "ScaledObjectHPAPolicy", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-http"),
+			change: func(d map[string]any) {
+				at(d, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleUp", "policies", "0")["periodSecond"] = 15
+			}, want: "periodSecond"},
+		{name: "ScaledObjectTriggerKey", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-db"),
+			change: func(d map[string]any) { at(d, "spec", "triggers", "0", "metadata")["lagthreshold"] = "32" }, want: "spec.triggers[0].metadata.lagthreshold"},
+		{name: "NetworkPolicyUnknownField", m: manifest(t, keda, "networking.k8s.io/v1 NetworkPolicy", "vecron-keda-nats-monitoring"),
+			change: func(d map[string]any) { at(d, "spec")["ingres"] = []any{} }, want: "unknown field"},
 		{name: "UnknownFieldInConfigMap", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
 			change: func(d map[string]any) { at(d, "metadata")["label"] = map[string]any{} }, want: "unknown field"},
 		{name: "UnknownKind", m: manifest(t, dep, "apps/v1 Deployment", "vecron-tick"),
@@ -308,6 +319,10 @@ func TestSchemaRefuses(t *testing.T) {
 		{"NoDatabase", "database:\n  existingSecret: \"\"", "database.url or database.existingSecret"},
 		{"NegativeReplicas", "tick:\n  replicas: 0", "replicas"},
 		{"ConcurrencyOverServingsLimit", "executors:\n  sql:\n    containerConcurrency: 5000", "containerConcurrency"},
+		{"KEDAWithoutMonitoring", "mode: deployment", "keda.natsMonitoringEndpoint"},
+		{"KEDAEndpointWithScheme", "keda:\n  natsMonitoringEndpoint: http://nats:8222", "natsMonitoringEndpoint"},
+		{"KEDALagZero", "keda:\n  lagThreshold:\n    sql: 0", "lagThreshold"},
+		{"KEDALagOfNoKind", "keda:\n  lagThreshold:\n    grpc: 10", "grpc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -35,9 +35,7 @@ type Values struct {
 	Events struct {
 		InternalPort int `json:"internalPort"`
 	} `json:"events"`
-	Keda struct {
-		Enabled bool `json:"enabled"`
-	} `json:"keda"`
+	Keda    KedaValues `json:"keda"`
 	Knative struct {
 		Features struct {
 			PodspecAffinity bool `json:"podspecAffinity"`
@@ -50,6 +48,21 @@ type Values struct {
 
 	// AppVersion is the chart's appVersion, the images' tag when image.tag is empty.
 	AppVersion string `json:"-"`
+}
+
+// KedaValues are the keda values.
+type KedaValues struct {
+	Enabled                bool           `json:"enabled"`
+	PollingInterval        int            `json:"pollingInterval"`
+	CooldownPeriod         int            `json:"cooldownPeriod"`
+	LagThreshold           map[string]int `json:"lagThreshold"`
+	ActivationLagThreshold int            `json:"activationLagThreshold"`
+	NATSMonitoringEndpoint string         `json:"natsMonitoringEndpoint"`
+	NetworkPolicy          struct {
+		NATSPodLabels     map[string]string `json:"natsPodLabels"`
+		OperatorNamespace string            `json:"operatorNamespace"`
+		OperatorPodLabels map[string]string `json:"operatorPodLabels"`
+	} `json:"networkPolicy"`
 }
 
 // ExecutorValues are the values of one executor kind.
@@ -140,6 +153,29 @@ func (v Values) Functions() []string {
 		}
 	}
 	return append(out, "api")
+}
+
+// Scaling returns what the values say KEDA's objects are: nil outside KEDA mode.
+func (v Values) Scaling() *Scaling {
+	if v.Mode != "deployment" || !v.Keda.Enabled {
+		return nil
+	}
+	s := &Scaling{
+		PollingInterval: v.Keda.PollingInterval, CooldownPeriod: v.Keda.CooldownPeriod,
+		Activation: v.Keda.ActivationLagThreshold, Lag: map[string]int{}, Max: map[string]int{},
+	}
+	for _, kind := range []string{"http", "sql"} {
+		s.Lag[kind] = v.Keda.LagThreshold[kind]
+	}
+	for _, f := range v.Functions() {
+		switch f {
+		case "execute-http":
+			s.Max[f] = v.Executors.HTTP.MaxScale
+		case "execute-db", "execute-db-oracle":
+			s.Max[f] = v.Executors.SQL.MaxScale
+		}
+	}
+	return s
 }
 
 // NATSPrefix returns the nats.prefix the values set for every function, "" when none.
