@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -38,6 +39,14 @@ func clusterOf(v check.Values) check.Cluster {
 	return c
 }
 
+// writeValues writes a values file of yaml for one test and returns its path.
+func writeValues(t *testing.T, yaml string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(f, []byte(yaml+"\n"), 0o600))
+	return f
+}
+
 // rendered is one value set rendered and decoded.
 type rendered struct {
 	values    check.Values
@@ -47,11 +56,11 @@ type rendered struct {
 
 // renderSet renders the value set in file and decodes every manifest, failing the test on the
 // first manifest that does not decode.
-func renderSet(t *testing.T, file string) rendered {
+func renderSet(t *testing.T, files ...string) rendered {
 	t.Helper()
-	v, err := check.LoadValues(chart, file)
+	v, err := check.LoadValues(chart, files...)
 	require.NoError(t, err)
-	out, err := helm.Template(t.Context(), chart, "vecron", "vecron-system", file)
+	out, err := helm.Template(t.Context(), chart, "vecron", "vecron-system", files...)
 	require.NoError(t, err)
 	r := rendered{values: v, manifests: render.Split(out)}
 	require.NotEmpty(t, r.manifests)
@@ -87,6 +96,7 @@ func TestValueSets(t *testing.T) {
 			require.ElementsMatch(t, r.values.Functions(), got, "the functions rendered")
 			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
 			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
+			require.NoError(t, check.CheckPolicies(r.objects, fns, r.values.Policies()))
 		})
 	}
 }
@@ -114,6 +124,8 @@ func TestKnativeScale(t *testing.T) {
 					require.Equal(t, []string{n, n, n}, []string{scale("min-scale"), scale("max-scale"), scale("initial-scale")}, "tick bounds")
 					require.Equal(t, "cluster-local", svc.Labels["networking.knative.dev/visibility"])
 					require.Equal(t, r.values.Knative.Features.PodspecAffinity, spec.Affinity != nil, "tick affinity follows the cluster's podspec-affinity flag")
+					require.Equal(t, r.values.Tick.SpreadZones && r.values.Knative.Features.PodspecTopologySpreadConstraints,
+						len(spec.TopologySpreadConstraints) == 1, "tick spread follows the value and the cluster's flag")
 				case "api":
 					require.Equal(t, strconv.Itoa(r.values.API.MinScale), scale("min-scale"))
 					require.Equal(t, strconv.Itoa(r.values.API.MaxScale), scale("max-scale"))

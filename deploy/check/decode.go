@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -32,6 +33,8 @@ import (
 type Cluster struct {
 	// PodSpecAffinity is config-features' kubernetes.podspec-affinity.
 	PodSpecAffinity bool
+	// PodSpecTopologySpread is config-features' kubernetes.podspec-topologyspreadconstraints.
+	PodSpecTopologySpread bool
 	// AllowZeroInitialScale is config-autoscaler's allow-zero-initial-scale.
 	AllowZeroInitialScale bool
 	// CRDs are the schemas of the custom resources the cluster has installed (crds.Load): a
@@ -48,7 +51,8 @@ type Object struct {
 	Kind       string
 	Name       string
 	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
-	// *networkingv1.Ingress, *networkingv1.NetworkPolicy, *servingv1.Service or *CRDObject.
+	// *corev1.Secret, *networkingv1.Ingress, *networkingv1.NetworkPolicy,
+	// *policyv1.PodDisruptionBudget, *servingv1.Service or *CRDObject.
 	Value any
 }
 
@@ -79,6 +83,10 @@ func newObject(apiVersion, kind string) (any, bool) {
 		return new(networkingv1.Ingress), true
 	case "networking.k8s.io/v1 NetworkPolicy":
 		return new(networkingv1.NetworkPolicy), true
+	case "policy/v1 PodDisruptionBudget":
+		return new(policyv1.PodDisruptionBudget), true
+	case "v1 Secret":
+		return new(corev1.Secret), true
 	case "serving.knative.dev/v1 Service":
 		return new(servingv1.Service), true
 	case "monitoring.coreos.com/v1 PodMonitor",
@@ -164,6 +172,9 @@ func ValidateKnative(svc *servingv1.Service, cluster Cluster) error {
 	features := map[string]string{}
 	if cluster.PodSpecAffinity {
 		features[servingconfig.FeaturePodSpecAffinity] = string(servingconfig.Enabled)
+	}
+	if cluster.PodSpecTopologySpread {
+		features[servingconfig.FeaturePodSpecTopologySpreadConstraints] = string(servingconfig.Enabled)
 	}
 	feat, err := servingconfig.NewFeaturesConfigFromMap(features)
 	if err != nil {

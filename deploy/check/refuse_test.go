@@ -130,6 +130,10 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { at(d, "metadata")["namespace"] = "kube-system" }, want: "metadata.namespace"},
 		{name: "AffinityWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-tick"),
 			cluster: check.Cluster{AllowZeroInitialScale: true}, want: "affinity"},
+		{name: "TopologySpreadWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-tick"),
+			cluster: check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true}, want: "topologySpreadConstraints"},
+		{name: "PodDisruptionBudgetUnknownField", m: manifest(t, dep, "policy/v1 PodDisruptionBudget", "vecron-tick"),
+			change: func(d map[string]any) { at(d, "spec")["maxUnavailabe"] = 1 }, want: "unknown field"},
 		{name: "ZeroInitialScaleWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-execute-http"),
 			cluster: check.Cluster{PodSpecAffinity: true}, want: "initial-scale"},
 		{name: "ConcurrencyOverServingsLimit", m: manifest(t, kn, "serving.knative.dev/v1 Service", "vecron-execute-http"),
@@ -156,7 +160,7 @@ func TestDecodeRefuses(t *testing.T) {
 			cluster := tc.cluster
 			cluster.CRDs = schemas
 			if tc.change == nil {
-				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true, CRDs: schemas})
+				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, PodSpecTopologySpread: true, AllowZeroInitialScale: true, CRDs: schemas})
 				require.NoError(t, err, "the manifest passes on the cluster it was rendered for")
 			} else {
 				_, err := check.Decode(tc.m, cluster)

@@ -234,3 +234,16 @@ podAntiAffinity:
           matchLabels:
             {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 12 }}
 {{- end -}}
+
+{{/*
+The tick's spread across zones (tick.spreadZones): a zone lost takes at most its share of the
+shard owners. ScheduleAnyway, so a cluster with one zone still schedules. Takes the root context.
+*/}}
+{{- define "vecron.tickSpread" -}}
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 6 }}
+{{- end -}}
