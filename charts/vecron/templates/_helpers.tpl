@@ -136,7 +136,7 @@ to it.
 - name: VECRON_EVENTS__INTERNAL_NAMESPACES
   value: {{ join "," $v.events.internalNamespaces | quote }}
 {{- end }}
-{{- with $v.admin.existingSecret }}
+{{- if include "vecron.adminSecret" .root }}
 - name: VECRON_AUTH__BOOTSTRAP_ADMIN
   value: {{ $v.admin.username | quote }}
 - name: VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE
@@ -174,13 +174,13 @@ so there they are world-readable inside a container that runs one non-root proce
     secretName: {{ required "secrets.existingSecret is required: the Secret holding secrets-keys, signing-keys and audit-keys" $v.secrets.existingSecret }}
     defaultMode: {{ $mode }}
 {{- end }}
-{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+{{- with and (eq .f.role "api") (include "vecron.adminSecret" .root) }}
 - name: admin
   secret:
-    secretName: {{ $v.admin.existingSecret }}
+    secretName: {{ . }}
     defaultMode: {{ $mode }}
     items:
-      - key: {{ $v.admin.passwordKey }}
+      - key: {{ ternary $v.admin.passwordKey "password" (ne $v.admin.existingSecret "") }}
         path: password
 {{- end }}
 {{- with $v.database.tls.existingSecret }}
@@ -199,7 +199,7 @@ so there they are world-readable inside a container that runs one non-root proce
   mountPath: /etc/vecron/keys
   readOnly: true
 {{- end }}
-{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+{{- if and (eq .f.role "api") (include "vecron.adminSecret" .root) }}
 - name: admin
   mountPath: /etc/vecron/admin
   readOnly: true
@@ -246,4 +246,26 @@ shard owners. ScheduleAnyway, so a cluster with one zone still schedules. Takes 
   labelSelector:
     matchLabels:
       {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 6 }}
+{{- end -}}
+
+{{/*
+The api's sign-in modes (auth.modes from settings.api over settings.all; the binary's default is
+database), as a string to test with contains. Takes the root context.
+*/}}
+{{- define "vecron.authModes" -}}
+{{- $s := merge (dict) (.Values.settings.api | default dict) (.Values.settings.all | default dict) -}}
+{{- get $s "auth.modes" | default "database" | toString -}}
+{{- end -}}
+
+{{/*
+The Secret holding the first admin's password: admin.existingSecret, or <release>-admin, which
+the chart generates when the api signs users in from its database (admin.generate). Empty:
+none. Takes the root context.
+*/}}
+{{- define "vecron.adminSecret" -}}
+{{- if .Values.admin.existingSecret -}}
+{{- .Values.admin.existingSecret -}}
+{{- else if and .Values.admin.generate (contains "database" (include "vecron.authModes" .)) -}}
+{{- include "vecron.name" (dict "root" . "fn" "admin") -}}
+{{- end -}}
 {{- end -}}
