@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,6 +223,10 @@ func TestCheckWorkloadRefuses(t *testing.T) {
 			}
 		}
 	}
+	dropMount := func(w *check.Workload, name string) {
+		c := c0(w)
+		c.VolumeMounts = slices.DeleteFunc(slices.Clone(c.VolumeMounts), func(m corev1.VolumeMount) bool { return m.Name == name })
+	}
 	common := []mutation{
 		{"Registry", "api", func(w *check.Workload) {
 			c0(w).Image = strings.Replace(c0(w).Image, "ghcr.io/vecron", "docker.io/vecron", 1)
@@ -271,7 +276,28 @@ func TestCheckWorkloadRefuses(t *testing.T) {
 			}, "ports"},
 			mutation{"ProbeByNumber", "api", func(w *check.Workload) { c0(w).LivenessProbe.HTTPGet.Port = intstr.FromInt32(8080) }, "probes"},
 			mutation{"MetricsMovedWithoutTheSetting", "tick", func(w *check.Workload) {}, "ports"},
+			mutation{"DatabaseCertificateNotMounted", "api", func(w *check.Workload) { dropMount(w, "postgres-tls") }, "files"},
 		)},
+		{"external-tls", []mutation{
+			mutation{"FileNotInTheItems", "execute-http", func(w *check.Workload) {
+				setEnv(w, "VECRON_NATS__TLS__CA_FILE", "/etc/vecron/tls/nats/ca.pem")
+			}, "files"},
+			mutation{"MountDropped", "tick", func(w *check.Workload) { dropMount(w, "redis-tls") }, "files"},
+			mutation{"RelativePath", "api", func(w *check.Workload) { setEnv(w, "VECRON_NATS__CREDS_FILE", "user.creds") }, "files"},
+			mutation{"OutsideTheMount", "execute-db", func(w *check.Workload) {
+				setEnv(w, "VECRON_NATS__CREDS_FILE", "/etc/vecron/nats/../keys/secrets-keys/user.creds")
+			}, "files"},
+			mutation{"NotASecret", "api", func(w *check.Workload) {
+				for i := range w.Pod.Volumes {
+					if w.Pod.Volumes[i].Name == "nats-credentials" {
+						w.Pod.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+					}
+				}
+			}, "files"},
+			mutation{"AdminPasswordElsewhere", "api", func(w *check.Workload) {
+				setEnv(w, "VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE", "/etc/vecron/admin/first-admin")
+			}, "files"},
+		}},
 	} {
 		r := renderSet(t, sets[set.name])
 		ws := map[string]check.Workload{}
@@ -326,6 +352,12 @@ func TestSchemaRefuses(t *testing.T) {
 		{"KEDAWithoutMonitoring", "mode: deployment", "keda.natsMonitoringEndpoint"},
 		{"KEDAEndpointWithScheme", "keda:\n  natsMonitoringEndpoint: http://nats:8222", "natsMonitoringEndpoint"},
 		{"KEDALagZero", "keda:\n  lagThreshold:\n    sql: 0", "lagThreshold"},
+		{"CredsAndNKey", "nats:\n  credsSecret: a\n  nkeySecret: b", "nats"},
+		{"ClientCertWithoutKey", "redis:\n  tls:\n    existingSecret: r\n    certKey: tls.crt", "keyKey"},
+		{"TLSFileAsSetting", "settings:\n  all:\n    nats.tls.ca_file: /etc/ssl/ca.crt", "nats.tls.ca_file"},
+		{"CredsFileAsSetting", "settings:\n  executor:\n    nats.creds_file: /tmp/user.creds", "nats.creds_file"},
+		{"UnknownTLSKey", "nats:\n  tls:\n    caFile: ca.crt", "caFile"},
+		{"OperatorModeWithoutAccount", "mode: deployment\nkeda:\n  natsMonitoringEndpoint: nats:8222\nnats:\n  credsSecret: u", "keda.natsAccountID"},
 		{"KEDALagOfNoKind", "keda:\n  lagThreshold:\n    grpc: 10", "grpc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
