@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/vecron/vecron/deploy/check"
 	"github.com/vecron/vecron/deploy/render"
 	"github.com/vecron/vecron/functions/contract"
+	"github.com/vecron/vecron/shared/autoscale"
 )
 
 // valueSets returns the value sets of testdata/values by name.
@@ -30,6 +32,21 @@ func valueSets(t *testing.T) map[string]string {
 	return out
 }
 
+// clusterOf returns the cluster v claims, with the vendored CRDs installed.
+func clusterOf(v check.Values) check.Cluster {
+	c := v.Cluster()
+	c.CRDs = schemas
+	return c
+}
+
+// writeValues writes a values file of yaml for one test and returns its path.
+func writeValues(t *testing.T, yaml string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "values.yaml")
+	require.NoError(t, os.WriteFile(f, []byte(yaml+"\n"), 0o600))
+	return f
+}
+
 // rendered is one value set rendered and decoded.
 type rendered struct {
 	values    check.Values
@@ -39,17 +56,17 @@ type rendered struct {
 
 // renderSet renders the value set in file and decodes every manifest, failing the test on the
 // first manifest that does not decode.
-func renderSet(t *testing.T, file string) rendered {
+func renderSet(t *testing.T, files ...string) rendered {
 	t.Helper()
-	v, err := check.LoadValues(chart, file)
+	v, err := check.LoadValues(chart, files...)
 	require.NoError(t, err)
-	out, err := helm.Template(t.Context(), chart, "vecron", "vecron-system", file)
+	out, err := helm.Template(t.Context(), chart, "vecron", "vecron-system", files...)
 	require.NoError(t, err)
 	r := rendered{values: v, manifests: render.Split(out)}
 	require.NotEmpty(t, r.manifests)
 	var errs []error
 	for _, m := range r.manifests {
-		o, err := check.Decode(m, v.Cluster())
+		o, err := check.Decode(m, clusterOf(v))
 		errs = append(errs, err)
 		r.objects = append(r.objects, o)
 	}
@@ -78,6 +95,8 @@ func TestValueSets(t *testing.T) {
 			require.NoError(t, errors.Join(errs...))
 			require.ElementsMatch(t, r.values.Functions(), got, "the functions rendered")
 			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
+			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
+			require.NoError(t, check.CheckPolicies(r.objects, fns, r.values.Policies()))
 		})
 	}
 }
@@ -105,6 +124,8 @@ func TestKnativeScale(t *testing.T) {
 					require.Equal(t, []string{n, n, n}, []string{scale("min-scale"), scale("max-scale"), scale("initial-scale")}, "tick bounds")
 					require.Equal(t, "cluster-local", svc.Labels["networking.knative.dev/visibility"])
 					require.Equal(t, r.values.Knative.Features.PodspecAffinity, spec.Affinity != nil, "tick affinity follows the cluster's podspec-affinity flag")
+					require.Equal(t, r.values.Tick.SpreadZones && r.values.Knative.Features.PodspecTopologySpreadConstraints,
+						len(spec.TopologySpreadConstraints) == 1, "tick spread follows the value and the cluster's flag")
 				case "api":
 					require.Equal(t, strconv.Itoa(r.values.API.MinScale), scale("min-scale"))
 					require.Equal(t, strconv.Itoa(r.values.API.MaxScale), scale("max-scale"))
@@ -172,6 +193,13 @@ func TestDefaultsFollowTheContract(t *testing.T) {
 	require.Equal(t, concurrency("execute-http"), v.Executors.HTTP.ContainerConcurrency)
 	require.Equal(t, concurrency("execute-db"), v.Executors.SQL.ContainerConcurrency)
 	require.Equal(t, concurrency("execute-db-oracle"), v.Executors.SQL.ContainerConcurrency)
+	// KEDA: one replica per full set of slots; what the chart does not tune is KEDA's default,
+	// which the local autoscaler simulates.
+	require.Equal(t, concurrency("execute-http"), v.Keda.LagThreshold["http"])
+	require.Equal(t, concurrency("execute-db"), v.Keda.LagThreshold["sql"])
+	rules := autoscale.DefaultRules()
+	require.EqualValues(t, rules.CooldownPeriod.Seconds(), v.Keda.CooldownPeriod)
+	require.EqualValues(t, rules.ActivationLagThreshold, v.Keda.ActivationLagThreshold)
 	require.Equal(t, 3, v.Tick.Replicas, "the seed's HA shape")
 	require.Equal(t, 2, v.API.Replicas, "the seed's HA shape")
 	require.Equal(t, "knative", v.Mode)
@@ -214,7 +242,7 @@ func TestLongReleaseName(t *testing.T) {
 			require.NoError(t, err)
 			names := map[string]bool{}
 			for _, m := range render.Split(out) {
-				o, err := check.Decode(m, v.Cluster())
+				o, err := check.Decode(m, clusterOf(v))
 				require.NoError(t, err)
 				key := o.APIVersion + " " + o.Kind + " " + o.Name
 				require.False(t, names[key], "%s twice", key)

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -22,6 +23,7 @@ import (
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vecron/vecron/deploy/crds"
 	"github.com/vecron/vecron/deploy/render"
 )
 
@@ -31,8 +33,14 @@ import (
 type Cluster struct {
 	// PodSpecAffinity is config-features' kubernetes.podspec-affinity.
 	PodSpecAffinity bool
+	// PodSpecTopologySpread is config-features' kubernetes.podspec-topologyspreadconstraints.
+	PodSpecTopologySpread bool
 	// AllowZeroInitialScale is config-autoscaler's allow-zero-initial-scale.
 	AllowZeroInitialScale bool
+	// CRDs are the schemas of the custom resources the cluster has installed (crds.Load): a
+	// custom resource is validated against its schema as the API server would, and one
+	// without a schema here fails.
+	CRDs *crds.Set
 }
 
 // Object is one decoded manifest.
@@ -43,7 +51,8 @@ type Object struct {
 	Kind       string
 	Name       string
 	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
-	// *networkingv1.Ingress, *servingv1.Service or *CRDObject.
+	// *corev1.Secret, *networkingv1.Ingress, *networkingv1.NetworkPolicy,
+	// *policyv1.PodDisruptionBudget, *servingv1.Service or *CRDObject.
 	Value any
 }
 
@@ -72,11 +81,19 @@ func newObject(apiVersion, kind string) (any, bool) {
 		return new(corev1.ConfigMap), true
 	case "networking.k8s.io/v1 Ingress":
 		return new(networkingv1.Ingress), true
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return new(networkingv1.NetworkPolicy), true
+	case "policy/v1 PodDisruptionBudget":
+		return new(policyv1.PodDisruptionBudget), true
+	case "v1 Secret":
+		return new(corev1.Secret), true
 	case "serving.knative.dev/v1 Service":
 		return new(servingv1.Service), true
 	case "monitoring.coreos.com/v1 PodMonitor",
 		"monitoring.coreos.com/v1 ServiceMonitor",
-		"monitoring.coreos.com/v1 PrometheusRule":
+		"monitoring.coreos.com/v1 PrometheusRule",
+		"keda.sh/v1alpha1 ScaledObject",
+		"keda.sh/v1alpha1 TriggerAuthentication":
 		return new(CRDObject), true
 	}
 	return nil, false
@@ -111,8 +128,13 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 	if err := validateMeta(v).ToAggregate(); err != nil {
 		return o, fmt.Errorf("%s: %w", o, err)
 	}
-	if ksvc, ok := v.(*servingv1.Service); ok {
-		if err := ValidateKnative(ksvc, cluster); err != nil {
+	switch t := v.(type) {
+	case *servingv1.Service:
+		if err := ValidateKnative(t, cluster); err != nil {
+			return o, fmt.Errorf("%s: %w", o, err)
+		}
+	case *CRDObject:
+		if err := validateCRD(m, cluster.CRDs); err != nil {
 			return o, fmt.Errorf("%s: %w", o, err)
 		}
 	}
@@ -151,6 +173,9 @@ func ValidateKnative(svc *servingv1.Service, cluster Cluster) error {
 	if cluster.PodSpecAffinity {
 		features[servingconfig.FeaturePodSpecAffinity] = string(servingconfig.Enabled)
 	}
+	if cluster.PodSpecTopologySpread {
+		features[servingconfig.FeaturePodSpecTopologySpreadConstraints] = string(servingconfig.Enabled)
+	}
 	feat, err := servingconfig.NewFeaturesConfigFromMap(features)
 	if err != nil {
 		return fmt.Errorf("serving features: %w", err)
@@ -171,6 +196,22 @@ func ValidateKnative(svc *servingv1.Service, cluster Cluster) error {
 	s.SetDefaults(ctx)
 	if err := s.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		return fmt.Errorf("knative validation: %w", err)
+	}
+	return nil
+}
+
+// validateCRD validates a custom resource's whole manifest against its CRD's schema in set.
+// The envelope was decoded strictly already; the schema is what knows the spec.
+func validateCRD(m render.Manifest, set *crds.Set) error {
+	if set == nil {
+		return fmt.Errorf("crd schema: no CRD schemas given (Cluster.CRDs)")
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(m.Body, &doc); err != nil {
+		return fmt.Errorf("crd schema: %w", err)
+	}
+	if err := set.Validate(doc); err != nil {
+		return fmt.Errorf("crd schema: %w", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vecron/vecron/deploy/crds"
 	"github.com/vecron/vecron/deploy/render"
 )
 
@@ -16,6 +17,9 @@ const chart = "../../charts/vecron"
 
 // helm is the binary TestMain installs, set once before any test runs and only read after.
 var helm *render.Helm
+
+// schemas are the vendored CRD schemas, loaded once by TestMain and only read after.
+var schemas *crds.Set
 
 // TestMain builds the pinned helm once per machine (kept in the user's cache directory between
 // runs) before any test renders.
@@ -41,5 +45,9 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "built helm %s into %s in %s\n", render.HelmVersion, filepath.Dir(h.Path), took.Round(time.Second))
 	}
 	helm = h
+	if schemas, err = crds.Load(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,7 @@ func TestDecodeRefuses(t *testing.T) {
 	kn := renderSet(t, sets["knative-default"])
 	aff := renderSet(t, sets["knative-affinity"])
 	dep := renderSet(t, sets["deployment-no-keda"])
+	keda := renderSet(t, sets["deployment-keda"])
 	podSpec := []string{"spec", "template", "spec"}
 	container := append(podSpec, "containers", "0")
 	for _, tc := range []struct {
@@ -87,6 +89,26 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { at(d, podSpec...)["containerConcurency"] = 10 }, want: "unknown field"},
 		{name: "UnknownFieldInCustomResource", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
 			change: func(d map[string]any) { d["specs"] = map[string]any{} }, want: "unknown field"},
+		{name: "PodMonitorSpecAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "podMetricsEndpoints", "0")["portNumbr"] = 9464 }, want: "spec.podMetricsEndpoints[0].portNumbr"},
+		{name: "PodMonitorTypeAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "podMetricsEndpoints", "0")["honorLabels"] = "yes" }, want: "honorLabels"},
+		{name: "ServiceMonitorSpecAgainstItsCRD", m: manifest(t, dep, "monitoring.coreos.com/v1 ServiceMonitor", "vecron"),
+			change: func(d map[string]any) { at(d, "spec")["endpoint"] = []any{} }, want: "spec.endpoint"},
+		{name: "PrometheusRuleSpecAgainstItsCRD", m: manifest(t, kn, "monitoring.coreos.com/v1 PrometheusRule", "vecron"),
+			change: func(d map[string]any) { at(d, "spec", "groups", "0", "rules", "0")["fore"] = "5m" }, want: "spec.groups[0].rules[0].fore"},
+		{name: "PrometheusRuleWithoutGroupName", m: manifest(t, kn, "monitoring.coreos.com/v1 PrometheusRule", "vecron"),
+			change: func(d map[string]any) { delete(at(d, "spec", "groups", "0"), "name") }, want: "spec.groups[0].name"},
+		{name: "ScaledObjectAgainstItsCRD", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-http"),
+			change: func(d map[string]any) { at(d, "spec")["minReplicaCount"] = "0" }, want: "spec.minReplicaCount"},
+		{name: "ScaledObjectHPAPolicy", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-http"),
+			change: func(d map[string]any) {
+				at(d, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior", "scaleUp", "policies", "0")["periodSecond"] = 15
+			}, want: "periodSecond"},
+		{name: "ScaledObjectTriggerKey", m: manifest(t, keda, "keda.sh/v1alpha1 ScaledObject", "vecron-execute-db"),
+			change: func(d map[string]any) { at(d, "spec", "triggers", "0", "metadata")["lagthreshold"] = "32" }, want: "spec.triggers[0].metadata.lagthreshold"},
+		{name: "NetworkPolicyUnknownField", m: manifest(t, keda, "networking.k8s.io/v1 NetworkPolicy", "vecron-keda-nats-monitoring"),
+			change: func(d map[string]any) { at(d, "spec")["ingres"] = []any{} }, want: "unknown field"},
 		{name: "UnknownFieldInConfigMap", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
 			change: func(d map[string]any) { at(d, "metadata")["label"] = map[string]any{} }, want: "unknown field"},
 		{name: "UnknownKind", m: manifest(t, dep, "apps/v1 Deployment", "vecron-tick"),
@@ -109,6 +131,10 @@ func TestDecodeRefuses(t *testing.T) {
 			change: func(d map[string]any) { at(d, "metadata")["namespace"] = "kube-system" }, want: "metadata.namespace"},
 		{name: "AffinityWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-tick"),
 			cluster: check.Cluster{AllowZeroInitialScale: true}, want: "affinity"},
+		{name: "TopologySpreadWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-tick"),
+			cluster: check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true}, want: "topologySpreadConstraints"},
+		{name: "PodDisruptionBudgetUnknownField", m: manifest(t, dep, "policy/v1 PodDisruptionBudget", "vecron-tick"),
+			change: func(d map[string]any) { at(d, "spec")["maxUnavailabe"] = 1 }, want: "unknown field"},
 		{name: "ZeroInitialScaleWithoutTheFlag", m: manifest(t, aff, "serving.knative.dev/v1 Service", "vecron-execute-http"),
 			cluster: check.Cluster{PodSpecAffinity: true}, want: "initial-scale"},
 		{name: "ConcurrencyOverServingsLimit", m: manifest(t, kn, "serving.knative.dev/v1 Service", "vecron-execute-http"),
@@ -133,8 +159,9 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cluster := tc.cluster
+			cluster.CRDs = schemas
 			if tc.change == nil {
-				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, AllowZeroInitialScale: true})
+				_, err := check.Decode(tc.m, check.Cluster{PodSpecAffinity: true, PodSpecTopologySpread: true, AllowZeroInitialScale: true, CRDs: schemas})
 				require.NoError(t, err, "the manifest passes on the cluster it was rendered for")
 			} else {
 				_, err := check.Decode(tc.m, cluster)
@@ -155,6 +182,14 @@ func TestDecodeRefusesDuplicateKeys(t *testing.T) {
 	m := render.Manifest{Source: "test", Body: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"1\"\n  x: \"2\"\n")}
 	_, err := check.Decode(m, check.Cluster{})
 	require.ErrorContains(t, err, "already set")
+}
+
+// TestDecodeNeedsTheCRDs: a custom resource is never passed unvalidated for want of its schemas.
+func TestDecodeNeedsTheCRDs(t *testing.T) {
+	t.Parallel()
+	kn := renderSet(t, valueSets(t)["knative-default"])
+	_, err := check.Decode(manifest(t, kn, "monitoring.coreos.com/v1 PodMonitor", "vecron"), check.Cluster{})
+	require.ErrorContains(t, err, "no CRD schemas")
 }
 
 // TestCheckWorkloadRefuses: each contract rule fails a workload mutated to break it.
@@ -187,6 +222,10 @@ func TestCheckWorkloadRefuses(t *testing.T) {
 				return
 			}
 		}
+	}
+	dropMount := func(w *check.Workload, name string) {
+		c := c0(w)
+		c.VolumeMounts = slices.DeleteFunc(slices.Clone(c.VolumeMounts), func(m corev1.VolumeMount) bool { return m.Name == name })
 	}
 	common := []mutation{
 		{"Registry", "api", func(w *check.Workload) {
@@ -237,7 +276,28 @@ func TestCheckWorkloadRefuses(t *testing.T) {
 			}, "ports"},
 			mutation{"ProbeByNumber", "api", func(w *check.Workload) { c0(w).LivenessProbe.HTTPGet.Port = intstr.FromInt32(8080) }, "probes"},
 			mutation{"MetricsMovedWithoutTheSetting", "tick", func(w *check.Workload) {}, "ports"},
+			mutation{"DatabaseCertificateNotMounted", "api", func(w *check.Workload) { dropMount(w, "postgres-tls") }, "files"},
 		)},
+		{"external-tls", []mutation{
+			mutation{"FileNotInTheItems", "execute-http", func(w *check.Workload) {
+				setEnv(w, "VECRON_NATS__TLS__CA_FILE", "/etc/vecron/tls/nats/ca.pem")
+			}, "files"},
+			mutation{"MountDropped", "tick", func(w *check.Workload) { dropMount(w, "redis-tls") }, "files"},
+			mutation{"RelativePath", "api", func(w *check.Workload) { setEnv(w, "VECRON_NATS__CREDS_FILE", "user.creds") }, "files"},
+			mutation{"OutsideTheMount", "execute-db", func(w *check.Workload) {
+				setEnv(w, "VECRON_NATS__CREDS_FILE", "/etc/vecron/nats/../keys/secrets-keys/user.creds")
+			}, "files"},
+			mutation{"NotASecret", "api", func(w *check.Workload) {
+				for i := range w.Pod.Volumes {
+					if w.Pod.Volumes[i].Name == "nats-credentials" {
+						w.Pod.Volumes[i].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+					}
+				}
+			}, "files"},
+			mutation{"AdminPasswordElsewhere", "api", func(w *check.Workload) {
+				setEnv(w, "VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE", "/etc/vecron/admin/first-admin")
+			}, "files"},
+		}},
 	} {
 		r := renderSet(t, sets[set.name])
 		ws := map[string]check.Workload{}
@@ -289,6 +349,16 @@ func TestSchemaRefuses(t *testing.T) {
 		{"NoDatabase", "database:\n  existingSecret: \"\"", "database.url or database.existingSecret"},
 		{"NegativeReplicas", "tick:\n  replicas: 0", "replicas"},
 		{"ConcurrencyOverServingsLimit", "executors:\n  sql:\n    containerConcurrency: 5000", "containerConcurrency"},
+		{"KEDAWithoutMonitoring", "mode: deployment", "keda.natsMonitoringEndpoint"},
+		{"KEDAEndpointWithScheme", "keda:\n  natsMonitoringEndpoint: http://nats:8222", "natsMonitoringEndpoint"},
+		{"KEDALagZero", "keda:\n  lagThreshold:\n    sql: 0", "lagThreshold"},
+		{"CredsAndNKey", "nats:\n  credsSecret: a\n  nkeySecret: b", "nats"},
+		{"ClientCertWithoutKey", "redis:\n  tls:\n    existingSecret: r\n    certKey: tls.crt", "keyKey"},
+		{"TLSFileAsSetting", "settings:\n  all:\n    nats.tls.ca_file: /etc/ssl/ca.crt", "nats.tls.ca_file"},
+		{"CredsFileAsSetting", "settings:\n  executor:\n    nats.creds_file: /tmp/user.creds", "nats.creds_file"},
+		{"UnknownTLSKey", "nats:\n  tls:\n    caFile: ca.crt", "caFile"},
+		{"OperatorModeWithoutAccount", "mode: deployment\nkeda:\n  natsMonitoringEndpoint: nats:8222\nnats:\n  credsSecret: u", "keda.natsAccountID"},
+		{"KEDALagOfNoKind", "keda:\n  lagThreshold:\n    grpc: 10", "grpc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -20,8 +22,17 @@ type Values struct {
 		All map[string]any `json:"all"`
 	} `json:"settings"`
 	Tick struct {
-		Replicas int `json:"replicas"`
+		Replicas    int  `json:"replicas"`
+		SpreadZones bool `json:"spreadZones"`
 	} `json:"tick"`
+	NetworkPolicies struct {
+		Enabled           bool     `json:"enabled"`
+		ServicePorts      []int    `json:"servicePorts"`
+		KnativeNamespaces []string `json:"knativeNamespaces"`
+	} `json:"networkPolicies"`
+	PodDisruptionBudgets struct {
+		Enabled bool `json:"enabled"`
+	} `json:"podDisruptionBudgets"`
 	API struct {
 		Replicas       int `json:"replicas"`
 		MinScale       int `json:"minScale"`
@@ -35,12 +46,11 @@ type Values struct {
 	Events struct {
 		InternalPort int `json:"internalPort"`
 	} `json:"events"`
-	Keda struct {
-		Enabled bool `json:"enabled"`
-	} `json:"keda"`
+	Keda    KedaValues `json:"keda"`
 	Knative struct {
 		Features struct {
-			PodspecAffinity bool `json:"podspecAffinity"`
+			PodspecAffinity                  bool `json:"podspecAffinity"`
+			PodspecTopologySpreadConstraints bool `json:"podspecTopologySpreadConstraints"`
 		} `json:"features"`
 		AllowZeroInitialScale bool `json:"allowZeroInitialScale"`
 	} `json:"knative"`
@@ -50,6 +60,21 @@ type Values struct {
 
 	// AppVersion is the chart's appVersion, the images' tag when image.tag is empty.
 	AppVersion string `json:"-"`
+}
+
+// KedaValues are the keda values.
+type KedaValues struct {
+	Enabled                bool           `json:"enabled"`
+	PollingInterval        int            `json:"pollingInterval"`
+	CooldownPeriod         int            `json:"cooldownPeriod"`
+	LagThreshold           map[string]int `json:"lagThreshold"`
+	ActivationLagThreshold int            `json:"activationLagThreshold"`
+	NATSMonitoringEndpoint string         `json:"natsMonitoringEndpoint"`
+	NetworkPolicy          struct {
+		NATSPodLabels     map[string]string `json:"natsPodLabels"`
+		OperatorNamespace string            `json:"operatorNamespace"`
+		OperatorPodLabels map[string]string `json:"operatorPodLabels"`
+	} `json:"networkPolicy"`
 }
 
 // ExecutorValues are the values of one executor kind.
@@ -114,7 +139,8 @@ func merge(dst, src map[string]any) {
 
 // Cluster returns the cluster the values claim.
 func (v Values) Cluster() Cluster {
-	return Cluster{PodSpecAffinity: v.Knative.Features.PodspecAffinity, AllowZeroInitialScale: v.Knative.AllowZeroInitialScale}
+	return Cluster{PodSpecAffinity: v.Knative.Features.PodspecAffinity,
+		PodSpecTopologySpread: v.Knative.Features.PodspecTopologySpreadConstraints, AllowZeroInitialScale: v.Knative.AllowZeroInitialScale}
 }
 
 // Expect returns what the values say the images and admin port are.
@@ -140,6 +166,56 @@ func (v Values) Functions() []string {
 		}
 	}
 	return append(out, "api")
+}
+
+// Scaling returns what the values say KEDA's objects are: nil outside KEDA mode.
+func (v Values) Scaling() *Scaling {
+	if v.Mode != "deployment" || !v.Keda.Enabled {
+		return nil
+	}
+	s := &Scaling{
+		PollingInterval: v.Keda.PollingInterval, CooldownPeriod: v.Keda.CooldownPeriod,
+		Activation: v.Keda.ActivationLagThreshold, Lag: map[string]int{}, Max: map[string]int{},
+	}
+	for _, kind := range []string{"http", "sql"} {
+		s.Lag[kind] = v.Keda.LagThreshold[kind]
+	}
+	for _, f := range v.Functions() {
+		switch f {
+		case "execute-http":
+			s.Max[f] = v.Executors.HTTP.MaxScale
+		case "execute-db", "execute-db-oracle":
+			s.Max[f] = v.Executors.SQL.MaxScale
+		}
+	}
+	return s
+}
+
+// Policies returns what the values say the NetworkPolicies and PodDisruptionBudgets are.
+func (v Values) Policies() Policies {
+	p := Policies{
+		Network: v.NetworkPolicies.Enabled, Disruption: v.PodDisruptionBudgets.Enabled && v.Mode == "deployment",
+		Knative: v.Mode == "knative", MetricsPort: v.Observability.MetricsPort,
+		ServicePorts: v.NetworkPolicies.ServicePorts, KnativeNamespaces: v.NetworkPolicies.KnativeNamespaces,
+		TickReplicas: v.Tick.Replicas, APIReplicas: v.API.Replicas,
+	}
+	if s := v.Scaling(); s != nil && len(v.Keda.NetworkPolicy.NATSPodLabels) > 0 && v.NetworkPolicies.Enabled {
+		p.KEDA = &KEDAAccess{
+			NATSPods: v.Keda.NetworkPolicy.NATSPodLabels, OperatorNamespace: v.Keda.NetworkPolicy.OperatorNamespace,
+			OperatorPods: v.Keda.NetworkPolicy.OperatorPodLabels, Port: monitoringPort(v.Keda.NATSMonitoringEndpoint),
+		}
+	}
+	return p
+}
+
+// monitoringPort returns the port of a host:port, 8222 (NATS's monitoring default) without one.
+func monitoringPort(endpoint string) int {
+	if i := strings.LastIndexByte(endpoint, ':'); i >= 0 {
+		if n, err := strconv.Atoi(endpoint[i+1:]); err == nil {
+			return n
+		}
+	}
+	return 8222
 }
 
 // NATSPrefix returns the nats.prefix the values set for every function, "" when none.

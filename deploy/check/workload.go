@@ -70,7 +70,8 @@ func restricted() corev1.SecurityContext {
 
 // CheckWorkload compares w with the contract of its function among fns: its image, ports,
 // probe paths, env names (each one a setting of the function; the ones the platform sets left
-// to it), required settings, transport and security context. It returns every rule broken,
+// to it), required settings, transport, the files settings name (each one a mounted Secret's)
+// and security context. It returns every rule broken,
 // each error naming the workload and the rule.
 func CheckWorkload(w Workload, fns []contract.Function, e Expect) error {
 	i := slices.IndexFunc(fns, func(f contract.Function) bool { return f.Name == w.Function })
@@ -202,6 +203,14 @@ func CheckWorkload(w Workload, fns []contract.Function, e Expect) error {
 	}
 	probe("readiness", c.ReadinessProbe, f.Probes.Ready)
 	probe("liveness", c.LivenessProbe, f.Probes.Live)
+
+	// Files: every file a setting names is a mounted Secret's, so the binary finds it.
+	files := fileSettings(c, f)
+	for _, key := range slices.Sorted(maps.Keys(files)) {
+		if !mountedFile(files[key], c, w.Pod) {
+			fail("files", "%s is %s, which no mounted Secret provides", key, files[key])
+		}
+	}
 
 	if got := c.SecurityContext; got == nil || !equality.Semantic.DeepEqual(*got, restricted()) {
 		fail("security", "container securityContext %v, want the restricted set %v", got, restricted())

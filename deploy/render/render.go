@@ -94,6 +94,25 @@ func (h *Helm) Template(ctx context.Context, chart, release, namespace string, v
 	return out, nil
 }
 
+// Notes returns the NOTES.txt `helm install --dry-run=client` prints for a release named
+// release in namespace, with the values files given (client-side: lookup finds nothing). It
+// returns an error with helm's message when helm refuses the values or a template fails.
+func (h *Helm) Notes(ctx context.Context, chart, release, namespace string, values ...string) (string, error) {
+	args := []string{"install", release, chart, "--namespace", namespace, "--dry-run=client"}
+	for _, v := range values {
+		args = append(args, "--values", v)
+	}
+	out, err := h.run(ctx, args...)
+	if err != nil {
+		return "", fmt.Errorf("helm install --dry-run=client: %w", err)
+	}
+	_, notes, ok := strings.Cut(string(out), "\nNOTES:\n")
+	if !ok {
+		return "", fmt.Errorf("helm install --dry-run=client: no NOTES in its output")
+	}
+	return notes, nil
+}
+
 // Lint runs `helm lint --strict` on the chart with the values files given; a warning fails it.
 // It returns an error with helm's report when it fails.
 func (h *Helm) Lint(ctx context.Context, chart string, values ...string) error {

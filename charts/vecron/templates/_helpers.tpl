@@ -113,6 +113,15 @@ to it.
 {{- include "vecron.urlEnv" (dict "name" "DATABASE_URL" "v" $v.database "what" "database") }}
 {{- include "vecron.urlEnv" (dict "name" "NATS_URL" "v" $v.nats "what" "nats") }}
 {{- include "vecron.urlEnv" (dict "name" "REDIS_URL" "v" $v.redis "what" "redis") }}
+{{- include "vecron.tlsEnv" (dict "service" "nats" "v" $v.nats.tls) }}
+{{- include "vecron.tlsEnv" (dict "service" "redis" "v" $v.redis.tls) }}
+{{- if $v.nats.credsSecret }}
+- name: VECRON_NATS__CREDS_FILE
+  value: /etc/vecron/nats/user.creds
+{{- else if $v.nats.nkeySecret }}
+- name: VECRON_NATS__NKEY_FILE
+  value: /etc/vecron/nats/user.nk
+{{- end }}
 {{- if ne .f.role "tick" }}
 - name: VECRON_SECRETS__KEYS_FILE
   value: /etc/vecron/keys/secrets-keys
@@ -136,7 +145,7 @@ to it.
 - name: VECRON_EVENTS__INTERNAL_NAMESPACES
   value: {{ join "," $v.events.internalNamespaces | quote }}
 {{- end }}
-{{- with $v.admin.existingSecret }}
+{{- if include "vecron.adminSecret" .root }}
 - name: VECRON_AUTH__BOOTSTRAP_ADMIN
   value: {{ $v.admin.username | quote }}
 - name: VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE
@@ -174,13 +183,13 @@ so there they are world-readable inside a container that runs one non-root proce
     secretName: {{ required "secrets.existingSecret is required: the Secret holding secrets-keys, signing-keys and audit-keys" $v.secrets.existingSecret }}
     defaultMode: {{ $mode }}
 {{- end }}
-{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+{{- with and (eq .f.role "api") (include "vecron.adminSecret" .root) }}
 - name: admin
   secret:
-    secretName: {{ $v.admin.existingSecret }}
+    secretName: {{ . }}
     defaultMode: {{ $mode }}
     items:
-      - key: {{ $v.admin.passwordKey }}
+      - key: {{ ternary $v.admin.passwordKey "password" (ne $v.admin.existingSecret "") }}
         path: password
 {{- end }}
 {{- with $v.database.tls.existingSecret }}
@@ -188,6 +197,45 @@ so there they are world-readable inside a container that runs one non-root proce
   secret:
     secretName: {{ . }}
     defaultMode: {{ $mode }}
+{{- end }}
+{{- range $svc := list "nats" "redis" }}
+{{- $t := (get $v $svc).tls }}
+{{- if $t.existingSecret }}
+- name: {{ $svc }}-tls
+  secret:
+    secretName: {{ $t.existingSecret }}
+    defaultMode: {{ $mode }}
+    # Only the keys named, under fixed names: a key missing from the Secret stops the pod at
+    # the mount, not at the first connection.
+    items:
+      {{- with $t.caKey }}
+      - key: {{ . }}
+        path: ca.crt
+      {{- end }}
+      {{- if $t.certKey }}
+      - key: {{ $t.certKey }}
+        path: tls.crt
+      - key: {{ required (printf "%s.tls.keyKey is required with %s.tls.certKey" $svc $svc) $t.keyKey }}
+        path: tls.key
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- if and $v.nats.credsSecret $v.nats.nkeySecret }}
+{{- fail "nats.credsSecret and nats.nkeySecret: one way to sign in, not both" }}
+{{- end }}
+{{- if or $v.nats.credsSecret $v.nats.nkeySecret }}
+- name: nats-credentials
+  secret:
+    secretName: {{ $v.nats.credsSecret | default $v.nats.nkeySecret }}
+    defaultMode: {{ $mode }}
+    items:
+      {{- if $v.nats.credsSecret }}
+      - key: {{ $v.nats.credsKey }}
+        path: user.creds
+      {{- else }}
+      - key: {{ $v.nats.nkeyKey }}
+        path: user.nk
+      {{- end }}
 {{- end }}
 {{- end -}}
 
@@ -199,7 +247,7 @@ so there they are world-readable inside a container that runs one non-root proce
   mountPath: /etc/vecron/keys
   readOnly: true
 {{- end }}
-{{- if and (eq .f.role "api") $v.admin.existingSecret }}
+{{- if and (eq .f.role "api") (include "vecron.adminSecret" .root) }}
 - name: admin
   mountPath: /etc/vecron/admin
   readOnly: true
@@ -207,6 +255,18 @@ so there they are world-readable inside a container that runs one non-root proce
 {{- if $v.database.tls.existingSecret }}
 - name: postgres-tls
   mountPath: /etc/vecron/tls/postgres
+  readOnly: true
+{{- end }}
+{{- range $svc := list "nats" "redis" }}
+{{- if (get $v $svc).tls.existingSecret }}
+- name: {{ $svc }}-tls
+  mountPath: /etc/vecron/tls/{{ $svc }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- if or $v.nats.credsSecret $v.nats.nkeySecret }}
+- name: nats-credentials
+  mountPath: /etc/vecron/nats
   readOnly: true
 {{- end }}
 {{- end -}}
@@ -233,4 +293,63 @@ podAntiAffinity:
         labelSelector:
           matchLabels:
             {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 12 }}
+{{- end -}}
+
+{{/*
+The tick's spread across zones (tick.spreadZones): a zone lost takes at most its share of the
+shard owners. ScheduleAnyway, so a cluster with one zone still schedules. Takes the root context.
+*/}}
+{{- define "vecron.tickSpread" -}}
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "vecron.selectorLabels" (dict "root" . "fn" "tick") | nindent 6 }}
+{{- end -}}
+
+{{/*
+The api's sign-in modes (auth.modes from settings.api over settings.all; the binary's default is
+database), as a string to test with contains. Takes the root context.
+*/}}
+{{- define "vecron.authModes" -}}
+{{- $s := merge (dict) (.Values.settings.api | default dict) (.Values.settings.all | default dict) -}}
+{{- get $s "auth.modes" | default "database" | toString -}}
+{{- end -}}
+
+{{/*
+The Secret holding the first admin's password: admin.existingSecret, or <release>-admin, which
+the chart generates when the api signs users in from its database (admin.generate). Empty:
+none. Takes the root context.
+*/}}
+{{- define "vecron.adminSecret" -}}
+{{- if .Values.admin.existingSecret -}}
+{{- .Values.admin.existingSecret -}}
+{{- else if and .Values.admin.generate (contains "database" (include "vecron.authModes" .)) -}}
+{{- include "vecron.name" (dict "root" . "fn" "admin") -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The TLS file settings of a connection from its mounted Secret (vecron.volumes). Takes
+(dict "service" "nats" "v" .Values.nats.tls).
+*/}}
+{{- define "vecron.tlsEnv" -}}
+{{- $p := printf "VECRON_%s__TLS__" (upper .service) -}}
+{{- if .v.existingSecret }}
+{{- if .v.caKey }}
+- name: {{ $p }}CA_FILE
+  value: /etc/vecron/tls/{{ .service }}/ca.crt
+{{- end }}
+{{- if .v.certKey }}
+- name: {{ $p }}CERT_FILE
+  value: /etc/vecron/tls/{{ .service }}/tls.crt
+- name: {{ $p }}KEY_FILE
+  value: /etc/vecron/tls/{{ .service }}/tls.key
+{{- end }}
+{{- end }}
+{{- with .v.serverName }}
+- name: {{ $p }}SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
 {{- end -}}
