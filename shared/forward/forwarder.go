@@ -301,9 +301,9 @@ func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outco
 	return outcome{action: retry, delay: wait}
 }
 
-// permanent reports whether a sink's status refuses the event itself: a 4xx but those Knative's
-// delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and but 401 and 403,
-// which a credential or policy fixed by an operator turns into an acceptance.
+// permanent reports whether a sink's status refuses the event itself: a 4xx, except those
+// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and 401 and
+// 403, which a credential or policy an operator fixes turns into an acceptance.
 func permanent(status int) bool {
 	switch status {
 	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
