@@ -40,6 +40,10 @@ type Config struct {
 	Sink string `koanf:"sink" usage:"http(s) URL every kind's due events are posted to as CloudEvents in HTTP binary mode (the Knative Broker's address); also K_SINK (Knative SinkBinding)"`
 	// Sinks are per-kind sinks, "kind=URL", over Sink.
 	Sinks []string `koanf:"sinks" usage:"per kind, kind=URL (http=https://…,sql=https://…), over forward.sink; a kind with neither is left to executors that pull"`
+	// DeadLetterSink takes the due events a sink refused as malformed, with Knative's error
+	// extensions, as a broker's dead-letter sink does: the api's /dead-letter on its internal
+	// listener records the fire dead-lettered, to be seen and replayed.
+	DeadLetterSink string `koanf:"dead_letter_sink" usage:"http(s) URL that takes a due event a forward sink refused as malformed (a 4xx), with Knative's error extensions: the api's events.internal_port at /dead-letter records the fire dead-lettered; empty: the event is given up with an error log"`
 	// Concurrency bounds the posts in flight per kind on one replica.
 	Concurrency int `koanf:"concurrency" usage:"posts of due events in flight per kind on one tick replica"`
 	// Timeout bounds one post, the sink's answer included.

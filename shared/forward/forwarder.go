@@ -8,8 +8,10 @@
 // posted unchanged in CloudEvents HTTP binary mode through shared/sink (the egress policy, no
 // redirects followed, no URL in errors) and settled in one place, decide: a 2xx acknowledges
 // it; a refusal the event itself caused (a 4xx other than 404, 408, 409 and 429, which Knative
-// also retries, and 401 and 403, which an operator's fix ends) terminates it, logged at error
-// level and counted as given up — posting it again would be refused again; anything else (5xx,
+// also retries, and 401 and 403, which an operator's fix ends) is posted to
+// forward.dead_letter_sink with Knative's error extensions, as a broker dead-letters (the api's
+// /dead-letter records the fire dead-lettered), or without one terminated, logged at error level
+// and counted as given up — posting it again would be refused again; anything else (5xx,
 // a timeout, a refused connection, a redirect) hands it back with a growing delay, without
 // limit: a due fire waits for its sink rather than being lost.
 //
@@ -24,6 +26,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,7 +50,17 @@ type route struct {
 	kind     domain.JobKind
 	sink     *sink.Client
 	consumer jetstream.ConsumerConfig
+	// dest is the sink's URL without credentials or query: what a dead letter says it was
+	// refused by.
+	dest string
 }
+
+// Knative's error extensions, which a dead-letter sink reads: where the event was last posted
+// and the status it got (the api's /dead-letter records them).
+const (
+	extErrorDest = "knativeerrordest"
+	extErrorCode = "knativeerrorcode"
+)
 
 // Forwarder posts the due events of the kinds with a sink to that sink. Run one on every tick
 // replica: they share each kind's consumer.
@@ -61,6 +75,8 @@ type Forwarder struct {
 	deliveries *metric.CounterVec
 	// enabledOff notes a sink set while forward.enabled is false, for Run to say so.
 	enabledOff bool
+	// deadLetters takes the events a sink refused as malformed; nil gives them up.
+	deadLetters *sink.Client
 }
 
 // New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
@@ -91,8 +107,17 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 		if err := client.Refused(); err != nil {
 			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", t.setting, err)
 		}
-		f.routes = append(f.routes, route{kind: t.kind, sink: client,
+		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url),
 			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
+	}
+	if cfg.DeadLetterSink != "" {
+		const setting = "forward.dead_letter_sink"
+		if f.deadLetters, err = sink.New(sink.Config{URL: cfg.DeadLetterSink, Setting: setting, Timeout: cfg.Timeout, Policy: policy}); err != nil {
+			return nil, err
+		}
+		if err := f.deadLetters.Refused(); err != nil {
+			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", setting, err)
+		}
 	}
 	return f, nil
 }
@@ -222,9 +247,7 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 		f.deliveries.Inc(string(r.kind), metric.ResultOK)
 		f.settle(msg, ev.ID(), msg.Ack())
 	case drop:
-		f.log.Error("due event given up: the forward sink refused it as malformed", attrs...)
-		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
-		f.settle(msg, ev.ID(), msg.Term())
+		f.deadLetter(ctx, r, msg, ev, se.Status, int(meta.NumDelivered), attrs)
 	case retry:
 		level := slog.LevelWarn
 		if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
@@ -234,6 +257,52 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
 		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
 	}
+}
+
+// deadLetter settles an event r's sink refused with status: posted to forward.dead_letter_sink
+// with Knative's error extensions and acknowledged once it is taken there; handed back with the
+// back-off when the dead-letter sink fails for a while (the next delivery tries r's sink first
+// again); given up, with an error log, without a dead-letter sink or when that refuses it too.
+func (f *Forwarder) deadLetter(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event, status, attempts int, attrs []any) {
+	if f.deadLetters == nil {
+		f.log.Error("due event given up: the forward sink refused it as malformed, and forward.dead_letter_sink is not set", attrs...)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
+		f.settle(msg, ev.ID(), msg.Term())
+		return
+	}
+	dl := ev.Clone()
+	dl.SetExtension(extErrorDest, r.dest)
+	dl.SetExtension(extErrorCode, strconv.Itoa(status))
+	err := f.deadLetters.Post(context.WithoutCancel(ctx), dl)
+	o := decide(err, attempts, f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	switch o.action {
+	case ack:
+		f.log.Error("due event dead-lettered: the forward sink refused it as malformed", attrs...)
+		f.deliveries.Inc(string(r.kind), metric.ResultDeadLettered)
+		f.settle(msg, ev.ID(), msg.Ack())
+	case drop:
+		var se *sink.Error
+		errors.As(err, &se)
+		f.log.Error("due event given up: the forward sink refused it as malformed, and so did the dead-letter sink",
+			append(attrs, "dead_letter_status", se.Status)...)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
+		f.settle(msg, ev.ID(), msg.Term())
+	case retry:
+		f.log.Warn("due event refused as malformed, not taken by the dead-letter sink; retrying",
+			append(attrs, "dead_letter_error", err.Error(), "retry_in", o.delay.String())...)
+		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
+		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
+	}
+}
+
+// destOf returns a sink's URL without credentials, query or fragment, which may hold a token.
+func destOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 // post posts ev to r's sink, telling JetStream every third of the ack wait that the message is

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
@@ -402,7 +403,8 @@ func TestAStopHandsFetchedEventsBack(t *testing.T) {
 // TestAHostileSinkCannotStallOrRedirectTheTick: a sink that never answers is cut at
 // forward.timeout and tried again, without holding up another kind; a huge answer is not read;
 // a redirect to another host is not followed, and the event stays until the sink accepts it;
-// an event refused as malformed is given up, once, not posted forever.
+// an event refused as malformed is posted once, not forever: recorded dead-lettered by the api's
+// dead-letter sink when forward.dead_letter_sink names it, given up otherwise.
 func TestAHostileSinkCannotStallOrRedirectTheTick(t *testing.T) {
 	t.Parallel()
 
@@ -473,6 +475,42 @@ func TestAHostileSinkCannotStallOrRedirectTheTick(t *testing.T) {
 		require.Equal(t, map[string]float64{"http/retry": 2, "http/ok": 1}, deliveries(t, reg))
 	})
 
+	t.Run("MalformedToTheApisDeadLetterSink", func(t *testing.T) {
+		t.Parallel()
+		st, _ := testfactory.Store(t)
+		_, js, names := testenv.NATS(t)
+		a := api.New(api.Deps{Store: st, Identity: testfactory.Identity(t, st, testfactory.AuthConfig(t), time.Now),
+			DeadLetters: queue.NewPublisher(js), Names: names}, time.Now, testenv.Logger(t))
+		internal := httptest.NewServer(a.InternalEvents(nil))
+		t.Cleanup(internal.Close)
+		refuse := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) bool {
+			http.Error(w, "bad event", http.StatusBadRequest)
+			return true
+		})
+		reg := newRegistry(t)
+		run(t, js, names, forward.Config{Sink: refuse.srv.URL + "/ns/default?token=t0ken", DeadLetterSink: internal.URL + api.DeadLetterPath, Metrics: reg})
+		job := testfactory.Job(t, st, testfactory.JobOpts{})
+		at := time.Now().UTC().Truncate(time.Second)
+		key := domain.ScheduledKey(job.ID, at)
+		ev, err := event.NewDue(event.DueFor(job, at, domain.TriggerSchedule, key), "/vecron/tick/t-1")
+		require.NoError(t, err)
+		publishEvent(t, queue.NewPublisher(js), names, domain.KindHTTP, ev)
+		streamEmpty(t, js, names)
+		require.Len(t, refuse.events(), 1, "posted once")
+		exec, err := st.ExecutionByKey(t.Context(), key)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusDeadLettered, exec.Status, "recorded by the api's dead-letter sink")
+		require.Contains(t, exec.Error, api.UndeliveredPrefix)
+		require.Contains(t, exec.Error, "to "+refuse.srv.URL+"/ns/default (last answer: HTTP 400)")
+		require.NotContains(t, exec.Error, "t0ken")
+		require.Equal(t, map[string]float64{"http/dead_lettered": 1}, deliveries(t, reg))
+		dlq, err := js.Stream(t.Context(), names.DLQStream())
+		require.NoError(t, err)
+		info, err := dlq.Info(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), info.State.Msgs, "on the dead-letter stream, for replay")
+	})
+
 	t.Run("Malformed", func(t *testing.T) {
 		t.Parallel()
 		_, js, names := testenv.NATS(t)
@@ -508,6 +546,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"Twice", forward.Config{Enabled: true, Sinks: []string{"http=https://a/t0ken", "http=https://b/t0ken"}}, "forward.sinks: http is given twice"},
 		{"Refused", forward.Config{Enabled: true, Sink: "http://169.254.169.254/latest?token=t0ken"}, "forward.sink: egress policy refuses"},
 		{"RefusedKind", forward.Config{Enabled: true, Sink: "https://broker.example", Sinks: []string{"http=http://[::1]:8080/t0ken"}}, "forward.sinks (http): egress policy refuses"},
+		{"DeadLetterScheme", forward.Config{Enabled: true, Sink: "https://broker.example", DeadLetterSink: "file:///t0ken"}, "forward.dead_letter_sink: must be an http or https URL"},
+		{"DeadLetterRefused", forward.Config{Enabled: true, Sink: "https://broker.example", DeadLetterSink: "http://127.0.0.1:8081/dead-letter?token=t0ken"}, "forward.dead_letter_sink: egress policy refuses"},
 		{"Concurrency", forward.Config{Enabled: true, Sink: "https://broker.example", Concurrency: -1}, "forward.concurrency:"},
 		{"Timeout", forward.Config{Enabled: true, Sink: "https://broker.example", Timeout: -time.Second}, "forward.timeout:"},
 	} {
