@@ -24,6 +24,7 @@ import (
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/server"
 )
 
@@ -62,6 +63,10 @@ type Function struct {
 	// EventsPath is where the api takes POSTed CloudEvents, on its "http" port with a credential
 	// and on its "events-internal" port without one; "" for the other functions.
 	EventsPath string
+	// DeadLetterPath is where the api takes the due events a Knative broker gave up delivering
+	// (the executors' Triggers' dead-letter sink), on its "events-internal" port only; "" for
+	// the other functions.
+	DeadLetterPath string
 	// Platform are the environment variables a platform sets (Knative Serving's PORT, a
 	// SinkBinding's K_SINK) that the binary reads, sorted.
 	Platform []string
@@ -96,7 +101,8 @@ type Consumer struct {
 	// Kind is the kind of jobs whose due events it takes; "" for a consumer of lifecycle events.
 	Kind domain.JobKind
 	// Setting is the key that turns the consumer on: "transport" (pull, the default) for the
-	// executors, "events.sink" for the api.
+	// executors, "forward.enabled" for the tick (which shares the executors' consumers: one
+	// pulls them, or the other), "events.sink" for the api.
 	Setting string
 }
 
@@ -124,10 +130,9 @@ func Functions(prefix string) []Function {
 			Required: required(),
 			Ports:    []Port{{"http", "port", s.Port}, {"metrics", "admin.addr", addrPort(s.Admin.Addr)}, {"pprof", "debug.pprof_addr", addrPort(s.Debug.PprofAddr)}},
 			Probes:   probes, Metrics: server.MetricsPath,
-			Consumers: []Consumer{{Stream: names.DueStream(), Durable: names.DueConsumer(kind), Subject: names.DueSubject(kind), Kind: kind,
-				Setting: "transport"}},
-			PushPath: worker.PushPath,
-			Platform: platform(worker.Aliases()),
+			Consumers: dueConsumers(names, "transport", kind),
+			PushPath:  worker.PushPath,
+			Platform:  platform(worker.Aliases()),
 		}
 	}
 	return []Function{
@@ -137,7 +142,9 @@ func Functions(prefix string) []Function {
 			Required: required(),
 			Ports:    []Port{{"http", "port", tick.Port}, {"metrics", "admin.addr", addrPort(tick.Admin.Addr)}, {"pprof", "debug.pprof_addr", addrPort(tick.Debug.PprofAddr)}},
 			Probes:   probes, Metrics: server.MetricsPath,
-			Platform: platform(tickfn.Aliases()),
+			// The forwarder's: the executors' own consumers, for platforms that invoke them.
+			Consumers: dueConsumers(names, "forward.enabled", queue.DueKinds()...),
+			Platform:  platform(tickfn.Aliases()),
 		},
 		executor("execute-http", nil, &httpS.Settings, &httpS, httpfn.Kind),
 		executor("execute-db", nil, &dbS.Settings, &dbS, dbfn.Kind),
@@ -149,11 +156,21 @@ func Functions(prefix string) []Function {
 			Ports: []Port{{"http", "port", apiS.Port}, {"metrics", "admin.addr", addrPort(apiS.Admin.Addr)},
 				{"events-internal", "events.internal_port", apiS.Events.InternalPort}, {"pprof", "debug.pprof_addr", addrPort(apiS.Debug.PprofAddr)}},
 			Probes: probes, Metrics: server.MetricsPath,
-			Consumers:  []Consumer{{Stream: names.EventsStream(), Durable: names.SinkConsumer(), Setting: "events.sink"}},
-			EventsPath: api.EventsPath,
-			Platform:   platform(apifn.Aliases()),
+			Consumers:      []Consumer{{Stream: names.EventsStream(), Durable: names.SinkConsumer(), Setting: "events.sink"}},
+			EventsPath:     api.EventsPath,
+			DeadLetterPath: api.DeadLetterPath,
+			Platform:       platform(apifn.Aliases()),
 		},
 	}
+}
+
+// dueConsumers returns the durable consumers of kinds' due events, turned on by setting.
+func dueConsumers(names event.Names, setting string, kinds ...domain.JobKind) []Consumer {
+	out := make([]Consumer, len(kinds))
+	for i, kind := range kinds {
+		out[i] = Consumer{Stream: names.DueStream(), Durable: names.DueConsumer(kind), Subject: names.DueSubject(kind), Kind: kind, Setting: setting}
+	}
+	return out
 }
 
 // pkgOf returns the directory a function is built from: the Oracle build is execute-db's.

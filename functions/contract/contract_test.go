@@ -3,6 +3,7 @@ package contract_test
 import (
 	"encoding/json"
 	"go/build"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/vecron/vecron/functions/contract"
+	"github.com/vecron/vecron/shared/api"
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/server"
@@ -140,15 +143,16 @@ func portOf(t *testing.T, s config.Setting) int {
 }
 
 // TestConsumersFollowThePrefix checks, for any stream prefix an install may choose, that the
-// consumers are the ones the pullers and the sink deliverer make, on that prefix's streams, that
-// the settings described carry that prefix, and that no two functions pull overlapping subjects
-// of the work-queue stream unless they are builds of one function.
+// consumers are the ones the pullers, the forwarder and the sink deliverer make, on that prefix's
+// streams, that the settings described carry that prefix, and that no two consumers of the
+// work-queue stream take one subject: the functions that take a kind's due events (its executor's
+// builds, the tick's forwarder) share its one durable consumer.
 func TestConsumersFollowThePrefix(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		prefix := rapid.StringMatching(`[a-z][a-z0-9]{0,11}`).Draw(t, "prefix")
 		names := event.Names{Prefix: prefix}
-		due := map[string]string{} // subject → package
+		due := map[string]string{} // subject → durable
 		for _, f := range contract.Functions(prefix) {
 			for _, s := range f.Settings {
 				if s.Key == "nats.prefix" && s.Default != prefix {
@@ -165,10 +169,10 @@ func TestConsumersFollowThePrefix(t *testing.T) {
 					if c.Stream != names.DueStream() || c.Durable != names.DueConsumer(c.Kind) || c.Subject != names.DueSubject(c.Kind) {
 						t.Fatalf("%s: due consumer %+v", f.Name, c)
 					}
-					if other, ok := due[c.Subject]; ok && other != f.Package {
-						t.Fatalf("%s and %s both pull %s from the work-queue stream", other, f.Package, c.Subject)
+					if other, ok := due[c.Subject]; ok && other != c.Durable {
+						t.Fatalf("consumers %s and %s (%s) both take %s from the work-queue stream", other, c.Durable, f.Name, c.Subject)
 					}
-					due[c.Subject] = f.Package
+					due[c.Subject] = c.Durable
 				}
 			}
 		}
@@ -214,4 +218,59 @@ func TestPathsAreServed(t *testing.T) {
 		assert.Contains(t, doc.Paths[f.Probes.Ready], "get")
 		assert.Contains(t, doc.Paths[f.EventsPath], "post")
 	}
+}
+
+// TestDeadLetterPathIsServedInternallyOnly: the api takes dead-lettered events on its internal
+// listener, at the contract's path, and never on the public port (the generated document lists
+// the public routes); the other functions take none.
+func TestDeadLetterPathIsServedInternallyOnly(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../shared/api/openapi.json")
+	require.NoError(t, err)
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	internal := api.New(api.Deps{}, time.Now, slog.New(slog.DiscardHandler)).InternalEvents(nil)
+	for _, f := range contract.Functions("") {
+		if f.Name != "api" {
+			assert.Empty(t, f.DeadLetterPath, f.Name)
+			continue
+		}
+		require.NotEmpty(t, f.DeadLetterPath)
+		assert.NotEqual(t, f.EventsPath, f.DeadLetterPath)
+		assert.NotContains(t, doc.Paths, f.DeadLetterPath, "not on the public port")
+		rec := httptest.NewRecorder()
+		internal.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, f.DeadLetterPath, nil))
+		assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "the internal listener routes %s (POST only)", f.DeadLetterPath)
+		rec = httptest.NewRecorder()
+		internal.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, f.DeadLetterPath+"-not", nil))
+		assert.Equal(t, http.StatusNotFound, rec.Code, "and nothing beside it")
+	}
+}
+
+// TestTheTickSharesTheExecutorsConsumers: the tick's forwarder takes each kind's due events from
+// the consumer that kind's executor pulls, turned on by forward.enabled, and reads K_SINK.
+func TestTheTickSharesTheExecutorsConsumers(t *testing.T) {
+	t.Parallel()
+	executors := map[string]contract.Consumer{}
+	var tick contract.Function
+	for _, f := range contract.Functions("") {
+		if f.Name == "tick" {
+			tick = f
+		}
+		if f.PushPath != "" {
+			for _, c := range f.Consumers {
+				c.Setting = ""
+				executors[c.Durable] = c
+			}
+		}
+	}
+	require.Len(t, tick.Consumers, len(executors))
+	for _, c := range tick.Consumers {
+		assert.Equal(t, "forward.enabled", c.Setting)
+		c.Setting = ""
+		assert.Equal(t, executors[c.Durable], c)
+	}
+	assert.Contains(t, tick.Platform, "K_SINK")
 }

@@ -25,7 +25,9 @@ func ExampleFunctions() {
 	//   port metrics: admin.addr, default 9464
 	//   port pprof: debug.pprof_addr, default 0
 	//   probes /healthz /readyz, metrics /metrics
-	//   platform [PORT]
+	//   consumer execute-http on VECRON_DUE "vecron.due.http" (with forward.enabled)
+	//   consumer execute-sql on VECRON_DUE "vecron.due.sql" (with forward.enabled)
+	//   platform [K_SINK PORT]
 	// execute-http vecron-execute-http []
 	//   port http: port, default 8080
 	//   port metrics: admin.addr, default 9464

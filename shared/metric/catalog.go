@@ -139,6 +139,7 @@ func Catalog() []Desc {
 	c = append(c, queueFamilies()...)
 	c = append(c, partsFamilies()...)
 	c = append(c, healthFamilies()...)
+	c = append(c, forwardFamilies()...)
 	// The overflow counter's label names the capped families, so it is closed too.
 	cappedNames := []string{}
 	for _, d := range c {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/forward"
 	"github.com/vecron/vecron/shared/history"
 	"github.com/vecron/vecron/shared/lease"
 	"github.com/vecron/vecron/shared/metric"
@@ -43,8 +44,10 @@ type Settings struct {
 	Metrics metric.Settings `koanf:"metrics"`
 	// OTel sends traces to an OTLP collector, through the egress policy.
 	OTel telemetry.TracingConfig `koanf:"otel"`
-	// Egress is the policy the OTLP collector is reached through.
+	// Egress is the policy the OTLP collector and the forward sinks are reached through.
 	Egress egress.Config `koanf:"egress"`
+	// Forward posts due events to a Knative Broker or an OpenFaaS gateway (docs/deploy.md §4).
+	Forward forward.Config `koanf:"forward"`
 	// Environ is the process environment, from main: ${env:NAME} in otel.headers and
 	// OTEL_RESOURCE_ATTRIBUTES.
 	Environ []string `koanf:"-"`
@@ -67,6 +70,7 @@ func DefaultSettings() Settings {
 		Admin:    server.AdminConfig{Addr: server.AdminAddrDefault},
 		Metrics:  metric.DefaultSettings(),
 		OTel:     telemetry.DefaultTracingConfig(),
+		Forward:  forward.DefaultConfig(),
 		Port:     8080, ShutdownGrace: server.GraceDefault,
 	}
 }
@@ -74,7 +78,7 @@ func DefaultSettings() Settings {
 // Aliases maps the well-known unprefixed environment variables to settings keys.
 func Aliases() map[string]string {
 	return map[string]string{"DATABASE_URL": "database.url", "NATS_URL": "nats.url", "REDIS_URL": "redis.url", "PORT": "port",
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint"}
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "otel.endpoint", "K_SINK": "forward.sink"} // K_SINK: a Knative SinkBinding
 }
 
 // Run runs the tick on clock until ctx ends, then finishes the fires it has claimed and returns.
@@ -148,6 +152,11 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	defer tracing.Stop(ctx, log)
 	engine.SetTracer(tracing.Provider())
+	s.Forward.Metrics = reg
+	forwarder, err := forward.New(js, s.NATS.Names(), policy, clock, log.With("component", "forward"), s.Forward)
+	if err != nil {
+		return err
+	}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
@@ -169,6 +178,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		log.Warn("no redis.url: this replica claims every shard; run one tick, or several on the database claim alone")
 	}
 	g.Go(func() error { return engine.Run(ctx) })
+	g.Go(func() error { return forwarder.Run(ctx) })
 	g.Go(func() error { return keeper.Run(ctx) })
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
 	if serveAdmin {

@@ -9,14 +9,19 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
+	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
+	"github.com/vecron/vecron/shared/testfactory"
 )
 
 // The tick serves its metrics — the lease gauges among them — on the admin address it logs, and
@@ -92,4 +97,45 @@ func TestTickTracingSettings(t *testing.T) {
 	})
 	testenv.AdminServesOnlyMetrics(t, "http://"+logs.AdminAddr(t),
 		[]string{"vecron_otel_spans_ended_total 0", "vecron_otel_spans_exported_total 0", "vecron_otel_export_failures_total 0"}, []string{"/"})
+}
+
+// Under a SinkBinding (K_SINK) with forward.enabled, the tick posts its due fires to the sink:
+// the job's fire arrives there as an io.vecron.job.due CloudEvent in binary mode.
+func TestTickForwardsDueFiresToKSink(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	_, _, names := testenv.NATS(t)
+	got := make(chan *cloudevents.Event, 100)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		select {
+		case got <- ev:
+		default:
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(sink.Close)
+	s := tickfn.DefaultSettings()
+	require.NoError(t, config.FromArgs("tick", nil, []string{"K_SINK=" + sink.URL + "/default/default", "VECRON_FORWARD__ENABLED=true"}, &s, tickfn.Aliases()))
+	require.Equal(t, sink.URL+"/default/default", s.Forward.Sink, "K_SINK is forward.sink")
+	s.Database.URL = url
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	s.Egress = egress.Loopback()
+	s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 0, time.Second, "tickfn-forward-test", "127.0.0.1:0"
+	job := testfactory.Job(t, st, testfactory.JobOpts{})
+	testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return tickfn.Run(ctx, clockwork.NewRealClock(), s, log)
+	})
+	select {
+	case ev := <-got:
+		require.Equal(t, event.TypeJobDue, ev.Type())
+		require.Equal(t, job.ID, ev.Subject())
+		require.True(t, strings.HasPrefix(ev.ID(), job.ID+":"), "the id is the fire's idempotency key")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no due fire reached the sink")
+	}
 }

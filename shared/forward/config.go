@@ -1,0 +1,139 @@
+package forward
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/metric"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/sink"
+)
+
+// Defaults of Config.
+const (
+	// ConcurrencyDefault is the posts in flight per kind on one replica (docs/deploy.md §4): a
+	// post is a round trip to the broker's ingress, which answers once it has stored the event,
+	// a few milliseconds; 64 in flight carries a top-of-the-minute herd of thousands of fires
+	// within the half second fires are staged ahead.
+	ConcurrencyDefault = 64
+	// TimeoutDefault bounds one post: a broker ingress answers in milliseconds, so a post still
+	// waiting after this is stuck, and its event is better handed to the next attempt.
+	TimeoutDefault = sink.TimeoutDefault
+	// MinBackoffDefault and MaxBackoffDefault bound the wait before an event the sink did not
+	// accept is posted again; a due fire waits at most half a minute once the sink is back.
+	MinBackoffDefault = time.Second
+	MaxBackoffDefault = 30 * time.Second
+)
+
+// Config configures a Forwarder: the tick's forward.* settings.
+type Config struct {
+	// Enabled turns the forwarder on. A sink alone does not: K_SINK may be injected into a
+	// tick whose executors pull (deployment mode), and a forwarder there would take their
+	// fires away from them.
+	Enabled bool `koanf:"enabled" usage:"post due events to forward.sink or forward.sinks (Knative Eventing, OpenFaaS) instead of leaving them to executors that pull"`
+	// Sink is where every kind's due events are posted, unless Sinks names another.
+	Sink string `koanf:"sink" usage:"http(s) URL every kind's due events are posted to as CloudEvents in HTTP binary mode (the Knative Broker's address); also K_SINK (Knative SinkBinding)"`
+	// Sinks are per-kind sinks, "kind=URL", over Sink.
+	Sinks []string `koanf:"sinks" usage:"per kind, kind=URL (http=https://…,sql=https://…), over forward.sink; a kind with neither is left to executors that pull"`
+	// DeadLetterSink takes the due events a sink refused as malformed, with Knative's error
+	// extensions, as a broker's dead-letter sink does: the api's /dead-letter on its internal
+	// listener records the fire dead-lettered, to be seen and replayed.
+	DeadLetterSink string `koanf:"dead_letter_sink" usage:"http(s) URL that takes a due event a forward sink refused as malformed (a 4xx), with Knative's error extensions: the api's events.internal_port at /dead-letter records the fire dead-lettered; empty: the event is given up with an error log"`
+	// Concurrency bounds the posts in flight per kind on one replica.
+	Concurrency int `koanf:"concurrency" usage:"posts of due events in flight per kind on one tick replica"`
+	// Timeout bounds one post, the sink's answer included.
+	Timeout time.Duration `koanf:"timeout" usage:"time allowed for one post of a due event, the sink's answer included"`
+	// MinBackoff is the wait after a first failed post of an event; each failure of the same
+	// event doubles it, up to MaxBackoff.
+	MinBackoff time.Duration `koanf:"-"`
+	MaxBackoff time.Duration `koanf:"-"`
+	// Metrics receives vecron_forward_deliveries_total; nil counts nothing.
+	Metrics *metric.Registry `koanf:"-"`
+}
+
+// DefaultConfig returns the configuration zero fields fall back to.
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
+func (c Config) withDefaults() Config {
+	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
+	c.Timeout = cmp.Or(c.Timeout, TimeoutDefault)
+	c.MinBackoff = cmp.Or(c.MinBackoff, MinBackoffDefault)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, MaxBackoffDefault)
+	return c
+}
+
+// target is one kind's sink as configured: its URL and the setting it comes from.
+type target struct {
+	kind    domain.JobKind
+	url     string
+	setting string
+}
+
+// targets returns the sink of each kind that has one, in queue.DueKinds order, or an error
+// naming the setting that is wrong; never quoting a URL, which may hold a token.
+func (c Config) targets() ([]target, error) {
+	switch {
+	case c.Concurrency < 0:
+		return nil, errors.New("forward.concurrency: must not be negative")
+	case c.Timeout < 0:
+		return nil, errors.New("forward.timeout: must not be negative")
+	case c.MinBackoff < 0 || c.MaxBackoff < 0:
+		return nil, errors.New("forward: MinBackoff and MaxBackoff must not be negative")
+	}
+	kinds := queue.DueKinds()
+	perKind := map[domain.JobKind]string{}
+	for i, entry := range c.Sinks {
+		name, url, ok := strings.Cut(entry, "=")
+		kind := domain.JobKind(strings.TrimSpace(name))
+		switch {
+		case !ok || strings.TrimSpace(url) == "":
+			return nil, fmt.Errorf("forward.sinks: item %d: want kind=URL, such as http=https://broker.example/ns/default", i)
+		case !slices.Contains(kinds, kind):
+			return nil, fmt.Errorf("forward.sinks: item %d: %q is not a job kind (%s)", i, printable(string(kind)), kindList(kinds))
+		case perKind[kind] != "":
+			return nil, fmt.Errorf("forward.sinks: %s is given twice", kind)
+		}
+		perKind[kind] = strings.TrimSpace(url)
+	}
+	var out []target
+	for _, kind := range kinds {
+		switch {
+		case perKind[kind] != "":
+			out = append(out, target{kind: kind, url: perKind[kind], setting: "forward.sinks (" + string(kind) + ")"})
+		case strings.TrimSpace(c.Sink) != "":
+			out = append(out, target{kind: kind, url: strings.TrimSpace(c.Sink), setting: "forward.sink"})
+		}
+	}
+	if c.Enabled && len(out) == 0 {
+		return nil, errors.New("forward.sink: required when forward.enabled is true (or forward.sinks, per kind); it is the Knative Broker's address, K_SINK under a SinkBinding")
+	}
+	return out, nil
+}
+
+func kindList(kinds []domain.JobKind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// printable returns s cut to 32 bytes with anything but printable ASCII replaced, for an error
+// that quotes what an operator wrote.
+func printable(s string) string {
+	b := []byte(s)
+	if len(b) > 32 {
+		b = b[:32]
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}

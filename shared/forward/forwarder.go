@@ -1,0 +1,383 @@
+// Package forward moves due events from JetStream to an HTTP sink — a Knative Broker's address,
+// or per kind an OpenFaaS gateway's route — for platforms whose executors are invoked rather
+// than pull (docs/deploy.md §4 and §6).
+//
+// For each kind with a sink the forwarder consumes the same durable consumer a pulling executor
+// of that kind would (queue.DueConsumerConfig), so the work-queue stream never has overlapping
+// consumers and the queue size metric and KEDA's lag mean the same in every mode. Each event is
+// posted unchanged in CloudEvents HTTP binary mode through shared/sink (the egress policy, no
+// redirects followed, no URL in errors) and settled in one place, decide: a 2xx acknowledges
+// it; a refusal the event itself caused (a 4xx other than 404, 408, 409 and 429, which Knative
+// also retries, and 401 and 403, which an operator's fix ends) is posted to
+// forward.dead_letter_sink with Knative's error extensions, as a broker dead-letters (the api's
+// /dead-letter records the fire dead-lettered), or without one terminated, logged at error level
+// and counted as given up — posting it again would be refused again; anything else (5xx,
+// a timeout, a refused connection, a redirect) hands it back with a growing delay, without
+// limit: a due fire waits for its sink rather than being lost.
+//
+// Delivery is at least once: a post whose answer is lost is made again, with the same event
+// id. The broker ingress stores an event under its id (Nats-Msg-Id) and the executor records
+// an execution once per idempotency key, which is that id, so the fire runs once.
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/jonboulle/clockwork"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/egress"
+	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
+	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/sink"
+)
+
+// route is one kind's consumer and sink.
+type route struct {
+	kind     domain.JobKind
+	sink     *sink.Client
+	consumer jetstream.ConsumerConfig
+	// dest is the sink's URL without credentials or query: what a dead letter says it was
+	// refused by.
+	dest string
+}
+
+// Knative's error extensions, which a dead-letter sink reads: where the event was last posted
+// and the status it got (the api's /dead-letter records them).
+const (
+	extErrorDest = "knativeerrordest"
+	extErrorCode = "knativeerrorcode"
+)
+
+// Forwarder posts the due events of the kinds with a sink to that sink. Run one on every tick
+// replica: they share each kind's consumer.
+type Forwarder struct {
+	js     jetstream.JetStream
+	names  event.Names
+	routes []route
+	cfg    Config
+	clock  clockwork.Clock
+	log    *slog.Logger
+	// deliveries counts the settled posts by kind and result.
+	deliveries *metric.CounterVec
+	// enabledOff notes a sink set while forward.enabled is false, for Run to say so.
+	enabledOff bool
+	// deadLetters takes the events a sink refused as malformed; nil gives them up.
+	deadLetters *sink.Client
+}
+
+// New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
+// the default policy). With forward.enabled false it forwards nothing (Run returns at once), but
+// still registers its metric family. It returns an error naming the setting when cfg is invalid:
+// a sink that is not an http or https URL with a host, or whose host is an address policy
+// refuses — a sink that can never be reached fails the start, not every fire.
+func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock clockwork.Clock, log *slog.Logger, cfg Config) (*Forwarder, error) {
+	cfg = cfg.withDefaults()
+	targets, err := cfg.targets()
+	if err != nil {
+		return nil, err
+	}
+	deliveries, err := cfg.Metrics.CounterVec(metric.ForwardDeliveries)
+	if err != nil {
+		return nil, err
+	}
+	f := &Forwarder{js: js, names: names, cfg: cfg, clock: clock, log: log, deliveries: deliveries}
+	if !cfg.Enabled {
+		f.enabledOff = len(targets) > 0
+		return f, nil
+	}
+	for _, t := range targets {
+		client, err := sink.New(sink.Config{URL: t.url, Setting: t.setting, Timeout: cfg.Timeout, Policy: policy})
+		if err != nil {
+			return nil, err
+		}
+		if err := client.Refused(); err != nil {
+			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", t.setting, err)
+		}
+		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url),
+			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
+	}
+	if cfg.DeadLetterSink != "" {
+		const setting = "forward.dead_letter_sink"
+		if f.deadLetters, err = sink.New(sink.Config{URL: cfg.DeadLetterSink, Setting: setting, Timeout: cfg.Timeout, Policy: policy}); err != nil {
+			return nil, err
+		}
+		if err := f.deadLetters.Refused(); err != nil {
+			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", setting, err)
+		}
+	}
+	return f, nil
+}
+
+// Kinds returns the kinds whose due events this forwarder posts, none when it is off.
+func (f *Forwarder) Kinds() []domain.JobKind {
+	out := make([]domain.JobKind, len(f.routes))
+	for i, r := range f.routes {
+		out[i] = r.kind
+	}
+	return out
+}
+
+// Run forwards until ctx ends, then hands the events it fetched and did not start posting back
+// to the stream at once, lets the posts in flight end (each within forward.timeout) and settles
+// them, and returns nil. A missing stream is waited for, and a consumer deleted meanwhile is made
+// again (queue.ConsumeDurable). It returns nil at once when there is nothing to forward.
+func (f *Forwarder) Run(ctx context.Context) error {
+	if f.enabledOff {
+		f.log.Warn("a forward sink is set but forward.enabled is false: due events are left to executors that pull")
+	}
+	if len(f.routes) == 0 {
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for _, r := range f.routes {
+		g.Go(func() error { return f.runRoute(ctx, r) })
+	}
+	return g.Wait()
+}
+
+// runRoute forwards one kind's due events.
+func (f *Forwarder) runRoute(ctx context.Context, r route) error {
+	defer r.sink.CloseIdleConnections()
+	sem := make(chan struct{}, f.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	return queue.ConsumeDurable(ctx, f.js, f.names.DueStream(), r.consumer, f.clock, f.log, func(cons jetstream.Consumer) error {
+		f.log.Info("forwarding due events", "kind", r.kind, "sink_host", r.sink.Host(), "consumer", r.consumer.Durable)
+		return f.consume(ctx, r, cons, sem, &wg)
+	})
+}
+
+// pullExpiry is how long a pull request waits on the server: short, so a consumer deleted
+// before the pull was made is noticed within seconds (queue.ConsumerGone).
+const pullExpiry = 4 * time.Second
+
+// consume posts the messages of cons until ctx ends or its iterator closes, each in a goroutine
+// of wg holding a slot of sem.
+func (f *Forwarder) consume(ctx context.Context, r route, cons jetstream.Consumer, sem chan struct{}, wg *sync.WaitGroup) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(f.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", r.consumer.Durable, err)
+	}
+	// Drained rather than stopped: what it fetched ahead is handed back at once for another
+	// replica, not left to wait out the ack wait.
+	stop := context.AfterFunc(ctx, it.Drain)
+	defer stop()
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			queue.ReturnBuffered(it, f.log)
+			return nil
+		}
+		msg, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			<-sem
+			return nil
+		}
+		if err != nil {
+			<-sem
+			if queue.ConsumerGone(ctx, cons, err) {
+				it.Stop()
+				return nil
+			}
+			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
+			f.log.Warn("forward: pull due events", "kind", r.kind, "error", err)
+			select {
+			case <-ctx.Done():
+			case <-f.clock.After(time.Second):
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			<-sem
+			queue.Nak(msg, f.log)
+			queue.ReturnBuffered(it, f.log)
+			return nil
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f.handle(ctx, r, msg)
+		})
+	}
+}
+
+// handle posts one message to r's sink and settles it as decide says.
+func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		f.log.Error("forward: a message without metadata; dropped", "subject", msg.Subject(), "error", err)
+		f.settle(msg, "", msg.Term())
+		return
+	}
+	ev, err := event.FromNATS(ctx, &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err != nil {
+		// Never readable, whatever the sink does; no executor could read it either.
+		f.log.Error("forward: an unreadable due event given up", "kind", r.kind, "stream_seq", meta.Sequence.Stream, "error", err)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
+		f.settle(msg, "", msg.Term())
+		return
+	}
+	// A post begun is finished, within forward.timeout, even when the tick is stopping: its
+	// answer settles the message, where a cancelled post would only send the event again.
+	err = f.post(context.WithoutCancel(ctx), r, msg, ev)
+	o := decide(err, int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	attrs := []any{"kind", r.kind, "event_id", ev.ID(), "event_type", ev.Type(), "attempts", meta.NumDelivered}
+	var se *sink.Error
+	if errors.As(err, &se) && se.Status != 0 {
+		attrs = append(attrs, "status", se.Status)
+	} else if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	switch o.action {
+	case ack:
+		f.deliveries.Inc(string(r.kind), metric.ResultOK)
+		f.settle(msg, ev.ID(), msg.Ack())
+	case drop:
+		f.deadLetter(ctx, r, msg, ev, se.Status, int(meta.NumDelivered), attrs)
+	case retry:
+		level := slog.LevelWarn
+		if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
+			level = slog.LevelError // not going away by itself: the policy or the sink setting must change
+		}
+		f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying", append(attrs, "retry_in", o.delay.String())...)
+		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
+		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
+	}
+}
+
+// deadLetter settles an event r's sink refused with status: posted to forward.dead_letter_sink
+// with Knative's error extensions and acknowledged once it is taken there; handed back with the
+// back-off when the dead-letter sink fails for a while (the next delivery tries r's sink first
+// again); given up, with an error log, without a dead-letter sink or when that refuses it too.
+func (f *Forwarder) deadLetter(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event, status, attempts int, attrs []any) {
+	if f.deadLetters == nil {
+		f.log.Error("due event given up: the forward sink refused it as malformed, and forward.dead_letter_sink is not set", attrs...)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
+		f.settle(msg, ev.ID(), msg.Term())
+		return
+	}
+	dl := ev.Clone()
+	dl.SetExtension(extErrorDest, r.dest)
+	dl.SetExtension(extErrorCode, strconv.Itoa(status))
+	err := f.deadLetters.Post(context.WithoutCancel(ctx), dl)
+	o := decide(err, attempts, f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	switch o.action {
+	case ack:
+		f.log.Error("due event dead-lettered: the forward sink refused it as malformed", attrs...)
+		f.deliveries.Inc(string(r.kind), metric.ResultDeadLettered)
+		f.settle(msg, ev.ID(), msg.Ack())
+	case drop:
+		var se *sink.Error
+		errors.As(err, &se)
+		f.log.Error("due event given up: the forward sink refused it as malformed, and so did the dead-letter sink",
+			append(attrs, "dead_letter_status", se.Status)...)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
+		f.settle(msg, ev.ID(), msg.Term())
+	case retry:
+		f.log.Warn("due event refused as malformed, not taken by the dead-letter sink; retrying",
+			append(attrs, "dead_letter_error", err.Error(), "retry_in", o.delay.String())...)
+		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
+		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
+	}
+}
+
+// destOf returns a sink's URL without credentials, query or fragment, which may hold a token.
+func destOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
+// post posts ev to r's sink, telling JetStream every third of the ack wait that the message is
+// still in work: the consumer is the executors' (ack wait 4 s), shorter than forward.timeout.
+func (f *Forwarder) post(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// The real clock on purpose: the server counts the ack wait on its own clock.
+		t := time.NewTicker(r.consumer.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					f.log.Warn("forward: signal progress", "error", err)
+				}
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(done)
+	return r.sink.Post(ctx, ev)
+}
+
+func (f *Forwarder) settle(msg jetstream.Msg, id string, err error) {
+	if err != nil {
+		f.log.Warn("forward: settle due event", "event_id", id, "subject", msg.Subject(), "error", err)
+	}
+}
+
+// action is what becomes of a posted message.
+type action int
+
+const (
+	ack action = iota
+	retry
+	drop
+)
+
+// outcome is decide's answer: the action, and for retry the delay.
+type outcome struct {
+	action action
+	delay  time.Duration
+}
+
+// decide settles a post, in this one place: nil (a 2xx) → ack; a 4xx the event itself caused →
+// drop; anything else → retry after the back-off of the attempts so far, or the sink's
+// Retry-After when it asks for longer (up to the longest back-off).
+func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outcome {
+	if err == nil {
+		return outcome{action: ack}
+	}
+	var se *sink.Error
+	errors.As(err, &se)
+	if se != nil && permanent(se.Status) {
+		return outcome{action: drop}
+	}
+	wait := sink.Backoff(max(attempts, 1), minBackoff, maxBackoff)
+	if se != nil {
+		wait = max(wait, min(se.RetryAfter, maxBackoff))
+	}
+	return outcome{action: retry, delay: wait}
+}
+
+// permanent reports whether a sink's status refuses the event itself: a 4xx, except those
+// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and 401 and
+// 403, which a credential or policy an operator fixes turns into an acceptance.
+func permanent(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
+		http.StatusUnauthorized, http.StatusForbidden:
+		return false
+	}
+	return status >= 400 && status < 500
+}

@@ -1,0 +1,20 @@
+package metric
+
+// The forwarder's families (docs/deploy.md §4, "How due events reach the Broker").
+const (
+	ForwardDeliveries Name = "vecron_forward_deliveries_total"
+	// ResultDeadLettered is a due event its sink refused, taken by forward.dead_letter_sink.
+	ResultDeadLettered = "dead_lettered"
+)
+
+func forwardFamilies() []Desc {
+	return []Desc{
+		{
+			Name: ForwardDeliveries, Type: TypeCounter,
+			Help: "Due events the tick posted to their kind's forward sink (a Knative Broker, an OpenFaaS gateway): accepted, " +
+				"to be retried, refused as malformed and taken by forward.dead_letter_sink, or given up (refused, and no dead-letter sink took it).",
+			Labels:     []Label{{Name: "kind", Values: queueKinds()}, {Name: "result", Values: []string{ResultOK, ResultRetry, ResultDeadLettered, ResultGaveUp}}},
+			ObservedIn: "shared/forward, where a post is settled",
+		},
+	}
+}
