@@ -259,3 +259,31 @@ func TestDeadLetterSinkRecordsABackfillFire(t *testing.T) {
 	f.problemOf(f.due(j, to, domain.TriggerSchedule, keys[2]), http.StatusUnprocessableEntity, "id")
 	f.requireNoExecution(keys[2])
 }
+
+// A replay's fire also leaves the outbox once published: the dead letter it replays names its
+// key, which shows it was handed out. A replay key no dead letter names is refused.
+func TestDeadLetterSinkRecordsAReplayFire(t *testing.T) {
+	t.Parallel()
+	f := newSinkFixture(t, true)
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(time.Now().Add(time.Hour))})
+	at := domain.Instant(time.Now().Add(-10 * time.Second))
+	first := f.execution(f.recorded(f.due(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))))
+	code, _, b := f.c.do(http.MethodPost, "/api/v1/dead-letters/"+first.ID+"/replay", "")
+	require.Equal(t, http.StatusAccepted, code, string(b))
+	first, err := f.st.GetExecution(t.Context(), first.ID)
+	require.NoError(t, err)
+	key := first.DeadLetter.ReplayKey
+	require.NotEmpty(t, key)
+
+	forged := domain.Key(j.ID, domain.TriggerReplay, at, uuid.NewString())
+	f.problemOf(f.due(j, at, domain.TriggerReplay, forged), http.StatusUnprocessableEntity, "id")
+	f.requireNoExecution(forged)
+
+	// Published: the outbox row is gone.
+	require.NoError(t, f.st.DeleteFires(t.Context(), []string{key}))
+	a := f.recorded(f.due(j, at, domain.TriggerReplay, key))
+	require.True(t, a.Recorded)
+	e := f.execution(a)
+	require.Equal(t, domain.TriggerReplay, e.Trigger)
+	require.Equal(t, key, e.IdempotencyKey)
+}

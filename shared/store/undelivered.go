@@ -39,7 +39,8 @@ type Undelivered struct {
 // job's claim has passed its instant — a cron job's next run is after it, or a fixed_delay job
 // waits for its end (no next run) and no fire of it is newer, unfinished or finished after it;
 // or, for a backfill ($6), a backfill of the job covering the instant is on record (its audit
-// row: the outbox row is gone once the fire is published). A fire of any other trigger always has its execution
+// row: the outbox row is gone once the fire is published); or, for a replay ($8), the dead
+// letter it replays names its key. A fire of any other trigger always has its execution
 // row before it is published.
 const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = $2 AND o.scheduled_at = $3
 		AND o.job_id = $1 AND o.publish_at <= $4)
@@ -53,7 +54,9 @@ const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotenc
 		AND a.action = 'job.backfill'
 		AND CASE WHEN a.action = 'job.backfill' AND a.after IS NOT NULL
 			THEN (a.after::jsonb->>'first')::timestamptz <= $3 AND (a.after::jsonb->>'last')::timestamptz >= $3
-				AND a.after::jsonb->>'trigger' = 'backfill' END), false)`
+				AND a.after::jsonb->>'trigger' = 'backfill' END)
+	OR $8 AND EXISTS (SELECT 1 FROM job_executions r WHERE r.job_id = $1 AND r.scheduled_at = $3
+		AND r.dead_letter_replay_key = $2), false)`
 
 // DeadLetterUndelivered records the fire u names — a fire its broker gave up delivering
 // (Knative's dead-letter sink) — dead-lettered at at with u.Error, in one transaction with the
@@ -78,12 +81,13 @@ func (s *Store) DeadLetterUndelivered(ctx context.Context, u Undelivered, at tim
 	)
 	scheduled := u.Trigger == domain.TriggerSchedule
 	backfill := u.Trigger == domain.TriggerBackfill
+	replay := u.Trigger == domain.TriggerReplay
 	// Checked before the write makes the day's partition: an event cannot make one for a day
 	// no fire of the job was handed out on.
 	var known bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM job_executions WHERE idempotency_key = $2 AND scheduled_at = $3)
 		OR `+handedOutSQL+` FROM jobs WHERE id = $1`,
-		u.JobID, u.IdempotencyKey, u.ScheduledAt, at.Add(UndeliveredSkew), scheduled, backfill, UndeliveredSkew).Scan(&known)
+		u.JobID, u.IdempotencyKey, u.ScheduledAt, at.Add(UndeliveredSkew), scheduled, backfill, UndeliveredSkew, replay).Scan(&known)
 	switch {
 	case err != nil:
 		return nil, false, nil, translate("dead-letter undelivered fire", err)
@@ -164,11 +168,12 @@ func (s *Store) DeadLetterUndelivered(ctx context.Context, u Undelivered, at tim
 func insertUndelivered(ctx context.Context, tx pgx.Tx, u Undelivered, job *domain.Job, at time.Time) (*domain.Execution, error) {
 	scheduled := u.Trigger == domain.TriggerSchedule
 	backfill := u.Trigger == domain.TriggerBackfill
+	replay := u.Trigger == domain.TriggerReplay
 	var trigger *string
 	if err := tx.QueryRow(ctx, `SELECT CASE WHEN `+handedOutSQL+` THEN coalesce(
 			(SELECT trigger FROM outbox WHERE idempotency_key = $2 AND scheduled_at = $3 AND job_id = $1),
-			CASE WHEN $5 THEN 'schedule' ELSE 'backfill' END) END`,
-		u.JobID, u.IdempotencyKey, u.ScheduledAt, at.Add(UndeliveredSkew), scheduled, backfill, UndeliveredSkew).Scan(&trigger); err != nil {
+			CASE WHEN $5 THEN 'schedule' WHEN $8 THEN 'replay' ELSE 'backfill' END) END`,
+		u.JobID, u.IdempotencyKey, u.ScheduledAt, at.Add(UndeliveredSkew), scheduled, backfill, UndeliveredSkew, replay).Scan(&trigger); err != nil {
 		return nil, err
 	}
 	if trigger == nil {
