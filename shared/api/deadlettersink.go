@@ -21,6 +21,7 @@ import (
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/schedule"
 	"github.com/vecron/vecron/shared/secret"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // DeadLetterPath is where the cluster-internal listener takes the events a Knative broker gave
@@ -48,11 +49,12 @@ type Publisher interface {
 }
 
 // deadLetterAnswer is the answer of the dead-letter sink: whether it recorded the fire
-// dead-lettered now, and the fire's execution as it is (none for a wake).
+// dead-lettered now, and the id of the fire's execution (none for a wake). Never more: anyone
+// who can make the broker deliver here could read any namespace's execution from it.
 type deadLetterAnswer struct {
-	Recorded  bool              `json:"recorded"`
-	Reason    string            `json:"reason,omitempty"`
-	Execution *domain.Execution `json:"execution,omitempty"`
+	Recorded    bool   `json:"recorded"`
+	ExecutionID string `json:"execution_id,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
 // undelivered is what a dead-lettered due event says, checked.
@@ -69,6 +71,10 @@ type undelivered struct {
 // whose execution ended is left as it is, and one whose execution runs is answered 409: its
 // worker records its end. The same event again records nothing more and publishes the same
 // messages, which the streams store once.
+//
+// The sink cannot tell the broker from anyone who can make it deliver here, so the event only
+// names the fire: the job's version, schedule and trigger are read from the database, and a
+// fire the database shows no executor was handed is refused (422 on id).
 func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 	events, err := readEvents(w, r)
 	if err != nil {
@@ -90,7 +96,8 @@ func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, deadLetterAnswer{Reason: "a wake is dropped: a later fire wakes the executors"})
 		return
 	}
-	u, err := parseUndelivered(events[0])
+	now := s.now().UTC()
+	u, err := parseUndelivered(events[0], now)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -105,17 +112,26 @@ func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := u.due
-	e := &domain.Execution{ID: id.String(), JobID: d.JobID, JobVersion: d.JobVersion, IdempotencyKey: d.IdempotencyKey,
-		Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, Error: s.undeliveredError(r.Context(), u)}
-	out, changed, err := s.store.DeadLetterUndelivered(r.Context(), e, s.now().UTC())
-	if errors.Is(err, domain.ErrNotFound) {
+	out, changed, job, err := s.store.DeadLetterUndelivered(r.Context(), store.Undelivered{ID: id.String(), JobID: d.JobID,
+		IdempotencyKey: d.IdempotencyKey, Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, Error: s.undeliveredError(r.Context(), u)}, now)
+	var conflict *domain.ConflictError
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
 		// Not retried by the broker (a 4xx but 404, 408, 409 and 429): the job is gone, and
 		// with it any replay of its fire.
 		writeProblem(w, problem{Status: http.StatusUnprocessableEntity, Detail: "the fire's job does not exist",
 			Errors: []domain.FieldError{{Field: "data.job_id", Reason: "no such job"}}})
 		return
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotHandedOut):
+		writeProblem(w, problem{Status: http.StatusUnprocessableEntity, Detail: "no executor was handed this fire",
+			Errors: []domain.FieldError{{Field: "id", Reason: "names no fire that was queued for publication or claimed"}}})
+		return
+	case errors.As(err, &conflict):
+		// A 409 the broker would retry in vain: the key's execution stays another job's.
+		writeProblem(w, problem{Status: http.StatusUnprocessableEntity, Detail: conflict.FieldError.Error(),
+			Errors: []domain.FieldError{conflict.FieldError}})
+		return
+	case err != nil:
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -129,26 +145,27 @@ func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 	case out.Status != domain.StatusDeadLettered || !strings.HasPrefix(out.Error, UndeliveredPrefix):
 		// Ended otherwise (run, skipped, cancelled, or dead-lettered by its executor, which
 		// published it): not this sink's to change or to publish.
-		writeJSON(w, http.StatusOK, deadLetterAnswer{Reason: "the fire's execution had ended: " + string(out.Status), Execution: out})
+		writeJSON(w, http.StatusOK, deadLetterAnswer{ExecutionID: out.ID})
 		return
 	}
-	// Published on every delivery of the event, and stored once per message id: a publish
-	// that failed after the record is made good by the broker's redelivery.
-	if err := s.publishDeadLetter(r.Context(), d, out); err != nil {
+	// Both on every delivery of the event, as both are idempotent: a publish or a next run that
+	// failed after the record is made good by the broker's redelivery (503), or a fixed_delay
+	// job would never fire again.
+	if err := s.afterUndelivered(r.Context(), job, out); err != nil {
+		s.log.ErrorContext(r.Context(), "schedule the next run of a fixed_delay job", "job_id", job.ID, "execution_id", out.ID, "error", err)
+		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the dead letter is recorded; setting the job's next run failed, deliver it again"})
+		return
+	}
+	if err := s.publishDeadLetter(r.Context(), event.DueFor(job, out.ScheduledAt, out.Trigger, out.IdempotencyKey), out); err != nil {
 		s.log.ErrorContext(r.Context(), "publish dead letter", "execution_id", out.ID, "error", err)
 		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the dead letter is recorded; publishing it failed, deliver it again"})
 		return
 	}
-	if changed {
-		if err := s.afterUndelivered(r.Context(), d, out); err != nil {
-			s.log.WarnContext(r.Context(), "schedule the next run of a fixed_delay job", "job_id", d.JobID, "error", err)
-		}
-	}
-	writeJSON(w, http.StatusOK, deadLetterAnswer{Recorded: changed, Execution: out})
+	writeJSON(w, http.StatusOK, deadLetterAnswer{Recorded: changed, ExecutionID: out.ID})
 }
 
 // parseUndelivered checks a dead-lettered event; the error names the attribute or data field.
-func parseUndelivered(ev cloudevents.Event) (undelivered, error) {
+func parseUndelivered(ev cloudevents.Event, now time.Time) (undelivered, error) {
 	bad := func(field, reason string) (undelivered, error) {
 		return undelivered{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Reason: reason}}}
 	}
@@ -165,6 +182,19 @@ func parseUndelivered(ev cloudevents.Event) (undelivered, error) {
 	if !strings.HasPrefix(d.IdempotencyKey, d.JobID+":") {
 		return bad("id", "is not an idempotency key of the job data.job_id names")
 	}
+	// A fire not due yet was handed to no one: a dead letter of it would make the fire, when it
+	// comes, find its work done.
+	if d.ScheduledAt.After(now.Add(store.UndeliveredSkew)) {
+		return bad("data.scheduled_at", "is in the future: the broker cannot have given up on a fire not due yet")
+	}
+	if f, ok := fireOfKey(d.JobID, d.IdempotencyKey); !ok {
+		return bad("id", "is not the key of a fire")
+	} else if f != "" && d.Trigger != f || f == "" && d.Trigger != domain.TriggerSchedule && d.Trigger != domain.TriggerBackfill {
+		return bad("data.trigger", "is not the trigger the key names")
+	}
+	if at, ok := domain.KeyInstant(d.IdempotencyKey); ok && !at.Equal(domain.Instant(d.ScheduledAt)) {
+		return bad("id", "names another instant than data.scheduled_at")
+	}
 	u := undelivered{due: d}
 	ext := ev.Extensions()
 	if v, ok := ext[ExtErrorDest]; ok {
@@ -174,7 +204,7 @@ func parseUndelivered(ev cloudevents.Event) (undelivered, error) {
 		}
 		// Where it went, and no more: no credential, no query.
 		dest.User, dest.RawQuery, dest.Fragment = nil, "", ""
-		u.dest = printable(dest.String(), 200)
+		u.dest = printable(dest.String(), 400)
 	}
 	if v, ok := ext[ExtErrorCode]; ok {
 		code, err := strconv.Atoi(fmt.Sprint(v))
@@ -198,12 +228,23 @@ func parseUndelivered(ev cloudevents.Event) (undelivered, error) {
 
 // undeliveredError is the error an undelivered fire's execution records: the reason, where
 // the broker last tried, what it got, and an excerpt of the answer, bounded, printable, with
-// the values of the job's secrets masked; without the excerpt when they cannot be read.
+// the values of the job's secrets masked in the destination and the excerpt; without either
+// when those secrets cannot be read.
 func (s *Server) undeliveredError(ctx context.Context, u undelivered) string {
 	var b strings.Builder
 	b.WriteString(UndeliveredPrefix + "the broker gave up delivering this fire")
+	var mask *secret.Masker
+	if s.vars != nil && (u.dest != "" || len(u.data) > 0) {
+		resolved, err := s.vars.Resolve(ctx, u.due.JobID)
+		if err != nil {
+			s.log.WarnContext(ctx, "the job's secrets cannot be read; the broker's destination and answer are not kept", "job_id", u.due.JobID, "error", err)
+			u.dest, u.data = "", nil
+		} else {
+			mask = secret.NewMasker(resolved.Values)
+		}
+	}
 	if u.dest != "" {
-		b.WriteString(" to " + u.dest)
+		b.WriteString(" to " + excerpt(mask.Mask(u.dest), 200))
 	}
 	if u.code != 0 {
 		b.WriteString(" (last answer: HTTP " + strconv.Itoa(u.code) + ")")
@@ -211,25 +252,17 @@ func (s *Server) undeliveredError(ctx context.Context, u undelivered) string {
 	if len(u.data) == 0 {
 		return b.String()
 	}
-	var mask *secret.Masker
-	if s.vars != nil {
-		resolved, err := s.vars.Resolve(ctx, u.due.JobID)
-		if err != nil {
-			s.log.WarnContext(ctx, "the job's secrets cannot be read; the broker's answer is not kept", "job_id", u.due.JobID, "error", err)
-			return b.String()
-		}
-		mask = secret.NewMasker(resolved.Values)
-	}
 	// Masked whole, then cut: a secret that straddles the cut is hidden before it is cut.
 	b.WriteString(": " + excerpt(mask.Mask(strings.ToValidUTF8(string(u.data), "\uFFFD")), maxErrorData))
 	return b.String()
 }
 
-// excerpt returns s on one line, without control characters, cut to at most n bytes on a rune
+// excerpt returns s on one line, without control or format characters (U+202E would turn what
+// follows around on a screen, U+200B hide a difference), cut to at most n bytes on a rune
 // boundary.
 func excerpt(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return ' '
 		}
 		return r
@@ -270,17 +303,38 @@ func (s *Server) publishDeadLetter(ctx context.Context, d event.Due, e *domain.E
 
 // afterUndelivered sets the next run of a fixed_delay job, as an executor does at an end: its
 // delay counts from the end of e, and without it the job would never fire again.
-func (s *Server) afterUndelivered(ctx context.Context, d event.Due, e *domain.Execution) error {
-	if d.Schedule.Kind != domain.ScheduleFixedDelay || d.Trigger != domain.TriggerSchedule || e.FinishedAt == nil {
+// Only the stored job says it is fixed_delay: on any other, ScheduleAfterFinish's guard holds for
+// every fire the claim passed, and would move the job's next run.
+func (s *Server) afterUndelivered(ctx context.Context, job *domain.Job, e *domain.Execution) error {
+	if job.Schedule.Kind != domain.ScheduleFixedDelay || e.Trigger != domain.TriggerSchedule || e.FinishedAt == nil {
 		return nil
 	}
-	sched, err := schedule.Parse(d.Schedule, d.Timezone)
+	sched, err := schedule.Parse(job.Schedule, job.Timezone)
 	if err != nil {
 		return err
 	}
 	var next *time.Time
-	if t, ok := sched.WithSeed(d.JobID).Next(*e.FinishedAt); ok {
+	if t, ok := sched.WithSeed(job.ID).Next(*e.FinishedAt); ok {
 		next = &t
 	}
-	return s.store.ScheduleAfterFinish(ctx, d.JobID, d.ScheduledAt, next)
+	return s.store.ScheduleAfterFinish(ctx, job.ID, e.ScheduledAt, next)
+}
+
+// fireOfKey returns the trigger a key of job jobID names — empty for a scheduled or backfill
+// fire's, keyed by its instant — and false for a key that names no fire (a misfire range's).
+func fireOfKey(jobID, key string) (domain.Trigger, bool) {
+	rest, ok := strings.CutPrefix(key, jobID+":")
+	if !ok || rest == "" {
+		return "", false
+	}
+	trigger, id, found := strings.Cut(rest, ":")
+	if !found {
+		_, ok := domain.KeyInstant(key)
+		return "", ok
+	}
+	if id == "" || !slices.Contains([]domain.Trigger{domain.TriggerManual, domain.TriggerWebhook, domain.TriggerEvent,
+		domain.TriggerRetry, domain.TriggerReplay, domain.TriggerChain}, domain.Trigger(trigger)) {
+		return "", false
+	}
+	return domain.Trigger(trigger), true
 }
