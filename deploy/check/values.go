@@ -65,9 +65,6 @@ type Values struct {
 	Database   Connection `json:"database"`
 	NATS       Connection `json:"nats"`
 	Redis      Connection `json:"redis"`
-	SecretsKey struct {
-		ExistingSecret string `json:"existingSecret"`
-	} `json:"secrets"`
 
 	// Release and Namespace are the release's name and namespace the set is rendered as (the
 	// trial's URLs and selectors name them); the caller sets them.
