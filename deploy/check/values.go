@@ -62,9 +62,9 @@ type Values struct {
 		Enabled     bool `json:"enabled"`
 		Persistence bool `json:"persistence"`
 	} `json:"trial"`
-	Database   Connection `json:"database"`
-	NATS       Connection `json:"nats"`
-	Redis      Connection `json:"redis"`
+	Database Connection `json:"database"`
+	NATS     Connection `json:"nats"`
+	Redis    Connection `json:"redis"`
 
 	// Release and Namespace are the release's name and namespace the set is rendered as (the
 	// trial's URLs and selectors name them); the caller sets them.
