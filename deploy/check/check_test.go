@@ -60,6 +60,7 @@ func renderSet(t *testing.T, files ...string) rendered {
 	t.Helper()
 	v, err := check.LoadValues(chart, files...)
 	require.NoError(t, err)
+	v.Release, v.Namespace = "vecron", "vecron-system"
 	out, err := helm.Template(t.Context(), chart, "vecron", "vecron-system", files...)
 	require.NoError(t, err)
 	r := rendered{values: v, manifests: render.Split(out)}
@@ -97,6 +98,7 @@ func TestValueSets(t *testing.T) {
 			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
 			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
 			require.NoError(t, check.CheckPolicies(r.objects, fns, r.values.Policies()))
+			require.NoError(t, check.CheckTrial(r.objects, r.values.TrialServices()))
 		})
 	}
 }

@@ -50,7 +50,8 @@ type Object struct {
 	APIVersion string
 	Kind       string
 	Name       string
-	// Value is the typed object: *appsv1.Deployment, *corev1.Service, *corev1.ConfigMap,
+	// Value is the typed object: *appsv1.Deployment, *appsv1.StatefulSet (the trial's
+	// bundled services), *corev1.Service, *corev1.ConfigMap,
 	// *corev1.Secret, *networkingv1.Ingress, *networkingv1.NetworkPolicy,
 	// *policyv1.PodDisruptionBudget, *servingv1.Service or *CRDObject.
 	Value any
@@ -75,6 +76,8 @@ func newObject(apiVersion, kind string) (any, bool) {
 	switch apiVersion + " " + kind {
 	case "apps/v1 Deployment":
 		return new(appsv1.Deployment), true
+	case "apps/v1 StatefulSet":
+		return new(appsv1.StatefulSet), true
 	case "v1 Service":
 		return new(corev1.Service), true
 	case "v1 ConfigMap":
@@ -159,6 +162,8 @@ func validateMeta(v any) field.ErrorList {
 		name = apivalidation.NameIsDNS1035Label
 		template = t.Spec.Template.Labels
 	case *appsv1.Deployment:
+		template = t.Spec.Template.Labels
+	case *appsv1.StatefulSet:
 		template = t.Spec.Template.Labels
 	}
 	errs := apivalidation.ValidateObjectMetaAccessor(m, false, name, field.NewPath("metadata"))

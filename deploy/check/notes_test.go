@@ -82,6 +82,9 @@ func TestNotes(t *testing.T) {
 			[]string{"first admin", "kubectl get secret"}},
 		{"Both", []string{sets["deployment-no-keda"], writeValues(t, "settings:\n  api:\n    auth.modes: database,oidc")},
 			[]string{"Single sign-on", "kubectl get secret"}, nil},
+		{"Trial", []string{sets["trial"]},
+			[]string{"NOT FOR PRODUCTION", "Secret\nvecron-trial"}, nil},
+		{"NoTrial", []string{sets["deployment-keda"]}, nil, []string{"NOT FOR PRODUCTION"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

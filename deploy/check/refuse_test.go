@@ -112,7 +112,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{name: "UnknownFieldInConfigMap", m: manifest(t, kn, "v1 ConfigMap", "vecron-grafana-dashboard"),
 			change: func(d map[string]any) { at(d, "metadata")["label"] = map[string]any{} }, want: "unknown field"},
 		{name: "UnknownKind", m: manifest(t, dep, "apps/v1 Deployment", "vecron-tick"),
-			change: func(d map[string]any) { d["kind"] = "StatefulSet" }, want: "unknown kind"},
+			change: func(d map[string]any) { d["kind"] = "DaemonSet" }, want: "unknown kind"},
 		{name: "UnknownVersion", m: manifest(t, kn, "serving.knative.dev/v1 Service", "vecron-api"),
 			change: func(d map[string]any) { d["apiVersion"] = "serving.knative.dev/v1beta1" }, want: "unknown kind"},
 		{name: "NoName", m: manifest(t, dep, "v1 Service", "vecron-api"),

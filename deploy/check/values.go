@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,10 +58,30 @@ type Values struct {
 	Observability struct {
 		MetricsPort int `json:"metricsPort"`
 	} `json:"observability"`
+	Trial struct {
+		Enabled     bool `json:"enabled"`
+		Persistence bool `json:"persistence"`
+	} `json:"trial"`
+	Database Connection `json:"database"`
+	NATS     Connection `json:"nats"`
+	Redis    Connection `json:"redis"`
+
+	// Release and Namespace are the release's name and namespace the set is rendered as (the
+	// trial's URLs and selectors name them); the caller sets them.
+	Release, Namespace string `json:"-"`
 
 	// AppVersion is the chart's appVersion, the images' tag when image.tag is empty.
 	AppVersion string `json:"-"`
 }
+
+// Connection is the values of one connection (database, nats, redis).
+type Connection struct {
+	URL            string `json:"url"`
+	ExistingSecret string `json:"existingSecret"`
+}
+
+// given reports whether the values name the connection, so the trial's does not replace it.
+func (c Connection) given() bool { return c.URL != "" || c.ExistingSecret != "" }
 
 // KedaValues are the keda values.
 type KedaValues struct {
@@ -199,10 +220,20 @@ func (v Values) Policies() Policies {
 		ServicePorts: v.NetworkPolicies.ServicePorts, KnativeNamespaces: v.NetworkPolicies.KnativeNamespaces,
 		TickReplicas: v.Tick.Replicas, APIReplicas: v.API.Replicas,
 	}
-	if s := v.Scaling(); s != nil && len(v.Keda.NetworkPolicy.NATSPodLabels) > 0 && v.NetworkPolicies.Enabled {
+	natsPods, endpoint := v.Keda.NetworkPolicy.NATSPodLabels, v.Keda.NATSMonitoringEndpoint
+	if t := v.TrialServices(); t != nil && !v.NATS.given() {
+		// The bundled NATS is beside the release: the chart lets KEDA reach it by default.
+		if len(natsPods) == 0 {
+			natsPods = t.SelectorLabels("nats")
+		}
+		if endpoint == "" {
+			endpoint = t.Host("nats") + ":8222"
+		}
+	}
+	if s := v.Scaling(); s != nil && len(natsPods) > 0 && v.NetworkPolicies.Enabled {
 		p.KEDA = &KEDAAccess{
-			NATSPods: v.Keda.NetworkPolicy.NATSPodLabels, OperatorNamespace: v.Keda.NetworkPolicy.OperatorNamespace,
-			OperatorPods: v.Keda.NetworkPolicy.OperatorPodLabels, Port: monitoringPort(v.Keda.NATSMonitoringEndpoint),
+			NATSPods: natsPods, OperatorNamespace: v.Keda.NetworkPolicy.OperatorNamespace,
+			OperatorPods: v.Keda.NetworkPolicy.OperatorPodLabels, Port: monitoringPort(endpoint),
 		}
 	}
 	return p
@@ -224,4 +255,20 @@ func (v Values) NATSPrefix() string {
 		return p
 	}
 	return ""
+}
+
+// TrialServices returns what the values say the bundled services are: nil without
+// trial.enabled.
+func (v Values) TrialServices() *Trial {
+	if !v.Trial.Enabled {
+		return nil
+	}
+	t := &Trial{Release: v.Release, Namespace: v.Namespace, Persistence: v.Trial.Persistence, Network: v.NetworkPolicies.Enabled}
+	for env, c := range map[string]Connection{"DATABASE_URL": v.Database, "NATS_URL": v.NATS, "REDIS_URL": v.Redis} {
+		if !c.given() {
+			t.Bundled = append(t.Bundled, env)
+		}
+	}
+	slices.Sort(t.Bundled)
+	return t
 }

@@ -20,8 +20,9 @@ import (
 const VisibilityLabel = "networking.knative.dev/visibility"
 
 // CheckWiring holds the objects that point at workloads to what they point at: a Deployment's
-// selector selects its pods; each v1 Service selects the pods of exactly one workload and
-// targets ports its container declares; in deployment mode every workload has a Service with
+// or StatefulSet's selector selects its pods; each v1 Service selects the pods of exactly one
+// workload, or of one StatefulSet (a bundled trial service, only ever ClusterIP), and targets
+// ports its container declares; in deployment mode every workload has a Service with
 // a "metrics" port, which the ServiceMonitor scrapes at the contract's metrics path; the
 // PodMonitor selects every pod and scrapes the admin port by number at that path; and only the
 // api's public port leaves the cluster (a LoadBalancer or NodePort Service, external IPs, or a
@@ -46,6 +47,11 @@ func CheckWiring(objs []Object, fns []contract.Function, e Expect) error {
 			if err != nil || sel.Empty() || !sel.Matches(labels.Set(v.Spec.Template.Labels)) {
 				fail(o, "selector", "%v does not select the pod template's labels %v", v.Spec.Selector, v.Spec.Template.Labels)
 			}
+		case *appsv1.StatefulSet:
+			sel, err := metav1.LabelSelectorAsSelector(v.Spec.Selector)
+			if err != nil || sel.Empty() || !sel.Matches(labels.Set(v.Spec.Template.Labels)) {
+				fail(o, "selector", "%v does not select the pod template's labels %v", v.Spec.Selector, v.Spec.Template.Labels)
+			}
 		case *servingv1.Service:
 			fn := v.Spec.Template.Labels[ComponentLabel]
 			if fn != "api" && v.Labels[VisibilityLabel] != "cluster-local" {
@@ -57,6 +63,23 @@ func CheckWiring(objs []Object, fns []contract.Function, e Expect) error {
 				continue
 			}
 			sel := labels.SelectorFromSet(v.Spec.Selector)
+			if sts := statefulSetsOf(objs, sel); len(sts) > 0 {
+				// A bundled trial service (CheckTrial holds the rest of it): one StatefulSet,
+				// declared ports, never outside the cluster.
+				if len(sts) != 1 {
+					fail(o, "selector", "selects %d StatefulSets, want 1", len(sts))
+					continue
+				}
+				for _, p := range v.Spec.Ports {
+					if !declares(sts[0].Spec.Template.Spec.Containers, p.TargetPort) {
+						fail(o, "service-port", "port %s targets %s, which %s does not declare", p.Name, p.TargetPort.String(), sts[0].Name)
+					}
+				}
+				if v.Spec.Type != "" && v.Spec.Type != corev1.ServiceTypeClusterIP || len(v.Spec.ExternalIPs) > 0 {
+					fail(o, "exposure", "type %s exposes the bundled %s outside the cluster", v.Spec.Type, sts[0].Name)
+				}
+				continue
+			}
 			var target []Workload
 			for _, w := range ws {
 				if !w.Knative && sel.Matches(labels.Set(w.Labels)) {
@@ -198,4 +221,15 @@ func declares(cs []corev1.Container, p intstr.IntOrString) bool {
 		}
 	}
 	return false
+}
+
+// statefulSetsOf returns the StatefulSets among objs whose pods sel selects.
+func statefulSetsOf(objs []Object, sel labels.Selector) []*appsv1.StatefulSet {
+	var out []*appsv1.StatefulSet
+	for _, o := range objs {
+		if st, ok := o.Value.(*appsv1.StatefulSet); ok && sel.Matches(labels.Set(st.Spec.Template.Labels)) {
+			out = append(out, st)
+		}
+	}
+	return out
 }

@@ -85,8 +85,9 @@ seccompProfile:
 {{- end -}}
 
 {{/*
-A connection URL's env entry: from an existing Secret's key, or the value given. Takes
-(dict "name" "DATABASE_URL" "v" .Values.database "what" "database").
+A connection URL's env entry: from an existing Secret's key, the value given, or with
+trial.enabled the bundled service's URL in the trial Secret (key <what>-url). Takes
+(dict "name" "DATABASE_URL" "v" .Values.database "what" "database" "trial" <trial Secret or "">).
 */}}
 {{- define "vecron.urlEnv" -}}
 {{- if .v.existingSecret }}
@@ -98,8 +99,14 @@ A connection URL's env entry: from an existing Secret's key, or the value given.
 {{- else if .v.url }}
 - name: {{ .name }}
   value: {{ .v.url | quote }}
+{{- else if .trial }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .trial }}
+      key: {{ .what }}-url
 {{- else }}
-{{- fail (printf "%s.url or %s.existingSecret is required: every function connects to it" .what .what) }}
+{{- fail (printf "%s.url or %s.existingSecret is required: every function connects to it (or trial.enabled for a first look)" .what .what) }}
 {{- end }}
 {{- end -}}
 
@@ -110,9 +117,10 @@ to it.
 */}}
 {{- define "vecron.env" -}}
 {{- $v := .root.Values -}}
-{{- include "vecron.urlEnv" (dict "name" "DATABASE_URL" "v" $v.database "what" "database") }}
-{{- include "vecron.urlEnv" (dict "name" "NATS_URL" "v" $v.nats "what" "nats") }}
-{{- include "vecron.urlEnv" (dict "name" "REDIS_URL" "v" $v.redis "what" "redis") }}
+{{- $trial := include "vecron.trialSecret" .root }}
+{{- include "vecron.urlEnv" (dict "name" "DATABASE_URL" "v" $v.database "what" "database" "trial" $trial) }}
+{{- include "vecron.urlEnv" (dict "name" "NATS_URL" "v" $v.nats "what" "nats" "trial" $trial) }}
+{{- include "vecron.urlEnv" (dict "name" "REDIS_URL" "v" $v.redis "what" "redis" "trial" $trial) }}
 {{- include "vecron.tlsEnv" (dict "service" "nats" "v" $v.nats.tls) }}
 {{- include "vecron.tlsEnv" (dict "service" "redis" "v" $v.redis.tls) }}
 {{- if $v.nats.credsSecret }}
@@ -180,7 +188,7 @@ so there they are world-readable inside a container that runs one non-root proce
 {{- if ne .f.role "tick" }}
 - name: keys
   secret:
-    secretName: {{ required "secrets.existingSecret is required: the Secret holding secrets-keys, signing-keys and audit-keys" $v.secrets.existingSecret }}
+    secretName: {{ required "secrets.existingSecret is required: the Secret holding secrets-keys, signing-keys and audit-keys (or trial.enabled for a first look)" ($v.secrets.existingSecret | default (include "vecron.trialSecret" .root)) }}
     defaultMode: {{ $mode }}
 {{- end }}
 {{- with and (eq .f.role "api") (include "vecron.adminSecret" .root) }}
@@ -352,4 +360,35 @@ The TLS file settings of a connection from its mounted Secret (vecron.volumes). 
 - name: {{ $p }}SERVER_NAME
   value: {{ . | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The Secret of the bundled trial services (trial.enabled): <release>-trial. Empty: none. Takes the
+root context.
+*/}}
+{{- define "vecron.trialSecret" -}}
+{{- if .Values.trial.enabled -}}
+{{- include "vecron.name" (dict "root" . "fn" "trial") -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Selector labels of a bundled trial service's pods. Their name is the service's, not vecron's, so
+no policy or monitor of vecron's functions selects them. Takes (dict "root" $ "svc" "postgres").
+*/}}
+{{- define "vecron.trialSelectorLabels" -}}
+app.kubernetes.io/name: {{ .svc }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: trial
+{{- end -}}
+
+{{/*
+All labels of a bundled trial service's objects. Takes (dict "root" $ "svc" "postgres").
+*/}}
+{{- define "vecron.trialLabels" -}}
+{{ include "vecron.trialSelectorLabels" . }}
+app.kubernetes.io/part-of: vecron
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end -}}
