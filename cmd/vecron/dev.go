@@ -201,6 +201,8 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	as.Environ = fnOpts.Environ
 	// Locally the dashboard is plain HTTP on this machine, which the api warns about elsewhere.
 	as.Dashboard.Development = true
+	// The database is this machine's or the developer's choice: no warning about its sslmode.
+	as.Database.Development, ts.Database.Development, hs.Database.Development, ds.Database.Development = true, true, true, true
 	// A local server with a self-signed certificate may go unverified here (insecure_skip_verify,
 	// skip_verify in a rediss:// URL); nowhere else.
 	for _, c := range []*tlsconf.Config{&as.Redis.TLS, &as.NATS.TLS, &ts.Redis.TLS, &ts.NATS.TLS,

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,12 +42,26 @@ type ConnConfig struct {
 // Names returns the subject and stream names of this configuration.
 func (c ConnConfig) Names() event.Names { return event.Names{Prefix: c.Prefix} }
 
-// Connect connects to NATS, named name, reconnecting forever after a lost connection.
+// Connect connects to NATS, named name, reconnecting forever after a lost connection. The
+// connection closes for good only when the caller closes it or when the NKey seed file is
+// rotated to another user (see nkeyOption); Watch reports the latter so the process can exit.
 func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	if cfg.URL == "" {
 		return nil, nil, errors.New("nats.url: is required (set NATS_URL or VECRON_NATS__URL)")
 	}
-	secure, err := cfg.secureOptions()
+	// The connection is known only once nats.Connect returns; a rotation found during the first
+	// connection fails that connection, which then has nothing to close.
+	var conn atomic.Pointer[nats.Conn]
+	var closing sync.Once
+	rotated := func(error) {
+		if nc := conn.Load(); nc != nil {
+			// The signature callback runs inside nats.go's reconnection loop, under the lock
+			// Close takes: Close waits for its own goroutine, which ends when Close returns.
+			closing.Do(func() { go nc.Close() })
+		}
+	}
+	asyncErrors := &errorOnce{log: log, msg: "nats error"}
+	secure, err := cfg.secureOptions(log, rotated)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,16 +69,37 @@ func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger)
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
+		// nats.go otherwise gives up, and closes the connection for good, after the same
+		// authorization error twice from one server: a Secret rotated on the server before the
+		// client's mount catches up would then stop the process's use of NATS for ever.
+		nats.IgnoreAuthErrorAbort(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", "error", err)
 			}
 		}),
+		// nats.go prints these to standard error otherwise; the same error at each of the retries
+		// every half second is logged once.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Warn("nats error", "subject", sub.Subject, "error", err)
+				return
+			}
+			asyncErrors.check(err)
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
+		nats.ClosedHandler(func(c *nats.Conn) {
+			// Closed by its owner on the way out: nothing to say. Closed otherwise: Watch ends the
+			// process; this line says why.
+			if err := c.LastError(); err != nil {
+				log.Error("nats connection closed for good; the process stops so it is restarted", "error", cfg.explain(err))
+			}
+		}),
 	)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to nats: %w", cfg.explain(err))
 	}
+	conn.Store(nc)
 	// A lost acknowledgement fails its publish after the timeout instead of blocking the
 	// publisher for ever; the outbox keeps the fire for the relay.
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cmp.Or(cfg.MaxPending, MaxPendingDefault)),
@@ -76,6 +113,31 @@ func Connect(ctx context.Context, cfg ConnConfig, name string, log *slog.Logger)
 		return nil, nil, fmt.Errorf("jetstream on %s: %w (is the server running with -js?)", nc.ConnectedUrlRedacted(), err)
 	}
 	return nc, js, nil
+}
+
+// Watch returns nil when ctx ends and an error when nc closes first: a connection that will not
+// reconnect leaves the process useless, and only a process that exits is restarted (a failing
+// readiness probe only takes it out of service). Run it in the function's errgroup.
+func Watch(ctx context.Context, nc *nats.Conn) error {
+	ch := nc.StatusChanged(nats.CLOSED)
+	defer nc.RemoveStatusListener(ch)
+	// Closed before the listener was registered: no status change will come.
+	if nc.IsClosed() {
+		return closedError(nc)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-ch:
+		return closedError(nc)
+	}
+}
+
+func closedError(nc *nats.Conn) error {
+	if err := nc.LastError(); err != nil {
+		return fmt.Errorf("nats: the connection closed for good: %w", err)
+	}
+	return errors.New("nats: the connection closed for good")
 }
 
 // Ping reports whether nc is connected.

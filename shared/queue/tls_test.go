@@ -292,6 +292,11 @@ func TestConnectRefusesCredentialSettingsThatCannotApply(t *testing.T) {
 	credsFile, credsSeed := op.creds(t)
 	jwtOnly := writeSecret(t, "jwt-only.creds", []byte("-----BEGIN NATS USER JWT-----\neyJhbGciOi.e30.sig\n------END NATS USER JWT------\n"))
 	garbage := writeSecret(t, "garbage", []byte("SUnot-a-seed-"+natsPassword))
+	akp, err := nkeys.CreateAccount()
+	require.NoError(t, err)
+	aseed, err := akp.Seed()
+	require.NoError(t, err)
+	accountSeed := writeSecret(t, "account.nk", aseed)
 	url := "nats://" + testenv.RefusedAddr(t).String()
 	tests := map[string]struct {
 		cfg  queue.ConnConfig
@@ -300,15 +305,28 @@ func TestConnectRefusesCredentialSettingsThatCannotApply(t *testing.T) {
 		"CredsAndNKey":        {queue.ConnConfig{CredsFile: credsFile, NkeyFile: seedFile}, "nats.creds_file: set it or nats.nkey_file, not both"},
 		"CredsAndURLUser":     {queue.ConnConfig{URL: "nats://a:4222,nats://vecron:" + natsPassword + "@b:4222", CredsFile: credsFile}, "nats.url: holds a user, password or token; with nats.creds_file give none"},
 		"NKeyAndURLToken":     {queue.ConnConfig{URL: "nats://" + natsPassword + "@b:4222", NkeyFile: seedFile}, "nats.url: holds a user, password or token; with nats.nkey_file give none"},
-		"MissingCreds":        {queue.ConnConfig{CredsFile: "/nonexistent/user.creds"}, "nats.creds_file: open /nonexistent/user.creds"},
+		"MissingCreds":        {queue.ConnConfig{CredsFile: "/nonexistent/user.creds"}, "nats.creds_file: cannot be read: open /nonexistent/user.creds"},
 		"CredsWithoutJWT":     {queue.ConnConfig{CredsFile: seedFile}, "nats.creds_file: holds no user JWT"},
 		"CredsWithoutSeed":    {queue.ConnConfig{CredsFile: jwtOnly}, "nats.creds_file: holds no user NKey seed"},
-		"MissingNKey":         {queue.ConnConfig{NkeyFile: "/nonexistent/user.nk"}, "nats.nkey_file: stat /nonexistent/user.nk"},
+		"MissingNKey":         {queue.ConnConfig{NkeyFile: "/nonexistent/user.nk"}, "nats.nkey_file: cannot be read: open /nonexistent/user.nk"},
 		"NKeyNotASeed":        {queue.ConnConfig{NkeyFile: garbage}, "nats.nkey_file: holds no NKey user seed"},
+		"NKeyOfAnAccount":     {queue.ConnConfig{NkeyFile: accountSeed}, "nats.nkey_file: holds no NKey user seed"},
+		"NKeyIsADirectory":    {queue.ConnConfig{NkeyFile: t.TempDir()}, "nats.nkey_file: cannot be read: read "},
+		"CredsIsADirectory":   {queue.ConnConfig{CredsFile: t.TempDir()}, "nats.creds_file: cannot be read: read "},
+		"CredsPathWithTilde":  {queue.ConnConfig{CredsFile: "~/vecron-none/user.creds"}, "nats.creds_file: open ~/vecron-none/user.creds: no such file or directory (the path is used as written: $ and ~ are not expanded)"},
+		"NKeyPathWithVar":     {queue.ConnConfig{NkeyFile: "$HOME/vecron-none/user.nk"}, "(the path is used as written: $ and ~ are not expanded)"},
 		"InsecureOutsideDev":  {queue.ConnConfig{TLS: tlsconf.Config{InsecureSkipVerify: true}}, "nats.tls.insecure_skip_verify: is refused outside vecron dev"},
 		"CertWithoutKey":      {queue.ConnConfig{TLS: tlsconf.Config{CertFile: seedFile}}, "nats.tls.key_file: is required with nats.tls.cert_file"},
 		"MissingCAFile":       {queue.ConnConfig{TLS: tlsconf.Config{CAFile: "/nonexistent/ca.pem"}}, "nats.tls.ca_file: open /nonexistent/ca.pem"},
 		"ServerNameWithSpace": {queue.ConnConfig{TLS: tlsconf.Config{ServerName: "a b"}}, "nats.tls.server_name: is not a host name"},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		unreadable := writeSecret(t, "unreadable.nk", seed)
+		require.NoError(t, os.Chmod(unreadable, 0))
+		tests["NKeyUnreadable"] = struct {
+			cfg  queue.ConnConfig
+			want string
+		}{queue.ConnConfig{NkeyFile: unreadable}, "nats.nkey_file: cannot be read: open " + unreadable + ": permission denied"}
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -320,7 +338,7 @@ func TestConnectRefusesCredentialSettingsThatCannotApply(t *testing.T) {
 			_, _, err := queue.Connect(t.Context(), cfg, "vecron-test", slog.New(slog.DiscardHandler))
 			require.Error(t, err)
 			require.ErrorContains(t, err, tt.want)
-			for _, s := range []string{natsPassword, string(seed), string(credsSeed)} {
+			for _, s := range []string{natsPassword, string(seed), string(credsSeed), string(aseed)} {
 				require.NotContains(t, err.Error(), s)
 			}
 		})

@@ -34,6 +34,10 @@ type Config struct {
 	URL string `koanf:"url" usage:"PostgreSQL connection URL (also DATABASE_URL)"`
 	// MaxConns bounds the pool.
 	MaxConns int `koanf:"max_conns" usage:"maximum connections in the pool"`
+
+	// Development is set by `vecron dev`, whose database is on this machine or the developer's
+	// choice: WarnUnverifiedTLS stays quiet there.
+	Development bool `koanf:"-"`
 }
 
 func (c Config) validate() error {

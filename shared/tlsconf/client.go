@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
@@ -25,6 +26,10 @@ type Client struct {
 	pool            *x509.CertPool
 	certPEM, keyPEM []byte
 	pair            *tls.Certificate
+	// log hears of a failed re-read, once per new error: the last good files stay in use, and
+	// without a line nobody learns that a rotation did not take.
+	log                  *slog.Logger
+	caFailed, pairFailed string
 }
 
 // New checks c and reads its files, returning an error naming the setting at fault when a
@@ -49,6 +54,14 @@ func New(section string, c Config) (*Client, error) {
 		}
 	}
 	return cl, nil
+}
+
+// SetLogger makes cl log a failed re-read of its files, once per new error and never their
+// content; without it such failures are silent.
+func (cl *Client) SetLogger(log *slog.Logger) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.log = log
 }
 
 // Section returns the settings section the client was made from, such as "redis.tls".
@@ -83,9 +96,11 @@ func (cl *Client) RootCAs() (*x509.CertPool, error) {
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	if err := cl.loadCALocked(); err != nil && cl.pool == nil {
+	err := cl.loadCALocked()
+	if err != nil && cl.pool == nil {
 		return nil, err
 	}
+	cl.caFailed = cl.keptLocked(err, cl.caFailed, "ca")
 	return cl.pool, nil
 }
 
@@ -97,10 +112,28 @@ func (cl *Client) Certificate() (*tls.Certificate, error) {
 	}
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	if err := cl.loadPairLocked(); err != nil && cl.pair == nil {
+	err := cl.loadPairLocked()
+	if err != nil && cl.pair == nil {
 		return nil, err
 	}
+	cl.pairFailed = cl.keptLocked(err, cl.pairFailed, "certificate")
 	return cl.pair, nil
+}
+
+// keptLocked logs err, a failed re-read that left the last good files of what in use, unless it
+// is the error last logged; it returns the error now on record ("" once a read succeeds, so
+// the next failure is logged again). The errors name settings, paths and causes, never content.
+func (cl *Client) keptLocked(err error, last, what string) string {
+	if err == nil {
+		return ""
+	}
+	if msg := err.Error(); msg != last {
+		if cl.log != nil {
+			cl.log.Error("tls files do not read; the last good ones stay in use", "section", cl.section, "kept", what, "error", err)
+		}
+		return msg
+	}
+	return last
 }
 
 func (cl *Client) loadCA() error {

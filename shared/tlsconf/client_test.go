@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -214,4 +215,57 @@ func TestExplainNamesTheSettingAtFault(t *testing.T) {
 		_, err = net.Dial("tcp", testenv.RefusedAddr(t).String())
 		require.Equal(t, err, tlsconf.Explain(err, names))
 	})
+}
+
+func TestAFailedReReadIsLoggedOncePerNewError(t *testing.T) {
+	t.Parallel()
+	ca := testenv.NewCA(t, "test CA")
+	client := ca.Client(t, "vecron")
+	dir := t.TempDir()
+	caFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tls.key")
+	copyFile(t, ca.File, caFile)
+	copyFile(t, client.KeyFile, keyFile)
+	cl, err := tlsconf.New("nats.tls", tlsconf.Config{CAFile: caFile, CertFile: client.CertFile, KeyFile: keyFile})
+	require.NoError(t, err)
+	var logs testenv.LogBuffer
+	cl.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	lines := func() int { return strings.Count(logs.String(), "tls files do not read") }
+	key, err := os.ReadFile(client.KeyFile)
+	require.NoError(t, err)
+	const junk = "half-written-secret-content"
+
+	// A CA file that no longer parses: the last good certificates stay, one line says so.
+	require.NoError(t, os.WriteFile(caFile, []byte("-----BEGIN CERTIFICATE-----\n"+junk+"\n-----END CERTIFICATE-----\n"), 0o600))
+	for range 3 {
+		pool, err := cl.RootCAs()
+		require.NoError(t, err)
+		require.NotNil(t, pool)
+	}
+	require.Equal(t, 1, lines())
+	require.Contains(t, logs.String(), "nats.tls.ca_file")
+	// Another error is news.
+	require.NoError(t, os.Remove(caFile))
+	_, err = cl.RootCAs()
+	require.NoError(t, err)
+	require.Equal(t, 2, lines())
+	// Mended, then broken the same way again: that is news too.
+	copyFile(t, ca.File, caFile)
+	_, err = cl.RootCAs()
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(caFile))
+	_, err = cl.RootCAs()
+	require.NoError(t, err)
+	require.Equal(t, 3, lines())
+
+	// A key file half rewritten: the last good pair stays, one line says so, and not the key.
+	require.NoError(t, os.WriteFile(keyFile, append([]byte(junk), key[:len(key)/2]...), 0o600))
+	for range 3 {
+		pair, err := cl.Certificate()
+		require.NoError(t, err)
+		require.NotEmpty(t, pair.Certificate)
+	}
+	require.Equal(t, 4, lines())
+	require.Contains(t, logs.String(), "nats.tls.cert_file, nats.tls.key_file")
+	require.NotContains(t, logs.String(), junk)
+	require.NotContains(t, logs.String(), string(key[30:60]))
 }

@@ -232,6 +232,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	s.Events.Metrics = reg
+	s.Database.WarnUnverifiedTLS(log)
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -326,6 +327,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		due watchdog.Stream
 		// deadLetters stays nil without NATS: the dead-letter sink then answers 503.
 		deadLetters api.Publisher
+		// watchNATS stays nil without NATS; with it, it ends the api when the connection closes
+		// for good.
+		watchNATS func(context.Context) error
 	)
 	if s.Events.Sink != "" && s.NATS.URL == "" {
 		return fmt.Errorf("events.sink: the lifecycle events are read from NATS; set nats.url too")
@@ -336,6 +340,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 			return err
 		}
 		defer nc.Close()
+		watchNATS = func(ctx context.Context) error { return queue.Watch(ctx, nc) }
 		checks = append(checks, server.Check{Name: "nats", Fn: queue.Ping(nc)})
 		hub = feed.New(js, s.NATS.Names(), clock, log.With("component", "stream"), feed.Config{})
 		publisher = jobevents.New(st, js, s.NATS.Names(), clock, log.With("component", "jobevents"), jobevents.Config{})
@@ -404,6 +409,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return telemetry.ServeProfiler(gctx, s.Debug, log) })
 	g.Go(func() error { return dog.Run(gctx) })
+	if watchNATS != nil {
+		g.Go(func() error { return watchNATS(gctx) })
+	}
 	if serveAdmin {
 		g.Go(func() error { return server.ServeAdmin(gctx, adminAddr, reg.Handler(), s.ShutdownGrace, log, nil) })
 	}

@@ -121,6 +121,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 	if s.Transport == TransportPush && s.Port == 0 {
 		return fmt.Errorf("port: the push transport needs a port")
 	}
+	s.Database.WarnUnverifiedTLS(log)
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -219,6 +220,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		}
 		g.Go(func() error { return puller.Run(ctx) })
 	}
+	g.Go(func() error { return queue.Watch(ctx, nc) })
 	g.Go(func() error { return telemetry.ServeProfiler(ctx, s.Debug, log) })
 	if serveAdmin {
 		g.Go(func() error { return server.ServeAdmin(ctx, s.Admin.Addr, reg.Handler(), s.ShutdownGrace, log, nil) })

@@ -95,6 +95,7 @@ func RunIn(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Log
 }
 
 func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logger, reg *metric.Registry) error {
+	s.Database.WarnUnverifiedTLS(log)
 	st, err := store.Open(ctx, s.Database)
 	if err != nil {
 		return err
@@ -177,6 +178,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	} else {
 		log.Warn("no redis.url: this replica claims every shard; run one tick, or several on the database claim alone")
 	}
+	g.Go(func() error { return queue.Watch(ctx, nc) })
 	g.Go(func() error { return engine.Run(ctx) })
 	g.Go(func() error { return forwarder.Run(ctx) })
 	g.Go(func() error { return keeper.Run(ctx) })
