@@ -489,7 +489,9 @@ func TestAHostileSinkCannotStallOrRedirectTheTick(t *testing.T) {
 		})
 		reg := newRegistry(t)
 		run(t, js, names, forward.Config{Sink: refuse.srv.URL + "/ns/default?token=t0ken", DeadLetterSink: internal.URL + api.DeadLetterPath, Metrics: reg})
-		job := testfactory.Job(t, st, testfactory.JobOpts{})
+		// Claimed: the job's next run is past the fire's instant, as after the tick handed it out,
+		// which is what the sink requires before it records a fire no executor did.
+		job := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: domain.Instant(time.Now().Add(time.Hour))})
 		at := time.Now().UTC().Truncate(time.Second)
 		key := domain.ScheduledKey(job.ID, at)
 		ev, err := event.NewDue(event.DueFor(job, at, domain.TriggerSchedule, key), "/vecron/tick/t-1")
