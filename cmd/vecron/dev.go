@@ -36,6 +36,7 @@ import (
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tick"
 	"github.com/vecron/vecron/shared/tlsconf"
 )
 
@@ -186,11 +187,13 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// belong to dev), then runs against the services above.
 	fnOpts := opts
 	fnOpts.Flags, fnOpts.Aliases = nil, nil
-	as, ts := apifn.DefaultSettings(), tickfn.DefaultSettings()
-	for _, dst := range []any{&as, &ts} {
-		if err := config.Load(dst, fnOpts); err != nil {
-			return usageError{err}
-		}
+	as := apifn.DefaultSettings()
+	if err := config.Load(&as, fnOpts); err != nil {
+		return usageError{err}
+	}
+	ts, err := devTickSettings(s, fnOpts)
+	if err != nil {
+		return usageError{err}
 	}
 	hs, ds, err := devExecutorSettings(s, fnOpts, dataDir)
 	if err != nil {
@@ -272,7 +275,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	}
 	g.Go(func() error {
 		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) {
-			banner(out, addr, s, password, metricsURL, as.OTel, rules)
+			banner(out, addr, s, password, metricsURL, as.OTel, rules, ts.Tick.Prewarm)
 		}, reg)
 	})
 	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
@@ -292,7 +295,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 }
 
 // banner says what dev serves; metricsURL is empty when it serves no metrics.
-func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig, rules map[domain.JobKind]autoscale.Rules) {
+func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig,
+	rules map[domain.JobKind]autoscale.Rules, prewarm tick.PrewarmConfig,
+) {
 	base := "http://" + addr.String()
 	metrics := ""
 	switch {
@@ -317,7 +322,7 @@ vecron is running (development mode: local keys, local services, jobs may call t
   Redis       %[3]s
   NATS        %[4]s
 %[6]s
-`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics, autoscaleBanner(rules))
+`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics, autoscaleBanner(rules, prewarm))
 	server := ""
 	if base != "http://127.0.0.1:8080" {
 		server = " --server " + base

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/autoscale"
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/domain"
@@ -32,6 +34,7 @@ import (
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tick"
 )
 
 // Defaults of dev's autoscale settings that differ from KEDA's: the chart's (docs/deploy.md §5).
@@ -142,8 +145,31 @@ func joined(err error) []error {
 	return []error{err}
 }
 
+// devPrewarmSlack is what dev's pre-warm lead allows beyond one polling interval: the scaler
+// sees the wake's lag at its next poll, then the process starts and subscribes (about 30 ms
+// here, docs/bench-autoscale.md), with room for a loaded machine.
+const devPrewarmSlack = time.Second
+
+// devTickSettings returns the tick's settings as dev runs them, read from opts' file and
+// environment (not dev's flags). With --autoscale the executors start at zero, so tick.prewarm
+// is on with a lead of one polling interval and devPrewarmSlack: the wake is lag on the kind's
+// consumer, which activates the scaler at its next poll, and the process is up before the fire.
+// These are defaults only: a tick.prewarm value the operator set wins.
+func devTickSettings(s devSettings, opts config.Options) (tickfn.Settings, error) {
+	ts := tickfn.DefaultSettings()
+	if s.Autoscale {
+		ts.Tick.Prewarm.Enabled = true
+		ts.Tick.Prewarm.Lead = s.AutoscalePolling + devPrewarmSlack
+	}
+	opts.Flags, opts.Aliases = nil, nil
+	if err := config.Load(&ts, opts); err != nil {
+		return ts, err
+	}
+	return ts, nil
+}
+
 // autoscaleBanner is the banner's autoscale lines, empty when autoscale is off.
-func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules) string {
+func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules, prewarm tick.PrewarmConfig) string {
 	if rules == nil {
 		return ""
 	}
@@ -153,6 +179,20 @@ func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules) string {
 		r := rules[kind]
 		fmt.Fprintf(&b, "              %-12s 0..%d processes, one per %d of lag, polled every %s, to 0 after %s without lag\n",
 			devFunctionName(kind), r.MaxReplicas, r.LagThreshold, r.PollingInterval, r.CooldownPeriod)
+	}
+	if prewarm.Enabled {
+		lead := cmp.Or(prewarm.Lead, tick.PrewarmLeadDefault)
+		fmt.Fprintf(&b, "  pre-warm    on: each executor is woken %s before its fires (tick.prewarm.lead)\n", lead)
+		// A woken process with no fire yet is idle: a cooldown shorter than the lead stops it
+		// before the fire comes.
+		for _, kind := range devKinds() {
+			if r := rules[kind]; r.CooldownPeriod <= lead {
+				fmt.Fprintf(&b, "              %-12s cooldown %s is not longer than the lead: woken processes stop before their fires\n",
+					devFunctionName(kind), r.CooldownPeriod)
+			}
+		}
+	} else {
+		fmt.Fprintf(&b, "  pre-warm    off (tick.prewarm.enabled): each fire at zero waits for a poll and a process start\n")
 	}
 	return b.String() + "\n"
 }
