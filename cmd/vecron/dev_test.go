@@ -164,7 +164,7 @@ func TestDevBannerSaysAutoscaleIsOn(t *testing.T) {
 	require.Contains(t, on.String(), "\n  autoscale   on: executors run as child processes, from 0, by KEDA's nats-jetstream and HPA rules\n"+
 		"              execute-http 0..3 processes, one per 256 of lag, polled every 100ms, to 0 after 1s without lag\n"+
 		"              execute-db   0..3 processes, one per 32 of lag, polled every 100ms, to 0 after 1s without lag\n"+
-		"  pre-warm    on: each executor is woken 1.1s before its fires (tick.prewarm.lead)\n"+
+		"  pre-warm    on: each executor is woken 2.25s before its fires (tick.prewarm.lead)\n"+
 		"              execute-http cooldown 1s is not longer than the lead: woken processes stop before their fires\n"+
 		"              execute-db   cooldown 1s is not longer than the lead: woken processes stop before their fires\n\n")
 	require.NotContains(t, off.String(), "autoscale")
@@ -263,8 +263,9 @@ func TestExecutorCommandIsHiddenAndChecksTheKind(t *testing.T) {
 	require.Contains(t, errOut.String(), `kind: "oracle" is not one of http, sql`)
 }
 
-// --autoscale starts the executors at zero, so it turns pre-warm on with a lead of one polling
-// interval and a second (the wake is seen at the next poll, then a process starts); a
+// --autoscale starts the executors at zero, so it turns pre-warm on with a lead of a second
+// more than the longer of the polling interval and tick.lookahead (the wake is seen at the next
+// poll, then a process starts; a fire already claimed counts its kind warm); a
 // tick.prewarm the operator set, in the file or the environment, wins; without --autoscale the
 // tick's defaults stand. The banner says which.
 func TestDevAutoscaleTurnsPrewarmOn(t *testing.T) {
@@ -283,6 +284,8 @@ func TestDevAutoscaleTurnsPrewarmOn(t *testing.T) {
 	require.True(t, on.Enabled)
 	require.Equal(t, 3*time.Second, on.Lead)
 	require.Equal(t, tick.PrewarmKindsDefault(), on.Kinds)
+	require.Equal(t, 2250*time.Millisecond, prewarm(nil, "--autoscale", "--autoscale-polling=100ms").Lead, "tick.lookahead 1.25s and a second")
+	require.Equal(t, 3*time.Second, prewarm([]string{"VECRON_TICK__LOOKAHEAD=2s"}, "--autoscale", "--autoscale-polling=100ms").Lead)
 	require.False(t, prewarm([]string{"VECRON_TICK__PREWARM__ENABLED=false"}, "--autoscale").Enabled, "the operator's choice wins")
 	require.Equal(t, 20*time.Second, prewarm([]string{"VECRON_TICK__PREWARM__LEAD=20s"}, "--autoscale").Lead)
 	require.True(t, prewarm([]string{"VECRON_TICK__PREWARM__ENABLED=true"}).Enabled)

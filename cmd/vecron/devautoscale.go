@@ -146,22 +146,27 @@ func joined(err error) []error {
 }
 
 // devPrewarmSlack is what dev's pre-warm lead allows beyond one polling interval: the scaler
-// sees the wake's lag at its next poll, then the process starts and subscribes (about 30 ms
-// here, docs/bench-autoscale.md), with room for a loaded machine.
+// sees the wake's lag at its next poll, then the process starts and subscribes (about 40 ms
+// here), with room for a loaded machine.
 const devPrewarmSlack = time.Second
 
 // devTickSettings returns the tick's settings as dev runs them, read from opts' file and
 // environment (not dev's flags). With --autoscale the executors start at zero, so tick.prewarm
-// is on with a lead of one polling interval and devPrewarmSlack: the wake is lag on the kind's
-// consumer, which activates the scaler at its next poll, and the process is up before the fire.
-// These are defaults only: a tick.prewarm value the operator set wins.
+// is on: the wake is lag on the kind's consumer, which activates the scaler at its next poll.
+// Its lead is the longer of the polling interval and tick.lookahead, plus devPrewarmSlack: the
+// polling interval and a process start must fit before the fire, and a fire the tick has
+// claimed (tick.lookahead before its instant) already counts its kind warm, so a wake due after
+// the claim is never sent. These are defaults only: a tick.prewarm value the operator set wins.
 func devTickSettings(s devSettings, opts config.Options) (tickfn.Settings, error) {
-	ts := tickfn.DefaultSettings()
-	if s.Autoscale {
-		ts.Tick.Prewarm.Enabled = true
-		ts.Tick.Prewarm.Lead = s.AutoscalePolling + devPrewarmSlack
-	}
 	opts.Flags, opts.Aliases = nil, nil
+	ts := tickfn.DefaultSettings()
+	if err := config.Load(&ts, opts); err != nil || !s.Autoscale {
+		return ts, err
+	}
+	lookahead := cmp.Or(ts.Tick.Lookahead, tick.LookaheadDefault)
+	ts = tickfn.DefaultSettings()
+	ts.Tick.Prewarm.Enabled = true
+	ts.Tick.Prewarm.Lead = max(s.AutoscalePolling, lookahead) + devPrewarmSlack
 	if err := config.Load(&ts, opts); err != nil {
 		return ts, err
 	}
