@@ -284,6 +284,8 @@ func TestDevAutoscaleTurnsPrewarmOn(t *testing.T) {
 	require.True(t, on.Enabled)
 	require.Equal(t, 3*time.Second, on.Lead)
 	require.Equal(t, tick.PrewarmKindsDefault(), on.Kinds)
+	require.Equal(t, tick.PrewarmKeepDefault, on.Keep, "KEDA's cooldown is longer")
+	require.Equal(t, 5*time.Second, prewarm(nil, "--autoscale", "--autoscale-cooldown=5s").Keep, "warm no longer than the cooldown")
 	require.Equal(t, 2250*time.Millisecond, prewarm(nil, "--autoscale", "--autoscale-polling=100ms").Lead, "tick.lookahead 1.25s and a second")
 	require.Equal(t, 3*time.Second, prewarm([]string{"VECRON_TICK__LOOKAHEAD=2s"}, "--autoscale", "--autoscale-polling=100ms").Lead)
 	require.False(t, prewarm([]string{"VECRON_TICK__PREWARM__ENABLED=false"}, "--autoscale").Enabled, "the operator's choice wins")

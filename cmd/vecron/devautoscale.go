@@ -167,6 +167,9 @@ func devTickSettings(s devSettings, opts config.Options) (tickfn.Settings, error
 	ts = tickfn.DefaultSettings()
 	ts.Tick.Prewarm.Enabled = true
 	ts.Tick.Prewarm.Lead = max(s.AutoscalePolling, lookahead) + devPrewarmSlack
+	// A kind counted warm for longer than the cooldown may be at zero again: its next fire
+	// would get no wake.
+	ts.Tick.Prewarm.Keep = min(tick.PrewarmKeepDefault, s.AutoscaleCooldown)
 	if err := config.Load(&ts, opts); err != nil {
 		return ts, err
 	}
