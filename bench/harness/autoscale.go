@@ -52,6 +52,7 @@ func Autoscale(ctx context.Context, env Env, p AutoscaleParams) (report.Result, 
 		"executor processes start in about 40 ms here, not a platform's cold start: without pre-warm the figure is mostly the wait for the scaler's next poll",
 		"a fire is published tick.stage_ahead (0.5 s) before its instant: a process that starts within that is still on time")
 	res.Lateness = map[string][]float64{}
+	loadBefore := loadAverage()
 	for _, prewarm := range []bool{false, true} {
 		set := "pre-warm off"
 		if prewarm {
@@ -71,7 +72,8 @@ func Autoscale(ctx context.Context, env Env, p AutoscaleParams) (report.Result, 
 	if err := autoscaleDrain(ctx, env, p.Jobs, &res); err != nil {
 		return res, err
 	}
-	res.Notes = append(res.Notes, "load average before the run: "+loadAverage())
+	res.Notes = append(res.Notes, "load average (1, 5, 15 min) at the start: "+loadBefore+"; at the end: "+loadAverage(),
+		"the cooldown counts from the last poll that saw lag: fires are acked when staged, before their requests end, so zero may come sooner after the last execution than the cooldown")
 	return res, nil
 }
 

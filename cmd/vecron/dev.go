@@ -95,7 +95,9 @@ With --autoscale the executors run instead as child processes of this one, from 
 --autoscale-polling each executor's lag is read as KEDA's nats-jetstream scaler reads it, and
 KEDA's and the HorizontalPodAutoscaler's rules decide how many processes run (at most
 --autoscale-max; to zero after --autoscale-cooldown without lag). A stopped process drains as a
-pod does. Each decision is a log line.`,
+pod does. Each decision is a log line. The tick then wakes an executor ahead of its fires
+(tick.prewarm, on unless set: lead the longer of the polling interval and tick.lookahead, plus
+a second; keep at most the cooldown), so a process is up when a fire comes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			gcdefault.Apply()
