@@ -296,8 +296,11 @@ func TestDevAutoscaleTurnsPrewarmOn(t *testing.T) {
 	require.NoError(t, err)
 	rules, err := devAutoscaleRules(s, opts)
 	require.NoError(t, err)
-	var b strings.Builder
-	banner(&b, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, s, "", "", telemetry.DefaultTracingConfig(), rules, tick.PrewarmConfig{})
-	require.Contains(t, b.String(), "  pre-warm    off (tick.prewarm.enabled): each fire at zero waits for a poll and a process start\n")
-	require.NotContains(t, b.String(), "not longer than the lead", "default cooldown 300s, lead 6s")
+	var bOff, bOn strings.Builder
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	banner(&bOff, addr, s, "", "", telemetry.DefaultTracingConfig(), rules, tick.PrewarmConfig{})
+	require.Contains(t, bOff.String(), "  pre-warm    off (tick.prewarm.enabled): each fire at zero waits for a poll and a process start\n")
+	banner(&bOn, addr, s, "", "", telemetry.DefaultTracingConfig(), rules, prewarm(nil, "--autoscale"))
+	require.Contains(t, bOn.String(), "  pre-warm    on: each executor is woken 6s before its fires (tick.prewarm.lead)\n")
+	require.NotContains(t, bOn.String(), "not longer than the lead", "default cooldown 300s, lead 6s")
 }
