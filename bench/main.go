@@ -4,12 +4,15 @@
 // them), each scenario in a schema, stream prefix and key prefix of its own. The lateness
 // scenario also runs `vecron dev` and the River peer (bench/peers/river, built from its own Go
 // module) to compare with. The observability scenario runs the lateness scenario's binaries
-// with metrics and traces off and on, to tell what they cost a fire.
+// with metrics and traces off and on, to tell what they cost a fire. The autoscale scenario runs
+// `vecron dev --autoscale` and measures fires at zero executors; `all` leaves it out (it waits
+// through cooldowns): ask for it by name.
 //
 //	go run ./bench -scenario steady -jobs 1000 -duration 60s
 //	go run ./bench -scenario lateness
 //	go run ./bench -scenario observability -rounds 1
 //	go run ./bench -scenario observability -variants metrics,tracing-0.1
+//	go run ./bench -scenario autoscale -jobs 2000 -samples 3
 //	go run ./bench -scenario all
 package main
 
@@ -31,7 +34,7 @@ import (
 
 func main() {
 	var (
-		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness, floor, observability or all")
+		scenario    = flag.String("scenario", "all", "steady, burst, scale, executor, cold-start, lateness, floor, observability, autoscale or all")
 		jobs        = flag.Int("jobs", 0, "jobs (or executions) per run; 0 runs the scenario's standard sizes")
 		duration    = flag.Duration("duration", 60*time.Second, "steady: how long the load runs; lateness, observability: the measured window; scale: how long the idle tick is watched")
 		warmup      = flag.Duration("warmup", 10*time.Second, "lateness, observability: how long each shape or variant runs before it is measured")
@@ -44,11 +47,12 @@ func main() {
 		steady      = flag.Bool("steady", true, "lateness: run the jobs-due-every-second load (false: only the herd)")
 		rounds      = flag.Int("rounds", harness.ObservabilityRoundsDefault, "observability: how many times the variants run, interleaved")
 		variants    = flag.String("variants", "", "observability: comma-separated variants to run (baseline, metrics, tracing-0.1, tracing-1.0); empty runs all")
+		samples     = flag.Int("samples", harness.AutoscaleRoundsDefault, "autoscale: first fires at zero executors measured with pre-warm off, and again on")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	lateness := latenessFlags{herd: *herd, steady: *steady, rounds: *rounds}
+	lateness := latenessFlags{herd: *herd, steady: *steady, rounds: *rounds, samples: *samples}
 	for _, name := range strings.Split(*shapes, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			if !slices.Contains(harness.AllShapes(), harness.Shape(name)) {
@@ -78,6 +82,8 @@ type latenessFlags struct {
 	steady   bool
 	rounds   int
 	variants []harness.Variant
+	// samples is the autoscale scenario's first fires per setting.
+	samples int
 }
 
 func run(ctx context.Context, scenario string, jobs int, duration, warmup time.Duration, workers, concurrency int, out, profiles string, lf latenessFlags) error {
@@ -175,8 +181,17 @@ func run(ctx context.Context, scenario string, jobs int, duration, warmup time.D
 			runs = append(runs, func() (report.Result, error) { return harness.Observability(ctx, env, op) })
 		}
 	}
+	if scenario == "autoscale" {
+		if lf.samples < 1 {
+			return fmt.Errorf("-samples: %d is not at least 1", lf.samples)
+		}
+		for _, n := range sizes(10_000) {
+			ap := harness.AutoscaleParams{Jobs: n, Rounds: lf.samples}
+			runs = append(runs, func() (report.Result, error) { return harness.Autoscale(ctx, env, ap) })
+		}
+	}
 	if len(runs) == 0 {
-		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, floor, observability, all", scenario)
+		return fmt.Errorf("-scenario: %q is not one of steady, burst, scale, executor, cold-start, lateness, floor, observability, autoscale, all", scenario)
 	}
 	var failed []string
 	for _, r := range runs {

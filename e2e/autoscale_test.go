@@ -54,6 +54,9 @@ func TestAutoscaleFromZeroAndBack(t *testing.T) {
 	dev := startProc(t, "vecron", []string{
 		"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "NATS_URL=" + testenv.NATSURL(t),
 		"VECRON_NATS__PREFIX=" + names.Prefix, "VECRON_REDIS__PREFIX=" + redisPrefix, "VECRON_EGRESS__ALLOW=127.0.0.0/8",
+		// The fires' own lag is what this test scales on; with a 1 s cooldown a wake's process
+		// would stop again before them (TestPrewarmWakesAPulledExecutorBeforeItsFire has wakes).
+		"VECRON_TICK__PREWARM__ENABLED=false",
 	}, "dev", fmt.Sprintf("--port=%d", apiPort), "--admin-port=0", "--data-dir="+t.TempDir(),
 		"--autoscale", "--autoscale-max="+strconv.Itoa(maxReplicas), "--autoscale-lag-threshold="+strconv.Itoa(lagThreshold),
 		"--autoscale-cooldown=1s", "--autoscale-polling=100ms")

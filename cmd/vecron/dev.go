@@ -36,6 +36,7 @@ import (
 	"github.com/vecron/vecron/shared/server"
 	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tick"
 	"github.com/vecron/vecron/shared/tlsconf"
 )
 
@@ -94,7 +95,9 @@ With --autoscale the executors run instead as child processes of this one, from 
 --autoscale-polling each executor's lag is read as KEDA's nats-jetstream scaler reads it, and
 KEDA's and the HorizontalPodAutoscaler's rules decide how many processes run (at most
 --autoscale-max; to zero after --autoscale-cooldown without lag). A stopped process drains as a
-pod does. Each decision is a log line.`,
+pod does. Each decision is a log line. The tick then wakes an executor ahead of its fires
+(tick.prewarm, on unless set: lead the longer of the polling interval and tick.lookahead, plus
+a second; keep at most the cooldown), so a process is up when a fire comes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			gcdefault.Apply()
@@ -186,11 +189,13 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	// belong to dev), then runs against the services above.
 	fnOpts := opts
 	fnOpts.Flags, fnOpts.Aliases = nil, nil
-	as, ts := apifn.DefaultSettings(), tickfn.DefaultSettings()
-	for _, dst := range []any{&as, &ts} {
-		if err := config.Load(dst, fnOpts); err != nil {
-			return usageError{err}
-		}
+	as := apifn.DefaultSettings()
+	if err := config.Load(&as, fnOpts); err != nil {
+		return usageError{err}
+	}
+	ts, err := devTickSettings(s, fnOpts)
+	if err != nil {
+		return usageError{err}
 	}
 	hs, ds, err := devExecutorSettings(s, fnOpts, dataDir)
 	if err != nil {
@@ -274,7 +279,7 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 	}
 	g.Go(func() error {
 		return apifn.RunIn(gctx, clock, as, log.With("function", "api"), func(addr net.Addr) {
-			banner(out, addr, s, password, metricsURL, as.OTel, rules)
+			banner(out, addr, s, password, metricsURL, as.OTel, rules, ts.Tick.Prewarm)
 		}, reg)
 	})
 	g.Go(func() error { return tickfn.RunIn(gctx, clock, ts, log.With("function", "tick"), reg) })
@@ -294,7 +299,9 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 }
 
 // banner says what dev serves; metricsURL is empty when it serves no metrics.
-func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig, rules map[domain.JobKind]autoscale.Rules) {
+func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig,
+	rules map[domain.JobKind]autoscale.Rules, prewarm tick.PrewarmConfig,
+) {
 	base := "http://" + addr.String()
 	metrics := ""
 	switch {
@@ -319,7 +326,7 @@ vecron is running (development mode: local keys, local services, jobs may call t
   Redis       %[3]s
   NATS        %[4]s
 %[6]s
-`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics, autoscaleBanner(rules))
+`, base, redactURL(s.DatabaseURL), redactURL(s.RedisURL), redactURL(s.NATSURL), metrics, autoscaleBanner(rules, prewarm))
 	server := ""
 	if base != "http://127.0.0.1:8080" {
 		server = " --server " + base

@@ -20,6 +20,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tick"
 )
 
 // A metrics port already taken stops dev before it starts anything, naming the flag: a silent
@@ -45,11 +46,11 @@ func TestDevBannerNamesTheMetricsListener(t *testing.T) {
 	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
 	var with, without, traced strings.Builder
 	off := telemetry.DefaultTracingConfig()
-	banner(&with, addr, defaultDevSettings(), "", "http://127.0.0.1:9464/metrics", off, nil)
-	banner(&without, addr, defaultDevSettings(), "", "", off, nil)
+	banner(&with, addr, defaultDevSettings(), "", "http://127.0.0.1:9464/metrics", off, nil, tick.PrewarmConfig{})
+	banner(&without, addr, defaultDevSettings(), "", "", off, nil, tick.PrewarmConfig{})
 	on := off
 	on.Endpoint = "http://user:secret@127.0.0.1:4318/"
-	banner(&traced, addr, defaultDevSettings(), "", "", on, nil)
+	banner(&traced, addr, defaultDevSettings(), "", "", on, nil, tick.PrewarmConfig{})
 	require.Contains(t, with.String(), "  health      http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz\n"+
 		"  metrics     http://127.0.0.1:9464/metrics  (all four functions, one registry)\n"+
 		"  traces      off; set VECRON_OTEL__ENDPOINT=http://127.0.0.1:4318 to send them to an OTLP/HTTP collector\n  PostgreSQL")
@@ -155,12 +156,17 @@ func TestDevBannerSaysAutoscaleIsOn(t *testing.T) {
 	rules, err := devAutoscaleRules(s, opts)
 	require.NoError(t, err)
 	var on, off strings.Builder
-	banner(&on, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), rules)
-	banner(&off, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), nil)
+	ts, err := devTickSettings(s, opts)
+	require.NoError(t, err)
+	banner(&on, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), rules, ts.Tick.Prewarm)
+	banner(&off, addr, s, "", "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), nil, tick.PrewarmConfig{})
 	require.Contains(t, on.String(), "  metrics     http://127.0.0.1:9464/metrics  (api and tick, one registry; each executor process serves its own on a free port)\n")
 	require.Contains(t, on.String(), "\n  autoscale   on: executors run as child processes, from 0, by KEDA's nats-jetstream and HPA rules\n"+
 		"              execute-http 0..3 processes, one per 256 of lag, polled every 100ms, to 0 after 1s without lag\n"+
-		"              execute-db   0..3 processes, one per 32 of lag, polled every 100ms, to 0 after 1s without lag\n\n")
+		"              execute-db   0..3 processes, one per 32 of lag, polled every 100ms, to 0 after 1s without lag\n"+
+		"  pre-warm    on: each executor is woken 2.25s before its fires (tick.prewarm.lead)\n"+
+		"              execute-http cooldown 1s is not longer than the lead: woken processes stop before their fires\n"+
+		"              execute-db   cooldown 1s is not longer than the lead: woken processes stop before their fires\n\n")
 	require.NotContains(t, off.String(), "autoscale")
 	require.Contains(t, off.String(), "  NATS        \n\n  Sign in")
 }
@@ -255,4 +261,46 @@ func TestExecutorCommandIsHiddenAndChecksTheKind(t *testing.T) {
 	out.Reset()
 	require.Equal(t, exitUsage, execute(t.Context(), e, strings.NewReader(""), &out, &errOut, executorCommandName, "oracle"))
 	require.Contains(t, errOut.String(), `kind: "oracle" is not one of http, sql`)
+}
+
+// --autoscale starts the executors at zero, so it turns pre-warm on with a lead of a second
+// more than the longer of the polling interval and tick.lookahead (the wake is seen at the next
+// poll, then a process starts; a fire already claimed counts its kind warm); a
+// tick.prewarm the operator set, in the file or the environment, wins; without --autoscale the
+// tick's defaults stand. The banner says which.
+func TestDevAutoscaleTurnsPrewarmOn(t *testing.T) {
+	t.Parallel()
+	prewarm := func(environ []string, args ...string) tick.PrewarmConfig {
+		t.Helper()
+		s, opts, err := devFlags(t, environ, args...)
+		require.NoError(t, err)
+		ts, err := devTickSettings(s, opts)
+		require.NoError(t, err)
+		return ts.Tick.Prewarm
+	}
+	off := prewarm(nil)
+	require.False(t, off.Enabled, "dev without --autoscale runs warm executors")
+	on := prewarm(nil, "--autoscale", "--autoscale-polling=2s")
+	require.True(t, on.Enabled)
+	require.Equal(t, 3*time.Second, on.Lead)
+	require.Equal(t, tick.PrewarmKindsDefault(), on.Kinds)
+	require.Equal(t, tick.PrewarmKeepDefault, on.Keep, "KEDA's cooldown is longer")
+	require.Equal(t, 5*time.Second, prewarm(nil, "--autoscale", "--autoscale-cooldown=5s").Keep, "warm no longer than the cooldown")
+	require.Equal(t, 2250*time.Millisecond, prewarm(nil, "--autoscale", "--autoscale-polling=100ms").Lead, "tick.lookahead 1.25s and a second")
+	require.Equal(t, 3*time.Second, prewarm([]string{"VECRON_TICK__LOOKAHEAD=2s"}, "--autoscale", "--autoscale-polling=100ms").Lead)
+	require.False(t, prewarm([]string{"VECRON_TICK__PREWARM__ENABLED=false"}, "--autoscale").Enabled, "the operator's choice wins")
+	require.Equal(t, 20*time.Second, prewarm([]string{"VECRON_TICK__PREWARM__LEAD=20s"}, "--autoscale").Lead)
+	require.True(t, prewarm([]string{"VECRON_TICK__PREWARM__ENABLED=true"}).Enabled)
+
+	s, opts, err := devFlags(t, []string{"VECRON_TICK__PREWARM__ENABLED=false"}, "--autoscale")
+	require.NoError(t, err)
+	rules, err := devAutoscaleRules(s, opts)
+	require.NoError(t, err)
+	var bOff, bOn strings.Builder
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	banner(&bOff, addr, s, "", "", telemetry.DefaultTracingConfig(), rules, tick.PrewarmConfig{})
+	require.Contains(t, bOff.String(), "  pre-warm    off (tick.prewarm.enabled): each fire at zero waits for a poll and a process start\n")
+	banner(&bOn, addr, s, "", "", telemetry.DefaultTracingConfig(), rules, prewarm(nil, "--autoscale"))
+	require.Contains(t, bOn.String(), "  pre-warm    on: each executor is woken 6s before its fires (tick.prewarm.lead)\n")
+	require.NotContains(t, bOn.String(), "not longer than the lead", "default cooldown 300s, lead 6s")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vecron/vecron/functions/execute-db/dbfn"
 	"github.com/vecron/vecron/functions/execute-http/httpfn"
+	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/autoscale"
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/domain"
@@ -32,6 +34,7 @@ import (
 	"github.com/vecron/vecron/shared/sqljob"
 	"github.com/vecron/vecron/shared/sqljob/oracle"
 	"github.com/vecron/vecron/shared/telemetry"
+	"github.com/vecron/vecron/shared/tick"
 )
 
 // Defaults of dev's autoscale settings that differ from KEDA's: the chart's (docs/deploy.md §5).
@@ -142,8 +145,39 @@ func joined(err error) []error {
 	return []error{err}
 }
 
+// devPrewarmSlack is what dev's pre-warm lead allows beyond one polling interval: the scaler
+// sees the wake's lag at its next poll, then the process starts and subscribes (about 40 ms
+// here), with room for a loaded machine.
+const devPrewarmSlack = time.Second
+
+// devTickSettings returns the tick's settings as dev runs them, read from opts' file and
+// environment (not dev's flags). With --autoscale the executors start at zero, so tick.prewarm
+// is on: the wake is lag on the kind's consumer, which activates the scaler at its next poll.
+// Its lead is the longer of the polling interval and tick.lookahead, plus devPrewarmSlack: the
+// polling interval and a process start must fit before the fire, and a fire the tick has
+// claimed (tick.lookahead before its instant) already counts its kind warm, so a wake due after
+// the claim is never sent. These are defaults only: a tick.prewarm value the operator set wins.
+func devTickSettings(s devSettings, opts config.Options) (tickfn.Settings, error) {
+	opts.Flags, opts.Aliases = nil, nil
+	ts := tickfn.DefaultSettings()
+	if err := config.Load(&ts, opts); err != nil || !s.Autoscale {
+		return ts, err
+	}
+	lookahead := cmp.Or(ts.Tick.Lookahead, tick.LookaheadDefault)
+	ts = tickfn.DefaultSettings()
+	ts.Tick.Prewarm.Enabled = true
+	ts.Tick.Prewarm.Lead = max(s.AutoscalePolling, lookahead) + devPrewarmSlack
+	// A kind counted warm for longer than the cooldown may be at zero again: its next fire
+	// would get no wake.
+	ts.Tick.Prewarm.Keep = min(tick.PrewarmKeepDefault, s.AutoscaleCooldown)
+	if err := config.Load(&ts, opts); err != nil {
+		return ts, err
+	}
+	return ts, nil
+}
+
 // autoscaleBanner is the banner's autoscale lines, empty when autoscale is off.
-func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules) string {
+func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules, prewarm tick.PrewarmConfig) string {
 	if rules == nil {
 		return ""
 	}
@@ -153,6 +187,20 @@ func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules) string {
 		r := rules[kind]
 		fmt.Fprintf(&b, "              %-12s 0..%d processes, one per %d of lag, polled every %s, to 0 after %s without lag\n",
 			devFunctionName(kind), r.MaxReplicas, r.LagThreshold, r.PollingInterval, r.CooldownPeriod)
+	}
+	if prewarm.Enabled {
+		lead := cmp.Or(prewarm.Lead, tick.PrewarmLeadDefault)
+		fmt.Fprintf(&b, "  pre-warm    on: each executor is woken %s before its fires (tick.prewarm.lead)\n", lead)
+		// A woken process with no fire yet is idle: a cooldown shorter than the lead stops it
+		// before the fire comes.
+		for _, kind := range devKinds() {
+			if r := rules[kind]; r.CooldownPeriod <= lead {
+				fmt.Fprintf(&b, "              %-12s cooldown %s is not longer than the lead: woken processes stop before their fires\n",
+					devFunctionName(kind), r.CooldownPeriod)
+			}
+		}
+	} else {
+		fmt.Fprintf(&b, "  pre-warm    off (tick.prewarm.enabled): each fire at zero waits for a poll and a process start\n")
 	}
 	return b.String() + "\n"
 }
