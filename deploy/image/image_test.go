@@ -306,9 +306,9 @@ func runFromImage(t *testing.T, f contract.Function, rootfs, binary string, cf *
 			set(p.Setting, "127.0.0.1:"+strconv.Itoa(admin))
 		}
 	}
-	for _, c := range f.Consumers {
-		if c.Kind != "" {
-			set(c.Setting, "push") // as on Knative: due events come over HTTP
+	if f.PushPath != "" { // an executor: due events come over HTTP, as on Knative
+		for _, c := range f.Consumers {
+			set(c.Setting, "push")
 		}
 	}
 	if has(f, "host") {
