@@ -6,7 +6,7 @@ FUNCTIONS := tick execute-http execute-db api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: all build run test bench screenshots vet fmt-check templ-check depcheck clean
+.PHONY: all build images run test bench screenshots vet fmt-check templ-check depcheck clean
 
 all: build
 
@@ -14,16 +14,30 @@ build:
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/ ./cmd/vecron $(addprefix ./functions/,$(FUNCTIONS))
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -tags oracle -o $(BIN)/execute-db-oracle ./functions/execute-db
 
+## images: build every function's container image without a Docker daemon (deploy/cmd/images,
+## docs/deploy.md §2) and write each as an OCI archive, bin/images/vecron-<function>.tar.
+## PLATFORMS=linux/amd64,linux/arm64 makes an index of both (this machine's platform by
+## default); VERSION sets the version label and tag (git describe by default).
+PLATFORMS ?=
+VERSION ?=
+images:
+	cd deploy && $(GO) run ./cmd/images -root $(CURDIR) -out $(abspath $(BIN))/images -platforms '$(PLATFORMS)' -version '$(VERSION)'
+
 ## run: build and start vecron locally (all functions in one process, embedded NATS,
 ## Postgres and Redis from DATABASE_URL/REDIS_URL or started under .vecron/).
 run: build
 	scripts/ensure-dev-tools.sh
 	exec $(BIN)/vecron dev
 
-## test: start the services the tests need, then run every test with the race detector.
+## test: start the services the tests need, then run every test: the main module's with the race
+## detector and, at the same time, the deploy module's without it (docs/deploy.md §10). Either
+## failing fails make test.
 test: fmt-check templ-check vet depcheck
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
-	$(GO) test -race -count=1 -timeout 15m ./...
+	(cd deploy && exec $(GO) test -count=1 -timeout 15m ./...) & deploy=$$!; \
+	status=0; $(GO) test -race -count=1 -timeout 15m ./... || status=$$?; \
+	wait $$deploy || { status=$$?; echo "make test: the deploy module's tests failed"; }; \
+	exit $$status
 
 ## bench: start the services, run the load scenarios and write bench/results
 ## (SCENARIO=steady|burst|scale|executor|cold-start|lateness|floor|observability|all, BENCHFLAGS
@@ -52,6 +66,7 @@ templ-check:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags oracle ./functions/execute-db
+	cd deploy && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
