@@ -6,7 +6,7 @@ FUNCTIONS := tick execute-http execute-db api
 # Static, stripped binaries: what the container images ship.
 BUILDFLAGS := -trimpath -ldflags='-s -w'
 
-.PHONY: all build images run test bench screenshots vet fmt-check templ-check depcheck clean
+.PHONY: all build images run test bench screenshots vet vet-main vet-deploy fmt-check templ-check depcheck clean
 
 all: build
 
@@ -30,13 +30,16 @@ run: build
 	exec $(BIN)/vecron dev
 
 ## test: start the services the tests need, then run every test: the main module's with the race
-## detector and, at the same time, the deploy module's without it (docs/deploy.md §10). Either
-## failing fails make test.
-test: fmt-check templ-check vet depcheck
+## detector and, at the same time, the deploy module's vet and tests without it (docs/deploy.md
+## §10). The deploy module starts first, so its cold build (the Kubernetes and Knative types, the
+## helm binary) overlaps the checks and the main suite rather than adding to them. Any failure
+## fails make test.
+test:
 	set -euo pipefail; eval "$$(scripts/test-services.sh)"; \
-	(cd deploy && exec $(GO) test -count=1 -timeout 15m ./...) & deploy=$$!; \
-	status=0; $(GO) test -race -count=1 -timeout 15m ./... || status=$$?; \
-	wait $$deploy || { status=$$?; echo "make test: the deploy module's tests failed"; }; \
+	(cd deploy && $(GO) vet ./... && exec $(GO) test -count=1 -timeout 15m ./...) & deploy=$$!; \
+	status=0; $(MAKE) --no-print-directory fmt-check templ-check vet-main depcheck || status=$$?; \
+	if [ $$status -eq 0 ]; then $(GO) test -race -count=1 -timeout 15m ./... || status=$$?; fi; \
+	wait $$deploy || { status=1; echo "make test: the deploy module's vet or tests failed"; }; \
 	exit $$status
 
 ## bench: start the services, run the load scenarios and write bench/results
@@ -63,9 +66,13 @@ templ-check:
 	@out=$$(git ls-files --others --exclude-standard '*_templ.go'); \
 	if [ -n "$$out" ]; then echo "generated templ files not committed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: vet-main vet-deploy
+
+vet-main:
 	$(GO) vet ./...
 	$(GO) vet -tags oracle ./functions/execute-db
+
+vet-deploy:
 	cd deploy && $(GO) vet ./...
 
 fmt-check:
@@ -103,6 +110,8 @@ depcheck:
 	done; \
 	if $(GO) list -tags oracle -deps ./functions/execute-db | grep -E '/functions/contract$$'; then \
 	  echo "the execute-db-oracle build must not link functions/contract"; fail=1; fi; \
+	if grep -E '^[[:space:]]*(require[[:space:]]+)?(k8s.io/(api|client-go)|knative.dev/(serving|eventing)|helm.sh/[^ ]*|github.com/google/go-containerregistry) v' go.mod; then \
+	  echo "the main module must not require Kubernetes, Knative, helm or go-containerregistry: they belong to the deploy module (docs/deploy.md §10)"; fail=1; fi; \
 	if ! $(GO) list -deps ./functions/api | grep -qE '^github.com/vecron/vecron/dashboard$$'; then \
 	  echo "functions/api must serve the dashboard (the checks above look for its package path)"; fail=1; fi; \
 	exit $$fail
