@@ -35,6 +35,8 @@ func TestAdminSecret(t *testing.T) {
 		r := renderSet(t, sets["knative-default"])
 		s := find[*corev1.Secret](t, r, "v1 Secret", "vecron-admin")
 		require.Len(t, s.Data["password"], 32, "a random password of 32 characters")
+		require.Equal(t, "keep", s.Annotations["helm.sh/resource-policy"],
+			"uninstall keeps the Secret: the admin made with it survives in the database")
 		env := apiEnv(t, r)
 		require.Equal(t, "admin", env["VECRON_AUTH__BOOTSTRAP_ADMIN"].Value)
 		require.Equal(t, "/etc/vecron/admin/password", env["VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE"].Value)
