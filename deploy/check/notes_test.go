@@ -86,6 +86,12 @@ func TestNotes(t *testing.T) {
 			[]string{"Single sign-on", "kubectl get secret"}, nil},
 		{"Trial", []string{sets["trial"]},
 			[]string{"NOT FOR PRODUCTION", "Secret\nvecron-trial"}, nil},
+		{"KnativeEventingByHand", []string{sets["knative-default"]},
+			[]string{"does not yet render the Broker, the Triggers and the SinkBinding", "no job fires",
+				"Trigger per executor kind", "jobkind: http", "subscriber vecron-execute-http", "deadLetterSink",
+				"SinkBinding", "subject: the Knative Service vecron-tick", "settings:\n        tick:\n          forward.enabled: true",
+				"networkPolicies.extraEgress", "docs/deploy.md"}, nil},
+		{"DeploymentNoEventing", []string{sets["deployment-keda"]}, nil, []string{"SinkBinding", "Broker"}},
 		{"NoTrial", []string{sets["deployment-keda"]}, nil, []string{"NOT FOR PRODUCTION"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
