@@ -35,6 +35,8 @@ func TestAdminSecret(t *testing.T) {
 		r := renderSet(t, sets["knative-default"])
 		s := find[*corev1.Secret](t, r, "v1 Secret", "vecron-admin")
 		require.Len(t, s.Data["password"], 32, "a random password of 32 characters")
+		require.Equal(t, "keep", s.Annotations["helm.sh/resource-policy"],
+			"uninstall keeps the Secret: the admin made with it survives in the database")
 		env := apiEnv(t, r)
 		require.Equal(t, "admin", env["VECRON_AUTH__BOOTSTRAP_ADMIN"].Value)
 		require.Equal(t, "/etc/vecron/admin/password", env["VECRON_AUTH__BOOTSTRAP_PASSWORD_FILE"].Value)
@@ -84,6 +86,12 @@ func TestNotes(t *testing.T) {
 			[]string{"Single sign-on", "kubectl get secret"}, nil},
 		{"Trial", []string{sets["trial"]},
 			[]string{"NOT FOR PRODUCTION", "Secret\nvecron-trial"}, nil},
+		{"KnativeEventingByHand", []string{sets["knative-default"]},
+			[]string{"does not yet render the Broker, the Triggers and the SinkBinding", "no job fires",
+				"Trigger per executor kind", "jobkind: http", "subscriber vecron-execute-http", "deadLetterSink",
+				"SinkBinding", "subject: the Knative Service vecron-tick", "settings:\n        tick:\n          forward.enabled: true",
+				"networkPolicies.extraEgress", "docs/deploy.md"}, nil},
+		{"DeploymentNoEventing", []string{sets["deployment-keda"]}, nil, []string{"SinkBinding", "Broker"}},
 		{"NoTrial", []string{sets["deployment-keda"]}, nil, []string{"NOT FOR PRODUCTION"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,13 @@ type KEDAAccess struct {
 	Port                   int
 }
 
+// KnativeQueuePorts are the ports of the queue-proxy sidecar Knative's namespaces reach
+// (knative.dev/serving pkg/networking: BackendHTTPPort, BackendHTTP2Port, QueueAdminPort,
+// AutoscalingQueueMetricsPort, UserQueueMetricsPort, BackendHTTPSPort). The activator and the
+// gateways route requests to 8012/8013/8112, the autoscaler scrapes 9090, and 8022 and 9091
+// serve queue-proxy's drain and user metrics; the vecron container's own ports stay closed.
+var KnativeQueuePorts = []int{8012, 8013, 8022, 9090, 9091, 8112}
+
 // namespaceLabel is the label the API server sets on every namespace to its name.
 const namespaceLabel = "kubernetes.io/metadata.name"
 
@@ -49,7 +56,8 @@ const namespaceLabel = "kubernetes.io/metadata.name"
 // ingress; a rule open to any source exists only on the api, only for its public port, and
 // only in deployment mode (in Knative mode the gateways in Knative's namespaces are the way in,
 // and the api alone has a public route); the admin port is open to a named peer only; in
-// Knative mode Knative's namespaces reach every pod; executors' egress is open (job targets are
+// Knative mode Knative's namespaces reach every pod on queue-proxy's ports and no other; no
+// rule leaves its ports open (any port to a named peer reaches admin, pprof and internal events); executors' egress is open (job targets are
 // anywhere), the tick's and the api's reach DNS and every service port; KEDA's operator
 // reaches NATS monitoring when the chart says NATS is beside it. PodDisruptionBudgets: the
 // tick's lets one replica go, the api's keeps one, each selects one workload, and executors
@@ -172,10 +180,28 @@ func checkIngress(w Workload, nps []networkingv1.NetworkPolicy, p Policies, fail
 				}
 			}
 			if len(r.Ports) == 0 {
-				for _, peer := range r.From {
-					if peer.NamespaceSelector != nil && peer.PodSelector == nil {
-						knativeIn[peer.NamespaceSelector.MatchLabels[namespaceLabel]] = true
-					}
+				fail(w.Object, "exposure", "NetworkPolicy %s lets %v reach every port of %s (admin, pprof, internal events); name the ports", np.Name, r.From, w.Function)
+				continue
+			}
+			if !p.Knative || !slices.ContainsFunc(r.From, func(peer networkingv1.NetworkPolicyPeer) bool {
+				return peer.NamespaceSelector != nil && slices.Contains(p.KnativeNamespaces, peer.NamespaceSelector.MatchLabels[namespaceLabel])
+			}) {
+				continue
+			}
+			if extra := slices.DeleteFunc(slices.Clone(r.Ports), func(pt networkingv1.NetworkPolicyPort) bool {
+				return slices.ContainsFunc(KnativeQueuePorts, func(n int) bool { return isPort(pt, n, "") })
+			}); len(extra) > 0 {
+				fail(w.Object, "exposure", "NetworkPolicy %s lets Knative's namespaces reach %v; only queue-proxy's ports %v", np.Name, extra, KnativeQueuePorts)
+				continue
+			}
+			if slices.ContainsFunc(KnativeQueuePorts, func(n int) bool {
+				return !slices.ContainsFunc(r.Ports, func(pt networkingv1.NetworkPolicyPort) bool { return isPort(pt, n, "") })
+			}) {
+				continue
+			}
+			for _, peer := range r.From {
+				if peer.NamespaceSelector != nil && peer.PodSelector == nil {
+					knativeIn[peer.NamespaceSelector.MatchLabels[namespaceLabel]] = true
 				}
 			}
 		}

@@ -73,6 +73,21 @@ func TestCheckPoliciesRefuses(t *testing.T) {
 			p.Spec.Ingress = p.Spec.Ingress[:1]
 			return r.objects
 		}, "network"},
+		{"KnativeRuleWithoutPorts", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			np(t, r, "vecron-api").Spec.Ingress[1].Ports = nil
+			return r.objects
+		}, "exposure"},
+		{"KnativeRuleReachesAdminPort", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			p := np(t, r, "vecron-execute-http")
+			p.Spec.Ingress[1].Ports = append(p.Spec.Ingress[1].Ports, port(9464))
+			return r.objects
+		}, "exposure"},
+		{"TickAnyPortFromNamedPeer", "deployment-no-keda", func(t *testing.T, r rendered) []check.Object {
+			p := np(t, r, "vecron-tick")
+			p.Spec.Ingress = append(p.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{
+				From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "x"}}}}})
+			return r.objects
+		}, "exposure"},
 		{"ExecutorEgressClosed", "deployment-no-keda", func(t *testing.T, r rendered) []check.Object {
 			p := np(t, r, "vecron-execute-db")
 			p.Spec.PolicyTypes = append(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)

@@ -26,6 +26,8 @@ func TestTrial(t *testing.T) {
 		t.Parallel()
 		r := renderSet(t, sets["trial"])
 		s := find[*corev1.Secret](t, r, "v1 Secret", "vecron-trial")
+		require.Equal(t, "keep", s.Annotations["helm.sh/resource-policy"],
+			"uninstall keeps the Secret: the PVCs survive it, and new passwords would not match their data")
 		for _, k := range []string{"postgres-password", "redis-password", "nats-token"} {
 			require.Len(t, s.Data[k], 32, "a random %s of 32 characters", k)
 		}

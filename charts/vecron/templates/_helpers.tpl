@@ -130,6 +130,22 @@ to it.
 - name: VECRON_NATS__NKEY_FILE
   value: /etc/vecron/nats/user.nk
 {{- end }}
+{{- /* Pre-warm only where executors scale from zero; the lead per mode is docs/deploy.md §8's. */}}
+{{- $pw := $v.tick.prewarm | default dict }}
+{{- if and (eq .f.role "tick") $pw.enabled (or (eq $v.mode "knative") $v.keda.enabled) }}
+- name: VECRON_TICK__PREWARM__ENABLED
+  value: "true"
+- name: VECRON_TICK__PREWARM__LEAD
+  value: {{ $pw.lead | default (ternary "5s" (printf "%ds" (add (int $v.keda.pollingInterval) 15)) (eq $v.mode "knative")) | quote }}
+{{- with $pw.keep }}
+- name: VECRON_TICK__PREWARM__KEEP
+  value: {{ . | quote }}
+{{- end }}
+{{- with $pw.kinds }}
+- name: VECRON_TICK__PREWARM__KINDS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- end }}
 {{- if ne .f.role "tick" }}
 - name: VECRON_SECRETS__KEYS_FILE
   value: /etc/vecron/keys/secrets-keys
