@@ -8,7 +8,7 @@
 // posted unchanged in CloudEvents HTTP binary mode through shared/sink (the egress policy, no
 // redirects followed, no URL in errors) and settled in one place, decide: a 2xx acknowledges
 // it; a refusal the event itself caused (a 4xx other than 404, 408, 409 and 429, which Knative
-// also retries, and 401 and 403, which an operator's fix ends) is posted to
+// also retries, and 401, 403, 405, 421 and 425, which an operator's fix or time ends) is posted to
 // forward.dead_letter_sink with Knative's error extensions, as a broker dead-letters (the api's
 // /dead-letter records the fire dead-lettered), or without one terminated, logged at error level
 // and counted as given up — posting it again would be refused again; anything else (5xx,
@@ -371,12 +371,15 @@ func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outco
 }
 
 // permanent reports whether a sink's status refuses the event itself: a 4xx, except those
-// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and 401 and
-// 403, which a credential or policy an operator fixes turns into an acceptance.
+// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and those a
+// sink setting or the sink's state causes, whatever the event: 401 and 403 (a credential or
+// policy an operator fixes), 405 and 421 (a sink URL naming the wrong route or host: dropped,
+// every fire would be lost without a dead-letter sink) and 425 (the sink asks to be asked later).
 func permanent(status int) bool {
 	switch status {
 	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
-		http.StatusUnauthorized, http.StatusForbidden:
+		http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusMethodNotAllowed, http.StatusMisdirectedRequest, http.StatusTooEarly:
 		return false
 	}
 	return status >= 400 && status < 500
