@@ -202,9 +202,9 @@ func parseUndelivered(ev cloudevents.Event, now time.Time) (undelivered, error) 
 		if err != nil || !dest.IsAbs() || dest.Host == "" {
 			return bad(ExtErrorDest, "is not an absolute URL")
 		}
-		// Where it went, and no more: no credential, no query.
-		dest.User, dest.RawQuery, dest.Fragment = nil, "", ""
-		u.dest = printable(dest.String(), 400)
+		// Where it went, and no more: the user info, path, query and fragment may each hold the
+		// receiver's token, which namespace users would read in the execution's error.
+		u.dest = printable((&url.URL{Scheme: dest.Scheme, Host: dest.Host}).String(), 400)
 	}
 	if v, ok := ext[ExtErrorCode]; ok {
 		code, err := strconv.Atoi(fmt.Sprint(v))

@@ -187,7 +187,8 @@ func TestDeadLetterSinkRefusesAForgedFixedDelayFire(t *testing.T) {
 
 // The review's nits: a key whose execution belongs to another job is a 422 (Knative retries a
 // 409 in vain); the excerpt keeps no format character (U+202E turns what follows around on a
-// screen); a secret in the destination's path is masked.
+// screen); the destination's path, which may hold a token the job's secrets do not know, is not
+// kept: scheme, host and port only.
 func TestDeadLetterSinkCleansWhatItKeeps(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
@@ -209,14 +210,15 @@ func TestDeadLetterSinkCleansWhatItKeeps(t *testing.T) {
 	at2 := at.Add(-time.Second)
 	body := "evil \u202Etxt.exe\u200B\u2066 end\x00\x1b[31m"
 	ev := f.due(a, at2, domain.TriggerSchedule, domain.ScheduledKey(a.ID, at2),
-		api.ExtErrorDest, "http://execute-http.vecron.svc.cluster.local/hooks/"+token,
+		api.ExtErrorDest, "http://execute-http.vecron.svc.cluster.local:8080/hooks/"+token+"/unkn0wn-t0ken?k=q",
 		api.ExtErrorCode, "500",
 		api.ExtErrorData, base64.StdEncoding.EncodeToString([]byte(body)))
 	require.True(t, f.recorded(ev).Recorded)
 	stored, err := f.st.ExecutionByKey(t.Context(), domain.ScheduledKey(a.ID, at2))
 	require.NoError(t, err)
 	require.NotContains(t, stored.Error, token)
-	require.Contains(t, stored.Error, "execute-http.vecron.svc.cluster.local/hooks/")
+	require.NotContains(t, stored.Error, "unkn0wn-t0ken")
+	require.Contains(t, stored.Error, " to http://execute-http.vecron.svc.cluster.local:8080 (last answer: HTTP 500)")
 	require.Contains(t, stored.Error, "evil")
 	require.False(t, strings.ContainsFunc(stored.Error, func(r rune) bool {
 		return slices.Contains([]rune{'\u202E', '\u200B', '\u2066', 0, 0x1b}, r)

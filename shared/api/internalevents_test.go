@@ -234,7 +234,7 @@ func (f *sinkFixture) audited() []*audit.Record {
 
 // A fire the broker gave up delivering, which no executor recorded, is recorded dead-lettered
 // with reason undelivered and Knative's error extensions — the answer's excerpt bounded, the
-// job's secret masked, the destination without its credentials — audited as the internal
+// job's secret masked, the destination its scheme, host and port only — audited as the internal
 // listener, published to the dead-letter stream and as its lifecycle event, and listed for
 // replay. The same event again changes nothing and publishes nothing more.
 func TestDeadLetterSinkRecordsAnUndeliveredFire(t *testing.T) {
@@ -263,7 +263,7 @@ func TestDeadLetterSinkRecordsAnUndeliveredFire(t *testing.T) {
 	require.Equal(t, j.ID, e.JobID)
 	require.Zero(t, e.Attempt, "no attempt ran")
 	require.True(t, strings.HasPrefix(e.Error, api.UndeliveredPrefix), e.Error)
-	require.Contains(t, e.Error, "http://execute-http.vecron.svc.cluster.local/")
+	require.Contains(t, e.Error, "to http://execute-http.vecron.svc.cluster.local (last answer")
 	require.Contains(t, e.Error, "HTTP 503")
 	require.Contains(t, e.Error, "upstream refused")
 	for _, secretText := range []string{token, "pw-of-the-dest", "qs-secret", "knative:"} {

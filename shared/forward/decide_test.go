@@ -88,3 +88,18 @@ func TestDecideProperties(t *testing.T) {
 		}
 	})
 }
+
+// A dead letter says where the event was refused and no more: the path, like the query and the
+// user info, may hold the receiver's token.
+func TestDestOfKeepsOnlySchemeHostAndPort(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"https://broker.example/ns/default":                     "https://broker.example",
+		"http://u:p4ss@10.0.0.1:8080/hooks/t0ken?token=t0ken#f": "http://10.0.0.1:8080",
+		"https://[::1]:8443/t0ken":                              "https://[::1]:8443",
+		"http://gateway.openfaas:8080":                          "http://gateway.openfaas:8080",
+		"::not a url":                                           "",
+	} {
+		require.Equal(t, want, destOf(raw), raw)
+	}
+}

@@ -50,8 +50,7 @@ type route struct {
 	kind     domain.JobKind
 	sink     *sink.Client
 	consumer jetstream.ConsumerConfig
-	// dest is the sink's URL without credentials or query: what a dead letter says it was
-	// refused by.
+	// dest is the sink's scheme, host and port: what a dead letter says it was refused by.
 	dest string
 }
 
@@ -295,14 +294,14 @@ func (f *Forwarder) deadLetter(ctx context.Context, r route, msg jetstream.Msg, 
 	}
 }
 
-// destOf returns a sink's URL without credentials, query or fragment, which may hold a token.
+// destOf returns a sink's scheme, host and port: its user info, path, query and fragment may
+// each hold the receiver's token, and the dead letter's reader is whoever reads the execution.
 func destOf(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return ""
 	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }
 
 // post posts ev to r's sink, telling JetStream every third of the ack wait that the message is
