@@ -219,6 +219,7 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		f.log.Error("forward: a message without metadata; dropped", "subject", msg.Subject(), "error", err)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
 		f.settle(msg, "", msg.Term())
 		return
 	}
