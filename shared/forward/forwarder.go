@@ -52,6 +52,46 @@ type route struct {
 	consumer jetstream.ConsumerConfig
 	// dest is the sink's scheme, host and port: what a dead letter says it was refused by.
 	dest string
+	// failing notes how the sink last failed, so that a sink down or refusing every event is
+	// logged when that starts and ends, not once per event per attempt.
+	failing *failureLog
+}
+
+// failureLog is the class of a sink's last failure ("" while it accepts); safe for concurrent use.
+type failureLog struct {
+	mu    sync.Mutex
+	class string
+}
+
+// changed notes class and reports whether it differs from the one noted before. A nil
+// failureLog reports every class as changed.
+func (l *failureLog) changed(class string) bool {
+	if l == nil {
+		return class != ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.class == class {
+		return false
+	}
+	l.class = class
+	return true
+}
+
+// failureClass names how a post failed, coarsely enough that one sink's trouble is one class:
+// its status, an egress refusal, a timeout, or any other failure to get an answer.
+func failureClass(err error, se *sink.Error) string {
+	_, refused := egress.Denied(err)
+	switch {
+	case se != nil && se.Status != 0:
+		return "status " + strconv.Itoa(se.Status)
+	case refused:
+		return "egress refused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return "no answer"
+	}
 }
 
 // Knative's error extensions, which a dead-letter sink reads: where the event was last posted
@@ -106,7 +146,7 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 		if err := client.Refused(); err != nil {
 			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", t.setting, err)
 		}
-		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url),
+		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url), failing: &failureLog{},
 			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
 	}
 	if cfg.DeadLetterSink != "" {
@@ -244,16 +284,24 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 	}
 	switch o.action {
 	case ack:
+		if r.failing.changed("") {
+			f.log.Info("due events accepted by the forward sink again", "kind", r.kind, "sink_host", r.sink.Host())
+		}
 		f.deliveries.Inc(string(r.kind), metric.ResultOK)
 		f.settle(msg, ev.ID(), msg.Ack())
 	case drop:
 		f.deadLetter(ctx, r, msg, ev, se.Status, int(meta.NumDelivered), attrs)
 	case retry:
-		level := slog.LevelWarn
-		if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
-			level = slog.LevelError // not going away by itself: the policy or the sink setting must change
+		// Once per change of how the sink fails: every event fails alike meanwhile, and the
+		// metric counts each attempt.
+		if class := failureClass(err, se); r.failing.changed(class) {
+			level := slog.LevelWarn
+			if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
+				level = slog.LevelError // not going away by itself: the policy or the sink setting must change
+			}
+			f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying, logged again when this changes",
+				append(attrs, "failure", class, "retry_in", o.delay.String())...)
 		}
-		f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying", append(attrs, "retry_in", o.delay.String())...)
 		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
 		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -579,4 +580,35 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []domain.JobKind{domain.KindSQL}, f.Kinds(), "a kind without a sink is left to its executors")
 	})
+}
+
+// A sink that refuses every event for a while (a 401 until its credential is fixed) is logged
+// once when it starts and once when it stops, not once per event per attempt, which would bury
+// every other line; the metric still counts each attempt.
+func TestARefusingSinkIsLoggedOncePerChange(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	const refusals, events = 60, 10
+	sk := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n > refusals {
+			return false
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	})
+	reg := newRegistry(t)
+	var logs testenv.LogBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f, err := forward.New(js, names, egress.LoopbackPolicy(), clockwork.NewRealClock(), log, forward.Config{
+		Enabled: true, Sink: sk.srv.URL, Metrics: reg, Concurrency: 1, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	publish(t, js, names, domain.KindHTTP, events)
+	streamEmpty(t, js, names)
+	require.Equal(t, map[string]float64{"http/retry": refusals, "http/ok": events}, deliveries(t, reg))
+	require.Equal(t, 1, strings.Count(logs.String(), "not accepted by the forward sink"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "accepted by the forward sink again"), logs.String())
 }
