@@ -47,7 +47,7 @@ func (f *sinkFixture) requireNoHistoryDay(at time.Time) {
 func TestDeadLetterSinkRefusesForgedFires(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second) // on the jobs' every-second schedule
 	// Due 30 s ago and not claimed yet: its fire was handed out to no one.
 	pending := domain.Instant(now.Add(-30 * time.Second))
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: pending})
@@ -141,7 +141,7 @@ func TestDeadLetterSinkSchedulesAFixedDelayJobOnRedelivery(t *testing.T) {
 	every := 30 * time.Second
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", Waiting: true,
 		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(every)}})
-	at := domain.Instant(time.Now().Add(-10 * time.Second))
+	at := domain.Instant(time.Now().Add(-10 * time.Second).Truncate(time.Second))
 	ev := f.due(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))
 
 	// The dead-letter stream is gone: recorded, publishing failed, 503.
@@ -192,7 +192,7 @@ func TestDeadLetterSinkRefusesAForgedFixedDelayFire(t *testing.T) {
 func TestDeadLetterSinkCleansWhatItKeeps(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second)
 	a := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(now.Add(time.Hour))})
 	b := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(now.Add(time.Hour))})
 	at := domain.Instant(now.Add(-10 * time.Second))
@@ -268,7 +268,7 @@ func TestDeadLetterSinkRecordsAReplayFire(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(time.Now().Add(time.Hour))})
-	at := domain.Instant(time.Now().Add(-10 * time.Second))
+	at := domain.Instant(time.Now().Add(-10 * time.Second).Truncate(time.Second))
 	first := f.execution(f.recorded(f.due(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))))
 	code, _, b := f.c.do(http.MethodPost, "/api/v1/dead-letters/"+first.ID+"/replay", "")
 	require.Equal(t, http.StatusAccepted, code, string(b))
@@ -288,4 +288,23 @@ func TestDeadLetterSinkRecordsAReplayFire(t *testing.T) {
 	e := f.execution(a)
 	require.Equal(t, domain.TriggerReplay, e.Trigger)
 	require.Equal(t, key, e.IdempotencyKey)
+}
+
+// A scheduled fire of a cron job is one its schedule produces: an instant between two fires,
+// which the claim has passed all the same, is refused on id, so that whoever reaches the
+// internal port cannot invent failures (a failure streak, an alert, a replayable row) for
+// instants the job never had.
+func TestDeadLetterSinkRefusesAnInstantOffTheSchedule(t *testing.T) {
+	t.Parallel()
+	f := newSinkFixture(t, true)
+	now := time.Now().UTC()
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", Cron: "*/10 * * * * *",
+		NextRunAt: domain.Instant(now.Add(time.Hour))})
+	real := now.Truncate(10 * time.Second)
+	for _, forged := range []time.Time{real.Add(-7 * time.Second), real.Add(time.Millisecond)} {
+		f.problemOf(f.due(j, forged, domain.TriggerSchedule, domain.ScheduledKey(j.ID, forged)), http.StatusUnprocessableEntity, "id")
+		_, err := f.st.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, forged))
+		require.ErrorIs(t, err, domain.ErrNotFound, "nothing recorded of %s", forged)
+	}
+	require.True(t, f.recorded(f.due(j, real, domain.TriggerSchedule, domain.ScheduledKey(j.ID, real))).Recorded)
 }
