@@ -47,6 +47,7 @@ type Store interface {
 	DiscardDeadLetter(ctx context.Context, id string, at time.Time) (*domain.Execution, error)
 	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	DeadLetterUndelivered(ctx context.Context, u store.Undelivered, at time.Time) (*domain.Execution, bool, *domain.Job, error)
+	GetJob(ctx context.Context, id string) (*domain.Job, error)
 	ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error
 	JobStats(ctx context.Context, ids []string, now time.Time) (map[string]*domain.JobStats, error)
 	Upstreams(ctx context.Context, ref string, limit int) ([]domain.UpstreamJob, error)

@@ -112,6 +112,21 @@ func (s *Server) deadLetterSink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := u.due
+	if d.Trigger == domain.TriggerSchedule {
+		switch err := s.onSchedule(r.Context(), d); {
+		case errors.Is(err, domain.ErrNotFound):
+			writeProblem(w, problem{Status: http.StatusUnprocessableEntity, Detail: "the fire's job does not exist",
+				Errors: []domain.FieldError{{Field: "data.job_id", Reason: "no such job"}}})
+			return
+		case errors.Is(err, errOffSchedule):
+			writeProblem(w, problem{Status: http.StatusUnprocessableEntity, Detail: "no executor was handed this fire",
+				Errors: []domain.FieldError{{Field: "id", Reason: "names an instant the job's schedule does not produce"}}})
+			return
+		case err != nil:
+			writeError(w, r, s.log, err)
+			return
+		}
+	}
 	out, changed, job, err := s.store.DeadLetterUndelivered(r.Context(), store.Undelivered{ID: id.String(), JobID: d.JobID,
 		IdempotencyKey: d.IdempotencyKey, Trigger: d.Trigger, ScheduledAt: d.ScheduledAt, Error: s.undeliveredError(r.Context(), u)}, now)
 	var conflict *domain.ConflictError
@@ -202,9 +217,9 @@ func parseUndelivered(ev cloudevents.Event, now time.Time) (undelivered, error) 
 		if err != nil || !dest.IsAbs() || dest.Host == "" {
 			return bad(ExtErrorDest, "is not an absolute URL")
 		}
-		// Where it went, and no more: no credential, no query.
-		dest.User, dest.RawQuery, dest.Fragment = nil, "", ""
-		u.dest = printable(dest.String(), 400)
+		// Where it went, and no more: the user info, path, query and fragment may each hold the
+		// receiver's token, which namespace users would read in the execution's error.
+		u.dest = printable((&url.URL{Scheme: dest.Scheme, Host: dest.Host}).String(), 400)
 	}
 	if v, ok := ext[ExtErrorCode]; ok {
 		code, err := strconv.Atoi(fmt.Sprint(v))
@@ -297,6 +312,33 @@ func (s *Server) publishDeadLetter(ctx context.Context, d event.Due, e *domain.E
 		if err := s.deadLetters.Publish(ctx, queue.Message{Subject: subject, MsgID: ev.ID(), Msg: msg}); err != nil {
 			return fmt.Errorf("publish to %s: %w", subject, err)
 		}
+	}
+	return nil
+}
+
+// errOffSchedule is onSchedule's answer for an instant the job's schedule does not produce.
+var errOffSchedule = errors.New("the instant is not one of the job's schedule")
+
+// onSchedule returns errOffSchedule when d, a scheduled fire, is of a cron job whose stored
+// schedule, as the tick plans it (schedule.ForJob: zone, calendars, jitter), has no fire at its
+// instant: the claim having passed an instant is all the store can check, and whoever reaches
+// the internal port could otherwise record failures of instants the job never had. A
+// fixed_delay job's fires come from the end of the run before, which no schedule repeats.
+func (s *Server) onSchedule(ctx context.Context, d event.Due) error {
+	job, err := s.store.GetJob(ctx, d.JobID)
+	if err != nil {
+		return err // domain.ErrNotFound when the job is gone
+	}
+	if job.Schedule.Kind == domain.ScheduleFixedDelay {
+		return nil
+	}
+	sched, err := schedule.ForJob(job)
+	if err != nil {
+		return fmt.Errorf("schedule of job %s: %w", job.ID, err)
+	}
+	at := domain.Instant(d.ScheduledAt)
+	if next, ok := sched.Next(at.Add(-time.Millisecond)); !ok || !next.Equal(at) {
+		return errOffSchedule
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func (f *sinkFixture) requireNoHistoryDay(at time.Time) {
 func TestDeadLetterSinkRefusesForgedFires(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second) // on the jobs' every-second schedule
 	// Due 30 s ago and not claimed yet: its fire was handed out to no one.
 	pending := domain.Instant(now.Add(-30 * time.Second))
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: pending})
@@ -141,7 +141,7 @@ func TestDeadLetterSinkSchedulesAFixedDelayJobOnRedelivery(t *testing.T) {
 	every := 30 * time.Second
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", Waiting: true,
 		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(every)}})
-	at := domain.Instant(time.Now().Add(-10 * time.Second))
+	at := domain.Instant(time.Now().Add(-10 * time.Second).Truncate(time.Second))
 	ev := f.due(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))
 
 	// The dead-letter stream is gone: recorded, publishing failed, 503.
@@ -187,11 +187,12 @@ func TestDeadLetterSinkRefusesAForgedFixedDelayFire(t *testing.T) {
 
 // The review's nits: a key whose execution belongs to another job is a 422 (Knative retries a
 // 409 in vain); the excerpt keeps no format character (U+202E turns what follows around on a
-// screen); a secret in the destination's path is masked.
+// screen); the destination's path, which may hold a token the job's secrets do not know, is not
+// kept: scheme, host and port only.
 func TestDeadLetterSinkCleansWhatItKeeps(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Second)
 	a := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(now.Add(time.Hour))})
 	b := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(now.Add(time.Hour))})
 	at := domain.Instant(now.Add(-10 * time.Second))
@@ -209,14 +210,15 @@ func TestDeadLetterSinkCleansWhatItKeeps(t *testing.T) {
 	at2 := at.Add(-time.Second)
 	body := "evil \u202Etxt.exe\u200B\u2066 end\x00\x1b[31m"
 	ev := f.due(a, at2, domain.TriggerSchedule, domain.ScheduledKey(a.ID, at2),
-		api.ExtErrorDest, "http://execute-http.vecron.svc.cluster.local/hooks/"+token,
+		api.ExtErrorDest, "http://execute-http.vecron.svc.cluster.local:8080/hooks/"+token+"/unkn0wn-t0ken?k=q",
 		api.ExtErrorCode, "500",
 		api.ExtErrorData, base64.StdEncoding.EncodeToString([]byte(body)))
 	require.True(t, f.recorded(ev).Recorded)
 	stored, err := f.st.ExecutionByKey(t.Context(), domain.ScheduledKey(a.ID, at2))
 	require.NoError(t, err)
 	require.NotContains(t, stored.Error, token)
-	require.Contains(t, stored.Error, "execute-http.vecron.svc.cluster.local/hooks/")
+	require.NotContains(t, stored.Error, "unkn0wn-t0ken")
+	require.Contains(t, stored.Error, " to http://execute-http.vecron.svc.cluster.local:8080 (last answer: HTTP 500)")
 	require.Contains(t, stored.Error, "evil")
 	require.False(t, strings.ContainsFunc(stored.Error, func(r rune) bool {
 		return slices.Contains([]rune{'\u202E', '\u200B', '\u2066', 0, 0x1b}, r)
@@ -266,7 +268,7 @@ func TestDeadLetterSinkRecordsAReplayFire(t *testing.T) {
 	t.Parallel()
 	f := newSinkFixture(t, true)
 	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", NextRunAt: domain.Instant(time.Now().Add(time.Hour))})
-	at := domain.Instant(time.Now().Add(-10 * time.Second))
+	at := domain.Instant(time.Now().Add(-10 * time.Second).Truncate(time.Second))
 	first := f.execution(f.recorded(f.due(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))))
 	code, _, b := f.c.do(http.MethodPost, "/api/v1/dead-letters/"+first.ID+"/replay", "")
 	require.Equal(t, http.StatusAccepted, code, string(b))
@@ -286,4 +288,23 @@ func TestDeadLetterSinkRecordsAReplayFire(t *testing.T) {
 	e := f.execution(a)
 	require.Equal(t, domain.TriggerReplay, e.Trigger)
 	require.Equal(t, key, e.IdempotencyKey)
+}
+
+// A scheduled fire of a cron job is one its schedule produces: an instant between two fires,
+// which the claim has passed all the same, is refused on id, so that whoever reaches the
+// internal port cannot invent failures (a failure streak, an alert, a replayable row) for
+// instants the job never had.
+func TestDeadLetterSinkRefusesAnInstantOffTheSchedule(t *testing.T) {
+	t.Parallel()
+	f := newSinkFixture(t, true)
+	now := time.Now().UTC()
+	j := testfactory.Job(t, f.st, testfactory.JobOpts{Namespace: "shop", Cron: "*/10 * * * * *",
+		NextRunAt: domain.Instant(now.Add(time.Hour))})
+	real := now.Truncate(10 * time.Second)
+	for _, forged := range []time.Time{real.Add(-7 * time.Second), real.Add(time.Millisecond)} {
+		f.problemOf(f.due(j, forged, domain.TriggerSchedule, domain.ScheduledKey(j.ID, forged)), http.StatusUnprocessableEntity, "id")
+		_, err := f.st.ExecutionByKey(t.Context(), domain.ScheduledKey(j.ID, forged))
+		require.ErrorIs(t, err, domain.ErrNotFound, "nothing recorded of %s", forged)
+	}
+	require.True(t, f.recorded(f.due(j, real, domain.TriggerSchedule, domain.ScheduledKey(j.ID, real))).Recorded)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ func TestDecide(t *testing.T) {
 		{"Forbidden", &sink.Error{Status: http.StatusForbidden}, 1, outcome{action: retry, delay: lo}},
 		{"Timeout408", &sink.Error{Status: http.StatusRequestTimeout}, 1, outcome{action: retry, delay: lo}},
 		{"Conflict", &sink.Error{Status: http.StatusConflict}, 1, outcome{action: retry, delay: lo}},
+		{"MethodNotAllowed", &sink.Error{Status: http.StatusMethodNotAllowed}, 1, outcome{action: retry, delay: lo}},
+		{"MisdirectedRequest", &sink.Error{Status: http.StatusMisdirectedRequest}, 1, outcome{action: retry, delay: lo}},
+		{"TooEarly", &sink.Error{Status: http.StatusTooEarly}, 1, outcome{action: retry, delay: lo}},
 		{"TooManyAsksLonger", &sink.Error{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second}, 1, outcome{action: retry, delay: 7 * time.Second}},
 		{"RetryAfterCapped", &sink.Error{Status: http.StatusServiceUnavailable, RetryAfter: time.Hour}, 1, outcome{action: retry, delay: hi}},
 		{"ServerError", &sink.Error{Status: http.StatusInternalServerError}, 3, outcome{action: retry, delay: 4 * lo}},
@@ -49,8 +53,16 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// Only an answer in 2xx acknowledges, only a 4xx drops, and a retry waits within the back-off's
-// bounds whatever the sink asks.
+// retryable4xx are the 4xx a post is made again after: the event did not cause them.
+var retryable4xx = []int{
+	http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+	http.StatusRequestTimeout, http.StatusConflict, http.StatusMisdirectedRequest, http.StatusTooEarly,
+	http.StatusTooManyRequests,
+}
+
+// Only an answer in 2xx acknowledges, only a 4xx drops — never one a sink setting or the sink's
+// state causes, which a fix or time ends — and a retry waits within the back-off's bounds
+// whatever the sink asks.
 func TestDecideProperties(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
@@ -69,8 +81,25 @@ func TestDecideProperties(t *testing.T) {
 			t.Fatalf("status %d acknowledged", status)
 		case o.action == drop && (status < 400 || status > 499):
 			t.Fatalf("status %d dropped", status)
+		case o.action == drop && slices.Contains(retryable4xx, status):
+			t.Fatalf("status %d dropped, though the event did not cause it", status)
 		case o.action == retry && (o.delay < lo || o.delay > hi):
 			t.Fatalf("retry in %s outside [%s, %s]", o.delay, lo, hi)
 		}
 	})
+}
+
+// A dead letter says where the event was refused and no more: the path, like the query and the
+// user info, may hold the receiver's token.
+func TestDestOfKeepsOnlySchemeHostAndPort(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"https://broker.example/ns/default":                     "https://broker.example",
+		"http://u:p4ss@10.0.0.1:8080/hooks/t0ken?token=t0ken#f": "http://10.0.0.1:8080",
+		"https://[::1]:8443/t0ken":                              "https://[::1]:8443",
+		"http://gateway.openfaas:8080":                          "http://gateway.openfaas:8080",
+		"::not a url":                                           "",
+	} {
+		require.Equal(t, want, destOf(raw), raw)
+	}
 }

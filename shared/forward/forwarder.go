@@ -8,7 +8,7 @@
 // posted unchanged in CloudEvents HTTP binary mode through shared/sink (the egress policy, no
 // redirects followed, no URL in errors) and settled in one place, decide: a 2xx acknowledges
 // it; a refusal the event itself caused (a 4xx other than 404, 408, 409 and 429, which Knative
-// also retries, and 401 and 403, which an operator's fix ends) is posted to
+// also retries, and 401, 403, 405, 421 and 425, which an operator's fix or time ends) is posted to
 // forward.dead_letter_sink with Knative's error extensions, as a broker dead-letters (the api's
 // /dead-letter records the fire dead-lettered), or without one terminated, logged at error level
 // and counted as given up — posting it again would be refused again; anything else (5xx,
@@ -50,9 +50,48 @@ type route struct {
 	kind     domain.JobKind
 	sink     *sink.Client
 	consumer jetstream.ConsumerConfig
-	// dest is the sink's URL without credentials or query: what a dead letter says it was
-	// refused by.
+	// dest is the sink's scheme, host and port: what a dead letter says it was refused by.
 	dest string
+	// failing notes how the sink last failed, so that a sink down or refusing every event is
+	// logged when that starts and ends, not once per event per attempt.
+	failing *failureLog
+}
+
+// failureLog is the class of a sink's last failure ("" while it accepts); safe for concurrent use.
+type failureLog struct {
+	mu    sync.Mutex
+	class string
+}
+
+// changed notes class and reports whether it differs from the one noted before. A nil
+// failureLog reports every class as changed.
+func (l *failureLog) changed(class string) bool {
+	if l == nil {
+		return class != ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.class == class {
+		return false
+	}
+	l.class = class
+	return true
+}
+
+// failureClass names how a post failed, coarsely enough that one sink's trouble is one class:
+// its status, an egress refusal, a timeout, or any other failure to get an answer.
+func failureClass(err error, se *sink.Error) string {
+	_, refused := egress.Denied(err)
+	switch {
+	case se != nil && se.Status != 0:
+		return "status " + strconv.Itoa(se.Status)
+	case refused:
+		return "egress refused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return "no answer"
+	}
 }
 
 // Knative's error extensions, which a dead-letter sink reads: where the event was last posted
@@ -107,7 +146,7 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 		if err := client.Refused(); err != nil {
 			return nil, fmt.Errorf("%s: %w; allow the sink's address with egress.allow", t.setting, err)
 		}
-		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url),
+		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url), failing: &failureLog{},
 			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
 	}
 	if cfg.DeadLetterSink != "" {
@@ -220,6 +259,7 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		f.log.Error("forward: a message without metadata; dropped", "subject", msg.Subject(), "error", err)
+		f.deliveries.Inc(string(r.kind), metric.ResultGaveUp)
 		f.settle(msg, "", msg.Term())
 		return
 	}
@@ -244,16 +284,24 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 	}
 	switch o.action {
 	case ack:
+		if r.failing.changed("") {
+			f.log.Info("due events accepted by the forward sink again", "kind", r.kind, "sink_host", r.sink.Host())
+		}
 		f.deliveries.Inc(string(r.kind), metric.ResultOK)
 		f.settle(msg, ev.ID(), msg.Ack())
 	case drop:
 		f.deadLetter(ctx, r, msg, ev, se.Status, int(meta.NumDelivered), attrs)
 	case retry:
-		level := slog.LevelWarn
-		if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
-			level = slog.LevelError // not going away by itself: the policy or the sink setting must change
+		// Once per change of how the sink fails: every event fails alike meanwhile, and the
+		// metric counts each attempt.
+		if class := failureClass(err, se); r.failing.changed(class) {
+			level := slog.LevelWarn
+			if _, refused := egress.Denied(err); refused || (se != nil && se.Status >= 300 && se.Status < 400) {
+				level = slog.LevelError // not going away by itself: the policy or the sink setting must change
+			}
+			f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying, logged again when this changes",
+				append(attrs, "failure", class, "retry_in", o.delay.String())...)
 		}
-		f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying", append(attrs, "retry_in", o.delay.String())...)
 		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
 		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
 	}
@@ -295,14 +343,14 @@ func (f *Forwarder) deadLetter(ctx context.Context, r route, msg jetstream.Msg, 
 	}
 }
 
-// destOf returns a sink's URL without credentials, query or fragment, which may hold a token.
+// destOf returns a sink's scheme, host and port: its user info, path, query and fragment may
+// each hold the receiver's token, and the dead letter's reader is whoever reads the execution.
 func destOf(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return ""
 	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }
 
 // post posts ev to r's sink, telling JetStream every third of the ack wait that the message is
@@ -371,12 +419,15 @@ func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outco
 }
 
 // permanent reports whether a sink's status refuses the event itself: a 4xx, except those
-// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and 401 and
-// 403, which a credential or policy an operator fixes turns into an acceptance.
+// Knative's delivery retries too — 404 (a broker not ready yet), 408, 409 and 429 — and those a
+// sink setting or the sink's state causes, whatever the event: 401 and 403 (a credential or
+// policy an operator fixes), 405 and 421 (a sink URL naming the wrong route or host: dropped,
+// every fire would be lost without a dead-letter sink) and 425 (the sink asks to be asked later).
 func permanent(status int) bool {
 	switch status {
 	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
-		http.StatusUnauthorized, http.StatusForbidden:
+		http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusMethodNotAllowed, http.StatusMisdirectedRequest, http.StatusTooEarly:
 		return false
 	}
 	return status >= 400 && status < 500

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -488,7 +489,8 @@ func TestAHostileSinkCannotStallOrRedirectTheTick(t *testing.T) {
 			return true
 		})
 		reg := newRegistry(t)
-		run(t, js, names, forward.Config{Sink: refuse.srv.URL + "/ns/default?token=t0ken", DeadLetterSink: internal.URL + api.DeadLetterPath, Metrics: reg})
+		// The path may hold the receiver's token as well as the query: neither leaves the tick.
+		run(t, js, names, forward.Config{Sink: refuse.srv.URL + "/ns/p4th-t0ken?token=t0ken", DeadLetterSink: internal.URL + api.DeadLetterPath, Metrics: reg})
 		// Claimed: the job's next run is past the fire's instant, as after the tick handed it out,
 		// which is what the sink requires before it records a fire no executor did.
 		job := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: domain.Instant(time.Now().Add(time.Hour))})
@@ -503,8 +505,9 @@ func TestAHostileSinkCannotStallOrRedirectTheTick(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, domain.StatusDeadLettered, exec.Status, "recorded by the api's dead-letter sink")
 		require.Contains(t, exec.Error, api.UndeliveredPrefix)
-		require.Contains(t, exec.Error, "to "+refuse.srv.URL+"/ns/default (last answer: HTTP 400)")
+		require.Contains(t, exec.Error, "to "+refuse.srv.URL+" (last answer: HTTP 400)", "scheme, host and port only")
 		require.NotContains(t, exec.Error, "t0ken")
+		require.NotContains(t, exec.Error, "/ns/")
 		require.Equal(t, map[string]float64{"http/dead_lettered": 1}, deliveries(t, reg))
 		dlq, err := js.Stream(t.Context(), names.DLQStream())
 		require.NoError(t, err)
@@ -577,4 +580,35 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []domain.JobKind{domain.KindSQL}, f.Kinds(), "a kind without a sink is left to its executors")
 	})
+}
+
+// A sink that refuses every event for a while (a 401 until its credential is fixed) is logged
+// once when it starts and once when it stops, not once per event per attempt, which would bury
+// every other line; the metric still counts each attempt.
+func TestARefusingSinkIsLoggedOncePerChange(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	const refusals, events = 60, 10
+	sk := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) bool {
+		if n > refusals {
+			return false
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	})
+	reg := newRegistry(t)
+	var logs testenv.LogBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f, err := forward.New(js, names, egress.LoopbackPolicy(), clockwork.NewRealClock(), log, forward.Config{
+		Enabled: true, Sink: sk.srv.URL, Metrics: reg, Concurrency: 1, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	publish(t, js, names, domain.KindHTTP, events)
+	streamEmpty(t, js, names)
+	require.Equal(t, map[string]float64{"http/retry": refusals, "http/ok": events}, deliveries(t, reg))
+	require.Equal(t, 1, strings.Count(logs.String(), "not accepted by the forward sink"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "accepted by the forward sink again"), logs.String())
 }

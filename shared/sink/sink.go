@@ -38,6 +38,9 @@ type Config struct {
 	Policy *egress.Policy
 }
 
+// maxResponseHeaderBytes bounds a receiver's response headers; a longer answer is no answer.
+const maxResponseHeaderBytes = 64 << 10
+
 // Client posts events to one receiver. It is safe for concurrent use.
 type Client struct {
 	url     string
@@ -65,6 +68,9 @@ func New(cfg Config) (*Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DialContext = policy.Dialer(timeout).DialContext
 	transport.Proxy = nil // the policy would see only the proxy
+	// A receiver's headers are read whole before its status: the default (10 MB) would let a
+	// hostile one hold that much per post in flight.
+	transport.MaxResponseHeaderBytes = maxResponseHeaderBytes
 	return &Client{
 		url: cfg.URL, host: u.Host, timeout: timeout, policy: policy,
 		client: &http.Client{

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +80,29 @@ func TestRefusedJudgesAddressesOnly(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c.refused, s.Refused() != nil, c.url)
 	}
+}
+
+// A receiver cannot make the client hold megabytes of response headers per post: past 64 KiB
+// the answer is no answer.
+func TestPostBoundsTheResponseHeaders(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/huge" {
+			w.Header().Set("X-Filler", strings.Repeat("a", 128<<10))
+		} else {
+			w.Header().Set("X-Filler", strings.Repeat("a", 32<<10))
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	post := func(path string) error {
+		c, err := sink.New(sink.Config{URL: srv.URL + path, Setting: "events.sink", Policy: egress.LoopbackPolicy()})
+		require.NoError(t, err)
+		defer c.CloseIdleConnections()
+		return c.Post(t.Context(), testEvent(t))
+	}
+	require.NoError(t, post("/fits"))
+	var se *sink.Error
+	require.True(t, errors.As(post("/huge"), &se))
+	require.Zero(t, se.Status, "not an answer")
 }

@@ -42,7 +42,7 @@ func TestDeadLetterSinkIsServedOnTheInternalPortOnly(t *testing.T) {
 	})
 	st := openStore(t, e)
 	j := testfactory.Job(t, st, testfactory.JobOpts{Namespace: "shop"})
-	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	at := time.Now().UTC().Add(-50 * time.Second).Truncate(time.Second) // on the job's every-second schedule
 	key := domain.ScheduledKey(j.ID, at)
 	ev, err := event.NewDue(event.DueFor(j, at, domain.TriggerSchedule, key), "/vecron/tick/t-1")
 	require.NoError(t, err)
