@@ -4,6 +4,7 @@ package testfactory
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,7 +139,9 @@ func DeadLetter(t testing.TB, st *store.Store, j *domain.Job) *domain.Execution 
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	at := now.Add(-time.Duration(deadLetters.Add(1)) * time.Second).Truncate(time.Second)
+	// From one instant fixed per process: counting back from each call's own clock, two calls
+	// either side of a second's boundary could land on the same second and clash.
+	at := deadLetterBase().Add(-time.Duration(deadLetters.Add(1)) * time.Second)
 	e := &domain.Execution{ID: uuid.Must(uuid.NewV7()).String(), JobID: j.ID, JobVersion: j.Version,
 		IdempotencyKey: domain.ScheduledKey(j.ID, at), Trigger: domain.TriggerSchedule,
 		ScheduledAt: at, StartedAt: &now, Status: domain.StatusRunning, Attempt: 1, WorkerID: "testfactory"}
@@ -170,6 +173,9 @@ func RunningExclusive(t testing.TB, st *store.Store, j *domain.Job) *domain.Exec
 
 // deadLetters spreads the scheduled instants of DeadLetter's executions, so keys never clash.
 var deadLetters atomic.Int64
+
+// deadLetterBase is the whole second DeadLetter counts back from.
+var deadLetterBase = sync.OnceValue(func() time.Time { return time.Now().UTC().Truncate(time.Second) })
 
 // HistoryDays returns the days st keeps execution history for, as dates (2006-01-02).
 func HistoryDays(t testing.TB, st *store.Store) []string {
