@@ -208,8 +208,9 @@ func autoscaleBanner(rules map[domain.JobKind]autoscale.Rules, prewarm tick.Prew
 // runAutoscale runs a scaler per executor kind with its processes until ctx ends, then stops
 // the processes (each drains as on SIGTERM) and returns. The processes are this binary's
 // __executor command, each handed the settings hs or ds exactly as dev made them, with logCfg,
-// on its standard input: their URLs and keys may hold secrets, which a pipe, unlike arguments or
-// a file, shows to no one else.
+// on its standard input: their URLs and keys may hold secrets, which a pipe, unlike arguments, a
+// file or the environment, shows to no one else. So the processes get none of dev's
+// environment but what executorEnv keeps.
 func runAutoscale(ctx context.Context, clock clockwork.Clock, hs httpfn.Settings, ds dbfn.Settings, logCfg telemetry.LogConfig,
 	rules map[domain.JobKind]autoscale.Rules, log *slog.Logger,
 ) error {
@@ -248,9 +249,7 @@ func runAutoscale(ctx context.Context, clock clockwork.Clock, hs httpfn.Settings
 		procs, err := autoscale.NewProcesses(autoscale.ProcessesConfig{
 			Name: devFunctionName(kind),
 			Command: func(n int) *exec.Cmd {
-				cmd := exec.Command(self, executorCommandName, string(kind), "--replica", strconv.Itoa(n))
-				cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(payload), os.Stderr, os.Stderr
-				return cmd
+				return executorProcess(self, kind, n, payload, os.Environ())
 			},
 			// A pod's terminationGracePeriodSeconds exceeds its process's own grace, or the
 			// kubelet kills what would still have finished.
@@ -267,6 +266,33 @@ func runAutoscale(ctx context.Context, clock clockwork.Clock, hs httpfn.Settings
 		g.Go(func() error { return scaler.Run(gctx) })
 	}
 	return g.Wait()
+}
+
+// executorProcess is replica n of kind's executor processes: this binary at self, reading
+// payload on its standard input, with only the variables of environ that executorEnv keeps.
+func executorProcess(self string, kind domain.JobKind, n int, payload []byte, environ []string) *exec.Cmd {
+	cmd := exec.Command(self, executorCommandName, string(kind), "--replica", strconv.Itoa(n))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(payload), os.Stderr, os.Stderr
+	cmd.Env = executorEnv(environ)
+	return cmd
+}
+
+// executorEnv keeps of environ what the process itself needs, not its settings: a lookup path,
+// a home, the time zone and locale, the temporary directory, the CA bundle's place, and the Go
+// runtime's knobs. dev's environment also holds its URLs and admin password, which every
+// process of the same user could read in /proc/<pid>/environ of each child; the settings
+// travel on standard input instead.
+func executorEnv(environ []string) []string {
+	keep := []string{"PATH", "HOME", "TZ", "TMPDIR", "LANG", "SSL_CERT_FILE", "SSL_CERT_DIR",
+		"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "GOTRACEBACK"}
+	env := []string{}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(keep, name) || strings.HasPrefix(name, "LC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // executorPayload is what dev hands an executor process: its settings, those of its kind only.
