@@ -22,9 +22,12 @@ const (
 	// PrewarmKeepDefault is under Knative's 60 s stable window, so a kind kept warm by wakes
 	// and fires never shows the autoscaler a gap; KEDA's cooldown is longer.
 	PrewarmKeepDefault = 45 * time.Second
-	// prewarmMax bounds lead and keep: a cold start longer than an hour is no cold start, and a
-	// kind kept warm that long never scales to zero.
+	// prewarmMax bounds keep: a kind kept warm that long never scales to zero.
 	prewarmMax = time.Hour
+	// prewarmLeadMax bounds lead: no platform's cold start is longer, and the per-kind look of
+	// each claim walks the jobs due within the lead (store.NextDueByKind), so an hour's lead
+	// would read an hour of jobs on every claim.
+	prewarmLeadMax = 10 * time.Minute
 )
 
 // PrewarmKindsDefault returns the kinds woken when tick.prewarm.kinds is not set: every kind.
@@ -52,8 +55,8 @@ func (c PrewarmConfig) validate() error {
 	switch {
 	case c.Lead < 0:
 		return errors.New("tick.prewarm.lead: must not be negative")
-	case c.Lead > prewarmMax:
-		return fmt.Errorf("tick.prewarm.lead: must be at most %s", prewarmMax)
+	case c.Lead > prewarmLeadMax:
+		return fmt.Errorf("tick.prewarm.lead: must be at most %s", prewarmLeadMax)
 	case c.Keep < 0:
 		return errors.New("tick.prewarm.keep: must not be negative")
 	case c.Keep > prewarmMax:

@@ -284,7 +284,8 @@ func TestPrewarmSettingsAreValidated(t *testing.T) {
 	}{
 		"NegativeLead": {tick.PrewarmConfig{Lead: -time.Second}, "tick.prewarm.lead"},
 		"NegativeKeep": {tick.PrewarmConfig{Keep: -time.Second}, "tick.prewarm.keep"},
-		"HugeLead":     {tick.PrewarmConfig{Lead: 1 << 62}, "tick.prewarm.lead: must be at most 1h0m0s"},
+		"HugeLead":     {tick.PrewarmConfig{Lead: 1 << 62}, "tick.prewarm.lead: must be at most 10m0s"},
+		"LeadOverMax":  {tick.PrewarmConfig{Lead: 10*time.Minute + time.Second}, "tick.prewarm.lead: must be at most 10m0s"},
 		"HugeKeep":     {tick.PrewarmConfig{Keep: time.Hour + time.Nanosecond}, "tick.prewarm.keep: must be at most"},
 		"UpperCase":    {tick.PrewarmConfig{Kinds: []string{"HTTP"}}, "tick.prewarm.kinds"},
 		"UnknownKind":  {tick.PrewarmConfig{Kinds: []string{"http", "ftp"}}, `tick.prewarm.kinds: unknown kind "ftp"`},
