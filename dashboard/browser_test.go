@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/dashboard/dashboardtest"
 	"github.com/vecron/vecron/shared/rbac"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -51,8 +53,22 @@ func TestBrowserPauseAndRunNow(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `"enabled":false`)
 
-	b.Do(chromedp.Click(chromedp.CSS("#job-" + id + " .act-run")))
-	b.WaitForText("#job-"+id+" .row-msg", "Run queued.")
+	// The live stream swaps the row in again when the pause's own event arrives, which under load
+	// can be after the wait above: a click then lands on a row no longer in the page and posts
+	// nothing. So the click is repeated until the run is queued (a second run is harmless here).
+	queued := `Array.from(document.querySelectorAll("#job-` + id + ` .row-msg")).some(e => e.textContent.includes("Run queued."))`
+	for try := 0; ; try++ {
+		b.WaitSettled("#job-" + id)
+		b.Do(chromedp.Click(chromedp.CSS("#job-" + id + " .act-run")))
+		deadline := time.Now().Add(testenv.Timeout(10 * time.Second))
+		for !dashboardtest.Eval[bool](b, queued) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if dashboardtest.Eval[bool](b, queued) {
+			break
+		}
+		require.Less(t, try, 5, "the run was never queued")
+	}
 	code, body = srv.API(t, token, http.MethodGet, "/api/v1/executions?job_id="+id, "")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `"trigger":"manual"`)
