@@ -148,6 +148,12 @@ func (n Names) DLQSubject(kind domain.JobKind) string { return n.prefix() + ".dl
 // DLQSubjects is the wildcard the dead-letter stream captures.
 func (n Names) DLQSubjects() string { return n.prefix() + ".dlq.>" }
 
+// ForwardCallbackSubject is the core NATS subject (no stream captures it) on which the tick
+// replica holder takes the OpenFaaS callbacks another replica received for the fires it holds.
+func (n Names) ForwardCallbackSubject(holder string) string {
+	return n.prefix() + ".forward.callback." + holder
+}
+
 // DueConsumer is the durable consumer name of the executor for kind.
 func (n Names) DueConsumer(kind domain.JobKind) string { return "execute-" + string(kind) }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ const (
 	// a few milliseconds; 64 in flight carries a top-of-the-minute herd of thousands of fires
 	// within the half second fires are staged ahead.
 	ConcurrencyDefault = 64
+	// CallbackTimeoutDefault is the longest job timeout (jobs.MaxTimeout) and a minute: no
+	// callback can be expected later. A fire's own wait is its job's timeout and a minute.
+	CallbackTimeoutDefault = 24*time.Hour + time.Minute
 	// TimeoutDefault bounds one post: a broker ingress answers in milliseconds, so a post still
 	// waiting after this is stuck, and its event is better handed to the next attempt.
 	TimeoutDefault = sink.TimeoutDefault
@@ -48,6 +52,15 @@ type Config struct {
 	Concurrency int `koanf:"concurrency" usage:"posts of due events in flight per kind on one tick replica"`
 	// Timeout bounds one post, the sink's answer included.
 	Timeout time.Duration `koanf:"timeout" usage:"time allowed for one post of a due event, the sink's answer included"`
+	// CallbackPort serves CallbackPath, where an OpenFaaS gateway reports each invocation of
+	// an asynchronous route (docs/deploy.md §6); 0 turns callback mode off.
+	CallbackPort int `koanf:"callback_port" usage:"port serving /forward/callback, where an OpenFaaS gateway reports the functions' answers to the due events posted to its async routes; a sink answering 202 with X-Call-Id then settles an event only on that report; 0 disables"`
+	// CallbackURL is forward.callback_url: how the gateway reaches CallbackPath on the tick.
+	CallbackURL string `koanf:"callback_url" usage:"URL the OpenFaaS gateway posts callbacks to, as the gateway reaches the tick's forward.callback_port (http://vecron-tick.openfaas-fn:8082/forward/callback); required with forward.callback_port"`
+	// CallbackTimeout bounds the wait for a callback: past it the event is handed back and
+	// posted again, with the same idempotency key. A due event waits at most its job's
+	// timeout and a minute, when that is shorter.
+	CallbackTimeout time.Duration `koanf:"callback_timeout" usage:"time a due event posted to an OpenFaaS async route waits for its callback before it is posted again (with the same idempotency key); a fire waits at most its job's timeout plus a minute when that is shorter"`
 	// MinBackoff is the wait after a first failed post of an event; each failure of the same
 	// event doubles it, up to MaxBackoff.
 	MinBackoff time.Duration `koanf:"-"`
@@ -62,6 +75,7 @@ func DefaultConfig() Config { return Config{}.withDefaults() }
 func (c Config) withDefaults() Config {
 	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
 	c.Timeout = cmp.Or(c.Timeout, TimeoutDefault)
+	c.CallbackTimeout = cmp.Or(c.CallbackTimeout, CallbackTimeoutDefault)
 	c.MinBackoff = cmp.Or(c.MinBackoff, MinBackoffDefault)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, MaxBackoffDefault)
 	return c
@@ -84,6 +98,16 @@ func (c Config) targets() ([]target, error) {
 		return nil, errors.New("forward.timeout: must not be negative")
 	case c.MinBackoff < 0 || c.MaxBackoff < 0:
 		return nil, errors.New("forward: MinBackoff and MaxBackoff must not be negative")
+	case c.CallbackPort < 0 || c.CallbackPort > 65535:
+		return nil, errors.New("forward.callback_port: must be a port number, or 0 for no callbacks")
+	case c.CallbackTimeout < 0:
+		return nil, errors.New("forward.callback_timeout: must not be negative")
+	case c.CallbackPort != 0 && strings.TrimSpace(c.CallbackURL) == "":
+		return nil, errors.New("forward.callback_url: required with forward.callback_port: the URL the OpenFaaS gateway reaches the tick's callback port at, such as http://vecron-tick.openfaas-fn:8082/forward/callback")
+	case c.CallbackPort == 0 && strings.TrimSpace(c.CallbackURL) != "":
+		return nil, errors.New("forward.callback_url: set, but forward.callback_port is 0: no listener would take the callbacks")
+	case c.CallbackURL != "" && !httpURL(c.CallbackURL):
+		return nil, errors.New("forward.callback_url: must be an http or https URL with a host, such as http://vecron-tick.openfaas-fn:8082/forward/callback")
 	}
 	kinds := queue.DueKinds()
 	perKind := map[domain.JobKind]string{}
@@ -136,4 +160,10 @@ func printable(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// httpURL reports whether raw is an http or https URL with a host.
+func httpURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
 }

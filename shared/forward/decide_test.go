@@ -48,7 +48,7 @@ func TestDecide(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, c.want, decide(c.err, c.attempts, lo, hi))
+			require.Equal(t, c.want, decide(c.err, c.attempts, lo, hi, hi))
 		})
 	}
 }
@@ -75,7 +75,7 @@ func TestDecideProperties(t *testing.T) {
 		if status == 0 {
 			err = &sink.Error{Err: errors.New("connection refused")}
 		}
-		o := decide(err, attempts, lo, hi)
+		o := decide(err, attempts, lo, hi, hi)
 		switch {
 		case o.action == ack:
 			t.Fatalf("status %d acknowledged", status)

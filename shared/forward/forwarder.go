@@ -22,6 +22,7 @@ package forward
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,6 +117,9 @@ type Forwarder struct {
 	enabledOff bool
 	// deadLetters takes the events a sink refused as malformed; nil gives them up.
 	deadLetters *sink.Client
+	// callbacks correlates an OpenFaaS gateway's callbacks with the messages held for them; nil
+	// when forward.callback_port is 0.
+	callbacks *callbacks
 }
 
 // New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
@@ -149,6 +153,11 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 		f.routes = append(f.routes, route{kind: t.kind, sink: client, dest: destOf(t.url), failing: &failureLog{},
 			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
 	}
+	if cfg.CallbackPort != 0 {
+		if f.callbacks, err = newCallbacks(cfg.CallbackURL, names); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.DeadLetterSink != "" {
 		const setting = "forward.dead_letter_sink"
 		if f.deadLetters, err = sink.New(sink.Config{URL: cfg.DeadLetterSink, Setting: setting, Timeout: cfg.Timeout, Policy: policy}); err != nil {
@@ -180,6 +189,13 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	if len(f.routes) == 0 {
 		return nil
+	}
+	if f.callbacks != nil {
+		sub, err := f.js.Conn().Subscribe(f.callbacks.subject, f.callbacks.serve(f.clock.Now))
+		if err != nil {
+			return fmt.Errorf("forward: take relayed callbacks: %w", err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, r := range f.routes {
@@ -248,14 +264,19 @@ func (f *Forwarder) consume(ctx context.Context, r route, cons jetstream.Consume
 			return nil
 		}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			f.handle(ctx, r, msg)
+			// Released as soon as the post is answered: a fire waiting for its callback holds no
+			// slot (the consumer's MaxAckPending bounds those).
+			release := sync.OnceFunc(func() { <-sem })
+			defer release()
+			f.handle(ctx, r, msg, release)
 		})
 	}
 }
 
-// handle posts one message to r's sink and settles it as decide says.
-func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
+// handle posts one message to r's sink and settles it as decide says. In callback mode a sink's
+// 202 with an X-Call-Id (an OpenFaaS gateway queueing the invocation) calls release and settles
+// the message on the gateway's callback instead, or hands it back when none comes in time.
+func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg, release func()) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		f.log.Error("forward: a message without metadata; dropped", "subject", msg.Subject(), "error", err)
@@ -271,10 +292,44 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg) {
 		f.settle(msg, "", msg.Term())
 		return
 	}
+	var (
+		header http.Header
+		w      *waiter
+		d      = delivery{seq: meta.Sequence.Stream, n: meta.NumDelivered}
+		wait   = f.callbackWait(ev)
+	)
+	if f.callbacks != nil {
+		// Waiting before the post: the callback may come before the post's answer is read.
+		w = f.callbacks.add(d)
+		defer f.callbacks.remove(d, w)
+		header = http.Header{headerCallbackURL: {f.callbacks.callbackURL(f.callbacks.mint(d, f.clock.Now().Add(wait+callbackGrace)))}}
+	}
 	// A post begun is finished, within forward.timeout, even when the tick is stopping: its
 	// answer settles the message, where a cancelled post would only send the event again.
-	err = f.post(context.WithoutCancel(ctx), r, msg, ev)
-	o := decide(err, int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	answer, err := f.post(context.WithoutCancel(ctx), r, msg, ev, header)
+	retryAfterMax := f.cfg.MaxBackoff
+	if callID := answer.Header.Get(headerCallID); err == nil && w != nil && answer.Status == http.StatusAccepted && callID != "" {
+		release()
+		cb, ok := f.await(ctx, r, msg, w, callID, wait)
+		switch {
+		case !ok && ctx.Err() != nil:
+			// Stopping: left unsettled, the message comes back after the ack wait, by when the
+			// function has likely answered; the executor records the fire once either way.
+			return
+		case !ok:
+			f.log.Warn("no callback for a due event in time; posting it again", "kind", r.kind, "event_id", ev.ID(),
+				"call_id", printable(callID), "waited", wait.String(), "attempts", meta.NumDelivered)
+			f.deliveries.Inc(string(r.kind), metric.ResultNoCallback)
+			f.settle(msg, ev.ID(), msg.NakWithDelay(sink.Backoff(int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff)))
+			return
+		case cb.status < 200 || cb.status > 299:
+			err = &sink.Error{Status: cb.status, RetryAfter: cb.retryAfter}
+		}
+		// The function's Retry-After is the executor's retry delay for the job, as a pull
+		// executor would nak with it.
+		retryAfterMax = sink.MaxRetryAfter
+	}
+	o := decide(err, int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff, retryAfterMax)
 	attrs := []any{"kind", r.kind, "event_id", ev.ID(), "event_type", ev.Type(), "attempts", meta.NumDelivered}
 	var se *sink.Error
 	if errors.As(err, &se) && se.Status != 0 {
@@ -322,7 +377,7 @@ func (f *Forwarder) deadLetter(ctx context.Context, r route, msg jetstream.Msg, 
 	dl.SetExtension(extErrorDest, r.dest)
 	dl.SetExtension(extErrorCode, strconv.Itoa(status))
 	err := f.deadLetters.Post(context.WithoutCancel(ctx), dl)
-	o := decide(err, attempts, f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	o := decide(err, attempts, f.cfg.MinBackoff, f.cfg.MaxBackoff, f.cfg.MaxBackoff)
 	switch o.action {
 	case ack:
 		f.log.Error("due event dead-lettered: the forward sink refused it as malformed", attrs...)
@@ -353,14 +408,22 @@ func destOf(raw string) string {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }
 
-// post posts ev to r's sink, telling JetStream every third of the ack wait that the message is
-// still in work: the consumer is the executors' (ack wait 4 s), shorter than forward.timeout.
-func (f *Forwarder) post(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event) error {
+// post posts ev to r's sink with header, telling JetStream every third of the ack wait that the
+// message is still in work: the consumer is the executors' (ack wait 4 s), shorter than
+// forward.timeout.
+func (f *Forwarder) post(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event, header http.Header) (sink.Answer, error) {
+	defer f.inProgress(msg, r.consumer.AckWait)()
+	return r.sink.Send(ctx, ev, header)
+}
+
+// inProgress tells JetStream every third of the ack wait that msg is still in work, until the
+// returned stop is called.
+func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		// The real clock on purpose: the server counts the ack wait on its own clock.
-		t := time.NewTicker(r.consumer.AckWait / 3)
+		t := time.NewTicker(ackWait / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -373,9 +436,45 @@ func (f *Forwarder) post(ctx context.Context, r route, msg jetstream.Msg, ev clo
 			}
 		}
 	})
-	defer wg.Wait()
-	defer close(done)
-	return r.sink.Post(ctx, ev)
+	return func() { close(done); wg.Wait() }
+}
+
+// await holds msg, signalling progress, until w gets the callback of the invocation callID or
+// wait passes or ctx ends; false for the last two. A callback with another call id — a forged
+// one, or a stale one of an earlier invocation — is refused and the wait goes on.
+func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *waiter, callID string, wait time.Duration) (callback, bool) {
+	defer f.inProgress(msg, r.consumer.AckWait)()
+	timer := f.clock.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return callback{}, false
+		case <-timer.Chan():
+			return callback{}, false
+		case cb := <-w.calls:
+			if !hmac.Equal([]byte(cb.callID), []byte(callID)) {
+				f.log.Warn("forward: callback refused", "reason", "another invocation's call id", "call_id", printable(cb.callID))
+				cb.answer(false)
+				continue
+			}
+			cb.answer(true)
+			return cb, true
+		}
+	}
+}
+
+// callbackWait returns how long a posted event waits for its callback: forward.callback_timeout,
+// or a due fire's job timeout and callbackGrace when that is shorter. A wake (no job) waits
+// callbackGrace at most.
+func (f *Forwarder) callbackWait(ev cloudevents.Event) time.Duration {
+	job := time.Duration(0)
+	if ev.Type() == event.TypeJobDue {
+		if due, err := event.ParseDue(ev); err == nil {
+			job = time.Duration(due.Timeout)
+		}
+	}
+	return min(f.cfg.CallbackTimeout, job+callbackGrace)
 }
 
 func (f *Forwarder) settle(msg jetstream.Msg, id string, err error) {
@@ -401,8 +500,9 @@ type outcome struct {
 
 // decide settles a post, in this one place: nil (a 2xx) → ack; a 4xx the event itself caused →
 // drop; anything else → retry after the back-off of the attempts so far, or the sink's
-// Retry-After when it asks for longer (up to the longest back-off).
-func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outcome {
+// Retry-After when it asks for longer, up to retryAfterMax: the longest back-off for a sink, a
+// day for a function's answer in a callback (the executor's own retry delay).
+func decide(err error, attempts int, minBackoff, maxBackoff, retryAfterMax time.Duration) outcome {
 	if err == nil {
 		return outcome{action: ack}
 	}
@@ -413,7 +513,7 @@ func decide(err error, attempts int, minBackoff, maxBackoff time.Duration) outco
 	}
 	wait := sink.Backoff(max(attempts, 1), minBackoff, maxBackoff)
 	if se != nil {
-		wait = max(wait, min(se.RetryAfter, maxBackoff))
+		wait = max(wait, min(se.RetryAfter, retryAfterMax))
 	}
 	return outcome{action: retry, delay: wait}
 }

@@ -555,6 +555,11 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"DeadLetterRefused", forward.Config{Enabled: true, Sink: "https://broker.example", DeadLetterSink: "http://127.0.0.1:8081/dead-letter?token=t0ken"}, "forward.dead_letter_sink: egress policy refuses"},
 		{"Concurrency", forward.Config{Enabled: true, Sink: "https://broker.example", Concurrency: -1}, "forward.concurrency:"},
 		{"Timeout", forward.Config{Enabled: true, Sink: "https://broker.example", Timeout: -time.Second}, "forward.timeout:"},
+		{"CallbackWithoutURL", forward.Config{Enabled: true, Sink: "https://gateway.example/t0ken", CallbackPort: 8082}, "forward.callback_url: required with forward.callback_port"},
+		{"CallbackURLWithoutPort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackURL: "http://tick:8082/forward/callback?t0ken"}, "forward.callback_url: set, but forward.callback_port is 0"},
+		{"CallbackURLScheme", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "tick:8082/t0ken"}, "forward.callback_url: must be an http or https URL"},
+		{"CallbackPort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 70000, CallbackURL: "http://tick/t0ken"}, "forward.callback_port: must be a port number"},
+		{"CallbackTimeout", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "http://tick/t0ken", CallbackTimeout: -time.Second}, "forward.callback_timeout:"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

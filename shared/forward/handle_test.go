@@ -35,7 +35,7 @@ func TestAMessageWithoutMetadataIsCountedGivenUp(t *testing.T) {
 	f, err := New(nil, event.Names{}, nil, nil, testenv.Logger(t), Config{Metrics: reg})
 	require.NoError(t, err)
 	msg := &noMetadata{}
-	f.handle(t.Context(), route{kind: domain.KindHTTP}, msg)
+	f.handle(t.Context(), route{kind: domain.KindHTTP}, msg, func() {})
 	require.True(t, msg.termed)
 	mfs, err := reg.Gather()
 	require.NoError(t, err)

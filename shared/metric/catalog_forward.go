@@ -5,6 +5,9 @@ const (
 	ForwardDeliveries Name = "vecron_forward_deliveries_total"
 	// ResultDeadLettered is a due event its sink refused, taken by forward.dead_letter_sink.
 	ResultDeadLettered = "dead_lettered"
+	// ResultNoCallback is a due event an OpenFaaS gateway queued and never reported on within
+	// forward.callback_timeout: handed back, to be posted again.
+	ResultNoCallback = "no_callback"
 )
 
 func forwardFamilies() []Desc {
@@ -12,8 +15,9 @@ func forwardFamilies() []Desc {
 		{
 			Name: ForwardDeliveries, Type: TypeCounter,
 			Help: "Due events the tick posted to their kind's forward sink (a Knative Broker, an OpenFaaS gateway): accepted, " +
-				"to be retried, refused as malformed and taken by forward.dead_letter_sink, or given up (refused, and no dead-letter sink took it).",
-			Labels:     []Label{{Name: "kind", Values: queueKinds()}, {Name: "result", Values: []string{ResultOK, ResultRetry, ResultDeadLettered, ResultGaveUp}}},
+				"to be retried, refused as malformed and taken by forward.dead_letter_sink, given up (refused, and no dead-letter sink took it), " +
+				"or queued by an OpenFaaS gateway that did not call back within forward.callback_timeout (to be posted again).",
+			Labels:     []Label{{Name: "kind", Values: queueKinds()}, {Name: "result", Values: []string{ResultOK, ResultRetry, ResultDeadLettered, ResultGaveUp, ResultNoCallback}}},
 			ObservedIn: "shared/forward, where a post is settled",
 		},
 	}

@@ -119,14 +119,31 @@ func (e *Error) Unwrap() error { return e.Err }
 // Post posts ev in binary content mode and returns nil when the receiver accepts it with a 2xx;
 // otherwise an *Error.
 func (c *Client) Post(ctx context.Context, ev cloudevents.Event) error {
+	_, err := c.Send(ctx, ev, nil)
+	return err
+}
+
+// Answer is a receiver's acceptance of an event: its status and headers, for a receiver whose
+// acceptance is a promise (an OpenFaaS gateway's 202 with the X-Call-Id it will call back with).
+type Answer struct {
+	Status int
+	Header http.Header
+}
+
+// Send is Post with header added to the request (an OpenFaaS X-Callback-Url), returning the
+// receiver's answer when it accepts the event with a 2xx; otherwise an *Error.
+func (c *Client) Send(ctx context.Context, ev cloudevents.Event, header http.Header) (Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, nil)
 	if err != nil {
-		return &Error{Err: errors.New("build the request")}
+		return Answer{}, &Error{Err: errors.New("build the request")}
 	}
 	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&ev), req); err != nil {
-		return &Error{Err: fmt.Errorf("encode the event: %w", err)}
+		return Answer{}, &Error{Err: fmt.Errorf("encode the event: %w", err)}
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -135,21 +152,30 @@ func (c *Client) Post(ctx context.Context, ev cloudevents.Event) error {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return &Error{Err: err}
+		return Answer{}, &Error{Err: err}
 	}
 	defer resp.Body.Close()
 	// Read a little of the body so the connection can serve the next event.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &Error{Status: resp.StatusCode}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
-				e.RetryAfter = time.Duration(min(n, 24*3600)) * time.Second
-			}
-		}
-		return e
+		return Answer{}, &Error{Status: resp.StatusCode, RetryAfter: RetryAfter(resp.StatusCode, resp.Header)}
 	}
-	return nil
+	return Answer{Status: resp.StatusCode, Header: resp.Header}, nil
+}
+
+// MaxRetryAfter is the longest Retry-After taken from an answer.
+const MaxRetryAfter = 24 * time.Hour
+
+// RetryAfter returns how long an answer with status and header asks to be left alone: its
+// Retry-After in whole seconds, at most a day, with a 429 or a 503; 0 otherwise.
+func RetryAfter(status int, header http.Header) time.Duration {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return 0
+	}
+	if n, err := strconv.Atoi(header.Get("Retry-After")); err == nil && n > 0 {
+		return min(time.Duration(n)*time.Second, MaxRetryAfter)
+	}
+	return 0
 }
 
 // CloseIdleConnections closes the connections kept for the next event.
