@@ -24,6 +24,7 @@ import (
 	"github.com/vecron/vecron/shared/config"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/forward"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/server"
 )
@@ -67,6 +68,10 @@ type Function struct {
 	// (the executors' Triggers' dead-letter sink), on its "events-internal" port only; "" for
 	// the other functions.
 	DeadLetterPath string
+	// CallbackPath is where the tick takes an OpenFaaS gateway's callbacks for the due events it
+	// posted to an asynchronous route, on its "forward-callback" port only; "" for the other
+	// functions.
+	CallbackPath string
 	// Platform are the environment variables a platform sets (Knative Serving's PORT, a
 	// SinkBinding's K_SINK) that the binary reads, sorted.
 	Platform []string
@@ -76,7 +81,8 @@ type Function struct {
 type Port struct {
 	// Name is the port's name in manifests: "http" (public: probes, and the API or pushed
 	// events), "metrics" (admin: /metrics only), "events-internal" (the api's credential-less
-	// CloudEvents listener), "pprof" (the Go profiler).
+	// CloudEvents listener), "forward-callback" (the tick's OpenFaaS callbacks), "pprof" (the Go
+	// profiler).
 	Name string
 	// Setting is the key that moves or enables it: "port", "admin.addr".
 	Setting string
@@ -140,8 +146,10 @@ func Functions(prefix string) []Function {
 			Name: "tick", Package: "./functions/tick", Image: "vecron-tick",
 			Settings: describe(&tick, tickfn.Aliases()),
 			Required: required(),
-			Ports:    []Port{{"http", "port", tick.Port}, {"metrics", "admin.addr", addrPort(tick.Admin.Addr)}, {"pprof", "debug.pprof_addr", addrPort(tick.Debug.PprofAddr)}},
-			Probes:   probes, Metrics: server.MetricsPath,
+			Ports: []Port{{"http", "port", tick.Port}, {"metrics", "admin.addr", addrPort(tick.Admin.Addr)},
+				{"forward-callback", "forward.callback_port", tick.Forward.CallbackPort}, {"pprof", "debug.pprof_addr", addrPort(tick.Debug.PprofAddr)}},
+			Probes: probes, Metrics: server.MetricsPath,
+			CallbackPath: forward.CallbackPath,
 			// The forwarder's: the executors' own consumers, for platforms that invoke them.
 			Consumers: dueConsumers(names, "forward.enabled", queue.DueKinds()...),
 			Platform:  platform(tickfn.Aliases()),

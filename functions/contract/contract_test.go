@@ -274,3 +274,25 @@ func TestTheTickSharesTheExecutorsConsumers(t *testing.T) {
 	}
 	assert.Contains(t, tick.Platform, "K_SINK")
 }
+
+// TestTheTickTakesCallbacksOnItsOwnPort: only the tick has a callback path, served on its
+// "forward-callback" port (forward.callback_port, off by default) apart from the health port,
+// and its settings name the callback URL and timeout the OpenFaaS stack sets.
+func TestTheTickTakesCallbacksOnItsOwnPort(t *testing.T) {
+	t.Parallel()
+	for _, f := range contract.Functions("") {
+		if f.Name != "tick" {
+			assert.Empty(t, f.CallbackPath, f.Name)
+			continue
+		}
+		assert.Equal(t, "/forward/callback", f.CallbackPath)
+		assert.Contains(t, f.Ports, contract.Port{Name: "forward-callback", Setting: "forward.callback_port", Default: 0})
+		keys := map[string][]string{}
+		for _, s := range f.Settings {
+			keys[s.Key] = s.Env
+		}
+		assert.Equal(t, []string{"VECRON_FORWARD__CALLBACK_PORT"}, keys["forward.callback_port"])
+		assert.Equal(t, []string{"VECRON_FORWARD__CALLBACK_URL"}, keys["forward.callback_url"])
+		assert.Equal(t, []string{"VECRON_FORWARD__CALLBACK_TIMEOUT"}, keys["forward.callback_timeout"])
+	}
+}

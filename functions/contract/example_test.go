@@ -23,6 +23,7 @@ func ExampleFunctions() {
 	// tick vecron-tick []
 	//   port http: port, default 8080
 	//   port metrics: admin.addr, default 9464
+	//   port forward-callback: forward.callback_port, default 0
 	//   port pprof: debug.pprof_addr, default 0
 	//   probes /healthz /readyz, metrics /metrics
 	//   consumer execute-http on VECRON_DUE "vecron.due.http" (with forward.enabled)

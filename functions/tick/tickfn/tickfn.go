@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -153,6 +154,9 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	}
 	defer tracing.Stop(ctx, log)
 	engine.SetTracer(tracing.Provider())
+	if p := s.Forward.CallbackPort; p != 0 && p == s.Port {
+		return fmt.Errorf("forward.callback_port: %d is the health port (port); the callback listener needs its own", p)
+	}
 	s.Forward.Metrics = reg
 	forwarder, err := forward.New(js, s.NATS.Names(), policy, clock, log.With("component", "forward"), s.Forward)
 	if err != nil {
@@ -189,6 +193,14 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if s.Port != 0 {
 		g.Go(func() error {
 			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(s.Port)), server.Probes(checks...), s.ShutdownGrace, log, nil)
+		})
+	}
+	if p := s.Forward.CallbackPort; p != 0 && len(forwarder.Kinds()) > 0 {
+		// Its own listener: only the OpenFaaS gateway is let reach it, and it serves nothing else.
+		callbacks := http.NewServeMux()
+		callbacks.Handle(forward.CallbackPath, forwarder.CallbackHandler())
+		g.Go(func() error {
+			return server.Serve(ctx, net.JoinHostPort("", strconv.Itoa(p)), callbacks, s.ShutdownGrace, log, nil)
 		})
 	}
 	log.Info("tick started", "instance", s.Tick.Instance)

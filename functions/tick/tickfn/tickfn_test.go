@@ -3,9 +3,12 @@ package tickfn_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +19,10 @@ import (
 
 	"github.com/vecron/vecron/functions/tick/tickfn"
 	"github.com/vecron/vecron/shared/config"
+	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/forward"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/testenv"
@@ -138,4 +143,101 @@ func TestTickForwardsDueFiresToKSink(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no due fire reached the sink")
 	}
+}
+
+// With forward.callback_port and forward.callback_url, the tick serves the OpenFaaS gateway's
+// callbacks on their own listener: a fire the gateway queued (202 with an X-Call-Id) is settled
+// by the gateway's callback to that URL, which the tick takes (204); a second one is refused.
+func TestTickTakesOpenFaaSCallbacks(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	callbackURL := "http://127.0.0.1:" + strconv.Itoa(port) + forward.CallbackPath
+
+	type answer struct {
+		eventID string
+		codes   []int
+	}
+	answers := make(chan answer, 100)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil || r.URL.Path != "/async-function/vecron-execute-http" {
+			http.Error(w, "not an async invocation", http.StatusBadRequest)
+			return
+		}
+		callback := r.Header.Get("X-Callback-Url")
+		w.Header().Set("X-Call-Id", "call-"+ev.ID())
+		w.WriteHeader(http.StatusAccepted)
+		wg.Go(func() {
+			a := answer{eventID: ev.ID()}
+			for range 2 { // the function's answer, and the same again
+				req, err := http.NewRequest(http.MethodPost, callback, strings.NewReader("ok"))
+				if err != nil {
+					return
+				}
+				req.Header.Set("X-Call-Id", "call-"+ev.ID())
+				req.Header.Set("X-Function-Status", "200")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					a.codes = append(a.codes, 0)
+					continue
+				}
+				resp.Body.Close()
+				a.codes = append(a.codes, resp.StatusCode)
+			}
+			answers <- a
+		})
+	}))
+	t.Cleanup(gateway.Close)
+
+	s := tickfn.DefaultSettings()
+	require.NoError(t, config.FromArgs("tick", nil, []string{"VECRON_FORWARD__ENABLED=true",
+		"VECRON_FORWARD__SINKS=http=" + gateway.URL + "/async-function/vecron-execute-http",
+		"VECRON_FORWARD__CALLBACK_PORT=" + strconv.Itoa(port), "VECRON_FORWARD__CALLBACK_URL=" + callbackURL,
+		"VECRON_FORWARD__CALLBACK_TIMEOUT=1m"}, &s, tickfn.Aliases()))
+	require.Equal(t, port, s.Forward.CallbackPort)
+	require.Equal(t, time.Minute, s.Forward.CallbackTimeout)
+	s.Database.URL = url
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	s.Egress = egress.Loopback()
+	s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 0, time.Second, "tickfn-callback-test", "127.0.0.1:0"
+	job := testfactory.Job(t, st, testfactory.JobOpts{})
+	testenv.RunFunction(t, func(ctx context.Context, log *slog.Logger) error {
+		return tickfn.Run(ctx, clockwork.NewRealClock(), s, log)
+	})
+	select {
+	case a := <-answers:
+		require.True(t, strings.HasPrefix(a.eventID, job.ID+":"), "the job's fire")
+		require.Equal(t, []int{http.StatusNoContent, http.StatusForbidden}, a.codes, "settled by its callback, once")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no fire reached the gateway and called back")
+	}
+	testenv.Eventually(t, "the fire acknowledged", func() bool {
+		c, err := js.Consumer(t.Context(), names.DueStream(), names.DueConsumer(domain.KindHTTP))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(t.Context())
+		return err == nil && info.AckFloor.Stream >= 1
+	})
+}
+
+// The callback listener is its own: a callback port equal to the health port fails the start.
+func TestTickRefusesACallbackPortOnTheHealthPort(t *testing.T) {
+	t.Parallel()
+	_, _, names := testenv.NATS(t)
+	s := tickfn.DefaultSettings()
+	s.Database.URL = testenv.PostgresURL(t)
+	s.NATS = queue.ConnConfig{URL: testenv.NATSURL(t), Prefix: names.Prefix}
+	s.Forward = forward.Config{Enabled: true, Sink: "http://gateway.openfaas:8080/async-function/x", CallbackPort: 8080,
+		CallbackURL: "http://vecron-tick.openfaas-fn:8080/forward/callback"}
+	s.Port, s.ShutdownGrace, s.Tick.Instance, s.Admin.Addr = 8080, time.Second, "tickfn-callback-port-test", "127.0.0.1:0"
+	err := tickfn.Run(t.Context(), clockwork.NewRealClock(), s, testenv.Logger(t))
+	require.ErrorContains(t, err, "forward.callback_port: 8080 is the health port")
 }
