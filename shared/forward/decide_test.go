@@ -51,6 +51,13 @@ func TestDecide(t *testing.T) {
 			require.Equal(t, c.want, decide(c.err, c.attempts, lo, hi, hi))
 		})
 	}
+	// A function's answer in a callback: its Retry-After is the executor's retry delay for the
+	// job, kept up to a day, as a pull executor's nak would.
+	t.Run("CallbackRetryAfter", func(t *testing.T) {
+		t.Parallel()
+		err := &sink.Error{Status: http.StatusServiceUnavailable, RetryAfter: 30 * time.Minute}
+		require.Equal(t, outcome{action: retry, delay: 30 * time.Minute}, decide(err, 1, lo, hi, sink.MaxRetryAfter))
+	})
 }
 
 // retryable4xx are the 4xx a post is made again after: the event did not cause them.

@@ -18,6 +18,13 @@
 // Delivery is at least once: a post whose answer is lost is made again, with the same event
 // id. The broker ingress stores an event under its id (Nats-Msg-Id) and the executor records
 // an execution once per idempotency key, which is that id, so the fire runs once.
+//
+// In callback mode (forward.callback_port, for an OpenFaaS gateway's asynchronous route) a
+// sink's 202 with an X-Call-Id only says the invocation is queued: the message is held, with
+// progress signals, until the gateway posts the function's answer to the X-Callback-Url the post
+// carried, and is then settled by decide on that answer. The URL holds a token only the replica
+// that posted can check; a callback reaching another replica is relayed to it over NATS
+// (callback.go). No callback in time hands the message back, to be posted again.
 package forward
 
 import (
@@ -295,11 +302,12 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg, rele
 	var (
 		header http.Header
 		w      *waiter
-		d      = delivery{seq: meta.Sequence.Stream, n: meta.NumDelivered}
-		wait   = f.callbackWait(ev)
+		wait   time.Duration
 	)
 	if f.callbacks != nil {
 		// Waiting before the post: the callback may come before the post's answer is read.
+		d := delivery{seq: meta.Sequence.Stream, n: meta.NumDelivered}
+		wait = f.callbackWait(ev)
 		w = f.callbacks.add(d)
 		defer f.callbacks.remove(d, w)
 		header = http.Header{headerCallbackURL: {f.callbacks.callbackURL(f.callbacks.mint(d, f.clock.Now().Add(wait+callbackGrace)))}}

@@ -462,3 +462,52 @@ func TestCallbackTimeoutDefaultCoversTheLongestJob(t *testing.T) {
 	require.Equal(t, jobs.MaxTimeout+time.Minute, forward.CallbackTimeoutDefault)
 	require.Equal(t, forward.CallbackTimeoutDefault, forward.DefaultConfig().CallbackTimeout)
 }
+
+// TestCallbackAnswersSettleAsThePullerWould: the function's answer in the callback settles the
+// fire as a pull executor's would: a 503 with Retry-After is handed back for that long (past the
+// forwarder's own longest back-off), then accepted; a 400 the event caused goes the dead-letter
+// path (here, without a dead-letter sink: given up, invoked once).
+func TestCallbackAnswersSettleAsThePullerWould(t *testing.T) {
+	t.Parallel()
+	_, js, names := testenv.NATS(t)
+	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
+	var mu sync.Mutex
+	var sqlTimes []time.Time
+	invoked := map[string]int{}
+	function := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("Ce-Id")
+		invoked[id]++
+		switch {
+		case strings.Contains(r.URL.Path, "bad"):
+			http.Error(w, "not a due event", http.StatusBadRequest)
+		case invoked[id] == 1:
+			sqlTimes = append(sqlTimes, time.Now())
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			sqlTimes = append(sqlTimes, time.Now())
+		}
+	}))
+	t.Cleanup(function.Close)
+	gw := newGateway(t, map[string]string{"later": function.URL + "/later", "bad": function.URL + "/bad"}, nil)
+	reg := newRegistry(t)
+	startTicks(t, names, 1, forward.Config{Metrics: reg, CallbackTimeout: time.Minute,
+		Sinks: []string{"sql=" + gw.srv.URL + "/async-function/later", "http=" + gw.srv.URL + "/async-function/bad"}}, testenv.Logger(t))
+	publish(t, js, names, domain.KindSQL, 1)
+	publish(t, js, names, domain.KindHTTP, 1)
+	streamEmpty(t, js, names)
+	require.Equal(t, map[string]float64{"sql/retry": 1, "sql/ok": 1, "http/gave_up": 1}, deliveries(t, reg))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, sqlTimes, 2)
+	require.GreaterOrEqual(t, sqlTimes[1].Sub(sqlTimes[0]), 900*time.Millisecond, "handed back for the function's Retry-After")
+	require.Len(t, invoked, 2)
+	for id, n := range invoked {
+		if n == 1 {
+			continue
+		}
+		require.Equal(t, 2, n, id)
+	}
+}
