@@ -1,7 +1,9 @@
 package check_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,24 +85,58 @@ func TestValueSets(t *testing.T) {
 	for name, file := range valueSets(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			require.NoError(t, helm.Lint(t.Context(), chart, file))
-			r := renderSet(t, file)
-			fns := contract.Functions(r.values.NATSPrefix())
-			var got []string
-			var errs []error
-			for _, w := range check.Workloads(r.objects) {
-				got = append(got, w.Function)
-				require.Equal(t, r.values.Mode == "knative", w.Knative, "%s in %s mode", w.Object, r.values.Mode)
-				errs = append(errs, check.CheckWorkload(w, fns, r.values.Expect()))
-			}
-			require.NoError(t, errors.Join(errs...))
-			require.ElementsMatch(t, r.values.Functions(), got, "the functions rendered")
-			require.NoError(t, check.CheckWiring(r.objects, fns, r.values.Expect()))
-			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
-			require.NoError(t, check.CheckPolicies(r.objects, fns, r.values.Policies()))
-			require.NoError(t, check.CheckTrial(r.objects, r.values.TrialServices()))
+			require.NoError(t, checkValueSet(t.Context(), file))
 		})
 	}
+}
+
+// checkValueSet lints the values files with --strict, renders them, decodes every manifest and
+// runs every manifest check on the render: what a value set of testdata must pass, and what a
+// values file in the deploy guides must pass (TestDeployDocs).
+func checkValueSet(ctx context.Context, files ...string) error {
+	for _, f := range files {
+		if err := helm.Lint(ctx, chart, f); err != nil {
+			return err
+		}
+	}
+	v, err := check.LoadValues(chart, files...)
+	if err != nil {
+		return err
+	}
+	v.Release, v.Namespace = "vecron", "vecron-system"
+	out, err := helm.Template(ctx, chart, "vecron", "vecron-system", files...)
+	if err != nil {
+		return err
+	}
+	var objs []check.Object
+	var errs []error
+	for _, m := range render.Split(out) {
+		o, err := check.Decode(m, clusterOf(v))
+		errs = append(errs, err)
+		objs = append(objs, o)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fns := contract.Functions(v.NATSPrefix())
+	var got []string
+	for _, w := range check.Workloads(objs) {
+		got = append(got, w.Function)
+		if (v.Mode == "knative") != w.Knative {
+			errs = append(errs, fmt.Errorf("%s: rendered as Knative %t in %s mode", w.Object, w.Knative, v.Mode))
+		}
+		errs = append(errs, check.CheckWorkload(w, fns, v.Expect()))
+	}
+	slices.Sort(got)
+	if want := slices.Sorted(slices.Values(v.Functions())); !slices.Equal(got, want) {
+		errs = append(errs, fmt.Errorf("the functions rendered are %v, want %v", got, want))
+	}
+	errs = append(errs,
+		check.CheckWiring(objs, fns, v.Expect()),
+		check.CheckScaling(objs, fns, v.Scaling(), schemas),
+		check.CheckPolicies(objs, fns, v.Policies()),
+		check.CheckTrial(objs, v.TrialServices()))
+	return errors.Join(errs...)
 }
 
 // TestKnativeScale holds the Knative Services to the chart's scaling rules: the tick never
