@@ -307,10 +307,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-e.wake:
 			nextClaim, nextBackfill = e.now(), e.now()
+			stopTimer(timer)
 		case <-e.claimed:
 			nextClaim = e.now()
+			stopTimer(timer)
 		case <-shardsChanged:
 			nextClaim = e.now()
+			stopTimer(timer)
 		case <-timer.Chan():
 		}
 	}
@@ -669,6 +672,19 @@ func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
+	}
+}
+
+// stopTimer stops the loop's timer for a pass another wake-up started; the pass ends by
+// setting it again. A timer left set would wait on the clock through the pass, and a fake
+// clock's BlockUntil, which counts the timers waiting on it, would take the engine for idle and
+// let a test move the clock on under the pass (docs/deploy.md P1's review fixes).
+func stopTimer(t clockwork.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.Chan():
+		default:
+		}
 	}
 }
 

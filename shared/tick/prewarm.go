@@ -25,9 +25,8 @@ const (
 	PrewarmKeepDefault = 45 * time.Second
 	// prewarmMax bounds keep: a kind kept warm that long never scales to zero.
 	prewarmMax = time.Hour
-	// prewarmLeadMax bounds lead: no platform's cold start is longer, and the per-kind look of
-	// each claim walks the jobs due within the lead (store.NextDueByKind), so an hour's lead
-	// would read an hour of jobs on every claim.
+	// prewarmLeadMax bounds lead: no platform's cold start is longer. (The per-kind look no
+	// longer costs more with a longer lead: it is one descent of jobs_kind_due_idx per kind.)
 	prewarmLeadMax = 10 * time.Minute
 )
 

@@ -371,11 +371,10 @@ func (s *ownedShards) set(owned ...int) {
 	s.changed <- struct{}{}
 }
 
-// settlingClock is a fake clock that counts the engine's timer resets. A fake timer waits on
-// the clock even while its engine handles another wake-up (a notification, a change of shards),
-// so a stepper that only waits for the timer may move the clock on under that engine's feet; a
-// reset ends every pass of the engine's loop, so waiting for one after such a wake-up waits for
-// the pass.
+// settlingClock is a fake clock that counts the engine's timer resets. A wake-up that is not
+// the timer's (a notification, a change of shards) may not have begun its pass when BlockUntil
+// returns, the timer still waiting; a reset ends every pass of the engine's loop, so waiting for
+// one after such a wake-up waits for its pass.
 type settlingClock struct {
 	*clockwork.FakeClock
 	resets atomic.Int64
