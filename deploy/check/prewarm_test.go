@@ -49,6 +49,10 @@ func TestTickPrewarm(t *testing.T) {
 			map[string]string{"VECRON_TICK__PREWARM__ENABLED": "", "VECRON_TICK__PREWARM__LEAD": ""}},
 		{"Off", []string{sets["knative-default"], writeValues(t, "tick:\n  prewarm:\n    enabled: false")},
 			map[string]string{"VECRON_TICK__PREWARM__ENABLED": "", "VECRON_TICK__PREWARM__LEAD": ""}},
+		{"UnderTheLead", []string{sets["knative-default"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 4s")},
+			map[string]string{"VECRON_TICK__PREWARM__LEAD": "5s", "VECRON_TICK__LOOKAHEAD": "4s"}},
+		{"LookaheadWithoutPrewarm", []string{sets["deployment-no-keda"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 1m")},
+			map[string]string{"VECRON_TICK__PREWARM__LEAD": "", "VECRON_TICK__LOOKAHEAD": "1m"}},
 		{"Given", []string{sets["knative-default"], writeValues(t, "tick:\n  prewarm:\n    lead: 8s\n    keep: 30s\n    kinds: [sql]")},
 			map[string]string{"VECRON_TICK__PREWARM__LEAD": "8s", "VECRON_TICK__PREWARM__KEEP": "30s", "VECRON_TICK__PREWARM__KINDS": "sql"}},
 	} {
@@ -76,6 +80,9 @@ func TestTickPrewarm(t *testing.T) {
 			{"tick:\n  prewarm:\n    kinds: [grpc]", "kinds"},
 			{"tick:\n  prewarm:\n    early: true", "early"},
 			{"settings:\n  tick:\n    tick.prewarm.lead: 1s", "tick.prewarm.lead"},
+			{"settings:\n  tick:\n    tick.lookahead: 5s", "tick.prewarm.lead (5s) must be longer than tick.lookahead (5s)"},
+			{"settings:\n  all:\n    tick.lookahead: 1m", "tick.prewarm.lead (5s) must be longer than tick.lookahead (1m)"},
+			{"settings:\n  tick:\n    tick.lookahead: 2500ms\ntick:\n  prewarm:\n    lead: 2.5s", "tick.prewarm.lead (2.5s) must be longer than tick.lookahead (2500ms)"},
 		} {
 			f := filepath.Join(t.TempDir(), "bad.yaml")
 			require.NoError(t, os.WriteFile(f, []byte(bad.values+"\n"), 0o600))

@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/jobs"
@@ -98,5 +101,55 @@ func BenchmarkExecutionRecords(b *testing.B) {
 			}
 			b.ReportMetric(float64(recorded)/b.Elapsed().Seconds(), "executions/s")
 		})
+	}
+}
+
+// BenchmarkNextDueByKind asks, as the tick does after each claim when it pre-warms, for the next
+// instant of a kind that has no job due soon: 50 000 http jobs 1.2 ms apart and kinds = {sql},
+// the case that walked every job due before the bound (docs/deploy.md §8, P1's review).
+func BenchmarkNextDueByKind(b *testing.B) {
+	st, url := testfactory.Store(b)
+	spreadJobs(b, st, url, 50000, 1200*time.Microsecond)
+	now := time.Now()
+	for _, lead := range []time.Duration{10 * time.Second, 10 * time.Minute} {
+		b.Run(fmt.Sprintf("jobs=50000,lead=%s", lead), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := st.NextDueByKind(b.Context(), nil, []domain.JobKind{domain.KindSQL}, now.Add(time.Hour), lead, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got.Kinds) != 0 {
+					b.Fatalf("sql due at %v: there is no sql job", got.Kinds)
+				}
+			}
+		})
+	}
+}
+
+// spreadJobs makes n http jobs due from a minute on, every apart: the schedule's own next run
+// would put them all at one instant.
+func spreadJobs(b testing.TB, st *store.Store, url string, n int, every time.Duration) {
+	b.Helper()
+	list := make([]*domain.Job, n)
+	for i := range list {
+		list[i] = &domain.Job{Name: fmt.Sprint("spread-", i), Schedule: domain.Schedule{Cron: "0 0 0 1 1 *"},
+			HTTP: &domain.HTTPSpec{URL: "http://127.0.0.1:9/"}, Enabled: true}
+	}
+	if err := jobs.New(st, time.Now).CreateMany(b.Context(), st, list); err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(b.Context(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(b.Context(), `UPDATE jobs j SET next_run_at = $1::timestamptz + o.n * $2::interval
+		FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM jobs) o WHERE o.id = j.id`,
+		time.Now().Add(time.Minute), every); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(b.Context(), `VACUUM ANALYZE jobs`); err != nil {
+		b.Fatal(err)
 	}
 }

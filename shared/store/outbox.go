@@ -267,45 +267,97 @@ func (s *Store) NextDue(ctx context.Context, shards []int32) (next time.Time, ok
 	return free.UTC(), true, held, nil
 }
 
-// NextDueTimes is when the jobs of some shards are next due: NextDue's answer, and per job kind
-// the earliest instant of the kinds asked for.
+// NextDueTimes is when the jobs of some shards are next due: NextDue's answer, per job kind the
+// next fire of the kinds asked for, and what became of the fires asked about.
 type NextDueTimes struct {
 	// Next, OK and Held are NextDue's next, ok and held.
 	Next     time.Time
 	OK, Held bool
-	// Kinds holds, for each kind asked for that has one, the earliest next_run_at of an
-	// enabled job of the kind that no claim holds, if it is at most lead after the earlier of
-	// Next and until. A kind due later is left out: the caller looks again before then.
-	Kinds map[domain.JobKind]time.Time
+	// Kinds holds, for each kind asked for that has one, the next fire of an enabled job of the
+	// kind that no claim holds (the earliest next_run_at), if it is at most lead after the
+	// earlier of Next and until. A kind due later is left out: the caller looks again before
+	// then.
+	Kinds map[domain.JobKind]Candidate
+	// Fates says, index for index, what became of each fire the caller asked about.
+	Fates []Fate
 }
 
-// NextDueByKind is NextDue with, in the same statement, the next due instant of each of kinds
-// (see NextDueTimes): what the tick needs to wake a kind's executors lead before its fire
-// (docs/deploy.md §8). Each kind's probe walks jobs_due_idx from its start and stops at the
-// kind's first job or at the bound, so a kind with no job due soon costs a walk over the jobs
-// due before the bound, of whatever kind.
-func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration) (NextDueTimes, error) {
+// Candidate is a job's next fire as a look at the jobs saw it: the job, its version then, and
+// the instant.
+type Candidate struct {
+	JobID   string
+	Version int64
+	At      time.Time
+}
+
+// Fate is what became of a fire a look at the jobs saw coming.
+type Fate int
+
+const (
+	// FatePending: the fire has not happened yet, or it is not known yet: the job's row is held
+	// by a claim or an edit, whose end decides it. Ask again.
+	FatePending Fate = iota
+	// FateClaimed: a claim took the fire and the job moved on to its next one, the version
+	// unchanged: the fire is published, or is being.
+	FateClaimed
+	// FateDropped: the fire will not happen as seen: the job was edited (a new version), paused
+	// or deleted before a claim took it, or its claim recorded it skipped (a freeze, the misfire
+	// policy, the starting deadline).
+	FateDropped
+)
+
+// NextDueByKind is NextDue with, in the same statement, each kind's next fire (see
+// NextDueTimes) and the fate of the fires in watch: what the tick needs to wake a kind's
+// executors lead before its fire, and to count a kind warm only from a fire that happens
+// (docs/deploy.md §8). Each kind's fire is one descent of jobs_kind_due_idx; each watched fire
+// a read of its job by id and, when the job moved on, of its execution's key.
+func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration, watch []Candidate) (NextDueTimes, error) {
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
 		names[i] = string(k)
 	}
+	n := len(watch)
+	ids, versions, ats, keys := make([]string, n), make([]int64, n), make([]time.Time, n), make([]string, n)
+	for i, c := range watch {
+		ids[i], versions[i], ats[i], keys[i] = c.JobID, c.Version, c.At, domain.ScheduledKey(c.JobID, c.At)
+	}
 	var (
 		free, earliest *time.Time
 		gotKinds       []string
+		gotIDs         []string
+		gotVersions    []int64
 		gotAt          []time.Time
+		fates          []int32
 	)
 	err := s.pool.QueryRow(ctx, `WITH due AS (SELECT
 			(SELECT next_run_at FROM jobs
 				WHERE enabled AND next_run_at IS NOT NULL AND ($1::int[] IS NULL OR shard = ANY($1))
 				ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS free,
 			(SELECT min(next_run_at) FROM jobs WHERE enabled AND ($1::int[] IS NULL OR shard = ANY($1))) AS earliest)
-		SELECT due.free, due.earliest, coalesce(d.kinds, '{}'), coalesce(d.ats, '{}') FROM due
-			CROSS JOIN LATERAL (SELECT array_agg(k.kind ORDER BY k.ord) AS kinds, array_agg(n.next_run_at ORDER BY k.ord) AS ats
+		SELECT due.free, due.earliest, coalesce(d.kinds, '{}'), coalesce(d.ids, '{}'), coalesce(d.versions, '{}'), coalesce(d.ats, '{}'),
+			coalesce((SELECT array_agg(CASE
+					WHEN j.id IS NULL THEN 2
+					-- Held FOR UPDATE, by a claim or an edit: its end decides.
+					WHEN NOT EXISTS (SELECT FROM jobs l WHERE l.id = w.id FOR KEY SHARE SKIP LOCKED) THEN 0
+					WHEN NOT j.enabled OR j.version <> w.version THEN 2
+					WHEN j.next_run_at IS NOT NULL AND j.next_run_at <= w.at THEN 0
+					-- A claim records the fires it skips with attempt 0; a published fire's
+					-- execution has no row yet, or attempt 1 and on.
+					WHEN EXISTS (SELECT FROM job_executions x WHERE x.idempotency_key = w.key AND x.scheduled_at = w.at
+						AND x.status = 'skipped' AND x.attempt = 0) THEN 2
+					ELSE 1 END ORDER BY w.ord)
+				FROM unnest($5::uuid[], $6::bigint[], $7::timestamptz[], $8::text[]) WITH ORDINALITY AS w(id, version, at, key, ord)
+				LEFT JOIN jobs j ON j.id = w.id), '{}')
+		FROM due
+			CROSS JOIN LATERAL (SELECT array_agg(k.kind ORDER BY k.ord) AS kinds, array_agg(n.id ORDER BY k.ord) AS ids,
+					array_agg(n.version ORDER BY k.ord) AS versions, array_agg(n.next_run_at ORDER BY k.ord) AS ats
 				FROM unnest($2::text[]) WITH ORDINALITY AS k(kind, ord)
-				CROSS JOIN LATERAL (SELECT next_run_at FROM jobs
-					WHERE enabled AND kind = k.kind AND next_run_at <= least(due.free, $3::timestamptz) + $4::interval
+				CROSS JOIN LATERAL (SELECT id::text, version, next_run_at FROM jobs
+					WHERE enabled AND (kind, next_run_at) >= (k.kind, '-infinity')
+						AND (kind, next_run_at) <= (k.kind, least(due.free, $3::timestamptz) + $4::interval)
 						AND ($1::int[] IS NULL OR shard = ANY($1))
-					ORDER BY next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS n) AS d`, shards, names, until, lead).Scan(&free, &earliest, &gotKinds, &gotAt)
+					ORDER BY kind, next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS n) AS d`,
+		shards, names, until, lead, ids, versions, ats, keys).Scan(&free, &earliest, &gotKinds, &gotIDs, &gotVersions, &gotAt, &fates)
 	if err != nil {
 		return NextDueTimes{}, translate("next due job by kind", err)
 	}
@@ -315,9 +367,15 @@ func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domai
 		t.Next, t.OK = free.UTC(), true
 	}
 	if len(gotKinds) > 0 {
-		t.Kinds = make(map[domain.JobKind]time.Time, len(gotKinds))
+		t.Kinds = make(map[domain.JobKind]Candidate, len(gotKinds))
 		for i, k := range gotKinds {
-			t.Kinds[domain.JobKind(k)] = gotAt[i].UTC()
+			t.Kinds[domain.JobKind(k)] = Candidate{JobID: gotIDs[i], Version: gotVersions[i], At: gotAt[i].UTC()}
+		}
+	}
+	if n > 0 {
+		t.Fates = make([]Fate, n)
+		for i, f := range fates {
+			t.Fates[i] = Fate(f)
 		}
 	}
 	return t, nil

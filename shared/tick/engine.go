@@ -12,6 +12,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -97,7 +98,17 @@ func (c Config) validate() error {
 	case c.StageAhead < 0:
 		return errors.New("tick.stage_ahead: must not be negative")
 	}
-	return c.Prewarm.validate()
+	if err := c.Prewarm.validate(); err != nil {
+		return err
+	}
+	// A fire is claimed a lookahead before its instant, and a claimed fire counts its kind
+	// warm: a lead not longer than the lookahead would never wake a kind (docs/deploy.md §8).
+	// Longer is what the lead is for: the tick's look at next fires reaches past the lookahead.
+	if d := c.withDefaults(); d.Prewarm.Enabled && d.Prewarm.Lead <= d.Lookahead {
+		return fmt.Errorf("tick.prewarm.lead: %s must be longer than tick.lookahead (%s): fires are claimed tick.lookahead ahead, and a claimed fire counts its kind warm, so no wake would ever be sent",
+			d.Prewarm.Lead, d.Lookahead)
+	}
+	return nil
 }
 
 // claimTimeout bounds one claim transaction.
@@ -125,7 +136,7 @@ type Store interface {
 	ClaimDue(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) ([]domain.Fire, int, []error, error)
 	ClaimDueHeld(ctx context.Context, now time.Time, shards []int32, horizon time.Time, limit int, plan store.Plan) (*store.HeldClaim, error)
 	NextDue(ctx context.Context, shards []int32) (next time.Time, ok, held bool, err error)
-	NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration) (store.NextDueTimes, error)
+	NextDueByKind(ctx context.Context, shards []int32, kinds []domain.JobKind, until time.Time, lead time.Duration, watch []store.Candidate) (store.NextDueTimes, error)
 	DeleteFires(ctx context.Context, keys []string) error
 	StrandedFires(ctx context.Context, now time.Time, age time.Duration, limit int) ([]domain.Fire, error)
 	DueQueued(ctx context.Context, now time.Time, limit int) ([]domain.Fire, error)
@@ -296,10 +307,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-e.wake:
 			nextClaim, nextBackfill = e.now(), e.now()
+			stopTimer(timer)
 		case <-e.claimed:
 			nextClaim = e.now()
+			stopTimer(timer)
 		case <-shardsChanged:
 			nextClaim = e.now()
+			stopTimer(timer)
 		case <-timer.Chan():
 		}
 	}
@@ -321,6 +335,8 @@ func (e *Engine) drain(pending *fireHeap, batches chan<- []pendingFire) {
 func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) time.Time {
 	shards, ok := e.owned()
 	if !ok {
+		// The fires of shards it does not own are others' to wake for.
+		e.prewarm.forget()
 		return now.Add(e.cfg.MaxSleep) // a change of shards wakes the loop
 	}
 	horizon := now.Add(e.cfg.Lookahead)
@@ -349,6 +365,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 		if ctx.Err() == nil {
 			e.log.Error("claim due jobs", "error", err)
 		}
+		e.prewarm.forget()
 		return now.Add(time.Second)
 	}
 	for _, perr := range planErrs {
@@ -357,6 +374,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 	for _, f := range fires {
 		heap.Push(pending, pendingFire{Fire: f, held: held, claim: cs})
 	}
+	e.prewarm.claimed(fires)
 	if claimed == e.cfg.BatchSize {
 		return now // more are due: claim again at once
 	}
@@ -654,6 +672,19 @@ func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
+	}
+}
+
+// stopTimer stops the loop's timer for a pass another wake-up started; the pass ends by
+// setting it again. A timer left set would wait on the clock through the pass, and a fake
+// clock's BlockUntil, which counts the timers waiting on it, would take the engine for idle and
+// let a test move the clock on under the pass (docs/deploy.md P1's review fixes).
+func stopTimer(t clockwork.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.Chan():
+		default:
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
 )
 
 // Defaults of PrewarmConfig.
@@ -24,9 +25,8 @@ const (
 	PrewarmKeepDefault = 45 * time.Second
 	// prewarmMax bounds keep: a kind kept warm that long never scales to zero.
 	prewarmMax = time.Hour
-	// prewarmLeadMax bounds lead: no platform's cold start is longer, and the per-kind look of
-	// each claim walks the jobs due within the lead (store.NextDueByKind), so an hour's lead
-	// would read an hour of jobs on every claim.
+	// prewarmLeadMax bounds lead: no platform's cold start is longer. (The per-kind look no
+	// longer costs more with a longer lead: it is one descent of jobs_kind_due_idx per kind.)
 	prewarmLeadMax = 10 * time.Minute
 )
 
@@ -85,34 +85,118 @@ func (c PrewarmConfig) kinds() []domain.JobKind {
 // prewarmer decides when to wake each kind. Only the engine's loop touches it.
 type prewarmer struct {
 	cfg PrewarmConfig
-	// due is each kind's next fire as the last query saw it.
-	due map[domain.JobKind]time.Time
+	// due is each kind's next fire as the last look saw it.
+	due map[domain.JobKind]store.Candidate
+	// gone holds, per kind, fires a look saw coming that are no longer the kind's next and
+	// whose fate is not known yet (a claim or an edit holds the job): each look asks again.
+	gone map[domain.JobKind][]store.Candidate
 	// warmUntil is when each kind stops being warm: keep after its last fire or wake.
 	warmUntil map[domain.JobKind]time.Time
 	// woken is the fire each kind was last woken for, so that it is woken once for it.
 	woken map[domain.JobKind]time.Time
 }
 
+// goneMax bounds the fires of a kind waiting for their fate: each is a lookup in every look,
+// and one held longer than a few looks is an edit's, which drops it, or a claim's, whose fires
+// count their kind warm where they are published.
+const goneMax = 4
+
 func newPrewarmer(cfg PrewarmConfig) *prewarmer {
 	if !cfg.Enabled {
 		return nil
 	}
-	return &prewarmer{cfg: cfg, due: map[domain.JobKind]time.Time{}, warmUntil: map[domain.JobKind]time.Time{}, woken: map[domain.JobKind]time.Time{}}
+	return &prewarmer{cfg: cfg, due: map[domain.JobKind]store.Candidate{}, gone: map[domain.JobKind][]store.Candidate{},
+		warmUntil: map[domain.JobKind]time.Time{}, woken: map[domain.JobKind]time.Time{}}
 }
 
-// saw records the kinds' next fires as a query at now saw them, after a claim up to claimed.
-// A kind's previous next fire that is gone from the answer and was due by claimed has been
-// claimed, by this replica or another, and is being published: it warms its kind from its
-// instant. So every replica knows a kind warm from the fires of the others, and none wakes it.
-func (p *prewarmer) saw(due map[domain.JobKind]time.Time, claimed time.Time) {
-	for k, old := range p.due {
-		if at, ok := due[k]; (!ok || at.After(old)) && !old.After(claimed) {
-			p.warm(k, old)
+// watch returns the fires whose fate the next look is to tell: each kind's next fire as last
+// seen, and those gone from the answers whose fate is not known yet.
+func (p *prewarmer) watch() []store.Candidate {
+	var list []store.Candidate
+	for _, c := range p.due {
+		list = append(list, c)
+	}
+	for _, cs := range p.gone {
+		list = append(list, cs...)
+	}
+	return list
+}
+
+// fireKey names a fire: a job's at an instant, whatever its version.
+type fireKey struct {
+	job string
+	at  int64
+}
+
+func keyOf(c store.Candidate) fireKey { return fireKey{c.JobID, c.At.UnixNano()} }
+
+// saw records what a look answered: each kind's next fire, and the fates of the fires in
+// watched. A fire that is no longer its kind's next warms its kind from its instant only when
+// a claim took it — by this replica or another, so that every replica knows a kind warm from
+// the fires of the others and none wakes it. One edited, paused, deleted, or skipped by its
+// claim warms nothing: the kind's next fire is woken for as if it had never been seen. One a
+// claim or an edit holds is asked about again at the next look.
+func (p *prewarmer) saw(t store.NextDueTimes, watched []store.Candidate) {
+	fates := make(map[fireKey]store.Fate, len(watched))
+	for i, c := range watched {
+		if i < len(t.Fates) {
+			fates[keyOf(c)] = t.Fates[i]
+		}
+	}
+	for k, c := range p.due {
+		if n, ok := t.Kinds[k]; !ok || keyOf(n) != keyOf(c) {
+			p.gone[k] = append(p.gone[k], c)
+		}
+	}
+	for k, cs := range p.gone {
+		var left []store.Candidate
+		for _, c := range cs {
+			if n, ok := t.Kinds[k]; ok && keyOf(n) == keyOf(c) {
+				continue // its kind's next again: a claim of it rolled back
+			}
+			switch fates[keyOf(c)] {
+			case store.FateClaimed:
+				p.warm(k, c.At)
+			case store.FateDropped:
+			default:
+				if !slices.ContainsFunc(left, func(l store.Candidate) bool { return keyOf(l) == keyOf(c) }) {
+					left = append(left, c)
+				}
+			}
+		}
+		if len(left) > goneMax {
+			left = left[len(left)-goneMax:]
+		}
+		if len(left) == 0 {
+			delete(p.gone, k)
+		} else {
+			p.gone[k] = left
 		}
 	}
 	clear(p.due)
-	for k, at := range due {
-		p.due[k] = at
+	for k, c := range t.Kinds {
+		p.due[k] = c
+	}
+}
+
+// forget drops what the looks saw: the replica owns none of the jobs now, or could not look.
+// A kind it knows nothing of is not woken by it.
+func (p *prewarmer) forget() {
+	if p == nil {
+		return
+	}
+	clear(p.due)
+	clear(p.gone)
+}
+
+// claimed marks the kinds of fires this replica just claimed warm from their instants: they are
+// published lookahead later at most, so none needs a wake, even before a look tells it.
+func (p *prewarmer) claimed(fires []domain.Fire) {
+	if p == nil {
+		return
+	}
+	for i := range fires {
+		p.warm(fires[i].Kind, fires[i].ScheduledAt)
 	}
 }
 
@@ -146,7 +230,8 @@ type wake struct {
 // woken within keep needs no wake, however near its fires are. A fire already due gets no
 // wake: its own publication, under way, is as early as a wake would be.
 func (p *prewarmer) next(now time.Time) (wakes []wake, later time.Time) {
-	for k, at := range p.due {
+	for k, c := range p.due {
+		at := c.At
 		if !at.After(now) || p.woken[k].Equal(at) {
 			continue
 		}
@@ -167,17 +252,19 @@ func (p *prewarmer) next(now time.Time) (wakes []wake, later time.Time) {
 	return wakes, later
 }
 
-// nextDue is the store's NextDue, asked with each kind's next fire when the engine pre-warms:
-// one statement either way, after each claim at now.
+// nextDue is the store's NextDue, asked with each kind's next fire and the fates of the fires
+// seen coming when the engine pre-warms: one statement either way, after each claim.
 func (e *Engine) nextDue(ctx context.Context, now time.Time, shards []int32) (next time.Time, ok, held bool, err error) {
 	if e.prewarm == nil {
 		return e.store.NextDue(ctx, shards)
 	}
-	t, err := e.store.NextDueByKind(ctx, shards, e.cfg.Prewarm.kinds(), now.Add(e.cfg.MaxSleep), e.cfg.Prewarm.Lead)
+	watched := e.prewarm.watch()
+	t, err := e.store.NextDueByKind(ctx, shards, e.cfg.Prewarm.kinds(), now.Add(e.cfg.MaxSleep), e.cfg.Prewarm.Lead, watched)
 	if err != nil {
+		e.prewarm.forget()
 		return time.Time{}, false, false, err
 	}
-	e.prewarm.saw(t.Kinds, now.Add(e.cfg.Lookahead))
+	e.prewarm.saw(t, watched)
 	return t.Next, t.OK, t.Held, nil
 }
 

@@ -3,11 +3,14 @@ package tick_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -302,4 +305,178 @@ func TestPrewarmSettingsAreValidated(t *testing.T) {
 	require.Equal(t, tick.PrewarmLeadDefault, d.Lead)
 	require.Equal(t, tick.PrewarmKeepDefault, d.Keep)
 	require.Equal(t, []string{"http", "sql"}, d.Kinds)
+}
+
+// A kind is warm only from a fire that happens. Job a's fire leaves the answers while an edit
+// holds its row over its claim, and the edit pauses it: a never fires, so it warms nothing,
+// and job b of the same kind, due after the keep of a's wake, gets a wake of its own.
+func TestPrewarmWakesTheNextFireOfAKindWhoseSeenFireWasDropped(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	clock := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))
+	at := clock.Now().Add(20 * time.Second)
+	a := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at, Cron: "0 0 0 1 1 *"})
+	// b is due 40 s after a: a's wake (at a − 10 s) keeps the kind warm until b − 5 s.
+	b := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at.Add(40 * time.Second), Cron: "0 0 0 1 1 *"})
+	col := collect(t, js, names)
+	r := startReplicas(t, st, js, names, clock, 2, prewarmConfig(true))
+	defer r.stop()
+
+	r.stepTo(t, at.Add(-10*time.Second))
+	col.waitFor(t, 10*time.Second, "a's wake", func(m []received) bool { return len(wakesOf(m)) == 1 })
+
+	// An edit holds a's row over its claim (lookahead before a), as UpdateJob does, then pauses
+	// it.
+	conn, err := pgx.Connect(t.Context(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(t.Context())
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	_, err = tx.Exec(t.Context(), `SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE`, a.ID)
+	require.NoError(t, err)
+	r.stepTo(t, at.Add(-time.Second))
+	_, err = tx.Exec(t.Context(), `UPDATE jobs SET enabled = false, next_run_at = NULL, version = version + 1 WHERE id = $1`, a.ID)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(t.Context()))
+
+	r.stepTo(t, at.Add(40*time.Second+time.Second))
+	got := col.waitFor(t, 10*time.Second, "b's wake and fire", func(m []received) bool { return len(firesOf(m)) == 1 && len(wakesOf(m)) == 2 })
+	require.Equal(t, domain.ScheduledKey(b.ID, *b.NextRunAt), firesOf(got)[0].msgID, "a never fired")
+	wakes := wakesOf(got)
+	require.Equal(t, event.WakeID(domain.KindHTTP, at), wakes[0].msgID)
+	require.Equal(t, event.WakeID(domain.KindHTTP, *b.NextRunAt), wakes[1].msgID, "b woken though a was seen leaving")
+}
+
+// ownedShards is a replica's shards as a test sets them.
+type ownedShards struct {
+	mu      sync.Mutex
+	owned   []int
+	changed chan struct{}
+}
+
+func (s *ownedShards) Owned() ([]int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.owned), false
+}
+
+func (s *ownedShards) Changed() <-chan struct{} { return s.changed }
+
+func (s *ownedShards) set(owned ...int) {
+	s.mu.Lock()
+	s.owned = owned
+	s.mu.Unlock()
+	s.changed <- struct{}{}
+}
+
+// settlingClock is a fake clock that counts the engine's timer resets. A wake-up that is not
+// the timer's (a notification, a change of shards) may not have begun its pass when BlockUntil
+// returns, the timer still waiting; a reset ends every pass of the engine's loop, so waiting for
+// one after such a wake-up waits for its pass.
+type settlingClock struct {
+	*clockwork.FakeClock
+	resets atomic.Int64
+}
+
+type settlingTimer struct {
+	clockwork.Timer
+	c *settlingClock
+}
+
+func (c *settlingClock) NewTimer(d time.Duration) clockwork.Timer {
+	return settlingTimer{c.FakeClock.NewTimer(d), c}
+}
+
+func (t settlingTimer) Reset(d time.Duration) bool {
+	ok := t.Timer.Reset(d)
+	t.c.resets.Add(1)
+	return ok
+}
+
+// settle runs poke, which wakes the engine, and waits for the engine's pass to end.
+func (c *settlingClock) settle(t *testing.T, poke func()) {
+	t.Helper()
+	before := c.resets.Load()
+	poke()
+	testenv.Eventually(t, "the engine's pass", func() bool { return c.resets.Load() > before })
+	require.NoError(t, c.BlockUntilContext(t.Context(), 1))
+}
+
+// A replica wakes a kind only for a fire it still sees: one whose shard it no longer owns is
+// another replica's to wake for, and the job may not fire at all — here it is paused after.
+func TestPrewarmSendsNoWakeForAFireNoLongerSeen(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	clock := &settlingClock{FakeClock: clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Second))}
+	at := clock.Now().Add(30 * time.Second)
+	j := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at, Cron: "0 0 0 1 1 *"})
+	// later's wake, sent after the lease is back, shows that the wake loop had nothing before it.
+	later := testfactory.Job(t, st, testfactory.JobOpts{NextRunAt: at.Add(20 * time.Second), Cron: "0 0 0 1 1 *"})
+	col := collect(t, js, names)
+	e, err := tick.New(st, queue.NewPublisher(js), names, clock, testenv.Logger(t), prewarmConfig(true))
+	require.NoError(t, err)
+	sh := &ownedShards{owned: []int{j.Shard}, changed: make(chan struct{})}
+	e.SetShards(sh)
+	stop := runEngine(t, e)
+	defer stop()
+	<-e.Listening()
+	step := func(to time.Time) {
+		for clock.Now().Before(to) {
+			require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
+			clock.Advance(min(time.Second, to.Sub(clock.Now())))
+		}
+		require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
+	}
+	// The first pass, and the one the listener's start asks for, have seen j.
+	testenv.Eventually(t, "the engine's first passes", func() bool { return clock.resets.Load() >= 2 })
+	require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
+
+	clock.settle(t, func() { sh.set() }) // the lease is lost
+	clock.settle(t, func() {
+		_, err = st.SetEnabled(t.Context(), j.ID, false, nil, clock.Now())
+		require.NoError(t, err)
+	})
+	step(at.Add(time.Second))
+
+	clock.settle(t, func() { sh.set(j.Shard, later.Shard) }) // back, j paused
+	step(later.NextRunAt.Add(time.Second))
+	// The wake loop publishes apart from the fires, in order: the first wake to arrive is the
+	// first sent.
+	got := col.waitFor(t, 10*time.Second, "a wake and later's fire", func(m []received) bool { return len(firesOf(m)) == 1 && len(wakesOf(m)) >= 1 })
+	require.Equal(t, domain.ScheduledKey(later.ID, *later.NextRunAt), firesOf(got)[0].msgID)
+	wakes := wakesOf(got)
+	require.Len(t, wakes, 1, "no wake for j's fire: %+v", wakes)
+	require.Equal(t, event.WakeID(domain.KindHTTP, *later.NextRunAt), wakes[0].msgID)
+}
+
+// tick.prewarm.lead must be longer than tick.lookahead when pre-warm is on: a fire is claimed a
+// lookahead early and counts its kind warm, so a shorter lead never wakes. Longer works (the
+// tests above run a 10 s lead over the 1.25 s default lookahead).
+func TestPrewarmLeadMustBeLongerThanTheLookahead(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		cfg  tick.Config
+		want string // "" when accepted
+	}{
+		"UnderTheDefaultLookahead": {tick.Config{Prewarm: tick.PrewarmConfig{Enabled: true, Lead: time.Second}}, "tick.prewarm.lead: 1s must be longer than tick.lookahead (1.25s)"},
+		"EqualToTheLookahead":      {tick.Config{Lookahead: 5 * time.Second, Prewarm: tick.PrewarmConfig{Enabled: true, Lead: 5 * time.Second}}, "tick.prewarm.lead: 5s must be longer than tick.lookahead (5s)"},
+		"DefaultLeadUnderALongLookahead": {tick.Config{Lookahead: 15 * time.Second, Prewarm: tick.PrewarmConfig{Enabled: true}},
+			"tick.prewarm.lead: 10s must be longer than tick.lookahead (15s)"},
+		"Longer":         {tick.Config{Lookahead: 5 * time.Second, Prewarm: tick.PrewarmConfig{Enabled: true, Lead: 6 * time.Second}}, ""},
+		"OffWithAnyLead": {tick.Config{Prewarm: tick.PrewarmConfig{Lead: time.Second}}, ""},
+		"DefaultsWhenOn": {tick.Config{Prewarm: tick.PrewarmConfig{Enabled: true}}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tick.New(nil, nil, event.Names{}, clockwork.NewFakeClock(), testenv.Logger(t), c.cfg)
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, c.want)
+		})
+	}
 }

@@ -135,8 +135,14 @@ to it.
 {{- if and (eq .f.role "tick") $pw.enabled (or (eq $v.mode "knative") $v.keda.enabled) }}
 - name: VECRON_TICK__PREWARM__ENABLED
   value: "true"
+{{- $lead := $pw.lead | default (ternary "5s" (printf "%ds" (add (int $v.keda.pollingInterval) 15)) (eq $v.mode "knative")) }}
+{{- /* The binary refuses to start otherwise: a claimed fire counts its kind warm. */}}
+{{- $lookahead := get (merge (dict) ($v.settings.tick | default dict) ($v.settings.all | default dict)) "tick.lookahead" }}
+{{- if and $lookahead (le (float64 (include "vecron.durationMs" $lead)) (float64 (include "vecron.durationMs" $lookahead))) }}
+{{- fail (printf "tick.prewarm.lead (%s) must be longer than tick.lookahead (%v): fires are claimed tick.lookahead ahead, and a claimed fire counts its kind warm, so no wake would ever be sent" $lead $lookahead) }}
+{{- end }}
 - name: VECRON_TICK__PREWARM__LEAD
-  value: {{ $pw.lead | default (ternary "5s" (printf "%ds" (add (int $v.keda.pollingInterval) 15)) (eq $v.mode "knative")) | quote }}
+  value: {{ $lead | quote }}
 {{- with $pw.keep }}
 - name: VECRON_TICK__PREWARM__KEEP
   value: {{ . | quote }}
@@ -407,4 +413,16 @@ app.kubernetes.io/part-of: vecron
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/*
+A Go duration (1m30s, 1250ms) in milliseconds, for comparing two settings.
+*/}}
+{{- define "vecron.durationMs" -}}
+{{- $ms := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|h|m|s)" (toString .) -1 -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $ms = addf $ms (mulf (float64 $num) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $num .))) -}}
+{{- end -}}
+{{- $ms -}}
 {{- end -}}
