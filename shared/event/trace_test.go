@@ -5,6 +5,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/extensions"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/event"
@@ -46,6 +47,38 @@ func TestTraceRidesTheNATSHeaders(t *testing.T) {
 			parent, state := event.TraceFrom(back)
 			require.Equal(t, tc.parent, parent)
 			require.Equal(t, tc.state, state)
+		})
+	}
+}
+
+// TraceFrom reads the extension in place; what it returns must be what the SDK's reader does.
+func TestTraceFromReadsAsTheSDK(t *testing.T) {
+	t.Parallel()
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct {
+		name string
+		exts map[string]any
+	}{
+		{"None", nil},
+		{"ParentOnly", map[string]any{"traceparent": tp}},
+		{"ParentAndState", map[string]any{"traceparent": tp, "tracestate": "a=1"}},
+		{"StateOnly", map[string]any{"tracestate": "a=1"}},
+		{"ParentNotAString", map[string]any{"traceparent": 7}},
+		{"StateNotAString", map[string]any{"traceparent": tp, "tracestate": 7}},
+		{"OtherExtensions", map[string]any{"jobkind": "http", "attempt": 2, "traceparent": tp}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev := cloudevents.NewEvent()
+			for k, v := range tc.exts {
+				ev.SetExtension(k, v)
+			}
+			var want [2]string
+			if d, ok := extensions.GetDistributedTracingExtension(ev); ok {
+				want = [2]string{d.TraceParent, d.TraceState}
+			}
+			parent, state := event.TraceFrom(ev)
+			require.Equal(t, want, [2]string{parent, state})
 		})
 	}
 }
