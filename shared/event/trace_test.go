@@ -1,12 +1,15 @@
 package event_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/extensions"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/event"
 )
@@ -80,5 +83,41 @@ func TestTraceFromReadsAsTheSDK(t *testing.T) {
 			parent, state := event.TraceFrom(ev)
 			require.Equal(t, want, [2]string{parent, state})
 		})
+	}
+}
+
+// TraceParent writes what propagation.TraceContext injects.
+func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
+	t.Parallel()
+	ts, err := trace.ParseTraceState("vendor=v1,other=x")
+	require.NoError(t, err)
+	tid := trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	sid := trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
+	for _, tc := range []struct {
+		name string
+		sc   trace.SpanContext
+	}{
+		{"Sampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})},
+		{"NotSampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})},
+		{"OtherFlagsAndState", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: 0xff, TraceState: ts})},
+		{"Remote", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})},
+		{"Invalid", trace.SpanContext{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := propagation.MapCarrier{}
+			propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), tc.sc), c)
+			parent, state := event.TraceParent(tc.sc)
+			require.Equal(t, c["traceparent"], parent)
+			require.Equal(t, c["tracestate"], state)
+		})
+	}
+}
+
+func BenchmarkTraceParent(b *testing.B) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}})
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = event.TraceParent(sc)
 	}
 }

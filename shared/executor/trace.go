@@ -2,7 +2,6 @@ package executor
 
 import (
 	"context"
-	"encoding/hex"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -84,24 +83,6 @@ func remoteContext(parent, state string) trace.SpanContext {
 		c["tracestate"] = state
 	}
 	return trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), c))
-}
-
-// traceParent renders sc as a W3C traceparent and tracestate; empty when sc is invalid.
-func traceParent(sc trace.SpanContext) (string, string) {
-	if !sc.IsValid() {
-		return "", ""
-	}
-	// Written out rather than through propagation.TraceContext's Inject, whose carrier map and
-	// context cost every delivery a few allocations for the same 55 bytes.
-	var b [55]byte
-	tid, sid := sc.TraceID(), sc.SpanID()
-	copy(b[:3], "00-")
-	hex.Encode(b[3:35], tid[:])
-	b[35] = '-'
-	hex.Encode(b[36:52], sid[:])
-	b[52] = '-'
-	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))})
-	return string(b[:]), sc.TraceState().String()
 }
 
 // newFireTrace starts the trace bookkeeping of delivery ev of d.
@@ -221,14 +202,14 @@ func (r *Runtime) startPublish(ctx context.Context, subject string, ev *cloudeve
 	if !parent.IsSampled() {
 		// A producer span under a dropped parent is dropped too: the event carries the parent,
 		// which tells its consumers the decision all the same, without a span started for it.
-		tp, ts := traceParent(parent)
+		tp, ts := event.TraceParent(parent)
 		event.SetTrace(ev, tp, ts)
 		return nil
 	}
 	_, span := r.tracer.Start(ctx, "publish "+subject, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", subject),
 			attribute.String("messaging.message.id", ev.ID())))
-	tp, ts := traceParent(span.SpanContext())
+	tp, ts := event.TraceParent(span.SpanContext())
 	event.SetTrace(ev, tp, ts)
 	return span
 }

@@ -9,7 +9,6 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -36,7 +35,7 @@ func TestTracingOffCostsNothing(t *testing.T) {
 			t.Fatal("a publish span with tracing off")
 		}
 		_ = sampledTraceID(c)
-		_, _ = traceParent(trace.SpanContextFromContext(c))
+		_, _ = event.TraceParent(trace.SpanContextFromContext(c))
 		_ = fireTraceFrom(c)
 		var x execLog
 		x.sc = trace.SpanContextFromContext(c)
@@ -133,41 +132,6 @@ func TestAPushRequestsTraceCannotForceSampling(t *testing.T) {
 			require.Len(t, links, 1)
 			require.Equal(t, "0af7651916cd43dd8448eb211c80319c", links[0].SpanContext.TraceID().String())
 		})
-	}
-}
-
-// traceParent writes what propagation.TraceContext injects.
-func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
-	t.Parallel()
-	ts, err := trace.ParseTraceState("vendor=v1,other=x")
-	require.NoError(t, err)
-	tid, _ := telemetry.KeyIDs("k")
-	for _, tc := range []struct {
-		name string
-		sc   trace.SpanContext
-	}{
-		{"Sampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1), TraceFlags: trace.FlagsSampled})},
-		{"NotSampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 2)})},
-		{"OtherFlagsAndState", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 3), TraceFlags: 0xff, TraceState: ts})},
-		{"Invalid", trace.SpanContext{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c := propagation.MapCarrier{}
-			propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), tc.sc), c)
-			parent, state := traceParent(tc.sc)
-			require.Equal(t, c["traceparent"], parent)
-			require.Equal(t, c["tracestate"], state)
-		})
-	}
-}
-
-func BenchmarkTraceParent(b *testing.B) {
-	tid, _ := telemetry.KeyIDs("k")
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1)})
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = traceParent(sc)
 	}
 }
 
