@@ -9,6 +9,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -156,5 +157,53 @@ func BenchmarkUnsampledFireSpans(b *testing.B) {
 		out := cloudevents.NewEvent()
 		endSpan(r.startPublish(ctx, "vecron.events.x", &out), "")
 		span.End()
+	}
+}
+
+// remoteContext reads what propagation.TraceContext extracts, and nothing else.
+func FuzzRemoteContext(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "vendor=v1,other=x"},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", "bad state=="},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-04", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", ""},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-more-fields", "a=1"},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", ""},
+		{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"fe-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a=1"},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "a=1"},
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01", ""},
+		{"0-04bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"", "a=1"},
+		{"garbage", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, parent, state string) {
+		c := propagation.MapCarrier{}
+		if parent != "" {
+			c["traceparent"] = parent
+		}
+		if state != "" {
+			c["tracestate"] = state
+		}
+		want := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), c))
+		got := remoteContext(parent, state)
+		if !want.Equal(got) || want.IsRemote() != got.IsRemote() {
+			t.Fatalf("traceparent %q tracestate %q: got %v, the propagator reads %v", parent, state, got, want)
+		}
+	})
+}
+
+func BenchmarkRemoteContext(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if !remoteContext("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "").IsValid() {
+			b.Fatal("invalid")
+		}
 	}
 }
