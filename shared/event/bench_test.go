@@ -77,3 +77,32 @@ func BenchmarkEncodeStarted(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTraceExtension is what tracing adds to an event on either side, whether its span was
+// sampled or not: the trace extension set on the tick's due event and rendered as NATS headers
+// (Encode, against BenchmarkEncodeDue), and read back by the executor (Read).
+func BenchmarkTraceExtension(b *testing.B) {
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+	d, payload := benchDue()
+	ctx := context.Background()
+	b.Run("Encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ev := event.NewDueEncoded(d.Meta(), payload, "/vecron/tick/bench")
+			event.SetTrace(&ev, traceparent, "")
+			if _, err := event.ToNATS(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Read", func(b *testing.B) {
+		ev := event.NewDueEncoded(d.Meta(), payload, "/vecron/tick/bench")
+		event.SetTrace(&ev, traceparent, "")
+		b.ReportAllocs()
+		for b.Loop() {
+			if p, _ := event.TraceFrom(ev); p != traceparent {
+				b.Fatal(p)
+			}
+		}
+	})
+}

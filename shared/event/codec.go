@@ -9,6 +9,7 @@ import (
 	natsce "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/extensions"
 	"github.com/nats-io/nats.go"
 )
 
@@ -23,7 +24,13 @@ func ToNATS(_ context.Context, ev cloudevents.Event) (*nats.Msg, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("encode event: no context")
 	}
-	exts := ctx.GetExtensions()
+	// Read in place when it can be: GetExtensions copies the map for every message.
+	var exts map[string]any
+	if v1, ok := ctx.(*cloudevents.EventContextV1); ok {
+		exts = v1.Extensions
+	} else {
+		exts = ctx.GetExtensions()
+	}
 	h := make(nats.Header, 8+len(exts))
 	// As the SDK does, a blank attribute is a missing one.
 	set := func(name, v string) {
@@ -42,9 +49,31 @@ func ToNATS(_ context.Context, ev cloudevents.Event) (*nats.Msg, error) {
 	set("ce-datacontenttype", ctx.GetDataContentType())
 	set("ce-dataschema", ctx.GetDataSchema())
 	for name, v := range exts {
-		h["ce-"+name] = []string{extensionString(v)}
+		h[headerName(name)] = []string{extensionString(v)}
 	}
 	return &nats.Msg{Header: h, Data: ev.DataEncoded}, nil
+}
+
+// headerName is "ce-" + name, without building the string for the extensions every due or
+// lifecycle event carries.
+func headerName(name string) string {
+	switch name {
+	case extensions.TraceParentExtension:
+		return "ce-" + extensions.TraceParentExtension
+	case extensions.TraceStateExtension:
+		return "ce-" + extensions.TraceStateExtension
+	case ExtJobKind:
+		return "ce-" + ExtJobKind
+	case ExtTrigger:
+		return "ce-" + ExtTrigger
+	case ExtAttempt:
+		return "ce-" + ExtAttempt
+	case ExtNamespace:
+		return "ce-" + ExtNamespace
+	case ExtJobName:
+		return "ce-" + ExtJobName
+	}
+	return "ce-" + name
 }
 
 // extensionString is fmt.Sprint for the types an extension holds, without its reflection.

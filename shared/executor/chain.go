@@ -49,7 +49,7 @@ func (r *Runtime) chainRuns(ctx context.Context, d event.Due, e *domain.Executio
 	if !ok {
 		return nil, errors.New("chain: the store cannot start chained runs")
 	}
-	tp, ts := traceParent(trace.SpanContextFromContext(ctx))
+	tp, ts := event.TraceParent(trace.SpanContextFromContext(ctx))
 	up := domain.Upstream{JobID: d.JobID, ExecutionID: e.ID, Status: e.Status, HTTPStatus: e.HTTPStatus,
 		ResponseExcerpt: e.ResponseExcerpt}
 	if d.Kind == domain.KindSQL {

@@ -36,7 +36,7 @@ func TestTracingOffCostsNothing(t *testing.T) {
 			t.Fatal("a publish span with tracing off")
 		}
 		_ = sampledTraceID(c)
-		_, _ = traceParent(trace.SpanContextFromContext(c))
+		_, _ = event.TraceParent(trace.SpanContextFromContext(c))
 		_ = fireTraceFrom(c)
 		var x execLog
 		x.sc = trace.SpanContextFromContext(c)
@@ -136,41 +136,6 @@ func TestAPushRequestsTraceCannotForceSampling(t *testing.T) {
 	}
 }
 
-// traceParent writes what propagation.TraceContext injects.
-func TestTraceParentIsWhatTheW3CPropagatorWrites(t *testing.T) {
-	t.Parallel()
-	ts, err := trace.ParseTraceState("vendor=v1,other=x")
-	require.NoError(t, err)
-	tid, _ := telemetry.KeyIDs("k")
-	for _, tc := range []struct {
-		name string
-		sc   trace.SpanContext
-	}{
-		{"Sampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1), TraceFlags: trace.FlagsSampled})},
-		{"NotSampled", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 2)})},
-		{"OtherFlagsAndState", trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 3), TraceFlags: 0xff, TraceState: ts})},
-		{"Invalid", trace.SpanContext{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			c := propagation.MapCarrier{}
-			propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), tc.sc), c)
-			parent, state := traceParent(tc.sc)
-			require.Equal(t, c["traceparent"], parent)
-			require.Equal(t, c["tracestate"], state)
-		})
-	}
-}
-
-func BenchmarkTraceParent(b *testing.B) {
-	tid, _ := telemetry.KeyIDs("k")
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: telemetry.AttemptSpanID("k", 1)})
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = traceParent(sc)
-	}
-}
-
 // BenchmarkUnsampledFireSpans is the span work of a fire the ratio drops, nine in ten at the
 // default: its trace bookkeeping, its consume span (in a kept insert batch), one event
 // published under it.
@@ -192,5 +157,53 @@ func BenchmarkUnsampledFireSpans(b *testing.B) {
 		out := cloudevents.NewEvent()
 		endSpan(r.startPublish(ctx, "vecron.events.x", &out), "")
 		span.End()
+	}
+}
+
+// remoteContext reads what propagation.TraceContext extracts, and nothing else.
+func FuzzRemoteContext(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "vendor=v1,other=x"},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03", "bad state=="},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-04", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", ""},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff-more-fields", "a=1"},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", ""},
+		{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"fe-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a=1"},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "a=1"},
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+		{"00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01", ""},
+		{"0-04bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{"", "a=1"},
+		{"garbage", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, parent, state string) {
+		c := propagation.MapCarrier{}
+		if parent != "" {
+			c["traceparent"] = parent
+		}
+		if state != "" {
+			c["tracestate"] = state
+		}
+		want := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), c))
+		got := remoteContext(parent, state)
+		if !want.Equal(got) || want.IsRemote() != got.IsRemote() {
+			t.Fatalf("traceparent %q tracestate %q: got %v, the propagator reads %v", parent, state, got, want)
+		}
+	})
+}
+
+func BenchmarkRemoteContext(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if !remoteContext("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "").IsValid() {
+			b.Fatal("invalid")
+		}
 	}
 }

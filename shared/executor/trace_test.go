@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,27 +299,31 @@ func TestAPushedFireLinksTheBrokersTraceAndKeepsItsOwnParent(t *testing.T) {
 }
 
 // BenchmarkHandleTracing is the cost of tracing a fire: off (the no-op provider) against on
-// (every fire sampled, spans handed to an in-memory recorder), on a real database and broker.
+// (spans handed to an in-memory recorder) at the default ratio, where nine fires in ten are
+// dropped, and with every fire sampled, on a real database and broker.
 func BenchmarkHandleTracing(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		name := "off"
-		if on {
-			name = "on"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		ratio float64 // 0: tracing off
+	}{{"off", 0}, {"ratio0.1", 0.1}, {"on", 1}} {
+		on := tc.ratio > 0
+		b.Run(tc.name, func(b *testing.B) {
 			st, _ := testfactory.Store(b)
 			_, js, names := testenv.NATS(b)
 			clock := clockwork.NewRealClock()
-			runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
+			// As httpfn wires it: the runner makes client spans and propagates when tracing is on.
+			var tp trace.TracerProvider = noop.NewTracerProvider()
+			hc := httpjob.Config{}
+			if on {
+				sdk := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()),
+					sdktrace.WithSampler(telemetry.LinkedOrRatio(tc.ratio)), sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+				b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+				tp, hc.TracerProvider, hc.Propagate = sdk, sdk, true
+			}
+			runner := httpjob.New(clock, hc, egress.LoopbackPolicy())
 			b.Cleanup(runner.Close)
 			deps := executor.Deps{Store: st, Runner: runner, Publisher: queue.NewPublisher(js), Names: names, Clock: clock,
-				Log: testenv.Logger(b), Tracer: noop.NewTracerProvider()}
-			if on {
-				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()),
-					sdktrace.WithSampler(telemetry.LinkedOrRatio(1)), sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
-				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-				deps.Tracer, deps.TraceSampleRatio = tp, 1
-			}
+				Log: testenv.Logger(b), Tracer: tp, TraceSampleRatio: tc.ratio}
 			rt, err := executor.New(domain.KindHTTP, "execute-http", deps, executor.Config{})
 			require.NoError(b, err)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -331,6 +336,16 @@ func BenchmarkHandleTracing(b *testing.B) {
 				d := event.DueFor(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at))
 				evs[i], err = event.NewDue(d, "/bench")
 				require.NoError(b, err)
+				if on {
+					// As the tick sends it: the fire span's ids from the key, its flag from the ratio.
+					tid, sid := telemetry.KeyIDs(d.IdempotencyKey)
+					var flags trace.TraceFlags
+					if sdktrace.TraceIDRatioBased(tc.ratio).ShouldSample(sdktrace.SamplingParameters{TraceID: tid}).Decision == sdktrace.RecordAndSample {
+						flags = trace.FlagsSampled
+					}
+					sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags})
+					event.SetTrace(&evs[i], fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags()), "")
+				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -3,16 +3,18 @@ package httpjob
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
+	"github.com/vecron/vecron/shared/event"
 	"github.com/vecron/vecron/shared/secret"
 )
 
@@ -31,6 +33,17 @@ const tracerName = "github.com/vecron/vecron/shared/httpjob"
 // Do, and each hop carries the headers of the first, this traceparent included.
 func (r *Runner) startSpan(ctx context.Context, req *http.Request) trace.Span {
 	if r.tracer == nil {
+		return nil
+	}
+	if parent := trace.SpanContextFromContext(ctx); parent.IsValid() && !parent.IsSampled() {
+		// The sampler's answer is known: vecron's (telemetry.LinkedOrRatio) drops a span with
+		// no links under a parent that was dropped, as ParentBased does. So the span is not
+		// started, nine requests in ten at the default ratio; the target is sent the
+		// traceparent the SDK's non-recording span would have had, with an id of its own.
+		if r.cfg.Propagate {
+			setTraceHeaders(req.Header, trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: parent.TraceID(), SpanID: randomSpanID(), TraceState: parent.TraceState()}))
+		}
 		return nil
 	}
 	ctx, span := r.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient))
@@ -54,12 +67,34 @@ func (r *Runner) startSpan(ctx context.Context, req *http.Request) trace.Span {
 			attribute.String("url.path", mask.Mask(req.URL.EscapedPath())),
 		)
 	}
-	if r.cfg.Propagate && span.SpanContext().IsValid() {
-		// A job's own tracestate would otherwise ride along with our traceparent.
-		req.Header.Del("Tracestate")
-		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	if r.cfg.Propagate {
+		setTraceHeaders(req.Header, span.SpanContext())
 	}
 	return span
+}
+
+// setTraceHeaders writes sc into h as propagation.TraceContext's Inject does (nothing when sc is
+// invalid), after removing any tracestate the job set: a job's own tracestate would otherwise
+// ride along with our traceparent.
+func setTraceHeaders(h http.Header, sc trace.SpanContext) {
+	parent, state := event.TraceParent(sc)
+	if parent == "" {
+		return
+	}
+	h.Del("Tracestate")
+	if state != "" {
+		h["Tracestate"] = []string{state}
+	}
+	h["Traceparent"] = []string{parent}
+}
+
+// randomSpanID returns a random valid span id, as the SDK's generator does.
+func randomSpanID() trace.SpanID {
+	var sid trace.SpanID
+	for !sid.IsValid() {
+		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
 }
 
 // endSpan records res on span (nil: nothing). The error is masked as the runtime masks the

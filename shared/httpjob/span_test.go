@@ -169,3 +169,57 @@ func TestRunSpanCoversRedirects(t *testing.T) {
 	assert.Equal(t, "/here", a["url.path"].AsString())
 	assert.Equal(t, int64(200), a["http.response.status_code"].AsInt64())
 }
+
+// Under a parent that was dropped the client span is not started; the target still gets the
+// trace context the SDK's non-recording span would carry: the parent's trace and tracestate,
+// flag 00, a span id of its own.
+func TestRunUnderAnUnsampledParentSendsItsTraceWithoutASpan(t *testing.T) {
+	t.Parallel()
+	tp, rec := tracing(t, sdktrace.AlwaysSample())
+	tg := newTarget(t, nil)
+	ts, err := trace.ParseTraceState("vendor=v1")
+	require.NoError(t, err)
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xab, 1}, SpanID: trace.SpanID{0xcd, 2}, TraceState: ts, Remote: true})
+	ctx := trace.ContextWithSpanContext(t.Context(), parent)
+	res := newRunner(t, Config{TracerProvider: tp, Propagate: true}).Run(ctx, dueFor(&domain.HTTPSpec{URL: tg.URL,
+		Headers: map[string]string{"TraceState": "spoofed=1"}}))
+	require.Equal(t, domain.StatusSucceeded, res.Status)
+	h := tg.only(t).header
+	require.Len(t, h.Values("Traceparent"), 1)
+	got, err := trace.ParseTraceState(h.Get("Tracestate"))
+	require.NoError(t, err)
+	assert.Equal(t, ts, got)
+	assert.Len(t, h.Values("Tracestate"), 1)
+	sent := strings.Split(h.Get("Traceparent"), "-")
+	require.Len(t, sent, 4)
+	assert.Equal(t, "00", sent[0])
+	assert.Equal(t, parent.TraceID().String(), sent[1])
+	assert.NotEqual(t, parent.SpanID().String(), sent[2])
+	assert.NotEqual(t, trace.SpanID{}.String(), sent[2])
+	assert.Equal(t, "00", sent[3])
+	assert.Empty(t, rec.Ended())
+}
+
+// BenchmarkStartSpan is the client span and the trace headers of one request, under a parent
+// the ratio dropped (nine requests in ten at the default) and under a sampled one.
+func BenchmarkStartSpan(b *testing.B) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := &Runner{tracer: tp.Tracer(tracerName), cfg: Config{Propagate: true}}
+	for _, tc := range []struct {
+		name  string
+		flags trace.TraceFlags
+	}{{"Unsampled", 0}, {"Sampled", trace.FlagsSampled}} {
+		b.Run(tc.name, func(b *testing.B) {
+			parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: tc.flags, Remote: true})
+			ctx := trace.ContextWithSpanContext(context.Background(), parent)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:9/x", nil)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			for b.Loop() {
+				endSpan(ctx, r.startSpan(ctx, req), domain.RunResult{HTTPStatus: 200})
+			}
+		})
+	}
+}

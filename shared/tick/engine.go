@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vecron/vecron/shared/domain"
@@ -192,6 +193,10 @@ type Engine struct {
 	// tracer is nil when the engine does not trace (SetTracer): the fire's path then skips
 	// every span.
 	tracer trace.Tracer
+	// ratio is the sampler of otel.sample_ratio the tracer's provider applies to a root span:
+	// a fire with no request behind it is such a root, with a trace id from its key, so the
+	// engine knows the answer before starting the span (startFire).
+	ratio sdktrace.Sampler
 }
 
 // SetShards makes the engine claim only the shards sh owns. Call it before Run.

@@ -3,7 +3,6 @@ package tick
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -24,18 +24,19 @@ import (
 // tracerName is the instrumentation scope of the engine's spans.
 const tracerName = "github.com/vecron/vecron/shared/tick"
 
-// SetTracer makes the engine trace its claims and fires with tp (docs/observability.md §3);
-// nil or a no-op provider traces nothing and costs nothing per fire. Call it before Run.
-func (e *Engine) SetTracer(tp trace.TracerProvider) {
+// SetTracer makes the engine trace its claims and fires with tp (docs/observability.md §3),
+// whose sampler is telemetry.LinkedOrRatio(ratio), as telemetry.NewTracing builds it; nil or a
+// no-op provider traces nothing and costs nothing per fire. Call it before Run.
+func (e *Engine) SetTracer(tp trace.TracerProvider, ratio float64) {
+	e.tracer, e.ratio = nil, nil
 	if tp == nil {
-		e.tracer = nil
 		return
 	}
 	if _, off := tp.(noop.TracerProvider); off {
-		e.tracer = nil
 		return
 	}
 	e.tracer = tp.Tracer(tracerName)
+	e.ratio = sdktrace.TraceIDRatioBased(ratio)
 }
 
 // claimSpan is what the fires of one claim need of it: the span they link to and when the claim
@@ -66,9 +67,11 @@ func (e *Engine) traceClaim(began time.Time, shards []int32, claimed, fires int,
 	return &claimSpan{sc: span.SpanContext(), began: began}
 }
 
-// fireSpans are the spans of one fire being published.
+// fireSpans are the spans of one fire being published: nil, both, for a fire that is not
+// sampled, whose span context sc still is what the event carries.
 type fireSpans struct {
 	fire, publish trace.Span
+	sc            trace.SpanContext
 }
 
 // startFire starts f's vecron.fire span and its producer span. The fire span's ids come from
@@ -81,6 +84,19 @@ func (e *Engine) startFire(f *pendingFire, batchBegan time.Time) (fireSpans, str
 	if f.Trigger != domain.TriggerSchedule {
 		ctx = requestContext(ctx, f.Payload)
 	}
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		// A root, with its ids from the key: the sampler (LinkedOrRatio: no link yet, no
+		// parent) decides on the ratio and that trace id alone, so its answer is known here.
+		// A fire it drops, nine in ten at the default ratio, gets no span: the SDK would make
+		// a non-recording one with these ids and no tracestate, and the event carries them
+		// all the same, so the executor and the target continue the same (unsampled) trace.
+		tid, sid := telemetry.KeyIDs(f.Key)
+		if e.ratio != nil && e.ratio.ShouldSample(sdktrace.SamplingParameters{TraceID: tid}).Decision != sdktrace.RecordAndSample {
+			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
+			parent, state := event.TraceParent(sc)
+			return fireSpans{sc: sc}, parent, state
+		}
+	}
 	began := batchBegan
 	if f.claim != nil {
 		began = f.claim.began
@@ -92,7 +108,8 @@ func (e *Engine) startFire(f *pendingFire, batchBegan time.Time) (fireSpans, str
 		// The producer span would be dropped with its parent: the fire's own (non-recording)
 		// span stands in for it, so that ending both is harmless.
 		sc := fire.SpanContext()
-		return fireSpans{fire: fire, publish: fire}, traceparent(sc), sc.TraceState().String()
+		parent, state := event.TraceParent(sc)
+		return fireSpans{fire: fire, publish: fire, sc: sc}, parent, state
 	}
 	fire.SetAttributes(
 		attribute.String("vecron.idempotency_key", f.Key),
@@ -113,7 +130,8 @@ func (e *Engine) startFire(f *pendingFire, batchBegan time.Time) (fireSpans, str
 	// The event carries the fire span, not the producer's: a republish has a producer span of
 	// its own, and every delivery of the fire must continue the same (key-derived) span.
 	sc := fire.SpanContext()
-	return fireSpans{fire: fire, publish: pub}, traceparent(sc), sc.TraceState().String()
+	parent, state := event.TraceParent(sc)
+	return fireSpans{fire: fire, publish: pub, sc: sc}, parent, state
 }
 
 // dueSubjectKind is the span name's destination: the due subject's kind-qualified name.
@@ -121,6 +139,9 @@ func dueSubjectKind(k domain.JobKind) string { return "vecron.due." + string(k) 
 
 // end ends s: the fire was acknowledged (err nil) or left for the relay.
 func (s fireSpans) end(err error) {
+	if s.fire == nil {
+		return
+	}
 	if err != nil {
 		s.publish.SetStatus(codes.Error, err.Error())
 		s.fire.SetStatus(codes.Error, "not acknowledged; the relay will retry")
@@ -134,8 +155,8 @@ func (s fireSpans) end(err error) {
 func (e *Engine) traceBatch(began time.Time, spans []fireSpans, messages int) trace.Span {
 	links := make([]trace.Link, 0, len(spans))
 	for _, s := range spans {
-		if sc := s.fire.SpanContext(); sc.IsSampled() {
-			links = append(links, trace.Link{SpanContext: sc})
+		if s.sc.IsSampled() {
+			links = append(links, trace.Link{SpanContext: s.sc})
 		}
 	}
 	_, span := e.tracer.Start(context.Background(), "due.publish",
@@ -147,7 +168,7 @@ func (e *Engine) traceBatch(began time.Time, spans []fireSpans, messages int) tr
 		))
 	if bsc := span.SpanContext(); bsc.IsSampled() {
 		for _, s := range spans {
-			if s.publish.SpanContext().IsSampled() {
+			if s.publish != nil && s.publish.SpanContext().IsSampled() {
 				s.publish.AddLink(trace.Link{SpanContext: bsc})
 			}
 		}
@@ -179,22 +200,6 @@ func requestContext(ctx context.Context, payload []byte) context.Context {
 		carrier["tracestate"] = rt.TraceState
 	}
 	return propagation.TraceContext{}.Extract(ctx, carrier)
-}
-
-// traceparent formats sc as a W3C traceparent header value.
-func traceparent(sc trace.SpanContext) string {
-	if !sc.IsValid() {
-		return ""
-	}
-	var b [55]byte
-	copy(b[:3], "00-")
-	tid, sid := sc.TraceID(), sc.SpanID()
-	hex.Encode(b[3:35], tid[:])
-	b[35] = '-'
-	hex.Encode(b[36:52], sid[:])
-	b[52] = '-'
-	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags())})
-	return string(b[:])
 }
 
 // skipCount is how many fires of one namespace and kind a claim recorded skipped for a reason.

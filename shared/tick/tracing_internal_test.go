@@ -52,11 +52,11 @@ func TestPublishWithTracingOffAllocatesNothingExtra(t *testing.T) {
 	fires := benchFires(100, h)
 	plain := benchEngine()
 	noopEngine := benchEngine()
-	noopEngine.SetTracer(noop.NewTracerProvider())
+	noopEngine.SetTracer(noop.NewTracerProvider(), 0.1)
 	require.Nil(t, noopEngine.tracer, "a no-op provider is tracing off")
-	noopEngine.SetTracer(nil)
+	noopEngine.SetTracer(nil, 0.1)
 	require.Nil(t, noopEngine.tracer)
-	noopEngine.SetTracer(noop.NewTracerProvider())
+	noopEngine.SetTracer(noop.NewTracerProvider(), 0.1)
 
 	base := testing.AllocsPerRun(20, func() { publishOnce(plain, fires) })
 	off := testing.AllocsPerRun(20, func() { publishOnce(noopEngine, fires) })
@@ -86,7 +86,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 				rec, tp := benchProvider(tc.ratio)
 				defer tp.Shutdown(context.Background()) //nolint:errcheck // nothing to flush
 				_ = rec
-				e.SetTracer(tp)
+				e.SetTracer(tp, tc.ratio)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
@@ -95,4 +95,42 @@ func BenchmarkPublishBatch(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fires)), "ns/fire")
 		})
 	}
+}
+
+// A fire the ratio drops gets no span: the engine answers for the sampler. What it publishes
+// must be what the SDK's non-recording span would have given, and the fires it keeps must be
+// the ones the SDK keeps.
+func TestAnUnsampledFireCarriesWhatTheSDKWouldWrite(t *testing.T) {
+	t.Parallel()
+	const ratio = 0.3
+	h := &heldClaim{left: 1 << 30}
+	fires := benchFires(500, h)
+	fires[0].Trigger = domain.TriggerManual // a requested fire without a request trace is a root too
+	began := time.Now()
+	shortcut, sdkOnly := benchEngine(), benchEngine()
+	_, tp := benchProvider(ratio)
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	shortcut.SetTracer(tp, ratio)
+	sdkOnly.SetTracer(tp, ratio)
+	sdkOnly.ratio = nil // every fire through the SDK's Start
+	var dropped, kept int
+	for i := range fires {
+		fs, parent, state := shortcut.startFire(&fires[i], began)
+		ref, refParent, refState := sdkOnly.startFire(&fires[i], began)
+		require.Equal(t, refParent, parent, fires[i].Key)
+		require.Equal(t, refState, state)
+		require.Equal(t, ref.sc, fs.sc)
+		require.Equal(t, ref.fire.IsRecording(), fs.fire != nil)
+		if fs.fire == nil {
+			dropped++
+			require.False(t, fs.sc.IsSampled())
+		} else {
+			kept++
+			require.True(t, fs.fire.IsRecording())
+		}
+		fs.end(nil)
+		ref.end(nil)
+	}
+	require.InDelta(t, 500*ratio, kept, 50, "the ratio holds")
+	require.NotZero(t, dropped)
 }

@@ -153,7 +153,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		return err
 	}
 	defer tracing.Stop(ctx, log)
-	engine.SetTracer(tracing.Provider())
+	engine.SetTracer(tracing.Provider(), s.OTel.SampleRatio)
 	if p := s.Forward.CallbackPort; p != 0 && p == s.Port {
 		return fmt.Errorf("forward.callback_port: %d is the health port (port); the callback listener needs its own", p)
 	}
