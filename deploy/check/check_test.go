@@ -99,6 +99,7 @@ func TestValueSets(t *testing.T) {
 			require.NoError(t, check.CheckScaling(r.objects, fns, r.values.Scaling(), schemas))
 			require.NoError(t, check.CheckPolicies(r.objects, fns, r.values.Policies()))
 			require.NoError(t, check.CheckTrial(r.objects, r.values.TrialServices()))
+			require.NoError(t, check.CheckEventing(r.objects, fns, r.values.KnativeEventing(), schemas))
 		})
 	}
 }
@@ -240,7 +241,8 @@ func TestLongReleaseName(t *testing.T) {
 			file := valueSets(t)[set]
 			v, err := check.LoadValues(chart, file)
 			require.NoError(t, err)
-			out, err := helm.Template(t.Context(), chart, strings.Repeat("r", 53), "vecron-system", file)
+			v.Release, v.Namespace = strings.Repeat("r", 53), "vecron-system"
+			out, err := helm.Template(t.Context(), chart, v.Release, v.Namespace, file)
 			require.NoError(t, err)
 			names := map[string]bool{}
 			for _, m := range render.Split(out) {
