@@ -135,7 +135,8 @@ func checkValueSet(ctx context.Context, files ...string) error {
 		check.CheckWiring(objs, fns, v.Expect()),
 		check.CheckScaling(objs, fns, v.Scaling(), schemas),
 		check.CheckPolicies(objs, fns, v.Policies()),
-		check.CheckTrial(objs, v.TrialServices()))
+		check.CheckTrial(objs, v.TrialServices()),
+		check.CheckEventing(objs, fns, v.KnativeEventing(), schemas))
 	return errors.Join(errs...)
 }
 
@@ -276,7 +277,8 @@ func TestLongReleaseName(t *testing.T) {
 			file := valueSets(t)[set]
 			v, err := check.LoadValues(chart, file)
 			require.NoError(t, err)
-			out, err := helm.Template(t.Context(), chart, strings.Repeat("r", 53), "vecron-system", file)
+			v.Release, v.Namespace = strings.Repeat("r", 53), "vecron-system"
+			out, err := helm.Template(t.Context(), chart, v.Release, v.Namespace, file)
 			require.NoError(t, err)
 			names := map[string]bool{}
 			for _, m := range render.Split(out) {

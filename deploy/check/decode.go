@@ -8,6 +8,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/apis/feature"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/pkg/apis"
 	servingconfig "knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -37,6 +41,16 @@ type Cluster struct {
 	PodSpecTopologySpread bool
 	// AllowZeroInitialScale is config-autoscaler's allow-zero-initial-scale.
 	AllowZeroInitialScale bool
+	// DeliveryRetryAfter is Eventing's config-features delivery-retryafter; Eventing's other
+	// flags are at their defaults.
+	DeliveryRetryAfter bool
+	// Namespace is the namespace the objects are installed in (helm install gives the chart's
+	// objects the release's): Eventing's webhook defaults references to it.
+	Namespace string
+	// OtherNamespaces are the namespaces besides the release's that the chart may put an object
+	// in by naming it (the brokers' data plane, for the policy on their ingress); any other
+	// metadata.namespace fails.
+	OtherNamespaces []string
 	// CRDs are the schemas of the custom resources the cluster has installed (crds.Load): a
 	// custom resource is validated against its schema as the API server would, and one
 	// without a schema here fails.
@@ -53,7 +67,8 @@ type Object struct {
 	// Value is the typed object: *appsv1.Deployment, *appsv1.StatefulSet (the trial's
 	// bundled services), *corev1.Service, *corev1.ConfigMap,
 	// *corev1.Secret, *networkingv1.Ingress, *networkingv1.NetworkPolicy,
-	// *policyv1.PodDisruptionBudget, *servingv1.Service or *CRDObject.
+	// *policyv1.PodDisruptionBudget, *servingv1.Service, *eventingv1.Broker, *eventingv1.Trigger,
+	// *sourcesv1.SinkBinding or *CRDObject.
 	Value any
 }
 
@@ -92,6 +107,12 @@ func newObject(apiVersion, kind string) (any, bool) {
 		return new(corev1.Secret), true
 	case "serving.knative.dev/v1 Service":
 		return new(servingv1.Service), true
+	case "eventing.knative.dev/v1 Broker":
+		return new(eventingv1.Broker), true
+	case "eventing.knative.dev/v1 Trigger":
+		return new(eventingv1.Trigger), true
+	case "sources.knative.dev/v1 SinkBinding":
+		return new(sourcesv1.SinkBinding), true
 	case "monitoring.coreos.com/v1 PodMonitor",
 		"monitoring.coreos.com/v1 ServiceMonitor",
 		"monitoring.coreos.com/v1 PrometheusRule",
@@ -131,6 +152,9 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 	if err := validateMeta(v).ToAggregate(); err != nil {
 		return o, fmt.Errorf("%s: %w", o, err)
 	}
+	if ns := v.(metav1.Object).GetNamespace(); ns != "" && !slices.Contains(cluster.OtherNamespaces, ns) {
+		return o, fmt.Errorf("%s: metadata.namespace %q: the chart puts objects in the release's namespace, and only the brokers' ingress policy in %v", o, ns, cluster.OtherNamespaces)
+	}
 	switch t := v.(type) {
 	case *servingv1.Service:
 		if err := ValidateKnative(t, cluster); err != nil {
@@ -140,6 +164,10 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 		if err := validateCRD(m, cluster.CRDs); err != nil {
 			return o, fmt.Errorf("%s: %w", o, err)
 		}
+	case eventingObject:
+		if err := ValidateEventing(t, cluster); err != nil {
+			return o, fmt.Errorf("%s: %w", o, err)
+		}
 	}
 	return o, nil
 }
@@ -147,7 +175,7 @@ func Decode(m render.Manifest, cluster Cluster) (Object, error) {
 // validateMeta validates what the API server validates of every object's metadata and a pod
 // template's labels: names (a DNS label for Services, whose name becomes a host name; a DNS
 // subdomain for the rest), label keys and values, annotation keys and size. The chart sets no
-// namespace: helm install gives the release's.
+// namespace (helm install gives the release's) but on the brokers' ingress policy.
 func validateMeta(v any) field.ErrorList {
 	m, ok := v.(metav1.Object)
 	if !ok {
@@ -166,7 +194,9 @@ func validateMeta(v any) field.ErrorList {
 	case *appsv1.StatefulSet:
 		template = t.Spec.Template.Labels
 	}
-	errs := apivalidation.ValidateObjectMetaAccessor(m, false, name, field.NewPath("metadata"))
+	// Every kind here is namespaced; the one object the chart puts in another namespace than
+	// the release's (the brokers' ingress policy) names it, and that name is validated too.
+	errs := apivalidation.ValidateObjectMetaAccessor(m, m.GetNamespace() != "", name, field.NewPath("metadata"))
 	return append(errs, metavalidation.ValidateLabels(template, field.NewPath("spec", "template", "metadata", "labels"))...)
 }
 
@@ -217,6 +247,45 @@ func validateCRD(m render.Manifest, set *crds.Set) error {
 	}
 	if err := set.Validate(doc); err != nil {
 		return fmt.Errorf("crd schema: %w", err)
+	}
+	return nil
+}
+
+// eventingObject is a Knative Eventing object: a Broker, a Trigger or a SinkBinding.
+type eventingObject interface {
+	metav1.Object
+	apis.Defaultable
+	apis.Validatable
+}
+
+// ValidateEventing validates obj as Eventing's admission webhook does on create — defaults
+// first, then validation — in a cluster with the flags of cluster, the object in
+// cluster.Namespace. Warnings pass; it returns the errors.
+func ValidateEventing(obj eventingObject, cluster Cluster) error {
+	flags, err := feature.NewFlagsConfigFromMap(map[string]string{
+		feature.DeliveryRetryAfter: string(map[bool]feature.Flag{true: feature.Enabled, false: feature.Disabled}[cluster.DeliveryRetryAfter]),
+	})
+	if err != nil {
+		return fmt.Errorf("eventing features: %w", err)
+	}
+	ctx := apis.WithinCreate(feature.ToContext(context.Background(), flags))
+	var o eventingObject
+	switch t := obj.(type) {
+	case *eventingv1.Broker:
+		o = t.DeepCopy()
+	case *eventingv1.Trigger:
+		o = t.DeepCopy()
+	case *sourcesv1.SinkBinding:
+		o = t.DeepCopy()
+	default:
+		return fmt.Errorf("eventing validation: %T is not an Eventing object", obj)
+	}
+	if o.GetNamespace() == "" {
+		o.SetNamespace(cluster.Namespace)
+	}
+	o.SetDefaults(ctx)
+	if err := o.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
+		return fmt.Errorf("eventing validation: %w", err)
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ const eventing = "../../eventing"
 const regenerate = "cd deploy && go test ./check -run TestRenderedManifestsAreCurrent -update"
 
 // eventingSets returns the directories of eventing/ and the value set each is rendered from.
-// Each template the chart renders becomes one file of its directory, named as the template:
-// the Broker and Triggers (step H3) land in eventing/knative/ by the same rule.
+// Each template the chart renders becomes one file of its directory, named as the template
+// (the Broker, Triggers and SinkBinding are eventing/knative/eventing.yaml).
 func eventingSets() map[string]string {
 	return map[string]string{"knative": "eventing-knative", "keda": "eventing-keda"}
 }

@@ -370,6 +370,18 @@ func TestSchemaRefuses(t *testing.T) {
 		{"UnknownTLSKey", "nats:\n  tls:\n    caFile: ca.crt", "caFile"},
 		{"OperatorModeWithoutAccount", "mode: deployment\nkeda:\n  natsMonitoringEndpoint: nats:8222\nnats:\n  credsSecret: u", "keda.natsAccountID"},
 		{"KEDALagOfNoKind", "keda:\n  lagThreshold:\n    grpc: 10", "grpc"},
+		{"KnativeWithoutTheInternalListener", "events:\n  internalPort: 0", "events.internalPort is required in knative mode"},
+		{"RetryAfterWithoutTheFlag", "eventing:\n  delivery:\n    retryAfterMax: PT1M", "deliveryRetryAfter"},
+		{"BrokerClass", "eventing:\n  broker:\n    class: Kafka", "class"},
+		{"FetchBatchTooLarge", "eventing:\n  broker:\n    fetch:\n      batchSize: 50", "batchSize"},
+		{"BackoffDelayNotISO", "eventing:\n  delivery:\n    backoffDelay: 5s", "backoffDelay"},
+		{"ChannelFieldMisspelt", "eventing:\n  broker:\n    class: MTChannelBasedBroker\n    channel:\n      stream:\n        config:\n          retension: Limits", "retension"},
+		{"ExistingBrokerWithoutName", "eventing:\n  broker:\n    create: false", "eventing.broker.name is required"},
+		{"EventsTriggerWithoutFilters", "events:\n  trigger:\n    enabled: true", "filters"},
+		{"EventsTriggerFilterMisspelt", "events:\n  trigger:\n    enabled: true\n    filters:\n      - exactly: {type: a}", "exactly"},
+		{"EventsTriggerOutsideKnative", "mode: deployment\nkeda:\n  natsMonitoringEndpoint: nats:8222\nevents:\n  trigger:\n    enabled: true\n    filters:\n      - exact: {type: a}", "events.trigger.enabled needs knative mode"},
+		{"ForwardAsSetting", "settings:\n  tick:\n    forward.enabled: false", "forward.enabled"},
+		{"ForwardDeadLetterWithUserInfo", "tick:\n  forward:\n    deadLetterSink: https://u:p@dl.example.com/x", "deadLetterSink"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -62,7 +62,7 @@ func TestTrial(t *testing.T) {
 	})
 	t.Run("KnativeMode", func(t *testing.T) {
 		t.Parallel()
-		r := renderSet(t, sets["trial"], writeValues(t, "mode: knative"))
+		r := renderSet(t, sets["trial"], writeValues(t, "mode: knative\nevents:\n  internalPort: 8082\n  internalNamespaces: [default]"))
 		require.NoError(t, check.CheckTrial(r.objects, r.values.TrialServices()))
 	})
 	t.Run("Off", func(t *testing.T) {

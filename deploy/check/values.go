@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -25,6 +26,9 @@ type Values struct {
 	Tick struct {
 		Replicas    int  `json:"replicas"`
 		SpreadZones bool `json:"spreadZones"`
+		Forward     struct {
+			DeadLetterSink string `json:"deadLetterSink"`
+		} `json:"forward"`
 	} `json:"tick"`
 	NetworkPolicies struct {
 		Enabled           bool     `json:"enabled"`
@@ -46,9 +50,15 @@ type Values struct {
 	} `json:"executors"`
 	Events struct {
 		InternalPort int `json:"internalPort"`
+		Trigger      struct {
+			Enabled bool                                `json:"enabled"`
+			Broker  string                              `json:"broker"`
+			Filters []eventingv1.SubscriptionsAPIFilter `json:"filters"`
+		} `json:"trigger"`
 	} `json:"events"`
-	Keda    KedaValues `json:"keda"`
-	Knative struct {
+	Eventing EventingValues `json:"eventing"`
+	Keda     KedaValues     `json:"keda"`
+	Knative  struct {
 		Features struct {
 			PodspecAffinity                  bool `json:"podspecAffinity"`
 			PodspecTopologySpreadConstraints bool `json:"podspecTopologySpreadConstraints"`
@@ -96,6 +106,24 @@ type KedaValues struct {
 		OperatorNamespace string            `json:"operatorNamespace"`
 		OperatorPodLabels map[string]string `json:"operatorPodLabels"`
 	} `json:"networkPolicy"`
+}
+
+// EventingValues are the eventing values (knative mode).
+type EventingValues struct {
+	Broker struct {
+		Create bool   `json:"create"`
+		Name   string `json:"name"`
+		Class  string `json:"class"`
+	} `json:"broker"`
+	Features struct {
+		DeliveryRetryAfter bool `json:"deliveryRetryAfter"`
+	} `json:"features"`
+	DataPlane struct {
+		Namespace           string              `json:"namespace"`
+		IngressPodLabels    map[string]string   `json:"ingressPodLabels"`
+		IngressPort         int                 `json:"ingressPort"`
+		DispatcherPodLabels []map[string]string `json:"dispatcherPodLabels"`
+	} `json:"dataPlane"`
 }
 
 // ExecutorValues are the values of one executor kind.
@@ -161,7 +189,8 @@ func merge(dst, src map[string]any) {
 // Cluster returns the cluster the values claim.
 func (v Values) Cluster() Cluster {
 	return Cluster{PodSpecAffinity: v.Knative.Features.PodspecAffinity,
-		PodSpecTopologySpread: v.Knative.Features.PodspecTopologySpreadConstraints, AllowZeroInitialScale: v.Knative.AllowZeroInitialScale}
+		PodSpecTopologySpread: v.Knative.Features.PodspecTopologySpreadConstraints, AllowZeroInitialScale: v.Knative.AllowZeroInitialScale,
+		DeliveryRetryAfter: v.Eventing.Features.DeliveryRetryAfter, Namespace: v.Namespace, OtherNamespaces: v.otherNamespaces()}
 }
 
 // Expect returns what the values say the images and admin port are.
@@ -271,4 +300,41 @@ func (v Values) TrialServices() *Trial {
 	}
 	slices.Sort(t.Bundled)
 	return t
+}
+
+// KnativeEventing returns what the values say the Knative Eventing objects are: nil outside knative
+// mode.
+func (v Values) KnativeEventing() *Eventing {
+	if v.Mode != "knative" {
+		return nil
+	}
+	ev := v.Eventing
+	e := &Eventing{
+		Release: v.Release, Namespace: v.Namespace, Broker: ev.Broker.Name, Create: ev.Broker.Create, Class: ev.Broker.Class,
+		RetryAfter: ev.Features.DeliveryRetryAfter, InternalPort: v.Events.InternalPort,
+		DataPlane: ev.DataPlane.Namespace, IngressPods: ev.DataPlane.IngressPodLabels, IngressPort: ev.DataPlane.IngressPort,
+		Dispatchers: ev.DataPlane.DispatcherPodLabels, ForwardDeadLetter: v.Tick.Forward.DeadLetterSink, Network: v.NetworkPolicies.Enabled,
+	}
+	if e.Broker == "" {
+		e.Broker = v.Release + "-broker"
+	}
+	if len(e.Dispatchers) == 0 {
+		e.Dispatchers = []map[string]string{{"eventing.knative.dev/brokerRole": "filter"}}
+		if e.Class == "MTChannelBasedBroker" {
+			e.Dispatchers = append(e.Dispatchers, map[string]string{"messaging.knative.dev/channel": "jetstream-channel", "messaging.knative.dev/role": "dispatcher"})
+		}
+	}
+	if v.Events.Trigger.Enabled {
+		e.EventsTrigger = &EventsTrigger{Broker: v.Events.Trigger.Broker, Filters: v.Events.Trigger.Filters}
+	}
+	return e
+}
+
+// otherNamespaces returns the namespaces besides the release's the values put objects in: the
+// brokers' data plane in knative mode, for the NetworkPolicy on their ingress.
+func (v Values) otherNamespaces() []string {
+	if v.Mode == "knative" && v.NetworkPolicies.Enabled {
+		return []string{v.Eventing.DataPlane.Namespace}
+	}
+	return nil
 }

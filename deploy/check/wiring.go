@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -80,11 +81,35 @@ func CheckWiring(objs []Object, fns []contract.Function, e Expect) error {
 				}
 				continue
 			}
-			var target []Workload
+			var target, knative []Workload
 			for _, w := range ws {
-				if !w.Knative && sel.Matches(labels.Set(w.Labels)) {
-					target = append(target, w)
+				if sel.Matches(labels.Set(w.Labels)) {
+					if w.Knative {
+						knative = append(knative, w)
+					} else {
+						target = append(target, w)
+					}
 				}
+			}
+			if len(target) == 0 && len(knative) == 1 {
+				// Beside Knative's routing, straight to the pods: only the api's internal events
+				// listener, whose NetworkPolicy must see the broker's dispatcher as the caller.
+				w := knative[0]
+				port := 0
+				for _, e := range w.Pod.Containers[0].Env {
+					if e.Name == "VECRON_EVENTS__INTERNAL_PORT" {
+						port, _ = strconv.Atoi(e.Value)
+					}
+				}
+				for _, p := range v.Spec.Ports {
+					if w.Function != "api" || port == 0 || p.TargetPort != intstr.FromInt32(int32(port)) {
+						fail(o, "service-port", "port %s goes to %s's pods past Knative's routing on %s; only the api's events-internal port may", p.Name, w.Function, p.TargetPort.String())
+					}
+				}
+				if v.Spec.Type != "" && v.Spec.Type != corev1.ServiceTypeClusterIP || len(v.Spec.ExternalIPs) > 0 {
+					fail(o, "exposure", "type %s exposes %s's internal events port outside the cluster", v.Spec.Type, w.Function)
+				}
+				continue
 			}
 			if len(target) != 1 {
 				fail(o, "selector", "selects %d workloads, want 1", len(target))

@@ -152,6 +152,14 @@ to it.
   value: {{ join "," . | quote }}
 {{- end }}
 {{- end }}
+{{- if and (eq .f.role "tick") (eq $v.mode "knative") }}
+{{- /* Knative mode: executors take pushed events, so the tick forwards its due events to the
+Broker (K_SINK, from the SinkBinding). */}}
+- name: VECRON_FORWARD__ENABLED
+  value: "true"
+- name: VECRON_FORWARD__DEAD_LETTER_SINK
+  value: {{ $v.tick.forward.deadLetterSink | default (include "vecron.deadLetterURL" .root) | quote }}
+{{- end }}
 {{- if ne .f.role "tick" }}
 - name: VECRON_SECRETS__KEYS_FILE
   value: /etc/vecron/keys/secrets-keys
@@ -425,4 +433,52 @@ A Go duration (1m30s, 1250ms) in milliseconds, for comparing two settings.
 {{- $ms = addf $ms (mulf (float64 $num) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $num .))) -}}
 {{- end -}}
 {{- $ms -}}
+
+{{/*
+The Broker due events go through: eventing.broker.name, or <release>-broker. Takes the root
+context.
+*/}}
+{{- define "vecron.brokerName" -}}
+{{- if .Values.eventing.broker.name -}}
+{{- .Values.eventing.broker.name -}}
+{{- else if .Values.eventing.broker.create -}}
+{{- include "vecron.name" (dict "root" . "fn" "broker") -}}
+{{- else -}}
+{{- fail "eventing.broker.name is required with eventing.broker.create false: the existing broker the Triggers and the SinkBinding use" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The plain Service in front of the api's internal events listener (knative mode): the Triggers'
+dead-letter sink, the tick's forward.dead_letter_sink and events.trigger's subscriber. Knative
+routes one port of a Service, through the activator, so this one goes to the pods directly.
+Knative mode refuses to render without the listener. Takes the root context.
+*/}}
+{{- define "vecron.apiEventsName" -}}
+{{- if not .Values.events.internalPort -}}
+{{- fail "events.internalPort is required in knative mode: the Triggers' dead-letter sink and the tick's forward.dead_letter_sink are the api's internal /dead-letter; set it (e.g. 8082) with events.internalNamespaces" -}}
+{{- end -}}
+{{- include "vecron.name" (dict "root" . "fn" "api-events") -}}
+{{- end -}}
+
+{{/* The api's internal /dead-letter, as the tick posts to it. Takes the root context. */}}
+{{- define "vecron.deadLetterURL" -}}
+{{- printf "http://%s.%s.svc.cluster.local/dead-letter" (include "vecron.apiEventsName" .) .Release.Namespace -}}
+{{- end -}}
+
+{{/*
+The label sets of the broker dispatchers' pods in eventing.dataPlane.namespace, as JSON: the
+values', or the class's — the broker filter (both classes label it so), and with
+MTChannelBasedBroker the NatsJetStreamChannel dispatcher, which delivers a Trigger's dead
+letters. Takes the root context.
+*/}}
+{{- define "vecron.dispatchers" -}}
+{{- $d := .Values.eventing.dataPlane.dispatcherPodLabels -}}
+{{- if not $d -}}
+{{- $d = list (dict "eventing.knative.dev/brokerRole" "filter") -}}
+{{- if eq .Values.eventing.broker.class "MTChannelBasedBroker" -}}
+{{- $d = append $d (dict "messaging.knative.dev/channel" "jetstream-channel" "messaging.knative.dev/role" "dispatcher") -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $d -}}
 {{- end -}}
