@@ -433,6 +433,7 @@ A Go duration (1m30s, 1250ms) in milliseconds, for comparing two settings.
 {{- $ms = addf $ms (mulf (float64 $num) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $num .))) -}}
 {{- end -}}
 {{- $ms -}}
+{{- end -}}
 
 {{/*
 The Broker due events go through: eventing.broker.name, or <release>-broker. Takes the root
