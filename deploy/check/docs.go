@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vecron/vecron/functions/contract"
+	"github.com/vecron/vecron/shared/event"
 )
 
 // Doc is what a deploy guide (docs/deploy-*.md) says that can be held to the chart and the
@@ -172,9 +173,14 @@ func CheckDocNames(d Doc, fns []contract.Function, schemaJSON []byte) error {
 	keys := map[string][]string{} // setting key → functions
 	envs := map[string]bool{}
 	sections := map[string]bool{}
+	// The streams are named like variables (VECRON_DUE), and a guide may name any of them.
+	names := event.Names{}
+	for _, s := range []string{names.DueStream(), names.EventsStream(), names.DLQStream()} {
+		envs[s] = true
+	}
 	for _, f := range fns {
 		for _, c := range f.Consumers {
-			envs[c.Stream] = true // VECRON_DUE: a stream, named like a variable
+			envs[c.Stream] = true
 		}
 		for _, s := range f.Settings {
 			keys[s.Key] = append(keys[s.Key], f.Name)
