@@ -146,7 +146,9 @@ func TestOpenFaaSStackRefusals(t *testing.T) {
 			"http://vecron-tick-callback.openfaas-fn:8081/not-the-callback-path")},
 		{"a callback Service in another namespace", "callback", setEnv("vecron-tick", envOf("vecron-tick", "forward.callback_url"),
 			"http://vecron-tick-callback.elsewhere:8081/forward/callback")},
-		{"no dead-letter sink", "dead-letter", func(s *check.Stack) { delete(s.Functions["vecron-tick"].Environment, envOf("vecron-tick", "forward.dead_letter_sink")) }},
+		{"no dead-letter sink", "dead-letter", func(s *check.Stack) {
+			delete(s.Functions["vecron-tick"].Environment, envOf("vecron-tick", "forward.dead_letter_sink"))
+		}},
 		{"a dead-letter sink on the api's public route", "dead-letter", setEnv("vecron-tick", envOf("vecron-tick", "forward.dead_letter_sink"),
 			"http://gateway.openfaas:8080/function/vecron-api/dead-letter")},
 		{"a dead-letter sink at another path", "dead-letter", setEnv("vecron-tick", envOf("vecron-tick", "forward.dead_letter_sink"),
@@ -193,7 +195,9 @@ func TestOpenFaaSStackRefusals(t *testing.T) {
 		name   string
 		mutate func(*corev1.Service)
 	}{
-		{"selects another function", func(svc *corev1.Service) { svc.Spec.Selector = map[string]string{check.OpenFaaSPodLabel: "vecron-tick"} }},
+		{"selects another function", func(svc *corev1.Service) {
+			svc.Spec.Selector = map[string]string{check.OpenFaaSPodLabel: "vecron-tick"}
+		}},
 		{"targets the public port", func(svc *corev1.Service) { svc.Spec.Ports[0].TargetPort.IntVal = 8080 }},
 		{"not the URL's port", func(svc *corev1.Service) { svc.Spec.Ports[0].Port = 80 }},
 		{"not the URL's Service", func(svc *corev1.Service) { svc.Name = "vecron-dead-letters" }},

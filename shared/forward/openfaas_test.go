@@ -514,14 +514,20 @@ func TestCallbackAnswersSettleAsThePullerWould(t *testing.T) {
 	t.Cleanup(function.Close)
 	gw := newGateway(t, map[string]string{"later": function.URL + "/later", "bad": function.URL + "/bad"}, nil)
 	reg := newRegistry(t)
+	var logs testenv.LogBuffer
 	startTicks(t, names, 1, forward.Config{Metrics: reg, CallbackTimeout: time.Minute, Executions: st,
-		Sinks: []string{"sql=" + gw.srv.URL + "/async-function/later", "http=" + gw.srv.URL + "/async-function/bad"}}, testenv.Logger(t))
+		Sinks: []string{"sql=" + gw.srv.URL + "/async-function/later", "http=" + gw.srv.URL + "/async-function/bad"}},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	// The executor's record of the sql fire, written (here, by the test) well within the second
 	// the function's first answer puts the next invocation off.
 	record(t, st, publish(t, js, names, domain.KindSQL, 1)[0], domain.StatusSkipped)
 	publish(t, js, names, domain.KindHTTP, 1)
 	streamEmpty(t, js, names)
 	require.Equal(t, map[string]float64{"sql/retry": 1, "sql/ok": 1, "http/gave_up": 1}, deliveries(t, reg))
+	// The function's 503 is the job's retry, not the sink failing: the sink's failure state and
+	// its log lines are the sink's own posts'.
+	require.NotContains(t, logs.String(), "not accepted by the forward sink")
+	require.NotContains(t, logs.String(), "accepted by the forward sink again")
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, sqlTimes, 2)
