@@ -79,6 +79,9 @@ type callback struct {
 	callID     string
 	status     int
 	retryAfter time.Duration
+	// earlier marks a callback for an earlier delivery of the message a wait holds: the
+	// invocation a timed-out wait gave up on, answering late.
+	earlier bool
 	// answer tells the replica that took the callback what became of it: relayTaken,
 	// relayRefused or relayUnrecorded.
 	answer func(reply []byte)
@@ -206,6 +209,17 @@ func (c *callbacks) remove(d delivery, w *waiter) {
 	}
 }
 
+// laterDelivery returns the wait of a later delivery of d's message, nil when there is none;
+// c.mu is held.
+func (c *callbacks) laterDelivery(d delivery) *waiter {
+	for k, w := range c.waiting {
+		if k.seq == d.seq && k.n > d.n {
+			return w
+		}
+	}
+	return nil
+}
+
 // relayed is a callback as one replica hands it to the holder of its message.
 type relayed struct {
 	Token        string `json:"token"`
@@ -236,6 +250,9 @@ func (c *callbacks) serve(now func() time.Time) nats.MsgHandler {
 			answer: func(reply []byte) { _ = msg.Respond(reply) }}
 		c.mu.Lock()
 		w := c.waiting[d]
+		if w == nil {
+			w, cb.earlier = c.laterDelivery(d), true
+		}
 		sent := false
 		if w != nil {
 			select {

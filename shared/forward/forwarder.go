@@ -489,7 +489,9 @@ func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop f
 // wait passes or ctx ends; false for the last two, with the wait left when ctx ended. A callback
 // with another call id — a forged one, or a stale one of an earlier invocation — is refused and
 // the wait goes on; so is a success for a due fire (key, its idempotency key) that is not
-// recorded (see recorded). The callback handler logs refusals.
+// recorded (see recorded). A success of an earlier delivery's invocation of the same message,
+// under a token this replica minted, is taken as this one's would be. The callback handler logs
+// refusals.
 func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *waiter, callID string, wait time.Duration, key string) (callback, time.Duration, bool) {
 	defer f.inProgress(msg, r.consumer.AckWait)()
 	deadline := f.clock.Now().Add(wait)
@@ -502,11 +504,27 @@ func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *wa
 		case <-timer.Chan():
 			return callback{}, 0, false
 		case cb := <-w.calls:
+			success := cb.status >= 200 && cb.status <= 299
+			if cb.earlier {
+				// The invocation an earlier wait gave up on, answering late: its success settles
+				// the fire as this one's would, once recorded. Its failure is not this
+				// invocation's to act on: the one under way answers for itself.
+				switch {
+				case !success:
+					cb.answer(relayRefused)
+				case !f.successRecorded(ctx, r, key):
+					cb.answer(relayUnrecorded)
+				default:
+					cb.answer(relayTaken)
+					return cb, 0, true
+				}
+				continue
+			}
 			if !hmac.Equal([]byte(cb.callID), []byte(callID)) {
 				cb.answer(relayRefused)
 				continue
 			}
-			if cb.status >= 200 && cb.status <= 299 && key != noRecord && !f.recorded(ctx, r, key) {
+			if success && !f.successRecorded(ctx, r, key) {
 				// Kept waiting rather than handed back: the real callback may still come, and a
 				// forged one must not get the fire invoked again.
 				cb.answer(relayUnrecorded)
@@ -516,6 +534,12 @@ func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *wa
 			return cb, 0, true
 		}
 	}
+}
+
+// successRecorded reports whether a success for the event of key may be taken: a wake's always,
+// a due fire's once recorded.
+func (f *Forwarder) successRecorded(ctx context.Context, r route, key string) bool {
+	return key == noRecord || f.recorded(ctx, r, key)
 }
 
 // noRecord is the key of an event whose success records nothing: a wake.

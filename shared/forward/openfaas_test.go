@@ -594,3 +594,31 @@ func TestStoppedTickHandsBackForTheRestOfTheWait(t *testing.T) {
 	testenv.Eventually(t, "posted again once its wait is over", func() bool { return len(gw.queued()) == 2 })
 	require.GreaterOrEqual(t, time.Since(posted), forward.CallbackTimeoutMin-time.Second)
 }
+
+// An invocation whose wait timed out, answering after its fire was posted again, settles the
+// fire when it reports a success the executors recorded: the second invocation's answer need
+// not be waited for. Its failure, or a success not recorded, settles nothing.
+func TestAnEarlierInvocationsSuccessSettles(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
+	gw := newGateway(t, map[string]string{"vecron-execute-http": "http://127.0.0.1:1/never"},
+		func(int, string) invocation { return invocation{times: 0} })
+	reg := newRegistry(t)
+	startTicks(t, names, 1, forward.Config{Sinks: []string{"http=" + gw.srv.URL + "/async-function/vecron-execute-http"},
+		CallbackTimeout: forward.CallbackTimeoutMin, Executions: st, Metrics: reg}, testenv.Logger(t))
+	ev := publish(t, js, names, domain.KindHTTP, 1)[0]
+	testenv.EventuallyWithin(t, 2*forward.CallbackTimeoutMin, "posted again after its wait", func() bool { return len(gw.queued()) == 2 })
+	first := gw.queued()[0]
+	client := &http.Client{Timeout: 30 * time.Second}
+	require.Equal(t, http.StatusForbidden, postCallback(client, first.callbackURL, first.callID, http.StatusServiceUnavailable, http.Header{}, nil),
+		"an earlier invocation's failure is not the one under way's")
+	require.Equal(t, http.StatusConflict, postCallback(client, first.callbackURL, first.callID, http.StatusOK, http.Header{}, nil), "not recorded yet")
+	msgs, _ := pending(t, js, names)
+	require.Equal(t, uint64(1), msgs, "still held")
+	record(t, st, ev, domain.StatusSkipped)
+	require.Equal(t, http.StatusNoContent, postCallback(client, first.callbackURL, first.callID, http.StatusOK, http.Header{}, nil))
+	testenv.Eventually(t, "acknowledged", func() bool { msgs, _ := pending(t, js, names); return msgs == 0 })
+	require.Equal(t, map[string]float64{"http/no_callback": 1, "http/ok": 1}, deliveries(t, reg))
+}
