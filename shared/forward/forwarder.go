@@ -129,6 +129,9 @@ type Forwarder struct {
 	callbacks *callbacks
 	// refusals counts and logs the callbacks refused.
 	refusals refusals
+	// progressFailures holds back failed progress signals' lines: while NATS is unreachable
+	// every waiting fire fails one every third of the ack wait.
+	progressFailures throttle
 }
 
 // New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
@@ -477,7 +480,9 @@ func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop f
 				return
 			case <-t.C:
 				if err := msg.InProgress(); err != nil {
-					f.log.Warn("forward: signal progress", "error", err)
+					if n, ok := f.progressFailures.allow(f.clock.Now(), refusalLogEvery); ok {
+						f.log.Warn("forward: signal progress; logged at most once a minute", "error", err, "failed_since_last_line", n)
+					}
 				}
 			}
 		}
