@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vecron/vecron/deploy/check"
@@ -14,9 +15,21 @@ import (
 )
 
 const (
-	stackFile    = "../../eventing/openfaas/stack.yml"
-	callbackFile = "../../eventing/openfaas/callback-service.yaml"
+	stackFile      = "../../eventing/openfaas/stack.yml"
+	callbackFile   = "../../eventing/openfaas/callback-service.yaml"
+	deadLetterFile = "../../eventing/openfaas/dead-letter-service.yaml"
 )
+
+// loadService decodes the one Service of file strictly.
+func loadService(t *testing.T, file string) *corev1.Service {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var svc corev1.Service
+	require.NoError(t, yaml.UnmarshalStrict(b, &svc), file)
+	require.Equal(t, "Service", svc.Kind, file)
+	return &svc
+}
 
 // stackExpect returns what the stack's images and replicas must be: the chart's registry, the
 // chart's appVersion as the tag, the chart's tick and api replicas, and the callback Service
@@ -25,12 +38,8 @@ func stackExpect(t *testing.T) check.StackExpect {
 	t.Helper()
 	v, err := check.LoadValues(chart)
 	require.NoError(t, err)
-	b, err := os.ReadFile(callbackFile)
-	require.NoError(t, err)
-	var svc corev1.Service
-	require.NoError(t, yaml.UnmarshalStrict(b, &svc), callbackFile)
-	require.Equal(t, "Service", svc.Kind)
-	return check.StackExpect{Registry: v.Image.Registry, Tag: v.Expect().Tag, TickReplicas: v.Tick.Replicas, APIReplicas: v.API.Replicas, Callback: &svc}
+	return check.StackExpect{Registry: v.Image.Registry, Tag: v.Expect().Tag, TickReplicas: v.Tick.Replicas, APIReplicas: v.API.Replicas,
+		Callback: loadService(t, callbackFile), DeadLetter: loadService(t, deadLetterFile), Namespace: "openfaas-fn"}
 }
 
 // TestOpenFaaSStack decodes eventing/openfaas/stack.yml strictly and holds it to the contract.
@@ -133,6 +142,22 @@ func TestOpenFaaSStackRefusals(t *testing.T) {
 			"http=http://gateway.openfaas:8080/async-function/vecron-execute-http/run,sql=http://gateway.openfaas:8080/async-function/vecron-execute-db")},
 		{"a kind the tick does not forward", "forward", setEnv("vecron-tick", sinks,
 			"http=http://gateway.openfaas:8080/async-function/vecron-execute-http,sql=http://gateway.openfaas:8080/async-function/vecron-execute-db,ftp=http://gateway.openfaas:8080/async-function/vecron-execute-http")},
+		{"a callback path the tick does not serve", "callback", setEnv("vecron-tick", envOf("vecron-tick", "forward.callback_url"),
+			"http://vecron-tick-callback.openfaas-fn:8081/not-the-callback-path")},
+		{"a callback Service in another namespace", "callback", setEnv("vecron-tick", envOf("vecron-tick", "forward.callback_url"),
+			"http://vecron-tick-callback.elsewhere:8081/forward/callback")},
+		{"no dead-letter sink", "dead-letter", func(s *check.Stack) {
+			delete(s.Functions["vecron-tick"].Environment, envOf("vecron-tick", "forward.dead_letter_sink"))
+		}},
+		{"a dead-letter sink on the api's public route", "dead-letter", setEnv("vecron-tick", envOf("vecron-tick", "forward.dead_letter_sink"),
+			"http://gateway.openfaas:8080/function/vecron-api/dead-letter")},
+		{"a dead-letter sink at another path", "dead-letter", setEnv("vecron-tick", envOf("vecron-tick", "forward.dead_letter_sink"),
+			"http://vecron-api-events.openfaas-fn:8082/events")},
+		{"the api's internal listener off", "dead-letter", func(s *check.Stack) {
+			delete(s.Functions["vecron-api"].Environment, envOf("vecron-api", "events.internal_port"))
+			delete(s.Functions["vecron-api"].Environment, envOf("vecron-api", "events.internal_namespaces"))
+		}},
+		{"the api's internal listener elsewhere", "dead-letter", setEnv("vecron-api", envOf("vecron-api", "events.internal_port"), "8083")},
 		{"a sink to a function not in the stack", "forward", func(s *check.Stack) {
 			delete(s.Functions, "vecron-execute-db-oracle")
 			s.Functions["vecron-tick"].Environment[sinks] = "http=http://gateway.openfaas:8080/async-function/vecron-execute-http,sql=http://gateway.openfaas:8080/async-function/vecron-execute-db-oracle"
@@ -166,6 +191,32 @@ func TestOpenFaaSStackRefusals(t *testing.T) {
 			requireNew(t, check.CheckStack(cloneStack(t, good), fns, e), "callback")
 		})
 	}
+	for _, c := range []struct {
+		name   string
+		mutate func(*corev1.Service)
+	}{
+		{"selects another function", func(svc *corev1.Service) {
+			svc.Spec.Selector = map[string]string{check.OpenFaaSPodLabel: "vecron-tick"}
+		}},
+		{"targets the public port", func(svc *corev1.Service) { svc.Spec.Ports[0].TargetPort.IntVal = 8080 }},
+		{"not the URL's port", func(svc *corev1.Service) { svc.Spec.Ports[0].Port = 80 }},
+		{"not the URL's Service", func(svc *corev1.Service) { svc.Name = "vecron-dead-letters" }},
+	} {
+		t.Run("dead-letter "+c.name, func(t *testing.T) {
+			t.Parallel()
+			e := e
+			svc := e.DeadLetter.DeepCopy()
+			c.mutate(svc)
+			e.DeadLetter = svc
+			requireNew(t, check.CheckStack(cloneStack(t, good), fns, e), "dead-letter")
+		})
+	}
+	t.Run("dead-letter without its Service", func(t *testing.T) {
+		t.Parallel()
+		e := e
+		e.DeadLetter = nil
+		requireNew(t, check.CheckStack(cloneStack(t, good), fns, e), "dead-letter")
+	})
 	t.Run("callback without its Service", func(t *testing.T) {
 		t.Parallel()
 		e := e
@@ -218,4 +269,44 @@ func TestOpenFaaSStackDecodesStrictly(t *testing.T) {
 		_, err := check.DecodeStack([]byte(bad))
 		require.Error(t, err, name)
 	}
+}
+
+// TestOpenFaaSNetworkPolicies: the two listeners that take posts without a user's credential are
+// reachable only by their one caller — the tick's callback port by the queue-worker, the api's
+// internal listener by the tick — on the ports the Services target, every other port as before.
+func TestOpenFaaSNetworkPolicies(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../eventing/openfaas/networkpolicy.yaml")
+	require.NoError(t, err)
+	e := stackExpect(t)
+	want := map[string]struct {
+		svc  *corev1.Service
+		from string
+	}{
+		"vecron-tick": {e.Callback, "queue-worker"},
+		"vecron-api":  {e.DeadLetter, "vecron-tick"},
+	}
+	seen := map[string]bool{}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var np networkingv1.NetworkPolicy
+		require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &np))
+		fn := np.Spec.PodSelector.MatchLabels[check.OpenFaaSPodLabel]
+		w, ok := want[fn]
+		require.True(t, ok, "%s selects %v", np.Name, np.Spec.PodSelector.MatchLabels)
+		seen[fn] = true
+		port := w.svc.Spec.Ports[0].TargetPort.IntVal
+		require.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, np.Spec.PolicyTypes, np.Name)
+		require.Len(t, np.Spec.Ingress, 2, np.Name)
+		guarded, rest := np.Spec.Ingress[0], np.Spec.Ingress[1]
+		require.Len(t, guarded.Ports, 1, np.Name)
+		require.Equal(t, port, guarded.Ports[0].Port.IntVal, "%s guards the port its Service targets", np.Name)
+		require.Len(t, guarded.From, 1, np.Name)
+		from := guarded.From[0].PodSelector.MatchLabels
+		require.True(t, from["app"] == w.from || from[check.OpenFaaSPodLabel] == w.from, "%s: from %v, want %s", np.Name, from, w.from)
+		require.Empty(t, rest.From, "%s: every other port as before", np.Name)
+		require.Len(t, rest.Ports, 2, np.Name)
+		require.Equal(t, port-1, *rest.Ports[0].EndPort, "%s: the ports below", np.Name)
+		require.Equal(t, port+1, rest.Ports[1].Port.IntVal, "%s: the ports above", np.Name)
+	}
+	require.Len(t, seen, 2)
 }

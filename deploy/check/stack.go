@@ -146,6 +146,12 @@ type StackExpect struct {
 	// Callback is the Service that takes the gateway's callbacks to the tick, nil when the stack
 	// needs none.
 	Callback *corev1.Service
+	// DeadLetter is the Service that takes the tick's dead letters to the api's internal
+	// listener, nil when the stack needs none.
+	DeadLetter *corev1.Service
+	// Namespace is the functions' namespace, where both Services are applied: the URLs name
+	// each Service as <name>.<namespace>.
+	Namespace string
 }
 
 // CheckStack compares every function of s with the contract of the function its image names:
@@ -250,7 +256,7 @@ func CheckStack(s Stack, fns []contract.Function, e StackExpect) error {
 	}
 	if t, ok := byName["vecron-tick"]; ok {
 		if sf, ok := s.Functions["vecron-tick"]; ok {
-			checkStackForward(s, sf, t, fns, envs["vecron-tick"], e.Callback, fail)
+			checkStackForward(s, sf, t, fns, envs, e, fail)
 		}
 	}
 	return errors.Join(errs...)
@@ -311,16 +317,11 @@ func settingValue(env, keyOf map[string]string, key, def string) string {
 // checkStackForward checks the tick's forwarding: on, every kind the tick forwards posted to the
 // gateway's asynchronous route of an executor of that kind (at its push path), and the callback
 // port reachable by the Service the gateway calls back through.
-func checkStackForward(s Stack, sf StackFunction, tick contract.Function, fns []contract.Function, env map[string]string,
-	callback *corev1.Service, fail func(fn, rule, format string, args ...any)) {
-	keyOf := map[string]string{}
-	for _, st := range tick.Settings {
-		for _, n := range st.Env {
-			if _, ok := env[n]; ok {
-				keyOf[n] = st.Key
-			}
-		}
-	}
+func checkStackForward(s Stack, sf StackFunction, tick contract.Function, fns []contract.Function, envs map[string]map[string]string,
+	e StackExpect, fail func(fn, rule, format string, args ...any)) {
+	env, keyOf := envs["vecron-tick"], keysOf(tick, envs["vecron-tick"])
+	callback := e.Callback
+	checkStackDeadLetter(fns, envs, settingValue(env, keyOf, "forward.dead_letter_sink", ""), e, fail)
 	if v := settingValue(env, keyOf, "forward.enabled", ""); v != "true" {
 		fail("vecron-tick", "forward", "forward.enabled is %q: without it no fire reaches an executor", v)
 	}
@@ -386,7 +387,75 @@ func checkStackForward(s Stack, sf StackFunction, tick contract.Function, fns []
 	if len(callback.Spec.Ports) != 1 || callback.Spec.Ports[0].TargetPort.String() != port {
 		fail("vecron-tick", "callback", "Service %s targets %v, want the one port %s", callback.Name, callback.Spec.Ports, port)
 	} else if cu, err := url.Parse(settingValue(env, keyOf, "forward.callback_url", "")); err != nil ||
-		!strings.HasPrefix(cu.Host, callback.Name+".") || cu.Port() != strconv.Itoa(int(callback.Spec.Ports[0].Port)) {
-		fail("vecron-tick", "callback", "forward.callback_url does not name Service %s on port %d", callback.Name, callback.Spec.Ports[0].Port)
+		!serviceHost(cu.Hostname(), callback.Name, e.Namespace) || cu.Port() != strconv.Itoa(int(callback.Spec.Ports[0].Port)) {
+		fail("vecron-tick", "callback", "forward.callback_url does not name Service %s in %s on port %d", callback.Name, e.Namespace, callback.Spec.Ports[0].Port)
+	} else if cu.Path != tick.CallbackPath {
+		fail("vecron-tick", "callback", "forward.callback_url's path is %q, want %s: the tick takes callbacks there only", cu.Path, tick.CallbackPath)
 	}
+}
+
+// checkStackDeadLetter checks where the tick's dead letters go: forward.dead_letter_sink is the
+// api's DeadLetterPath on the Service reaching its internal listener, which the api opens.
+// Without it a 4xx callback would give the fire up, unrecorded.
+func checkStackDeadLetter(fns []contract.Function, envs map[string]map[string]string, sink string, e StackExpect,
+	fail func(fn, rule, format string, args ...any)) {
+	i := slices.IndexFunc(fns, func(f contract.Function) bool { return f.Image == "vecron-api" })
+	if i < 0 {
+		return
+	}
+	api := fns[i]
+	var internal contract.Port
+	for _, p := range api.Ports {
+		if p.Name == "events-internal" {
+			internal = p
+		}
+	}
+	env := envs["vecron-api"]
+	port := settingValue(env, keysOf(api, env), internal.Setting, "")
+	svc := e.DeadLetter
+	switch {
+	case sink == "":
+		fail("vecron-tick", "dead-letter", "forward.dead_letter_sink is not set: a fire an executor refuses would be given up, not recorded dead-lettered")
+		return
+	case port == "" || port == "0":
+		fail("vecron-api", "dead-letter", "%s is not set: nothing takes the tick's dead letters", internal.Setting)
+		return
+	case svc == nil:
+		fail("vecron-api", "dead-letter", "%s is %s but no Service reaches it: faas-netes exposes %d only", internal.Setting, port, OpenFaaSFunctionPort)
+		return
+	}
+	if svc.Spec.Selector[OpenFaaSPodLabel] != "vecron-api" || len(svc.Spec.Selector) != 1 {
+		fail("vecron-api", "dead-letter", "Service %s selects %v, want %s: vecron-api", svc.Name, svc.Spec.Selector, OpenFaaSPodLabel)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != port {
+		fail("vecron-api", "dead-letter", "Service %s targets %v, want the one port %s", svc.Name, svc.Spec.Ports, port)
+		return
+	}
+	u, err := url.Parse(sink)
+	switch {
+	case err != nil || !serviceHost(u.Hostname(), svc.Name, e.Namespace) || u.Port() != strconv.Itoa(int(svc.Spec.Ports[0].Port)):
+		fail("vecron-tick", "dead-letter", "forward.dead_letter_sink does not name Service %s in %s on port %d", svc.Name, e.Namespace, svc.Spec.Ports[0].Port)
+	case u.Path != api.DeadLetterPath:
+		fail("vecron-tick", "dead-letter", "forward.dead_letter_sink's path is %q, want %s", u.Path, api.DeadLetterPath)
+	}
+}
+
+// keysOf returns the setting key of each name of env that f reads.
+func keysOf(f contract.Function, env map[string]string) map[string]string {
+	keyOf := map[string]string{}
+	for _, st := range f.Settings {
+		for _, n := range st.Env {
+			if _, ok := env[n]; ok {
+				keyOf[n] = st.Key
+			}
+		}
+	}
+	return keyOf
+}
+
+// serviceHost reports whether host names Service name in namespace: name.namespace, with or
+// without .svc and the cluster domain.
+func serviceHost(host, name, namespace string) bool {
+	rest, ok := strings.CutPrefix(host, name+"."+namespace)
+	return ok && (rest == "" || rest == ".svc" || strings.HasPrefix(rest, ".svc."))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/sink"
 )
 
@@ -61,6 +62,10 @@ const (
 var (
 	relayTaken   = []byte("taken")
 	relayRefused = []byte("refused")
+	// relayUnrecorded refuses a success for a fire the executors have not recorded: a token
+	// and call id read from the queue-worker's logs are not enough to acknowledge a fire that
+	// never ran (docs/deploy-openfaas.md).
+	relayUnrecorded = []byte("unrecorded")
 )
 
 // delivery is one delivery of one message of the due stream: what a callback token names.
@@ -74,8 +79,12 @@ type callback struct {
 	callID     string
 	status     int
 	retryAfter time.Duration
-	// answer tells the replica that took the callback whether it settled something.
-	answer func(taken bool)
+	// earlier marks a callback for an earlier delivery of the message a wait holds: the
+	// invocation a timed-out wait gave up on, answering late.
+	earlier bool
+	// answer tells the replica that took the callback what became of it: relayTaken,
+	// relayRefused or relayUnrecorded.
+	answer func(reply []byte)
 }
 
 // waiter is a delivery waiting for its callback.
@@ -193,11 +202,22 @@ func (c *callbacks) remove(d delivery, w *waiter) {
 	for {
 		select {
 		case cb := <-w.calls:
-			cb.answer(false)
+			cb.answer(relayRefused)
 		default:
 			return
 		}
 	}
+}
+
+// laterDelivery returns the wait of a later delivery of d's message, nil when there is none;
+// c.mu is held.
+func (c *callbacks) laterDelivery(d delivery) *waiter {
+	for k, w := range c.waiting {
+		if k.seq == d.seq && k.n > d.n {
+			return w
+		}
+	}
+	return nil
 }
 
 // relayed is a callback as one replica hands it to the holder of its message.
@@ -223,16 +243,16 @@ func (c *callbacks) serve(now func() time.Time) nats.MsgHandler {
 			_ = msg.Respond(relayRefused)
 			return
 		}
-		cb := callback{callID: rq.CallID, status: rq.Status, retryAfter: time.Duration(rq.RetryAfterMS) * time.Millisecond,
-			answer: func(taken bool) {
-				if taken {
-					_ = msg.Respond(relayTaken)
-				} else {
-					_ = msg.Respond(relayRefused)
-				}
-			}}
+		// Clamped again here: the relaying replica is another process, and a wait it computed
+		// wrong must not become a negative or century-long delay.
+		retryAfter := time.Duration(min(max(rq.RetryAfterMS, 0), sink.MaxRetryAfter.Milliseconds())) * time.Millisecond
+		cb := callback{callID: rq.CallID, status: rq.Status, retryAfter: retryAfter,
+			answer: func(reply []byte) { _ = msg.Respond(reply) }}
 		c.mu.Lock()
 		w := c.waiting[d]
+		if w == nil {
+			w, cb.earlier = c.laterDelivery(d), true
+		}
 		sent := false
 		if w != nil {
 			select {
@@ -251,9 +271,13 @@ func (c *callbacks) serve(now func() time.Time) nats.MsgHandler {
 // CallbackHandler returns the handler of CallbackPath: it takes a gateway's callback, checks its
 // shape and size, and relays it to the replica that holds its message, which settles the message
 // when the token is its own, unexpired, for a delivery it still waits on, and the X-Call-Id is the
-// one the gateway gave that delivery. It answers 204 when the callback settled something, 403
-// otherwise (one answer for every refusal), 400 for a callback without a status or call id, 413
-// for one larger than 64 KiB, 503 when NATS could not be asked. The token is never logged.
+// one the gateway gave that delivery — and, for a success of a due fire, when the executors
+// have recorded that fire. It answers 204 when the callback settled something, 409 for a
+// success of a fire not recorded (the message keeps waiting: the real callback may still come),
+// 403 for any other refusal (one answer for them all), 400 for a callback without a status or
+// call id, 413 for one larger than 64 KiB, 503 when NATS could not be asked. Refusals are
+// counted (vecron_forward_callback_refusals_total) and logged at most once a minute; the token
+// is never logged.
 func (f *Forwarder) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -283,7 +307,7 @@ func (f *Forwarder) CallbackHandler() http.Handler {
 		}
 		holder, ok := holderOf(token)
 		if !ok || f.callbacks == nil {
-			f.refusedCallback(r, callID, "no token of this installation")
+			f.refusedCallback(r, callID, metric.RefusalNoToken)
 			problem(w, http.StatusForbidden, tokenParam, "callback refused")
 			return
 		}
@@ -295,23 +319,64 @@ func (f *Forwarder) CallbackHandler() http.Handler {
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
 			// The holder is gone: its message comes back after the ack wait.
-			f.refusedCallback(r, callID, "the replica holding the fire is gone")
+			f.refusedCallback(r, callID, metric.RefusalHolderGone)
 			problem(w, http.StatusForbidden, tokenParam, "callback refused")
 		case err != nil:
-			f.log.Warn("forward: relay a callback", "call_id", callID, "error", err)
+			f.log.Warn("forward: relay a callback", "call_id", printable(callID), "error", err)
 			problem(w, http.StatusServiceUnavailable, "", "the callback could not be relayed")
 		case string(reply.Data) == string(relayTaken):
 			w.WriteHeader(http.StatusNoContent)
+		case string(reply.Data) == string(relayUnrecorded):
+			f.refusedCallback(r, callID, metric.RefusalUnrecorded)
+			problem(w, http.StatusConflict, headerFunctionStatus, "a success for a fire not recorded")
 		default:
-			f.refusedCallback(r, callID, "not a fire this installation waits on")
+			f.refusedCallback(r, callID, metric.RefusalNotWaiting)
 			problem(w, http.StatusForbidden, tokenParam, "callback refused")
 		}
 	})
 }
 
-// refusedCallback logs a refused callback, without its token.
-func (f *Forwarder) refusedCallback(r *http.Request, callID, why string) {
-	f.log.Warn("forward: callback refused", "reason", why, "call_id", printable(callID), "remote_addr", r.RemoteAddr)
+// refusalLogEvery is the most often refused callbacks are logged: anyone who reaches the
+// callback port can post them, and a log line each would let them flood the log.
+const refusalLogEvery = time.Minute
+
+// refusals counts refused callbacks and logs the first, then at most one per refusalLogEvery
+// with the number refused since the last line.
+type refusals struct {
+	throttle
+	counter *metric.CounterVec
+}
+
+// throttle lets a line through at most once per interval, counting those held back; safe for
+// concurrent use.
+type throttle struct {
+	mu    sync.Mutex
+	last  time.Time
+	since int
+}
+
+// allow reports whether a line may be written at now, and how many occurrences it stands for
+// (itself and those held back since the last line).
+func (t *throttle) allow(now time.Time, every time.Duration) (int, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.since++
+	if !t.last.IsZero() && now.Sub(t.last) < every {
+		return 0, false
+	}
+	n := t.since
+	t.last, t.since = now, 0
+	return n, true
+}
+
+// refusedCallback counts a refused callback and logs it, without its token, unless another was
+// logged within refusalLogEvery.
+func (f *Forwarder) refusedCallback(r *http.Request, callID, reason string) {
+	f.refusals.counter.Inc(reason)
+	if n, ok := f.refusals.allow(f.clock.Now(), refusalLogEvery); ok {
+		f.log.Warn("forward: callback refused; logged at most once a minute, all counted in vecron_forward_callback_refusals_total",
+			"reason", reason, "call_id", printable(callID), "remote_addr", r.RemoteAddr, "refused_since_last_line", n)
+	}
 }
 
 func problem(w http.ResponseWriter, status int, field, detail string) {

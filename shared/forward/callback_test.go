@@ -16,9 +16,9 @@ import (
 // changed in any field, minted by another replica, or expired, it does not.
 func TestCallbackTokenRoundTrip(t *testing.T) {
 	t.Parallel()
-	mine, err := newCallbacks("http://vecron-tick.openfaas-fn:8082/forward/callback", event.Names{Prefix: "t"})
+	mine, err := newCallbacks("http://vecron-tick-callback.openfaas-fn:8081/forward/callback", event.Names{Prefix: "t"})
 	require.NoError(t, err)
-	other, err := newCallbacks("http://vecron-tick.openfaas-fn:8082/forward/callback", event.Names{Prefix: "t"})
+	other, err := newCallbacks("http://vecron-tick-callback.openfaas-fn:8081/forward/callback", event.Names{Prefix: "t"})
 	require.NoError(t, err)
 	now := time.Unix(1_800_000_000, 0)
 	rapid.Check(t, func(t *rapid.T) {
@@ -56,4 +56,21 @@ func TestCallbackURLKeepsTheSetting(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "https://tick.example:8443/forward/callback?tenant=a&vecron_callback=tok.en", c.callbackURL("tok.en"))
 	require.Equal(t, "vecron.forward.callback."+c.holder, c.subject)
+}
+
+// A throttle lets the first line through, then one per interval standing for those held back.
+func TestThrottleLetsOneLineAnInterval(t *testing.T) {
+	t.Parallel()
+	var th throttle
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	n, ok := th.allow(at, time.Minute)
+	require.True(t, ok)
+	require.Equal(t, 1, n)
+	for i := range 5 {
+		_, ok := th.allow(at.Add(time.Duration(i)*time.Second), time.Minute)
+		require.False(t, ok, "within the minute")
+	}
+	n, ok = th.allow(at.Add(time.Minute), time.Minute)
+	require.True(t, ok)
+	require.Equal(t, 6, n, "the five held back and itself")
 }

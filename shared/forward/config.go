@@ -2,6 +2,7 @@ package forward
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -22,6 +23,10 @@ const (
 	// a few milliseconds; 64 in flight carries a top-of-the-minute herd of thousands of fires
 	// within the half second fires are staged ahead.
 	ConcurrencyDefault = 64
+	// CallbackTimeoutMin is the shortest forward.callback_timeout: a callback comes after the
+	// gateway's queue, a cold start and the job, and a wait shorter than that posts every fire
+	// again, and again, before its first invocation could answer.
+	CallbackTimeoutMin = 10 * time.Second
 	// CallbackTimeoutDefault is the longest job timeout (jobs.MaxTimeout) and a minute: no
 	// callback can be expected later. A fire's own wait is its job's timeout and a minute.
 	CallbackTimeoutDefault = 24*time.Hour + time.Minute
@@ -33,6 +38,10 @@ const (
 	MinBackoffDefault = time.Second
 	MaxBackoffDefault = 30 * time.Second
 )
+
+// callbackURLExample is forward.callback_url in the shipped stack: the Service of
+// eventing/openfaas/callback-service.yaml, in the functions' namespace, on its one port.
+const callbackURLExample = "http://vecron-tick-callback.openfaas-fn:8081" + CallbackPath
 
 // Config configures a Forwarder: the tick's forward.* settings.
 type Config struct {
@@ -56,7 +65,7 @@ type Config struct {
 	// an asynchronous route (docs/deploy.md §6); 0 turns callback mode off.
 	CallbackPort int `koanf:"callback_port" usage:"port serving /forward/callback, where an OpenFaaS gateway reports the functions' answers to the due events posted to its async routes; a sink answering 202 with X-Call-Id then settles an event only on that report; 0 disables"`
 	// CallbackURL is forward.callback_url: how the gateway reaches CallbackPath on the tick.
-	CallbackURL string `koanf:"callback_url" usage:"URL the OpenFaaS gateway posts callbacks to, as the gateway reaches the tick's forward.callback_port (http://vecron-tick.openfaas-fn:8082/forward/callback); required with forward.callback_port"`
+	CallbackURL string `koanf:"callback_url" usage:"URL the OpenFaaS gateway posts callbacks to, as the gateway reaches the tick's forward.callback_port (http://vecron-tick-callback.openfaas-fn:8081/forward/callback); required with forward.callback_port"`
 	// CallbackTimeout bounds the wait for a callback: past it the event is handed back and
 	// posted again, with the same idempotency key. A due event waits at most its job's
 	// timeout and a minute, when that is shorter.
@@ -65,8 +74,20 @@ type Config struct {
 	// event doubles it, up to MaxBackoff.
 	MinBackoff time.Duration `koanf:"-"`
 	MaxBackoff time.Duration `koanf:"-"`
-	// Metrics receives vecron_forward_deliveries_total; nil counts nothing.
+	// Metrics receives vecron_forward_deliveries_total and vecron_forward_callback_refusals_total;
+	// nil counts nothing.
 	Metrics *metric.Registry `koanf:"-"`
+	// Executions is where a callback reporting a due fire's success is checked: the fire must
+	// be recorded, as the executor's push handler records it before it answers 2xx. Required
+	// with forward.callback_port.
+	Executions Executions `koanf:"-"`
+}
+
+// Executions reads the executions the executors recorded.
+type Executions interface {
+	// ExecutionByKey returns the execution recorded under an idempotency key, or an error
+	// wrapping domain.ErrNotFound.
+	ExecutionByKey(ctx context.Context, key string) (*domain.Execution, error)
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -100,14 +121,19 @@ func (c Config) targets() ([]target, error) {
 		return nil, errors.New("forward: MinBackoff and MaxBackoff must not be negative")
 	case c.CallbackPort < 0 || c.CallbackPort > 65535:
 		return nil, errors.New("forward.callback_port: must be a port number, or 0 for no callbacks")
-	case c.CallbackTimeout < 0:
-		return nil, errors.New("forward.callback_timeout: must not be negative")
+	case c.CallbackTimeout < CallbackTimeoutMin:
+		return nil, fmt.Errorf("forward.callback_timeout: %s is shorter than %s: a fire would be posted again before its invocation could answer", c.CallbackTimeout, CallbackTimeoutMin)
 	case c.CallbackPort != 0 && strings.TrimSpace(c.CallbackURL) == "":
-		return nil, errors.New("forward.callback_url: required with forward.callback_port: the URL the OpenFaaS gateway reaches the tick's callback port at, such as http://vecron-tick.openfaas-fn:8082/forward/callback")
+		return nil, errors.New("forward.callback_url: required with forward.callback_port: the URL the OpenFaaS gateway reaches the tick's callback port at, such as " + callbackURLExample)
 	case c.CallbackPort == 0 && strings.TrimSpace(c.CallbackURL) != "":
 		return nil, errors.New("forward.callback_url: set, but forward.callback_port is 0: no listener would take the callbacks")
 	case c.CallbackURL != "" && !httpURL(c.CallbackURL):
-		return nil, errors.New("forward.callback_url: must be an http or https URL with a host, such as http://vecron-tick.openfaas-fn:8082/forward/callback")
+		return nil, errors.New("forward.callback_url: must be an http or https URL with a host, such as " + callbackURLExample)
+	}
+	if c.CallbackURL != "" {
+		if err := checkCallbackURL(c.CallbackURL); err != nil {
+			return nil, err
+		}
 	}
 	kinds := queue.DueKinds()
 	perKind := map[domain.JobKind]string{}
@@ -166,4 +192,25 @@ func printable(s string) string {
 func httpURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
+}
+
+// checkCallbackURL refuses a forward.callback_url the tick would not answer at, or whose token
+// would not reach it: a path other than CallbackPath (every callback a 404, every fire posted
+// again forever), user info (the gateway's logs would show a password), a fragment (never sent)
+// or a query already naming the token's parameter. The error never quotes the URL.
+func checkCallbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("forward.callback_url: must be an http or https URL with a host")
+	case u.Path != CallbackPath:
+		return fmt.Errorf("forward.callback_url: its path must be %s, where the tick takes callbacks, such as %s", CallbackPath, callbackURLExample)
+	case u.User != nil:
+		return errors.New("forward.callback_url: must not hold user info: the callback's own token authenticates it, and the gateway logs the URL")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("forward.callback_url: must not have a fragment: it is never sent")
+	case u.Query().Has(tokenParam):
+		return fmt.Errorf("forward.callback_url: its query must not hold %s: the tick adds the callback's token there", tokenParam)
+	}
+	return nil
 }

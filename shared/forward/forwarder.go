@@ -127,6 +127,11 @@ type Forwarder struct {
 	// callbacks correlates an OpenFaaS gateway's callbacks with the messages held for them; nil
 	// when forward.callback_port is 0.
 	callbacks *callbacks
+	// refusals counts and logs the callbacks refused.
+	refusals refusals
+	// progressFailures holds back failed progress signals' lines: while NATS is unreachable
+	// every waiting fire fails one every third of the ack wait.
+	progressFailures throttle
 }
 
 // New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
@@ -144,7 +149,11 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 	if err != nil {
 		return nil, err
 	}
-	f := &Forwarder{js: js, names: names, cfg: cfg, clock: clock, log: log, deliveries: deliveries}
+	refused, err := cfg.Metrics.CounterVec(metric.ForwardCallbackRefusals)
+	if err != nil {
+		return nil, err
+	}
+	f := &Forwarder{js: js, names: names, cfg: cfg, clock: clock, log: log, deliveries: deliveries, refusals: refusals{counter: refused}}
 	if !cfg.Enabled {
 		f.enabledOff = len(targets) > 0
 		return f, nil
@@ -161,6 +170,9 @@ func New(js jetstream.JetStream, names event.Names, policy *egress.Policy, clock
 			consumer: queue.DueConsumerConfig(names, t.kind, queue.DefaultPullerConfigOf(t.kind))})
 	}
 	if cfg.CallbackPort != 0 {
+		if cfg.Executions == nil {
+			return nil, errors.New("forward.callback_port: callback mode needs the executions store, to check a reported success against the fire's record")
+		}
 		if f.callbacks, err = newCallbacks(cfg.CallbackURL, names); err != nil {
 			return nil, err
 		}
@@ -303,11 +315,12 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg, rele
 		header http.Header
 		w      *waiter
 		wait   time.Duration
+		key    string
 	)
 	if f.callbacks != nil {
 		// Waiting before the post: the callback may come before the post's answer is read.
 		d := delivery{seq: meta.Sequence.Stream, n: meta.NumDelivered}
-		wait = f.callbackWait(ev)
+		wait, key = f.callbackWait(ev)
 		w = f.callbacks.add(d)
 		defer f.callbacks.remove(d, w)
 		header = http.Header{headerCallbackURL: {f.callbacks.callbackURL(f.callbacks.mint(d, f.clock.Now().Add(wait+callbackGrace)))}}
@@ -315,30 +328,28 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg, rele
 	// A post begun is finished, within forward.timeout, even when the tick is stopping: its
 	// answer settles the message, where a cancelled post would only send the event again.
 	answer, err := f.post(context.WithoutCancel(ctx), r, msg, ev, header)
-	retryAfterMax := f.cfg.MaxBackoff
 	if callID := answer.Header.Get(headerCallID); err == nil && w != nil && answer.Status == http.StatusAccepted && callID != "" {
 		release()
-		cb, ok := f.await(ctx, r, msg, w, callID, wait)
+		cb, left, ok := f.await(ctx, r, msg, w, callID, wait, key)
 		switch {
 		case !ok && ctx.Err() != nil:
-			// Stopping: left unsettled, the message comes back after the ack wait, by when the
-			// function has likely answered; the executor records the fire once either way.
-			return
+			// Stopping: handed back for the rest of its wait, so that the invocation under way
+			// may finish first. Its callback then finds this replica gone and is refused; the
+			// next post finds the fire recorded, and the executor answers without running it
+			// again. Handed back at once, it would be invoked twice while the first still runs.
+			f.settle(msg, ev.ID(), msg.NakWithDelay(left))
 		case !ok:
 			f.log.Warn("no callback for a due event in time; posting it again", "kind", r.kind, "event_id", ev.ID(),
 				"call_id", printable(callID), "waited", wait.String(), "attempts", meta.NumDelivered)
 			f.deliveries.Inc(string(r.kind), metric.ResultNoCallback)
 			f.settle(msg, ev.ID(), msg.NakWithDelay(sink.Backoff(int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff)))
-			return
-		case cb.status < 200 || cb.status > 299:
-			err = &sink.Error{Status: cb.status, RetryAfter: cb.retryAfter}
+		default:
+			f.settleCallback(ctx, r, msg, ev, cb, int(meta.NumDelivered))
 		}
-		// The function's Retry-After is the executor's retry delay for the job, as a pull
-		// executor would nak with it.
-		retryAfterMax = sink.MaxRetryAfter
+		return
 	}
-	o := decide(err, int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff, retryAfterMax)
-	attrs := []any{"kind", r.kind, "event_id", ev.ID(), "event_type", ev.Type(), "attempts", meta.NumDelivered}
+	o := decide(err, int(meta.NumDelivered), f.cfg.MinBackoff, f.cfg.MaxBackoff, f.cfg.MaxBackoff)
+	attrs := eventAttrs(r, ev, int(meta.NumDelivered))
 	var se *sink.Error
 	if errors.As(err, &se) && se.Status != 0 {
 		attrs = append(attrs, "status", se.Status)
@@ -365,6 +376,36 @@ func (f *Forwarder) handle(ctx context.Context, r route, msg jetstream.Msg, rele
 			f.log.Log(ctx, level, "due event not accepted by the forward sink; retrying, logged again when this changes",
 				append(attrs, "failure", class, "retry_in", o.delay.String())...)
 		}
+		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
+		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
+	}
+}
+
+// eventAttrs are the log attributes of an event posted to r's sink.
+func eventAttrs(r route, ev cloudevents.Event, attempts int) []any {
+	return []any{"kind", r.kind, "event_id", ev.ID(), "event_type", ev.Type(), "attempts", attempts}
+}
+
+// settleCallback settles msg on the function's answer in cb, as decide says and as a pull
+// executor would settle its own answer: the function's Retry-After, up to a day, is the job's
+// retry delay. A function asking for a retry is the job's business, recorded by its executor:
+// unlike the sink's own failures it says nothing of the sink, and is neither logged above debug
+// nor counted as the sink failing.
+func (f *Forwarder) settleCallback(ctx context.Context, r route, msg jetstream.Msg, ev cloudevents.Event, cb callback, attempts int) {
+	var err error
+	if cb.status < 200 || cb.status > 299 {
+		err = &sink.Error{Status: cb.status, RetryAfter: cb.retryAfter}
+	}
+	o := decide(err, attempts, f.cfg.MinBackoff, f.cfg.MaxBackoff, sink.MaxRetryAfter)
+	attrs := append(eventAttrs(r, ev, attempts), "status", cb.status)
+	switch o.action {
+	case ack:
+		f.deliveries.Inc(string(r.kind), metric.ResultOK)
+		f.settle(msg, ev.ID(), msg.Ack())
+	case drop:
+		f.deadLetter(ctx, r, msg, ev, cb.status, attempts, attrs)
+	case retry:
+		f.log.Debug("the function asked for its due event again", append(attrs, "retry_in", o.delay.String())...)
 		f.deliveries.Inc(string(r.kind), metric.ResultRetry)
 		f.settle(msg, ev.ID(), msg.NakWithDelay(o.delay))
 	}
@@ -439,7 +480,9 @@ func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop f
 				return
 			case <-t.C:
 				if err := msg.InProgress(); err != nil {
-					f.log.Warn("forward: signal progress", "error", err)
+					if n, ok := f.progressFailures.allow(f.clock.Now(), refusalLogEvery); ok {
+						f.log.Warn("forward: signal progress; logged at most once a minute", "error", err, "failed_since_last_line", n)
+					}
 				}
 			}
 		}
@@ -448,41 +491,104 @@ func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop f
 }
 
 // await holds msg, signalling progress, until w gets the callback of the invocation callID or
-// wait passes or ctx ends; false for the last two. A callback with another call id — a forged
-// one, or a stale one of an earlier invocation — is refused and the wait goes on.
-func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *waiter, callID string, wait time.Duration) (callback, bool) {
+// wait passes or ctx ends; false for the last two, with the wait left when ctx ended. A callback
+// with another call id — a forged one, or a stale one of an earlier invocation — is refused and
+// the wait goes on; so is a success for a due fire (key, its idempotency key) that is not
+// recorded (see recorded). A success of an earlier delivery's invocation of the same message,
+// under a token this replica minted, is taken as this one's would be. The callback handler logs
+// refusals.
+func (f *Forwarder) await(ctx context.Context, r route, msg jetstream.Msg, w *waiter, callID string, wait time.Duration, key string) (callback, time.Duration, bool) {
 	defer f.inProgress(msg, r.consumer.AckWait)()
+	deadline := f.clock.Now().Add(wait)
 	timer := f.clock.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return callback{}, false
+			return callback{}, max(deadline.Sub(f.clock.Now()), 0), false
 		case <-timer.Chan():
-			return callback{}, false
+			return callback{}, 0, false
 		case cb := <-w.calls:
-			if !hmac.Equal([]byte(cb.callID), []byte(callID)) {
-				f.log.Warn("forward: callback refused", "reason", "another invocation's call id", "call_id", printable(cb.callID))
-				cb.answer(false)
+			success := cb.status >= 200 && cb.status <= 299
+			if cb.earlier {
+				// The invocation an earlier wait gave up on, answering late: its success settles
+				// the fire as this one's would, once recorded. Its failure is not this
+				// invocation's to act on: the one under way answers for itself.
+				switch {
+				case !success:
+					cb.answer(relayRefused)
+				case !f.successRecorded(ctx, r, key):
+					cb.answer(relayUnrecorded)
+				default:
+					cb.answer(relayTaken)
+					return cb, 0, true
+				}
 				continue
 			}
-			cb.answer(true)
-			return cb, true
+			if !hmac.Equal([]byte(cb.callID), []byte(callID)) {
+				cb.answer(relayRefused)
+				continue
+			}
+			if success && !f.successRecorded(ctx, r, key) {
+				// Kept waiting rather than handed back: the real callback may still come, and a
+				// forged one must not get the fire invoked again.
+				cb.answer(relayUnrecorded)
+				continue
+			}
+			cb.answer(relayTaken)
+			return cb, 0, true
 		}
 	}
 }
 
-// callbackWait returns how long a posted event waits for its callback: forward.callback_timeout,
-// or a due fire's job timeout and callbackGrace when that is shorter. A wake (no job) waits
-// callbackGrace at most.
-func (f *Forwarder) callbackWait(ev cloudevents.Event) time.Duration {
-	job := time.Duration(0)
-	if ev.Type() == event.TypeJobDue {
-		if due, err := event.ParseDue(ev); err == nil {
-			job = time.Duration(due.Timeout)
-		}
+// successRecorded reports whether a success for the event of key may be taken: a wake's always,
+// a due fire's once recorded.
+func (f *Forwarder) successRecorded(ctx context.Context, r route, key string) bool {
+	return key == noRecord || f.recorded(ctx, r, key)
+}
+
+// noRecord is the key of an event whose success records nothing: a wake.
+const noRecord = "\x00wake"
+
+// recordCheckTimeout bounds the check of a reported success: the replica that took the callback
+// waits relayTimeout for the answer.
+const recordCheckTimeout = 3 * time.Second
+
+// recorded reports whether the executors recorded the fire of key in a state their push handler
+// answers 2xx for once it has written it: an end (succeeded, failed, timed out, skipped,
+// cancelled, dead-lettered). The handler answers 2xx for a fire another worker took over too,
+// still running; a success for that is refused here, and the fire's next post, after the wait,
+// is answered once the record has ended. A lookup that fails refuses the success: the fire is
+// then posted again, and its executor's answer settles it.
+func (f *Forwarder) recorded(ctx context.Context, r route, key string) bool {
+	if key == "" {
+		return false // a due event without a key: no executor answers 2xx for it
 	}
-	return min(f.cfg.CallbackTimeout, job+callbackGrace)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordCheckTimeout)
+	defer cancel()
+	e, err := f.cfg.Executions.ExecutionByKey(ctx, key)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return false
+	case err != nil:
+		f.log.Warn("forward: check the record of a fire reported done", "kind", r.kind, "idempotency_key", key, "error", err)
+		return false
+	}
+	return e.Status.Terminal()
+}
+
+// callbackWait returns how long a posted event waits for its callback — forward.callback_timeout,
+// or a due fire's job timeout and callbackGrace when that is shorter; a wake (no job) waits
+// callbackGrace at most — and the key a success is checked under: the fire's idempotency key,
+// noRecord for a wake, "" for an event no executor answers 2xx for.
+func (f *Forwarder) callbackWait(ev cloudevents.Event) (time.Duration, string) {
+	job, key := time.Duration(0), ""
+	if event.IsWake(ev) {
+		key = noRecord
+	} else if due, err := event.ParseDue(ev); err == nil {
+		job, key = time.Duration(due.Timeout), due.IdempotencyKey
+	}
+	return min(f.cfg.CallbackTimeout, job+callbackGrace), key
 }
 
 func (f *Forwarder) settle(msg jetstream.Msg, id string, err error) {

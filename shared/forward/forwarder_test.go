@@ -558,8 +558,17 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"CallbackWithoutURL", forward.Config{Enabled: true, Sink: "https://gateway.example/t0ken", CallbackPort: 8082}, "forward.callback_url: required with forward.callback_port"},
 		{"CallbackURLWithoutPort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackURL: "http://tick:8082/forward/callback?t0ken"}, "forward.callback_url: set, but forward.callback_port is 0"},
 		{"CallbackURLScheme", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "tick:8082/t0ken"}, "forward.callback_url: must be an http or https URL"},
-		{"CallbackPort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 70000, CallbackURL: "http://tick/t0ken"}, "forward.callback_port: must be a port number"},
-		{"CallbackTimeout", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "http://tick/t0ken", CallbackTimeout: -time.Second}, "forward.callback_timeout:"},
+		{"CallbackPort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 70000, CallbackURL: "http://tick/forward/callback?t0ken"}, "forward.callback_port: must be a port number"},
+		{"CallbackTimeout", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "http://tick/forward/callback?t0ken", CallbackTimeout: -time.Second}, "forward.callback_timeout:"},
+		{"CallbackTimeoutTooShort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "http://tick/forward/callback?t0ken", CallbackTimeout: time.Nanosecond}, "forward.callback_timeout: 1ns is shorter than 10s"},
+		{"CallbackTimeoutJustShort", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8082, CallbackURL: "http://tick/forward/callback?t0ken", CallbackTimeout: 9 * time.Second}, "forward.callback_timeout: 9s is shorter than 10s"},
+		{"CallbackURLPath", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/t0ken"}, "forward.callback_url: its path must be /forward/callback"},
+		{"CallbackURLRoot", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/?t0ken"}, "forward.callback_url: its path must be /forward/callback"},
+		{"CallbackURLPathPrefix", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/forward/callback/t0ken"}, "forward.callback_url: its path must be /forward/callback"},
+		{"CallbackURLUserInfo", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://user:t0ken@tick:8081/forward/callback"}, "forward.callback_url: must not hold user info"},
+		{"CallbackURLFragment", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/forward/callback#t0ken"}, "forward.callback_url: must not have a fragment"},
+		{"CallbackURLEmptyFragment", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/forward/callback?a=t0ken#"}, "forward.callback_url: must not have a fragment"},
+		{"CallbackURLTokenParam", forward.Config{Enabled: true, Sink: "https://gateway.example", CallbackPort: 8081, CallbackURL: "http://tick:8081/forward/callback?vecron_callback=t0ken&a=1"}, "forward.callback_url: its query must not hold vecron_callback"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

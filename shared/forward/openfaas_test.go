@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/nats-io/nats.go"
@@ -28,7 +29,9 @@ import (
 	"github.com/vecron/vecron/shared/forward"
 	"github.com/vecron/vecron/shared/httpjob"
 	"github.com/vecron/vecron/shared/jobs"
+	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
+	"github.com/vecron/vecron/shared/store"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -278,6 +281,7 @@ func withToken(t *testing.T, callbackURL, token string) string {
 // the gateway's own callback settles it once: replayed, it is refused. No token is logged.
 func TestForgedCallbacksSettleNothing(t *testing.T) {
 	t.Parallel()
+	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
 	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
 	// The gateway queues the calls and runs nothing: every callback below is the test's.
@@ -287,8 +291,8 @@ func TestForgedCallbacksSettleNothing(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := newRegistry(t)
 	startTicks(t, names, 3, forward.Config{Sinks: []string{"http=" + gw.srv.URL + "/async-function/vecron-execute-http"},
-		CallbackTimeout: time.Minute, Metrics: reg}, log)
-	publish(t, js, names, domain.KindHTTP, 2)
+		CallbackTimeout: time.Minute, Metrics: reg, Executions: st}, log)
+	events := publish(t, js, names, domain.KindHTTP, 2)
 	testenv.Eventually(t, "both fires queued at the gateway", func() bool { return len(gw.queued()) == 2 })
 	calls := gw.queued()
 	a, b := calls[0], calls[1]
@@ -336,7 +340,20 @@ func TestForgedCallbacksSettleNothing(t *testing.T) {
 		unsettled(c.name)
 	}
 
-	// The gateway's own callback for a settles a, and only a.
+	// The token and call id are in the queue-worker's logs: with them, a success for a fire
+	// that never ran is refused, and so is a failure the function never gave.
+	require.Equal(t, http.StatusConflict, postCallback(client, a.callbackURL, a.callID, http.StatusOK, ok, nil), "a success not recorded")
+	unsettled("a success not recorded")
+	require.Equal(t, http.StatusConflict, postCallback(client, a.callbackURL, a.callID, http.StatusNoContent, ok, nil), "a 204 not recorded")
+	unsettled("a 204 not recorded")
+	require.Equal(t, map[string]float64{"no_token": 2, "holder_gone": 1, "not_waiting": 5, "unrecorded": 2}, refusalCounts(t, reg))
+
+	// The gateway's own callback for a, once the executor recorded a, settles a, and only a.
+	for _, ev := range events {
+		if ev.ID() == a.eventID {
+			record(t, st, ev, domain.StatusSkipped)
+		}
+	}
 	require.Equal(t, http.StatusNoContent, postCallback(client, a.callbackURL, a.callID, http.StatusOK, ok, []byte("ok")))
 	testenv.Eventually(t, "a acknowledged", func() bool { msgs, _ := pending(t, js, names); return msgs == 1 })
 	// Replayed, as a success or as a failure, it is refused: a is settled, b is not a's.
@@ -348,7 +365,10 @@ func TestForgedCallbacksSettleNothing(t *testing.T) {
 	require.Equal(t, map[string]float64{"http/ok": 1}, deliveries(t, reg))
 	require.Len(t, gw.queued(), 2, "nothing posted again")
 
-	require.Contains(t, logs.String(), "callback refused", "refusals are logged")
+	// Fifteen refusals, a line at most per replica a minute.
+	require.Equal(t, map[string]float64{"no_token": 2, "holder_gone": 1, "not_waiting": 7, "unrecorded": 2}, refusalCounts(t, reg))
+	lines := strings.Count(logs.String(), "callback refused")
+	require.True(t, lines >= 1 && lines <= 3, "refusals are logged, once a minute at most on each of the 3 replicas: %d lines", lines)
 	for _, tok := range []string{tokenA, tokenB, parts[4]} {
 		require.NotContains(t, logs.String(), tok, "no token logged")
 	}
@@ -404,7 +424,7 @@ func TestOpenFaaSAsyncRouteRecordsEachFireOnce(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	reg := newRegistry(t)
 	startTicks(t, names, 3, forward.Config{Sinks: []string{"http=" + gw.srv.URL + "/async-function/vecron-execute-http"},
-		CallbackTimeout: 2 * time.Second, Metrics: reg}, log)
+		CallbackTimeout: forward.CallbackTimeoutMin, Metrics: reg, Executions: st}, log)
 
 	pub := queue.NewPublisher(js)
 	at := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
@@ -469,6 +489,7 @@ func TestCallbackTimeoutDefaultCoversTheLongestJob(t *testing.T) {
 // path (here, without a dead-letter sink: given up, invoked once).
 func TestCallbackAnswersSettleAsThePullerWould(t *testing.T) {
 	t.Parallel()
+	st, _ := testfactory.Store(t)
 	_, js, names := testenv.NATS(t)
 	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
 	var mu sync.Mutex
@@ -493,12 +514,20 @@ func TestCallbackAnswersSettleAsThePullerWould(t *testing.T) {
 	t.Cleanup(function.Close)
 	gw := newGateway(t, map[string]string{"later": function.URL + "/later", "bad": function.URL + "/bad"}, nil)
 	reg := newRegistry(t)
-	startTicks(t, names, 1, forward.Config{Metrics: reg, CallbackTimeout: time.Minute,
-		Sinks: []string{"sql=" + gw.srv.URL + "/async-function/later", "http=" + gw.srv.URL + "/async-function/bad"}}, testenv.Logger(t))
-	publish(t, js, names, domain.KindSQL, 1)
+	var logs testenv.LogBuffer
+	startTicks(t, names, 1, forward.Config{Metrics: reg, CallbackTimeout: time.Minute, Executions: st,
+		Sinks: []string{"sql=" + gw.srv.URL + "/async-function/later", "http=" + gw.srv.URL + "/async-function/bad"}},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// The executor's record of the sql fire, written (here, by the test) well within the second
+	// the function's first answer puts the next invocation off.
+	record(t, st, publish(t, js, names, domain.KindSQL, 1)[0], domain.StatusSkipped)
 	publish(t, js, names, domain.KindHTTP, 1)
 	streamEmpty(t, js, names)
 	require.Equal(t, map[string]float64{"sql/retry": 1, "sql/ok": 1, "http/gave_up": 1}, deliveries(t, reg))
+	// The function's 503 is the job's retry, not the sink failing: the sink's failure state and
+	// its log lines are the sink's own posts'.
+	require.NotContains(t, logs.String(), "not accepted by the forward sink")
+	require.NotContains(t, logs.String(), "accepted by the forward sink again")
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, sqlTimes, 2)
@@ -510,4 +539,86 @@ func TestCallbackAnswersSettleAsThePullerWould(t *testing.T) {
 		}
 		require.Equal(t, 2, n, id)
 	}
+}
+
+// record writes the execution of due event ev that ended with status, as its executor would:
+// skipped, for a job the test has not stored (a skip records no job row).
+func record(t *testing.T, st *store.Store, ev cloudevents.Event, status domain.ExecutionStatus) {
+	t.Helper()
+	due, err := event.ParseDue(ev)
+	require.NoError(t, err)
+	e := testfactory.Outcome(t, st, &domain.Job{ID: due.JobID, Version: due.JobVersion}, status, due.ScheduledAt, time.Millisecond)
+	require.Equal(t, due.IdempotencyKey, e.IdempotencyKey)
+}
+
+// refusalCounts returns vecron_forward_callback_refusals_total by reason, without the zeros.
+func refusalCounts(t *testing.T, reg *metric.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != string(metric.ForwardCallbackRefusals) {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if v := m.GetCounter().GetValue(); v > 0 {
+				out[m.GetLabel()[0].GetValue()] = v
+			}
+		}
+	}
+	return out
+}
+
+// A tick stopped while a fire waits for its callback hands the fire back for the rest of its
+// wait, not for the ack wait (4 s): the invocation under way may finish before another replica
+// posts the fire again.
+func TestStoppedTickHandsBackForTheRestOfTheWait(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
+	gw := newGateway(t, map[string]string{"vecron-execute-http": "http://127.0.0.1:1/never"},
+		func(int, string) invocation { return invocation{times: 0} })
+	cfg := forward.Config{Sinks: []string{"http=" + gw.srv.URL + "/async-function/vecron-execute-http"},
+		CallbackTimeout: forward.CallbackTimeoutMin, Executions: st}
+	a, _ := startTicks(t, names, 1, cfg, testenv.Logger(t))
+	publish(t, js, names, domain.KindHTTP, 1)
+	testenv.Eventually(t, "queued", func() bool { return len(gw.queued()) == 1 })
+	posted := time.Now()
+	a[0].stop()
+	startTicks(t, names, 1, cfg, testenv.Logger(t))
+	// Past the ack wait and its progress signals, well short of the 10 s wait.
+	time.Sleep(6 * time.Second)
+	require.Len(t, gw.queued(), 1, "not posted again before its wait is over")
+	testenv.Eventually(t, "posted again once its wait is over", func() bool { return len(gw.queued()) == 2 })
+	require.GreaterOrEqual(t, time.Since(posted), forward.CallbackTimeoutMin-time.Second)
+}
+
+// An invocation whose wait timed out, answering after its fire was posted again, settles the
+// fire when it reports a success the executors recorded: the second invocation's answer need
+// not be waited for. Its failure, or a success not recorded, settles nothing.
+func TestAnEarlierInvocationsSuccessSettles(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	_, js, names := testenv.NATS(t)
+	require.NoError(t, queue.EnsureDueConsumers(t.Context(), js, names))
+	gw := newGateway(t, map[string]string{"vecron-execute-http": "http://127.0.0.1:1/never"},
+		func(int, string) invocation { return invocation{times: 0} })
+	reg := newRegistry(t)
+	startTicks(t, names, 1, forward.Config{Sinks: []string{"http=" + gw.srv.URL + "/async-function/vecron-execute-http"},
+		CallbackTimeout: forward.CallbackTimeoutMin, Executions: st, Metrics: reg}, testenv.Logger(t))
+	ev := publish(t, js, names, domain.KindHTTP, 1)[0]
+	testenv.EventuallyWithin(t, 2*forward.CallbackTimeoutMin, "posted again after its wait", func() bool { return len(gw.queued()) == 2 })
+	first := gw.queued()[0]
+	client := &http.Client{Timeout: 30 * time.Second}
+	require.Equal(t, http.StatusForbidden, postCallback(client, first.callbackURL, first.callID, http.StatusServiceUnavailable, http.Header{}, nil),
+		"an earlier invocation's failure is not the one under way's")
+	require.Equal(t, http.StatusConflict, postCallback(client, first.callbackURL, first.callID, http.StatusOK, http.Header{}, nil), "not recorded yet")
+	msgs, _ := pending(t, js, names)
+	require.Equal(t, uint64(1), msgs, "still held")
+	record(t, st, ev, domain.StatusSkipped)
+	require.Equal(t, http.StatusNoContent, postCallback(client, first.callbackURL, first.callID, http.StatusOK, http.Header{}, nil))
+	testenv.Eventually(t, "acknowledged", func() bool { msgs, _ := pending(t, js, names); return msgs == 0 })
+	require.Equal(t, map[string]float64{"http/no_callback": 1, "http/ok": 1}, deliveries(t, reg))
 }

@@ -8,6 +8,15 @@ const (
 	// ResultNoCallback is a due event an OpenFaaS gateway queued and never reported on within
 	// forward.callback_timeout: handed back, to be posted again.
 	ResultNoCallback = "no_callback"
+
+	ForwardCallbackRefusals Name = "vecron_forward_callback_refusals_total"
+	// Why a callback was refused: no token of this installation; its replica is gone; not for a
+	// delivery waiting on it (expired, settled, another call id, forged); a success for a fire
+	// the executors have not recorded.
+	RefusalNoToken    = "no_token"
+	RefusalHolderGone = "holder_gone"
+	RefusalNotWaiting = "not_waiting"
+	RefusalUnrecorded = "unrecorded"
 )
 
 func forwardFamilies() []Desc {
@@ -19,6 +28,13 @@ func forwardFamilies() []Desc {
 				"or queued by an OpenFaaS gateway that did not call back within forward.callback_timeout (to be posted again).",
 			Labels:     []Label{{Name: "kind", Values: queueKinds()}, {Name: "result", Values: []string{ResultOK, ResultRetry, ResultDeadLettered, ResultGaveUp, ResultNoCallback}}},
 			ObservedIn: "shared/forward, where a post is settled",
+		},
+		{
+			Name: ForwardCallbackRefusals, Type: TypeCounter,
+			Help: "Callbacks to the tick's forward.callback_port refused: without a token of this installation, for a replica that is gone, " +
+				"not for a delivery waiting on it (expired, settled, another invocation's call id, forged), or a success for a fire the executors have not recorded.",
+			Labels:     []Label{{Name: "reason", Values: []string{RefusalNoToken, RefusalHolderGone, RefusalNotWaiting, RefusalUnrecorded}}},
+			ObservedIn: "shared/forward, the callback handler",
 		},
 	}
 }

@@ -172,8 +172,12 @@ func RetryAfter(status int, header http.Header) time.Duration {
 	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
 		return 0
 	}
-	if n, err := strconv.Atoi(header.Get("Retry-After")); err == nil && n > 0 {
-		return min(time.Duration(n)*time.Second, MaxRetryAfter)
+	// Compared before it is multiplied: a huge value would overflow into a short or negative wait.
+	if n, err := strconv.ParseInt(header.Get("Retry-After"), 10, 64); err == nil && n > 0 {
+		if n >= int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		return time.Duration(n) * time.Second
 	}
 	return 0
 }

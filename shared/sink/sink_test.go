@@ -106,3 +106,25 @@ func TestPostBoundsTheResponseHeaders(t *testing.T) {
 	require.True(t, errors.As(post("/huge"), &se))
 	require.Zero(t, se.Status, "not an answer")
 }
+
+// A Retry-After too large for a time.Duration in nanoseconds is the longest wait, never an
+// overflow into a short or negative one.
+func TestRetryAfterHugeValuesAreTheLongest(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		value string
+		want  time.Duration
+	}{
+		{"1", time.Second},
+		{"86399", sink.MaxRetryAfter - time.Second},
+		{"86400", sink.MaxRetryAfter},
+		{"86401", sink.MaxRetryAfter},
+		{"9223372037", sink.MaxRetryAfter},
+		{"18446744074", sink.MaxRetryAfter},
+		{"99999999999999999999", 0}, // not an integer Go can hold: ignored, as any unreadable value
+		{"-5", 0},
+		{"Wed, 21 Oct 2026 07:28:00 GMT", 0},
+	} {
+		require.Equal(t, c.want, sink.RetryAfter(http.StatusServiceUnavailable, http.Header{"Retry-After": {c.value}}), c.value)
+	}
+}

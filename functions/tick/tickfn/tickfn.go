@@ -157,7 +157,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if p := s.Forward.CallbackPort; p != 0 && p == s.Port {
 		return fmt.Errorf("forward.callback_port: %d is the health port (port); the callback listener needs its own", p)
 	}
-	s.Forward.Metrics = reg
+	s.Forward.Metrics, s.Forward.Executions = reg, st
 	forwarder, err := forward.New(js, s.NATS.Names(), policy, clock, log.With("component", "forward"), s.Forward)
 	if err != nil {
 		return err
@@ -196,7 +196,10 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 		})
 	}
 	if p := s.Forward.CallbackPort; p != 0 && len(forwarder.Kinds()) > 0 {
-		// Its own listener: only the OpenFaaS gateway is let reach it, and it serves nothing else.
+		// Its own listener, serving nothing else: the OpenFaaS queue-worker posts the callbacks,
+		// and only it should reach this port (docs/deploy-openfaas.md: a NetworkPolicy). The
+		// token in each URL is not the only guard: a success is checked against the fire's
+		// record, so a URL read from the queue-worker's logs acknowledges nothing that did not run.
 		callbacks := http.NewServeMux()
 		callbacks.Handle(forward.CallbackPath, forwarder.CallbackHandler())
 		g.Go(func() error {
