@@ -70,6 +70,13 @@ const (
 	MaxFetchTimeout = 100 * time.Millisecond
 )
 
+// Bounds of an executor Trigger's delivery (values.schema.json holds the values to them): a
+// retry may run the job again, and a back-off under a second is none.
+const (
+	MaxDeliveryRetry = 20
+	MinBackoffDelay  = time.Second
+)
+
 // brokerConfigAnnotation is eventing-natss's per-broker configuration of a NatsJetStreamBroker.
 const brokerConfigAnnotation = "natsjetstream.eventing.knative.dev/config"
 
@@ -124,6 +131,9 @@ func CheckEventing(objs []Object, fns []contract.Function, ev *Eventing, schemas
 	ws := Workloads(objs)
 
 	checkBroker(objs, brokers, ev, schemas, fail)
+	if ev.DataPlane == ev.Namespace {
+		fail(Object{Kind: "NetworkPolicy"}, "data-plane", "eventing.dataPlane.namespace is the release's namespace %q: the brokers' data plane is Knative's, and the ingress policy would select vecron's own pods", ev.Namespace)
+	}
 
 	// The api's internal listener behind a plain Service: the dead-letter sink and /events.
 	internal := internalService(objs, ws, ev.InternalPort)
@@ -334,9 +344,13 @@ func checkDelivery(o Object, d *eventingduckv1.DeliverySpec, w Workload, ev *Eve
 	}
 	if d.Retry == nil || *d.Retry < 1 {
 		fail(o, "delivery", "no retry")
+	} else if *d.Retry > MaxDeliveryRetry {
+		fail(o, "delivery", "retry %d, want at most %d: each retry may run the job again", *d.Retry, MaxDeliveryRetry)
 	}
 	if d.BackoffPolicy == nil || d.BackoffDelay == nil {
 		fail(o, "delivery", "no back-off: retries would hammer a failing target")
+	} else if b, err := isoDuration(*d.BackoffDelay); err != nil || b < MinBackoffDelay {
+		fail(o, "delivery", "backoffDelay %s, want at least %s: retries would hammer a failing target", *d.BackoffDelay, MinBackoffDelay)
 	}
 	svc, ok := w.Value.(*servingv1.Service)
 	if !ok || svc.Spec.Template.Spec.TimeoutSeconds == nil {
@@ -516,6 +530,9 @@ func checkForwarder(ws []Workload, internal *corev1.Service, ev *Eventing, path 
 		dls := env["VECRON_FORWARD__DEAD_LETTER_SINK"]
 		switch {
 		case ev.ForwardDeadLetter != "":
+			if u, err := url.Parse(ev.ForwardDeadLetter); err != nil || !strings.HasSuffix(u.Path, path) {
+				fail(w.Object, "forward", "tick.forward.deadLetterSink %q does not end in the dead-letter path %s: a fire given up on would not be recorded dead_lettered", ev.ForwardDeadLetter, path)
+			}
 			if dls != ev.ForwardDeadLetter {
 				fail(w.Object, "forward", "VECRON_FORWARD__DEAD_LETTER_SINK %q, want tick.forward.deadLetterSink", dls)
 			}
@@ -528,10 +545,18 @@ func checkForwarder(ws []Workload, internal *corev1.Service, ev *Eventing, path 
 // checkEventingPolicies holds the NetworkPolicies to: the brokers' ingress admits posts from
 // the tick's and the api's pods only (a due event's id is predictable, so whoever posts there
 // first can have a real fire dropped as a duplicate); the api's internal port admits the
-// dispatchers and, for its dead letters, the tick only; the tick reaches the ingress.
+// dispatchers and, for its dead letters, the tick only; the tick reaches the ingress. It fails
+// closed: an allowed peer must name the function's full selector labels (matchLabels only), a
+// named port counts as any port, and every policy whose selector could match the ingress's or
+// the api's pods is held, not only the chart's own. The channel-based broker is refused: no
+// policy here guards its channel dispatcher, or the filter's /triggers/ path, which both
+// deliver to an executor without passing the ingress.
 func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func(Object, string, string, ...any)) {
+	if ev.Class == "MTChannelBasedBroker" {
+		fail(Object{Kind: "NetworkPolicy"}, "broker-ingress", "class MTChannelBasedBroker with NetworkPolicies: nothing guards the channel dispatcher %v or the filter's /triggers/ path, so any pod could deliver a due event past the ingress's policy", map[string]string{"messaging.knative.dev/channel": "jetstream-channel", "messaging.knative.dev/role": "dispatcher"})
+	}
 	workloadOf := func(peer networkingv1.NetworkPolicyPeer, policyNS string) string {
-		if peer.IPBlock != nil || peer.PodSelector == nil {
+		if peer.IPBlock != nil || peer.PodSelector == nil || len(peer.PodSelector.MatchExpressions) > 0 {
 			return ""
 		}
 		ns := policyNS
@@ -541,20 +566,12 @@ func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func
 		if ns != ev.Namespace {
 			return ""
 		}
-		sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
-		if err != nil || sel.Empty() {
-			return ""
-		}
-		var got []string
 		for _, w := range ws {
-			if sel.Matches(labels.Set(w.Labels)) {
-				got = append(got, w.Function)
+			if sel := selectorLabels(w); len(sel) == 3 && maps.Equal(sel, peer.PodSelector.MatchLabels) {
+				return w.Function
 			}
 		}
-		if len(got) != 1 {
-			return ""
-		}
-		return got[0]
+		return ""
 	}
 	dispatcher := func(peer networkingv1.NetworkPolicyPeer) bool {
 		if peer.IPBlock != nil || peer.PodSelector == nil || peer.NamespaceSelector == nil || exactNamespace(peer.NamespaceSelector) != ev.DataPlane {
@@ -565,10 +582,14 @@ func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func
 		})
 	}
 	admits := func(r networkingv1.NetworkPolicyIngressRule, port int) bool {
-		return len(r.Ports) == 0 || slices.ContainsFunc(r.Ports, func(pt networkingv1.NetworkPolicyPort) bool { return portCovers(pt, port) })
+		return len(r.Ports) == 0 || slices.ContainsFunc(r.Ports, func(pt networkingv1.NetworkPolicyPort) bool { return portMayCover(pt, port) })
+	}
+	var apiLabels map[string]string
+	if i := slices.IndexFunc(ws, func(w Workload) bool { return w.Function == "api" }); i >= 0 {
+		apiLabels = ws[i].Labels
 	}
 
-	ingressGuarded, tickIn := false, false
+	ingressGuarded, tickIn, apiGuarded := false, false, false
 	for _, o := range objs {
 		np, ok := o.Value.(*networkingv1.NetworkPolicy)
 		if !ok {
@@ -578,37 +599,39 @@ func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func
 		if ns == "" {
 			ns = ev.Namespace
 		}
-		// The brokers' ingress.
-		if ns == ev.DataPlane {
+		guards := slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+		// The brokers' ingress: every policy whose selector could match its pods, since a
+		// policy's allows add up.
+		if ns == ev.DataPlane && mayMatch(np.Spec.PodSelector, ev.IngressPods) {
 			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-			if err == nil && sel.Matches(labels.Set(ev.IngressPods)) && slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+			if guards && err == nil && sel.Matches(labels.Set(ev.IngressPods)) {
 				ingressGuarded = true
-				for _, r := range np.Spec.Ingress {
-					if !admits(r, ev.IngressPort) {
-						continue
-					}
-					if len(r.From) == 0 {
-						fail(o, "broker-ingress", "any source may post to the brokers' ingress; only the tick and the api may")
-					}
-					for _, peer := range r.From {
-						switch workloadOf(peer, ns) {
-						case "tick":
-							tickIn = true
-						case "api":
-						default:
-							fail(o, "broker-ingress", "%s may post to the brokers' ingress; only the tick's and the api's pods may (a due event's id is predictable)", peerString(peer))
-						}
+			}
+			for _, r := range np.Spec.Ingress {
+				if !admits(r, ev.IngressPort) {
+					continue
+				}
+				if len(r.From) == 0 {
+					fail(o, "broker-ingress", "any source may post to the brokers' ingress; only the tick and the api may")
+				}
+				for _, peer := range r.From {
+					switch workloadOf(peer, ns) {
+					case "tick":
+						tickIn = true
+					case "api":
+					default:
+						fail(o, "broker-ingress", "%s may post to the brokers' ingress; only the tick's and the api's pods, by their full selector labels, may (a due event's id is predictable)", peerString(peer))
 					}
 				}
 			}
 		}
-		if ns != ev.Namespace {
+		if ns != ev.Namespace || apiLabels == nil || !mayMatch(np.Spec.PodSelector, apiLabels) {
 			continue
 		}
 		// The api's internal listener.
 		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-		if err != nil || !slices.ContainsFunc(ws, func(w Workload) bool { return w.Function == "api" && sel.Matches(labels.Set(w.Labels)) }) {
-			continue
+		if guards && err == nil && sel.Matches(labels.Set(apiLabels)) {
+			apiGuarded = true
 		}
 		for _, r := range np.Spec.Ingress {
 			if !admits(r, ev.InternalPort) {
@@ -621,7 +644,7 @@ func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func
 				if dispatcher(peer) || ev.ForwardDeadLetter == "" && workloadOf(peer, ns) == "tick" {
 					continue
 				}
-				fail(o, "internal-events", "%s may reach the api's internal port %d (/dead-letter, /events); only the brokers' dispatchers and the tick may", peerString(peer), ev.InternalPort)
+				fail(o, "internal-events", "%s may reach the api's internal port %d (/dead-letter, /events); only the brokers' dispatchers and the tick, by their full selector labels, may", peerString(peer), ev.InternalPort)
 			}
 		}
 	}
@@ -630,6 +653,56 @@ func checkEventingPolicies(objs []Object, ws []Workload, ev *Eventing, fail func
 	} else if !tickIn {
 		fail(Object{Kind: "NetworkPolicy"}, "broker-ingress", "the tick cannot post to the brokers' ingress: no job would fire")
 	}
+	if !apiGuarded {
+		fail(Object{Kind: "NetworkPolicy"}, "internal-events", "no NetworkPolicy of type Ingress selects the api's pods: any pod could reach its internal port %d (/dead-letter, /events)", ev.InternalPort)
+	}
+}
+
+// selectorLabels returns the labels the chart selects w's pods by (vecron.selectorLabels).
+func selectorLabels(w Workload) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", ComponentLabel} {
+		if v, ok := w.Labels[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// mayMatch reports whether s could select a pod that carries known, and perhaps labels not
+// known: only a requirement on a known label that known breaks rules it out.
+func mayMatch(s metav1.LabelSelector, known map[string]string) bool {
+	for k, v := range s.MatchLabels {
+		if got, ok := known[k]; ok && got != v {
+			return false
+		}
+	}
+	for _, e := range s.MatchExpressions {
+		got, ok := known[e.Key]
+		switch e.Operator {
+		case metav1.LabelSelectorOpIn:
+			if ok && !slices.Contains(e.Values, got) {
+				return false
+			}
+		case metav1.LabelSelectorOpNotIn:
+			if ok && slices.Contains(e.Values, got) {
+				return false
+			}
+		case metav1.LabelSelectorOpDoesNotExist:
+			if ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// portMayCover is portCovers failing closed: a named port may be any port.
+func portMayCover(pt networkingv1.NetworkPolicyPort, port int) bool {
+	if pt.Port != nil && pt.Port.Type == intstr.String && (pt.Protocol == nil || *pt.Protocol == corev1.ProtocolTCP) {
+		return true
+	}
+	return portCovers(pt, port)
 }
 
 // exactNamespace returns the one namespace a namespace selector names by its name label, ""

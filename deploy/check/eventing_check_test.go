@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -286,6 +287,65 @@ func TestCheckEventingRefuses(t *testing.T) {
 			tickEnv(t, r, "VECRON_FORWARD__DEAD_LETTER_SINK", "http://vecron-api-events.vecron-system.svc.cluster.local/events")
 			return r.objects
 		}, "forward"},
+		// Weakened selectors and ports (each passed before the check failed closed).
+		{"IngressTickPeerByComponentOnly", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			ingress(t, r).Spec.Ingress[0].From[0].PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{check.ComponentLabel: "tick"}}
+			return r.objects
+		}, "broker-ingress"},
+		{"IngressTickPeerByExpression", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			ingress(t, r).Spec.Ingress[0].From[0].PodSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: check.ComponentLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"tick", "attacker"}}}}
+			return r.objects
+		}, "broker-ingress"},
+		{"IngressOpenOnANamedPort", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			p := ingress(t, r)
+			named := intstr.FromString("http")
+			p.Spec.Ingress = append(p.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{{Port: &named}}})
+			return r.objects
+		}, "broker-ingress"},
+		{"AnotherPolicyOpensTheIngress", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			np := ingress(t, r).DeepCopy()
+			np.Name = "open"
+			np.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": "natsjetstream-broker-ingress"}}
+			np.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{}}
+			return append(r.objects, check.Object{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Name: np.Name, Value: np})
+		}, "broker-ingress"},
+		{"InternalTickPeerByComponentOnly", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			np := find[*networkingv1.NetworkPolicy](t, r, "networking.k8s.io/v1 NetworkPolicy", "vecron-api")
+			found := false
+			for i := range np.Spec.Ingress {
+				for j, p := range np.Spec.Ingress[i].From {
+					if p.NamespaceSelector == nil && p.PodSelector != nil && p.PodSelector.MatchLabels[check.ComponentLabel] == "tick" {
+						np.Spec.Ingress[i].From[j].PodSelector = &metav1.LabelSelector{MatchLabels: map[string]string{check.ComponentLabel: "tick"}}
+						found = true
+					}
+				}
+			}
+			require.True(t, found, "the api's policy admits the tick")
+			return r.objects
+		}, "internal-events"},
+		{"APIPolicySelectsNothing", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			find[*networkingv1.NetworkPolicy](t, r, "networking.k8s.io/v1 NetworkPolicy", "vecron-api").Spec.PodSelector.MatchLabels["x"] = "y"
+			return r.objects
+		}, "internal-events"},
+		{"APIPolicyMissing", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			return without(r, "NetworkPolicy", "vecron-api")
+		}, "internal-events"},
+		{"APIPolicyEgressOnly", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			find[*networkingv1.NetworkPolicy](t, r, "networking.k8s.io/v1 NetworkPolicy", "vecron-api").Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+			return r.objects
+		}, "internal-events"},
+		// Delivery nonsense.
+		{"DeliveryRetriesForever", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			n := int32(1000)
+			trigger(t, r, "vecron-execute-http").Spec.Delivery.Retry = &n
+			return r.objects
+		}, "delivery"},
+		{"DeliveryWithoutBackOff", "knative-default", func(t *testing.T, r rendered) []check.Object {
+			d := "PT0S"
+			trigger(t, r, "vecron-execute-http").Spec.Delivery.BackoffDelay = &d
+			return r.objects
+		}, "delivery"},
 		// Events of other systems.
 		{"EventsTriggerLetsVecronTypesLoop", "knative-events-trigger", func(t *testing.T, r rendered) []check.Object {
 			tr := trigger(t, r, "vecron-api-events")
@@ -315,6 +375,46 @@ func TestCheckEventingRefuses(t *testing.T) {
 			err := check.CheckEventing(tc.change(t, r), fns, r.values.KnativeEventing(), schemas)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), ": "+tc.rule+": ")
+		})
+	}
+}
+
+// TestCheckEventingRefusesValues: values the chart refuses also fail the check, so a render by
+// other means cannot slip them through: the channel-based broker with NetworkPolicies (nothing
+// guards its channel dispatcher or the filter's /triggers/ path), the data plane in the
+// release's namespace, and a forward dead-letter sink that is not a dead-letter path.
+func TestCheckEventingRefusesValues(t *testing.T) {
+	t.Parallel()
+	sets := valueSets(t)
+	for _, tc := range []struct {
+		name, set string
+		change    func(t *testing.T, r rendered, ev *check.Eventing)
+		rule      string
+		want      string
+	}{
+		{"ChannelBrokerWithPolicies", "knative-channel-broker", func(t *testing.T, r rendered, ev *check.Eventing) { ev.Network = true },
+			"broker-ingress", "class MTChannelBasedBroker"},
+		{"DataPlaneIsTheRelease", "knative-default", func(t *testing.T, r rendered, ev *check.Eventing) { ev.DataPlane = ev.Namespace },
+			"data-plane", "release's namespace"},
+		{"ForwardDeadLetterToEvents", "knative-default", func(t *testing.T, r rendered, ev *check.Eventing) {
+			ev.ForwardDeadLetter = "http://vecron-api-events." + ev.Namespace + ".svc.cluster.local/events"
+			c := &find[*servingv1.Service](t, r, "serving.knative.dev/v1 Service", "vecron-tick").Spec.Template.Spec.Containers[0]
+			i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "VECRON_FORWARD__DEAD_LETTER_SINK" })
+			require.GreaterOrEqual(t, i, 0, "the tick has a dead-letter sink")
+			c.Env[i].Value = ev.ForwardDeadLetter
+		}, "forward", "does not end in the dead-letter path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := renderSet(t, sets[tc.set])
+			fns := contract.Functions(r.values.NATSPrefix())
+			require.NoError(t, check.CheckEventing(r.objects, fns, r.values.KnativeEventing(), schemas), "the render passes unmutated")
+			ev := r.values.KnativeEventing()
+			tc.change(t, r, ev)
+			err := check.CheckEventing(r.objects, fns, ev, schemas)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), ": "+tc.rule+": ")
+			require.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

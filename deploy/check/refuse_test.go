@@ -381,6 +381,14 @@ func TestSchemaRefuses(t *testing.T) {
 		{"EventsTriggerFilterMisspelt", "events:\n  trigger:\n    enabled: true\n    filters:\n      - exactly: {type: a}", "exactly"},
 		{"EventsTriggerOutsideKnative", "mode: deployment\nkeda:\n  natsMonitoringEndpoint: nats:8222\nevents:\n  trigger:\n    enabled: true\n    filters:\n      - exact: {type: a}", "events.trigger.enabled needs knative mode"},
 		{"ForwardAsSetting", "settings:\n  tick:\n    forward.enabled: false", "forward.enabled"},
+		{"ChannelBrokerWithPolicies", "eventing:\n  broker:\n    class: MTChannelBasedBroker", "MTChannelBasedBroker with networkPolicies.enabled"},
+		{"DataPlaneInTheRelease", "eventing:\n  dataPlane:\n    namespace: vecron-system", "eventing.dataPlane.namespace is the release's namespace"},
+		{"DeliveryRetryZero", "eventing:\n  delivery:\n    retry: 0", "retry"},
+		{"DeliveryRetryHuge", "eventing:\n  delivery:\n    retry: 1000", "retry"},
+		{"BackoffDelayZero", "eventing:\n  delivery:\n    backoffDelay: PT0S", "eventing.delivery.backoffDelay PT0S is under PT1S"},
+		{"BackoffDelayHalfASecond", "eventing:\n  delivery:\n    backoffDelay: PT0.5S", "eventing.delivery.backoffDelay PT0.5S is under PT1S"},
+		{"DeliveryTimeoutShorterThanTheExecutor", "eventing:\n  delivery:\n    timeout: PT1M", "eventing.delivery.timeout PT1M is shorter than execute-"},
+		{"ForwardDeadLetterToEvents", "tick:\n  forward:\n    deadLetterSink: http://vecron-api-events.vecron-system.svc.cluster.local/events", "deadLetterSink"},
 		{"ForwardDeadLetterWithUserInfo", "tick:\n  forward:\n    deadLetterSink: https://u:p@dl.example.com/x", "deadLetterSink"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -436,6 +436,25 @@ A Go duration (1m30s, 1250ms) in milliseconds, for comparing two settings.
 {{- end -}}
 
 {{/*
+An ISO 8601 duration as the schema allows it (P1D, PT1H30M, PT2.5S) in milliseconds, for
+comparing it with a setting.
+*/}}
+{{- define "vecron.isoMs" -}}
+{{- $ms := 0.0 -}}
+{{- $parts := splitList "T" (trimPrefix "P" (toString .)) -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?D" (first $parts) -1 -}}
+{{- $ms = addf $ms (mulf (float64 (trimSuffix "D" .)) 86400000) -}}
+{{- end -}}
+{{- if gt (len $parts) 1 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?[HMS]" (last $parts) -1 -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $ms = addf $ms (mulf (float64 $num) (get (dict "H" 3600000 "M" 60000 "S" 1000) (trimPrefix $num .))) -}}
+{{- end -}}
+{{- end -}}
+{{- $ms -}}
+{{- end -}}
+
+{{/*
 The Broker due events go through: eventing.broker.name, or <release>-broker. Takes the root
 context.
 */}}
