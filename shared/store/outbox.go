@@ -317,9 +317,12 @@ func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domai
 		names[i] = string(k)
 	}
 	n := len(watch)
-	ids, versions, ats, keys := make([]string, n), make([]int64, n), make([]time.Time, n), make([]string, n)
+	ids, versions, ats, instants, keys := make([]string, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n), make([]string, n)
 	for i, c := range watch {
-		ids[i], versions[i], ats[i], keys[i] = c.JobID, c.Version, c.At, domain.ScheduledKey(c.JobID, c.At)
+		// next_run_at is compared as stored (a fixed_delay job's has microseconds); a claim
+		// records a skipped fire at its instant, to the millisecond.
+		in := domain.Instant(c.At)
+		ids[i], versions[i], ats[i], instants[i], keys[i] = c.JobID, c.Version, c.At, in, domain.ScheduledKey(c.JobID, in)
 	}
 	var (
 		free, earliest *time.Time
@@ -343,10 +346,10 @@ func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domai
 					WHEN j.next_run_at IS NOT NULL AND j.next_run_at <= w.at THEN 0
 					-- A claim records the fires it skips with attempt 0; a published fire's
 					-- execution has no row yet, or attempt 1 and on.
-					WHEN EXISTS (SELECT FROM job_executions x WHERE x.idempotency_key = w.key AND x.scheduled_at = w.at
+					WHEN EXISTS (SELECT FROM job_executions x WHERE x.idempotency_key = w.key AND x.scheduled_at = w.instant
 						AND x.status = 'skipped' AND x.attempt = 0) THEN 2
 					ELSE 1 END ORDER BY w.ord)
-				FROM unnest($5::uuid[], $6::bigint[], $7::timestamptz[], $8::text[]) WITH ORDINALITY AS w(id, version, at, key, ord)
+				FROM unnest($5::uuid[], $6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::text[]) WITH ORDINALITY AS w(id, version, at, instant, key, ord)
 				LEFT JOIN jobs j ON j.id = w.id), '{}')
 		FROM due
 			CROSS JOIN LATERAL (SELECT array_agg(k.kind ORDER BY k.ord) AS kinds, array_agg(n.id ORDER BY k.ord) AS ids,
@@ -357,7 +360,7 @@ func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domai
 						AND (kind, next_run_at) <= (k.kind, least(due.free, $3::timestamptz) + $4::interval)
 						AND ($1::int[] IS NULL OR shard = ANY($1))
 					ORDER BY kind, next_run_at LIMIT 1 FOR KEY SHARE SKIP LOCKED) AS n) AS d`,
-		shards, names, until, lead, ids, versions, ats, keys).Scan(&free, &earliest, &gotKinds, &gotIDs, &gotVersions, &gotAt, &fates)
+		shards, names, until, lead, ids, versions, ats, instants, keys).Scan(&free, &earliest, &gotKinds, &gotIDs, &gotVersions, &gotAt, &fates)
 	if err != nil {
 		return NextDueTimes{}, translate("next due job by kind", err)
 	}
