@@ -51,6 +51,10 @@ func TestTickPrewarm(t *testing.T) {
 			map[string]string{"VECRON_TICK__PREWARM__ENABLED": "", "VECRON_TICK__PREWARM__LEAD": ""}},
 		{"UnderTheLead", []string{sets["knative-default"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 4s")},
 			map[string]string{"VECRON_TICK__PREWARM__LEAD": "5s", "VECRON_TICK__LOOKAHEAD": "4s"}},
+		{"MicrosecondsUnderTheLead", []string{sets["knative-default"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 4999999us")},
+			map[string]string{"VECRON_TICK__PREWARM__LEAD": "5s", "VECRON_TICK__LOOKAHEAD": "4999999us"}},
+		{"PartsUnderTheLead", []string{sets["knative-default"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 4s999ms999999ns")},
+			map[string]string{"VECRON_TICK__PREWARM__LEAD": "5s", "VECRON_TICK__LOOKAHEAD": "4s999ms999999ns"}},
 		{"LookaheadWithoutPrewarm", []string{sets["deployment-no-keda"], writeValues(t, "settings:\n  tick:\n    tick.lookahead: 1m")},
 			map[string]string{"VECRON_TICK__PREWARM__LEAD": "", "VECRON_TICK__LOOKAHEAD": "1m"}},
 		{"Given", []string{sets["knative-default"], writeValues(t, "tick:\n  prewarm:\n    lead: 8s\n    keep: 30s\n    kinds: [sql]")},
@@ -83,6 +87,16 @@ func TestTickPrewarm(t *testing.T) {
 			{"settings:\n  tick:\n    tick.lookahead: 5s", "tick.prewarm.lead (5s) must be longer than tick.lookahead (5s)"},
 			{"settings:\n  all:\n    tick.lookahead: 1m", "tick.prewarm.lead (5s) must be longer than tick.lookahead (1m)"},
 			{"settings:\n  tick:\n    tick.lookahead: 2500ms\ntick:\n  prewarm:\n    lead: 2.5s", "tick.prewarm.lead (2.5s) must be longer than tick.lookahead (2500ms)"},
+			{"settings:\n  tick:\n    tick.lookahead: 5000000us", "tick.prewarm.lead (5s) must be longer than tick.lookahead (5000000us)"},
+			{"settings:\n  tick:\n    tick.lookahead: 5000000000ns", "tick.prewarm.lead (5s) must be longer than tick.lookahead (5000000000ns)"},
+			{"settings:\n  tick:\n    tick.lookahead: 1m\ntick:\n  prewarm:\n    lead: 59.999999s", "tick.prewarm.lead (59.999999s) must be longer"},
+			// Not Go durations: each read as 0 before, so they passed the comparison.
+			{"settings:\n  tick:\n    tick.lookahead: 9000", `tick.lookahead: "9000" is not a Go duration`},
+			{"settings:\n  tick:\n    tick.lookahead: \"9000\"", `tick.lookahead: "9000" is not a Go duration`},
+			{"settings:\n  tick:\n    tick.lookahead: 9sec", `tick.lookahead: "9sec" is not a Go duration`},
+			{"settings:\n  tick:\n    tick.lookahead: 1d", `tick.lookahead: "1d" is not a Go duration`},
+			{"settings:\n  all:\n    tick.lookahead: 6s 1", `tick.lookahead: "6s 1" is not a Go duration`},
+			{"settings:\n  tick:\n    tick.lookahead: 1s\ntick:\n  prewarm:\n    lead: \"5\"", "lead"},
 		} {
 			f := filepath.Join(t.TempDir(), "bad.yaml")
 			require.NoError(t, os.WriteFile(f, []byte(bad.values+"\n"), 0o600))

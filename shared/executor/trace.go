@@ -136,7 +136,9 @@ func (r *Runtime) newFireTrace(ctx context.Context, ev cloudevents.Event, d even
 	ft := &fireTrace{received: time.Now(), recSID: telemetry.RandomSpanID()}
 	ft.parent = remoteContext(event.TraceFrom(ev))
 	if ft.parent.IsValid() {
-		ft.tid, ft.flags = ft.parent.TraceID(), ft.parent.TraceFlags()&trace.FlagsSampled
+		// The parent's flags, as the SDK gives its child span (the sampled bit is the
+		// parent's, since the sampler follows it; W3C level 2's random flag is kept).
+		ft.tid, ft.flags = ft.parent.TraceID(), ft.parent.TraceFlags()
 	} else {
 		// A root in the trace of the key: the ratio decides on that trace id, as it did for the
 		// tick's fire span, so the decision is known before the span starts.
@@ -167,7 +169,7 @@ func (r *Runtime) startConsume(ctx context.Context, ev cloudevents.Event, d even
 		// SDK would start, with its options, id hint and sampler call, is the non-recording one
 		// made here, nine fires in ten at the default ratio; logs and the events published
 		// under it still name the fire's trace and this attempt's span.
-		sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: ft.tid, SpanID: sid, TraceState: ft.parent.TraceState()})
+		sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: ft.tid, SpanID: sid, TraceFlags: ft.flags, TraceState: ft.parent.TraceState()})
 		ctx = trace.ContextWithSpanContext(ctx, sc)
 		return ctx, trace.SpanFromContext(ctx)
 	}

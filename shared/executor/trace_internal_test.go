@@ -207,3 +207,35 @@ func BenchmarkRemoteContext(b *testing.B) {
 		}
 	}
 }
+
+// A delivery under a parent the ratio dropped gets the flags the SDK's non-recording child
+// would have: the parent's without the sampled bit, W3C level 2's random flag kept, in the
+// consume span's context and in what is published under it.
+func TestAnUnsampledParentsRandomFlagTravelsOn(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(telemetry.LinkedOrRatio(1)),
+		sdktrace.WithIDGenerator(telemetry.KeyIDGenerator()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	r := Runtime{tracer: tracerOf(tp), ratio: sdktrace.TraceIDRatioBased(1), dueSubject: "vecron.due.http", consumeName: "process vecron.due.http"}
+	const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-02"
+	ev := cloudevents.NewEvent()
+	ev.SetID("k")
+	event.SetTrace(&ev, parent, "")
+	d := event.Due{IdempotencyKey: "k", JobID: "j"}
+	ft := r.newFireTrace(context.Background(), ev, d)
+	ctx, span := r.startConsume(context.Background(), ev, d, &domain.Execution{ID: "e", Attempt: 1}, ft)
+	require.False(t, span.IsRecording(), "a dropped parent")
+	require.Equal(t, trace.FlagsRandom, span.SpanContext().TraceFlags())
+
+	// What the SDK itself gives a child it does not record under that parent.
+	_, sdk := tp.Tracer("sdk").Start(trace.ContextWithRemoteSpanContext(context.Background(), ft.parent), "x")
+	require.Equal(t, sdk.SpanContext().TraceFlags(), span.SpanContext().TraceFlags())
+
+	out := cloudevents.NewEvent()
+	require.Nil(t, r.startPublish(ctx, "vecron.events.x", &out))
+	sent, _ := event.TraceFrom(out)
+	require.Equal(t, "00-0af7651916cd43dd8448eb211c80319c-"+span.SpanContext().SpanID().String()+"-02", sent)
+	span.End()
+	require.Empty(t, rec.Ended())
+}

@@ -39,10 +39,12 @@ func (r *Runner) startSpan(ctx context.Context, req *http.Request) trace.Span {
 		// The sampler's answer is known: vecron's (telemetry.LinkedOrRatio) drops a span with
 		// no links under a parent that was dropped, as ParentBased does. So the span is not
 		// started, nine requests in ten at the default ratio; the target is sent the
-		// traceparent the SDK's non-recording span would have had, with an id of its own.
+		// traceparent the SDK's non-recording span would have had, with an id of its own: the
+		// parent's flags but sampled (W3C level 2's random flag among them).
 		if r.cfg.Propagate {
 			setTraceHeaders(req.Header, trace.NewSpanContext(trace.SpanContextConfig{
-				TraceID: parent.TraceID(), SpanID: randomSpanID(), TraceState: parent.TraceState()}))
+				TraceID: parent.TraceID(), SpanID: randomSpanID(), TraceFlags: parent.TraceFlags() &^ trace.FlagsSampled,
+				TraceState: parent.TraceState()}))
 		}
 		return nil
 	}

@@ -175,29 +175,45 @@ func TestRunSpanCoversRedirects(t *testing.T) {
 // flag 00, a span id of its own.
 func TestRunUnderAnUnsampledParentSendsItsTraceWithoutASpan(t *testing.T) {
 	t.Parallel()
-	tp, rec := tracing(t, sdktrace.AlwaysSample())
-	tg := newTarget(t, nil)
-	ts, err := trace.ParseTraceState("vendor=v1")
-	require.NoError(t, err)
-	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xab, 1}, SpanID: trace.SpanID{0xcd, 2}, TraceState: ts, Remote: true})
-	ctx := trace.ContextWithSpanContext(t.Context(), parent)
-	res := newRunner(t, Config{TracerProvider: tp, Propagate: true}).Run(ctx, dueFor(&domain.HTTPSpec{URL: tg.URL,
-		Headers: map[string]string{"TraceState": "spoofed=1"}}))
-	require.Equal(t, domain.StatusSucceeded, res.Status)
-	h := tg.only(t).header
-	require.Len(t, h.Values("Traceparent"), 1)
-	got, err := trace.ParseTraceState(h.Get("Tracestate"))
-	require.NoError(t, err)
-	assert.Equal(t, ts, got)
-	assert.Len(t, h.Values("Tracestate"), 1)
-	sent := strings.Split(h.Get("Traceparent"), "-")
-	require.Len(t, sent, 4)
-	assert.Equal(t, "00", sent[0])
-	assert.Equal(t, parent.TraceID().String(), sent[1])
-	assert.NotEqual(t, parent.SpanID().String(), sent[2])
-	assert.NotEqual(t, trace.SpanID{}.String(), sent[2])
-	assert.Equal(t, "00", sent[3])
-	assert.Empty(t, rec.Ended())
+	// The flags sent are the ones the SDK's non-recording span carries: the parent's, without
+	// the sampled bit (W3C level 2's random flag kept).
+	for _, tc := range []struct {
+		name  string
+		flags trace.TraceFlags
+		sent  string
+	}{{"NoFlags", 0, "00"}, {"Random", trace.FlagsRandom, "02"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tp, rec := tracing(t, sdktrace.AlwaysSample())
+			tg := newTarget(t, nil)
+			ts, err := trace.ParseTraceState("vendor=v1")
+			require.NoError(t, err)
+			parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{0xab, 1}, SpanID: trace.SpanID{0xcd, 2},
+				TraceFlags: tc.flags, TraceState: ts, Remote: true})
+			ctx := trace.ContextWithSpanContext(t.Context(), parent)
+			res := newRunner(t, Config{TracerProvider: tp, Propagate: true}).Run(ctx, dueFor(&domain.HTTPSpec{URL: tg.URL,
+				Headers: map[string]string{"TraceState": "spoofed=1"}}))
+			require.Equal(t, domain.StatusSucceeded, res.Status)
+			h := tg.only(t).header
+			require.Len(t, h.Values("Traceparent"), 1)
+			got, err := trace.ParseTraceState(h.Get("Tracestate"))
+			require.NoError(t, err)
+			assert.Equal(t, ts, got)
+			assert.Len(t, h.Values("Tracestate"), 1)
+			sent := strings.Split(h.Get("Traceparent"), "-")
+			require.Len(t, sent, 4)
+			assert.Equal(t, "00", sent[0])
+			assert.Equal(t, parent.TraceID().String(), sent[1])
+			assert.NotEqual(t, parent.SpanID().String(), sent[2])
+			assert.NotEqual(t, trace.SpanID{}.String(), sent[2])
+			assert.Equal(t, tc.sent, sent[3])
+			assert.Empty(t, rec.Ended())
+
+			// What the SDK itself gives the span it does not record under that parent.
+			_, span := tp.Tracer("sdk").Start(ctx, "GET", trace.WithSpanKind(trace.SpanKindClient))
+			assert.Equal(t, tc.sent, span.SpanContext().TraceFlags().String())
+		})
+	}
 }
 
 // BenchmarkStartSpan is the client span and the trace headers of one request, under a parent

@@ -88,7 +88,10 @@ func TestNextDueByKindTellsWhatBecameOfAFire(t *testing.T) {
 		return store.Candidate{JobID: j.ID, Version: j.Version, At: j.NextRunAt.UTC()}
 	}
 	claimed, edited, paused, deleted, skipped, later := mk(time.Second), mk(2*time.Second), mk(3*time.Second), mk(4*time.Second), mk(5*time.Second), mk(time.Hour)
-	watch := []store.Candidate{claimed, edited, paused, deleted, skipped, later}
+	// A fixed_delay job's next_run_at is its last end plus the delay: microseconds, while its
+	// skip is recorded at the fire's instant, to the millisecond.
+	skippedFine := mk(6*time.Second + 1234*time.Microsecond)
+	watch := []store.Candidate{claimed, edited, paused, deleted, skipped, later, skippedFine}
 	fates := func() []store.Fate {
 		t.Helper()
 		got, err := st.NextDueByKind(t.Context(), nil, []domain.JobKind{domain.KindHTTP}, now.Add(time.Hour), 10*time.Second, watch)
@@ -96,7 +99,7 @@ func TestNextDueByKindTellsWhatBecameOfAFire(t *testing.T) {
 		return got.Fates
 	}
 	p, c, d := store.FatePending, store.FateClaimed, store.FateDropped
-	require.Equal(t, []store.Fate{p, p, p, p, p, p}, fates(), "nothing happened yet")
+	require.Equal(t, []store.Fate{p, p, p, p, p, p, p}, fates(), "nothing happened yet")
 
 	// A claim holds the first job: not known yet, whether it commits or rolls back.
 	h, err := st.ClaimDueHeld(t.Context(), time.Time{}, nil, claimed.At, 10, planEvery)
@@ -114,13 +117,15 @@ func TestNextDueByKindTellsWhatBecameOfAFire(t *testing.T) {
 	_, err = st.SetEnabled(t.Context(), paused.JobID, false, nil, now)
 	require.NoError(t, err)
 	require.NoError(t, st.DeleteJob(t.Context(), deleted.JobID))
-	// A claim that records the fire skipped, as a freeze or the misfire policy does.
+	// A claim that records the fire skipped at its instant, as a freeze or the misfire policy
+	// does (tick's planner).
 	skip := func(j *domain.Job) (domain.PlanResult, error) {
 		next := j.NextRunAt.Add(time.Hour)
-		return domain.PlanResult{Skips: []domain.Skip{{Key: domain.ScheduledKey(j.ID, *j.NextRunAt), ScheduledAt: *j.NextRunAt, Reason: "skipped: frozen"}}, Next: &next}, nil
+		in := domain.Instant(*j.NextRunAt)
+		return domain.PlanResult{Skips: []domain.Skip{{Key: domain.ScheduledKey(j.ID, in), ScheduledAt: in, Reason: "skipped: frozen"}}, Next: &next}, nil
 	}
-	_, n, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, skipped.At, 10, skip)
+	_, n, _, err := st.ClaimDue(t.Context(), time.Time{}, nil, skippedFine.At, 10, skip)
 	require.NoError(t, err)
-	require.Equal(t, 2, n, "the edited job and the skipped one")
-	require.Equal(t, []store.Fate{c, d, d, d, d, p}, fates())
+	require.Equal(t, 3, n, "the edited job and the two skipped")
+	require.Equal(t, []store.Fate{c, d, d, d, d, p, d}, fates())
 }

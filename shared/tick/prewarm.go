@@ -25,8 +25,8 @@ const (
 	PrewarmKeepDefault = 45 * time.Second
 	// prewarmMax bounds keep: a kind kept warm that long never scales to zero.
 	prewarmMax = time.Hour
-	// prewarmLeadMax bounds lead: no platform's cold start is longer. (The per-kind look no
-	// longer costs more with a longer lead: it is one descent of jobs_kind_due_idx per kind.)
+	// prewarmLeadMax bounds lead: no platform's cold start is longer, and the per-kind look
+	// at a kind with no job due soon walks every job due within the lead (31 ms for 50 000).
 	prewarmLeadMax = 10 * time.Minute
 )
 

@@ -138,7 +138,7 @@ to it.
 {{- $lead := $pw.lead | default (ternary "5s" (printf "%ds" (add (int $v.keda.pollingInterval) 15)) (eq $v.mode "knative")) }}
 {{- /* The binary refuses to start otherwise: a claimed fire counts its kind warm. */}}
 {{- $lookahead := get (merge (dict) ($v.settings.tick | default dict) ($v.settings.all | default dict)) "tick.lookahead" }}
-{{- if and $lookahead (le (float64 (include "vecron.durationMs" $lead)) (float64 (include "vecron.durationMs" $lookahead))) }}
+{{- if and $lookahead (le (float64 (include "vecron.durationMs" (dict "name" "tick.prewarm.lead" "value" $lead))) (float64 (include "vecron.durationMs" (dict "name" "tick.lookahead" "value" $lookahead)))) }}
 {{- fail (printf "tick.prewarm.lead (%s) must be longer than tick.lookahead (%v): fires are claimed tick.lookahead ahead, and a claimed fire counts its kind warm, so no wake would ever be sent" $lead $lookahead) }}
 {{- end }}
 - name: VECRON_TICK__PREWARM__LEAD
@@ -424,14 +424,23 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- end -}}
 
 {{/*
-A Go duration (1m30s, 1250ms) in milliseconds, for comparing two settings.
+A Go duration (1m30s, 1250ms, 1500us) in milliseconds, for comparing two settings. Takes a dict:
+name (the setting, for the error) and value. A value that is not a whole Go duration (a bare
+number, a unit Go does not know, anything left over) fails the render naming both: read as 0,
+it would pass or fail a comparison for no reason the user could see.
 */}}
 {{- define "vecron.durationMs" -}}
-{{- $ms := 0.0 -}}
-{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|h|m|s)" (toString .) -1 -}}
-{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
-{{- $ms = addf $ms (mulf (float64 $num) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $num .))) -}}
+{{- $s := toString .value -}}
+{{- $part := "([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)" -}}
+{{- if not (or (regexMatch "^[-+]?0$" $s) (regexMatch (printf "^[-+]?(%s)+$" $part) $s)) -}}
+{{- fail (printf "%s: %q is not a Go duration: a number and a unit (ns, us, ms, s, m, h) for each part, as in 1m30s or 1250ms" .name $s) -}}
 {{- end -}}
+{{- $ms := 0.0 -}}
+{{- range regexFindAll $part $s -1 -}}
+{{- $num := regexFind "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)" . -}}
+{{- $ms = addf $ms (mulf (float64 $num) (get (dict "ns" 0.000001 "us" 0.001 "µs" 0.001 "μs" 0.001 "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $num .))) -}}
+{{- end -}}
+{{- if hasPrefix "-" $s }}{{ $ms = mulf $ms -1 }}{{ end -}}
 {{- $ms -}}
 {{- end -}}
 
