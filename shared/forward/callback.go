@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/lograte"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/sink"
 )
@@ -343,37 +344,15 @@ const refusalLogEvery = time.Minute
 // refusals counts refused callbacks and logs the first, then at most one per refusalLogEvery
 // with the number refused since the last line.
 type refusals struct {
-	throttle
+	lograte.Limiter
 	counter *metric.CounterVec
-}
-
-// throttle lets a line through at most once per interval, counting those held back; safe for
-// concurrent use.
-type throttle struct {
-	mu    sync.Mutex
-	last  time.Time
-	since int
-}
-
-// allow reports whether a line may be written at now, and how many occurrences it stands for
-// (itself and those held back since the last line).
-func (t *throttle) allow(now time.Time, every time.Duration) (int, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.since++
-	if !t.last.IsZero() && now.Sub(t.last) < every {
-		return 0, false
-	}
-	n := t.since
-	t.last, t.since = now, 0
-	return n, true
 }
 
 // refusedCallback counts a refused callback and logs it, without its token, unless another was
 // logged within refusalLogEvery.
 func (f *Forwarder) refusedCallback(r *http.Request, callID, reason string) {
 	f.refusals.counter.Inc(reason)
-	if n, ok := f.refusals.allow(f.clock.Now(), refusalLogEvery); ok {
+	if n, ok := f.refusals.Allow(f.clock.Now(), refusalLogEvery); ok {
 		f.log.Warn("forward: callback refused; logged at most once a minute, all counted in vecron_forward_callback_refusals_total",
 			"reason", reason, "call_id", printable(callID), "remote_addr", r.RemoteAddr, "refused_since_last_line", n)
 	}

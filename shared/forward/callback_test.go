@@ -57,20 +57,3 @@ func TestCallbackURLKeepsTheSetting(t *testing.T) {
 	require.Equal(t, "https://tick.example:8443/forward/callback?tenant=a&vecron_callback=tok.en", c.callbackURL("tok.en"))
 	require.Equal(t, "vecron.forward.callback."+c.holder, c.subject)
 }
-
-// A throttle lets the first line through, then one per interval standing for those held back.
-func TestThrottleLetsOneLineAnInterval(t *testing.T) {
-	t.Parallel()
-	var th throttle
-	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
-	n, ok := th.allow(at, time.Minute)
-	require.True(t, ok)
-	require.Equal(t, 1, n)
-	for i := range 5 {
-		_, ok := th.allow(at.Add(time.Duration(i)*time.Second), time.Minute)
-		require.False(t, ok, "within the minute")
-	}
-	n, ok = th.allow(at.Add(time.Minute), time.Minute)
-	require.True(t, ok)
-	require.Equal(t, 6, n, "the five held back and itself")
-}

@@ -48,6 +48,7 @@ import (
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/lograte"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/sink"
@@ -131,7 +132,7 @@ type Forwarder struct {
 	refusals refusals
 	// progressFailures holds back failed progress signals' lines: while NATS is unreachable
 	// every waiting fire fails one every third of the ack wait.
-	progressFailures throttle
+	progressFailures lograte.Limiter
 }
 
 // New returns a forwarder of names' due stream on js, reaching its sinks through policy (nil:
@@ -480,7 +481,7 @@ func (f *Forwarder) inProgress(msg jetstream.Msg, ackWait time.Duration) (stop f
 				return
 			case <-t.C:
 				if err := msg.InProgress(); err != nil {
-					if n, ok := f.progressFailures.allow(f.clock.Now(), refusalLogEvery); ok {
+					if n, ok := f.progressFailures.Allow(f.clock.Now(), refusalLogEvery); ok {
 						f.log.Warn("forward: signal progress; logged at most once a minute", "error", err, "failed_since_last_line", n)
 					}
 				}
