@@ -64,6 +64,12 @@ type Config struct {
 	Instance string `koanf:"instance" usage:"replica name used in event sources"`
 	// Prewarm wakes executors ahead of their fires (docs/deploy.md §8).
 	Prewarm PrewarmConfig `koanf:"prewarm"`
+	// CommitBeforePublish makes every claim commit before its fires are published, as a
+	// lookahead over 2 s does: set when the fires are forwarded to executors that are pushed to
+	// (forward.enabled). Such an executor believes a fire only once the database shows it
+	// claimed (docs/deploy.md §4, "Pushed events"), and a claim held open while its fires are
+	// published would not show yet.
+	CommitBeforePublish bool `koanf:"-"`
 }
 
 // DefaultConfig returns the configuration zero fields fall back to.
@@ -407,7 +413,7 @@ func (e *Engine) claim(ctx context.Context, now time.Time, pending *fireHeap) ti
 // may (see maxHeldClaims); held is nil for a claim whose fires went to the outbox. The skips
 // plan tallied into *skips are counted once the claim commits.
 func (e *Engine) claimFires(ctx context.Context, now time.Time, shards []int32, horizon time.Time, plan store.Plan, skips *skipTally) (fires []domain.Fire, claimed int, planErrs []error, held *heldClaim, err error) {
-	if e.cfg.Lookahead > maxHeldLookahead || e.held.Load() >= maxHeldClaims {
+	if e.cfg.CommitBeforePublish || e.cfg.Lookahead > maxHeldLookahead || e.held.Load() >= maxHeldClaims {
 		fires, claimed, planErrs, err = e.store.ClaimDue(ctx, now, shards, horizon, e.cfg.BatchSize, plan)
 		if err == nil {
 			e.metrics.claimed.Add(float64(len(fires)))

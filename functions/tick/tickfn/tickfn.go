@@ -132,6 +132,8 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	// Forwarded fires reach executors that believe only what the database shows committed.
+	s.Tick.CommitBeforePublish = s.Forward.Enabled
 	engine, err := tick.New(st, pub, s.NATS.Names(), clock, log, s.Tick)
 	if err != nil {
 		return err
