@@ -25,6 +25,7 @@ type metrics struct {
 	success, failed, retries, deadLetters, skipped, timeouts, interrupted *metric.CounterVec
 	duration, lateness                                                    *metric.HistogramVec
 	inFlight                                                              *metric.GaugeVec
+	pushRefusals                                                          *metric.CounterVec
 
 	// The per-job families, for the jobs of metrics.jobs only.
 	jobs        jobList
@@ -48,7 +49,7 @@ func newMetrics(reg *metric.Registry, kind domain.JobKind, jobs []string) (*metr
 	}{
 		{&m.success, metric.JobSuccess}, {&m.failed, metric.JobFailed}, {&m.retries, metric.JobRetries},
 		{&m.deadLetters, metric.JobDeadLetters}, {&m.skipped, metric.JobSkipped}, {&m.timeouts, metric.JobTimeouts},
-		{&m.interrupted, metric.JobInterrupted},
+		{&m.interrupted, metric.JobInterrupted}, {&m.pushRefusals, metric.PushRefusals},
 	} {
 		if *c.h, err = reg.CounterVec(c.n); err != nil {
 			return nil, err
@@ -224,3 +225,6 @@ func finishedAt(e *domain.Execution) time.Time {
 	}
 	return time.Time{}
 }
+
+// pushRefused counts a pushed event refused for reason (confirm).
+func (m *metrics) pushRefused(reason string) { m.pushRefusals.Inc(m.kind, reason) }

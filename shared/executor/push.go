@@ -2,15 +2,18 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/vecron/vecron/shared/delivery"
+	"github.com/vecron/vecron/shared/lograte"
 )
 
 // maxPushBody bounds a pushed event; due events are a job snapshot of a few kilobytes.
@@ -22,7 +25,11 @@ const maxPushBody = 1 << 20
 // handled. When interrupt is cancelled (the shutdown grace period is over) the handlers still
 // running see their context cancelled with its cause, record what they can and answer 503, so
 // the broker redelivers the event to another replica at once.
+//
+// Anyone who can reach the handler can send it anything: what is not a CloudEvent, and events
+// HandlePushed refuses, are logged at most once a minute.
 func PushHandler(interrupt context.Context, handle func(context.Context, cloudevents.Event) error, log *slog.Logger) http.Handler {
+	var malformed lograte.Limiter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -32,7 +39,9 @@ func PushHandler(interrupt context.Context, handle func(context.Context, cloudev
 		r.Body = http.MaxBytesReader(w, r.Body, maxPushBody)
 		ev, err := cehttp.NewEventFromHTTPRequest(r)
 		if err != nil {
-			log.Warn("reject pushed request: not a CloudEvent", "error", err)
+			if n, ok := malformed.Allow(time.Now(), refusalLogEvery); ok {
+				log.Warn("reject pushed request: not a CloudEvent; logged at most once a minute", "error", err, "rejected_since_last_line", n)
+			}
 			http.Error(w, "not a CloudEvent: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -46,7 +55,17 @@ func PushHandler(interrupt context.Context, handle func(context.Context, cloudev
 		defer stop()
 		err = callPushed(ctx, handle, *ev, log)
 		outcome := delivery.Decide(err)
-		if err != nil {
+		switch {
+		case errors.Is(err, errPushRefused):
+			// Logged where it was refused, at most once a minute.
+		case outcome.Action == delivery.Drop && err != nil:
+			// An event no executor can handle (not a due event, another kind's): anyone can
+			// send one, so a line a minute at most.
+			if n, ok := malformed.Allow(time.Now(), refusalLogEvery); ok {
+				log.Warn("pushed event refused; logged at most once a minute", "event_id", clip(ev.ID(), 200),
+					"status", outcome.HTTPStatus(), "error", clip(err.Error(), 400), "refused_since_last_line", n)
+			}
+		case err != nil:
 			log.Warn("pushed event not settled", "event_id", ev.ID(), "status", outcome.HTTPStatus(), "error", err)
 		}
 		if outcome.Action == delivery.Redeliver {

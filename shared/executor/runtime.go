@@ -32,6 +32,7 @@ import (
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/lograte"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/queue"
 	"github.com/vecron/vecron/shared/render"
@@ -98,6 +99,8 @@ type Store interface {
 	InsertExecutions(ctx context.Context, list []*domain.Execution) ([]store.Inserted, error)
 	FinishExecutions(ctx context.Context, list []store.Finish) ([]bool, error)
 	GateStaged(ctx context.Context, list []*domain.Execution) ([]store.Gate, error)
+	PushedFires(ctx context.Context, qs []store.PushedQuery) ([]store.PushedFire, error)
+	CancelExecution(ctx context.Context, id, reason string, at time.Time) (*domain.Execution, error)
 	GetJob(ctx context.Context, id string) (*domain.Job, error)
 	GetExecution(ctx context.Context, id string) (*domain.Execution, error)
 	SetExecutionVersion(ctx context.Context, e *domain.Execution, version int64) error
@@ -188,6 +191,11 @@ type Runtime struct {
 	inserts  *batcher[*domain.Execution, store.Inserted]
 	finishes *batcher[store.Finish, bool]
 	gates    *batcher[*domain.Execution, store.Gate]
+	pushes   *batcher[store.PushedQuery, store.PushedFire]
+
+	// refusals keeps refused pushed events, which anyone who reaches the executor can send,
+	// from flooding the log.
+	refusals lograte.Limiter
 }
 
 // Grouping of execution writes: a batch waits at most batchWait for company, so a lone
@@ -215,6 +223,7 @@ func New(kind domain.JobKind, function string, deps Deps, cfg Config) (*Runtime,
 		r.inserts = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.InsertExecutions)
 		r.finishes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.FinishExecutions)
 		r.gates = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.GateStaged)
+		r.pushes = newBatcher(batchSize, batchesInFlight, batchWait, deps.Store.PushedFires)
 	}
 	if r.tracer = tracerOf(deps.Tracer); r.tracer != nil {
 		r.ratio = sdktrace.TraceIDRatioBased(deps.TraceSampleRatio)
@@ -240,7 +249,9 @@ func (r *Runtime) Handle(ctx context.Context, ev cloudevents.Event) error {
 }
 
 // HandlePushed is Handle for transports whose broker times redeliveries by its own policy
-// (Knative): a redelivered retry runs whenever it arrives.
+// (Knative, OpenFaaS): a redelivered retry runs whenever it arrives. Such a transport takes
+// events from whoever can reach it, so a pushed event runs only what the database vouches for
+// (see confirm).
 func (r *Runtime) HandlePushed(ctx context.Context, ev cloudevents.Event) error {
 	return r.handle(ctx, ev, true)
 }
@@ -257,6 +268,11 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	d, err := r.parse(ev)
 	if err != nil {
 		return err
+	}
+	if pushed {
+		if d, err = r.confirm(ctx, d); err != nil {
+			return err
+		}
 	}
 	var ft *fireTrace
 	if r.tracer != nil {
@@ -294,8 +310,13 @@ func (r *Runtime) handle(ctx context.Context, ev cloudevents.Event, pushed bool)
 	if err != nil {
 		notSent = shutDown // staged and recorded, then interrupted before its instant
 	}
-	// Only a job whose definition holds a template costs a variables lookup.
+	// Only a job whose definition holds a template costs a variables lookup. A pushed event's
+	// data is not what runs (confirm): the rebuilt due is looked at instead.
 	templated := bytes.Contains(ev.Data(), []byte("{{"))
+	if pushed {
+		data, mErr := json.Marshal(d)
+		templated = mErr != nil || bytes.Contains(data, []byte("{{"))
+	}
 	if notSent == "" && e.JobVersion != d.JobVersion {
 		var reason string
 		d, reason, err = r.edited(ctx, d, e)
@@ -627,8 +648,10 @@ func firesAt(job *domain.Job, at time.Time) bool {
 	if err != nil {
 		return false
 	}
+	// Fires are minted at the millisecond (domain.Instant), whatever the schedule's precision:
+	// at stands for the schedule's first instant in [at, at+1ms).
 	next, ok := sched.Next(at.Add(-time.Nanosecond))
-	return ok && next.Equal(at)
+	return ok && domain.Instant(next).Equal(at)
 }
 
 // skipStaged records execution e, recorded running and not yet sent (staged, or its job edited),

@@ -277,7 +277,7 @@ func TestAPushedFireLinksTheBrokersTraceAndKeepsItsOwnParent(t *testing.T) {
 	t.Parallel()
 	f := newTracedFixture(t)
 	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: okTarget(t).URL})
-	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	at := recent()
 	ev := dueEvent(t, j, at)
 	const fire, broker = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-11111111111111111111111111111111-2222222222222222-01"
 	event.SetTrace(&ev, fire, "")

@@ -18,6 +18,10 @@ const (
 	FireLateness       Name = "vecron_fire_lateness_seconds"
 	ExecutionsInFlight Name = "vecron_executions_in_flight"
 
+	// PushRefusals counts the due events pushed to an executor that the database does not
+	// vouch for (docs/deploy.md §4, "Pushed events").
+	PushRefusals Name = "vecron_executor_push_refusals_total"
+
 	JobRuns        Name = "vecron_job_runs_total"
 	JobRunDuration Name = "vecron_job_run_duration_seconds"
 	JobLastSuccess Name = "vecron_job_last_success_timestamp_seconds"
@@ -36,6 +40,16 @@ const (
 	RunFailed       = "failed"
 	RunDeadLettered = "dead_lettered"
 	RunSkipped      = "skipped"
+)
+
+// Values of the push refusals family's reason label: the job does not exist; no fire of the
+// event's key, instant and trigger was handed out; the job is of another kind; only the claim
+// vouches for the fire and the schedule has no fire at its instant.
+const (
+	PushRefusedNoJob       = "no_job"
+	PushRefusedNotHanded   = "not_handed_out"
+	PushRefusedWrongKind   = "wrong_kind"
+	PushRefusedOffSchedule = "off_schedule"
 )
 
 // latenessBuckets (L) make the lateness bench's 100 and 150 ms goals and the 1 s SLO bucket
@@ -148,6 +162,14 @@ func executorFamilies() []Desc {
 			Help:       "Executions this process holds past their record, until the delivery is answered.",
 			Labels:     []Label{kind},
 			ObservedIn: "shared/executor runtime, handle: up past begin, down on return",
+		},
+		{
+			Name: PushRefusals, Type: TypeCounter,
+			Help: "Due events pushed to this executor (Knative, OpenFaaS) and refused, nothing run or recorded: the database does not vouch for the fire they name. " +
+				"Anyone who can reach an executor can push one; a rate above zero is someone trying.",
+			Labels: []Label{kind, {Name: "reason", Values: []string{PushRefusedNoJob, PushRefusedNotHanded, PushRefusedWrongKind,
+				PushRefusedOffSchedule}}},
+			ObservedIn: "shared/executor runtime, confirm, before a pushed event is staged or begun",
 		},
 		{
 			Name: JobRuns, Type: TypeCounter,

@@ -36,15 +36,20 @@ type Undelivered struct {
 
 // handedOutSQL is true when the fire of job $1 keyed $2 at $3 was handed out by $4: its outbox
 // row is due; or, for a scheduled fire ($5) no earlier than the job ($7 of clock skew), the
-// job's claim has passed its instant — a cron job's next run is after it, or a fixed_delay job
-// waits for its end (no next run) and no fire of it is newer, unfinished or finished after it;
+// job's claim has passed its instant — a cron job's next run is after it, or its schedule has
+// no next run left (a once job, an end_at passed) while it is enabled, or a fixed_delay job
+// waits for its end (no next run) and no fire of it is newer, unfinished or finished after it
+// (a fixed_delay job's next run, once set, follows an end already recorded: it vouches for no
+// fire that is not);
 // or, for a backfill ($6), a backfill of the job covering the instant is on record (its audit
 // row: the outbox row is gone once the fire is published); or, for a replay ($8), the dead
 // letter it replays names its key. A fire of any other trigger always has its execution
 // row before it is published.
 const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = $2 AND o.scheduled_at = $3
 		AND o.job_id = $1 AND o.publish_at <= $4)
-	OR $5 AND (SELECT $3 >= j.created_at - $7::interval AND (coalesce(j.next_run_at > $3, false) OR j.next_run_at IS NULL AND j.enabled
+	OR $5 AND (SELECT $3 >= j.created_at - $7::interval AND (coalesce(j.next_run_at > $3 AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay', false)
+			OR j.next_run_at IS NULL AND j.enabled AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay'
+			OR j.next_run_at IS NULL AND j.enabled
 			AND j.schedule->>'kind' = 'fixed_delay'
 			AND NOT EXISTS (SELECT 1 FROM job_executions x WHERE x.job_id = $1
 				AND x.trigger IN ('schedule', 'backfill')
