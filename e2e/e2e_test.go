@@ -379,14 +379,9 @@ func TestEndToEndPushRecordsADuplicateDeliveryOnce(t *testing.T) {
 	s := startStack(t, httpfn.TransportPush)
 	tg := newTarget(t)
 
-	// A job whose schedule is a year away: only the pushed event below runs it. (A disabled job
-	// would not run at all: its fires are recorded skipped.)
-	var j domain.Job
-	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
-		"name": "pushed", "schedule": map[string]any{"kind": "once", "at": time.Now().Add(365 * 24 * time.Hour).UTC().Format(time.RFC3339)},
-		"http": map[string]any{"url": tg.URL},
-	}, &j))
-	at := time.Now().UTC().Truncate(time.Second)
+	// The tick claims the fire, and nothing but the test delivers it: the executor is pushed to,
+	// and no broker is there.
+	j, at := claimedOnceJob(t, s, "pushed", tg.URL)
 	key := domain.ScheduledKey(j.ID, at)
 	ev, err := event.NewDue(event.DueFor(&j, at, domain.TriggerSchedule, key), "/test/broker")
 	require.NoError(t, err)
@@ -411,6 +406,21 @@ func TestEndToEndPushRecordsADuplicateDeliveryOnce(t *testing.T) {
 }
 
 // push delivers ev in binary content mode, as a Knative broker does, and returns the status.
+// claimedOnceJob stores a once job due in about a second and waits for the tick to claim its
+// fire, which an executor that is pushed to believes only then; in a stack whose executor is
+// pushed to, nobody delivers it but the test, as a broker would. It returns the job and the
+// fire's instant.
+func claimedOnceJob(t *testing.T, s *stack, name, url string) (domain.Job, time.Time) {
+	t.Helper()
+	j := onceJob(t, s, name, url, map[string]any{"max_attempts": 1})
+	testenv.AwaitWithin(t, 30*time.Second, "the tick claims the fire of job "+j.ID, func() (*time.Time, bool) {
+		var got domain.Job
+		getJSON(t, s.apiURL+"/api/v1/jobs/"+j.ID, &got)
+		return got.NextRunAt, got.NextRunAt == nil
+	})
+	return j, domain.Instant(*j.Schedule.At)
+}
+
 func push(t *testing.T, url string, ev cloudevents.Event) int {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, nil)

@@ -53,9 +53,11 @@ func TestMisfirePoliciesAfterTickOutage(t *testing.T) {
 		}
 		return "", true
 	})
+	// The outage begins when the tick stops: an instant after that and before the drain below
+	// ends is as missed as any later one (a loaded machine can take seconds to drain).
+	down := s.clock.Now()
 	s.stops["tick"]()
 	waitDrained(t, s) // what was published before the outage has run
-	down := s.clock.Now()
 	// Five periods pass while the tick is down. It comes back just after a scheduled instant:
 	// that one is on time, the one before it 2 s late, so "started more than a second late"
 	// tells the misfires apart.

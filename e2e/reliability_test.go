@@ -18,13 +18,21 @@ import (
 // onceJob creates a job that fires once, a second from now, at url.
 func onceJob(t *testing.T, s *stack, name, url string, retry map[string]any) domain.Job {
 	t.Helper()
-	at := time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)
-	var j domain.Job
-	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
-		"name": name, "schedule": map[string]any{"kind": "once", "at": at},
-		"http": map[string]any{"url": url}, "retry": retry,
-	}, &j))
-	return j
+	// A second ahead, or more when a loaded machine took longer than that to get the request to
+	// the api, which refuses an instant already past (schedule.at: never fires after now).
+	for margin := time.Second; ; margin *= 2 {
+		at := time.Now().Add(margin).UTC().Format(time.RFC3339Nano)
+		var j domain.Job
+		status := postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
+			"name": name, "schedule": map[string]any{"kind": "once", "at": at},
+			"http": map[string]any{"url": url}, "retry": retry,
+		}, &j)
+		if status == http.StatusBadRequest && margin < 8*time.Second {
+			continue
+		}
+		require.Equal(t, http.StatusCreated, status)
+		return j
+	}
 }
 
 // waitExecution polls the job's executions until one satisfies done, and returns it.

@@ -87,12 +87,7 @@ func TestTimelineOfAPushedFireSaysWhatItCannotKnow(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, httpfn.TransportPush)
 	tg := newTarget(t)
-	var j domain.Job
-	require.Equal(t, http.StatusCreated, postJSON(t, s.apiURL+"/api/v1/jobs", map[string]any{
-		"name": "pushed", "schedule": map[string]any{"kind": "once", "at": time.Now().Add(365 * 24 * time.Hour).UTC().Format(time.RFC3339)},
-		"http": map[string]any{"url": tg.URL},
-	}, &j))
-	at := time.Now().UTC().Truncate(time.Second)
+	j, at := claimedOnceJob(t, s, "pushed", tg.URL)
 	ev, err := event.NewDue(event.DueFor(&j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at)), "/test/broker")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, push(t, s.pushURL, ev))
