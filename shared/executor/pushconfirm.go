@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/vecron/vecron/shared/delivery"
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
@@ -66,14 +68,17 @@ func (r *Runtime) confirm(ctx context.Context, d event.Due) (event.Due, error) {
 		return refuse(metric.PushRefusedNoJob, "job %s does not exist", d.JobID)
 	case f.Job == nil:
 		return refuse(metric.PushRefusedNoJob, "job %s does not exist", d.JobID)
-	case !f.HandedOut || f.Waiting:
+	// A tick's own outbox row is due at the fire's instant and may be published up to
+	// tick.stage_ahead before it; only a run the api queued for later is waiting.
+	case !f.HandedOut || f.Waiting && d.Trigger != domain.TriggerSchedule:
 		return refuse(metric.PushRefusedNotHanded, "no %s fire of job %s at %s keyed %q was handed out", d.Trigger, d.JobID,
 			d.ScheduledAt.Format("2006-01-02T15:04:05.000Z07:00"), d.IdempotencyKey)
 	case f.Job.Kind != r.kind:
 		return refuse(metric.PushRefusedWrongKind, "job %s runs on the %s executor, not this %s one", d.JobID, f.Job.Kind, r.kind)
-	case !f.Recorded && !f.Queued && d.Trigger == domain.TriggerSchedule && !firesAt(f.Job, d.ScheduledAt):
-		// Only the claim vouches for it: the claim covers every instant before the job's next
-		// run, the schedule's and any other.
+	case !f.Recorded && !f.Queued && (d.Trigger == domain.TriggerSchedule || d.Trigger == domain.TriggerBackfill) &&
+		!firesAt(f.Job, d.ScheduledAt):
+		// Only the claim or the backfill vouches for it: they cover every instant of a range,
+		// the schedule's and any other.
 		return refuse(metric.PushRefusedOffSchedule, "job %s's schedule has no fire at %s", d.JobID,
 			d.ScheduledAt.Format("2006-01-02T15:04:05.000Z07:00"))
 	}
@@ -114,6 +119,10 @@ const (
 func badKey(d event.Due) string {
 	k := d.IdempotencyKey
 	switch {
+	case !canonicalUUID(d.JobID):
+		// ParseDue takes any form uuid.Validate does ({…}, urn:uuid:…); the database, and
+		// every key vecron mints, only the canonical one.
+		return "the job id is not a UUID in its canonical form"
 	case len(k) > maxKey || !utf8.ValidString(k) || strings.ContainsRune(k, 0):
 		return "the key is not one vecron mints: too long, not UTF-8 or holding NUL"
 	case !d.ScheduledAt.Equal(domain.Instant(d.ScheduledAt)):
@@ -126,6 +135,11 @@ func badKey(d event.Due) string {
 		return fmt.Sprintf("a %s fire's key begins with its job id and trigger", d.Trigger)
 	}
 	return ""
+}
+
+func canonicalUUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }
 
 // clip bounds what an event's sender wrote before it is logged.

@@ -333,6 +333,14 @@ func TestAForgedPushUnderAnotherJobsKeyIsRefused(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, a, at, domain.TriggerSchedule, key, nil)), key)
 		requireNoExecution(t, f, key)
 	}
+	// A job id in another of the forms a UUID parser takes is refused before the database sees
+	// it: the database takes none of them, and the batch it joined would fail with it.
+	for _, id := range []string{"{" + a.ID + "}", "urn:uuid:" + a.ID, strings.ToUpper(a.ID)} {
+		other := *a
+		other.ID = id
+		key := domain.ScheduledKey(id, at)
+		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, &other, at, domain.TriggerSchedule, key, nil)), id)
+	}
 	// A NUL in the key (a structured event: no header holds one) is refused before the
 	// database sees it.
 	ev := forged(t, a, at, domain.TriggerManual, a.ID+":manual:x\x00y", nil)
@@ -403,5 +411,23 @@ func TestAPushedFireOfAOnceJobIsBelievedAfterItsClaim(t *testing.T) {
 	// Any other instant is not its fire.
 	other := at.Add(-time.Second)
 	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, other, domain.TriggerSchedule, domain.ScheduledKey(j.ID, other), nil)))
+	require.Equal(t, int32(1), hits.Load())
+}
+
+func TestAPushedFireThatIsTheJobsNextRunIsBelieved(t *testing.T) {
+	t.Parallel()
+	target, hits := countingTarget(t, http.StatusOK)
+	f, h := newPushFixture(t)
+	// Claimed, then claimed again after an edit set the next run back to it: the job's next run
+	// is the fire's own instant, and the first publication is the one that arrives.
+	at := time.Now().UTC().Add(1500 * time.Millisecond).Truncate(time.Second)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: at})
+	f.clock.Advance(at.Sub(f.clock.Now()) + time.Millisecond) // the fire is due
+	require.Equal(t, http.StatusOK, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at), nil)))
+	require.Equal(t, int32(1), hits.Load())
+	// The next run a minute or more away vouches for nothing yet.
+	later := at.Add(2 * time.Minute)
+	k := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: later})
+	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, k, later, domain.TriggerSchedule, domain.ScheduledKey(k.ID, later), nil)))
 	require.Equal(t, int32(1), hits.Load())
 }

@@ -47,14 +47,20 @@ type PushedFire struct {
 }
 
 // PushedFires reads, for each of qs in order, what the database holds of the fire it names, in
-// one round trip for all of them.
+// one round trip for all of them. A fire is handed out as handedOutSQL says, or, scheduled, when
+// it is its job's next run and due: claimed, then claimed again after an edit set the next run
+// back to it, the stream drops the second publication as a duplicate, so the first must be
+// believed; sent early by anyone, it waits for its instant and runs the stored job once. (The
+// dead-letter sink must not take that one: a dead letter of a fire not claimed yet would make
+// the claim find it ended and never run it.)
 func (s *Store) PushedFires(ctx context.Context, qs []PushedQuery) ([]PushedFire, error) {
 	b := &pgx.Batch{}
 	for _, q := range qs {
 		b.Queue(`SELECT `+jobColumns+` FROM jobs WHERE id = $1`, q.JobID)
 		b.Queue(`SELECT o.trigger IS NOT NULL AND o.publish_at <= $4, coalesce(o.publish_at > $4, false),
 				coalesce(o.trigger, ''), coalesce((o.payload->>'forced')::boolean, false), o.payload->'payload',
-				EXISTS (SELECT 1 FROM jobs WHERE id = $1) AND `+handedOutSQL+`
+				EXISTS (SELECT 1 FROM jobs WHERE id = $1) AND (`+handedOutSQL+`
+					OR $5 AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND next_run_at = $3 AND $3 <= $4))
 			FROM (SELECT 1) one
 			LEFT JOIN outbox o ON o.idempotency_key = $2 AND o.scheduled_at = $3 AND o.job_id = $1`,
 			q.JobID, q.IdempotencyKey, q.ScheduledAt, q.Now.Add(UndeliveredSkew),

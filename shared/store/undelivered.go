@@ -40,10 +40,9 @@ type Undelivered struct {
 // no next run left (a once job, an end_at passed) while it is enabled, or a fixed_delay job
 // waits for its end (no next run) and no fire of it is newer, unfinished or finished after it
 // (a fixed_delay job's next run, once set, follows an end already recorded: it vouches for no
-// fire that is not);
-// or, for a backfill ($6), a backfill of the job covering the instant is on record (its audit
-// row: the outbox row is gone once the fire is published); or, for a replay ($8), the dead
-// letter it replays names its key. A fire of any other trigger always has its execution
+// fire that is not); or, for a backfill ($6), a backfill of the job covering the instant is on
+// record (its audit row: the outbox row is gone once the fire is published); or, for a replay
+// ($8), the dead letter it replays names its key. A fire of any other trigger always has its execution
 // row before it is published.
 const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = $2 AND o.scheduled_at = $3
 		AND o.job_id = $1 AND o.publish_at <= $4)
