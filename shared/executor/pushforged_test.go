@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -430,4 +431,49 @@ func TestAPushedFireThatIsTheJobsNextRunIsBelieved(t *testing.T) {
 	k := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: later})
 	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, k, later, domain.TriggerSchedule, domain.ScheduledKey(k.ID, later), nil)))
 	require.Equal(t, int32(1), hits.Load())
+}
+
+// BenchmarkHandlePushed is what believing only the database costs a pushed fire: the same fires,
+// one at a time, handled as pulled from JetStream and as pushed (confirmed against the
+// database first), on a real database and broker.
+func BenchmarkHandlePushed(b *testing.B) {
+	for _, pushed := range []bool{false, true} {
+		name := map[bool]string{false: "pulled", true: "pushed"}[pushed]
+		b.Run(name, func(b *testing.B) {
+			st, _ := testfactory.Store(b)
+			_, js, names := testenv.NATS(b)
+			clock := clockwork.NewRealClock()
+			runner := httpjob.New(clock, httpjob.Config{}, egress.LoopbackPolicy())
+			b.Cleanup(runner.Close)
+			rt, err := executor.New(domain.KindHTTP, "execute-http", executor.Deps{Store: st, Runner: runner,
+				Publisher: queue.NewPublisher(js), Names: names, Clock: clock, Log: testenv.Logger(b)}, executor.Config{})
+			require.NoError(b, err)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			b.Cleanup(srv.Close)
+			// Fires the claim covers: the seconds before each job's next run, since it was made.
+			const perJob = 50
+			now := time.Now().UTC().Truncate(time.Second)
+			evs := make([]cloudevents.Event, 0, b.N)
+			for len(evs) < b.N {
+				j := testfactory.Job(b, st, testfactory.JobOpts{URL: srv.URL, NextRunAt: now.Add(time.Hour)})
+				for k := 1; k <= perJob && len(evs) < b.N; k++ {
+					at := now.Add(-time.Duration(k) * time.Second)
+					ev, err := event.NewDue(event.DueFor(j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at)), "/bench")
+					require.NoError(b, err)
+					evs = append(evs, ev)
+				}
+			}
+			handle := rt.Handle
+			if pushed {
+				handle = rt.HandlePushed
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := handle(context.Background(), evs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
