@@ -37,17 +37,6 @@ var errPushRefused = errors.New("pushed event refused")
 // the claim's replica and instant and the trace context, which only label the fire.
 func (r *Runtime) confirm(ctx context.Context, d event.Due) (event.Due, error) {
 	now := r.now().UTC()
-	// Checked before the batch: one event the database would refuse to compare (a NUL, a key
-	// longer than any vecron mints) must not fail the real events batched with it.
-	if reason := badKey(d); reason != "" {
-		r.m.pushRefused(metric.PushRefusedNotHanded)
-		return d, fmt.Errorf("%w: %w: %s", delivery.ErrPermanent, errPushRefused, reason)
-	}
-	f, err := r.pushes.do(ctx, store.PushedQuery{JobID: d.JobID, IdempotencyKey: d.IdempotencyKey,
-		ScheduledAt: d.ScheduledAt, Trigger: d.Trigger, Now: now})
-	if err != nil {
-		return d, err // the database could not tell: delivered again
-	}
 	refuse := func(reason, format string, args ...any) (event.Due, error) {
 		r.m.pushRefused(reason)
 		if n, ok := r.refusals.Allow(r.clock.Now(), refusalLogEvery); ok {
@@ -55,6 +44,16 @@ func (r *Runtime) confirm(ctx context.Context, d event.Due) (event.Due, error) {
 				"reason", reason, "detail", clip(fmt.Sprintf(format, args...), 400), "refused_since_last_line", n)
 		}
 		return d, fmt.Errorf("%w: %w: "+format, append([]any{delivery.ErrPermanent, errPushRefused}, args...)...)
+	}
+	// Checked before the batch: one event the database would refuse to compare (a NUL, a key
+	// longer than any vecron mints) must not fail the real events batched with it.
+	if reason := badKey(d); reason != "" {
+		return refuse(metric.PushRefusedNotHanded, "%s", reason)
+	}
+	f, err := r.pushes.do(ctx, store.PushedQuery{JobID: d.JobID, IdempotencyKey: d.IdempotencyKey,
+		ScheduledAt: d.ScheduledAt, Trigger: d.Trigger, Now: now})
+	if err != nil {
+		return d, err // the database could not tell: delivered again
 	}
 	switch {
 	case f.Job == nil && f.Execution != nil && f.Execution.Status == domain.StatusQueued:
