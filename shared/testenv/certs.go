@@ -31,6 +31,31 @@ type CertFiles struct {
 	CertFile, KeyFile string
 }
 
+// InstallAt copies f's certificate to certFile and its key to keyFile, as a rotation of mounted
+// files replaces what they hold while their paths stay.
+func (f CertFiles) InstallAt(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	CopyFile(t, f.CertFile, certFile)
+	CopyFile(t, f.KeyFile, keyFile)
+}
+
+// CopyFile copies from to to, written to a temporary name and renamed, as cert-manager's writers
+// do: a reader sees the old file or the new, never half of one.
+func CopyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := to + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // NewCA returns a CA named name whose files live in a temporary directory of t. Its
 // certificates are valid from an hour ago for a day: TLS checks validity against the real time.
 func NewCA(t testing.TB, name string) *CA {

@@ -73,17 +73,6 @@ func commonName(addr string, cfg *tls.Config) (string, error) {
 	return strings.TrimSpace(line), err
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	require.NoError(t, err)
-	// Written to a temporary name and renamed, as cert-manager's writers do: a reader sees the
-	// old file or the new, never half of one.
-	tmp := to + ".tmp"
-	require.NoError(t, os.WriteFile(tmp, b, 0o600))
-	require.NoError(t, os.Rename(tmp, to))
-}
-
 func TestARotatedClientCertificateIsSentFromTheNextHandshake(t *testing.T) {
 	t.Parallel()
 	ca := testenv.NewCA(t, "rotation CA")
@@ -92,8 +81,8 @@ func TestARotatedClientCertificateIsSentFromTheNextHandshake(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := tlsconf.Config{CAFile: ca.File, CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")}
-	copyFile(t, first.CertFile, cfg.CertFile)
-	copyFile(t, first.KeyFile, cfg.KeyFile)
+	testenv.CopyFile(t, first.CertFile, cfg.CertFile)
+	testenv.CopyFile(t, first.KeyFile, cfg.KeyFile)
 	cl, err := tlsconf.New("redis.tls", cfg)
 	require.NoError(t, err)
 	// One configuration for every connection, as a pool of connections holds it.
@@ -104,12 +93,12 @@ func TestARotatedClientCertificateIsSentFromTheNextHandshake(t *testing.T) {
 	require.Equal(t, "first", got)
 
 	// Half a rotation: the new certificate is there, its key not yet. The pair in use stays.
-	copyFile(t, second.CertFile, cfg.CertFile)
+	testenv.CopyFile(t, second.CertFile, cfg.CertFile)
 	got, err = commonName(addr, tc)
 	require.NoError(t, err)
 	require.Equal(t, "first", got)
 
-	copyFile(t, second.KeyFile, cfg.KeyFile)
+	testenv.CopyFile(t, second.KeyFile, cfg.KeyFile)
 	got, err = commonName(addr, tc)
 	require.NoError(t, err)
 	require.Equal(t, "second", got)
@@ -131,9 +120,9 @@ func TestAKubernetesSecretVolumeSwapIsFollowed(t *testing.T) {
 	version := func(name string, ca *testenv.CA, client testenv.CertFiles) {
 		dir := filepath.Join(vol, name)
 		require.NoError(t, os.Mkdir(dir, 0o755))
-		copyFile(t, ca.File, filepath.Join(dir, "ca.crt"))
-		copyFile(t, client.CertFile, filepath.Join(dir, "tls.crt"))
-		copyFile(t, client.KeyFile, filepath.Join(dir, "tls.key"))
+		testenv.CopyFile(t, ca.File, filepath.Join(dir, "ca.crt"))
+		testenv.CopyFile(t, client.CertFile, filepath.Join(dir, "tls.crt"))
+		testenv.CopyFile(t, client.KeyFile, filepath.Join(dir, "tls.key"))
 		require.NoError(t, os.Symlink(name, filepath.Join(vol, "..data_tmp")))
 		require.NoError(t, os.Rename(filepath.Join(vol, "..data_tmp"), filepath.Join(vol, "..data")))
 	}
@@ -223,8 +212,8 @@ func TestAFailedReReadIsLoggedOncePerNewError(t *testing.T) {
 	client := ca.Client(t, "vecron")
 	dir := t.TempDir()
 	caFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tls.key")
-	copyFile(t, ca.File, caFile)
-	copyFile(t, client.KeyFile, keyFile)
+	testenv.CopyFile(t, ca.File, caFile)
+	testenv.CopyFile(t, client.KeyFile, keyFile)
 	cl, err := tlsconf.New("nats.tls", tlsconf.Config{CAFile: caFile, CertFile: client.CertFile, KeyFile: keyFile})
 	require.NoError(t, err)
 	var logs testenv.LogBuffer
@@ -249,7 +238,7 @@ func TestAFailedReReadIsLoggedOncePerNewError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, lines())
 	// Mended, then broken the same way again: that is news too.
-	copyFile(t, ca.File, caFile)
+	testenv.CopyFile(t, ca.File, caFile)
 	_, err = cl.RootCAs()
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(caFile))
