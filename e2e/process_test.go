@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/event"
+	"github.com/vecron/vecron/shared/gocmd"
 	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
@@ -40,7 +40,7 @@ var binaries = sync.OnceValues(func() (string, error) {
 	}
 	// Built as make build and the bench build them (static, -trimpath): the build cache then
 	// serves the packages they share, in a fresh clone too.
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
+	cmd := exec.Command(gocmd.Path(), "build", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
 		"./functions/tick", "./functions/execute-http", "./functions/api", "./cmd/vecron")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

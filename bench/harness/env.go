@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vecron/vecron/bench/report"
+	"github.com/vecron/vecron/shared/gocmd"
 )
 
 // Env locates the services and the binaries.
@@ -52,7 +53,7 @@ func (e Env) progress(format string, args ...any) {
 // Build compiles the function binaries and the vecron command as they ship (static, stripped)
 // into dir.
 func Build(ctx context.Context, repoRoot, dir string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
+	cmd := exec.CommandContext(ctx, gocmd.Path(), "build", "-trimpath",
 		"-ldflags=-s -w", "-o", dir+string(filepath.Separator), "./functions/tick", "./functions/execute-http", "./functions/execute-db", "./functions/api",
 		"./cmd/vecron")
 	cmd.Dir = repoRoot
@@ -70,7 +71,7 @@ const RiverPeer = "river-peer"
 // never depends on River) into dir. The first build downloads and compiles River: about half a
 // minute on two cores.
 func BuildRiverPeer(ctx context.Context, repoRoot, dir string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath",
+	cmd := exec.CommandContext(ctx, gocmd.Path(), "build", "-trimpath",
 		"-ldflags=-s -w", "-o", filepath.Join(dir, RiverPeer), ".")
 	cmd.Dir = filepath.Join(repoRoot, "bench", "peers", "river")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")

@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/vecron/vecron/shared/gocmd"
 )
 
 // RepositoryDefault is the repository an archive's images are named under when Options
@@ -191,9 +193,7 @@ func buildBinaries(ctx context.Context, root, dir string, specs []Spec, p v1.Pla
 				paths[i] = filepath.Join(out, path.Base(s.Package))
 			}
 		}
-		// The go command of the toolchain running this program, so that its build cache and
-		// version are make build's and the tests'.
-		cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+		cmd := exec.CommandContext(ctx, gocmd.Path(), args...)
 		cmd.Dir = root
 		env := append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
 		if p.Variant != "" && p.Architecture == "arm" {

@@ -6,11 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/gocmd"
 )
 
 // budget is the most a function binary may weigh: 30 MiB.
@@ -25,7 +26,7 @@ const reflectMethod = "<ReflectMethod>"
 // stripped, without local paths.
 func goCmd(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+	cmd := exec.Command(gocmd.Path(), args...)
 	cmd.Dir = filepath.Join("..", "..", "..")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	return cmd
