@@ -244,7 +244,7 @@ func newAccessEnv(t testing.TB) *accessEnv {
 	ident := testfactory.Identity(t, st, testfactory.AuthConfig(t), time.Now)
 	vars := variables.New(st, keys, time.Now)
 	redisURL, prefix := testenv.RedisURL(t)
-	rdb, err := redisconn.Open(redisconn.Config{URL: redisURL}, "ratelimit", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: redisURL}, "ratelimit", nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	s := New(Deps{Jobs: jobs.New(st, time.Now), Vars: vars, Store: st, Identity: ident,

@@ -42,7 +42,7 @@ func newEventClient(t *testing.T, clk clockwork.Clock, limiter bool) *client {
 		Checks: []server.Check{{Name: "postgres", Fn: st.Ping}}}
 	if limiter {
 		url, prefix := testenv.RedisURL(t)
-		rdb, err := redisconn.Open(redisconn.Config{URL: url}, "ratelimit", nil)
+		rdb, err := redisconn.Open(redisconn.Config{URL: url}, "ratelimit", nil, nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = rdb.Close() })
 		d.EventLimiter = ratelimit.NewEvents(rdb, prefix)

@@ -66,7 +66,7 @@ func newHookClient(t *testing.T) *hookClient {
 	keys, err := secret.ParseKeys(key)
 	require.NoError(t, err)
 	url, prefix := testenv.RedisURL(t)
-	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "ratelimit", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "ratelimit", nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))

@@ -122,7 +122,7 @@ func newPanicFixture(t *testing.T) *panicFixture {
 func testBreakers(t *testing.T, clock clockwork.Clock) *breaker.Breakers {
 	t.Helper()
 	redisURL, prefix := testenv.RedisURL(t)
-	rdb, err := redisconn.Open(redisconn.Config{URL: redisURL}, "breaker", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: redisURL}, "breaker", nil, nil)
 	require.NoError(t, err)
 	cfg := panicBreakerConfig
 	cfg.KeyPrefix = prefix

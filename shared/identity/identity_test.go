@@ -374,7 +374,7 @@ func TestOIDCRolesMapToNamespaces(t *testing.T) {
 	oidc, err := auth.NewOIDC(ctx, cfg.OIDC, nil, time.Now)
 	require.NoError(t, err)
 	url, prefix := testenv.RedisURL(t)
-	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "login", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "login", nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rdb.Close() })
 	svc, err := identity.New(st, cfg, identity.Deps{OIDC: oidc, Limiter: auth.NewLoginLimiter(rdb, auth.LoginLimitConfig{Prefix: prefix})}, time.Now)

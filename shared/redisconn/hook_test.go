@@ -33,7 +33,7 @@ func TestAClientCountsItsComponentsFailures(t *testing.T) {
 	url, prefix := testenv.RedisURL(t)
 	reg, err := metric.New(metric.Config{Function: "dev"})
 	require.NoError(t, err)
-	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "breaker", reg)
+	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "breaker", reg, nil)
 	require.NoError(t, err)
 	defer rdb.Close()
 	ctx := t.Context()
@@ -72,7 +72,7 @@ func TestAClientCountsItsComponentsFailures(t *testing.T) {
 	require.Equal(t, 3.0, errorsOf(t, reg)["breaker"])
 
 	// Redis out of reach: a failure each command, counted once (not again at the dial).
-	down, err := redisconn.Open(redisconn.Config{URL: fmt.Sprintf("redis://%s/0", testenv.RefusedAddr(t))}, "lease", reg)
+	down, err := redisconn.Open(redisconn.Config{URL: fmt.Sprintf("redis://%s/0", testenv.RefusedAddr(t))}, "lease", reg, nil)
 	require.NoError(t, err)
 	defer down.Close()
 	require.Error(t, down.Ping(ctx).Err())
@@ -83,9 +83,9 @@ func TestAClientCountsItsComponentsFailures(t *testing.T) {
 
 func TestOpenNamesAKnownComponent(t *testing.T) {
 	t.Parallel()
-	_, err := redisconn.Open(redisconn.Config{URL: "redis://127.0.0.1:6379/0"}, "tick", nil)
+	_, err := redisconn.Open(redisconn.Config{URL: "redis://127.0.0.1:6379/0"}, "tick", nil, nil)
 	require.ErrorContains(t, err, `component "tick"`)
-	rdb, err := redisconn.Open(redisconn.Config{URL: "redis://127.0.0.1:6379/0"}, "login", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: "redis://127.0.0.1:6379/0"}, "login", nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, rdb.Close())
 }

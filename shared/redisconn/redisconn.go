@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -41,8 +42,9 @@ func (c Config) Prefix() string { return cmp.Or(c.KeyPrefix, KeyPrefixDefault) }
 // Open returns a client for c.URL used by component (one of metric.RedisComponents()), or an
 // error naming the setting. It does not connect: Redis may come up later, and callers work on
 // without it meanwhile. The client counts its failed commands in reg's
-// vecron_redis_errors_total{component}; a nil reg counts nothing.
-func Open(c Config, component string, reg *metric.Registry) (*redis.Client, error) {
+// vecron_redis_errors_total{component}; a nil reg counts nothing. log hears of TLS files that
+// no longer read while the last good ones stay in use; a nil log keeps that silent.
+func Open(c Config, component string, reg *metric.Registry, log *slog.Logger) (*redis.Client, error) {
 	if !slices.Contains(metric.RedisComponents(), component) {
 		return nil, fmt.Errorf("redis client: component %q is not one of %v", component, metric.RedisComponents())
 	}
@@ -55,7 +57,10 @@ func Open(c Config, component string, reg *metric.Registry) (*redis.Client, erro
 		// The parser's message may echo the URL, password included.
 		return nil, errors.New("redis.url: not a redis:// or rediss:// URL")
 	}
-	if err := useTLS(opts, c.TLS); err != nil {
+	if log != nil {
+		log = log.With("redis_client", component) // the api has two clients, each with its files
+	}
+	if err := useTLS(opts, c.TLS, log); err != nil {
 		return nil, err
 	}
 	// Without this, go-redis ignores context deadlines while reading a reply, and a paused

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"time"
 
@@ -24,9 +25,9 @@ const keepAlive = 5 * time.Minute
 
 // useTLS applies the TLS settings to opts, parsed from a URL: with any of them set, each new
 // connection dials with a configuration built from the files as they are then, so rotated
-// certificates and CAs are used from the next connection on. It returns an error naming the
-// setting when they cannot apply.
-func useTLS(opts *redis.Options, c tlsconf.Config) error {
+// certificates and CAs are used from the next connection on; log, when not nil, hears of files
+// that no longer read. It returns an error naming the setting when they cannot apply.
+func useTLS(opts *redis.Options, c tlsconf.Config, log *slog.Logger) error {
 	if opts.TLSConfig != nil && opts.TLSConfig.InsecureSkipVerify && !c.Development {
 		return errors.New("redis.url: skip_verify is refused outside vecron dev; set redis.tls.ca_file to the CA that signs the server's certificate")
 	}
@@ -39,6 +40,9 @@ func useTLS(opts *redis.Options, c tlsconf.Config) error {
 	cl, err := tlsconf.New(tlsSection, c)
 	if err != nil {
 		return err
+	}
+	if log != nil {
+		cl.SetLogger(log)
 	}
 	host := opts.TLSConfig.ServerName // the URL's host
 	skipVerify := opts.TLSConfig.InsecureSkipVerify

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestRedisOverTLSWithClientCertificatesAndAnACLUser(t *testing.T) {
 	url := "rediss://vecron:" + redisPassword + "@" + addr + "/0"
 	ping := func(t *testing.T, cfg redisconn.Config) error {
 		t.Helper()
-		rdb, err := redisconn.Open(cfg, "lease", nil)
+		rdb, err := redisconn.Open(cfg, "lease", nil, nil)
 		require.NoError(t, err)
 		defer rdb.Close()
 		err = rdb.Ping(t.Context()).Err()
@@ -68,7 +69,7 @@ func TestRedisOverTLSWithClientCertificatesAndAnACLUser(t *testing.T) {
 		t.Parallel()
 		prefix := testenv.Name(t) + ":" // a server of this test's own: no other test's keys
 		rdb, err := redisconn.Open(redisconn.Config{URL: url, TLS: tlsconf.Config{CAFile: ca.File,
-			CertFile: good.CertFile, KeyFile: good.KeyFile, MinVersion: "1.3"}}, "breaker", nil)
+			CertFile: good.CertFile, KeyFile: good.KeyFile, MinVersion: "1.3"}}, "breaker", nil, nil)
 		require.NoError(t, err)
 		defer rdb.Close()
 		require.NoError(t, rdb.Set(t.Context(), prefix+"k", "v", 0).Err())
@@ -110,22 +111,28 @@ func TestRedisOverTLSWithClientCertificatesAndAnACLUser(t *testing.T) {
 		stranger := other.Client(t, "vecron")
 		dir := t.TempDir()
 		cfg := tlsconf.Config{CAFile: ca.File, CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key")}
-		install := func(f testenv.CertFiles) {
-			for from, to := range map[string]string{f.CertFile: cfg.CertFile, f.KeyFile: cfg.KeyFile} {
-				b, err := os.ReadFile(from)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(to+".new", b, 0o600))
-				require.NoError(t, os.Rename(to+".new", to))
-			}
-		}
-		install(stranger)
-		rdb, err := redisconn.Open(redisconn.Config{URL: url, TLS: cfg}, "lease", nil)
+		stranger.InstallAt(t, cfg.CertFile, cfg.KeyFile)
+		var logs testenv.LogBuffer
+		rdb, err := redisconn.Open(redisconn.Config{URL: url, TLS: cfg}, "lease", nil, slog.New(slog.NewTextHandler(&logs, nil)))
 		require.NoError(t, err)
 		defer rdb.Close()
 		require.ErrorContains(t, rdb.Ping(t.Context()).Err(), "redis.tls.cert_file: ")
 
-		install(good)
+		good.InstallAt(t, cfg.CertFile, cfg.KeyFile)
 		require.NoError(t, rdb.Ping(t.Context()).Err())
+
+		// A rotation half done: the renewed certificate is written, its key not yet. The next
+		// connection signs in with the last good pair, and one line says so.
+		testenv.CopyFile(t, ca.Client(t, "vecron").CertFile, cfg.CertFile)
+		held := rdb.Conn() // the connection already open; the next one is dialled
+		defer held.Close()
+		require.NoError(t, held.Ping(t.Context()).Err())
+		fresh := rdb.Conn()
+		defer fresh.Close()
+		require.NoError(t, fresh.Ping(t.Context()).Err())
+		require.Equal(t, 1, strings.Count(logs.String(), "tls files do not read; the last good ones stay in use"), logs.String())
+		require.Contains(t, logs.String(), "redis.tls.cert_file")
+		require.Contains(t, logs.String(), "redis_client=lease")
 	})
 }
 
@@ -148,14 +155,14 @@ func TestOpenRefusesTLSSettingsThatCannotApply(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := redisconn.Open(tt.cfg, "lease", nil)
+			_, err := redisconn.Open(tt.cfg, "lease", nil, nil)
 			require.ErrorContains(t, err, tt.want)
 			require.NotContains(t, err.Error(), redisPassword)
 		})
 	}
 	// vecron dev may skip verification, for a local server with a self-signed certificate.
 	rdb, err := redisconn.Open(redisconn.Config{URL: "rediss://127.0.0.1:6380/0?skip_verify=true",
-		TLS: tlsconf.Config{Development: true}}, "lease", nil)
+		TLS: tlsconf.Config{Development: true}}, "lease", nil, nil)
 	require.NoError(t, err)
 	require.NoError(t, rdb.Close())
 }

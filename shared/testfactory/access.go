@@ -45,7 +45,7 @@ func AuthConfig(t testing.TB) identity.Config {
 func Identity(t testing.TB, st *store.Store, cfg identity.Config, now func() time.Time) *identity.Service {
 	t.Helper()
 	url, prefix := testenv.RedisURL(t)
-	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "login", nil)
+	rdb, err := redisconn.Open(redisconn.Config{URL: url}, "login", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

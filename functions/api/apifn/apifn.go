@@ -254,12 +254,12 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	if s.Redis.Enabled() {
 		// One client per component, so that each one's failures are counted as its own; a
 		// client connects on first use, so the second costs nothing until it is used.
-		rdb, err := redisconn.Open(s.Redis, "login", reg)
+		rdb, err := redisconn.Open(s.Redis, "login", reg, log)
 		if err != nil {
 			return err
 		}
 		defer rdb.Close()
-		limits, err := redisconn.Open(s.Redis, "ratelimit", reg)
+		limits, err := redisconn.Open(s.Redis, "ratelimit", reg, log)
 		if err != nil {
 			return err
 		}

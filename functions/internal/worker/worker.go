@@ -184,7 +184,7 @@ func run(ctx context.Context, clock clockwork.Clock, kind domain.JobKind, functi
 		Tracer: tracing.Provider(), TraceSampleRatio: s.OTel.SampleRatio}
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis, "breaker", reg)
+		rdb, err := redisconn.Open(s.Redis, "breaker", reg, log)
 		if err != nil {
 			return err
 		}

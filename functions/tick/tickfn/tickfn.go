@@ -167,7 +167,7 @@ func run(ctx context.Context, clock clockwork.Clock, s Settings, log *slog.Logge
 	checks := []server.Check{{Name: "postgres", Fn: st.Ping}, {Name: "nats", Fn: queue.Ping(nc)}}
 	g, ctx := errgroup.WithContext(ctx)
 	if s.Redis.Enabled() {
-		rdb, err := redisconn.Open(s.Redis, "lease", reg)
+		rdb, err := redisconn.Open(s.Redis, "lease", reg, log)
 		if err != nil {
 			return err
 		}
