@@ -93,8 +93,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		// The parse error may quote the URL, password included; say only what is wrong.
-		return nil, errors.New("database.url: not a valid PostgreSQL connection string")
+		return nil, parseError(err)
 	}
 	pcfg.MaxConns = int32(cmp.Or(cfg.MaxConns, MaxConnsDefault))
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
@@ -109,13 +108,35 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// parseError says what is wrong with database.url. The parser's own message may quote the URL,
+// password included, so it is never passed on. Its TLS causes are: they name a setting or a
+// file and what is wrong with it, never what the file holds; those about the key pair are said
+// in words of our own, as tlsconf says them, so that no parser's message about a key is logged.
+func parseError(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		if cause := errors.Unwrap(pe); cause != nil && strings.HasSuffix(pe.Error(), ": failed to configure TLS ("+cause.Error()+")") {
+			why := cause.Error()
+			switch {
+			case strings.HasPrefix(why, "unable to load cert:"):
+				why = "the certificate (sslcert) and the key (sslkey) do not make a pair, or one does not parse"
+			case strings.HasPrefix(why, "unable to decrypt key:"):
+				why = "the key (sslkey) does not decrypt with sslpassword"
+			}
+			return fmt.Errorf("database.url (sslmode, sslrootcert, sslcert, sslkey): the TLS settings do not apply: %s", why)
+		}
+	}
+	return errors.New("database.url: not a valid PostgreSQL connection string")
+}
+
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping postgres: %w", err)
+		// The ping may be the first connection after the TLS files were rotated.
+		return fmt.Errorf("ping postgres: %w", explainConnect(err))
 	}
 	return nil
 }

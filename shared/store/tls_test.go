@@ -125,6 +125,51 @@ func TestStoreOverTLSWithClientCertificates(t *testing.T) {
 		err := open(t, tlsURL(port, pgPassword, with(map[string]string{"sslcert": stranger.CertFile, "sslkey": stranger.KeyFile})))
 		require.ErrorContains(t, err, "database.url (sslcert, sslkey): the server wants a client certificate it trusts")
 	})
+	t.Run("RotatedClientCertificateIsSentFromTheNextConnection", func(t *testing.T) {
+		t.Parallel()
+		// The files as a Secret volume holds them: rotation replaces what they hold, not their paths.
+		dir := t.TempDir()
+		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+		ca.Client(t, "postgres").InstallAt(t, certFile, keyFile)
+		s, err := store.Open(t.Context(), store.Config{URL: tlsURL(port, pgPassword, with(map[string]string{"sslcert": certFile, "sslkey": keyFile}))})
+		require.NoError(t, err)
+		defer s.Close()
+
+		// A certificate the server does not trust: were the files read once, at start, the next
+		// connection would still sign in with the first one.
+		other.Client(t, "postgres").InstallAt(t, certFile, keyFile)
+		s.CloseConnections()
+		err = s.Ping(t.Context())
+		require.ErrorContains(t, err, "database.url (sslcert, sslkey): the server")
+		require.NotContains(t, err.Error(), pgPassword)
+
+		// The renewed certificate: the next connection signs in with it, without a restart.
+		ca.Client(t, "postgres").InstallAt(t, certFile, keyFile)
+		s.CloseConnections()
+		require.NoError(t, s.Ping(t.Context()))
+	})
+	t.Run("TLSSettingsThatDoNotApply", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		garbage := filepath.Join(dir, "garbage.pem")
+		require.NoError(t, os.WriteFile(garbage, []byte("not a key"), 0o600))
+		for name, c := range map[string]struct {
+			params map[string]string
+			want   string
+		}{
+			"MissingKey":   {map[string]string{"sslkey": filepath.Join(dir, "absent.key")}, "unable to read sslkey"},
+			"KeyNotPEM":    {map[string]string{"sslkey": garbage}, "failed to decode sslkey"},
+			"MissingCA":    {map[string]string{"sslrootcert": filepath.Join(dir, "absent.crt")}, "unable to read CA file"},
+			"KeyOfAnother": {map[string]string{"sslkey": other.Client(t, "postgres").KeyFile}, "do not make a pair"},
+			"CertNoKey":    {map[string]string{"sslkey": ""}, `both "sslcert" and "sslkey" are required`},
+			"BadMode":      {map[string]string{"sslmode": "verify_full"}, "sslmode is invalid"},
+		} {
+			err := open(t, tlsURL(port, pgPassword, with(c.params)))
+			require.ErrorContains(t, err, "database.url (sslmode, sslrootcert, sslcert, sslkey): the TLS settings do not apply: ", name)
+			require.ErrorContains(t, err, c.want, name)
+			require.NotContains(t, err.Error(), "not a key", name)
+		}
+	})
 	t.Run("WrongPassword", func(t *testing.T) {
 		t.Parallel()
 		err := open(t, tlsURL(port, "not-"+pgPassword, full))
