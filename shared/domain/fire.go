@@ -26,6 +26,9 @@ type Skip struct {
 	Key         string
 	ScheduledAt time.Time
 	Reason      string
+	// Until is the end (not itself skipped) of the instants the record stands for when it
+	// stands for a range of them from ScheduledAt (MisfireRangeKey); zero for one fire.
+	Until time.Time
 }
 
 // PlanResult is what a claim does with one job: the fires to publish, the fires recorded as

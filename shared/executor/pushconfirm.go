@@ -32,9 +32,9 @@ var errPushRefused = errors.New("pushed event refused")
 // the retry policy, the concurrency policy, the chains — is the job as stored, never the
 // event's. A fire the database does not know is refused for good (400), with nothing recorded.
 //
-// Still from the event, which the database no longer holds once the fire's outbox row is gone:
-// the payload of a manual, webhook or event fire (the outbox row's when it is still there), and
-// the claim's replica and instant and the trace context, which only label the fire.
+// The payload, trigger and force are the outbox row's while it is there, then what was
+// published when it left (published_fires). Still from the event: the claim's replica and
+// instant and the trace context, which only label the fire.
 func (r *Runtime) confirm(ctx context.Context, d event.Due) (event.Due, error) {
 	now := r.now().UTC()
 	refuse := func(reason, format string, args ...any) (event.Due, error) {
@@ -82,20 +82,16 @@ func (r *Runtime) confirm(ctx context.Context, d event.Due) (event.Due, error) {
 			d.ScheduledAt.Format("2006-01-02T15:04:05.000Z07:00"))
 	}
 	trigger := d.Trigger
-	if f.Recorded || f.Queued {
+	if f.Recorded || f.Queued || f.Published {
 		trigger = f.Trigger
 	}
 	nd := event.DueFor(f.Job, d.ScheduledAt, trigger, d.IdempotencyKey)
 	nd.Forced = f.Forced
-	switch {
-	case f.Queued:
+	// The payload is the outbox row's, or what was published when the row left; a tick's fire
+	// has none. Any other payload is the event's sender's: a fire published before the
+	// database kept payloads (an upgrade) or whose day of history is gone runs without one.
+	if f.Queued || f.Published {
 		nd.Payload = f.Payload
-	case trigger == domain.TriggerSchedule || trigger == domain.TriggerBackfill:
-		// A tick's fire has no payload: one in a pushed event is made up.
-	default:
-		// A manual, webhook, event, chain or replay fire published and gone from the outbox:
-		// the database no longer holds its payload (docs/deploy.md §4, "Pushed events").
-		nd.Payload = d.Payload
 	}
 	nd.Retry = withRetryDefaults(nd.Retry)
 	// Labels of the fire's timeline and trace, bounded: the event's sender chose them.

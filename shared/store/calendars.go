@@ -242,7 +242,11 @@ func (s *Store) replanJobs(ctx context.Context, tx pgx.Tx, name string, replan R
 			rules[i] = &text
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE jobs j SET calendar_rules = u.rules::jsonb, next_run_at = u.next
+	// New rules are a new plan: the instants they allow before now were never claimed
+	// (claims_from, as updateJob sets it).
+	if _, err := tx.Exec(ctx, `UPDATE jobs j SET calendar_rules = u.rules::jsonb, next_run_at = u.next,
+			claims_from = CASE WHEN j.calendar_rules IS NOT DISTINCT FROM u.rules::jsonb THEN j.claims_from
+				WHEN NOT j.enabled THEN coalesce(j.paused_at, now()) ELSE now() END
 		FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, rules, next) WHERE j.id = u.id`, ids, rules, nexts); err != nil {
 		return nil, err
 	}

@@ -122,3 +122,42 @@ func TestCalendarEditWakesTheTick(t *testing.T) {
 	cancel()
 	require.Error(t, <-done)
 }
+
+// TestACalendarEditStartsTheJobsPlanAgain: rules changed by a calendar edit are a new plan, whose
+// instants before the edit no claim handed out; a pushed fire of one is not vouched for
+// (docs/deploy.md §4, "Pushed events"). Rules left as they were change nothing.
+func TestACalendarEditStartsTheJobsPlanAgain(t *testing.T) {
+	t.Parallel()
+	st, _ := testfactory.Store(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, st.CreateCalendar(ctx, &domain.Calendar{Name: "wk", Namespace: "*", Version: 1, CreatedAt: now, UpdatedAt: now}))
+	j := &domain.Job{Name: "every-second", Schedule: domain.Schedule{Cron: "* * * * * ?", Calendars: []string{"wk"}},
+		HTTP: &domain.HTTPSpec{URL: "https://example.test/"}, Enabled: true}
+	require.NoError(t, jobs.New(st, time.Now).Create(ctx, j))
+	at := time.Now().UTC().Add(-10 * time.Second).Truncate(time.Second)
+	handedOut := func() bool {
+		t.Helper()
+		got, err := st.PushedFires(ctx, []store.PushedQuery{{JobID: j.ID, IdempotencyKey: domain.ScheduledKey(j.ID, at),
+			ScheduledAt: at, Trigger: domain.TriggerSchedule, Now: time.Now().UTC()}})
+		require.NoError(t, err)
+		return got[0].HandedOut
+	}
+	require.True(t, handedOut(), "an instant since the job was made, before its next run")
+
+	next := time.Now().UTC().Add(time.Hour)
+	edit := func(version int64, rules *domain.CalendarRules) {
+		t.Helper()
+		_, _, err := st.UpdateCalendar(ctx, &domain.Calendar{Name: "wk", Namespace: "*"}, version, time.Now().UTC(),
+			func(*domain.Job, map[string]*domain.Calendar) (*domain.CalendarRules, *time.Time, error) {
+				return rules, &next, nil
+			})
+		require.NoError(t, err)
+	}
+	got, err := st.GetJob(ctx, j.ID)
+	require.NoError(t, err)
+	edit(1, got.CalendarRules)
+	require.True(t, handedOut(), "the same rules: the same plan")
+	edit(2, &domain.CalendarRules{Versions: map[string]int64{"wk": 3}, Weekdays: []string{"mon"}})
+	require.False(t, handedOut(), "new rules: nothing before the edit was claimed under them")
+}

@@ -299,6 +299,14 @@ func dropDay(ctx context.Context, conn *pgx.Conn, day, recent time.Time) (string
 				// The day's outcome counts go with it, so statistics describe the history kept.
 				_, err = tx.Exec(ctx, `DELETE FROM job_outcomes WHERE hour >= $1 AND hour < $2`, day, day.AddDate(0, 0, 1))
 			}
+			if err == nil {
+				// What a pushed fire is checked against goes with the day too, and no claim
+				// vouches any longer for an instant of it (handedOutSQL): no record of the
+				// day can say its fire ran.
+				_, err = tx.Exec(ctx, `WITH p AS (DELETE FROM published_fires WHERE scheduled_at >= $1 AND scheduled_at < $2),
+						r AS (DELETE FROM misfire_ranges WHERE until_at < $2)
+					UPDATE history_floor SET kept_from = greatest(kept_from, $2)`, day, day.AddDate(0, 0, 1))
+			}
 		}
 		return err
 	})

@@ -299,6 +299,11 @@ func (s *Store) UpdateJob(ctx context.Context, j *domain.Job, ifVersion int64, k
 }
 
 // updateJob is UpdateJob in tx: it returns the job before and after the change.
+//
+// A new plan (schedule or time zone) starts to be claimed now (claims_from, handedOutSQL): no
+// instant of it before was handed out. A job paused before and after the edit starts it at the
+// pause's start instead, where its resume takes up the claim again; a job enabled with no
+// pause's start on record (created disabled) starts now whatever its plan.
 func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, keepNext bool, now time.Time) (before, after *domain.Job, err error) {
 	c, err := encodeJob(j)
 	if err != nil {
@@ -318,6 +323,9 @@ func updateJob(ctx context.Context, tx pgx.Tx, j *domain.Job, ifVersion int64, k
 	after, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET name = $2, description = $3, spec = $4,
 		schedule = $5, timezone = $6, enabled = $7, timeout_ms = $8,
 		next_run_at = CASE WHEN $17 AND enabled AND schedule = $5 AND timezone = $6 THEN next_run_at ELSE $9 END,
+		claims_from = CASE WHEN NOT enabled AND $7 AND paused_at IS NULL THEN $15
+			WHEN schedule = $5 AND timezone = $6 THEN claims_from
+			WHEN NOT enabled AND NOT $7 THEN coalesce(paused_at, $15) ELSE $15 END,
 		misfire_policy = $10, max_catchup = $11, starting_deadline_ms = $12, concurrency_policy = $13,
 		retry = $14, paused_at = CASE WHEN $7 THEN NULL ELSE coalesce(paused_at, $15) END,
 		version = version + 1, updated_at = $15, updated_by = coalesce($16, updated_by), calendar_rules = $18, tags = $19,
@@ -431,7 +439,10 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 	}
 	err := s.inTx(ctx, &change, func(tx pgx.Tx) error {
 		var err error
+		// A resume takes the claim up from the pause's start (its next run comes from there);
+		// with none on record it starts now, and nothing before was handed out (claims_from).
 		j, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs SET enabled = $2, next_run_at = $3,
+			claims_from = CASE WHEN $2 AND NOT enabled AND paused_at IS NULL THEN $4 ELSE claims_from END,
 			paused_at = CASE WHEN $2 THEN NULL ELSE coalesce(paused_at, $4) END,
 			version = version + 1, updated_at = $4, updated_by = coalesce($5, updated_by)
 			WHERE id = $1 RETURNING `+jobColumns, id, enabled, nextRunAt, now, nullable(domain.ActorLabel(ctx))))

@@ -386,9 +386,24 @@ func (s *Store) NextDueByKind(ctx context.Context, shards []int32, kinds []domai
 	return t, nil
 }
 
-// DeleteFires removes published fires from the outbox.
+// DeleteFires removes published fires from the outbox. The same statement keeps in
+// published_fires a fire of a trigger that carries its own payload and force (any but the
+// schedule and backfills), so that an executor pushed a delivery of it later runs with what was
+// published, not with what the delivery says; and a fire of any trigger whose instant is before
+// the history floor (a catch-up after a long pause), which the claim's word no longer vouches
+// for (handedOutSQL; docs/deploy.md §4, "Pushed events"). A batch of due scheduled fires keeps
+// nothing, and reads no payload.
 func (s *Store) DeleteFires(ctx context.Context, keys []string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE idempotency_key = ANY($1)`, keys)
+	_, err := s.pool.Exec(ctx, `WITH gone AS (
+			DELETE FROM outbox WHERE idempotency_key = ANY($1)
+			RETURNING idempotency_key, scheduled_at, job_id, trigger,
+				CASE WHEN trigger NOT IN ('schedule', 'backfill') THEN payload END AS payload)
+		INSERT INTO published_fires (idempotency_key, scheduled_at, job_id, trigger, forced, payload)
+		SELECT idempotency_key, scheduled_at, job_id, trigger, coalesce((payload->>'forced')::boolean, false),
+			nullif(payload->'payload', 'null'::jsonb)
+		FROM gone WHERE trigger NOT IN ('schedule', 'backfill')
+			OR scheduled_at < (SELECT kept_from FROM history_floor)
+		ON CONFLICT DO NOTHING`, keys)
 	return translate("delete published fires", err)
 }
 
@@ -497,6 +512,9 @@ type skipRows struct {
 	ids, jobIDs, keys, reasons []string
 	versions                   []int64
 	at                         []time.Time
+	// The skips that stand for a range of instants: their jobs, first instants and ends.
+	rangeJobs              []string
+	rangeFirst, rangeUntil []time.Time
 }
 
 func (r *skipRows) add(j *domain.Job, skips []domain.Skip) {
@@ -511,6 +529,10 @@ func (r *skipRows) add(j *domain.Job, skips []domain.Skip) {
 		r.reasons = append(r.reasons, sk.Reason)
 		r.versions = append(r.versions, j.Version)
 		r.at = append(r.at, sk.ScheduledAt)
+		if !sk.Until.IsZero() {
+			r.rangeJobs = append(r.rangeJobs, j.ID)
+			r.rangeFirst, r.rangeUntil = append(r.rangeFirst, sk.ScheduledAt), append(r.rangeUntil, sk.Until)
+		}
 	}
 }
 
@@ -528,6 +550,15 @@ func (r *skipRows) insert(ctx context.Context, tx pgx.Tx, now time.Time) error {
 		-- In key order, as every writer of job_outcomes counts (migration 00013).
 		ORDER BY u.job_id, u.at
 		ON CONFLICT (idempotency_key, scheduled_at) DO NOTHING`, r.ids, r.jobIDs, r.versions, r.keys, r.at, r.reasons, nullTime(now))
+	if err != nil || len(r.rangeJobs) == 0 {
+		return err
+	}
+	// Past instants the job's next run has moved over and no row of its own says were skipped:
+	// a pushed fire of one of them was never handed out (handedOutSQL).
+	_, err = tx.Exec(ctx, `INSERT INTO misfire_ranges (job_id, first_at, until_at)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])
+		ON CONFLICT (job_id, first_at) DO UPDATE SET until_at = greatest(misfire_ranges.until_at, EXCLUDED.until_at)`,
+		r.rangeJobs, r.rangeFirst, r.rangeUntil)
 	return err
 }
 

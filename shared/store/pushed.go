@@ -41,6 +41,12 @@ type PushedFire struct {
 	// Waiting: the fire's outbox row is there and not due yet (a debounced or delayed run): no
 	// executor was sent it, whatever else vouches for it.
 	Waiting bool
+	// Published: the fire's outbox row left on its publication and was kept (published_fires:
+	// a trigger that carries its own payload, or an instant before the history floor);
+	// Trigger, Forced and Payload are then as published.
+	Published bool
+	// Trigger and Forced are the execution's when Recorded, else the outbox row's or the
+	// published fire's; Payload is the outbox row's or the published fire's (nil: none).
 	Trigger domain.Trigger
 	Forced  bool
 	Payload json.RawMessage
@@ -58,11 +64,14 @@ func (s *Store) PushedFires(ctx context.Context, qs []PushedQuery) ([]PushedFire
 	for _, q := range qs {
 		b.Queue(`SELECT `+jobColumns+` FROM jobs WHERE id = $1`, q.JobID)
 		b.Queue(`SELECT o.trigger IS NOT NULL AND o.publish_at <= $4, coalesce(o.publish_at > $4, false),
-				coalesce(o.trigger, ''), coalesce((o.payload->>'forced')::boolean, false), o.payload->'payload',
+				o.trigger IS NULL AND p.trigger IS NOT NULL,
+				coalesce(o.trigger, p.trigger, ''), coalesce((o.payload->>'forced')::boolean, p.forced, false),
+				CASE WHEN o.trigger IS NOT NULL THEN o.payload->'payload' ELSE p.payload END,
 				EXISTS (SELECT 1 FROM jobs WHERE id = $1) AND (`+handedOutSQL+`
 					OR $5 AND EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND next_run_at = $3 AND $3 <= $4))
 			FROM (SELECT 1) one
-			LEFT JOIN outbox o ON o.idempotency_key = $2 AND o.scheduled_at = $3 AND o.job_id = $1`,
+			LEFT JOIN outbox o ON o.idempotency_key = $2 AND o.scheduled_at = $3 AND o.job_id = $1
+			LEFT JOIN published_fires p ON p.idempotency_key = $2 AND p.scheduled_at = $3 AND p.job_id = $1`,
 			q.JobID, q.IdempotencyKey, q.ScheduledAt, q.Now.Add(UndeliveredSkew),
 			q.Trigger == domain.TriggerSchedule, q.Trigger == domain.TriggerBackfill, UndeliveredSkew,
 			q.Trigger == domain.TriggerReplay)
@@ -86,7 +95,7 @@ func (s *Store) PushedFires(ctx context.Context, qs []PushedQuery) ([]PushedFire
 			trigger string
 			payload []byte
 		)
-		if err := res.QueryRow().Scan(&f.Queued, &f.Waiting, &trigger, &f.Forced, &payload, &f.HandedOut); err != nil {
+		if err := res.QueryRow().Scan(&f.Queued, &f.Waiting, &f.Published, &trigger, &f.Forced, &payload, &f.HandedOut); err != nil {
 			return nil, translate("check a pushed fire", err)
 		}
 		f.Trigger = domain.Trigger(trigger)

@@ -35,8 +35,11 @@ type Undelivered struct {
 }
 
 // handedOutSQL is true when the fire of job $1 keyed $2 at $3 was handed out by $4: its outbox
-// row is due; or, for a scheduled fire ($5) no earlier than the job ($7 of clock skew), the
-// job's claim has passed its instant — a cron job's next run is after it, or its schedule has
+// row is due; or, for a scheduled fire ($5) no earlier than the job's present plan (its
+// claims_from, the edit's clock that also set the next run; else its creation, $7 of clock
+// skew) nor than the history kept (history_floor; unless the tick kept the fire as published,
+// a catch-up of an instant that old), and in no range of instants a claim recorded skipped as
+// one row (misfire_ranges), the job's claim has passed its instant — a cron job's next run is after it, or its schedule has
 // no next run left (a once job, an end_at passed) while it is enabled, or a fixed_delay job
 // waits for its end (no next run) and no fire of it is newer, unfinished or finished after it
 // (a fixed_delay job's next run, once set, follows an end already recorded: it vouches for no
@@ -46,7 +49,12 @@ type Undelivered struct {
 // row before it is published.
 const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = $2 AND o.scheduled_at = $3
 		AND o.job_id = $1 AND o.publish_at <= $4)
-	OR $5 AND (SELECT $3 >= j.created_at - $7::interval AND (coalesce(j.next_run_at > $3 AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay', false)
+	OR $5 AND (SELECT $3 >= coalesce(j.claims_from, j.created_at - $7::interval)
+			AND ($3 >= coalesce((SELECT kept_from FROM history_floor), '-infinity')
+				OR EXISTS (SELECT 1 FROM published_fires p WHERE p.idempotency_key = $2 AND p.scheduled_at = $3
+					AND p.job_id = $1 AND p.trigger = 'schedule'))
+			AND NOT EXISTS (SELECT 1 FROM misfire_ranges m WHERE m.job_id = $1 AND m.first_at <= $3 AND m.until_at > $3)
+			AND (coalesce(j.next_run_at > $3 AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay', false)
 			OR j.next_run_at IS NULL AND j.enabled AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay'
 			OR j.next_run_at IS NULL AND j.enabled
 			AND j.schedule->>'kind' = 'fixed_delay'

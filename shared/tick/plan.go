@@ -198,6 +198,7 @@ func (b *builder) skipRange(from, to time.Time, reason string) {
 		Key:         domain.MisfireRangeKey(b.job.ID, from),
 		ScheduledAt: from,
 		Reason:      fmt.Sprintf("every fire from %s until %s: %s", from.Format(time.RFC3339), to.Format(time.RFC3339), reason),
+		Until:       domain.Instant(to),
 	})
 }
 
