@@ -61,7 +61,7 @@ func TestAutoscaleFromZeroAndBack(t *testing.T) {
 		"--autoscale", "--autoscale-max="+strconv.Itoa(maxReplicas), "--autoscale-lag-threshold="+strconv.Itoa(lagThreshold),
 		"--autoscale-cooldown=1s", "--autoscale-polling=100ms")
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
+	waitBanner(t, dev, apiURL)
 	require.Contains(t, dev.output(), "  autoscale   on: executors run as child processes, from 0")
 	require.Contains(t, dev.output(), "execute-http 0..3 processes, one per 10 of lag, polled every 100ms, to 0 after 1s without lag")
 	signInAsAdmin(t, dbURL, apiURL)

@@ -50,7 +50,7 @@ func TestPrewarmWakesAPulledExecutorBeforeItsFire(t *testing.T) {
 	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--admin-port=%d", adminPort), "--data-dir="+t.TempDir(),
 		"--autoscale", "--autoscale-max=2", "--autoscale-cooldown=30s", "--autoscale-polling=100ms")
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
+	waitBanner(t, dev, apiURL)
 	require.Contains(t, dev.output(), "  pre-warm    on: each executor is woken 2.25s before its fires (tick.prewarm.lead)\n")
 	signInAsAdmin(t, dbURL, apiURL)
 	require.NotContains(t, dev.output(), `msg="replica started"`, "no lag, no executor")

@@ -202,6 +202,16 @@ func vecronLogin(t *testing.T, apiURL, username, password string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// waitBanner waits until dev has printed its whole banner for apiURL: it ends with the sign-in
+// command, so the first lines alone are not enough.
+func waitBanner(t *testing.T, dev *proc, apiURL string) {
+	t.Helper()
+	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool {
+		out := dev.output()
+		return strings.Contains(out, apiURL+"/api/v1/jobs") && strings.Contains(out, "--print-token")
+	})
+}
+
 // TestVecronDevRunsEverythingAndStopsOnCtrlC runs `vecron dev` against the test services (with
 // its embedded NATS), follows the README tour with one job, and stops it with SIGINT.
 func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
@@ -215,7 +225,7 @@ func TestVecronDevRunsEverythingAndStopsOnCtrlC(t *testing.T) {
 	}, "dev", fmt.Sprintf("--port=%d", apiPort), fmt.Sprintf("--nats-port=%d", natsPort), fmt.Sprintf("--admin-port=%d", adminPort),
 		"--data-dir="+t.TempDir())
 	apiURL := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	testenv.EventuallyWithin(t, 60*time.Second, "the banner", func() bool { return strings.Contains(dev.output(), apiURL+"/api/v1/jobs") })
+	waitBanner(t, dev, apiURL)
 	require.Contains(t, dev.output(), fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
 	require.Contains(t, dev.output(), apiURL+"/api/docs", "the banner names the API reference")
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", adminPort)

@@ -302,6 +302,10 @@ func runDev(ctx context.Context, s devSettings, opts config.Options, out io.Writ
 func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL string, otel telemetry.TracingConfig,
 	rules map[domain.JobKind]autoscale.Rules, prewarm tick.PrewarmConfig,
 ) {
+	// One write: whoever reads the output (a terminal, a log collector, a test) never sees the
+	// addresses without the sign-in lines that follow them.
+	var b strings.Builder
+	defer func() { _, _ = io.WriteString(out, b.String()) }()
 	base := "http://" + addr.String()
 	metrics := ""
 	switch {
@@ -315,7 +319,7 @@ func banner(out io.Writer, addr net.Addr, s devSettings, password, metricsURL st
 	} else {
 		metrics += fmt.Sprintf("\n  traces      %s/v1/traces  (sampling %g)", redactURL(strings.TrimSuffix(otel.Endpoint, "/")), otel.SampleRatio)
 	}
-	fmt.Fprintf(out, `
+	fmt.Fprintf(&b, `
 vecron is running (development mode: local keys, local services, jobs may call this machine). Ctrl-C stops it.
 
   dashboard   %[1]s/  (sign in as admin, below)
@@ -332,7 +336,7 @@ vecron is running (development mode: local keys, local services, jobs may call t
 		server = " --server " + base
 	}
 	if password != "" {
-		fmt.Fprintf(out, `  Sign in as admin with the password below, in the dashboard or the CLI. It is shown this once
+		fmt.Fprintf(&b, `  Sign in as admin with the password below, in the dashboard or the CLI. It is shown this once
   and stored only as a hash (set VECRON_ADMIN_PASSWORD to choose it, or to reset it on a later start):
 
     PASSWORD='%[1]s'
@@ -341,7 +345,7 @@ vecron is running (development mode: local keys, local services, jobs may call t
 `, password, server)
 		return
 	}
-	fmt.Fprintf(out, `  Sign in as admin with the password printed on the first start (VECRON_ADMIN_PASSWORD=… make run
+	fmt.Fprintf(&b, `  Sign in as admin with the password printed on the first start (VECRON_ADMIN_PASSWORD=… make run
   resets it):
 
     export VECRON_TOKEN=$(bin/vecron login%[1]s --username admin --password-stdin --print-token <<< "$PASSWORD")

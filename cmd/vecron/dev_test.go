@@ -60,6 +60,36 @@ func TestDevBannerNamesTheMetricsListener(t *testing.T) {
 	require.NotContains(t, traced.String(), "secret")
 }
 
+// writeCounter counts the writes made to it.
+type writeCounter struct {
+	text   strings.Builder
+	writes int
+}
+
+func (w *writeCounter) Write(b []byte) (int, error) {
+	w.writes++
+	return w.text.Write(b)
+}
+
+func (w *writeCounter) String() string { return w.text.String() }
+
+// The banner reaches its reader in one write: whoever waits for its addresses (a person's
+// terminal, a log collector, the end-to-end tests) has the sign-in lines with them.
+func TestDevBannerIsOneWrite(t *testing.T) {
+	t.Parallel()
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}
+	for _, password := range []string{"", "s3cret-once"} {
+		var w writeCounter
+		banner(&w, addr, defaultDevSettings(), password, "http://127.0.0.1:9464/metrics", telemetry.DefaultTracingConfig(), nil, tick.PrewarmConfig{})
+		require.Equal(t, 1, w.writes, "password %q", password)
+		require.Contains(t, w.String(), "http://127.0.0.1:8081/api/v1/jobs")
+		require.Contains(t, w.String(), "--server http://127.0.0.1:8081 --username admin")
+		if password != "" {
+			require.Contains(t, w.String(), "PASSWORD='s3cret-once'")
+		}
+	}
+}
+
 // devFlags loads dev's settings from args and environ as `vecron dev` does.
 func devFlags(t *testing.T, environ []string, args ...string) (devSettings, config.Options, error) {
 	t.Helper()
