@@ -21,6 +21,8 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vecron/vecron/shared/testenv"
 )
 
 // testNow is far from the wall clock, so a test passing shows that exp and nbf are judged by
@@ -436,8 +438,8 @@ func TestNewOIDCFails(t *testing.T) {
 	t.Parallel()
 	signer := newECSigner(t, "k1")
 
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	// An issuer nobody answers for, whose port no parallel test's server can take meanwhile.
+	closed := "http://" + testenv.RefusedAddr(t).String()
 
 	healthy := newTestIssuer(t, signer)
 	failing := newTestIssuer(t, signer)
@@ -449,7 +451,7 @@ func TestNewOIDCFails(t *testing.T) {
 		cfg   OIDCConfig
 		field string
 	}{
-		{"Unreachable", OIDCConfig{Issuer: closed.URL + "/realms/vecron", Audience: testAudience}, "auth.oidc.issuer"},
+		{"Unreachable", OIDCConfig{Issuer: closed + "/realms/vecron", Audience: testAudience}, "auth.oidc.issuer"},
 		{"NoDiscoveryDocument", OIDCConfig{Issuer: healthy.srv.URL + "/nowhere", Audience: testAudience}, "auth.oidc.issuer"},
 		{"IssuerMismatch", OIDCConfig{Issuer: healthy.url() + "/", Audience: testAudience}, "auth.oidc.issuer"},
 		{"KeySetFails", failing.config(), "auth.oidc.issuer"},

@@ -23,6 +23,7 @@ import (
 	"github.com/vecron/vecron/shared/egress"
 	"github.com/vecron/vecron/shared/metric"
 	"github.com/vecron/vecron/shared/telemetry/otlp"
+	"github.com/vecron/vecron/shared/testenv"
 )
 
 // receiver is an OTLP/HTTP collector: it decodes every request with the official generated
@@ -207,10 +208,8 @@ func TestExportGivesUpWithinTheTimeout(t *testing.T) {
 
 func TestExportErrorsQuoteNeitherURLNorHeaders(t *testing.T) {
 	t.Parallel()
-	// A closed server: the connection is refused, retried, and given up on at the timeout.
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL + "/tenant-token-in-path"
-	srv.Close()
+	// Nobody listens: the connection is refused, retried, and given up on at the timeout.
+	url := "http://" + testenv.RefusedAddr(t).String() + "/tenant-token-in-path"
 	e := newExporter(t, url, func(c *otlp.Config) {
 		c.Timeout = 600 * time.Millisecond
 		c.Headers = map[string]string{"Authorization": "Bearer s3cret-key"}
