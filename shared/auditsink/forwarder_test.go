@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -358,8 +359,12 @@ func TestTwoForwardersNeverDeliverAtOnce(t *testing.T) {
 	})
 	clocks := map[string]*clockwork.FakeClock{"/a": clockwork.NewFakeClock(), "/b": clockwork.NewFakeClock()}
 	other := map[string]string{"/a": "/b", "/b": "/a"}
+	// A row stays in flight until the test releases it: the delivery's own timeout must outlast
+	// every wait below, or a slow machine ends the row under the test and the other replica
+	// rightly takes it.
+	timeout := 2 * testenv.Timeout(testenv.WaitDefault)
 	for path, clock := range clocks {
-		start(t, st, clock, testenv.Logger(t).With("replica", path), auditsink.Config{Sink: sk.srv.URL + path, BatchSize: 3})
+		start(t, st, clock, testenv.Logger(t).With("replica", path), auditsink.Config{Sink: sk.srv.URL + path, BatchSize: 3, Timeout: timeout})
 	}
 	delivered := map[string]int{}
 
@@ -392,18 +397,24 @@ func TestTwoForwardersNeverDeliverAtOnce(t *testing.T) {
 			}
 			delivered[busy]++
 			idle := clocks[other[busy]]
+			slow := noteIfSlow(t, "waiting for the idle replica to sleep")
 			sleeping(t, idle)
+			slow()
 			// The idle replica tries while a row is in flight, and must wait again without sending.
 			idle.Advance(auditsink.IntervalDefault)
 			triedCtx, cancel := context.WithTimeout(t.Context(), testenv.Timeout(testenv.WaitDefault))
 			tried := make(chan error, 1)
 			go func() { tried <- idle.BlockUntilContext(triedCtx, 1) }()
+			slow = noteIfSlow(t, "waiting for the idle replica to try and sleep again")
 			select {
 			case err := <-tried:
-				require.NoError(t, err, "the idle replica never waited again")
+				if err != nil {
+					t.Fatalf("the idle replica never waited again: %v; the goroutines are at:\n%s", err, allStacks())
+				}
 			case second := <-arrived:
-				t.Fatalf("%s sent a row while %s had one in flight", second, busy)
+				t.Fatalf("%s sent a row while %s had one in flight; the goroutines are at:\n%s", second, busy, allStacks())
 			}
+			slow()
 			cancel()
 			release <- struct{}{}
 			idle.Advance(auditsink.IntervalDefault) // and races the busy one for the next row
@@ -421,6 +432,33 @@ func TestTwoForwardersNeverDeliverAtOnce(t *testing.T) {
 	require.Equal(t, want, ids(sk.requests()), "every row once, in order")
 	require.Positive(t, delivered["/a"], "both replicas forwarded: %v", delivered)
 	require.Positive(t, delivered["/b"], "both replicas forwarded: %v", delivered)
+}
+
+// allStacks returns the stacks of every goroutine, for a test to say where the forwarders were
+// when a wait took longer than it should.
+func allStacks() string {
+	buf := make([]byte, 8<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// noteIfSlow logs every goroutine's stack when the wait it starts lasts over a second, so that a
+// run that stalls shows where, even when it passes in the end; the returned func ends the wait.
+func noteIfSlow(t *testing.T, what string) (done func()) {
+	logged := make(chan struct{})
+	timer := time.AfterFunc(time.Second, func() {
+		defer close(logged)
+		t.Logf("%s for over a second; the goroutines are at:\n%s", what, allStacks())
+	})
+	var once sync.Once
+	done = func() {
+		once.Do(func() {
+			if !timer.Stop() {
+				<-logged
+			}
+		})
+	}
+	t.Cleanup(done) // a wait the test failed out of ends before the test does
+	return done
 }
 
 func TestNewRefusesABadSink(t *testing.T) {
