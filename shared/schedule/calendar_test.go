@@ -39,13 +39,15 @@ func fires(s *schedule.Schedule, after time.Time, n int) []string {
 	return out
 }
 
-var weekdaysOnly = []string{"mon", "tue", "wed", "thu", "fri"}
+// weekdaysOnly is a new slice each time: CheckCalendar normalises a calendar's weekdays in place,
+// so calendars of parallel tests must not share one.
+func weekdaysOnly() []string { return []string{"mon", "tue", "wed", "thu", "fri"} }
 
 // TestCalendarSkipsHolidaysInHoChiMinhCity: a business-day job of a bank skips Tết (2026-02-16
 // to 02-20 here), weekends and a yearly holiday, in a zone without daylight saving.
 func TestCalendarSkipsHolidaysInHoChiMinhCity(t *testing.T) {
 	t.Parallel()
-	vn := &domain.Calendar{Name: "vn-holidays", Namespace: "*", Weekdays: weekdaysOnly, ExcludedDates: []domain.CalendarDate{
+	vn := &domain.Calendar{Name: "vn-holidays", Namespace: "*", Weekdays: weekdaysOnly(), ExcludedDates: []domain.CalendarDate{
 		{Date: "2026-02-16", Label: "Tết"}, {Date: "2026-02-17", Label: "Tết"}, {Date: "2026-02-18", Label: "Tết"},
 		{Date: "2026-02-19", Label: "Tết"}, {Date: "2026-02-20", Label: "Tết"}, {Date: "09-02", Label: "Quốc khánh"},
 	}}
@@ -82,7 +84,7 @@ func TestCalendarSkipsHolidaysInHoChiMinhCity(t *testing.T) {
 // then on Tuesday in EDT. The date of a fire is its local date, not its UTC one.
 func TestCalendarDatesAreLocalAcrossDST(t *testing.T) {
 	t.Parallel()
-	cal := &domain.Calendar{Name: "ny", Namespace: "ops", Weekdays: weekdaysOnly, ExcludedDates: []domain.CalendarDate{{Date: "2026-03-09"}}}
+	cal := &domain.Calendar{Name: "ny", Namespace: "ops", Weekdays: weekdaysOnly(), ExcludedDates: []domain.CalendarDate{{Date: "2026-03-09"}}}
 	s := withCalendars(t, domain.Schedule{Cron: "0 30 2 * * ?"}, "America/New_York", cal)
 	require.Equal(t, []string{"2026-03-06 Fri 02:30 EST", "2026-03-10 Tue 02:30 EDT", "2026-03-11 Wed 02:30 EDT"},
 		fires(s, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC), 3))
@@ -96,7 +98,7 @@ func TestCalendarDatesAreLocalAcrossDST(t *testing.T) {
 // too, and calendars that leave a schedule no fire are refused on schedule.calendars.
 func TestCalendarKindsAndNeverFires(t *testing.T) {
 	t.Parallel()
-	wk := &domain.Calendar{Name: "wk", Namespace: "*", Weekdays: weekdaysOnly}
+	wk := &domain.Calendar{Name: "wk", Namespace: "*", Weekdays: weekdaysOnly()}
 	anchor := time.Date(2026, 3, 6, 1, 0, 0, 0, time.UTC) // a Friday, 08:00 in Ho Chi Minh City
 	rate := withCalendars(t, domain.Schedule{Kind: domain.ScheduleFixedRate, Every: domain.Duration(24 * time.Hour), Anchor: &anchor}, "", wk)
 	require.Equal(t, []string{"2026-03-06 Fri 08:00 +07", "2026-03-09 Mon 08:00 +07"}, fires(rate, anchor.Add(-time.Second), 2))
