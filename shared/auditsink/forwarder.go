@@ -37,6 +37,10 @@ const (
 	TimeoutDefault    = 10 * time.Second
 )
 
+// lockSlack is the time a delivery's bound allows beyond the sink's timeout: reading and locking
+// the cursor before the post.
+const lockSlack = 5 * time.Second
+
 // Config configures a Forwarder. Zero fields take their defaults.
 type Config struct {
 	// Sink is the http or https URL the events are posted to: the setting audit.sink.
@@ -157,7 +161,12 @@ func (f *Forwarder) pass(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	for _, r := range rows {
-		if err := f.store.AdvanceAuditForward(ctx, after, r.Seq, func(ctx context.Context) error { return f.deliver(ctx, r) }); err != nil {
+		// The deadline is how long the database holds the cursor for this delivery
+		// (AdvanceAuditForward): the sink's own timeout, and a moment to take the lock.
+		dctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout+lockSlack)
+		err := f.store.AdvanceAuditForward(dctx, after, r.Seq, func(ctx context.Context) error { return f.deliver(ctx, r) })
+		cancel()
+		if err != nil {
 			return false, err
 		}
 		after = r.Seq

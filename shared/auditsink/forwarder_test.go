@@ -303,6 +303,29 @@ func TestForwarderResumesAfterTheCursorOnRestart(t *testing.T) {
 	require.Equal(t, []string{"1", "2", "3", "4", "5"}, ids(sk.requests()), "no acknowledged row again")
 }
 
+// A slow sink under a server whose idle_in_transaction_session_timeout is shorter than its
+// answer: each delivery keeps the cursor's lock for its whole time (the forwarder bounds it),
+// so every row is sent once and the cursor moves on, instead of the server ending the
+// transaction under the delivery and the row being sent again.
+func TestForwarderOutlastsTheServersIdleTimeout(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	st.UseAudit(testfactory.AuditKeys(t))
+	record(t, st, 0, 2)
+	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=100"})
+	require.NoError(t, err)
+	t.Cleanup(short.Close)
+	sk := newSink(t, nil, func(*http.Request) { time.Sleep(400 * time.Millisecond) })
+	clock := clockwork.NewFakeClock()
+	start(t, short, clock, testenv.Logger(t), auditsink.Config{Sink: sk.srv.URL})
+	sk.awaitAccepted(t, 2)
+	sleeping(t, clock)
+	require.Equal(t, []string{"1", "2"}, ids(sk.requests()), "each row once")
+	cursor, err := st.AuditForwardCursor(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(2), cursor)
+}
+
 // A forwarder stopped while the sink has not answered yet has not delivered that row: the next
 // one sends it again (at least once), and the sink dedupes by id.
 func TestForwarderStoppedMidDeliverySendsTheRowAgain(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,7 +58,10 @@ func (s *Store) AuditAfter(ctx context.Context, after int64, limit int) ([]*audi
 // releases it with its connection, and no connection is pinned for the life of the process
 // (which a session advisory lock would need, and which a transaction-pooling PgBouncer breaks).
 // Committing after each delivery makes each acknowledgement durable at once: after a crash, at
-// most the row then in flight is delivered again.
+// most the row then in flight is delivered again. A deadline on ctx bounds the delivery, and the
+// server then holds the lock for that long (and the final write) whatever its own
+// idle_in_transaction_session_timeout: no shorter, so no other replica sends the row meanwhile,
+// and no longer, should this replica freeze mid-delivery.
 func (s *Store) AdvanceAuditForward(ctx context.Context, from, to int64, deliver func(context.Context) error) error {
 	return s.advanceCursor(ctx, "forward audit", `SELECT last_seq FROM audit_forward FOR UPDATE SKIP LOCKED`,
 		`UPDATE audit_forward SET last_seq = $1, updated_at = now()`, nil, from, to, deliver)
@@ -99,6 +103,18 @@ func (s *Store) advanceCursor(ctx context.Context, what, lock, update string, ar
 		defer cancel()
 		_ = tx.Rollback(rctx) // after a commit, a no-op
 	}()
+	// The cursor row is the lock only while the transaction lives. A server whose
+	// idle_in_transaction_session_timeout is shorter than a delivery would end the transaction
+	// mid-delivery, and another replica would send the same row; one with none would leave the
+	// cursor to a frozen replica for as long as its connection looks alive. When ctx bounds the
+	// delivery, this transaction's own timeout outlasts it by the final write, and no more.
+	if deadline, ok := ctx.Deadline(); ok {
+		idle := time.Until(deadline) + finalWriteTimeout
+		if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true)`,
+			strconv.FormatInt(max(idle.Milliseconds(), 1), 10)); err != nil {
+			return translate(what+": bound the lock", err)
+		}
+	}
 	var cur int64
 	err = tx.QueryRow(ctx, lock, args...).Scan(&cur)
 	switch {

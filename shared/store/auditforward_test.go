@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecron/vecron/shared/domain"
 	"github.com/vecron/vecron/shared/store"
+	"github.com/vecron/vecron/shared/testenv"
 	"github.com/vecron/vecron/shared/testfactory"
 )
 
@@ -125,4 +127,42 @@ func TestAuditCursor(t *testing.T) {
 	seq, err = st.AuditCursor(ctx, "reader")
 	require.NoError(t, err)
 	require.Equal(t, int64(6), seq)
+}
+
+// TestAdvanceAuditForwardOutlastsTheServersIdleTimeout: a server whose
+// idle_in_transaction_session_timeout is shorter than a delivery would end the transaction that
+// holds the cursor mid-delivery, and another replica would send the row again. A delivery bound
+// by its context's deadline holds the lock for that long whatever the server's setting.
+func TestAdvanceAuditForwardOutlastsTheServersIdleTimeout(t *testing.T) {
+	t.Parallel()
+	st, url := testfactory.Store(t)
+	recordAudit(t, st, 2)
+	// The same schema, on connections whose server ends a transaction idle for 100 ms.
+	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=100"})
+	require.NoError(t, err)
+	t.Cleanup(short.Close)
+	_, err = short.AuditForwardCursor(t.Context())
+	require.NoError(t, err)
+	slow := func(ctx context.Context) error {
+		select {
+		case <-time.After(600 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Timeout(testenv.WaitDefault))
+	defer cancel()
+	require.NoError(t, short.AdvanceAuditForward(ctx, 0, 1, slow), "a bounded delivery keeps its lock")
+	seq, err := short.AuditForwardCursor(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), seq)
+
+	// Unbounded, the server's own setting stands, and it ends the transaction under the delivery.
+	err = short.AdvanceAuditForward(t.Context(), 1, 2, slow)
+	require.Error(t, err)
+	seq, err = short.AuditForwardCursor(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), seq, "the cursor did not move")
 }
