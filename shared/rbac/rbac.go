@@ -28,14 +28,16 @@ var (
 	approver = append(slices.Clone(viewer), domain.PermJobApprove)
 )
 
-// Builtin returns the built-in roles, which cannot be changed or deleted.
+// Builtin returns the built-in roles, which cannot be changed or deleted. Their permission
+// lists are shared, so each is capped at its length: an append by any caller copies it rather
+// than writing into the spare room of a list other goroutines read.
 func Builtin() []domain.Role {
 	return []domain.Role{
-		{Name: RoleViewer, Description: "reads jobs, executions and variables (secret values stay masked)", Permissions: viewer, Builtin: true},
-		{Name: RoleOperator, Description: "a viewer who also runs jobs now, backfills, replays dead letters and pauses or resumes jobs", Permissions: operator, Builtin: true},
-		{Name: RoleEditor, Description: "an operator who also creates, edits and deletes jobs and variables and publishes events", Permissions: editor, Builtin: true},
+		{Name: RoleViewer, Description: "reads jobs, executions and variables (secret values stay masked)", Permissions: slices.Clip(viewer), Builtin: true},
+		{Name: RoleOperator, Description: "a viewer who also runs jobs now, backfills, replays dead letters and pauses or resumes jobs", Permissions: slices.Clip(operator), Builtin: true},
+		{Name: RoleEditor, Description: "an operator who also creates, edits and deletes jobs and variables and publishes events", Permissions: slices.Clip(editor), Builtin: true},
 		{Name: RoleAdmin, Description: "everything, including users, roles, other users' tokens and the audit log", Permissions: domain.Permissions(), Builtin: true},
-		{Name: RoleApprover, Description: "a viewer who also approves or rejects other users' changes where four eyes are required", Permissions: approver, Builtin: true},
+		{Name: RoleApprover, Description: "a viewer who also approves or rejects other users' changes where four eyes are required", Permissions: slices.Clip(approver), Builtin: true},
 	}
 }
 

@@ -37,6 +37,23 @@ func TestBuiltinRolesGrowByStep(t *testing.T) {
 	}
 }
 
+// Two callers that append to a built-in role's permissions each get a list of their own: one's
+// addition never lands in the other's, nor in the role.
+func TestBuiltinRolesCannotBeChangedByAppending(t *testing.T) {
+	t.Parallel()
+	for _, r := range rbac.Builtin() {
+		before := slices.Clone(r.Permissions)
+		a, _ := rbac.BuiltinRole(r.Name)
+		b, _ := rbac.BuiltinRole(r.Name)
+		grownA := append(a.Permissions, domain.PermUserAdmin)
+		grownB := append(b.Permissions, domain.PermAuditRead)
+		require.Equal(t, domain.PermUserAdmin, grownA[len(grownA)-1], "%s: the other caller's append landed in this one's list", r.Name)
+		require.Equal(t, domain.PermAuditRead, grownB[len(grownB)-1])
+		again, _ := rbac.BuiltinRole(r.Name)
+		require.Equal(t, before, again.Permissions, "%s unchanged", r.Name)
+	}
+}
+
 func TestIdentityByNamespace(t *testing.T) {
 	t.Parallel()
 	id := rbac.NewIdentity("u1", "ann", rbac.KindUser, "database", "u1", []domain.Grant{
