@@ -34,6 +34,14 @@ type client struct {
 	token string
 }
 
+// in is c for subtest t: a failed assertion in a parallel subtest must stop that subtest, not
+// call FailNow on the parent from another goroutine.
+func (c *client) in(t *testing.T) *client {
+	cp := *c
+	cp.t = t
+	return &cp
+}
+
 func newClient(t *testing.T) *client {
 	t.Helper()
 	st, dbURL := testfactory.Store(t)
@@ -186,7 +194,7 @@ func TestCreateRejectsBadInputNamingTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := c.problem(http.MethodPost, "/api/v1/jobs", tt.body, http.StatusBadRequest)
+			p := c.in(t).problem(http.MethodPost, "/api/v1/jobs", tt.body, http.StatusBadRequest)
 			require.ElementsMatch(t, tt.fields, fields(p), "detail: %s", p.Detail)
 			for _, e := range p.Errors {
 				require.NotEmpty(t, e.Reason)

@@ -266,7 +266,7 @@ func TestSQLPasswordsInClearAreRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &client{t: t, srv: c.srv, st: c.st, token: c.token}
+			c := c.in(t)
 			p := c.problem(http.MethodPost, "/api/v1/jobs", tt.body, http.StatusBadRequest)
 			require.Equal(t, []string{tt.field}, fields(p), p.Detail)
 			require.Contains(t, p.Errors[0].Reason, "secret variable")
@@ -291,7 +291,7 @@ func TestSQLPasswordsInClearAreRefused(t *testing.T) {
 	} {
 		t.Run("Accepts"+tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &client{t: t, srv: c.srv, st: c.st, token: c.token}
+			c := c.in(t)
 			code, _, b := c.do(http.MethodPost, "/api/v1/jobs", tt.body)
 			require.Equal(t, http.StatusCreated, code, string(b))
 		})

@@ -50,7 +50,7 @@ func TestEventsRefuseAttributesThatWouldBeCostlyOrBroken(t *testing.T) {
 			if h == nil {
 				h = []string{"Content-Type", "application/cloudevents+json"}
 			}
-			p := c.problem(http.MethodPost, "/events", tc.body, http.StatusBadRequest, h...)
+			p := c.in(t).problem(http.MethodPost, "/events", tc.body, http.StatusBadRequest, h...)
 			require.Contains(t, fields(p), tc.field, p.Detail)
 		})
 	}

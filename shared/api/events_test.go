@@ -260,7 +260,7 @@ func TestEventsRefuseBadInputNamingTheAttribute(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := c.problem(http.MethodPost, "/events", tc.body, http.StatusBadRequest, append([]string{"Content-Type", tc.ctype}, tc.header...)...)
+			p := c.in(t).problem(http.MethodPost, "/events", tc.body, http.StatusBadRequest, append([]string{"Content-Type", tc.ctype}, tc.header...)...)
 			require.Contains(t, fields(p), tc.field, p.Detail)
 		})
 	}
@@ -306,7 +306,7 @@ func TestEventTriggersAreCheckedOnWrite(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := c.problem(http.MethodPost, "/api/v1/jobs", tc.body, http.StatusBadRequest)
+			p := c.in(t).problem(http.MethodPost, "/api/v1/jobs", tc.body, http.StatusBadRequest)
 			require.Contains(t, fields(p), tc.field, p.Detail)
 		})
 	}
