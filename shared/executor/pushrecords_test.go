@@ -250,3 +250,33 @@ func TestAPushedCatchUpOlderThanTheHistoryKeptIsBelieved(t *testing.T) {
 		"the tick kept the fire it published before the history floor")
 	require.Equal(t, int32(1), hits.Load())
 }
+
+// A fixed_delay job whose fire is claimed has no next run until that fire ends, so the claim's
+// word alone covered every instant after its last end: a forger who reached an executor in that
+// window ran the stored job under an instant of their own. The claim now keeps the instant it
+// handed out, and only that one is believed.
+func TestAForgedPushOfAFixedDelayJobWaitingForItsEndIsRefused(t *testing.T) {
+	t.Parallel()
+	target, hits := countingTarget(t, http.StatusOK)
+	f, h, conn := pushFixtureWithSQL(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: now.Add(-5 * time.Second),
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Hour)}})
+	createdAt(t, conn, j.ID, now.Add(-time.Hour))
+	fires := claimAndPublish(t, f, now)
+	require.Len(t, fires, 1)
+	got, err := f.store.GetJob(t.Context(), j.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.NextRunAt, "it waits for the fire's end")
+
+	for _, at := range []time.Time{fires[0].ScheduledAt.Add(time.Second), fires[0].ScheduledAt.Add(-time.Second)} {
+		key := domain.ScheduledKey(j.ID, at)
+		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)),
+			"%s: an instant the claim did not hand out", at)
+		requireNoExecution(t, f, key)
+	}
+	require.Zero(t, hits.Load())
+	require.Equal(t, http.StatusOK, pushTo(t, h, forged(t, j, fires[0].ScheduledAt, domain.TriggerSchedule, fires[0].Key, nil)),
+		"the fire it handed out")
+	require.Equal(t, int32(1), hits.Load())
+}

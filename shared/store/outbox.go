@@ -86,6 +86,7 @@ func (s *Store) claimIn(ctx context.Context, tx pgx.Tx, now time.Time, shards []
 	}
 	ids := make([]string, len(jobs))
 	nexts := make([]*time.Time, len(jobs))
+	handed := make([]*time.Time, len(jobs))
 	var skips skipRows
 	for i, j := range jobs {
 		ids[i] = j.ID
@@ -95,14 +96,19 @@ func (s *Store) claimIn(ctx context.Context, tx pgx.Tx, now time.Time, shards []
 			continue // next stays nil: the job stops firing until it is edited
 		}
 		nexts[i] = r.Next
+		if j.Schedule.Kind == domain.ScheduleFixedDelay && len(r.Fires) > 0 {
+			// Its next run is unknown until this fire ends, so the fire's instant is all that
+			// says which one the claim handed out (handed_out_at, handedOutSQL).
+			handed[i] = &r.Fires[len(r.Fires)-1].ScheduledAt
+		}
 		c.fires = append(c.fires, r.Fires...)
 		skips.add(j, r.Skips)
 	}
 	for i := range c.fires {
 		c.fires[i].PublishAt = c.fires[i].ScheduledAt
 	}
-	if _, err := tx.Exec(ctx, `UPDATE jobs j SET next_run_at = u.next
-		FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, next) WHERE j.id = u.id`, ids, nexts); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE jobs j SET next_run_at = u.next, handed_out_at = coalesce(u.handed, j.handed_out_at)
+		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, next, handed) WHERE j.id = u.id`, ids, nexts, handed); err != nil {
 		return c, err
 	}
 	// A day is never made here: DDL in this transaction would hold the jobs' row locks

@@ -39,11 +39,12 @@ type Undelivered struct {
 // claims_from, the edit's clock that also set the next run; else its creation, $7 of clock
 // skew) nor than the history kept (history_floor; unless the tick kept the fire as published,
 // a catch-up of an instant that old), and in no range of instants a claim recorded skipped as
-// one row (misfire_ranges), the job's claim has passed its instant — a cron job's next run is after it, or its schedule has
-// no next run left (a once job, an end_at passed) while it is enabled, or a fixed_delay job
-// waits for its end (no next run) and no fire of it is newer, unfinished or finished after it
-// (a fixed_delay job's next run, once set, follows an end already recorded: it vouches for no
-// fire that is not); or, for a backfill ($6), a backfill of the job covering the instant is on
+// one row (misfire_ranges), the job's claim has passed its instant — a cron job's next run is
+// after it, or its schedule has no next run left (a once job, an end_at passed) while it is
+// enabled, or a fixed_delay job waits for its end (no next run), the instant is the one its
+// last claim handed out (handed_out_at; any, for a job last claimed before the column was
+// kept), and no fire of it is newer, unfinished or finished after it (a fixed_delay job's next
+// run, once set, follows an end already recorded: it vouches for no fire that is not); or, for a backfill ($6), a backfill of the job covering the instant is on
 // record (its audit row: the outbox row is gone once the fire is published); or, for a replay
 // ($8), the dead letter it replays names its key. A fire of any other trigger always has its execution
 // row before it is published.
@@ -58,6 +59,7 @@ const handedOutSQL = `coalesce(EXISTS (SELECT 1 FROM outbox o WHERE o.idempotenc
 			OR j.next_run_at IS NULL AND j.enabled AND j.schedule->>'kind' IS DISTINCT FROM 'fixed_delay'
 			OR j.next_run_at IS NULL AND j.enabled
 			AND j.schedule->>'kind' = 'fixed_delay'
+			AND (j.handed_out_at IS NULL OR j.handed_out_at = $3)
 			AND NOT EXISTS (SELECT 1 FROM job_executions x WHERE x.job_id = $1
 				AND x.trigger IN ('schedule', 'backfill')
 				AND (x.scheduled_at >= $3 OR x.finished_at IS NULL OR x.finished_at > $3)))
