@@ -68,14 +68,15 @@ WHERE j.id::text = a.object_id;
 
 -- The instant of the last fire a claim handed out for a fixed_delay job, whose next run is
 -- unknown (NULL) until that fire ends: with no next run to compare with, it is the only instant
--- the claim vouches for. Set by the claim in the statement that clears next_run_at. NULL: not
--- claimed since this version, and the claim's word covers any instant after its last end, as
--- before; except for a job whose schedule has ended, which no claim will hand a fire out for
--- again (-infinity: no instant).
+-- the claim vouches for. Set by the claim in the statement that clears next_run_at, and by the
+-- end of a fire after which the schedule has ended; -infinity: none. NULL: not claimed since this
+-- version, and the claim's word covers any instant after its last end, as before, so that a fire
+-- in flight during the upgrade is not refused; except for a job whose schedule ended more than a
+-- day before, whose last fire is long delivered.
 ALTER TABLE jobs ADD COLUMN handed_out_at timestamptz;
 UPDATE jobs SET handed_out_at = '-infinity'
 WHERE next_run_at IS NULL AND schedule->>'kind' = 'fixed_delay'
-    AND (schedule->>'end_at')::timestamptz <= now();
+    AND (schedule->>'end_at')::timestamptz < now() - interval '1 day';
 
 -- +goose Down
 ALTER TABLE jobs DROP COLUMN handed_out_at;

@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -279,4 +280,42 @@ func TestAForgedPushOfAFixedDelayJobWaitingForItsEndIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, pushTo(t, h, forged(t, j, fires[0].ScheduledAt, domain.TriggerSchedule, fires[0].Key, nil)),
 		"the fire it handed out")
 	require.Equal(t, int32(1), hits.Load())
+}
+
+// A fixed_delay job left with no next run by a claim that hands out nothing (its plan fails:
+// it stops until edited) or by the end of its last fire (its schedule has ended) waits for no
+// end: its claim vouches for no instant — the latter also for a job last claimed before the
+// claim kept its instant (an upgrade).
+func TestAFixedDelayJobThatHandedOutNothingVouchesForNoInstant(t *testing.T) {
+	t.Parallel()
+	target, hits := countingTarget(t, http.StatusOK)
+	f, h, conn := pushFixtureWithSQL(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	every := domain.Duration(time.Hour)
+	stopped := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: now.Add(-5 * time.Second),
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: every}})
+	createdAt(t, conn, stopped.ID, now.Add(-time.Hour))
+	failing := func(*domain.Job) (domain.PlanResult, error) { return domain.PlanResult{}, errors.New("no plan") }
+	fires, claimed, planErrs, err := f.store.ClaimDue(t.Context(), now, nil, now, 10, failing)
+	require.NoError(t, err)
+	require.Equal(t, 1, claimed)
+	require.Empty(t, fires)
+	require.Len(t, planErrs, 1)
+
+	// Claimed before the claim kept its instant, its last fire ends with the schedule.
+	ended := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Waiting: true,
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: every}})
+	createdAt(t, conn, ended.ID, now.Add(-time.Hour))
+	require.NoError(t, f.store.ScheduleAfterFinish(t.Context(), ended.ID, now.Add(-time.Minute), nil))
+
+	at := now.Add(-3 * time.Second)
+	for _, j := range []*domain.Job{stopped, ended} {
+		got, err := f.store.GetJob(t.Context(), j.ID)
+		require.NoError(t, err)
+		require.Nil(t, got.NextRunAt)
+		key := domain.ScheduledKey(j.ID, at)
+		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)), j.Name)
+		requireNoExecution(t, f, key)
+	}
+	require.Zero(t, hits.Load())
 }

@@ -463,10 +463,13 @@ func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool, nextRun
 // one whose next run is already set past firedAt (an edit, a resume), is left alone. A next run
 // at or before firedAt is the claim of that very fire rolled back after it was published (the
 // tick died before committing): the execution's end decides the next run all the same, or the
-// claim made again would wait for an end that was already recorded.
+// claim made again would wait for an end that was already recorded. With no next run the
+// schedule has ended, and the job's claim vouches for no instant any more (handed_out_at).
 func (s *Store) ScheduleAfterFinish(ctx context.Context, jobID string, firedAt time.Time, next *time.Time) error {
 	_, err := s.pool.Exec(ctx, `WITH u AS (
-			UPDATE jobs SET next_run_at = $2 WHERE id = $1 AND enabled AND (next_run_at IS NULL OR next_run_at <= $3)
+			UPDATE jobs SET next_run_at = $2,
+				handed_out_at = CASE WHEN $2::timestamptz IS NULL THEN '-infinity' ELSE handed_out_at END
+			WHERE id = $1 AND enabled AND (next_run_at IS NULL OR next_run_at <= $3)
 			RETURNING 1)
 		SELECT pg_notify(current_schema() || '.vecron_jobs', '') FROM u`, jobID, next, firedAt)
 	return translate("schedule next run after finish", err)

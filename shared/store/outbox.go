@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vecron/vecron/shared/domain"
 )
@@ -86,20 +87,29 @@ func (s *Store) claimIn(ctx context.Context, tx pgx.Tx, now time.Time, shards []
 	}
 	ids := make([]string, len(jobs))
 	nexts := make([]*time.Time, len(jobs))
-	handed := make([]*time.Time, len(jobs))
+	// For a fixed_delay job left without a next run, the one instant the claim vouches for
+	// (handed_out_at, handedOutSQL): the fire it hands out, whose end sets the next run, or none
+	// at all (-infinity) when it hands out nothing. NULL keeps what is stored.
+	handed := make([]pgtype.Timestamptz, len(jobs))
 	var skips skipRows
 	for i, j := range jobs {
 		ids[i] = j.ID
+		fixedDelay := j.Schedule.Kind == domain.ScheduleFixedDelay
 		r, err := plan(j)
 		if err != nil {
 			c.planErrs = append(c.planErrs, fmt.Errorf("job %s: %w", j.ID, err))
+			if fixedDelay {
+				handed[i] = handedNothing
+			}
 			continue // next stays nil: the job stops firing until it is edited
 		}
 		nexts[i] = r.Next
-		if j.Schedule.Kind == domain.ScheduleFixedDelay && len(r.Fires) > 0 {
-			// Its next run is unknown until this fire ends, so the fire's instant is all that
-			// says which one the claim handed out (handed_out_at, handedOutSQL).
-			handed[i] = &r.Fires[len(r.Fires)-1].ScheduledAt
+		switch {
+		case !fixedDelay || r.Next != nil:
+		case len(r.Fires) > 0:
+			handed[i] = pgtype.Timestamptz{Time: r.Fires[len(r.Fires)-1].ScheduledAt, Valid: true}
+		default:
+			handed[i] = handedNothing // its schedule has ended
 		}
 		c.fires = append(c.fires, r.Fires...)
 		skips.add(j, r.Skips)
@@ -125,6 +135,9 @@ func (s *Store) claimIn(ctx context.Context, tx pgx.Tx, now time.Time, shards []
 	}
 	return c, nil
 }
+
+// handedNothing is handed_out_at for a fixed_delay job whose claim vouches for no instant.
+var handedNothing = pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
 
 // insertOutbox writes fires to the outbox in tx, as written at now, and returns those it wrote:
 // a key already in the outbox is already on its way, and the relay owns it.
