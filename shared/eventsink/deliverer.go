@@ -167,53 +167,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // consume delivers the messages of cons until ctx ends or its iterator closes (the consumer
 // was deleted, the connection closed), each in a goroutine of wg holding a slot of sem.
 func (d *Deliverer) consume(ctx context.Context, cons jetstream.Consumer, sem chan struct{}, wg *sync.WaitGroup) error {
-	// A pull to a consumer deleted before it was made gets no answer, only missed heartbeats:
-	// a shorter expiry than the default 30 s notices that sooner.
-	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", d.names.SinkConsumer(), err)
-	}
-	// Drained rather than stopped: the messages it fetched ahead are handed back, not left to
-	// wait out the ack wait (some 40 s) while another replica could deliver them.
-	stop := context.AfterFunc(ctx, it.Drain)
-	defer stop()
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			queue.ReturnBuffered(it, d.log)
-			return nil
-		}
-		msg, err := it.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			<-sem
-			return nil
-		}
-		if err != nil {
-			<-sem
-			if queue.ConsumerGone(ctx, cons, err) {
-				it.Stop()
-				return nil
-			}
-			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
-			d.log.Warn("event sink: pull events", "error", err)
-			select {
-			case <-ctx.Done():
-			case <-d.clock.After(time.Second):
-			}
-			continue
-		}
-		if ctx.Err() != nil {
-			<-sem
-			queue.Nak(msg, d.log)
-			queue.ReturnBuffered(it, d.log)
-			return nil
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			d.handle(ctx, msg)
-		})
-	}
+	return queue.ConsumeEach(ctx, cons, queue.Pull{Name: d.names.SinkConsumer(), Expiry: pullExpiry, Slots: sem, Group: wg,
+		Clock: d.clock, Log: d.log, Failed: func(err error) { d.log.Warn("event sink: pull events", "error", err) }},
+		func(msg jetstream.Msg, _ func()) { d.handle(ctx, msg) })
 }
 
 // pullExpiry is how long a pull request of the deliverer waits on the server.

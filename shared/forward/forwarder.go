@@ -241,56 +241,12 @@ func (f *Forwarder) runRoute(ctx context.Context, r route) error {
 const pullExpiry = 4 * time.Second
 
 // consume posts the messages of cons until ctx ends or its iterator closes, each in a goroutine
-// of wg holding a slot of sem.
+// of wg holding a slot of sem. The slot is released as soon as the post is answered: a fire
+// waiting for its callback holds none (the consumer's MaxAckPending bounds those).
 func (f *Forwarder) consume(ctx context.Context, r route, cons jetstream.Consumer, sem chan struct{}, wg *sync.WaitGroup) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(f.cfg.Concurrency), jetstream.PullExpiry(pullExpiry))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", r.consumer.Durable, err)
-	}
-	// Drained rather than stopped: what it fetched ahead is handed back at once for another
-	// replica, not left to wait out the ack wait.
-	stop := context.AfterFunc(ctx, it.Drain)
-	defer stop()
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			queue.ReturnBuffered(it, f.log)
-			return nil
-		}
-		msg, err := it.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			<-sem
-			return nil
-		}
-		if err != nil {
-			<-sem
-			if queue.ConsumerGone(ctx, cons, err) {
-				it.Stop()
-				return nil
-			}
-			// Missed heartbeats and the like: the iterator recovers on its own; don't spin.
-			f.log.Warn("forward: pull due events", "kind", r.kind, "error", err)
-			select {
-			case <-ctx.Done():
-			case <-f.clock.After(time.Second):
-			}
-			continue
-		}
-		if ctx.Err() != nil {
-			<-sem
-			queue.Nak(msg, f.log)
-			queue.ReturnBuffered(it, f.log)
-			return nil
-		}
-		wg.Go(func() {
-			// Released as soon as the post is answered: a fire waiting for its callback holds no
-			// slot (the consumer's MaxAckPending bounds those).
-			release := sync.OnceFunc(func() { <-sem })
-			defer release()
-			f.handle(ctx, r, msg, release)
-		})
-	}
+	return queue.ConsumeEach(ctx, cons, queue.Pull{Name: r.consumer.Durable, Expiry: pullExpiry, Slots: sem, Group: wg,
+		Clock: f.clock, Log: f.log, Failed: func(err error) { f.log.Warn("forward: pull due events", "kind", r.kind, "error", err) }},
+		func(msg jetstream.Msg, release func()) { f.handle(ctx, r, msg, release) })
 }
 
 // handle posts one message to r's sink and settles it as decide says. In callback mode a sink's

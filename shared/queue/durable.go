@@ -3,7 +3,9 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -90,5 +92,78 @@ func ReturnBuffered(it jetstream.MessagesContext, log *slog.Logger) {
 func Nak(msg jetstream.Msg, log *slog.Logger) {
 	if err := msg.Nak(); err != nil {
 		log.Warn("return a message on shutdown", "subject", msg.Subject(), "error", err)
+	}
+}
+
+// Pull says how ConsumeEach pulls the messages of a consumer and hands them out.
+type Pull struct {
+	// Name names the consumer in the error of a pull that cannot start.
+	Name string
+	// Expiry is how long one pull request waits on the server: a pull to a consumer deleted
+	// before it was made gets no answer, only missed heartbeats, and a shorter expiry than the
+	// client's default 30 s notices that sooner (ConsumerGone).
+	Expiry time.Duration
+	// Slots bounds the messages handled at once, and its capacity how many a pull fetches
+	// ahead. A message is taken only once a slot is free, and its handler holds the slot until
+	// it calls release or returns.
+	Slots chan struct{}
+	// Group counts the handlers' goroutines.
+	Group *sync.WaitGroup
+	Clock clockwork.Clock
+	Log   *slog.Logger
+	// Failed is told of a failed pull the iterator recovers from on its own (missed heartbeats
+	// and the like); the next pull waits a second.
+	Failed func(error)
+}
+
+// ConsumeEach hands each message of cons to handle, in a goroutine of p.Group holding a slot of
+// p.Slots, until ctx ends or the iterator closes (the consumer was deleted, the connection
+// closed); it then returns nil, or the error of a pull that could not start. When ctx ends, the
+// messages fetched ahead and not handed out go back to the stream at once (Drain, then a nak
+// each) for another replica, rather than waiting out their ack wait; handlers already started
+// go on.
+func ConsumeEach(ctx context.Context, cons jetstream.Consumer, p Pull, handle func(msg jetstream.Msg, release func())) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(cap(p.Slots)), jetstream.PullExpiry(p.Expiry))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", p.Name, err)
+	}
+	stop := context.AfterFunc(ctx, it.Drain)
+	defer stop()
+	for {
+		select {
+		case p.Slots <- struct{}{}:
+		case <-ctx.Done():
+			ReturnBuffered(it, p.Log)
+			return nil
+		}
+		msg, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			<-p.Slots
+			return nil
+		}
+		if err != nil {
+			<-p.Slots
+			if ConsumerGone(ctx, cons, err) {
+				it.Stop()
+				return nil
+			}
+			p.Failed(err)
+			select {
+			case <-ctx.Done():
+			case <-p.Clock.After(time.Second):
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			<-p.Slots
+			Nak(msg, p.Log)
+			ReturnBuffered(it, p.Log)
+			return nil
+		}
+		p.Group.Go(func() {
+			release := sync.OnceFunc(func() { <-p.Slots })
+			defer release()
+			handle(msg, release)
+		})
 	}
 }
