@@ -252,6 +252,26 @@ func TestAPushedCatchUpOlderThanTheHistoryKeptIsBelieved(t *testing.T) {
 	require.Equal(t, int32(1), hits.Load())
 }
 
+// hourlyFixedDelay stores a job calling url an hour after each run ends, made an hour before
+// now: due at next, or waiting for a run's end when next is zero.
+func hourlyFixedDelay(t *testing.T, f *fixture, conn *pgx.Conn, url string, now, next time.Time) *domain.Job {
+	t.Helper()
+	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: url, NextRunAt: next, Waiting: next.IsZero(),
+		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Hour)}})
+	createdAt(t, conn, j.ID, now.Add(-time.Hour))
+	return j
+}
+
+// requireRefusedAt pushes a scheduled fire of j at at, made up, and requires it refused with
+// nothing recorded.
+func requireRefusedAt(t *testing.T, f *fixture, h http.Handler, j *domain.Job, at time.Time) {
+	t.Helper()
+	key := domain.ScheduledKey(j.ID, at)
+	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)),
+		"%s at %s: an instant its claim did not hand out", j.Name, at)
+	requireNoExecution(t, f, key)
+}
+
 // A fixed_delay job whose fire is claimed has no next run until that fire ends, so the claim's
 // word alone covered every instant after its last end: a forger who reached an executor in that
 // window ran the stored job under an instant of their own. The claim now keeps the instant it
@@ -261,21 +281,15 @@ func TestAForgedPushOfAFixedDelayJobWaitingForItsEndIsRefused(t *testing.T) {
 	target, hits := countingTarget(t, http.StatusOK)
 	f, h, conn := pushFixtureWithSQL(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	j := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: now.Add(-5 * time.Second),
-		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Hour)}})
-	createdAt(t, conn, j.ID, now.Add(-time.Hour))
+	j := hourlyFixedDelay(t, f, conn, target.URL, now, now.Add(-5*time.Second))
 	fires := claimAndPublish(t, f, now)
 	require.Len(t, fires, 1)
 	got, err := f.store.GetJob(t.Context(), j.ID)
 	require.NoError(t, err)
 	require.Nil(t, got.NextRunAt, "it waits for the fire's end")
 
-	for _, at := range []time.Time{fires[0].ScheduledAt.Add(time.Second), fires[0].ScheduledAt.Add(-time.Second)} {
-		key := domain.ScheduledKey(j.ID, at)
-		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)),
-			"%s: an instant the claim did not hand out", at)
-		requireNoExecution(t, f, key)
-	}
+	requireRefusedAt(t, f, h, j, fires[0].ScheduledAt.Add(time.Second))
+	requireRefusedAt(t, f, h, j, fires[0].ScheduledAt.Add(-time.Second))
 	require.Zero(t, hits.Load())
 	require.Equal(t, http.StatusOK, pushTo(t, h, forged(t, j, fires[0].ScheduledAt, domain.TriggerSchedule, fires[0].Key, nil)),
 		"the fire it handed out")
@@ -291,10 +305,7 @@ func TestAFixedDelayJobThatHandedOutNothingVouchesForNoInstant(t *testing.T) {
 	target, hits := countingTarget(t, http.StatusOK)
 	f, h, conn := pushFixtureWithSQL(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	every := domain.Duration(time.Hour)
-	stopped := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, NextRunAt: now.Add(-5 * time.Second),
-		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: every}})
-	createdAt(t, conn, stopped.ID, now.Add(-time.Hour))
+	stopped := hourlyFixedDelay(t, f, conn, target.URL, now, now.Add(-5*time.Second))
 	failing := func(*domain.Job) (domain.PlanResult, error) { return domain.PlanResult{}, errors.New("no plan") }
 	fires, claimed, planErrs, err := f.store.ClaimDue(t.Context(), now, nil, now, 10, failing)
 	require.NoError(t, err)
@@ -303,19 +314,14 @@ func TestAFixedDelayJobThatHandedOutNothingVouchesForNoInstant(t *testing.T) {
 	require.Len(t, planErrs, 1)
 
 	// Claimed before the claim kept its instant, its last fire ends with the schedule.
-	ended := testfactory.Job(t, f.store, testfactory.JobOpts{URL: target.URL, Waiting: true,
-		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: every}})
-	createdAt(t, conn, ended.ID, now.Add(-time.Hour))
+	ended := hourlyFixedDelay(t, f, conn, target.URL, now, time.Time{})
 	require.NoError(t, f.store.ScheduleAfterFinish(t.Context(), ended.ID, now.Add(-time.Minute), nil))
 
-	at := now.Add(-3 * time.Second)
 	for _, j := range []*domain.Job{stopped, ended} {
 		got, err := f.store.GetJob(t.Context(), j.ID)
 		require.NoError(t, err)
 		require.Nil(t, got.NextRunAt)
-		key := domain.ScheduledKey(j.ID, at)
-		require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)), j.Name)
-		requireNoExecution(t, f, key)
+		requireRefusedAt(t, f, h, j, now.Add(-3*time.Second))
 	}
 	require.Zero(t, hits.Load())
 }
