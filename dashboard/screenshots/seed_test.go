@@ -3,6 +3,7 @@ package screenshots_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
@@ -100,8 +101,10 @@ func seed(t *testing.T, srv *dashboardtest.Server, token string) demo {
 	now := time.Now().UTC()
 	var out demo
 	for _, dj := range demoJobs {
-		dj.def["tags"] = dj.tags
-		body, err := json.Marshal(dj.def)
+		// A copy: demoJobs is shared by every caller, so its maps are only read.
+		def := maps.Clone(dj.def)
+		def["tags"] = dj.tags
+		body, err := json.Marshal(def)
 		require.NoError(t, err)
 		code, resp := srv.API(t, token, http.MethodPost, "/api/v1/jobs", string(body))
 		require.Equal(t, http.StatusCreated, code, resp)
