@@ -312,10 +312,11 @@ func TestForwarderOutlastsTheServersIdleTimeout(t *testing.T) {
 	st, url := testfactory.Store(t)
 	st.UseAudit(testfactory.AuditKeys(t))
 	record(t, st, 0, 2)
-	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=100"})
+	// Connections whose server ends a transaction idle for half a second; the sink answers in 1.5.
+	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=500"})
 	require.NoError(t, err)
 	t.Cleanup(short.Close)
-	sk := newSink(t, nil, func(*http.Request) { time.Sleep(400 * time.Millisecond) })
+	sk := newSink(t, nil, func(*http.Request) { time.Sleep(1500 * time.Millisecond) })
 	clock := clockwork.NewFakeClock()
 	start(t, short, clock, testenv.Logger(t), auditsink.Config{Sink: sk.srv.URL})
 	sk.awaitAccepted(t, 2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -109,9 +110,10 @@ func (s *Store) advanceCursor(ctx context.Context, what, lock, update string, ar
 	// cursor to a frozen replica for as long as its connection looks alive. When ctx bounds the
 	// delivery, this transaction's own timeout outlasts it by the final write, and no more.
 	if deadline, ok := ctx.Deadline(); ok {
-		idle := time.Until(deadline) + finalWriteTimeout
+		// In milliseconds, which the setting holds in 32 bits (some 24 days); 0 would mean none.
+		idle := min(max((time.Until(deadline)+finalWriteTimeout).Milliseconds(), 1), math.MaxInt32)
 		if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true)`,
-			strconv.FormatInt(max(idle.Milliseconds(), 1), 10)); err != nil {
+			strconv.FormatInt(idle, 10)); err != nil {
 			return translate(what+": bound the lock", err)
 		}
 	}

@@ -137,15 +137,15 @@ func TestAdvanceAuditForwardOutlastsTheServersIdleTimeout(t *testing.T) {
 	t.Parallel()
 	st, url := testfactory.Store(t)
 	recordAudit(t, st, 2)
-	// The same schema, on connections whose server ends a transaction idle for 100 ms.
-	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=100"})
+	// The same schema, on connections whose server ends a transaction idle for half a second.
+	short, err := store.Open(t.Context(), store.Config{URL: url + "&idle_in_transaction_session_timeout=500"})
 	require.NoError(t, err)
 	t.Cleanup(short.Close)
 	_, err = short.AuditForwardCursor(t.Context())
 	require.NoError(t, err)
 	slow := func(ctx context.Context) error {
 		select {
-		case <-time.After(600 * time.Millisecond):
+		case <-time.After(1500 * time.Millisecond):
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
