@@ -85,6 +85,16 @@ func claimAndPublish(t *testing.T, f *fixture, now time.Time) []domain.Fire {
 	return fires
 }
 
+// requireRefusedAt pushes a scheduled fire of j at at, made up, and requires it refused with
+// nothing recorded.
+func requireRefusedAt(t *testing.T, f *fixture, h http.Handler, j *domain.Job, at time.Time) {
+	t.Helper()
+	key := domain.ScheduledKey(j.ID, at)
+	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)),
+		"%s at %s: an instant its claim did not hand out", j.Name, at)
+	requireNoExecution(t, f, key)
+}
+
 func TestAPushedManualRunGoneFromTheOutboxTakesThePayloadItWasPublishedWith(t *testing.T) {
 	t.Parallel()
 	f, h := newPushFixture(t)
@@ -138,10 +148,7 @@ func TestAForgedPushOfAnInstantBeforeTheJobsPlanChangedIsRefused(t *testing.T) {
 	// A new plan, every second still but in another time zone: its past instants were never
 	// claimed, though the next run is after them and the schedule fires at them.
 	j = editJob(t, f, j, func(j *domain.Job) { j.Timezone = "UTC" })
-	at := before.Add(time.Second)
-	key := domain.ScheduledKey(j.ID, at)
-	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)))
-	requireNoExecution(t, f, key)
+	requireRefusedAt(t, f, h, j, before.Add(time.Second))
 	require.Equal(t, int32(2), hits.Load())
 }
 
@@ -155,11 +162,7 @@ func TestAForgedPushOfAnInstantAMisfireRangeSkippedIsRefused(t *testing.T) {
 	j := missedTenMinutes(t, f, conn, target.URL, now)
 	fires := claimAndPublish(t, f, now)
 	inRange := now.Add(-5 * time.Minute)
-
-	key := domain.ScheduledKey(j.ID, inRange)
-	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, inRange, domain.TriggerSchedule, key, nil)),
-		"no fire of the range was handed out")
-	requireNoExecution(t, f, key)
+	requireRefusedAt(t, f, h, j, inRange) // no fire of the range was handed out
 
 	// One skipped on its own is recorded: a push of it is a duplicate, and runs nothing.
 	first := now.Add(-10 * time.Minute)
@@ -197,10 +200,7 @@ func TestAForgedPushOfAnInstantOlderThanTheHistoryKeptIsRefused(t *testing.T) {
 	require.Contains(t, dropped, store.Day(now.AddDate(0, 0, -3)))
 
 	older := old.Add(time.Second)
-	key := domain.ScheduledKey(j.ID, older)
-	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, older, domain.TriggerSchedule, key, nil)),
-		"no record before the history kept could say it ran")
-	requireNoExecution(t, f, key)
+	requireRefusedAt(t, f, h, j, older) // no record before the history kept could say it ran
 	at := recent()
 	require.Equal(t, http.StatusOK, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, domain.ScheduledKey(j.ID, at), nil)))
 	require.Equal(t, int32(2), hits.Load())
@@ -260,16 +260,6 @@ func hourlyFixedDelay(t *testing.T, f *fixture, conn *pgx.Conn, url string, now,
 		Schedule: &domain.Schedule{Kind: domain.ScheduleFixedDelay, Every: domain.Duration(time.Hour)}})
 	createdAt(t, conn, j.ID, now.Add(-time.Hour))
 	return j
-}
-
-// requireRefusedAt pushes a scheduled fire of j at at, made up, and requires it refused with
-// nothing recorded.
-func requireRefusedAt(t *testing.T, f *fixture, h http.Handler, j *domain.Job, at time.Time) {
-	t.Helper()
-	key := domain.ScheduledKey(j.ID, at)
-	require.Equal(t, http.StatusBadRequest, pushTo(t, h, forged(t, j, at, domain.TriggerSchedule, key, nil)),
-		"%s at %s: an instant its claim did not hand out", j.Name, at)
-	requireNoExecution(t, f, key)
 }
 
 // A fixed_delay job whose fire is claimed has no next run until that fire ends, so the claim's
